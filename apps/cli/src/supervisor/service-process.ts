@@ -1,0 +1,141 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Logger } from '@mercato/chassis';
+import { EXIT_CONFIG } from '@mercato/chassis';
+import type { LogOutput } from './log-output.ts';
+
+export interface ServiceProcessOptions {
+  name: string;
+  cwd: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  url: string;
+  output: LogOutput;
+  logger: Logger;
+  /** Called with the new pid each time the process (re)starts. */
+  onSpawn?: () => void;
+}
+
+/** Restart delays; the last one repeats. A process that stayed up for a minute starts over at the first. */
+const backoffMs = [250, 500, 1_000, 2_000, 5_000, 10_000, 30_000];
+const STABLE_AFTER_MS = 60_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One service as an OS process: spawned, its output merged, restarted with backoff when it dies. */
+export class ServiceProcess {
+  readonly name: string;
+  readonly url: string;
+  readonly #options: ServiceProcessOptions;
+  #child: ChildProcess | undefined;
+  #stopping = false;
+  #restarts = 0;
+  #startedAt = 0;
+  #restartTimer: NodeJS.Timeout | undefined;
+  /** Set when the process exits in a way a restart cannot fix (bad configuration). */
+  fatal: string | undefined;
+  readonly #stderrTail: string[] = [];
+
+  constructor(options: ServiceProcessOptions) {
+    this.name = options.name;
+    this.url = options.url;
+    this.#options = options;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.exitCode === null ? this.#child.pid : undefined;
+  }
+
+  get lastError(): string {
+    return this.#stderrTail.join(' | ');
+  }
+
+  start(): void {
+    const { cwd, args, env, output, name } = this.#options;
+    this.#startedAt = Date.now();
+    // Own process group: a terminal's Ctrl-C reaches only the supervisor, which stops services in
+    // order. The IPC channel lets a service notice that the supervisor died and exit too.
+    const child = spawn(process.execPath, args, {
+      cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      detached: true,
+    });
+    this.#child = child;
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) =>
+      output.line(name, line),
+    );
+    createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => {
+      this.#stderrTail.push(line);
+      if (this.#stderrTail.length > 5) this.#stderrTail.shift();
+      output.line(name, line, 'stderr');
+    });
+    child.on('exit', (code, signal) => this.#exited(child, code, signal));
+    this.#options.onSpawn?.();
+  }
+
+  #exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (child !== this.#child || this.#stopping) return;
+    const { logger, name } = this.#options;
+    if (code === EXIT_CONFIG) {
+      this.fatal = this.lastError || `${name} exited with a configuration error`;
+      logger.error({ child: name, code }, `${name} has a configuration error; not restarting`);
+      return;
+    }
+    if (Date.now() - this.#startedAt > STABLE_AFTER_MS) this.#restarts = 0;
+    const delay = backoffMs[Math.min(this.#restarts, backoffMs.length - 1)] ?? 30_000;
+    this.#restarts += 1;
+    logger.warn(
+      { child: name, code, signal, restart_in_ms: delay, attempt: this.#restarts },
+      `${name} exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`,
+    );
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = undefined;
+      if (this.#stopping) return;
+      this.start();
+      void this.waitReady(60_000).then(
+        () => logger.info({ child: name, pid: this.pid }, `${name} is ready again`),
+        (error: Error) => logger.error({ child: name }, `${name} did not become ready: ${error.message}`),
+      );
+    }, delay);
+  }
+
+  /** Resolves when GET /readyz answers 200; rejects on timeout or a configuration error. */
+  async waitReady(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      signal?.throwIfAborted();
+      if (this.fatal) throw new Error(this.fatal);
+      if (this.#stopping) throw new Error(`${this.name} is stopping`);
+      try {
+        const response = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(1_000) });
+        if (response.status === 200) return;
+      } catch {
+        // Not listening yet.
+      }
+      await sleep(100);
+    }
+    throw new Error(
+      `${this.name} was not ready within ${timeoutMs} ms${this.lastError ? `: ${this.lastError}` : ''}`,
+    );
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#restartTimer);
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const inTime = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
+    if (!inTime) {
+      this.#options.logger.warn(
+        { child: this.name },
+        `${this.name} ignored SIGTERM for ${graceMs} ms; killing it`,
+      );
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+}

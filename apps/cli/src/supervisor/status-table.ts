@@ -1,0 +1,21 @@
+export interface StatusRow {
+  service: string;
+  pid: number | null | undefined;
+  url: string;
+  database: string | null;
+}
+
+/** A fixed-width table of what runs where, for the console. */
+export function formatStatusTable(rows: readonly StatusRow[]): string {
+  const header = ['SERVICE', 'PID', 'URL', 'DATABASE'];
+  const cells = rows.map((row) => [row.service, String(row.pid ?? '-'), row.url, row.database ?? '-']);
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...cells.map((cell) => cell[column]?.length ?? 0)),
+  );
+  const render = (cell: string[]) =>
+    cell
+      .map((value, column) => value.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [render(header), ...cells.map(render)].join('\n');
+}

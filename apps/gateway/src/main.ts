@@ -1,0 +1,4 @@
+import { runService } from '@mercato/chassis';
+import { gatewayDefinition } from './gateway.service.ts';
+
+await runService(gatewayDefinition);

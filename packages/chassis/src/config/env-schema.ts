@@ -1,0 +1,86 @@
+import { z } from 'zod';
+
+/**
+ * Builders for environment variables. Each one says in its message what it expected, so that a bad
+ * value stops the process with a line a person can act on.
+ */
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, { error: `expected an integer from ${min} to ${max}` })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(min, { error: `expected an integer from ${min} to ${max}` })
+        .max(max, {
+          error: `expected an integer from ${min} to ${max}`,
+        }),
+    );
+
+export const env = {
+  port: (fallback: number) =>
+    integer(0, 65535)
+      .optional()
+      .transform((value) => value ?? fallback),
+  int: (options: { min?: number; max?: number; default: number }) =>
+    integer(options.min ?? 0, options.max ?? Number.MAX_SAFE_INTEGER)
+      .optional()
+      .transform((value) => value ?? options.default),
+  bool: (fallback: boolean) =>
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
+      .optional()
+      .transform((value) => (value === undefined ? fallback : ['true', '1', 'yes'].includes(value))),
+  string: (fallback?: string) =>
+    fallback === undefined
+      ? z.string().min(1, { error: 'must not be empty' })
+      : z.string().min(1).default(fallback),
+  url: (protocols: readonly string[], fallback?: string) => {
+    const schema = z.string({ error: `required (expected a ${protocols.join(' or ')} URL)` }).refine(
+      (value) => {
+        try {
+          return protocols.includes(new URL(value).protocol.replace(/:$/, ''));
+        } catch {
+          return false;
+        }
+      },
+      { error: `expected a ${protocols.join(' or ')} URL` },
+    );
+    return fallback === undefined ? schema : schema.default(fallback);
+  },
+  optionalUrl: (protocols: readonly string[]) =>
+    z
+      .string()
+      .refine(
+        (value) => {
+          try {
+            return protocols.includes(new URL(value).protocol.replace(/:$/, ''));
+          } catch {
+            return false;
+          }
+        },
+        { error: `expected a ${protocols.join(' or ')} URL` },
+      )
+      .optional(),
+  logLevel: () =>
+    z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        error: 'expected one of fatal, error, warn, info, debug, trace, silent',
+      })
+      .default('info'),
+};
+
+/** What every service reads, whatever it does. Services extend it with their own variables. */
+export const serviceConfigShape = {
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: env.logLevel(),
+  SHUTDOWN_TIMEOUT_MS: env.int({ min: 100, max: 120_000, default: 10_000 }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: env.optionalUrl(['http', 'https']),
+};
+
+export const databaseConfigShape = {
+  DATABASE_URL: env.url(['postgres', 'postgresql']),
+  DATABASE_POOL_MAX: env.int({ min: 1, max: 200, default: 10 }),
+};

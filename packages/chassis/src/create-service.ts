@@ -1,0 +1,143 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
+import { loadConfig } from './config/load-config.ts';
+import { createPool, type Pool, pingDatabase } from './db/database.ts';
+import { migrate } from './db/migrate.ts';
+import { createHttpServer, type HttpApp } from './http/create-http-server.ts';
+import { type HealthState, type ReadinessCheck, registerHealthRoutes } from './http/health-routes.ts';
+import { type DocsSettings, registerOpenApiDocs } from './http/openapi-docs.ts';
+import { createLogger, type Logger } from './logging/create-logger.ts';
+import { createServiceMetrics, type ServiceMetrics } from './metrics/service-metrics.ts';
+import { stopTracing } from './telemetry/tracing-sdk.ts';
+
+/** What the chassis itself reads from every service's config (see `serviceConfigShape`). */
+export interface ChassisConfig {
+  HOST: string;
+  PORT: number;
+  LOG_LEVEL: string;
+  SHUTDOWN_TIMEOUT_MS: number;
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined;
+}
+
+export interface DatabaseConfig {
+  DATABASE_URL: string;
+  DATABASE_POOL_MAX: number;
+}
+
+export interface ServiceContext<Config> {
+  config: Config;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  /** The service's own database; present when the definition declares migrations. */
+  db: Pool | undefined;
+}
+
+/** What a service adds to the chassis: its routes, extra readiness checks and resources to close. */
+export interface ServiceParts {
+  routes?: FastifyPluginAsyncZod;
+  readiness?: ReadinessCheck[];
+  onClose?: () => Promise<void>;
+}
+
+export interface ServiceDefinition<Config extends ChassisConfig> {
+  name: string;
+  config: z.ZodType<Config>;
+  /** Folder of forward-only SQL migrations; declaring it gives the service a database. */
+  migrations?: string;
+  docs?: DocsSettings;
+  setup: (context: ServiceContext<Config>) => Promise<ServiceParts> | ServiceParts;
+}
+
+export interface Service<Config> {
+  name: string;
+  config: Config;
+  logger: Logger;
+  app: HttpApp;
+  db: Pool | undefined;
+  /** Listens on HOST:PORT and returns the base URL. */
+  start: () => Promise<string>;
+  /** Stops accepting, drains in-flight requests up to SHUTDOWN_TIMEOUT_MS, closes pools. */
+  stop: () => Promise<{ drained: boolean }>;
+}
+
+/**
+ * Builds a service from its definition: config, logs, metrics, health, database and migrations,
+ * HTTP with problem+json errors, graceful stop. Throws `ConfigError` for bad configuration.
+ */
+export async function createService<Config extends ChassisConfig>(
+  definition: ServiceDefinition<Config>,
+  environment: Record<string, string | undefined> = process.env,
+): Promise<Service<Config>> {
+  const config = loadConfig(definition.config, environment);
+  const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
+  const metrics = createServiceMetrics(definition.name);
+  const health: HealthState = { accepting: false };
+  const checks: ReadinessCheck[] = [];
+
+  let db: Pool | undefined;
+  if (definition.migrations) {
+    const { DATABASE_URL, DATABASE_POOL_MAX } = config as Config & Partial<DatabaseConfig>;
+    if (!DATABASE_URL)
+      throw new Error(`${definition.name} declares migrations but its config has no DATABASE_URL`);
+    db = createPool(
+      { url: DATABASE_URL, max: DATABASE_POOL_MAX ?? 10, applicationName: definition.name },
+      logger,
+    );
+    try {
+      await migrate(db, definition.migrations, logger);
+    } catch (error) {
+      await db.end();
+      throw error;
+    }
+    const pool = db;
+    checks.push({ name: 'database', check: () => pingDatabase(pool) });
+  }
+
+  const parts = await definition.setup({ config, logger, metrics, db });
+  checks.push(...(parts.readiness ?? []));
+
+  const app = createHttpServer({ logger, metrics });
+  registerHealthRoutes(app, checks, health, metrics.registry);
+  if (definition.docs) await registerOpenApiDocs(app, definition.docs);
+  if (parts.routes) await app.register(parts.routes);
+
+  let stopping: Promise<{ drained: boolean }> | undefined;
+  const stop = async (): Promise<{ drained: boolean }> => {
+    health.accepting = false;
+    const closed = app.close().then(() => true);
+    const bound = new Promise<false>((resolve) =>
+      setTimeout(resolve, config.SHUTDOWN_TIMEOUT_MS, false).unref(),
+    );
+    const drained = await Promise.race([closed, bound]);
+    if (!drained) {
+      logger.warn(
+        { timeout_ms: config.SHUTDOWN_TIMEOUT_MS },
+        'in-flight requests outlived the drain bound; closing',
+      );
+      app.server.closeAllConnections();
+    }
+    await parts.onClose?.();
+    await db?.end();
+    await stopTracing();
+    logger.info({ drained }, 'stopped');
+    return { drained };
+  };
+
+  return {
+    name: definition.name,
+    config,
+    logger,
+    app,
+    db,
+    async start() {
+      const address = await app.listen({ host: config.HOST, port: config.PORT });
+      health.accepting = true;
+      logger.info({ address }, `${definition.name} listening`);
+      return address;
+    },
+    stop: () => {
+      stopping ??= stop();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { runner } from 'node-pg-migrate';
+import type { Logger } from '../logging/create-logger.ts';
+import type { Pool } from './database.ts';
+
+export interface MigrationResult {
+  applied: string[];
+}
+
+/**
+ * Applies the service's forward-only SQL migrations (files `<timestamp>_<name>.sql` with an
+ * `-- Up Migration` section). node-pg-migrate takes an advisory lock, so replicas starting together
+ * apply each migration once.
+ */
+export async function migrate(pool: Pool, directory: string, logger: Logger): Promise<MigrationResult> {
+  const client = await pool.connect();
+  try {
+    const applied = await runner({
+      dbClient: client,
+      dir: directory,
+      direction: 'up',
+      migrationsTable: 'schema_migrations',
+      checkOrder: true,
+      singleTransaction: true,
+      count: Number.POSITIVE_INFINITY,
+      log: () => undefined,
+    });
+    for (const migration of applied) logger.info({ migration: migration.name }, 'migration applied');
+    return { applied: applied.map((migration) => migration.name) };
+  } finally {
+    client.release();
+  }
+}

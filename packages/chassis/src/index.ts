@@ -1,0 +1,38 @@
+export { databaseConfigShape, env, serviceConfigShape } from './config/env-schema.ts';
+export { ConfigError, loadConfig } from './config/load-config.ts';
+export {
+  type ChassisConfig,
+  createService,
+  type DatabaseConfig,
+  type Service,
+  type ServiceContext,
+  type ServiceDefinition,
+  type ServiceParts,
+} from './create-service.ts';
+export { createPool, inTransaction, type Pool, type PoolClient, pingDatabase } from './db/database.ts';
+export { migrate } from './db/migrate.ts';
+export {
+  AppError,
+  type AppErrorOptions,
+  conflict,
+  type ErrorKind,
+  errorKinds,
+  type FieldIssue,
+  isAppError,
+  notFound,
+  validationFailed,
+} from './errors/app-error.ts';
+export { PROBLEM_CONTENT_TYPE, type Problem, toProblem } from './errors/problem.ts';
+export { createHttpServer, type HttpApp } from './http/create-http-server.ts';
+export type { ReadinessCheck } from './http/health-routes.ts';
+export { CORRELATION_HEADER, REQUEST_ID_HEADER } from './http/request-ids.ts';
+export { type IdGenerator, newId } from './ids.ts';
+export { createLogger, type Logger, loggerOptions } from './logging/create-logger.ts';
+export {
+  currentRequestContext,
+  type RequestContext,
+  runWithRequestContext,
+} from './logging/request-context.ts';
+export { createServiceMetrics, type ServiceMetrics } from './metrics/service-metrics.ts';
+export { fail, ok, type Result } from './result.ts';
+export { describe as describeError, EXIT_CONFIG, runService } from './run-service.ts';

@@ -1,0 +1,44 @@
+import { performance } from 'node:perf_hooks';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Buckets in seconds, from sub-millisecond cache hits to the 5 s edge deadline. */
+const durationBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface ServiceMetrics {
+  registry: Registry;
+  httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+}
+
+/**
+ * One registry per service instance (never prom-client's global one), so tests can run several
+ * services in one process without their series mixing.
+ */
+export function createServiceMetrics(service: string): ServiceMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  // USE: heap, GC, event-loop lag, handles.
+  collectDefaultMetrics({ register: registry });
+
+  let lastUtilization = performance.eventLoopUtilization();
+  new Gauge({
+    name: 'nodejs_eventloop_utilization_ratio',
+    help: 'Share of time the event loop was busy since the previous scrape (0..1)',
+    registers: [registry],
+    collect() {
+      const now = performance.eventLoopUtilization();
+      this.set(performance.eventLoopUtilization(now, lastUtilization).utilization);
+      lastUtilization = now;
+    },
+  });
+
+  // RED: rate and errors are the histogram's _count by status_code; duration is the histogram.
+  const httpDuration = new Histogram({
+    name: 'http_server_request_duration_seconds',
+    help: 'HTTP server request duration by method, route template and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: durationBuckets,
+    registers: [registry],
+  });
+
+  return { registry, httpDuration };
+}

@@ -1,0 +1,4 @@
+import { runService } from '@mercato/chassis';
+import { catalogDefinition } from './catalog.service.ts';
+
+await runService(catalogDefinition);
