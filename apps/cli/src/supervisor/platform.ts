@@ -65,7 +65,6 @@ async function prepareDatabases(
       databases: new Map(provisioned.map((db) => [db.service, db])),
     };
   }
-  await assertPortFree(config.MERCATO_PG_PORT, 'MERCATO_PG_PORT');
   const embedded = await startEmbeddedPostgres(config.MERCATO_DATA_DIR, config.MERCATO_PG_PORT, (message) =>
     logger.info(message),
   );

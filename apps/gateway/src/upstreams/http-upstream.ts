@@ -1,5 +1,5 @@
 import { AppError, CORRELATION_HEADER, currentRequestContext, REQUEST_ID_HEADER } from '@mercato/chassis';
-import { Pool, errors as undiciErrors } from 'undici';
+import { Pool } from 'undici';
 
 export interface UpstreamResponse {
   status: number;
@@ -53,8 +53,8 @@ export class HttpUpstream {
         path: `${request.path}${toSearch(request.query)}`,
         headers,
         body: request.body === undefined ? undefined : JSON.stringify(request.body),
-        headersTimeout: this.#timeoutMs,
-        bodyTimeout: this.#timeoutMs,
+        // A precise deadline for the whole exchange; undici's own timeouts tick in coarse steps.
+        signal: AbortSignal.timeout(this.#timeoutMs),
       });
       const body = Buffer.from(await response.body.arrayBuffer());
       const contentType = response.headers['content-type'];
@@ -85,11 +85,9 @@ export class HttpUpstream {
   }
 
   #failure(error: unknown): AppError {
-    const code =
-      error instanceof undiciErrors.UndiciError || error instanceof Error
-        ? (error as { code?: string }).code
-        : undefined;
-    if (code && timeoutCodes.has(code)) {
+    const code = error instanceof Error ? (error as { code?: string }).code : undefined;
+    const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+    if (timedOut || (code && timeoutCodes.has(code))) {
       return new AppError({
         code: 'GATEWAY.UPSTREAM_TIMEOUT',
         kind: 'timeout',

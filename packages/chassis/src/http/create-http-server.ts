@@ -2,10 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from '../logging/create-logger.ts';
-import { currentRequestContext, runWithRequestContext } from '../logging/request-context.ts';
+import { runWithRequestContext } from '../logging/request-context.ts';
 import type { ServiceMetrics } from '../metrics/service-metrics.ts';
 import { installProblemHandlers } from './error-handler.ts';
-import { CORRELATION_HEADER, REQUEST_ID_HEADER, requestIdsFrom } from './request-ids.ts';
+import { CORRELATION_HEADER, correlationIdFrom, REQUEST_ID_HEADER, requestIdFrom } from './request-ids.ts';
 
 export type HttpApp = FastifyInstance<
   Server,
@@ -32,8 +32,8 @@ export function createHttpServer(settings: HttpServerSettings): HttpApp {
     // Completed requests are logged once, with the route template, by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: settings.bodyLimitBytes ?? 1024 * 1024,
-    genReqId: () => currentRequestContext()?.requestId ?? 'unknown',
-    // Node's own server enforces timeouts; it checks them every second rather than every 30 s.
+    genReqId: (request) => requestIdFrom(request.headers),
+    // Node's own server enforces the timeouts, checking them every second rather than every 30 s.
     serverFactory: (handler) =>
       createServer(
         {
@@ -41,12 +41,7 @@ export function createHttpServer(settings: HttpServerSettings): HttpApp {
           headersTimeout: Math.min(requestTimeout, 10_000),
           connectionsCheckingInterval: 1_000,
         },
-        (request, response) => {
-          const ids = requestIdsFrom(request.headers);
-          response.setHeader(CORRELATION_HEADER, ids.correlationId);
-          response.setHeader(REQUEST_ID_HEADER, ids.requestId);
-          runWithRequestContext(ids, () => handler(request, response));
-        },
+        handler,
       ),
   }).withTypeProvider<ZodTypeProvider>();
 
@@ -54,13 +49,20 @@ export function createHttpServer(settings: HttpServerSettings): HttpApp {
   app.setSerializerCompiler(serializerCompiler);
   installProblemHandlers(app);
 
+  // Callback style on purpose: `done` runs inside the context, so every later hook, the handler
+  // and anything they await see the request's correlation id (and so do its log lines).
+  app.addHook('onRequest', (request, reply, done) => {
+    const context = { correlationId: correlationIdFrom(request.headers), requestId: request.id };
+    void reply.header(CORRELATION_HEADER, context.correlationId).header(REQUEST_ID_HEADER, context.requestId);
+    runWithRequestContext(context, done);
+  });
+
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     if (unmeasured.has(route)) return;
-    const seconds = reply.elapsedTime / 1000;
     settings.metrics.httpDuration.observe(
       { method: request.method, route, status_code: String(reply.statusCode) },
-      seconds,
+      reply.elapsedTime / 1000,
     );
     request.log.info(
       {

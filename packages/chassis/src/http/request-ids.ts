@@ -13,10 +13,10 @@ const headerValue = (headers: IncomingHttpHeaders, name: string): string | undef
   return first !== undefined && acceptableId.test(first) ? first : undefined;
 };
 
-/** Accepts the caller's correlation and request ids when well formed; otherwise makes new ones. */
-export function requestIdsFrom(headers: IncomingHttpHeaders): { correlationId: string; requestId: string } {
-  return {
-    correlationId: headerValue(headers, CORRELATION_HEADER) ?? `corr_${randomUUID()}`,
-    requestId: headerValue(headers, REQUEST_ID_HEADER) ?? `req_${randomUUID()}`,
-  };
-}
+/** The caller's correlation id when well formed; otherwise a new one. */
+export const correlationIdFrom = (headers: IncomingHttpHeaders): string =>
+  headerValue(headers, CORRELATION_HEADER) ?? `corr_${randomUUID()}`;
+
+/** The caller's request id when well formed; otherwise a new one. */
+export const requestIdFrom = (headers: IncomingHttpHeaders): string =>
+  headerValue(headers, REQUEST_ID_HEADER) ?? `req_${randomUUID()}`;

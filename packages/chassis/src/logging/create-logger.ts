@@ -1,6 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 import { currentRequestContext } from './request-context.ts';
+import { StdoutDestination } from './stdout-destination.ts';
 
 export type { Logger } from 'pino';
 
@@ -48,5 +49,5 @@ export function createLogger(settings: LoggerSettings): Logger {
       },
     });
   }
-  return pino(options);
+  return pino(options, new StdoutDestination());
 }

@@ -1,0 +1,2 @@
+export * from './infra.ts';
+export { parsePrometheusText } from './prometheus-text.ts';

@@ -1,0 +1,135 @@
+import { createService } from '@mercato/chassis';
+import { createTestDatabase, probePostgres, suiteTitle } from '@mercato/chassis/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoProducts } from '../src/application/demo-catalog.ts';
+import { catalogDefinition } from '../src/catalog.service.ts';
+
+const postgres = await probePostgres();
+
+interface ProductJson {
+  id: string;
+  sku: string;
+  name: string;
+  category: string;
+}
+/** The union of the shapes these tests read: a page, a product or a problem document. */
+interface Body extends Partial<ProductJson> {
+  items: ProductJson[];
+  total: number;
+  page: number;
+  page_size: number;
+  code: string;
+  errors: Array<{ field: string; message: string }>;
+}
+
+describe.skipIf(!postgres.available)(suiteTitle('catalog service over HTTP', postgres), () => {
+  let url = '';
+  const cleanups: Array<() => Promise<unknown>> = [];
+
+  beforeAll(async () => {
+    const database = await createTestDatabase('catalog_component');
+    cleanups.push(database.drop);
+    const service = await createService(catalogDefinition, {
+      DATABASE_URL: database.url,
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+    });
+    cleanups.unshift(() => service.stop());
+    url = await service.start();
+  });
+  afterAll(async () => {
+    for (const cleanup of cleanups) await cleanup();
+  });
+
+  const get = async (path: string) => {
+    const response = await fetch(`${url}${path}`);
+    return {
+      status: response.status,
+      type: response.headers.get('content-type') ?? '',
+      body: (await response.json()) as Body,
+    };
+  };
+  const post = async (path: string, body: unknown) => {
+    const response = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return {
+      status: response.status,
+      type: response.headers.get('content-type') ?? '',
+      body: (await response.json()) as Body,
+    };
+  };
+
+  it('seeds the demo catalog on first start', async () => {
+    const { status, body } = await get('/products?page_size=100');
+    expect(status).toBe(200);
+    expect(body.total).toBe(demoProducts.length);
+    expect(body.items).toHaveLength(demoProducts.length);
+    expect((await get('/categories')).body.items).toHaveLength(6);
+  });
+
+  it('pages, searches and filters', async () => {
+    const page2 = (await get('/products?page=2&page_size=10')).body;
+    expect(page2).toMatchObject({ page: 2, page_size: 10 });
+    expect(page2.items).toHaveLength(10);
+    const search = (await get('/products?q=hiking%20boo')).body;
+    expect(search.items.map((item) => item.name).sort()).toEqual([
+      'Classic Hiking Boot',
+      'Trail Hiking Boot',
+      'Urban Hiking Boot',
+    ]);
+    const books = (await get('/products?category=books&page_size=100')).body;
+    expect(books.items.every((item) => item.category === 'books')).toBe(true);
+  });
+
+  it('creates a product and reads it back', async () => {
+    const created = await post('/products', { sku: 'kit-9001', name: 'Copper Whisk', category: 'kitchen' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      sku: 'KIT-9001',
+      name: 'Copper Whisk',
+      category: 'kitchen',
+      description: '',
+    });
+    expect((await get(`/products/${created.body.id}`)).body).toEqual(created.body);
+    const duplicate = await post('/products', { sku: 'KIT-9001', name: 'Another', category: 'kitchen' });
+    expect(duplicate).toMatchObject({ status: 409, body: { code: 'CATALOG.DUPLICATE_SKU' } });
+  });
+
+  it.each([
+    ['/products?page=0', 'query.page'],
+    ['/products?page_size=500', 'query.page_size'],
+    ['/products?page_size=abc', 'query.page_size'],
+    ['/products?category=Not%20A%20Slug', 'query.category'],
+  ])('rejects %s with a problem naming %s', async (path, field) => {
+    const { status, type, body } = await get(path);
+    expect(status).toBe(400);
+    expect(type).toContain('application/problem+json');
+    expect(body.errors.map((issue) => issue.field)).toEqual([field]);
+  });
+
+  it('rejects bad bodies without writing anything', async () => {
+    const before = (await get('/products')).body.total;
+    const cases = [
+      [{ sku: 'A B', name: 'x', category: 'kitchen' }, 400],
+      [{ sku: 'KIT-9100', name: '', category: 'kitchen' }, 400],
+      [{ sku: 'KIT-9101', name: 'x', category: 'garden' }, 400],
+      [{ name: 'no sku', category: 'kitchen' }, 400],
+    ] as const;
+    for (const [body, status] of cases) {
+      const response = await post('/products', body);
+      expect(response.status).toBe(status);
+      expect(response.type).toContain('application/problem+json');
+    }
+    expect((await get('/products')).body.total).toBe(before);
+  });
+
+  it('answers a missing product with 404', async () => {
+    expect(await get('/products/prd_missing')).toMatchObject({
+      status: 404,
+      body: { code: 'CATALOG.PRODUCT_NOT_FOUND' },
+    });
+  });
+});

@@ -1,0 +1,38 @@
+import { defineConfig } from 'vitest/config';
+
+// Three suites: unit (pure, fast), integration (real PostgreSQL and friends; skipped with a reason
+// when absent unless MERCATO_REQUIRE_INFRA=1) and e2e (the whole platform as real processes).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['{packages,services,apps}/*/src/**/*.test.ts'],
+          exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: [
+            '{packages,services,apps}/*/src/**/*.int.test.ts',
+            '{packages,services,apps}/*/test/**/*.test.ts',
+          ],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['e2e/**/*.e2e.test.ts'],
+          testTimeout: 90_000,
+          hookTimeout: 90_000,
+          // One platform at a time: each test file runs a whole shop with its own ports.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
