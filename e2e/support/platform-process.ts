@@ -27,7 +27,7 @@ export class PlatformProcess {
   readonly dataDir: string;
   readonly #waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
 
-  constructor(dataDir: string, ports: PlatformPorts) {
+  constructor(dataDir: string, ports: PlatformPorts, extraEnv: Record<string, string> = {}) {
     this.dataDir = dataDir;
     this.child = spawn(process.execPath, ['--import', 'tsx', 'apps/cli/src/main.ts', 'start'], {
       cwd: repositoryRoot,
@@ -38,6 +38,7 @@ export class PlatformProcess {
         MERCATO_PG_PORT: String(ports.postgres),
         MERCATO_GATEWAY_PORT: String(ports.gateway),
         MERCATO_PORT_BASE: String(ports.base),
+        ...extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
