@@ -33,6 +33,8 @@ export {
   type RequestContext,
   runWithRequestContext,
 } from './logging/request-context.ts';
+export * from './messaging/index.ts';
 export { createServiceMetrics, type ServiceMetrics } from './metrics/service-metrics.ts';
 export { fail, ok, type Result } from './result.ts';
 export { describe as describeError, EXIT_CONFIG, runService } from './run-service.ts';
+export { WakeSignal } from './wake-signal.ts';

@@ -9,16 +9,22 @@ export interface MigrationResult {
 /**
  * Applies the service's forward-only SQL migrations (files `<timestamp>_<name>.sql` with an
  * `-- Up Migration` section). node-pg-migrate takes an advisory lock, so replicas starting together
- * apply each migration once.
+ * apply each migration once. Each folder keeps its own table, so the chassis's tables and the
+ * service's own are versioned independently.
  */
-export async function migrate(pool: Pool, directory: string, logger: Logger): Promise<MigrationResult> {
+export async function migrate(
+  pool: Pool,
+  directory: string,
+  logger: Logger,
+  table = 'schema_migrations',
+): Promise<MigrationResult> {
   const client = await pool.connect();
   try {
     const applied = await runner({
       dbClient: client,
       dir: directory,
       direction: 'up',
-      migrationsTable: 'schema_migrations',
+      migrationsTable: table,
       checkOrder: true,
       singleTransaction: true,
       count: Number.POSITIVE_INFINITY,

@@ -1,2 +1,3 @@
 export * from './infra.ts';
 export { parsePrometheusText } from './prometheus-text.ts';
+export { waitFor } from './wait-for.ts';

@@ -1,0 +1,21 @@
+import { fileURLToPath } from 'node:url';
+
+/** The chassis's own tables in a service database: outbox, inbox, dead letters. */
+export const messagingMigrations = fileURLToPath(new URL('./migrations', import.meta.url));
+export const MESSAGING_MIGRATIONS_TABLE = 'mercato_chassis_migrations';
+
+export { type DeadLetter, DeadLetterStore } from './dead-letter-store.ts';
+export { handleOnce, type MessageHandler } from './inbox.ts';
+export type {
+  Delivery,
+  DestinationKind,
+  MessageBus,
+  OutgoingMessage,
+  Subscription,
+  SubscriptionOptions,
+} from './message-bus.port.ts';
+export { type ConsumerDefinition, MessageConsumer } from './message-consumer.ts';
+export { OUTBOX_CHANNEL, Outbox, type OutboxEntry } from './outbox.ts';
+export { OutboxRelay } from './outbox-relay.ts';
+export { messageStoreMigrations, PostgresMessageBus } from './postgres-bus/postgres-message-bus.ts';
+export { type BackoffPolicy, retryDelay } from './retry-backoff.ts';

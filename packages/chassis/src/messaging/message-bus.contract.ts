@@ -1,0 +1,227 @@
+import { createEnvelope, defineCommand, defineEvent, type Envelope } from '@mercato/contracts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { waitFor } from '../testing/wait-for.ts';
+import type { Delivery, MessageBus, OutgoingMessage, Subscription } from './message-bus.port.ts';
+
+export const testEvent = defineEvent({
+  type: 'test.happened',
+  version: '1.0',
+  schema: z.object({ key: z.string(), seq: z.number().int() }),
+});
+export const testCommand = defineCommand({
+  type: 'test.do',
+  version: '1.0',
+  schema: z.object({ key: z.string(), seq: z.number().int() }),
+});
+
+export const event = (key: string, seq: number): Envelope =>
+  createEnvelope({
+    contract: testEvent,
+    data: { key, seq },
+    source: 'contract-test',
+    correlationId: `corr_${key}`,
+  });
+
+export const toTopic = (topic: string, envelope: Envelope): OutgoingMessage => ({
+  kind: 'topic',
+  destination: topic,
+  key: String(envelope.data.key),
+  envelope,
+});
+
+export interface BusUnderTest {
+  bus: MessageBus;
+}
+
+export interface BusFactoryOptions {
+  visibilityTimeoutMs?: number;
+}
+
+const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+const dataOf = (delivery: Delivery) => (delivery.envelope as Envelope).data as { key: string; seq: number };
+
+/**
+ * The bus semantics every adapter must have, on a real server: fan-out to groups, competing
+ * consumers on queues, per-key order, broker dedup, redelivery of unacknowledged messages.
+ */
+export function messageBusContract(
+  adapter: string,
+  makeBus: (options?: BusFactoryOptions) => Promise<BusUnderTest>,
+) {
+  describe(`MessageBus contract: ${adapter}`, () => {
+    const subscriptions: Subscription[] = [];
+    const buses: MessageBus[] = [];
+    afterEach(async () => {
+      for (const subscription of subscriptions.splice(0)) await subscription.stop();
+      for (const bus of buses.splice(0)) await bus.close();
+    });
+    const open = async (options?: BusFactoryOptions) => {
+      const { bus } = await makeBus(options);
+      buses.push(bus);
+      return bus;
+    };
+    const subscribe = async (bus: MessageBus, options: Parameters<MessageBus['subscribe']>[0]) => {
+      const subscription = await bus.subscribe(options);
+      subscriptions.push(subscription);
+      return subscription;
+    };
+
+    it('fans every event of a topic out to every group', async () => {
+      const bus = await open();
+      const topic = `test.fanout.${unique()}`;
+      const received: Record<string, string[]> = { alpha: [], beta: [] };
+      for (const group of ['alpha', 'beta']) {
+        await subscribe(bus, {
+          group: `${group}-${topic}`,
+          kind: 'topic',
+          destinations: [topic],
+          onDelivery: async (delivery) => {
+            received[group]?.push(delivery.messageId);
+            await delivery.ack();
+          },
+        });
+      }
+      const sent = Array.from({ length: 10 }, (_, seq) => event(`k${seq}`, seq));
+      await bus.publish(sent.map((envelope) => toTopic(topic, envelope)));
+      await waitFor(
+        'both groups receiving all ten',
+        () => received.alpha?.length === 10 && received.beta?.length === 10,
+      );
+      const ids = sent.map((envelope) => envelope.event_id).sort();
+      expect([...(received.alpha ?? [])].sort()).toEqual(ids);
+      expect([...(received.beta ?? [])].sort()).toEqual(ids);
+    });
+
+    it('gives each command of a queue to exactly one of three competing consumers', async () => {
+      const bus = await open();
+      const queue = `test.queue.${unique()}`;
+      const handledBy = new Map<string, number[]>();
+      for (const member of [0, 1, 2]) {
+        await subscribe(bus, {
+          group: queue,
+          kind: 'queue',
+          destinations: [queue],
+          concurrency: 2,
+          onDelivery: async (delivery) => {
+            handledBy.set(delivery.messageId, [...(handledBy.get(delivery.messageId) ?? []), member]);
+            await new Promise((resolve) => setTimeout(resolve, 10));
+            await delivery.ack();
+          },
+        });
+      }
+      const sent = Array.from({ length: 60 }, (_, seq) =>
+        createEnvelope({
+          contract: testCommand,
+          data: { key: `k${seq}`, seq },
+          source: 'test',
+          correlationId: 'c',
+        }),
+      );
+      await bus.publish(
+        sent.map((envelope) => ({
+          kind: 'queue' as const,
+          destination: queue,
+          key: String(envelope.data.key),
+          envelope,
+        })),
+      );
+      await waitFor('all commands handled', () => handledBy.size === 60);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect([...handledBy.values()].every((members) => members.length === 1)).toBe(true);
+      const members = new Set([...handledBy.values()].flat());
+      expect(members.size).toBeGreaterThanOrEqual(2);
+      expect(await bus.lag(queue, 'queue')).toBe(0);
+    });
+
+    it('keeps order per key across competing members', async () => {
+      const bus = await open();
+      const topic = `test.order.${unique()}`;
+      const seen = new Map<string, number[]>();
+      for (let member = 0; member < 2; member++) {
+        await subscribe(bus, {
+          group: `ordered-${topic}`,
+          kind: 'topic',
+          destinations: [topic],
+          concurrency: 4,
+          onDelivery: async (delivery) => {
+            const { key, seq } = dataOf(delivery);
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * 4));
+            seen.set(key, [...(seen.get(key) ?? []), seq]);
+            await delivery.ack();
+          },
+        });
+      }
+      const keys = ['a', 'b', 'c', 'd'];
+      const sent = keys.flatMap((key) => Array.from({ length: 25 }, (_, seq) => event(key, seq)));
+      // Interleave keys, in batches, as a relay would publish them.
+      sent.sort((x, y) => Number(x.data.seq) - Number(y.data.seq));
+      for (let start = 0; start < sent.length; start += 10) {
+        await bus.publish(sent.slice(start, start + 10).map((envelope) => toTopic(topic, envelope)));
+      }
+      await waitFor('every message handled', () => [...seen.values()].flat().length === 100);
+      for (const key of keys) expect(seen.get(key)).toEqual(Array.from({ length: 25 }, (_, seq) => seq));
+    });
+
+    it('stores a message published twice only once', async () => {
+      const bus = await open();
+      const topic = `test.dedup.${unique()}`;
+      const received: string[] = [];
+      await subscribe(bus, {
+        group: `dedup-${topic}`,
+        kind: 'topic',
+        destinations: [topic],
+        onDelivery: async (delivery) => {
+          received.push(delivery.messageId);
+          await delivery.ack();
+        },
+      });
+      const once = event('k', 1);
+      await bus.publish([toTopic(topic, once)]);
+      await bus.publish([toTopic(topic, once), toTopic(topic, event('k', 2))]);
+      await waitFor('both messages', () => received.length >= 2);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(received.filter((id) => id === once.event_id)).toHaveLength(1);
+      expect(received).toHaveLength(2);
+    });
+
+    it('redelivers a message that was never acknowledged, counting attempts', async () => {
+      const bus = await open({ visibilityTimeoutMs: 400 });
+      const topic = `test.redeliver.${unique()}`;
+      const attempts: number[] = [];
+      await subscribe(bus, {
+        group: `redeliver-${topic}`,
+        kind: 'topic',
+        destinations: [topic],
+        onDelivery: async (delivery) => {
+          attempts.push(delivery.attempt);
+          // The first delivery is dropped on the floor, as by a consumer that died mid-handler.
+          if (delivery.attempt > 1) await delivery.ack();
+        },
+      });
+      await bus.publish([toTopic(topic, event('k', 1))]);
+      await waitFor('a second delivery', () => attempts.length >= 2, 10_000);
+      expect(attempts.slice(0, 2)).toEqual([1, 2]);
+    });
+
+    it('delivers again after retryLater, and holds back later messages of that key meanwhile', async () => {
+      const bus = await open();
+      const topic = `test.retry.${unique()}`;
+      const log: string[] = [];
+      await subscribe(bus, {
+        group: `retry-${topic}`,
+        kind: 'topic',
+        destinations: [topic],
+        onDelivery: async (delivery) => {
+          const { seq } = dataOf(delivery);
+          log.push(`${seq}@${delivery.attempt}`);
+          if (seq === 1 && delivery.attempt === 1) return delivery.retryLater(300);
+          await delivery.ack();
+        },
+      });
+      await bus.publish([toTopic(topic, event('k', 1)), toTopic(topic, event('k', 2))]);
+      await waitFor('both handled', () => log.includes('2@1'), 10_000);
+      expect(log).toEqual(['1@1', '1@2', '2@1']);
+    });
+  });
+}

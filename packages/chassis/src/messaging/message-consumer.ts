@@ -1,0 +1,187 @@
+import type { Envelope, MessageRegistry } from '@mercato/contracts';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { Histogram, Registry } from 'prom-client';
+import type { Pool } from '../db/database.ts';
+import { AppError, notFound } from '../errors/app-error.ts';
+import type { Logger } from '../logging/create-logger.ts';
+import { runWithRequestContext } from '../logging/request-context.ts';
+import { consumerMetrics } from './consumer-metrics.ts';
+import type { DeadLetterStore } from './dead-letter-store.ts';
+import { handleOnce, type MessageHandler } from './inbox.ts';
+import type { Delivery, DestinationKind, MessageBus, Subscription } from './message-bus.port.ts';
+import { type BackoffPolicy, defaultBackoff, retryDelay } from './retry-backoff.ts';
+
+export interface ConsumerDefinition {
+  group: string;
+  kind: DestinationKind;
+  destinations: readonly string[];
+  handler: MessageHandler;
+  /** Attempts before a message goes to the dead-letter store. */
+  maxAttempts?: number;
+  backoff?: BackoffPolicy;
+  concurrency?: number;
+}
+
+export interface ConsumerSettings {
+  pool: Pool;
+  bus: MessageBus;
+  messages: MessageRegistry;
+  deadLetters: DeadLetterStore;
+  logger: Logger;
+  registry: Registry;
+}
+
+type Outcome = 'processed' | 'duplicate' | 'retried' | 'dead_lettered';
+
+const tracer = trace.getTracer('mercato-messaging');
+
+/**
+ * A consumer group's handler run effectively once: each delivery is read (upcast, validated), handled
+ * in a transaction with its inbox row, and acknowledged. Failures are retried with backoff and full
+ * jitter; after `maxAttempts`, or at once if unreadable, the message goes to the dead-letter store.
+ */
+export class MessageConsumer {
+  readonly definition: Required<ConsumerDefinition>;
+  readonly #settings: ConsumerSettings;
+  readonly #duration: Histogram<'group' | 'type' | 'outcome'>;
+  #subscription: Subscription | undefined;
+
+  constructor(definition: ConsumerDefinition, settings: ConsumerSettings) {
+    this.definition = { maxAttempts: 5, backoff: defaultBackoff, concurrency: 16, ...definition };
+    this.#settings = settings;
+    const metrics = consumerMetrics(settings.registry);
+    this.#duration = metrics.duration;
+    const { group, kind } = this.definition;
+    metrics.trackLag(group, () => settings.bus.lag(group, kind));
+  }
+
+  async start(): Promise<void> {
+    const { group, kind, destinations, concurrency } = this.definition;
+    this.#subscription = await this.#settings.bus.subscribe({
+      group,
+      kind,
+      destinations,
+      concurrency,
+      onDelivery: (delivery) => this.#deliver(delivery),
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.#subscription?.stop();
+  }
+
+  /** Runs a dead letter through the handler again; on success it is marked replayed. */
+  async replay(id: number): Promise<'processed' | 'duplicate'> {
+    const letter = await this.#settings.deadLetters.get(id);
+    if (!letter || letter.group !== this.definition.group) {
+      throw notFound(
+        'MESSAGING.DEAD_LETTER_NOT_FOUND',
+        `No dead letter ${id} for group ${this.definition.group}`,
+      );
+    }
+    const read = this.#settings.messages.readIncoming(letter.envelope);
+    if (!read.ok) {
+      throw new AppError({
+        code: 'MESSAGING.UNREADABLE',
+        kind: 'conflict',
+        message: `still unreadable: ${read.reason}`,
+      });
+    }
+    try {
+      const outcome = await handleOnce(
+        this.#settings.pool,
+        this.definition.group,
+        read.envelope,
+        this.definition.handler,
+      );
+      await this.#settings.deadLetters.markReplayed(id);
+      return outcome;
+    } catch (error) {
+      await this.#settings.deadLetters.recordFailedReplay(id, describe(error));
+      throw new AppError({
+        code: 'MESSAGING.REPLAY_FAILED',
+        kind: 'conflict',
+        message: `replay failed: ${describe(error)}`,
+        cause: error,
+      });
+    }
+  }
+
+  async #deliver(delivery: Delivery): Promise<void> {
+    const started = performance.now();
+    const read = this.#settings.messages.readIncoming(delivery.envelope);
+    if (!read.ok) {
+      await this.#deadLetter(delivery, read.reason);
+      this.#observe('unknown', 'dead_lettered', started);
+      return;
+    }
+    const message = read.envelope;
+    const parent = propagation.extract(ROOT_CONTEXT, { traceparent: message.metadata.traceparent ?? '' });
+    const outcome = await context.with(parent, () =>
+      tracer.startActiveSpan(
+        `${delivery.destination} process`,
+        { kind: SpanKind.CONSUMER, attributes: { 'messaging.consumer.group.name': this.definition.group } },
+        async (span) => {
+          try {
+            return await this.#handle(delivery, message);
+          } finally {
+            span.setStatus({ code: SpanStatusCode.OK });
+            span.end();
+          }
+        },
+      ),
+    );
+    this.#observe(message.event_type, outcome, started);
+  }
+
+  async #handle(delivery: Delivery, message: Envelope): Promise<Outcome> {
+    const { group, handler, maxAttempts, backoff } = this.definition;
+    const context = { correlationId: message.correlation_id, requestId: message.event_id };
+    try {
+      const outcome = await runWithRequestContext(context, () =>
+        handleOnce(this.#settings.pool, group, message, handler),
+      );
+      await delivery.ack();
+      return outcome;
+    } catch (error) {
+      if (delivery.attempt >= maxAttempts) {
+        await this.#deadLetter(delivery, describe(error));
+        return 'dead_lettered';
+      }
+      const delay = retryDelay(delivery.attempt, backoff);
+      this.#settings.logger.warn(
+        { error, group, message_id: delivery.messageId, attempt: delivery.attempt, retry_in_ms: delay },
+        'message handler failed; will retry',
+      );
+      await delivery.retryLater(delay);
+      return 'retried';
+    }
+  }
+
+  async #deadLetter(delivery: Delivery, reason: string): Promise<void> {
+    const { group } = this.definition;
+    await this.#settings.deadLetters.add({
+      group,
+      messageId: delivery.messageId,
+      destination: delivery.destination,
+      key: delivery.key,
+      envelope: delivery.envelope,
+      error: reason,
+      attempts: delivery.attempt,
+    });
+    await delivery.ack();
+    this.#settings.logger.error(
+      { group, message_id: delivery.messageId, attempts: delivery.attempt, reason },
+      'message moved to the dead-letter store',
+    );
+  }
+
+  #observe(type: string, outcome: Outcome, started: number): void {
+    this.#duration.observe(
+      { group: this.definition.group, type, outcome },
+      (performance.now() - started) / 1000,
+    );
+  }
+}
+
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -1,0 +1,145 @@
+import pg from 'pg';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Pool } from '../db/database.ts';
+import type { Logger } from '../logging/create-logger.ts';
+import { WakeSignal } from '../wake-signal.ts';
+import type { DestinationKind, MessageBus, OutgoingMessage } from './message-bus.port.ts';
+import { OUTBOX_CHANNEL } from './outbox.ts';
+
+export interface OutboxRelaySettings {
+  pool: Pool;
+  /** For the relay's own session, which holds the leader lock and LISTENs. */
+  databaseUrl: string;
+  bus: MessageBus;
+  logger: Logger;
+  registry: Registry;
+  batchSize?: number;
+  pollIntervalMs?: number;
+}
+
+interface OutboxRow {
+  position: string;
+  kind: DestinationKind;
+  destination: string;
+  partition_key: string;
+  envelope: OutgoingMessage['envelope'];
+}
+
+// Any constant works; it only has to be the same for every replica of a service (one database each).
+const LEADER_LOCK = 7_340_210_551;
+
+/**
+ * Publishes the outbox. One replica at a time holds a session advisory lock and publishes batches
+ * in position order, so messages keep their order per key; it deletes a batch only after the bus
+ * has it. A crash between the two publishes the batch again, which broker dedup and consumer
+ * inboxes absorb. It wakes on NOTIFY from `Outbox.append` and polls as a safety net.
+ */
+export class OutboxRelay {
+  readonly #settings: Required<OutboxRelaySettings>;
+  readonly #published: Counter;
+  readonly #signal = new WakeSignal();
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #client: pg.Client | undefined;
+
+  constructor(settings: OutboxRelaySettings) {
+    this.#settings = { batchSize: 500, pollIntervalMs: 1_000, ...settings };
+    const { pool, registry } = this.#settings;
+    this.#published = new Counter({
+      name: 'outbox_published_total',
+      help: 'Messages the relay has handed to the bus',
+      registers: [registry],
+    });
+    new Gauge({
+      name: 'outbox_backlog',
+      help: 'Messages committed to the outbox and not yet published',
+      registers: [registry],
+      async collect() {
+        const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM mercato_outbox');
+        this.set(rows[0]?.n ?? 0);
+      },
+    });
+  }
+
+  start(): void {
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#signal.wake();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    const { logger } = this.#settings;
+    while (this.#running) {
+      try {
+        const client = await this.#leaderSession();
+        if (!client) {
+          await this.#signal.sleep(2_000); // Another replica leads; stand by.
+          continue;
+        }
+        const published = await this.#publishBatch(client);
+        if (published < this.#settings.batchSize) await this.#signal.sleep(this.#settings.pollIntervalMs);
+      } catch (error) {
+        logger.warn({ error }, 'outbox relay failed; retrying');
+        await this.#dropSession();
+        await this.#signal.sleep(1_000);
+      }
+    }
+    await this.#dropSession();
+  }
+
+  async #publishBatch(client: pg.Client | Pool): Promise<number> {
+    const { rows } = await client.query<OutboxRow>(
+      `SELECT position::text AS position, kind, destination, partition_key, envelope
+         FROM mercato_outbox ORDER BY position LIMIT $1`,
+      [this.#settings.batchSize],
+    );
+    if (rows.length === 0) return 0;
+    await this.#settings.bus.publish(
+      rows.map((row) => ({
+        kind: row.kind,
+        destination: row.destination,
+        key: row.partition_key,
+        envelope: row.envelope,
+      })),
+    );
+    await client.query('DELETE FROM mercato_outbox WHERE position = ANY($1::bigint[])', [
+      rows.map((row) => row.position),
+    ]);
+    this.#published.inc(rows.length);
+    return rows.length;
+  }
+
+  /** The relay's session if it holds (or just took) the leader lock; undefined if another replica does. */
+  async #leaderSession(): Promise<pg.Client | undefined> {
+    if (this.#client) return this.#client;
+    const client = new pg.Client({
+      connectionString: this.#settings.databaseUrl,
+      application_name: 'outbox-relay',
+    });
+    client.on('error', () => void this.#dropSession());
+    await client.connect();
+    const { rows } = await client.query<{ leader: boolean }>('SELECT pg_try_advisory_lock($1) AS leader', [
+      LEADER_LOCK,
+    ]);
+    if (!rows[0]?.leader) {
+      await client.end();
+      return undefined;
+    }
+    client.on('notification', () => this.#signal.wake());
+    await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    this.#client = client;
+    this.#settings.logger.info('outbox relay is the leader');
+    return client;
+  }
+
+  async #dropSession(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+}

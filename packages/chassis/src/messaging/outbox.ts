@@ -1,0 +1,55 @@
+import type { Envelope, MessageRegistry } from '@mercato/contracts';
+import { context, propagation } from '@opentelemetry/api';
+import type { PoolClient } from '../db/database.ts';
+import { AppError } from '../errors/app-error.ts';
+import type { DestinationKind } from './message-bus.port.ts';
+
+export const OUTBOX_CHANNEL = 'mercato_outbox';
+
+export interface OutboxEntry {
+  kind: DestinationKind;
+  destination: string;
+  key: string;
+  envelope: Envelope;
+}
+
+/**
+ * Writes messages to the service's outbox inside the caller's transaction, so they exist if and only
+ * if the state change commits. Each is checked against its contract first; the NOTIFY is delivered
+ * on commit and wakes the relay.
+ */
+export class Outbox {
+  readonly #registry: MessageRegistry;
+
+  constructor(registry: MessageRegistry) {
+    this.#registry = registry;
+  }
+
+  async append(client: PoolClient, entries: readonly OutboxEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    for (const entry of entries) {
+      // The consumer's span continues this trace (W3C traceparent travels in the envelope).
+      if (!entry.envelope.metadata.traceparent) {
+        const carrier: { traceparent?: string } = {};
+        propagation.inject(context.active(), carrier);
+        if (carrier.traceparent) entry.envelope.metadata.traceparent = carrier.traceparent;
+      }
+      const checked = this.#registry.checkOutgoing(entry.envelope);
+      if (!checked.ok) {
+        throw new AppError({ code: 'MESSAGING.INVALID_MESSAGE', kind: 'internal', message: checked.reason });
+      }
+    }
+    await client.query(
+      `INSERT INTO mercato_outbox (message_id, kind, destination, partition_key, envelope)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])`,
+      [
+        entries.map((entry) => entry.envelope.event_id),
+        entries.map((entry) => entry.kind),
+        entries.map((entry) => entry.destination),
+        entries.map((entry) => entry.key),
+        entries.map((entry) => JSON.stringify(entry.envelope)),
+      ],
+    );
+    await client.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
+  }
+}

@@ -1,0 +1,174 @@
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import type { Logger } from '../../logging/create-logger.ts';
+import type {
+  DestinationKind,
+  MessageBus,
+  OutgoingMessage,
+  Subscription,
+  SubscriptionOptions,
+} from '../message-bus.port.ts';
+import { PostgresSubscription } from './postgres-subscription.ts';
+
+export const messageStoreMigrations = fileURLToPath(new URL('./migrations', import.meta.url));
+
+/** Channel on which a publish names the groups that have new deliveries. */
+export const BUS_CHANNEL = 'mercato_bus';
+
+export const groupFor = (kind: DestinationKind, group: string): string =>
+  kind === 'queue' ? `queue:${group}` : group;
+
+export interface PostgresBusSettings {
+  /** The message store's own database (`messages`), already migrated. */
+  pool: pg.Pool;
+  /** Connection string for the dedicated LISTEN connection. */
+  listenUrl: string;
+  logger: Logger;
+  /** How long a claimed delivery stays hidden from other members before it is redelivered. */
+  visibilityTimeoutMs?: number;
+  /** Safety-net poll, for delayed retries and expired claims; notifications do the fast path. */
+  pollIntervalMs?: number;
+  batchSize?: number;
+}
+
+/**
+ * The PostgreSQL message store: topics with consumer groups, work queues, per-key order,
+ * visibility timeout and redelivery. Publishing fans a message out into one delivery row per
+ * group in the same statement; consumers claim the head delivery of each key with
+ * `FOR UPDATE SKIP LOCKED` and wake on `LISTEN/NOTIFY`.
+ */
+export class PostgresMessageBus implements MessageBus {
+  readonly name = 'postgres';
+  readonly #settings: Required<PostgresBusSettings>;
+  readonly #subscriptions = new Set<PostgresSubscription>();
+  #listener: pg.Client | undefined;
+  #listening: Promise<pg.Client> | undefined;
+  #closed = false;
+
+  constructor(settings: PostgresBusSettings) {
+    this.#settings = { visibilityTimeoutMs: 30_000, pollIntervalMs: 500, batchSize: 200, ...settings };
+  }
+
+  async publish(messages: readonly OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    // One round trip: store the messages in order, fan them out to every subscribed group (or the
+    // queue's group), and notify those groups. Duplicate ids insert nothing and notify nobody.
+    await this.#settings.pool.query(
+      `WITH input AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+           WITH ORDINALITY AS t(kind, destination, partition_key, message_id, envelope, ord)
+       ), inserted AS (
+         INSERT INTO bus_messages (kind, destination, partition_key, message_id, envelope)
+         SELECT kind, destination, partition_key, message_id, envelope FROM input ORDER BY ord
+         ON CONFLICT (kind, destination, message_id) DO NOTHING
+         RETURNING position, kind, destination, partition_key
+       ), fanned AS (
+         INSERT INTO bus_deliveries (group_name, position, partition_key)
+         SELECT group_name, position, partition_key FROM (
+           SELECT s.group_name, i.position, i.partition_key
+             FROM inserted i JOIN bus_subscriptions s ON i.kind = 'topic' AND s.topic = i.destination
+           UNION ALL
+           SELECT 'queue:' || i.destination, i.position, i.partition_key FROM inserted i WHERE i.kind = 'queue'
+         ) f ORDER BY position
+         RETURNING group_name
+       )
+       SELECT pg_notify($6, group_name) FROM (SELECT DISTINCT group_name FROM fanned) g`,
+      [
+        messages.map((message) => message.kind),
+        messages.map((message) => message.destination),
+        messages.map((message) => message.key),
+        messages.map((message) => message.envelope.event_id),
+        messages.map((message) => JSON.stringify(message.envelope)),
+        BUS_CHANNEL,
+      ],
+    );
+  }
+
+  async subscribe(options: SubscriptionOptions): Promise<Subscription> {
+    const group = groupFor(options.kind, options.group);
+    if (options.kind === 'topic') {
+      for (const topic of options.destinations) {
+        // A group joining a topic first receives the topic's history, as a new JetStream consumer would.
+        await this.#settings.pool.query(
+          `WITH joined AS (
+             INSERT INTO bus_subscriptions (group_name, topic) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING topic
+           )
+           INSERT INTO bus_deliveries (group_name, position, partition_key)
+           SELECT $1, m.position, m.partition_key FROM bus_messages m JOIN joined j ON m.kind = 'topic' AND m.destination = j.topic
+           ORDER BY m.position
+           ON CONFLICT DO NOTHING`,
+          [group, topic],
+        );
+      }
+    }
+    const listener = await this.#listen();
+    const subscription = new PostgresSubscription({
+      pool: this.#settings.pool,
+      group,
+      options,
+      logger: this.#settings.logger,
+      visibilityTimeoutMs: this.#settings.visibilityTimeoutMs,
+      pollIntervalMs: this.#settings.pollIntervalMs,
+      batchSize: this.#settings.batchSize,
+      onStop: (stopped) => this.#subscriptions.delete(stopped),
+    });
+    this.#subscriptions.add(subscription);
+    listener.on('notification', (notification) => {
+      if (notification.payload === group) subscription.wake();
+    });
+    subscription.start();
+    return subscription;
+  }
+
+  async lag(group: string, kind: DestinationKind): Promise<number> {
+    const { rows } = await this.#settings.pool.query<{ pending: number }>(
+      'SELECT count(*)::int AS pending FROM bus_deliveries WHERE group_name = $1',
+      [groupFor(kind, group)],
+    );
+    return rows[0]?.pending ?? 0;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#subscriptions].map((subscription) => subscription.stop()));
+    await this.#listener?.end().catch(() => undefined);
+    this.#listener = undefined;
+  }
+
+  /** One LISTEN connection per bus, re-established if it drops; polling covers the gap. */
+  #listen(): Promise<pg.Client> {
+    this.#listening ??= (async () => {
+      const client = new pg.Client({
+        connectionString: this.#settings.listenUrl,
+        application_name: 'bus-listener',
+      });
+      client.on('error', (error) => {
+        this.#settings.logger.warn({ error }, 'bus listener connection lost; reconnecting');
+        this.#listening = undefined;
+        this.#listener = undefined;
+        if (!this.#closed) setTimeout(() => void this.#relisten(), 1_000).unref();
+      });
+      await client.connect();
+      await client.query(`LISTEN ${BUS_CHANNEL}`);
+      this.#listener = client;
+      return client;
+    })();
+    return this.#listening;
+  }
+
+  async #relisten(): Promise<void> {
+    try {
+      const client = await this.#listen();
+      for (const subscription of this.#subscriptions) {
+        client.on('notification', (notification) => {
+          if (notification.payload === subscription.group) subscription.wake();
+        });
+        subscription.wake();
+      }
+    } catch (error) {
+      this.#settings.logger.warn({ error }, 'bus listener could not reconnect; retrying');
+      this.#listening = undefined;
+      if (!this.#closed) setTimeout(() => void this.#relisten(), 1_000).unref();
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import type pg from 'pg';
+import type { Logger } from '../../logging/create-logger.ts';
+import { WakeSignal } from '../../wake-signal.ts';
+import type { Delivery, Subscription, SubscriptionOptions } from '../message-bus.port.ts';
+
+interface ClaimedRow {
+  id: string;
+  attempts: number;
+  message_id: string;
+  destination: string;
+  partition_key: string;
+  envelope: unknown;
+}
+
+export interface PostgresSubscriptionSettings {
+  pool: pg.Pool;
+  group: string;
+  options: SubscriptionOptions;
+  logger: Logger;
+  visibilityTimeoutMs: number;
+  pollIntervalMs: number;
+  batchSize: number;
+  onStop: (subscription: PostgresSubscription) => void;
+}
+
+// Only the oldest pending delivery of each key is claimable, so a key's messages are handled one
+// at a time and in order, by whichever member claims them; SKIP LOCKED lets members not collide.
+const CLAIM = `
+  WITH claimable AS (
+    SELECT d.id FROM bus_deliveries d
+     WHERE d.group_name = $1
+       AND d.visible_at <= now()
+       AND (d.locked_until IS NULL OR d.locked_until < now())
+       AND NOT EXISTS (
+         SELECT 1 FROM bus_deliveries earlier
+          WHERE earlier.group_name = d.group_name AND earlier.partition_key = d.partition_key AND earlier.id < d.id)
+     ORDER BY d.id
+     LIMIT $2
+     FOR UPDATE OF d SKIP LOCKED
+  )
+  UPDATE bus_deliveries d
+     SET locked_until = now() + make_interval(secs => $3::double precision / 1000), attempts = d.attempts + 1
+    FROM claimable c, bus_messages m
+   WHERE d.id = c.id AND m.position = d.position
+  RETURNING d.id::text AS id, d.attempts, m.message_id, m.destination, m.partition_key, m.envelope`;
+
+/** One member of a consumer group on the PostgreSQL store: claims, hands out, acknowledges. */
+export class PostgresSubscription implements Subscription {
+  readonly group: string;
+  readonly #settings: PostgresSubscriptionSettings;
+  readonly #signal = new WakeSignal();
+  #running = false;
+  #loop: Promise<void> | undefined;
+
+  constructor(settings: PostgresSubscriptionSettings) {
+    this.group = settings.group;
+    this.#settings = settings;
+  }
+
+  start(): void {
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  wake(): void {
+    this.#signal.wake();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.wake();
+    await this.#loop;
+    this.#settings.onStop(this);
+  }
+
+  async #run(): Promise<void> {
+    const { logger, pollIntervalMs } = this.#settings;
+    let failures = 0;
+    while (this.#running) {
+      let handled = 0;
+      try {
+        handled = await this.#claimAndHandle();
+        failures = 0;
+      } catch (error) {
+        failures += 1;
+        logger.warn({ error, group: this.group }, 'claiming deliveries failed; retrying');
+        await this.#signal.sleep(Math.min(5_000, 200 * 2 ** failures));
+        continue;
+      }
+      // A full batch suggests more is waiting; otherwise wait for a notification or the poll.
+      if (handled < this.#limit()) await this.#signal.sleep(pollIntervalMs);
+    }
+  }
+
+  #limit(): number {
+    return Math.min(this.#settings.batchSize, this.#settings.options.concurrency ?? 16);
+  }
+
+  async #claimAndHandle(): Promise<number> {
+    const { pool, visibilityTimeoutMs, options } = this.#settings;
+    const { rows } = await pool.query<ClaimedRow>(CLAIM, [this.group, this.#limit(), visibilityTimeoutMs]);
+    if (rows.length === 0) return 0;
+    const acknowledged: string[] = [];
+    // Every claimed row has a different key, so they may all run at once.
+    await Promise.all(
+      rows.map(async (row) => {
+        const delivery: Delivery = {
+          messageId: row.message_id,
+          destination: row.destination,
+          key: row.partition_key,
+          envelope: row.envelope,
+          attempt: row.attempts,
+          ack: async () => {
+            acknowledged.push(row.id);
+          },
+          retryLater: async (delayMs) => {
+            await pool.query(
+              `UPDATE bus_deliveries SET locked_until = NULL,
+                      visible_at = now() + make_interval(secs => $2::double precision / 1000) WHERE id = $1`,
+              [row.id, delayMs],
+            );
+          },
+        };
+        try {
+          await options.onDelivery(delivery);
+        } catch (error) {
+          this.#settings.logger.error(
+            { error, group: this.group, message_id: row.message_id },
+            'delivery handler threw',
+          );
+          await delivery.retryLater(1_000);
+        }
+      }),
+    );
+    // Acknowledged in one statement; a crash before it only means a redelivery the inbox absorbs.
+    if (acknowledged.length > 0)
+      await pool.query('DELETE FROM bus_deliveries WHERE id = ANY($1::bigint[])', [acknowledged]);
+    return rows.length;
+  }
+}

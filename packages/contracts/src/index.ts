@@ -1,0 +1,11 @@
+export { createEnvelope, type EnvelopeOptions } from './create-envelope.ts';
+export { type Envelope, type EnvelopeMetadata, envelopeSchema } from './envelope.ts';
+export { catalogEvents, productCreated, productUpdated } from './events/catalog-events.ts';
+export {
+  type DataOf,
+  defineCommand,
+  defineEvent,
+  type MessageContract,
+  type Upcaster,
+} from './message-contract.ts';
+export { type Checked, MessageRegistry } from './message-registry.ts';
