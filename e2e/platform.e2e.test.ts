@@ -1,10 +1,10 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parsePrometheusText } from '@mercato/chassis/testing';
+import { parsePrometheusText, waitFor } from '@mercato/chassis/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, isAlive, PlatformProcess, type RunState } from './support/platform-process.ts';
+import { isAlive, PlatformProcess, type RunState } from './support/platform-process.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start`.
 const ports = { postgres: 54391, gateway: 18080, base: 14001 };
@@ -82,7 +82,7 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('x-correlation-id')).toBe('corr_e2e_trace');
 
-    await eventually(
+    await waitFor(
       'both services logging the request',
       () =>
         new Set(
@@ -119,7 +119,7 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
     const killed = before.services.catalog?.pid;
     expect(isAlive(killed)).toBe(true);
     process.kill(killed as number, 'SIGKILL');
-    await eventually(
+    await waitFor(
       'catalog ready again under a new pid',
       async () => {
         const pid = (await platform.state()).services.catalog?.pid;
@@ -163,7 +163,7 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
     const pids = allPids(await platform.state());
     expect(pids.length).toBe(4);
     platform.child.kill('SIGINT');
-    const took = await eventually('every process gone', () => pids.every((pid) => !isAlive(pid)), 10_000);
+    const took = await waitFor('every process gone', () => pids.every((pid) => !isAlive(pid)), 10_000, 100);
     expect(took).toBeLessThan(10_000);
     expect(await platform.exited()).toBe(0);
   });
@@ -193,7 +193,7 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
     const state = await platform.state();
     const services = Object.values(state.services).map((service) => service.pid);
     platform.child.kill('SIGKILL');
-    await eventually(
+    await waitFor(
       'services gone after their supervisor died',
       () => services.every((pid) => !isAlive(pid)),
       10_000,

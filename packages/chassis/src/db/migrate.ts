@@ -19,6 +19,11 @@ export async function migrate(
   table = 'schema_migrations',
 ): Promise<MigrationResult> {
   const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error) => {
+    broken = error; // The server went away mid-migration: fail, do not crash (see inTransaction).
+  };
+  client.on('error', onError);
   try {
     const applied = await runner({
       dbClient: client,
@@ -33,6 +38,7 @@ export async function migrate(
     for (const migration of applied) logger.info({ migration: migration.name }, 'migration applied');
     return { applied: applied.map((migration) => migration.name) };
   } finally {
-    client.release();
+    client.removeListener('error', onError);
+    client.release(broken);
   }
 }

@@ -1,3 +1,4 @@
 export * from './infra.ts';
+export { ProcessUnderTest } from './process-under-test.ts';
 export { parsePrometheusText } from './prometheus-text.ts';
 export { waitFor } from './wait-for.ts';

@@ -35,11 +35,11 @@ export const probePostgres = (url = testPostgresUrl()): Promise<Availability> =>
 export const suiteTitle = (title: string, availability: Availability): string =>
   availability.available ? title : `${title} [skipped: ${availability.reason}]`;
 
-/** A throwaway database on the test server, dropped by the returned function. */
+/** A throwaway database on the test server (or the one `adminUrl` names), dropped by the returned function. */
 export async function createTestDatabase(
   prefix: string,
+  adminUrl = testPostgresUrl(),
 ): Promise<{ url: string; drop: () => Promise<void> }> {
-  const adminUrl = testPostgresUrl();
   const name = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`.toLowerCase();
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { inTransaction } from '../../db/database.ts';
 import type { Logger } from '../../logging/create-logger.ts';
 import type {
   DestinationKind,
@@ -14,6 +15,28 @@ export const messageStoreMigrations = fileURLToPath(new URL('./migrations', impo
 
 /** Channel on which a publish names the groups that have new deliveries. */
 export const BUS_CHANNEL = 'mercato_bus';
+
+const TOPIC_LOCK_PREFIX = 'mercato-bus-topic:';
+
+const PUBLISH = `WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+    WITH ORDINALITY AS t(kind, destination, partition_key, message_id, envelope, ord)
+), inserted AS (
+  INSERT INTO bus_messages (kind, destination, partition_key, message_id, envelope)
+  SELECT kind, destination, partition_key, message_id, envelope FROM input ORDER BY ord
+  ON CONFLICT (kind, destination, message_id) DO NOTHING
+  RETURNING position, kind, destination, partition_key
+), fanned AS (
+  INSERT INTO bus_deliveries (group_name, position, partition_key)
+  SELECT group_name, position, partition_key FROM (
+    SELECT s.group_name, i.position, i.partition_key
+      FROM inserted i JOIN bus_subscriptions s ON i.kind = 'topic' AND s.topic = i.destination
+    UNION ALL
+    SELECT 'queue:' || i.destination, i.position, i.partition_key FROM inserted i WHERE i.kind = 'queue'
+  ) f ORDER BY position
+  RETURNING group_name
+)
+SELECT pg_notify($6, group_name) FROM (SELECT DISTINCT group_name FROM fanned) g`;
 
 export const groupFor = (kind: DestinationKind, group: string): string =>
   kind === 'queue' ? `queue:${group}` : group;
@@ -51,54 +74,51 @@ export class PostgresMessageBus implements MessageBus {
 
   async publish(messages: readonly OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    // One round trip: store the messages in order, fan them out to every subscribed group (or the
-    // queue's group), and notify those groups. Duplicate ids insert nothing and notify nobody.
-    await this.#settings.pool.query(
-      `WITH input AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
-           WITH ORDINALITY AS t(kind, destination, partition_key, message_id, envelope, ord)
-       ), inserted AS (
-         INSERT INTO bus_messages (kind, destination, partition_key, message_id, envelope)
-         SELECT kind, destination, partition_key, message_id, envelope FROM input ORDER BY ord
-         ON CONFLICT (kind, destination, message_id) DO NOTHING
-         RETURNING position, kind, destination, partition_key
-       ), fanned AS (
-         INSERT INTO bus_deliveries (group_name, position, partition_key)
-         SELECT group_name, position, partition_key FROM (
-           SELECT s.group_name, i.position, i.partition_key
-             FROM inserted i JOIN bus_subscriptions s ON i.kind = 'topic' AND s.topic = i.destination
-           UNION ALL
-           SELECT 'queue:' || i.destination, i.position, i.partition_key FROM inserted i WHERE i.kind = 'queue'
-         ) f ORDER BY position
-         RETURNING group_name
-       )
-       SELECT pg_notify($6, group_name) FROM (SELECT DISTINCT group_name FROM fanned) g`,
-      [
+    const topics = [
+      ...new Set(messages.filter((message) => message.kind === 'topic').map((m) => m.destination)),
+    ].sort();
+    await inTransaction(this.#settings.pool, async (client) => {
+      // Shared per-topic locks against subscribe()'s exclusive ones: a group that joins a topic
+      // either sees this batch in its backfill or is seen by this batch's fan-out, never neither.
+      // Taken in their own statement so the insert below runs on a snapshot from after the wait.
+      if (topics.length > 0) {
+        await client.query(
+          'SELECT pg_advisory_xact_lock_shared(hashtext($2 || t)) FROM unnest($1::text[]) t',
+          [topics, TOPIC_LOCK_PREFIX],
+        );
+      }
+      // Store the messages in order, fan them out to every subscribed group (or the queue's group)
+      // and notify those groups. Duplicate ids insert nothing and notify nobody.
+      await client.query(PUBLISH, [
         messages.map((message) => message.kind),
         messages.map((message) => message.destination),
         messages.map((message) => message.key),
         messages.map((message) => message.envelope.event_id),
         messages.map((message) => JSON.stringify(message.envelope)),
         BUS_CHANNEL,
-      ],
-    );
+      ]);
+    });
   }
 
   async subscribe(options: SubscriptionOptions): Promise<Subscription> {
     const group = groupFor(options.kind, options.group);
     if (options.kind === 'topic') {
       for (const topic of options.destinations) {
-        // A group joining a topic first receives the topic's history, as a new JetStream consumer would.
-        await this.#settings.pool.query(
-          `WITH joined AS (
-             INSERT INTO bus_subscriptions (group_name, topic) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING topic
-           )
-           INSERT INTO bus_deliveries (group_name, position, partition_key)
-           SELECT $1, m.position, m.partition_key FROM bus_messages m JOIN joined j ON m.kind = 'topic' AND m.destination = j.topic
-           ORDER BY m.position
-           ON CONFLICT DO NOTHING`,
-          [group, topic],
-        );
+        await inTransaction(this.#settings.pool, async (client) => {
+          await client.query('SELECT pg_advisory_xact_lock(hashtext($1 || $2))', [TOPIC_LOCK_PREFIX, topic]);
+          // A group joining a topic first receives the topic's history, as a new JetStream consumer would.
+          await client.query(
+            `WITH joined AS (
+               INSERT INTO bus_subscriptions (group_name, topic) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING topic
+             )
+             INSERT INTO bus_deliveries (group_name, position, partition_key)
+             SELECT $1, m.position, m.partition_key
+               FROM bus_messages m JOIN joined j ON m.kind = 'topic' AND m.destination = j.topic
+              ORDER BY m.position
+             ON CONFLICT DO NOTHING`,
+            [group, topic],
+          );
+        });
       }
     }
     const listener = await this.#listen();

