@@ -31,6 +31,20 @@ export const probePostgres = (url = testPostgresUrl()): Promise<Availability> =>
     await client.end();
   });
 
+export const testNatsUrl = (): string => process.env.MERCATO_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+
+export const probeNats = (url = testNatsUrl()): Promise<Availability> =>
+  probe('NATS', async () => {
+    const { connect } = await import('@nats-io/transport-node');
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    const connection = await connect({ servers: url, timeout: 2_000, reconnect: false });
+    try {
+      await jetstreamManager(connection); // Fails when JetStream is not enabled.
+    } finally {
+      await connection.close();
+    }
+  });
+
 /** A suite title that carries the skip reason, so the runner's report says why it was skipped. */
 export const suiteTitle = (title: string, availability: Availability): string =>
   availability.available ? title : `${title} [skipped: ${availability.reason}]`;
