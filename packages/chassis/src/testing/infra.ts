@@ -45,6 +45,18 @@ export const probeNats = (url = testNatsUrl()): Promise<Availability> =>
     }
   });
 
+/** Deletes the streams (and their consumers) a test suite made on the NATS test server. */
+export async function removeNatsStreams(names: RegExp, url = testNatsUrl()): Promise<void> {
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const connection = await connect({ servers: url });
+  const jsm = await jetstreamManager(connection);
+  for await (const stream of jsm.streams.list()) {
+    if (names.test(stream.config.name)) await jsm.streams.delete(stream.config.name);
+  }
+  await connection.close();
+}
+
 /** A suite title that carries the skip reason, so the runner's report says why it was skipped. */
 export const suiteTitle = (title: string, availability: Availability): string =>
   availability.available ? title : `${title} [skipped: ${availability.reason}]`;
