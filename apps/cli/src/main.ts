@@ -1,12 +1,13 @@
 import { ConfigError, createLogger, describeError, EXIT_CONFIG, loadConfig } from '@mercato/chassis';
+import { deadLettersCommand } from './commands/dead-letters.ts';
 import { supervisorConfig } from './config.ts';
 import { serviceCatalog } from './services.ts';
 import { LogOutput } from './supervisor/log-output.ts';
 import { startPlatform } from './supervisor/platform.ts';
 
 const command = process.argv[2] ?? 'start';
-if (command !== 'start') {
-  process.stderr.write(`mercato: unknown command "${command}" (available: start)\n`);
+if (command !== 'start' && command !== 'dead-letters') {
+  process.stderr.write(`mercato: unknown command "${command}" (available: start, dead-letters)\n`);
   process.exit(64);
 }
 
@@ -17,6 +18,9 @@ try {
   process.stderr.write(`mercato: ${error instanceof ConfigError ? error.message : describeError(error)}\n`);
   process.exit(EXIT_CONFIG);
 }
+
+if (command === 'dead-letters')
+  process.exit(await deadLettersCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));
 
 const output = new LogOutput({ pretty: process.stdout.isTTY === true });
 const logger = createLogger({

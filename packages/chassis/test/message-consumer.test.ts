@@ -3,7 +3,9 @@ import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, inTransaction, type Pool } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { createHttpServer } from '../src/http/create-http-server.ts';
 import { createLogger } from '../src/logging/create-logger.ts';
+import { deadLetterRoutes } from '../src/messaging/dead-letter.routes.ts';
 import { DeadLetterStore } from '../src/messaging/dead-letter-store.ts';
 import type { MessageHandler } from '../src/messaging/inbox.ts';
 import { MESSAGING_MIGRATIONS_TABLE, messagingMigrations } from '../src/messaging/index.ts';
@@ -17,6 +19,7 @@ import {
   messageStoreMigrations,
   PostgresMessageBus,
 } from '../src/messaging/postgres-bus/postgres-message-bus.ts';
+import { createServiceMetrics } from '../src/metrics/service-metrics.ts';
 import {
   createTestDatabase,
   probeNats,
@@ -242,12 +245,35 @@ describe.each(adapters)('outbox → $name → consumer with inbox', ({ name, ava
         expect(calls).toBeGreaterThanOrEqual(4);
         expect((await effects()).map((row) => row.seq)).toEqual([4]);
 
+        // Operators see and replay it over HTTP on the service's own port.
+        const app = createHttpServer({ logger, metrics: createServiceMetrics('dlq-test') });
+        await app.register(deadLetterRoutes(store, [consumer]));
+        const listed = await app.inject({ url: '/admin/dead-letters?group=fragile' });
+        expect(listed.json().items).toMatchObject([
+          { id: letter?.id, message_id: poison.event_id, attempts: 3 },
+        ]);
+        const stillBroken = await app.inject({
+          method: 'POST',
+          url: `/admin/dead-letters/${letter?.id}/replay`,
+        });
+        expect(stillBroken.statusCode).toBe(409);
+        expect(stillBroken.json().code).toBe('MESSAGING.REPLAY_FAILED');
+        expect(
+          (await app.inject({ method: 'POST', url: '/admin/dead-letters/999999/replay' })).statusCode,
+        ).toBe(404);
+
         broken = false;
-        expect(await consumer.replay(letter?.id ?? 0)).toBe('processed');
+        const replayed = await app.inject({
+          method: 'POST',
+          url: `/admin/dead-letters/${letter?.id}/replay`,
+        });
+        expect(replayed.json()).toEqual({ id: letter?.id, outcome: 'processed' });
+        await app.close();
         expect((await effects()).map((row) => row.message_id)).toContain(poison.event_id);
         expect(await store.list()).toEqual([]);
         expect((await store.list({ includeReplayed: true }))[0]?.replayedAt).toBeInstanceOf(Date);
         expect(await consumer.replay(letter?.id ?? 0)).toBe('duplicate');
+        expect((await store.list({ includeReplayed: true }))[0]?.attempts).toBe(4);
       });
 
       it('dead-letters a message it cannot read, with the reason, at once', async () => {

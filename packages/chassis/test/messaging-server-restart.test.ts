@@ -37,8 +37,10 @@ describe('messaging across a PostgreSQL server restart', () => {
 
   it('loses no committed message when the server restarts in the middle of a publish loop', async () => {
     const adminUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
-    const { env, servicePool, drop } = await crashDatabases((prefix) => createTestDatabase(prefix, adminUrl));
-    const consumer = fixture({ ...env, ROLE: 'consume', TOPIC: 'test.restart' });
+    const databases = await crashDatabases((prefix) => createTestDatabase(prefix, adminUrl));
+    const { servicePool, drop } = databases;
+    const env = { ...databases.env, TOPIC: 'test.restart' };
+    const consumer = fixture({ ...env, ROLE: 'consume' });
     const loop = fixture({ ...env, ROLE: 'relay-loop' });
     try {
       await consumer.waitForLine(/^consuming$/, 20_000);
@@ -72,6 +74,19 @@ describe('messaging across a PostgreSQL server restart', () => {
       const effects = await effectsOf(servicePool);
       expect(effects.filter((row) => row.n > 1)).toEqual([]);
       expect(loop.lines.some((line) => line.startsWith('failed'))).toBe(true);
+    } catch (error) {
+      // What the processes said and where the missing messages are, to tell a lost message from a slow one.
+      const handled = new Set((await effectsOf(servicePool)).map((row) => row.seq));
+      const missing = loop.lines
+        .filter((l) => l.startsWith('committed '))
+        .map((l) => Number(l.split(' ')[1]))
+        .filter((q) => !handled.has(q));
+      const dead = (await servicePool.query('SELECT message_id, error, attempts FROM mercato_dead_letters'))
+        .rows;
+      const outbox = (await servicePool.query('SELECT envelope FROM mercato_outbox')).rows;
+      throw new Error(
+        `${String(error)}; missing ${JSON.stringify(missing)}; dead ${JSON.stringify(dead)}; outbox ${outbox.length}; consumer said: ${consumer.lines.slice(-20).join(' | ')}`,
+      );
     } finally {
       await consumer.kill();
       await loop.kill();

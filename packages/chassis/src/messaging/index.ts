@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 export const messagingMigrations = fileURLToPath(new URL('./migrations', import.meta.url));
 export const MESSAGING_MIGRATIONS_TABLE = 'mercato_chassis_migrations';
 
+export { deadLetterRoutes } from './dead-letter.routes.ts';
 export { type DeadLetter, DeadLetterStore } from './dead-letter-store.ts';
 export { handleOnce, type MessageHandler } from './inbox.ts';
 export type {
