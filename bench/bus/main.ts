@@ -4,7 +4,7 @@
  *
  *   npm run bench:bus                # both adapters
  *   BENCH_ADAPTERS=postgres npm run bench:bus
- *   BENCH_MESSAGES=20000 BENCH_SECONDS=5 npm run bench:bus
+ *   BENCH_MESSAGES=20000 BENCH_SECONDS=5 BENCH_CONCURRENCY=200 BENCH_PARTITIONS=32 npm run bench:bus
  *
  * Needs PostgreSQL (MERCATO_TEST_DATABASE_URL) and, for NATS, JetStream (MERCATO_TEST_NATS_URL).
  * Prints a table and writes bench/results/bus.json.
@@ -46,6 +46,7 @@ const adapters = (process.env.BENCH_ADAPTERS ?? 'postgres,nats').split(',');
 const targets: Record<string, number> = { postgres: 5_000, nats: 10_000 };
 const KEYS = 1_000;
 const BATCH = 100;
+const PRODUCERS = 4;
 
 interface Rig {
   bus: MessageBus;
@@ -60,7 +61,11 @@ async function rig(adapter: string, run: string): Promise<Rig> {
   await migrate(servicePool, messagingMigrations, logger, MESSAGING_MIGRATIONS_TABLE);
   await servicePool.query('CREATE TABLE effects (message_id text PRIMARY KEY, seq int NOT NULL)');
   if (adapter === 'nats') {
-    const bus = await NatsMessageBus.connect({ url: testNatsUrl(), logger, partitions: 32 });
+    const bus = await NatsMessageBus.connect({
+      url: testNatsUrl(),
+      logger,
+      partitions: Number(process.env.BENCH_PARTITIONS ?? 32),
+    });
     return {
       bus,
       servicePool,
@@ -114,7 +119,7 @@ async function phase(adapter: string, count: number, ratePerSecond: number) {
       group: `bench-${run}`,
       kind: 'topic',
       destinations: [topic],
-      concurrency: 64,
+      concurrency: Number(process.env.BENCH_CONCURRENCY ?? 200),
       handler: async (message, transaction) => {
         await transaction.query('INSERT INTO effects (message_id, seq) VALUES ($1, $2)', [
           message.event_id,
@@ -152,33 +157,55 @@ async function phase(adapter: string, count: number, ratePerSecond: number) {
   const outbox = new Outbox(messages);
 
   const began = performance.now();
-  for (let sent = 0; sent < count; sent += BATCH) {
-    const envelopes = Array.from({ length: Math.min(BATCH, count - sent) }, (_, index) =>
-      createEnvelope({
-        contract: benchEvent,
-        data: { seq: sent + index },
-        source: 'bench',
-        correlationId: run,
-      }),
-    );
-    await inTransaction(servicePool, (client) =>
-      outbox.append(
-        client,
-        envelopes.map((envelope) => ({
-          kind: 'topic',
-          destination: topic,
-          key: `k${Number(envelope.data.seq) % KEYS}`,
-          envelope,
-        })),
-      ),
-    );
-    const now = performance.now();
-    for (const envelope of envelopes) committedAt.set(envelope.event_id, now);
-    if (ratePerSecond > 0) {
-      const due = began + ((sent + BATCH) / ratePerSecond) * 1000;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  // Producers as a service has them: several requests committing at once, each with its own
+  // transaction (BATCH messages each). At a fixed rate they pace themselves against the clock.
+  let next = 0;
+  const producer = async () => {
+    for (let sent = next; sent < count; sent = next) {
+      next += BATCH;
+      const envelopes = Array.from({ length: Math.min(BATCH, count - sent) }, (_, index) =>
+        createEnvelope({
+          contract: benchEvent,
+          data: { seq: sent + index },
+          source: 'bench',
+          correlationId: run,
+        }),
+      );
+      if (ratePerSecond > 0) {
+        const due = began + (sent / ratePerSecond) * 1000;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+      await inTransaction(servicePool, (client) =>
+        outbox.append(
+          client,
+          envelopes.map((envelope) => ({
+            kind: 'topic',
+            destination: topic,
+            key: `k${Number(envelope.data.seq) % KEYS}`,
+            envelope,
+          })),
+        ),
+      );
+      const now = performance.now();
+      for (const envelope of envelopes) committedAt.set(envelope.event_id, now);
     }
+  };
+  await Promise.all(Array.from({ length: PRODUCERS }, producer));
+  const produced = performance.now();
+  if (process.env.BENCH_DEBUG) {
+    void (async () => {
+      for (;;) {
+        const { rows } = await servicePool.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM mercato_outbox',
+        );
+        if (rows[0]?.n === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      console.error(
+        `${adapter}: produced in ${(produced - began).toFixed(0)} ms, relayed by ${(performance.now() - began).toFixed(0)} ms, handled ${handled}`,
+      );
+    })();
   }
   const deadline = performance.now() + 120_000;
   while (handled < count && performance.now() < deadline)

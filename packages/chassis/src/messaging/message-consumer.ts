@@ -4,10 +4,10 @@ import type { Histogram, Registry } from 'prom-client';
 import type { Pool } from '../db/database.ts';
 import { AppError, notFound } from '../errors/app-error.ts';
 import type { Logger } from '../logging/create-logger.ts';
-import { runWithRequestContext } from '../logging/request-context.ts';
 import { consumerMetrics } from './consumer-metrics.ts';
 import type { DeadLetterStore } from './dead-letter-store.ts';
 import { handleOnce, type MessageHandler } from './inbox.ts';
+import { InboxBatcher } from './inbox-batcher.ts';
 import type { Delivery, DestinationKind, MessageBus, Subscription } from './message-bus.port.ts';
 import { type BackoffPolicy, defaultBackoff, retryDelay } from './retry-backoff.ts';
 
@@ -44,11 +44,13 @@ export class MessageConsumer {
   readonly definition: Required<ConsumerDefinition>;
   readonly #settings: ConsumerSettings;
   readonly #duration: Histogram<'group' | 'type' | 'outcome'>;
+  readonly #batcher: InboxBatcher;
   #subscription: Subscription | undefined;
 
   constructor(definition: ConsumerDefinition, settings: ConsumerSettings) {
     this.definition = { maxAttempts: 5, backoff: defaultBackoff, concurrency: 16, ...definition };
     this.#settings = settings;
+    this.#batcher = new InboxBatcher(settings.pool, this.definition.group, this.definition.handler);
     const metrics = consumerMetrics(settings.registry);
     this.#duration = metrics.duration;
     const { group, kind } = this.definition;
@@ -135,12 +137,9 @@ export class MessageConsumer {
   }
 
   async #handle(delivery: Delivery, message: Envelope): Promise<Outcome> {
-    const { group, handler, maxAttempts, backoff } = this.definition;
-    const context = { correlationId: message.correlation_id, requestId: message.event_id };
+    const { group, maxAttempts, backoff } = this.definition;
     try {
-      const outcome = await runWithRequestContext(context, () =>
-        handleOnce(this.#settings.pool, group, message, handler),
-      );
+      const outcome = await this.#batcher.handle(message);
       await delivery.ack();
       return outcome;
     } catch (error) {
