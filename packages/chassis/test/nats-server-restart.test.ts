@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probe, probePostgres, suiteTitle } from '../src/testing/infra.ts';
 import { waitFor } from '../src/testing/wait-for.ts';
-import { crashDatabases, effectsOf, fixture } from './fixtures/crash-harness.ts';
+import { crashDatabases, effectsOf, finishPublishLoop, fixture } from './fixtures/crash-harness.ts';
 
 // A NATS server of the test's own, so killing it disturbs no other suite.
 const port = 4299;
@@ -69,27 +69,7 @@ describe.skipIf(!(postgres.available && server.available))(
         await killNats();
         await new Promise((resolve) => setTimeout(resolve, 1_000));
         await startNats();
-        const before = loop.lines.length;
-        await waitFor(
-          'thirty more commits after the restart',
-          () => loop.lines.length >= before + 30,
-          30_000,
-        );
-        await loop.kill('SIGKILL');
-
-        const relay = fixture({ ...natsEnv, ROLE: 'produce', COUNT: '0' });
-        await relay.waitForLine(/^relayed$/, 30_000);
-        const committed = loop.lines
-          .filter((line) => line.startsWith('committed '))
-          .map((line) => Number(line.split(' ')[1]));
-        await waitFor(
-          'every committed message handled',
-          async () => {
-            const handled = new Set((await effectsOf(servicePool)).map((row) => row.seq));
-            return committed.every((seq) => handled.has(seq));
-          },
-          60_000,
-        );
+        await finishPublishLoop(loop, natsEnv, servicePool, 60_000);
         expect((await effectsOf(servicePool)).filter((row) => row.n > 1)).toEqual([]);
       } finally {
         await consumer.kill();
