@@ -19,6 +19,7 @@ describe.skipIf(!postgres.available)(
       const admin = new pg.Client({ connectionString: testPostgresUrl() });
       await admin.connect();
       await admin.query(`DROP DATABASE IF EXISTS "${prefix}catalog" WITH (FORCE)`);
+      await admin.query(`DROP DATABASE IF EXISTS "${prefix}messages" WITH (FORCE)`);
       await admin.query(`DROP ROLE IF EXISTS "${prefix}catalog"`);
       await admin.end();
       if (dataDir) await rm(dataDir, { recursive: true, force: true });

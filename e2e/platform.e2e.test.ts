@@ -114,6 +114,20 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
     }
   });
 
+  it('announces the seeded products on the bus (the PostgreSQL message store by default)', async () => {
+    const store = await superuser('messages');
+    try {
+      await waitFor('product.created for every demo product', async () => {
+        const { rows } = await store.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM bus_messages WHERE destination = 'product.created'",
+        );
+        return (rows[0]?.n ?? 0) >= 63;
+      });
+    } finally {
+      await store.end();
+    }
+  });
+
   it('restarts catalog after kill -9 and has it ready again within 10 s', async () => {
     const before = await platform.state();
     const killed = before.services.catalog?.pid;
@@ -137,7 +151,8 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
   it('lets the catalog role reach its own database and refuses it every other', async () => {
     const admin = await superuser();
     const databases = await admin.query<{ datname: string }>(
-      "SELECT datname FROM pg_database WHERE datname NOT IN ('template0', 'template1', 'catalog')",
+      // `messages` is the platform's message store, open to every service that uses the bus.
+      "SELECT datname FROM pg_database WHERE datname NOT IN ('template0', 'template1', 'catalog', 'messages')",
     );
     // Give the role a known password for this probe; the next start rotates it again.
     await admin.query("ALTER ROLE catalog PASSWORD 'probe-password'");
@@ -154,6 +169,7 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
       await client.end();
     };
     await expect(connect('catalog')).resolves.toBeUndefined();
+    await expect(connect('messages')).resolves.toBeUndefined();
     expect(databases.rows.length).toBeGreaterThan(0);
     for (const { datname } of databases.rows)
       await expect(connect(datname)).rejects.toMatchObject({ code: '42501' });

@@ -14,6 +14,9 @@ export const supervisorConfig = z.object({
   /** Infra mode: an admin connection to an existing PostgreSQL. PG* variables work too. */
   DATABASE_URL: env.optionalUrl(['postgres', 'postgresql']),
   PGHOST: z.string().optional(),
+  /** The bus: the PostgreSQL message store (default) or NATS JetStream at NATS_URL. */
+  MERCATO_BUS: z.enum(['postgres', 'nats'], { error: 'expected postgres or nats' }).default('postgres'),
+  NATS_URL: env.optionalUrl(['nats', 'tls']),
   /** Prefix for databases and roles on a shared server, e.g. `mercato_`. */
   MERCATO_DB_PREFIX: z
     .string()

@@ -7,6 +7,8 @@ export interface ServiceSpec {
   directory: string;
   /** Its own database and login role are provisioned when true. */
   database: boolean;
+  /** It publishes or consumes messages: it is given the bus (the message store, or NATS). */
+  messaging: boolean;
   /** Services that must be ready before this one starts. */
   dependsOn: string[];
   /** Extra environment, given the base URLs of the services already placed. */
@@ -14,11 +16,12 @@ export interface ServiceSpec {
 }
 
 export const serviceCatalog: readonly ServiceSpec[] = [
-  { name: 'catalog', directory: 'services/catalog', database: true, dependsOn: [] },
+  { name: 'catalog', directory: 'services/catalog', database: true, messaging: true, dependsOn: [] },
   {
     name: 'gateway',
     directory: 'apps/gateway',
     database: false,
+    messaging: false,
     dependsOn: ['catalog'],
     env: (urls) => ({ CATALOG_URL: urls.catalog ?? '' }),
   },

@@ -1,3 +1,4 @@
+import type { MessageContract } from '@mercato/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { loadConfig } from './config/load-config.ts';
@@ -7,6 +8,13 @@ import { createHttpServer, type HttpApp } from './http/create-http-server.ts';
 import { type HealthState, type ReadinessCheck, registerHealthRoutes } from './http/health-routes.ts';
 import { type DocsSettings, registerOpenApiDocs } from './http/openapi-docs.ts';
 import { createLogger, type Logger } from './logging/create-logger.ts';
+import type { ConsumerDefinition } from './messaging/message-consumer.ts';
+import type { Outbox } from './messaging/outbox.ts';
+import {
+  createServiceMessaging,
+  type MessagingConfig,
+  type ServiceMessaging,
+} from './messaging/service-messaging.ts';
 import { createServiceMetrics, type ServiceMetrics } from './metrics/service-metrics.ts';
 import { stopTracing } from './telemetry/tracing-sdk.ts';
 
@@ -30,11 +38,15 @@ export interface ServiceContext<Config> {
   metrics: ServiceMetrics;
   /** The service's own database; present when the definition declares migrations. */
   db: Pool | undefined;
+  /** Present when the definition declares messaging: append messages inside your transactions. */
+  outbox: Outbox | undefined;
 }
 
 /** What a service adds to the chassis: its routes, extra readiness checks and resources to close. */
 export interface ServiceParts {
   routes?: FastifyPluginAsyncZod;
+  /** Consumer groups this service runs (needs `messaging` in the definition). */
+  consumers?: ConsumerDefinition[];
   readiness?: ReadinessCheck[];
   onClose?: () => Promise<void>;
 }
@@ -45,6 +57,11 @@ export interface ServiceDefinition<Config extends ChassisConfig> {
   /** Folder of forward-only SQL migrations; declaring it gives the service a database. */
   migrations?: string;
   docs?: DocsSettings;
+  /**
+   * The messages this service publishes or consumes. Gives it an outbox, a relay, consumers with an
+   * inbox and dead letters, on the bus its config names (`messagingConfigShape`).
+   */
+  messaging?: { contracts: readonly MessageContract[] };
   setup: (context: ServiceContext<Config>) => Promise<ServiceParts> | ServiceParts;
 }
 
@@ -93,7 +110,21 @@ export async function createService<Config extends ChassisConfig>(
     checks.push({ name: 'database', check: () => pingDatabase(pool) });
   }
 
-  const parts = await definition.setup({ config, logger, metrics, db });
+  let messaging: ServiceMessaging | undefined;
+  if (definition.messaging) {
+    const { DATABASE_URL } = config as Config & Partial<DatabaseConfig>;
+    if (!db || !DATABASE_URL) throw new Error(`${definition.name} declares messaging but has no database`);
+    messaging = await createServiceMessaging({
+      config: config as Config & MessagingConfig,
+      db,
+      databaseUrl: DATABASE_URL,
+      logger,
+      registry: metrics.registry,
+      contracts: definition.messaging.contracts,
+    });
+  }
+
+  const parts = await definition.setup({ config, logger, metrics, db, outbox: messaging?.outbox });
   checks.push(...(parts.readiness ?? []));
 
   const app = createHttpServer({ logger, metrics });
@@ -105,6 +136,7 @@ export async function createService<Config extends ChassisConfig>(
   });
   if (definition.docs) await registerOpenApiDocs(app, definition.docs);
   if (parts.routes) await app.register(parts.routes);
+  if (messaging) await app.register(messaging.routes);
 
   let stopping: Promise<{ drained: boolean }> | undefined;
   const stop = async (): Promise<{ drained: boolean }> => {
@@ -122,6 +154,7 @@ export async function createService<Config extends ChassisConfig>(
       app.server.closeAllConnections();
     }
     await parts.onClose?.();
+    await messaging?.stop();
     await db?.end();
     await stopTracing();
     logger.info({ drained }, 'stopped');
@@ -135,6 +168,7 @@ export async function createService<Config extends ChassisConfig>(
     app,
     db,
     async start() {
+      await messaging?.start(parts.consumers ?? []);
       const address = await app.listen({ host: config.HOST, port: config.PORT });
       health.accepting = true;
       logger.info({ address }, `${definition.name} listening`);

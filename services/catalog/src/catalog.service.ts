@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { newId, type ServiceDefinition } from '@mercato/chassis';
+import { currentRequestContext, newId, type ServiceDefinition } from '@mercato/chassis';
+import { catalogEvents } from '@mercato/contracts';
 import { catalogRoutes } from './adapters/http/catalog.routes.ts';
 import { PostgresCatalogStore } from './adapters/persistence/postgres-catalog-store.ts';
 import { catalogService } from './application/catalog-service.ts';
@@ -12,10 +13,12 @@ export const catalogDefinition: ServiceDefinition<CatalogConfig> = {
   config: catalogConfig,
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
   docs: { title: 'Mercato catalog', description: 'Products and categories' },
-  async setup({ config, db, logger }) {
-    if (!db) throw new Error('catalog needs its database');
-    const store = new PostgresCatalogStore(db);
-    const catalog = catalogService({ store, newId, now: () => new Date() });
+  messaging: { contracts: catalogEvents },
+  async setup({ config, db, logger, outbox }) {
+    if (!db || !outbox) throw new Error('catalog needs its database and outbox');
+    const store = new PostgresCatalogStore(db, outbox);
+    const correlationId = () => currentRequestContext()?.correlationId ?? newId('corr');
+    const catalog = catalogService({ store, newId, now: () => new Date(), correlationId });
     if (config.CATALOG_SEED_DEMO) {
       const seeded = await seedDemoCatalog(catalog, store);
       if (seeded > 0) logger.info({ products: seeded }, 'seeded the demo catalog');

@@ -1,9 +1,10 @@
-import { databaseConfigShape, env, serviceConfigShape } from '@mercato/chassis';
+import { databaseConfigShape, env, messagingConfigShape, serviceConfigShape } from '@mercato/chassis';
 import { z } from 'zod';
 
 export const catalogConfig = z.object({
   ...serviceConfigShape,
   ...databaseConfigShape,
+  ...messagingConfigShape,
   PORT: env.port(4001),
   CATALOG_SEED_DEMO: env.bool(true),
 });

@@ -1,10 +1,18 @@
-import { createService } from '@mercato/chassis';
-import { createTestDatabase, probePostgres, suiteTitle } from '@mercato/chassis/testing';
+import {
+  createLogger,
+  createPool,
+  createService,
+  messageStoreMigrations,
+  migrate,
+  type Pool,
+} from '@mercato/chassis';
+import { createTestDatabase, probePostgres, suiteTitle, waitFor } from '@mercato/chassis/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoProducts } from '../src/application/demo-catalog.ts';
 import { catalogDefinition } from '../src/catalog.service.ts';
 
 const postgres = await probePostgres();
+const logger = createLogger({ service: 'catalog-test', level: 'silent' });
 
 interface ProductJson {
   id: string;
@@ -24,13 +32,19 @@ interface Body extends Partial<ProductJson> {
 
 describe.skipIf(!postgres.available)(suiteTitle('catalog service over HTTP', postgres), () => {
   let url = '';
+  let messages: Pool;
   const cleanups: Array<() => Promise<unknown>> = [];
 
   beforeAll(async () => {
     const database = await createTestDatabase('catalog_component');
-    cleanups.push(database.drop);
+    const store = await createTestDatabase('catalog_messages');
+    cleanups.push(database.drop, store.drop);
+    messages = createPool({ url: store.url, max: 2, applicationName: 'test' }, logger);
+    cleanups.unshift(() => messages.end());
+    await migrate(messages, messageStoreMigrations, logger, 'bus_migrations');
     const service = await createService(catalogDefinition, {
       DATABASE_URL: database.url,
+      MESSAGES_DATABASE_URL: store.url,
       PORT: '0',
       LOG_LEVEL: 'silent',
     });
@@ -124,6 +138,21 @@ describe.skipIf(!postgres.available)(suiteTitle('catalog service over HTTP', pos
       expect(response.type).toContain('application/problem+json');
     }
     expect((await get('/products')).body.total).toBe(before);
+  });
+
+  it('publishes product.created through its outbox for every product it creates', async () => {
+    const created = await post('/products', { sku: 'kit-9500', name: 'Pepper Mill', category: 'kitchen' });
+    const published = async () =>
+      (
+        await messages.query<{ envelope: { data: { product_id: string }; correlation_id: string } }>(
+          "SELECT envelope FROM bus_messages WHERE destination = 'product.created'",
+        )
+      ).rows.map((row) => row.envelope);
+    await waitFor('product.created on the bus', async () =>
+      (await published()).some((envelope) => envelope.data.product_id === created.body.id),
+    );
+    // The seeded demo products were announced too.
+    expect((await published()).length).toBeGreaterThanOrEqual(demoProducts.length + 1);
   });
 
   it('answers a missing product with 404', async () => {

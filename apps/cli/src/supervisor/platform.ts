@@ -1,8 +1,10 @@
 import path from 'node:path';
 import type { Logger } from '@mercato/chassis';
+import type pg from 'pg';
 import type { SupervisorConfig } from '../config.ts';
 import { type EmbeddedServer, startEmbeddedPostgres } from '../postgres/embedded-server.ts';
 import { type ProvisionedDatabase, provisionDatabases } from '../postgres/provision-databases.ts';
+import { provisionMessageStore } from '../postgres/provision-message-store.ts';
 import { repositoryRoot, type ServiceSpec, serviceCommand } from '../services.ts';
 import type { LogOutput } from './log-output.ts';
 import { assertPortFree } from './port-check.ts';
@@ -37,6 +39,22 @@ interface DatabaseServer {
   mode: 'embedded' | 'external';
   embedded: EmbeddedServer | undefined;
   databases: Map<string, ProvisionedDatabase>;
+  /** Per service: its URL to the message store, when the bus is the PostgreSQL store. */
+  messageStoreUrls: Map<string, string>;
+}
+
+/** With the PostgreSQL store as the bus, creates it and gives each messaging service its URL. */
+async function messageStoreUrls(
+  specs: readonly ServiceSpec[],
+  config: SupervisorConfig,
+  admin: pg.ClientConfig,
+  databases: Map<string, ProvisionedDatabase>,
+): Promise<Map<string, string>> {
+  const users = specs.filter((spec) => spec.messaging).map((spec) => databases.get(spec.name));
+  const roles = users.filter((database): database is ProvisionedDatabase => database !== undefined);
+  if (config.MERCATO_BUS !== 'postgres' || roles.length === 0) return new Map();
+  const urlFor = await provisionMessageStore({ admin, prefix: config.MERCATO_DB_PREFIX, roles });
+  return new Map(roles.map((database) => [database.service, urlFor(database)]));
 }
 
 async function prepareDatabases(
@@ -59,10 +77,13 @@ async function prepareDatabases(
       services,
       exclusive: false,
     });
+    const databases = new Map(provisioned.map((db) => [db.service, db]));
+    const admin = config.DATABASE_URL ? { connectionString: config.DATABASE_URL } : {};
     return {
       mode: 'external',
       embedded: undefined,
-      databases: new Map(provisioned.map((db) => [db.service, db])),
+      databases,
+      messageStoreUrls: await messageStoreUrls(specs, config, admin, databases),
     };
   }
   const embedded = await startEmbeddedPostgres(config.MERCATO_DATA_DIR, config.MERCATO_PG_PORT, (message) =>
@@ -77,7 +98,18 @@ async function prepareDatabases(
       services,
       exclusive: true,
     });
-    return { mode: 'embedded', embedded, databases: new Map(provisioned.map((db) => [db.service, db])) };
+    const databases = new Map(provisioned.map((db) => [db.service, db]));
+    return {
+      mode: 'embedded',
+      embedded,
+      databases,
+      messageStoreUrls: await messageStoreUrls(
+        specs,
+        config,
+        { ...embedded.admin, database: 'postgres' },
+        databases,
+      ),
+    };
   } catch (error) {
     await embedded.stop();
     throw error;
@@ -155,6 +187,11 @@ export async function startPlatform(
           OTEL_SERVICE_NAME: spec.name,
           MERCATO_SERVICE: spec.name,
           ...(database ? { DATABASE_URL: database.url } : {}),
+          ...(spec.messaging ? { MERCATO_BUS: config.MERCATO_BUS } : {}),
+          ...(server.messageStoreUrls.has(spec.name)
+            ? { MESSAGES_DATABASE_URL: server.messageStoreUrls.get(spec.name) ?? '' }
+            : {}),
+          ...(spec.messaging && config.NATS_URL ? { NATS_URL: config.NATS_URL } : {}),
           ...spec.env?.(urls),
         }),
       });

@@ -1,9 +1,3 @@
-import { fileURLToPath } from 'node:url';
-
-/** The chassis's own tables in a service database: outbox, inbox, dead letters. */
-export const messagingMigrations = fileURLToPath(new URL('./migrations', import.meta.url));
-export const MESSAGING_MIGRATIONS_TABLE = 'mercato_chassis_migrations';
-
 export { deadLetterRoutes } from './dead-letter.routes.ts';
 export { type DeadLetter, DeadLetterStore } from './dead-letter-store.ts';
 export { handleOnce, type MessageHandler } from './inbox.ts';
@@ -16,7 +10,14 @@ export type {
   SubscriptionOptions,
 } from './message-bus.port.ts';
 export { type ConsumerDefinition, MessageConsumer } from './message-consumer.ts';
+export { MESSAGING_MIGRATIONS_TABLE, messagingMigrations } from './migrations-path.ts';
 export { OUTBOX_CHANNEL, Outbox, type OutboxEntry } from './outbox.ts';
 export { OutboxRelay } from './outbox-relay.ts';
 export { messageStoreMigrations, PostgresMessageBus } from './postgres-bus/postgres-message-bus.ts';
 export { type BackoffPolicy, retryDelay } from './retry-backoff.ts';
+export {
+  createServiceMessaging,
+  type MessagingConfig,
+  messagingConfigShape,
+  type ServiceMessaging,
+} from './service-messaging.ts';

@@ -7,7 +7,12 @@ import { demoProducts, seedDemoCatalog } from './demo-catalog.ts';
 const setup = () => {
   const store = new InMemoryCatalogStore();
   let next = 0;
-  const catalog = catalogService({ store, newId: (prefix) => `${prefix}_${++next}`, now: () => new Date(0) });
+  const catalog = catalogService({
+    store,
+    newId: (prefix) => `${prefix}_${++next}`,
+    now: () => new Date(0),
+    correlationId: () => 'corr_test',
+  });
   return { store, catalog };
 };
 
@@ -32,6 +37,30 @@ describe('catalogService', () => {
       categorySlug: 'kitchen',
     });
     expect(await catalog.getProduct(product.id)).toEqual(product);
+  });
+
+  it('announces a new product as product.created, correlated with the request', async () => {
+    const { catalog, store } = setup();
+    await catalog.createCategory({ slug: 'kitchen', name: 'Kitchen' });
+    const product = await catalog.createProduct({
+      sku: 'KIT-1',
+      name: 'Pan',
+      description: '',
+      categorySlug: 'kitchen',
+    });
+    expect(store.published).toHaveLength(1);
+    expect(store.published[0]).toMatchObject({
+      kind: 'topic',
+      destination: 'product.created',
+      key: product.id,
+      envelope: {
+        event_type: 'product.created',
+        event_version: '1.0',
+        source: 'catalog',
+        correlation_id: 'corr_test',
+        data: { product_id: product.id, sku: 'KIT-1', name: 'Pan', category: 'kitchen' },
+      },
+    });
   });
 
   it('turns expected failures into coded errors', async () => {

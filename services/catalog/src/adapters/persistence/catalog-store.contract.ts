@@ -1,4 +1,6 @@
+import type { OutboxEntry } from '@mercato/chassis';
 import { describe, expect, it } from 'vitest';
+import { productCreatedMessage } from '../../application/catalog-messages.ts';
 import type { CatalogStore } from '../../application/catalog-store.port.ts';
 import type { Product } from '../../domain/product.ts';
 
@@ -20,17 +22,37 @@ const product = (
   updatedAt: at,
 });
 
+export interface StoreUnderTest {
+  store: CatalogStore;
+  /** Ids of the messages the store has committed to its outbox, in order. */
+  publishedIds: () => Promise<string[]>;
+}
+
+const announcement = (productId: string): OutboxEntry =>
+  productCreatedMessage(
+    { type: 'product.created', productId, sku: 'X', name: 'X', categorySlug: 'kitchen', occurredAt: at },
+    'corr_contract',
+  );
+
 /** What every CatalogStore must do; run against the in-memory fake and against PostgreSQL. */
-export function catalogStoreContract(adapter: string, makeStore: () => Promise<CatalogStore>): void {
+export function catalogStoreContract(
+  adapter: string,
+  makeStoreUnderTest: () => Promise<StoreUnderTest>,
+): void {
+  const makeStore = async () => (await makeStoreUnderTest()).store;
   describe(`CatalogStore contract: ${adapter}`, () => {
     const seeded = async () => {
       const store = await makeStore();
       await store.upsertCategory({ slug: 'kitchen', name: 'Kitchen' });
       await store.upsertCategory({ slug: 'books', name: 'Books' });
-      await store.insertProduct(product('p1', 'KIT-0001', 'Cast Iron Pan', 'kitchen', 'heavy and seasoned'));
-      await store.insertProduct(product('p2', 'KIT-0002', 'Chef Knife'));
+      await store.insertProduct(
+        product('p1', 'KIT-0001', 'Cast Iron Pan', 'kitchen', 'heavy and seasoned'),
+        [],
+      );
+      await store.insertProduct(product('p2', 'KIT-0002', 'Chef Knife'), []);
       await store.insertProduct(
         product('p3', 'BOK-0001', 'Sourdough Handbook', 'books', 'bread baking at home'),
+        [],
       );
       return store;
     };
@@ -46,8 +68,8 @@ export function catalogStoreContract(adapter: string, makeStore: () => Promise<C
 
     it('refuses a duplicate SKU and an unknown category without throwing', async () => {
       const store = await seeded();
-      expect(await store.insertProduct(product('p9', 'KIT-0001', 'Other Pan'))).toBe('duplicate_sku');
-      expect(await store.insertProduct(product('p9', 'XYZ-0001', 'Thing', 'nowhere'))).toBe(
+      expect(await store.insertProduct(product('p9', 'KIT-0001', 'Other Pan'), [])).toBe('duplicate_sku');
+      expect(await store.insertProduct(product('p9', 'XYZ-0001', 'Thing', 'nowhere'), [])).toBe(
         'unknown_category',
       );
       expect(await store.countProducts()).toBe(3);
@@ -82,6 +104,20 @@ export function catalogStoreContract(adapter: string, makeStore: () => Promise<C
       const page = await store.listProducts({ categorySlug: 'books', page: 1, pageSize: 10 });
       expect(page.items.map((item) => item.id)).toEqual(['p3']);
       expect(page.total).toBe(1);
+    });
+
+    it('commits a product and its messages together, and neither when refused', async () => {
+      const { store, publishedIds } = await makeStoreUnderTest();
+      await store.upsertCategory({ slug: 'kitchen', name: 'Kitchen' });
+      const first = announcement('p1');
+      expect(await store.insertProduct(product('p1', 'KIT-0001', 'Pan'), [first])).toBe('inserted');
+      expect(await store.insertProduct(product('p2', 'KIT-0001', 'Same SKU'), [announcement('p2')])).toBe(
+        'duplicate_sku',
+      );
+      expect(
+        await store.insertProduct(product('p3', 'KIT-0003', 'Pot', 'garden'), [announcement('p3')]),
+      ).toBe('unknown_category');
+      expect(await publishedIds()).toEqual([first.envelope.event_id]);
     });
 
     it('lists categories by name and renames on upsert', async () => {

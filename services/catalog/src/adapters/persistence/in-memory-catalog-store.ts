@@ -1,3 +1,4 @@
+import type { OutboxEntry } from '@mercato/chassis';
 import type { CatalogStore, ProductQuery } from '../../application/catalog-store.port.ts';
 import type { Category } from '../../domain/category.ts';
 import type { Product } from '../../domain/product.ts';
@@ -7,11 +8,17 @@ import { offsetOf, type Page, searchTerms } from '../../domain/product-search.ts
 export class InMemoryCatalogStore implements CatalogStore {
   readonly #products = new Map<string, Product>();
   readonly #categories = new Map<string, Category>();
+  /** What a PostgreSQL store would have written to its outbox, in order. */
+  readonly published: OutboxEntry[] = [];
 
-  async insertProduct(product: Product): Promise<'inserted' | 'duplicate_sku' | 'unknown_category'> {
+  async insertProduct(
+    product: Product,
+    messages: OutboxEntry[] = [],
+  ): Promise<'inserted' | 'duplicate_sku' | 'unknown_category'> {
     if ([...this.#products.values()].some((existing) => existing.sku === product.sku)) return 'duplicate_sku';
     if (!this.#categories.has(product.categorySlug)) return 'unknown_category';
     this.#products.set(product.id, product);
+    this.published.push(...messages);
     return 'inserted';
   }
 

@@ -1,6 +1,15 @@
 import { fileURLToPath } from 'node:url';
-import { createLogger, createPool, migrate, type Pool } from '@mercato/chassis';
+import {
+  createLogger,
+  createPool,
+  MESSAGING_MIGRATIONS_TABLE,
+  messagingMigrations,
+  migrate,
+  Outbox,
+  type Pool,
+} from '@mercato/chassis';
 import { createTestDatabase, probePostgres, suiteTitle } from '@mercato/chassis/testing';
+import { catalogEvents, MessageRegistry } from '@mercato/contracts';
 import { afterAll, describe } from 'vitest';
 import { catalogStoreContract } from './catalog-store.contract.ts';
 import { PostgresCatalogStore } from './postgres-catalog-store.ts';
@@ -26,6 +35,12 @@ describe.skipIf(!postgres.available)(suiteTitle('PostgresCatalogStore', postgres
     const pool = createPool({ url: database.url, max: 3, applicationName: 'catalog-test' }, logger);
     pools.push(pool);
     await migrate(pool, migrations, logger);
-    return new PostgresCatalogStore(pool);
+    await migrate(pool, messagingMigrations, logger, MESSAGING_MIGRATIONS_TABLE);
+    const store = new PostgresCatalogStore(pool, new Outbox(new MessageRegistry(catalogEvents)));
+    const publishedIds = async () =>
+      (
+        await pool.query<{ message_id: string }>('SELECT message_id FROM mercato_outbox ORDER BY position')
+      ).rows.map((row) => row.message_id);
+    return { store, publishedIds };
   });
 });

@@ -1,4 +1,4 @@
-import type { Pool } from '@mercato/chassis';
+import { inTransaction, type Outbox, type OutboxEntry, type Pool } from '@mercato/chassis';
 import type { CatalogStore, ProductQuery } from '../../application/catalog-store.port.ts';
 import type { Category } from '../../domain/category.ts';
 import type { Product } from '../../domain/product.ts';
@@ -32,26 +32,35 @@ const pgCode = (error: unknown): string | undefined =>
 
 export class PostgresCatalogStore implements CatalogStore {
   readonly #pool: Pool;
+  readonly #outbox: Outbox;
 
-  constructor(pool: Pool) {
+  constructor(pool: Pool, outbox: Outbox) {
     this.#pool = pool;
+    this.#outbox = outbox;
   }
 
-  async insertProduct(product: Product): Promise<'inserted' | 'duplicate_sku' | 'unknown_category'> {
+  async insertProduct(
+    product: Product,
+    messages: OutboxEntry[],
+  ): Promise<'inserted' | 'duplicate_sku' | 'unknown_category'> {
     try {
-      await this.#pool.query(
-        `INSERT INTO products (id, sku, name, description, category_slug, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [
-          product.id,
-          product.sku,
-          product.name,
-          product.description,
-          product.categorySlug,
-          product.createdAt,
-          product.updatedAt,
-        ],
-      );
+      // The row and its announcements commit together, or neither does (transactional outbox).
+      await inTransaction(this.#pool, async (client) => {
+        await client.query(
+          `INSERT INTO products (id, sku, name, description, category_slug, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [
+            product.id,
+            product.sku,
+            product.name,
+            product.description,
+            product.categorySlug,
+            product.createdAt,
+            product.updatedAt,
+          ],
+        );
+        await this.#outbox.append(client, messages);
+      });
       return 'inserted';
     } catch (error) {
       if (pgCode(error) === UNIQUE_VIOLATION) return 'duplicate_sku';

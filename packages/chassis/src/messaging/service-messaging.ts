@@ -1,0 +1,102 @@
+import { type MessageContract, MessageRegistry } from '@mercato/contracts';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Registry } from 'prom-client';
+import { z } from 'zod';
+import { env } from '../config/env-schema.ts';
+import { ConfigError } from '../config/load-config.ts';
+import { createPool, type Pool } from '../db/database.ts';
+import { migrate } from '../db/migrate.ts';
+import type { Logger } from '../logging/create-logger.ts';
+import { deadLetterRoutes } from './dead-letter.routes.ts';
+import { DeadLetterStore } from './dead-letter-store.ts';
+import type { MessageBus } from './message-bus.port.ts';
+import { type ConsumerDefinition, MessageConsumer } from './message-consumer.ts';
+import { MESSAGING_MIGRATIONS_TABLE, messagingMigrations } from './migrations-path.ts';
+import { Outbox } from './outbox.ts';
+import { OutboxRelay } from './outbox-relay.ts';
+import { PostgresMessageBus } from './postgres-bus/postgres-message-bus.ts';
+
+/** The variables a service with messaging reads, on top of its own. */
+export const messagingConfigShape = {
+  MERCATO_BUS: z.enum(['postgres', 'nats'], { error: 'expected postgres or nats' }).default('postgres'),
+  MESSAGES_DATABASE_URL: env.optionalUrl(['postgres', 'postgresql']),
+  NATS_URL: env.optionalUrl(['nats', 'tls']),
+};
+
+export interface MessagingConfig {
+  MERCATO_BUS: 'postgres' | 'nats';
+  MESSAGES_DATABASE_URL?: string | undefined;
+  NATS_URL?: string | undefined;
+}
+
+export interface ServiceMessaging {
+  outbox: Outbox;
+  routes: FastifyPluginAsyncZod;
+  /** Starts the relay and the given consumers. */
+  start: (consumers: readonly ConsumerDefinition[]) => Promise<void>;
+  stop: () => Promise<void>;
+}
+
+async function connectBus(
+  config: MessagingConfig,
+  logger: Logger,
+): Promise<{ bus: MessageBus; pool?: Pool }> {
+  if (config.MERCATO_BUS === 'nats') {
+    if (!config.NATS_URL) throw new ConfigError(['NATS_URL: required when MERCATO_BUS=nats (it is not set)']);
+    // Loaded only here, so services on the PostgreSQL store never load the NATS client.
+    const { NatsMessageBus } = await import('./nats-bus/nats-message-bus.ts');
+    return { bus: await NatsMessageBus.connect({ url: config.NATS_URL, logger }) };
+  }
+  if (!config.MESSAGES_DATABASE_URL) {
+    throw new ConfigError(['MESSAGES_DATABASE_URL: required when MERCATO_BUS=postgres (it is not set)']);
+  }
+  const pool = createPool({ url: config.MESSAGES_DATABASE_URL, max: 10, applicationName: 'bus' }, logger);
+  return { bus: new PostgresMessageBus({ pool, listenUrl: config.MESSAGES_DATABASE_URL, logger }), pool };
+}
+
+/**
+ * A service's messaging, built from its config: its outbox tables and relay, the bus it chose
+ * (MERCATO_BUS), its consumers with inbox and dead letters, and the dead-letter endpoints.
+ */
+export async function createServiceMessaging(options: {
+  config: MessagingConfig;
+  db: Pool;
+  databaseUrl: string;
+  logger: Logger;
+  registry: Registry;
+  contracts: readonly MessageContract[];
+}): Promise<ServiceMessaging> {
+  const { db, logger, registry } = options;
+  await migrate(db, messagingMigrations, logger, MESSAGING_MIGRATIONS_TABLE);
+  const { bus, pool } = await connectBus(options.config, logger);
+  const messages = new MessageRegistry(options.contracts);
+  const deadLetters = new DeadLetterStore(db);
+  const relay = new OutboxRelay({ pool: db, databaseUrl: options.databaseUrl, bus, logger, registry });
+  // Filled by start(); the dead-letter routes look consumers up in it when asked to replay.
+  const consumers: MessageConsumer[] = [];
+  return {
+    outbox: new Outbox(messages),
+    routes: deadLetterRoutes(deadLetters, consumers),
+    async start(definitions) {
+      relay.start();
+      for (const definition of definitions) {
+        const consumer = new MessageConsumer(definition, {
+          pool: db,
+          bus,
+          messages,
+          deadLetters,
+          logger,
+          registry,
+        });
+        await consumer.start();
+        consumers.push(consumer);
+      }
+    },
+    async stop() {
+      for (const consumer of consumers) await consumer.stop();
+      await relay.stop();
+      await bus.close();
+      await pool?.end();
+    },
+  };
+}
