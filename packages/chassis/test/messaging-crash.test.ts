@@ -1,96 +1,77 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import {
-  probeNats,
-  probePostgres,
-  removeNatsStreams,
-  suiteTitle,
-  testNatsUrl,
-} from '../src/testing/infra.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { suiteTitle } from '../src/testing/infra.ts';
 import { waitFor } from '../src/testing/wait-for.ts';
+import { busAdapters } from './fixtures/bus-adapters.ts';
 import { crashDatabases, effectsOf, fixture } from './fixtures/crash-harness.ts';
 
-const postgres = await probePostgres();
-const nats = await probeNats();
+const { adapters } = await busAdapters(/^EVENTS_CRASH$/);
 let topics = 0;
 const uniqueTopic = () => `crash.t${Date.now().toString(36)}${topics++}`;
 
-afterAll(async () => {
-  if (nats.available) await removeNatsStreams(/^EVENTS_CRASH$/);
-});
-
-const adapters: Array<{ name: string; availability: typeof postgres; env: Record<string, string> }> = [
-  { name: 'PostgreSQL store', availability: postgres, env: {} },
-  { name: 'NATS JetStream', availability: nats, env: { BUS: 'nats', NATS_URL: testNatsUrl() } },
-];
-
 describe.each(adapters)('messaging on the $name survives processes killed with SIGKILL', (adapter) => {
-  const ready = postgres.available && adapter.availability.available;
-  describe.skipIf(!ready)(
-    suiteTitle('on real servers', adapter.availability.available ? postgres : adapter.availability),
-    () => {
-      const cleanups: Array<() => Promise<void>> = [];
-      afterEach(async () => {
-        for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-      });
-      const start = (env: Record<string, string>) => {
-        const process = fixture(env);
-        cleanups.push(() => process.kill());
-        return process;
-      };
-      const databases = async () => {
-        const created = await crashDatabases();
-        cleanups.push(created.drop);
-        return { ...created, env: { ...created.env, ...adapter.env, TOPIC: uniqueTopic() } };
-      };
-      const exactlyOnce = (count: number) => Array.from({ length: count }, (_, seq) => ({ seq, n: 1 }));
+  describe.skipIf(!adapter.ready)(suiteTitle('on real servers', adapter.missing), () => {
+    const cleanups: Array<() => Promise<void>> = [];
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    });
+    const start = (env: Record<string, string>) => {
+      const process = fixture(env);
+      cleanups.push(() => process.kill());
+      return process;
+    };
+    const databases = async () => {
+      const created = await crashDatabases();
+      cleanups.push(created.drop);
+      return { ...created, env: { ...created.env, ...adapter.env, TOPIC: uniqueTopic() } };
+    };
+    const exactlyOnce = (count: number) => Array.from({ length: count }, (_, seq) => ({ seq, n: 1 }));
 
-      it('delivers messages whose producer died after commit, before the relay published them', async () => {
-        const { env, servicePool } = await databases();
-        const producer = start({ ...env, ROLE: 'produce', COUNT: '20', CRASH_AFTER_COMMIT: '1' });
-        await producer.waitForLine(/^committed$/, 20_000);
-        await producer.exited();
-        expect(producer.child.signalCode).toBe('SIGKILL');
-        expect((await servicePool.query('SELECT count(*)::int AS n FROM mercato_outbox')).rows[0]).toEqual({
-          n: 20,
-        });
-
-        const consumer = start({ ...env, ROLE: 'consume' });
-        await consumer.waitForLine(/^consuming$/, 20_000);
-        const restarted = start({ ...env, ROLE: 'produce', COUNT: '0' });
-        await restarted.waitForLine(/^relayed$/, 20_000);
-        await waitFor('twenty effects', async () => (await effectsOf(servicePool)).length === 20, 20_000);
-        expect(await effectsOf(servicePool)).toEqual(exactlyOnce(20));
+    it('delivers messages whose producer died after commit, before the relay published them', async () => {
+      const { env, servicePool } = await databases();
+      const producer = start({ ...env, ROLE: 'produce', COUNT: '20', CRASH_AFTER_COMMIT: '1' });
+      await producer.waitForLine(/^committed$/, 20_000);
+      await producer.exited();
+      expect(producer.child.signalCode).toBe('SIGKILL');
+      expect((await servicePool.query('SELECT count(*)::int AS n FROM mercato_outbox')).rows[0]).toEqual({
+        n: 20,
       });
 
-      it('applies the effect exactly once when the consumer dies inside its handler', async () => {
-        const { env, servicePool } = await databases();
-        const doomed = start({ ...env, ROLE: 'consume', DIE_IN_HANDLER: '3' });
-        await doomed.waitForLine(/^consuming$/, 20_000);
-        start({ ...env, ROLE: 'produce', COUNT: '10' });
-        await doomed.waitForLine(/^in-handler 3$/, 20_000);
-        await doomed.kill('SIGKILL');
+      const consumer = start({ ...env, ROLE: 'consume' });
+      await consumer.waitForLine(/^consuming$/, 20_000);
+      const restarted = start({ ...env, ROLE: 'produce', COUNT: '0' });
+      await restarted.waitForLine(/^relayed$/, 20_000);
+      await waitFor('twenty effects', async () => (await effectsOf(servicePool)).length === 20, 20_000);
+      expect(await effectsOf(servicePool)).toEqual(exactlyOnce(20));
+    });
 
-        const survivor = start({ ...env, ROLE: 'consume' });
-        await survivor.waitForLine(/^consuming$/, 20_000);
-        await waitFor('ten effects', async () => (await effectsOf(servicePool)).length === 10, 20_000);
-        await new Promise((resolve) => setTimeout(resolve, 1_500)); // past the visibility timeout: nothing more arrives
-        expect(await effectsOf(servicePool)).toEqual(exactlyOnce(10));
-      });
+    it('applies the effect exactly once when the consumer dies inside its handler', async () => {
+      const { env, servicePool } = await databases();
+      const doomed = start({ ...env, ROLE: 'consume', DIE_IN_HANDLER: '3' });
+      await doomed.waitForLine(/^consuming$/, 20_000);
+      start({ ...env, ROLE: 'produce', COUNT: '10' });
+      await doomed.waitForLine(/^in-handler 3$/, 20_000);
+      await doomed.kill('SIGKILL');
 
-      it('does not apply the effect again when the consumer dies after commit, before acknowledging', async () => {
-        const { env, servicePool } = await databases();
-        const doomed = start({ ...env, ROLE: 'consume', DIE_BEFORE_ACK: '5' });
-        await doomed.waitForLine(/^consuming$/, 20_000);
-        start({ ...env, ROLE: 'produce', COUNT: '10' });
-        await doomed.waitForLine(/^committed-not-acked 5$/, 20_000);
-        await doomed.exited();
+      const survivor = start({ ...env, ROLE: 'consume' });
+      await survivor.waitForLine(/^consuming$/, 20_000);
+      await waitFor('ten effects', async () => (await effectsOf(servicePool)).length === 10, 20_000);
+      await new Promise((resolve) => setTimeout(resolve, 1_500)); // past the visibility timeout: nothing more arrives
+      expect(await effectsOf(servicePool)).toEqual(exactlyOnce(10));
+    });
 
-        const survivor = start({ ...env, ROLE: 'consume' });
-        await survivor.waitForLine(/^consuming$/, 20_000);
-        await waitFor('ten effects', async () => (await effectsOf(servicePool)).length === 10, 20_000);
-        await new Promise((resolve) => setTimeout(resolve, 1_500));
-        expect(await effectsOf(servicePool)).toEqual(exactlyOnce(10));
-      });
-    },
-  );
+    it('does not apply the effect again when the consumer dies after commit, before acknowledging', async () => {
+      const { env, servicePool } = await databases();
+      const doomed = start({ ...env, ROLE: 'consume', DIE_BEFORE_ACK: '5' });
+      await doomed.waitForLine(/^consuming$/, 20_000);
+      start({ ...env, ROLE: 'produce', COUNT: '10' });
+      await doomed.waitForLine(/^committed-not-acked 5$/, 20_000);
+      await doomed.exited();
+
+      const survivor = start({ ...env, ROLE: 'consume' });
+      await survivor.waitForLine(/^consuming$/, 20_000);
+      await waitFor('ten effects', async () => (await effectsOf(servicePool)).length === 10, 20_000);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(await effectsOf(servicePool)).toEqual(exactlyOnce(10));
+    });
+  });
 });
