@@ -25,6 +25,11 @@ export const deadLetterRoutes =
   (store: DeadLetterStore, consumers: readonly MessageConsumer[]): FastifyPluginAsyncZod =>
   async (app) => {
     const id = z.object({ id: z.coerce.number().int().positive() });
+    const letterOr404 = async (letterId: number): Promise<DeadLetter> => {
+      const letter = await store.get(letterId);
+      if (!letter) throw notFound('MESSAGING.DEAD_LETTER_NOT_FOUND', `No dead letter ${letterId}`);
+      return letter;
+    };
 
     app.get(
       '/admin/dead-letters',
@@ -44,22 +49,15 @@ export const deadLetterRoutes =
       }),
     );
 
-    app.get(
-      '/admin/dead-letters/:id',
-      { schema: { tags: ['operations'], params: id } },
-      async ({ params }) => {
-        const letter = await store.get(params.id);
-        if (!letter) throw notFound('MESSAGING.DEAD_LETTER_NOT_FOUND', `No dead letter ${params.id}`);
-        return deadLetterJson(letter);
-      },
+    app.get('/admin/dead-letters/:id', { schema: { tags: ['operations'], params: id } }, async ({ params }) =>
+      deadLetterJson(await letterOr404(params.id)),
     );
 
     app.post(
       '/admin/dead-letters/:id/replay',
       { schema: { tags: ['operations'], params: id } },
       async ({ params }) => {
-        const letter = await store.get(params.id);
-        if (!letter) throw notFound('MESSAGING.DEAD_LETTER_NOT_FOUND', `No dead letter ${params.id}`);
+        const letter = await letterOr404(params.id);
         const consumer = consumers.find((candidate) => candidate.definition.group === letter.group);
         if (!consumer)
           throw notFound('MESSAGING.GROUP_NOT_FOUND', `This service has no consumer group ${letter.group}`);

@@ -78,12 +78,11 @@ export class NatsMessageBus implements MessageBus {
   }
 
   async publish(messages: readonly OutgoingMessage[]): Promise<void> {
-    const plans = new Map(
-      messages.map((message) => [
-        streamFor(message.kind, message.destination).name,
-        streamFor(message.kind, message.destination),
-      ]),
-    );
+    const plans = new Map<string, StreamPlan>();
+    for (const message of messages) {
+      const plan = streamFor(message.kind, message.destination);
+      plans.set(plan.name, plan);
+    }
     await Promise.all([...plans.values()].map((plan) => this.#ensureStream(plan)));
     // Sent back to back on one connection, so the server stores them in this order; then every
     // acknowledgement is awaited, so a resolved publish means every message is stored.

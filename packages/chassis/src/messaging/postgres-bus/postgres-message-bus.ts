@@ -121,7 +121,7 @@ export class PostgresMessageBus implements MessageBus {
         });
       }
     }
-    const listener = await this.#listen();
+    await this.#listen();
     const subscription = new PostgresSubscription({
       pool: this.#settings.pool,
       group,
@@ -133,9 +133,6 @@ export class PostgresMessageBus implements MessageBus {
       onStop: (stopped) => this.#subscriptions.delete(stopped),
     });
     this.#subscriptions.add(subscription);
-    listener.on('notification', (notification) => {
-      if (notification.payload === group) subscription.wake();
-    });
     subscription.start();
     return subscription;
   }
@@ -168,6 +165,12 @@ export class PostgresMessageBus implements MessageBus {
         this.#listener = undefined;
         if (!this.#closed) setTimeout(() => void this.#relisten(), 1_000).unref();
       });
+      // One handler per connection routes each notification to the subscriptions of its group.
+      client.on('notification', (notification) => {
+        for (const subscription of this.#subscriptions) {
+          if (subscription.group === notification.payload) subscription.wake();
+        }
+      });
       await client.connect();
       await client.query(`LISTEN ${BUS_CHANNEL}`);
       this.#listener = client;
@@ -178,13 +181,9 @@ export class PostgresMessageBus implements MessageBus {
 
   async #relisten(): Promise<void> {
     try {
-      const client = await this.#listen();
-      for (const subscription of this.#subscriptions) {
-        client.on('notification', (notification) => {
-          if (notification.payload === subscription.group) subscription.wake();
-        });
-        subscription.wake();
-      }
+      await this.#listen();
+      // Anything published while the connection was down is picked up now rather than at the next poll.
+      for (const subscription of this.#subscriptions) subscription.wake();
     } catch (error) {
       this.#settings.logger.warn({ error }, 'bus listener could not reconnect; retrying');
       this.#listening = undefined;
