@@ -1,9 +1,12 @@
+import type { DescService } from '@bufbuild/protobuf';
 import type { MessageContract } from '@mercato/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { loadConfig } from './config/load-config.ts';
 import { createPool, type Pool, pingDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
+import { createGrpcClient, type GrpcClient } from './grpc/grpc-client.ts';
+import { createGrpcServer, type GrpcRoutes, type GrpcServer } from './grpc/grpc-server.ts';
 import { createHttpServer, type HttpApp } from './http/create-http-server.ts';
 import { type HealthState, type ReadinessCheck, registerHealthRoutes } from './http/health-routes.ts';
 import { type DocsSettings, registerOpenApiDocs } from './http/openapi-docs.ts';
@@ -16,6 +19,8 @@ import {
   type ServiceMessaging,
 } from './messaging/service-messaging.ts';
 import { createServiceMetrics, type ServiceMetrics } from './metrics/service-metrics.ts';
+import type { PolicySettings } from './resilience/dependency-policy.ts';
+import { policySettingsFrom, type RpcClientConfig } from './resilience/policy-settings.ts';
 import { stopTracing } from './telemetry/tracing-sdk.ts';
 
 /** What the chassis itself reads from every service's config (see `serviceConfigShape`). */
@@ -40,11 +45,20 @@ export interface ServiceContext<Config> {
   db: Pool | undefined;
   /** Present when the definition declares messaging: append messages inside your transactions. */
   outbox: Outbox | undefined;
+  /** A client for one dependency's gRPC service, with its own resilience policy (`RPC_*` config). */
+  grpcClient: <S extends DescService>(
+    service: S,
+    target: { dependency: string; url: string; settings?: Partial<PolicySettings> },
+  ) => GrpcClient<S>;
+  /** Aborted when the service starts stopping; long-lived streams end on it. */
+  stopping: AbortSignal;
 }
 
 /** What a service adds to the chassis: its routes, extra readiness checks and resources to close. */
 export interface ServiceParts {
   routes?: FastifyPluginAsyncZod;
+  /** gRPC services, served on GRPC_PORT (`grpcServerConfigShape`). */
+  grpc?: GrpcRoutes;
   /** Consumer groups this service runs (needs `messaging` in the definition). */
   consumers?: ConsumerDefinition[];
   readiness?: ReadinessCheck[];
@@ -71,6 +85,8 @@ export interface Service<Config> {
   logger: Logger;
   app: HttpApp;
   db: Pool | undefined;
+  /** `http://host:port` of the gRPC server once started, when the service serves gRPC. */
+  grpcUrl: () => string | undefined;
   /** Listens on HOST:PORT and returns the base URL. */
   start: () => Promise<string>;
   /** Stops accepting, drains in-flight requests up to SHUTDOWN_TIMEOUT_MS, closes pools. */
@@ -124,7 +140,33 @@ export async function createService<Config extends ChassisConfig>(
     });
   }
 
-  const parts = await definition.setup({ config, logger, metrics, db, outbox: messaging?.outbox });
+  const stopSignal = new AbortController();
+  const policyDefaults = policySettingsFrom(config as Config & RpcClientConfig);
+  const parts = await definition.setup({
+    config,
+    logger,
+    metrics,
+    db,
+    outbox: messaging?.outbox,
+    stopping: stopSignal.signal,
+    grpcClient: (service, target) =>
+      createGrpcClient(service, {
+        dependency: target.dependency,
+        url: target.url,
+        settings: { ...policyDefaults, ...target.settings },
+        logger,
+        metrics: metrics.rpc,
+      }),
+  });
+  let grpcServer: GrpcServer | undefined;
+  let grpcUrl: string | undefined;
+  if (parts.grpc) {
+    if ((config as Config & { GRPC_PORT?: number }).GRPC_PORT === undefined)
+      throw new Error(
+        `${definition.name} serves gRPC but its config has no GRPC_PORT (grpcServerConfigShape)`,
+      );
+    grpcServer = createGrpcServer(parts.grpc, logger, metrics.rpc);
+  }
   checks.push(...(parts.readiness ?? []));
 
   const app = createHttpServer({ logger, metrics });
@@ -141,6 +183,8 @@ export async function createService<Config extends ChassisConfig>(
   let stopping: Promise<{ drained: boolean }> | undefined;
   const stop = async (): Promise<{ drained: boolean }> => {
     health.accepting = false;
+    stopSignal.abort();
+    const grpcClosed = grpcServer?.close(config.SHUTDOWN_TIMEOUT_MS);
     const closed = app.close().then(() => true);
     const bound = new Promise<false>((resolve) =>
       setTimeout(resolve, config.SHUTDOWN_TIMEOUT_MS, false).unref(),
@@ -153,6 +197,7 @@ export async function createService<Config extends ChassisConfig>(
       );
       app.server.closeAllConnections();
     }
+    await grpcClosed;
     await parts.onClose?.();
     await messaging?.stop();
     await db?.end();
@@ -167,8 +212,14 @@ export async function createService<Config extends ChassisConfig>(
     logger,
     app,
     db,
+    grpcUrl: () => grpcUrl,
     async start() {
       await messaging?.start(parts.consumers ?? []);
+      if (grpcServer) {
+        const port = (config as Config & { GRPC_PORT: number }).GRPC_PORT;
+        grpcUrl = await grpcServer.listen(config.HOST, port);
+        logger.info({ address: grpcUrl }, `${definition.name} serving gRPC`);
+      }
       const address = await app.listen({ host: config.HOST, port: config.PORT });
       health.accepting = true;
       logger.info({ address }, `${definition.name} listening`);

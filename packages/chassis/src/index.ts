@@ -1,4 +1,10 @@
-export { databaseConfigShape, env, serviceConfigShape } from './config/env-schema.ts';
+export {
+  databaseConfigShape,
+  env,
+  grpcServerConfigShape,
+  rpcClientConfigShape,
+  serviceConfigShape,
+} from './config/env-schema.ts';
 export { ConfigError, loadConfig } from './config/load-config.ts';
 export {
   type ChassisConfig,
@@ -23,6 +29,9 @@ export {
   validationFailed,
 } from './errors/app-error.ts';
 export { PROBLEM_CONTENT_TYPE, type Problem, toProblem } from './errors/problem.ts';
+export { createGrpcClient, type GrpcClient, type GrpcClientOptions } from './grpc/grpc-client.ts';
+export { fromConnectError, toConnectError } from './grpc/grpc-errors.ts';
+export { createGrpcServer, type GrpcRoutes, type GrpcServer } from './grpc/grpc-server.ts';
 export { createHttpServer, type HttpApp } from './http/create-http-server.ts';
 export type { ReadinessCheck } from './http/health-routes.ts';
 export { CORRELATION_HEADER, REQUEST_ID_HEADER } from './http/request-ids.ts';
@@ -31,10 +40,18 @@ export { createLogger, type Logger, loggerOptions } from './logging/create-logge
 export {
   currentRequestContext,
   type RequestContext,
+  remainingDeadlineMs,
   runWithRequestContext,
 } from './logging/request-context.ts';
 export * from './messaging/index.ts';
 export { createServiceMetrics, type ServiceMetrics } from './metrics/service-metrics.ts';
+export {
+  type BreakerState,
+  createDependencyPolicy,
+  type DependencyPolicy,
+  defaultPolicySettings,
+  type PolicySettings,
+} from './resilience/dependency-policy.ts';
 export { fail, ok, type Result } from './result.ts';
 export { describe as describeError, EXIT_CONFIG, runService } from './run-service.ts';
 export { WakeSignal } from './wake-signal.ts';

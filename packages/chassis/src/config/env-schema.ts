@@ -84,3 +84,25 @@ export const databaseConfigShape = {
   DATABASE_URL: env.url(['postgres', 'postgresql']),
   DATABASE_POOL_MAX: env.int({ min: 1, max: 200, default: 10 }),
 };
+
+/** A service that serves gRPC: its cleartext HTTP/2 port. */
+export const grpcServerConfigShape = (defaultPort: number) => ({
+  GRPC_PORT: env.port(defaultPort),
+});
+
+/**
+ * Policy for this service's outgoing gRPC calls (ARCHITECTURE §6); each dependency gets its own
+ * breaker and bulkhead with these settings.
+ */
+export const rpcClientConfigShape = (defaults: { timeoutMs: number }) => ({
+  RPC_TIMEOUT_MS: env.int({ min: 1, max: 120_000, default: defaults.timeoutMs }),
+  RPC_RETRY_ATTEMPTS: env.int({ min: 1, max: 10, default: 3 }),
+  RPC_RETRY_INITIAL_DELAY_MS: env.int({ min: 0, max: 60_000, default: 1_000 }),
+  RPC_RETRY_MAX_DELAY_MS: env.int({ min: 0, max: 600_000, default: 10_000 }),
+  RPC_BREAKER_THRESHOLD: env.int({ min: 1, max: 1_000, default: 5 }),
+  RPC_BREAKER_WINDOW_MS: env.int({ min: 1, max: 3_600_000, default: 10_000 }),
+  RPC_BREAKER_OPEN_MS: env.int({ min: 1, max: 3_600_000, default: 30_000 }),
+  RPC_BREAKER_TRIAL_CALLS: env.int({ min: 1, max: 100, default: 3 }),
+  RPC_BULKHEAD_LIMIT: env.int({ min: 1, max: 10_000, default: 32 }),
+  RPC_BULKHEAD_QUEUE: env.int({ min: 0, max: 100_000, default: 64 }),
+});

@@ -4,6 +4,11 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 export interface RequestContext {
   correlationId: string;
   requestId: string;
+  /**
+   * When the whole request must be answered by (epoch ms). Outgoing calls use the smaller of their
+   * own timeout and what is left of it, so the deadline shrinks hop by hop.
+   */
+  deadline?: number;
 }
 
 /**
@@ -15,3 +20,9 @@ const store = new AsyncLocalStorage<RequestContext>();
 export const runWithRequestContext = <T>(context: RequestContext, fn: () => T): T => store.run(context, fn);
 
 export const currentRequestContext = (): RequestContext | undefined => store.getStore();
+
+/** Milliseconds left before the current request's deadline, or undefined when it has none. */
+export const remainingDeadlineMs = (now = Date.now()): number | undefined => {
+  const deadline = store.getStore()?.deadline;
+  return deadline === undefined ? undefined : deadline - now;
+};

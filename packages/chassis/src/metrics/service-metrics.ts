@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { createRpcMetrics, type RpcMetrics } from '../grpc/rpc-metrics.ts';
 
 /** Buckets in seconds, from sub-millisecond cache hits to the 5 s edge deadline. */
 const durationBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -7,6 +8,7 @@ const durationBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 export interface ServiceMetrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  rpc: RpcMetrics;
 }
 
 /**
@@ -40,5 +42,5 @@ export function createServiceMetrics(service: string): ServiceMetrics {
     registers: [registry],
   });
 
-  return { registry, httpDuration };
+  return { registry, httpDuration, rpc: createRpcMetrics(registry) };
 }

@@ -1,0 +1,150 @@
+import type { DescService } from '@bufbuild/protobuf';
+import { MethodOptions_IdempotencyLevel } from '@bufbuild/protobuf/wkt';
+import { type CallOptions, type Client, Code, ConnectError, createClient } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
+import {
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  IsolatedCircuitError,
+  TaskCancelledError,
+} from 'cockatiel';
+import { AppError } from '../errors/app-error.ts';
+import type { Logger } from '../logging/create-logger.ts';
+import { remainingDeadlineMs } from '../logging/request-context.ts';
+import {
+  createDependencyPolicy,
+  type DependencyPolicy,
+  type PolicySettings,
+} from '../resilience/dependency-policy.ts';
+import { clientInterceptor } from './client-interceptor.ts';
+import { fromConnectError } from './grpc-errors.ts';
+import type { RpcMetrics } from './rpc-metrics.ts';
+
+export interface GrpcClientOptions {
+  /** Name for metrics, logs and error codes, e.g. `inventory`. */
+  dependency: string;
+  /** `http://host:port` of the dependency's gRPC server (static address or DNS name). */
+  url: string;
+  settings: PolicySettings;
+  logger: Logger;
+  metrics: RpcMetrics;
+}
+
+export interface GrpcClient<S extends DescService> {
+  /** The generated client; every unary call runs under the dependency's policy. */
+  client: Client<S>;
+  policy: DependencyPolicy;
+}
+
+const transientCodes = new Set([Code.Unavailable, Code.DeadlineExceeded]);
+const failureCodes = new Set([
+  Code.Unavailable,
+  Code.DeadlineExceeded,
+  Code.Internal,
+  Code.Unknown,
+  Code.DataLoss,
+]);
+const codeOf = (error: Error) => (error instanceof ConnectError ? error.code : undefined);
+
+/**
+ * A typed client for one dependency. Each unary attempt gets the smaller of the policy's timeout
+ * and what is left of the caller's deadline, which travels on as `grpc-timeout`; idempotent
+ * methods (declared in the .proto) are retried; failures come back as AppErrors.
+ */
+export function createGrpcClient<S extends DescService>(
+  service: S,
+  options: GrpcClientOptions,
+): GrpcClient<S> {
+  const { dependency, settings } = options;
+  const transport = createGrpcTransport({
+    baseUrl: options.url,
+    interceptors: [clientInterceptor(dependency, options.metrics)],
+  });
+  const raw = createClient(service, transport) as unknown as Record<
+    string,
+    (input: unknown, options?: CallOptions) => unknown
+  >;
+  const policy = createDependencyPolicy({
+    dependency,
+    settings,
+    logger: options.logger,
+    metrics: options.metrics,
+    isFailure: (error) => failureCodes.has(codeOf(error) ?? Code.Unknown) && !(error instanceof AppError),
+    isTransient: (error) => transientCodes.has(codeOf(error) ?? Code.Unknown) && !(error instanceof AppError),
+  });
+
+  const wrapped: Record<string, unknown> = {};
+  for (const method of service.methods) {
+    const call = raw[method.localName];
+    if (!call) continue;
+    if (method.methodKind !== 'unary') {
+      // Streams are long-lived: no retry or per-attempt timeout, but the caller's deadline holds.
+      wrapped[method.localName] = (input: unknown, callOptions?: CallOptions) =>
+        call(input, { ...callOptions, timeoutMs: callOptions?.timeoutMs ?? positive(remainingDeadlineMs()) });
+      continue;
+    }
+    const idempotent = method.idempotency !== MethodOptions_IdempotencyLevel.IDEMPOTENCY_UNKNOWN;
+    wrapped[method.localName] = async (input: unknown, callOptions?: CallOptions) => {
+      try {
+        return await policy.execute(
+          (signal) => {
+            const remaining = remainingDeadlineMs();
+            if (remaining !== undefined && remaining <= 0) throw deadlinePassed(dependency);
+            const timeoutMs = Math.min(
+              settings.timeoutMs,
+              remaining ?? Number.POSITIVE_INFINITY,
+              callOptions?.timeoutMs ?? Number.POSITIVE_INFINITY,
+            );
+            const signals = callOptions?.signal ? [signal, callOptions.signal] : [signal];
+            return call(input, {
+              ...callOptions,
+              signal: AbortSignal.any(signals),
+              timeoutMs: Math.max(1, Math.floor(timeoutMs)),
+            }) as Promise<unknown>;
+          },
+          { idempotent, method: method.name },
+        );
+      } catch (error) {
+        throw toAppError(error, dependency);
+      }
+    };
+  }
+  return { client: wrapped as Client<S>, policy };
+}
+
+const positive = (value: number | undefined) =>
+  value === undefined ? undefined : Math.max(1, Math.floor(value));
+
+const deadlinePassed = (dependency: string) =>
+  new AppError({
+    code: `${dependency.toUpperCase()}.DEADLINE_EXCEEDED`,
+    kind: 'timeout',
+    message: `no time left in the request's deadline to call ${dependency}`,
+  });
+
+function toAppError(error: unknown, dependency: string): AppError {
+  const prefix = dependency.toUpperCase();
+  if (error instanceof AppError) return error;
+  if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError)
+    return new AppError({
+      code: `${prefix}.CIRCUIT_OPEN`,
+      kind: 'unavailable',
+      message: `${dependency} is unavailable (circuit open)`,
+      cause: error,
+    });
+  if (error instanceof BulkheadRejectedError)
+    return new AppError({
+      code: `${prefix}.BULKHEAD_FULL`,
+      kind: 'unavailable',
+      message: `too many calls to ${dependency} in flight`,
+      cause: error,
+    });
+  if (error instanceof TaskCancelledError)
+    return new AppError({
+      code: `${prefix}.TIMEOUT`,
+      kind: 'timeout',
+      message: `${dependency} did not answer in time`,
+      cause: error,
+    });
+  return fromConnectError(ConnectError.from(error), dependency);
+}

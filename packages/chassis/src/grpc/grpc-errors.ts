@@ -1,0 +1,74 @@
+import { Code, ConnectError } from '@connectrpc/connect';
+import { AppError, type ErrorKind, isAppError } from '../errors/app-error.ts';
+
+const CODE_HEADER = 'mercato-error-code';
+const DETAILS_HEADER = 'mercato-error-details';
+
+const codeOfKind: Record<ErrorKind, Code> = {
+  validation: Code.InvalidArgument,
+  unauthenticated: Code.Unauthenticated,
+  forbidden: Code.PermissionDenied,
+  not_found: Code.NotFound,
+  conflict: Code.FailedPrecondition,
+  payload_too_large: Code.ResourceExhausted,
+  rate_limited: Code.ResourceExhausted,
+  bad_gateway: Code.Internal,
+  unavailable: Code.Unavailable,
+  timeout: Code.DeadlineExceeded,
+  internal: Code.Internal,
+};
+
+const kindOfCode: Partial<Record<Code, ErrorKind>> = {
+  [Code.InvalidArgument]: 'validation',
+  [Code.OutOfRange]: 'validation',
+  [Code.Unauthenticated]: 'unauthenticated',
+  [Code.PermissionDenied]: 'forbidden',
+  [Code.NotFound]: 'not_found',
+  [Code.FailedPrecondition]: 'conflict',
+  [Code.AlreadyExists]: 'conflict',
+  [Code.Aborted]: 'conflict',
+  [Code.ResourceExhausted]: 'rate_limited',
+  [Code.Unavailable]: 'unavailable',
+  [Code.DeadlineExceeded]: 'timeout',
+  [Code.Canceled]: 'timeout',
+};
+
+/**
+ * The one place a server maps its errors to gRPC statuses. The stable code and details travel in
+ * trailers so that a caller of ours gets the same AppError back; other gRPC clients still get a
+ * standard status and message. Unexpected errors become INTERNAL without their message.
+ */
+export function toConnectError(error: unknown): ConnectError {
+  if (error instanceof ConnectError) return error;
+  if (!isAppError(error)) return new ConnectError('internal error', Code.Internal);
+  const metadata = new Headers({ [CODE_HEADER]: error.code });
+  if (error.details) metadata.set(DETAILS_HEADER, encodeURIComponent(JSON.stringify(error.details)));
+  return new ConnectError(error.message, codeOfKind[error.kind], metadata, undefined, error);
+}
+
+/**
+ * The one place a client maps a gRPC status back to an AppError. A dependency's own failures
+ * (INTERNAL, UNKNOWN, …) become `bad_gateway` for our caller: they are not our bug.
+ */
+export function fromConnectError(error: ConnectError, dependency: string): AppError {
+  const kind = kindOfCode[error.code] ?? 'bad_gateway';
+  const code =
+    error.metadata.get(CODE_HEADER) ?? `${dependency.toUpperCase()}.${Code[error.code].toUpperCase()}`;
+  return new AppError({
+    code,
+    kind,
+    message: kind === 'bad_gateway' ? `${dependency} failed: ${error.rawMessage}` : error.rawMessage,
+    details: readDetails(error.metadata.get(DETAILS_HEADER)),
+    cause: error,
+  });
+}
+
+function readDetails(raw: string | null): Record<string, unknown> | undefined {
+  if (!raw) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(decodeURIComponent(raw));
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

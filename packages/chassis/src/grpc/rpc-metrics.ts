@@ -1,0 +1,63 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface RpcMetrics {
+  serverDuration: Histogram<'rpc_service' | 'rpc_method' | 'grpc_code'>;
+  clientDuration: Histogram<'dependency' | 'rpc_method' | 'grpc_code'>;
+  retries: Counter<'dependency' | 'rpc_method'>;
+  bulkheadRejections: Counter<'dependency'>;
+  breakerState: Gauge<'dependency'>;
+  breakerTransitions: Counter<'dependency' | 'state'>;
+  bulkheadInFlight: Gauge<'dependency'>;
+}
+
+/** RED for gRPC servers and clients, plus the resilience policies' state (USE: bulkhead saturation). */
+export function createRpcMetrics(registry: Registry): RpcMetrics {
+  return {
+    serverDuration: new Histogram({
+      name: 'rpc_server_duration_seconds',
+      help: 'gRPC server call duration by service, method and status code',
+      labelNames: ['rpc_service', 'rpc_method', 'grpc_code'] as const,
+      buckets,
+      registers: [registry],
+    }),
+    clientDuration: new Histogram({
+      name: 'rpc_client_duration_seconds',
+      help: 'gRPC client attempt duration by dependency, method and status code',
+      labelNames: ['dependency', 'rpc_method', 'grpc_code'] as const,
+      buckets,
+      registers: [registry],
+    }),
+    retries: new Counter({
+      name: 'rpc_client_retries_total',
+      help: 'Retried gRPC client attempts',
+      labelNames: ['dependency', 'rpc_method'] as const,
+      registers: [registry],
+    }),
+    bulkheadRejections: new Counter({
+      name: 'rpc_client_bulkhead_rejections_total',
+      help: 'Calls rejected because the dependency bulkhead and its queue were full',
+      labelNames: ['dependency'] as const,
+      registers: [registry],
+    }),
+    bulkheadInFlight: new Gauge({
+      name: 'rpc_client_bulkhead_in_flight',
+      help: 'Calls holding a bulkhead slot',
+      labelNames: ['dependency'] as const,
+      registers: [registry],
+    }),
+    breakerState: new Gauge({
+      name: 'rpc_client_breaker_state',
+      help: 'Circuit breaker state per dependency: 0 closed, 1 open, 2 half-open',
+      labelNames: ['dependency'] as const,
+      registers: [registry],
+    }),
+    breakerTransitions: new Counter({
+      name: 'rpc_client_breaker_transitions_total',
+      help: 'Circuit breaker state changes per dependency',
+      labelNames: ['dependency', 'state'] as const,
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,153 @@
+import {
+  BulkheadRejectedError,
+  bulkhead,
+  CircuitState,
+  circuitBreaker,
+  ExponentialBackoff,
+  fullJitterGenerator,
+  handleWhen,
+  type IPolicy,
+  retry,
+  TaskCancelledError,
+  TimeoutStrategy,
+  timeout,
+  wrap,
+} from 'cockatiel';
+import type { RpcMetrics } from '../grpc/rpc-metrics.ts';
+import type { Logger } from '../logging/create-logger.ts';
+import { WindowedBreaker } from './windowed-breaker.ts';
+
+/** ARCHITECTURE §6 defaults; every field can be overridden per service (config) or dependency. */
+export interface PolicySettings {
+  /** Per attempt; an inherited deadline can only shorten it. */
+  timeoutMs: number;
+  retryAttempts: number;
+  retryInitialDelayMs: number;
+  retryMaxDelayMs: number;
+  breakerThreshold: number;
+  breakerWindowMs: number;
+  breakerOpenMs: number;
+  breakerTrialCalls: number;
+  bulkheadLimit: number;
+  bulkheadQueue: number;
+}
+
+export const defaultPolicySettings: PolicySettings = {
+  timeoutMs: 1_000,
+  retryAttempts: 3,
+  retryInitialDelayMs: 1_000,
+  retryMaxDelayMs: 10_000,
+  breakerThreshold: 5,
+  breakerWindowMs: 10_000,
+  breakerOpenMs: 30_000,
+  breakerTrialCalls: 3,
+  bulkheadLimit: 32,
+  bulkheadQueue: 64,
+};
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+export interface CallOptions {
+  /** Only idempotent calls are retried. */
+  idempotent: boolean;
+  /** For metrics and logs. */
+  method: string;
+}
+
+export interface DependencyPolicy {
+  readonly dependency: string;
+  /** Runs `call` under bulkhead → retry (idempotent only) → breaker → timeout. */
+  execute: <T>(call: (signal: AbortSignal) => Promise<T>, options: CallOptions) => Promise<T>;
+  breakerState: () => BreakerState;
+}
+
+const stateNames: Record<CircuitState, BreakerState> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half-open',
+  [CircuitState.Isolated]: 'open',
+};
+const stateValues: Record<BreakerState, number> = { closed: 0, open: 1, 'half-open': 2 };
+
+export interface DependencyPolicyOptions {
+  dependency: string;
+  settings: PolicySettings;
+  /** Is this failure the dependency's fault (counts against the breaker)? */
+  isFailure: (error: Error) => boolean;
+  /** May the same call succeed if repeated (retried when idempotent)? */
+  isTransient: (error: Error) => boolean;
+  logger: Logger;
+  metrics: RpcMetrics;
+}
+
+/**
+ * One policy per dependency, shared by all calls to it, so its breaker and bulkhead see all the
+ * traffic. Built from cockatiel's policies; only the windowed breaker is ours.
+ */
+export function createDependencyPolicy(options: DependencyPolicyOptions): DependencyPolicy {
+  const { dependency, settings, logger, metrics } = options;
+  const labels = { dependency };
+  const isTimeout = (error: Error) => error instanceof TaskCancelledError;
+
+  const isolation = bulkhead(settings.bulkheadLimit, settings.bulkheadQueue);
+  const breaker = circuitBreaker(
+    handleWhen((error) => isTimeout(error) || options.isFailure(error)),
+    {
+      halfOpenAfter: settings.breakerOpenMs,
+      breaker: new WindowedBreaker({
+        threshold: settings.breakerThreshold,
+        windowMs: settings.breakerWindowMs,
+        trialCalls: settings.breakerTrialCalls,
+      }),
+    },
+  );
+  const retries = retry(
+    handleWhen((error) => isTimeout(error) || options.isTransient(error)),
+    {
+      maxAttempts: Math.max(0, settings.retryAttempts - 1),
+      backoff: new ExponentialBackoff({
+        initialDelay: settings.retryInitialDelayMs,
+        maxDelay: settings.retryMaxDelayMs,
+        exponent: 2,
+        generator: fullJitterGenerator,
+      }),
+    },
+  );
+  const attemptTimeout = timeout(settings.timeoutMs, TimeoutStrategy.Aggressive);
+
+  metrics.breakerState.set(labels, 0);
+  breaker.onStateChange((state) => {
+    const name = stateNames[state];
+    metrics.breakerState.set(labels, stateValues[name]);
+    metrics.breakerTransitions.inc({ dependency, state: name });
+    const log = name === 'closed' ? logger.info.bind(logger) : logger.warn.bind(logger);
+    log({ dependency, breaker_state: name }, `circuit to ${dependency} is ${name}`);
+  });
+  isolation.onReject(() => {
+    metrics.bulkheadRejections.inc(labels);
+    logger.warn({ dependency }, `bulkhead for ${dependency} is full; call rejected`);
+  });
+
+  const retried = wrap(isolation, retries, breaker, attemptTimeout);
+  const once = wrap(isolation, breaker, attemptTimeout);
+
+  return {
+    dependency,
+    breakerState: () => stateNames[breaker.state],
+    async execute<T>(call: (signal: AbortSignal) => Promise<T>, callOptions: CallOptions): Promise<T> {
+      const policy: IPolicy = callOptions.idempotent ? retried : once;
+      let attempt = 0;
+      return policy.execute(({ signal }) => {
+        attempt += 1;
+        if (attempt > 1) {
+          metrics.retries.inc({ dependency, rpc_method: callOptions.method });
+          logger.info({ dependency, rpc_method: callOptions.method, attempt }, `retrying ${dependency}`);
+        }
+        metrics.bulkheadInFlight.set(labels, settings.bulkheadLimit - isolation.executionSlots);
+        return call(signal);
+      });
+    },
+  };
+}
+
+export { BulkheadRejectedError };

@@ -1,0 +1,31 @@
+import { defaultPolicySettings, type PolicySettings } from './dependency-policy.ts';
+
+/** The `RPC_*` variables of `rpcClientConfigShape`, as a service's config holds them. */
+export interface RpcClientConfig {
+  RPC_TIMEOUT_MS?: number;
+  RPC_RETRY_ATTEMPTS?: number;
+  RPC_RETRY_INITIAL_DELAY_MS?: number;
+  RPC_RETRY_MAX_DELAY_MS?: number;
+  RPC_BREAKER_THRESHOLD?: number;
+  RPC_BREAKER_WINDOW_MS?: number;
+  RPC_BREAKER_OPEN_MS?: number;
+  RPC_BREAKER_TRIAL_CALLS?: number;
+  RPC_BULKHEAD_LIMIT?: number;
+  RPC_BULKHEAD_QUEUE?: number;
+}
+
+export function policySettingsFrom(config: RpcClientConfig): PolicySettings {
+  const d = defaultPolicySettings;
+  return {
+    timeoutMs: config.RPC_TIMEOUT_MS ?? d.timeoutMs,
+    retryAttempts: config.RPC_RETRY_ATTEMPTS ?? d.retryAttempts,
+    retryInitialDelayMs: config.RPC_RETRY_INITIAL_DELAY_MS ?? d.retryInitialDelayMs,
+    retryMaxDelayMs: config.RPC_RETRY_MAX_DELAY_MS ?? d.retryMaxDelayMs,
+    breakerThreshold: config.RPC_BREAKER_THRESHOLD ?? d.breakerThreshold,
+    breakerWindowMs: config.RPC_BREAKER_WINDOW_MS ?? d.breakerWindowMs,
+    breakerOpenMs: config.RPC_BREAKER_OPEN_MS ?? d.breakerOpenMs,
+    breakerTrialCalls: config.RPC_BREAKER_TRIAL_CALLS ?? d.breakerTrialCalls,
+    bulkheadLimit: config.RPC_BULKHEAD_LIMIT ?? d.bulkheadLimit,
+    bulkheadQueue: config.RPC_BULKHEAD_QUEUE ?? d.bulkheadQueue,
+  };
+}

@@ -1,0 +1,156 @@
+import { create } from '@bufbuild/protobuf';
+import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
+import { CatalogService, ProductSchema } from '@mercato/contracts/grpc/catalog';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AppError } from '../src/errors/app-error.ts';
+import { createGrpcClient } from '../src/grpc/grpc-client.ts';
+import { createGrpcServer, type GrpcServer } from '../src/grpc/grpc-server.ts';
+import { createLogger } from '../src/logging/create-logger.ts';
+import { runWithRequestContext } from '../src/logging/request-context.ts';
+import { createServiceMetrics } from '../src/metrics/service-metrics.ts';
+import { defaultPolicySettings, type PolicySettings } from '../src/resilience/dependency-policy.ts';
+
+const logger = createLogger({ service: 'grpc-test', level: 'silent' });
+
+/** A catalog whose behaviour each test scripts; it records what each call saw. */
+function scriptedCatalog() {
+  const seen: Array<{ method: string; timeoutMs: number | undefined; correlation: string | null }> = [];
+  const behaviour = { fail: undefined as Code | undefined, delayMs: 0, notFound: false };
+  const routes = (router: ConnectRouter) =>
+    router.service(CatalogService, {
+      async getProduct(request, context) {
+        seen.push({
+          method: 'GetProduct',
+          timeoutMs: context.timeoutMs(),
+          correlation: context.requestHeader.get('x-correlation-id'),
+        });
+        if (behaviour.delayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs));
+        if (behaviour.fail !== undefined) throw new ConnectError('scripted failure', behaviour.fail);
+        if (behaviour.notFound)
+          throw new AppError({
+            code: 'CATALOG.PRODUCT_NOT_FOUND',
+            kind: 'not_found',
+            message: 'no such product',
+          });
+        return { product: create(ProductSchema, { id: request.id, name: 'Tent' }) };
+      },
+      listProducts: () => ({}),
+      searchProducts: () => ({}),
+    });
+  return { seen, behaviour, routes };
+}
+
+describe('chassis gRPC client and server', () => {
+  const servers: GrpcServer[] = [];
+  afterEach(async () => {
+    for (const server of servers.splice(0)) await server.close(100);
+  });
+
+  const start = async (settings: Partial<PolicySettings> = {}) => {
+    const catalog = scriptedCatalog();
+    const metrics = createServiceMetrics('grpc-test');
+    const server = createGrpcServer(catalog.routes, logger, metrics.rpc);
+    servers.push(server);
+    const url = await server.listen('127.0.0.1', 0);
+    const { client, policy } = createGrpcClient(CatalogService, {
+      dependency: 'catalog',
+      url,
+      settings: { ...defaultPolicySettings, retryInitialDelayMs: 1, retryMaxDelayMs: 5, ...settings },
+      logger,
+      metrics: metrics.rpc,
+    });
+    return { ...catalog, client, policy, metrics };
+  };
+
+  it('round-trips a call and carries the correlation id', async () => {
+    const { client, seen } = await start();
+    const response = await runWithRequestContext({ correlationId: 'corr_abc', requestId: 'req_1' }, () =>
+      client.getProduct({ id: 'prod_1' }),
+    );
+    expect(response.product?.name).toBe('Tent');
+    expect(seen[0]?.correlation).toBe('corr_abc');
+  });
+
+  it('sends the smaller of its own timeout and the remaining deadline', async () => {
+    const { client, seen } = await start({ timeoutMs: 5_000 });
+    await runWithRequestContext({ correlationId: 'c', requestId: 'r', deadline: Date.now() + 400 }, () =>
+      client.getProduct({ id: 'p' }),
+    );
+    await client.getProduct({ id: 'p' });
+    expect(seen[0]?.timeoutMs).toBeLessThanOrEqual(400);
+    expect(seen[0]?.timeoutMs).toBeGreaterThan(300);
+    expect(seen[1]?.timeoutMs).toBeGreaterThan(4_000);
+  });
+
+  it('does not call at all when the deadline has passed', async () => {
+    const { client, seen } = await start();
+    const call = runWithRequestContext({ correlationId: 'c', requestId: 'r', deadline: Date.now() - 1 }, () =>
+      client.getProduct({ id: 'p' }),
+    );
+    await expect(call).rejects.toMatchObject({ kind: 'timeout', code: 'CATALOG.DEADLINE_EXCEEDED' });
+    expect(seen).toHaveLength(0);
+  });
+
+  it('returns the server AppError with its code and kind', async () => {
+    const { client, behaviour } = await start();
+    behaviour.notFound = true;
+    await expect(client.getProduct({ id: 'p' })).rejects.toMatchObject({
+      kind: 'not_found',
+      code: 'CATALOG.PRODUCT_NOT_FOUND',
+      message: 'no such product',
+    });
+  });
+
+  it('retries an idempotent call on UNAVAILABLE, up to the attempt limit', async () => {
+    const { client, behaviour, seen, metrics } = await start({ retryAttempts: 3, breakerThreshold: 100 });
+    behaviour.fail = Code.Unavailable;
+    await expect(client.getProduct({ id: 'p' })).rejects.toMatchObject({ kind: 'unavailable' });
+    expect(seen).toHaveLength(3);
+    const retries = await metrics.registry.getSingleMetric('rpc_client_retries_total')?.get();
+    expect(retries?.values[0]?.value).toBe(2);
+  });
+
+  it('does not retry a caller mistake', async () => {
+    const { client, behaviour, seen } = await start();
+    behaviour.fail = Code.InvalidArgument;
+    await expect(client.getProduct({ id: 'p' })).rejects.toMatchObject({ kind: 'validation' });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('opens the breaker after five failures, fails fast, and closes after a half-open success', async () => {
+    const { client, behaviour, seen, policy } = await start({ retryAttempts: 1, breakerOpenMs: 150 });
+    behaviour.fail = Code.Unavailable;
+    for (let i = 0; i < 5; i += 1) await expect(client.getProduct({ id: 'p' })).rejects.toThrow();
+    expect(policy.breakerState()).toBe('open');
+
+    await expect(client.getProduct({ id: 'p' })).rejects.toMatchObject({ code: 'CATALOG.CIRCUIT_OPEN' });
+    expect(seen).toHaveLength(5);
+
+    behaviour.fail = undefined;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await expect(client.getProduct({ id: 'p' })).resolves.toBeDefined();
+    expect(policy.breakerState()).toBe('closed');
+  });
+
+  it('counts timeouts against the breaker', async () => {
+    const { client, behaviour, policy } = await start({
+      retryAttempts: 1,
+      timeoutMs: 30,
+      breakerThreshold: 2,
+    });
+    behaviour.delayMs = 200;
+    await expect(client.getProduct({ id: 'p' })).rejects.toMatchObject({ kind: 'timeout' });
+    await expect(client.getProduct({ id: 'p' })).rejects.toMatchObject({ kind: 'timeout' });
+    expect(policy.breakerState()).toBe('open');
+  });
+
+  it('rejects at once when the bulkhead and its queue are full', async () => {
+    const { client, behaviour, metrics } = await start({ bulkheadLimit: 1, bulkheadQueue: 0 });
+    behaviour.delayMs = 100;
+    const first = client.getProduct({ id: 'p' });
+    await expect(client.getProduct({ id: 'p' })).rejects.toMatchObject({ code: 'CATALOG.BULKHEAD_FULL' });
+    await first;
+    const rejected = await metrics.registry.getSingleMetric('rpc_client_bulkhead_rejections_total')?.get();
+    expect(rejected?.values[0]?.value).toBe(1);
+  });
+});
