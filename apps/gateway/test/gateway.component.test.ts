@@ -59,6 +59,7 @@ describe('gateway in front of one upstream', () => {
     const { port } = upstream.server.address() as AddressInfo;
     gateway = await createService(gatewayDefinition, {
       PORT: '0',
+      GRPC_PORT: '0',
       LOG_LEVEL: 'silent',
       CATALOG_URL: `http://127.0.0.1:${port}`,
       UPSTREAM_TIMEOUT_MS: '300',

@@ -32,6 +32,7 @@ export { PROBLEM_CONTENT_TYPE, type Problem, toProblem } from './errors/problem.
 export { createGrpcClient, type GrpcClient, type GrpcClientOptions } from './grpc/grpc-client.ts';
 export { fromConnectError, toConnectError } from './grpc/grpc-errors.ts';
 export { createGrpcServer, type GrpcRoutes, type GrpcServer } from './grpc/grpc-server.ts';
+export { parseRequest } from './grpc/parse-request.ts';
 export { createHttpServer, type HttpApp } from './http/create-http-server.ts';
 export type { ReadinessCheck } from './http/health-routes.ts';
 export { CORRELATION_HEADER, REQUEST_ID_HEADER } from './http/request-ids.ts';

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { currentRequestContext, newId, type ServiceDefinition } from '@mercato/chassis';
 import { catalogEvents } from '@mercato/contracts';
+import { catalogGrpc } from './adapters/grpc/catalog.grpc.ts';
 import { catalogRoutes } from './adapters/http/catalog.routes.ts';
 import { PostgresCatalogStore } from './adapters/persistence/postgres-catalog-store.ts';
 import { catalogService } from './application/catalog-service.ts';
@@ -12,7 +13,10 @@ export const catalogDefinition: ServiceDefinition<CatalogConfig> = {
   name: 'catalog',
   config: catalogConfig,
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
-  docs: { title: 'Mercato catalog', description: 'Products and categories' },
+  docs: {
+    title: 'Mercato catalog',
+    description: 'Products and categories (gRPC: mercato.catalog.v1.CatalogService)',
+  },
   messaging: { contracts: catalogEvents },
   async setup({ config, db, logger, outbox }) {
     if (!db || !outbox) throw new Error('catalog needs its database and outbox');
@@ -23,6 +27,6 @@ export const catalogDefinition: ServiceDefinition<CatalogConfig> = {
       const seeded = await seedDemoCatalog(catalog, store);
       if (seeded > 0) logger.info({ products: seeded }, 'seeded the demo catalog');
     }
-    return { routes: catalogRoutes(catalog) };
+    return { routes: catalogRoutes(catalog), grpc: catalogGrpc(catalog) };
   },
 };

@@ -1,4 +1,10 @@
-import { databaseConfigShape, env, messagingConfigShape, serviceConfigShape } from '@mercato/chassis';
+import {
+  databaseConfigShape,
+  env,
+  grpcServerConfigShape,
+  messagingConfigShape,
+  serviceConfigShape,
+} from '@mercato/chassis';
 import { z } from 'zod';
 
 export const catalogConfig = z.object({
@@ -6,6 +12,7 @@ export const catalogConfig = z.object({
   ...databaseConfigShape,
   ...messagingConfigShape,
   PORT: env.port(4001),
+  ...grpcServerConfigShape(5001),
   CATALOG_SEED_DEMO: env.bool(true),
 });
 

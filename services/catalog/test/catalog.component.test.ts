@@ -1,3 +1,5 @@
+import { Code, ConnectError, createClient } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
 import {
   createLogger,
   createPool,
@@ -7,6 +9,7 @@ import {
   type Pool,
 } from '@mercato/chassis';
 import { createTestDatabase, probePostgres, suiteTitle, waitFor } from '@mercato/chassis/testing';
+import { CatalogService } from '@mercato/contracts/grpc/catalog';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoProducts } from '../src/application/demo-catalog.ts';
 import { catalogDefinition } from '../src/catalog.service.ts';
@@ -32,6 +35,7 @@ interface Body extends Partial<ProductJson> {
 
 describe.skipIf(!postgres.available)(suiteTitle('catalog service over HTTP', postgres), () => {
   let url = '';
+  let grpcUrl = '';
   let messages: Pool;
   const cleanups: Array<() => Promise<unknown>> = [];
 
@@ -46,10 +50,12 @@ describe.skipIf(!postgres.available)(suiteTitle('catalog service over HTTP', pos
       DATABASE_URL: database.url,
       MESSAGES_DATABASE_URL: store.url,
       PORT: '0',
+      GRPC_PORT: '0',
       LOG_LEVEL: 'silent',
     });
     cleanups.unshift(() => service.stop());
     url = await service.start();
+    grpcUrl = service.grpcUrl() ?? '';
   });
   afterAll(async () => {
     for (const cleanup of cleanups) await cleanup();
@@ -159,6 +165,35 @@ describe.skipIf(!postgres.available)(suiteTitle('catalog service over HTTP', pos
     expect(await get('/products/prd_missing')).toMatchObject({
       status: 404,
       body: { code: 'CATALOG.PRODUCT_NOT_FOUND' },
+    });
+  });
+
+  describe('over gRPC', () => {
+    const client = () => createClient(CatalogService, createGrpcTransport({ baseUrl: grpcUrl }));
+
+    it('gets, lists and searches products', async () => {
+      const list = await client().listProducts({ categorySlug: 'books', pageSize: 5 });
+      expect(list.total).toBe(9);
+      expect(list.products).toHaveLength(5);
+      const first = list.products[0];
+      const got = await client().getProduct({ id: first?.id ?? '' });
+      expect(got.product?.sku).toBe(first?.sku);
+      const search = await client().searchProducts({ query: 'sourdough' });
+      expect(search.products.map((product) => product.name)).toContain('Paperback Sourdough Handbook');
+    });
+
+    it('answers NOT_FOUND with the stable code and INVALID_ARGUMENT naming the field', async () => {
+      const missing = await client()
+        .getProduct({ id: 'prod_missing' })
+        .catch((error: unknown) => ConnectError.from(error));
+      expect(missing).toMatchObject({ code: Code.NotFound });
+      expect((missing as ConnectError).metadata.get('mercato-error-code')).toBe('CATALOG.PRODUCT_NOT_FOUND');
+
+      const invalid = await client()
+        .searchProducts({ query: '  ', pageSize: 500 })
+        .catch((error: unknown) => ConnectError.from(error));
+      expect(invalid).toMatchObject({ code: Code.InvalidArgument });
+      expect((invalid as ConnectError).rawMessage).toMatch(/query: .*pageSize: /);
     });
   });
 });
