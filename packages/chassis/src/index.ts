@@ -17,6 +17,7 @@ export {
 } from './create-service.ts';
 export { createPool, inTransaction, type Pool, type PoolClient, pingDatabase } from './db/database.ts';
 export { migrate } from './db/migrate.ts';
+export { listenToChannel, type PgChannelListener } from './db/pg-channel-listener.ts';
 export {
   AppError,
   type AppErrorOptions,

@@ -1,0 +1,58 @@
+import {
+  type ChassisConfig,
+  createService,
+  type Service,
+  type ServiceDefinition,
+} from '../create-service.ts';
+import { createPool } from '../db/database.ts';
+import { migrate } from '../db/migrate.ts';
+import { createLogger } from '../logging/create-logger.ts';
+import { messageStoreMigrations } from '../messaging/postgres-bus/postgres-message-bus.ts';
+import { createTestDatabase } from './infra.ts';
+
+export interface TestService<Config> {
+  service: Service<Config>;
+  url: string;
+  grpcUrl: string;
+  databaseUrl: string;
+  messagesUrl: string;
+  /** Stops the service and drops its databases. */
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts a service as its component tests need it: its own throwaway database, a throwaway
+ * PostgreSQL message store, ephemeral HTTP and gRPC ports, silent logs.
+ */
+export async function startTestService<Config extends ChassisConfig>(
+  definition: ServiceDefinition<Config>,
+  environment: Record<string, string> = {},
+): Promise<TestService<Config>> {
+  const database = await createTestDatabase(definition.name.replaceAll('-', '_'));
+  const messages = await createTestDatabase(`${definition.name.replaceAll('-', '_')}_messages`);
+  const logger = createLogger({ service: 'test', level: 'silent' });
+  const pool = createPool({ url: messages.url, max: 1, applicationName: 'test' }, logger);
+  await migrate(pool, messageStoreMigrations, logger, 'bus_migrations');
+  await pool.end();
+  const service = await createService(definition, {
+    DATABASE_URL: database.url,
+    MESSAGES_DATABASE_URL: messages.url,
+    PORT: '0',
+    GRPC_PORT: '0',
+    LOG_LEVEL: 'silent',
+    ...environment,
+  });
+  const url = await service.start();
+  return {
+    service,
+    url,
+    grpcUrl: service.grpcUrl() ?? '',
+    databaseUrl: database.url,
+    messagesUrl: messages.url,
+    stop: async () => {
+      await service.stop();
+      await database.drop();
+      await messages.drop();
+    },
+  };
+}

@@ -1,0 +1,278 @@
+import { inTransaction, type Outbox, type OutboxEntry, type Pool, type PoolClient } from '@mercato/chassis';
+import type { Inventory, ReserveCommand, StockLevel } from '../../application/inventory.port.ts';
+import { inventoryErrors } from '../../application/inventory-errors.ts';
+import { inventoryMessages } from '../../application/inventory-messages.ts';
+import { type Allocation, allocate, mergeLines, type Shortfall } from '../../domain/allocation.ts';
+import { type Reservation, type ReservationAction, transition } from '../../domain/reservation.ts';
+
+/** Every committed change to stock levels NOTIFYs this channel with the SKUs it touched. */
+export const STOCK_CHANNEL = 'inventory_stock_levels';
+
+export interface PostgresInventoryOptions {
+  pool: Pool;
+  outbox: Outbox;
+  now: () => Date;
+  correlationId: () => string;
+}
+
+interface ReservationRow {
+  id: string;
+  status: Reservation['status'] | 'failed';
+  expires_at: Date;
+  shortfall: Shortfall[] | null;
+}
+
+/**
+ * Inventory on PostgreSQL. Stock rows are locked in (sku, warehouse) order so concurrent
+ * reservations queue instead of deadlocking; each change, its events and its NOTIFY commit together.
+ */
+export class PostgresInventory implements Inventory {
+  readonly #options: PostgresInventoryOptions;
+
+  constructor(options: PostgresInventoryOptions) {
+    this.#options = options;
+  }
+
+  async getStock(skus: readonly string[]): Promise<StockLevel[]> {
+    const { rows } = await this.#options.pool.query<{
+      sku: string;
+      warehouse_id: string;
+      available: number;
+      reserved: number;
+    }>(
+      `SELECT sku, warehouse_id, available, reserved FROM stock_levels
+       WHERE sku = ANY($1::text[]) ORDER BY sku, warehouse_id`,
+      [skus],
+    );
+    return skus.flatMap((sku) => {
+      const warehouses = rows
+        .filter((row) => row.sku === sku)
+        .map((row) => ({ warehouseId: row.warehouse_id, available: row.available, reserved: row.reserved }));
+      if (warehouses.length === 0) return [];
+      return [
+        {
+          sku,
+          available: warehouses.reduce((sum, w) => sum + w.available, 0),
+          reserved: warehouses.reduce((sum, w) => sum + w.reserved, 0),
+          warehouses,
+        },
+      ];
+    });
+  }
+
+  async reserve(command: ReserveCommand): Promise<Reservation> {
+    // Stock held by reservations past their TTL is free again before we decide.
+    await this.expireDue();
+    const now = this.#options.now();
+    const messages = inventoryMessages(this.#options.correlationId(), now);
+    const outcome = await inTransaction(this.#options.pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [command.reservationId]);
+      const existing = await this.#loadReservation(client, command.reservationId);
+      if (existing) return existing;
+
+      const lines = mergeLines(command.lines);
+      const skus = lines.map((line) => line.sku).sort();
+      const { rows: levels } = await client.query<{
+        sku: string;
+        warehouse_id: string;
+        available: number;
+        low_threshold: number;
+      }>(
+        `SELECT sku, warehouse_id, available, low_threshold FROM stock_levels
+         WHERE sku = ANY($1::text[]) ORDER BY sku, warehouse_id FOR UPDATE`,
+        [skus],
+      );
+      const expiresAt = new Date(now.getTime() + command.ttlSeconds * 1000);
+      const allocated = allocate(
+        lines,
+        levels.map((level) => ({
+          sku: level.sku,
+          warehouseId: level.warehouse_id,
+          available: level.available,
+        })),
+      );
+      if (!allocated.ok) {
+        await client.query(
+          `INSERT INTO reservations (id, status, expires_at, created_at, updated_at, shortfall)
+           VALUES ($1, 'failed', $2, $3, $3, $4)`,
+          [command.reservationId, expiresAt, now, JSON.stringify(allocated.error)],
+        );
+        await this.#options.outbox.append(client, [messages.failed(command.reservationId, allocated.error)]);
+        return { failed: allocated.error };
+      }
+      await this.#moveStock(client, allocated.value, 'reserve');
+      await client.query(
+        `INSERT INTO reservations (id, status, expires_at, created_at, updated_at) VALUES ($1, 'active', $2, $3, $3)`,
+        [command.reservationId, expiresAt, now],
+      );
+      await this.#insertAllocations(client, command.reservationId, allocated.value);
+      const entries: OutboxEntry[] = [messages.reserved(command.reservationId, allocated.value, expiresAt)];
+      for (const sku of skus) {
+        const before = levels.filter((level) => level.sku === sku);
+        const total = before.reduce((sum, level) => sum + level.available, 0);
+        const taken = allocated.value.filter((a) => a.sku === sku).reduce((sum, a) => sum + a.quantity, 0);
+        const threshold = Math.max(...before.map((level) => level.low_threshold));
+        if (total > threshold && total - taken <= threshold)
+          entries.push(messages.stockLow(sku, total - taken, threshold));
+      }
+      await this.#options.outbox.append(client, entries);
+      await notifyStock(client, skus);
+      return {
+        reservation: {
+          id: command.reservationId,
+          status: 'active' as const,
+          expiresAt,
+          allocations: allocated.value,
+        },
+      };
+    });
+    if ('failed' in outcome) throw inventoryErrors.insufficientStock(command.reservationId, outcome.failed);
+    return 'reservation' in outcome ? outcome.reservation : outcome;
+  }
+
+  release(reservationId: string): Promise<Reservation> {
+    return this.#transition(reservationId, 'release');
+  }
+
+  async commit(reservationId: string): Promise<Reservation> {
+    try {
+      return await this.#transition(reservationId, 'commit');
+    } catch (error) {
+      // A commit that arrives after the TTL finds the reservation expired; make it so now rather
+      // than waiting for the sweeper, so its stock is free at once.
+      if (error instanceof Error && 'code' in error && error.code === 'INVENTORY.RESERVATION_EXPIRED')
+        await this.#transition(reservationId, 'expire').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async expireDue(limit = 100): Promise<number> {
+    const { rows } = await this.#options.pool.query<{ id: string }>(
+      `SELECT id FROM reservations WHERE status = 'active' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
+      [this.#options.now(), limit],
+    );
+    let expired = 0;
+    for (const { id } of rows) {
+      const reservation = await this.#transition(id, 'expire').catch(() => undefined);
+      if (reservation?.status === 'expired') expired += 1;
+    }
+    return expired;
+  }
+
+  async setStock(sku: string, warehouseId: string, available: number): Promise<void> {
+    await inTransaction(this.#options.pool, async (client) => {
+      await client.query(
+        `INSERT INTO stock_levels (sku, warehouse_id, available) VALUES ($1, $2, $3)
+         ON CONFLICT (sku, warehouse_id) DO UPDATE SET available = EXCLUDED.available`,
+        [sku, warehouseId, available],
+      );
+      await notifyStock(client, [sku]);
+    });
+  }
+
+  async #transition(reservationId: string, action: ReservationAction): Promise<Reservation> {
+    const now = this.#options.now();
+    return inTransaction(this.#options.pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [reservationId]);
+      const reservation = await this.#loadReservation(client, reservationId);
+      if (!reservation) throw inventoryErrors.reservationNotFound(reservationId);
+      if ('failed' in reservation)
+        throw inventoryErrors.rejectedTransition(reservationId, { reason: 'not_active', status: 'released' });
+      const next = transition(reservation, action, now);
+      if (!next.ok) throw inventoryErrors.rejectedTransition(reservationId, next.error);
+      if (next.value.effect === 'none') return reservation;
+
+      await this.#moveStock(
+        client,
+        reservation.allocations,
+        next.value.effect === 'consume_reserved' ? 'consume' : 'return',
+      );
+      await client.query('UPDATE reservations SET status = $2, updated_at = $3 WHERE id = $1', [
+        reservationId,
+        next.value.status,
+        now,
+      ]);
+      if (next.value.effect === 'return_to_available') {
+        const reason = next.value.status === 'expired' ? 'expired' : 'released';
+        const messages = inventoryMessages(this.#options.correlationId(), now);
+        await this.#options.outbox.append(client, [
+          messages.released(reservationId, reason, reservation.allocations),
+        ]);
+      }
+      await notifyStock(client, [...new Set(reservation.allocations.map((a) => a.sku))]);
+      return { ...reservation, status: next.value.status };
+    });
+  }
+
+  async #loadReservation(
+    client: PoolClient,
+    id: string,
+  ): Promise<Reservation | { failed: Shortfall[] } | undefined> {
+    const { rows } = await client.query<ReservationRow>(
+      'SELECT id, status, expires_at, shortfall FROM reservations WHERE id = $1',
+      [id],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    if (row.status === 'failed') return { failed: row.shortfall ?? [] };
+    const { rows: allocations } = await client.query<{ sku: string; warehouse_id: string; quantity: number }>(
+      'SELECT sku, warehouse_id, quantity FROM reservation_allocations WHERE reservation_id = $1 ORDER BY sku, warehouse_id',
+      [id],
+    );
+    return {
+      id: row.id,
+      status: row.status,
+      expiresAt: row.expires_at,
+      allocations: allocations.map((a) => ({
+        sku: a.sku,
+        warehouseId: a.warehouse_id,
+        quantity: a.quantity,
+      })),
+    };
+  }
+
+  async #insertAllocations(
+    client: PoolClient,
+    reservationId: string,
+    allocations: Allocation[],
+  ): Promise<void> {
+    await client.query(
+      `INSERT INTO reservation_allocations (reservation_id, sku, warehouse_id, quantity)
+       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[])`,
+      [
+        reservationId,
+        allocations.map((a) => a.sku),
+        allocations.map((a) => a.warehouseId),
+        allocations.map((a) => a.quantity),
+      ],
+    );
+  }
+
+  /** reserve: available → reserved; return: reserved → available; consume: reserved leaves. */
+  async #moveStock(
+    client: PoolClient,
+    allocations: Allocation[],
+    move: 'reserve' | 'return' | 'consume',
+  ): Promise<void> {
+    const [availableDelta, reservedDelta] = { reserve: [-1, 1], return: [1, -1], consume: [0, -1] }[move];
+    const sorted = [...allocations].sort(
+      (a, b) => a.sku.localeCompare(b.sku) || a.warehouseId.localeCompare(b.warehouseId),
+    );
+    await client.query(
+      `UPDATE stock_levels s SET available = s.available + $4 * m.quantity, reserved = s.reserved + $5 * m.quantity
+       FROM unnest($1::text[], $2::text[], $3::int[]) AS m(sku, warehouse_id, quantity)
+       WHERE s.sku = m.sku AND s.warehouse_id = m.warehouse_id`,
+      [
+        sorted.map((a) => a.sku),
+        sorted.map((a) => a.warehouseId),
+        sorted.map((a) => a.quantity),
+        availableDelta,
+        reservedDelta,
+      ],
+    );
+  }
+}
+
+async function notifyStock(client: PoolClient, skus: readonly string[]): Promise<void> {
+  await client.query('SELECT pg_notify($1, $2)', [STOCK_CHANNEL, JSON.stringify(skus)]);
+}

@@ -1,0 +1,35 @@
+import { AppError, notFound } from '@mercato/chassis';
+import type { Shortfall } from '../domain/allocation.ts';
+import type { TransitionRejection } from '../domain/reservation.ts';
+
+/** The inventory's stable error codes, all in one place. */
+export const inventoryErrors = {
+  unknownSku: (sku: string) => notFound('INVENTORY.UNKNOWN_SKU', `No stock is kept for SKU ${sku}`),
+  reservationNotFound: (id: string) =>
+    notFound('INVENTORY.RESERVATION_NOT_FOUND', `Reservation ${id} does not exist`),
+  insufficientStock: (id: string, shortfall: Shortfall[]) =>
+    new AppError({
+      code: 'INVENTORY.INSUFFICIENT_STOCK',
+      kind: 'conflict',
+      message: `Reservation ${id} cannot be covered: ${shortfall
+        .map((line) => `${line.sku} wants ${line.requested}, ${line.available} available`)
+        .join('; ')}`,
+      details: { shortfall },
+    }),
+  reservationFailed: (id: string) =>
+    new AppError({
+      code: 'INVENTORY.RESERVATION_FAILED',
+      kind: 'conflict',
+      message: `Reservation ${id} was never made: its stock was short`,
+    }),
+  rejectedTransition: (id: string, rejection: TransitionRejection) =>
+    new AppError({
+      code:
+        rejection.reason === 'expired' ? 'INVENTORY.RESERVATION_EXPIRED' : 'INVENTORY.RESERVATION_NOT_ACTIVE',
+      kind: 'conflict',
+      message:
+        rejection.reason === 'not_active'
+          ? `Reservation ${id} is already ${rejection.status}`
+          : `Reservation ${id} has expired`,
+    }),
+};

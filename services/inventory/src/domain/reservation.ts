@@ -1,0 +1,58 @@
+import { fail, ok, type Result } from '@mercato/chassis';
+import type { Allocation } from './allocation.ts';
+
+export type ReservationStatus = 'active' | 'committed' | 'released' | 'expired';
+
+export interface Reservation {
+  id: string;
+  status: ReservationStatus;
+  expiresAt: Date;
+  allocations: Allocation[];
+}
+
+export type ReservationAction = 'commit' | 'release' | 'expire';
+
+/** What a transition does to stock: hand held units back, take them away for good, or nothing. */
+export type StockEffect = 'return_to_available' | 'consume_reserved' | 'none';
+
+export interface Transition {
+  status: ReservationStatus;
+  effect: StockEffect;
+}
+
+export type TransitionRejection =
+  | { reason: 'expired' }
+  | { reason: 'not_active'; status: ReservationStatus }
+  | { reason: 'not_due' };
+
+/**
+ * The reservation state machine. Repeating an action that already happened is a no-op (callers
+ * retry), a reservation past its TTL can only expire, and finished reservations stay finished.
+ */
+export function transition(
+  reservation: Reservation,
+  action: ReservationAction,
+  now: Date,
+): Result<Transition, TransitionRejection> {
+  const due = now.getTime() >= reservation.expiresAt.getTime();
+  const done: Record<ReservationAction, ReservationStatus> = {
+    commit: 'committed',
+    release: 'released',
+    expire: 'expired',
+  };
+  if (reservation.status !== 'active') {
+    if (reservation.status === done[action]) return ok({ status: reservation.status, effect: 'none' });
+    // Releasing what already expired is what the caller wanted anyway.
+    if (action === 'release' && reservation.status === 'expired')
+      return ok({ status: reservation.status, effect: 'none' });
+    return fail({ reason: 'not_active', status: reservation.status });
+  }
+  switch (action) {
+    case 'commit':
+      return due ? fail({ reason: 'expired' }) : ok({ status: 'committed', effect: 'consume_reserved' });
+    case 'release':
+      return ok({ status: 'released', effect: 'return_to_available' });
+    case 'expire':
+      return due ? ok({ status: 'expired', effect: 'return_to_available' }) : fail({ reason: 'not_due' });
+  }
+}

@@ -1,0 +1,49 @@
+import { fileURLToPath } from 'node:url';
+import { currentRequestContext, newId, type ServiceDefinition } from '@mercato/chassis';
+import { inventoryEvents } from '@mercato/contracts';
+import { inventoryGrpc } from './adapters/grpc/inventory.grpc.ts';
+import { PostgresInventory } from './adapters/persistence/postgres-inventory.ts';
+import { StockLevelFeed } from './adapters/persistence/stock-level-feed.ts';
+import { seedDemoStock } from './application/demo-stock.ts';
+import { type InventoryConfig, inventoryConfig } from './config.ts';
+
+/** The inventory service as the chassis builds it; `main.ts` runs it, component tests create it. */
+export const inventoryDefinition: ServiceDefinition<InventoryConfig> = {
+  name: 'inventory',
+  config: inventoryConfig,
+  migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
+  docs: { title: 'Mercato inventory', description: 'gRPC: mercato.inventory.v1.InventoryService' },
+  messaging: { contracts: inventoryEvents },
+  async setup({ config, db, outbox, logger, stopping }) {
+    if (!db || !outbox) throw new Error('inventory needs its database and outbox');
+    const inventory = new PostgresInventory({
+      pool: db,
+      outbox,
+      now: () => new Date(),
+      correlationId: () => currentRequestContext()?.correlationId ?? newId('corr'),
+    });
+    if (config.INVENTORY_SEED_DEMO) {
+      const seeded = await seedDemoStock(db);
+      if (seeded > 0) logger.info({ stock_levels: seeded }, 'seeded the demo stock');
+    }
+    const feed = new StockLevelFeed(config.DATABASE_URL, logger);
+    const sweeper = setInterval(() => {
+      inventory.expireDue().then(
+        (expired) => expired > 0 && logger.info({ expired }, 'expired reservations past their TTL'),
+        (error: unknown) => logger.warn({ err: error }, 'expiring reservations failed; will retry'),
+      );
+    }, config.INVENTORY_EXPIRY_INTERVAL_MS);
+    return {
+      grpc: inventoryGrpc({
+        inventory,
+        feed,
+        defaultTtlSeconds: config.INVENTORY_RESERVATION_TTL_SECONDS,
+        stopping,
+      }),
+      onClose: async () => {
+        clearInterval(sweeper);
+        await feed.close();
+      },
+    };
+  },
+};

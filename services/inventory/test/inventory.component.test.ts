@@ -1,0 +1,161 @@
+import { Code, ConnectError, createClient } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
+import { createLogger, createPool, type Pool } from '@mercato/chassis';
+import {
+  probePostgres,
+  startTestService,
+  suiteTitle,
+  type TestService,
+  waitFor,
+} from '@mercato/chassis/testing';
+import { InventoryService } from '@mercato/contracts/grpc/inventory';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { InventoryConfig } from '../src/config.ts';
+import { inventoryDefinition } from '../src/inventory.service.ts';
+
+const postgres = await probePostgres();
+
+describe.skipIf(!postgres.available)(suiteTitle('inventory service over gRPC', postgres), () => {
+  let running: TestService<InventoryConfig>;
+  let db: Pool;
+  let messages: Pool;
+  const client = () => createClient(InventoryService, createGrpcTransport({ baseUrl: running.grpcUrl }));
+  const failure = (promise: Promise<unknown>) =>
+    promise.then(
+      () => undefined,
+      (error: unknown) => ConnectError.from(error),
+    );
+
+  beforeAll(async () => {
+    running = await startTestService(inventoryDefinition);
+    const logger = createLogger({ service: 'test', level: 'silent' });
+    messages = createPool({ url: running.messagesUrl, max: 1, applicationName: 'test' }, logger);
+    db = createPool(
+      { url: running.databaseUrl, max: 2, applicationName: 'test' },
+      createLogger({ service: 'test', level: 'silent' }),
+    );
+  });
+  afterAll(async () => {
+    await db?.end();
+    await messages?.end();
+    await running?.stop();
+  });
+
+  /** Event types on the bus so far (the relay moves them out of the outbox). */
+  const publishedTypes = async () =>
+    (
+      await messages.query<{ type: string }>('SELECT DISTINCT destination AS type FROM bus_messages')
+    ).rows.map((row) => row.type);
+  const expectPublished = (types: string[]) =>
+    waitFor(`${types.join(', ')} on the bus`, async () => {
+      const published = await publishedTypes();
+      return types.every((type) => published.includes(type));
+    });
+
+  it('reports the seeded stock of a SKU per warehouse', async () => {
+    const { stock } = await client().getStock({ sku: 'OUT-0001' });
+    expect(stock?.warehouses.map((w) => w.warehouseId)).toEqual(['wh-berlin', 'wh-lyon']);
+    expect(stock?.available).toBe(stock?.warehouses.reduce((sum, w) => sum + w.available, 0));
+  });
+
+  it('splits a line across warehouses, and a repeated call returns the same reservation', async () => {
+    const before = (await client().getStock({ sku: 'KIT-0001' })).stock;
+    const quantity = (before?.warehouses[0]?.available ?? 0) + 1;
+    const request = { reservationId: 'res-split', lines: [{ sku: 'KIT-0001', quantity }] };
+    const { reservation } = await client().reserveStock(request);
+    expect(reservation?.status).toBe('active');
+    expect(reservation?.allocations).toHaveLength(2);
+    expect(reservation?.allocations.reduce((sum, a) => sum + a.quantity, 0)).toBe(quantity);
+
+    const again = await client().reserveStock(request);
+    expect(again.reservation?.allocations).toEqual(reservation?.allocations);
+    const after = (await client().getStock({ sku: 'KIT-0001' })).stock;
+    expect(after?.available).toBe((before?.available ?? 0) - quantity);
+    expect(after?.reserved).toBe(quantity);
+  });
+
+  it('reserves nothing when one line is short, and says which', async () => {
+    const before = (await client().getStock({ sku: 'APP-0001' })).stock;
+    const error = await failure(
+      client().reserveStock({
+        reservationId: 'res-short',
+        lines: [
+          { sku: 'APP-0001', quantity: 1 },
+          { sku: 'APP-0002', quantity: 10_000 },
+        ],
+      }),
+    );
+    expect(error?.code).toBe(Code.FailedPrecondition);
+    expect(error?.metadata.get('mercato-error-code')).toBe('INVENTORY.INSUFFICIENT_STOCK');
+    expect((await client().getStock({ sku: 'APP-0001' })).stock?.available).toBe(before?.available);
+    await expectPublished(['inventory.reservation_failed']);
+  });
+
+  it('releases and commits, and refuses to commit what was released', async () => {
+    const lines = [{ sku: 'BOK-0001', quantity: 2 }];
+    await client().reserveStock({ reservationId: 'res-release', lines });
+    expect((await client().releaseStock({ reservationId: 'res-release' })).reservation?.status).toBe(
+      'released',
+    );
+    const error = await failure(client().commitReservation({ reservationId: 'res-release' }));
+    expect(error?.metadata.get('mercato-error-code')).toBe('INVENTORY.RESERVATION_NOT_ACTIVE');
+
+    await client().reserveStock({ reservationId: 'res-commit', lines });
+    const before = (await client().getStock({ sku: 'BOK-0001' })).stock;
+    expect((await client().commitReservation({ reservationId: 'res-commit' })).reservation?.status).toBe(
+      'committed',
+    );
+    const after = (await client().getStock({ sku: 'BOK-0001' })).stock;
+    expect(after?.reserved).toBe((before?.reserved ?? 0) - 2);
+    expect(after?.available).toBe(before?.available);
+    await expectPublished(['inventory.reserved', 'inventory.released']);
+  });
+
+  it('expires a reservation after its TTL and frees its stock', async () => {
+    const before = (await client().getStock({ sku: 'FTW-0001' })).stock?.available ?? 0;
+    await client().reserveStock({
+      reservationId: 'res-ttl',
+      lines: [{ sku: 'FTW-0001', quantity: 1 }],
+      ttlSeconds: 1,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_600));
+    expect((await client().getStock({ sku: 'FTW-0001' })).stock?.available).toBe(before);
+    const error = await failure(client().commitReservation({ reservationId: 'res-ttl' }));
+    expect(error?.metadata.get('mercato-error-code')).toBe('INVENTORY.RESERVATION_NOT_ACTIVE');
+  });
+
+  it('streams the current level and then every change', async () => {
+    const controller = new AbortController();
+    const stream = client().streamStockLevels({ skus: ['ELE-0001'] }, { signal: controller.signal });
+    const seen: number[] = [];
+    const reader = (async () => {
+      for await (const message of stream) {
+        seen.push(message.stock?.available ?? -1);
+        if (seen.length === 1)
+          await client().reserveStock({
+            reservationId: 'res-stream',
+            lines: [{ sku: 'ELE-0001', quantity: 3 }],
+          });
+        if (seen.length === 2) break;
+      }
+    })();
+    await reader;
+    controller.abort();
+    expect(seen[1]).toBe((seen[0] ?? 0) - 3);
+  });
+
+  it('rejects bad requests with INVALID_ARGUMENT and unknown SKUs with NOT_FOUND', async () => {
+    const invalid = await failure(
+      client().reserveStock({ reservationId: '', lines: [{ sku: 'X', quantity: -1 }] }),
+    );
+    expect(invalid?.code).toBe(Code.InvalidArgument);
+    expect(invalid?.rawMessage).toMatch(/reservationId/);
+    expect((await failure(client().getStock({ sku: 'NOPE-1' })))?.code).toBe(Code.NotFound);
+  });
+
+  it('keeps available >= 0 in the database whatever the code does', async () => {
+    await expect(
+      db.query("UPDATE stock_levels SET available = available - 100000 WHERE sku = 'OUT-0002'"),
+    ).rejects.toThrow(/check constraint/);
+  });
+});
