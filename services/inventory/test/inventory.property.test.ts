@@ -121,8 +121,7 @@ describe.skipIf(!postgres.available)(
           await reset();
           clock.now = new Date('2026-11-24T10:00:00Z');
           for (const { concurrent, advanceSeconds } of rounds) {
-            const startedAt = clock.now;
-            const outcomes = await Promise.all(
+            await Promise.all(
               concurrent.map(async (operation) => {
                 try {
                   switch (operation.op) {
