@@ -1,0 +1,20 @@
+import {
+  databaseConfigShape,
+  env,
+  grpcServerConfigShape,
+  messagingConfigShape,
+  serviceConfigShape,
+} from '@mercato/chassis';
+import { z } from 'zod';
+
+export const customerConfig = z.object({
+  ...serviceConfigShape,
+  ...databaseConfigShape,
+  ...messagingConfigShape,
+  PORT: env.port(4003),
+  ...grpcServerConfigShape(5003),
+  /** Makes the demo shop's users members (so member discounts show up in quotes). */
+  CUSTOMER_SEED_DEMO: env.bool(true),
+});
+
+export type CustomerConfig = z.output<typeof customerConfig>;

@@ -1,0 +1,31 @@
+import { fileURLToPath } from 'node:url';
+import { currentRequestContext, newId, type ServiceDefinition } from '@mercato/chassis';
+import { customerEvents, identityEvents } from '@mercato/contracts';
+import { demoMemberEmails } from '@mercato/demo-shop';
+import { customerGrpc } from './adapters/grpc/customer.grpc.ts';
+import { userRegisteredConsumer } from './adapters/messaging/user-registered.consumer.ts';
+import { PostgresCustomers } from './adapters/persistence/postgres-customers.ts';
+import { type CustomerConfig, customerConfig } from './config.ts';
+
+/** The customer service as the chassis builds it; `main.ts` runs it, component tests create it. */
+export const customerDefinition: ServiceDefinition<CustomerConfig> = {
+  name: 'customer',
+  config: customerConfig,
+  migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
+  docs: { title: 'Mercato customer', description: 'gRPC: mercato.customer.v1.CustomerService' },
+  messaging: { contracts: [...customerEvents, ...identityEvents] },
+  setup({ config, db, outbox }) {
+    if (!db || !outbox) throw new Error('customer needs its database and outbox');
+    const customers = new PostgresCustomers({
+      pool: db,
+      outbox,
+      now: () => new Date(),
+      correlationId: () => currentRequestContext()?.correlationId ?? newId('corr'),
+    });
+    const members = new Set(config.CUSTOMER_SEED_DEMO ? demoMemberEmails : []);
+    return {
+      grpc: customerGrpc(customers),
+      consumers: [userRegisteredConsumer(customers, (email) => (members.has(email) ? 'member' : 'standard'))],
+    };
+  },
+};

@@ -1,0 +1,118 @@
+import { Code, ConnectError, createClient } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
+import { createLogger, createPool, type Pool, PostgresMessageBus } from '@mercato/chassis';
+import {
+  probePostgres,
+  startTestService,
+  suiteTitle,
+  type TestService,
+  waitFor,
+} from '@mercato/chassis/testing';
+import { createEnvelope, userRegistered } from '@mercato/contracts';
+import { CustomerService } from '@mercato/contracts/grpc/customer';
+import { demoUser } from '@mercato/demo-shop';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CustomerConfig } from '../src/config.ts';
+import { customerDefinition } from '../src/customer.service.ts';
+
+const postgres = await probePostgres();
+const logger = createLogger({ service: 'test', level: 'silent' });
+
+describe.skipIf(!postgres.available)(suiteTitle('customer service', postgres), () => {
+  let running: TestService<CustomerConfig>;
+  let messages: Pool;
+  let bus: PostgresMessageBus;
+  const client = () => createClient(CustomerService, createGrpcTransport({ baseUrl: running.grpcUrl }));
+  const failure = (promise: Promise<unknown>) =>
+    promise.then(
+      () => undefined,
+      (error: unknown) => ConnectError.from(error),
+    );
+
+  beforeAll(async () => {
+    running = await startTestService(customerDefinition);
+    messages = createPool({ url: running.messagesUrl, max: 2, applicationName: 'test' }, logger);
+    bus = new PostgresMessageBus({ pool: messages, listenUrl: running.messagesUrl, logger });
+  });
+  afterAll(async () => {
+    await bus?.close();
+    await messages?.end();
+    await running?.stop();
+  });
+
+  const exists = (id: string) =>
+    client()
+      .getCustomer({ id })
+      .then(
+        () => true,
+        () => false,
+      );
+
+  const register = async (userId: string, email: string, name: string) => {
+    const envelope = createEnvelope({
+      contract: userRegistered,
+      source: 'identity',
+      correlationId: 'corr_test',
+      data: { user_id: userId, email, name },
+    });
+    await bus.publish([{ kind: 'topic', destination: userRegistered.type, key: userId, envelope }]);
+    return envelope;
+  };
+
+  it('creates a profile from user.registered, once even when the event comes twice', async () => {
+    const envelope = await register('usr_ada', 'ada@example.test', 'Ada');
+    await bus.publish([{ kind: 'topic', destination: userRegistered.type, key: 'usr_ada', envelope }]);
+    await waitFor('the profile', () => exists('usr_ada'));
+    const { customer } = await client().getCustomer({ id: 'usr_ada' });
+    expect(customer).toMatchObject({ email: 'ada@example.test', name: 'Ada', segment: 'standard' });
+    expect(customer?.preferences).toMatchObject({
+      language: 'en-GB',
+      currency: 'EUR',
+      marketingEmails: false,
+    });
+  });
+
+  it('makes the demo user a member', async () => {
+    await register('usr_demo', demoUser.email, demoUser.name);
+    await waitFor('the demo profile', () => exists('usr_demo'));
+    const { customer } = await client().getCustomer({ id: 'usr_demo' });
+    expect(customer?.segment).toBe('member');
+  });
+
+  it('updates profile and preferences and announces customer.updated', async () => {
+    await register('usr_bob', 'bob@example.test', 'Bob');
+    await waitFor('the profile', () =>
+      client()
+        .getCustomer({ id: 'usr_bob' })
+        .then(
+          () => true,
+          () => false,
+        ),
+    );
+    const renamed = await client().updateProfile({ id: 'usr_bob', name: 'Robert' });
+    expect(renamed.customer?.name).toBe('Robert');
+    const preferred = await client().updatePreferences({
+      id: 'usr_bob',
+      preferences: { marketingEmails: true, language: 'fr-FR', currency: 'EUR' },
+    });
+    expect(preferred.customer?.preferences?.language).toBe('fr-FR');
+    await waitFor('customer.updated on the bus', async () => {
+      const { rows } = await messages.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM bus_messages WHERE destination = 'customer.updated' AND partition_key = 'usr_bob'",
+      );
+      return rows[0]?.n === 2;
+    });
+  });
+
+  it('answers NOT_FOUND and INVALID_ARGUMENT with the field', async () => {
+    expect((await failure(client().getCustomer({ id: 'usr_nobody' })))?.code).toBe(Code.NotFound);
+    const invalid = await failure(
+      client().updatePreferences({ id: 'usr_ada', preferences: { language: 'english', currency: 'eur' } }),
+    );
+    expect(invalid?.code).toBe(Code.InvalidArgument);
+    expect(invalid?.rawMessage).toMatch(/preferences\.language.*preferences\.currency/);
+    expect((await failure(client().updatePreferences({ id: 'usr_ada' })))?.rawMessage).toMatch(
+      /preferences: required/,
+    );
+  });
+});
