@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mercato/pricing/v1/pricing.proto.
  */
 export const file_mercato_pricing_v1_pricing: GenFile = /*@__PURE__*/
-  fileDesc("CiBtZXJjYXRvL3ByaWNpbmcvdjEvcHJpY2luZy5wcm90bxISbWVyY2F0by5wcmljaW5nLnYxIioKCVF1b3RlSXRlbRILCgNza3UYASABKAkSEAoIcXVhbnRpdHkYAiABKAUiWgoVQ2FsY3VsYXRlUXVvdGVSZXF1ZXN0EiwKBWl0ZW1zGAEgAygLMh0ubWVyY2F0by5wcmljaW5nLnYxLlF1b3RlSXRlbRITCgtjdXN0b21lcl9pZBgCIAEoCSJVCg9BcHBsaWVkRGlzY291bnQSEwoLZGlzY291bnRfaWQYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSGAoMYW1vdW50X21pbm9yGAMgASgDQgIwAiLRAQoJUXVvdGVMaW5lEgsKA3NrdRgBIAEoCRIQCghxdWFudGl0eRgCIAEoBRIcChB1bml0X3ByaWNlX21pbm9yGAMgASgDQgIwAhIaCg5zdWJ0b3RhbF9taW5vchgEIAEoA0ICMAISGgoOZGlzY291bnRfbWlub3IYBSABKANCAjACEhcKC3RvdGFsX21pbm9yGAYgASgDQgIwAhI2CglkaXNjb3VudHMYByADKAsyIy5tZXJjYXRvLnByaWNpbmcudjEuQXBwbGllZERpc2NvdW50IuABChZDYWxjdWxhdGVRdW90ZVJlc3BvbnNlEhAKCGN1cnJlbmN5GAEgASgJEiwKBWxpbmVzGAIgAygLMh0ubWVyY2F0by5wcmljaW5nLnYxLlF1b3RlTGluZRIaCg5zdWJ0b3RhbF9taW5vchgDIAEoA0ICMAISGgoOZGlzY291bnRfbWlub3IYBCABKANCAjACEhcKC3RvdGFsX21pbm9yGAUgASgDQgIwAhIYChBjdXN0b21lcl9zZWdtZW50GAYgASgJEhsKE3NlZ21lbnRfdW5hdmFpbGFibGUYByABKAgyfgoOUHJpY2luZ1NlcnZpY2USbAoOQ2FsY3VsYXRlUXVvdGUSKS5tZXJjYXRvLnByaWNpbmcudjEuQ2FsY3VsYXRlUXVvdGVSZXF1ZXN0GioubWVyY2F0by5wcmljaW5nLnYxLkNhbGN1bGF0ZVF1b3RlUmVzcG9uc2UiA5ACAWIGcHJvdG8z");
+  fileDesc("CiBtZXJjYXRvL3ByaWNpbmcvdjEvcHJpY2luZy5wcm90bxISbWVyY2F0by5wcmljaW5nLnYxIioKCVF1b3RlSXRlbRILCgNza3UYASABKAkSEAoIcXVhbnRpdHkYAiABKAUiWgoVQ2FsY3VsYXRlUXVvdGVSZXF1ZXN0EiwKBWl0ZW1zGAEgAygLMh0ubWVyY2F0by5wcmljaW5nLnYxLlF1b3RlSXRlbRITCgtjdXN0b21lcl9pZBgCIAEoCSJRCg9BcHBsaWVkRGlzY291bnQSEwoLZGlzY291bnRfaWQYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSFAoMYW1vdW50X21pbm9yGAMgASgDIsEBCglRdW90ZUxpbmUSCwoDc2t1GAEgASgJEhAKCHF1YW50aXR5GAIgASgFEhgKEHVuaXRfcHJpY2VfbWlub3IYAyABKAMSFgoOc3VidG90YWxfbWlub3IYBCABKAMSFgoOZGlzY291bnRfbWlub3IYBSABKAMSEwoLdG90YWxfbWlub3IYBiABKAMSNgoJZGlzY291bnRzGAcgAygLMiMubWVyY2F0by5wcmljaW5nLnYxLkFwcGxpZWREaXNjb3VudCLUAQoWQ2FsY3VsYXRlUXVvdGVSZXNwb25zZRIQCghjdXJyZW5jeRgBIAEoCRIsCgVsaW5lcxgCIAMoCzIdLm1lcmNhdG8ucHJpY2luZy52MS5RdW90ZUxpbmUSFgoOc3VidG90YWxfbWlub3IYAyABKAMSFgoOZGlzY291bnRfbWlub3IYBCABKAMSEwoLdG90YWxfbWlub3IYBSABKAMSGAoQY3VzdG9tZXJfc2VnbWVudBgGIAEoCRIbChNzZWdtZW50X3VuYXZhaWxhYmxlGAcgASgIMn4KDlByaWNpbmdTZXJ2aWNlEmwKDkNhbGN1bGF0ZVF1b3RlEikubWVyY2F0by5wcmljaW5nLnYxLkNhbGN1bGF0ZVF1b3RlUmVxdWVzdBoqLm1lcmNhdG8ucHJpY2luZy52MS5DYWxjdWxhdGVRdW90ZVJlc3BvbnNlIgOQAgFiBnByb3RvMw");
 
 /**
  * @generated from message mercato.pricing.v1.QuoteItem
@@ -73,7 +73,7 @@ export type AppliedDiscount = Message<"mercato.pricing.v1.AppliedDiscount"> & {
   description: string;
 
   /**
-   * @generated from field: int64 amount_minor = 3 [jstype = JS_NUMBER];
+   * @generated from field: int64 amount_minor = 3;
    */
   amountMinor: bigint;
 };
@@ -100,22 +100,22 @@ export type QuoteLine = Message<"mercato.pricing.v1.QuoteLine"> & {
   quantity: number;
 
   /**
-   * @generated from field: int64 unit_price_minor = 3 [jstype = JS_NUMBER];
+   * @generated from field: int64 unit_price_minor = 3;
    */
   unitPriceMinor: bigint;
 
   /**
-   * @generated from field: int64 subtotal_minor = 4 [jstype = JS_NUMBER];
+   * @generated from field: int64 subtotal_minor = 4;
    */
   subtotalMinor: bigint;
 
   /**
-   * @generated from field: int64 discount_minor = 5 [jstype = JS_NUMBER];
+   * @generated from field: int64 discount_minor = 5;
    */
   discountMinor: bigint;
 
   /**
-   * @generated from field: int64 total_minor = 6 [jstype = JS_NUMBER];
+   * @generated from field: int64 total_minor = 6;
    */
   totalMinor: bigint;
 
@@ -147,17 +147,17 @@ export type CalculateQuoteResponse = Message<"mercato.pricing.v1.CalculateQuoteR
   lines: QuoteLine[];
 
   /**
-   * @generated from field: int64 subtotal_minor = 3 [jstype = JS_NUMBER];
+   * @generated from field: int64 subtotal_minor = 3;
    */
   subtotalMinor: bigint;
 
   /**
-   * @generated from field: int64 discount_minor = 4 [jstype = JS_NUMBER];
+   * @generated from field: int64 discount_minor = 4;
    */
   discountMinor: bigint;
 
   /**
-   * @generated from field: int64 total_minor = 5 [jstype = JS_NUMBER];
+   * @generated from field: int64 total_minor = 5;
    */
   totalMinor: bigint;
 

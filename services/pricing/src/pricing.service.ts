@@ -1,0 +1,34 @@
+import { fileURLToPath } from 'node:url';
+import type { ServiceDefinition } from '@mercato/chassis';
+import { catalogEvents } from '@mercato/contracts';
+import { CustomerService } from '@mercato/contracts/grpc/customer';
+import { pricingGrpc } from './adapters/grpc/pricing.grpc.ts';
+import { productCreatedConsumer } from './adapters/messaging/product-created.consumer.ts';
+import { PostgresPriceBook } from './adapters/persistence/postgres-price-book.ts';
+import { seedDemoPrices } from './application/demo-prices.ts';
+import { pricingService } from './application/pricing-service.ts';
+import { type PricingConfig, pricingConfig } from './config.ts';
+
+/** The pricing service as the chassis builds it; `main.ts` runs it, component tests create it. */
+export const pricingDefinition: ServiceDefinition<PricingConfig> = {
+  name: 'pricing',
+  config: pricingConfig,
+  migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
+  docs: { title: 'Mercato pricing', description: 'gRPC: mercato.pricing.v1.PricingService' },
+  messaging: { contracts: catalogEvents },
+  async setup({ config, db, logger, grpcClient }) {
+    if (!db) throw new Error('pricing needs its database');
+    const book = new PostgresPriceBook(db);
+    if (config.PRICING_SEED_DEMO) {
+      const seeded = await seedDemoPrices(book);
+      if (seeded > 0) logger.info({ prices: seeded }, 'seeded the demo price list');
+    }
+    const customers = grpcClient(CustomerService, { dependency: 'customer', url: config.CUSTOMER_GRPC_URL });
+    const segmentOf = async (customerId: string) =>
+      (await customers.client.getCustomer({ id: customerId })).customer?.segment ?? 'standard';
+    return {
+      grpc: pricingGrpc(pricingService(book, segmentOf, logger)),
+      consumers: [productCreatedConsumer(book)],
+    };
+  },
+};
