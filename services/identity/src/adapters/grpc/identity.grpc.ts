@@ -1,0 +1,38 @@
+import type { ConnectRouter } from '@connectrpc/connect';
+import { parseRequest } from '@mercato/chassis';
+import { IdentityService } from '@mercato/contracts/grpc/identity';
+import { z } from 'zod';
+import type { IdentityService as Identity, TokenPair } from '../../application/identity-service.ts';
+import { emailSchema, nameSchema, passwordSchema } from '../../domain/credentials.ts';
+
+const registerRequest = z.object({ email: emailSchema, password: passwordSchema, name: nameSchema });
+const loginRequest = z.object({
+  email: emailSchema,
+  password: z.string().min(1, { error: 'must not be empty' }).max(128),
+  clientIp: z.string().max(64),
+});
+const refreshRequest = z.object({ refreshToken: z.string().min(1, { error: 'must not be empty' }).max(256) });
+
+const toTokens = (pair: TokenPair) => ({
+  accessToken: pair.accessToken,
+  refreshToken: pair.refreshToken,
+  expiresIn: pair.expiresIn,
+  tokenType: pair.tokenType,
+});
+
+export const identityGrpc = (identity: Identity) => (router: ConnectRouter) =>
+  router.service(IdentityService, {
+    async register(request) {
+      const user = await identity.register(parseRequest(registerRequest, request));
+      return { userId: user.id, email: user.email, name: user.name };
+    },
+    async login(request) {
+      return { tokens: toTokens(await identity.login(parseRequest(loginRequest, request))) };
+    },
+    async refresh(request) {
+      return { tokens: toTokens(await identity.refresh(parseRequest(refreshRequest, request).refreshToken)) };
+    },
+    async getJwks() {
+      return { keys: await identity.jwks() };
+    },
+  });

@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import { inTransaction, type Pool, type PoolClient } from '@mercato/chassis';
+import { afterFailure, type FailureWindow, type ThrottlePolicy } from '../../domain/login-throttle.ts';
+
+export interface UserRecord {
+  id: string;
+  email: string;
+  name: string;
+  passwordHash: string;
+  roles: string[];
+}
+
+export interface RefreshRecord {
+  userId: string;
+  familyId: string;
+  expiresAt: Date;
+  usedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export const hashToken = (token: string): string => createHash('sha256').update(token).digest('base64url');
+
+/** Users, refresh tokens and failed-login windows on PostgreSQL. */
+export class PostgresAccounts {
+  readonly #pool: Pool;
+
+  constructor(pool: Pool) {
+    this.#pool = pool;
+  }
+
+  /** Inserts the user; resolves false when the email is taken. */
+  async insertUser(client: PoolClient, user: UserRecord, now: Date): Promise<boolean> {
+    const { rowCount } = await client.query(
+      `INSERT INTO users (id, email, name, password_hash, roles, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (email) DO NOTHING`,
+      [user.id, user.email, user.name, user.passwordHash, user.roles, now],
+    );
+    return rowCount === 1;
+  }
+
+  async userByEmail(email: string): Promise<UserRecord | undefined> {
+    const { rows } = await this.#pool.query<{
+      id: string;
+      email: string;
+      name: string;
+      password_hash: string;
+      roles: string[];
+    }>('SELECT id, email, name, password_hash, roles FROM users WHERE email = $1', [email]);
+    const row = rows[0];
+    return (
+      row && {
+        id: row.id,
+        email: row.email,
+        name: row.name,
+        passwordHash: row.password_hash,
+        roles: row.roles,
+      }
+    );
+  }
+
+  async userById(client: PoolClient, id: string): Promise<UserRecord | undefined> {
+    const { rows } = await client.query<{
+      id: string;
+      email: string;
+      name: string;
+      password_hash: string;
+      roles: string[];
+    }>('SELECT id, email, name, password_hash, roles FROM users WHERE id = $1', [id]);
+    const row = rows[0];
+    return (
+      row && {
+        id: row.id,
+        email: row.email,
+        name: row.name,
+        passwordHash: row.password_hash,
+        roles: row.roles,
+      }
+    );
+  }
+
+  async storeRefreshToken(
+    client: PoolClient | Pool,
+    token: string,
+    record: { userId: string; familyId: string; expiresAt: Date },
+    now: Date,
+  ): Promise<void> {
+    await client.query(
+      `INSERT INTO refresh_tokens (token_hash, user_id, family_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)`,
+      [hashToken(token), record.userId, record.familyId, record.expiresAt, now],
+    );
+  }
+
+  /** Locks and reads a refresh token, so two concurrent uses of it cannot both succeed. */
+  async lockRefreshToken(client: PoolClient, token: string): Promise<RefreshRecord | undefined> {
+    const { rows } = await client.query<{
+      user_id: string;
+      family_id: string;
+      expires_at: Date;
+      used_at: Date | null;
+      revoked_at: Date | null;
+    }>(
+      'SELECT user_id, family_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE',
+      [hashToken(token)],
+    );
+    const row = rows[0];
+    return (
+      row && {
+        userId: row.user_id,
+        familyId: row.family_id,
+        expiresAt: row.expires_at,
+        usedAt: row.used_at,
+        revokedAt: row.revoked_at,
+      }
+    );
+  }
+
+  async markUsed(client: PoolClient, token: string, now: Date): Promise<void> {
+    await client.query('UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1', [
+      hashToken(token),
+      now,
+    ]);
+  }
+
+  async revokeFamily(client: PoolClient, familyId: string, now: Date): Promise<void> {
+    await client.query(
+      'UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL',
+      [familyId, now],
+    );
+  }
+
+  async failureWindow(key: string): Promise<FailureWindow | undefined> {
+    const { rows } = await this.#pool.query<{ window_started_at: Date; failures: number }>(
+      'SELECT window_started_at, failures FROM login_failures WHERE key = $1',
+      [key],
+    );
+    const row = rows[0];
+    return row && { windowStartedAt: row.window_started_at, failures: row.failures };
+  }
+
+  async recordFailure(key: string, policy: ThrottlePolicy, now: Date): Promise<void> {
+    // Read-modify-write under a row lock, so concurrent failures all count.
+    await inTransaction(this.#pool, async (client) => {
+      await client.query('INSERT INTO login_failures VALUES ($1, $2, 0) ON CONFLICT (key) DO NOTHING', [
+        key,
+        now,
+      ]);
+      const { rows } = await client.query<{ window_started_at: Date; failures: number }>(
+        'SELECT window_started_at, failures FROM login_failures WHERE key = $1 FOR UPDATE',
+        [key],
+      );
+      const row = rows[0];
+      const current =
+        row && row.failures > 0
+          ? { windowStartedAt: row.window_started_at, failures: row.failures }
+          : undefined;
+      const next = afterFailure(current, policy, now);
+      await client.query('UPDATE login_failures SET window_started_at = $2, failures = $3 WHERE key = $1', [
+        key,
+        next.windowStartedAt,
+        next.failures,
+      ]);
+    });
+  }
+
+  async clearFailures(key: string): Promise<void> {
+    await this.#pool.query('DELETE FROM login_failures WHERE key = $1', [key]);
+  }
+}

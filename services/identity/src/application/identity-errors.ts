@@ -1,0 +1,36 @@
+import { AppError } from '@mercato/chassis';
+
+/** identity's stable error codes. Login failures never say whether the email exists. */
+export const identityErrors = {
+  emailTaken: () =>
+    new AppError({
+      code: 'IDENTITY.EMAIL_TAKEN',
+      kind: 'conflict',
+      message: 'An account with this email already exists',
+    }),
+  badCredentials: () =>
+    new AppError({
+      code: 'IDENTITY.BAD_CREDENTIALS',
+      kind: 'unauthenticated',
+      message: 'Email or password is wrong',
+    }),
+  throttled: (retryAfterSeconds: number) =>
+    new AppError({
+      code: 'IDENTITY.LOGIN_THROTTLED',
+      kind: 'rate_limited',
+      message: `Too many failed logins; try again in ${retryAfterSeconds} s`,
+      details: { retry_after_seconds: retryAfterSeconds },
+    }),
+  invalidRefreshToken: () =>
+    new AppError({
+      code: 'IDENTITY.INVALID_REFRESH_TOKEN',
+      kind: 'unauthenticated',
+      message: 'The refresh token is unknown, expired or revoked',
+    }),
+  refreshTokenReused: () =>
+    new AppError({
+      code: 'IDENTITY.REFRESH_TOKEN_REUSED',
+      kind: 'unauthenticated',
+      message: 'The refresh token was already used; its session has been revoked',
+    }),
+};

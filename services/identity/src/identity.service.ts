@@ -1,0 +1,65 @@
+import { fileURLToPath } from 'node:url';
+import { currentRequestContext, newId, type ServiceDefinition } from '@mercato/chassis';
+import { identityEvents } from '@mercato/contracts';
+import { demoUser } from '@mercato/demo-shop';
+import { ScryptPasswordHasher } from './adapters/crypto/scrypt-password-hasher.ts';
+import { identityGrpc } from './adapters/grpc/identity.grpc.ts';
+import { jwksRoutes } from './adapters/http/jwks.routes.ts';
+import { PostgresAccounts } from './adapters/persistence/postgres-accounts.ts';
+import { PostgresKeyRing } from './adapters/persistence/postgres-key-ring.ts';
+import { identityService } from './application/identity-service.ts';
+import { type IdentityConfig, identityConfig } from './config.ts';
+
+/** The identity service as the chassis builds it; `main.ts` runs it, component tests create it. */
+export const identityDefinition: ServiceDefinition<IdentityConfig> = {
+  name: 'identity',
+  config: identityConfig,
+  migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
+  docs: {
+    title: 'Mercato identity',
+    description: 'JWKS over HTTP; gRPC: mercato.identity.v1.IdentityService',
+  },
+  messaging: { contracts: identityEvents },
+  async setup({ config, db, outbox, logger }) {
+    if (!db || !outbox) throw new Error('identity needs its database and outbox');
+    const now = () => new Date();
+    const windowMs = config.IDENTITY_LOGIN_WINDOW_SECONDS * 1000;
+    const identity = identityService({
+      pool: db,
+      outbox,
+      accounts: new PostgresAccounts(db),
+      keys: new PostgresKeyRing(
+        db,
+        {
+          rotationMs: config.IDENTITY_KEY_ROTATION_SECONDS * 1000,
+          overlapMs: config.IDENTITY_ACCESS_TOKEN_TTL_SECONDS * 1000,
+        },
+        now,
+      ),
+      hasher: new ScryptPasswordHasher(config.IDENTITY_SCRYPT_COST),
+      tokens: {
+        issuer: config.IDENTITY_ISSUER,
+        audience: config.IDENTITY_AUDIENCE,
+        accessTtlSeconds: config.IDENTITY_ACCESS_TOKEN_TTL_SECONDS,
+        refreshTtlSeconds: config.IDENTITY_REFRESH_TOKEN_TTL_SECONDS,
+      },
+      throttle: {
+        perEmail: { maxFailures: config.IDENTITY_LOGIN_MAX_FAILURES_PER_EMAIL, windowMs },
+        perIp: { maxFailures: config.IDENTITY_LOGIN_MAX_FAILURES_PER_IP, windowMs },
+      },
+      newId,
+      now,
+      correlationId: () => currentRequestContext()?.correlationId ?? newId('corr'),
+    });
+    if (config.IDENTITY_SEED_DEMO) {
+      try {
+        await identity.register(demoUser);
+        logger.info({ email: demoUser.email }, 'registered the demo user');
+      } catch (error) {
+        if (!(error instanceof Error && 'code' in error && error.code === 'IDENTITY.EMAIL_TAKEN'))
+          throw error;
+      }
+    }
+    return { routes: jwksRoutes(identity), grpc: identityGrpc(identity) };
+  },
+};

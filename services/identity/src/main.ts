@@ -1,0 +1,4 @@
+import { runService } from '@mercato/chassis';
+import { identityDefinition } from './identity.service.ts';
+
+await runService(identityDefinition);

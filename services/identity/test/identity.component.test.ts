@@ -1,0 +1,127 @@
+import { Code, ConnectError, createClient } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
+import { createLogger, createPool, type Pool } from '@mercato/chassis';
+import {
+  probePostgres,
+  startTestService,
+  suiteTitle,
+  type TestService,
+  waitFor,
+} from '@mercato/chassis/testing';
+import { IdentityService } from '@mercato/contracts/grpc/identity';
+import { demoUser } from '@mercato/demo-shop';
+import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IdentityConfig } from '../src/config.ts';
+import { identityDefinition } from '../src/identity.service.ts';
+
+const postgres = await probePostgres();
+const logger = createLogger({ service: 'test', level: 'silent' });
+
+describe.skipIf(!postgres.available)(suiteTitle('identity service', postgres), () => {
+  let running: TestService<IdentityConfig>;
+  let messages: Pool;
+  const client = () => createClient(IdentityService, createGrpcTransport({ baseUrl: running.grpcUrl }));
+  const failure = (promise: Promise<unknown>) =>
+    promise.then(
+      () => undefined,
+      (error: unknown) => ConnectError.from(error),
+    );
+  const jwks = async () =>
+    (await (await fetch(`${running.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
+  const verify = async (token: string) =>
+    jwtVerify(token, createLocalJWKSet(await jwks()), {
+      algorithms: ['EdDSA'],
+      issuer: 'mercato-identity',
+      audience: 'mercato',
+    });
+
+  beforeAll(async () => {
+    running = await startTestService(identityDefinition, {
+      IDENTITY_SCRYPT_COST: '1024',
+      IDENTITY_LOGIN_MAX_FAILURES_PER_EMAIL: '3',
+      IDENTITY_KEY_ROTATION_SECONDS: '2',
+    });
+    messages = createPool({ url: running.messagesUrl, max: 1, applicationName: 'test' }, logger);
+  });
+  afterAll(async () => {
+    await messages?.end();
+    await running?.stop();
+  });
+
+  it('registers a user, announces user.registered and refuses the same email twice', async () => {
+    const user = await client().register({
+      email: 'Ada@Example.test',
+      password: 'a long passphrase',
+      name: 'Ada',
+    });
+    expect(user).toMatchObject({ email: 'ada@example.test', name: 'Ada' });
+    await waitFor('user.registered on the bus', async () => {
+      const { rows } = await messages.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM bus_messages WHERE destination = 'user.registered' AND partition_key = $1",
+        [user.userId],
+      );
+      return rows[0]?.n === 1;
+    });
+    const again = await failure(
+      client().register({ email: 'ada@example.test', password: 'another passphrase', name: 'A' }),
+    );
+    expect(again?.metadata.get('mercato-error-code')).toBe('IDENTITY.EMAIL_TAKEN');
+  });
+
+  it('names each invalid field', async () => {
+    const invalid = await failure(client().register({ email: 'not-an-email', password: 'short', name: '' }));
+    expect(invalid?.code).toBe(Code.InvalidArgument);
+    expect(invalid?.rawMessage).toMatch(/email: .*password: .*name: /);
+  });
+
+  it('logs in with an EdDSA access token that verifies against the JWKS', async () => {
+    const { tokens } = await client().login({ email: demoUser.email, password: demoUser.password });
+    expect(tokens).toMatchObject({ tokenType: 'Bearer', expiresIn: 900 });
+    const { payload, protectedHeader } = await verify(tokens?.accessToken ?? '');
+    expect(protectedHeader.alg).toBe('EdDSA');
+    expect(payload).toMatchObject({ email: demoUser.email, roles: ['customer'] });
+    expect(payload.sub).toMatch(/^usr_/);
+  });
+
+  it('throttles an email after repeated failures, even with the right password', async () => {
+    await client().register({ email: 'bob@example.test', password: 'bobs passphrase', name: 'Bob' });
+    for (let i = 0; i < 3; i += 1) {
+      const wrong = await failure(client().login({ email: 'bob@example.test', password: 'wrong guess!' }));
+      expect(wrong?.code).toBe(Code.Unauthenticated);
+    }
+    const blocked = await failure(client().login({ email: 'bob@example.test', password: 'bobs passphrase' }));
+    expect(blocked?.code).toBe(Code.ResourceExhausted);
+    expect(blocked?.metadata.get('mercato-error-code')).toBe('IDENTITY.LOGIN_THROTTLED');
+  });
+
+  it('rotates refresh tokens and revokes the family when a spent one is replayed', async () => {
+    const first = (await client().login({ email: demoUser.email, password: demoUser.password })).tokens;
+    const second = (await client().refresh({ refreshToken: first?.refreshToken ?? '' })).tokens;
+    expect(second?.refreshToken).not.toBe(first?.refreshToken);
+
+    const replay = await failure(client().refresh({ refreshToken: first?.refreshToken ?? '' }));
+    expect(replay?.metadata.get('mercato-error-code')).toBe('IDENTITY.REFRESH_TOKEN_REUSED');
+    const afterTheft = await failure(client().refresh({ refreshToken: second?.refreshToken ?? '' }));
+    expect(afterTheft?.metadata.get('mercato-error-code')).toBe('IDENTITY.INVALID_REFRESH_TOKEN');
+  });
+
+  it('rotates signing keys and keeps publishing the previous one', async () => {
+    const before =
+      (await client().login({ email: demoUser.email, password: demoUser.password })).tokens?.accessToken ??
+      '';
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const after =
+      (await client().login({ email: demoUser.email, password: demoUser.password })).tokens?.accessToken ??
+      '';
+    expect(decodeProtectedHeader(after).kid).not.toBe(decodeProtectedHeader(before).kid);
+    const kids = (await jwks()).keys.map((key) => key.kid);
+    expect(kids).toEqual(
+      expect.arrayContaining([decodeProtectedHeader(before).kid, decodeProtectedHeader(after).kid]),
+    );
+    await expect(verify(before)).resolves.toBeDefined();
+    await expect(verify(after)).resolves.toBeDefined();
+    const grpcKeys = (await client().getJwks({})).keys.map((key) => key.kid);
+    expect(grpcKeys).toEqual(kids);
+  });
+});
