@@ -1,11 +1,24 @@
-import { env, serviceConfigShape } from '@mercato/chassis';
+import { env, rpcClientConfigShape, serviceConfigShape } from '@mercato/chassis';
 import { z } from 'zod';
+
+const grpcUrl = (port: number) => env.url(['http', 'https'], `http://127.0.0.1:${port}`);
 
 export const gatewayConfig = z.object({
   ...serviceConfigShape,
+  // client → 5 s → gateway → 3 s → service → 1 s → service (ARCHITECTURE §6).
+  ...rpcClientConfigShape({ timeoutMs: 3_000 }),
   PORT: env.port(8080),
-  CATALOG_URL: env.url(['http', 'https'], 'http://127.0.0.1:4001'),
-  UPSTREAM_TIMEOUT_MS: env.int({ min: 50, max: 60_000, default: 3_000 }),
+  /** The whole request's deadline; each upstream call gets what is left of it. */
+  GATEWAY_DEADLINE_MS: env.int({ min: 50, max: 60_000, default: 5_000 }),
+  CATALOG_GRPC_URL: grpcUrl(5001),
+  IDENTITY_GRPC_URL: grpcUrl(5002),
+  CUSTOMER_GRPC_URL: grpcUrl(5003),
+  PRICING_GRPC_URL: grpcUrl(5004),
+  INVENTORY_GRPC_URL: grpcUrl(5005),
+  /** Where identity publishes its JWKS over HTTP. */
+  IDENTITY_URL: env.url(['http', 'https'], 'http://127.0.0.1:4002'),
+  JWT_ISSUER: env.string('mercato-identity'),
+  JWT_AUDIENCE: env.string('mercato'),
 });
 
 export type GatewayConfig = z.output<typeof gatewayConfig>;

@@ -1,19 +1,44 @@
-import type { ServiceDefinition } from '@mercato/chassis';
+import { currentRequestContext, type ServiceDefinition } from '@mercato/chassis';
+import { createAuthenticator } from './auth/authenticator.ts';
 import { type GatewayConfig, gatewayConfig } from './config.ts';
+import { authEdgeRoutes } from './routes/auth.routes.ts';
+import { cartEdgeRoutes } from './routes/cart.routes.ts';
 import { catalogEdgeRoutes } from './routes/catalog.routes.ts';
-import { HttpUpstream } from './upstreams/http-upstream.ts';
+import { customerEdgeRoutes } from './routes/customer.routes.ts';
+import { inventoryEdgeRoutes } from './routes/inventory.routes.ts';
+import { createUpstreams } from './upstreams/upstreams.ts';
 
 /** The gateway service as the chassis builds it; `main.ts` runs it, component tests create it. */
 export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
   name: 'gateway',
   config: gatewayConfig,
   docs: { title: 'Mercato API', description: 'The public edge of the Mercato shop' },
-  setup({ config }) {
-    const catalog = new HttpUpstream('catalog', config.CATALOG_URL, config.UPSTREAM_TIMEOUT_MS);
+  setup(context) {
+    const { config } = context;
+    const upstreams = createUpstreams(context);
+    const authenticate = createAuthenticator({
+      jwksUrl: new URL('/.well-known/jwks.json', config.IDENTITY_URL).toString(),
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+    });
     return {
-      routes: catalogEdgeRoutes(catalog),
-      readiness: [{ name: 'catalog', check: () => catalog.ready() }],
-      onClose: () => catalog.close(),
+      routes: async (app) => {
+        // Every request gets a deadline here; upstream calls get what is left of it.
+        app.addHook('onRequest', (_request, _reply, done) => {
+          const requestContext = currentRequestContext();
+          if (requestContext) requestContext.deadline = Date.now() + config.GATEWAY_DEADLINE_MS;
+          done();
+        });
+        await app.register(catalogEdgeRoutes(upstreams));
+        await app.register(authEdgeRoutes(upstreams));
+        await app.register(inventoryEdgeRoutes(upstreams));
+        await app.register(cartEdgeRoutes(upstreams, authenticate));
+        await app.register(customerEdgeRoutes(upstreams, authenticate));
+      },
+      readiness: [
+        { name: 'catalog', check: () => upstreams.catalog.client.listCategories({}).then(() => undefined) },
+        { name: 'identity', check: () => upstreams.identity.client.getJwks({}).then(() => undefined) },
+      ],
     };
   },
 };

@@ -36,6 +36,7 @@ function scriptedCatalog() {
       },
       listProducts: () => ({}),
       searchProducts: () => ({}),
+      listCategories: () => ({}),
     });
   return { seen, behaviour, routes };
 }

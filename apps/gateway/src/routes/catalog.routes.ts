@@ -1,10 +1,9 @@
+import type { Product } from '@mercato/contracts/grpc/catalog';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { HttpUpstream } from '../upstreams/http-upstream.ts';
-import { relay } from './relay.ts';
+import type { Upstreams } from '../upstreams/upstreams.ts';
+import { problems } from './edge-schemas.ts';
 
-// The edge contract for catalog reads. The gateway validates before calling upstream so that bad
-// input is rejected at the edge with a 400 that names the field.
 const product = z.object({
   id: z.string(),
   sku: z.string(),
@@ -15,23 +14,26 @@ const product = z.object({
   updated_at: z.string(),
 });
 
-const problem = z.object({
-  type: z.string(),
-  title: z.string(),
-  status: z.number(),
-  detail: z.string(),
-  code: z.string(),
-});
-
 const listQuery = z.object({
-  q: z.string().max(200).optional().describe('Free text; partial words match'),
+  q: z.string().trim().max(200).optional().describe('Free text; partial words match'),
   category: z.string().max(64).optional(),
   page: z.coerce.number().int().min(1).max(10_000).default(1),
   page_size: z.coerce.number().int().min(1).max(100).default(20),
 });
 
+export const toProductJson = (p: Product) => ({
+  id: p.id,
+  sku: p.sku,
+  name: p.name,
+  description: p.description,
+  category: p.categorySlug,
+  created_at: p.createdAt,
+  updated_at: p.updatedAt,
+});
+
+/** Catalog reads: REST/JSON at the edge, gRPC to catalog. */
 export const catalogEdgeRoutes =
-  (catalog: HttpUpstream): FastifyPluginAsyncZod =>
+  ({ catalog }: Upstreams): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       '/api/catalog/products',
@@ -47,16 +49,22 @@ export const catalogEdgeRoutes =
               page_size: z.number(),
               total: z.number(),
             }),
-            400: problem,
+            ...problems,
           },
         },
       },
-      async (request, reply) =>
-        relay(
-          reply,
-          catalog.name,
-          await catalog.forward({ method: 'GET', path: '/products', query: request.query }),
-        ),
+      async ({ query }) => {
+        const page = { page: query.page, pageSize: query.page_size };
+        const result = query.q
+          ? await catalog.client.searchProducts({ query: query.q, ...page })
+          : await catalog.client.listProducts({ categorySlug: query.category ?? '', ...page });
+        return {
+          items: result.products.map(toProductJson),
+          page: result.page,
+          page_size: result.pageSize,
+          total: result.total,
+        };
+      },
     );
 
     app.get(
@@ -72,15 +80,14 @@ export const catalogEdgeRoutes =
               .max(64)
               .regex(/^[A-Za-z0-9_-]+$/),
           }),
-          response: { 200: product, 404: problem },
+          response: { 200: product, ...problems },
         },
       },
-      async (request, reply) =>
-        relay(
-          reply,
-          catalog.name,
-          await catalog.forward({ method: 'GET', path: `/products/${request.params.id}` }),
-        ),
+      async ({ params }) => {
+        const { product: found } = await catalog.client.getProduct({ id: params.id });
+        if (!found) throw new Error('catalog answered GetProduct without a product');
+        return toProductJson(found);
+      },
     );
 
     app.get(
@@ -89,10 +96,14 @@ export const catalogEdgeRoutes =
         schema: {
           tags: ['catalog'],
           summary: 'All categories',
-          response: { 200: z.object({ items: z.array(z.object({ slug: z.string(), name: z.string() })) }) },
+          response: {
+            200: z.object({ items: z.array(z.object({ slug: z.string(), name: z.string() })) }),
+            ...problems,
+          },
         },
       },
-      async (_request, reply) =>
-        relay(reply, catalog.name, await catalog.forward({ method: 'GET', path: '/categories' })),
+      async () => ({
+        items: (await catalog.client.listCategories({})).categories.map(({ slug, name }) => ({ slug, name })),
+      }),
     );
   };

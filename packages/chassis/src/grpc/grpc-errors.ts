@@ -57,7 +57,8 @@ export function fromConnectError(error: ConnectError, dependency: string): AppEr
   return new AppError({
     code,
     kind,
-    message: kind === 'bad_gateway' ? `${dependency} failed: ${error.rawMessage}` : error.rawMessage,
+    // A dependency's internal failure message is not for our callers.
+    message: kind === 'bad_gateway' ? `${dependency} failed (${Code[error.code]})` : error.rawMessage,
     details: readDetails(error.metadata.get(DETAILS_HEADER)),
     cause: error,
   });

@@ -4,6 +4,7 @@ const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 
 export interface RpcMetrics {
   serverDuration: Histogram<'rpc_service' | 'rpc_method' | 'grpc_code'>;
+  serverDeadline: Histogram<'rpc_service' | 'rpc_method'>;
   clientDuration: Histogram<'dependency' | 'rpc_method' | 'grpc_code'>;
   retries: Counter<'dependency' | 'rpc_method'>;
   bulkheadRejections: Counter<'dependency'>;
@@ -19,6 +20,13 @@ export function createRpcMetrics(registry: Registry): RpcMetrics {
       name: 'rpc_server_duration_seconds',
       help: 'gRPC server call duration by service, method and status code',
       labelNames: ['rpc_service', 'rpc_method', 'grpc_code'] as const,
+      buckets,
+      registers: [registry],
+    }),
+    serverDeadline: new Histogram({
+      name: 'rpc_server_deadline_seconds',
+      help: 'Time the caller allowed (grpc-timeout) for calls that carried a deadline',
+      labelNames: ['rpc_service', 'rpc_method'] as const,
       buckets,
       registers: [registry],
     }),

@@ -31,6 +31,7 @@ export function serverInterceptor(logger: Logger, metrics: RpcMetrics): Intercep
       requestId: newId('req'),
       deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs,
     };
+    if (timeoutMs !== undefined) metrics.serverDeadline.observe(labels, timeoutMs / 1000);
     const parent = propagation.extract(ROOT_CONTEXT, request.header, headerGetter);
     const span = tracer.startSpan(
       `${request.service.typeName}/${request.method.name}`,

@@ -60,6 +60,9 @@ export const catalogGrpc = (catalog: Catalog) => (router: ConnectRouter) =>
         total: page.total,
       };
     },
+    async listCategories() {
+      return { categories: await catalog.listCategories() };
+    },
     async searchProducts(request) {
       const query = parseRequest(searchProductsRequest, request);
       const page = await catalog.listProducts({

@@ -10,7 +10,59 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mercato/catalog/v1/catalog.proto.
  */
 export const file_mercato_catalog_v1_catalog: GenFile = /*@__PURE__*/
-  fileDesc("CiBtZXJjYXRvL2NhdGFsb2cvdjEvY2F0YWxvZy5wcm90bxISbWVyY2F0by5jYXRhbG9nLnYxIoQBCgdQcm9kdWN0EgoKAmlkGAEgASgJEgsKA3NrdRgCIAEoCRIMCgRuYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEhUKDWNhdGVnb3J5X3NsdWcYBSABKAkSEgoKY3JlYXRlZF9hdBgGIAEoCRISCgp1cGRhdGVkX2F0GAcgASgJIh8KEUdldFByb2R1Y3RSZXF1ZXN0EgoKAmlkGAEgASgJIkIKEkdldFByb2R1Y3RSZXNwb25zZRIsCgdwcm9kdWN0GAEgASgLMhsubWVyY2F0by5jYXRhbG9nLnYxLlByb2R1Y3QiTQoTTGlzdFByb2R1Y3RzUmVxdWVzdBIVCg1jYXRlZ29yeV9zbHVnGAEgASgJEgwKBHBhZ2UYAiABKAUSEQoJcGFnZV9zaXplGAMgASgFInUKFExpc3RQcm9kdWN0c1Jlc3BvbnNlEi0KCHByb2R1Y3RzGAEgAygLMhsubWVyY2F0by5jYXRhbG9nLnYxLlByb2R1Y3QSDAoEcGFnZRgCIAEoBRIRCglwYWdlX3NpemUYAyABKAUSDQoFdG90YWwYBCABKAUiRwoVU2VhcmNoUHJvZHVjdHNSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJEgwKBHBhZ2UYAiABKAUSEQoJcGFnZV9zaXplGAMgASgFIncKFlNlYXJjaFByb2R1Y3RzUmVzcG9uc2USLQoIcHJvZHVjdHMYASADKAsyGy5tZXJjYXRvLmNhdGFsb2cudjEuUHJvZHVjdBIMCgRwYWdlGAIgASgFEhEKCXBhZ2Vfc2l6ZRgDIAEoBRINCgV0b3RhbBgEIAEoBTLIAgoOQ2F0YWxvZ1NlcnZpY2USYAoKR2V0UHJvZHVjdBIlLm1lcmNhdG8uY2F0YWxvZy52MS5HZXRQcm9kdWN0UmVxdWVzdBomLm1lcmNhdG8uY2F0YWxvZy52MS5HZXRQcm9kdWN0UmVzcG9uc2UiA5ACARJmCgxMaXN0UHJvZHVjdHMSJy5tZXJjYXRvLmNhdGFsb2cudjEuTGlzdFByb2R1Y3RzUmVxdWVzdBooLm1lcmNhdG8uY2F0YWxvZy52MS5MaXN0UHJvZHVjdHNSZXNwb25zZSIDkAIBEmwKDlNlYXJjaFByb2R1Y3RzEikubWVyY2F0by5jYXRhbG9nLnYxLlNlYXJjaFByb2R1Y3RzUmVxdWVzdBoqLm1lcmNhdG8uY2F0YWxvZy52MS5TZWFyY2hQcm9kdWN0c1Jlc3BvbnNlIgOQAgFiBnByb3RvMw");
+  fileDesc("CiBtZXJjYXRvL2NhdGFsb2cvdjEvY2F0YWxvZy5wcm90bxISbWVyY2F0by5jYXRhbG9nLnYxIiYKCENhdGVnb3J5EgwKBHNsdWcYASABKAkSDAoEbmFtZRgCIAEoCSIXChVMaXN0Q2F0ZWdvcmllc1JlcXVlc3QiSgoWTGlzdENhdGVnb3JpZXNSZXNwb25zZRIwCgpjYXRlZ29yaWVzGAEgAygLMhwubWVyY2F0by5jYXRhbG9nLnYxLkNhdGVnb3J5IoQBCgdQcm9kdWN0EgoKAmlkGAEgASgJEgsKA3NrdRgCIAEoCRIMCgRuYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEhUKDWNhdGVnb3J5X3NsdWcYBSABKAkSEgoKY3JlYXRlZF9hdBgGIAEoCRISCgp1cGRhdGVkX2F0GAcgASgJIh8KEUdldFByb2R1Y3RSZXF1ZXN0EgoKAmlkGAEgASgJIkIKEkdldFByb2R1Y3RSZXNwb25zZRIsCgdwcm9kdWN0GAEgASgLMhsubWVyY2F0by5jYXRhbG9nLnYxLlByb2R1Y3QiTQoTTGlzdFByb2R1Y3RzUmVxdWVzdBIVCg1jYXRlZ29yeV9zbHVnGAEgASgJEgwKBHBhZ2UYAiABKAUSEQoJcGFnZV9zaXplGAMgASgFInUKFExpc3RQcm9kdWN0c1Jlc3BvbnNlEi0KCHByb2R1Y3RzGAEgAygLMhsubWVyY2F0by5jYXRhbG9nLnYxLlByb2R1Y3QSDAoEcGFnZRgCIAEoBRIRCglwYWdlX3NpemUYAyABKAUSDQoFdG90YWwYBCABKAUiRwoVU2VhcmNoUHJvZHVjdHNSZXF1ZXN0Eg0KBXF1ZXJ5GAEgASgJEgwKBHBhZ2UYAiABKAUSEQoJcGFnZV9zaXplGAMgASgFIncKFlNlYXJjaFByb2R1Y3RzUmVzcG9uc2USLQoIcHJvZHVjdHMYASADKAsyGy5tZXJjYXRvLmNhdGFsb2cudjEuUHJvZHVjdBIMCgRwYWdlGAIgASgFEhEKCXBhZ2Vfc2l6ZRgDIAEoBRINCgV0b3RhbBgEIAEoBTK2AwoOQ2F0YWxvZ1NlcnZpY2USYAoKR2V0UHJvZHVjdBIlLm1lcmNhdG8uY2F0YWxvZy52MS5HZXRQcm9kdWN0UmVxdWVzdBomLm1lcmNhdG8uY2F0YWxvZy52MS5HZXRQcm9kdWN0UmVzcG9uc2UiA5ACARJmCgxMaXN0UHJvZHVjdHMSJy5tZXJjYXRvLmNhdGFsb2cudjEuTGlzdFByb2R1Y3RzUmVxdWVzdBooLm1lcmNhdG8uY2F0YWxvZy52MS5MaXN0UHJvZHVjdHNSZXNwb25zZSIDkAIBEmwKDlNlYXJjaFByb2R1Y3RzEikubWVyY2F0by5jYXRhbG9nLnYxLlNlYXJjaFByb2R1Y3RzUmVxdWVzdBoqLm1lcmNhdG8uY2F0YWxvZy52MS5TZWFyY2hQcm9kdWN0c1Jlc3BvbnNlIgOQAgESbAoOTGlzdENhdGVnb3JpZXMSKS5tZXJjYXRvLmNhdGFsb2cudjEuTGlzdENhdGVnb3JpZXNSZXF1ZXN0GioubWVyY2F0by5jYXRhbG9nLnYxLkxpc3RDYXRlZ29yaWVzUmVzcG9uc2UiA5ACAWIGcHJvdG8z");
+
+/**
+ * @generated from message mercato.catalog.v1.Category
+ */
+export type Category = Message<"mercato.catalog.v1.Category"> & {
+  /**
+   * @generated from field: string slug = 1;
+   */
+  slug: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message mercato.catalog.v1.Category.
+ * Use `create(CategorySchema)` to create a new message.
+ */
+export const CategorySchema: GenMessage<Category> = /*@__PURE__*/
+  messageDesc(file_mercato_catalog_v1_catalog, 0);
+
+/**
+ * @generated from message mercato.catalog.v1.ListCategoriesRequest
+ */
+export type ListCategoriesRequest = Message<"mercato.catalog.v1.ListCategoriesRequest"> & {
+};
+
+/**
+ * Describes the message mercato.catalog.v1.ListCategoriesRequest.
+ * Use `create(ListCategoriesRequestSchema)` to create a new message.
+ */
+export const ListCategoriesRequestSchema: GenMessage<ListCategoriesRequest> = /*@__PURE__*/
+  messageDesc(file_mercato_catalog_v1_catalog, 1);
+
+/**
+ * @generated from message mercato.catalog.v1.ListCategoriesResponse
+ */
+export type ListCategoriesResponse = Message<"mercato.catalog.v1.ListCategoriesResponse"> & {
+  /**
+   * @generated from field: repeated mercato.catalog.v1.Category categories = 1;
+   */
+  categories: Category[];
+};
+
+/**
+ * Describes the message mercato.catalog.v1.ListCategoriesResponse.
+ * Use `create(ListCategoriesResponseSchema)` to create a new message.
+ */
+export const ListCategoriesResponseSchema: GenMessage<ListCategoriesResponse> = /*@__PURE__*/
+  messageDesc(file_mercato_catalog_v1_catalog, 2);
 
 /**
  * @generated from message mercato.catalog.v1.Product
@@ -59,7 +111,7 @@ export type Product = Message<"mercato.catalog.v1.Product"> & {
  * Use `create(ProductSchema)` to create a new message.
  */
 export const ProductSchema: GenMessage<Product> = /*@__PURE__*/
-  messageDesc(file_mercato_catalog_v1_catalog, 0);
+  messageDesc(file_mercato_catalog_v1_catalog, 3);
 
 /**
  * @generated from message mercato.catalog.v1.GetProductRequest
@@ -76,7 +128,7 @@ export type GetProductRequest = Message<"mercato.catalog.v1.GetProductRequest"> 
  * Use `create(GetProductRequestSchema)` to create a new message.
  */
 export const GetProductRequestSchema: GenMessage<GetProductRequest> = /*@__PURE__*/
-  messageDesc(file_mercato_catalog_v1_catalog, 1);
+  messageDesc(file_mercato_catalog_v1_catalog, 4);
 
 /**
  * @generated from message mercato.catalog.v1.GetProductResponse
@@ -93,7 +145,7 @@ export type GetProductResponse = Message<"mercato.catalog.v1.GetProductResponse"
  * Use `create(GetProductResponseSchema)` to create a new message.
  */
 export const GetProductResponseSchema: GenMessage<GetProductResponse> = /*@__PURE__*/
-  messageDesc(file_mercato_catalog_v1_catalog, 2);
+  messageDesc(file_mercato_catalog_v1_catalog, 5);
 
 /**
  * @generated from message mercato.catalog.v1.ListProductsRequest
@@ -126,7 +178,7 @@ export type ListProductsRequest = Message<"mercato.catalog.v1.ListProductsReques
  * Use `create(ListProductsRequestSchema)` to create a new message.
  */
 export const ListProductsRequestSchema: GenMessage<ListProductsRequest> = /*@__PURE__*/
-  messageDesc(file_mercato_catalog_v1_catalog, 3);
+  messageDesc(file_mercato_catalog_v1_catalog, 6);
 
 /**
  * @generated from message mercato.catalog.v1.ListProductsResponse
@@ -158,7 +210,7 @@ export type ListProductsResponse = Message<"mercato.catalog.v1.ListProductsRespo
  * Use `create(ListProductsResponseSchema)` to create a new message.
  */
 export const ListProductsResponseSchema: GenMessage<ListProductsResponse> = /*@__PURE__*/
-  messageDesc(file_mercato_catalog_v1_catalog, 4);
+  messageDesc(file_mercato_catalog_v1_catalog, 7);
 
 /**
  * @generated from message mercato.catalog.v1.SearchProductsRequest
@@ -185,7 +237,7 @@ export type SearchProductsRequest = Message<"mercato.catalog.v1.SearchProductsRe
  * Use `create(SearchProductsRequestSchema)` to create a new message.
  */
 export const SearchProductsRequestSchema: GenMessage<SearchProductsRequest> = /*@__PURE__*/
-  messageDesc(file_mercato_catalog_v1_catalog, 5);
+  messageDesc(file_mercato_catalog_v1_catalog, 8);
 
 /**
  * @generated from message mercato.catalog.v1.SearchProductsResponse
@@ -217,7 +269,7 @@ export type SearchProductsResponse = Message<"mercato.catalog.v1.SearchProductsR
  * Use `create(SearchProductsResponseSchema)` to create a new message.
  */
 export const SearchProductsResponseSchema: GenMessage<SearchProductsResponse> = /*@__PURE__*/
-  messageDesc(file_mercato_catalog_v1_catalog, 6);
+  messageDesc(file_mercato_catalog_v1_catalog, 9);
 
 /**
  * Products and categories. Reads only; products change through the catalog's HTTP admin API and
@@ -249,6 +301,14 @@ export const CatalogService: GenService<{
     methodKind: "unary";
     input: typeof SearchProductsRequestSchema;
     output: typeof SearchProductsResponseSchema;
+  },
+  /**
+   * @generated from rpc mercato.catalog.v1.CatalogService.ListCategories
+   */
+  listCategories: {
+    methodKind: "unary";
+    input: typeof ListCategoriesRequestSchema;
+    output: typeof ListCategoriesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_mercato_catalog_v1_catalog, 0);

@@ -1,0 +1,99 @@
+import type { Customer } from '@mercato/contracts/grpc/customer';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Authenticator } from '../auth/authenticator.ts';
+import type { Upstreams } from '../upstreams/upstreams.ts';
+import { problems } from './edge-schemas.ts';
+
+const preferences = z.object({ marketing_emails: z.boolean(), language: z.string(), currency: z.string() });
+const customer = z.object({
+  id: z.string(),
+  email: z.string(),
+  name: z.string(),
+  segment: z.string(),
+  preferences,
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+const toCustomerJson = (c: Customer | undefined) => ({
+  id: c?.id ?? '',
+  email: c?.email ?? '',
+  name: c?.name ?? '',
+  segment: c?.segment ?? '',
+  preferences: {
+    marketing_emails: c?.preferences?.marketingEmails ?? false,
+    language: c?.preferences?.language ?? '',
+    currency: c?.preferences?.currency ?? '',
+  },
+  created_at: c?.createdAt ?? '',
+  updated_at: c?.updatedAt ?? '',
+});
+
+/** The signed-in customer's own profile: the id always comes from the verified token. */
+export const customerEdgeRoutes =
+  ({ customer: customers }: Upstreams, authenticate: Authenticator): FastifyPluginAsyncZod =>
+  async (app) => {
+    const security = [{ bearer: [] }];
+
+    app.get(
+      '/api/customers/me',
+      {
+        schema: {
+          tags: ['customers'],
+          summary: 'My profile',
+          security,
+          response: { 200: customer, ...problems },
+        },
+      },
+      async (request) => {
+        const { userId } = await authenticate(request.headers.authorization);
+        return toCustomerJson((await customers.client.getCustomer({ id: userId })).customer);
+      },
+    );
+
+    app.patch(
+      '/api/customers/me',
+      {
+        schema: {
+          tags: ['customers'],
+          summary: 'Change my name',
+          security,
+          body: z.object({ name: z.string().trim().min(1).max(200) }),
+          response: { 200: customer, ...problems },
+        },
+      },
+      async (request) => {
+        const { userId } = await authenticate(request.headers.authorization);
+        return toCustomerJson(
+          (await customers.client.updateProfile({ id: userId, name: request.body.name })).customer,
+        );
+      },
+    );
+
+    app.put(
+      '/api/customers/me/preferences',
+      {
+        schema: {
+          tags: ['customers'],
+          summary: 'Replace my preferences',
+          security,
+          body: z.object({
+            marketing_emails: z.boolean(),
+            language: z.string().max(16),
+            currency: z.string().max(3),
+          }),
+          response: { 200: customer, ...problems },
+        },
+      },
+      async (request) => {
+        const { userId } = await authenticate(request.headers.authorization);
+        const { marketing_emails, language, currency } = request.body;
+        const updated = await customers.client.updatePreferences({
+          id: userId,
+          preferences: { marketingEmails: marketing_emails, language, currency },
+        });
+        return toCustomerJson(updated.customer);
+      },
+    );
+  };

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+/** The problem+json shape every error at the edge has (RFC 9457 plus our stable code). */
+export const problem = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number(),
+  detail: z.string(),
+  code: z.string(),
+  retryable: z.boolean().optional(),
+  errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+});
+
+export const problems = { 400: problem, 401: problem, 404: problem, 503: problem, 504: problem };
+
+export const skuParam = z.object({
+  sku: z
+    .string()
+    .min(3)
+    .max(32)
+    .regex(/^[A-Za-z0-9-]+$/, { error: 'expected letters, digits and -' })
+    .transform((sku) => sku.toUpperCase()),
+});
+
+/** int64 money from gRPC (bigint) as a JSON number; minor units stay far below 2^53. */
+export const minor = (value: bigint): number => Number(value);

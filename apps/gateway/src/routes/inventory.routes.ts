@@ -1,0 +1,86 @@
+import { currentRequestContext } from '@mercato/chassis';
+import type { StockLevel } from '@mercato/contracts/grpc/inventory';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Upstreams } from '../upstreams/upstreams.ts';
+import { problems, skuParam } from './edge-schemas.ts';
+
+const stock = z.object({
+  sku: z.string(),
+  available: z.number(),
+  reserved: z.number(),
+  warehouses: z.array(z.object({ warehouse_id: z.string(), available: z.number(), reserved: z.number() })),
+});
+
+export const toStockJson = (level: StockLevel | undefined) => ({
+  sku: level?.sku ?? '',
+  available: level?.available ?? 0,
+  reserved: level?.reserved ?? 0,
+  warehouses: (level?.warehouses ?? []).map((w) => ({
+    warehouse_id: w.warehouseId,
+    available: w.available,
+    reserved: w.reserved,
+  })),
+});
+
+/** Stock levels, once or live as Server-Sent Events from inventory's server stream. */
+export const inventoryEdgeRoutes =
+  ({ inventory }: Upstreams): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.get(
+      '/api/inventory/stock/:sku',
+      {
+        schema: {
+          tags: ['inventory'],
+          summary: 'Stock of one SKU per warehouse',
+          params: skuParam,
+          response: { 200: stock, ...problems },
+        },
+      },
+      async ({ params }) => toStockJson((await inventory.client.getStock({ sku: params.sku })).stock),
+    );
+
+    app.get(
+      '/api/inventory/stock/:sku/live',
+      {
+        schema: {
+          tags: ['inventory'],
+          summary: 'Stock of one SKU as Server-Sent Events: the current level, then every change',
+          params: skuParam,
+        },
+      },
+      async (request, reply) => {
+        // A live stream outlasts the request deadline by design; it ends when the client leaves.
+        const context = currentRequestContext();
+        if (context) context.deadline = undefined;
+        const controller = new AbortController();
+        request.raw.once('close', () => controller.abort());
+        const stream = inventory.client.streamStockLevels(
+          { skus: [request.params.sku] },
+          { signal: controller.signal },
+        );
+        const iterator = stream[Symbol.asyncIterator]();
+        // Read the first level before answering, so an unknown SKU is a plain 404.
+        const first = await iterator.next();
+        reply.hijack();
+        reply.raw.writeHead(200, {
+          'content-type': 'text/event-stream',
+          'cache-control': 'no-store',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+        });
+        const send = (level: StockLevel | undefined) =>
+          reply.raw.write(`event: stock\ndata: ${JSON.stringify(toStockJson(level))}\n\n`);
+        try {
+          if (!first.done) send(first.value.stock);
+          for (let next = await iterator.next(); !next.done; next = await iterator.next())
+            send(next.value.stock);
+        } catch (error) {
+          if (!controller.signal.aborted)
+            request.log.warn({ err: error }, 'stock stream ended with an error');
+        } finally {
+          reply.raw.end();
+        }
+      },
+    );
+  };
