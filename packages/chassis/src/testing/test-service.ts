@@ -22,18 +22,18 @@ export interface TestService<Config> {
 
 /**
  * Starts a service as its component tests need it: its own throwaway database, a throwaway
- * PostgreSQL message store, ephemeral HTTP and gRPC ports, silent logs.
+ * PostgreSQL message store (unless `MESSAGES_DATABASE_URL` names a shared one), ephemeral HTTP and
+ * gRPC ports, silent logs.
  */
 export async function startTestService<Config extends ChassisConfig>(
   definition: ServiceDefinition<Config>,
   environment: Record<string, string> = {},
 ): Promise<TestService<Config>> {
   const database = await createTestDatabase(definition.name.replaceAll('-', '_'));
-  const messages = await createTestDatabase(`${definition.name.replaceAll('-', '_')}_messages`);
-  const logger = createLogger({ service: 'test', level: 'silent' });
-  const pool = createPool({ url: messages.url, max: 1, applicationName: 'test' }, logger);
-  await migrate(pool, messageStoreMigrations, logger, 'bus_migrations');
-  await pool.end();
+  const shared = environment.MESSAGES_DATABASE_URL;
+  const messages = shared
+    ? { url: shared, drop: async () => undefined }
+    : await createTestMessageStore(`${definition.name.replaceAll('-', '_')}_messages`);
   const service = await createService(definition, {
     DATABASE_URL: database.url,
     MESSAGES_DATABASE_URL: messages.url,
@@ -55,4 +55,14 @@ export async function startTestService<Config extends ChassisConfig>(
       await messages.drop();
     },
   };
+}
+
+/** A throwaway, migrated PostgreSQL message store. */
+export async function createTestMessageStore(prefix = 'messages'): Promise<{ url: string; drop: () => Promise<void> }> {
+  const messages = await createTestDatabase(prefix);
+  const logger = createLogger({ service: 'test', level: 'silent' });
+  const pool = createPool({ url: messages.url, max: 1, applicationName: 'test' }, logger);
+  await migrate(pool, messageStoreMigrations, logger, 'bus_migrations');
+  await pool.end();
+  return messages;
 }
