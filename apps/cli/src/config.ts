@@ -9,6 +9,8 @@ export const supervisorConfig = z.object({
   MERCATO_GATEWAY_PORT: env.port(8080),
   /** Services other than the gateway listen on consecutive ports from here. */
   MERCATO_PORT_BASE: env.port(4001),
+  /** Services that serve gRPC do so on consecutive ports from here. */
+  MERCATO_GRPC_PORT_BASE: env.port(5001),
   MERCATO_READY_TIMEOUT_MS: env.int({ min: 1_000, max: 600_000, default: 60_000 }),
   LOG_LEVEL: env.logLevel(),
   /** Infra mode: an admin connection to an existing PostgreSQL. PG* variables work too. */

@@ -9,21 +9,51 @@ export interface ServiceSpec {
   database: boolean;
   /** It publishes or consumes messages: it is given the bus (the message store, or NATS). */
   messaging: boolean;
+  /** It serves gRPC on a port of its own (GRPC_PORT). */
+  grpc: boolean;
   /** Services that must be ready before this one starts. */
   dependsOn: string[];
-  /** Extra environment, given the base URLs of the services already placed. */
-  env?: (urls: Record<string, string>) => Record<string, string>;
+  /** Extra environment, given the addresses of every service. */
+  env?: (addresses: ServiceAddresses) => Record<string, string>;
 }
 
+export interface ServiceAddresses {
+  http: Record<string, string>;
+  grpc: Record<string, string>;
+}
+
+const core = (name: string, dependsOn: string[] = [], env?: ServiceSpec['env']): ServiceSpec => ({
+  name,
+  directory: `services/${name}`,
+  database: true,
+  messaging: true,
+  grpc: true,
+  dependsOn,
+  ...(env ? { env } : {}),
+});
+
+/** Start order; ports are handed out in this order too, matching each service's own defaults. */
 export const serviceCatalog: readonly ServiceSpec[] = [
-  { name: 'catalog', directory: 'services/catalog', database: true, messaging: true, dependsOn: [] },
+  core('catalog'),
+  core('identity'),
+  core('customer'),
+  core('pricing', ['customer'], ({ grpc }) => ({ CUSTOMER_GRPC_URL: grpc.customer ?? '' })),
+  core('inventory'),
   {
     name: 'gateway',
     directory: 'apps/gateway',
     database: false,
     messaging: false,
-    dependsOn: ['catalog'],
-    env: (urls) => ({ CATALOG_URL: urls.catalog ?? '' }),
+    grpc: false,
+    dependsOn: ['catalog', 'identity', 'customer', 'pricing', 'inventory'],
+    env: ({ http, grpc }) => ({
+      CATALOG_GRPC_URL: grpc.catalog ?? '',
+      IDENTITY_GRPC_URL: grpc.identity ?? '',
+      CUSTOMER_GRPC_URL: grpc.customer ?? '',
+      PRICING_GRPC_URL: grpc.pricing ?? '',
+      INVENTORY_GRPC_URL: grpc.inventory ?? '',
+      IDENTITY_URL: http.identity ?? '',
+    }),
   },
 ];
 

@@ -126,6 +126,27 @@ describe('gateway in front of a gRPC upstream', () => {
     expect(await response.json()).toMatchObject({ code: 'CATALOG.TIMEOUT', retryable: true });
   });
 
+  it('documents every edge route in OpenAPI', async () => {
+    const response = await get('/docs/json');
+    expect(response.status).toBe(200);
+    const paths = Object.keys(((await response.json()) as { paths: Record<string, unknown> }).paths);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/api/catalog/products',
+        '/api/catalog/products/{id}',
+        '/api/auth/register',
+        '/api/auth/login',
+        '/api/auth/refresh',
+        '/.well-known/jwks.json',
+        '/api/inventory/stock/{sku}',
+        '/api/inventory/stock/{sku}/live',
+        '/api/cart/quote',
+        '/api/customers/me',
+        '/api/customers/me/preferences',
+      ]),
+    );
+  });
+
   it('answers 503 and turns not ready when upstream is down', async () => {
     expect((await get('/readyz')).status).toBe(200);
     await upstream.close(0);

@@ -28,11 +28,19 @@ function childEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...environment, ...extra };
 }
 
-function placeServices(specs: readonly ServiceSpec[], config: SupervisorConfig): Record<string, number> {
+function placeServices(
+  specs: readonly ServiceSpec[],
+  config: SupervisorConfig,
+): { ports: Record<string, number>; grpcPorts: Record<string, number> } {
   const ports: Record<string, number> = {};
+  const grpcPorts: Record<string, number> = {};
   let next = config.MERCATO_PORT_BASE;
-  for (const spec of specs) ports[spec.name] = spec.name === 'gateway' ? config.MERCATO_GATEWAY_PORT : next++;
-  return ports;
+  let nextGrpc = config.MERCATO_GRPC_PORT_BASE;
+  for (const spec of specs) {
+    ports[spec.name] = spec.name === 'gateway' ? config.MERCATO_GATEWAY_PORT : next++;
+    if (spec.grpc) grpcPorts[spec.name] = nextGrpc++;
+  }
+  return { ports, grpcPorts };
 }
 
 interface DatabaseServer {
@@ -128,13 +136,17 @@ export async function startPlatform(
   signal: AbortSignal,
 ): Promise<Platform> {
   const began = Date.now();
-  const ports = placeServices(specs, config);
+  const { ports, grpcPorts } = placeServices(specs, config);
   for (const spec of specs) {
     const variable = spec.name === 'gateway' ? 'MERCATO_GATEWAY_PORT' : 'MERCATO_PORT_BASE';
     await assertPortFree(ports[spec.name] ?? 0, variable);
+    if (spec.grpc) await assertPortFree(grpcPorts[spec.name] ?? 0, 'MERCATO_GRPC_PORT_BASE');
   }
   const server = await prepareDatabases(specs, config, logger);
   const urls = Object.fromEntries(specs.map((spec) => [spec.name, `http://127.0.0.1:${ports[spec.name]}`]));
+  const grpcUrls = Object.fromEntries(
+    Object.entries(grpcPorts).map(([name, port]) => [name, `http://127.0.0.1:${port}`]),
+  );
   const running: ServiceProcess[] = [];
 
   const state = (): RunState => ({
@@ -168,45 +180,57 @@ export async function startPlatform(
     await clearRunState(config.MERCATO_DATA_DIR);
   };
 
-  try {
-    for (const spec of specs) {
-      signal.throwIfAborted();
-      const database = server.databases.get(spec.name);
-      const child = new ServiceProcess({
-        name: spec.name,
-        cwd: path.join(repositoryRoot, spec.directory),
-        args: serviceCommand(),
-        url: urls[spec.name] ?? '',
-        output,
-        logger,
-        onSpawn: saveState,
-        env: childEnvironment({
-          HOST: '127.0.0.1',
-          PORT: String(ports[spec.name]),
-          LOG_LEVEL: config.LOG_LEVEL,
-          OTEL_SERVICE_NAME: spec.name,
-          MERCATO_SERVICE: spec.name,
-          ...(database ? { DATABASE_URL: database.url } : {}),
-          ...(spec.messaging ? { MERCATO_BUS: config.MERCATO_BUS } : {}),
-          ...(server.messageStoreUrls.has(spec.name)
-            ? { MESSAGES_DATABASE_URL: server.messageStoreUrls.get(spec.name) ?? '' }
-            : {}),
-          ...(spec.messaging && config.NATS_URL ? { NATS_URL: config.NATS_URL } : {}),
-          ...spec.env?.(urls),
-        }),
-      });
-      running.push(child);
-      child.start();
-      await child.waitReady(config.MERCATO_READY_TIMEOUT_MS, signal);
-    }
-  } catch (error) {
+  // Each service starts as soon as the services it depends on are ready, so independent ones
+  // start side by side.
+  const readiness = new Map<string, Promise<void>>();
+  for (const spec of specs) {
+    const dependencies = spec.dependsOn.map((name) => readiness.get(name));
+    readiness.set(
+      spec.name,
+      (async () => {
+        await Promise.all(dependencies);
+        signal.throwIfAborted();
+        const database = server.databases.get(spec.name);
+        const child = new ServiceProcess({
+          name: spec.name,
+          cwd: path.join(repositoryRoot, spec.directory),
+          args: serviceCommand(),
+          url: urls[spec.name] ?? '',
+          output,
+          logger,
+          onSpawn: saveState,
+          env: childEnvironment({
+            HOST: '127.0.0.1',
+            PORT: String(ports[spec.name]),
+            ...(spec.grpc ? { GRPC_PORT: String(grpcPorts[spec.name]) } : {}),
+            LOG_LEVEL: config.LOG_LEVEL,
+            OTEL_SERVICE_NAME: spec.name,
+            MERCATO_SERVICE: spec.name,
+            ...(database ? { DATABASE_URL: database.url } : {}),
+            ...(spec.messaging ? { MERCATO_BUS: config.MERCATO_BUS } : {}),
+            ...(server.messageStoreUrls.has(spec.name)
+              ? { MESSAGES_DATABASE_URL: server.messageStoreUrls.get(spec.name) ?? '' }
+              : {}),
+            ...(spec.messaging && config.NATS_URL ? { NATS_URL: config.NATS_URL } : {}),
+            ...spec.env?.({ http: urls, grpc: grpcUrls }),
+          }),
+        });
+        running.push(child);
+        child.start();
+        await child.waitReady(config.MERCATO_READY_TIMEOUT_MS, signal);
+      })(),
+    );
+  }
+  const outcomes = await Promise.allSettled(readiness.values());
+  const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failed) {
     await stop();
-    throw error;
+    throw failed.reason;
   }
 
   saveState();
   output.text(
-    `\n${formatStatusTable(running.map((child) => ({ service: child.name, pid: child.pid, url: child.url, database: server.databases.get(child.name)?.database ?? null })))}\n`,
+    `\n${formatStatusTable(specs.flatMap((spec) => running.filter((child) => child.name === spec.name)).map((child) => ({ service: child.name, pid: child.pid, url: child.url, grpc: grpcUrls[child.name], database: server.databases.get(child.name)?.database ?? null })))}\n`,
   );
   const seconds = ((Date.now() - began) / 1000).toFixed(1);
   output.text(

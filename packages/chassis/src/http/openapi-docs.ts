@@ -19,6 +19,8 @@ export async function registerOpenApiDocs(app: HttpApp, settings: DocsSettings):
         description: settings.description ?? '',
         version: settings.version ?? '0.1.0',
       },
+      // Routes that need a signed-in caller declare `security: [{ bearer: [] }]`.
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
     transform: jsonSchemaTransform,
   });
