@@ -37,7 +37,8 @@ export const serviceCatalog: readonly ServiceSpec[] = [
   core('catalog'),
   core('identity'),
   core('customer'),
-  core('pricing', ['customer'], ({ grpc }) => ({ CUSTOMER_GRPC_URL: grpc.customer ?? '' })),
+  // pricing calls customer, but its client connects on first use, so it need not wait for it.
+  core('pricing', [], ({ grpc }) => ({ CUSTOMER_GRPC_URL: grpc.customer ?? '' })),
   core('inventory'),
   {
     name: 'gateway',
@@ -45,7 +46,9 @@ export const serviceCatalog: readonly ServiceSpec[] = [
     database: false,
     messaging: false,
     grpc: false,
-    dependsOn: ['catalog', 'identity', 'customer', 'pricing', 'inventory'],
+    // Starts alongside the others: its readiness covers catalog and identity, and the
+    // supervisor waits for that, so it needs no head start from them.
+    dependsOn: [],
     env: ({ http, grpc }) => ({
       CATALOG_GRPC_URL: grpc.catalog ?? '',
       IDENTITY_GRPC_URL: grpc.identity ?? '',
