@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, PlatformProcess, type RunState } from './support/platform-process.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start`.
-const ports = { postgres: 54391, gateway: 18080, base: 14001 };
+const ports = { postgres: 54391, gateway: 18080, base: 14001, grpcBase: 15001 };
 const gateway = `http://127.0.0.1:${ports.gateway}`;
 const READY = /all services ready in/;
 const logFields = ['timestamp', 'level', 'service', 'trace_id', 'span_id', 'correlation_id', 'message'];
@@ -57,7 +57,9 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
     const page = (await response.json()) as { items: unknown[]; total: number };
     expect(page.items.length).toBeGreaterThanOrEqual(20);
     expect(page.total).toBeGreaterThanOrEqual(50);
-    expect(platform.lines.join('\n')).toMatch(/catalog\s+\d+\s+http:\/\/127\.0\.0\.1:14001\s+catalog/);
+    expect(platform.lines.join('\n')).toMatch(
+      /catalog\s+\d+\s+http:\/\/127\.0\.0\.1:14001\s+http:\/\/127\.0\.0\.1:15001\s+catalog/,
+    );
   });
 
   it('serves OpenAPI docs and rejects bad input at the edge with problem+json', async () => {
@@ -108,9 +110,18 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
       const response = await fetch(`${service.url}/metrics`);
       expect(response.status, name).toBe(200);
       const families = parsePrometheusText(await response.text());
-      const http = families.find((family) => family.name === 'http_server_request_duration_seconds');
-      expect(http?.samples.length, name).toBeGreaterThan(0);
-      expect(families.map((family) => family.name)).toContain('nodejs_eventloop_utilization_ratio');
+      expect(families.map((family) => family.name)).toEqual(
+        expect.arrayContaining([
+          'http_server_request_duration_seconds',
+          'rpc_server_duration_seconds',
+          'nodejs_eventloop_utilization_ratio',
+        ]),
+      );
+      // Readiness checks reach catalog and identity over gRPC; the gateway has served requests.
+      const red = (family: string) => families.find((f) => f.name === family)?.samples.length ?? 0;
+      if (name === 'gateway') expect(red('http_server_request_duration_seconds')).toBeGreaterThan(0);
+      if (name === 'catalog' || name === 'identity')
+        expect(red('rpc_server_duration_seconds'), name).toBeGreaterThan(0);
     }
   });
 
@@ -177,7 +188,8 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
 
   it('stops every process and PostgreSQL within 10 s of SIGINT, keeping the data', async () => {
     const pids = allPids(await platform.state());
-    expect(pids.length).toBe(4);
+    // The supervisor, PostgreSQL and six services.
+    expect(pids.length).toBe(8);
     platform.child.kill('SIGINT');
     const took = await waitFor('every process gone', () => pids.every((pid) => !isAlive(pid)), 10_000, 100);
     expect(took).toBeLessThan(10_000);

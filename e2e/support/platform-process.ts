@@ -9,6 +9,7 @@ export interface PlatformPorts {
   postgres: number;
   gateway: number;
   base: number;
+  grpcBase: number;
 }
 
 export interface RunState {
@@ -33,6 +34,7 @@ export class PlatformProcess extends ProcessUnderTest {
         MERCATO_PG_PORT: String(ports.postgres),
         MERCATO_GATEWAY_PORT: String(ports.gateway),
         MERCATO_PORT_BASE: String(ports.base),
+        MERCATO_GRPC_PORT_BASE: String(ports.grpcBase),
         ...extraEnv,
       },
     });

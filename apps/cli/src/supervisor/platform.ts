@@ -168,10 +168,13 @@ export async function startPlatform(
       ]),
     ),
   });
-  const saveState = () =>
-    void writeRunState(config.MERCATO_DATA_DIR, state()).catch((error: Error) =>
-      logger.warn({ error }, 'could not write the run state file'),
-    );
+  // Services spawn side by side: writes are queued so each one renames a complete file.
+  let writing = Promise.resolve();
+  const saveState = () => {
+    writing = writing
+      .then(() => writeRunState(config.MERCATO_DATA_DIR, state()))
+      .catch((error: Error) => logger.warn({ error }, 'could not write the run state file'));
+  };
 
   const stop = async () => {
     // Reverse start order: the edge stops taking traffic before what it calls goes away.

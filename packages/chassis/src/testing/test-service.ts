@@ -58,7 +58,9 @@ export async function startTestService<Config extends ChassisConfig>(
 }
 
 /** A throwaway, migrated PostgreSQL message store. */
-export async function createTestMessageStore(prefix = 'messages'): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createTestMessageStore(
+  prefix = 'messages',
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const messages = await createTestDatabase(prefix);
   const logger = createLogger({ service: 'test', level: 'silent' });
   const pool = createPool({ url: messages.url, max: 1, applicationName: 'test' }, logger);
