@@ -1,7 +1,8 @@
-import { Code, ConnectError, createClient } from '@connectrpc/connect';
+import { Code, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { createLogger, createPool, type Pool, PostgresMessageBus } from '@mercato/chassis';
 import {
+  grpcFailure,
   probePostgres,
   startTestService,
   suiteTitle,
@@ -23,11 +24,6 @@ describe.skipIf(!postgres.available)(suiteTitle('customer service', postgres), (
   let messages: Pool;
   let bus: PostgresMessageBus;
   const client = () => createClient(CustomerService, createGrpcTransport({ baseUrl: running.grpcUrl }));
-  const failure = (promise: Promise<unknown>) =>
-    promise.then(
-      () => undefined,
-      (error: unknown) => ConnectError.from(error),
-    );
 
   beforeAll(async () => {
     running = await startTestService(customerDefinition);
@@ -105,13 +101,13 @@ describe.skipIf(!postgres.available)(suiteTitle('customer service', postgres), (
   });
 
   it('answers NOT_FOUND and INVALID_ARGUMENT with the field', async () => {
-    expect((await failure(client().getCustomer({ id: 'usr_nobody' })))?.code).toBe(Code.NotFound);
-    const invalid = await failure(
+    expect((await grpcFailure(client().getCustomer({ id: 'usr_nobody' })))?.code).toBe(Code.NotFound);
+    const invalid = await grpcFailure(
       client().updatePreferences({ id: 'usr_ada', preferences: { language: 'english', currency: 'eur' } }),
     );
     expect(invalid?.code).toBe(Code.InvalidArgument);
     expect(invalid?.rawMessage).toMatch(/preferences\.language.*preferences\.currency/);
-    expect((await failure(client().updatePreferences({ id: 'usr_ada' })))?.rawMessage).toMatch(
+    expect((await grpcFailure(client().updatePreferences({ id: 'usr_ada' })))?.rawMessage).toMatch(
       /preferences: required/,
     );
   });

@@ -1,7 +1,8 @@
-import { Code, ConnectError, createClient } from '@connectrpc/connect';
+import { Code, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { createLogger, createPool, type Pool } from '@mercato/chassis';
 import {
+  grpcFailure,
   probePostgres,
   startTestService,
   suiteTitle,
@@ -22,11 +23,6 @@ describe.skipIf(!postgres.available)(suiteTitle('identity service', postgres), (
   let running: TestService<IdentityConfig>;
   let messages: Pool;
   const client = () => createClient(IdentityService, createGrpcTransport({ baseUrl: running.grpcUrl }));
-  const failure = (promise: Promise<unknown>) =>
-    promise.then(
-      () => undefined,
-      (error: unknown) => ConnectError.from(error),
-    );
   const jwks = async () =>
     (await (await fetch(`${running.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
   const verify = async (token: string) =>
@@ -63,14 +59,16 @@ describe.skipIf(!postgres.available)(suiteTitle('identity service', postgres), (
       );
       return rows[0]?.n === 1;
     });
-    const again = await failure(
+    const again = await grpcFailure(
       client().register({ email: 'ada@example.test', password: 'another passphrase', name: 'A' }),
     );
     expect(again?.metadata.get('mercato-error-code')).toBe('IDENTITY.EMAIL_TAKEN');
   });
 
   it('names each invalid field', async () => {
-    const invalid = await failure(client().register({ email: 'not-an-email', password: 'short', name: '' }));
+    const invalid = await grpcFailure(
+      client().register({ email: 'not-an-email', password: 'short', name: '' }),
+    );
     expect(invalid?.code).toBe(Code.InvalidArgument);
     expect(invalid?.rawMessage).toMatch(/email: .*password: .*name: /);
   });
@@ -87,10 +85,14 @@ describe.skipIf(!postgres.available)(suiteTitle('identity service', postgres), (
   it('throttles an email after repeated failures, even with the right password', async () => {
     await client().register({ email: 'bob@example.test', password: 'bobs passphrase', name: 'Bob' });
     for (let i = 0; i < 3; i += 1) {
-      const wrong = await failure(client().login({ email: 'bob@example.test', password: 'wrong guess!' }));
+      const wrong = await grpcFailure(
+        client().login({ email: 'bob@example.test', password: 'wrong guess!' }),
+      );
       expect(wrong?.code).toBe(Code.Unauthenticated);
     }
-    const blocked = await failure(client().login({ email: 'bob@example.test', password: 'bobs passphrase' }));
+    const blocked = await grpcFailure(
+      client().login({ email: 'bob@example.test', password: 'bobs passphrase' }),
+    );
     expect(blocked?.code).toBe(Code.ResourceExhausted);
     expect(blocked?.metadata.get('mercato-error-code')).toBe('IDENTITY.LOGIN_THROTTLED');
   });
@@ -100,9 +102,9 @@ describe.skipIf(!postgres.available)(suiteTitle('identity service', postgres), (
     const second = (await client().refresh({ refreshToken: first?.refreshToken ?? '' })).tokens;
     expect(second?.refreshToken).not.toBe(first?.refreshToken);
 
-    const replay = await failure(client().refresh({ refreshToken: first?.refreshToken ?? '' }));
+    const replay = await grpcFailure(client().refresh({ refreshToken: first?.refreshToken ?? '' }));
     expect(replay?.metadata.get('mercato-error-code')).toBe('IDENTITY.REFRESH_TOKEN_REUSED');
-    const afterTheft = await failure(client().refresh({ refreshToken: second?.refreshToken ?? '' }));
+    const afterTheft = await grpcFailure(client().refresh({ refreshToken: second?.refreshToken ?? '' }));
     expect(afterTheft?.metadata.get('mercato-error-code')).toBe('IDENTITY.INVALID_REFRESH_TOKEN');
   });
 

@@ -1,7 +1,8 @@
-import { Code, ConnectError, createClient } from '@connectrpc/connect';
+import { Code, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { createLogger, createPool, type Pool } from '@mercato/chassis';
 import {
+  grpcFailure,
   probePostgres,
   startTestService,
   suiteTitle,
@@ -20,11 +21,6 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory service over gRPC', p
   let db: Pool;
   let messages: Pool;
   const client = () => createClient(InventoryService, createGrpcTransport({ baseUrl: running.grpcUrl }));
-  const failure = (promise: Promise<unknown>) =>
-    promise.then(
-      () => undefined,
-      (error: unknown) => ConnectError.from(error),
-    );
 
   beforeAll(async () => {
     running = await startTestService(inventoryDefinition);
@@ -76,7 +72,7 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory service over gRPC', p
 
   it('reserves nothing when one line is short, and says which', async () => {
     const before = (await client().getStock({ sku: 'APP-0001' })).stock;
-    const error = await failure(
+    const error = await grpcFailure(
       client().reserveStock({
         reservationId: 'res-short',
         lines: [
@@ -97,7 +93,7 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory service over gRPC', p
     expect((await client().releaseStock({ reservationId: 'res-release' })).reservation?.status).toBe(
       'released',
     );
-    const error = await failure(client().commitReservation({ reservationId: 'res-release' }));
+    const error = await grpcFailure(client().commitReservation({ reservationId: 'res-release' }));
     expect(error?.metadata.get('mercato-error-code')).toBe('INVENTORY.RESERVATION_NOT_ACTIVE');
 
     await client().reserveStock({ reservationId: 'res-commit', lines });
@@ -120,7 +116,7 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory service over gRPC', p
     });
     await new Promise((resolve) => setTimeout(resolve, 1_600));
     expect((await client().getStock({ sku: 'FTW-0001' })).stock?.available).toBe(before);
-    const error = await failure(client().commitReservation({ reservationId: 'res-ttl' }));
+    const error = await grpcFailure(client().commitReservation({ reservationId: 'res-ttl' }));
     expect(error?.metadata.get('mercato-error-code')).toBe('INVENTORY.RESERVATION_NOT_ACTIVE');
   });
 
@@ -145,12 +141,12 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory service over gRPC', p
   });
 
   it('rejects bad requests with INVALID_ARGUMENT and unknown SKUs with NOT_FOUND', async () => {
-    const invalid = await failure(
+    const invalid = await grpcFailure(
       client().reserveStock({ reservationId: '', lines: [{ sku: 'X', quantity: -1 }] }),
     );
     expect(invalid?.code).toBe(Code.InvalidArgument);
     expect(invalid?.rawMessage).toMatch(/reservationId/);
-    expect((await failure(client().getStock({ sku: 'NOPE-1' })))?.code).toBe(Code.NotFound);
+    expect((await grpcFailure(client().getStock({ sku: 'NOPE-1' })))?.code).toBe(Code.NotFound);
   });
 
   it('keeps available >= 0 in the database whatever the code does', async () => {

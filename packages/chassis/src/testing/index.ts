@@ -1,5 +1,5 @@
 export * from './infra.ts';
 export { ProcessUnderTest } from './process-under-test.ts';
 export { parsePrometheusText } from './prometheus-text.ts';
-export { createTestMessageStore, startTestService, type TestService } from './test-service.ts';
+export { createTestMessageStore, grpcFailure, startTestService, type TestService } from './test-service.ts';
 export { waitFor } from './wait-for.ts';

@@ -1,3 +1,4 @@
+import { ConnectError } from '@connectrpc/connect';
 import {
   type ChassisConfig,
   createService,
@@ -68,3 +69,10 @@ export async function createTestMessageStore(
   await pool.end();
   return messages;
 }
+
+/** The gRPC error a call failed with, or undefined when it succeeded: for asserting on statuses. */
+export const grpcFailure = (call: Promise<unknown>): Promise<ConnectError | undefined> =>
+  call.then(
+    () => undefined,
+    (error: unknown) => ConnectError.from(error),
+  );

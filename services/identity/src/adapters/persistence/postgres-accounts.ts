@@ -20,6 +20,29 @@ export interface RefreshRecord {
 
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('base64url');
 
+interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  password_hash: string;
+  roles: string[];
+}
+
+async function findUser(
+  db: Pool | PoolClient,
+  by: 'id' | 'email',
+  value: string,
+): Promise<UserRecord | undefined> {
+  const { rows } = await db.query<UserRow>(
+    `SELECT id, email, name, password_hash, roles FROM users WHERE ${by} = $1`,
+    [value],
+  );
+  const row = rows[0];
+  return (
+    row && { id: row.id, email: row.email, name: row.name, passwordHash: row.password_hash, roles: row.roles }
+  );
+}
+
 /** Users, refresh tokens and failed-login windows on PostgreSQL. */
 export class PostgresAccounts {
   readonly #pool: Pool;
@@ -38,44 +61,12 @@ export class PostgresAccounts {
     return rowCount === 1;
   }
 
-  async userByEmail(email: string): Promise<UserRecord | undefined> {
-    const { rows } = await this.#pool.query<{
-      id: string;
-      email: string;
-      name: string;
-      password_hash: string;
-      roles: string[];
-    }>('SELECT id, email, name, password_hash, roles FROM users WHERE email = $1', [email]);
-    const row = rows[0];
-    return (
-      row && {
-        id: row.id,
-        email: row.email,
-        name: row.name,
-        passwordHash: row.password_hash,
-        roles: row.roles,
-      }
-    );
+  userByEmail(email: string): Promise<UserRecord | undefined> {
+    return findUser(this.#pool, 'email', email);
   }
 
-  async userById(client: PoolClient, id: string): Promise<UserRecord | undefined> {
-    const { rows } = await client.query<{
-      id: string;
-      email: string;
-      name: string;
-      password_hash: string;
-      roles: string[];
-    }>('SELECT id, email, name, password_hash, roles FROM users WHERE id = $1', [id]);
-    const row = rows[0];
-    return (
-      row && {
-        id: row.id,
-        email: row.email,
-        name: row.name,
-        passwordHash: row.password_hash,
-        roles: row.roles,
-      }
-    );
+  userById(client: PoolClient, id: string): Promise<UserRecord | undefined> {
+    return findUser(client, 'id', id);
   }
 
   async storeRefreshToken(
