@@ -10,6 +10,19 @@ export const gatewayConfig = z.object({
   PORT: env.port(8080),
   /** The whole request's deadline; each upstream call gets what is left of it. */
   GATEWAY_DEADLINE_MS: env.int({ min: 50, max: 60_000, default: 5_000 }),
+  GATEWAY_BODY_LIMIT_BYTES: env.int({ min: 1_024, max: 50 * 1024 * 1024, default: 1024 * 1024 }),
+  /** A request (head and body) must arrive within this; slow senders are cut off. */
+  GATEWAY_REQUEST_TIMEOUT_MS: env.int({ min: 100, max: 300_000, default: 10_000 }),
+  /** Comma-separated browser origins allowed by CORS. */
+  GATEWAY_CORS_ORIGINS: z
+    .string()
+    .default('http://localhost:5173,http://127.0.0.1:5173')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    ),
   CATALOG_GRPC_URL: grpcUrl(5001),
   IDENTITY_GRPC_URL: grpcUrl(5002),
   CUSTOMER_GRPC_URL: grpcUrl(5003),

@@ -1,6 +1,7 @@
 import { currentRequestContext, type ServiceDefinition } from '@mercato/chassis';
 import { createAuthenticator } from './auth/authenticator.ts';
 import { type GatewayConfig, gatewayConfig } from './config.ts';
+import { hardenEdge } from './edge/hardened-edge.ts';
 import { authEdgeRoutes } from './routes/auth.routes.ts';
 import { cartEdgeRoutes } from './routes/cart.routes.ts';
 import { catalogEdgeRoutes } from './routes/catalog.routes.ts';
@@ -13,6 +14,12 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
   name: 'gateway',
   config: gatewayConfig,
   docs: { title: 'Mercato API', description: 'The public edge of the Mercato shop' },
+  http: (config) => ({
+    bodyLimitBytes: config.GATEWAY_BODY_LIMIT_BYTES,
+    requestTimeoutMs: config.GATEWAY_REQUEST_TIMEOUT_MS,
+    // Room for a long bearer token: a 16 KB forgery must reach the verifier and get its 401.
+    maxHeaderBytes: 32 * 1024,
+  }),
   setup(context) {
     const { config } = context;
     const upstreams = createUpstreams(context);
@@ -23,6 +30,7 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
     });
     return {
       routes: async (app) => {
+        await hardenEdge(app, { corsOrigins: config.GATEWAY_CORS_ORIGINS });
         // Every request gets a deadline here; upstream calls get what is left of it.
         app.addHook('onRequest', (_request, _reply, done) => {
           const requestContext = currentRequestContext();

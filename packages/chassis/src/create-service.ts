@@ -7,7 +7,7 @@ import { createPool, type Pool, pingDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { createGrpcClient, type GrpcClient } from './grpc/grpc-client.ts';
 import { createGrpcServer, type GrpcRoutes, type GrpcServer } from './grpc/grpc-server.ts';
-import { createHttpServer, type HttpApp } from './http/create-http-server.ts';
+import { createHttpServer, type HttpApp, type HttpServerSettings } from './http/create-http-server.ts';
 import { type HealthState, type ReadinessCheck, registerHealthRoutes } from './http/health-routes.ts';
 import { type DocsSettings, registerOpenApiDocs } from './http/openapi-docs.ts';
 import { createLogger, type Logger } from './logging/create-logger.ts';
@@ -71,6 +71,10 @@ export interface ServiceDefinition<Config extends ChassisConfig> {
   /** Folder of forward-only SQL migrations; declaring it gives the service a database. */
   migrations?: string;
   docs?: DocsSettings;
+  /** Limits of the HTTP server (an edge sets tighter ones than the defaults). */
+  http?: (
+    config: Config,
+  ) => Pick<HttpServerSettings, 'bodyLimitBytes' | 'requestTimeoutMs' | 'maxHeaderBytes'>;
   /**
    * The messages this service publishes or consumes. Gives it an outbox, a relay, consumers with an
    * inbox and dead letters, on the bus its config names (`messagingConfigShape`).
@@ -169,7 +173,7 @@ export async function createService<Config extends ChassisConfig>(
   }
   checks.push(...(parts.readiness ?? []));
 
-  const app = createHttpServer({ logger, metrics });
+  const app = createHttpServer({ logger, metrics, ...definition.http?.(config) });
   registerHealthRoutes(app, checks, health, metrics.registry);
   // While draining, answer in-flight requests with `Connection: close` so keep-alive clients do not
   // hold the server open after their last response.

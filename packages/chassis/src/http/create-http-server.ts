@@ -4,6 +4,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Logger } from '../logging/create-logger.ts';
 import { runWithRequestContext } from '../logging/request-context.ts';
 import type { ServiceMetrics } from '../metrics/service-metrics.ts';
+import { answerClientErrors } from './client-errors.ts';
 import { installProblemHandlers } from './error-handler.ts';
 import { CORRELATION_HEADER, correlationIdFrom, REQUEST_ID_HEADER, requestIdFrom } from './request-ids.ts';
 
@@ -21,6 +22,8 @@ export interface HttpServerSettings {
   bodyLimitBytes?: number;
   /** Whole-request deadline enforced by Node itself, so slow clients cannot hold sockets. */
   requestTimeoutMs?: number;
+  /** Largest request head Node accepts (default 16 KiB); above it the answer is 431. */
+  maxHeaderBytes?: number;
 }
 
 const unmeasured = new Set(['/healthz', '/readyz', '/metrics']);
@@ -34,15 +37,19 @@ export function createHttpServer(settings: HttpServerSettings): HttpApp {
     bodyLimit: settings.bodyLimitBytes ?? 1024 * 1024,
     genReqId: (request) => requestIdFrom(request.headers),
     // Node's own server enforces the timeouts, checking them every second rather than every 30 s.
-    serverFactory: (handler) =>
-      createServer(
+    serverFactory: (handler) => {
+      const server = createServer(
         {
           requestTimeout,
           headersTimeout: Math.min(requestTimeout, 10_000),
           connectionsCheckingInterval: 1_000,
+          ...(settings.maxHeaderBytes ? { maxHeaderSize: settings.maxHeaderBytes } : {}),
         },
         handler,
-      ),
+      );
+      answerClientErrors(server);
+      return server;
+    },
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
