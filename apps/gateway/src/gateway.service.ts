@@ -2,6 +2,10 @@ import { currentRequestContext, type ServiceDefinition } from '@mercato/chassis'
 import { createAuthenticator } from './auth/authenticator.ts';
 import { type GatewayConfig, gatewayConfig } from './config.ts';
 import { hardenEdge } from './edge/hardened-edge.ts';
+import { MemoryRateLimitStore } from './rate-limit/memory-rate-limit-store.ts';
+import { installRateLimits } from './rate-limit/rate-limit.hook.ts';
+import { RedisRateLimitStore } from './rate-limit/redis-rate-limit-store.ts';
+import { routeLimits } from './rate-limit/route-limits.ts';
 import { authEdgeRoutes } from './routes/auth.routes.ts';
 import { cartEdgeRoutes } from './routes/cart.routes.ts';
 import { catalogEdgeRoutes } from './routes/catalog.routes.ts';
@@ -19,6 +23,7 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
     requestTimeoutMs: config.GATEWAY_REQUEST_TIMEOUT_MS,
     // Room for a long bearer token: a 16 KB forgery must reach the verifier and get its 401.
     maxHeaderBytes: 32 * 1024,
+    trustProxy: config.GATEWAY_TRUSTED_PROXIES,
   }),
   setup(context) {
     const { config } = context;
@@ -28,9 +33,19 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
     });
+    const rateLimitStore =
+      config.GATEWAY_RATE_LIMIT_STORE === 'redis' && config.REDIS_URL
+        ? new RedisRateLimitStore(config.REDIS_URL)
+        : new MemoryRateLimitStore();
+    const limits = routeLimits({
+      default: config.GATEWAY_RATE_LIMIT_DEFAULT,
+      credentials: config.GATEWAY_RATE_LIMIT_CREDENTIALS,
+    });
     return {
+      onClose: () => rateLimitStore.close(),
       routes: async (app) => {
         await hardenEdge(app, { corsOrigins: config.GATEWAY_CORS_ORIGINS });
+        installRateLimits(app, rateLimitStore, limits);
         // Every request gets a deadline here; upstream calls get what is left of it.
         app.addHook('onRequest', (_request, _reply, done) => {
           const requestContext = currentRequestContext();

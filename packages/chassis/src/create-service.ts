@@ -74,7 +74,7 @@ export interface ServiceDefinition<Config extends ChassisConfig> {
   /** Limits of the HTTP server (an edge sets tighter ones than the defaults). */
   http?: (
     config: Config,
-  ) => Pick<HttpServerSettings, 'bodyLimitBytes' | 'requestTimeoutMs' | 'maxHeaderBytes'>;
+  ) => Pick<HttpServerSettings, 'bodyLimitBytes' | 'requestTimeoutMs' | 'maxHeaderBytes' | 'trustProxy'>;
   /**
    * The messages this service publishes or consumes. Gives it an outbox, a relay, consumers with an
    * inbox and dead letters, on the bus its config names (`messagingConfigShape`).

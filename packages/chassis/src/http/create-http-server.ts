@@ -24,6 +24,8 @@ export interface HttpServerSettings {
   requestTimeoutMs?: number;
   /** Largest request head Node accepts (default 16 KiB); above it the answer is 431. */
   maxHeaderBytes?: number;
+  /** Peers (IPs, CIDRs) whose X-Forwarded-For sets `request.ip`; others are the client themselves. */
+  trustProxy?: string[];
 }
 
 const unmeasured = new Set(['/healthz', '/readyz', '/metrics']);
@@ -36,6 +38,7 @@ export function createHttpServer(settings: HttpServerSettings): HttpApp {
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: settings.bodyLimitBytes ?? 1024 * 1024,
     genReqId: (request) => requestIdFrom(request.headers),
+    ...(settings.trustProxy && settings.trustProxy.length > 0 ? { trustProxy: settings.trustProxy } : {}),
     // Node's own server enforces the timeouts, checking them every second rather than every 30 s.
     serverFactory: (handler) => {
       const server = createServer(
