@@ -5,9 +5,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { ChassisConfig } from '@mercato/chassis';
 import {
-  type Availability,
   createTestMessageStore,
-  infraRequired,
+  probe,
   probePostgres,
   startTestService,
   suiteTitle,
@@ -22,19 +21,12 @@ const root = path.resolve(import.meta.dirname, '..');
 // Debian's python3-grpcio is built for the system interpreter, whatever else is on PATH.
 const python = '/usr/bin/python3';
 
-async function probeGrpcio(): Promise<Availability> {
-  try {
-    await run(python, ['-c', 'import grpc, google.protobuf']);
-    return { available: true };
-  } catch {
-    const reason = `${python} cannot import grpc (apt-get install python3-grpcio)`;
-    if (infraRequired()) throw new Error(reason);
-    return { available: false, reason };
-  }
-}
-
 const postgres = await probePostgres();
-const grpcio = postgres.available ? await probeGrpcio() : postgres;
+const grpcio = postgres.available
+  ? await probe(`grpcio for ${python} (apt-get install python3-grpcio)`, async () => {
+      await run(python, ['-c', 'import grpc, google.protobuf']);
+    })
+  : postgres;
 
 describe.skipIf(!grpcio.available)(
   suiteTitle("Python's grpcio calling catalog and inventory", grpcio),

@@ -16,25 +16,9 @@ export const gatewayConfig = z
     /** A request (head and body) must arrive within this; slow senders are cut off. */
     GATEWAY_REQUEST_TIMEOUT_MS: env.int({ min: 100, max: 300_000, default: 10_000 }),
     /** Comma-separated browser origins allowed by CORS. */
-    GATEWAY_CORS_ORIGINS: z
-      .string()
-      .default('http://localhost:5173,http://127.0.0.1:5173')
-      .transform((value) =>
-        value
-          .split(',')
-          .map((origin) => origin.trim())
-          .filter(Boolean),
-      ),
+    GATEWAY_CORS_ORIGINS: env.list('http://localhost:5173,http://127.0.0.1:5173'),
     /** Proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed; none by default. */
-    GATEWAY_TRUSTED_PROXIES: z
-      .string()
-      .default('')
-      .transform((value) =>
-        value
-          .split(',')
-          .map((proxy) => proxy.trim())
-          .filter(Boolean),
-      ),
+    GATEWAY_TRUSTED_PROXIES: env.list(''),
     GATEWAY_RATE_LIMIT_STORE: z
       .enum(['memory', 'redis'], { error: 'expected memory or redis' })
       .default('memory'),

@@ -162,14 +162,15 @@ export async function createService<Config extends ChassisConfig>(
         metrics: metrics.rpc,
       }),
   });
-  let grpcServer: GrpcServer | undefined;
+  let grpc: { server: GrpcServer; port: number } | undefined;
   let grpcUrl: string | undefined;
   if (parts.grpc) {
-    if ((config as Config & { GRPC_PORT?: number }).GRPC_PORT === undefined)
+    const port = (config as Config & { GRPC_PORT?: number }).GRPC_PORT;
+    if (port === undefined)
       throw new Error(
         `${definition.name} serves gRPC but its config has no GRPC_PORT (grpcServerConfigShape)`,
       );
-    grpcServer = createGrpcServer(parts.grpc, logger, metrics.rpc);
+    grpc = { server: createGrpcServer(parts.grpc, logger, metrics.rpc), port };
   }
   checks.push(...(parts.readiness ?? []));
 
@@ -188,7 +189,7 @@ export async function createService<Config extends ChassisConfig>(
   const stop = async (): Promise<{ drained: boolean }> => {
     health.accepting = false;
     stopSignal.abort();
-    const grpcClosed = grpcServer?.close(config.SHUTDOWN_TIMEOUT_MS);
+    const grpcClosed = grpc?.server.close(config.SHUTDOWN_TIMEOUT_MS);
     const closed = app.close().then(() => true);
     const bound = new Promise<false>((resolve) =>
       setTimeout(resolve, config.SHUTDOWN_TIMEOUT_MS, false).unref(),
@@ -219,9 +220,8 @@ export async function createService<Config extends ChassisConfig>(
     grpcUrl: () => grpcUrl,
     async start() {
       await messaging?.start(parts.consumers ?? []);
-      if (grpcServer) {
-        const port = (config as Config & { GRPC_PORT: number }).GRPC_PORT;
-        grpcUrl = await grpcServer.listen(config.HOST, port);
+      if (grpc) {
+        grpcUrl = await grpc.server.listen(config.HOST, grpc.port);
         logger.info({ address: grpcUrl }, `${definition.name} serving gRPC`);
       }
       const address = await app.listen({ host: config.HOST, port: config.PORT });

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { currentRequestContext, newId, type ServiceDefinition } from '@mercato/chassis';
+import { currentRequestContext, isAppError, newId, type ServiceDefinition } from '@mercato/chassis';
 import { identityEvents } from '@mercato/contracts';
 import { demoUser } from '@mercato/demo-shop';
 import { ScryptPasswordHasher } from './adapters/crypto/scrypt-password-hasher.ts';
@@ -56,8 +56,7 @@ export const identityDefinition: ServiceDefinition<IdentityConfig> = {
         await identity.register(demoUser);
         logger.info({ email: demoUser.email }, 'registered the demo user');
       } catch (error) {
-        if (!(error instanceof Error && 'code' in error && error.code === 'IDENTITY.EMAIL_TAKEN'))
-          throw error;
+        if (!(isAppError(error) && error.code === 'IDENTITY.EMAIL_TAKEN')) throw error;
       }
     }
     return { routes: jwksRoutes(identity), grpc: identityGrpc(identity) };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { defaultPolicySettings } from '../resilience/dependency-policy.ts';
 
 /**
  * Builders for environment variables. Each one says in its message what it expected, so that a bad
@@ -64,6 +65,17 @@ export const env = {
         { error: `expected a ${protocols.join(' or ')} URL` },
       )
       .optional(),
+  /** A comma-separated list, trimmed, empty items dropped. */
+  list: (fallback: string) =>
+    z
+      .string()
+      .default(fallback)
+      .transform((value) =>
+        value
+          .split(',')
+          .map((item) => item.trim())
+          .filter(Boolean),
+      ),
   logLevel: () =>
     z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -94,15 +106,18 @@ export const grpcServerConfigShape = (defaultPort: number) => ({
  * Policy for this service's outgoing gRPC calls (ARCHITECTURE §6); each dependency gets its own
  * breaker and bulkhead with these settings.
  */
-export const rpcClientConfigShape = (defaults: { timeoutMs: number }) => ({
-  RPC_TIMEOUT_MS: env.int({ min: 1, max: 120_000, default: defaults.timeoutMs }),
-  RPC_RETRY_ATTEMPTS: env.int({ min: 1, max: 10, default: 3 }),
-  RPC_RETRY_INITIAL_DELAY_MS: env.int({ min: 0, max: 60_000, default: 1_000 }),
-  RPC_RETRY_MAX_DELAY_MS: env.int({ min: 0, max: 600_000, default: 10_000 }),
-  RPC_BREAKER_THRESHOLD: env.int({ min: 1, max: 1_000, default: 5 }),
-  RPC_BREAKER_WINDOW_MS: env.int({ min: 1, max: 3_600_000, default: 10_000 }),
-  RPC_BREAKER_OPEN_MS: env.int({ min: 1, max: 3_600_000, default: 30_000 }),
-  RPC_BREAKER_TRIAL_CALLS: env.int({ min: 1, max: 100, default: 3 }),
-  RPC_BULKHEAD_LIMIT: env.int({ min: 1, max: 10_000, default: 32 }),
-  RPC_BULKHEAD_QUEUE: env.int({ min: 0, max: 100_000, default: 64 }),
-});
+export const rpcClientConfigShape = (defaults: { timeoutMs: number }) => {
+  const d = defaultPolicySettings;
+  return {
+    RPC_TIMEOUT_MS: env.int({ min: 1, max: 120_000, default: defaults.timeoutMs }),
+    RPC_RETRY_ATTEMPTS: env.int({ min: 1, max: 10, default: d.retryAttempts }),
+    RPC_RETRY_INITIAL_DELAY_MS: env.int({ min: 0, max: 60_000, default: d.retryInitialDelayMs }),
+    RPC_RETRY_MAX_DELAY_MS: env.int({ min: 0, max: 600_000, default: d.retryMaxDelayMs }),
+    RPC_BREAKER_THRESHOLD: env.int({ min: 1, max: 1_000, default: d.breakerThreshold }),
+    RPC_BREAKER_WINDOW_MS: env.int({ min: 1, max: 3_600_000, default: d.breakerWindowMs }),
+    RPC_BREAKER_OPEN_MS: env.int({ min: 1, max: 3_600_000, default: d.breakerOpenMs }),
+    RPC_BREAKER_TRIAL_CALLS: env.int({ min: 1, max: 100, default: d.breakerTrialCalls }),
+    RPC_BULKHEAD_LIMIT: env.int({ min: 1, max: 10_000, default: d.bulkheadLimit }),
+    RPC_BULKHEAD_QUEUE: env.int({ min: 0, max: 100_000, default: d.bulkheadQueue }),
+  };
+};

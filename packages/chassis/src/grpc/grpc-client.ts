@@ -99,7 +99,7 @@ export function createGrpcClient<S extends DescService>(
             return call(input, {
               ...callOptions,
               signal: AbortSignal.any(signals),
-              timeoutMs: Math.max(1, Math.floor(timeoutMs)),
+              timeoutMs: positive(timeoutMs),
             }) as Promise<unknown>;
           },
           { idempotent, method: method.name },

@@ -1,5 +1,4 @@
 import {
-  BulkheadRejectedError,
   bulkhead,
   CircuitState,
   circuitBreaker,
@@ -149,5 +148,3 @@ export function createDependencyPolicy(options: DependencyPolicyOptions): Depend
     },
   };
 }
-
-export { BulkheadRejectedError };

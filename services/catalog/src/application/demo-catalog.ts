@@ -1,3 +1,4 @@
+import { isAppError } from '@mercato/chassis';
 import { demoCategories as shopCategories, demoProducts as shopProducts } from '@mercato/demo-shop';
 import type { Category } from '../domain/category.ts';
 import type { NewProduct } from '../domain/product.ts';
@@ -24,7 +25,7 @@ export async function seedDemoCatalog(catalog: CatalogService, store: CatalogSto
       created += 1;
     } catch (error) {
       // Another replica seeding at the same time already created it.
-      if (!(error instanceof Error && 'code' in error && error.code === 'CATALOG.DUPLICATE_SKU')) throw error;
+      if (!(isAppError(error) && error.code === 'CATALOG.DUPLICATE_SKU')) throw error;
     }
   }
   return created;

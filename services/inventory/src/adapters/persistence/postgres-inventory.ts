@@ -1,4 +1,11 @@
-import { inTransaction, type Outbox, type OutboxEntry, type Pool, type PoolClient } from '@mercato/chassis';
+import {
+  inTransaction,
+  isAppError,
+  type Outbox,
+  type OutboxEntry,
+  type Pool,
+  type PoolClient,
+} from '@mercato/chassis';
 import type { Inventory, ReserveCommand, StockLevel } from '../../application/inventory.port.ts';
 import { inventoryErrors } from '../../application/inventory-errors.ts';
 import { inventoryMessages } from '../../application/inventory-messages.ts';
@@ -140,7 +147,7 @@ export class PostgresInventory implements Inventory {
     } catch (error) {
       // A commit that arrives after the TTL finds the reservation expired; make it so now rather
       // than waiting for the sweeper, so its stock is free at once.
-      if (error instanceof Error && 'code' in error && error.code === 'INVENTORY.RESERVATION_EXPIRED')
+      if (isAppError(error) && error.code === 'INVENTORY.RESERVATION_EXPIRED')
         await this.#transition(reservationId, 'expire').catch(() => undefined);
       throw error;
     }
