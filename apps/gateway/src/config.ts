@@ -1,6 +1,20 @@
+import { fileURLToPath } from 'node:url';
 import { env, rpcClientConfigShape, serviceConfigShape } from '@mercato/chassis';
 import { z } from 'zod';
 import { policySetting } from './rate-limit/route-limits.ts';
+
+/** A rate-limit policy kept as written, for `${...}` in the routing table; checked at start-up. */
+const policyText = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .superRefine((value, ctx) => {
+      const parsed = policySetting().safeParse(value);
+      if (!parsed.success)
+        ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]?.message ?? 'invalid' });
+    });
+
+const defaultRoutesFile = fileURLToPath(new URL('../config/routes.json', import.meta.url));
 
 const grpcUrl = (port: number) => env.url(['http', 'https'], `http://127.0.0.1:${port}`);
 
@@ -12,6 +26,8 @@ export const gatewayConfig = z
     PORT: env.port(8080),
     /** The whole request's deadline; each upstream call gets what is left of it. */
     GATEWAY_DEADLINE_MS: env.int({ min: 50, max: 60_000, default: 5_000 }),
+    /** Each part of a composed answer (dashboard, storefront pages) gets this long, then is degraded. */
+    GATEWAY_COMPOSITION_PART_TIMEOUT_MS: env.int({ min: 10, max: 30_000, default: 1_000 }),
     GATEWAY_BODY_LIMIT_BYTES: env.int({ min: 1_024, max: 50 * 1024 * 1024, default: 1024 * 1024 }),
     /** A request (head and body) must arrive within this; slow senders are cut off. */
     GATEWAY_REQUEST_TIMEOUT_MS: env.int({ min: 100, max: 300_000, default: 10_000 }),
@@ -24,8 +40,20 @@ export const gatewayConfig = z
       .default('memory'),
     /** Required with GATEWAY_RATE_LIMIT_STORE=redis, so limits hold across gateway replicas. */
     REDIS_URL: env.optionalUrl(['redis', 'rediss']),
-    GATEWAY_RATE_LIMIT_DEFAULT: policySetting('token_bucket:100/10000'),
-    GATEWAY_RATE_LIMIT_CREDENTIALS: policySetting('sliding_window:10/60000'),
+    /** The routing table (JSON); reloaded when the file changes or on SIGHUP. */
+    GATEWAY_ROUTES_FILE: env.string(defaultRoutesFile),
+    /** Offered to the routing table as ${GATEWAY_RATE_LIMIT_DEFAULT} and ${GATEWAY_RATE_LIMIT_CREDENTIALS}. */
+    GATEWAY_RATE_LIMIT_DEFAULT: policyText('token_bucket:100/10000'),
+    GATEWAY_RATE_LIMIT_CREDENTIALS: policyText('sliding_window:10/60000'),
+    /** Comma-separated `client:key` pairs; a request with `X-API-Key` is counted against its client. */
+    GATEWAY_API_KEYS: env
+      .list('')
+      .refine(
+        (entries) => entries.every((entry) => /^[a-z][a-z0-9-]{0,62}:[A-Za-z0-9_-]{24,256}$/.test(entry)),
+        {
+          error: 'expected client:key pairs (client in lower case, key of 24+ URL-safe characters)',
+        },
+      ),
     CATALOG_GRPC_URL: grpcUrl(5001),
     IDENTITY_GRPC_URL: grpcUrl(5002),
     CUSTOMER_GRPC_URL: grpcUrl(5003),

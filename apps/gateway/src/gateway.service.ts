@@ -1,17 +1,34 @@
-import { currentRequestContext, type ServiceDefinition } from '@mercato/chassis';
+import type { ServiceDefinition } from '@mercato/chassis';
 import { createAuthenticator } from './auth/authenticator.ts';
+import { createIdentification, parseApiKeys } from './auth/identification.ts';
 import { type GatewayConfig, gatewayConfig } from './config.ts';
 import { hardenEdge } from './edge/hardened-edge.ts';
 import { MemoryRateLimitStore } from './rate-limit/memory-rate-limit-store.ts';
 import { installRateLimits } from './rate-limit/rate-limit.hook.ts';
 import { RedisRateLimitStore } from './rate-limit/redis-rate-limit-store.ts';
-import { routeLimits } from './rate-limit/route-limits.ts';
 import { authEdgeRoutes } from './routes/auth.routes.ts';
 import { cartEdgeRoutes } from './routes/cart.routes.ts';
 import { catalogEdgeRoutes } from './routes/catalog.routes.ts';
 import { customerEdgeRoutes } from './routes/customer.routes.ts';
+import { dashboardEdgeRoutes } from './routes/dashboard.routes.ts';
 import { inventoryEdgeRoutes } from './routes/inventory.routes.ts';
+import { storefrontEdgeRoutes } from './routes/storefront.routes.ts';
+import { installProxying } from './routing/proxy.hook.ts';
+import { watchRouteTable } from './routing/route-table-watcher.ts';
+import { installRouting } from './routing/routing.hook.ts';
 import { createUpstreams } from './upstreams/upstreams.ts';
+
+/** What the routing table may refer to as `${NAME}`: the gateway's settings, then the environment. */
+const tableVariables = (config: GatewayConfig): Record<string, string | undefined> => ({
+  ...process.env,
+  CATALOG_GRPC_URL: config.CATALOG_GRPC_URL,
+  IDENTITY_GRPC_URL: config.IDENTITY_GRPC_URL,
+  CUSTOMER_GRPC_URL: config.CUSTOMER_GRPC_URL,
+  PRICING_GRPC_URL: config.PRICING_GRPC_URL,
+  INVENTORY_GRPC_URL: config.INVENTORY_GRPC_URL,
+  GATEWAY_RATE_LIMIT_DEFAULT: config.GATEWAY_RATE_LIMIT_DEFAULT,
+  GATEWAY_RATE_LIMIT_CREDENTIALS: config.GATEWAY_RATE_LIMIT_CREDENTIALS,
+});
 
 /** The gateway service as the chassis builds it; `main.ts` runs it, component tests create it. */
 export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
@@ -27,40 +44,61 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
   }),
   setup(context) {
     const { config } = context;
-    const upstreams = createUpstreams(context);
-    const authenticate = createAuthenticator({
-      jwksUrl: new URL('/.well-known/jwks.json', config.IDENTITY_URL).toString(),
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
+    const table = watchRouteTable({
+      file: config.GATEWAY_ROUTES_FILE,
+      variables: tableVariables(config),
+      logger: context.logger,
+      registry: context.metrics.registry,
     });
+    const upstreams = createUpstreams(context);
+    const identification = createIdentification(
+      createAuthenticator({
+        jwksUrl: new URL('/.well-known/jwks.json', config.IDENTITY_URL).toString(),
+        issuer: config.JWT_ISSUER,
+        audience: config.JWT_AUDIENCE,
+      }),
+      parseApiKeys(config.GATEWAY_API_KEYS),
+    );
     const rateLimitStore =
       config.GATEWAY_RATE_LIMIT_STORE === 'redis' && config.REDIS_URL
         ? new RedisRateLimitStore(config.REDIS_URL)
         : new MemoryRateLimitStore();
-    const limits = routeLimits({
-      default: config.GATEWAY_RATE_LIMIT_DEFAULT,
-      credentials: config.GATEWAY_RATE_LIMIT_CREDENTIALS,
-    });
+    const partTimeoutMs = config.GATEWAY_COMPOSITION_PART_TIMEOUT_MS;
+    const fallbackClients = () => upstreams.forRoute(table.current().fallback);
     return {
-      onClose: () => rateLimitStore.close(),
+      onClose: async () => {
+        table.close();
+        await rateLimitStore.close();
+      },
       routes: async (app) => {
+        // Order matters: the route decides deadline, limit and proxying for everything after it.
+        installRouting(app, table, config.GATEWAY_DEADLINE_MS);
         await hardenEdge(app, { corsOrigins: config.GATEWAY_CORS_ORIGINS });
-        installRateLimits(app, rateLimitStore, limits);
-        // Every request gets a deadline here; upstream calls get what is left of it.
-        app.addHook('onRequest', (_request, _reply, done) => {
-          const requestContext = currentRequestContext();
-          if (requestContext) requestContext.deadline = Date.now() + config.GATEWAY_DEADLINE_MS;
-          done();
-        });
+        installRateLimits(app, rateLimitStore, identification);
+        await installProxying(app);
         await app.register(catalogEdgeRoutes(upstreams));
         await app.register(authEdgeRoutes(upstreams));
         await app.register(inventoryEdgeRoutes(upstreams));
-        await app.register(cartEdgeRoutes(upstreams, authenticate));
-        await app.register(customerEdgeRoutes(upstreams, authenticate));
+        await app.register(cartEdgeRoutes(upstreams, identification));
+        await app.register(customerEdgeRoutes(upstreams, identification));
+        await app.register(dashboardEdgeRoutes(upstreams, identification, partTimeoutMs));
+        await app.register(storefrontEdgeRoutes(upstreams, identification, partTimeoutMs));
       },
       readiness: [
-        { name: 'catalog', check: () => upstreams.catalog.client.listCategories({}).then(() => undefined) },
-        { name: 'identity', check: () => upstreams.identity.client.getJwks({}).then(() => undefined) },
+        {
+          name: 'catalog',
+          check: () =>
+            fallbackClients()
+              .catalog.client.listCategories({})
+              .then(() => undefined),
+        },
+        {
+          name: 'identity',
+          check: () =>
+            fallbackClients()
+              .identity.client.getJwks({})
+              .then(() => undefined),
+        },
       ],
     };
   },

@@ -13,14 +13,12 @@ import {
 import { CatalogService } from '@mercato/contracts/grpc/catalog';
 import { CustomerSchema, CustomerService } from '@mercato/contracts/grpc/customer';
 import { IdentityService } from '@mercato/contracts/grpc/identity';
-import fastify, { type FastifyInstance } from 'fastify';
-import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../src/config.ts';
 import { gatewayDefinition } from '../src/gateway.service.ts';
+import { startTokenIssuer } from './support/token-issuer.ts';
 
-const ISSUER = 'mercato-identity';
-const AUDIENCE = 'mercato';
 const REQUEST_TIMEOUT_MS = 1_000;
 
 type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
@@ -39,28 +37,16 @@ const upstreamRoutes = (router: ConnectRouter) => {
 };
 
 describe('the hardened edge', () => {
-  let jwksServer: FastifyInstance;
+  let issuer: Awaited<ReturnType<typeof startTokenIssuer>>;
   let upstream: GrpcServer;
   let gateway: Service<GatewayConfig>;
   let url = '';
   let port = 0;
-  let sign: (payload: JWTPayload, header?: Record<string, unknown>) => Promise<string>;
-  let publicJwk: JWK;
   let attacker: KeyPair;
 
   beforeAll(async () => {
-    const keys = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    issuer = await startTokenIssuer();
     attacker = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
-    publicJwk = { ...(await exportJWK(keys.publicKey)), kid: 'k1', alg: 'EdDSA', use: 'sig' };
-    sign = (payload, header = {}) =>
-      new SignJWT(payload)
-        .setProtectedHeader({ alg: 'EdDSA', kid: 'k1', typ: 'JWT', ...header })
-        .sign(keys.privateKey);
-
-    jwksServer = fastify();
-    jwksServer.get('/.well-known/jwks.json', async () => ({ keys: [publicJwk] }));
-    await jwksServer.listen({ host: '127.0.0.1', port: 0 });
-    const jwksPort = (jwksServer.server.address() as net.AddressInfo).port;
 
     const logger = createLogger({ service: 'stub', level: 'silent' });
     upstream = createGrpcServer(upstreamRoutes, logger, createServiceMetrics('stub').rpc);
@@ -73,7 +59,7 @@ describe('the hardened edge', () => {
       CATALOG_GRPC_URL: grpcUrl,
       IDENTITY_GRPC_URL: grpcUrl,
       CUSTOMER_GRPC_URL: grpcUrl,
-      IDENTITY_URL: `http://127.0.0.1:${jwksPort}`,
+      IDENTITY_URL: issuer.url,
     });
     url = await gateway.start();
     port = Number(new URL(url).port);
@@ -81,18 +67,12 @@ describe('the hardened edge', () => {
   afterAll(async () => {
     await gateway?.stop();
     await upstream?.close(100);
-    await jwksServer?.close();
+    await issuer?.close();
   });
 
   const now = () => Math.floor(Date.now() / 1000);
-  const claims = (extra: JWTPayload = {}): JWTPayload => ({
-    sub: 'usr_a',
-    iss: ISSUER,
-    aud: AUDIENCE,
-    iat: now(),
-    exp: now() + 600,
-    ...extra,
-  });
+  const claims = (...args: Parameters<typeof issuer.claims>) => issuer.claims(...args);
+  const sign = (...args: Parameters<typeof issuer.sign>) => issuer.sign(...args);
   const me = (token: string) =>
     fetch(`${url}/api/customers/me`, { headers: { authorization: `Bearer ${token}` } });
   const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -142,8 +122,8 @@ describe('the hardened edge', () => {
       'alg none': `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims())}.`,
       'alg None': `${b64({ alg: 'None', typ: 'JWT' })}.${b64(claims())}.`,
       'alg none with a signature': `${b64({ alg: 'none' })}.${b64(claims())}.${signature}`,
-      'HS256 keyed with the public key': hmac('HS256', publicJwk.x ?? ''),
-      'HS256 keyed with the whole JWK': hmac('HS256', JSON.stringify(publicJwk)),
+      'HS256 keyed with the public key': hmac('HS256', issuer.publicJwk.x ?? ''),
+      'HS256 keyed with the whole JWK': hmac('HS256', JSON.stringify(issuer.publicJwk)),
       expired: await sign(claims({ iat: now() - 7200, exp: now() - 3600 })),
       'not yet valid (nbf)': await sign(claims({ nbf: now() + 3600 })),
       'wrong audience': await sign(claims({ aud: 'someone-else' })),

@@ -54,6 +54,15 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory service over gRPC', p
     expect(stock?.available).toBe(stock?.warehouses.reduce((sum, w) => sum + w.available, 0));
   });
 
+  it('reports several SKUs in one call and leaves unknown ones out', async () => {
+    const { stocks } = await client().getStockLevels({
+      skus: ['OUT-0001', 'NOPE-1', 'KIT-0001', 'OUT-0001'],
+    });
+    expect(stocks.map((s) => s.sku).sort()).toEqual(['KIT-0001', 'OUT-0001']);
+    const single = (await client().getStock({ sku: 'KIT-0001' })).stock;
+    expect(stocks.find((s) => s.sku === 'KIT-0001')?.available).toBe(single?.available);
+  });
+
   it('splits a line across warehouses, and a repeated call returns the same reservation', async () => {
     const before = (await client().getStock({ sku: 'KIT-0001' })).stock;
     const quantity = (before?.warehouses[0]?.available ?? 0) + 1;

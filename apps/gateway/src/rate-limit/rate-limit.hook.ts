@@ -1,29 +1,45 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '@mercato/chassis';
-import type { FastifyInstance } from 'fastify';
-import type { RateLimitPolicy, RateLimitStore } from './rate-limit-policy.ts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Identification } from '../auth/identification.ts';
+import type { RateLimitKey } from '../routing/route-table.ts';
+import type { RateLimitStore } from './rate-limit-policy.ts';
 
-export interface RouteLimits {
-  /** Policy for a route, by method and route template; undefined means unlimited. */
-  policyFor: (method: string, route: string) => RateLimitPolicy | undefined;
+/**
+ * Who a request is counted against. `request.ip` honours X-Forwarded-For only when the peer is a
+ * configured trusted proxy (fastify's `trustProxy`), so a client cannot mint fresh keys by rotating
+ * that header; user and API-key keys are used only once verified, and fall back to the IP.
+ */
+async function keyOf(kind: RateLimitKey, request: FastifyRequest, identification: Identification) {
+  if (kind === 'user') {
+    const principal = await identification.principal(request);
+    if (principal) return `user:${principal.userId}`;
+  }
+  if (kind === 'api_key') {
+    const client = identification.apiClient(request);
+    if (client) return `key:${client}`;
+  }
+  return `ip:${request.ip}`;
 }
 
 /**
- * Limits every request by client IP. `request.ip` honours X-Forwarded-For only when the peer is
- * a configured trusted proxy (fastify's `trustProxy`), so a client cannot mint fresh keys by
- * rotating that header. Answers carry RateLimit-* headers; a refusal is 429 with Retry-After; a
- * leaky bucket delays the request instead while its queue has room.
+ * Applies the matched route's limit, per route and key. Answers carry RateLimit-* headers; a
+ * refusal is 429 with Retry-After; a leaky bucket delays the request instead while its queue has
+ * room.
  */
 export function installRateLimits(
   app: FastifyInstance,
   store: RateLimitStore,
-  limits: RouteLimits,
+  identification: Identification,
   now = Date.now,
 ): void {
   app.addHook('onRequest', async (request, reply) => {
-    const policy = limits.policyFor(request.method, request.routeOptions.url ?? request.url);
-    if (!policy) return;
-    const decision = await store.hit(`ip:${request.ip}`, policy, now());
+    const route = request.gatewayRoute;
+    const limit = route.rateLimit;
+    if (!limit) return;
+    const { policy } = limit;
+    const key = await keyOf(limit.key, request, identification);
+    const decision = await store.hit(`${route.name}|${key}`, policy, now());
     void reply
       .header('ratelimit-limit', decision.limit)
       .header('ratelimit-remaining', decision.remaining)

@@ -1,12 +1,9 @@
 import { z } from 'zod';
-import type { RouteLimits } from './rate-limit.hook.ts';
 import { algorithms, type RateLimitPolicy } from './rate-limit-policy.ts';
 
-/** `algorithm:limit/windowMs`, e.g. `token_bucket:100/10000`, or `off`. */
-export const policySetting = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
+/** Parses `algorithm:limit/windowMs`, e.g. `token_bucket:100/10000`, or `off` (undefined). */
+export const policySetting = (fallback?: string) =>
+  (fallback === undefined ? z.string() : z.string().default(fallback))
     .refine((value) => value === 'off' || /^[a-z_]+:\d+\/\d+$/.test(value), {
       error: `expected algorithm:limit/windowMs (algorithms: ${algorithms.join(', ')}) or off`,
     })
@@ -28,20 +25,3 @@ export const policySetting = (fallback: string) =>
         error: `expected one of ${algorithms.join(', ')} with a positive limit and window`,
       },
     );
-
-const credentialRoutes = new Set([
-  'POST /api/auth/login',
-  'POST /api/auth/register',
-  'POST /api/auth/refresh',
-]);
-
-/** Credential routes get their own, tighter policy; every other /api route the default one. */
-export const routeLimits = (policies: {
-  default?: RateLimitPolicy;
-  credentials?: RateLimitPolicy;
-}): RouteLimits => ({
-  policyFor: (method, route) => {
-    if (credentialRoutes.has(`${method} ${route}`)) return policies.credentials;
-    return route.startsWith('/api/') ? policies.default : undefined;
-  },
-});

@@ -2,7 +2,7 @@ import type { TokenPair } from '@mercato/contracts/grpc/identity';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Upstreams } from '../upstreams/upstreams.ts';
-import { problem, problems } from './edge-schemas.ts';
+import { problems } from './edge-schemas.ts';
 
 const tokens = z.object({
   access_token: z.string(),
@@ -20,7 +20,7 @@ const toTokens = (pair: TokenPair | undefined) => ({
 
 /** Registration, login and refresh, and identity's public keys. */
 export const authEdgeRoutes =
-  ({ identity }: Upstreams): FastifyPluginAsyncZod =>
+  (upstreams: Upstreams): FastifyPluginAsyncZod =>
   async (app) => {
     app.post(
       '/api/auth/register',
@@ -35,13 +35,12 @@ export const authEdgeRoutes =
           }),
           response: {
             201: z.object({ user_id: z.string(), email: z.string(), name: z.string() }),
-            409: problem,
             ...problems,
           },
         },
       },
-      async ({ body }, reply) => {
-        const user = await identity.client.register(body);
+      async (request, reply) => {
+        const user = await upstreams.for(request).identity.client.register(request.body);
         return reply.status(201).send({ user_id: user.userId, email: user.email, name: user.name });
       },
     );
@@ -53,11 +52,14 @@ export const authEdgeRoutes =
           tags: ['auth'],
           summary: 'Exchange email and password for tokens',
           body: z.object({ email: z.string().max(254), password: z.string().max(128) }),
-          response: { 200: tokens, 429: problem, ...problems },
+          response: { 200: tokens, ...problems },
         },
       },
       async (request) =>
-        toTokens((await identity.client.login({ ...request.body, clientIp: request.ip })).tokens),
+        toTokens(
+          (await upstreams.for(request).identity.client.login({ ...request.body, clientIp: request.ip }))
+            .tokens,
+        ),
     );
 
     app.post(
@@ -70,16 +72,23 @@ export const authEdgeRoutes =
           response: { 200: tokens, ...problems },
         },
       },
-      async ({ body }) =>
-        toTokens((await identity.client.refresh({ refreshToken: body.refresh_token })).tokens),
+      async (request) =>
+        toTokens(
+          (await upstreams.for(request).identity.client.refresh({ refreshToken: request.body.refresh_token }))
+            .tokens,
+        ),
     );
 
     app.get(
       '/.well-known/jwks.json',
       { schema: { tags: ['auth'], summary: "identity's public signing keys" } },
-      async (_request, reply) => {
+      async (request, reply) => {
         void reply.header('cache-control', 'public, max-age=60');
-        return { keys: (await identity.client.getJwks({})).keys.map(({ $typeName: _, ...key }) => key) };
+        return {
+          keys: (await upstreams.for(request).identity.client.getJwks({})).keys.map(
+            ({ $typeName: _, ...key }) => key,
+          ),
+        };
       },
     );
   };

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { problems } from './edge-schemas.ts';
 
-const product = z.object({
+export const product = z.object({
   id: z.string(),
   sku: z.string(),
   name: z.string(),
@@ -14,7 +14,7 @@ const product = z.object({
   updated_at: z.string(),
 });
 
-const listQuery = z.object({
+export const listQuery = z.object({
   q: z.string().trim().max(200).optional().describe('Free text; partial words match'),
   category: z.string().max(64).optional(),
   page: z.coerce.number().int().min(1).max(10_000).default(1),
@@ -33,7 +33,7 @@ export const toProductJson = (p: Product) => ({
 
 /** Catalog reads: REST/JSON at the edge, gRPC to catalog. */
 export const catalogEdgeRoutes =
-  ({ catalog }: Upstreams): FastifyPluginAsyncZod =>
+  (upstreams: Upstreams): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       '/api/catalog/products',
@@ -53,7 +53,9 @@ export const catalogEdgeRoutes =
           },
         },
       },
-      async ({ query }) => {
+      async (request) => {
+        const { query } = request;
+        const { catalog } = upstreams.for(request);
         const page = { page: query.page, pageSize: query.page_size };
         const result = query.q
           ? await catalog.client.searchProducts({ query: query.q, ...page })
@@ -83,8 +85,9 @@ export const catalogEdgeRoutes =
           response: { 200: product, ...problems },
         },
       },
-      async ({ params }) => {
-        const { product: found } = await catalog.client.getProduct({ id: params.id });
+      async (request) => {
+        const { catalog } = upstreams.for(request);
+        const { product: found } = await catalog.client.getProduct({ id: request.params.id });
         if (!found) throw new Error('catalog answered GetProduct without a product');
         return toProductJson(found);
       },
@@ -102,8 +105,10 @@ export const catalogEdgeRoutes =
           },
         },
       },
-      async () => ({
-        items: (await catalog.client.listCategories({})).categories.map(({ slug, name }) => ({ slug, name })),
+      async (request) => ({
+        items: (await upstreams.for(request).catalog.client.listCategories({})).categories.map(
+          ({ slug, name }) => ({ slug, name }),
+        ),
       }),
     );
   };

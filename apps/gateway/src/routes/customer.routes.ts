@@ -1,12 +1,12 @@
 import type { Customer } from '@mercato/contracts/grpc/customer';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Authenticator } from '../auth/authenticator.ts';
+import type { Identification } from '../auth/identification.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { problems } from './edge-schemas.ts';
 
 const preferences = z.object({ marketing_emails: z.boolean(), language: z.string(), currency: z.string() });
-const customer = z.object({
+export const customer = z.object({
   id: z.string(),
   email: z.string(),
   name: z.string(),
@@ -16,7 +16,7 @@ const customer = z.object({
   updated_at: z.string(),
 });
 
-const toCustomerJson = (c: Customer | undefined) => ({
+export const toCustomerJson = (c: Customer | undefined) => ({
   id: c?.id ?? '',
   email: c?.email ?? '',
   name: c?.name ?? '',
@@ -32,7 +32,7 @@ const toCustomerJson = (c: Customer | undefined) => ({
 
 /** The signed-in customer's own profile: the id always comes from the verified token. */
 export const customerEdgeRoutes =
-  ({ customer: customers }: Upstreams, authenticate: Authenticator): FastifyPluginAsyncZod =>
+  (upstreams: Upstreams, identification: Identification): FastifyPluginAsyncZod =>
   async (app) => {
     const security = [{ bearer: [] }];
 
@@ -47,7 +47,8 @@ export const customerEdgeRoutes =
         },
       },
       async (request) => {
-        const { userId } = await authenticate(request.headers.authorization);
+        const { userId } = await identification.requirePrincipal(request);
+        const customers = upstreams.for(request).customer;
         return toCustomerJson((await customers.client.getCustomer({ id: userId })).customer);
       },
     );
@@ -64,7 +65,8 @@ export const customerEdgeRoutes =
         },
       },
       async (request) => {
-        const { userId } = await authenticate(request.headers.authorization);
+        const { userId } = await identification.requirePrincipal(request);
+        const customers = upstreams.for(request).customer;
         return toCustomerJson(
           (await customers.client.updateProfile({ id: userId, name: request.body.name })).customer,
         );
@@ -87,7 +89,8 @@ export const customerEdgeRoutes =
         },
       },
       async (request) => {
-        const { userId } = await authenticate(request.headers.authorization);
+        const { userId } = await identification.requirePrincipal(request);
+        const customers = upstreams.for(request).customer;
         const { marketing_emails, language, currency } = request.body;
         const updated = await customers.client.updatePreferences({
           id: userId,

@@ -11,7 +11,16 @@ export const problem = z.object({
   errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
 });
 
-export const problems = { 400: problem, 401: problem, 404: problem, 503: problem, 504: problem };
+export const problems = {
+  400: problem,
+  401: problem,
+  403: problem,
+  404: problem,
+  409: problem,
+  429: problem,
+  503: problem,
+  504: problem,
+};
 
 export const skuParam = z.object({
   sku: z

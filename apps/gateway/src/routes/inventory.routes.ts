@@ -25,7 +25,7 @@ export const toStockJson = (level: StockLevel | undefined) => ({
 
 /** Stock levels, once or live as Server-Sent Events from inventory's server stream. */
 export const inventoryEdgeRoutes =
-  ({ inventory }: Upstreams): FastifyPluginAsyncZod =>
+  (upstreams: Upstreams): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       '/api/inventory/stock/:sku',
@@ -37,7 +37,10 @@ export const inventoryEdgeRoutes =
           response: { 200: stock, ...problems },
         },
       },
-      async ({ params }) => toStockJson((await inventory.client.getStock({ sku: params.sku })).stock),
+      async (request) =>
+        toStockJson(
+          (await upstreams.for(request).inventory.client.getStock({ sku: request.params.sku })).stock,
+        ),
     );
 
     app.get(
@@ -55,10 +58,9 @@ export const inventoryEdgeRoutes =
         if (context) context.deadline = undefined;
         const controller = new AbortController();
         request.raw.once('close', () => controller.abort());
-        const stream = inventory.client.streamStockLevels(
-          { skus: [request.params.sku] },
-          { signal: controller.signal },
-        );
+        const stream = upstreams
+          .for(request)
+          .inventory.client.streamStockLevels({ skus: [request.params.sku] }, { signal: controller.signal });
         const iterator = stream[Symbol.asyncIterator]();
         // Read the first level before answering, so an unknown SKU is a plain 404.
         const first = await iterator.next();

@@ -1,22 +1,79 @@
-import type { ServiceContext } from '@mercato/chassis';
+import type { GrpcClient, ServiceContext } from '@mercato/chassis';
 import { CatalogService } from '@mercato/contracts/grpc/catalog';
 import { CustomerService } from '@mercato/contracts/grpc/customer';
 import { IdentityService } from '@mercato/contracts/grpc/identity';
 import { InventoryService } from '@mercato/contracts/grpc/inventory';
 import { PricingService } from '@mercato/contracts/grpc/pricing';
+import type { FastifyRequest } from 'fastify';
 import type { GatewayConfig } from '../config.ts';
+import { type Backend, pickBackend, type Route } from '../routing/route-table.ts';
 
-/** One client per service behind the edge, each with its own breaker and bulkhead. */
-export function createUpstreams({
-  config,
-  grpcClient,
-}: Pick<ServiceContext<GatewayConfig>, 'config' | 'grpcClient'>) {
+const services = {
+  catalog: CatalogService,
+  identity: IdentityService,
+  customer: CustomerService,
+  pricing: PricingService,
+  inventory: InventoryService,
+};
+type Services = typeof services;
+export type ServiceName = keyof Services;
+
+/** A typed client per service, each bound to the backend the route's cluster picked. */
+export type UpstreamClients = { readonly [K in ServiceName]: GrpcClient<Services[K]> };
+
+/**
+ * gRPC clients for the services behind the edge. One client (with its own breaker and bulkhead)
+ * per backend, kept across routing-table reloads so a reload does not reset breakers. A request
+ * picks one backend per service by the weights of its route's cluster, once.
+ */
+export function createUpstreams({ grpcClient }: Pick<ServiceContext<GatewayConfig>, 'grpcClient'>) {
+  const clients = new Map<string, unknown>();
+  const clientFor = <K extends ServiceName>(service: K, backend: Backend): GrpcClient<Services[K]> => {
+    const key = `${service}|${backend.name}|${backend.url}`;
+    let client = clients.get(key) as GrpcClient<Services[K]> | undefined;
+    if (!client) {
+      client = grpcClient(services[service], { dependency: backend.name, url: backend.url });
+      clients.set(key, client);
+    }
+    return client;
+  };
+
+  const forRoute = (route: Route): UpstreamClients => {
+    const picked = new Map<ServiceName, unknown>();
+    const resolve = <K extends ServiceName>(service: K): GrpcClient<Services[K]> => {
+      let client = picked.get(service) as GrpcClient<Services[K]> | undefined;
+      if (!client) {
+        const cluster = route.clusterFor(service);
+        // The table's schema requires these clusters, so a miss is a bug, not a bad request.
+        if (!cluster) throw new Error(`routing table has no cluster for ${service}`);
+        client = clientFor(service, pickBackend(cluster));
+        picked.set(service, client);
+      }
+      return client;
+    };
+    return {
+      get catalog() {
+        return resolve('catalog');
+      },
+      get identity() {
+        return resolve('identity');
+      },
+      get customer() {
+        return resolve('customer');
+      },
+      get pricing() {
+        return resolve('pricing');
+      },
+      get inventory() {
+        return resolve('inventory');
+      },
+    };
+  };
+
   return {
-    catalog: grpcClient(CatalogService, { dependency: 'catalog', url: config.CATALOG_GRPC_URL }),
-    identity: grpcClient(IdentityService, { dependency: 'identity', url: config.IDENTITY_GRPC_URL }),
-    customer: grpcClient(CustomerService, { dependency: 'customer', url: config.CUSTOMER_GRPC_URL }),
-    pricing: grpcClient(PricingService, { dependency: 'pricing', url: config.PRICING_GRPC_URL }),
-    inventory: grpcClient(InventoryService, { dependency: 'inventory', url: config.INVENTORY_GRPC_URL }),
+    forRoute,
+    /** The clients for the route that matched this request (set by the routing hook). */
+    for: (request: FastifyRequest): UpstreamClients => forRoute(request.gatewayRoute),
   };
 }
 

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { CORRELATION_HEADER } from '../http/request-ids.ts';
+import { CORRELATION_HEADER, REQUEST_ID_HEADER, USER_ID_HEADER } from '../http/request-ids.ts';
 import { currentRequestContext } from '../logging/request-context.ts';
 import type { RpcMetrics } from './rpc-metrics.ts';
 
@@ -11,12 +11,19 @@ const headerSetter = {
   set: (carrier: Headers, key: string, value: string) => carrier.set(key, value),
 };
 
-/** Each attempt: a client span whose context travels as `traceparent`, the correlation id, RED. */
+/**
+ * Each attempt: a client span whose context travels as `traceparent`; the correlation id, request
+ * id and verified user id; RED.
+ */
 export function clientInterceptor(dependency: string, metrics: RpcMetrics): Interceptor {
   return (next) => async (request) => {
     const started = performance.now();
-    const correlationId = currentRequestContext()?.correlationId;
-    if (correlationId) request.header.set(CORRELATION_HEADER, correlationId);
+    const requestContext = currentRequestContext();
+    if (requestContext) {
+      request.header.set(CORRELATION_HEADER, requestContext.correlationId);
+      request.header.set(REQUEST_ID_HEADER, requestContext.requestId);
+      if (requestContext.userId) request.header.set(USER_ID_HEADER, requestContext.userId);
+    }
     const span = tracer.startSpan(`${request.service.typeName}/${request.method.name}`, {
       kind: SpanKind.CLIENT,
       attributes: {

@@ -10,7 +10,7 @@ import {
 } from 'cockatiel';
 import { AppError } from '../errors/app-error.ts';
 import type { Logger } from '../logging/create-logger.ts';
-import { remainingDeadlineMs } from '../logging/request-context.ts';
+import { currentRequestContext, remainingDeadlineMs } from '../logging/request-context.ts';
 import {
   createDependencyPolicy,
   type DependencyPolicy,
@@ -102,7 +102,7 @@ export function createGrpcClient<S extends DescService>(
               timeoutMs: positive(timeoutMs),
             }) as Promise<unknown>;
           },
-          { idempotent, method: method.name },
+          { idempotent, method: method.name, retryAttempts: currentRequestContext()?.retryAttempts },
         );
       } catch (error) {
         throw toAppError(error, dependency);

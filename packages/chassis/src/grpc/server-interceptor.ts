@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Code, type ConnectError, type Interceptor } from '@connectrpc/connect';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { CORRELATION_HEADER } from '../http/request-ids.ts';
+import { CORRELATION_HEADER, REQUEST_ID_HEADER, USER_ID_HEADER, wellFormedId } from '../http/request-ids.ts';
 import { newId } from '../ids.ts';
 import type { Logger } from '../logging/create-logger.ts';
 import { runWithRequestContext } from '../logging/request-context.ts';
@@ -27,8 +27,9 @@ export function serverInterceptor(logger: Logger, metrics: RpcMetrics): Intercep
     const timeoutMs = timeoutFromHeaders(request.header);
     const labels = { rpc_service: request.service.typeName, rpc_method: request.method.name };
     const requestContext = {
-      correlationId: request.header.get(CORRELATION_HEADER) ?? newId('corr'),
-      requestId: newId('req'),
+      correlationId: wellFormedId(request.header.get(CORRELATION_HEADER)) ?? newId('corr'),
+      requestId: wellFormedId(request.header.get(REQUEST_ID_HEADER)) ?? newId('req'),
+      userId: wellFormedId(request.header.get(USER_ID_HEADER)),
       deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs,
     };
     if (timeoutMs !== undefined) metrics.serverDeadline.observe(labels, timeoutMs / 1000);

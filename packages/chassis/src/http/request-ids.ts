@@ -3,14 +3,19 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 export const CORRELATION_HEADER = 'x-correlation-id';
 export const REQUEST_ID_HEADER = 'x-request-id';
+/** The verified caller's id, set by the gateway on calls made for an authenticated request. */
+export const USER_ID_HEADER = 'x-mercato-user-id';
 
 // Ids from clients are echoed into logs and headers, so only a conservative alphabet is accepted.
 const acceptableId = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The value when it is a well-formed id, else undefined. */
+export const wellFormedId = (value: string | null | undefined): string | undefined =>
+  value !== null && value !== undefined && acceptableId.test(value) ? value : undefined;
+
 const headerValue = (headers: IncomingHttpHeaders, name: string): string | undefined => {
   const value = headers[name];
-  const first = Array.isArray(value) ? value[0] : value;
-  return first !== undefined && acceptableId.test(first) ? first : undefined;
+  return wellFormedId(Array.isArray(value) ? value[0] : value);
 };
 
 /** The caller's correlation id when well formed; otherwise a new one. */

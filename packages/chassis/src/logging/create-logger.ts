@@ -16,10 +16,12 @@ export interface LoggerSettings {
 /** The fields every line carries, taken from the active span and request context at write time. */
 const correlationFields = () => {
   const span = trace.getActiveSpan()?.spanContext();
+  const context = currentRequestContext();
   return {
     trace_id: span?.traceId ?? null,
     span_id: span?.spanId ?? null,
-    correlation_id: currentRequestContext()?.correlationId ?? null,
+    correlation_id: context?.correlationId ?? null,
+    ...(context?.userId ? { user_id: context.userId } : {}),
   };
 };
 

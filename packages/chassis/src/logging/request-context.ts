@@ -9,6 +9,13 @@ export interface RequestContext {
    * own timeout and what is left of it, so the deadline shrinks hop by hop.
    */
   deadline?: number;
+  /**
+   * Attempts for idempotent outgoing calls made while serving this request, overriding each
+   * dependency's own setting (a gateway route's retry policy); 1 means no retry.
+   */
+  retryAttempts?: number;
+  /** The verified caller: set by the gateway once it has checked the token, passed on to every hop. */
+  userId?: string;
 }
 
 /**

@@ -51,6 +51,8 @@ export interface CallOptions {
   idempotent: boolean;
   /** For metrics and logs. */
   method: string;
+  /** Overrides `settings.retryAttempts` for this call (a route's own retry policy). */
+  retryAttempts?: number;
 }
 
 export interface DependencyPolicy {
@@ -100,18 +102,19 @@ export function createDependencyPolicy(options: DependencyPolicyOptions): Depend
       }),
     },
   );
-  const retries = retry(
-    handleWhen((error) => isTimeout(error) || options.isTransient(error)),
-    {
-      maxAttempts: Math.max(0, settings.retryAttempts - 1),
-      backoff: new ExponentialBackoff({
-        initialDelay: settings.retryInitialDelayMs,
-        maxDelay: settings.retryMaxDelayMs,
-        exponent: 2,
-        generator: fullJitterGenerator,
-      }),
-    },
-  );
+  const retryPolicy = (attempts: number) =>
+    retry(
+      handleWhen((error) => isTimeout(error) || options.isTransient(error)),
+      {
+        maxAttempts: Math.max(0, attempts - 1),
+        backoff: new ExponentialBackoff({
+          initialDelay: settings.retryInitialDelayMs,
+          maxDelay: settings.retryMaxDelayMs,
+          exponent: 2,
+          generator: fullJitterGenerator,
+        }),
+      },
+    );
   const attemptTimeout = timeout(settings.timeoutMs, TimeoutStrategy.Aggressive);
 
   metrics.breakerState.set(labels, 0);
@@ -127,14 +130,24 @@ export function createDependencyPolicy(options: DependencyPolicyOptions): Depend
     logger.warn({ dependency }, `bulkhead for ${dependency} is full; call rejected`);
   });
 
-  const retried = wrap(isolation, retries, breaker, attemptTimeout);
   const once = wrap(isolation, breaker, attemptTimeout);
+  // The same bulkhead, breaker and timeout under every retry count, so overrides share their state.
+  const byAttempts = new Map<number, IPolicy>([[1, once]]);
+  const withAttempts = (attempts: number): IPolicy => {
+    let policy = byAttempts.get(attempts);
+    if (!policy) {
+      policy = wrap(isolation, retryPolicy(attempts), breaker, attemptTimeout);
+      byAttempts.set(attempts, policy);
+    }
+    return policy;
+  };
 
   return {
     dependency,
     breakerState: () => stateNames[breaker.state],
     async execute<T>(call: (signal: AbortSignal) => Promise<T>, callOptions: CallOptions): Promise<T> {
-      const policy: IPolicy = callOptions.idempotent ? retried : once;
+      const attempts = Math.max(1, Math.floor(callOptions.retryAttempts ?? settings.retryAttempts));
+      const policy = callOptions.idempotent ? withAttempts(attempts) : once;
       let attempt = 0;
       return policy.execute(({ signal }) => {
         attempt += 1;

@@ -62,6 +62,10 @@ export const inventoryGrpc =
         if (!level) throw inventoryErrors.unknownSku(query.sku);
         return { stock: toStockMessage(level) };
       },
+      async getStockLevels(request) {
+        const { skus } = parseRequest(bySkus, request);
+        return { stocks: (await inventory.getStock([...new Set(skus)])).map(toStockMessage) };
+      },
       async reserveStock(request) {
         const command = parseRequest(reserveRequest, request);
         const reservation = await inventory.reserve({

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mercato/inventory/v1/inventory.proto.
  */
 export const file_mercato_inventory_v1_inventory: GenFile = /*@__PURE__*/
-  fileDesc("CiRtZXJjYXRvL2ludmVudG9yeS92MS9pbnZlbnRvcnkucHJvdG8SFG1lcmNhdG8uaW52ZW50b3J5LnYxIksKDldhcmVob3VzZVN0b2NrEhQKDHdhcmVob3VzZV9pZBgBIAEoCRIRCglhdmFpbGFibGUYAiABKAUSEAoIcmVzZXJ2ZWQYAyABKAUieAoKU3RvY2tMZXZlbBILCgNza3UYASABKAkSEQoJYXZhaWxhYmxlGAIgASgFEhAKCHJlc2VydmVkGAMgASgFEjgKCndhcmVob3VzZXMYBCADKAsyJC5tZXJjYXRvLmludmVudG9yeS52MS5XYXJlaG91c2VTdG9jayIeCg9HZXRTdG9ja1JlcXVlc3QSCwoDc2t1GAEgASgJIkMKEEdldFN0b2NrUmVzcG9uc2USLwoFc3RvY2sYASABKAsyIC5tZXJjYXRvLmludmVudG9yeS52MS5TdG9ja0xldmVsIjAKD1Jlc2VydmF0aW9uTGluZRILCgNza3UYASABKAkSEAoIcXVhbnRpdHkYAiABKAUiQQoKQWxsb2NhdGlvbhILCgNza3UYASABKAkSFAoMd2FyZWhvdXNlX2lkGAIgASgJEhAKCHF1YW50aXR5GAMgASgFIoABCgtSZXNlcnZhdGlvbhIWCg5yZXNlcnZhdGlvbl9pZBgBIAEoCRIOCgZzdGF0dXMYAiABKAkSEgoKZXhwaXJlc19hdBgDIAEoCRI1CgthbGxvY2F0aW9ucxgEIAMoCzIgLm1lcmNhdG8uaW52ZW50b3J5LnYxLkFsbG9jYXRpb24ieAoTUmVzZXJ2ZVN0b2NrUmVxdWVzdBIWCg5yZXNlcnZhdGlvbl9pZBgBIAEoCRI0CgVsaW5lcxgCIAMoCzIlLm1lcmNhdG8uaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uTGluZRITCgt0dGxfc2Vjb25kcxgDIAEoBSJOChRSZXNlcnZlU3RvY2tSZXNwb25zZRI2CgtyZXNlcnZhdGlvbhgBIAEoCzIhLm1lcmNhdG8uaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uIi0KE1JlbGVhc2VTdG9ja1JlcXVlc3QSFgoOcmVzZXJ2YXRpb25faWQYASABKAkiTgoUUmVsZWFzZVN0b2NrUmVzcG9uc2USNgoLcmVzZXJ2YXRpb24YASABKAsyIS5tZXJjYXRvLmludmVudG9yeS52MS5SZXNlcnZhdGlvbiIyChhDb21taXRSZXNlcnZhdGlvblJlcXVlc3QSFgoOcmVzZXJ2YXRpb25faWQYASABKAkiUwoZQ29tbWl0UmVzZXJ2YXRpb25SZXNwb25zZRI2CgtyZXNlcnZhdGlvbhgBIAEoCzIhLm1lcmNhdG8uaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uIigKGFN0cmVhbVN0b2NrTGV2ZWxzUmVxdWVzdBIMCgRza3VzGAEgAygJIkwKGVN0cmVhbVN0b2NrTGV2ZWxzUmVzcG9uc2USLwoFc3RvY2sYASABKAsyIC5tZXJjYXRvLmludmVudG9yeS52MS5TdG9ja0xldmVsMsIEChBJbnZlbnRvcnlTZXJ2aWNlEl4KCEdldFN0b2NrEiUubWVyY2F0by5pbnZlbnRvcnkudjEuR2V0U3RvY2tSZXF1ZXN0GiYubWVyY2F0by5pbnZlbnRvcnkudjEuR2V0U3RvY2tSZXNwb25zZSIDkAIBEmoKDFJlc2VydmVTdG9jaxIpLm1lcmNhdG8uaW52ZW50b3J5LnYxLlJlc2VydmVTdG9ja1JlcXVlc3QaKi5tZXJjYXRvLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tSZXNwb25zZSIDkAICEmoKDFJlbGVhc2VTdG9jaxIpLm1lcmNhdG8uaW52ZW50b3J5LnYxLlJlbGVhc2VTdG9ja1JlcXVlc3QaKi5tZXJjYXRvLmludmVudG9yeS52MS5SZWxlYXNlU3RvY2tSZXNwb25zZSIDkAICEnkKEUNvbW1pdFJlc2VydmF0aW9uEi4ubWVyY2F0by5pbnZlbnRvcnkudjEuQ29tbWl0UmVzZXJ2YXRpb25SZXF1ZXN0Gi8ubWVyY2F0by5pbnZlbnRvcnkudjEuQ29tbWl0UmVzZXJ2YXRpb25SZXNwb25zZSIDkAICEnsKEVN0cmVhbVN0b2NrTGV2ZWxzEi4ubWVyY2F0by5pbnZlbnRvcnkudjEuU3RyZWFtU3RvY2tMZXZlbHNSZXF1ZXN0Gi8ubWVyY2F0by5pbnZlbnRvcnkudjEuU3RyZWFtU3RvY2tMZXZlbHNSZXNwb25zZSIDkAIBMAFiBnByb3RvMw");
+  fileDesc("CiRtZXJjYXRvL2ludmVudG9yeS92MS9pbnZlbnRvcnkucHJvdG8SFG1lcmNhdG8uaW52ZW50b3J5LnYxIksKDldhcmVob3VzZVN0b2NrEhQKDHdhcmVob3VzZV9pZBgBIAEoCRIRCglhdmFpbGFibGUYAiABKAUSEAoIcmVzZXJ2ZWQYAyABKAUieAoKU3RvY2tMZXZlbBILCgNza3UYASABKAkSEQoJYXZhaWxhYmxlGAIgASgFEhAKCHJlc2VydmVkGAMgASgFEjgKCndhcmVob3VzZXMYBCADKAsyJC5tZXJjYXRvLmludmVudG9yeS52MS5XYXJlaG91c2VTdG9jayIeCg9HZXRTdG9ja1JlcXVlc3QSCwoDc2t1GAEgASgJIkMKEEdldFN0b2NrUmVzcG9uc2USLwoFc3RvY2sYASABKAsyIC5tZXJjYXRvLmludmVudG9yeS52MS5TdG9ja0xldmVsIiUKFUdldFN0b2NrTGV2ZWxzUmVxdWVzdBIMCgRza3VzGAEgAygJIkoKFkdldFN0b2NrTGV2ZWxzUmVzcG9uc2USMAoGc3RvY2tzGAEgAygLMiAubWVyY2F0by5pbnZlbnRvcnkudjEuU3RvY2tMZXZlbCIwCg9SZXNlcnZhdGlvbkxpbmUSCwoDc2t1GAEgASgJEhAKCHF1YW50aXR5GAIgASgFIkEKCkFsbG9jYXRpb24SCwoDc2t1GAEgASgJEhQKDHdhcmVob3VzZV9pZBgCIAEoCRIQCghxdWFudGl0eRgDIAEoBSKAAQoLUmVzZXJ2YXRpb24SFgoOcmVzZXJ2YXRpb25faWQYASABKAkSDgoGc3RhdHVzGAIgASgJEhIKCmV4cGlyZXNfYXQYAyABKAkSNQoLYWxsb2NhdGlvbnMYBCADKAsyIC5tZXJjYXRvLmludmVudG9yeS52MS5BbGxvY2F0aW9uIngKE1Jlc2VydmVTdG9ja1JlcXVlc3QSFgoOcmVzZXJ2YXRpb25faWQYASABKAkSNAoFbGluZXMYAiADKAsyJS5tZXJjYXRvLmludmVudG9yeS52MS5SZXNlcnZhdGlvbkxpbmUSEwoLdHRsX3NlY29uZHMYAyABKAUiTgoUUmVzZXJ2ZVN0b2NrUmVzcG9uc2USNgoLcmVzZXJ2YXRpb24YASABKAsyIS5tZXJjYXRvLmludmVudG9yeS52MS5SZXNlcnZhdGlvbiItChNSZWxlYXNlU3RvY2tSZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJIk4KFFJlbGVhc2VTdG9ja1Jlc3BvbnNlEjYKC3Jlc2VydmF0aW9uGAEgASgLMiEubWVyY2F0by5pbnZlbnRvcnkudjEuUmVzZXJ2YXRpb24iMgoYQ29tbWl0UmVzZXJ2YXRpb25SZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJIlMKGUNvbW1pdFJlc2VydmF0aW9uUmVzcG9uc2USNgoLcmVzZXJ2YXRpb24YASABKAsyIS5tZXJjYXRvLmludmVudG9yeS52MS5SZXNlcnZhdGlvbiIoChhTdHJlYW1TdG9ja0xldmVsc1JlcXVlc3QSDAoEc2t1cxgBIAMoCSJMChlTdHJlYW1TdG9ja0xldmVsc1Jlc3BvbnNlEi8KBXN0b2NrGAEgASgLMiAubWVyY2F0by5pbnZlbnRvcnkudjEuU3RvY2tMZXZlbDK0BQoQSW52ZW50b3J5U2VydmljZRJeCghHZXRTdG9jaxIlLm1lcmNhdG8uaW52ZW50b3J5LnYxLkdldFN0b2NrUmVxdWVzdBomLm1lcmNhdG8uaW52ZW50b3J5LnYxLkdldFN0b2NrUmVzcG9uc2UiA5ACARJwCg5HZXRTdG9ja0xldmVscxIrLm1lcmNhdG8uaW52ZW50b3J5LnYxLkdldFN0b2NrTGV2ZWxzUmVxdWVzdBosLm1lcmNhdG8uaW52ZW50b3J5LnYxLkdldFN0b2NrTGV2ZWxzUmVzcG9uc2UiA5ACARJqCgxSZXNlcnZlU3RvY2sSKS5tZXJjYXRvLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tSZXF1ZXN0GioubWVyY2F0by5pbnZlbnRvcnkudjEuUmVzZXJ2ZVN0b2NrUmVzcG9uc2UiA5ACAhJqCgxSZWxlYXNlU3RvY2sSKS5tZXJjYXRvLmludmVudG9yeS52MS5SZWxlYXNlU3RvY2tSZXF1ZXN0GioubWVyY2F0by5pbnZlbnRvcnkudjEuUmVsZWFzZVN0b2NrUmVzcG9uc2UiA5ACAhJ5ChFDb21taXRSZXNlcnZhdGlvbhIuLm1lcmNhdG8uaW52ZW50b3J5LnYxLkNvbW1pdFJlc2VydmF0aW9uUmVxdWVzdBovLm1lcmNhdG8uaW52ZW50b3J5LnYxLkNvbW1pdFJlc2VydmF0aW9uUmVzcG9uc2UiA5ACAhJ7ChFTdHJlYW1TdG9ja0xldmVscxIuLm1lcmNhdG8uaW52ZW50b3J5LnYxLlN0cmVhbVN0b2NrTGV2ZWxzUmVxdWVzdBovLm1lcmNhdG8uaW52ZW50b3J5LnYxLlN0cmVhbVN0b2NrTGV2ZWxzUmVzcG9uc2UiA5ACATABYgZwcm90bzM");
 
 /**
  * @generated from message mercato.inventory.v1.WarehouseStock
@@ -106,6 +106,40 @@ export const GetStockResponseSchema: GenMessage<GetStockResponse> = /*@__PURE__*
   messageDesc(file_mercato_inventory_v1_inventory, 3);
 
 /**
+ * @generated from message mercato.inventory.v1.GetStockLevelsRequest
+ */
+export type GetStockLevelsRequest = Message<"mercato.inventory.v1.GetStockLevelsRequest"> & {
+  /**
+   * @generated from field: repeated string skus = 1;
+   */
+  skus: string[];
+};
+
+/**
+ * Describes the message mercato.inventory.v1.GetStockLevelsRequest.
+ * Use `create(GetStockLevelsRequestSchema)` to create a new message.
+ */
+export const GetStockLevelsRequestSchema: GenMessage<GetStockLevelsRequest> = /*@__PURE__*/
+  messageDesc(file_mercato_inventory_v1_inventory, 4);
+
+/**
+ * @generated from message mercato.inventory.v1.GetStockLevelsResponse
+ */
+export type GetStockLevelsResponse = Message<"mercato.inventory.v1.GetStockLevelsResponse"> & {
+  /**
+   * @generated from field: repeated mercato.inventory.v1.StockLevel stocks = 1;
+   */
+  stocks: StockLevel[];
+};
+
+/**
+ * Describes the message mercato.inventory.v1.GetStockLevelsResponse.
+ * Use `create(GetStockLevelsResponseSchema)` to create a new message.
+ */
+export const GetStockLevelsResponseSchema: GenMessage<GetStockLevelsResponse> = /*@__PURE__*/
+  messageDesc(file_mercato_inventory_v1_inventory, 5);
+
+/**
  * @generated from message mercato.inventory.v1.ReservationLine
  */
 export type ReservationLine = Message<"mercato.inventory.v1.ReservationLine"> & {
@@ -125,7 +159,7 @@ export type ReservationLine = Message<"mercato.inventory.v1.ReservationLine"> & 
  * Use `create(ReservationLineSchema)` to create a new message.
  */
 export const ReservationLineSchema: GenMessage<ReservationLine> = /*@__PURE__*/
-  messageDesc(file_mercato_inventory_v1_inventory, 4);
+  messageDesc(file_mercato_inventory_v1_inventory, 6);
 
 /**
  * @generated from message mercato.inventory.v1.Allocation
@@ -152,7 +186,7 @@ export type Allocation = Message<"mercato.inventory.v1.Allocation"> & {
  * Use `create(AllocationSchema)` to create a new message.
  */
 export const AllocationSchema: GenMessage<Allocation> = /*@__PURE__*/
-  messageDesc(file_mercato_inventory_v1_inventory, 5);
+  messageDesc(file_mercato_inventory_v1_inventory, 7);
 
 /**
  * @generated from message mercato.inventory.v1.Reservation
@@ -188,7 +222,7 @@ export type Reservation = Message<"mercato.inventory.v1.Reservation"> & {
  * Use `create(ReservationSchema)` to create a new message.
  */
 export const ReservationSchema: GenMessage<Reservation> = /*@__PURE__*/
-  messageDesc(file_mercato_inventory_v1_inventory, 6);
+  messageDesc(file_mercato_inventory_v1_inventory, 8);
 
 /**
  * @generated from message mercato.inventory.v1.ReserveStockRequest
@@ -219,7 +253,7 @@ export type ReserveStockRequest = Message<"mercato.inventory.v1.ReserveStockRequ
  * Use `create(ReserveStockRequestSchema)` to create a new message.
  */
 export const ReserveStockRequestSchema: GenMessage<ReserveStockRequest> = /*@__PURE__*/
-  messageDesc(file_mercato_inventory_v1_inventory, 7);
+  messageDesc(file_mercato_inventory_v1_inventory, 9);
 
 /**
  * @generated from message mercato.inventory.v1.ReserveStockResponse
@@ -236,7 +270,7 @@ export type ReserveStockResponse = Message<"mercato.inventory.v1.ReserveStockRes
  * Use `create(ReserveStockResponseSchema)` to create a new message.
  */
 export const ReserveStockResponseSchema: GenMessage<ReserveStockResponse> = /*@__PURE__*/
-  messageDesc(file_mercato_inventory_v1_inventory, 8);
+  messageDesc(file_mercato_inventory_v1_inventory, 10);
 
 /**
  * @generated from message mercato.inventory.v1.ReleaseStockRequest
@@ -253,7 +287,7 @@ export type ReleaseStockRequest = Message<"mercato.inventory.v1.ReleaseStockRequ
  * Use `create(ReleaseStockRequestSchema)` to create a new message.
  */
 export const ReleaseStockRequestSchema: GenMessage<ReleaseStockRequest> = /*@__PURE__*/
-  messageDesc(file_mercato_inventory_v1_inventory, 9);
+  messageDesc(file_mercato_inventory_v1_inventory, 11);
 
 /**
  * @generated from message mercato.inventory.v1.ReleaseStockResponse
@@ -270,7 +304,7 @@ export type ReleaseStockResponse = Message<"mercato.inventory.v1.ReleaseStockRes
  * Use `create(ReleaseStockResponseSchema)` to create a new message.
  */
 export const ReleaseStockResponseSchema: GenMessage<ReleaseStockResponse> = /*@__PURE__*/
-  messageDesc(file_mercato_inventory_v1_inventory, 10);
+  messageDesc(file_mercato_inventory_v1_inventory, 12);
 
 /**
  * @generated from message mercato.inventory.v1.CommitReservationRequest
@@ -287,7 +321,7 @@ export type CommitReservationRequest = Message<"mercato.inventory.v1.CommitReser
  * Use `create(CommitReservationRequestSchema)` to create a new message.
  */
 export const CommitReservationRequestSchema: GenMessage<CommitReservationRequest> = /*@__PURE__*/
-  messageDesc(file_mercato_inventory_v1_inventory, 11);
+  messageDesc(file_mercato_inventory_v1_inventory, 13);
 
 /**
  * @generated from message mercato.inventory.v1.CommitReservationResponse
@@ -304,7 +338,7 @@ export type CommitReservationResponse = Message<"mercato.inventory.v1.CommitRese
  * Use `create(CommitReservationResponseSchema)` to create a new message.
  */
 export const CommitReservationResponseSchema: GenMessage<CommitReservationResponse> = /*@__PURE__*/
-  messageDesc(file_mercato_inventory_v1_inventory, 12);
+  messageDesc(file_mercato_inventory_v1_inventory, 14);
 
 /**
  * @generated from message mercato.inventory.v1.StreamStockLevelsRequest
@@ -321,7 +355,7 @@ export type StreamStockLevelsRequest = Message<"mercato.inventory.v1.StreamStock
  * Use `create(StreamStockLevelsRequestSchema)` to create a new message.
  */
 export const StreamStockLevelsRequestSchema: GenMessage<StreamStockLevelsRequest> = /*@__PURE__*/
-  messageDesc(file_mercato_inventory_v1_inventory, 13);
+  messageDesc(file_mercato_inventory_v1_inventory, 15);
 
 /**
  * @generated from message mercato.inventory.v1.StreamStockLevelsResponse
@@ -338,7 +372,7 @@ export type StreamStockLevelsResponse = Message<"mercato.inventory.v1.StreamStoc
  * Use `create(StreamStockLevelsResponseSchema)` to create a new message.
  */
 export const StreamStockLevelsResponseSchema: GenMessage<StreamStockLevelsResponse> = /*@__PURE__*/
-  messageDesc(file_mercato_inventory_v1_inventory, 14);
+  messageDesc(file_mercato_inventory_v1_inventory, 16);
 
 /**
  * Stock per SKU per warehouse and reservations against it. A reservation is all-or-nothing over
@@ -354,6 +388,16 @@ export const InventoryService: GenService<{
     methodKind: "unary";
     input: typeof GetStockRequestSchema;
     output: typeof GetStockResponseSchema;
+  },
+  /**
+   * Several SKUs in one call (a catalog page); unknown SKUs are left out of the answer.
+   *
+   * @generated from rpc mercato.inventory.v1.InventoryService.GetStockLevels
+   */
+  getStockLevels: {
+    methodKind: "unary";
+    input: typeof GetStockLevelsRequestSchema;
+    output: typeof GetStockLevelsResponseSchema;
   },
   /**
    * Idempotent by reservation_id: repeating a call returns the first outcome.

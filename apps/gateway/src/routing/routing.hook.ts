@@ -1,0 +1,41 @@
+import { currentRequestContext } from '@mercato/chassis';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RequestFacts, Route } from './route-table.ts';
+import type { RouteTableSource } from './route-table-watcher.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The routing-table route this request matched (set before any other gateway hook). */
+    gatewayRoute: Route;
+  }
+}
+
+const factsOf = (request: FastifyRequest): RequestFacts => ({
+  method: request.method,
+  path: request.url.split('?', 1)[0] ?? '/',
+  template: request.routeOptions.url,
+  host: request.hostname,
+  header: (name) => {
+    const value = request.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  },
+});
+
+/**
+ * Matches every request against the table in force and applies the route's policies: the
+ * request's deadline (the route's timeout, capped by the gateway's) and the retry attempts its
+ * upstream calls may use. Rate limits and backends are read from `request.gatewayRoute` later.
+ */
+export function installRouting(app: FastifyInstance, table: RouteTableSource, deadlineMs: number): void {
+  app.decorateRequest('gatewayRoute', null as unknown as Route);
+  app.addHook('onRequest', (request, _reply, done) => {
+    const route = table.current().match(factsOf(request));
+    request.gatewayRoute = route;
+    const context = currentRequestContext();
+    if (context) {
+      context.deadline = Date.now() + Math.min(deadlineMs, route.timeoutMs ?? deadlineMs);
+      context.retryAttempts = route.retryAttempts;
+    }
+    done();
+  });
+}

@@ -1,0 +1,46 @@
+import { AppError, currentRequestContext } from '@mercato/chassis';
+import { context, propagation } from '@opentelemetry/api';
+import { type Cluster, pickBackend } from '../routing/route-table.ts';
+
+/** The headers every upstream call carries: correlation and request ids, the user, the trace. */
+export function upstreamHeaders(): Record<string, string> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  const requestContext = currentRequestContext();
+  if (requestContext) {
+    headers['x-correlation-id'] = requestContext.correlationId;
+    headers['x-request-id'] = requestContext.requestId;
+    if (requestContext.userId) headers['x-mercato-user-id'] = requestContext.userId;
+  }
+  propagation.inject(context.active(), headers);
+  return headers;
+}
+
+/**
+ * GET a JSON document from one backend of an http cluster (picked by weight). A non-2xx answer
+ * becomes an AppError of the matching kind, named after the backend.
+ */
+export async function getJson(cluster: Cluster, path: string, signal: AbortSignal): Promise<unknown> {
+  const backend = pickBackend(cluster);
+  const code = backend.name.toUpperCase();
+  let response: Response;
+  try {
+    response = await fetch(new URL(path, backend.url), { headers: upstreamHeaders(), signal });
+  } catch (error) {
+    if (signal.aborted) throw error;
+    throw new AppError({
+      code: `${code}.UNAVAILABLE`,
+      kind: 'unavailable',
+      message: `${backend.name} cannot be reached`,
+      cause: error,
+    });
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new AppError({
+      code: `${code}.HTTP_${response.status}`,
+      kind: response.status === 404 ? 'not_found' : response.status >= 500 ? 'bad_gateway' : 'validation',
+      message: `${backend.name} answered ${response.status}`,
+    });
+  }
+  return response.json();
+}
