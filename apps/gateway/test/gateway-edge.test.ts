@@ -179,7 +179,7 @@ describe('the hardened edge', () => {
   it('cuts a body trickled at 1 byte / 500 ms within the request timeout + 1 s', async () => {
     const answer = await raw(
       'POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n',
-      '{"email":"a@b.c","password":"' + 'x'.repeat(100),
+      `{"email":"a@b.c","password":"${'x'.repeat(100)}`,
     );
     expect(answer.status).toBe('HTTP/1.1 408 Request Timeout');
     // Node checks request deadlines once a second, so the cut lands between 1× and 2× the timeout.

@@ -120,10 +120,10 @@ describe('the routing table file', () => {
     return file;
   };
 
-  it('fills ${NAME} from the variables it is given', () => {
+  it('fills variables ($ and a NAME in braces) from the ones it is given', () => {
     const file = write('ok.json', {
-      clusters: { ...baseClusters, catalog: grpc('${CATALOG_GRPC_URL}') },
-      routes: [{ name: 'api', match: { path_prefix: '/api/' }, rate_limit: { policy: '${LIMIT}' } }],
+      clusters: { ...baseClusters, catalog: grpc(`\${CATALOG_GRPC_URL}`) },
+      routes: [{ name: 'api', match: { path_prefix: '/api/' }, rate_limit: { policy: `\${LIMIT}` } }],
     });
     const loaded = readRouteTable(file, { CATALOG_GRPC_URL: 'http://127.0.0.1:7001', LIMIT: 'off' }, 3);
     expect(loaded.version).toBe(3);
@@ -135,7 +135,7 @@ describe('the routing table file', () => {
     const cases: Array<[unknown, RegExp]> = [
       ['{ not json', /ok|JSON|Expected/],
       [
-        { clusters: { ...baseClusters, catalog: grpc('${MISSING}') }, routes: [] },
+        { clusters: { ...baseClusters, catalog: grpc(`\${MISSING}`) }, routes: [] },
         /\$\{MISSING\} is not set/,
       ],
       [
