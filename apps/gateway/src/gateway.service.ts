@@ -1,10 +1,12 @@
 import type { ServiceDefinition } from '@mercato/chassis';
 import { createAuthenticator } from './auth/authenticator.ts';
+import { createAuthorizationStep } from './auth/authorization.step.ts';
 import { createIdentification, parseApiKeys } from './auth/identification.ts';
 import { type GatewayConfig, gatewayConfig } from './config.ts';
-import { hardenEdge } from './edge/hardened-edge.ts';
+import { installEdgePipeline } from './edge/edge-pipeline.ts';
+import { hardenEdge, rejectAmbiguousFraming } from './edge/hardened-edge.ts';
 import { MemoryRateLimitStore } from './rate-limit/memory-rate-limit-store.ts';
-import { installRateLimits } from './rate-limit/rate-limit.hook.ts';
+import { createRateLimitStep } from './rate-limit/rate-limit.step.ts';
 import { RedisRateLimitStore } from './rate-limit/redis-rate-limit-store.ts';
 import { authEdgeRoutes } from './routes/auth.routes.ts';
 import { cartEdgeRoutes } from './routes/cart.routes.ts';
@@ -13,9 +15,9 @@ import { customerEdgeRoutes } from './routes/customer.routes.ts';
 import { dashboardEdgeRoutes } from './routes/dashboard.routes.ts';
 import { inventoryEdgeRoutes } from './routes/inventory.routes.ts';
 import { storefrontEdgeRoutes } from './routes/storefront.routes.ts';
-import { installProxying } from './routing/proxy.hook.ts';
+import { installProxying } from './routing/proxy.step.ts';
 import { watchRouteTable } from './routing/route-table-watcher.ts';
-import { installRouting } from './routing/routing.hook.ts';
+import { createRoutingStep } from './routing/routing.step.ts';
 import { createUpstreams } from './upstreams/upstreams.ts';
 
 /** What the routing table may refer to as `${NAME}`: the gateway's settings, then the environment. */
@@ -71,11 +73,14 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
         await rateLimitStore.close();
       },
       routes: async (app) => {
-        // Order matters: the route decides deadline, limit and proxying for everything after it.
-        installRouting(app, table, config.GATEWAY_DEADLINE_MS);
         await hardenEdge(app, { corsOrigins: config.GATEWAY_CORS_ORIGINS });
-        installRateLimits(app, rateLimitStore, identification);
-        await installProxying(app);
+        installEdgePipeline(app, {
+          route: createRoutingStep(app, table, config.GATEWAY_DEADLINE_MS),
+          checkFraming: rejectAmbiguousFraming,
+          authorize: createAuthorizationStep(identification),
+          limit: createRateLimitStep(rateLimitStore, identification),
+          proxy: await installProxying(app),
+        });
         await app.register(catalogEdgeRoutes(upstreams));
         await app.register(authEdgeRoutes(upstreams));
         await app.register(inventoryEdgeRoutes(upstreams));

@@ -190,6 +190,13 @@ describe('the routing table at work', () => {
         },
         { name: 'catalog', match: { path_prefix: '/api/catalog/' } },
         {
+          name: 'legacy-admin',
+          match: { path_prefix: '/legacy/admin/' },
+          proxy: 'legacy',
+          auth: 'required',
+          roles: ['admin'],
+        },
+        {
           name: 'legacy',
           match: { path_prefix: '/legacy/' },
           proxy: 'legacy',
@@ -313,6 +320,13 @@ describe('the routing table at work', () => {
     expect(unknown.status).toBe(401);
     expect((await json<Problem>(unknown)).code).toBe('AUTH.INVALID_API_KEY');
     expect((await fetch(`${url}/nowhere`)).status).toBe(404);
+
+    // A guarded proxy route: no token 401, a customer 403, an admin gets through.
+    const admin = (token?: string) =>
+      fetch(`${url}/legacy/admin/report`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    expect((await admin()).status).toBe(401);
+    expect((await admin(await issuer.tokenFor('usr_a'))).status).toBe(403);
+    expect((await admin(await issuer.tokenFor('usr_root', ['admin']))).status).toBe(200);
   });
 
   describe('the customer dashboard', () => {

@@ -123,8 +123,13 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory service over gRPC', p
       lines: [{ sku: 'FTW-0001', quantity: 1 }],
       ttlSeconds: 1,
     });
-    await new Promise((resolve) => setTimeout(resolve, 1_600));
-    expect((await client().getStock({ sku: 'FTW-0001' })).stock?.available).toBe(before);
+    expect((await client().getStock({ sku: 'FTW-0001' })).stock?.available).toBe(before - 1);
+    // The sweeper runs every INVENTORY_EXPIRY_INTERVAL_MS (1 s), so the stock is back within ~2 s.
+    await waitFor(
+      'the expired reservation to free its stock',
+      async () => (await client().getStock({ sku: 'FTW-0001' })).stock?.available === before,
+      5_000,
+    );
     const error = await grpcFailure(client().commitReservation({ reservationId: 'res-ttl' }));
     expect(error?.metadata.get('mercato-error-code')).toBe('INVENTORY.RESERVATION_NOT_ACTIVE');
   });

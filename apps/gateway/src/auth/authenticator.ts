@@ -1,5 +1,6 @@
 import { AppError } from '@mercato/chassis';
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
+import { LRUCache } from 'lru-cache';
 
 export interface Principal {
   userId: string;
@@ -10,6 +11,8 @@ export interface AuthenticatorSettings {
   jwksUrl: string;
   issuer: string;
   audience: string;
+  /** Verified tokens remembered (each until it expires), so a client's next call skips the signature check. */
+  cacheSize?: number;
 }
 
 const unauthenticated = (message: string, cause?: unknown) =>
@@ -25,12 +28,21 @@ export function createAuthenticator(settings: AuthenticatorSettings) {
     cooldownDuration: 5_000,
     timeoutDuration: 2_000,
   });
+  // Only successes are cached, keyed by the whole token, and never past the token's own expiry, so
+  // a cached answer is the answer verification would give again (keys cannot be un-published
+  // faster than tokens expire, since identity keeps retired keys in the JWKS while their tokens live).
+  const verified = new LRUCache<string, Principal & { expiresAt: number }>({
+    max: settings.cacheSize ?? 10_000,
+  });
   return async (authorization: string | undefined): Promise<Principal> => {
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization ?? '');
     if (!match?.[1]) throw unauthenticated('Expected an Authorization: Bearer <access token> header');
-    if (match[1].length > 8_192) throw unauthenticated('The access token is too long');
+    const token = match[1];
+    if (token.length > 8_192) throw unauthenticated('The access token is too long');
+    const known = verified.get(token);
+    if (known && known.expiresAt > Date.now()) return { userId: known.userId, roles: known.roles };
     try {
-      const { payload } = await jwtVerify(match[1], jwks, {
+      const { payload } = await jwtVerify(token, jwks, {
         algorithms: ['EdDSA'],
         issuer: settings.issuer,
         audience: settings.audience,
@@ -40,7 +52,10 @@ export function createAuthenticator(settings: AuthenticatorSettings) {
       const roles = Array.isArray(payload.roles)
         ? payload.roles.filter((r): r is string => typeof r === 'string')
         : [];
-      return { userId: String(payload.sub), roles };
+      const principal = { userId: String(payload.sub), roles };
+      // exp is required above; the 30 s tolerance is not extended by the cache.
+      verified.set(token, { ...principal, expiresAt: (payload.exp ?? 0) * 1000 });
+      return principal;
     } catch (error) {
       // A JWKS we cannot fetch is our outage, not a bad token.
       if (error instanceof errors.JWKSTimeout || !(error instanceof errors.JOSEError))

@@ -46,6 +46,9 @@ const route = z.strictObject({
   clusters: z.record(name, name).default({}),
   /** Forward the request as it is to this http cluster instead of a handler of ours. */
   proxy: name.optional(),
+  /** required: a valid bearer token before anything else runs (401), and one of `roles` if given (403). */
+  auth: z.enum(['optional', 'required']).default('optional'),
+  roles: z.array(z.string().min(1)).min(1).optional(),
   /** Total time for the request at the gateway; the upstream calls get what is left. */
   timeout_ms: z.number().int().min(50).max(60_000).optional(),
   /** Attempts for idempotent upstream calls made by this route (1 = no retry). */
@@ -84,6 +87,8 @@ export const routeTableDocument = z
             `cluster ${target} is not a cluster like ${service}`,
           );
       }
+      if (r.roles && r.auth !== 'required')
+        problem(['routes', index, 'roles'], 'roles need "auth": "required"');
       if (r.proxy && doc.clusters[r.proxy]?.protocol !== 'http')
         problem(['routes', index, 'proxy'], `proxy needs an http cluster; ${r.proxy} is not one`);
     });

@@ -88,6 +88,10 @@ describe('the routing table', () => {
       routes.match(facts({ headers: { 'x-mercato-canary': 'always' } })).clusterFor('catalog')?.name,
     ).toBe('catalog-canary');
     expect(routes.match(facts({ host: 'a.admin.example' })).timeoutMs).toBe(500);
+    expect(routes.match(facts({ path: '/legacy/x', template: '/*' })).auth).toEqual({
+      required: false,
+      roles: [],
+    });
     expect(routes.fallback).toMatchObject({
       rateLimit: undefined,
       timeoutMs: undefined,
@@ -166,6 +170,10 @@ describe('the routing table file', () => {
       [
         { clusters: baseClusters, routes: [{ name: 'x', match: {}, colour: 'red' }] },
         /routes\.0: Unrecognized key/,
+      ],
+      [
+        { clusters: baseClusters, routes: [{ name: 'x', match: {}, roles: ['admin'] }] },
+        /routes\.0\.roles: roles need "auth": "required"/,
       ],
     ];
     for (const [content, expected] of cases) {

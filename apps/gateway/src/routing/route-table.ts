@@ -29,6 +29,8 @@ export type RateLimitKey = 'ip' | 'user' | 'api_key';
 
 export interface Route {
   name: string;
+  /** A verified token is needed before the request goes anywhere; with `roles`, one of them. */
+  auth: { required: boolean; roles: readonly string[] };
   timeoutMs: number | undefined;
   retryAttempts: number | undefined;
   rateLimit: { policy: RateLimitPolicy; key: RateLimitKey } | undefined;
@@ -78,7 +80,7 @@ export class RouteTable {
       ]),
     );
     this.#routes = document.routes.map((spec) => ({ spec, route: this.#compile(spec) }));
-    this.fallback = this.#compile({ name: 'unmatched', match: {}, clusters: {} });
+    this.fallback = this.#compile({ name: 'unmatched', match: {}, clusters: {}, auth: 'optional' });
   }
 
   /** The first route whose match holds; requests no route names get defaults and no limit. */
@@ -92,6 +94,7 @@ export class RouteTable {
       : undefined;
     return {
       name: spec.name,
+      auth: { required: spec.auth === 'required', roles: spec.roles ?? [] },
       timeoutMs: spec.timeout_ms,
       retryAttempts: spec.retry?.attempts,
       rateLimit,

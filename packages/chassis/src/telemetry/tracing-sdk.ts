@@ -1,6 +1,5 @@
 import { FastifyOtelInstrumentation } from '@fastify/otel';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { NodeSDK } from '@opentelemetry/sdk-node';
@@ -29,12 +28,17 @@ export function startTracing(serviceName: string, environment: NodeJS.ProcessEnv
     serviceName,
     spanProcessors: [processor],
     instrumentations: [
-      new HttpInstrumentation({
-        ignoreIncomingRequestHook: (request) => quietPaths.has((request.url ?? '').split('?')[0] ?? ''),
-      }),
       new UndiciInstrumentation(),
       new PgInstrumentation({ requireParentSpan: true }),
-      new FastifyOtelInstrumentation({ registerOnInitialization: true }),
+      // Fastify's own instrumentation makes the server span (continuing an incoming traceparent),
+      // named by route; instrumentation-http would add a second span per request for nothing
+      // (nothing here makes outgoing http.request calls; fetch and undici are covered below).
+      // Request and handler spans only: a span per lifecycle hook costs more than it tells.
+      new FastifyOtelInstrumentation({
+        registerOnInitialization: true,
+        instrumentHooks: false,
+        ignorePaths: (route) => quietPaths.has(route.url ?? ''),
+      }),
     ],
   });
   sdk.start();

@@ -1,6 +1,6 @@
 import replyFrom from '@fastify/reply-from';
 import { AppError, remainingDeadlineMs } from '@mercato/chassis';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { upstreamHeaders } from '../upstreams/http-backend.ts';
 import { pickBackend } from './route-table.ts';
 
@@ -10,15 +10,31 @@ import { pickBackend } from './route-table.ts';
  * ours runs; this is how a capability moves between a legacy system and a new service by editing
  * the table (strangler fig). Anything neither proxied nor handled is a 404.
  */
-export async function installProxying(app: FastifyInstance): Promise<void> {
+export async function installProxying(app: FastifyInstance) {
   await app.register(replyFrom, { undici: { connections: 128, pipelining: 1 } });
-  app.addHook('onRequest', async (request, reply) => {
+
+  app.route({
+    method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    url: '/*',
+    schema: { hide: true },
+    handler: async (request) => {
+      throw new AppError({
+        code: 'HTTP.ROUTE_NOT_FOUND',
+        kind: 'not_found',
+        message: `No route for ${request.method} ${request.url.split('?', 1)[0]}`,
+      });
+    },
+  });
+
+  /** Forwards the request when its route is a proxy route; says whether it did. */
+  return (request: FastifyRequest, reply: FastifyReply): boolean => {
     const cluster = request.gatewayRoute.proxy;
-    if (!cluster) return;
+    if (!cluster) return false;
     const backend = pickBackend(cluster);
     // Streams the client's body through unread (and so unparsed and unvalidated by us).
     if (request.method !== 'GET' && request.method !== 'HEAD') request.body = request.raw;
-    void reply.from(new URL(request.url, backend.url).toString(), {
+    void reply.from(request.url, {
+      getUpstream: () => backend.url,
       rewriteRequestHeaders: (_request, headers) => ({ ...headers, ...upstreamHeaders() }),
       // The route's time budget covers the proxied call too.
       timeout: Math.max(1, remainingDeadlineMs() ?? 5_000),
@@ -33,19 +49,6 @@ export async function installProxying(app: FastifyInstance): Promise<void> {
         );
       },
     });
-    return reply;
-  });
-
-  app.route({
-    method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    url: '/*',
-    schema: { hide: true },
-    handler: async (request) => {
-      throw new AppError({
-        code: 'HTTP.ROUTE_NOT_FOUND',
-        kind: 'not_found',
-        message: `No route for ${request.method} ${request.url.split('?', 1)[0]}`,
-      });
-    },
-  });
+    return true;
+  };
 }

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '@mercato/chassis';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Identification } from '../auth/identification.ts';
-import type { RateLimitKey } from '../routing/route-table.ts';
+import type { RateLimitKey, Route } from '../routing/route-table.ts';
 import type { RateLimitStore } from './rate-limit-policy.ts';
 
 /**
@@ -27,18 +27,11 @@ async function keyOf(kind: RateLimitKey, request: FastifyRequest, identification
  * refusal is 429 with Retry-After; a leaky bucket delays the request instead while its queue has
  * room.
  */
-export function installRateLimits(
-  app: FastifyInstance,
-  store: RateLimitStore,
-  identification: Identification,
-  now = Date.now,
-): void {
-  app.addHook('onRequest', async (request, reply) => {
-    const route = request.gatewayRoute;
-    const limit = route.rateLimit;
-    if (!limit) return;
-    const { policy } = limit;
-    const key = await keyOf(limit.key, request, identification);
+export function createRateLimitStep(store: RateLimitStore, identification: Identification, now = Date.now) {
+  const limit = async (request: FastifyRequest, reply: FastifyReply, route: Route) => {
+    const { policy, key: keyKind } = route.rateLimit ?? {};
+    if (!policy || !keyKind) return;
+    const key = await keyOf(keyKind, request, identification);
     const decision = await store.hit(`${route.name}|${key}`, policy, now());
     void reply
       .header('ratelimit-limit', decision.limit)
@@ -56,5 +49,10 @@ export function installRateLimits(
       });
     }
     if (decision.delayMs > 0) await sleep(decision.delayMs);
-  });
+  };
+  /** Undefined (nothing to wait for) on routes without a limit. */
+  return (request: FastifyRequest, reply: FastifyReply): Promise<void> | undefined => {
+    const route = request.gatewayRoute;
+    return route.rateLimit ? limit(request, reply, route) : undefined;
+  };
 }

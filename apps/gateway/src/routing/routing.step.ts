@@ -22,13 +22,13 @@ const factsOf = (request: FastifyRequest): RequestFacts => ({
 });
 
 /**
- * Matches every request against the table in force and applies the route's policies: the
- * request's deadline (the route's timeout, capped by the gateway's) and the retry attempts its
- * upstream calls may use. Rate limits and backends are read from `request.gatewayRoute` later.
+ * Matches a request against the table in force and applies the route's policies: the request's
+ * deadline (the route's timeout, capped by the gateway's) and the retry attempts its upstream
+ * calls may use. Limits, auth and backends are read from `request.gatewayRoute` by later steps.
  */
-export function installRouting(app: FastifyInstance, table: RouteTableSource, deadlineMs: number): void {
+export function createRoutingStep(app: FastifyInstance, table: RouteTableSource, deadlineMs: number) {
   app.decorateRequest('gatewayRoute', null as unknown as Route);
-  app.addHook('onRequest', (request, _reply, done) => {
+  return (request: FastifyRequest): void => {
     const route = table.current().match(factsOf(request));
     request.gatewayRoute = route;
     const context = currentRequestContext();
@@ -36,6 +36,5 @@ export function installRouting(app: FastifyInstance, table: RouteTableSource, de
       context.deadline = Date.now() + Math.min(deadlineMs, route.timeoutMs ?? deadlineMs);
       context.retryAttempts = route.retryAttempts;
     }
-    done();
-  });
+  };
 }
