@@ -269,6 +269,11 @@ describe('the routing table at work', () => {
     expect(await categories(10)).toEqual({ v2: 10 });
     writeTable(document);
     await waitFor('routing table v3', async () => (await gauge('gateway_route_table_version')) === 3);
+
+    // SIGHUP re-reads the file even when nothing watched it change.
+    process.kill(process.pid, 'SIGHUP');
+    await waitFor('reload on SIGHUP', async () => (await gauge('gateway_route_table_version')) === 4);
+    expect(await gauge('gateway_route_table_reloads_total', { result: 'applied' })).toBe(3);
   });
 
   it('applies a route’s retry attempts and timeout to its upstream calls', async () => {
