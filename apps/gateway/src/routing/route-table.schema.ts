@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { policySetting } from '../rate-limit/route-limits.ts';
+import { policySetting } from '../rate-limit/policy-setting.ts';
 
 const name = z
   .string()
