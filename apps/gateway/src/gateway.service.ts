@@ -79,7 +79,7 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
           checkFraming: rejectAmbiguousFraming,
           authorize: createAuthorizationStep(identification),
           limit: createRateLimitStep(rateLimitStore, identification),
-          proxy: await installProxying(app),
+          proxy: await installProxying(app, config.GATEWAY_BODY_LIMIT_BYTES),
         });
         await app.register(catalogEdgeRoutes(upstreams));
         await app.register(authEdgeRoutes(upstreams));

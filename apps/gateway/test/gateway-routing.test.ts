@@ -316,6 +316,12 @@ describe('the routing table at work', () => {
       body: { a: 1 },
       correlation: 'corr_legacy_1',
     });
+    const tooLarge = await fetch(`${url}/legacy/upload`, {
+      method: 'POST',
+      headers: { 'x-api-key': 'b'.repeat(32), 'content-type': 'application/octet-stream' },
+      body: Buffer.alloc(2 * 1024 * 1024),
+    });
+    expect(tooLarge.status).toBe(413);
     const statuses: number[] = [];
     for (let i = 0; i < 3; i += 1) statuses.push((await fetch(`${url}/legacy/x`, { headers })).status);
     expect(statuses).toEqual([200, 200, 429]);

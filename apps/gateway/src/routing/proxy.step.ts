@@ -10,7 +10,7 @@ import { pickBackend } from './route-table.ts';
  * ours runs; this is how a capability moves between a legacy system and a new service by editing
  * the table (strangler fig). Anything neither proxied nor handled is a 404.
  */
-export async function installProxying(app: FastifyInstance) {
+export async function installProxying(app: FastifyInstance, bodyLimitBytes: number) {
   await app.register(replyFrom, { undici: { connections: 128, pipelining: 1 } });
 
   app.route({
@@ -31,7 +31,14 @@ export async function installProxying(app: FastifyInstance) {
     const cluster = request.gatewayRoute.proxy;
     if (!cluster) return false;
     const backend = pickBackend(cluster);
-    // Streams the client's body through unread (and so unparsed and unvalidated by us).
+    // Streams the client's body through unread (and so unparsed and unvalidated by us); a declared
+    // length over the limit is refused here, since fastify's own limit applies only to bodies it parses.
+    if (Number(request.headers['content-length'] ?? 0) > bodyLimitBytes)
+      throw new AppError({
+        code: 'HTTP.PAYLOAD_TOO_LARGE',
+        kind: 'payload_too_large',
+        message: `The body is larger than ${bodyLimitBytes} bytes`,
+      });
     if (request.method !== 'GET' && request.method !== 'HEAD') request.body = request.raw;
     void reply.from(request.url, {
       getUpstream: () => backend.url,
