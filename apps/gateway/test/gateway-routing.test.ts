@@ -322,6 +322,22 @@ describe('the routing table at work', () => {
       body: Buffer.alloc(2 * 1024 * 1024),
     });
     expect(tooLarge.status).toBe(413);
+    expect((await json<Problem>(tooLarge)).code).toBe('HTTP.PAYLOAD_TOO_LARGE');
+    // The same without a length up front: counted as it streams through, cut at the limit.
+    const chunks = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 32; i += 1) controller.enqueue(new Uint8Array(64 * 1024));
+        controller.close();
+      },
+    });
+    const chunked = await fetch(`${url}/legacy/upload`, {
+      method: 'POST',
+      headers: { 'x-api-key': 'b'.repeat(32), 'content-type': 'application/octet-stream' },
+      body: chunks,
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
+    expect((await json<Problem>(chunked)).code).toBe('HTTP.PAYLOAD_TOO_LARGE');
     const statuses: number[] = [];
     for (let i = 0; i < 3; i += 1) statuses.push((await fetch(`${url}/legacy/x`, { headers })).status);
     expect(statuses).toEqual([200, 200, 429]);

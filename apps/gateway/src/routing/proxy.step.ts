@@ -1,8 +1,32 @@
+import type { IncomingMessage } from 'node:http';
+import { Transform } from 'node:stream';
 import replyFrom from '@fastify/reply-from';
 import { AppError, remainingDeadlineMs } from '@mercato/chassis';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { upstreamHeaders } from '../upstreams/http-backend.ts';
 import { pickBackend } from './route-table.ts';
+
+const tooLarge = (limit: number) =>
+  new AppError({
+    code: 'HTTP.PAYLOAD_TOO_LARGE',
+    kind: 'payload_too_large',
+    message: `The body is larger than ${limit} bytes`,
+  });
+
+/** The body as it arrives, failing once more than `limit` bytes have come (chunked bodies have no length up front). */
+function limitedBody(raw: IncomingMessage, limit: number, onExceeded: () => void): Transform {
+  let received = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      received += chunk.length;
+      if (received <= limit) return done(null, chunk);
+      onExceeded();
+      raw.unpipe(counter);
+      done(tooLarge(limit));
+    },
+  });
+  return raw.pipe(counter);
+}
 
 /**
  * Routes whose table entry names a `proxy` cluster are forwarded as they are (method, path,
@@ -31,21 +55,27 @@ export async function installProxying(app: FastifyInstance, bodyLimitBytes: numb
     const cluster = request.gatewayRoute.proxy;
     if (!cluster) return false;
     const backend = pickBackend(cluster);
-    // Streams the client's body through unread (and so unparsed and unvalidated by us); a declared
-    // length over the limit is refused here, since fastify's own limit applies only to bodies it parses.
-    if (Number(request.headers['content-length'] ?? 0) > bodyLimitBytes)
-      throw new AppError({
-        code: 'HTTP.PAYLOAD_TOO_LARGE',
-        kind: 'payload_too_large',
-        message: `The body is larger than ${bodyLimitBytes} bytes`,
+    // Streams the client's body through unread (and so unparsed and unvalidated by us). fastify's
+    // own limit applies only to bodies it parses, so a declared length over the limit is refused
+    // here and a chunked body is counted on its way through.
+    if (Number(request.headers['content-length'] ?? 0) > bodyLimitBytes) throw tooLarge(bodyLimitBytes);
+    let exceeded = false;
+    if (request.method !== 'GET' && request.method !== 'HEAD')
+      request.body = limitedBody(request.raw, bodyLimitBytes, () => {
+        exceeded = true;
       });
-    if (request.method !== 'GET' && request.method !== 'HEAD') request.body = request.raw;
     void reply.from(request.url, {
       getUpstream: () => backend.url,
       rewriteRequestHeaders: (_request, headers) => ({ ...headers, ...upstreamHeaders() }),
       // The route's time budget covers the proxied call too.
       timeout: Math.max(1, remainingDeadlineMs() ?? 5_000),
       onError: (failed, { error }) => {
+        if (exceeded) {
+          // The rest of the body is still on the wire; the connection cannot be reused.
+          void failed.header('connection', 'close');
+          failed.send(tooLarge(bodyLimitBytes));
+          return;
+        }
         failed.send(
           new AppError({
             code: `${backend.name.toUpperCase()}.UNAVAILABLE`,
