@@ -21,9 +21,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { createTestDatabase, createTestMessageStore } from '@mercato/chassis/testing';
+import { createTestDatabase, createTestMessageStore, waitFor } from '@mercato/chassis/testing';
 import autocannon from 'autocannon';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 
@@ -68,18 +67,13 @@ const stopAll = () => {
 };
 process.on('exit', stopAll);
 
-const waitUntilUp = async (name: string, url: string, headers: Record<string, string> = {}) => {
-  const began = Date.now();
-  while (Date.now() - began < 60_000) {
-    try {
-      if ((await fetch(url, { headers })).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(200);
-  }
-  throw new Error(`${name} did not come up at ${url} within 60 s`);
-};
+const waitUntilUp = (name: string, url: string, headers: Record<string, string> = {}) =>
+  waitFor(
+    `${name} answering at ${url}`,
+    async () => (await fetch(url, { headers }).catch(() => undefined))?.ok === true,
+    60_000,
+    200,
+  );
 
 // A real token from a real key; the gateway fetches the key from the upstream's JWKS.
 const keys = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });

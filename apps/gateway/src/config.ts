@@ -9,7 +9,7 @@ const policyText = (fallback: string) =>
     .string()
     .default(fallback)
     .superRefine((value, ctx) => {
-      const parsed = policySetting().safeParse(value);
+      const parsed = policySetting.safeParse(value);
       if (!parsed.success)
         ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]?.message ?? 'invalid' });
     });

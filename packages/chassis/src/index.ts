@@ -36,7 +36,7 @@ export { createGrpcServer, type GrpcRoutes, type GrpcServer } from './grpc/grpc-
 export { parseRequest } from './grpc/parse-request.ts';
 export { createHttpServer, type HttpApp } from './http/create-http-server.ts';
 export type { ReadinessCheck } from './http/health-routes.ts';
-export { CORRELATION_HEADER, REQUEST_ID_HEADER } from './http/request-ids.ts';
+export { CORRELATION_HEADER, contextHeaders, REQUEST_ID_HEADER } from './http/request-ids.ts';
 export { type IdGenerator, newId } from './ids.ts';
 export { createLogger, type Logger, loggerOptions } from './logging/create-logger.ts';
 export {

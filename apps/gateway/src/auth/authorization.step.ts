@@ -1,6 +1,5 @@
-import { AppError } from '@mercato/chassis';
 import type { FastifyRequest } from 'fastify';
-import type { Identification } from './identification.ts';
+import { forbidden, type Identification } from './identification.ts';
 
 /**
  * Enforces a route's `auth: required` and `roles` from the routing table before rate limits,
@@ -11,11 +10,7 @@ export function createAuthorizationStep(identification: Identification) {
   const check = async (request: FastifyRequest, roles: readonly string[]) => {
     const principal = await identification.requirePrincipal(request);
     if (roles.length > 0 && !roles.some((role) => principal.roles.includes(role)))
-      throw new AppError({
-        code: 'AUTH.FORBIDDEN',
-        kind: 'forbidden',
-        message: `This route needs one of the roles: ${roles.join(', ')}`,
-      });
+      throw forbidden(`This route needs one of the roles: ${roles.join(', ')}`);
   };
   /** Undefined (nothing to wait for) on routes that do not require a token. */
   return (request: FastifyRequest): Promise<void> | undefined => {

@@ -5,6 +5,10 @@ import type { Authenticator, Principal } from './authenticator.ts';
 
 const API_KEY_HEADER = 'x-api-key';
 
+/** The caller is known but may not do this (403). */
+export const forbidden = (message: string) =>
+  new AppError({ code: 'AUTH.FORBIDDEN', kind: 'forbidden', message });
+
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /** `client:key` pairs from configuration; keys are kept only as digests. */
@@ -58,11 +62,7 @@ export function createIdentification(authenticate: Authenticator, apiKeys: Reado
   const requireOwner = async (request: FastifyRequest, customerId: string): Promise<Principal> => {
     const caller = await requirePrincipal(request);
     if (caller.userId !== customerId && !caller.roles.includes('admin'))
-      throw new AppError({
-        code: 'AUTH.FORBIDDEN',
-        kind: 'forbidden',
-        message: 'You can only read your own data',
-      });
+      throw forbidden('You can only read your own data');
     return caller;
   };
 

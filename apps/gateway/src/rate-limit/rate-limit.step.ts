@@ -28,9 +28,12 @@ async function keyOf(kind: RateLimitKey, request: FastifyRequest, identification
  * room.
  */
 export function createRateLimitStep(store: RateLimitStore, identification: Identification, now = Date.now) {
-  const limit = async (request: FastifyRequest, reply: FastifyReply, route: Route) => {
-    const { policy, key: keyKind } = route.rateLimit ?? {};
-    if (!policy || !keyKind) return;
+  const limit = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    route: Route,
+    { policy, key: keyKind }: NonNullable<Route['rateLimit']>,
+  ) => {
     const key = await keyOf(keyKind, request, identification);
     const decision = await store.hit(`${route.name}|${key}`, policy, now());
     void reply
@@ -53,6 +56,6 @@ export function createRateLimitStep(store: RateLimitStore, identification: Ident
   /** Undefined (nothing to wait for) on routes without a limit. */
   return (request: FastifyRequest, reply: FastifyReply): Promise<void> | undefined => {
     const route = request.gatewayRoute;
-    return route.rateLimit ? limit(request, reply, route) : undefined;
+    return route.rateLimit ? limit(request, reply, route, route.rateLimit) : undefined;
   };
 }

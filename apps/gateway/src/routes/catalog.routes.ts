@@ -2,7 +2,7 @@ import type { Product } from '@mercato/contracts/grpc/catalog';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Upstreams } from '../upstreams/upstreams.ts';
-import { problems } from './edge-schemas.ts';
+import { idParam, problems } from './edge-schemas.ts';
 
 export const product = z.object({
   id: z.string(),
@@ -75,13 +75,7 @@ export const catalogEdgeRoutes =
         schema: {
           tags: ['catalog'],
           summary: 'One product',
-          params: z.object({
-            id: z
-              .string()
-              .min(1)
-              .max(64)
-              .regex(/^[A-Za-z0-9_-]+$/),
-          }),
+          params: idParam,
           response: { 200: product, ...problems },
         },
       },

@@ -5,9 +5,7 @@ import { composeParts, NotDeployed } from '../composition/compose-parts.ts';
 import { getJson } from '../upstreams/http-backend.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { customer, toCustomerJson } from './customer.routes.ts';
-import { problems } from './edge-schemas.ts';
-
-const degraded = z.array(z.object({ part: z.string(), reason: z.string(), code: z.string().optional() }));
+import { degraded, idParam, problems } from './edge-schemas.ts';
 
 /**
  * The customer dashboard, composed at the edge: profile (customer, gRPC), order summaries
@@ -26,7 +24,7 @@ export const dashboardEdgeRoutes =
           tags: ['customers'],
           summary: 'A customer dashboard (own id only, or admin); failed parts are listed in `degraded`',
           security: [{ bearer: [] }],
-          params: z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) }),
+          params: idParam,
           response: {
             200: z.object({
               customer_id: z.string(),

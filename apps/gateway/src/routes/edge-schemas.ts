@@ -22,6 +22,20 @@ export const problems = {
   504: problem,
 };
 
+/** The parts of a composed answer that failed or were late (see composition/compose-parts.ts). */
+export const degraded = z.array(
+  z.object({ part: z.string(), reason: z.string(), code: z.string().optional() }),
+);
+
+/** `:id` of a product or customer. */
+export const idParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/),
+});
+
 export const skuParam = z.object({
   sku: z
     .string()

@@ -7,7 +7,7 @@ import { composeParts } from '../composition/compose-parts.ts';
 import type { UpstreamClients, Upstreams } from '../upstreams/upstreams.ts';
 import { basket, quote, toQuoteJson } from './cart.routes.ts';
 import { listQuery, product, toProductJson } from './catalog.routes.ts';
-import { minor, problems } from './edge-schemas.ts';
+import { degraded, idParam, minor, problems } from './edge-schemas.ts';
 
 const price = z.object({
   currency: z.string(),
@@ -17,9 +17,7 @@ const price = z.object({
   discounts: z.array(z.string()),
 });
 const availability = z.object({ available: z.number(), in_stock: z.boolean() });
-const degraded = z.array(z.object({ part: z.string(), reason: z.string(), code: z.string().optional() }));
 const productCard = product.extend({ price: price.nullable(), stock: availability.nullable() });
-const productId = z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) });
 
 type Price = z.infer<typeof price>;
 type Availability = z.infer<typeof availability>;
@@ -133,7 +131,7 @@ export const storefrontEdgeRoutes =
         schema: {
           tags,
           summary: 'A product page: the product with its price and stock',
-          params: productId,
+          params: idParam,
           response: { 200: productCard.extend({ degraded }), ...problems },
         },
       },

@@ -55,7 +55,7 @@ const route = z.strictObject({
   retry: z.strictObject({ attempts: z.number().int().min(1).max(5) }).optional(),
   rate_limit: z
     .strictObject({
-      policy: policySetting(),
+      policy: policySetting,
       /** user: the verified token's subject; api_key: a configured key's client; ip: client IP. */
       key: z.enum(['ip', 'user', 'api_key']).default('ip'),
     })

@@ -1,16 +1,10 @@
-import { AppError, currentRequestContext } from '@mercato/chassis';
+import { AppError, contextHeaders } from '@mercato/chassis';
 import { context, propagation } from '@opentelemetry/api';
 import { type Cluster, pickBackend } from '../routing/route-table.ts';
 
 /** The headers every upstream call carries: correlation and request ids, the user, the trace. */
 export function upstreamHeaders(): Record<string, string> {
-  const headers: Record<string, string> = { accept: 'application/json' };
-  const requestContext = currentRequestContext();
-  if (requestContext) {
-    headers['x-correlation-id'] = requestContext.correlationId;
-    headers['x-request-id'] = requestContext.requestId;
-    if (requestContext.userId) headers['x-mercato-user-id'] = requestContext.userId;
-  }
+  const headers: Record<string, string> = { accept: 'application/json', ...contextHeaders() };
   propagation.inject(context.active(), headers);
   return headers;
 }

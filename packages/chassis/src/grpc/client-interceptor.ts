@@ -1,8 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { CORRELATION_HEADER, REQUEST_ID_HEADER, USER_ID_HEADER } from '../http/request-ids.ts';
-import { currentRequestContext } from '../logging/request-context.ts';
+import { contextHeaders } from '../http/request-ids.ts';
 import type { RpcMetrics } from './rpc-metrics.ts';
 
 const tracer = trace.getTracer('mercato-grpc');
@@ -18,12 +17,7 @@ const headerSetter = {
 export function clientInterceptor(dependency: string, metrics: RpcMetrics): Interceptor {
   return (next) => async (request) => {
     const started = performance.now();
-    const requestContext = currentRequestContext();
-    if (requestContext) {
-      request.header.set(CORRELATION_HEADER, requestContext.correlationId);
-      request.header.set(REQUEST_ID_HEADER, requestContext.requestId);
-      if (requestContext.userId) request.header.set(USER_ID_HEADER, requestContext.userId);
-    }
+    for (const [name, value] of Object.entries(contextHeaders())) request.header.set(name, value);
     const span = tracer.startSpan(`${request.service.typeName}/${request.method.name}`, {
       kind: SpanKind.CLIENT,
       attributes: {

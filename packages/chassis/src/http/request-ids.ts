@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { currentRequestContext } from '../logging/request-context.ts';
 
 export const CORRELATION_HEADER = 'x-correlation-id';
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -25,3 +26,18 @@ export const correlationIdFrom = (headers: IncomingHttpHeaders): string =>
 /** The caller's request id when well formed; otherwise a new one. */
 export const requestIdFrom = (headers: IncomingHttpHeaders): string =>
   headerValue(headers, REQUEST_ID_HEADER) ?? `req_${randomUUID()}`;
+
+/**
+ * The ids an outgoing call carries for the request being served (correlation id, request id, the
+ * verified user), as header name → value; empty outside a request. gRPC and HTTP calls use the same.
+ */
+export function contextHeaders(): Record<string, string> {
+  const context = currentRequestContext();
+  if (!context) return {};
+  const headers: Record<string, string> = {
+    [CORRELATION_HEADER]: context.correlationId,
+    [REQUEST_ID_HEADER]: context.requestId,
+  };
+  if (context.userId) headers[USER_ID_HEADER] = context.userId;
+  return headers;
+}
