@@ -1,9 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { Transform } from 'node:stream';
 import replyFrom from '@fastify/reply-from';
-import { AppError, remainingDeadlineMs } from '@mercato/chassis';
+import { AppError, contextHeaders, remainingDeadlineMs } from '@mercato/chassis';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { upstreamHeaders } from '../upstreams/http-backend.ts';
 import { pickBackend } from './route-table.ts';
 
 const tooLarge = (limit: number) =>
@@ -66,7 +65,12 @@ export async function installProxying(app: FastifyInstance, bodyLimitBytes: numb
       });
     void reply.from(request.url, {
       getUpstream: () => backend.url,
-      rewriteRequestHeaders: (_request, headers) => ({ ...headers, ...upstreamHeaders() }),
+      // The client's own trace headers are dropped: the tracing SDK's undici instrumentation adds
+      // this gateway's, and a second traceparent beside it would make the trace ambiguous.
+      rewriteRequestHeaders: (_request, { traceparent: _parent, tracestate: _state, ...headers }) => ({
+        ...headers,
+        ...contextHeaders(),
+      }),
       // The route's time budget covers the proxied call too.
       timeout: Math.max(1, remainingDeadlineMs() ?? 5_000),
       onError: (failed, { error }) => {
