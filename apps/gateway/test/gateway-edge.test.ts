@@ -2,14 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import net from 'node:net';
 import { create } from '@bufbuild/protobuf';
 import type { ConnectRouter } from '@connectrpc/connect';
-import {
-  createGrpcServer,
-  createLogger,
-  createService,
-  createServiceMetrics,
-  type GrpcServer,
-  type Service,
-} from '@mercato/chassis';
+import { createService, type GrpcServer, type Service } from '@mercato/chassis';
 import { CatalogService } from '@mercato/contracts/grpc/catalog';
 import { CustomerSchema, CustomerService } from '@mercato/contracts/grpc/customer';
 import { IdentityService } from '@mercato/contracts/grpc/identity';
@@ -17,6 +10,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../src/config.ts';
 import { gatewayDefinition } from '../src/gateway.service.ts';
+import { startGrpcStub } from './support/grpc-stub.ts';
 import { startTokenIssuer } from './support/token-issuer.ts';
 
 const REQUEST_TIMEOUT_MS = 1_000;
@@ -48,9 +42,9 @@ describe('the hardened edge', () => {
     issuer = await startTokenIssuer();
     attacker = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
 
-    const logger = createLogger({ service: 'stub', level: 'silent' });
-    upstream = createGrpcServer(upstreamRoutes, logger, createServiceMetrics('stub').rpc);
-    const grpcUrl = await upstream.listen('127.0.0.1', 0);
+    const stub = await startGrpcStub(upstreamRoutes);
+    upstream = stub.server;
+    const grpcUrl = stub.url;
     gateway = await createService(gatewayDefinition, {
       PORT: '0',
       LOG_LEVEL: 'silent',

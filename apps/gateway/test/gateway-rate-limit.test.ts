@@ -1,17 +1,11 @@
 import type { ConnectRouter } from '@connectrpc/connect';
-import {
-  createGrpcServer,
-  createLogger,
-  createService,
-  createServiceMetrics,
-  type GrpcServer,
-  type Service,
-} from '@mercato/chassis';
+import { createService, type GrpcServer, type Service } from '@mercato/chassis';
 import { CatalogService } from '@mercato/contracts/grpc/catalog';
 import { IdentityService } from '@mercato/contracts/grpc/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../src/config.ts';
 import { gatewayDefinition } from '../src/gateway.service.ts';
+import { startGrpcStub } from './support/grpc-stub.ts';
 
 const routes = (router: ConnectRouter) => {
   router.service(CatalogService, {
@@ -27,12 +21,9 @@ describe('rate limits at the gateway', () => {
   let behindProxy = '';
 
   beforeAll(async () => {
-    upstream = createGrpcServer(
-      routes,
-      createLogger({ service: 'stub', level: 'silent' }),
-      createServiceMetrics('stub').rpc,
-    );
-    const grpcUrl = await upstream.listen('127.0.0.1', 0);
+    const stub = await startGrpcStub(routes);
+    upstream = stub.server;
+    const grpcUrl = stub.url;
     const start = async (extra: Record<string, string>) => {
       const gateway = await createService(gatewayDefinition, {
         PORT: '0',

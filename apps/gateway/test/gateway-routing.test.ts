@@ -4,14 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
-import {
-  createGrpcServer,
-  createLogger,
-  createService,
-  createServiceMetrics,
-  type GrpcServer,
-  type Service,
-} from '@mercato/chassis';
+import { createService, type GrpcServer, type Service } from '@mercato/chassis';
 import { parsePrometheusText, waitFor } from '@mercato/chassis/testing';
 import { CatalogService } from '@mercato/contracts/grpc/catalog';
 import { CustomerService } from '@mercato/contracts/grpc/customer';
@@ -22,9 +15,9 @@ import fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../src/config.ts';
 import { gatewayDefinition } from '../src/gateway.service.ts';
+import { startGrpcStub } from './support/grpc-stub.ts';
 import { startTokenIssuer } from './support/token-issuer.ts';
 
-const logger = createLogger({ service: 'stub', level: 'silent' });
 const products = [
   { id: 'p1', sku: 'KIT-0001', name: 'Pan', categorySlug: 'kitchen' },
   { id: 'p2', sku: 'KIT-0002', name: 'Pot', categorySlug: 'kitchen' },
@@ -113,9 +106,9 @@ describe('the routing table at work', () => {
   let document: { clusters: Record<string, unknown>; routes: unknown[] };
 
   const grpcServer = async (routes: (router: ConnectRouter) => void) => {
-    const server = createGrpcServer(routes, logger, createServiceMetrics('stub').rpc);
+    const { server, url: address } = await startGrpcStub(routes);
     grpcServers.push(server);
-    return server.listen('127.0.0.1', 0);
+    return address;
   };
   const httpServer = async (setup: (app: FastifyInstance) => void) => {
     const app = fastify();

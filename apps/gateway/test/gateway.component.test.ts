@@ -1,23 +1,17 @@
 import { create } from '@bufbuild/protobuf';
-import { Code, ConnectError } from '@connectrpc/connect';
-import {
-  createGrpcServer,
-  createLogger,
-  createService,
-  createServiceMetrics,
-  type GrpcServer,
-  type Service,
-} from '@mercato/chassis';
+import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
+import { createService, type GrpcServer, type Service } from '@mercato/chassis';
 import { CatalogService, ProductSchema } from '@mercato/contracts/grpc/catalog';
 import { IdentityService } from '@mercato/contracts/grpc/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../src/config.ts';
 import { gatewayDefinition } from '../src/gateway.service.ts';
+import { startGrpcStub } from './support/grpc-stub.ts';
 
 /** A stand-in catalog with the behaviours the gateway must cope with: answers, errors, silence. */
 function catalogStub() {
   const seen: Array<{ method: string; id?: string; correlation: string | null; query?: string }> = [];
-  const routes = (router: Parameters<Parameters<typeof createGrpcServer>[0]>[0]) => {
+  const routes = (router: ConnectRouter) => {
     router.service(CatalogService, {
       async getProduct(request, context) {
         seen.push({
@@ -69,9 +63,9 @@ describe('gateway in front of a gRPC upstream', () => {
   let url = '';
 
   beforeAll(async () => {
-    const logger = createLogger({ service: 'stub', level: 'silent' });
-    upstream = createGrpcServer(stub.routes, logger, createServiceMetrics('stub').rpc);
-    const catalogUrl = await upstream.listen('127.0.0.1', 0);
+    const started = await startGrpcStub(stub.routes);
+    upstream = started.server;
+    const catalogUrl = started.url;
     gateway = await createService(gatewayDefinition, {
       PORT: '0',
       LOG_LEVEL: 'silent',
