@@ -1,5 +1,4 @@
-import { Code, createClient } from '@connectrpc/connect';
-import { createGrpcTransport } from '@connectrpc/connect-node';
+import { Code } from '@connectrpc/connect';
 import { createLogger, createPool, type Pool, PostgresMessageBus } from '@mercato/chassis';
 import {
   grpcFailure,
@@ -23,7 +22,7 @@ describe.skipIf(!postgres.available)(suiteTitle('customer service', postgres), (
   let running: TestService<CustomerConfig>;
   let messages: Pool;
   let bus: PostgresMessageBus;
-  const client = () => createClient(CustomerService, createGrpcTransport({ baseUrl: running.grpcUrl }));
+  const client = () => running.client(CustomerService);
 
   beforeAll(async () => {
     running = await startTestService(customerDefinition);

@@ -1,5 +1,4 @@
-import { Code, createClient } from '@connectrpc/connect';
-import { createGrpcTransport } from '@connectrpc/connect-node';
+import { Code } from '@connectrpc/connect';
 import { createLogger, createPool, type Pool } from '@mercato/chassis';
 import {
   grpcFailure,
@@ -22,7 +21,7 @@ const logger = createLogger({ service: 'test', level: 'silent' });
 describe.skipIf(!postgres.available)(suiteTitle('identity service', postgres), () => {
   let running: TestService<IdentityConfig>;
   let messages: Pool;
-  const client = () => createClient(IdentityService, createGrpcTransport({ baseUrl: running.grpcUrl }));
+  const client = () => running.client(IdentityService);
   const jwks = async () =>
     (await (await fetch(`${running.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
   const verify = async (token: string) =>

@@ -1,5 +1,4 @@
-import { Code, createClient } from '@connectrpc/connect';
-import { createGrpcTransport } from '@connectrpc/connect-node';
+import { Code } from '@connectrpc/connect';
 import { createLogger, createPool, type Pool } from '@mercato/chassis';
 import {
   grpcFailure,
@@ -20,7 +19,7 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory service over gRPC', p
   let running: TestService<InventoryConfig>;
   let db: Pool;
   let messages: Pool;
-  const client = () => createClient(InventoryService, createGrpcTransport({ baseUrl: running.grpcUrl }));
+  const client = () => running.client(InventoryService);
 
   beforeAll(async () => {
     running = await startTestService(inventoryDefinition);

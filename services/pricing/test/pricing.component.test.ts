@@ -1,5 +1,4 @@
-import { Code, ConnectError, createClient } from '@connectrpc/connect';
-import { createGrpcTransport } from '@connectrpc/connect-node';
+import { Code, ConnectError } from '@connectrpc/connect';
 import { createLogger, createPool, inTransaction, type Pool, PostgresMessageBus } from '@mercato/chassis';
 import {
   probePostgres,
@@ -20,7 +19,7 @@ const logger = createLogger({ service: 'test', level: 'silent' });
 describe.skipIf(!postgres.available)(suiteTitle('pricing service', postgres), () => {
   let running: TestService<PricingConfig>;
   let db: Pool;
-  const client = () => createClient(PricingService, createGrpcTransport({ baseUrl: running.grpcUrl }));
+  const client = () => running.client(PricingService);
 
   beforeAll(async () => {
     // No customer service listens at this address, so a quote for a customer must degrade.

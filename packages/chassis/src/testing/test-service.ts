@@ -1,4 +1,6 @@
-import { ConnectError } from '@connectrpc/connect';
+import type { DescService } from '@bufbuild/protobuf';
+import { type Client, ConnectError, createClient } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
 import {
   type ChassisConfig,
   createService,
@@ -17,6 +19,8 @@ export interface TestService<Config> {
   grpcUrl: string;
   databaseUrl: string;
   messagesUrl: string;
+  /** A plain client (no policy, no retries) for one of the service's gRPC services. */
+  client: <S extends DescService>(service: S) => Client<S>;
   /** Stops the service and drops its databases. */
   stop: () => Promise<void>;
 }
@@ -44,10 +48,12 @@ export async function startTestService<Config extends ChassisConfig>(
     ...environment,
   });
   const url = await service.start();
+  const grpcUrl = service.grpcUrl() ?? '';
   return {
     service,
     url,
-    grpcUrl: service.grpcUrl() ?? '',
+    grpcUrl,
+    client: (grpcService) => createClient(grpcService, createGrpcTransport({ baseUrl: grpcUrl })),
     databaseUrl: database.url,
     messagesUrl: messages.url,
     stop: async () => {
