@@ -9,6 +9,7 @@ import {
 import { z } from 'zod';
 import type { CatalogService as Catalog } from '../../application/catalog-service.ts';
 import type { Product } from '../../domain/product.ts';
+import type { Page } from '../../domain/product-search.ts';
 
 const pageFields = {
   // proto3 sends 0 for "not set".
@@ -40,6 +41,13 @@ export const toProductMessage = (product: Product): ProductMessage =>
     updatedAt: product.updatedAt.toISOString(),
   });
 
+const toPageMessage = (page: Page<Product>) => ({
+  products: page.items.map(toProductMessage),
+  page: page.page,
+  pageSize: page.pageSize,
+  total: page.total,
+});
+
 export const catalogGrpc = (catalog: Catalog) => (router: ConnectRouter) =>
   router.service(CatalogService, {
     async getProduct(request) {
@@ -48,33 +56,21 @@ export const catalogGrpc = (catalog: Catalog) => (router: ConnectRouter) =>
     },
     async listProducts(request) {
       const query = parseRequest(listProductsRequest, request);
-      const page = await catalog.listProducts({
-        categorySlug: query.categorySlug || undefined,
-        page: query.page,
-        pageSize: query.pageSize,
-      });
-      return {
-        products: page.items.map(toProductMessage),
-        page: page.page,
-        pageSize: page.pageSize,
-        total: page.total,
-      };
+      return toPageMessage(
+        await catalog.listProducts({
+          categorySlug: query.categorySlug || undefined,
+          page: query.page,
+          pageSize: query.pageSize,
+        }),
+      );
     },
     async listCategories() {
       return { categories: await catalog.listCategories() };
     },
     async searchProducts(request) {
       const query = parseRequest(searchProductsRequest, request);
-      const page = await catalog.listProducts({
-        text: query.query,
-        page: query.page,
-        pageSize: query.pageSize,
-      });
-      return {
-        products: page.items.map(toProductMessage),
-        page: page.page,
-        pageSize: page.pageSize,
-        total: page.total,
-      };
+      return toPageMessage(
+        await catalog.listProducts({ text: query.query, page: query.page, pageSize: query.pageSize }),
+      );
     },
   });
