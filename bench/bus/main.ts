@@ -1,103 +1,136 @@
 /**
  * bench/bus — end-to-end throughput and latency of each bus adapter: a message committed to a
- * service's outbox, relayed, delivered, and handled in a consumer's inbox transaction.
+ * service's outbox, relayed, delivered, and handled in a consumer's inbox transaction. The
+ * producing service (four producers and the relay) runs here; the consuming service runs as its
+ * own process (consumer.ts), each with its own database.
  *
- *   npm run bench:bus                # both adapters
- *   BENCH_ADAPTERS=postgres npm run bench:bus
- *   BENCH_MESSAGES=20000 BENCH_SECONDS=5 BENCH_CONCURRENCY=200 BENCH_PARTITIONS=32 npm run bench:bus
+ *   npm run bench:bus                # both adapters, both handlers
+ *   BENCH_ADAPTERS=postgres BENCH_HANDLERS=inbox npm run bench:bus
+ *   BENCH_MESSAGES=40000 BENCH_SECONDS=5 BENCH_CONCURRENCY=200 BENCH_PARTITIONS=32 npm run bench:bus
  *
  * Needs PostgreSQL (MERCATO_TEST_DATABASE_URL) and, for NATS, JetStream (MERCATO_TEST_NATS_URL).
- * Prints a table and writes bench/results/bus.json.
+ * Each phase starts a fresh consumer process and runs a few thousand messages through it before
+ * measuring. Prints a table and writes bench/results/bus.json (BENCH_DUMP=prefix also writes each
+ * message's latency and handling time, for plots).
  */
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  createLogger,
   createPool,
-  DeadLetterStore,
   inTransaction,
   MESSAGING_MIGRATIONS_TABLE,
-  type MessageBus,
-  MessageConsumer,
   messageStoreMigrations,
   messagingMigrations,
   migrate,
   Outbox,
   OutboxRelay,
-  PostgresMessageBus,
+  type Pool,
 } from '@mercato/chassis';
-import { NatsMessageBus } from '@mercato/chassis/nats';
-import { createTestDatabase, removeNatsStreams, testNatsUrl } from '@mercato/chassis/testing';
-import { createEnvelope, defineEvent, MessageRegistry } from '@mercato/contracts';
+import {
+  createTestDatabase,
+  removeNatsStreams,
+  testNatsUrl,
+  testPostgresUrl,
+} from '@mercato/chassis/testing';
+import { createEnvelope } from '@mercato/contracts';
 import { Registry } from 'prom-client';
-import { z } from 'zod';
+import {
+  type BusSettings,
+  benchEvent,
+  benchLogger,
+  benchMessages,
+  connectBus,
+  epochMs,
+} from './bench-rig.ts';
+import type { ConsumerReport, ConsumerSettings } from './consumer.ts';
 
-const benchEvent = defineEvent({
-  type: 'bench.happened',
-  version: '1.0',
-  schema: z.object({ seq: z.number().int() }),
-});
-const messages = new MessageRegistry([benchEvent]);
-const logger = createLogger({ service: 'bench-bus', level: 'error' });
-const total = Number(process.env.BENCH_MESSAGES ?? 20_000);
+const logger = benchLogger;
+const total = Number(process.env.BENCH_MESSAGES ?? 40_000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const adapters = (process.env.BENCH_ADAPTERS ?? 'postgres,nats').split(',');
+/**
+ * `inbox`: the handler's transaction records the message in the inbox and commits (what the
+ * targets are about); `inbox+row`: the handler also writes a row of its own per message, one more
+ * round trip to the database each.
+ */
+type Handler = 'inbox' | 'inbox+row';
+const handlers = (process.env.BENCH_HANDLERS ?? 'inbox,inbox+row').split(',') as Handler[];
 const targets: Record<string, number> = { postgres: 5_000, nats: 10_000 };
 const KEYS = 1_000;
 const BATCH = 100;
 const PRODUCERS = 4;
+const WARM_UP_MESSAGES = 5_000;
 
 interface Rig {
-  bus: MessageBus;
-  servicePool: ReturnType<typeof createPool>;
-  serviceUrl: string;
+  busSettings: BusSettings;
+  producerPool: Pool;
+  producerUrl: string;
+  consumerUrl: string;
+  storePool: () => Pool;
   cleanup: () => Promise<void>;
 }
 
+/** Three databases as three services would have them: the producer's, the consumer's, the bus store. */
 async function rig(adapter: string, run: string): Promise<Rig> {
-  const service = await createTestDatabase('bench_service');
-  const servicePool = createPool({ url: service.url, max: 40, applicationName: 'bench' }, logger);
-  await migrate(servicePool, messagingMigrations, logger, MESSAGING_MIGRATIONS_TABLE);
-  await servicePool.query('CREATE TABLE effects (message_id text PRIMARY KEY, seq int NOT NULL)');
-  if (adapter === 'nats') {
-    const bus = await NatsMessageBus.connect({
-      url: testNatsUrl(),
-      logger,
-      partitions: Number(process.env.BENCH_PARTITIONS ?? 32),
-    });
-    return {
-      bus,
-      servicePool,
-      serviceUrl: service.url,
-      cleanup: async () => {
-        await bus.close();
-        await servicePool.end();
-        await service.drop();
-        await removeNatsStreams(new RegExp(`^EVENTS_BENCH${run.toUpperCase()}$`));
-      },
-    };
+  const producer = await createTestDatabase('bench_producer');
+  const consumer = await createTestDatabase('bench_consumer');
+  const store = adapter === 'postgres' ? await createTestDatabase('bench_messages') : undefined;
+  const producerPool = createPool({ url: producer.url, max: 20, applicationName: 'bench' }, logger);
+  await migrate(producerPool, messagingMigrations, logger, MESSAGING_MIGRATIONS_TABLE);
+  let storePool: Pool | undefined;
+  if (store) {
+    storePool = createPool({ url: store.url, max: 20, applicationName: 'bench-bus' }, logger);
+    await migrate(storePool, messageStoreMigrations, logger, 'bus_migrations');
   }
-  const store = await createTestDatabase('bench_messages');
-  const busPool = createPool({ url: store.url, max: 20, applicationName: 'bench-bus' }, logger);
-  await migrate(busPool, messageStoreMigrations, logger, 'bus_migrations');
-  const bus = new PostgresMessageBus({
-    pool: busPool,
-    listenUrl: store.url,
-    logger,
-    batchSize: 200,
-    pollIntervalMs: 50,
+  return {
+    busSettings: {
+      adapter,
+      natsUrl: testNatsUrl(),
+      partitions: Number(process.env.BENCH_PARTITIONS ?? 32),
+      storeUrl: store?.url ?? '',
+    },
+    producerPool,
+    producerUrl: producer.url,
+    consumerUrl: consumer.url,
+    storePool: () => {
+      if (!storePool) throw new Error('the PostgreSQL store is only set up for adapter postgres');
+      return storePool;
+    },
+    cleanup: async () => {
+      await producerPool.end();
+      await storePool?.end();
+      await Promise.all([producer.drop(), consumer.drop(), store?.drop()]);
+      if (adapter === 'nats') await removeNatsStreams(new RegExp(`^EVENTS_BENCH${run.toUpperCase()}$`));
+    },
+  };
+}
+
+/** Starts the consuming service as its own process; resolves once it is subscribed. */
+async function startConsumer(
+  settings: ConsumerSettings,
+  onHandled: (handled: Array<[string, number]>) => void,
+) {
+  const child = fork(fileURLToPath(new URL('./consumer.ts', import.meta.url)), [], {
+    // The parent's own flags (`--import tsx`, a profiler's) apply to the consumer too.
+    execArgv: process.execArgv,
+    env: { ...process.env, BENCH_CONSUMER: JSON.stringify(settings) },
+  });
+  const exited = once(child, 'exit');
+  await new Promise<void>((resolve, reject) => {
+    child.on('message', (report: ConsumerReport) => {
+      if ('ready' in report) resolve();
+      else onHandled(report.handled);
+    });
+    void exited.then(([code]) => reject(new Error(`the bench consumer exited with ${code}`)));
   });
   return {
-    bus,
-    servicePool,
-    serviceUrl: service.url,
-    cleanup: async () => {
-      await bus.close();
-      await busPool.end();
-      await servicePool.end();
-      await service.drop();
-      await store.drop();
+    stop: async () => {
+      child.disconnect();
+      await exited;
     },
   };
 }
@@ -106,119 +139,129 @@ const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
 /** Runs one phase: produce `count` messages at `ratePerSecond` (0 = as fast as possible). */
-async function phase(adapter: string, count: number, ratePerSecond: number) {
+async function phase(adapter: string, handler: Handler, count: number, ratePerSecond: number) {
   const run = `${Date.now().toString(36)}`;
   const topic = `bench${run}.happened`;
-  const { bus, servicePool, serviceUrl, cleanup } = await rig(adapter, run);
-  const committedAt = new Map<string, number>();
-  const latencies: number[] = [];
-  let handled = 0;
-  const registry = new Registry();
-  const consumer = new MessageConsumer(
+  const { busSettings, producerPool, producerUrl, consumerUrl, storePool, cleanup } = await rig(adapter, run);
+  const handledAt = new Map<string, number>();
+  const consumer = await startConsumer(
     {
+      ...busSettings,
+      databaseUrl: consumerUrl,
       group: `bench-${run}`,
-      kind: 'topic',
-      destinations: [topic],
+      topic,
       concurrency: Number(process.env.BENCH_CONCURRENCY ?? 200),
-      handler: async (message, transaction) => {
-        await transaction.query('INSERT INTO effects (message_id, seq) VALUES ($1, $2)', [
-          message.event_id,
-          message.data.seq,
-        ]);
-      },
+      effectRow: handler === 'inbox+row',
     },
-    { pool: servicePool, bus, messages, deadLetters: new DeadLetterStore(servicePool), logger, registry },
+    (handled) => {
+      for (const [id, at] of handled) handledAt.set(id, at);
+    },
   );
-  // Latency is taken when the handler's transaction has committed and the delivery is acked.
-  const original = bus.subscribe.bind(bus);
-  bus.subscribe = (options) =>
-    original({
-      ...options,
-      onDelivery: async (delivery) => {
-        await options.onDelivery(delivery);
-        const started = committedAt.get(delivery.messageId);
-        if (started !== undefined) {
-          latencies.push(performance.now() - started);
-          committedAt.delete(delivery.messageId);
-          handled += 1;
-        }
-      },
-    });
-  await consumer.start();
+  const bus = await connectBus(busSettings, storePool);
   const relay = new OutboxRelay({
-    pool: servicePool,
-    databaseUrl: serviceUrl,
+    pool: producerPool,
+    databaseUrl: producerUrl,
     bus,
     logger,
-    registry,
+    registry: new Registry(),
     batchSize: 500,
   });
   relay.start();
-  const outbox = new Outbox(messages);
+  const outbox = new Outbox(benchMessages);
 
-  const began = performance.now();
   // Producers as a service has them: several requests committing at once, each with its own
   // transaction (BATCH messages each). At a fixed rate they pace themselves against the clock.
-  let next = 0;
-  const producer = async () => {
-    for (let sent = next; sent < count; sent = next) {
-      next += BATCH;
-      const envelopes = Array.from({ length: Math.min(BATCH, count - sent) }, (_, index) =>
-        createEnvelope({
-          contract: benchEvent,
-          data: { seq: sent + index },
-          source: 'bench',
-          correlationId: run,
-        }),
-      );
-      if (ratePerSecond > 0) {
-        const due = began + (sent / ratePerSecond) * 1000;
-        const wait = due - performance.now();
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  const produce = async (count: number, ratePerSecond: number, committedAt: Map<string, number>) => {
+    const began = performance.now();
+    let next = 0;
+    const producer = async () => {
+      for (let sent = next; sent < count; sent = next) {
+        next += BATCH;
+        const envelopes = Array.from({ length: Math.min(BATCH, count - sent) }, (_, index) =>
+          createEnvelope({
+            contract: benchEvent,
+            data: { seq: sent + index },
+            source: 'bench',
+            correlationId: run,
+          }),
+        );
+        if (ratePerSecond > 0) {
+          const wait = began + (sent / ratePerSecond) * 1000 - performance.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+        await inTransaction(producerPool, (client) =>
+          outbox.append(
+            client,
+            envelopes.map((envelope) => ({
+              kind: 'topic',
+              destination: topic,
+              key: `k${Number(envelope.data.seq) % KEYS}`,
+              envelope,
+            })),
+          ),
+        );
+        const now = epochMs();
+        for (const envelope of envelopes) committedAt.set(envelope.event_id, now);
       }
-      await inTransaction(servicePool, (client) =>
-        outbox.append(
-          client,
-          envelopes.map((envelope) => ({
-            kind: 'topic',
-            destination: topic,
-            key: `k${Number(envelope.data.seq) % KEYS}`,
-            envelope,
-          })),
-        ),
-      );
-      const now = performance.now();
-      for (const envelope of envelopes) committedAt.set(envelope.event_id, now);
+    };
+    await Promise.all(Array.from({ length: PRODUCERS }, producer));
+  };
+  const handledAll = async (ids: Map<string, number>, within: number) => {
+    const deadline = performance.now() + within;
+    while (performance.now() < deadline && [...ids.keys()].some((id) => !handledAt.has(id))) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
   };
-  await Promise.all(Array.from({ length: PRODUCERS }, producer));
+
+  // A second of load first, not measured: the consumer process has just started (JIT, database
+  // connections opened on demand, partitions being taken).
+  const warmUp = new Map<string, number>();
+  await produce(WARM_UP_MESSAGES, ratePerSecond || 5_000, warmUp);
+  await handledAll(warmUp, 30_000);
+  handledAt.clear();
+
+  const committedAt = new Map<string, number>();
+  const began = performance.now();
+  await produce(count, ratePerSecond, committedAt);
   const produced = performance.now();
   if (process.env.BENCH_DEBUG) {
     void (async () => {
       for (;;) {
-        const { rows } = await servicePool.query<{ n: number }>(
+        const { rows } = await producerPool.query<{ n: number }>(
           'SELECT count(*)::int AS n FROM mercato_outbox',
         );
         if (rows[0]?.n === 0) break;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       console.error(
-        `${adapter}: produced in ${(produced - began).toFixed(0)} ms, relayed by ${(performance.now() - began).toFixed(0)} ms, handled ${handled}`,
+        `${adapter}: produced in ${(produced - began).toFixed(0)} ms, relayed by ${(performance.now() - began).toFixed(0)} ms, handled ${handledAt.size}`,
       );
     })();
   }
   const deadline = performance.now() + 120_000;
-  while (handled < count && performance.now() < deadline)
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  while (handledAt.size < count && performance.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 10));
   const elapsed = (performance.now() - began) / 1000;
   await relay.stop();
   await consumer.stop();
+  await bus.close();
   await cleanup();
+  const latencies = [...handledAt].flatMap(([id, at]) => {
+    const committed = committedAt.get(id);
+    return committed === undefined ? [] : [at - committed];
+  });
+  if (process.env.BENCH_DUMP) {
+    const rows = [...handledAt].map(
+      ([id, at]) =>
+        `${(at - (committedAt.get(id) ?? at)).toFixed(1)} ${(at - began - performance.timeOrigin).toFixed(0)}`,
+    );
+    await writeFile(`${process.env.BENCH_DUMP}-${adapter}-${handler}-${ratePerSecond}.txt`, rows.join('\n'));
+  }
   latencies.sort((a, b) => a - b);
   return {
-    handled,
+    handled: handledAt.size,
     elapsed_s: Number(elapsed.toFixed(2)),
-    throughput_per_s: Math.round(handled / elapsed),
+    throughput_per_s: Math.round(handledAt.size / elapsed),
     p50_ms: Number(percentile(latencies, 50).toFixed(1)),
     p99_ms: Number(percentile(latencies, 99).toFixed(1)),
   };
@@ -226,23 +269,27 @@ async function phase(adapter: string, count: number, ratePerSecond: number) {
 
 const results = [];
 for (const adapter of adapters) {
-  const throughput = await phase(adapter, total, 0);
-  const offered = Math.round((targets[adapter] ?? 5_000) / 2);
-  const latency = await phase(adapter, offered * seconds, offered);
-  results.push({
-    adapter,
-    messages: total,
-    throughput,
-    latency_at: offered,
-    latency,
-    target_per_s: targets[adapter],
-  });
+  for (const handler of handlers) {
+    const throughput = await phase(adapter, handler, total, 0);
+    const offered = Math.round((targets[adapter] ?? 5_000) / 2);
+    const latency = await phase(adapter, handler, offered * seconds, offered);
+    results.push({
+      adapter,
+      handler,
+      messages: total,
+      throughput,
+      latency_at: offered,
+      latency,
+      target_per_s: targets[adapter],
+    });
+  }
 }
 
 const table = [
-  ['adapter', 'throughput/s', 'target/s', 'offered/s', 'p50 ms', 'p99 ms', 'handled'],
+  ['adapter', 'handler', 'throughput/s', 'target/s', 'offered/s', 'p50 ms', 'p99 ms', 'handled'],
   ...results.map((row) => [
     row.adapter,
+    row.handler,
     String(row.throughput.throughput_per_s),
     String(row.target_per_s),
     String(row.latency_at),
@@ -256,6 +303,20 @@ for (const row of table) console.log(row.map((cell, column) => cell.padEnd(width
 
 const output = path.join(fileURLToPath(new URL('../results', import.meta.url)), 'bus.json');
 await mkdir(path.dirname(output), { recursive: true });
-await writeFile(output, `${JSON.stringify({ date: new Date().toISOString(), cpus: 2, results }, null, 2)}\n`);
+const database = new URL(testPostgresUrl());
+await writeFile(
+  output,
+  `${JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      cpus: availableParallelism(),
+      // A Unix socket (`?host=/var/run/postgresql`) or TCP: it moves the numbers by a fifth.
+      database: database.searchParams.get('host') ?? database.host,
+      results,
+    },
+    null,
+    2,
+  )}\n`,
+);
 console.log(`\nwrote ${path.relative(process.cwd(), output)}`);
 process.exit(0);

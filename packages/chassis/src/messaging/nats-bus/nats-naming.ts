@@ -5,8 +5,8 @@ import type { DestinationKind } from '../message-bus.port.ts';
  * How bus destinations map onto JetStream. Events go to `mercato.events.<topic>.p<n>` in one stream
  * per bounded context (the topic's first word: `product.created` → stream EVENTS_PRODUCT); commands
  * go to `mercato.queues.<queue>.p<n>` in a work-queue stream of their own. `p<n>` is the key's
- * partition: each group consumes each partition with one message in flight at a time, which keeps
- * per-key order across competing members.
+ * partition: one member of a group at a time consumes a partition (it holds its lease), which
+ * keeps per-key order across competing members.
  */
 export const safeName = (value: string): string => value.replace(/[^A-Za-z0-9_-]/g, '_');
 
@@ -40,3 +40,14 @@ export const streamFor = (kind: DestinationKind, destination: string): StreamPla
 
 export const durableFor = (group: string, destination: string, partition: number): string =>
   `${safeName(group)}__${safeName(destination)}__p${partition}`;
+
+/** Members competing for the same partitions: one group consuming one set of destinations. */
+export const leaseNamespace = (options: {
+  group: string;
+  kind: DestinationKind;
+  destinations: readonly string[];
+}) =>
+  `${safeName(options.group)}.${createHash('sha1')
+    .update([options.kind, ...[...options.destinations].sort()].join('\n'))
+    .digest('hex')
+    .slice(0, 12)}`;

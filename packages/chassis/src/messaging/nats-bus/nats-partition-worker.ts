@@ -1,54 +1,81 @@
-import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../../logging/create-logger.ts';
 import { WakeSignal } from '../../wake-signal.ts';
 import type { Delivery } from '../message-bus.port.ts';
+import type { KeyedDispatcher } from './keyed-dispatcher.ts';
 
 export interface PartitionWorkerSettings {
   consumer: Consumer;
   destination: string;
   keyHeader: string;
   visibilityTimeoutMs: number;
+  /** Messages pulled per request; the consumer's `max_ack_pending` caps those in hand. */
+  pullBatch: number;
   logger: Logger;
+  /** Shared by the member's partitions: bounds deliveries in flight, keeps each key in order. */
+  dispatcher: KeyedDispatcher;
   onDelivery: (delivery: Delivery) => Promise<void>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The shortest pull nats.js allows; also how long a stopping worker may wait for its last pull. */
+const PULL_EXPIRES_MS = 1_000;
+const PULL_GRACE_MS = 250;
 
 /**
- * Consumes one partition of one destination for one group, a message at a time. A retry is waited
- * out here, holding the message (and so its partition) while telling the server it is still being
- * worked on: a later message of the same key cannot overtake it.
+ * Consumes one partition of one destination for one group while this member holds its lease. It
+ * pulls in batches and hands each message to the dispatcher, which runs different keys at once
+ * and one key in order. A retry is waited out holding the message (and so its key) while telling
+ * the server it is still being worked on: a later message of the same key cannot overtake it.
+ * When the worker stops, messages not yet handled are handed back (nak) in order.
  */
 export class NatsPartitionWorker {
   readonly #settings: PartitionWorkerSettings;
   readonly #signal = new WakeSignal();
+  readonly #inFlight = new Set<Promise<void>>();
   #running = false;
   #loop: Promise<void> | undefined;
-  #messages: ConsumerMessages | undefined;
 
   constructor(settings: PartitionWorkerSettings) {
     this.#settings = settings;
   }
 
-  start(): void {
+  /** Starts pulling, after `delayMs` (a partition taken over from a member that died). */
+  start(delayMs = 0): void {
     this.#running = true;
-    this.#loop = this.#run();
+    this.#loop = this.#run(delayMs);
   }
 
+  /** Stops pulling and waits until every message in hand is acknowledged or handed back. */
   async stop(): Promise<void> {
     this.#running = false;
     this.#signal.wake();
-    await this.#messages?.close().catch(() => undefined);
     await this.#loop;
+    await Promise.all(this.#inFlight);
   }
 
-  async #run(): Promise<void> {
+  async #run(delayMs: number): Promise<void> {
+    const { consumer, pullBatch, dispatcher, keyHeader } = this.#settings;
+    if (delayMs > 0) await this.#signal.sleep(delayMs);
     while (this.#running) {
       try {
-        this.#messages = await this.#settings.consumer.consume({ max_messages: 1 });
-        for await (const message of this.#messages) {
-          await this.#handle(message);
-          if (!this.#running) break;
+        // Bounded pulls, each read to its end: when the worker stops no message is left in
+        // transit to it, so the partition's next owner sees every one handed back, in order.
+        const batch = await consumer.fetch({ max_messages: pullBatch, expires: PULL_EXPIRES_MS });
+        // NATS 2.9 does not always tell a pull that has had messages that it expired, and nats.js
+        // then waits for two missed heartbeats (one more second). Past the expiry (plus time for
+        // what is already on the wire) the server sends the pull nothing more, so end it here.
+        const expired = setTimeout(() => batch.stop(), PULL_EXPIRES_MS + PULL_GRACE_MS);
+        try {
+          for await (const message of batch) {
+            await dispatcher.ready();
+            const key = message.headers?.get(keyHeader) ?? '';
+            const handled = dispatcher.run(key, () => this.#handle(message));
+            this.#inFlight.add(handled);
+            void handled.finally(() => this.#inFlight.delete(handled));
+          }
+        } finally {
+          clearTimeout(expired);
         }
       } catch (error) {
         if (!this.#running) break;
@@ -63,6 +90,10 @@ export class NatsPartitionWorker {
 
   async #handle(message: JsMsg): Promise<void> {
     const { destination, keyHeader, onDelivery, logger } = this.#settings;
+    if (!this.#running) {
+      message.nak();
+      return;
+    }
     let envelope: unknown;
     try {
       envelope = message.json();
@@ -90,8 +121,14 @@ export class NatsPartitionWorker {
         logger.error({ error, destination, message_id: messageId }, 'delivery handler threw');
         retryIn = 1_000;
       }
-      if (retryIn === undefined || !this.#running) return;
+      if (retryIn === undefined) return;
       await this.#holdFor(message, retryIn);
+      if (!this.#running) {
+        // Handed back without delay so that it is redelivered before the later messages of its
+        // key, which are handed back after it.
+        message.nak();
+        return;
+      }
     }
   }
 

@@ -1,0 +1,245 @@
+import { randomBytes } from 'node:crypto';
+import type { KV, KvWatchEntry } from '@nats-io/kv';
+import type { Logger } from '../../logging/create-logger.ts';
+
+export interface PartitionLeasesSettings {
+  kv: KV;
+  /** Members that compete for the same partitions: a group and the destinations it consumes. */
+  namespace: string;
+  /** Lease names, one per partition (the partitions' durable consumer names). */
+  partitions: readonly string[];
+  /** A member not heard from for this long is gone and its partitions may be taken over. */
+  ttlMs: number;
+  logger: Logger;
+  /** Starts consuming a partition; `takenOver` when its last owner died holding it. */
+  acquire: (partition: string, takenOver: boolean) => void;
+  /** Stops consuming a partition; resolves once every message in hand is settled. */
+  release: (partition: string) => Promise<void>;
+}
+
+interface Seen {
+  value: string;
+  revision: number;
+  deleted: boolean;
+  /** Local monotonic time this entry last changed: liveness is judged on this clock only. */
+  at: number;
+}
+
+const now = () => performance.now();
+
+/**
+ * Which member of a group consumes which partition, kept in a JetStream key-value bucket so that
+ * one member at a time pulls a partition and may keep many of its messages in flight without
+ * breaking per-key order. Each member writes a heartbeat; a member holds its leases while it is
+ * heard from and takes no more than its fair share, ceil(partitions / live members), so members
+ * joining take partitions over from those holding more. Every lease change is a compare-and-set
+ * on the key's revision, so two members never both win one.
+ *
+ * Written here because JetStream's own answer (pinned clients in priority groups) needs NATS 2.11.
+ * Liveness is judged by each member on its own clock from when it saw a key change, never by
+ * comparing clocks. A member that cannot write its heartbeat for two thirds of the TTL stops
+ * consuming before anyone may take its partitions.
+ */
+export class PartitionLeases {
+  readonly memberId = randomBytes(6).toString('hex');
+  readonly #settings: PartitionLeasesSettings;
+  readonly #seen = new Map<string, Seen>();
+  readonly #held = new Set<string>();
+  #lastBeat = Number.NEGATIVE_INFINITY;
+  #watchStarted = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #stopWatching: (() => void) | undefined;
+  #beating: Promise<void> | undefined;
+  #reconciling: Promise<void> | undefined;
+  #again = false;
+  #stopped = false;
+
+  constructor(settings: PartitionLeasesSettings) {
+    this.#settings = settings;
+  }
+
+  get held(): number {
+    return this.#held.size;
+  }
+
+  /** Joins the group; resolves once this member holds a partition (or after two TTLs). */
+  async start(): Promise<void> {
+    const { kv, namespace, ttlMs, logger } = this.#settings;
+    await this.#beat();
+    this.#watchStarted = now();
+    const watcher = await kv.watch({ key: `${namespace}.>` });
+    this.#stopWatching = () => watcher.stop();
+    void (async () => {
+      for await (const entry of watcher) this.#observe(entry);
+    })().catch((error: unknown) => logger.warn({ error }, 'partition lease watch ended'));
+    this.#timer = setInterval(
+      () => {
+        this.#beating ??= this.#beat().finally(() => {
+          this.#beating = undefined;
+          this.#schedule();
+        });
+      },
+      Math.max(50, Math.floor(ttlMs / 3)),
+    );
+    this.#schedule();
+    const deadline = now() + 2 * ttlMs;
+    while (this.#held.size === 0 && now() < deadline && !this.#stopped) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** Releases every partition (each settled first), then leaves the group. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#beating;
+    await this.#reconciling;
+    this.#stopWatching?.();
+    await Promise.all([...this.#held].map((partition) => this.#release(partition)));
+    await this.#settings.kv.delete(this.#memberKey(this.memberId)).catch(() => undefined);
+  }
+
+  async #beat(): Promise<void> {
+    try {
+      await this.#settings.kv.put(this.#memberKey(this.memberId), '');
+      this.#lastBeat = now();
+    } catch (error) {
+      this.#settings.logger.warn({ error }, 'partition lease heartbeat failed');
+    }
+  }
+
+  #observe(entry: KvWatchEntry): void {
+    this.#seen.set(entry.key, {
+      value: entry.operation === 'PUT' ? entry.string() : '',
+      revision: entry.revision,
+      deleted: entry.operation !== 'PUT',
+      at: now(),
+    });
+    this.#schedule();
+  }
+
+  /** Runs one reconciliation at a time; a request made meanwhile runs once more after it. */
+  #schedule(): void {
+    if (this.#stopped) return;
+    if (this.#reconciling) {
+      this.#again = true;
+      return;
+    }
+    this.#reconciling = this.#reconcile()
+      .catch((error: unknown) => this.#settings.logger.warn({ error }, 'partition lease change failed'))
+      .finally(() => {
+        this.#reconciling = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.#schedule();
+        }
+      });
+  }
+
+  async #reconcile(): Promise<void> {
+    const { partitions, ttlMs } = this.#settings;
+    if (now() - this.#lastBeat > (ttlMs * 2) / 3) {
+      // Not heard by the others for long enough that they may soon take over: stop first.
+      await Promise.all([...this.#held].map((partition) => this.#stopConsuming(partition)));
+      return;
+    }
+    const members = this.#liveMembers();
+    const share = Math.ceil(partitions.length / members.size);
+    const mine = partitions.filter((partition) => this.#ownerOf(partition) === this.memberId);
+    await Promise.all(mine.slice(share).map((partition) => this.#release(partition)));
+    let holding = Math.min(mine.length, share);
+    for (const partition of mine.slice(0, share)) {
+      // Ours by the bucket but not consumed (after a pause in heartbeats): claim it again first.
+      if (!this.#held.has(partition) && !(await this.#claim(partition, false))) holding -= 1;
+    }
+    for (const partition of this.#inPreferredOrder()) {
+      if (holding >= share || this.#stopped) break;
+      const owner = this.#ownerOf(partition);
+      if (owner !== undefined && (owner === this.memberId || this.#heardOf(owner, partition, members)))
+        continue;
+      if (await this.#claim(partition, owner !== undefined)) holding += 1;
+    }
+    await this.#forgetSilentMembers();
+  }
+
+  /** An owner counts as alive while heard from, or while its lease is younger (to us) than a TTL. */
+  #heardOf(owner: string, partition: string, members: Set<string>): boolean {
+    if (members.has(owner)) return true;
+    const lease = this.#seen.get(this.#leaseKey(partition));
+    return now() - Math.max(lease?.at ?? 0, this.#watchStarted) < this.#settings.ttlMs;
+  }
+
+  /** Deletes heartbeats of members silent for ten TTLs, so crashed members do not pile up. */
+  async #forgetSilentMembers(): Promise<void> {
+    const prefix = this.#memberKey('');
+    for (const [key, seen] of this.#seen) {
+      if (!key.startsWith(prefix) || seen.deleted) continue;
+      if (now() - Math.max(seen.at, this.#watchStarted) < 10 * this.#settings.ttlMs) continue;
+      await this.#settings.kv.delete(key, { previousSeq: seen.revision }).catch(() => undefined);
+    }
+  }
+
+  /** Compare-and-set on the lease key; on success, starts consuming. */
+  async #claim(partition: string, takenOver: boolean): Promise<boolean> {
+    const { kv, acquire } = this.#settings;
+    const key = this.#leaseKey(partition);
+    const seen = this.#seen.get(key);
+    try {
+      const revision = seen
+        ? await kv.update(key, this.memberId, seen.revision)
+        : await kv.create(key, this.memberId);
+      this.#seen.set(key, { value: this.memberId, revision, deleted: false, at: now() });
+    } catch {
+      return false; // Another member changed it first; the watch brings its new state.
+    }
+    this.#held.add(partition);
+    acquire(partition, takenOver);
+    return true;
+  }
+
+  async #release(partition: string): Promise<void> {
+    await this.#stopConsuming(partition);
+    const key = this.#leaseKey(partition);
+    const seen = this.#seen.get(key);
+    if (!seen || seen.value !== this.memberId) return;
+    await this.#settings.kv.delete(key, { previousSeq: seen.revision }).catch(() => undefined);
+  }
+
+  async #stopConsuming(partition: string): Promise<void> {
+    if (!this.#held.delete(partition)) return;
+    await this.#settings.release(partition);
+  }
+
+  #ownerOf(partition: string): string | undefined {
+    const seen = this.#seen.get(this.#leaseKey(partition));
+    return seen && !seen.deleted ? seen.value : undefined;
+  }
+
+  #liveMembers(): Set<string> {
+    const live = new Set([this.memberId]);
+    const prefix = this.#memberKey('');
+    for (const [key, seen] of this.#seen) {
+      if (!key.startsWith(prefix) || seen.deleted) continue;
+      // A member's silence counts from when we saw it last, or from when we began to watch.
+      if (now() - Math.max(seen.at, this.#watchStarted) < this.#settings.ttlMs) {
+        live.add(key.slice(prefix.length));
+      }
+    }
+    return live;
+  }
+
+  /** Starts at a place of this member's own, so members joining together rarely race for one key. */
+  #inPreferredOrder(): string[] {
+    const { partitions } = this.#settings;
+    const offset = Number.parseInt(this.memberId.slice(0, 6), 16) % Math.max(1, partitions.length);
+    return [...partitions.slice(offset), ...partitions.slice(0, offset)];
+  }
+
+  #memberKey(memberId: string): string {
+    return `${this.#settings.namespace}.members.${memberId}`;
+  }
+
+  #leaseKey(partition: string): string {
+    return `${this.#settings.namespace}.leases.${partition}`;
+  }
+}
