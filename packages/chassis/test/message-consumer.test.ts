@@ -158,6 +158,37 @@ describe.each(adapters)('outbox → $name → consumer with inbox', ({ name, rea
       ).toBeGreaterThan(0);
     });
 
+    it('keeps each key in commit order from the outbox to the handler, across a digit boundary', async () => {
+      // Positions 95..118: the relay once ordered them as text, putting 100 before 95.
+      await servicePool.query('ALTER SEQUENCE mercato_outbox_position_seq RESTART WITH 95');
+      const outbox = new Outbox(messages);
+      for (let seq = 0; seq < 24; seq++) {
+        await inTransaction(servicePool, (client) =>
+          outbox.append(client, [toTopic(topic('ordered'), event(`k${seq % 2}`, seq))]),
+        );
+      }
+      const bus = await newBus();
+      const handled: number[] = [];
+      await startConsumer(bus, 'in-order', topic('ordered'), async (message, transaction) => {
+        await recordEffect(message, transaction);
+        handled.push(Number(message.data.seq));
+      });
+      const relay = new OutboxRelay({
+        pool: servicePool,
+        databaseUrl: serviceUrl,
+        bus,
+        logger,
+        registry: new Registry(),
+      });
+      relay.start();
+      running.push(relay);
+
+      await waitFor('24 effects', async () => (await effects()).length === 24);
+      const evens = Array.from({ length: 12 }, (_, index) => index * 2);
+      expect(handled.filter((seq) => seq % 2 === 0)).toEqual(evens);
+      expect(handled.filter((seq) => seq % 2 === 1)).toEqual(evens.map((seq) => seq + 1));
+    });
+
     it('writes nothing to the outbox when the transaction rolls back', async () => {
       const outbox = new Outbox(messages);
       await expect(

@@ -94,8 +94,9 @@ export class OutboxRelay {
 
   async #publishBatch(client: pg.Client | Pool): Promise<number> {
     const { rows } = await client.query<OutboxRow>(
-      `SELECT position::text AS position, kind, destination, partition_key, envelope
-         FROM mercato_outbox ORDER BY position LIMIT $1`,
+      // Ordered by the column, not by the text alias: as text, position 10 would sort before 2.
+      `SELECT o.position::text AS position, o.kind, o.destination, o.partition_key, o.envelope
+         FROM mercato_outbox o ORDER BY o.position LIMIT $1`,
       [this.#settings.batchSize],
     );
     if (rows.length === 0) return 0;
