@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { suiteTitle } from '../src/testing/infra.ts';
 import { waitFor } from '../src/testing/wait-for.ts';
 import { busAdapters } from './fixtures/bus-adapters.ts';
-import { crashDatabases, effectsOf, fixture } from './fixtures/crash-harness.ts';
+import { crashDatabases, effectOrderByKey, effectsOf, fixture } from './fixtures/crash-harness.ts';
 
 const { adapters } = await busAdapters(/^EVENTS_CRASH$/);
 let topics = 0;
@@ -25,6 +25,9 @@ describe.each(adapters)('messaging on the $name survives processes killed with S
       return { ...created, env: { ...created.env, ...adapter.env, TOPIC: uniqueTopic() } };
     };
     const exactlyOnce = (count: number) => Array.from({ length: count }, (_, seq) => ({ seq, n: 1 }));
+    // Ten events over keys k0..k3 (seq % 4): each key's effects must follow its sequence, also
+    // across the death of the member that held the key's earlier message.
+    const inKeyOrder = { k0: [0, 4, 8], k1: [1, 5, 9], k2: [2, 6], k3: [3, 7] };
 
     it('delivers messages whose producer died after commit, before the relay published them', async () => {
       const { env, servicePool } = await databases();
@@ -57,6 +60,7 @@ describe.each(adapters)('messaging on the $name survives processes killed with S
       await waitFor('ten effects', async () => (await effectsOf(servicePool)).length === 10, 20_000);
       await new Promise((resolve) => setTimeout(resolve, 1_500)); // past the visibility timeout: nothing more arrives
       expect(await effectsOf(servicePool)).toEqual(exactlyOnce(10));
+      expect(await effectOrderByKey(servicePool)).toEqual(inKeyOrder);
     });
 
     it('does not apply the effect again when the consumer dies after commit, before acknowledging', async () => {
@@ -72,6 +76,7 @@ describe.each(adapters)('messaging on the $name survives processes killed with S
       await waitFor('ten effects', async () => (await effectsOf(servicePool)).length === 10, 20_000);
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       expect(await effectsOf(servicePool)).toEqual(exactlyOnce(10));
+      expect(await effectOrderByKey(servicePool)).toEqual(inKeyOrder);
     });
   });
 });
