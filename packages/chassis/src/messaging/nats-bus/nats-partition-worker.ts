@@ -27,12 +27,16 @@ const PULL_GRACE_MS = 250;
  * pulls in batches and hands each message to the dispatcher, which runs different keys at once
  * and one key in order. A retry is waited out holding the message (and so its key) while telling
  * the server it is still being worked on: a later message of the same key cannot overtake it.
- * When the worker stops, messages not yet handled are handed back (nak) in order.
+ * When the worker stops, messages not yet handled are handed back (nak) in order, once its last
+ * pull has ended: handed back while a pull is open, the server would send them straight back to
+ * it, and the churn would shuffle their order for the next owner.
  */
 export class NatsPartitionWorker {
   readonly #settings: PartitionWorkerSettings;
   readonly #signal = new WakeSignal();
   readonly #inFlight = new Set<Promise<void>>();
+  /** Messages received after stop() began, or released from a retry by it, in each key's order. */
+  readonly #handBack: JsMsg[] = [];
   #running = false;
   #loop: Promise<void> | undefined;
 
@@ -52,6 +56,7 @@ export class NatsPartitionWorker {
     this.#signal.wake();
     await this.#loop;
     await Promise.all(this.#inFlight);
+    for (const message of this.#handBack.splice(0)) message.nak();
   }
 
   async #run(delayMs: number): Promise<void> {
@@ -91,7 +96,7 @@ export class NatsPartitionWorker {
   async #handle(message: JsMsg): Promise<void> {
     const { destination, keyHeader, onDelivery, logger } = this.#settings;
     if (!this.#running) {
-      message.nak();
+      this.#handBack.push(message);
       return;
     }
     let envelope: unknown;
@@ -124,9 +129,8 @@ export class NatsPartitionWorker {
       if (retryIn === undefined) return;
       await this.#holdFor(message, retryIn);
       if (!this.#running) {
-        // Handed back without delay so that it is redelivered before the later messages of its
-        // key, which are handed back after it.
-        message.nak();
+        // Handed back without its delay, ahead of the later messages of its key.
+        this.#handBack.push(message);
         return;
       }
     }

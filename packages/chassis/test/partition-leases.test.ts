@@ -1,0 +1,109 @@
+import { type KV, Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../src/logging/create-logger.ts';
+import { PartitionLeases } from '../src/messaging/nats-bus/partition-leases.ts';
+import { probeNats, suiteTitle, testNatsUrl } from '../src/testing/infra.ts';
+import { waitFor } from '../src/testing/wait-for.ts';
+
+const nats = await probeNats();
+const logger = createLogger({ service: 'leases-test', level: 'silent' });
+const bucket = `leases_test_${Date.now().toString(36)}`;
+const partitions = Array.from({ length: 16 }, (_, index) => `p${index}`);
+
+describe.skipIf(!nats.available)(suiteTitle('partition leases on NATS KV', nats), () => {
+  const connections: NatsConnection[] = [];
+  const members: PartitionLeases[] = [];
+  /** Who consumes each partition now, as the members' callbacks report it; and any overlap seen. */
+  const consuming = new Map<string, string>();
+  const overlaps: string[] = [];
+  const takenOver: string[] = [];
+  let namespace = '';
+
+  const open = async (): Promise<KV> => {
+    const connection = await connect({ servers: testNatsUrl() });
+    connections.push(connection);
+    return new Kvm(connection).create(bucket, { history: 1 });
+  };
+  const join = async (kv: KV, ttlMs = 1_500): Promise<PartitionLeases> => {
+    const member: PartitionLeases = new PartitionLeases({
+      kv,
+      namespace,
+      partitions,
+      ttlMs,
+      logger,
+      acquire: (partition, fromDeadOwner) => {
+        const holder = consuming.get(partition);
+        if (holder !== undefined) overlaps.push(`${partition}: ${holder} and ${member.memberId}`);
+        consuming.set(partition, member.memberId);
+        if (fromDeadOwner) takenOver.push(partition);
+      },
+      release: async (partition) => {
+        if (consuming.get(partition) === member.memberId) consuming.delete(partition);
+      },
+    });
+    members.push(member);
+    await member.start();
+    return member;
+  };
+  const heldBy = (member: PartitionLeases) =>
+    [...consuming.values()].filter((holder) => holder === member.memberId).length;
+
+  afterEach(async () => {
+    for (const member of members.splice(0)) await member.stop();
+    for (const connection of connections.splice(0)) await connection.close();
+    consuming.clear();
+    overlaps.length = 0;
+    takenOver.length = 0;
+  });
+  afterAll(async () => {
+    const connection = await connect({ servers: testNatsUrl() });
+    await (await new Kvm(connection).open(bucket)).destroy();
+    await connection.close();
+  });
+
+  it('shares the partitions fairly as members join and leave, never two on one', async () => {
+    namespace = `fair${Date.now().toString(36)}`;
+    const kv = await open();
+    const a = await join(kv);
+    await waitFor('the only member holding all sixteen', () => heldBy(a) === 16);
+
+    const b = await join(kv);
+    await waitFor('eight each', () => heldBy(a) === 8 && heldBy(b) === 8);
+
+    const c = await join(kv);
+    await waitFor(
+      'at most six each, all sixteen held',
+      () => [a, b, c].every((member) => heldBy(member) <= 6 && heldBy(member) >= 4) && consuming.size === 16,
+    );
+
+    await b.stop();
+    await waitFor('the two left holding eight each', () => heldBy(a) === 8 && heldBy(c) === 8);
+    expect(overlaps).toEqual([]);
+    expect(takenOver).toEqual([]); // Every handover above was a release, not a takeover.
+  });
+
+  it('takes over the partitions of a member no longer heard from, after it stopped consuming them', async () => {
+    namespace = `dead${Date.now().toString(36)}`;
+    const ttlMs = 1_500;
+    const doomedConnection = await open();
+    const doomed = await join(doomedConnection, ttlMs);
+    await waitFor('the doomed member holding all sixteen', () => heldBy(doomed) === 16);
+    const survivor = await join(await open(), ttlMs);
+    await waitFor('eight each', () => heldBy(doomed) === 8 && heldBy(survivor) === 8);
+
+    // Cut off from NATS: it can neither heartbeat nor release, as after a crash or a partition.
+    const cutAt = performance.now();
+    await connections[0]?.close();
+    await waitFor('the cut-off member to stop consuming its own', () => heldBy(doomed) === 0, 5_000);
+    const fencedAfter = performance.now() - cutAt;
+    await waitFor('the survivor holding all sixteen', () => heldBy(survivor) === 16, 10_000);
+    const takenAfter = performance.now() - cutAt;
+
+    expect(fencedAfter).toBeLessThan(ttlMs);
+    expect(takenAfter).toBeGreaterThanOrEqual(ttlMs * 0.9);
+    expect([...takenOver].sort()).toHaveLength(8);
+    expect(overlaps).toEqual([]);
+  });
+});
