@@ -26,11 +26,11 @@ describe.skipIf(!nats.available)(suiteTitle('partition leases on NATS KV', nats)
     connections.push(connection);
     return new Kvm(connection).create(bucket, { history: 1 });
   };
-  const join = async (kv: KV, ttlMs = 1_500): Promise<PartitionLeases> => {
+  const join = async (kv: KV, ttlMs = 1_500, of = partitions): Promise<PartitionLeases> => {
     const member: PartitionLeases = new PartitionLeases({
       kv,
       namespace,
-      partitions,
+      partitions: of,
       ttlMs,
       logger,
       acquire: (partition, fromDeadOwner) => {
@@ -82,6 +82,22 @@ describe.skipIf(!nats.available)(suiteTitle('partition leases on NATS KV', nats)
     await waitFor('the two left holding eight each', () => heldBy(a) === 8 && heldBy(c) === 8);
     expect(overlaps).toEqual([]);
     expect(takenOver).toEqual([]); // Every handover above was a release, not a takeover.
+  });
+
+  it('lets a member beyond the partition count join at once, holding none', async () => {
+    namespace = `spare${Date.now().toString(36)}`;
+    const kv = await open();
+    const two = ['q0', 'q1'];
+    const a = await join(kv, 1_500, two);
+    const b = await join(kv, 1_500, two);
+    await waitFor('one each', () => heldBy(a) === 1 && heldBy(b) === 1);
+    const joining = performance.now();
+    const spare = await join(kv, 1_500, two);
+    expect(performance.now() - joining).toBeLessThan(1_500);
+    expect(heldBy(spare)).toBe(0);
+    await a.stop();
+    await waitFor('the spare taking what the leaver held', () => heldBy(spare) === 1 && heldBy(b) === 1);
+    expect(overlaps).toEqual([]);
   });
 
   it('takes over the partitions of a member no longer heard from, after it stopped consuming them', async () => {

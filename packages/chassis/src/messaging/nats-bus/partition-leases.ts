@@ -62,7 +62,10 @@ export class PartitionLeases {
     return this.#held.size;
   }
 
-  /** Joins the group; resolves once this member holds a partition (or after two TTLs). */
+  /**
+   * Joins the group; resolves once this member holds a partition, or every partition has a live
+   * holder (more members than partitions), or after two TTLs.
+   */
   async start(): Promise<void> {
     const { kv, namespace, ttlMs, logger } = this.#settings;
     await this.#beat();
@@ -83,7 +86,7 @@ export class PartitionLeases {
     );
     this.#schedule();
     const deadline = now() + 2 * ttlMs;
-    while (this.#held.size === 0 && now() < deadline && !this.#stopped) {
+    while (this.#held.size === 0 && !this.#allHeldByOthers() && now() < deadline && !this.#stopped) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
@@ -208,6 +211,14 @@ export class PartitionLeases {
   async #stopConsuming(partition: string): Promise<void> {
     if (!this.#held.delete(partition)) return;
     await this.#settings.release(partition);
+  }
+
+  #allHeldByOthers(): boolean {
+    const members = this.#liveMembers();
+    return this.#settings.partitions.every((partition) => {
+      const owner = this.#ownerOf(partition);
+      return owner !== undefined && owner !== this.memberId && members.has(owner);
+    });
   }
 
   #ownerOf(partition: string): string | undefined {
