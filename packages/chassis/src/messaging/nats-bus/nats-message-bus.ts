@@ -159,7 +159,7 @@ export class NatsMessageBus implements MessageBus {
       ...(this.#consumersByGroup.get(options.group) ?? []),
       ...[...consumers].map(([durable, { stream }]): [string, string] => [stream, durable]),
     ]);
-    const workers = new Map<string, Promise<NatsPartitionWorker>>();
+    const workers = new Map<string, NatsPartitionWorker>();
     const leases = new PartitionLeases({
       kv: await this.#leaseBucket(),
       namespace: leaseNamespace(options),
@@ -168,31 +168,23 @@ export class NatsMessageBus implements MessageBus {
       logger,
       acquire: (durable, takenOver) => {
         const { stream, destination } = consumers.get(durable) ?? { stream: '', destination: '' };
-        const worker = (async () => {
-          const consumer = await this.#js.consumers.get(stream, durable);
-          const started = new NatsPartitionWorker({
-            consumer,
-            destination,
-            keyHeader: KEY_HEADER,
-            visibilityTimeoutMs,
-            pullBatch: Math.min(maxInFlightPerPartition, 128),
-            dispatcher,
-            logger,
-            onDelivery: options.onDelivery,
-          });
-          // Taken from a member that died: what it held comes back after the visibility timeout,
-          // and must be redelivered before anything later of its keys.
-          const { num_ack_pending: held } = takenOver ? await consumer.info() : { num_ack_pending: 0 };
-          started.start(held > 0 ? visibilityTimeoutMs : 0);
-          return started;
-        })();
-        worker.catch((error: unknown) => logger.warn({ error, durable }, 'could not start a partition'));
+        const worker = new NatsPartitionWorker({
+          consumer: () => this.#js.consumers.get(stream, durable),
+          destination,
+          keyHeader: KEY_HEADER,
+          visibilityTimeoutMs,
+          pullBatch: Math.min(maxInFlightPerPartition, 128),
+          dispatcher,
+          logger,
+          onDelivery: options.onDelivery,
+        });
         workers.set(durable, worker);
+        worker.start(takenOver);
       },
       release: async (durable) => {
         const worker = workers.get(durable);
         workers.delete(durable);
-        await (await worker?.catch(() => undefined))?.stop();
+        await worker?.stop();
       },
     });
     await leases.start();

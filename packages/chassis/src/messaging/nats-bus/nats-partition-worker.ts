@@ -5,7 +5,8 @@ import type { Delivery } from '../message-bus.port.ts';
 import type { KeyedDispatcher } from './keyed-dispatcher.ts';
 
 export interface PartitionWorkerSettings {
-  consumer: Consumer;
+  /** Looks the durable consumer up; retried until it answers or the worker stops. */
+  consumer: () => Promise<Consumer>;
   destination: string;
   keyHeader: string;
   visibilityTimeoutMs: number;
@@ -44,10 +45,14 @@ export class NatsPartitionWorker {
     this.#settings = settings;
   }
 
-  /** Starts pulling, after `delayMs` (a partition taken over from a member that died). */
-  start(delayMs = 0): void {
+  /**
+   * Starts pulling. `fromDeadOwner`: the partition was taken from a member that died holding
+   * messages; those come back after the visibility timeout and must be redelivered before anything
+   * later of their keys, so pulling waits that long if the server counts any as unacknowledged.
+   */
+  start(fromDeadOwner = false): void {
     this.#running = true;
-    this.#loop = this.#run(delayMs);
+    this.#loop = this.#run(fromDeadOwner);
   }
 
   /** Stops pulling and waits until every message in hand is acknowledged or handed back. */
@@ -59,11 +64,19 @@ export class NatsPartitionWorker {
     for (const message of this.#handBack.splice(0)) message.nak();
   }
 
-  async #run(delayMs: number): Promise<void> {
-    const { consumer, pullBatch, dispatcher, keyHeader } = this.#settings;
-    if (delayMs > 0) await this.#signal.sleep(delayMs);
+  async #run(fromDeadOwner: boolean): Promise<void> {
+    const { pullBatch, dispatcher, keyHeader, visibilityTimeoutMs } = this.#settings;
+    let consumer: Consumer | undefined;
+    let waitForDeadOwner = fromDeadOwner;
     while (this.#running) {
       try {
+        consumer ??= await this.#settings.consumer();
+        if (waitForDeadOwner) {
+          const { num_ack_pending: unacknowledged } = await consumer.info();
+          waitForDeadOwner = false;
+          if (unacknowledged > 0) await this.#signal.sleep(visibilityTimeoutMs);
+          continue;
+        }
         // Bounded pulls, each read to its end: when the worker stops no message is left in
         // transit to it, so the partition's next owner sees every one handed back, in order.
         const batch = await consumer.fetch({ max_messages: pullBatch, expires: PULL_EXPIRES_MS });
