@@ -163,6 +163,32 @@ export function messageBusContract(
       for (const key of keys) expect(seen.get(key)).toEqual(Array.from({ length: 25 }, (_, seq) => seq));
     });
 
+    it('runs at most `concurrency` handlers of a member at once, and that many when it can', async () => {
+      const bus = await open();
+      const topic = `test.concurrency.${unique()}`;
+      let running = 0;
+      let most = 0;
+      let handled = 0;
+      await subscribe(bus, {
+        group: `bounded-${topic}`,
+        kind: 'topic',
+        destinations: [topic],
+        concurrency: 3,
+        onDelivery: async (delivery) => {
+          running += 1;
+          most = Math.max(most, running);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          running -= 1;
+          handled += 1;
+          await delivery.ack();
+        },
+      });
+      const sent = Array.from({ length: 30 }, (_, seq) => event(`k${seq}`, seq));
+      await bus.publish(sent.map((envelope) => toTopic(topic, envelope)));
+      await waitFor('all thirty handled', () => handled === 30, 10_000);
+      expect(most).toBe(3);
+    });
+
     it('stores a message published twice only once', async () => {
       const bus = await open();
       const topic = `test.dedup.${unique()}`;

@@ -14,6 +14,7 @@ import { type KV, Kvm } from '@nats-io/kv';
 import { headers, type NatsConnection, nanos } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import type { Logger } from '../../logging/create-logger.ts';
+import { KeyedDispatcher } from '../keyed-dispatcher.ts';
 import type {
   DestinationKind,
   MessageBus,
@@ -21,7 +22,6 @@ import type {
   Subscription,
   SubscriptionOptions,
 } from '../message-bus.port.ts';
-import { KeyedDispatcher } from './keyed-dispatcher.ts';
 import {
   durableFor,
   leaseNamespace,

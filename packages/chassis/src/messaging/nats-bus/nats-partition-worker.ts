@@ -1,8 +1,8 @@
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../../logging/create-logger.ts';
 import { WakeSignal } from '../../wake-signal.ts';
+import type { KeyedDispatcher } from '../keyed-dispatcher.ts';
 import type { Delivery } from '../message-bus.port.ts';
-import type { KeyedDispatcher } from './keyed-dispatcher.ts';
 
 export interface PartitionWorkerSettings {
   /** Looks the durable consumer up; retried until it answers or the worker stops. */
@@ -86,11 +86,10 @@ export class NatsPartitionWorker {
         const expired = setTimeout(() => batch.stop(), PULL_EXPIRES_MS + PULL_GRACE_MS);
         try {
           for await (const message of batch) {
-            await dispatcher.ready();
             const key = message.headers?.get(keyHeader) ?? '';
-            const handled = dispatcher.run(key, () => this.#handle(message));
-            this.#inFlight.add(handled);
-            void handled.finally(() => this.#inFlight.delete(handled));
+            const { settled } = await dispatcher.admit(key, () => this.#handle(message));
+            this.#inFlight.add(settled);
+            void settled.then(() => this.#inFlight.delete(settled));
           }
         } finally {
           clearTimeout(expired);
