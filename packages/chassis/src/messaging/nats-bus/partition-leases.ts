@@ -112,6 +112,8 @@ export class PartitionLeases {
   }
 
   #observe(entry: KvWatchEntry): void {
+    // The watch may still bring an older state of a key this member has just written.
+    if (entry.revision < (this.#seen.get(entry.key)?.revision ?? 0)) return;
     this.#seen.set(entry.key, {
       value: entry.operation === 'PUT' ? entry.string() : '',
       revision: entry.revision,
@@ -145,6 +147,11 @@ export class PartitionLeases {
       // Not heard by the others for long enough that they may soon take over: stop first.
       await Promise.all([...this.#held].map((partition) => this.#stopConsuming(partition)));
       return;
+    }
+    for (const partition of this.#held) {
+      // Taken over by another member, which judged this one gone: stop at once.
+      const owner = this.#ownerOf(partition);
+      if (owner !== undefined && owner !== this.memberId) await this.#stopConsuming(partition);
     }
     const members = this.#liveMembers();
     const share = Math.ceil(partitions.length / members.size);
