@@ -60,6 +60,18 @@ const adapters = (process.env.BENCH_ADAPTERS ?? 'postgres,nats').split(',');
 type Handler = 'inbox' | 'inbox+row';
 const handlers = (process.env.BENCH_HANDLERS ?? 'inbox,inbox+row').split(',') as Handler[];
 const targets: Record<string, number> = { postgres: 5_000, nats: 10_000 };
+for (const [variable, given, known] of [
+  ['BENCH_ADAPTERS', adapters, Object.keys(targets)],
+  ['BENCH_HANDLERS', handlers, ['inbox', 'inbox+row']],
+] as const) {
+  const unknown = given.filter((value) => !(known as readonly string[]).includes(value));
+  if (unknown.length > 0) {
+    console.error(
+      `bench/bus: ${variable}: unknown ${unknown.join(', ')} (expected some of ${known.join(', ')})`,
+    );
+    process.exit(2);
+  }
+}
 const KEYS = 1_000;
 const BATCH = 100;
 const PRODUCERS = 4;
