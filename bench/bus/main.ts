@@ -225,7 +225,7 @@ async function phase(adapter: string, handler: Handler, count: number, ratePerSe
     }
   };
 
-  // A second of load first, not measured: the consumer process has just started (JIT, database
+  // A few thousand messages first, not measured: the consumer process has just started (JIT, database
   // connections opened on demand, partitions being taken).
   const warmUp = new Map<string, number>();
   await produce(WARM_UP_MESSAGES, ratePerSecond || 5_000, warmUp);

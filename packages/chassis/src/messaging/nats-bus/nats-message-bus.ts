@@ -36,7 +36,7 @@ import { PartitionLeases } from './partition-leases.ts';
 export interface NatsBusSettings {
   url: string;
   logger: Logger;
-  /** Partitions per destination; each is consumed one message at a time per group. */
+  /** Partitions per destination; each is consumed by one member of a group at a time. */
   partitions?: number;
   visibilityTimeoutMs?: number;
   /** Messages of one partition a member may hold unacknowledged at once. */

@@ -87,7 +87,7 @@ export class NatsPartitionWorker {
         try {
           for await (const message of batch) {
             const key = message.headers?.get(keyHeader) ?? '';
-            const { settled } = await dispatcher.admit(key, () => this.#handle(message));
+            const { settled } = await dispatcher.admit(key, () => this.#handle(message, key));
             this.#inFlight.add(settled);
             void settled.then(() => this.#inFlight.delete(settled));
           }
@@ -105,8 +105,8 @@ export class NatsPartitionWorker {
     }
   }
 
-  async #handle(message: JsMsg): Promise<void> {
-    const { destination, keyHeader, onDelivery, logger } = this.#settings;
+  async #handle(message: JsMsg, key: string): Promise<void> {
+    const { destination, onDelivery, logger } = this.#settings;
     if (!this.#running) {
       this.#handBack.push(message);
       return;
@@ -118,7 +118,6 @@ export class NatsPartitionWorker {
       envelope = message.string();
     }
     const messageId = message.headers?.get('Nats-Msg-Id') ?? `seq-${message.seq}`;
-    const key = message.headers?.get(keyHeader) ?? '';
     for (let localRetries = 0; ; localRetries++) {
       let retryIn: number | undefined;
       const delivery: Delivery = {

@@ -58,10 +58,6 @@ export class PartitionLeases {
     this.#settings = settings;
   }
 
-  get held(): number {
-    return this.#held.size;
-  }
-
   /**
    * Joins the group; resolves once this member holds a partition, or every partition has a live
    * holder (more members than partitions), or after two TTLs.
@@ -175,8 +171,12 @@ export class PartitionLeases {
   /** An owner counts as alive while heard from, or while its lease is younger (to us) than a TTL. */
   #heardOf(owner: string, partition: string, members: Set<string>): boolean {
     if (members.has(owner)) return true;
-    const lease = this.#seen.get(this.#leaseKey(partition));
-    return now() - Math.max(lease?.at ?? 0, this.#watchStarted) < this.#settings.ttlMs;
+    return this.#silenceOf(this.#seen.get(this.#leaseKey(partition))) < this.#settings.ttlMs;
+  }
+
+  /** How long a key has not changed to our knowledge: since we saw it change, or began to watch. */
+  #silenceOf(seen: Seen | undefined): number {
+    return now() - Math.max(seen?.at ?? 0, this.#watchStarted);
   }
 
   /** Deletes heartbeats of members silent for ten TTLs, so crashed members do not pile up. */
@@ -184,7 +184,7 @@ export class PartitionLeases {
     const prefix = this.#memberKey('');
     for (const [key, seen] of this.#seen) {
       if (!key.startsWith(prefix) || seen.deleted) continue;
-      if (now() - Math.max(seen.at, this.#watchStarted) < 10 * this.#settings.ttlMs) continue;
+      if (this.#silenceOf(seen) < 10 * this.#settings.ttlMs) continue;
       await this.#settings.kv.delete(key, { previousSeq: seen.revision }).catch(() => undefined);
     }
   }
@@ -238,10 +238,7 @@ export class PartitionLeases {
     const prefix = this.#memberKey('');
     for (const [key, seen] of this.#seen) {
       if (!key.startsWith(prefix) || seen.deleted) continue;
-      // A member's silence counts from when we saw it last, or from when we began to watch.
-      if (now() - Math.max(seen.at, this.#watchStarted) < this.#settings.ttlMs) {
-        live.add(key.slice(prefix.length));
-      }
+      if (this.#silenceOf(seen) < this.#settings.ttlMs) live.add(key.slice(prefix.length));
     }
     return live;
   }
