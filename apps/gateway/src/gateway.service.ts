@@ -1,5 +1,4 @@
-import type { ServiceDefinition } from '@mercato/chassis';
-import { createAuthenticator } from './auth/authenticator.ts';
+import { createAuthenticator, type ServiceDefinition } from '@mercato/chassis';
 import { createAuthorizationStep } from './auth/authorization.step.ts';
 import { createIdentification, parseApiKeys } from './auth/identification.ts';
 import { type GatewayConfig, gatewayConfig } from './config.ts';

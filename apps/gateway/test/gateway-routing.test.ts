@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import { createService, type GrpcServer, type Service } from '@mercato/chassis';
-import { parsePrometheusText, waitFor } from '@mercato/chassis/testing';
+import { parsePrometheusText, startTokenIssuer, waitFor } from '@mercato/chassis/testing';
 import { CatalogService } from '@mercato/contracts/grpc/catalog';
 import { CustomerService } from '@mercato/contracts/grpc/customer';
 import { IdentityService } from '@mercato/contracts/grpc/identity';
@@ -16,7 +16,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../src/config.ts';
 import { gatewayDefinition } from '../src/gateway.service.ts';
 import { startGrpcStub } from './support/grpc-stub.ts';
-import { startTokenIssuer } from './support/token-issuer.ts';
 
 const products = [
   { id: 'p1', sku: 'KIT-0001', name: 'Pan', categorySlug: 'kitchen' },
@@ -133,6 +132,13 @@ describe('the routing table at work', () => {
     const v2 = await grpcServer(catalog('v2'));
     const canary = await grpcServer(catalog('canary'));
     const legacy = await httpServer((app) => {
+      // Reads a binary body to its end like a real upstream would, so that the gateway's count of
+      // a streamed body, not the upstream's verdict on its type, decides an oversized upload.
+      app.addContentTypeParser(
+        'application/octet-stream',
+        { parseAs: 'buffer', bodyLimit: 64 * 1024 * 1024 },
+        (_request, body, done) => done(null, { bytes: (body as Buffer).length }),
+      );
       app.all('/*', async (request) => ({
         method: request.method,
         url: request.url,

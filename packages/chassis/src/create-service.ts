@@ -7,6 +7,7 @@ import { createPool, type Pool, pingDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { createGrpcClient, type GrpcClient } from './grpc/grpc-client.ts';
 import { createGrpcServer, type GrpcRoutes, type GrpcServer } from './grpc/grpc-server.ts';
+import { adminGuardSettings, createAdminGuard } from './http/admin-guard.ts';
 import { createHttpServer, type HttpApp, type HttpServerSettings } from './http/create-http-server.ts';
 import { type HealthState, type ReadinessCheck, registerHealthRoutes } from './http/health-routes.ts';
 import { type DocsSettings, registerOpenApiDocs } from './http/openapi-docs.ts';
@@ -30,6 +31,10 @@ export interface ChassisConfig {
   LOG_LEVEL: string;
   SHUTDOWN_TIMEOUT_MS: number;
   OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined;
+  MERCATO_ADMIN_TOKEN?: string | undefined;
+  ADMIN_JWKS_URL?: string | undefined;
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
 }
 
 export interface DatabaseConfig {
@@ -176,6 +181,7 @@ export async function createService<Config extends ChassisConfig>(
 
   const app = createHttpServer({ logger, metrics, ...definition.http?.(config) });
   registerHealthRoutes(app, checks, health, metrics.registry);
+  app.addHook('onRequest', createAdminGuard(adminGuardSettings(config)));
   // While draining, answer in-flight requests with `Connection: close` so keep-alive clients do not
   // hold the server open after their last response.
   app.addHook('onSend', async (_request, reply) => {

@@ -1,3 +1,4 @@
+export { type Authenticator, createAuthenticator, type Principal } from './auth/token-verifier.ts';
 export {
   databaseConfigShape,
   env,
@@ -34,6 +35,7 @@ export { createGrpcClient, type GrpcClient, type GrpcClientOptions } from './grp
 export { fromConnectError, toConnectError } from './grpc/grpc-errors.ts';
 export { createGrpcServer, type GrpcRoutes, type GrpcServer } from './grpc/grpc-server.ts';
 export { parseRequest } from './grpc/parse-request.ts';
+export { createAdminGuard } from './http/admin-guard.ts';
 export { createHttpServer, type HttpApp } from './http/create-http-server.ts';
 export type { ReadinessCheck } from './http/health-routes.ts';
 export { CORRELATION_HEADER, contextHeaders, REQUEST_ID_HEADER } from './http/request-ids.ts';

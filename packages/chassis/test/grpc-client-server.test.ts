@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer } from 'node:net';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import { CatalogService, ProductSchema } from '@mercato/contracts/grpc/catalog';
@@ -8,7 +9,20 @@ import { createGrpcServer, type GrpcServer } from '../src/grpc/grpc-server.ts';
 import { createLogger } from '../src/logging/create-logger.ts';
 import { runWithRequestContext } from '../src/logging/request-context.ts';
 import { createServiceMetrics } from '../src/metrics/service-metrics.ts';
-import { defaultPolicySettings, type PolicySettings } from '../src/resilience/dependency-policy.ts';
+import {
+  createDependencyPolicy,
+  defaultPolicySettings,
+  type PolicySettings,
+} from '../src/resilience/dependency-policy.ts';
+
+/** A port nothing listens on (just released by the OS). */
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 
 const logger = createLogger({ service: 'grpc-test', level: 'silent' });
 
@@ -119,7 +133,11 @@ describe('chassis gRPC client and server', () => {
   });
 
   it('opens the breaker after five failures, fails fast, and closes after a half-open success', async () => {
-    const { client, behaviour, seen, policy } = await start({ retryAttempts: 1, breakerOpenMs: 150 });
+    const { client, behaviour, seen, policy } = await start({
+      retryAttempts: 1,
+      breakerOpenMs: 150,
+      reconnectWaitMs: 0,
+    });
     behaviour.fail = Code.Unavailable;
     for (let i = 0; i < 5; i += 1) await expect(client.getProduct({ id: 'p' })).rejects.toThrow();
     expect(policy.breakerState()).toBe('open');
@@ -131,6 +149,73 @@ describe('chassis gRPC client and server', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     await expect(client.getProduct({ id: 'p' })).resolves.toBeDefined();
     expect(policy.breakerState()).toBe('closed');
+  });
+
+  it('waits out a dependency that refuses connections for a moment, and fails within the deadline when it stays away', async () => {
+    const catalog = scriptedCatalog();
+    const metrics = createServiceMetrics('grpc-test');
+    const port = await freePort();
+    const { client, policy } = createGrpcClient(CatalogService, {
+      dependency: 'catalog',
+      url: `http://127.0.0.1:${port}`,
+      settings: { ...defaultPolicySettings, retryInitialDelayMs: 1, retryMaxDelayMs: 5 },
+      logger,
+      metrics: metrics.rpc,
+    });
+    // Nothing listens yet: the call is refused, then the circuit opens, and the call keeps waiting.
+    const began = Date.now();
+    const call = client.getProduct({ id: 'p' });
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(policy.breakerState()).toBe('open');
+    const server = createGrpcServer(catalog.routes, logger, metrics.rpc);
+    servers.push(server);
+    await server.listen('127.0.0.1', port);
+    await expect(call).resolves.toMatchObject({ product: { name: 'Tent' } });
+    // The circuit half-opens 1 s after it opened (refusals do not double that), so well under 2 s.
+    expect(Date.now() - began).toBeLessThan(1_900);
+    expect(catalog.seen).toHaveLength(1);
+    expect(policy.breakerState()).toBe('closed');
+
+    // The caller's deadline bounds the wait.
+    const gone = createGrpcClient(CatalogService, {
+      dependency: 'catalog',
+      url: `http://127.0.0.1:${await freePort()}`,
+      settings: defaultPolicySettings,
+      logger,
+      metrics: metrics.rpc,
+    });
+    const started = Date.now();
+    await expect(
+      runWithRequestContext({ correlationId: 'c', requestId: 'r', deadline: Date.now() + 300 }, () =>
+        gone.client.getProduct({ id: 'p' }),
+      ),
+    ).rejects.toMatchObject({ kind: 'unavailable' });
+    expect(Date.now() - started).toBeLessThan(600);
+  });
+
+  it('does not repeat a call that is not idempotent, even when it was refused', async () => {
+    const metrics = createServiceMetrics('grpc-test');
+    const refused = new ConnectError('connect ECONNREFUSED', Code.Unavailable, undefined, undefined, {
+      code: 'ECONNREFUSED',
+    });
+    const policy = createDependencyPolicy({
+      dependency: 'orders',
+      settings: defaultPolicySettings,
+      isFailure: () => true,
+      isTransient: () => true,
+      neverReached: (error) => error === refused,
+      logger,
+      metrics: metrics.rpc,
+    });
+    let calls = 0;
+    const fail = async () => {
+      calls += 1;
+      throw refused;
+    };
+    await expect(policy.execute(fail, { idempotent: false, method: 'CreateOrder' })).rejects.toBe(refused);
+    expect(calls).toBe(1);
+    await expect(policy.execute(fail, { idempotent: true, method: 'GetOrder' })).rejects.toBe(refused);
+    expect(calls).toBeGreaterThan(3);
   });
 
   it('counts timeouts against the breaker', async () => {

@@ -8,7 +8,13 @@ import {
   migrate,
   type Pool,
 } from '@mercato/chassis';
-import { createTestDatabase, probePostgres, suiteTitle, waitFor } from '@mercato/chassis/testing';
+import {
+  createTestDatabase,
+  probePostgres,
+  startTokenIssuer,
+  suiteTitle,
+  waitFor,
+} from '@mercato/chassis/testing';
 import { CatalogService } from '@mercato/contracts/grpc/catalog';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoProducts } from '../src/application/demo-catalog.ts';
@@ -38,8 +44,12 @@ describe.skipIf(!postgres.available)(suiteTitle('catalog service over HTTP', pos
   let grpcUrl = '';
   let messages: Pool;
   const cleanups: Array<() => Promise<unknown>> = [];
+  const adminToken = 'adm_'.padEnd(40, 'x');
+  let issuer: Awaited<ReturnType<typeof startTokenIssuer>>;
 
   beforeAll(async () => {
+    issuer = await startTokenIssuer();
+    cleanups.push(() => issuer.close());
     const database = await createTestDatabase('catalog_component');
     const store = await createTestDatabase('catalog_messages');
     cleanups.push(database.drop, store.drop);
@@ -52,6 +62,8 @@ describe.skipIf(!postgres.available)(suiteTitle('catalog service over HTTP', pos
       PORT: '0',
       GRPC_PORT: '0',
       LOG_LEVEL: 'silent',
+      MERCATO_ADMIN_TOKEN: adminToken,
+      ADMIN_JWKS_URL: `${issuer.url}/.well-known/jwks.json`,
     });
     cleanups.unshift(() => service.stop());
     url = await service.start();
@@ -195,5 +207,29 @@ describe.skipIf(!postgres.available)(suiteTitle('catalog service over HTTP', pos
       expect(invalid).toMatchObject({ code: Code.InvalidArgument });
       expect((invalid as ConnectError).rawMessage).toMatch(/query: .*pageSize: /);
     });
+  });
+
+  it('opens its admin endpoints to an admin only: 401 without or with a bad credential, 403 for a customer', async () => {
+    const admin = (authorization?: string) =>
+      fetch(`${url}/admin/dead-letters`, authorization ? { headers: { authorization } } : {});
+    const anonymous = await admin();
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('content-type')).toContain('application/problem+json');
+    expect(((await anonymous.json()) as Body).code).toBe('AUTH.ADMIN_REQUIRED');
+    expect((await admin(`Bearer ${'y'.repeat(40)}`)).status).toBe(401);
+    expect((await admin('Basic YWRtaW46YWRtaW4=')).status).toBe(401);
+    // A customer's token whose payload was edited to claim the admin role: the signature fails.
+    const [header, , signature] = (await issuer.tokenFor('usr_c', ['customer'])).split('.');
+    const claimed = Buffer.from(JSON.stringify(issuer.claims({ sub: 'usr_c', roles: ['admin'] })));
+    expect((await admin(`Bearer ${header}.${claimed.toString('base64url')}.${signature}`)).status).toBe(401);
+    const customer = await admin(`Bearer ${await issuer.tokenFor('usr_c', ['customer'])}`);
+    expect(customer.status).toBe(403);
+    expect(((await customer.json()) as Body).code).toBe('AUTH.FORBIDDEN');
+    expect((await admin(`Bearer ${await issuer.tokenFor('usr_a', ['admin'])}`)).status).toBe(200);
+    const byRunToken = await admin(`Bearer ${adminToken}`);
+    expect(byRunToken.status).toBe(200);
+    expect(await byRunToken.json()).toEqual({ items: [] });
+    const replay = await fetch(`${url}/admin/dead-letters/1/replay`, { method: 'POST' });
+    expect(replay.status).toBe(401);
   });
 });

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Authenticator, Principal } from '@mercato/chassis';
 import { AppError, currentRequestContext } from '@mercato/chassis';
 import type { FastifyRequest } from 'fastify';
-import type { Authenticator, Principal } from './authenticator.ts';
 
 const API_KEY_HEADER = 'x-api-key';
 

@@ -90,6 +90,15 @@ export const serviceConfigShape = {
   LOG_LEVEL: env.logLevel(),
   SHUTDOWN_TIMEOUT_MS: env.int({ min: 100, max: 120_000, default: 10_000 }),
   OTEL_EXPORTER_OTLP_ENDPOINT: env.optionalUrl(['http', 'https']),
+  /** Opens `/admin/*` to `Authorization: Bearer <this>`; the supervisor makes one per run. */
+  MERCATO_ADMIN_TOKEN: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{24,256}$/, { error: 'expected 24 to 256 URL-safe characters' })
+    .optional(),
+  /** Opens `/admin/*` to identity's access tokens with the admin role, checked against this JWKS. */
+  ADMIN_JWKS_URL: env.optionalUrl(['http', 'https']),
+  JWT_ISSUER: env.string('mercato-identity'),
+  JWT_AUDIENCE: env.string('mercato'),
 };
 
 export const databaseConfigShape = {
@@ -116,8 +125,10 @@ export const rpcClientConfigShape = (defaults: { timeoutMs: number }) => {
     RPC_BREAKER_THRESHOLD: env.int({ min: 1, max: 1_000, default: d.breakerThreshold }),
     RPC_BREAKER_WINDOW_MS: env.int({ min: 1, max: 3_600_000, default: d.breakerWindowMs }),
     RPC_BREAKER_OPEN_MS: env.int({ min: 1, max: 3_600_000, default: d.breakerOpenMs }),
+    RPC_BREAKER_MAX_OPEN_MS: env.int({ min: 1, max: 3_600_000, default: d.breakerMaxOpenMs }),
     RPC_BREAKER_TRIAL_CALLS: env.int({ min: 1, max: 100, default: d.breakerTrialCalls }),
     RPC_BULKHEAD_LIMIT: env.int({ min: 1, max: 10_000, default: d.bulkheadLimit }),
     RPC_BULKHEAD_QUEUE: env.int({ min: 0, max: 100_000, default: d.bulkheadQueue }),
+    RPC_RECONNECT_WAIT_MS: env.int({ min: 0, max: 60_000, default: d.reconnectWaitMs }),
   };
 };

@@ -45,6 +45,9 @@ const failureCodes = new Set([
   Code.DataLoss,
 ]);
 const codeOf = (error: Error) => (error instanceof ConnectError ? error.code : undefined);
+/** Socket errors raised before a request is sent: the dependency cannot have seen the call. */
+const unreachedCauses = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+const causeCodeOf = (error: Error) => (error.cause as NodeJS.ErrnoException | undefined)?.code;
 
 /**
  * A typed client for one dependency. Each unary attempt gets the smaller of the policy's timeout
@@ -71,6 +74,8 @@ export function createGrpcClient<S extends DescService>(
     metrics: options.metrics,
     isFailure: (error) => failureCodes.has(codeOf(error) ?? Code.Unknown) && !(error instanceof AppError),
     isTransient: (error) => transientCodes.has(codeOf(error) ?? Code.Unknown) && !(error instanceof AppError),
+    neverReached: (error) =>
+      codeOf(error) === Code.Unavailable && unreachedCauses.has(causeCodeOf(error) ?? ''),
   });
 
   const wrapped: Record<string, unknown> = {};
@@ -102,7 +107,12 @@ export function createGrpcClient<S extends DescService>(
               timeoutMs: positive(timeoutMs),
             }) as Promise<unknown>;
           },
-          { idempotent, method: method.name, retryAttempts: currentRequestContext()?.retryAttempts },
+          {
+            idempotent,
+            method: method.name,
+            retryAttempts: currentRequestContext()?.retryAttempts,
+            remainingMs: remainingDeadlineMs,
+          },
         );
       } catch (error) {
         throw toAppError(error, dependency);

@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  BrokenCircuitError,
   bulkhead,
   CircuitState,
   circuitBreaker,
@@ -25,10 +27,17 @@ export interface PolicySettings {
   retryMaxDelayMs: number;
   breakerThreshold: number;
   breakerWindowMs: number;
+  /** Open time after the circuit opens; doubled while trial calls fail, up to `breakerMaxOpenMs`. */
   breakerOpenMs: number;
+  breakerMaxOpenMs: number;
   breakerTrialCalls: number;
   bulkheadLimit: number;
   bulkheadQueue: number;
+  /**
+   * How long an idempotent call keeps trying a dependency that refuses connections or whose
+   * circuit is open (within the caller's deadline): a restart shorter than this is latency, not errors.
+   */
+  reconnectWaitMs: number;
 }
 
 export const defaultPolicySettings: PolicySettings = {
@@ -38,10 +47,21 @@ export const defaultPolicySettings: PolicySettings = {
   retryMaxDelayMs: 10_000,
   breakerThreshold: 5,
   breakerWindowMs: 10_000,
-  breakerOpenMs: 30_000,
+  breakerOpenMs: 1_000,
+  breakerMaxOpenMs: 30_000,
   breakerTrialCalls: 3,
   bulkheadLimit: 32,
   bulkheadQueue: 64,
+  reconnectWaitMs: 2_000,
+};
+
+/** Time an attempt needs at least for a reconnect to be worth it. */
+const MIN_ATTEMPT_MS = 50;
+
+/** 50, 100, 200, 250, 250 … ms, each with full jitter over its upper half. */
+const reconnectPause = (reconnect: number) => {
+  const ceiling = Math.min(250, 50 * 2 ** reconnect);
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
 };
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -53,6 +73,8 @@ export interface CallOptions {
   method: string;
   /** Overrides `settings.retryAttempts` for this call (a route's own retry policy). */
   retryAttempts?: number;
+  /** What is left of the caller's deadline, if it has one. */
+  remainingMs?: () => number | undefined;
 }
 
 export interface DependencyPolicy {
@@ -77,6 +99,13 @@ export interface DependencyPolicyOptions {
   isFailure: (error: Error) => boolean;
   /** May the same call succeed if repeated (retried when idempotent)? */
   isTransient: (error: Error) => boolean;
+  /**
+   * Did the call fail before it reached the dependency (connection refused)? Such failures of
+   * idempotent calls, and calls refused by the open circuit, are tried again after a short jittered
+   * pause for as long as the caller's deadline allows, so that a dependency restarting in a second
+   * or two shows as latency, not as errors.
+   */
+  neverReached: (error: Error) => boolean;
   logger: Logger;
   metrics: RpcMetrics;
 }
@@ -91,20 +120,22 @@ export function createDependencyPolicy(options: DependencyPolicyOptions): Depend
   const isTimeout = (error: Error) => error instanceof TaskCancelledError;
 
   const isolation = bulkhead(settings.bulkheadLimit, settings.bulkheadQueue);
+  const windowed = new WindowedBreaker({
+    threshold: settings.breakerThreshold,
+    windowMs: settings.breakerWindowMs,
+    trialCalls: settings.breakerTrialCalls,
+    openMs: settings.breakerOpenMs,
+    maxOpenMs: Math.max(settings.breakerOpenMs, settings.breakerMaxOpenMs),
+    keepsOpenTime: (reason) => 'error' in reason && options.neverReached(reason.error),
+  });
   const breaker = circuitBreaker(
     handleWhen((error) => isTimeout(error) || options.isFailure(error)),
-    {
-      halfOpenAfter: settings.breakerOpenMs,
-      breaker: new WindowedBreaker({
-        threshold: settings.breakerThreshold,
-        windowMs: settings.breakerWindowMs,
-        trialCalls: settings.breakerTrialCalls,
-      }),
-    },
+    { halfOpenAfter: windowed.halfOpenAfter, breaker: windowed },
   );
   const retryPolicy = (attempts: number) =>
     retry(
-      handleWhen((error) => isTimeout(error) || options.isTransient(error)),
+      // What never reached the dependency is retried by the reconnect loop in execute(), sooner.
+      handleWhen((error) => isTimeout(error) || (options.isTransient(error) && !options.neverReached(error))),
       {
         maxAttempts: Math.max(0, attempts - 1),
         backoff: new ExponentialBackoff({
@@ -148,16 +179,36 @@ export function createDependencyPolicy(options: DependencyPolicyOptions): Depend
     async execute<T>(call: (signal: AbortSignal) => Promise<T>, callOptions: CallOptions): Promise<T> {
       const attempts = Math.max(1, Math.floor(callOptions.retryAttempts ?? settings.retryAttempts));
       const policy = callOptions.idempotent ? withAttempts(attempts) : once;
-      let attempt = 0;
-      return policy.execute(({ signal }) => {
-        attempt += 1;
-        if (attempt > 1) {
+      const run = () => {
+        let attempt = 0;
+        return policy.execute(({ signal }) => {
+          attempt += 1;
+          if (attempt > 1) {
+            metrics.retries.inc({ dependency, rpc_method: callOptions.method });
+            logger.info({ dependency, rpc_method: callOptions.method, attempt }, `retrying ${dependency}`);
+          }
+          metrics.bulkheadInFlight.set(labels, settings.bulkheadLimit - isolation.executionSlots);
+          return call(signal);
+        });
+      };
+      if (!callOptions.idempotent) return run();
+      const waitEnds = Date.now() + settings.reconnectWaitMs;
+      for (let reconnect = 0; ; reconnect += 1) {
+        try {
+          return await run();
+        } catch (error) {
+          const pause = reconnectPause(reconnect);
+          const left = Math.min(
+            waitEnds - Date.now(),
+            callOptions.remainingMs?.() ?? Number.POSITIVE_INFINITY,
+          );
+          const reconnectable = error instanceof BrokenCircuitError || options.neverReached(error as Error);
+          if (!reconnectable || left < pause + MIN_ATTEMPT_MS) throw error;
+          // Counted, not logged: at full traffic a restart would log hundreds of these a second.
           metrics.retries.inc({ dependency, rpc_method: callOptions.method });
-          logger.info({ dependency, rpc_method: callOptions.method, attempt }, `retrying ${dependency}`);
+          await sleep(pause);
         }
-        metrics.bulkheadInFlight.set(labels, settings.bulkheadLimit - isolation.executionSlots);
-        return call(signal);
-      });
+      }
     },
   };
 }

@@ -9,9 +9,11 @@ export interface RpcClientConfig {
   RPC_BREAKER_THRESHOLD?: number;
   RPC_BREAKER_WINDOW_MS?: number;
   RPC_BREAKER_OPEN_MS?: number;
+  RPC_BREAKER_MAX_OPEN_MS?: number;
   RPC_BREAKER_TRIAL_CALLS?: number;
   RPC_BULKHEAD_LIMIT?: number;
   RPC_BULKHEAD_QUEUE?: number;
+  RPC_RECONNECT_WAIT_MS?: number;
 }
 
 export function policySettingsFrom(config: RpcClientConfig): PolicySettings {
@@ -24,8 +26,10 @@ export function policySettingsFrom(config: RpcClientConfig): PolicySettings {
     breakerThreshold: config.RPC_BREAKER_THRESHOLD ?? d.breakerThreshold,
     breakerWindowMs: config.RPC_BREAKER_WINDOW_MS ?? d.breakerWindowMs,
     breakerOpenMs: config.RPC_BREAKER_OPEN_MS ?? d.breakerOpenMs,
+    breakerMaxOpenMs: config.RPC_BREAKER_MAX_OPEN_MS ?? d.breakerMaxOpenMs,
     breakerTrialCalls: config.RPC_BREAKER_TRIAL_CALLS ?? d.breakerTrialCalls,
     bulkheadLimit: config.RPC_BULKHEAD_LIMIT ?? d.bulkheadLimit,
     bulkheadQueue: config.RPC_BULKHEAD_QUEUE ?? d.bulkheadQueue,
+    reconnectWaitMs: config.RPC_RECONNECT_WAIT_MS ?? d.reconnectWaitMs,
   };
 }

@@ -1,4 +1,11 @@
-import { CircuitState, type IBreaker } from 'cockatiel';
+import {
+  CircuitState,
+  type FailureReason,
+  type IBackoff,
+  type IBackoffFactory,
+  type IBreaker,
+  type IHalfOpenAfterBackoffContext,
+} from 'cockatiel';
 
 export interface WindowedBreakerOptions {
   /** Failures within `windowMs` that open the circuit. */
@@ -6,6 +13,15 @@ export interface WindowedBreakerOptions {
   windowMs: number;
   /** Calls that must succeed after half-open before a failure no longer reopens at once. */
   trialCalls: number;
+  /** How long the circuit stays open the first time; doubled each time the trials fail. */
+  openMs: number;
+  /** The longest it stays open. */
+  maxOpenMs: number;
+  /**
+   * A failed trial that does not double the open time: one that never reached the dependency
+   * (connection refused) costs it nothing, so trying again as often as before is no burden on it.
+   */
+  keepsOpenTime?: (reason: FailureReason<unknown>) => boolean;
   now?: () => number;
 }
 
@@ -14,10 +30,20 @@ export interface WindowedBreakerOptions {
  * consecutive, count and sampling breakers but none counts failures in a time window, and its
  * half-open state lets one call through: the first trial is cockatiel's, the other trials are a
  * probation here, during which any failure reopens the circuit straight away.
+ *
+ * It also says how long the circuit stays open (`halfOpenAfter`): `openMs` the first time, doubled
+ * each time it reopens before its trial calls all succeeded, up to `maxOpenMs`. A dependency that
+ * restarts in two seconds is tried again after one, not after thirty. (cockatiel restarts its own
+ * backoff whenever the circuit opens from "closed", which is where the probation reopens it, so
+ * the count of reopenings lives here.)
  */
 export class WindowedBreaker implements IBreaker {
   private failures: number[] = [];
   private probation = 0;
+  /** Times opened since the last full recovery (all trial calls succeeded). */
+  private opensInARow = 0;
+  /** Times the open time was doubled since the last full recovery. */
+  private doublings = 0;
   private readonly now: () => number;
   private readonly options: WindowedBreakerOptions;
 
@@ -27,13 +53,41 @@ export class WindowedBreaker implements IBreaker {
   }
 
   get state(): unknown {
-    return { failures: [...this.failures], probation: this.probation };
+    return {
+      failures: [...this.failures],
+      probation: this.probation,
+      opensInARow: this.opensInARow,
+      doublings: this.doublings,
+    };
   }
 
   set state(value: unknown) {
-    const saved = value as { failures?: number[]; probation?: number };
+    const saved = value as {
+      failures?: number[];
+      probation?: number;
+      opensInARow?: number;
+      doublings?: number;
+    };
     this.failures = saved.failures ?? [];
     this.probation = saved.probation ?? 0;
+    this.opensInARow = saved.opensInARow ?? 0;
+    this.doublings = saved.doublings ?? 0;
+  }
+
+  /** How long the circuit stays open after the latest opening. */
+  get openDurationMs(): number {
+    return Math.min(this.options.maxOpenMs, this.options.openMs * 2 ** Math.min(this.doublings, 30));
+  }
+
+  /** cockatiel's `halfOpenAfter`: asked once each time the circuit opens, with what opened it. */
+  readonly halfOpenAfter: IBackoffFactory<IHalfOpenAfterBackoffContext> = {
+    next: (context) => this.#opened(context),
+  };
+
+  #opened(context: IHalfOpenAfterBackoffContext): IBackoff<IHalfOpenAfterBackoffContext> {
+    const reopened = this.opensInARow > 1;
+    if (reopened && !this.options.keepsOpenTime?.(context.result)) this.doublings += 1;
+    return { duration: this.openDurationMs, next: (next) => this.#opened(next) };
   }
 
   success(state: CircuitState): void {
@@ -42,13 +96,17 @@ export class WindowedBreaker implements IBreaker {
       this.probation = this.options.trialCalls - 1;
     } else if (this.probation > 0) {
       this.probation -= 1;
+    } else {
+      return;
     }
+    if (this.probation === 0) this.#recovered();
   }
 
   failure(state: CircuitState): boolean {
     if (state === CircuitState.HalfOpen || this.probation > 0) {
       this.failures = [];
       this.probation = 0;
+      this.opensInARow += 1;
       return true;
     }
     const now = this.now();
@@ -56,6 +114,13 @@ export class WindowedBreaker implements IBreaker {
     this.failures.push(now);
     if (this.failures.length < this.options.threshold) return false;
     this.failures = [];
+    this.opensInARow = 1;
+    this.doublings = 0;
     return true;
+  }
+
+  #recovered(): void {
+    this.opensInARow = 0;
+    this.doublings = 0;
   }
 }

@@ -1,6 +1,6 @@
-import { AppError } from '@mercato/chassis';
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import { LRUCache } from 'lru-cache';
+import { AppError } from '../errors/app-error.ts';
 
 export interface Principal {
   userId: string;

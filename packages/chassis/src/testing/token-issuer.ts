@@ -7,7 +7,7 @@ export const AUDIENCE = 'mercato';
 
 /**
  * A stand-in for identity's token side: an Ed25519 key, its JWKS served over HTTP, and a signer,
- * so gateway tests can mint valid (and deliberately broken) access tokens.
+ * so tests can mint valid (and deliberately broken) access tokens.
  */
 export async function startTokenIssuer() {
   const keys = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });

@@ -1,0 +1,64 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { type Authenticator, createAuthenticator } from '../auth/token-verifier.ts';
+import { AppError } from '../errors/app-error.ts';
+
+export interface AdminGuardSettings {
+  /** A per-run secret (the supervisor writes it to `.mercato/run/admin-token`). */
+  adminToken?: string | undefined;
+  /** Verifies identity's access tokens; a verified token with the `admin` role is let in. */
+  verifyToken?: Authenticator | undefined;
+}
+
+const ADMIN_PATH = /^\/admin(\/|\?|$)/;
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+const adminRequired = (message: string) =>
+  new AppError({ code: 'AUTH.ADMIN_REQUIRED', kind: 'unauthenticated', message });
+
+/**
+ * The check in front of every `/admin/*` route of a service: the run's admin token, or an access
+ * token from identity that carries the `admin` role. No credential or a bad one → 401; a valid
+ * token without the role → 403. With neither configured, admin routes are closed to everyone.
+ */
+export function createAdminGuard(settings: AdminGuardSettings) {
+  const expected = settings.adminToken ? digest(settings.adminToken) : undefined;
+  return async (request: FastifyRequest): Promise<void> => {
+    if (!ADMIN_PATH.test(request.url)) return;
+    const header = request.headers.authorization;
+    if (!header) throw adminRequired('Admin endpoints need Authorization: Bearer <admin token>');
+    const bearer = /^Bearer (\S+)$/.exec(header)?.[1];
+    if (!bearer) throw adminRequired('Expected Authorization: Bearer <admin token>');
+    // Compared as digests, in constant time, so neither length nor content leaks through timing.
+    if (expected && timingSafeEqual(digest(bearer), expected)) return;
+    if (!settings.verifyToken) throw adminRequired('Not a valid admin token');
+    const principal = await settings.verifyToken(header);
+    if (!principal.roles.includes('admin'))
+      throw new AppError({
+        code: 'AUTH.FORBIDDEN',
+        kind: 'forbidden',
+        message: 'Admin endpoints need the admin role',
+      });
+  };
+}
+
+/** The guard's settings from a service's config (`serviceConfigShape`). */
+export function adminGuardSettings(config: {
+  MERCATO_ADMIN_TOKEN?: string | undefined;
+  ADMIN_JWKS_URL?: string | undefined;
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
+}): AdminGuardSettings {
+  return {
+    adminToken: config.MERCATO_ADMIN_TOKEN,
+    verifyToken: config.ADMIN_JWKS_URL
+      ? createAuthenticator({
+          jwksUrl: config.ADMIN_JWKS_URL,
+          issuer: config.JWT_ISSUER ?? 'mercato-identity',
+          audience: config.JWT_AUDIENCE ?? 'mercato',
+          cacheSize: 100,
+        })
+      : undefined,
+  };
+}
