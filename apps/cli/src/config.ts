@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { env } from '@mercato/chassis';
+import { env } from '@mercato/chassis/config';
 import { z } from 'zod';
 import { repositoryRoot } from './services.ts';
 
@@ -11,6 +11,11 @@ export const supervisorConfig = z.object({
   MERCATO_PORT_BASE: env.port(4001),
   /** Services that serve gRPC do so on consecutive ports from here. */
   MERCATO_GRPC_PORT_BASE: env.port(5001),
+  /**
+   * `built` (default): each service's esbuild bundle, rebuilt first when stale. `source`: TypeScript
+   * through tsx, compiled in every process at start (slower and larger; kept as a baseline).
+   */
+  MERCATO_RUNTIME: z.enum(['built', 'source'], { error: 'expected built or source' }).default('built'),
   MERCATO_READY_TIMEOUT_MS: env.int({ min: 1_000, max: 600_000, default: 60_000 }),
   LOG_LEVEL: env.logLevel(),
   /** Infra mode: an admin connection to an existing PostgreSQL. PG* variables work too. */

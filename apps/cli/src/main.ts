@@ -1,4 +1,6 @@
-import { ConfigError, createLogger, describeError, EXIT_CONFIG, loadConfig } from '@mercato/chassis';
+import { ConfigError, describeError, EXIT_CONFIG, loadConfig } from '@mercato/chassis/config';
+import { createLogger } from '@mercato/chassis/logging';
+import { buildCommand } from './commands/build.ts';
 import { deadLettersCommand } from './commands/dead-letters.ts';
 import { supervisorConfig } from './config.ts';
 import { serviceCatalog } from './services.ts';
@@ -6,8 +8,9 @@ import { LogOutput } from './supervisor/log-output.ts';
 import { startPlatform } from './supervisor/platform.ts';
 
 const command = process.argv[2] ?? 'start';
-if (command !== 'start' && command !== 'dead-letters') {
-  process.stderr.write(`mercato: unknown command "${command}" (available: start, dead-letters)\n`);
+const commands = ['start', 'dev', 'build', 'dead-letters'];
+if (!commands.includes(command)) {
+  process.stderr.write(`mercato: unknown command "${command}" (available: ${commands.join(', ')})\n`);
   process.exit(64);
 }
 
@@ -21,6 +24,7 @@ try {
 
 if (command === 'dead-letters')
   process.exit(await deadLettersCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));
+if (command === 'build') process.exit(await buildCommand(serviceCatalog));
 
 const output = new LogOutput({ pretty: process.stdout.isTTY === true });
 const logger = createLogger({
@@ -48,7 +52,9 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
   process.on(signal, () => void shutdown(signal));
 
 try {
-  platform = await startPlatform(serviceCatalog, config, logger, output, starting.signal);
+  platform = await startPlatform(serviceCatalog, config, logger, output, starting.signal, {
+    watch: command === 'dev',
+  });
 } catch (error) {
   if (starting.signal.aborted) {
     logger.info('stopped while starting');

@@ -32,7 +32,7 @@ const core = (name: string, dependsOn: string[] = [], env?: ServiceSpec['env']):
   ...(env ? { env } : {}),
 });
 
-/** Start order; ports are handed out in this order too, matching each service's own defaults. */
+/** Start order; ports are handed out in this order too (`placeServices`). */
 export const serviceCatalog: readonly ServiceSpec[] = [
   core('catalog'),
   core('identity'),
@@ -62,11 +62,32 @@ export const serviceCatalog: readonly ServiceSpec[] = [
 
 export const repositoryRoot = path.resolve(import.meta.dirname, '../../..');
 
-/** Node arguments that run a service's composition root with TypeScript and tracing loaded first. */
-export const serviceCommand = (): string[] => [
-  '--import',
-  'tsx',
-  '--import',
-  '@mercato/chassis/register',
-  'src/main.ts',
-];
+export interface Placement {
+  ports: Record<string, number>;
+  grpcPorts: Record<string, number>;
+  urls: Record<string, string>;
+  grpcUrls: Record<string, string>;
+}
+
+/**
+ * The one place ports are assigned: the gateway on its own port, every other service on the next
+ * port from the base in catalog order, and gRPC likewise. Services and the gateway have no peer
+ * addresses of their own; they are handed these.
+ */
+export function placeServices(
+  specs: readonly ServiceSpec[],
+  bases: { MERCATO_GATEWAY_PORT: number; MERCATO_PORT_BASE: number; MERCATO_GRPC_PORT_BASE: number },
+): Placement {
+  const ports: Record<string, number> = {};
+  const grpcPorts: Record<string, number> = {};
+  let next = bases.MERCATO_PORT_BASE;
+  let nextGrpc = bases.MERCATO_GRPC_PORT_BASE;
+  for (const spec of specs) {
+    ports[spec.name] = spec.name === 'gateway' ? bases.MERCATO_GATEWAY_PORT : next++;
+    if (spec.grpc) grpcPorts[spec.name] = nextGrpc++;
+  }
+  const url = (port: number) => `http://127.0.0.1:${port}`;
+  const urls = Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, url(port)]));
+  const grpcUrls = Object.fromEntries(Object.entries(grpcPorts).map(([name, port]) => [name, url(port)]));
+  return { ports, grpcPorts, urls, grpcUrls };
+}

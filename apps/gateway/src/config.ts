@@ -16,7 +16,11 @@ const policyText = (fallback: string) =>
 
 const defaultRoutesFile = fileURLToPath(new URL('../config/routes.json', import.meta.url));
 
-const grpcUrl = (port: number) => env.url(['http', 'https'], `http://127.0.0.1:${port}`);
+/**
+ * A peer's address: given by whoever places the services (the supervisor, Kubernetes), never assumed
+ * here. Optional: the routing table names the ones it uses, and a missing one fails its validation.
+ */
+const grpcUrl = () => env.optionalUrl(['http', 'https']);
 
 export const gatewayConfig = z
   .object({
@@ -54,13 +58,13 @@ export const gatewayConfig = z
           error: 'expected client:key pairs (client in lower case, key of 24+ URL-safe characters)',
         },
       ),
-    CATALOG_GRPC_URL: grpcUrl(5001),
-    IDENTITY_GRPC_URL: grpcUrl(5002),
-    CUSTOMER_GRPC_URL: grpcUrl(5003),
-    PRICING_GRPC_URL: grpcUrl(5004),
-    INVENTORY_GRPC_URL: grpcUrl(5005),
+    CATALOG_GRPC_URL: grpcUrl(),
+    IDENTITY_GRPC_URL: grpcUrl(),
+    CUSTOMER_GRPC_URL: grpcUrl(),
+    PRICING_GRPC_URL: grpcUrl(),
+    INVENTORY_GRPC_URL: grpcUrl(),
     /** Where identity publishes its JWKS over HTTP. */
-    IDENTITY_URL: env.url(['http', 'https'], 'http://127.0.0.1:4002'),
+    IDENTITY_URL: env.url(['http', 'https']),
     JWT_ISSUER: env.string('mercato-identity'),
     JWT_AUDIENCE: env.string('mercato'),
   })

@@ -1,4 +1,5 @@
 import { runService } from '@mercato/chassis';
 import { gatewayDefinition } from './gateway.service.ts';
 
-await runService(gatewayDefinition);
+// Not awaited at the top level: a built service is a CommonJS bundle (see apps/cli/src/build).
+void runService(gatewayDefinition);

@@ -53,6 +53,8 @@ describe('the hardened edge', () => {
       CATALOG_GRPC_URL: grpcUrl,
       IDENTITY_GRPC_URL: grpcUrl,
       CUSTOMER_GRPC_URL: grpcUrl,
+      PRICING_GRPC_URL: grpcUrl,
+      INVENTORY_GRPC_URL: grpcUrl,
       IDENTITY_URL: issuer.url,
     });
     url = await gateway.start();

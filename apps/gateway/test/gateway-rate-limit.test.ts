@@ -30,6 +30,10 @@ describe('rate limits at the gateway', () => {
         LOG_LEVEL: 'silent',
         CATALOG_GRPC_URL: grpcUrl,
         IDENTITY_GRPC_URL: grpcUrl,
+        CUSTOMER_GRPC_URL: grpcUrl,
+        PRICING_GRPC_URL: grpcUrl,
+        INVENTORY_GRPC_URL: grpcUrl,
+        IDENTITY_URL: 'http://127.0.0.1:9',
         GATEWAY_RATE_LIMIT_DEFAULT: 'fixed_window:10/60000',
         ...extra,
       });

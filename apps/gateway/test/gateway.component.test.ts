@@ -71,6 +71,10 @@ describe('gateway in front of a gRPC upstream', () => {
       LOG_LEVEL: 'silent',
       CATALOG_GRPC_URL: catalogUrl,
       IDENTITY_GRPC_URL: catalogUrl,
+      CUSTOMER_GRPC_URL: catalogUrl,
+      PRICING_GRPC_URL: catalogUrl,
+      INVENTORY_GRPC_URL: catalogUrl,
+      IDENTITY_URL: 'http://127.0.0.1:9',
       RPC_TIMEOUT_MS: '300',
       RPC_RETRY_ATTEMPTS: '1',
     });

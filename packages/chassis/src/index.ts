@@ -7,6 +7,7 @@ export {
   serviceConfigShape,
 } from './config/env-schema.ts';
 export { ConfigError, loadConfig } from './config/load-config.ts';
+export { describe as describeError, EXIT_CONFIG } from './config/startup-failure.ts';
 export {
   type ChassisConfig,
   createService,
@@ -57,5 +58,5 @@ export {
   type PolicySettings,
 } from './resilience/dependency-policy.ts';
 export { fail, ok, type Result } from './result.ts';
-export { describe as describeError, EXIT_CONFIG, runService } from './run-service.ts';
+export { runService } from './run-service.ts';
 export { WakeSignal } from './wake-signal.ts';

@@ -1,9 +1,7 @@
 import closeWithGrace from 'close-with-grace';
 import { ConfigError } from './config/load-config.ts';
+import { describe, EXIT_CONFIG } from './config/startup-failure.ts';
 import { type ChassisConfig, createService, type Service, type ServiceDefinition } from './create-service.ts';
-
-/** Exit code for bad configuration (sysexits EX_CONFIG): the supervisor does not restart it. */
-export const EXIT_CONFIG = 78;
 
 /**
  * The composition root's last line: builds and starts the service, then stops it cleanly on
@@ -36,14 +34,4 @@ export async function runService<Config extends ChassisConfig>(
   );
   // Spawned with an IPC channel by the supervisor: if it dies, we go too rather than linger as orphans.
   process.once('disconnect', () => void grace.close());
-}
-
-/** One line for a start-up failure, including socket errors whose own message is empty. */
-export function describe(error: unknown): string {
-  if (error instanceof AggregateError && !error.message && error.errors.length > 0)
-    return describe(error.errors[0]);
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as NodeJS.ErrnoException).code;
-  const cause = error.cause === undefined ? '' : ` (${describe(error.cause)})`;
-  return `${error.message || code || error.name}${cause}`;
 }

@@ -12,13 +12,11 @@ import { MESSAGING_MIGRATIONS_TABLE, messagingMigrations } from '../src/messagin
 import { event, testEvent, toTopic } from '../src/messaging/message-bus.contract.ts';
 import type { MessageBus } from '../src/messaging/message-bus.port.ts';
 import { MessageConsumer } from '../src/messaging/message-consumer.ts';
+import { messageStoreMigrations } from '../src/messaging/migrations-path.ts';
 import { NatsMessageBus } from '../src/messaging/nats-bus/nats-message-bus.ts';
 import { Outbox } from '../src/messaging/outbox.ts';
 import { OutboxRelay } from '../src/messaging/outbox-relay.ts';
-import {
-  messageStoreMigrations,
-  PostgresMessageBus,
-} from '../src/messaging/postgres-bus/postgres-message-bus.ts';
+import { PostgresMessageBus } from '../src/messaging/postgres-bus/postgres-message-bus.ts';
 import { createServiceMetrics } from '../src/metrics/service-metrics.ts';
 import { createTestDatabase, suiteTitle, testNatsUrl } from '../src/testing/infra.ts';
 import { parsePrometheusText } from '../src/testing/prometheus-text.ts';

@@ -3,10 +3,8 @@ import { createPool, type Pool } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createLogger } from '../src/logging/create-logger.ts';
 import { messageBusContract } from '../src/messaging/message-bus.contract.ts';
-import {
-  messageStoreMigrations,
-  PostgresMessageBus,
-} from '../src/messaging/postgres-bus/postgres-message-bus.ts';
+import { messageStoreMigrations } from '../src/messaging/migrations-path.ts';
+import { PostgresMessageBus } from '../src/messaging/postgres-bus/postgres-message-bus.ts';
 import { createTestDatabase, probePostgres, suiteTitle } from '../src/testing/infra.ts';
 
 const postgres = await probePostgres();

@@ -11,8 +11,7 @@ export const catalogConfig = z.object({
   ...serviceConfigShape,
   ...databaseConfigShape,
   ...messagingConfigShape,
-  PORT: env.port(4001),
-  ...grpcServerConfigShape(5001),
+  ...grpcServerConfigShape(),
   CATALOG_SEED_DEMO: env.bool(true),
 });
 

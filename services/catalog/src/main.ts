@@ -1,4 +1,5 @@
 import { runService } from '@mercato/chassis';
 import { catalogDefinition } from './catalog.service.ts';
 
-await runService(catalogDefinition);
+// Not awaited at the top level: a built service is a CommonJS bundle (see apps/cli/src/build).
+void runService(catalogDefinition);

@@ -11,8 +11,7 @@ export const customerConfig = z.object({
   ...serviceConfigShape,
   ...databaseConfigShape,
   ...messagingConfigShape,
-  PORT: env.port(4003),
-  ...grpcServerConfigShape(5003),
+  ...grpcServerConfigShape(),
   /** Makes the demo shop's users members (so member discounts show up in quotes). */
   CUSTOMER_SEED_DEMO: env.bool(true),
 });

@@ -1,4 +1,5 @@
 import { runService } from '@mercato/chassis';
 import { customerDefinition } from './customer.service.ts';
 
-await runService(customerDefinition);
+// Not awaited at the top level: a built service is a CommonJS bundle (see apps/cli/src/build).
+void runService(customerDefinition);

@@ -1,4 +1,5 @@
 import { runService } from '@mercato/chassis';
 import { identityDefinition } from './identity.service.ts';
 
-await runService(identityDefinition);
+// Not awaited at the top level: a built service is a CommonJS bundle (see apps/cli/src/build).
+void runService(identityDefinition);

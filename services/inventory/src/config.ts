@@ -11,8 +11,7 @@ export const inventoryConfig = z.object({
   ...serviceConfigShape,
   ...databaseConfigShape,
   ...messagingConfigShape,
-  PORT: env.port(4005),
-  ...grpcServerConfigShape(5005),
+  ...grpcServerConfigShape(),
   INVENTORY_SEED_DEMO: env.bool(true),
   /** How long a reservation holds stock when the caller does not say. */
   INVENTORY_RESERVATION_TTL_SECONDS: env.int({ min: 1, max: 86_400, default: 900 }),

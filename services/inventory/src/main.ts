@@ -1,4 +1,5 @@
 import { runService } from '@mercato/chassis';
 import { inventoryDefinition } from './inventory.service.ts';
 
-await runService(inventoryDefinition);
+// Not awaited at the top level: a built service is a CommonJS bundle (see apps/cli/src/build).
+void runService(inventoryDefinition);

@@ -13,9 +13,9 @@ export const pricingConfig = z.object({
   ...databaseConfigShape,
   ...messagingConfigShape,
   ...rpcClientConfigShape({ timeoutMs: 1_000 }),
-  PORT: env.port(4004),
-  ...grpcServerConfigShape(5004),
-  CUSTOMER_GRPC_URL: env.url(['http', 'https'], 'http://127.0.0.1:5003'),
+  ...grpcServerConfigShape(),
+  /** Where customer serves gRPC (the supervisor, or a Kubernetes Service name). */
+  CUSTOMER_GRPC_URL: env.url(['http', 'https']),
   PRICING_SEED_DEMO: env.bool(true),
 });
 

@@ -1,4 +1,5 @@
 import { runService } from '@mercato/chassis';
 import { pricingDefinition } from './pricing.service.ts';
 
-await runService(pricingDefinition);
+// Not awaited at the top level: a built service is a CommonJS bundle (see apps/cli/src/build).
+void runService(pricingDefinition);

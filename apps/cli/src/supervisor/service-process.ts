@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { Logger } from '@mercato/chassis';
-import { EXIT_CONFIG } from '@mercato/chassis';
+import { EXIT_CONFIG } from '@mercato/chassis/config';
+import type { Logger } from '@mercato/chassis/logging';
 import type { LogOutput } from './log-output.ts';
 
 export interface ServiceProcessOptions {
@@ -32,6 +32,8 @@ export class ServiceProcess {
   #restarts = 0;
   #startedAt = 0;
   #restartTimer: NodeJS.Timeout | undefined;
+  /** Set while a deliberate restart (a new build) replaces the process. */
+  #replacing = false;
   /** Set when the process exits in a way a restart cannot fix (bad configuration). */
   fatal: string | undefined;
   readonly #stderrTail: string[] = [];
@@ -75,7 +77,7 @@ export class ServiceProcess {
   }
 
   #exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (child !== this.#child || this.#stopping) return;
+    if (child !== this.#child || this.#stopping || this.#replacing) return;
     const { logger, name } = this.#options;
     if (code === EXIT_CONFIG) {
       this.fatal = this.lastError || `${name} exited with a configuration error`;
@@ -124,6 +126,29 @@ export class ServiceProcess {
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
     clearTimeout(this.#restartTimer);
+    await this.#terminate(graceMs);
+  }
+
+  /** Replaces the process with a new one (after a rebuild) and waits until it is ready. */
+  async restart(graceMs: number): Promise<void> {
+    if (this.#stopping || this.#replacing) return;
+    this.#replacing = true;
+    clearTimeout(this.#restartTimer);
+    try {
+      await this.#terminate(graceMs);
+    } finally {
+      this.#replacing = false;
+    }
+    if (this.#stopping) return;
+    this.fatal = undefined;
+    this.start();
+    await this.waitReady(60_000).then(
+      () => this.#options.logger.info({ child: this.name, pid: this.pid }, `${this.name} is ready again`),
+      (error: Error) => this.#options.logger.error({ child: this.name }, error.message),
+    );
+  }
+
+  async #terminate(graceMs: number): Promise<void> {
     const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

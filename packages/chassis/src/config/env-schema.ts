@@ -87,6 +87,8 @@ export const env = {
 /** What every service reads, whatever it does. Services extend it with their own variables. */
 export const serviceConfigShape = {
   HOST: z.string().min(1).default('127.0.0.1'),
+  /** 0: any free port (it is logged). The supervisor assigns every service its port. */
+  PORT: env.port(0),
   LOG_LEVEL: env.logLevel(),
   SHUTDOWN_TIMEOUT_MS: env.int({ min: 100, max: 120_000, default: 10_000 }),
   OTEL_EXPORTER_OTLP_ENDPOINT: env.optionalUrl(['http', 'https']),
@@ -106,9 +108,9 @@ export const databaseConfigShape = {
   DATABASE_POOL_MAX: env.int({ min: 1, max: 200, default: 10 }),
 };
 
-/** A service that serves gRPC: its cleartext HTTP/2 port. */
-export const grpcServerConfigShape = (defaultPort: number) => ({
-  GRPC_PORT: env.port(defaultPort),
+/** A service that serves gRPC: its cleartext HTTP/2 port (0: any free port, logged). */
+export const grpcServerConfigShape = () => ({
+  GRPC_PORT: env.port(0),
 });
 
 /**

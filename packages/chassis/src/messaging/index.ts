@@ -10,10 +10,14 @@ export type {
   SubscriptionOptions,
 } from './message-bus.port.ts';
 export { type ConsumerDefinition, MessageConsumer } from './message-consumer.ts';
-export { MESSAGING_MIGRATIONS_TABLE, messagingMigrations } from './migrations-path.ts';
+export {
+  MESSAGING_MIGRATIONS_TABLE,
+  messageStoreMigrations,
+  messagingMigrations,
+} from './migrations-path.ts';
 export { OUTBOX_CHANNEL, Outbox, type OutboxEntry } from './outbox.ts';
 export { OutboxRelay } from './outbox-relay.ts';
-export { messageStoreMigrations, PostgresMessageBus } from './postgres-bus/postgres-message-bus.ts';
+export { PostgresMessageBus } from './postgres-bus/postgres-message-bus.ts';
 export { type BackoffPolicy, retryDelay } from './retry-backoff.ts';
 export {
   createServiceMessaging,

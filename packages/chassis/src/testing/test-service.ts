@@ -10,7 +10,7 @@ import {
 import { createPool } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 import { createLogger } from '../logging/create-logger.ts';
-import { messageStoreMigrations } from '../messaging/postgres-bus/postgres-message-bus.ts';
+import { messageStoreMigrations } from '../messaging/migrations-path.ts';
 import { createTestDatabase } from './infra.ts';
 
 export interface TestService<Config> {

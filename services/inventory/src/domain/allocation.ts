@@ -1,4 +1,4 @@
-import { fail, ok, type Result } from '@mercato/chassis';
+import { fail, ok, type Result } from '@mercato/chassis/result';
 
 export interface ReservationLine {
   sku: string;

@@ -1,4 +1,4 @@
-import { fail, ok, type Result } from '@mercato/chassis';
+import { fail, ok, type Result } from '@mercato/chassis/result';
 import type { Allocation } from './allocation.ts';
 
 export type ReservationStatus = 'active' | 'committed' | 'released' | 'expired';

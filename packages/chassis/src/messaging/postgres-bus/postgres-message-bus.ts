@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { inTransaction } from '../../db/database.ts';
 import type { Logger } from '../../logging/create-logger.ts';
@@ -10,8 +9,6 @@ import type {
   SubscriptionOptions,
 } from '../message-bus.port.ts';
 import { PostgresSubscription } from './postgres-subscription.ts';
-
-export const messageStoreMigrations = fileURLToPath(new URL('./migrations', import.meta.url));
 
 /** Channel on which a publish names the groups that have new deliveries. */
 export const BUS_CHANNEL = 'mercato_bus';

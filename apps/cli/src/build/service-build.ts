@@ -1,0 +1,163 @@
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as esbuild from 'esbuild';
+import { bundleOptions } from './bundle-options.ts';
+import { keepOwnMappings } from './own-source-map.ts';
+
+/** A program the supervisor runs: its package folder holds `src/main.ts`; the build goes to `dist/`. */
+export interface BuildTarget {
+  name: string;
+  /** Absolute path of the package folder. */
+  directory: string;
+  /** Where the build goes; `<directory>/dist` unless given. */
+  outdir?: string;
+}
+
+const outdirOf = (target: BuildTarget) => target.outdir ?? path.join(target.directory, 'dist');
+
+export interface BuildResult {
+  name: string;
+  built: boolean;
+  ms: number;
+}
+
+/** What a built service is started with, relative to its package folder. */
+export const builtCommand = (): string[] => [
+  '--enable-source-maps',
+  '--require',
+  './dist/preload.cjs',
+  'dist/main.cjs',
+];
+
+/** What a service is started with from its TypeScript (tsx compiles it in the process). */
+export const sourceCommand = (): string[] => [
+  '--import',
+  'tsx',
+  '--import',
+  '@mercato/chassis/register',
+  'src/main.ts',
+];
+
+const BUILD_RECORD = 'build.json';
+
+interface BuildRecord {
+  /** Every file the bundle was made from, relative to the repository root. */
+  inputs: string[];
+}
+
+export class BuildError extends Error {
+  override name = 'BuildError';
+}
+
+const mtime = (file: string) =>
+  stat(file).then(
+    (info) => info.mtimeMs,
+    () => undefined,
+  );
+
+function entryPoints(target: BuildTarget, repositoryRoot: string): Record<string, string> {
+  return {
+    main: path.join(target.directory, 'src', 'main.ts'),
+    preload: path.join(repositoryRoot, 'packages', 'chassis', 'src', 'telemetry', 'preload.ts'),
+  };
+}
+
+/** Whether any file the last build read (or the lockfile) changed since, or there is no build. */
+export async function isStale(target: BuildTarget, repositoryRoot: string): Promise<boolean> {
+  const recordFile = path.join(outdirOf(target), BUILD_RECORD);
+  const builtAt = await mtime(recordFile);
+  if (builtAt === undefined || (await mtime(path.join(outdirOf(target), 'main.cjs'))) === undefined)
+    return true;
+  const record = JSON.parse(await readFile(recordFile, 'utf8')) as BuildRecord;
+  const sources = [...record.inputs, 'package-lock.json'].map((input) => path.join(repositoryRoot, input));
+  const times = await Promise.all(sources.map(mtime));
+  return times.some((time) => time === undefined || time > builtAt);
+}
+
+function recordOf(result: esbuild.BuildResult, repositoryRoot: string): BuildRecord {
+  // esbuild names inputs relative to its working directory.
+  const inputs = Object.keys(result.metafile?.inputs ?? {}).map((input) =>
+    path.relative(repositoryRoot, path.resolve(input)),
+  );
+  return { inputs };
+}
+
+/** After each build: the main bundle's map trimmed to our sources, then the record of inputs. */
+async function finishBuild(target: BuildTarget, record: BuildRecord): Promise<void> {
+  await keepOwnMappings(path.join(outdirOf(target), 'main.cjs.map'));
+  await writeFile(path.join(outdirOf(target), BUILD_RECORD), `${JSON.stringify(record)}\n`);
+}
+
+const describeFailure = (name: string, error: unknown): BuildError => {
+  const errors = (error as { errors?: esbuild.Message[] }).errors ?? [];
+  const first = errors[0];
+  const where = first?.location ? `${first.location.file}:${first.location.line}: ` : '';
+  return new BuildError(
+    `${name} does not build: ${where}${first?.text ?? (error instanceof Error ? error.message : String(error))}`,
+  );
+};
+
+/** Builds one target, whether stale or not. */
+export async function buildTarget(target: BuildTarget, repositoryRoot: string): Promise<void> {
+  await mkdir(outdirOf(target), { recursive: true });
+  const options = bundleOptions(entryPoints(target, repositoryRoot), outdirOf(target));
+  let result: esbuild.BuildResult;
+  try {
+    result = await esbuild.build({ ...options, absWorkingDir: repositoryRoot });
+  } catch (error) {
+    throw describeFailure(target.name, error);
+  }
+  await finishBuild(target, recordOf(result, repositoryRoot));
+}
+
+/** Builds, side by side, the targets whose sources changed since their last build. */
+export async function buildStale(
+  targets: readonly BuildTarget[],
+  repositoryRoot: string,
+): Promise<BuildResult[]> {
+  return Promise.all(
+    targets.map(async (target) => {
+      const began = performance.now();
+      const stale = await isStale(target, repositoryRoot);
+      if (stale) await buildTarget(target, repositoryRoot);
+      return { name: target.name, built: stale, ms: Math.round(performance.now() - began) };
+    }),
+  );
+}
+
+/**
+ * Rebuilds a target whenever one of its files changes (esbuild's watch mode) and calls `onBuilt`
+ * after each successful rebuild, or `onFailed` with the first error. Returns a stop function.
+ */
+export async function watchTarget(
+  target: BuildTarget,
+  repositoryRoot: string,
+  handlers: { onBuilt: () => void; onFailed: (error: BuildError) => void },
+): Promise<() => Promise<void>> {
+  const options = bundleOptions(entryPoints(target, repositoryRoot), outdirOf(target));
+  let first = true;
+  const context = await esbuild.context({
+    ...options,
+    absWorkingDir: repositoryRoot,
+    plugins: [
+      ...(options.plugins ?? []),
+      {
+        name: 'rebuilt',
+        setup(build) {
+          build.onEnd(async (result) => {
+            if (result.errors.length > 0) {
+              handlers.onFailed(describeFailure(target.name, result));
+              return;
+            }
+            await finishBuild(target, recordOf(result, repositoryRoot));
+            // The first build is the one the supervisor starts from; later ones are changes.
+            if (first) first = false;
+            else handlers.onBuilt();
+          });
+        },
+      },
+    ],
+  });
+  await context.watch();
+  return () => context.dispose();
+}

@@ -1,0 +1,24 @@
+import path from 'node:path';
+import { BuildError, buildTarget } from '../build/service-build.ts';
+import { repositoryRoot, type ServiceSpec } from '../services.ts';
+
+/** `mercato build`: builds every service from scratch (what `npm start` does only for stale ones). */
+export async function buildCommand(specs: readonly ServiceSpec[]): Promise<number> {
+  const began = performance.now();
+  try {
+    await Promise.all(
+      specs.map((spec) =>
+        buildTarget(
+          { name: spec.name, directory: path.join(repositoryRoot, spec.directory) },
+          repositoryRoot,
+        ),
+      ),
+    );
+  } catch (error) {
+    process.stderr.write(`mercato: ${error instanceof BuildError ? error.message : String(error)}\n`);
+    return 1;
+  }
+  const ms = Math.round(performance.now() - began);
+  process.stdout.write(`built ${specs.map((spec) => spec.name).join(', ')} in ${ms} ms\n`);
+  return 0;
+}

@@ -1,0 +1,256 @@
+/**
+ * bench/startup — what a process of the platform costs, for built services (the default) and,
+ * in the same run, for services compiled from TypeScript by tsx in every process (the baseline):
+ *   - cold start: a fresh data folder (initdb, provisioning, seeding) to "all services ready";
+ *   - warm start: the same folder again;
+ *   - restart: each service `kill -9`ed, until a new process answers its /readyz;
+ *   - memory: RSS of every process at ready, idle (BENCH_IDLE_SECONDS after ready, once V8's memory
+ *     reducer has given back what start-up used), and after BENCH_LOAD_SECONDS of load through the
+ *     gateway (autocannon on a mix of catalog, pricing, inventory and identity calls).
+ * Services are built before the runs (the build itself is timed separately).
+ *
+ *   npm run bench:startup
+ *   BENCH_RUNTIMES=built BENCH_LOAD_SECONDS=20 npm run bench:startup
+ *
+ * Prints a table with each built figure beside the tsx one and their ratio; writes
+ * bench/results/startup.json.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { ProcessUnderTest, waitFor } from '@mercato/chassis/testing';
+import autocannon from 'autocannon';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const runtimes = (process.env.BENCH_RUNTIMES ?? 'source,built').split(',');
+for (const runtime of runtimes)
+  if (runtime !== 'built' && runtime !== 'source') {
+    console.error(`bench/startup: unknown runtime "${runtime}" in BENCH_RUNTIMES (expected built, source)`);
+    process.exit(64);
+  }
+const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? 30);
+const loadSeconds = Number(process.env.BENCH_LOAD_SECONDS ?? 60);
+const ports = { postgres: 54393, gateway: 18280, base: 14201, grpcBase: 15201 };
+const gateway = `http://127.0.0.1:${ports.gateway}`;
+
+interface RunState {
+  postgres: { pid: number | null };
+  services: Record<string, { pid: number | null; url: string }>;
+}
+
+const rssMb = (pid: number | null | undefined): number => {
+  if (!pid) return 0;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+  } catch {
+    return 0;
+  }
+};
+
+function startPlatform(runtime: string, dataDir: string): { platform: ProcessUnderTest; began: number } {
+  const began = Date.now();
+  const platform = new ProcessUnderTest(['--import', 'tsx', 'apps/cli/src/main.ts', 'start'], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/root',
+      MERCATO_RUNTIME: runtime,
+      MERCATO_DATA_DIR: dataDir,
+      MERCATO_PG_PORT: String(ports.postgres),
+      MERCATO_GATEWAY_PORT: String(ports.gateway),
+      MERCATO_PORT_BASE: String(ports.base),
+      MERCATO_GRPC_PORT_BASE: String(ports.grpcBase),
+      GATEWAY_RATE_LIMIT_DEFAULT: 'off',
+      LOG_LEVEL: 'warn',
+    },
+  });
+  return { platform, began };
+}
+
+async function untilReady(platform: ProcessUnderTest, began: number): Promise<number> {
+  await platform.waitForLine(/all services ready in/, 120_000);
+  return Date.now() - began;
+}
+
+async function stop(platform: ProcessUnderTest): Promise<void> {
+  platform.child.kill('SIGINT');
+  await platform.exited();
+}
+
+const state = (dataDir: string): RunState =>
+  JSON.parse(readFileSync(path.join(dataDir, 'run', 'state.json'), 'utf8')) as RunState;
+
+const memory = (dataDir: string) => {
+  const current = state(dataDir);
+  return {
+    ...Object.fromEntries(Object.entries(current.services).map(([name, s]) => [name, rssMb(s.pid)])),
+    postgres: rssMb(current.postgres.pid),
+  };
+};
+
+async function restartTimes(dataDir: string): Promise<Record<string, number>> {
+  const times: Record<string, number> = {};
+  for (const [name, service] of Object.entries(state(dataDir).services)) {
+    const killed = service.pid as number;
+    const killedAt = Date.now();
+    process.kill(killed, 'SIGKILL');
+    await waitFor(
+      `${name} ready again`,
+      async () => {
+        const pid = state(dataDir).services[name]?.pid;
+        if (!pid || pid === killed) return false;
+        return (await fetch(`${service.url}/readyz`).catch(() => undefined))?.status === 200;
+      },
+      60_000,
+      10,
+    );
+    times[name] = Date.now() - killedAt;
+    await sleep(500);
+  }
+  return times;
+}
+
+async function load(seconds: number): Promise<number> {
+  const result = await autocannon({
+    url: gateway,
+    connections: 20,
+    duration: seconds,
+    requests: [
+      { method: 'GET', path: '/api/catalog/products?page_size=20' },
+      { method: 'GET', path: '/api/inventory/stock/OUT-0001' },
+      {
+        method: 'POST',
+        path: '/api/cart/quote',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ items: [{ sku: 'BOK-0001', quantity: 3 }] }),
+      },
+      { method: 'GET', path: '/.well-known/jwks.json' },
+    ],
+  });
+  return Math.round(result.requests.average);
+}
+
+interface RuntimeResult {
+  runtime: string;
+  cold_ms: number;
+  warm_ms: number;
+  restart_ms: Record<string, number>;
+  rss_ready_mb: Record<string, number>;
+  rss_idle_mb: Record<string, number>;
+  rss_loaded_mb: Record<string, number>;
+  load_requests_per_second: number;
+}
+
+async function measureRuntime(runtime: string): Promise<RuntimeResult> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), `bench-startup-${runtime}-`));
+  try {
+    console.log(`${runtime}: cold start (initdb) …`);
+    const cold = startPlatform(runtime, dataDir);
+    const coldMs = await untilReady(cold.platform, cold.began);
+    await stop(cold.platform);
+    console.log(`${runtime}: warm start …`);
+    const warm = startPlatform(runtime, dataDir);
+    const warmMs = await untilReady(warm.platform, warm.began);
+    const ready = memory(dataDir);
+    console.log(`${runtime}: idle ${idleSeconds} s …`);
+    await sleep(idleSeconds * 1_000);
+    const idle = memory(dataDir);
+    console.log(`${runtime}: ${loadSeconds} s of load …`);
+    const rate = await load(loadSeconds);
+    const loaded = memory(dataDir);
+    console.log(`${runtime}: kill -9 each service …`);
+    const restarts = await restartTimes(dataDir);
+    await stop(warm.platform);
+    return {
+      runtime,
+      cold_ms: coldMs,
+      warm_ms: warmMs,
+      restart_ms: restarts,
+      rss_ready_mb: ready,
+      rss_idle_mb: idle,
+      rss_loaded_mb: loaded,
+      load_requests_per_second: rate,
+    };
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const buildBegan = Date.now();
+execFileSync(process.execPath, ['--import', 'tsx', 'apps/cli/src/main.ts', 'build'], { cwd: root, stdio: 'inherit' });
+const buildMs = Date.now() - buildBegan;
+
+const results: RuntimeResult[] = [];
+for (const runtime of runtimes) results.push(await measureRuntime(runtime));
+
+const services = Object.keys(results[0]?.rss_idle_mb ?? {}).filter((name) => name !== 'postgres');
+const max = (values: Record<string, number>) => Math.max(...services.map((name) => values[name] ?? 0));
+const mean = (values: Record<string, number>) =>
+  Math.round(services.reduce((sum, name) => sum + (values[name] ?? 0), 0) / services.length);
+const figure = (result: RuntimeResult) => ({
+  'cold start, initdb (ms)': result.cold_ms,
+  'warm start (ms)': result.warm_ms,
+  'restart to ready, slowest (ms)': max(result.restart_ms),
+  'RSS at ready, largest (MB)': max(result.rss_ready_mb),
+  'RSS idle, largest (MB)': max(result.rss_idle_mb),
+  'RSS idle, mean (MB)': mean(result.rss_idle_mb),
+  'RSS after load, largest (MB)': max(result.rss_loaded_mb),
+  'load through the gateway (req/s)': result.load_requests_per_second,
+});
+const built = results.find((result) => result.runtime === 'built');
+const source = results.find((result) => result.runtime === 'source');
+const targets: Record<string, string> = {
+  'cold start, initdb (ms)': '≤ 10000',
+  'warm start (ms)': '≤ 6000',
+  'restart to ready, slowest (ms)': '≤ 1500',
+  'RSS idle, largest (MB)': '≤ 90',
+};
+const builtFigures = built ? figure(built) : undefined;
+const sourceFigures = source ? figure(source) : undefined;
+const rows = Object.keys(builtFigures ?? sourceFigures ?? {}).map((measure) => {
+  const b = builtFigures?.[measure as keyof typeof builtFigures];
+  const s = sourceFigures?.[measure as keyof typeof sourceFigures];
+  return {
+    measure,
+    built: b ?? '-',
+    'tsx (baseline)': s ?? '-',
+    'built / tsx': b !== undefined && s ? Math.round((b / s) * 100) / 100 : '-',
+    target: targets[measure] ?? '',
+  };
+});
+console.log(`\nbuild of all six (esbuild, from scratch): ${buildMs} ms`);
+console.table(rows);
+for (const result of results) {
+  console.log(`\n${result.runtime}: per process`);
+  console.table(
+    [...services, 'postgres'].map((name) => ({
+      process: name,
+      'restart ms': result.restart_ms[name] ?? '-',
+      'RSS ready MB': result.rss_ready_mb[name],
+      'RSS idle MB': result.rss_idle_mb[name],
+      'RSS loaded MB': result.rss_loaded_mb[name],
+    })),
+  );
+}
+if (built) {
+  // Twelve services (order, payment, fulfillment, notification, order-view, analytics and the
+  // simulators join the six): each new one costs about what the mean of today's costs.
+  const perService = mean(built.rss_idle_mb);
+  const twelve = perService * 12 + (built.rss_idle_mb.postgres ?? 0);
+  console.log(
+    `\ntwelve services by the same measure: ~${perService} MB idle each, ~${twelve} MB with PostgreSQL (${Math.round((twelve / 1024) * 10) / 10} GB)`,
+  );
+}
+
+const output = path.join(root, 'bench', 'results', 'startup.json');
+mkdirSync(path.dirname(output), { recursive: true });
+writeFileSync(
+  output,
+  `${JSON.stringify({ date: new Date().toISOString(), cpus: cpus().length, node: process.version, build_ms: buildMs, idle_seconds: idleSeconds, load_seconds: loadSeconds, results }, null, 2)}\n`,
+);
+console.log(`wrote ${path.relative(root, output)}`);
+process.exit(0);
