@@ -1,4 +1,10 @@
-import { type ChassisConfig, createService, type Service, type ServiceDefinition } from '@mercato/chassis';
+import {
+  type ChassisConfig,
+  createService,
+  type Service,
+  type ServiceDefinition,
+  type ServiceUses,
+} from '@mercato/chassis';
 import {
   createTestMessageStore,
   parsePrometheusText,
@@ -30,8 +36,8 @@ describe.skipIf(!postgres.available)(suiteTitle('core services behind the gatewa
   let dropMessages: () => Promise<void>;
   let url = '';
 
-  const start = async <Config extends ChassisConfig>(
-    definition: ServiceDefinition<Config>,
+  const start = async <Config extends ChassisConfig, Uses extends ServiceUses>(
+    definition: ServiceDefinition<Config, Uses>,
     environment: Record<string, string>,
   ) => {
     const service = (await startTestService(

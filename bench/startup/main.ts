@@ -181,7 +181,10 @@ async function measureRuntime(runtime: string): Promise<RuntimeResult> {
 }
 
 const buildBegan = Date.now();
-execFileSync(process.execPath, ['--import', 'tsx', 'apps/cli/src/main.ts', 'build'], { cwd: root, stdio: 'inherit' });
+execFileSync(process.execPath, ['--import', 'tsx', 'apps/cli/src/main.ts', 'build'], {
+  cwd: root,
+  stdio: 'inherit',
+});
 const buildMs = Date.now() - buildBegan;
 
 const results: RuntimeResult[] = [];

@@ -42,14 +42,11 @@ export interface DatabaseConfig {
   DATABASE_POOL_MAX: number;
 }
 
-export interface ServiceContext<Config> {
+/** What every service is set up with, whatever it uses. */
+export interface BaseServiceContext<Config> {
   config: Config;
   logger: Logger;
   metrics: ServiceMetrics;
-  /** The service's own database; present when the definition declares migrations. */
-  db: Pool | undefined;
-  /** Present when the definition declares messaging: append messages inside your transactions. */
-  outbox: Outbox | undefined;
   /** A client for one dependency's gRPC service, with its own resilience policy (`RPC_*` config). */
   grpcClient: <S extends DescService>(
     service: S,
@@ -58,6 +55,17 @@ export interface ServiceContext<Config> {
   /** Aborted when the service starts stopping; long-lived streams end on it. */
   stopping: AbortSignal;
 }
+
+/**
+ * What a service declares it uses. A database comes with `migrations`; messaging (an outbox, a
+ * relay, consumers) needs the database too.
+ */
+export type ServiceUses = { database?: false; messaging?: false } | { database: true; messaging?: boolean };
+
+/** The context a service is set up with: its database and outbox are there exactly when declared. */
+export type ServiceContext<Config, Uses extends ServiceUses = ServiceUses> = BaseServiceContext<Config> &
+  (Uses extends { database: true } ? { db: Pool } : { db?: undefined }) &
+  (Uses extends { messaging: true } ? { outbox: Outbox } : { outbox?: undefined });
 
 /** What a service adds to the chassis: its routes, extra readiness checks and resources to close. */
 export interface ServiceParts {
@@ -70,23 +78,42 @@ export interface ServiceParts {
   onClose?: () => Promise<void>;
 }
 
-export interface ServiceDefinition<Config extends ChassisConfig> {
+interface DefinitionBase<Config extends ChassisConfig> {
   name: string;
   config: z.ZodType<Config>;
-  /** Folder of forward-only SQL migrations; declaring it gives the service a database. */
-  migrations?: string;
   docs?: DocsSettings;
   /** Limits of the HTTP server (an edge sets tighter ones than the defaults). */
   http?: (
     config: Config,
   ) => Pick<HttpServerSettings, 'bodyLimitBytes' | 'requestTimeoutMs' | 'maxHeaderBytes' | 'trustProxy'>;
-  /**
-   * The messages this service publishes or consumes. Gives it an outbox, a relay, consumers with an
-   * inbox and dead letters, on the bus its config names (`messagingConfigShape`).
-   */
-  messaging?: { contracts: readonly MessageContract[] };
-  setup: (context: ServiceContext<Config>) => Promise<ServiceParts> | ServiceParts;
 }
+
+/**
+ * A service as the chassis builds it. `Uses` says what it needs beyond HTTP (e.g.
+ * `{ database: true; messaging: true }`); the definition must then declare its migrations and
+ * message contracts, and `setup` gets `db` and `outbox` without checking for them.
+ */
+export type ServiceDefinition<
+  Config extends ChassisConfig,
+  Uses extends ServiceUses = ServiceUses,
+> = DefinitionBase<Config> &
+  (Uses extends { database: true }
+    ? {
+        /** Folder of forward-only SQL migrations for the service's own database. */
+        migrations: string;
+      }
+    : { migrations?: undefined }) &
+  (Uses extends { messaging: true }
+    ? {
+        /**
+         * The messages this service publishes or consumes. Gives it an outbox, a relay, consumers with
+         * an inbox and dead letters, on the bus its config names (`messagingConfigShape`).
+         */
+        messaging: { contracts: readonly MessageContract[] };
+      }
+    : { messaging?: undefined }) & {
+    setup: (context: ServiceContext<Config, Uses>) => Promise<ServiceParts> | ServiceParts;
+  };
 
 export interface Service<Config> {
   name: string;
@@ -106,10 +133,15 @@ export interface Service<Config> {
  * Builds a service from its definition: config, logs, metrics, health, database and migrations,
  * HTTP with problem+json errors, graceful stop. Throws `ConfigError` for bad configuration.
  */
-export async function createService<Config extends ChassisConfig>(
-  definition: ServiceDefinition<Config>,
+export async function createService<Config extends ChassisConfig, Uses extends ServiceUses>(
+  definition: ServiceDefinition<Config, Uses>,
   environment: Record<string, string | undefined> = process.env,
 ): Promise<Service<Config>> {
+  // What it declares, read without the compile-time link between `Uses` and its fields.
+  const declared = definition as DefinitionBase<Config> & {
+    migrations?: string;
+    messaging?: { contracts: readonly MessageContract[] };
+  };
   const config = loadConfig(definition.config, environment);
   const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
   const metrics = createServiceMetrics(definition.name);
@@ -117,7 +149,7 @@ export async function createService<Config extends ChassisConfig>(
   const checks: ReadinessCheck[] = [];
 
   let db: Pool | undefined;
-  if (definition.migrations) {
+  if (declared.migrations) {
     const { DATABASE_URL, DATABASE_POOL_MAX } = config as Config & Partial<DatabaseConfig>;
     if (!DATABASE_URL)
       throw new Error(`${definition.name} declares migrations but its config has no DATABASE_URL`);
@@ -126,7 +158,7 @@ export async function createService<Config extends ChassisConfig>(
       logger,
     );
     try {
-      await migrate(db, definition.migrations, logger);
+      await migrate(db, declared.migrations, logger);
     } catch (error) {
       await db.end();
       throw error;
@@ -136,7 +168,7 @@ export async function createService<Config extends ChassisConfig>(
   }
 
   let messaging: ServiceMessaging | undefined;
-  if (definition.messaging) {
+  if (declared.messaging) {
     const { DATABASE_URL } = config as Config & Partial<DatabaseConfig>;
     if (!db || !DATABASE_URL) throw new Error(`${definition.name} declares messaging but has no database`);
     messaging = await createServiceMessaging({
@@ -145,12 +177,14 @@ export async function createService<Config extends ChassisConfig>(
       databaseUrl: DATABASE_URL,
       logger,
       registry: metrics.registry,
-      contracts: definition.messaging.contracts,
+      contracts: declared.messaging.contracts,
     });
   }
 
   const stopSignal = new AbortController();
   const policyDefaults = policySettingsFrom(config as Config & RpcClientConfig);
+  // The definition's type ties `db` and `outbox` to its migrations and messaging, which were
+  // checked above; the cast only says so to the compiler.
   const parts = await definition.setup({
     config,
     logger,
@@ -166,7 +200,7 @@ export async function createService<Config extends ChassisConfig>(
         logger,
         metrics: metrics.rpc,
       }),
-  });
+  } as ServiceContext<Config, Uses>);
   let grpc: { server: GrpcServer; port: number } | undefined;
   let grpcUrl: string | undefined;
   if (parts.grpc) {

@@ -16,6 +16,7 @@ export {
   type ServiceContext,
   type ServiceDefinition,
   type ServiceParts,
+  type ServiceUses,
 } from './create-service.ts';
 export { createPool, inTransaction, type Pool, type PoolClient, pingDatabase } from './db/database.ts';
 export { migrate } from './db/migrate.ts';

@@ -1,14 +1,20 @@
 import closeWithGrace from 'close-with-grace';
 import { ConfigError } from './config/load-config.ts';
 import { describe, EXIT_CONFIG } from './config/startup-failure.ts';
-import { type ChassisConfig, createService, type Service, type ServiceDefinition } from './create-service.ts';
+import {
+  type ChassisConfig,
+  createService,
+  type Service,
+  type ServiceDefinition,
+  type ServiceUses,
+} from './create-service.ts';
 
 /**
  * The composition root's last line: builds and starts the service, then stops it cleanly on
  * SIGTERM/SIGINT or when the supervisor that spawned it goes away. Start-up failures print one line.
  */
-export async function runService<Config extends ChassisConfig>(
-  definition: ServiceDefinition<Config>,
+export async function runService<Config extends ChassisConfig, Uses extends ServiceUses>(
+  definition: ServiceDefinition<Config, Uses>,
 ): Promise<void> {
   let service: Service<Config>;
   try {

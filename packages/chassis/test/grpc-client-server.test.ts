@@ -1,4 +1,5 @@
-import { type AddressInfo, createServer } from 'node:net';
+import http2 from 'node:http2';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import { CatalogService, ProductSchema } from '@mercato/contracts/grpc/catalog';
@@ -191,6 +192,34 @@ describe('chassis gRPC client and server', () => {
       ),
     ).rejects.toMatchObject({ kind: 'unavailable' });
     expect(Date.now() - started).toBeLessThan(600);
+  });
+
+  it('reports a connection that breaks mid-call (the dependency died) as unavailable, not as a conflict', async () => {
+    // An HTTP/2 peer that accepts the connection, takes the request and dies without answering.
+    const dying = http2.createServer();
+    const sockets = new Set<Socket>();
+    dying.on('connection', (socket: Socket) => sockets.add(socket));
+    dying.on('stream', () => {
+      for (const socket of sockets) socket.destroy();
+    });
+    await new Promise<void>((resolve) => dying.listen(0, '127.0.0.1', resolve));
+    const { port } = dying.address() as AddressInfo;
+    const metrics = createServiceMetrics('grpc-test');
+    const { client } = createGrpcClient(CatalogService, {
+      dependency: 'catalog',
+      url: `http://127.0.0.1:${port}`,
+      settings: { ...defaultPolicySettings, retryInitialDelayMs: 1, retryMaxDelayMs: 5 },
+      logger,
+      metrics: metrics.rpc,
+    });
+    try {
+      await expect(client.getProduct({ id: 'p' })).rejects.toMatchObject({
+        kind: 'unavailable',
+        code: 'CATALOG.UNAVAILABLE',
+      });
+    } finally {
+      await new Promise((resolve) => dying.close(resolve));
+    }
   });
 
   it('does not repeat a call that is not idempotent, even when it was refused', async () => {

@@ -9,7 +9,7 @@ import { seedDemoCatalog } from './application/demo-catalog.ts';
 import { type CatalogConfig, catalogConfig } from './config.ts';
 
 /** The catalog service as the chassis builds it; `main.ts` runs it, component tests create it. */
-export const catalogDefinition: ServiceDefinition<CatalogConfig> = {
+export const catalogDefinition: ServiceDefinition<CatalogConfig, { database: true; messaging: true }> = {
   name: 'catalog',
   config: catalogConfig,
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
@@ -19,7 +19,6 @@ export const catalogDefinition: ServiceDefinition<CatalogConfig> = {
   },
   messaging: { contracts: catalogEvents },
   async setup({ config, db, logger, outbox }) {
-    if (!db || !outbox) throw new Error('catalog needs its database and outbox');
     const store = new PostgresCatalogStore(db, outbox);
     const correlationId = () => currentRequestContext()?.correlationId ?? newId('corr');
     const catalog = catalogService({ store, newId, now: () => new Date(), correlationId });

@@ -8,14 +8,13 @@ import { PostgresCustomers } from './adapters/persistence/postgres-customers.ts'
 import { type CustomerConfig, customerConfig } from './config.ts';
 
 /** The customer service as the chassis builds it; `main.ts` runs it, component tests create it. */
-export const customerDefinition: ServiceDefinition<CustomerConfig> = {
+export const customerDefinition: ServiceDefinition<CustomerConfig, { database: true; messaging: true }> = {
   name: 'customer',
   config: customerConfig,
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
   docs: { title: 'Mercato customer', description: 'gRPC: mercato.customer.v1.CustomerService' },
   messaging: { contracts: [...customerEvents, ...identityEvents] },
   setup({ config, db, outbox }) {
-    if (!db || !outbox) throw new Error('customer needs its database and outbox');
     const customers = new PostgresCustomers({
       pool: db,
       outbox,

@@ -11,7 +11,7 @@ import { identityService } from './application/identity-service.ts';
 import { type IdentityConfig, identityConfig } from './config.ts';
 
 /** The identity service as the chassis builds it; `main.ts` runs it, component tests create it. */
-export const identityDefinition: ServiceDefinition<IdentityConfig> = {
+export const identityDefinition: ServiceDefinition<IdentityConfig, { database: true; messaging: true }> = {
   name: 'identity',
   config: identityConfig,
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
@@ -21,7 +21,6 @@ export const identityDefinition: ServiceDefinition<IdentityConfig> = {
   },
   messaging: { contracts: identityEvents },
   async setup({ config, db, outbox, logger }) {
-    if (!db || !outbox) throw new Error('identity needs its database and outbox');
     const now = () => new Date();
     const windowMs = config.IDENTITY_LOGIN_WINDOW_SECONDS * 1000;
     const identity = identityService({

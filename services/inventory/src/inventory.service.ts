@@ -8,14 +8,13 @@ import { seedDemoStock } from './application/demo-stock.ts';
 import { type InventoryConfig, inventoryConfig } from './config.ts';
 
 /** The inventory service as the chassis builds it; `main.ts` runs it, component tests create it. */
-export const inventoryDefinition: ServiceDefinition<InventoryConfig> = {
+export const inventoryDefinition: ServiceDefinition<InventoryConfig, { database: true; messaging: true }> = {
   name: 'inventory',
   config: inventoryConfig,
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
   docs: { title: 'Mercato inventory', description: 'gRPC: mercato.inventory.v1.InventoryService' },
   messaging: { contracts: inventoryEvents },
   async setup({ config, db, outbox, logger, stopping }) {
-    if (!db || !outbox) throw new Error('inventory needs its database and outbox');
     const inventory = new PostgresInventory({
       pool: db,
       outbox,

@@ -10,14 +10,13 @@ import { pricingService } from './application/pricing-service.ts';
 import { type PricingConfig, pricingConfig } from './config.ts';
 
 /** The pricing service as the chassis builds it; `main.ts` runs it, component tests create it. */
-export const pricingDefinition: ServiceDefinition<PricingConfig> = {
+export const pricingDefinition: ServiceDefinition<PricingConfig, { database: true; messaging: true }> = {
   name: 'pricing',
   config: pricingConfig,
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
   docs: { title: 'Mercato pricing', description: 'gRPC: mercato.pricing.v1.PricingService' },
   messaging: { contracts: catalogEvents },
   async setup({ config, db, logger, grpcClient }) {
-    if (!db) throw new Error('pricing needs its database');
     const book = new PostgresPriceBook(db);
     if (config.PRICING_SEED_DEMO) {
       const seeded = await seedDemoPrices(book);

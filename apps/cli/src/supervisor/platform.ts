@@ -154,7 +154,8 @@ export async function startPlatform(
     await stop();
     throw failed.reason;
   }
-  if (options.watch && config.MERCATO_RUNTIME === 'built') watchers.push(...(await watchServices(specs, running, logger)));
+  if (options.watch && config.MERCATO_RUNTIME === 'built')
+    watchers.push(...(await watchServices(specs, running, logger)));
 
   saveState();
   output.text(

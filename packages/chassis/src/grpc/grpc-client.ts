@@ -47,7 +47,17 @@ const failureCodes = new Set([
 const codeOf = (error: Error) => (error instanceof ConnectError ? error.code : undefined);
 /** Socket errors raised before a request is sent: the dependency cannot have seen the call. */
 const unreachedCauses = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
-const causeCodeOf = (error: Error) => (error.cause as NodeJS.ErrnoException | undefined)?.code;
+/** The Node error codes along an error's chain of causes. */
+function causeCodes(error: unknown): string[] {
+  const codes: string[] = [];
+  let current = error instanceof Error ? error.cause : undefined;
+  for (let depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    const code = (current as NodeJS.ErrnoException).code;
+    if (typeof code === 'string') codes.push(code);
+    current = current.cause;
+  }
+  return codes;
+}
 
 /**
  * A typed client for one dependency. Each unary attempt gets the smaller of the policy's timeout
@@ -75,7 +85,7 @@ export function createGrpcClient<S extends DescService>(
     isFailure: (error) => failureCodes.has(codeOf(error) ?? Code.Unknown) && !(error instanceof AppError),
     isTransient: (error) => transientCodes.has(codeOf(error) ?? Code.Unknown) && !(error instanceof AppError),
     neverReached: (error) =>
-      codeOf(error) === Code.Unavailable && unreachedCauses.has(causeCodeOf(error) ?? ''),
+      codeOf(error) === Code.Unavailable && causeCodes(error).some((code) => unreachedCauses.has(code)),
   });
 
   const wrapped: Record<string, unknown> = {};
@@ -101,11 +111,15 @@ export function createGrpcClient<S extends DescService>(
               callOptions?.timeoutMs ?? Number.POSITIVE_INFINITY,
             );
             const signals = callOptions?.signal ? [signal, callOptions.signal] : [signal];
-            return call(input, {
-              ...callOptions,
-              signal: AbortSignal.any(signals),
-              timeoutMs: positive(timeoutMs),
-            }) as Promise<unknown>;
+            return (
+              call(input, {
+                ...callOptions,
+                signal: AbortSignal.any(signals),
+                timeoutMs: positive(timeoutMs),
+              }) as Promise<unknown>
+            ).catch((error: unknown) => {
+              throw signals.some((s) => s.aborted) ? error : connectionLost(error);
+            });
           },
           {
             idempotent,
@@ -120,6 +134,24 @@ export function createGrpcClient<S extends DescService>(
     };
   }
   return { client: wrapped as Client<S>, policy };
+}
+
+/**
+ * connect-node reports a connection that broke mid-call (the server process died) as ABORTED
+ * (ECONNRESET, a destroyed stream: the code a server uses for a conflict) or CANCELED (the HTTP/2
+ * stream reset, as when the caller cancels). When the caller did not cancel, it is the dependency
+ * being unavailable: retryable when idempotent, a breaker failure, a 503 at the edge.
+ */
+function connectionLost(error: unknown): unknown {
+  if (!(error instanceof ConnectError)) return error;
+  const broken =
+    error.code === Code.Canceled ||
+    (error.code === Code.Aborted &&
+      causeCodes(error).some(
+        (code) => code === 'ECONNRESET' || code.startsWith('ERR_HTTP2_') || code.startsWith('ERR_STREAM_'),
+      ));
+  if (!broken) return error;
+  return new ConnectError(error.rawMessage, Code.Unavailable, error.metadata, undefined, error.cause);
 }
 
 const positive = (value: number | undefined) =>

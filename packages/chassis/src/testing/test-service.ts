@@ -6,6 +6,7 @@ import {
   createService,
   type Service,
   type ServiceDefinition,
+  type ServiceUses,
 } from '../create-service.ts';
 import { createPool } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
@@ -30,8 +31,8 @@ export interface TestService<Config> {
  * PostgreSQL message store (unless `MESSAGES_DATABASE_URL` names a shared one), ephemeral HTTP and
  * gRPC ports, silent logs.
  */
-export async function startTestService<Config extends ChassisConfig>(
-  definition: ServiceDefinition<Config>,
+export async function startTestService<Config extends ChassisConfig, Uses extends ServiceUses>(
+  definition: ServiceDefinition<Config, Uses>,
   environment: Record<string, string> = {},
 ): Promise<TestService<Config>> {
   const database = await createTestDatabase(definition.name.replaceAll('-', '_'));
