@@ -5,6 +5,7 @@ import { demoMemberEmails } from '@mercato/demo-shop';
 import { customerGrpc } from './adapters/grpc/customer.grpc.ts';
 import { userRegisteredConsumer } from './adapters/messaging/user-registered.consumer.ts';
 import { PostgresCustomers } from './adapters/persistence/postgres-customers.ts';
+import { customerService } from './application/customer-service.ts';
 import { type CustomerConfig, customerConfig } from './config.ts';
 
 /** The customer service as the chassis builds it; `main.ts` runs it, component tests create it. */
@@ -15,16 +16,16 @@ export const customerDefinition: ServiceDefinition<CustomerConfig, { database: t
   docs: { title: 'Mercato customer', description: 'gRPC: mercato.customer.v1.CustomerService' },
   messaging: { contracts: [...customerEvents, ...identityEvents] },
   setup({ config, db, outbox }) {
-    const customers = new PostgresCustomers({
-      pool: db,
-      outbox,
+    const store = new PostgresCustomers(db, outbox);
+    const customers = customerService({
+      store,
       now: () => new Date(),
       correlationId: () => currentRequestContext()?.correlationId ?? newId('corr'),
     });
     const members = new Set(config.CUSTOMER_SEED_DEMO ? demoMemberEmails : []);
     return {
       grpc: customerGrpc(customers),
-      consumers: [userRegisteredConsumer(customers, (email) => (members.has(email) ? 'member' : 'standard'))],
+      consumers: [userRegisteredConsumer(store, (email) => (members.has(email) ? 'member' : 'standard'))],
     };
   },
 };

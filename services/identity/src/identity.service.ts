@@ -24,9 +24,7 @@ export const identityDefinition: ServiceDefinition<IdentityConfig, { database: t
     const now = () => new Date();
     const windowMs = config.IDENTITY_LOGIN_WINDOW_SECONDS * 1000;
     const identity = identityService({
-      pool: db,
-      outbox,
-      accounts: new PostgresAccounts(db),
+      accounts: new PostgresAccounts(db, outbox),
       keys: new PostgresKeyRing(
         db,
         {

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { inTransaction, type Outbox, type Pool } from '@mercato/chassis';
 import { createEnvelope, userRegistered } from '@mercato/contracts';
 import { SignJWT } from 'jose';
-import type { ScryptPasswordHasher } from '../adapters/crypto/scrypt-password-hasher.ts';
-import type { PostgresAccounts, UserRecord } from '../adapters/persistence/postgres-accounts.ts';
-import type { PostgresKeyRing } from '../adapters/persistence/postgres-key-ring.ts';
 import { retryAfterSeconds, type ThrottlePolicy } from '../domain/login-throttle.ts';
+import type { Accounts, NewRefreshToken, UserRecord } from './accounts.port.ts';
 import { identityErrors } from './identity-errors.ts';
+import type { KeyRing } from './key-ring.port.ts';
+import type { PasswordHasher } from './password-hasher.port.ts';
 
 export interface TokenSettings {
   issuer: string;
@@ -16,11 +15,9 @@ export interface TokenSettings {
 }
 
 export interface IdentityDependencies {
-  pool: Pool;
-  outbox: Outbox;
-  accounts: PostgresAccounts;
-  keys: PostgresKeyRing;
-  hasher: ScryptPasswordHasher;
+  accounts: Accounts;
+  keys: KeyRing;
+  hasher: PasswordHasher;
   tokens: TokenSettings;
   throttle: { perEmail: ThrottlePolicy; perIp: ThrottlePolicy };
   newId: (prefix: string) => string;
@@ -40,11 +37,11 @@ export function identityService(deps: IdentityDependencies) {
   // Hashing a fixed dummy when the email is unknown keeps login time the same either way.
   const dummyHash = deps.hasher.hash('not a real password');
 
-  const issue = async (
+  /** A new token pair; the refresh token is for the caller to store. */
+  const tokenPair = async (
     user: UserRecord,
     familyId: string,
-    client?: Parameters<PostgresAccounts['storeRefreshToken']>[0],
-  ): Promise<TokenPair> => {
+  ): Promise<{ issued: TokenPair; successor: NewRefreshToken }> => {
     const now = deps.now();
     const key = await deps.keys.signingKey();
     const accessToken = await new SignJWT({ email: user.email, name: user.name, roles: user.roles })
@@ -58,13 +55,10 @@ export function identityService(deps: IdentityDependencies) {
       .sign(key.privateKey);
     const refreshToken = randomBytes(32).toString('base64url');
     const expiresAt = new Date(now.getTime() + tokens.refreshTtlSeconds * 1000);
-    await accounts.storeRefreshToken(
-      client ?? deps.pool,
-      refreshToken,
-      { userId: user.id, familyId, expiresAt },
-      now,
-    );
-    return { accessToken, refreshToken, expiresIn: tokens.accessTtlSeconds, tokenType: 'Bearer' };
+    return {
+      issued: { accessToken, refreshToken, expiresIn: tokens.accessTtlSeconds, tokenType: 'Bearer' },
+      successor: { token: refreshToken, userId: user.id, familyId, expiresAt },
+    };
   };
 
   return {
@@ -77,19 +71,17 @@ export function identityService(deps: IdentityDependencies) {
         passwordHash: await deps.hasher.hash(input.password),
         roles: ['customer'],
       };
-      await inTransaction(deps.pool, async (client) => {
-        if (!(await accounts.insertUser(client, user, now))) throw identityErrors.emailTaken();
-        const envelope = createEnvelope({
-          contract: userRegistered,
-          source: 'identity',
-          correlationId: deps.correlationId(),
-          now,
-          data: { user_id: user.id, email: user.email, name: user.name },
-        });
-        await deps.outbox.append(client, [
-          { kind: 'topic', destination: userRegistered.type, key: user.id, envelope },
-        ]);
+      const envelope = createEnvelope({
+        contract: userRegistered,
+        source: 'identity',
+        correlationId: deps.correlationId(),
+        now,
+        data: { user_id: user.id, email: user.email, name: user.name },
       });
+      const announced = [
+        { kind: 'topic' as const, destination: userRegistered.type, key: user.id, envelope },
+      ];
+      if (!(await accounts.register(user, announced, now))) throw identityErrors.emailTaken();
       return user;
     },
 
@@ -110,29 +102,17 @@ export function identityService(deps: IdentityDependencies) {
         throw identityErrors.badCredentials();
       }
       await accounts.clearFailures(`email:${input.email}`);
-      return issue(user, deps.newId('fam'));
+      const { issued, successor } = await tokenPair(user, deps.newId('fam'));
+      await accounts.storeRefreshToken(successor, now);
+      return issued;
     },
 
     /** Rotates: the old token is spent, a new one is issued in the same family. */
     async refresh(refreshToken: string): Promise<TokenPair> {
-      const now = deps.now();
-      const outcome = await inTransaction(deps.pool, async (client) => {
-        const record = await accounts.lockRefreshToken(client, refreshToken);
-        if (!record || record.revokedAt || record.expiresAt.getTime() <= now.getTime())
-          return 'invalid' as const;
-        if (record.usedAt) {
-          // Someone replayed a spent token: the family may be stolen, so end the whole session.
-          await accounts.revokeFamily(client, record.familyId, now);
-          return 'reused' as const;
-        }
-        const user = await accounts.userById(client, record.userId);
-        if (!user) return 'invalid' as const;
-        await accounts.markUsed(client, refreshToken, now);
-        return issue(user, record.familyId, client);
-      });
-      if (outcome === 'invalid') throw identityErrors.invalidRefreshToken();
-      if (outcome === 'reused') throw identityErrors.refreshTokenReused();
-      return outcome;
+      const rotation = await accounts.rotateRefreshToken(refreshToken, deps.now(), tokenPair);
+      if (rotation.outcome === 'invalid') throw identityErrors.invalidRefreshToken();
+      if (rotation.outcome === 'reused') throw identityErrors.refreshTokenReused();
+      return rotation.issued;
     },
 
     jwks: () => deps.keys.publicKeys(),

@@ -1,9 +1,9 @@
 import { demoCurrency, demoDiscounts, demoProducts } from '@mercato/demo-shop';
-import type { PostgresPriceBook } from '../adapters/persistence/postgres-price-book.ts';
 import type { Discount } from '../domain/quote.ts';
+import type { PriceBook } from './price-book.port.ts';
 
 /** Seeds the demo price list and discounts on an empty price book. */
-export async function seedDemoPrices(book: PostgresPriceBook): Promise<number> {
+export async function seedDemoPrices(book: PriceBook): Promise<number> {
   if ((await book.countPrices()) > 0) return 0;
   await book.setPrices(
     demoProducts.map((p) => ({ sku: p.sku, amountMinor: p.priceMinor, currency: demoCurrency })),

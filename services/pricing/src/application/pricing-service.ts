@@ -1,6 +1,6 @@
 import { AppError, type Logger } from '@mercato/chassis';
-import type { PostgresPriceBook } from '../adapters/persistence/postgres-price-book.ts';
 import { calculateQuote, type Quote, type QuoteItem } from '../domain/quote.ts';
+import type { PriceBook } from './price-book.port.ts';
 
 /** How pricing learns a customer's segment (the customer service, over gRPC). */
 export type SegmentLookup = (customerId: string) => Promise<string>;
@@ -10,7 +10,7 @@ export interface PricedQuote extends Quote {
   segmentUnavailable: boolean;
 }
 
-export function pricingService(book: PostgresPriceBook, segmentOf: SegmentLookup, logger: Logger) {
+export function pricingService(book: PriceBook, segmentOf: SegmentLookup, logger: Logger) {
   return {
     async quote(items: readonly QuoteItem[], customerId: string | undefined): Promise<PricedQuote> {
       const skus = [...new Set(items.map((item) => item.sku))];

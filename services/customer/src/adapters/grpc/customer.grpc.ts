@@ -7,8 +7,8 @@ import {
   CustomerService,
 } from '@mercato/contracts/grpc/customer';
 import { z } from 'zod';
+import type { CustomerService as Customers } from '../../application/customer-service.ts';
 import type { Customer } from '../../domain/customer.ts';
-import type { PostgresCustomers } from '../persistence/postgres-customers.ts';
 
 const id = z.string().trim().min(1).max(64);
 const getRequest = z.object({ id });
@@ -38,7 +38,7 @@ const toMessage = (customer: Customer): CustomerMessage =>
     updatedAt: customer.updatedAt.toISOString(),
   });
 
-export const customerGrpc = (customers: PostgresCustomers) => (router: ConnectRouter) =>
+export const customerGrpc = (customers: Customers) => (router: ConnectRouter) =>
   router.service(CustomerService, {
     async getCustomer(request) {
       return { customer: toMessage(await customers.get(parseRequest(getRequest, request).id)) };

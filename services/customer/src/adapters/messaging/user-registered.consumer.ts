@@ -1,11 +1,11 @@
 import type { ConsumerDefinition } from '@mercato/chassis';
 import { userRegistered } from '@mercato/contracts';
+import type { CustomerStore } from '../../application/customer-store.port.ts';
 import { newCustomer, type Segment } from '../../domain/customer.ts';
-import type { PostgresCustomers } from '../persistence/postgres-customers.ts';
 
 /** A profile for every registered user, created in the same transaction as the inbox record. */
 export const userRegisteredConsumer = (
-  customers: PostgresCustomers,
+  customers: CustomerStore,
   segmentFor: (email: string) => Segment,
 ): ConsumerDefinition => ({
   group: 'customer',
@@ -18,6 +18,6 @@ export const userRegisteredConsumer = (
       segmentFor(user.email),
       new Date(message.timestamp),
     );
-    await customers.create(transaction, customer);
+    await customers.createIfAbsent(transaction, customer);
   },
 });

@@ -1,4 +1,5 @@
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
+import type { PasswordHasher } from '../../application/password-hasher.port.ts';
 
 const derive = (password: string, salt: Buffer, length: number, options: ScryptOptions) =>
   new Promise<Buffer>((resolve, reject) =>
@@ -9,7 +10,7 @@ const derive = (password: string, salt: Buffer, length: number, options: ScryptO
  * scrypt from Node's crypto (no native addon to build), with its parameters stored in the hash so
  * they can be raised later without invalidating existing passwords.
  */
-export class ScryptPasswordHasher {
+export class ScryptPasswordHasher implements PasswordHasher {
   readonly #cost: number;
 
   /** `cost` is scrypt's N (a power of two); 2^15 takes ~50 ms here, tests use less. */

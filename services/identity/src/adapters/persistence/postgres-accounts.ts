@@ -1,22 +1,8 @@
 import { createHash } from 'node:crypto';
-import { inTransaction, type Pool, type PoolClient } from '@mercato/chassis';
+import { inTransaction, type Outbox, type OutboxEntry, type Pool, type PoolClient } from '@mercato/chassis';
+import type { Accounts, NewRefreshToken, Rotation, UserRecord } from '../../application/accounts.port.ts';
 import { afterFailure, type FailureWindow, type ThrottlePolicy } from '../../domain/login-throttle.ts';
-
-export interface UserRecord {
-  id: string;
-  email: string;
-  name: string;
-  passwordHash: string;
-  roles: string[];
-}
-
-export interface RefreshRecord {
-  userId: string;
-  familyId: string;
-  expiresAt: Date;
-  usedAt: Date | null;
-  revokedAt: Date | null;
-}
+import { type RefreshRecord, refreshVerdict } from '../../domain/refresh-token.ts';
 
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('base64url');
 
@@ -44,45 +30,60 @@ async function findUser(
 }
 
 /** Users, refresh tokens and failed-login windows on PostgreSQL. */
-export class PostgresAccounts {
+export class PostgresAccounts implements Accounts {
   readonly #pool: Pool;
+  readonly #outbox: Outbox;
 
-  constructor(pool: Pool) {
+  constructor(pool: Pool, outbox: Outbox) {
     this.#pool = pool;
+    this.#outbox = outbox;
   }
 
-  /** Inserts the user; resolves false when the email is taken. */
-  async insertUser(client: PoolClient, user: UserRecord, now: Date): Promise<boolean> {
-    const { rowCount } = await client.query(
-      `INSERT INTO users (id, email, name, password_hash, roles, created_at) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (email) DO NOTHING`,
-      [user.id, user.email, user.name, user.passwordHash, user.roles, now],
-    );
-    return rowCount === 1;
+  register(user: UserRecord, messages: readonly OutboxEntry[], now: Date): Promise<boolean> {
+    return inTransaction(this.#pool, async (client) => {
+      const { rowCount } = await client.query(
+        `INSERT INTO users (id, email, name, password_hash, roles, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (email) DO NOTHING`,
+        [user.id, user.email, user.name, user.passwordHash, user.roles, now],
+      );
+      if (rowCount !== 1) return false;
+      await this.#outbox.append(client, messages);
+      return true;
+    });
   }
 
   userByEmail(email: string): Promise<UserRecord | undefined> {
     return findUser(this.#pool, 'email', email);
   }
 
-  userById(client: PoolClient, id: string): Promise<UserRecord | undefined> {
-    return findUser(client, 'id', id);
-  }
-
-  async storeRefreshToken(
-    client: PoolClient | Pool,
-    token: string,
-    record: { userId: string; familyId: string; expiresAt: Date },
-    now: Date,
-  ): Promise<void> {
+  async storeRefreshToken(token: NewRefreshToken, now: Date, client: PoolClient | Pool = this.#pool) {
     await client.query(
       `INSERT INTO refresh_tokens (token_hash, user_id, family_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)`,
-      [hashToken(token), record.userId, record.familyId, record.expiresAt, now],
+      [hashToken(token.token), token.userId, token.familyId, token.expiresAt, now],
     );
   }
 
+  rotateRefreshToken<T>(
+    token: string,
+    now: Date,
+    issue: (user: UserRecord, familyId: string) => Promise<{ issued: T; successor: NewRefreshToken }>,
+  ): Promise<Rotation<T>> {
+    return inTransaction(this.#pool, async (client): Promise<Rotation<T>> => {
+      const record = await this.#lockRefreshToken(client, token);
+      const verdict = refreshVerdict(record, now);
+      if (verdict === 'reused' && record) await this.#revokeFamily(client, record.familyId, now);
+      if (verdict !== 'valid' || !record) return { outcome: verdict === 'reused' ? 'reused' : 'invalid' };
+      const user = await findUser(client, 'id', record.userId);
+      if (!user) return { outcome: 'invalid' };
+      await this.#markUsed(client, token, now);
+      const { issued, successor } = await issue(user, record.familyId);
+      await this.storeRefreshToken(successor, now, client);
+      return { outcome: 'rotated', issued };
+    });
+  }
+
   /** Locks and reads a refresh token, so two concurrent uses of it cannot both succeed. */
-  async lockRefreshToken(client: PoolClient, token: string): Promise<RefreshRecord | undefined> {
+  async #lockRefreshToken(client: PoolClient, token: string): Promise<RefreshRecord | undefined> {
     const { rows } = await client.query<{
       user_id: string;
       family_id: string;
@@ -105,14 +106,14 @@ export class PostgresAccounts {
     );
   }
 
-  async markUsed(client: PoolClient, token: string, now: Date): Promise<void> {
+  async #markUsed(client: PoolClient, token: string, now: Date): Promise<void> {
     await client.query('UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1', [
       hashToken(token),
       now,
     ]);
   }
 
-  async revokeFamily(client: PoolClient, familyId: string, now: Date): Promise<void> {
+  async #revokeFamily(client: PoolClient, familyId: string, now: Date): Promise<void> {
     await client.query(
       'UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL',
       [familyId, now],

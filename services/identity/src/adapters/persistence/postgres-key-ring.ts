@@ -1,22 +1,9 @@
 import { randomUUID, type webcrypto } from 'node:crypto';
 import { inTransaction, type Pool } from '@mercato/chassis';
 import { exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import type { KeyRing, PublicJwk, SigningKey } from '../../application/key-ring.port.ts';
 
 type CryptoKey = webcrypto.CryptoKey;
-
-export interface PublicJwk {
-  kty: string;
-  crv: string;
-  x: string;
-  kid: string;
-  alg: string;
-  use: string;
-}
-
-export interface SigningKey {
-  kid: string;
-  privateKey: CryptoKey;
-}
 
 export interface KeyRingPolicy {
   /** A new key signs after this long. */
@@ -30,7 +17,7 @@ export interface KeyRingPolicy {
  * older keys stay in the JWKS until tokens they signed have expired. Private keys sit in the
  * service's own database here; a production deployment would keep them in a KMS.
  */
-export class PostgresKeyRing {
+export class PostgresKeyRing implements KeyRing {
   readonly #pool: Pool;
   readonly #policy: KeyRingPolicy;
   readonly #now: () => Date;

@@ -11,6 +11,7 @@ import { inventoryErrors } from '../../application/inventory-errors.ts';
 import { inventoryMessages } from '../../application/inventory-messages.ts';
 import { type Allocation, allocate, mergeLines, type Shortfall } from '../../domain/allocation.ts';
 import { type Reservation, type ReservationAction, transition } from '../../domain/reservation.ts';
+import { stockLowCrossings } from '../../domain/stock-low.ts';
 
 /** Every committed change to stock levels NOTIFYs this channel with the SKUs it touched. */
 export const STOCK_CHANNEL = 'inventory_stock_levels';
@@ -113,15 +114,18 @@ export class PostgresInventory implements Inventory {
         [command.reservationId, expiresAt, now],
       );
       await this.#insertAllocations(client, command.reservationId, allocated.value);
-      const entries: OutboxEntry[] = [messages.reserved(command.reservationId, allocated.value, expiresAt)];
-      for (const sku of skus) {
-        const before = levels.filter((level) => level.sku === sku);
-        const total = before.reduce((sum, level) => sum + level.available, 0);
-        const taken = allocated.value.filter((a) => a.sku === sku).reduce((sum, a) => sum + a.quantity, 0);
-        const threshold = Math.max(...before.map((level) => level.low_threshold));
-        if (total > threshold && total - taken <= threshold)
-          entries.push(messages.stockLow(sku, total - taken, threshold));
-      }
+      const lowNow = stockLowCrossings(
+        levels.map((level) => ({
+          sku: level.sku,
+          available: level.available,
+          lowThreshold: level.low_threshold,
+        })),
+        allocated.value,
+      );
+      const entries: OutboxEntry[] = [
+        messages.reserved(command.reservationId, allocated.value, expiresAt),
+        ...lowNow.map((low) => messages.stockLow(low.sku, low.available, low.threshold)),
+      ];
       await this.#options.outbox.append(client, entries);
       await notifyStock(client, skus);
       return {

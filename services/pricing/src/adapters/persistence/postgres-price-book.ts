@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from '@mercato/chassis';
+import type { PriceBook } from '../../application/price-book.port.ts';
 import type { Discount, Price } from '../../domain/quote.ts';
 
 interface DiscountRow {
@@ -33,7 +34,7 @@ const toDiscount = (row: DiscountRow): Discount => {
 };
 
 /** Prices, what pricing knows of products, and discounts, on PostgreSQL. */
-export class PostgresPriceBook {
+export class PostgresPriceBook implements PriceBook {
   readonly #pool: Pool;
 
   constructor(pool: Pool) {

@@ -1,0 +1,20 @@
+import type { OutboxEntry, PoolClient } from '@mercato/chassis';
+import type { Customer } from '../domain/customer.ts';
+
+/** A change to one customer and the messages announcing it, stored together. */
+export interface CustomerChange {
+  customer: Customer;
+  messages: OutboxEntry[];
+}
+
+/** Customer profiles. */
+export interface CustomerStore {
+  get(id: string): Promise<Customer | undefined>;
+  /** Creates the profile unless it exists (its event may be delivered again), in the consumer's transaction. */
+  createIfAbsent(transaction: PoolClient, customer: Customer): Promise<void>;
+  /**
+   * Reads the customer under a lock, applies `change`, and stores the result with its messages in
+   * one transaction; undefined when there is no such customer.
+   */
+  update(id: string, change: (customer: Customer) => CustomerChange): Promise<Customer | undefined>;
+}

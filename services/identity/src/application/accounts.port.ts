@@ -1,0 +1,44 @@
+import type { OutboxEntry } from '@mercato/chassis';
+import type { FailureWindow, ThrottlePolicy } from '../domain/login-throttle.ts';
+import type { RefreshRecord } from '../domain/refresh-token.ts';
+
+export interface UserRecord {
+  id: string;
+  email: string;
+  name: string;
+  passwordHash: string;
+  roles: string[];
+}
+
+export type { RefreshRecord };
+
+/** A refresh token to store: only its digest is kept. */
+export interface NewRefreshToken {
+  token: string;
+  userId: string;
+  familyId: string;
+  expiresAt: Date;
+}
+
+/** What rotating a refresh token came to; `rotated` carries what the issuer returned. */
+export type Rotation<T> = { outcome: 'invalid' } | { outcome: 'reused' } | { outcome: 'rotated'; issued: T };
+
+/** Users, refresh tokens and failed-login windows. */
+export interface Accounts {
+  /** Stores the user and the messages announcing it in one transaction; false when the email is taken. */
+  register(user: UserRecord, messages: readonly OutboxEntry[], now: Date): Promise<boolean>;
+  userByEmail(email: string): Promise<UserRecord | undefined>;
+  storeRefreshToken(token: NewRefreshToken, now: Date): Promise<void>;
+  /**
+   * Spends `token` and stores its successor atomically, so two concurrent uses cannot both succeed.
+   * The token's fate follows `refreshVerdict`; a reused one revokes its whole family.
+   */
+  rotateRefreshToken<T>(
+    token: string,
+    now: Date,
+    issue: (user: UserRecord, familyId: string) => Promise<{ issued: T; successor: NewRefreshToken }>,
+  ): Promise<Rotation<T>>;
+  failureWindow(key: string): Promise<FailureWindow | undefined>;
+  recordFailure(key: string, policy: ThrottlePolicy, now: Date): Promise<void>;
+  clearFailures(key: string): Promise<void>;
+}
