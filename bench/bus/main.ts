@@ -10,7 +10,9 @@
  *
  * Needs PostgreSQL (MERCATO_TEST_DATABASE_URL) and, for NATS, JetStream (MERCATO_TEST_NATS_URL).
  * Each phase starts a fresh consumer process and runs a few thousand messages through it before
- * measuring. Prints a table and writes bench/results/bus.json (BENCH_DUMP=prefix also writes each
+ * measuring. In the same run it measures what the adapters stand on (single-row INSERT … COMMIT
+ * txn/s from Node; raw JetStream publish → consume) and prints each result as a ratio to it
+ * (BENCH_BASELINE_CLIENTS connections for the insert baseline, default 8). Prints a table and writes bench/results/bus.json (BENCH_DUMP=prefix also writes each
  * message's latency and handling time, for plots).
  */
 import { fork } from 'node:child_process';
@@ -38,6 +40,7 @@ import {
 } from '@mercato/chassis/testing';
 import { createEnvelope } from '@mercato/contracts';
 import { Registry } from 'prom-client';
+import { jetstreamBaseline, postgresInsertBaseline } from '../baselines.ts';
 import {
   type BusSettings,
   benchEvent,
@@ -279,6 +282,24 @@ async function phase(adapter: string, handler: Handler, count: number, ratePerSe
   };
 }
 
+// The physical baselines of this run: what PostgreSQL and JetStream do with nothing of ours on top.
+const baselineClients = Number(process.env.BENCH_BASELINE_CLIENTS ?? 8);
+const baselines = {
+  postgres_insert_commit_per_s: await postgresInsertBaseline({
+    url: testPostgresUrl(),
+    clients: baselineClients,
+    seconds: 5,
+  }),
+  jetstream_publish_consume_per_s: adapters.includes('nats')
+    ? await jetstreamBaseline({ url: testNatsUrl(), messages: 40_000 })
+    : undefined,
+};
+const baselineOf = (adapter: string) =>
+  adapter === 'nats'
+    ? (baselines.jetstream_publish_consume_per_s ?? 0)
+    : baselines.postgres_insert_commit_per_s;
+const ratio = (value: number, base: number) => (base > 0 ? Math.round((value / base) * 100) / 100 : 0);
+
 const results = [];
 for (const adapter of adapters) {
   for (const handler of handlers) {
@@ -290,6 +311,8 @@ for (const adapter of adapters) {
       handler,
       messages: total,
       throughput,
+      baseline_per_s: baselineOf(adapter),
+      throughput_to_baseline: ratio(throughput.throughput_per_s, baselineOf(adapter)),
       latency_at: offered,
       latency,
       target_per_s: targets[adapter],
@@ -298,11 +321,24 @@ for (const adapter of adapters) {
 }
 
 const table = [
-  ['adapter', 'handler', 'throughput/s', 'target/s', 'offered/s', 'p50 ms', 'p99 ms', 'handled'],
+  [
+    'adapter',
+    'handler',
+    'throughput/s',
+    'baseline/s',
+    'x baseline',
+    'target/s',
+    'offered/s',
+    'p50 ms',
+    'p99 ms',
+    'handled',
+  ],
   ...results.map((row) => [
     row.adapter,
     row.handler,
     String(row.throughput.throughput_per_s),
+    String(row.baseline_per_s),
+    String(row.throughput_to_baseline),
     String(row.target_per_s),
     String(row.latency_at),
     String(row.latency.p50_ms),
@@ -312,6 +348,9 @@ const table = [
 ];
 const widths = table[0]?.map((_, column) => Math.max(...table.map((row) => row[column]?.length ?? 0))) ?? [];
 for (const row of table) console.log(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  '));
+console.log(
+  `\nbaselines, same run: PostgreSQL single-row INSERT … COMMIT ${baselines.postgres_insert_commit_per_s}/s (${baselineClients} clients)${baselines.jetstream_publish_consume_per_s === undefined ? '' : `; raw JetStream publish → consume ${baselines.jetstream_publish_consume_per_s}/s`}`,
+);
 
 const output = path.join(fileURLToPath(new URL('../results', import.meta.url)), 'bus.json');
 await mkdir(path.dirname(output), { recursive: true });
@@ -324,6 +363,7 @@ await writeFile(
       cpus: availableParallelism(),
       // A Unix socket (`?host=/var/run/postgresql`) or TCP: it moves the numbers by a fifth.
       database: database.searchParams.get('host') ?? database.host,
+      baselines: { ...baselines, postgres_clients: baselineClients },
       results,
     },
     null,
