@@ -1,10 +1,12 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parsePrometheusText, waitFor } from '@mercato/chassis/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive, PlatformProcess, type RunState } from './support/platform-process.ts';
+import { isAlive, PlatformProcess, type RunState, repositoryRoot } from './support/platform-process.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start`.
 const ports = { postgres: 54391, gateway: 18080, base: 14001, grpcBase: 15001 };
@@ -125,6 +127,23 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
     }
   });
 
+  it('opens /admin to the run admin token only, which the mercato CLI uses', async () => {
+    const catalog = (await platform.state()).services.catalog?.url ?? '';
+    expect((await fetch(`${catalog}/admin/dead-letters`)).status).toBe(401);
+    const token = (await readFile(path.join(dataDir, 'run', 'admin-token'), 'utf8')).trim();
+    const listed = await fetch(`${catalog}/admin/dead-letters`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(listed.status).toBe(200);
+    const cli = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'apps/cli/src/main.ts', 'dead-letters', 'catalog', 'list'],
+      { cwd: repositoryRoot, env: { ...process.env, MERCATO_DATA_DIR: dataDir }, encoding: 'utf8' },
+    );
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(JSON.parse(cli.stdout)).toEqual({ items: [] });
+  });
+
   it('announces the seeded products on the bus (the PostgreSQL message store by default)', async () => {
     const store = await superuser('messages');
     try {
@@ -156,6 +175,10 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
     );
     stragglers.push(...allPids(await platform.state()));
     await platform.waitForLine(/catalog exited \(SIGKILL\); restarting/, 1_000);
+    // state.json names the new process, and it is the one serving.
+    const restarted = (await platform.state()).services.catalog?.pid;
+    expect(isAlive(restarted)).toBe(true);
+    expect(restarted).not.toBe(killed);
     expect((await fetch(`${gateway}/api/catalog/products`)).status).toBe(200);
   });
 
@@ -194,6 +217,8 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
     const took = await waitFor('every process gone', () => pids.every((pid) => !isAlive(pid)), 10_000, 100);
     expect(took).toBeLessThan(10_000);
     expect(await platform.exited()).toBe(0);
+    // A clean stop leaves no run state behind: nothing claims to be running.
+    expect(existsSync(path.join(dataDir, 'run', 'state.json'))).toBe(false);
   });
 
   it('reuses the data on the next start without seeding again', async () => {

@@ -16,6 +16,11 @@ export const supervisorConfig = z.object({
    * through tsx, compiled in every process at start (slower and larger; kept as a baseline).
    */
   MERCATO_RUNTIME: z.enum(['built', 'source'], { error: 'expected built or source' }).default('built'),
+  /**
+   * V8's young generation per semispace for built services, in MB (0: V8's default, 16). Small
+   * services keep little alive; 2 MB semispaces hold each process ~20 MB lower, idle or loaded.
+   */
+  MERCATO_SEMI_SPACE_MB: env.int({ min: 0, max: 256, default: 2 }),
   MERCATO_READY_TIMEOUT_MS: env.int({ min: 1_000, max: 600_000, default: 60_000 }),
   LOG_LEVEL: env.logLevel(),
   /** Infra mode: an admin connection to an existing PostgreSQL. PG* variables work too. */

@@ -6,7 +6,6 @@ import { installEdgePipeline } from './edge/edge-pipeline.ts';
 import { hardenEdge, rejectAmbiguousFraming } from './edge/hardened-edge.ts';
 import { MemoryRateLimitStore } from './rate-limit/memory-rate-limit-store.ts';
 import { createRateLimitStep } from './rate-limit/rate-limit.step.ts';
-import { RedisRateLimitStore } from './rate-limit/redis-rate-limit-store.ts';
 import { authEdgeRoutes } from './routes/auth.routes.ts';
 import { cartEdgeRoutes } from './routes/cart.routes.ts';
 import { catalogEdgeRoutes } from './routes/catalog.routes.ts';
@@ -35,7 +34,7 @@ const tableVariables = (config: GatewayConfig): Record<string, string | undefine
 export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
   name: 'gateway',
   config: gatewayConfig,
-  docs: { title: 'Mercato API', description: 'The public edge of the Mercato shop' },
+  docs: { title: 'Mercato API', description: 'The public edge of the Mercato shop', ui: true },
   http: (config) => ({
     bodyLimitBytes: config.GATEWAY_BODY_LIMIT_BYTES,
     requestTimeoutMs: config.GATEWAY_REQUEST_TIMEOUT_MS,
@@ -43,7 +42,7 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
     maxHeaderBytes: 32 * 1024,
     trustProxy: config.GATEWAY_TRUSTED_PROXIES,
   }),
-  setup(context) {
+  async setup(context) {
     const { config } = context;
     const table = watchRouteTable({
       file: config.GATEWAY_ROUTES_FILE,
@@ -60,9 +59,10 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
       }),
       parseApiKeys(config.GATEWAY_API_KEYS),
     );
+    // The Redis client is loaded only when limits are kept in Redis.
     const rateLimitStore =
       config.GATEWAY_RATE_LIMIT_STORE === 'redis' && config.REDIS_URL
-        ? new RedisRateLimitStore(config.REDIS_URL)
+        ? new (await import('./rate-limit/redis-rate-limit-store.ts')).RedisRateLimitStore(config.REDIS_URL)
         : new MemoryRateLimitStore();
     const partTimeoutMs = config.GATEWAY_COMPOSITION_PART_TIMEOUT_MS;
     const fallbackClients = () => upstreams.forRoute(table.current().fallback);

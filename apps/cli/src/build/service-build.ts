@@ -2,7 +2,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { bundleOptions } from './bundle-options.ts';
-import { keepOwnMappings } from './own-source-map.ts';
+import { finishBundle } from './finish-bundle.ts';
 
 /** A program the supervisor runs: its package folder holds `src/main.ts`; the build goes to `dist/`. */
 export interface BuildTarget {
@@ -22,7 +22,8 @@ export interface BuildResult {
 }
 
 /** What a built service is started with, relative to its package folder. */
-export const builtCommand = (): string[] => [
+export const builtCommand = (semiSpaceMb = 0): string[] => [
+  ...(semiSpaceMb > 0 ? [`--max-semi-space-size=${semiSpaceMb}`] : []),
   '--enable-source-maps',
   '--require',
   './dist/preload.cjs',
@@ -82,9 +83,10 @@ function recordOf(result: esbuild.BuildResult, repositoryRoot: string): BuildRec
   return { inputs };
 }
 
-/** After each build: the main bundle's map trimmed to our sources, then the record of inputs. */
+/** After each build: the main bundle made ASCII and its map trimmed to our sources, then the record. */
 async function finishBuild(target: BuildTarget, record: BuildRecord): Promise<void> {
-  await keepOwnMappings(path.join(outdirOf(target), 'main.cjs.map'));
+  const main = path.join(outdirOf(target), 'main.cjs');
+  await finishBundle(main, `${main}.map`);
   await writeFile(path.join(outdirOf(target), BUILD_RECORD), `${JSON.stringify(record)}\n`);
 }
 

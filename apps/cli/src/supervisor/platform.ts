@@ -122,7 +122,7 @@ export async function startPlatform(
     const child = new ServiceProcess({
       name: spec.name,
       cwd: path.join(repositoryRoot, spec.directory),
-      args: config.MERCATO_RUNTIME === 'built' ? builtCommand() : sourceCommand(),
+      args: config.MERCATO_RUNTIME === 'built' ? builtCommand(config.MERCATO_SEMI_SPACE_MB) : sourceCommand(),
       url: urls[spec.name] ?? '',
       output,
       logger,

@@ -1,4 +1,3 @@
-import { runner } from 'node-pg-migrate';
 import type { Logger } from '../logging/create-logger.ts';
 import type { Pool } from './database.ts';
 
@@ -25,6 +24,9 @@ export async function migrate(
   };
   client.on('error', onError);
   try {
+    // Loaded when there is something to migrate: node-pg-migrate brings a TypeScript loader (jiti)
+    // that a process without a database, like the gateway, should not carry.
+    const { runner } = await import('node-pg-migrate');
     const applied = await runner({
       dbClient: client,
       dir: directory,
