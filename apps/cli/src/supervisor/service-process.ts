@@ -17,7 +17,7 @@ export interface ServiceProcessOptions {
 }
 
 /** Restart delays; the last one repeats. A process that stayed up for a minute starts over at the first. */
-const backoffMs = [250, 500, 1_000, 2_000, 5_000, 10_000, 30_000];
+const backoffMs = [100, 500, 1_000, 2_000, 5_000, 10_000, 30_000];
 const STABLE_AFTER_MS = 60_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -115,7 +115,7 @@ export class ServiceProcess {
       } catch {
         // Not listening yet.
       }
-      await sleep(100);
+      await sleep(50);
     }
     throw new Error(
       `${this.name} was not ready within ${timeoutMs} ms${this.lastError ? `: ${this.lastError}` : ''}`,
