@@ -128,6 +128,7 @@ export const rpcClientConfigShape = (defaults: { timeoutMs: number }) => {
     RPC_BREAKER_WINDOW_MS: env.int({ min: 1, max: 3_600_000, default: d.breakerWindowMs }),
     RPC_BREAKER_OPEN_MS: env.int({ min: 1, max: 3_600_000, default: d.breakerOpenMs }),
     RPC_BREAKER_MAX_OPEN_MS: env.int({ min: 1, max: 3_600_000, default: d.breakerMaxOpenMs }),
+    RPC_BREAKER_REFUSED_PROBE_MS: env.int({ min: 1, max: 3_600_000, default: d.breakerRefusedProbeMs }),
     RPC_BREAKER_TRIAL_CALLS: env.int({ min: 1, max: 100, default: d.breakerTrialCalls }),
     RPC_BULKHEAD_LIMIT: env.int({ min: 1, max: 10_000, default: d.bulkheadLimit }),
     RPC_BULKHEAD_QUEUE: env.int({ min: 0, max: 100_000, default: d.bulkheadQueue }),

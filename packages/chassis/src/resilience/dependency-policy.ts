@@ -30,6 +30,8 @@ export interface PolicySettings {
   /** Open time after the circuit opens; doubled while trial calls fail, up to `breakerMaxOpenMs`. */
   breakerOpenMs: number;
   breakerMaxOpenMs: number;
+  /** Open time after a trial call refused at connect (nothing listening yet): probe again soon. */
+  breakerRefusedProbeMs: number;
   breakerTrialCalls: number;
   bulkheadLimit: number;
   bulkheadQueue: number;
@@ -49,6 +51,7 @@ export const defaultPolicySettings: PolicySettings = {
   breakerWindowMs: 10_000,
   breakerOpenMs: 1_000,
   breakerMaxOpenMs: 30_000,
+  breakerRefusedProbeMs: 250,
   breakerTrialCalls: 3,
   bulkheadLimit: 32,
   bulkheadQueue: 64,
@@ -126,7 +129,8 @@ export function createDependencyPolicy(options: DependencyPolicyOptions): Depend
     trialCalls: settings.breakerTrialCalls,
     openMs: settings.breakerOpenMs,
     maxOpenMs: Math.max(settings.breakerOpenMs, settings.breakerMaxOpenMs),
-    keepsOpenTime: (reason) => 'error' in reason && options.neverReached(reason.error),
+    refused: (reason) => 'error' in reason && options.neverReached(reason.error),
+    refusedProbeMs: settings.breakerRefusedProbeMs,
   });
   const breaker = circuitBreaker(
     handleWhen((error) => isTimeout(error) || options.isFailure(error)),

@@ -10,6 +10,7 @@ export interface RpcClientConfig {
   RPC_BREAKER_WINDOW_MS?: number;
   RPC_BREAKER_OPEN_MS?: number;
   RPC_BREAKER_MAX_OPEN_MS?: number;
+  RPC_BREAKER_REFUSED_PROBE_MS?: number;
   RPC_BREAKER_TRIAL_CALLS?: number;
   RPC_BULKHEAD_LIMIT?: number;
   RPC_BULKHEAD_QUEUE?: number;
@@ -27,6 +28,7 @@ export function policySettingsFrom(config: RpcClientConfig): PolicySettings {
     breakerWindowMs: config.RPC_BREAKER_WINDOW_MS ?? d.breakerWindowMs,
     breakerOpenMs: config.RPC_BREAKER_OPEN_MS ?? d.breakerOpenMs,
     breakerMaxOpenMs: config.RPC_BREAKER_MAX_OPEN_MS ?? d.breakerMaxOpenMs,
+    breakerRefusedProbeMs: config.RPC_BREAKER_REFUSED_PROBE_MS ?? d.breakerRefusedProbeMs,
     breakerTrialCalls: config.RPC_BREAKER_TRIAL_CALLS ?? d.breakerTrialCalls,
     bulkheadLimit: config.RPC_BULKHEAD_LIMIT ?? d.bulkheadLimit,
     bulkheadQueue: config.RPC_BULKHEAD_QUEUE ?? d.bulkheadQueue,

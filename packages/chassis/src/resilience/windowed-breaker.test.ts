@@ -99,7 +99,7 @@ describe('WindowedBreaker', () => {
     expect(opened(breaker)).toBe(1_000);
   });
 
-  it('does not double the open time for a trial refused before it reached the dependency', () => {
+  it('probes again after 250 ms, without doubling, when a trial is refused before reaching the dependency', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
     const breaker = new WindowedBreaker({
       threshold: 5,
@@ -107,13 +107,15 @@ describe('WindowedBreaker', () => {
       trialCalls: 3,
       openMs: 1_000,
       maxOpenMs: 30_000,
-      keepsOpenTime: (reason) => 'error' in reason && reason.error === refused,
+      refused: (reason) => 'error' in reason && reason.error === refused,
+      refusedProbeMs: 250,
     });
+    // The first opening waits the full second, whatever opened it.
     openBreaker(breaker);
     expect(opened(breaker, refused)).toBe(1_000);
     for (let i = 0; i < 5; i += 1) {
       breaker.failure(CircuitState.HalfOpen);
-      expect(opened(breaker, refused)).toBe(1_000);
+      expect(opened(breaker, refused)).toBe(250);
     }
     breaker.failure(CircuitState.HalfOpen);
     expect(opened(breaker, new Error('deadline exceeded'))).toBe(2_000);

@@ -18,10 +18,12 @@ export interface WindowedBreakerOptions {
   /** The longest it stays open. */
   maxOpenMs: number;
   /**
-   * A failed trial that does not double the open time: one that never reached the dependency
-   * (connection refused) costs it nothing, so trying again as often as before is no burden on it.
+   * A failed trial that never reached the dependency (connection refused: nothing listens yet).
+   * It cost the dependency nothing, so the circuit is tried again after `refusedProbeMs` instead of
+   * a doubled open time: a restarting dependency is back in use within that of being ready.
    */
-  keepsOpenTime?: (reason: FailureReason<unknown>) => boolean;
+  refused?: (reason: FailureReason<unknown>) => boolean;
+  refusedProbeMs?: number;
   now?: () => number;
 }
 
@@ -74,7 +76,7 @@ export class WindowedBreaker implements IBreaker {
     this.doublings = saved.doublings ?? 0;
   }
 
-  /** How long the circuit stays open after the latest opening. */
+  /** How long the circuit stays open after an opening that is not a refused trial. */
   get openDurationMs(): number {
     return Math.min(this.options.maxOpenMs, this.options.openMs * 2 ** Math.min(this.doublings, 30));
   }
@@ -86,8 +88,12 @@ export class WindowedBreaker implements IBreaker {
 
   #opened(context: IHalfOpenAfterBackoffContext): IBackoff<IHalfOpenAfterBackoffContext> {
     const reopened = this.opensInARow > 1;
-    if (reopened && !this.options.keepsOpenTime?.(context.result)) this.doublings += 1;
-    return { duration: this.openDurationMs, next: (next) => this.#opened(next) };
+    const refused = reopened && this.options.refused?.(context.result) === true;
+    if (reopened && !refused) this.doublings += 1;
+    const duration = refused
+      ? Math.min(this.openDurationMs, this.options.refusedProbeMs ?? this.options.openMs)
+      : this.openDurationMs;
+    return { duration, next: (next) => this.#opened(next) };
   }
 
   success(state: CircuitState): void {
