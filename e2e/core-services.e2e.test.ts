@@ -70,8 +70,11 @@ describe.skipIf(!postgres.available)(suiteTitle('core services behind the gatewa
       RPC_RETRY_ATTEMPTS: '2',
       RPC_RETRY_INITIAL_DELAY_MS: '10',
       RPC_RETRY_MAX_DELAY_MS: '20',
-      // A short open period so the test sees a whole open → half-open → closed cycle.
+      // A short open period so the test sees a whole open → half-open → closed cycle, and no
+      // waiting for a refusing dependency, so the breaker's fail-fast is what the test sees
+      // (waiting out restarts is e2e/restarts-at-the-edge).
       RPC_BREAKER_OPEN_MS: '1000',
+      RPC_RECONNECT_WAIT_MS: '0',
       CATALOG_GRPC_URL: catalog.grpcUrl,
       IDENTITY_GRPC_URL: identity.grpcUrl,
       CUSTOMER_GRPC_URL: customer.grpcUrl,

@@ -236,6 +236,63 @@ describe.each(adapters)('outbox → $name → consumer with inbox', ({ name, rea
       expect(await effects()).toHaveLength(1);
     });
 
+    it('treats an acknowledgement that fails after the effect committed as the bus problem: no retry, no dead letter', async () => {
+      const real = await newBus(500);
+      const registry = new Registry();
+      let failedAcks = 0;
+      // The first acknowledgement is lost (as when the bus connection drops right after the commit).
+      const bus: MessageBus = {
+        ...real,
+        name: real.name,
+        publish: (batch) => real.publish(batch),
+        lag: (group, kind, destinations) => real.lag(group, kind, destinations),
+        close: () => real.close(),
+        subscribe: (options) =>
+          real.subscribe({
+            ...options,
+            onDelivery: (delivery) =>
+              options.onDelivery({
+                ...delivery,
+                ack: async () => {
+                  if (failedAcks === 0) {
+                    failedAcks += 1;
+                    throw new Error('bus connection lost');
+                  }
+                  await delivery.ack();
+                },
+              }),
+          }),
+      };
+      let calls = 0;
+      await startConsumer(
+        bus,
+        'acks',
+        topic('acks'),
+        async (message, transaction) => {
+          calls += 1;
+          await recordEffect(message, transaction);
+        },
+        registry,
+      );
+      await bus.publish([toTopic(topic('acks'), event('k', 1))]);
+      const outcomes = async () =>
+        parsePrometheusText(await registry.metrics())
+          .find((family) => family.name === 'consumer_handle_duration_seconds')
+          ?.samples.filter((sample) => sample.name.endsWith('_count'))
+          .map((sample) => `${sample.labels.outcome}:${sample.value}`)
+          .sort() ?? [];
+      // Redelivered once the claim lapses, and recognised by the inbox.
+      await waitFor(
+        'the redelivery skipped as a duplicate',
+        async () => (await outcomes()).includes('duplicate:1'),
+        10_000,
+      );
+      expect(await outcomes()).toEqual(['duplicate:1', 'unacknowledged:1']);
+      expect(calls).toBe(1);
+      expect(await effects()).toHaveLength(1);
+      expect(await new DeadLetterStore(servicePool).list()).toEqual([]);
+    });
+
     it('dead-letters a poison message after its attempts, then replays it once fixed', async () => {
       const bus = await newBus();
       let broken = true;

@@ -131,7 +131,43 @@ export function messageBusContract(
       expect([...handledBy.values()].every((members) => members.length === 1)).toBe(true);
       const members = new Set([...handledBy.values()].flat());
       expect(members.size).toBeGreaterThanOrEqual(2);
-      expect(await bus.lag(queue, 'queue')).toBe(0);
+      expect(await bus.lag(queue, 'queue', [queue])).toBe(0);
+    });
+
+    it('delivers a queue to a consumer group named otherwise, each command once, and counts its lag', async () => {
+      const bus = await open();
+      const queue = `test.queue.${unique()}`;
+      const group = `workers-${unique()}`;
+      const handled: string[] = [];
+      await subscribe(bus, {
+        group,
+        kind: 'queue',
+        destinations: [queue],
+        onDelivery: async (delivery) => {
+          handled.push(delivery.messageId);
+          await delivery.ack();
+        },
+      });
+      const sent = Array.from({ length: 10 }, (_, seq) =>
+        createEnvelope({
+          contract: testCommand,
+          data: { key: `k${seq}`, seq },
+          source: 'test',
+          correlationId: 'c',
+        }),
+      );
+      await bus.publish(
+        sent.map((envelope) => ({
+          kind: 'queue' as const,
+          destination: queue,
+          key: String(envelope.data.key),
+          envelope,
+        })),
+      );
+      await waitFor('every command handled by the group', () => handled.length === sent.length);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect([...handled].sort()).toEqual(sent.map((envelope) => envelope.event_id).sort());
+      expect(await bus.lag(group, 'queue', [queue])).toBe(0);
     });
 
     it('keeps order per key across competing members', async () => {

@@ -47,7 +47,7 @@ export interface MessageBus {
   /** Publishes in order; resolves once the bus holds every message durably. Duplicated ids are dropped. */
   publish: (messages: readonly OutgoingMessage[]) => Promise<void>;
   subscribe: (options: SubscriptionOptions) => Promise<Subscription>;
-  /** Messages a group has not yet acknowledged. */
-  lag: (group: string, kind: DestinationKind) => Promise<number>;
+  /** Messages of these destinations that a group has not yet acknowledged. */
+  lag: (group: string, kind: DestinationKind, destinations: readonly string[]) => Promise<number>;
   close: () => Promise<void>;
 }

@@ -31,7 +31,11 @@ export interface ConsumerSettings {
   registry: Registry;
 }
 
-type Outcome = 'processed' | 'duplicate' | 'retried' | 'dead_lettered';
+/**
+ * What became of a delivery. `unacknowledged`: the effect committed but the bus did not take the
+ * acknowledgement; it will redeliver, and the inbox will recognise the message as a duplicate.
+ */
+type Outcome = 'processed' | 'duplicate' | 'unacknowledged' | 'retried' | 'dead_lettered';
 
 const tracer = trace.getTracer('mercato-messaging');
 
@@ -53,8 +57,8 @@ export class MessageConsumer {
     this.#batcher = new InboxBatcher(settings.pool, this.definition.group, this.definition.handler);
     const metrics = consumerMetrics(settings.registry);
     this.#duration = metrics.duration;
-    const { group, kind } = this.definition;
-    metrics.trackLag(group, () => settings.bus.lag(group, kind));
+    const { group, kind, destinations } = this.definition;
+    metrics.trackLag(group, () => settings.bus.lag(group, kind, destinations));
   }
 
   async start(): Promise<void> {
@@ -125,9 +129,22 @@ export class MessageConsumer {
         { kind: SpanKind.CONSUMER, attributes: { 'messaging.consumer.group.name': this.definition.group } },
         async (span) => {
           try {
-            return await this.#handle(delivery, message);
+            const handled = await this.#handle(delivery, message);
+            if (handled.failure === undefined) span.setStatus({ code: SpanStatusCode.OK });
+            else {
+              span.recordException(handled.failure);
+              span.setStatus({
+                code: SpanStatusCode.ERROR,
+                message: `${handled.outcome}: ${describe(handled.failure)}`,
+              });
+            }
+            span.setAttribute('mercato.delivery.outcome', handled.outcome);
+            return handled.outcome;
+          } catch (error) {
+            span.recordException(error as Error);
+            span.setStatus({ code: SpanStatusCode.ERROR, message: describe(error) });
+            throw error;
           } finally {
-            span.setStatus({ code: SpanStatusCode.OK });
             span.end();
           }
         },
@@ -136,25 +153,44 @@ export class MessageConsumer {
     this.#observe(message.event_type, outcome, started);
   }
 
-  async #handle(delivery: Delivery, message: Envelope): Promise<Outcome> {
+  /** Runs the handler; says what became of the delivery, and the handler's error if it failed. */
+  async #handle(delivery: Delivery, message: Envelope): Promise<{ outcome: Outcome; failure?: Error }> {
     const { group, maxAttempts, backoff } = this.definition;
+    let outcome: Outcome;
     try {
-      const outcome = await this.#batcher.handle(message);
-      await delivery.ack();
-      return outcome;
-    } catch (error) {
+      outcome = await this.#batcher.handle(message);
+    } catch (caught) {
+      const failure = caught instanceof Error ? caught : new Error(String(caught));
       if (delivery.attempt >= maxAttempts) {
-        await this.#deadLetter(delivery, describe(error));
-        return 'dead_lettered';
+        await this.#deadLetter(delivery, describe(failure));
+        return { outcome: 'dead_lettered', failure };
       }
       const delay = retryDelay(delivery.attempt, backoff);
       this.#settings.logger.warn(
-        { error, group, message_id: delivery.messageId, attempt: delivery.attempt, retry_in_ms: delay },
+        {
+          error: failure,
+          group,
+          message_id: delivery.messageId,
+          attempt: delivery.attempt,
+          retry_in_ms: delay,
+        },
         'message handler failed; will retry',
       );
       await delivery.retryLater(delay);
-      return 'retried';
+      return { outcome: 'retried', failure };
     }
+    // The effect and its inbox row are committed: a failed acknowledgement is the bus's problem, not
+    // the handler's. It redelivers later and the inbox answers "duplicate"; no retry, no dead letter.
+    try {
+      await delivery.ack();
+    } catch (error) {
+      this.#settings.logger.warn(
+        { error, group, message_id: delivery.messageId },
+        'acknowledging a handled message failed; its redelivery will be skipped by the inbox',
+      );
+      return { outcome: 'unacknowledged' };
+    }
+    return { outcome };
   }
 
   async #deadLetter(delivery: Delivery, reason: string): Promise<void> {

@@ -198,7 +198,7 @@ export class NatsMessageBus implements MessageBus {
     return subscription;
   }
 
-  async lag(group: string, _kind: DestinationKind): Promise<number> {
+  async lag(group: string, _kind: DestinationKind, _destinations: readonly string[]): Promise<number> {
     let pending = 0;
     for (const [stream, durable] of this.#consumersByGroup.get(group) ?? []) {
       const info = await this.#jsm.consumers.info(stream, durable);

@@ -35,8 +35,16 @@ const PUBLISH = `WITH input AS (
 )
 SELECT pg_notify($6, group_name) FROM (SELECT DISTINCT group_name FROM fanned) g`;
 
-export const groupFor = (kind: DestinationKind, group: string): string =>
-  kind === 'queue' ? `queue:${group}` : group;
+/**
+ * The delivery groups a subscription reads: a topic's consumer group gets its own copy of every
+ * message; a queue's messages go to one group named for the queue, whatever the consumer group
+ * is called (a queue is named by its destination, ARCHITECTURE §3), so members of any group compete.
+ */
+export const deliveryGroups = (
+  kind: DestinationKind,
+  group: string,
+  destinations: readonly string[],
+): string[] => (kind === 'queue' ? destinations.map((queue) => `queue:${queue}`) : [group]);
 
 export interface PostgresBusSettings {
   /** The message store's own database (`messages`), already migrated. */
@@ -98,7 +106,7 @@ export class PostgresMessageBus implements MessageBus {
   }
 
   async subscribe(options: SubscriptionOptions): Promise<Subscription> {
-    const group = groupFor(options.kind, options.group);
+    const group = options.group;
     if (options.kind === 'topic') {
       for (const topic of options.destinations) {
         await inTransaction(this.#settings.pool, async (client) => {
@@ -121,7 +129,7 @@ export class PostgresMessageBus implements MessageBus {
     await this.#listen();
     const subscription = new PostgresSubscription({
       pool: this.#settings.pool,
-      group,
+      groups: deliveryGroups(options.kind, options.group, options.destinations),
       options,
       logger: this.#settings.logger,
       visibilityTimeoutMs: this.#settings.visibilityTimeoutMs,
@@ -134,10 +142,10 @@ export class PostgresMessageBus implements MessageBus {
     return subscription;
   }
 
-  async lag(group: string, kind: DestinationKind): Promise<number> {
+  async lag(group: string, kind: DestinationKind, destinations: readonly string[]): Promise<number> {
     const { rows } = await this.#settings.pool.query<{ pending: number }>(
-      'SELECT count(*)::int AS pending FROM bus_deliveries WHERE group_name = $1',
-      [groupFor(kind, group)],
+      'SELECT count(*)::int AS pending FROM bus_deliveries WHERE group_name = ANY($1::text[])',
+      [deliveryGroups(kind, group, destinations)],
     );
     return rows[0]?.pending ?? 0;
   }
@@ -165,7 +173,7 @@ export class PostgresMessageBus implements MessageBus {
       // One handler per connection routes each notification to the subscriptions of its group.
       client.on('notification', (notification) => {
         for (const subscription of this.#subscriptions) {
-          if (subscription.group === notification.payload) subscription.wake();
+          if (subscription.groups.includes(notification.payload ?? '')) subscription.wake();
         }
       });
       await client.connect();

@@ -15,7 +15,8 @@ interface ClaimedRow {
 
 export interface PostgresSubscriptionSettings {
   pool: pg.Pool;
-  group: string;
+  /** The delivery groups it claims from: the consumer group for topics, `queue:<name>` per queue. */
+  groups: readonly string[];
   options: SubscriptionOptions;
   logger: Logger;
   visibilityTimeoutMs: number;
@@ -29,7 +30,7 @@ export interface PostgresSubscriptionSettings {
 const CLAIM = `
   WITH claimable AS (
     SELECT d.id FROM bus_deliveries d
-     WHERE d.group_name = $1
+     WHERE d.group_name = ANY($1::text[])
        AND d.visible_at <= now()
        AND (d.locked_until IS NULL OR d.locked_until < now())
        AND NOT EXISTS (
@@ -56,7 +57,7 @@ const CLAIM_LOOPS = 2;
 
 /** One member of a consumer group on the PostgreSQL store: claims, hands out, acknowledges. */
 export class PostgresSubscription implements Subscription {
-  readonly group: string;
+  readonly groups: readonly string[];
   readonly #settings: PostgresSubscriptionSettings;
   readonly #signals = Array.from({ length: CLAIM_LOOPS }, () => new WakeSignal());
   readonly #dispatcher: KeyedDispatcher;
@@ -64,7 +65,7 @@ export class PostgresSubscription implements Subscription {
   #loop: Promise<void> | undefined;
 
   constructor(settings: PostgresSubscriptionSettings) {
-    this.group = settings.group;
+    this.groups = settings.groups;
     this.#settings = settings;
     this.#dispatcher = new KeyedDispatcher(settings.options.concurrency ?? 16);
   }
@@ -95,7 +96,7 @@ export class PostgresSubscription implements Subscription {
         failures = 0;
       } catch (error) {
         failures += 1;
-        logger.warn({ error, group: this.group }, 'claiming deliveries failed; retrying');
+        logger.warn({ error, groups: this.groups }, 'claiming deliveries failed; retrying');
         await signal.sleep(Math.min(5_000, 200 * 2 ** failures));
         continue;
       }
@@ -110,7 +111,7 @@ export class PostgresSubscription implements Subscription {
 
   async #claimAndHandle(): Promise<number> {
     const { pool, visibilityTimeoutMs } = this.#settings;
-    const { rows } = await pool.query<ClaimedRow>(CLAIM, [this.group, this.#limit(), visibilityTimeoutMs]);
+    const { rows } = await pool.query<ClaimedRow>(CLAIM, [this.groups, this.#limit(), visibilityTimeoutMs]);
     if (rows.length === 0) return 0;
     const acknowledged: string[] = [];
     const handled: Array<Promise<void>> = [];
@@ -150,7 +151,7 @@ export class PostgresSubscription implements Subscription {
     try {
       await options.onDelivery(delivery);
     } catch (error) {
-      logger.error({ error, group: this.group, message_id: row.message_id }, 'delivery handler threw');
+      logger.error({ error, groups: this.groups, message_id: row.message_id }, 'delivery handler threw');
       await delivery.retryLater(1_000);
     }
   }
