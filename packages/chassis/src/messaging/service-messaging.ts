@@ -15,19 +15,31 @@ import { MESSAGING_MIGRATIONS_TABLE, messagingMigrations } from './migrations-pa
 import { Outbox } from './outbox.ts';
 import { OutboxRelay } from './outbox-relay.ts';
 import { PostgresMessageBus } from './postgres-bus/postgres-message-bus.ts';
+import { INBOX_RETENTION, RetentionSweeper } from './retention-sweeper.ts';
 
 /** The variables a service with messaging reads, on top of its own. */
 export const messagingConfigShape = {
   MERCATO_BUS: z.enum(['postgres', 'nats'], { error: 'expected postgres or nats' }).default('postgres'),
   MESSAGES_DATABASE_URL: env.optionalUrl(['postgres', 'postgresql']),
   NATS_URL: env.optionalUrl(['nats', 'tls']),
+  /**
+   * How long a handled message's inbox row is kept: it must outlast every redelivery of that
+   * message (visibility timeouts, retries, a relay republishing after a crash: minutes), so days.
+   */
+  MESSAGING_INBOX_RETENTION_HOURS: env.int({ min: 1, max: 24 * 365, default: 24 * 7 }),
+  /** How long the PostgreSQL message store keeps messages every group has acknowledged. */
+  BUS_RETENTION_HOURS: env.int({ min: 1, max: 24 * 365, default: 24 }),
 };
 
 export interface MessagingConfig {
   MERCATO_BUS: 'postgres' | 'nats';
   MESSAGES_DATABASE_URL?: string | undefined;
   NATS_URL?: string | undefined;
+  MESSAGING_INBOX_RETENTION_HOURS?: number;
+  BUS_RETENTION_HOURS?: number;
 }
+
+const HOUR_MS = 3_600_000;
 
 export interface ServiceMessaging {
   outbox: Outbox;
@@ -51,7 +63,11 @@ async function connectBus(
     throw new ConfigError(['MESSAGES_DATABASE_URL: required when MERCATO_BUS=postgres (it is not set)']);
   }
   const pool = createPool({ url: config.MESSAGES_DATABASE_URL, max: 10, applicationName: 'bus' }, logger);
-  return { bus: new PostgresMessageBus({ pool, listenUrl: config.MESSAGES_DATABASE_URL, logger }), pool };
+  const retentionMs = (config.BUS_RETENTION_HOURS ?? 24) * HOUR_MS;
+  return {
+    bus: new PostgresMessageBus({ pool, listenUrl: config.MESSAGES_DATABASE_URL, logger, retentionMs }),
+    pool,
+  };
 }
 
 /**
@@ -72,6 +88,13 @@ export async function createServiceMessaging(options: {
   const messages = new MessageRegistry(options.contracts);
   const deadLetters = new DeadLetterStore(db);
   const relay = new OutboxRelay({ pool: db, databaseUrl: options.databaseUrl, bus, logger, registry });
+  const inboxRetention = new RetentionSweeper({
+    pool: db,
+    logger,
+    what: 'inbox rows',
+    deleteBatch: INBOX_RETENTION,
+    retentionMs: (options.config.MESSAGING_INBOX_RETENTION_HOURS ?? 24 * 7) * HOUR_MS,
+  });
   // Filled by start(); the dead-letter routes look consumers up in it when asked to replay.
   const consumers: MessageConsumer[] = [];
   return {
@@ -79,6 +102,7 @@ export async function createServiceMessaging(options: {
     routes: deadLetterRoutes(deadLetters, consumers),
     async start(definitions) {
       relay.start();
+      inboxRetention.start();
       for (const definition of definitions) {
         const consumer = new MessageConsumer(definition, {
           pool: db,
@@ -93,6 +117,7 @@ export async function createServiceMessaging(options: {
       }
     },
     async stop() {
+      await inboxRetention.stop();
       for (const consumer of consumers) await consumer.stop();
       await relay.stop();
       await bus.close();

@@ -8,6 +8,7 @@ import type {
   Subscription,
   SubscriptionOptions,
 } from '../message-bus.port.ts';
+import { MESSAGE_RETENTION, RetentionSweeper } from '../retention-sweeper.ts';
 import { PostgresSubscription } from './postgres-subscription.ts';
 
 /** Channel on which a publish names the groups that have new deliveries. */
@@ -57,6 +58,11 @@ export interface PostgresBusSettings {
   /** Safety-net poll, for delayed retries and expired claims; notifications do the fast path. */
   pollIntervalMs?: number;
   batchSize?: number;
+  /**
+   * Messages every group has acknowledged are removed once older than this (0: kept for ever). A
+   * group that joins a topic later receives the history still retained, as on JetStream.
+   */
+  retentionMs?: number;
 }
 
 /**
@@ -72,9 +78,26 @@ export class PostgresMessageBus implements MessageBus {
   #listener: pg.Client | undefined;
   #listening: Promise<pg.Client> | undefined;
   #closed = false;
+  readonly #retention: RetentionSweeper | undefined;
 
   constructor(settings: PostgresBusSettings) {
-    this.#settings = { visibilityTimeoutMs: 30_000, pollIntervalMs: 500, batchSize: 200, ...settings };
+    this.#settings = {
+      visibilityTimeoutMs: 30_000,
+      pollIntervalMs: 500,
+      batchSize: 200,
+      retentionMs: 0,
+      ...settings,
+    };
+    if (this.#settings.retentionMs > 0) {
+      this.#retention = new RetentionSweeper({
+        pool: this.#settings.pool,
+        logger: this.#settings.logger,
+        what: 'acknowledged bus messages',
+        deleteBatch: MESSAGE_RETENTION,
+        retentionMs: this.#settings.retentionMs,
+      });
+      this.#retention.start();
+    }
   }
 
   async publish(messages: readonly OutgoingMessage[]): Promise<void> {
@@ -152,6 +175,7 @@ export class PostgresMessageBus implements MessageBus {
 
   async close(): Promise<void> {
     this.#closed = true;
+    await this.#retention?.stop();
     await Promise.all([...this.#subscriptions].map((subscription) => subscription.stop()));
     await this.#listener?.end().catch(() => undefined);
     this.#listener = undefined;
