@@ -18,7 +18,14 @@ export {
   type ServiceParts,
   type ServiceUses,
 } from './create-service.ts';
-export { createPool, inTransaction, type Pool, type PoolClient, pingDatabase } from './db/database.ts';
+export {
+  createPool,
+  inTransaction,
+  type Pool,
+  type PoolClient,
+  pingDatabase,
+  type Transaction,
+} from './db/database.ts';
 export { migrate } from './db/migrate.ts';
 export { listenToChannel, type PgChannelListener } from './db/pg-channel-listener.ts';
 export {

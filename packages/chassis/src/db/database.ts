@@ -27,8 +27,20 @@ export function createPool(settings: DatabaseSettings, logger: Logger): Pool {
   return pool;
 }
 
+declare const openTransaction: unique symbol;
+
+/**
+ * A client inside an open transaction, as `inTransaction` hands it out. What must commit together
+ * with a state change (outbox entries, inbox rows, a handler's effects) takes this type, so a plain
+ * pool or a client outside any transaction cannot be passed by mistake.
+ */
+export type Transaction = PoolClient & { readonly [openTransaction]: true };
+
 /** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */
-export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(
+  pool: Pool,
+  work: (transaction: Transaction) => Promise<T>,
+): Promise<T> {
   const client = await pool.connect();
   // A checked-out client has no error listener of the pool's: without this one, a server that goes
   // away mid-transaction would crash the process instead of failing the transaction. A connection
@@ -40,7 +52,7 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
   client.on('error', onError);
   try {
     await client.query('BEGIN');
-    const result = await work(client);
+    const result = await work(client as Transaction);
     await client.query('COMMIT');
     return result;
   } catch (error) {

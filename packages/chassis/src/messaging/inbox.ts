@@ -1,7 +1,7 @@
 import type { Envelope } from '@mercato/contracts';
-import { inTransaction, type Pool, type PoolClient } from '../db/database.ts';
+import { inTransaction, type Pool, type Transaction } from '../db/database.ts';
 
-export type MessageHandler = (message: Envelope, transaction: PoolClient) => Promise<void>;
+export type MessageHandler = (message: Envelope, transaction: Transaction) => Promise<void>;
 
 /**
  * Runs `handler` at most once per (group, message id): the inbox row and the handler's writes commit

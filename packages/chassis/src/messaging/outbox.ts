@@ -1,6 +1,6 @@
 import type { Envelope, MessageRegistry } from '@mercato/contracts';
 import { context, propagation } from '@opentelemetry/api';
-import type { PoolClient } from '../db/database.ts';
+import type { Transaction } from '../db/database.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { DestinationKind } from './message-bus.port.ts';
 
@@ -25,7 +25,7 @@ export class Outbox {
     this.#registry = registry;
   }
 
-  async append(client: PoolClient, entries: readonly OutboxEntry[]): Promise<void> {
+  async append(client: Transaction, entries: readonly OutboxEntry[]): Promise<void> {
     if (entries.length === 0) return;
     for (const entry of entries) {
       // The consumer's span continues this trace (W3C traceparent travels in the envelope).

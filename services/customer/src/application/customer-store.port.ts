@@ -1,4 +1,4 @@
-import type { OutboxEntry, PoolClient } from '@mercato/chassis';
+import type { OutboxEntry, Transaction } from '@mercato/chassis';
 import type { Customer } from '../domain/customer.ts';
 
 /** A change to one customer and the messages announcing it, stored together. */
@@ -11,7 +11,7 @@ export interface CustomerChange {
 export interface CustomerStore {
   get(id: string): Promise<Customer | undefined>;
   /** Creates the profile unless it exists (its event may be delivered again), in the consumer's transaction. */
-  createIfAbsent(transaction: PoolClient, customer: Customer): Promise<void>;
+  createIfAbsent(transaction: Transaction, customer: Customer): Promise<void>;
   /**
    * Reads the customer under a lock, applies `change`, and stores the result with its messages in
    * one transaction; undefined when there is no such customer.

@@ -1,4 +1,4 @@
-import { inTransaction, type Outbox, type Pool, type PoolClient } from '@mercato/chassis';
+import { inTransaction, type Outbox, type Pool, type Transaction } from '@mercato/chassis';
 import type { CustomerChange, CustomerStore } from '../../application/customer-store.port.ts';
 import type { Customer, Segment } from '../../domain/customer.ts';
 
@@ -40,7 +40,7 @@ export class PostgresCustomers implements CustomerStore {
     return row && fromRow(row);
   }
 
-  async createIfAbsent(client: PoolClient, customer: Customer): Promise<void> {
+  async createIfAbsent(client: Transaction, customer: Customer): Promise<void> {
     await client.query(
       `INSERT INTO customers (id, email, name, segment, marketing_emails, language, currency, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (id) DO NOTHING`,

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from '@mercato/chassis';
+import type { Pool, Transaction } from '@mercato/chassis';
 import type { PriceBook } from '../../application/price-book.port.ts';
 import type { Discount, Price } from '../../domain/quote.ts';
 
@@ -69,7 +69,7 @@ export class PostgresPriceBook implements PriceBook {
   }
 
   /** Records a catalog product (idempotent: the event may be delivered again). */
-  async recordProduct(client: PoolClient, sku: string, category: string): Promise<void> {
+  async recordProduct(client: Transaction, sku: string, category: string): Promise<void> {
     await client.query(
       'INSERT INTO products (sku, category) VALUES ($1, $2) ON CONFLICT (sku) DO UPDATE SET category = EXCLUDED.category',
       [sku, category],
