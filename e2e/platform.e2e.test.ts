@@ -127,14 +127,24 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
     }
   });
 
-  it('opens /admin to the run admin token only, which the mercato CLI uses', async () => {
-    const catalog = (await platform.state()).services.catalog?.url ?? '';
-    expect((await fetch(`${catalog}/admin/dead-letters`)).status).toBe(401);
+  it('opens /admin on every service to an admin only (401, 403 for a customer, 200), and the CLI has the run token', async () => {
     const token = (await readFile(path.join(dataDir, 'run', 'admin-token'), 'utf8')).trim();
-    const listed = await fetch(`${catalog}/admin/dead-letters`, {
-      headers: { authorization: `Bearer ${token}` },
+    const login = await fetch(`${gateway}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'demo@mercato.test', password: 'mercato-demo-2026' }),
     });
-    expect(listed.status).toBe(200);
+    const customer = ((await login.json()) as { access_token: string }).access_token;
+    const services = Object.entries((await platform.state()).services).filter(([name]) => name !== 'gateway');
+    expect(services).toHaveLength(5);
+    for (const [name, { url }] of services) {
+      const ask = (authorization?: string) =>
+        fetch(`${url}/admin/dead-letters`, authorization ? { headers: { authorization } } : {});
+      expect((await ask()).status, name).toBe(401);
+      expect((await ask(`Bearer ${'x'.repeat(43)}`)).status, name).toBe(401);
+      expect((await ask(`Bearer ${customer}`)).status, name).toBe(403);
+      expect((await ask(`Bearer ${token}`)).status, name).toBe(200);
+    }
     const cli = spawnSync(
       process.execPath,
       ['--import', 'tsx', 'apps/cli/src/main.ts', 'dead-letters', 'catalog', 'list'],
