@@ -110,6 +110,13 @@ describe.each(adapters)('outbox → $name → consumer with inbox', ({ name, rea
       running.push(consumer);
       return consumer;
     };
+    /** `outcome:count` of every delivery the consumers of `registry` finished, sorted. */
+    const outcomesIn = async (registry: Registry) =>
+      parsePrometheusText(await registry.metrics())
+        .find((family) => family.name === 'consumer_handle_duration_seconds')
+        ?.samples.filter((sample) => sample.name.endsWith('_count'))
+        .map((sample) => `${sample.labels.outcome}:${sample.value}`)
+        .sort() ?? [];
     const effects = async () =>
       (await servicePool.query<{ message_id: string; seq: number }>('SELECT * FROM effects ORDER BY seq'))
         .rows;
@@ -219,12 +226,7 @@ describe.each(adapters)('outbox → $name → consumer with inbox', ({ name, rea
       await startConsumer(bus, 'slow', topic('slow'), slow, registry);
       await bus.publish([toTopic(topic('slow'), event('k', 7))]);
       // The second member's inbox insert waits for the first transaction, then finds the row.
-      const outcomes = async () =>
-        parsePrometheusText(await registry.metrics())
-          .find((family) => family.name === 'consumer_handle_duration_seconds')
-          ?.samples.filter((sample) => sample.name.endsWith('_count'))
-          .map((sample) => `${sample.labels.outcome}:${sample.value}`)
-          .sort() ?? [];
+      const outcomes = () => outcomesIn(registry);
       await waitFor(
         'a processed and a duplicate delivery',
         async () => (await outcomes()).length === 2,
@@ -275,12 +277,7 @@ describe.each(adapters)('outbox → $name → consumer with inbox', ({ name, rea
         registry,
       );
       await bus.publish([toTopic(topic('acks'), event('k', 1))]);
-      const outcomes = async () =>
-        parsePrometheusText(await registry.metrics())
-          .find((family) => family.name === 'consumer_handle_duration_seconds')
-          ?.samples.filter((sample) => sample.name.endsWith('_count'))
-          .map((sample) => `${sample.labels.outcome}:${sample.value}`)
-          .sort() ?? [];
+      const outcomes = () => outcomesIn(registry);
       // Redelivered once the claim lapses, and recognised by the inbox.
       await waitFor(
         'the redelivery skipped as a duplicate',

@@ -38,6 +38,27 @@ export interface BusFactoryOptions {
   visibilityTimeoutMs?: number;
 }
 
+/** Publishes `count` commands to `queue`, keys k0, k1, …; returns their envelopes. */
+async function sendCommands(bus: MessageBus, queue: string, count: number) {
+  const sent = Array.from({ length: count }, (_, seq) =>
+    createEnvelope({
+      contract: testCommand,
+      data: { key: `k${seq}`, seq },
+      source: 'test',
+      correlationId: 'c',
+    }),
+  );
+  await bus.publish(
+    sent.map((envelope) => ({
+      kind: 'queue' as const,
+      destination: queue,
+      key: String(envelope.data.key),
+      envelope,
+    })),
+  );
+  return sent;
+}
+
 const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const dataOf = (delivery: Delivery) => (delivery.envelope as Envelope).data as { key: string; seq: number };
 
@@ -110,22 +131,7 @@ export function messageBusContract(
           },
         });
       }
-      const sent = Array.from({ length: 60 }, (_, seq) =>
-        createEnvelope({
-          contract: testCommand,
-          data: { key: `k${seq}`, seq },
-          source: 'test',
-          correlationId: 'c',
-        }),
-      );
-      await bus.publish(
-        sent.map((envelope) => ({
-          kind: 'queue' as const,
-          destination: queue,
-          key: String(envelope.data.key),
-          envelope,
-        })),
-      );
+      const sent = await sendCommands(bus, queue, 60);
       await waitFor('all commands handled', () => handledBy.size === 60);
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect([...handledBy.values()].every((members) => members.length === 1)).toBe(true);
@@ -148,22 +154,7 @@ export function messageBusContract(
           await delivery.ack();
         },
       });
-      const sent = Array.from({ length: 10 }, (_, seq) =>
-        createEnvelope({
-          contract: testCommand,
-          data: { key: `k${seq}`, seq },
-          source: 'test',
-          correlationId: 'c',
-        }),
-      );
-      await bus.publish(
-        sent.map((envelope) => ({
-          kind: 'queue' as const,
-          destination: queue,
-          key: String(envelope.data.key),
-          envelope,
-        })),
-      );
+      const sent = await sendCommands(bus, queue, 10);
       await waitFor('every command handled by the group', () => handled.length === sent.length);
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect([...handled].sort()).toEqual(sent.map((envelope) => envelope.event_id).sort());
