@@ -140,7 +140,11 @@ export async function startEmbeddedPostgres(
         for (let attempt = 1; !stopping; attempt += 1) {
           try {
             await server.start();
-            if (stopping) return;
+            // Stopped while it was starting again: take down what just started.
+            if (stopping) {
+              await server.stop();
+              return;
+            }
             supervise(internals.process);
             watch.onRestarted(internals.process?.pid, Date.now() - died);
             for (const listener of restarted) listener();
