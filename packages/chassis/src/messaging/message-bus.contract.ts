@@ -131,7 +131,7 @@ export function messageBusContract(
           },
         });
       }
-      const sent = await sendCommands(bus, queue, 60);
+      await sendCommands(bus, queue, 60);
       await waitFor('all commands handled', () => handledBy.size === 60);
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect([...handledBy.values()].every((members) => members.length === 1)).toBe(true);
