@@ -40,6 +40,7 @@ export {
   validationFailed,
 } from './errors/app-error.ts';
 export { PROBLEM_CONTENT_TYPE, type Problem, toProblem } from './errors/problem.ts';
+export * from './event-sourcing/index.ts';
 export { createGrpcClient, type GrpcClient, type GrpcClientOptions } from './grpc/grpc-client.ts';
 export { fromConnectError, toConnectError } from './grpc/grpc-errors.ts';
 export { createGrpcServer, type GrpcRoutes, type GrpcServer } from './grpc/grpc-server.ts';

@@ -1,0 +1,215 @@
+import { fileURLToPath } from 'node:url';
+import type { Pool, Transaction } from '../db/database.ts';
+import { AppError } from '../errors/app-error.ts';
+
+/** The event store's tables in a service's own database (`migrate(db, eventStoreMigrations, …)`). */
+export const eventStoreMigrations = fileURLToPath(new URL('./migrations', import.meta.url));
+export const EVENT_STORE_MIGRATIONS_TABLE = 'mercato_event_store_migrations';
+
+export interface NewEvent {
+  eventId: string;
+  type: string;
+  version?: number;
+  data: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+}
+
+export interface StoredEvent {
+  eventId: string;
+  streamId: string;
+  /** 1 for a stream's first event. */
+  streamVersion: number;
+  type: string;
+  version: number;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  recordedAt: Date;
+  position: LogPosition;
+}
+
+/**
+ * Where an event stands in the whole log. Ordered by transaction, then by position: positions come
+ * from a sequence taken before commit, so a later position can commit first; the transaction id
+ * orders what a reader may see (see `readAll`).
+ */
+export interface LogPosition {
+  transactionId: string;
+  globalPosition: string;
+}
+
+export const LOG_START: LogPosition = { transactionId: '0', globalPosition: '0' };
+
+/** Upgrades an event stored in an older shape to the current one (by type). */
+export type Upcaster = (event: StoredEvent) => StoredEvent;
+
+interface EventRow {
+  event_id: string;
+  stream_id: string;
+  stream_version: number;
+  event_type: string;
+  event_version: number;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  recorded_at: Date;
+  transaction_id: string;
+  global_position: string;
+}
+
+const COLUMNS = `event_id, stream_id, stream_version, event_type, event_version, data, metadata, recorded_at,
+  transaction_id::text AS transaction_id, global_position::text AS global_position`;
+
+export const concurrencyConflict = (streamId: string, expectedVersion: number) =>
+  new AppError({
+    code: 'EVENTS.CONCURRENCY_CONFLICT',
+    kind: 'conflict',
+    message: `Stream ${streamId} has moved past version ${expectedVersion}; load it again and retry`,
+    retryable: true,
+  });
+
+/**
+ * Append-only event streams on PostgreSQL: optimistic concurrency per stream, a global log that
+ * projections follow without ever skipping a late commit, snapshots and state as of a time.
+ */
+export class PostgresEventStore {
+  readonly #pool: Pool;
+  readonly #upcasters: ReadonlyMap<string, Upcaster>;
+
+  constructor(pool: Pool, upcasters: Record<string, Upcaster> = {}) {
+    this.#pool = pool;
+    this.#upcasters = new Map(Object.entries(upcasters));
+  }
+
+  /**
+   * Appends in the caller's transaction (with its outbox entries), after `expectedVersion` (0 for
+   * a new stream). Another writer having appended first is a retryable EVENTS.CONCURRENCY_CONFLICT.
+   */
+  async append(
+    transaction: Transaction,
+    streamId: string,
+    expectedVersion: number,
+    events: readonly NewEvent[],
+  ): Promise<number> {
+    if (events.length === 0) return expectedVersion;
+    // A savepoint keeps the caller's transaction usable if the stream moved on meanwhile.
+    await transaction.query('SAVEPOINT es_append');
+    try {
+      await transaction.query(
+        `INSERT INTO es_events (stream_id, stream_version, event_id, event_type, event_version, data, metadata)
+         SELECT $1, $2 + e.ordinality, e.item->>'event_id', e.item->>'event_type',
+                (e.item->>'event_version')::int, e.item->'data', e.item->'metadata'
+           FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(item, ordinality)
+          ORDER BY e.ordinality`,
+        [
+          streamId,
+          expectedVersion,
+          JSON.stringify(
+            events.map((event) => ({
+              event_id: event.eventId,
+              event_type: event.type,
+              event_version: event.version ?? 1,
+              data: event.data,
+              metadata: event.metadata ?? {},
+            })),
+          ),
+        ],
+      );
+    } catch (error) {
+      await transaction.query('ROLLBACK TO SAVEPOINT es_append');
+      const constraint = (error as { code?: string; constraint?: string }).constraint;
+      if (
+        (error as { code?: string }).code === '23505' &&
+        constraint === 'es_events_stream_id_stream_version_key'
+      )
+        throw concurrencyConflict(streamId, expectedVersion);
+      throw error;
+    }
+    await transaction.query('RELEASE SAVEPOINT es_append');
+    return expectedVersion + events.length;
+  }
+
+  /** A stream's events in order; with `asOf`, only those recorded by then (state as of a time). */
+  async readStream(
+    streamId: string,
+    options: { afterVersion?: number; asOf?: Date } = {},
+  ): Promise<StoredEvent[]> {
+    const { rows } = await this.#pool.query<EventRow>(
+      `SELECT ${COLUMNS} FROM es_events
+        WHERE stream_id = $1 AND stream_version > $2 AND ($3::timestamptz IS NULL OR recorded_at <= $3)
+        ORDER BY stream_version`,
+      [streamId, options.afterVersion ?? 0, options.asOf ?? null],
+    );
+    return rows.map((row) => this.#event(row));
+  }
+
+  /**
+   * The log after `after`, oldest first. Only events of transactions older than every transaction
+   * still running are returned: one that took an earlier position but commits later is never
+   * jumped over, because nothing newer than it is shown until it has finished.
+   */
+  async readAll(after: LogPosition, limit = 500): Promise<StoredEvent[]> {
+    const { rows } = await this.#pool.query<EventRow>(
+      `SELECT ${COLUMNS} FROM es_events
+        WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
+          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY transaction_id, global_position
+        LIMIT $3`,
+      [after.transactionId, after.globalPosition, limit],
+    );
+    return rows.map((row) => this.#event(row));
+  }
+
+  /** A stream's state: the latest snapshot (unless `asOf`) plus the events after it, folded. */
+  async load<State>(
+    streamId: string,
+    evolve: (state: State, event: StoredEvent) => State,
+    initial: State,
+    options: { asOf?: Date } = {},
+  ): Promise<{ state: State; version: number }> {
+    const snapshot = options.asOf ? undefined : await this.#snapshot<State>(streamId);
+    const events = await this.readStream(streamId, {
+      afterVersion: snapshot?.version ?? 0,
+      ...(options.asOf ? { asOf: options.asOf } : {}),
+    });
+    const state = events.reduce(evolve, snapshot?.state ?? initial);
+    return { state, version: events.at(-1)?.streamVersion ?? snapshot?.version ?? 0 };
+  }
+
+  async saveSnapshot(
+    transaction: Transaction,
+    streamId: string,
+    version: number,
+    state: unknown,
+  ): Promise<void> {
+    await transaction.query(
+      `INSERT INTO es_snapshots (stream_id, stream_version, state) VALUES ($1, $2, $3)
+       ON CONFLICT (stream_id) DO UPDATE SET stream_version = $2, state = $3, taken_at = now()
+        WHERE es_snapshots.stream_version < $2`,
+      [streamId, version, JSON.stringify(state)],
+    );
+  }
+
+  async #snapshot<State>(streamId: string): Promise<{ state: State; version: number } | undefined> {
+    const { rows } = await this.#pool.query<{ stream_version: number; state: State }>(
+      'SELECT stream_version, state FROM es_snapshots WHERE stream_id = $1',
+      [streamId],
+    );
+    const row = rows[0];
+    return row && { state: row.state, version: row.stream_version };
+  }
+
+  #event(row: EventRow): StoredEvent {
+    const event: StoredEvent = {
+      eventId: row.event_id,
+      streamId: row.stream_id,
+      streamVersion: row.stream_version,
+      type: row.event_type,
+      version: row.event_version,
+      data: row.data,
+      metadata: row.metadata,
+      recordedAt: row.recorded_at,
+      position: { transactionId: row.transaction_id, globalPosition: row.global_position },
+    };
+    const upcast = this.#upcasters.get(event.type);
+    return upcast ? upcast(event) : event;
+  }
+}
