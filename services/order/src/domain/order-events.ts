@@ -1,0 +1,69 @@
+/** What happened to an order; the aggregate's state is the fold of these (see `evolve`). */
+export interface OrderLine {
+  sku: string;
+  quantity: number;
+  /** Fixed when the order is placed: integer minor units of `currency`. */
+  unitPriceMinor: number;
+}
+
+export interface OrderPlaced {
+  type: 'OrderPlaced';
+  orderId: string;
+  customerId: string;
+  lines: OrderLine[];
+  totalMinor: number;
+  currency: string;
+  shippingAddress: string;
+  at: Date;
+}
+
+export interface InventoryReserved {
+  type: 'InventoryReserved';
+  reservationId: string;
+  at: Date;
+}
+
+export interface PaymentAuthorized {
+  type: 'PaymentAuthorized';
+  paymentId: string;
+  amountMinor: number;
+  at: Date;
+}
+
+export interface OrderConfirmed {
+  type: 'OrderConfirmed';
+  at: Date;
+}
+
+export interface OrderCancelled {
+  type: 'OrderCancelled';
+  reason: CancellationReason;
+  at: Date;
+}
+
+export interface OrderShipped {
+  type: 'OrderShipped';
+  shipmentId: string;
+  at: Date;
+}
+
+export interface OrderDelivered {
+  type: 'OrderDelivered';
+  at: Date;
+}
+
+export type CancellationReason =
+  | 'customer_request'
+  | 'stock_unavailable'
+  | 'payment_declined'
+  | 'step_timed_out'
+  | 'shipping_failed';
+
+export type OrderEvent =
+  | OrderPlaced
+  | InventoryReserved
+  | PaymentAuthorized
+  | OrderConfirmed
+  | OrderCancelled
+  | OrderShipped
+  | OrderDelivered;
