@@ -68,4 +68,5 @@ export {
 } from './resilience/dependency-policy.ts';
 export { fail, ok, type Result } from './result.ts';
 export { runService } from './run-service.ts';
+export * from './saga/index.ts';
 export { WakeSignal } from './wake-signal.ts';
