@@ -199,6 +199,7 @@ describe('the saga state machine', () => {
         }
         // Drive to the end: every later reply succeeds.
         for (let guard = 0; guard < 20 && state.pending; guard += 1) {
+          now += 1_000;
           const result = advanceSaga(
             placeOrder,
             state,
@@ -208,7 +209,7 @@ describe('the saga state machine', () => {
               success: true,
               reply: { reservation_id: 'r', payment_id: 'p' },
             },
-            (now += 1_000),
+            now,
           );
           if (
             state.status === 'running' &&
