@@ -127,17 +127,29 @@ export async function buildStale(
   );
 }
 
+export interface Watcher {
+  /** The first build, which the service starts from; rejects if it does not build. */
+  firstBuild: Promise<void>;
+  stop: () => Promise<void>;
+}
+
 /**
- * Rebuilds a target whenever one of its files changes (esbuild's watch mode) and calls `onBuilt`
- * after each successful rebuild, or `onFailed` with the first error. Returns a stop function.
+ * Builds a target and rebuilds it whenever one of its files changes (esbuild's watch mode),
+ * calling `onBuilt` after each successful rebuild, or `onFailed` with the first error.
  */
 export async function watchTarget(
   target: BuildTarget,
   repositoryRoot: string,
   handlers: { onBuilt: () => void; onFailed: (error: BuildError) => void },
-): Promise<() => Promise<void>> {
+): Promise<Watcher> {
+  await mkdir(outdirOf(target), { recursive: true });
   const options = bundleOptions(entryPoints(target, repositoryRoot), outdirOf(target));
-  let first = true;
+  let settleFirst: { resolve: () => void; reject: (error: BuildError) => void } | undefined;
+  const firstBuild = new Promise<void>((resolve, reject) => {
+    settleFirst = { resolve, reject };
+  });
+  // Observed by whoever starts the service; this keeps a failure that nobody awaits any more quiet.
+  firstBuild.catch(() => undefined);
   const context = await esbuild.context({
     ...options,
     absWorkingDir: repositoryRoot,
@@ -147,13 +159,16 @@ export async function watchTarget(
         name: 'rebuilt',
         setup(build) {
           build.onEnd(async (result) => {
+            const first = settleFirst;
+            settleFirst = undefined;
             if (result.errors.length > 0) {
-              handlers.onFailed(describeFailure(target.name, result));
+              const error = describeFailure(target.name, result);
+              if (first) first.reject(error);
+              else handlers.onFailed(error);
               return;
             }
             await finishBuild(target, recordOf(result, repositoryRoot));
-            // The first build is the one the supervisor starts from; later ones are changes.
-            if (first) first = false;
+            if (first) first.resolve();
             else handlers.onBuilt();
           });
         },
@@ -161,5 +176,5 @@ export async function watchTarget(
     ],
   });
   await context.watch();
-  return () => context.dispose();
+  return { firstBuild, stop: () => context.dispose() };
 }

@@ -5,6 +5,7 @@ import {
   buildStale,
   builtCommand,
   sourceCommand,
+  type Watcher,
   watchTarget,
 } from '../build/service-build.ts';
 import type { SupervisorConfig } from '../config.ts';
@@ -71,10 +72,30 @@ export async function startPlatform(
     await assertPortFree(placement.ports[spec.name] ?? 0, variable);
     if (spec.grpc) await assertPortFree(placement.grpcPorts[spec.name] ?? 0, 'MERCATO_GRPC_PORT_BASE');
   }
-  const [server] = await Promise.all([prepareDatabases(specs, config, logger), buildServices(specs, logger)]);
+  const running: ServiceProcess[] = [];
+  const watchers: Watcher[] = [];
+  // The build runs while the database server starts. Watching (`mercato dev`), the watchers'
+  // first builds are the build, so nothing is built twice.
+  const building =
+    config.MERCATO_RUNTIME !== 'built'
+      ? Promise.resolve()
+      : options.watch
+        ? watchServices(specs, running, logger).then(async (started) => {
+            watchers.push(...started);
+            await Promise.all(started.map((watcher) => watcher.firstBuild));
+            logger.info('every service built; watching for changes');
+          })
+        : buildServices(specs, logger);
+  const [database, build] = await Promise.allSettled([prepareDatabases(specs, config, logger), building]);
+  if (database.status === 'rejected' || build.status === 'rejected') {
+    // Whatever did start (the embedded PostgreSQL, watchers) stops before the error is reported.
+    if (database.status === 'fulfilled') await database.value.embedded?.stop();
+    await Promise.all(watchers.map((watcher) => watcher.stop()));
+    throw database.status === 'rejected' ? database.reason : (build as PromiseRejectedResult).reason;
+  }
+  const server = database.value;
   const adminToken = await createAdminToken(config.MERCATO_DATA_DIR);
   const { urls, grpcUrls } = placement;
-  const running: ServiceProcess[] = [];
 
   const state = (): RunState => ({
     supervisor_pid: process.pid,
@@ -107,10 +128,9 @@ export async function startPlatform(
   };
   server.embedded?.onRestarted(saveState);
 
-  const watchers: Array<() => Promise<void>> = [];
   const stop = async () => {
     stopped = true;
-    await Promise.all(watchers.map((dispose) => dispose()));
+    await Promise.all(watchers.map((watcher) => watcher.stop()));
     // Every service drains at once; PostgreSQL goes last, once nothing uses it.
     await Promise.all(running.map((child) => child.stop(SERVICE_STOP_GRACE_MS)));
     await server.embedded?.stop();
@@ -154,9 +174,6 @@ export async function startPlatform(
     await stop();
     throw failed.reason;
   }
-  if (options.watch && config.MERCATO_RUNTIME === 'built')
-    watchers.push(...(await watchServices(specs, running, logger)));
-
   saveState();
   output.text(
     `\n${formatStatusTable(specs.flatMap((spec) => running.filter((child) => child.name === spec.name)).map((child) => ({ service: child.name, pid: child.pid, url: child.url, grpc: grpcUrls[child.name], database: server.databases.get(child.name)?.database ?? null })))}\n`,
@@ -201,7 +218,7 @@ async function watchServices(
   specs: readonly ServiceSpec[],
   running: readonly ServiceProcess[],
   logger: Logger,
-): Promise<Array<() => Promise<void>>> {
+): Promise<Watcher[]> {
   return Promise.all(
     buildTargets(specs).map((target) =>
       watchTarget(target, repositoryRoot, {
