@@ -68,15 +68,6 @@ export class ProjectionRunner {
     });
   }
 
-  async position(): Promise<LogPosition> {
-    const { rows } = await this.#pool.query<{ transaction_id: string; global_position: string }>(
-      'SELECT transaction_id::text, global_position::text FROM es_checkpoints WHERE projection = $1',
-      [this.#projection.name],
-    );
-    const row = rows[0];
-    return row ? { transactionId: row.transaction_id, globalPosition: row.global_position } : LOG_START;
-  }
-
   async #lockCheckpoint(transaction: Transaction): Promise<LogPosition> {
     await transaction.query('INSERT INTO es_checkpoints (projection) VALUES ($1) ON CONFLICT DO NOTHING', [
       this.#projection.name,

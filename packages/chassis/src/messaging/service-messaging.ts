@@ -17,6 +17,9 @@ import { OutboxRelay } from './outbox-relay.ts';
 import { PostgresMessageBus } from './postgres-bus/postgres-message-bus.ts';
 import { INBOX_RETENTION, RetentionSweeper } from './retention-sweeper.ts';
 
+const DEFAULT_INBOX_RETENTION_HOURS = 24 * 7;
+const DEFAULT_BUS_RETENTION_HOURS = 24;
+
 /** The variables a service with messaging reads, on top of its own. */
 export const messagingConfigShape = {
   MERCATO_BUS: z.enum(['postgres', 'nats'], { error: 'expected postgres or nats' }).default('postgres'),
@@ -26,9 +29,9 @@ export const messagingConfigShape = {
    * How long a handled message's inbox row is kept: it must outlast every redelivery of that
    * message (visibility timeouts, retries, a relay republishing after a crash: minutes), so days.
    */
-  MESSAGING_INBOX_RETENTION_HOURS: env.int({ min: 1, max: 24 * 365, default: 24 * 7 }),
+  MESSAGING_INBOX_RETENTION_HOURS: env.int({ min: 1, max: 24 * 365, default: DEFAULT_INBOX_RETENTION_HOURS }),
   /** How long the PostgreSQL message store keeps messages every group has acknowledged. */
-  BUS_RETENTION_HOURS: env.int({ min: 1, max: 24 * 365, default: 24 }),
+  BUS_RETENTION_HOURS: env.int({ min: 1, max: 24 * 365, default: DEFAULT_BUS_RETENTION_HOURS }),
 };
 
 export interface MessagingConfig {
@@ -63,7 +66,7 @@ async function connectBus(
     throw new ConfigError(['MESSAGES_DATABASE_URL: required when MERCATO_BUS=postgres (it is not set)']);
   }
   const pool = createPool({ url: config.MESSAGES_DATABASE_URL, max: 10, applicationName: 'bus' }, logger);
-  const retentionMs = (config.BUS_RETENTION_HOURS ?? 24) * HOUR_MS;
+  const retentionMs = (config.BUS_RETENTION_HOURS ?? DEFAULT_BUS_RETENTION_HOURS) * HOUR_MS;
   return {
     bus: new PostgresMessageBus({ pool, listenUrl: config.MESSAGES_DATABASE_URL, logger, retentionMs }),
     pool,
@@ -93,7 +96,7 @@ export async function createServiceMessaging(options: {
     logger,
     what: 'inbox rows',
     deleteBatch: INBOX_RETENTION,
-    retentionMs: (options.config.MESSAGING_INBOX_RETENTION_HOURS ?? 24 * 7) * HOUR_MS,
+    retentionMs: (options.config.MESSAGING_INBOX_RETENTION_HOURS ?? DEFAULT_INBOX_RETENTION_HOURS) * HOUR_MS,
   });
   // Filled by start(); the dead-letter routes look consumers up in it when asked to replay.
   const consumers: MessageConsumer[] = [];

@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defineSaga } from './saga-definition.ts';
-import { advanceSaga, isFinished, type Outgoing, type SagaState, startSaga } from './saga-state.ts';
+import {
+  advanceSaga,
+  isFinished,
+  type Outgoing,
+  type SagaState,
+  startSaga,
+  type Transition,
+} from './saga-state.ts';
 
 interface PlaceOrder {
   orderId: string;
@@ -33,72 +40,51 @@ const placeOrder = defineSaga<PlaceOrder>('place-order', { maxCompensationAttemp
 
 const started = () => startSaga(placeOrder, 'saga_1', { orderId: 'ord_1' }, 0);
 
+type Answer = { success: true; reply?: Record<string, unknown> } | { success: false; reason: string };
+
+/** The saga after the participant answers the command it was sent last. */
+const answer = (saga: Transition<PlaceOrder>, reply: Answer, now: number) =>
+  advanceSaga(
+    placeOrder,
+    saga.state,
+    { type: 'reply', requestId: saga.send[0]?.requestId ?? '', ...reply },
+    now,
+  );
+
+/** The saga after the command it was sent last timed out. */
+const timeOut = (saga: Transition<PlaceOrder>, now: number) =>
+  advanceSaga(placeOrder, saga.state, { type: 'timeout', requestId: saga.send[0]?.requestId ?? '' }, now);
+
 describe('the saga state machine', () => {
   it('runs its steps in order and completes, carrying what replies added', () => {
-    let { state, send } = started();
-    expect(send.map((out) => out.command.type)).toEqual(['reserve']);
-    ({ state, send } = advanceSaga(
-      placeOrder,
-      state,
-      {
-        type: 'reply',
-        requestId: send[0]?.requestId ?? '',
-        success: true,
-        reply: { reservation_id: 'res_9' },
-      },
-      1,
-    ));
-    expect(send.map((out) => [out.command.type, out.command.payload.reservationId])).toEqual([
+    let saga = started();
+    expect(saga.send.map((out) => out.command.type)).toEqual(['reserve']);
+    saga = answer(saga, { success: true, reply: { reservation_id: 'res_9' } }, 1);
+    expect(saga.send.map((out) => [out.command.type, out.command.payload.reservationId])).toEqual([
       ['charge', 'res_9'],
     ]);
-    ({ state, send } = advanceSaga(
-      placeOrder,
-      state,
-      { type: 'reply', requestId: send[0]?.requestId ?? '', success: true, reply: { payment_id: 'pay_3' } },
-      2,
-    ));
-    ({ state, send } = advanceSaga(
-      placeOrder,
-      state,
-      { type: 'reply', requestId: send[0]?.requestId ?? '', success: true },
-      3,
-    ));
-    expect(state).toMatchObject({
+    saga = answer(saga, { success: true, reply: { payment_id: 'pay_3' } }, 2);
+    saga = answer(saga, { success: true }, 3);
+    expect(saga.state).toMatchObject({
       status: 'completed',
       pending: null,
       data: { reservationId: 'res_9', paymentId: 'pay_3' },
     });
-    expect(send).toEqual([]);
+    expect(saga.send).toEqual([]);
   });
 
   it('compensates backwards when a step fails, not the step that failed', () => {
-    let { state, send } = started();
-    ({ state, send } = advanceSaga(
-      placeOrder,
-      state,
-      { type: 'reply', requestId: send[0]?.requestId ?? '', success: true, reply: { reservation_id: 'r' } },
-      1,
-    ));
-    ({ state, send } = advanceSaga(
-      placeOrder,
-      state,
-      { type: 'reply', requestId: send[0]?.requestId ?? '', success: false, reason: 'card declined' },
-      2,
-    ));
-    expect(send.map((out) => out.command.type)).toEqual(['release']);
-    ({ state, send } = advanceSaga(
-      placeOrder,
-      state,
-      { type: 'reply', requestId: send[0]?.requestId ?? '', success: true },
-      3,
-    ));
-    expect(state).toMatchObject({ status: 'compensated', reason: 'take payment failed: card declined' });
+    let saga = answer(started(), { success: true, reply: { reservation_id: 'r' } }, 1);
+    saga = answer(saga, { success: false, reason: 'card declined' }, 2);
+    expect(saga.send.map((out) => out.command.type)).toEqual(['release']);
+    saga = answer(saga, { success: true }, 3);
+    expect(saga.state).toMatchObject({ status: 'compensated', reason: 'take payment failed: card declined' });
   });
 
   it('compensates a step that timed out too, and ignores its late reply', () => {
-    let { state, send } = started();
-    const reserve = send[0]?.requestId ?? '';
-    ({ state, send } = advanceSaga(placeOrder, state, { type: 'timeout', requestId: reserve }, 5_000));
+    const begun = started();
+    const reserve = begun.send[0]?.requestId ?? '';
+    const { state, send } = timeOut(begun, 5_000);
     expect(send.map((out) => out.command.type)).toEqual(['release']);
     const late = advanceSaga(
       placeOrder,
@@ -111,31 +97,15 @@ describe('the saga state machine', () => {
   });
 
   it('retries a failing compensation, then stops FAILED with the reason', () => {
-    let { state, send } = started();
-    ({ state, send } = advanceSaga(
-      placeOrder,
-      state,
-      { type: 'reply', requestId: send[0]?.requestId ?? '', success: true, reply: { reservation_id: 'r' } },
-      1,
-    ));
-    ({ state, send } = advanceSaga(
-      placeOrder,
-      state,
-      { type: 'timeout', requestId: send[0]?.requestId ?? '' },
-      20_000,
-    ));
+    let saga = answer(started(), { success: true, reply: { reservation_id: 'r' } }, 1);
+    saga = timeOut(saga, 20_000);
     const keys = new Set<string>();
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      keys.add(send[0]?.idempotencyKey ?? '');
-      ({ state, send } = advanceSaga(
-        placeOrder,
-        state,
-        { type: 'reply', requestId: send[0]?.requestId ?? '', success: false, reason: 'provider down' },
-        30_000,
-      ));
+      keys.add(saga.send[0]?.idempotencyKey ?? '');
+      saga = answer(saga, { success: false, reason: 'provider down' }, 30_000);
     }
-    expect(state.status).toBe('failed');
-    expect(state.reason).toMatch(/could not undo take payment after 3 attempts/);
+    expect(saga.state.status).toBe('failed');
+    expect(saga.state.reason).toMatch(/could not undo take payment after 3 attempts/);
     // Every retry of one compensation carries the same idempotency key.
     expect(keys).toEqual(new Set(['saga_1:1:compensate']));
   });
