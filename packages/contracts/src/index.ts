@@ -18,3 +18,14 @@ export {
   type Upcaster,
 } from './message-contract.ts';
 export { type Checked, MessageRegistry } from './message-registry.ts';
+export {
+  commitStock,
+  INVENTORY_COMMANDS,
+  inventoryCommands,
+  releaseStock,
+  reserveStock,
+} from './commands/inventory-commands.ts';
+export { PAYMENT_COMMANDS, paymentCommands, refundPayment, takePayment } from './commands/payment-commands.ts';
+export { type SagaRequest, sagaReply, sagaRequest } from './commands/saga-messages.ts';
+export { orderCancelled, orderConfirmed, orderCreated, orderEvents, orderFailed } from './events/order-events.ts';
+export { paymentEvents, paymentFailed, paymentProcessed, paymentRefunded } from './events/payment-events.ts';

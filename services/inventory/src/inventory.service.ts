@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { currentRequestContext, newId, type ServiceDefinition } from '@mercato/chassis';
-import { inventoryEvents } from '@mercato/contracts';
+import { inventoryCommands, inventoryEvents, sagaReply } from '@mercato/contracts';
+import { inventoryCommandsConsumer } from './adapters/messaging/inventory-commands.consumer.ts';
 import { inventoryGrpc } from './adapters/grpc/inventory.grpc.ts';
 import { PostgresInventory } from './adapters/persistence/postgres-inventory.ts';
 import { StockLevelFeed } from './adapters/persistence/stock-level-feed.ts';
@@ -13,7 +14,7 @@ export const inventoryDefinition: ServiceDefinition<InventoryConfig, { database:
   config: inventoryConfig,
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
   docs: { title: 'Mercato inventory', description: 'gRPC: mercato.inventory.v1.InventoryService' },
-  messaging: { contracts: inventoryEvents },
+  messaging: { contracts: [...inventoryEvents, ...inventoryCommands, sagaReply] },
   async setup({ config, db, outbox, logger, stopping }) {
     const inventory = new PostgresInventory({
       pool: db,
@@ -33,6 +34,7 @@ export const inventoryDefinition: ServiceDefinition<InventoryConfig, { database:
       );
     }, config.INVENTORY_EXPIRY_INTERVAL_MS);
     return {
+      consumers: [inventoryCommandsConsumer(inventory, outbox, config.INVENTORY_RESERVATION_TTL_SECONDS)],
       grpc: inventoryGrpc({
         inventory,
         feed,

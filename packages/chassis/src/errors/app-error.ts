@@ -5,6 +5,8 @@ export const errorKinds = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  /** Well-formed but cannot be accepted as it is (e.g. an idempotency key reused for another request). */
+  unprocessable: 422,
   payload_too_large: 413,
   rate_limited: 429,
   bad_gateway: 502,

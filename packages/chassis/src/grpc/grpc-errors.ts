@@ -3,6 +3,8 @@ import { AppError, type ErrorKind, isAppError } from '../errors/app-error.ts';
 
 const CODE_HEADER = 'mercato-error-code';
 const DETAILS_HEADER = 'mercato-error-details';
+// gRPC has no status for every kind (422 has none of its own): the kind travels beside the status.
+const KIND_HEADER = 'mercato-error-kind';
 
 const codeOfKind: Record<ErrorKind, Code> = {
   validation: Code.InvalidArgument,
@@ -10,6 +12,7 @@ const codeOfKind: Record<ErrorKind, Code> = {
   forbidden: Code.PermissionDenied,
   not_found: Code.NotFound,
   conflict: Code.FailedPrecondition,
+  unprocessable: Code.FailedPrecondition,
   payload_too_large: Code.ResourceExhausted,
   rate_limited: Code.ResourceExhausted,
   bad_gateway: Code.Internal,
@@ -41,7 +44,7 @@ const kindOfCode: Partial<Record<Code, ErrorKind>> = {
 export function toConnectError(error: unknown): ConnectError {
   if (error instanceof ConnectError) return error;
   if (!isAppError(error)) return new ConnectError('internal error', Code.Internal);
-  const metadata = new Headers({ [CODE_HEADER]: error.code });
+  const metadata = new Headers({ [CODE_HEADER]: error.code, [KIND_HEADER]: error.kind });
   if (error.details) metadata.set(DETAILS_HEADER, encodeURIComponent(JSON.stringify(error.details)));
   return new ConnectError(error.message, codeOfKind[error.kind], metadata, undefined, error);
 }
@@ -51,7 +54,11 @@ export function toConnectError(error: unknown): ConnectError {
  * (INTERNAL, UNKNOWN, …) become `bad_gateway` for our caller: they are not our bug.
  */
 export function fromConnectError(error: ConnectError, dependency: string): AppError {
-  const kind = kindOfCode[error.code] ?? 'bad_gateway';
+  const sent = error.metadata.get(KIND_HEADER);
+  const kind: ErrorKind =
+    sent === 'unprocessable' && error.code === Code.FailedPrecondition
+      ? 'unprocessable'
+      : (kindOfCode[error.code] ?? 'bad_gateway');
   const code =
     error.metadata.get(CODE_HEADER) ?? `${dependency.toUpperCase()}.${Code[error.code].toUpperCase()}`;
   return new AppError({

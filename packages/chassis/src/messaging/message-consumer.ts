@@ -20,6 +20,11 @@ export interface ConsumerDefinition {
   maxAttempts?: number;
   backoff?: BackoffPolicy;
   concurrency?: number;
+  /**
+   * How many deliveries may share one transaction (default 256). 1 for a handler that waits on
+   * something slow outside the database (an HTTP provider), which must not hold its neighbours.
+   */
+  batchSize?: number;
 }
 
 export interface ConsumerSettings {
@@ -52,9 +57,14 @@ export class MessageConsumer {
   #subscription: Subscription | undefined;
 
   constructor(definition: ConsumerDefinition, settings: ConsumerSettings) {
-    this.definition = { maxAttempts: 5, backoff: defaultBackoff, concurrency: 16, ...definition };
+    this.definition = { maxAttempts: 5, backoff: defaultBackoff, concurrency: 16, batchSize: 256, ...definition };
     this.#settings = settings;
-    this.#batcher = new InboxBatcher(settings.pool, this.definition.group, this.definition.handler);
+    this.#batcher = new InboxBatcher(
+      settings.pool,
+      this.definition.group,
+      this.definition.handler,
+      this.definition.batchSize,
+    );
     const metrics = consumerMetrics(settings.registry);
     this.#duration = metrics.duration;
     const { group, kind, destinations } = this.definition;

@@ -10,3 +10,12 @@ export {
   startSaga,
   type Transition,
 } from './saga-state.ts';
+export { replyToSaga, type SagaOutcome } from './saga-participant.ts';
+export {
+  SAGA_MIGRATIONS_TABLE,
+  type SagaChange,
+  type SagaRecord,
+  SagaRunner,
+  type SagaRunnerOptions,
+  sagaMigrations,
+} from './saga-runner.ts';

@@ -29,7 +29,9 @@ export interface SagaState<Data> {
 export type SagaInput =
   | { type: 'reply'; requestId: string; success: true; reply?: Record<string, unknown> }
   | { type: 'reply'; requestId: string; success: false; reason: string }
-  | { type: 'timeout'; requestId: string };
+  | { type: 'timeout'; requestId: string }
+  /** Stop going forward (e.g. the order was cancelled): compensate what may have taken effect. */
+  | { type: 'abort'; reason: string };
 
 /** A command to send in the transaction that stores the new state. */
 export interface Outgoing {
@@ -142,6 +144,17 @@ export function advanceSaga<Data>(
 ): Transition<Data> {
   const pending = state.pending;
   if (!pending) return { state, send: [], ignored: 'finished' };
+  if (input.type === 'abort') {
+    // Already going backwards: nothing more to stop.
+    if (pending.kind === 'compensate') return { state, send: [], ignored: 'finished' };
+    // The step in flight may still take effect, so it is compensated with those before it.
+    return startCompensating(
+      definition,
+      { ...state, pending: null, done: [...state.done, pending.step] },
+      input.reason,
+      now,
+    );
+  }
   if (input.requestId !== pending.requestId) return { state, send: [], ignored: 'stale' };
   const step = definition.steps[pending.step];
   const settled = { ...state, pending: null };

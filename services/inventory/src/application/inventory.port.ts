@@ -1,4 +1,5 @@
-import type { ReservationLine } from '../domain/allocation.ts';
+import type { Transaction } from '@mercato/chassis';
+import type { ReservationLine, Shortfall } from '../domain/allocation.ts';
 import type { Reservation } from '../domain/reservation.ts';
 
 export interface WarehouseStock {
@@ -30,4 +31,11 @@ export interface Inventory {
   /** Expires active reservations whose TTL has passed; returns how many. */
   expireDue(limit?: number): Promise<number>;
   setStock(sku: string, warehouseId: string, available: number): Promise<void>;
+}
+
+/** The use cases a saga drives by command, each inside the transaction of the command it answers. */
+export interface SagaInventory {
+  reserveIn(transaction: Transaction, command: ReserveCommand): Promise<Reservation | { failed: Shortfall[] }>;
+  releaseIn(transaction: Transaction, reservationId: string): Promise<Reservation>;
+  commitIn(transaction: Transaction, reservationId: string): Promise<Reservation>;
 }

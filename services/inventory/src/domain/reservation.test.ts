@@ -34,4 +34,21 @@ describe('reservation transitions', () => {
     expect(transition({ ...active, status: 'expired' }, 'release', at('11:00:00')).ok).toBe(true);
     expect(transition({ ...active, status: 'released' }, 'commit', at('10:00:00')).ok).toBe(false);
   });
+
+  it('returns a committed reservation to the shelf once, and releases one still active', () => {
+    const committed = { ...active, status: 'committed' as const };
+    expect(transition(committed, 'return', at('11:00:00'))).toEqual({
+      ok: true,
+      value: { status: 'returned', effect: 'restock' },
+    });
+    expect(transition({ ...active, status: 'returned' }, 'return', at('11:00:00'))).toEqual({
+      ok: true,
+      value: { status: 'returned', effect: 'none' },
+    });
+    expect(transition(active, 'return', at('10:00:00'))).toEqual({
+      ok: true,
+      value: { status: 'released', effect: 'return_to_available' },
+    });
+    expect(transition({ ...active, status: 'released' }, 'return', at('10:00:00')).ok).toBe(true);
+  });
 });

@@ -1,7 +1,7 @@
 import { fail, ok, type Result } from '@mercato/chassis/result';
 import type { Allocation } from './allocation.ts';
 
-export type ReservationStatus = 'active' | 'committed' | 'released' | 'expired';
+export type ReservationStatus = 'active' | 'committed' | 'released' | 'expired' | 'returned';
 
 export interface Reservation {
   id: string;
@@ -10,10 +10,11 @@ export interface Reservation {
   allocations: Allocation[];
 }
 
-export type ReservationAction = 'commit' | 'release' | 'expire';
+/** `return`: a committed reservation's stock goes back on the shelf (its order was cancelled). */
+export type ReservationAction = 'commit' | 'release' | 'expire' | 'return';
 
 /** What a transition does to stock: hand held units back, take them away for good, or nothing. */
-export type StockEffect = 'return_to_available' | 'consume_reserved' | 'none';
+export type StockEffect = 'return_to_available' | 'consume_reserved' | 'restock' | 'none';
 
 export interface Transition {
   status: ReservationStatus;
@@ -39,12 +40,18 @@ export function transition(
     commit: 'committed',
     release: 'released',
     expire: 'expired',
+    return: 'returned',
   };
   if (reservation.status !== 'active') {
     if (reservation.status === done[action]) return ok({ status: reservation.status, effect: 'none' });
     // Releasing what already expired is what the caller wanted anyway.
     if (action === 'release' && reservation.status === 'expired')
       return ok({ status: reservation.status, effect: 'none' });
+    // Returning what was never taken off the shelf, or is back already, leaves it as it is.
+    if (action === 'return' && (reservation.status === 'released' || reservation.status === 'expired'))
+      return ok({ status: reservation.status, effect: 'none' });
+    if (action === 'return' && reservation.status === 'committed')
+      return ok({ status: 'returned', effect: 'restock' });
     return fail({ reason: 'not_active', status: reservation.status });
   }
   switch (action) {
@@ -54,5 +61,8 @@ export function transition(
       return ok({ status: 'released', effect: 'return_to_available' });
     case 'expire':
       return due ? ok({ status: 'expired', effect: 'return_to_available' }) : fail({ reason: 'not_due' });
+    case 'return':
+      // Nothing left the shelf yet: returning it is releasing it.
+      return ok({ status: 'released', effect: 'return_to_available' });
   }
 }

@@ -5,6 +5,7 @@ import {
   type OutboxEntry,
   type Pool,
   type PoolClient,
+  type Transaction,
 } from '@mercato/chassis';
 import type { Inventory, ReserveCommand, StockLevel } from '../../application/inventory.port.ts';
 import { inventoryErrors } from '../../application/inventory-errors.ts';
@@ -71,74 +72,98 @@ export class PostgresInventory implements Inventory {
   async reserve(command: ReserveCommand): Promise<Reservation> {
     // Stock held by reservations past their TTL is free again before we decide.
     await this.expireDue();
+    const outcome = await inTransaction(this.#options.pool, (client) => this.reserveIn(client, command));
+    if ('failed' in outcome) throw inventoryErrors.insufficientStock(command.reservationId, outcome.failed);
+    return outcome;
+  }
+
+  /**
+   * Reserves in the caller's transaction (a saga command's, with its inbox row and reply). A
+   * shortfall is recorded and returned, not thrown, so it commits with the answer that reports it.
+   */
+  async reserveIn(client: Transaction, command: ReserveCommand): Promise<Reservation | { failed: Shortfall[] }> {
     const now = this.#options.now();
     const messages = inventoryMessages(this.#options.correlationId(), now);
-    const outcome = await inTransaction(this.#options.pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [command.reservationId]);
-      const existing = await this.#loadReservation(client, command.reservationId);
-      if (existing) return existing;
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [command.reservationId]);
+    const existing = await this.#loadReservation(client, command.reservationId);
+    if (existing) return existing;
 
-      const lines = mergeLines(command.lines);
-      const skus = lines.map((line) => line.sku).sort();
-      const { rows: levels } = await client.query<{
-        sku: string;
-        warehouse_id: string;
-        available: number;
-        low_threshold: number;
-      }>(
-        `SELECT sku, warehouse_id, available, low_threshold FROM stock_levels
-         WHERE sku = ANY($1::text[]) ORDER BY sku, warehouse_id FOR UPDATE`,
-        [skus],
-      );
-      const expiresAt = new Date(now.getTime() + command.ttlSeconds * 1000);
-      const allocated = allocate(
-        lines,
-        levels.map((level) => ({
-          sku: level.sku,
-          warehouseId: level.warehouse_id,
-          available: level.available,
-        })),
-      );
-      if (!allocated.ok) {
-        await client.query(
-          `INSERT INTO reservations (id, status, expires_at, created_at, updated_at, shortfall)
-           VALUES ($1, 'failed', $2, $3, $3, $4)`,
-          [command.reservationId, expiresAt, now, JSON.stringify(allocated.error)],
-        );
-        await this.#options.outbox.append(client, [messages.failed(command.reservationId, allocated.error)]);
-        return { failed: allocated.error };
-      }
-      await this.#moveStock(client, allocated.value, 'reserve');
+    const lines = mergeLines(command.lines);
+    const skus = lines.map((line) => line.sku).sort();
+    const { rows: levels } = await client.query<{
+      sku: string;
+      warehouse_id: string;
+      available: number;
+      low_threshold: number;
+    }>(
+      `SELECT sku, warehouse_id, available, low_threshold FROM stock_levels
+       WHERE sku = ANY($1::text[]) ORDER BY sku, warehouse_id FOR UPDATE`,
+      [skus],
+    );
+    const expiresAt = new Date(now.getTime() + command.ttlSeconds * 1000);
+    const allocated = allocate(
+      lines,
+      levels.map((level) => ({
+        sku: level.sku,
+        warehouseId: level.warehouse_id,
+        available: level.available,
+      })),
+    );
+    if (!allocated.ok) {
       await client.query(
-        `INSERT INTO reservations (id, status, expires_at, created_at, updated_at) VALUES ($1, 'active', $2, $3, $3)`,
-        [command.reservationId, expiresAt, now],
+        `INSERT INTO reservations (id, status, expires_at, created_at, updated_at, shortfall)
+         VALUES ($1, 'failed', $2, $3, $3, $4)`,
+        [command.reservationId, expiresAt, now, JSON.stringify(allocated.error)],
       );
-      await this.#insertAllocations(client, command.reservationId, allocated.value);
-      const lowNow = stockLowCrossings(
-        levels.map((level) => ({
-          sku: level.sku,
-          available: level.available,
-          lowThreshold: level.low_threshold,
-        })),
-        allocated.value,
+      await this.#options.outbox.append(client, [messages.failed(command.reservationId, allocated.error)]);
+      return { failed: allocated.error };
+    }
+    await this.#moveStock(client, allocated.value, 'reserve');
+    await client.query(
+      `INSERT INTO reservations (id, status, expires_at, created_at, updated_at) VALUES ($1, 'active', $2, $3, $3)`,
+      [command.reservationId, expiresAt, now],
+    );
+    await this.#insertAllocations(client, command.reservationId, allocated.value);
+    const lowNow = stockLowCrossings(
+      levels.map((level) => ({
+        sku: level.sku,
+        available: level.available,
+        lowThreshold: level.low_threshold,
+      })),
+      allocated.value,
+    );
+    const entries: OutboxEntry[] = [
+      messages.reserved(command.reservationId, allocated.value, expiresAt),
+      ...lowNow.map((low) => messages.stockLow(low.sku, low.available, low.threshold)),
+    ];
+    await this.#options.outbox.append(client, entries);
+    await notifyStock(client, skus);
+    return { id: command.reservationId, status: 'active', expiresAt, allocations: allocated.value };
+  }
+
+  /**
+   * Gives a reservation's stock back in the caller's transaction: an active one is released, a
+   * committed one returns to the shelf, and an id never reserved is remembered as released, so a
+   * reserve that arrives after it does nothing.
+   */
+  async releaseIn(client: Transaction, reservationId: string): Promise<Reservation> {
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [reservationId]);
+    const existing = await this.#loadReservation(client, reservationId);
+    if (!existing) {
+      const now = this.#options.now();
+      await client.query(
+        `INSERT INTO reservations (id, status, expires_at, created_at, updated_at) VALUES ($1, 'released', $2, $2, $2)`,
+        [reservationId, now],
       );
-      const entries: OutboxEntry[] = [
-        messages.reserved(command.reservationId, allocated.value, expiresAt),
-        ...lowNow.map((low) => messages.stockLow(low.sku, low.available, low.threshold)),
-      ];
-      await this.#options.outbox.append(client, entries);
-      await notifyStock(client, skus);
-      return {
-        reservation: {
-          id: command.reservationId,
-          status: 'active' as const,
-          expiresAt,
-          allocations: allocated.value,
-        },
-      };
-    });
-    if ('failed' in outcome) throw inventoryErrors.insufficientStock(command.reservationId, outcome.failed);
-    return 'reservation' in outcome ? outcome.reservation : outcome;
+      return { id: reservationId, status: 'released', expiresAt: now, allocations: [] };
+    }
+    if ('failed' in existing) return { id: reservationId, status: 'released', expiresAt: this.#options.now(), allocations: [] };
+    return this.#transitionIn(client, reservationId, 'return');
+  }
+
+  /** Commits in the caller's transaction; a reservation past its TTL is expired and refused. */
+  commitIn(client: Transaction, reservationId: string): Promise<Reservation> {
+    return this.#transitionIn(client, reservationId, 'commit');
   }
 
   release(reservationId: string): Promise<Reservation> {
@@ -181,38 +206,37 @@ export class PostgresInventory implements Inventory {
     });
   }
 
-  async #transition(reservationId: string, action: ReservationAction): Promise<Reservation> {
-    const now = this.#options.now();
-    return inTransaction(this.#options.pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [reservationId]);
-      const reservation = await this.#loadReservation(client, reservationId);
-      if (!reservation) throw inventoryErrors.reservationNotFound(reservationId);
-      if ('failed' in reservation)
-        throw inventoryErrors.rejectedTransition(reservationId, { reason: 'not_active', status: 'released' });
-      const next = transition(reservation, action, now);
-      if (!next.ok) throw inventoryErrors.rejectedTransition(reservationId, next.error);
-      if (next.value.effect === 'none') return reservation;
+  #transition(reservationId: string, action: ReservationAction): Promise<Reservation> {
+    return inTransaction(this.#options.pool, (client) => this.#transitionIn(client, reservationId, action));
+  }
 
-      await this.#moveStock(
-        client,
-        reservation.allocations,
-        next.value.effect === 'consume_reserved' ? 'consume' : 'return',
-      );
-      await client.query('UPDATE reservations SET status = $2, updated_at = $3 WHERE id = $1', [
-        reservationId,
-        next.value.status,
-        now,
+  async #transitionIn(client: Transaction, reservationId: string, action: ReservationAction): Promise<Reservation> {
+    const now = this.#options.now();
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [reservationId]);
+    const reservation = await this.#loadReservation(client, reservationId);
+    if (!reservation) throw inventoryErrors.reservationNotFound(reservationId);
+    if ('failed' in reservation)
+      throw inventoryErrors.rejectedTransition(reservationId, { reason: 'not_active', status: 'released' });
+    const next = transition(reservation, action, now);
+    if (!next.ok) throw inventoryErrors.rejectedTransition(reservationId, next.error);
+    if (next.value.effect === 'none') return reservation;
+
+    const moves = { consume_reserved: 'consume', return_to_available: 'return', restock: 'restock' } as const;
+    await this.#moveStock(client, reservation.allocations, moves[next.value.effect]);
+    await client.query('UPDATE reservations SET status = $2, updated_at = $3 WHERE id = $1', [
+      reservationId,
+      next.value.status,
+      now,
+    ]);
+    if (next.value.effect === 'return_to_available' || next.value.effect === 'restock') {
+      const reason = next.value.status === 'expired' ? 'expired' : 'released';
+      const messages = inventoryMessages(this.#options.correlationId(), now);
+      await this.#options.outbox.append(client, [
+        messages.released(reservationId, reason, reservation.allocations),
       ]);
-      if (next.value.effect === 'return_to_available') {
-        const reason = next.value.status === 'expired' ? 'expired' : 'released';
-        const messages = inventoryMessages(this.#options.correlationId(), now);
-        await this.#options.outbox.append(client, [
-          messages.released(reservationId, reason, reservation.allocations),
-        ]);
-      }
-      await notifyStock(client, [...new Set(reservation.allocations.map((a) => a.sku))]);
-      return { ...reservation, status: next.value.status };
-    });
+    }
+    await notifyStock(client, [...new Set(reservation.allocations.map((a) => a.sku))]);
+    return { ...reservation, status: next.value.status };
   }
 
   async #loadReservation(
@@ -259,13 +283,21 @@ export class PostgresInventory implements Inventory {
     );
   }
 
-  /** reserve: available → reserved; return: reserved → available; consume: reserved leaves. */
+  /**
+   * reserve: available → reserved; return: reserved → available; consume: reserved leaves;
+   * restock: what left comes back to available.
+   */
   async #moveStock(
     client: PoolClient,
     allocations: Allocation[],
-    move: 'reserve' | 'return' | 'consume',
+    move: 'reserve' | 'return' | 'consume' | 'restock',
   ): Promise<void> {
-    const [availableDelta, reservedDelta] = { reserve: [-1, 1], return: [1, -1], consume: [0, -1] }[move];
+    const [availableDelta, reservedDelta] = {
+      reserve: [-1, 1],
+      return: [1, -1],
+      consume: [0, -1],
+      restock: [1, 0],
+    }[move];
     const sorted = [...allocations].sort(
       (a, b) => a.sku.localeCompare(b.sku) || a.warehouseId.localeCompare(b.warehouseId),
     );

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { defineEvent } from '../message-contract.ts';
+
+const line = z.object({
+  sku: z.string().min(1),
+  quantity: z.number().int().positive(),
+  unit_price_minor: z.number().int().min(0),
+});
+
+/** order → read models, analytics: an order was placed (pending until its saga ends). */
+export const orderCreated = defineEvent({
+  type: 'order.created',
+  version: '1.0',
+  schema: z.object({
+    order_id: z.string().min(1),
+    customer_id: z.string().min(1),
+    lines: z.array(line).min(1),
+    total_minor: z.number().int().min(0),
+    currency: z.string().regex(/^[A-Z]{3}$/),
+  }),
+});
+
+/** order → fulfillment, notification, read models: stock is held and payment taken. */
+export const orderConfirmed = defineEvent({
+  type: 'order.confirmed',
+  version: '1.0',
+  schema: z.object({
+    order_id: z.string().min(1),
+    customer_id: z.string().min(1),
+    total_minor: z.number().int().min(0),
+    currency: z.string().regex(/^[A-Z]{3}$/),
+  }),
+});
+
+/** order → notification, read models: the order will not be fulfilled; what it did was undone. */
+export const orderCancelled = defineEvent({
+  type: 'order.cancelled',
+  version: '1.0',
+  schema: z.object({
+    order_id: z.string().min(1),
+    customer_id: z.string().min(1),
+    reason: z.string().min(1),
+  }),
+});
+
+/** order → operators, read models: the saga could not undo a step; a person must look at it. */
+export const orderFailed = defineEvent({
+  type: 'order.failed',
+  version: '1.0',
+  schema: z.object({
+    order_id: z.string().min(1),
+    customer_id: z.string().min(1),
+    reason: z.string().min(1),
+  }),
+});
+
+export const orderEvents = [orderCreated, orderConfirmed, orderCancelled, orderFailed] as const;

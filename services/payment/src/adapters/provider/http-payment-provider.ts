@@ -1,0 +1,117 @@
+import { AppError } from '@mercato/chassis';
+import type {
+  Authorization,
+  PaymentProvider,
+  ProviderIntent,
+  RefundResult,
+} from '../../application/payment-provider.port.ts';
+
+interface IntentJson {
+  id: string;
+  status: ProviderIntent['status'];
+  amount: number;
+  currency: string;
+  amount_received: number;
+  amount_refunded: number;
+}
+
+interface ErrorJson {
+  error?: { type?: string; code?: string; message?: string };
+}
+
+const unavailable = (detail: string, cause?: unknown) =>
+  new AppError({
+    code: 'PAYMENT.PROVIDER_UNAVAILABLE',
+    kind: 'unavailable',
+    message: `payment provider unavailable: ${detail}`,
+    cause,
+  });
+
+const toIntent = (json: IntentJson): ProviderIntent => ({
+  id: json.id,
+  status: json.status,
+  amount: json.amount,
+  currency: json.currency.toUpperCase(),
+  amountReceived: json.amount_received,
+  amountRefunded: json.amount_refunded,
+});
+
+/** The provider's HTTP API (Stripe-like), with a timeout on every call and idempotency keys on writes. */
+export class HttpPaymentProvider implements PaymentProvider {
+  readonly #baseUrl: string;
+  readonly #timeoutMs: number;
+
+  constructor(baseUrl: string, timeoutMs: number) {
+    this.#baseUrl = baseUrl;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  async authorize(
+    input: { orderId: string; amountMinor: number; currency: string },
+    key: string,
+  ): Promise<Authorization> {
+    const { status, json } = await this.#call('POST', '/v1/payment_intents', key, {
+      amount: input.amountMinor,
+      currency: input.currency.toLowerCase(),
+      metadata: { order_id: input.orderId },
+    });
+    if (status === 402) return { outcome: 'declined', code: (json as ErrorJson).error?.code ?? 'declined' };
+    return { outcome: 'authorized', intent: toIntent(this.#expectOk(status, json) as IntentJson) };
+  }
+
+  async capture(intentId: string, key: string): Promise<ProviderIntent> {
+    const { status, json } = await this.#call('POST', `/v1/payment_intents/${encodeURIComponent(intentId)}/capture`, key);
+    return toIntent(this.#expectOk(status, json) as IntentJson);
+  }
+
+  async cancel(intentId: string, key: string): Promise<ProviderIntent> {
+    const { status, json } = await this.#call('POST', `/v1/payment_intents/${encodeURIComponent(intentId)}/cancel`, key);
+    return toIntent(this.#expectOk(status, json) as IntentJson);
+  }
+
+  async refund(intentId: string, key: string): Promise<RefundResult> {
+    const { status, json } = await this.#call('POST', '/v1/refunds', key, { payment_intent: intentId });
+    const code = (json as ErrorJson).error?.code;
+    if (status === 400 && code === 'charge_already_refunded') return { outcome: 'nothing_left' };
+    if (status === 402) return { outcome: 'failed', code: code ?? 'refund_failed' };
+    const refund = this.#expectOk(status, json) as { id: string; amount: number };
+    return { outcome: 'refunded', refundId: refund.id, amount: refund.amount };
+  }
+
+  async intentsOf(orderId: string): Promise<ProviderIntent[]> {
+    const { status, json } = await this.#call('GET', `/v1/payment_intents?order_id=${encodeURIComponent(orderId)}`);
+    return ((this.#expectOk(status, json) as { data: IntentJson[] }).data ?? []).map(toIntent);
+  }
+
+  async #call(method: string, path: string, key?: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, this.#baseUrl), {
+        method,
+        headers: {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(key ? { 'idempotency-key': key } : {}),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (error) {
+      throw unavailable(error instanceof Error ? error.message : String(error), error);
+    }
+    const json: unknown = await response.json().catch(() => ({}));
+    if (response.status >= 500 || response.status === 429) throw unavailable(`${method} ${path} answered ${response.status}`);
+    return { status: response.status, json };
+  }
+
+  #expectOk(status: number, json: unknown): unknown {
+    if (status >= 200 && status < 300) return json;
+    const error = (json as ErrorJson).error;
+    // A 4xx we did not expect is our bug or the provider's: fail loudly, do not retry forever.
+    throw new AppError({
+      code: 'PAYMENT.PROVIDER_REJECTED',
+      kind: 'bad_gateway',
+      message: `payment provider answered ${status}: ${error?.code ?? ''} ${error?.message ?? ''}`.trim(),
+      retryable: false,
+    });
+  }
+}

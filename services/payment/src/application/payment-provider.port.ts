@@ -1,0 +1,28 @@
+/** A payment intent as the provider keeps it. */
+export interface ProviderIntent {
+  id: string;
+  status: 'requires_capture' | 'succeeded' | 'canceled' | 'declined';
+  amount: number;
+  /** ISO 4217, upper case. */
+  currency: string;
+  amountReceived: number;
+  amountRefunded: number;
+}
+
+export type Authorization = { outcome: 'authorized'; intent: ProviderIntent } | { outcome: 'declined'; code: string };
+
+export type RefundResult = { outcome: 'refunded'; refundId: string; amount: number } | { outcome: 'nothing_left' } | { outcome: 'failed'; code: string };
+
+/**
+ * The external payment provider. Every call that changes money takes an idempotency key, so
+ * repeating it (after a crash, a timeout) returns the first result. A provider that cannot be
+ * reached throws a retryable PAYMENT.PROVIDER_UNAVAILABLE.
+ */
+export interface PaymentProvider {
+  authorize(input: { orderId: string; amountMinor: number; currency: string }, key: string): Promise<Authorization>;
+  capture(intentId: string, key: string): Promise<ProviderIntent>;
+  cancel(intentId: string, key: string): Promise<ProviderIntent>;
+  refund(intentId: string, key: string): Promise<RefundResult>;
+  /** Every intent the provider holds for an order, found by its metadata. */
+  intentsOf(orderId: string): Promise<ProviderIntent[]>;
+}

@@ -1,0 +1,32 @@
+import type { Transaction } from '@mercato/chassis';
+
+export type PaymentStatus = 'authorizing' | 'captured' | 'declined' | 'voided' | 'refunded' | 'failed';
+
+export interface Payment {
+  orderId: string;
+  paymentId: string;
+  customerId: string;
+  status: PaymentStatus;
+  amountMinor: number;
+  currency: string;
+  providerPaymentId: string | null;
+  capturedMinor: number;
+  refundedMinor: number;
+  reason: string | null;
+}
+
+export interface RefundRecord {
+  refundId: string;
+  providerRefundId: string;
+  amountMinor: number;
+  createdAt: Date;
+}
+
+/** payment's own records. Writes take the transaction of the command they answer. */
+export interface PaymentStore {
+  /** The order's payment, created as `seed` if there is none, locked until the transaction ends. */
+  lockOrCreate(transaction: Transaction, seed: Payment): Promise<Payment>;
+  update(transaction: Transaction, payment: Payment): Promise<void>;
+  addRefund(transaction: Transaction, orderId: string, refund: RefundRecord & { providerPaymentId: string }): Promise<void>;
+  get(orderId: string): Promise<{ payment: Payment; refunds: RefundRecord[] } | undefined>;
+}
