@@ -80,6 +80,7 @@ describe.skipIf(!postgres.available)(suiteTitle('core services behind the gatewa
       CUSTOMER_GRPC_URL: customer.grpcUrl,
       PRICING_GRPC_URL: pricing.grpcUrl,
       INVENTORY_GRPC_URL: inventory.grpcUrl,
+      ORDER_GRPC_URL: inventory.grpcUrl,
       IDENTITY_URL: identity.url,
     });
     url = await gateway.start();

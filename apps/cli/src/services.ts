@@ -41,6 +41,17 @@ export const serviceCatalog: readonly ServiceSpec[] = [
   core('pricing', [], ({ grpc }) => ({ CUSTOMER_GRPC_URL: grpc.customer ?? '' })),
   core('inventory'),
   {
+    // The outside world payment talks to: a simulator of a payment provider (not a Mercato service).
+    name: 'payment-provider',
+    directory: 'apps/payment-provider',
+    database: true,
+    messaging: false,
+    grpc: false,
+    dependsOn: [],
+  },
+  core('payment', [], ({ http }) => ({ PAYMENT_PROVIDER_URL: http['payment-provider'] ?? '' })),
+  core('order', [], ({ grpc }) => ({ PRICING_GRPC_URL: grpc.pricing ?? '' })),
+  {
     name: 'gateway',
     directory: 'apps/gateway',
     database: false,
@@ -55,6 +66,8 @@ export const serviceCatalog: readonly ServiceSpec[] = [
       CUSTOMER_GRPC_URL: grpc.customer ?? '',
       PRICING_GRPC_URL: grpc.pricing ?? '',
       INVENTORY_GRPC_URL: grpc.inventory ?? '',
+      ORDER_GRPC_URL: grpc.order ?? '',
+      PAYMENT_GRPC_URL: grpc.payment ?? '',
       IDENTITY_URL: http.identity ?? '',
     }),
   },

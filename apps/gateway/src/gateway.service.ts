@@ -12,6 +12,7 @@ import { catalogEdgeRoutes } from './routes/catalog.routes.ts';
 import { customerEdgeRoutes } from './routes/customer.routes.ts';
 import { dashboardEdgeRoutes } from './routes/dashboard.routes.ts';
 import { inventoryEdgeRoutes } from './routes/inventory.routes.ts';
+import { orderEdgeRoutes } from './routes/order.routes.ts';
 import { storefrontEdgeRoutes } from './routes/storefront.routes.ts';
 import { installProxying } from './routing/proxy.step.ts';
 import { watchRouteTable } from './routing/route-table-watcher.ts';
@@ -26,6 +27,7 @@ const tableVariables = (config: GatewayConfig): Record<string, string | undefine
   CUSTOMER_GRPC_URL: config.CUSTOMER_GRPC_URL,
   PRICING_GRPC_URL: config.PRICING_GRPC_URL,
   INVENTORY_GRPC_URL: config.INVENTORY_GRPC_URL,
+  ORDER_GRPC_URL: config.ORDER_GRPC_URL,
   GATEWAY_RATE_LIMIT_DEFAULT: config.GATEWAY_RATE_LIMIT_DEFAULT,
   GATEWAY_RATE_LIMIT_CREDENTIALS: config.GATEWAY_RATE_LIMIT_CREDENTIALS,
 });
@@ -87,6 +89,7 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
         await app.register(customerEdgeRoutes(upstreams, identification));
         await app.register(dashboardEdgeRoutes(upstreams, identification, partTimeoutMs));
         await app.register(storefrontEdgeRoutes(upstreams, identification, partTimeoutMs));
+        await app.register(orderEdgeRoutes(upstreams, identification));
       },
       readiness: [
         {

@@ -55,6 +55,7 @@ describe('the hardened edge', () => {
       CUSTOMER_GRPC_URL: grpcUrl,
       PRICING_GRPC_URL: grpcUrl,
       INVENTORY_GRPC_URL: grpcUrl,
+      ORDER_GRPC_URL: grpcUrl,
       IDENTITY_URL: issuer.url,
     });
     url = await gateway.start();

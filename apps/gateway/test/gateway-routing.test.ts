@@ -10,6 +10,7 @@ import { CatalogService } from '@mercato/contracts/grpc/catalog';
 import { CustomerService } from '@mercato/contracts/grpc/customer';
 import { IdentityService } from '@mercato/contracts/grpc/identity';
 import { InventoryService } from '@mercato/contracts/grpc/inventory';
+import { OrderService } from '@mercato/contracts/grpc/order';
 import { PricingService } from '@mercato/contracts/grpc/pricing';
 import fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,6 +67,31 @@ const services = (router: ConnectRouter) => {
       }));
       const total = lines.reduce((sum, line) => sum + line.totalMinor, 0n);
       return { currency: 'EUR', lines, subtotalMinor: total, discountMinor: 0n, totalMinor: total };
+    },
+  });
+  const ordersByKey = new Map<string, string>();
+  router.service(OrderService, {
+    createOrder: (request) => {
+      const key = `${request.customerId}|${request.idempotencyKey}`;
+      const created = !ordersByKey.has(key);
+      if (created) ordersByKey.set(key, `ord_${ordersByKey.size + 1}`);
+      const lines = request.items.map((item) => ({
+        sku: item.sku,
+        quantity: item.quantity,
+        unitPriceMinor: 1000n,
+      }));
+      return {
+        created,
+        order: {
+          orderId: ordersByKey.get(key),
+          customerId: request.customerId,
+          status: 'pending',
+          lines,
+          totalMinor: lines.reduce((sum, line) => sum + line.unitPriceMinor * BigInt(line.quantity), 0n),
+          currency: 'EUR',
+          shippingAddress: request.shippingAddress,
+        },
+      };
     },
   });
   router.service(InventoryService, {
@@ -169,6 +195,7 @@ describe('the routing table at work', () => {
         customer: grpc({ url: main }),
         pricing: grpc({ url: main }),
         inventory: grpc({ url: main }),
+        order: grpc({ url: main }),
         legacy: { protocol: 'http', backends: [{ url: legacy }] },
         analytics: { protocol: 'http', backends: [{ url: analytics }] },
       },
@@ -429,7 +456,7 @@ describe('the routing table at work', () => {
       }
     });
 
-    it('checks out a signed-in customer idempotently, and limits each user separately', async () => {
+    it('checks out a signed-in customer through CreateOrder, idempotently, and limits each user separately', async () => {
       const token = await issuer.tokenFor('usr_c');
       const checkout = (key?: string, bearer: string | null = token) =>
         fetch(`${url}/api/storefront/checkout`, {
@@ -439,21 +466,26 @@ describe('the routing table at work', () => {
             ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
             ...(key ? { 'idempotency-key': key } : {}),
           },
-          body: JSON.stringify({ items: [{ sku: 'kit-0001', quantity: 2 }] }),
+          body: JSON.stringify({ items: [{ sku: 'kit-0001', quantity: 2 }], shipping_address: '1 Main St' }),
         });
       const first = await checkout('basket-0001');
-      expect(first.status).toBe(201);
-      const body = await json<{ reservation_id: string; quote: { total_minor: number } }>(first);
-      expect(body).toMatchObject({ reservation_id: 'checkout-usr_c-basket-0001', status: 'active' });
-      expect(body.quote.total_minor).toBe(2000);
-      expect((await json<{ reservation_id: string }>(await checkout('basket-0001'))).reservation_id).toBe(
-        body.reservation_id,
-      );
+      expect(first.status).toBe(202);
+      const body = await json<{
+        order_id: string;
+        customer_id: string;
+        total_minor: number;
+        lines: unknown[];
+      }>(first);
+      expect(body).toMatchObject({ customer_id: 'usr_c', status: 'pending', total_minor: 2000 });
+      expect(body.lines).toEqual([{ sku: 'KIT-0001', quantity: 2, unit_price_minor: 1000 }]);
+      const again = await checkout('basket-0001');
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+      expect((await json<{ order_id: string }>(again)).order_id).toBe(body.order_id);
       expect((await checkout(undefined)).status).toBe(400);
       // usr_c has used 3 of 4; the fourth call passes, the fifth is limited; usr_d is not.
-      expect((await checkout('basket-0002')).status).toBe(201);
+      expect((await checkout('basket-0002')).status).toBe(202);
       expect((await checkout('basket-0003')).status).toBe(429);
-      expect((await checkout('basket-0004', await issuer.tokenFor('usr_d'))).status).toBe(201);
+      expect((await checkout('basket-0004', await issuer.tokenFor('usr_d'))).status).toBe(202);
       expect((await checkout('basket-0005', null)).status).toBe(401);
     });
   });

@@ -71,7 +71,9 @@ export class ProviderLedger {
     work: (transaction: Transaction) => Promise<ApiAnswer>,
   ): Promise<ApiAnswer & { replayed: boolean }> {
     const requestText = `${request.method} ${request.path}`;
-    const hash = createHash('sha256').update(`${requestText}\n${JSON.stringify(request.body ?? null)}`).digest('hex');
+    const hash = createHash('sha256')
+      .update(`${requestText}\n${JSON.stringify(request.body ?? null)}`)
+      .digest('hex');
     return inTransaction(this.#pool, async (transaction) => {
       const { rowCount } = await transaction.query(
         `INSERT INTO idempotency_keys (key, request, request_hash, status_code, response)
@@ -79,10 +81,11 @@ export class ProviderLedger {
         [key, requestText, hash],
       );
       if (rowCount === 0) {
-        const { rows } = await transaction.query<{ request_hash: string; status_code: number; response: Record<string, unknown> }>(
-          'SELECT request_hash, status_code, response FROM idempotency_keys WHERE key = $1',
-          [key],
-        );
+        const { rows } = await transaction.query<{
+          request_hash: string;
+          status_code: number;
+          response: Record<string, unknown>;
+        }>('SELECT request_hash, status_code, response FROM idempotency_keys WHERE key = $1', [key]);
         const stored = rows[0];
         if (!stored || stored.request_hash !== hash)
           return {
@@ -124,16 +127,37 @@ export class ProviderLedger {
     );
     const intent = intentJson(rows[0] as IntentRow);
     if (input.declined)
-      return { statusCode: 402, body: { error: { type: 'card_error', code: 'card_declined', message: 'Your card was declined.', payment_intent: intent } } };
+      return {
+        statusCode: 402,
+        body: {
+          error: {
+            type: 'card_error',
+            code: 'card_declined',
+            message: 'Your card was declined.',
+            payment_intent: intent,
+          },
+        },
+      };
     return { statusCode: 200, body: { ...intent } };
   }
 
   async capture(transaction: Transaction, intentId: string): Promise<ApiAnswer> {
     const intent = await this.#lockIntent(transaction, intentId);
-    if (!intent) return apiError(404, 'invalid_request_error', 'resource_missing', `No such payment_intent: ${intentId}`);
+    if (!intent)
+      return apiError(
+        404,
+        'invalid_request_error',
+        'resource_missing',
+        `No such payment_intent: ${intentId}`,
+      );
     if (intent.status === 'succeeded') return { statusCode: 200, body: { ...intentJson(intent) } };
     if (intent.status !== 'requires_capture')
-      return apiError(400, 'invalid_request_error', 'payment_intent_unexpected_state', `PaymentIntent is ${intent.status}`);
+      return apiError(
+        400,
+        'invalid_request_error',
+        'payment_intent_unexpected_state',
+        `PaymentIntent is ${intent.status}`,
+      );
     const { rows } = await transaction.query<IntentRow>(
       `UPDATE payment_intents SET status = 'succeeded', amount_received = amount, updated_at = now()
         WHERE id = $1 RETURNING *`,
@@ -144,10 +168,21 @@ export class ProviderLedger {
 
   async cancel(transaction: Transaction, intentId: string): Promise<ApiAnswer> {
     const intent = await this.#lockIntent(transaction, intentId);
-    if (!intent) return apiError(404, 'invalid_request_error', 'resource_missing', `No such payment_intent: ${intentId}`);
+    if (!intent)
+      return apiError(
+        404,
+        'invalid_request_error',
+        'resource_missing',
+        `No such payment_intent: ${intentId}`,
+      );
     if (intent.status === 'canceled') return { statusCode: 200, body: { ...intentJson(intent) } };
     if (intent.status !== 'requires_capture')
-      return apiError(400, 'invalid_request_error', 'payment_intent_unexpected_state', `PaymentIntent is ${intent.status}`);
+      return apiError(
+        400,
+        'invalid_request_error',
+        'payment_intent_unexpected_state',
+        `PaymentIntent is ${intent.status}`,
+      );
     const { rows } = await transaction.query<IntentRow>(
       `UPDATE payment_intents SET status = 'canceled', updated_at = now() WHERE id = $1 RETURNING *`,
       [intentId],
@@ -157,20 +192,42 @@ export class ProviderLedger {
 
   async refund(transaction: Transaction, intentId: string, amount: number | undefined): Promise<ApiAnswer> {
     const intent = await this.#lockIntent(transaction, intentId);
-    if (!intent) return apiError(404, 'invalid_request_error', 'resource_missing', `No such payment_intent: ${intentId}`);
+    if (!intent)
+      return apiError(
+        404,
+        'invalid_request_error',
+        'resource_missing',
+        `No such payment_intent: ${intentId}`,
+      );
     const refundable = intent.amount_received - intent.amount_refunded;
     const value = amount ?? refundable;
     if (intent.status !== 'succeeded' || value <= 0 || value > refundable)
-      return apiError(400, 'invalid_request_error', 'charge_already_refunded', `Nothing to refund (${refundable} left)`);
+      return apiError(
+        400,
+        'invalid_request_error',
+        'charge_already_refunded',
+        `Nothing to refund (${refundable} left)`,
+      );
     const id = newId('re');
-    await transaction.query('INSERT INTO refunds (id, payment_intent, amount) VALUES ($1, $2, $3)', [id, intentId, value]);
+    await transaction.query('INSERT INTO refunds (id, payment_intent, amount) VALUES ($1, $2, $3)', [
+      id,
+      intentId,
+      value,
+    ]);
     await transaction.query(
       'UPDATE payment_intents SET amount_refunded = amount_refunded + $2, updated_at = now() WHERE id = $1',
       [intentId, value],
     );
     return {
       statusCode: 200,
-      body: { id, object: 'refund', amount: value, currency: intent.currency, payment_intent: intentId, status: 'succeeded' },
+      body: {
+        id,
+        object: 'refund',
+        amount: value,
+        currency: intent.currency,
+        payment_intent: intentId,
+        status: 'succeeded',
+      },
     };
   }
 
@@ -183,8 +240,15 @@ export class ProviderLedger {
   }
 
   /** Net charge per order (captured − refunded), for audits. */
-  async ledger(orderId?: string): Promise<{ order_id: string; captured: number; refunded: number; net: number; intents: number }[]> {
-    const { rows } = await this.#pool.query<{ order_id: string; captured: number; refunded: number; intents: number }>(
+  async ledger(
+    orderId?: string,
+  ): Promise<{ order_id: string; captured: number; refunded: number; net: number; intents: number }[]> {
+    const { rows } = await this.#pool.query<{
+      order_id: string;
+      captured: number;
+      refunded: number;
+      intents: number;
+    }>(
       `SELECT order_id, sum(amount_received)::bigint AS captured, sum(amount_refunded)::bigint AS refunded,
               count(*)::int AS intents
          FROM payment_intents WHERE ($1::text IS NULL OR order_id = $1) GROUP BY order_id ORDER BY order_id`,
@@ -194,9 +258,10 @@ export class ProviderLedger {
   }
 
   async #lockIntent(transaction: Transaction, intentId: string): Promise<IntentRow | undefined> {
-    const { rows } = await transaction.query<IntentRow>('SELECT * FROM payment_intents WHERE id = $1 FOR UPDATE', [
-      intentId,
-    ]);
+    const { rows } = await transaction.query<IntentRow>(
+      'SELECT * FROM payment_intents WHERE id = $1 FOR UPDATE',
+      [intentId],
+    );
     return rows[0];
   }
 }

@@ -26,7 +26,8 @@ export const providerRoutes =
       const key = String(request.headers['idempotency-key']);
       const dials = knobs.current;
       if (dials.latency_ms > 0) await sleep(dials.latency_ms);
-      if (dials.outage) return send(reply, apiError(503, 'api_error', 'outage', 'The provider is unavailable'));
+      if (dials.outage)
+        return send(reply, apiError(503, 'api_error', 'outage', 'The provider is unavailable'));
       const answer = await ledger.once(
         key,
         { method: request.method, path: request.url, body: request.body ?? null },
@@ -63,14 +64,30 @@ export const providerRoutes =
 
     app.post(
       '/v1/payment_intents/:id/capture',
-      { schema: { tags, summary: 'Capture an authorized payment intent', headers: idempotencyKey, params: intentId } },
-      (request, reply) => idempotent(request, reply, (transaction) => ledger.capture(transaction, request.params.id)),
+      {
+        schema: {
+          tags,
+          summary: 'Capture an authorized payment intent',
+          headers: idempotencyKey,
+          params: intentId,
+        },
+      },
+      (request, reply) =>
+        idempotent(request, reply, (transaction) => ledger.capture(transaction, request.params.id)),
     );
 
     app.post(
       '/v1/payment_intents/:id/cancel',
-      { schema: { tags, summary: 'Cancel an uncaptured payment intent', headers: idempotencyKey, params: intentId } },
-      (request, reply) => idempotent(request, reply, (transaction) => ledger.cancel(transaction, request.params.id)),
+      {
+        schema: {
+          tags,
+          summary: 'Cancel an uncaptured payment intent',
+          headers: idempotencyKey,
+          params: intentId,
+        },
+      },
+      (request, reply) =>
+        idempotent(request, reply, (transaction) => ledger.cancel(transaction, request.params.id)),
     );
 
     app.post(
@@ -80,7 +97,10 @@ export const providerRoutes =
           tags,
           summary: 'Refund a captured payment intent (all that is left unless an amount is given)',
           headers: idempotencyKey,
-          body: z.object({ payment_intent: z.string().min(1).max(100), amount: z.number().int().positive().optional() }),
+          body: z.object({
+            payment_intent: z.string().min(1).max(100),
+            amount: z.number().int().positive().optional(),
+          }),
         },
       },
       (request, reply) =>
@@ -103,7 +123,8 @@ export const providerRoutes =
       async (request, reply) => {
         const dials = knobs.current;
         if (dials.latency_ms > 0) await sleep(dials.latency_ms);
-        if (dials.outage) return send(reply, apiError(503, 'api_error', 'outage', 'The provider is unavailable'));
+        if (dials.outage)
+          return send(reply, apiError(503, 'api_error', 'outage', 'The provider is unavailable'));
         return { object: 'list', data: await ledger.intentsOf(request.query.order_id) };
       },
     );
@@ -123,7 +144,13 @@ export const providerRoutes =
     app.get('/admin/knobs', { schema: { tags: ['operations'] } }, async () => knobs.current);
     app.put(
       '/admin/knobs',
-      { schema: { tags: ['operations'], summary: 'Dial declines, refund failures, latency and outages', body: knobsSchema.partial() } },
+      {
+        schema: {
+          tags: ['operations'],
+          summary: 'Dial declines, refund failures, latency and outages',
+          body: knobsSchema.partial(),
+        },
+      },
       async (request) => knobs.set(request.body),
     );
   };

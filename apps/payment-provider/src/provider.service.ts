@@ -2,8 +2,8 @@ import { fileURLToPath } from 'node:url';
 import type { ServiceDefinition } from '@mercato/chassis';
 import { type ProviderConfig, providerConfig } from './config.ts';
 import { KnobPanel } from './knobs.ts';
-import { ProviderLedger } from './provider-ledger.ts';
 import { providerRoutes } from './provider.routes.ts';
+import { ProviderLedger } from './provider-ledger.ts';
 
 /**
  * The payment-provider simulator: not a Mercato service but the outside world payment talks to,

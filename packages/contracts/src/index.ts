@@ -1,3 +1,17 @@
+export {
+  commitStock,
+  INVENTORY_COMMANDS,
+  inventoryCommands,
+  releaseStock,
+  reserveStock,
+} from './commands/inventory-commands.ts';
+export {
+  PAYMENT_COMMANDS,
+  paymentCommands,
+  refundPayment,
+  takePayment,
+} from './commands/payment-commands.ts';
+export { type SagaRequest, sagaReply, sagaRequest } from './commands/saga-messages.ts';
 export { createEnvelope, type EnvelopeOptions } from './create-envelope.ts';
 export { type Envelope, type EnvelopeMetadata, envelopeSchema } from './envelope.ts';
 export { catalogEvents, productCreated, productUpdated } from './events/catalog-events.ts';
@@ -11,6 +25,14 @@ export {
   stockLow,
 } from './events/inventory-events.ts';
 export {
+  orderCancelled,
+  orderConfirmed,
+  orderCreated,
+  orderEvents,
+  orderFailed,
+} from './events/order-events.ts';
+export { paymentEvents, paymentFailed, paymentProcessed, paymentRefunded } from './events/payment-events.ts';
+export {
   type DataOf,
   defineCommand,
   defineEvent,
@@ -18,14 +40,3 @@ export {
   type Upcaster,
 } from './message-contract.ts';
 export { type Checked, MessageRegistry } from './message-registry.ts';
-export {
-  commitStock,
-  INVENTORY_COMMANDS,
-  inventoryCommands,
-  releaseStock,
-  reserveStock,
-} from './commands/inventory-commands.ts';
-export { PAYMENT_COMMANDS, paymentCommands, refundPayment, takePayment } from './commands/payment-commands.ts';
-export { type SagaRequest, sagaReply, sagaRequest } from './commands/saga-messages.ts';
-export { orderCancelled, orderConfirmed, orderCreated, orderEvents, orderFailed } from './events/order-events.ts';
-export { paymentEvents, paymentFailed, paymentProcessed, paymentRefunded } from './events/payment-events.ts';

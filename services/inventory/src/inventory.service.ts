@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { currentRequestContext, newId, type ServiceDefinition } from '@mercato/chassis';
 import { inventoryCommands, inventoryEvents, sagaReply } from '@mercato/contracts';
-import { inventoryCommandsConsumer } from './adapters/messaging/inventory-commands.consumer.ts';
 import { inventoryGrpc } from './adapters/grpc/inventory.grpc.ts';
+import { inventoryCommandsConsumer } from './adapters/messaging/inventory-commands.consumer.ts';
 import { PostgresInventory } from './adapters/persistence/postgres-inventory.ts';
 import { StockLevelFeed } from './adapters/persistence/stock-level-feed.ts';
 import { seedDemoStock } from './application/demo-stock.ts';

@@ -7,7 +7,8 @@ import { composeParts } from '../composition/compose-parts.ts';
 import type { UpstreamClients, Upstreams } from '../upstreams/upstreams.ts';
 import { basket, quote, toQuoteJson } from './cart.routes.ts';
 import { listQuery, product, toProductJson } from './catalog.routes.ts';
-import { degraded, idParam, minor, problems } from './edge-schemas.ts';
+import { degraded, idParam, minor, problem, problems } from './edge-schemas.ts';
+import { basketBody, idempotencyKeyHeader, orderJson, placeOrderAtEdge } from './order.routes.ts';
 
 const price = z.object({
   currency: z.string(),
@@ -217,39 +218,15 @@ export const storefrontEdgeRoutes =
       {
         schema: {
           tags,
+          operationId: 'checkOut',
           summary:
-            'Check out: price the basket for the signed-in customer and reserve its stock (idempotent per Idempotency-Key); the order saga takes it from here once orders exist',
+            'Check out the basket: hands it to the order service (CreateOrder), whose PlaceOrder saga reserves the stock and takes the payment; idempotent per Idempotency-Key',
           security: [{ bearer: [] }],
-          headers: z.object({ 'idempotency-key': z.string().regex(/^[A-Za-z0-9_-]{8,64}$/) }),
-          body: basket,
-          response: {
-            201: z.object({
-              reservation_id: z.string(),
-              status: z.string(),
-              expires_at: z.string(),
-              quote,
-            }),
-            ...problems,
-          },
+          headers: idempotencyKeyHeader,
+          body: basketBody,
+          response: { 202: orderJson, ...problems, 422: problem },
         },
       },
-      async (request, reply) => {
-        const { userId } = await identification.requirePrincipal(request);
-        const clients = upstreams.for(request);
-        const { items } = request.body;
-        const priced = await clients.pricing.client.calculateQuote({ items, customerId: userId });
-        const { reservation } = await clients.inventory.client.reserveStock({
-          reservationId: `checkout-${userId}-${request.headers['idempotency-key']}`,
-          lines: items,
-          ttlSeconds: 0,
-        });
-        if (!reservation) throw new Error('inventory answered ReserveStock without a reservation');
-        return reply.code(201).send({
-          reservation_id: reservation.reservationId,
-          status: reservation.status,
-          expires_at: reservation.expiresAt,
-          quote: toQuoteJson(priced),
-        });
-      },
+      (request, reply) => placeOrderAtEdge(upstreams, identification, request, request.body, reply),
     );
   };

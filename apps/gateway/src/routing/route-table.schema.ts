@@ -63,7 +63,14 @@ const route = z.strictObject({
 });
 
 /** Services the gateway's own handlers call; each needs a gRPC cluster of the same name. */
-export const requiredGrpcClusters = ['catalog', 'identity', 'customer', 'pricing', 'inventory'] as const;
+export const requiredGrpcClusters = [
+  'catalog',
+  'identity',
+  'customer',
+  'pricing',
+  'inventory',
+  'order',
+] as const;
 
 export const routeTableDocument = z
   .strictObject({

@@ -3,6 +3,7 @@ import { CatalogService } from '@mercato/contracts/grpc/catalog';
 import { CustomerService } from '@mercato/contracts/grpc/customer';
 import { IdentityService } from '@mercato/contracts/grpc/identity';
 import { InventoryService } from '@mercato/contracts/grpc/inventory';
+import { OrderService } from '@mercato/contracts/grpc/order';
 import { PricingService } from '@mercato/contracts/grpc/pricing';
 import type { FastifyRequest } from 'fastify';
 import type { GatewayConfig } from '../config.ts';
@@ -14,6 +15,7 @@ const services = {
   customer: CustomerService,
   pricing: PricingService,
   inventory: InventoryService,
+  order: OrderService,
 };
 type Services = typeof services;
 export type ServiceName = keyof Services;
@@ -66,6 +68,9 @@ export function createUpstreams({ grpcClient }: Pick<ServiceContext<GatewayConfi
       },
       get inventory() {
         return resolve('inventory');
+      },
+      get order() {
+        return resolve('order');
       },
     };
   };

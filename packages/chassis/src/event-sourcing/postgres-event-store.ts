@@ -130,9 +130,9 @@ export class PostgresEventStore {
   /** A stream's events in order; with `asOf`, only those recorded by then (state as of a time). */
   async readStream(
     streamId: string,
-    options: { afterVersion?: number; asOf?: Date } = {},
+    options: { afterVersion?: number; asOf?: Date; transaction?: Transaction } = {},
   ): Promise<StoredEvent[]> {
-    const { rows } = await this.#pool.query<EventRow>(
+    const { rows } = await (options.transaction ?? this.#pool).query<EventRow>(
       `SELECT ${COLUMNS} FROM es_events
         WHERE stream_id = $1 AND stream_version > $2 AND ($3::timestamptz IS NULL OR recorded_at <= $3)
         ORDER BY stream_version`,
@@ -158,17 +158,21 @@ export class PostgresEventStore {
     return rows.map((row) => this.#event(row));
   }
 
-  /** A stream's state: the latest snapshot (unless `asOf`) plus the events after it, folded. */
+  /**
+   * A stream's state: the latest snapshot (unless `asOf`) plus the events after it, folded. Inside
+   * a `transaction`, it sees what that transaction appended.
+   */
   async load<State>(
     streamId: string,
     evolve: (state: State, event: StoredEvent) => State,
     initial: State,
-    options: { asOf?: Date } = {},
+    options: { asOf?: Date; transaction?: Transaction } = {},
   ): Promise<{ state: State; version: number }> {
-    const snapshot = options.asOf ? undefined : await this.#snapshot<State>(streamId);
+    const snapshot = options.asOf ? undefined : await this.#snapshot<State>(streamId, options.transaction);
     const events = await this.readStream(streamId, {
       afterVersion: snapshot?.version ?? 0,
       ...(options.asOf ? { asOf: options.asOf } : {}),
+      ...(options.transaction ? { transaction: options.transaction } : {}),
     });
     const state = events.reduce(evolve, snapshot?.state ?? initial);
     return { state, version: events.at(-1)?.streamVersion ?? snapshot?.version ?? 0 };
@@ -188,8 +192,11 @@ export class PostgresEventStore {
     );
   }
 
-  async #snapshot<State>(streamId: string): Promise<{ state: State; version: number } | undefined> {
-    const { rows } = await this.#pool.query<{ stream_version: number; state: State }>(
+  async #snapshot<State>(
+    streamId: string,
+    transaction?: Transaction,
+  ): Promise<{ state: State; version: number } | undefined> {
+    const { rows } = await (transaction ?? this.#pool).query<{ stream_version: number; state: State }>(
       'SELECT stream_version, state FROM es_snapshots WHERE stream_id = $1',
       [streamId],
     );

@@ -57,7 +57,13 @@ export class MessageConsumer {
   #subscription: Subscription | undefined;
 
   constructor(definition: ConsumerDefinition, settings: ConsumerSettings) {
-    this.definition = { maxAttempts: 5, backoff: defaultBackoff, concurrency: 16, batchSize: 256, ...definition };
+    this.definition = {
+      maxAttempts: 5,
+      backoff: defaultBackoff,
+      concurrency: 16,
+      batchSize: 256,
+      ...definition,
+    };
     this.#settings = settings;
     this.#batcher = new InboxBatcher(
       settings.pool,

@@ -1,4 +1,13 @@
 export { defineSaga, type SagaCommand, type SagaDefinition, type SagaStep } from './saga-definition.ts';
+export { replyToSaga, type SagaOutcome } from './saga-participant.ts';
+export {
+  SAGA_MIGRATIONS_TABLE,
+  type SagaChange,
+  type SagaRecord,
+  SagaRunner,
+  type SagaRunnerOptions,
+  sagaMigrations,
+} from './saga-runner.ts';
 export {
   advanceSaga,
   isFinished,
@@ -10,12 +19,3 @@ export {
   startSaga,
   type Transition,
 } from './saga-state.ts';
-export { replyToSaga, type SagaOutcome } from './saga-participant.ts';
-export {
-  SAGA_MIGRATIONS_TABLE,
-  type SagaChange,
-  type SagaRecord,
-  SagaRunner,
-  type SagaRunnerOptions,
-  sagaMigrations,
-} from './saga-runner.ts';

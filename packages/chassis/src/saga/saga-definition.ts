@@ -8,8 +8,11 @@ export interface SagaCommand {
 
 export interface SagaStep<Data> {
   name: string;
-  /** The command that does the step; undefined when the step has nothing to send for this saga. */
-  invoke: (data: Data) => SagaCommand | undefined;
+  /**
+   * The command that does the step; undefined when the step has nothing to send for this saga.
+   * `deadline` (epoch ms) is when the saga stops waiting for it, for a command that should expire.
+   */
+  invoke: (data: Data, step: { deadline: number }) => SagaCommand | undefined;
   /** What a successful reply adds to the saga's data (e.g. the reservation id). */
   onReply?: (data: Data, reply: Record<string, unknown>) => Data;
   /** The command that undoes the step; it must be safe to repeat and to send for a step that never took effect. */

@@ -159,7 +159,13 @@ export class SagaRunner<Data> {
   /** Applies a reply in the caller's transaction (the reply consumer's, with its inbox row). */
   handleReply(
     transaction: Transaction,
-    reply: { sagaId: string; requestId: string; success: boolean; reason?: string; result?: Record<string, unknown> },
+    reply: {
+      sagaId: string;
+      requestId: string;
+      success: boolean;
+      reason?: string;
+      result?: Record<string, unknown>;
+    },
   ): Promise<InputOutcome> {
     const input: SagaInput = reply.success
       ? { type: 'reply', requestId: reply.requestId, success: true, reply: reply.result ?? {} }
@@ -196,7 +202,9 @@ export class SagaRunner<Data> {
   }
 
   /** A saga's log, oldest first: what came in and what it led to. */
-  async history(sagaId: string): Promise<
+  async history(
+    sagaId: string,
+  ): Promise<
     { at: Date; input: string; requestId: string | null; outcome: string; status: string; detail: unknown }[]
   > {
     const { rows } = await this.#options.pool.query<{
@@ -262,7 +270,10 @@ export class SagaRunner<Data> {
       if (this.#ticking) return;
       this.#ticking = this.#fireAll()
         .catch((error: unknown) =>
-          this.#options.logger.warn({ error, saga: this.#options.definition.name }, 'firing saga timeouts failed; will retry'),
+          this.#options.logger.warn(
+            { error, saga: this.#options.definition.name },
+            'firing saga timeouts failed; will retry',
+          ),
         )
         .finally(() => {
           this.#ticking = undefined;
@@ -271,7 +282,7 @@ export class SagaRunner<Data> {
     this.#timer.unref();
   }
 
-  async stop(): Promise<void> {
+  async stopTimers(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#ticking;
@@ -335,7 +346,10 @@ export class SagaRunner<Data> {
       transition.send.map((outgoing) => this.#command(state.sagaId, outgoing, correlationId)),
     );
     await this.#log(transaction, state.sagaId, input, 'applied', state, {
-      sent: transition.send.map((outgoing) => ({ request_id: outgoing.requestId, type: outgoing.command.type })),
+      sent: transition.send.map((outgoing) => ({
+        request_id: outgoing.requestId,
+        type: outgoing.command.type,
+      })),
       ...(state.reason ? { reason: state.reason } : {}),
     });
     await this.#options.afterTransition?.(transaction, { before, after: state, input, correlationId });
@@ -356,7 +370,9 @@ export class SagaRunner<Data> {
   #command(sagaId: string, outgoing: Outgoing, correlationId: string): OutboxEntry {
     const contract = this.#contracts.get(outgoing.command.type);
     if (!contract)
-      throw new Error(`saga ${this.#options.definition.name}: no contract for command ${outgoing.command.type}`);
+      throw new Error(
+        `saga ${this.#options.definition.name}: no contract for command ${outgoing.command.type}`,
+      );
     return {
       kind: 'queue',
       destination: outgoing.command.destination,

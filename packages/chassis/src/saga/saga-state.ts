@@ -76,7 +76,8 @@ function forward<Data>(
   now: number,
 ): Transition<Data> {
   for (let step = from; step < definition.steps.length; step += 1) {
-    const command = definition.steps[step]?.invoke(state.data);
+    const deadline = now + (definition.steps[step]?.timeoutMs ?? 0);
+    const command = definition.steps[step]?.invoke(state.data, { deadline });
     if (command) return request({ ...state, status: 'running' }, step, 'invoke', 1, command, definition, now);
   }
   return { state: { ...state, status: 'completed', pending: null }, send: [] };

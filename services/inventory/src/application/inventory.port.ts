@@ -35,7 +35,10 @@ export interface Inventory {
 
 /** The use cases a saga drives by command, each inside the transaction of the command it answers. */
 export interface SagaInventory {
-  reserveIn(transaction: Transaction, command: ReserveCommand): Promise<Reservation | { failed: Shortfall[] }>;
+  reserveIn(
+    transaction: Transaction,
+    command: ReserveCommand,
+  ): Promise<Reservation | { failed: Shortfall[] }>;
   releaseIn(transaction: Transaction, reservationId: string): Promise<Reservation>;
   commitIn(transaction: Transaction, reservationId: string): Promise<Reservation>;
 }

@@ -11,6 +11,8 @@ export interface OrderPlaced {
   orderId: string;
   customerId: string;
   lines: OrderLine[];
+  /** Discounts the price quote gave, already taken off `totalMinor`. */
+  discountMinor: number;
   totalMinor: number;
   currency: string;
   shippingAddress: string;
@@ -38,6 +40,15 @@ export interface OrderConfirmed {
 export interface OrderCancelled {
   type: 'OrderCancelled';
   reason: CancellationReason;
+  /** What exactly happened, in words (e.g. which step timed out). */
+  detail?: string;
+  at: Date;
+}
+
+/** Its saga could not undo a step: a person must look at the order. */
+export interface OrderFailed {
+  type: 'OrderFailed';
+  reason: string;
   at: Date;
 }
 
@@ -57,6 +68,7 @@ export type CancellationReason =
   | 'stock_unavailable'
   | 'payment_declined'
   | 'step_timed_out'
+  | 'step_failed'
   | 'shipping_failed';
 
 export type OrderEvent =
@@ -65,5 +77,6 @@ export type OrderEvent =
   | PaymentAuthorized
   | OrderConfirmed
   | OrderCancelled
+  | OrderFailed
   | OrderShipped
   | OrderDelivered;

@@ -1,13 +1,14 @@
 import { fail, ok, type Result } from '@mercato/chassis/result';
 import type { CancellationReason, OrderEvent, OrderLine, OrderPlaced } from './order-events.ts';
 
-export type OrderStatus = 'pending' | 'confirmed' | 'cancelled' | 'shipped' | 'delivered';
+export type OrderStatus = 'pending' | 'confirmed' | 'cancelled' | 'failed' | 'shipped' | 'delivered';
 
 export interface Order {
   id: string;
   customerId: string;
   status: OrderStatus;
   lines: OrderLine[];
+  discountMinor: number;
   totalMinor: number;
   currency: string;
   shippingAddress: string;
@@ -15,6 +16,8 @@ export interface Order {
   paymentId: string | null;
   shipmentId: string | null;
   cancellation: CancellationReason | null;
+  /** Why it was cancelled or failed, in words. */
+  reason: string | null;
   placedAt: Date;
   updatedAt: Date;
 }
@@ -22,6 +25,7 @@ export interface Order {
 export type OrderRejection =
   | { reason: 'empty_order' }
   | { reason: 'invalid_line'; sku: string }
+  | { reason: 'invalid_discount' }
   | { reason: 'not_pending'; status: OrderStatus }
   | { reason: 'not_confirmed'; status: OrderStatus }
   | { reason: 'not_shipped'; status: OrderStatus }
@@ -40,6 +44,8 @@ export function placeOrder(
     lines: OrderLine[];
     currency: string;
     shippingAddress: string;
+    /** Taken off the lines' sum (integer minor units, at most that sum). */
+    discountMinor?: number;
   },
   now: Date,
 ): Result<OrderPlaced, OrderRejection> {
@@ -53,12 +59,16 @@ export function placeOrder(
       line.unitPriceMinor >= 0;
     if (!valid) return fail({ reason: 'invalid_line', sku: line.sku });
   }
-  const totalMinor = input.lines.reduce((sum, line) => sum + line.quantity * line.unitPriceMinor, 0);
+  const subtotal = input.lines.reduce((sum, line) => sum + line.quantity * line.unitPriceMinor, 0);
+  const discountMinor = input.discountMinor ?? 0;
+  if (!Number.isInteger(discountMinor) || discountMinor < 0 || discountMinor > subtotal)
+    return fail({ reason: 'invalid_discount' });
   return ok({
     type: 'OrderPlaced',
     ...input,
     lines: input.lines.map((line) => ({ ...line })),
-    totalMinor,
+    discountMinor,
+    totalMinor: subtotal - discountMinor,
     at: now,
   });
 }
@@ -88,11 +98,19 @@ export function confirm(order: Order, now: Date): Decision {
 }
 
 /** Cancels an order that has not shipped; cancelling twice is no change. */
-export function cancel(order: Order, reason: CancellationReason, now: Date): Decision {
+export function cancel(order: Order, reason: CancellationReason, now: Date, detail?: string): Decision {
   if (order.status === 'cancelled') return unchanged;
   if (order.status === 'shipped' || order.status === 'delivered')
     return fail({ reason: 'already_shipped', status: order.status });
-  return ok([{ type: 'OrderCancelled', reason, at: now }]);
+  return ok([{ type: 'OrderCancelled', reason, ...(detail ? { detail } : {}), at: now }]);
+}
+
+/** Its saga could not undo what it did: the order needs a person. Failing twice is no change. */
+export function markFailed(order: Order, reason: string, now: Date): Decision {
+  if (order.status === 'failed') return unchanged;
+  if (order.status === 'shipped' || order.status === 'delivered')
+    return fail({ reason: 'already_shipped', status: order.status });
+  return ok([{ type: 'OrderFailed', reason, at: now }]);
 }
 
 export function markShipped(order: Order, shipmentId: string, now: Date): Decision {
@@ -115,6 +133,7 @@ export function evolve(order: Order | undefined, event: OrderEvent): Order | und
       customerId: event.customerId,
       status: 'pending',
       lines: event.lines,
+      discountMinor: event.discountMinor ?? 0,
       totalMinor: event.totalMinor,
       currency: event.currency,
       shippingAddress: event.shippingAddress,
@@ -122,6 +141,7 @@ export function evolve(order: Order | undefined, event: OrderEvent): Order | und
       paymentId: null,
       shipmentId: null,
       cancellation: null,
+      reason: null,
       placedAt: event.at,
       updatedAt: event.at,
     };
@@ -135,7 +155,15 @@ export function evolve(order: Order | undefined, event: OrderEvent): Order | und
     case 'OrderConfirmed':
       return { ...order, ...at, status: 'confirmed' };
     case 'OrderCancelled':
-      return { ...order, ...at, status: 'cancelled', cancellation: event.reason };
+      return {
+        ...order,
+        ...at,
+        status: 'cancelled',
+        cancellation: event.reason,
+        reason: event.detail ?? event.reason,
+      };
+    case 'OrderFailed':
+      return { ...order, ...at, status: 'failed', reason: event.reason };
     case 'OrderShipped':
       return { ...order, ...at, status: 'shipped', shipmentId: event.shipmentId };
     case 'OrderDelivered':

@@ -1,8 +1,8 @@
 import { isAppError, newId, type Outbox, type SagaOutcome, type Transaction } from '@mercato/chassis';
 import type { DataOf, refundPayment, takePayment } from '@mercato/contracts';
+import { paymentMessages } from './payment-messages.ts';
 import type { PaymentProvider } from './payment-provider.port.ts';
 import type { Payment, PaymentStore } from './payment-store.port.ts';
-import { paymentMessages } from './payment-messages.ts';
 
 export interface PaymentCommandDeps {
   store: PaymentStore;

@@ -27,7 +27,13 @@ export const paymentMessages = (correlationId: string, now: Date) => ({
     kind: 'topic',
     destination: paymentFailed.type,
     key: orderId,
-    envelope: createEnvelope({ contract: paymentFailed, source, correlationId, now, data: { order_id: orderId, reason } }),
+    envelope: createEnvelope({
+      contract: paymentFailed,
+      source,
+      correlationId,
+      now,
+      data: { order_id: orderId, reason },
+    }),
   }),
   refunded: (orderId: string, refundId: string, amountMinor: number, currency: string): OutboxEntry => ({
     kind: 'topic',

@@ -9,9 +9,14 @@ export interface ProviderIntent {
   amountRefunded: number;
 }
 
-export type Authorization = { outcome: 'authorized'; intent: ProviderIntent } | { outcome: 'declined'; code: string };
+export type Authorization =
+  | { outcome: 'authorized'; intent: ProviderIntent }
+  | { outcome: 'declined'; code: string };
 
-export type RefundResult = { outcome: 'refunded'; refundId: string; amount: number } | { outcome: 'nothing_left' } | { outcome: 'failed'; code: string };
+export type RefundResult =
+  | { outcome: 'refunded'; refundId: string; amount: number }
+  | { outcome: 'nothing_left' }
+  | { outcome: 'failed'; code: string };
 
 /**
  * The external payment provider. Every call that changes money takes an idempotency key, so
@@ -19,7 +24,10 @@ export type RefundResult = { outcome: 'refunded'; refundId: string; amount: numb
  * reached throws a retryable PAYMENT.PROVIDER_UNAVAILABLE.
  */
 export interface PaymentProvider {
-  authorize(input: { orderId: string; amountMinor: number; currency: string }, key: string): Promise<Authorization>;
+  authorize(
+    input: { orderId: string; amountMinor: number; currency: string },
+    key: string,
+  ): Promise<Authorization>;
   capture(intentId: string, key: string): Promise<ProviderIntent>;
   cancel(intentId: string, key: string): Promise<ProviderIntent>;
   refund(intentId: string, key: string): Promise<RefundResult>;

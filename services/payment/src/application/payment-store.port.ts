@@ -27,6 +27,10 @@ export interface PaymentStore {
   /** The order's payment, created as `seed` if there is none, locked until the transaction ends. */
   lockOrCreate(transaction: Transaction, seed: Payment): Promise<Payment>;
   update(transaction: Transaction, payment: Payment): Promise<void>;
-  addRefund(transaction: Transaction, orderId: string, refund: RefundRecord & { providerPaymentId: string }): Promise<void>;
+  addRefund(
+    transaction: Transaction,
+    orderId: string,
+    refund: RefundRecord & { providerPaymentId: string },
+  ): Promise<void>;
   get(orderId: string): Promise<{ payment: Payment; refunds: RefundRecord[] } | undefined>;
 }

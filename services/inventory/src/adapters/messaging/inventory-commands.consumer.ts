@@ -1,4 +1,10 @@
-import { type ConsumerDefinition, isAppError, type Outbox, replyToSaga, type SagaOutcome } from '@mercato/chassis';
+import {
+  type ConsumerDefinition,
+  isAppError,
+  type Outbox,
+  replyToSaga,
+  type SagaOutcome,
+} from '@mercato/chassis';
 import { commitStock, INVENTORY_COMMANDS, releaseStock, reserveStock } from '@mercato/contracts';
 import type { SagaInventory } from '../../application/inventory.port.ts';
 
@@ -17,7 +23,11 @@ export const inventoryCommandsConsumer = (
   kind: 'queue',
   destinations: [INVENTORY_COMMANDS],
   handler: async (message, transaction) => {
-    const origin = { source: 'inventory', correlationId: message.correlation_id, causationId: message.event_id };
+    const origin = {
+      source: 'inventory',
+      correlationId: message.correlation_id,
+      causationId: message.event_id,
+    };
     if (message.event_type === reserveStock.type) {
       const command = reserveStock.schema.parse(message.data);
       const reservation = await inventory.reserveIn(transaction, {

@@ -81,7 +81,10 @@ export class PostgresInventory implements Inventory {
    * Reserves in the caller's transaction (a saga command's, with its inbox row and reply). A
    * shortfall is recorded and returned, not thrown, so it commits with the answer that reports it.
    */
-  async reserveIn(client: Transaction, command: ReserveCommand): Promise<Reservation | { failed: Shortfall[] }> {
+  async reserveIn(
+    client: Transaction,
+    command: ReserveCommand,
+  ): Promise<Reservation | { failed: Shortfall[] }> {
     const now = this.#options.now();
     const messages = inventoryMessages(this.#options.correlationId(), now);
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [command.reservationId]);
@@ -157,7 +160,8 @@ export class PostgresInventory implements Inventory {
       );
       return { id: reservationId, status: 'released', expiresAt: now, allocations: [] };
     }
-    if ('failed' in existing) return { id: reservationId, status: 'released', expiresAt: this.#options.now(), allocations: [] };
+    if ('failed' in existing)
+      return { id: reservationId, status: 'released', expiresAt: this.#options.now(), allocations: [] };
     return this.#transitionIn(client, reservationId, 'return');
   }
 
@@ -210,7 +214,11 @@ export class PostgresInventory implements Inventory {
     return inTransaction(this.#options.pool, (client) => this.#transitionIn(client, reservationId, action));
   }
 
-  async #transitionIn(client: Transaction, reservationId: string, action: ReservationAction): Promise<Reservation> {
+  async #transitionIn(
+    client: Transaction,
+    reservationId: string,
+    action: ReservationAction,
+  ): Promise<Reservation> {
     const now = this.#options.now();
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [reservationId]);
     const reservation = await this.#loadReservation(client, reservationId);

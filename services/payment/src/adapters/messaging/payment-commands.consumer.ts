@@ -20,7 +20,11 @@ export const paymentCommandsConsumer = (deps: PaymentCommandDeps): ConsumerDefin
   maxAttempts: 30,
   backoff: { baseMs: 250, maxMs: 2_000 },
   handler: async (message, transaction) => {
-    const origin = { source: 'payment', correlationId: message.correlation_id, causationId: message.event_id };
+    const origin = {
+      source: 'payment',
+      correlationId: message.correlation_id,
+      causationId: message.event_id,
+    };
     if (message.event_type === takePayment.type) {
       const command = takePayment.schema.parse(message.data);
       const outcome = await takeOrderPayment(deps, transaction, command, message.correlation_id);

@@ -38,11 +38,20 @@ export class PostgresPayments implements PaymentStore {
     await transaction.query(
       `INSERT INTO payments (order_id, payment_id, customer_id, status, amount_minor, currency, reason)
        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (order_id) DO NOTHING`,
-      [seed.orderId, seed.paymentId, seed.customerId, seed.status, seed.amountMinor, seed.currency, seed.reason],
+      [
+        seed.orderId,
+        seed.paymentId,
+        seed.customerId,
+        seed.status,
+        seed.amountMinor,
+        seed.currency,
+        seed.reason,
+      ],
     );
-    const { rows } = await transaction.query<PaymentRow>('SELECT * FROM payments WHERE order_id = $1 FOR UPDATE', [
-      seed.orderId,
-    ]);
+    const { rows } = await transaction.query<PaymentRow>(
+      'SELECT * FROM payments WHERE order_id = $1 FOR UPDATE',
+      [seed.orderId],
+    );
     return toPayment(rows[0] as PaymentRow);
   }
 
@@ -70,12 +79,21 @@ export class PostgresPayments implements PaymentStore {
     await transaction.query(
       `INSERT INTO refunds (refund_id, order_id, provider_refund_id, provider_payment_id, amount_minor, created_at)
        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider_refund_id) DO NOTHING`,
-      [refund.refundId, orderId, refund.providerRefundId, refund.providerPaymentId, refund.amountMinor, refund.createdAt],
+      [
+        refund.refundId,
+        orderId,
+        refund.providerRefundId,
+        refund.providerPaymentId,
+        refund.amountMinor,
+        refund.createdAt,
+      ],
     );
   }
 
   async get(orderId: string): Promise<{ payment: Payment; refunds: RefundRecord[] } | undefined> {
-    const { rows } = await this.#pool.query<PaymentRow>('SELECT * FROM payments WHERE order_id = $1', [orderId]);
+    const { rows } = await this.#pool.query<PaymentRow>('SELECT * FROM payments WHERE order_id = $1', [
+      orderId,
+    ]);
     const row = rows[0];
     if (!row) return undefined;
     const { rows: refunds } = await this.#pool.query<{
@@ -83,9 +101,10 @@ export class PostgresPayments implements PaymentStore {
       provider_refund_id: string;
       amount_minor: number;
       created_at: Date;
-    }>('SELECT refund_id, provider_refund_id, amount_minor, created_at FROM refunds WHERE order_id = $1 ORDER BY created_at', [
-      orderId,
-    ]);
+    }>(
+      'SELECT refund_id, provider_refund_id, amount_minor, created_at FROM refunds WHERE order_id = $1 ORDER BY created_at',
+      [orderId],
+    );
     return {
       payment: toPayment(row),
       refunds: refunds.map((refund) => ({

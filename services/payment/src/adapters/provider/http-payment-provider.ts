@@ -60,12 +60,20 @@ export class HttpPaymentProvider implements PaymentProvider {
   }
 
   async capture(intentId: string, key: string): Promise<ProviderIntent> {
-    const { status, json } = await this.#call('POST', `/v1/payment_intents/${encodeURIComponent(intentId)}/capture`, key);
+    const { status, json } = await this.#call(
+      'POST',
+      `/v1/payment_intents/${encodeURIComponent(intentId)}/capture`,
+      key,
+    );
     return toIntent(this.#expectOk(status, json) as IntentJson);
   }
 
   async cancel(intentId: string, key: string): Promise<ProviderIntent> {
-    const { status, json } = await this.#call('POST', `/v1/payment_intents/${encodeURIComponent(intentId)}/cancel`, key);
+    const { status, json } = await this.#call(
+      'POST',
+      `/v1/payment_intents/${encodeURIComponent(intentId)}/cancel`,
+      key,
+    );
     return toIntent(this.#expectOk(status, json) as IntentJson);
   }
 
@@ -79,11 +87,19 @@ export class HttpPaymentProvider implements PaymentProvider {
   }
 
   async intentsOf(orderId: string): Promise<ProviderIntent[]> {
-    const { status, json } = await this.#call('GET', `/v1/payment_intents?order_id=${encodeURIComponent(orderId)}`);
+    const { status, json } = await this.#call(
+      'GET',
+      `/v1/payment_intents?order_id=${encodeURIComponent(orderId)}`,
+    );
     return ((this.#expectOk(status, json) as { data: IntentJson[] }).data ?? []).map(toIntent);
   }
 
-  async #call(method: string, path: string, key?: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  async #call(
+    method: string,
+    path: string,
+    key?: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: unknown }> {
     let response: Response;
     try {
       response = await fetch(new URL(path, this.#baseUrl), {
@@ -99,7 +115,8 @@ export class HttpPaymentProvider implements PaymentProvider {
       throw unavailable(error instanceof Error ? error.message : String(error), error);
     }
     const json: unknown = await response.json().catch(() => ({}));
-    if (response.status >= 500 || response.status === 429) throw unavailable(`${method} ${path} answered ${response.status}`);
+    if (response.status >= 500 || response.status === 429)
+      throw unavailable(`${method} ${path} answered ${response.status}`);
     return { status: response.status, json };
   }
 

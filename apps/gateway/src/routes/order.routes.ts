@@ -1,0 +1,235 @@
+import { notFound } from '@mercato/chassis';
+import type { Order } from '@mercato/contracts/grpc/order';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Identification } from '../auth/identification.ts';
+import type { Upstreams } from '../upstreams/upstreams.ts';
+import { minor, problem, problems } from './edge-schemas.ts';
+
+const tags = ['orders'];
+const security = [{ bearer: [] }];
+
+export const orderJson = z.object({
+  order_id: z.string(),
+  customer_id: z.string(),
+  status: z.enum(['pending', 'confirmed', 'cancelled', 'failed', 'shipped', 'delivered']),
+  lines: z.array(z.object({ sku: z.string(), quantity: z.number(), unit_price_minor: z.number() })),
+  total_minor: z.number(),
+  currency: z.string(),
+  shipping_address: z.string(),
+  reason: z.string().nullable(),
+  placed_at: z.string(),
+  updated_at: z.string(),
+  version: z.number(),
+  saga: z
+    .object({
+      id: z.string(),
+      status: z.string(),
+      step: z.string().nullable(),
+      reason: z.string().nullable(),
+    })
+    .nullable(),
+});
+
+export const toOrderJson = (order: Order | undefined): z.input<typeof orderJson> => ({
+  order_id: order?.orderId ?? '',
+  customer_id: order?.customerId ?? '',
+  status: (order?.status ?? 'pending') as z.input<typeof orderJson>['status'],
+  lines: (order?.lines ?? []).map((line) => ({
+    sku: line.sku,
+    quantity: line.quantity,
+    unit_price_minor: minor(line.unitPriceMinor),
+  })),
+  total_minor: minor(order?.totalMinor ?? 0n),
+  currency: order?.currency ?? '',
+  shipping_address: order?.shippingAddress ?? '',
+  reason: order?.reason || null,
+  placed_at: order?.placedAt ?? '',
+  updated_at: order?.updatedAt ?? '',
+  version: order?.version ?? 0,
+  saga: order?.saga
+    ? {
+        id: order.saga.sagaId,
+        status: order.saga.status,
+        step: order.saga.step || null,
+        reason: order.saga.reason || null,
+      }
+    : null,
+});
+
+export const basketBody = z.object({
+  items: z
+    .array(
+      z.object({
+        sku: z
+          .string()
+          .min(3)
+          .max(32)
+          .regex(/^[A-Za-z0-9-]+$/, { error: 'expected letters, digits and -' })
+          .transform((sku) => sku.toUpperCase()),
+        quantity: z.number().int().min(1).max(1_000),
+      }),
+    )
+    .min(1)
+    .max(100),
+  shipping_address: z.string().trim().min(1).max(500),
+});
+
+export const idempotencyKeyHeader = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{8,64}$/, { error: 'expected 8 to 64 letters, digits, _ or -' })
+    .meta({ description: 'Chosen by the client; a retry with the same key and body is the same order' }),
+});
+
+const orderId = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/),
+});
+
+/** CreateOrder for the signed-in customer; a replayed key is marked so on the answer. */
+export async function placeOrderAtEdge(
+  upstreams: Upstreams,
+  identification: Identification,
+  request: FastifyRequest & { headers: { 'idempotency-key': string } },
+  body: z.output<typeof basketBody>,
+  reply: FastifyReply,
+) {
+  const { userId } = await identification.requirePrincipal(request);
+  const { order, created } = await upstreams.for(request).order.client.createOrder({
+    customerId: userId,
+    idempotencyKey: request.headers['idempotency-key'],
+    items: body.items,
+    shippingAddress: body.shipping_address,
+  });
+  if (!created) void reply.header('idempotent-replayed', 'true');
+  return reply.code(202).send(toOrderJson(order));
+}
+
+/**
+ * Orders at the edge. The customer always comes from the verified token; an order of someone else
+ * answers 404, as if it did not exist (its id says nothing to a stranger).
+ */
+export const orderEdgeRoutes =
+  (upstreams: Upstreams, identification: Identification): FastifyPluginAsyncZod =>
+  async (app) => {
+    /** The order, if the caller may see it: its owner, or an admin. */
+    const ownOrder = async (
+      request: Parameters<Identification['requirePrincipal']>[0],
+      id: string,
+      asOf = '',
+    ) => {
+      const principal = await identification.requirePrincipal(request);
+      const { order } = await upstreams.for(request).order.client.getOrder({ orderId: id, asOf });
+      if (!order || (order.customerId !== principal.userId && !principal.roles.includes('admin')))
+        throw notFound('ORDER.NOT_FOUND', `No order ${id}`);
+      return order;
+    };
+    app.post(
+      '/api/orders',
+      {
+        schema: {
+          tags,
+          operationId: 'placeOrder',
+          summary: 'Place an order: priced now, then confirmed or cancelled by the PlaceOrder saga',
+          description:
+            'Answers 202 at once with the pending order; poll GET /api/orders/{id} for its outcome. The same ' +
+            'Idempotency-Key with the same body returns the same order; with another body 422; while the first ' +
+            'request is still being handled 409.',
+          security,
+          headers: idempotencyKeyHeader,
+          body: basketBody,
+          response: { 202: orderJson, ...problems, 422: problem },
+        },
+      },
+      (request, reply) => placeOrderAtEdge(upstreams, identification, request, request.body, reply),
+    );
+
+    app.get(
+      '/api/orders/:id',
+      {
+        schema: {
+          tags,
+          operationId: 'getOrder',
+          summary: 'One of my orders, now or as it stood at `as_of`',
+          security,
+          params: orderId,
+          querystring: z.object({
+            as_of: z.iso
+              .datetime({ offset: true, error: 'expected an RFC 3339 timestamp' })
+              .optional()
+              .meta({ description: 'RFC 3339: the order as it stood then (replayed from its events)' }),
+          }),
+          response: { 200: orderJson, ...problems },
+        },
+      },
+      async (request) => toOrderJson(await ownOrder(request, request.params.id, request.query.as_of ?? '')),
+    );
+
+    app.get(
+      '/api/orders/:id/events',
+      {
+        schema: {
+          tags,
+          operationId: 'listOrderEvents',
+          summary: "One of my orders' events, oldest first",
+          security,
+          params: orderId,
+          response: {
+            200: z.object({
+              order_id: z.string(),
+              events: z.array(
+                z.object({
+                  version: z.number(),
+                  type: z.string(),
+                  recorded_at: z.string(),
+                  data: z.record(z.string(), z.unknown()),
+                }),
+              ),
+            }),
+            ...problems,
+          },
+        },
+      },
+      async (request) => {
+        await ownOrder(request, request.params.id);
+        const { orderId: id, events } = await upstreams
+          .for(request)
+          .order.client.listOrderEvents({ orderId: request.params.id });
+        return {
+          order_id: id,
+          events: events.map((event) => ({
+            version: event.version,
+            type: event.type,
+            recorded_at: event.recordedAt,
+            data: JSON.parse(event.dataJson) as Record<string, unknown>,
+          })),
+        };
+      },
+    );
+
+    app.post(
+      '/api/orders/:id/cancel',
+      {
+        schema: {
+          tags,
+          operationId: 'cancelOrder',
+          summary: 'Cancel one of my orders until it ships; what was done is undone (refund, stock back)',
+          security,
+          params: orderId,
+          response: { 202: orderJson, ...problems },
+        },
+      },
+      async (request, reply) => {
+        await ownOrder(request, request.params.id);
+        const { order } = await upstreams
+          .for(request)
+          .order.client.cancelOrder({ orderId: request.params.id });
+        return reply.code(202).send(toOrderJson(order));
+      },
+    );
+  };

@@ -1,0 +1,94 @@
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { ConnectRouter } from '@connectrpc/connect';
+import { currentRequestContext, newId, parseRequest } from '@mercato/chassis';
+import { type OrderSchema, OrderService } from '@mercato/contracts/grpc/order';
+import { z } from 'zod';
+import type { Orders, OrderView } from '../../application/orders.ts';
+
+const orderId = z.string().trim().min(1).max(64);
+const createRequest = z.object({
+  customerId: z.string().trim().min(1).max(128),
+  idempotencyKey: z.string().trim().min(1).max(128),
+  items: z
+    .array(z.object({ sku: z.string().trim().min(1).max(32), quantity: z.number().int().min(1).max(1_000) }))
+    .min(1)
+    .max(100),
+  shippingAddress: z.string().trim().min(1).max(500),
+});
+const getRequest = z.object({
+  orderId,
+  asOf: z.string().refine((value) => value === '' || !Number.isNaN(Date.parse(value)), {
+    error: 'expected an RFC 3339 timestamp',
+  }),
+});
+const byOrder = z.object({ orderId });
+
+type OrderInit = MessageInitShape<typeof OrderSchema>;
+
+export const toOrderMessage = ({ order, version, saga }: OrderView): OrderInit => ({
+  orderId: order.id,
+  customerId: order.customerId,
+  status: order.status,
+  lines: order.lines.map((line) => ({
+    sku: line.sku,
+    quantity: line.quantity,
+    unitPriceMinor: BigInt(line.unitPriceMinor),
+  })),
+  totalMinor: BigInt(order.totalMinor),
+  currency: order.currency,
+  shippingAddress: order.shippingAddress,
+  reservationId: order.reservationId ?? '',
+  paymentId: order.paymentId ?? '',
+  reason: order.reason ?? '',
+  placedAt: order.placedAt.toISOString(),
+  updatedAt: order.updatedAt.toISOString(),
+  version,
+  ...(saga
+    ? {
+        saga: {
+          sagaId: saga.state.sagaId,
+          status: saga.state.status,
+          step: saga.waitingOn ?? '',
+          reason: saga.state.reason ?? '',
+        },
+      }
+    : {}),
+});
+
+const correlationId = () => currentRequestContext()?.correlationId ?? newId('corr');
+
+export const orderGrpc = (orders: Orders) => (router: ConnectRouter) =>
+  router.service(OrderService, {
+    async createOrder(request) {
+      const input = parseRequest(createRequest, request);
+      const view = await orders.create(input, correlationId());
+      return { order: toOrderMessage(view), created: view.created };
+    },
+    async getOrder(request) {
+      const query = parseRequest(getRequest, request);
+      const view = await orders.get(query.orderId, query.asOf ? new Date(query.asOf) : undefined);
+      return { order: toOrderMessage(view) };
+    },
+    async listOrderEvents(request) {
+      const { orderId: id } = parseRequest(byOrder, request);
+      const { order, events } = await orders.events(id);
+      return {
+        orderId: order.id,
+        customerId: order.customerId,
+        events: events.map((recorded) => {
+          const { type, at, ...data } = recorded.event;
+          return {
+            version: recorded.version,
+            type,
+            recordedAt: recorded.recordedAt.toISOString(),
+            dataJson: JSON.stringify({ ...data, at: at.toISOString() }),
+            globalPosition: recorded.globalPosition,
+          };
+        }),
+      };
+    },
+    async cancelOrder(request) {
+      const { orderId: id } = parseRequest(byOrder, request);
+      return { order: toOrderMessage(await orders.cancel(id, correlationId())) };
+    },
+  });

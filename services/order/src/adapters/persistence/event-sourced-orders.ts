@@ -1,0 +1,75 @@
+import {
+  newId,
+  type Outbox,
+  type OutboxEntry,
+  type PostgresEventStore,
+  type Transaction,
+} from '@mercato/chassis';
+import type { OrderRepository, RecordedOrderEvent } from '../../application/order-repository.port.ts';
+import { evolve, type Order } from '../../domain/order.ts';
+import type { OrderEvent } from '../../domain/order-events.ts';
+import { decodeOrderEvent, encodeOrderEvent, reviveOrder } from './order-event-codec.ts';
+
+const streamOf = (orderId: string) => `order-${orderId}`;
+
+/** Orders on the chassis event store, one stream per order, with a snapshot every N events. */
+export class EventSourcedOrders implements OrderRepository {
+  readonly #store: PostgresEventStore;
+  readonly #outbox: Outbox;
+  readonly #snapshotEvery: number;
+
+  constructor(store: PostgresEventStore, outbox: Outbox, snapshotEvery: number) {
+    this.#store = store;
+    this.#outbox = outbox;
+    this.#snapshotEvery = snapshotEvery;
+  }
+
+  async load(
+    orderId: string,
+    options: { asOf?: Date; transaction?: Transaction } = {},
+  ): Promise<{ order: Order | undefined; version: number }> {
+    const { state, version } = await this.#load(streamOf(orderId), options);
+    return { order: reviveOrder(state), version };
+  }
+
+  async append(
+    transaction: Transaction,
+    orderId: string,
+    expectedVersion: number,
+    events: readonly OrderEvent[],
+    outbox: readonly OutboxEntry[],
+  ): Promise<number> {
+    const stream = streamOf(orderId);
+    const version = await this.#store.append(
+      transaction,
+      stream,
+      expectedVersion,
+      events.map((event) => encodeOrderEvent(event, newId('oev'))),
+    );
+    await this.#outbox.append(transaction, outbox);
+    // A snapshot when the stream crossed a multiple of N: loading then reads at most N-1 events.
+    if (Math.floor(version / this.#snapshotEvery) > Math.floor(expectedVersion / this.#snapshotEvery)) {
+      const { state } = await this.#load(stream, { transaction });
+      await this.#store.saveSnapshot(transaction, stream, version, state);
+    }
+    return version;
+  }
+
+  async events(orderId: string): Promise<RecordedOrderEvent[]> {
+    return (await this.#store.readStream(streamOf(orderId))).map((stored) => ({
+      event: decodeOrderEvent(stored),
+      version: stored.streamVersion,
+      recordedAt: stored.recordedAt,
+      globalPosition: stored.position.globalPosition,
+    }));
+  }
+
+  #load(stream: string, options: { asOf?: Date; transaction?: Transaction }) {
+    return this.#store.load<Order | undefined>(
+      stream,
+      (order, stored) => evolve(reviveOrder(order), decodeOrderEvent(stored)),
+      undefined,
+      options,
+    );
+  }
+}

@@ -1,0 +1,100 @@
+import type { OutboxEntry } from '@mercato/chassis';
+import {
+  createEnvelope,
+  orderCancelled,
+  orderConfirmed,
+  orderCreated,
+  orderFailed,
+} from '@mercato/contracts';
+import type { Order } from '../domain/order.ts';
+import type { OrderEvent } from '../domain/order-events.ts';
+
+const source = 'order';
+
+/** The integration events an order's domain events lead to, keyed by order to keep their order. */
+export function orderMessages(
+  order: Order,
+  events: readonly OrderEvent[],
+  correlationId: string,
+): OutboxEntry[] {
+  const entry = (envelope: OutboxEntry['envelope'], destination: string): OutboxEntry => ({
+    kind: 'topic',
+    destination,
+    key: order.id,
+    envelope,
+  });
+  return events.flatMap((event): OutboxEntry[] => {
+    const now = event.at;
+    switch (event.type) {
+      case 'OrderPlaced':
+        return [
+          entry(
+            createEnvelope({
+              contract: orderCreated,
+              source,
+              correlationId,
+              now,
+              data: {
+                order_id: event.orderId,
+                customer_id: event.customerId,
+                lines: event.lines.map((line) => ({
+                  sku: line.sku,
+                  quantity: line.quantity,
+                  unit_price_minor: line.unitPriceMinor,
+                })),
+                total_minor: event.totalMinor,
+                currency: event.currency,
+              },
+            }),
+            orderCreated.type,
+          ),
+        ];
+      case 'OrderConfirmed':
+        return [
+          entry(
+            createEnvelope({
+              contract: orderConfirmed,
+              source,
+              correlationId,
+              now,
+              data: {
+                order_id: order.id,
+                customer_id: order.customerId,
+                total_minor: order.totalMinor,
+                currency: order.currency,
+              },
+            }),
+            orderConfirmed.type,
+          ),
+        ];
+      case 'OrderCancelled':
+        return [
+          entry(
+            createEnvelope({
+              contract: orderCancelled,
+              source,
+              correlationId,
+              now,
+              data: { order_id: order.id, customer_id: order.customerId, reason: event.reason },
+            }),
+            orderCancelled.type,
+          ),
+        ];
+      case 'OrderFailed':
+        return [
+          entry(
+            createEnvelope({
+              contract: orderFailed,
+              source,
+              correlationId,
+              now,
+              data: { order_id: order.id, customer_id: order.customerId, reason: event.reason },
+            }),
+            orderFailed.type,
+          ),
+        ];
+      default:
+        return [];
+    }
+  });
+}

@@ -1,0 +1,115 @@
+import { fileURLToPath } from 'node:url';
+import {
+  EVENT_STORE_MIGRATIONS_TABLE,
+  eventStoreMigrations,
+  inTransaction,
+  migrate,
+  PostgresEventStore,
+  ProjectionRunner,
+  SAGA_MIGRATIONS_TABLE,
+  SagaRunner,
+  type ServiceDefinition,
+  sagaMigrations,
+} from '@mercato/chassis';
+import { orderEvents, sagaReply } from '@mercato/contracts';
+import { PricingService } from '@mercato/contracts/grpc/pricing';
+import { orderGrpc } from './adapters/grpc/order.grpc.ts';
+import { orderAdminRoutes } from './adapters/http/order-admin.routes.ts';
+import { EventSourcedOrders } from './adapters/persistence/event-sourced-orders.ts';
+import { orderUpcasters } from './adapters/persistence/order-event-codec.ts';
+import { orderSummariesProjection } from './adapters/persistence/order-summaries.projection.ts';
+import { PostgresOrderRequests } from './adapters/persistence/postgres-order-requests.ts';
+import { GrpcPriceQuotes } from './adapters/pricing/grpc-price-quotes.ts';
+import { orderSagaEffects } from './application/order-saga-effects.ts';
+import {
+  cancelOrderSaga,
+  ORDER_SAGA_REPLIES,
+  type OrderSagaData,
+  placeOrderSaga,
+  sagaCommands,
+} from './application/order-sagas.ts';
+import { Orders } from './application/orders.ts';
+import { type OrderConfig, orderConfig } from './config.ts';
+
+/** The order service as the chassis builds it; `main.ts` runs it, component tests create it. */
+export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; messaging: true }> = {
+  name: 'order',
+  config: orderConfig,
+  migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
+  docs: { title: 'Mercato order', description: 'gRPC: mercato.order.v1.OrderService' },
+  messaging: { contracts: [...orderEvents, ...sagaCommands, sagaReply] },
+  async setup({ config, db, outbox, logger, metrics, grpcClient }) {
+    await migrate(db, eventStoreMigrations, logger, EVENT_STORE_MIGRATIONS_TABLE);
+    await migrate(db, sagaMigrations, logger, SAGA_MIGRATIONS_TABLE);
+    const store = new PostgresEventStore(db, orderUpcasters);
+    const orders = new EventSourcedOrders(store, outbox, config.ORDER_SNAPSHOT_EVERY);
+    const timeouts = {
+      reserveMs: config.ORDER_RESERVE_TIMEOUT_MS,
+      paymentMs: config.ORDER_PAYMENT_TIMEOUT_MS,
+      confirmMs: config.ORDER_CONFIRM_TIMEOUT_MS,
+    };
+    const effects = orderSagaEffects(orders, logger);
+    const runner = (saga: 'place-order' | 'cancel-order') =>
+      new SagaRunner<OrderSagaData>({
+        definition: (saga === 'place-order' ? placeOrderSaga : cancelOrderSaga)(
+          timeouts,
+          config.ORDER_SAGA_COMPENSATION_ATTEMPTS,
+        ),
+        pool: db,
+        outbox,
+        commands: sagaCommands,
+        source: 'order',
+        replyTo: ORDER_SAGA_REPLIES,
+        logger,
+        registry: metrics.registry,
+        afterTransition: (transaction, change) => effects(transaction, saga, change),
+      });
+    const placeSaga = runner('place-order');
+    const cancelSaga = runner('cancel-order');
+    const service = new Orders({
+      orders,
+      requests: new PostgresOrderRequests(db),
+      quotes: new GrpcPriceQuotes(
+        grpcClient(PricingService, { dependency: 'pricing', url: config.PRICING_GRPC_URL }),
+      ),
+      placeSaga,
+      cancelSaga,
+      transact: (work) => inTransaction(db, work),
+      now: () => new Date(),
+    });
+    const summaries = new ProjectionRunner(db, store, orderSummariesProjection);
+    const projecting = setInterval(() => {
+      summaries
+        .catchUp()
+        .catch((error: unknown) => logger.warn({ error }, 'order-summaries projection failed; will retry'));
+    }, config.ORDER_PROJECTION_INTERVAL_MS);
+    placeSaga.startTimers(config.ORDER_SAGA_TIMER_INTERVAL_MS);
+    cancelSaga.startTimers(config.ORDER_SAGA_TIMER_INTERVAL_MS);
+    return {
+      grpc: orderGrpc(service),
+      routes: orderAdminRoutes({ pool: db, sagas: [placeSaga, cancelSaga], summaries }),
+      consumers: [
+        {
+          ...placeSaga.replyConsumer('order'),
+          // One queue carries the replies of both sagas: each reply goes to the saga it names.
+          handler: async (message, transaction) => {
+            const reply = sagaReply.schema.parse(message.data);
+            const runnerFor = reply.saga_id.endsWith('.cancel') ? cancelSaga : placeSaga;
+            await runnerFor.handleReply(transaction, {
+              sagaId: reply.saga_id,
+              requestId: reply.request_id,
+              success: reply.success,
+              ...(reply.reason === undefined ? {} : { reason: reply.reason }),
+              result: reply.result,
+            });
+          },
+        },
+      ],
+      onClose: async () => {
+        clearInterval(projecting);
+        await placeSaga.stopTimers();
+        await cancelSaga.stopTimers();
+      },
+    };
+  },
+};
