@@ -15,7 +15,7 @@ export interface PlatformPorts {
 export interface RunState {
   supervisor_pid: number;
   postgres: { pid: number | null; port: number };
-  services: Record<string, { pid: number | null; url: string; database: string | null }>;
+  services: Record<string, { pid: number | null; url: string; grpc: string | null; database: string | null }>;
 }
 
 export type LogLine = Record<string, unknown>;

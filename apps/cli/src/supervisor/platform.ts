@@ -111,6 +111,7 @@ export async function startPlatform(
         {
           pid: child.pid ?? null,
           url: child.url,
+          grpc: grpcUrls[child.name] ?? null,
           database: server.databases.get(child.name)?.database ?? null,
         },
       ]),

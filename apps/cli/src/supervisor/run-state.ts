@@ -5,7 +5,7 @@ export interface RunState {
   supervisor_pid: number;
   started_at: string;
   postgres: { mode: 'embedded' | 'external'; pid: number | null; port: number };
-  services: Record<string, { pid: number | null; url: string; database: string | null }>;
+  services: Record<string, { pid: number | null; url: string; grpc: string | null; database: string | null }>;
 }
 
 /** `<dataDir>/run/state.json`: what runs now, for tools and tests (pids, ports, URLs). */

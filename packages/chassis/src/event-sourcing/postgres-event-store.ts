@@ -134,7 +134,9 @@ export class PostgresEventStore {
   ): Promise<StoredEvent[]> {
     const { rows } = await (options.transaction ?? this.#pool).query<EventRow>(
       `SELECT ${COLUMNS} FROM es_events
-        WHERE stream_id = $1 AND stream_version > $2 AND ($3::timestamptz IS NULL OR recorded_at <= $3)
+        WHERE stream_id = $1 AND stream_version > $2
+          -- as_of comes at millisecond precision (RFC 3339 from a client); recorded_at has microseconds.
+          AND ($3::timestamptz IS NULL OR recorded_at < $3::timestamptz + interval '1 millisecond')
         ORDER BY stream_version`,
       [streamId, options.afterVersion ?? 0, options.asOf ?? null],
     );

@@ -16,7 +16,7 @@ export interface Order {
   paymentId: string | null;
   shipmentId: string | null;
   cancellation: CancellationReason | null;
-  /** Why it was cancelled or failed, in words. */
+  /** Why it was cancelled (the cancellation reason) or failed (in words). */
   reason: string | null;
   placedAt: Date;
   updatedAt: Date;
@@ -160,7 +160,7 @@ export function evolve(order: Order | undefined, event: OrderEvent): Order | und
         ...at,
         status: 'cancelled',
         cancellation: event.reason,
-        reason: event.detail ?? event.reason,
+        reason: event.reason,
       };
     case 'OrderFailed':
       return { ...order, ...at, status: 'failed', reason: event.reason };

@@ -4,6 +4,9 @@ import { paymentMessages } from './payment-messages.ts';
 import type { PaymentProvider } from './payment-provider.port.ts';
 import type { Payment, PaymentStore } from './payment-store.port.ts';
 
+/** How long after a command's `expires_at` payment keeps trying a provider that is down. */
+export const GIVE_UP_GRACE_MS = 5_000;
+
 export interface PaymentCommandDeps {
   store: PaymentStore;
   provider: PaymentProvider;
@@ -14,8 +17,9 @@ export interface PaymentCommandDeps {
 /**
  * Takes an order's payment: authorize, then capture, each with an idempotency key derived from the
  * saga's (so a redelivered command replays the provider's first answers). The payment row stays
- * locked meanwhile. A provider that is down is retried until the command's `expires_at`; after it,
- * the answer is `provider_unavailable` (the saga has stopped waiting and compensates).
+ * locked meanwhile. A provider that is down is retried until a grace period after the command's
+ * `expires_at`; then the answer is `provider_unavailable`, which the saga, having timed the step out
+ * already, ignores: it compensates the step (a refund) whatever payment answers.
  */
 export async function takeOrderPayment(
   deps: PaymentCommandDeps,
@@ -59,7 +63,9 @@ export async function takeOrderPayment(
     await deps.outbox.append(transaction, [messages.processed(done)]);
     return { success: true, result: { payment_id: done.paymentId } };
   } catch (error) {
-    const expired = deps.now().getTime() >= Date.parse(command.expires_at);
+    // Given up only well after the saga stopped waiting, so the saga has timed the step out (and
+    // will refund whatever may have been charged) before this answer could read as "nothing taken".
+    const expired = deps.now().getTime() >= Date.parse(command.expires_at) + GIVE_UP_GRACE_MS;
     if (!isAppError(error) || error.code !== 'PAYMENT.PROVIDER_UNAVAILABLE' || !expired) throw error;
     // A charge may still have reached the provider; the refund the saga sends next finds it there.
     await deps.store.update(transaction, { ...payment, status: 'failed', reason: 'provider_unavailable' });
