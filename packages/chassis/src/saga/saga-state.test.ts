@@ -110,6 +110,30 @@ describe('the saga state machine', () => {
     expect(keys).toEqual(new Set(['saga_1:1:compensate']));
   });
 
+  it('accepts the success of an earlier attempt of the pending compensation (it is idempotent), not its failure', () => {
+    let saga = answer(started(), { success: true, reply: { reservation_id: 'r1' } }, 1_000);
+    saga = timeOut(saga, 20_000); // take payment timed out: refund it, then release
+    const firstRefund = saga.send[0]?.requestId ?? '';
+    saga = timeOut(saga, 40_000); // the refund is slow: sent again
+    expect(saga.send[0]?.requestId).not.toBe(firstRefund);
+    expect(saga.state.pending?.deadline).toBe(40_000 + 2 * 10_000);
+    const lateFailure = advanceSaga(
+      placeOrder,
+      saga.state,
+      { type: 'reply', requestId: firstRefund, success: false, reason: 'x' },
+      41_000,
+    );
+    expect(lateFailure.ignored).toBe('stale');
+    const lateSuccess = advanceSaga(
+      placeOrder,
+      saga.state,
+      { type: 'reply', requestId: firstRefund, success: true },
+      41_000,
+    );
+    expect(lateSuccess.ignored).toBeUndefined();
+    expect(lateSuccess.send.map((out) => out.command.type)).toEqual(['release']);
+  });
+
   it('whatever replies, duplicates, timeouts and restarts, ends finished with exactly the done steps undone, backwards', () => {
     const event = fc.record({
       outcome: fc.constantFrom('success', 'failure', 'timeout'),
@@ -127,10 +151,12 @@ describe('the saga state machine', () => {
           now += 1_000;
           const pending = state.pending;
           if (!pending) break;
-          // A reply to something sent earlier arrives again: it must change nothing.
+          // A reply to something sent earlier arrives again: it must change nothing (unless it is an
+          // earlier attempt of the compensation now pending, whose success is accepted; see below).
           if (next.duplicateOfEarlier && sent.length > 1) {
             const old = sent[Math.floor(sent.length / 2)];
-            if (old && old.requestId !== pending.requestId) {
+            const samePendingWork = old?.idempotencyKey === pending.requestId.replace(/:\d+$/, '');
+            if (old && old.requestId !== pending.requestId && !samePendingWork) {
               const dup = advanceSaga(
                 placeOrder,
                 state,

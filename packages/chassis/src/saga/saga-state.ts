@@ -61,11 +61,25 @@ const request = <Data>(
 ): Transition<Data> => {
   const idempotencyKey = `${state.sagaId}:${step}:${kind}`;
   const requestId = `${idempotencyKey}:${attempt}`;
-  const timeoutMs = definition.steps[step]?.timeoutMs ?? 0;
+  // A compensation tried again waits longer each time (×2, ×3, ×4 at most): a participant that is
+  // slow rather than down gets the time it needs instead of a pile of resent commands.
+  const timeoutMs = (definition.steps[step]?.timeoutMs ?? 0) * Math.min(attempt, 4);
   return {
     state: { ...state, pending: { requestId, step, kind, attempt, deadline: now + timeoutMs } },
     send: [{ requestId, idempotencyKey, step, kind, command }],
   };
+};
+
+/**
+ * A compensation is idempotent by its key, so an earlier attempt that succeeded has done what the
+ * current one would: its success ends the wait. (An earlier attempt's failure is stale: the current
+ * attempt may still succeed.) Without this, a participant slower than the timeout would have every
+ * success arrive just after the next attempt was sent, and the saga would never finish.
+ */
+const answersPendingCompensation = (pending: PendingRequest, input: SagaInput): boolean => {
+  if (pending.kind !== 'compensate' || input.type !== 'reply' || !input.success) return false;
+  const prefix = pending.requestId.slice(0, pending.requestId.lastIndexOf(':') + 1);
+  return input.requestId.startsWith(prefix);
 };
 
 /** Runs steps from `from` until one has a command to send, or none is left. */
@@ -156,7 +170,8 @@ export function advanceSaga<Data>(
       now,
     );
   }
-  if (input.requestId !== pending.requestId) return { state, send: [], ignored: 'stale' };
+  if (input.requestId !== pending.requestId && !answersPendingCompensation(pending, input))
+    return { state, send: [], ignored: 'stale' };
   const step = definition.steps[pending.step];
   const settled = { ...state, pending: null };
 

@@ -53,7 +53,11 @@ export interface PostgresBusSettings {
   /** Connection string for the dedicated LISTEN connection. */
   listenUrl: string;
   logger: Logger;
-  /** How long a claimed delivery stays hidden from other members before it is redelivered. */
+  /**
+   * How long a claimed delivery stays hidden from other members before it is redelivered, unless
+   * its member renews the claim (it does while the handler runs): how soon the deliveries of a
+   * member that died are handed to another.
+   */
   visibilityTimeoutMs?: number;
   /** Safety-net poll, for delayed retries and expired claims; notifications do the fast path. */
   pollIntervalMs?: number;
@@ -82,7 +86,7 @@ export class PostgresMessageBus implements MessageBus {
 
   constructor(settings: PostgresBusSettings) {
     this.#settings = {
-      visibilityTimeoutMs: 30_000,
+      visibilityTimeoutMs: 5_000,
       pollIntervalMs: 500,
       batchSize: 200,
       retentionMs: 0,

@@ -115,18 +115,48 @@ export class PostgresSubscription implements Subscription {
     if (rows.length === 0) return 0;
     const acknowledged: string[] = [];
     const handled: Array<Promise<void>> = [];
-    // Every claimed row has a different key; the dispatcher keeps handlers within `concurrency`.
-    for (const row of rows) {
-      const { settled } = await this.#dispatcher.admit(row.partition_key, () =>
-        this.#deliver(row, acknowledged),
-      );
-      handled.push(settled);
+    const inHand = new Set(rows.map((row) => row.id));
+    const renewing = this.#renewWhileHeld(inHand);
+    try {
+      // Every claimed row has a different key; the dispatcher keeps handlers within `concurrency`.
+      for (const row of rows) {
+        const { settled } = await this.#dispatcher.admit(row.partition_key, () =>
+          this.#deliver(row, acknowledged).finally(() => inHand.delete(row.id)),
+        );
+        handled.push(settled);
+      }
+      await Promise.all(handled);
+    } finally {
+      clearInterval(renewing);
     }
-    await Promise.all(handled);
     // Acknowledged in one statement; a crash before it only means a redelivery the inbox absorbs.
     if (acknowledged.length > 0)
       await pool.query('DELETE FROM bus_deliveries WHERE id = ANY($1::bigint[])', [acknowledged]);
     return rows.length;
+  }
+
+  /**
+   * Keeps the claim on deliveries still being handled, every third of the visibility timeout. The
+   * timeout can then be short: a member that dies (kill -9) stops renewing, and what it held is
+   * redelivered within one timeout, while a live member with a slow handler keeps its claim.
+   */
+  #renewWhileHeld(inHand: Set<string>): NodeJS.Timeout {
+    const { pool, visibilityTimeoutMs, logger } = this.#settings;
+    const timer = setInterval(
+      () => {
+        if (inHand.size === 0) return;
+        pool
+          .query(
+            `UPDATE bus_deliveries SET locked_until = now() + make_interval(secs => $2::double precision / 1000)
+              WHERE id = ANY($1::bigint[]) AND locked_until IS NOT NULL`,
+            [[...inHand], visibilityTimeoutMs],
+          )
+          .catch((error: unknown) => logger.warn({ error, groups: this.groups }, 'renewing claims failed'));
+      },
+      Math.max(50, Math.floor(visibilityTimeoutMs / 3)),
+    );
+    timer.unref();
+    return timer;
   }
 
   async #deliver(row: ClaimedRow, acknowledged: string[]): Promise<void> {

@@ -1,8 +1,12 @@
 import type { Pool, Transaction } from '@mercato/chassis';
 import type { Claim, OrderRequests } from '../../application/order-ports.ts';
 
-/** A claim older than this whose request never finished (its process died) may be taken over. */
-const ABANDONED_AFTER = '30 seconds';
+/**
+ * A claim older than this whose request never finished (its process died) may be taken over: longer
+ * than the edge's deadline (5 s). Taking over is safe even if the first is still running: the claim
+ * fixes the order id, so only one of them can append the order's first event.
+ */
+const ABANDONED_AFTER = '6 seconds';
 
 export class PostgresOrderRequests implements OrderRequests {
   readonly #pool: Pool;
