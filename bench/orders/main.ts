@@ -281,37 +281,25 @@ console.log(
     results.map((r) => r.baseline_insert_tps),
   ),
 );
-for (const [label, pick] of [
-  ['accepted/s', (r: (typeof results)[number]) => r.capacity.accepted_per_s],
-  ['confirmed/s', (r: (typeof results)[number]) => r.capacity.confirmed_per_s],
+type Result = (typeof results)[number];
+const lines: [string, (r: Result) => string | number][] = [
+  ['accepted/s', (r: Result) => r.capacity.accepted_per_s],
+  ['confirmed/s', (r: Result) => r.capacity.confirmed_per_s],
   [
     'confirmed/s ÷ baseline',
-    (r: (typeof results)[number]) =>
-      `1/${(r.baseline_insert_tps / Math.max(1, r.capacity.confirmed_per_s)).toFixed(1)}`,
+    (r: Result) => `1/${(r.baseline_insert_tps / Math.max(1, r.capacity.confirmed_per_s)).toFixed(1)}`,
   ],
-  [
-    'accept p50 / p99 ms',
-    (r: (typeof results)[number]) => `${r.capacity.accept_p50_ms} / ${r.capacity.accept_p99_ms}`,
-  ],
-  [
-    'to confirmed p50 / p99 ms',
-    (r: (typeof results)[number]) => `${r.capacity.confirm_p50_ms} / ${r.capacity.confirm_p99_ms}`,
-  ],
-  [
-    'cancelled (of accepted)',
-    (r: (typeof results)[number]) => `${r.capacity.cancelled}/${r.capacity.accepted}`,
-  ],
-  ['at half: offered/s', (r: (typeof results)[number]) => r.at_half.offered_per_s],
-  [
-    'at half: accept p50 / p99 ms',
-    (r: (typeof results)[number]) => `${r.at_half.accept_p50_ms} / ${r.at_half.accept_p99_ms}`,
-  ],
+  ['accept p50 / p99 ms', (r: Result) => `${r.capacity.accept_p50_ms} / ${r.capacity.accept_p99_ms}`],
+  ['to confirmed p50 / p99 ms', (r: Result) => `${r.capacity.confirm_p50_ms} / ${r.capacity.confirm_p99_ms}`],
+  ['cancelled (of accepted)', (r: Result) => `${r.capacity.cancelled}/${r.capacity.accepted}`],
+  ['at half: offered/s', (r: Result) => r.at_half.offered_per_s],
+  ['at half: accept p50 / p99 ms', (r: Result) => `${r.at_half.accept_p50_ms} / ${r.at_half.accept_p99_ms}`],
   [
     'at half: to confirmed p50/p99',
-    (r: (typeof results)[number]) => `${r.at_half.confirm_p50_ms} / ${r.at_half.confirm_p99_ms}`,
+    (r: Result) => `${r.at_half.confirm_p50_ms} / ${r.at_half.confirm_p99_ms}`,
   ],
-] as const)
-  console.log(row(label, results.map(pick)));
+];
+for (const [label, pick] of lines) console.log(row(label, results.map(pick)));
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
 writeFileSync(
   path.join(root, 'bench/results/orders.json'),
