@@ -1,0 +1,164 @@
+import { defineCommand, MessageRegistry } from '@mercato/contracts';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createPool, inTransaction, type Pool } from '../src/db/database.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { createLogger } from '../src/logging/create-logger.ts';
+import { MESSAGING_MIGRATIONS_TABLE, messagingMigrations } from '../src/messaging/migrations-path.ts';
+import { Outbox } from '../src/messaging/outbox.ts';
+import { defineSaga } from '../src/saga/saga-definition.ts';
+import { SAGA_MIGRATIONS_TABLE, SagaRunner, sagaMigrations } from '../src/saga/saga-runner.ts';
+import { createTestDatabase, probePostgres, suiteTitle } from '../src/testing/infra.ts';
+
+const postgres = await probePostgres();
+const logger = createLogger({ service: 'saga-runner-test', level: 'silent' });
+
+const sagaPart = z.object({
+  saga_id: z.string(),
+  request_id: z.string(),
+  idempotency_key: z.string(),
+  reply_to: z.string(),
+});
+const reserve = defineCommand({ type: 'test.reserve', version: '1.0', schema: z.object({ saga: sagaPart }) });
+const release = defineCommand({ type: 'test.release', version: '1.0', schema: z.object({ saga: sagaPart }) });
+const charge = defineCommand({ type: 'test.charge', version: '1.0', schema: z.object({ saga: sagaPart }) });
+const refund = defineCommand({ type: 'test.refund', version: '1.0', schema: z.object({ saga: sagaPart }) });
+const commands = [reserve, release, charge, refund];
+
+interface Data {
+  orderId: string;
+}
+
+const definition = defineSaga<Data>('test-order', { maxCompensationAttempts: 2 })
+  .step('reserve')
+  .invoke(() => ({ destination: 'stock.commands', type: reserve.type, payload: {} }))
+  .withCompensation(() => ({ destination: 'stock.commands', type: release.type, payload: {} }))
+  .timeout(60_000)
+  .step('charge')
+  .invoke(() => ({ destination: 'money.commands', type: charge.type, payload: {} }))
+  .withCompensation(() => ({ destination: 'money.commands', type: refund.type, payload: {} }))
+  .timeout(1_000)
+  .build();
+
+describe.skipIf(!postgres.available)(suiteTitle('the saga runner on PostgreSQL', postgres), () => {
+  let pool: Pool;
+  let drop: () => Promise<void>;
+  let clock = Date.parse('2026-11-28T10:00:00Z');
+  const registry = new Registry();
+  /** A runner as a (re)started orchestrator process would build it: nothing carried over in memory. */
+  const newRunner = () =>
+    new SagaRunner<Data>({
+      definition,
+      pool,
+      outbox: new Outbox(new MessageRegistry(commands)),
+      commands,
+      source: 'test',
+      replyTo: 'test.replies',
+      logger,
+      registry,
+      now: () => clock,
+    });
+  const sent = async (sagaId: string) => {
+    const { rows } = await pool.query<{
+      destination: string;
+      envelope: { event_type: string; data: { saga: { request_id: string } } };
+    }>(
+      `SELECT destination, envelope FROM mercato_outbox WHERE envelope->'data'->'saga'->>'saga_id' = $1 ORDER BY position`,
+      [sagaId],
+    );
+    return rows.map((row) => ({
+      type: row.envelope.event_type,
+      requestId: row.envelope.data.saga.request_id,
+    }));
+  };
+
+  beforeAll(async () => {
+    const database = await createTestDatabase('saga_runner');
+    drop = database.drop;
+    pool = createPool({ url: database.url, max: 4, applicationName: 'test' }, logger);
+    await migrate(pool, messagingMigrations, logger, MESSAGING_MIGRATIONS_TABLE);
+    await migrate(pool, sagaMigrations, logger, SAGA_MIGRATIONS_TABLE);
+  });
+  afterAll(async () => {
+    await pool.end();
+    await drop();
+  });
+
+  it('stores the state and sends the first command in the caller’s transaction, or neither', async () => {
+    const runner = newRunner();
+    await expect(
+      inTransaction(pool, async (transaction) => {
+        await runner.begin(transaction, 'saga-rolled-back', { orderId: 'o0' }, 'corr');
+        throw new Error('the order insert failed');
+      }),
+    ).rejects.toThrow('the order insert failed');
+    expect(await runner.get('saga-rolled-back')).toBeUndefined();
+    expect(await sent('saga-rolled-back')).toEqual([]);
+
+    await inTransaction(pool, (transaction) =>
+      runner.begin(transaction, 'saga-1', { orderId: 'o1' }, 'corr'),
+    );
+    expect(await sent('saga-1')).toEqual([{ type: 'test.reserve', requestId: 'saga-1:0:invoke:1' }]);
+    expect((await runner.get('saga-1'))?.waitingOn).toBe('reserve');
+  });
+
+  it('applies a reply once, records a duplicate as ignored, and times a step out after a restart', async () => {
+    const first = newRunner();
+    await inTransaction(pool, (transaction) => first.begin(transaction, 'saga-2', { orderId: 'o2' }, 'corr'));
+    const reply = { sagaId: 'saga-2', requestId: 'saga-2:0:invoke:1', success: true };
+    expect(await inTransaction(pool, (transaction) => first.handleReply(transaction, reply))).toBe('applied');
+    expect(await inTransaction(pool, (transaction) => first.handleReply(transaction, reply))).toBe('stale');
+    expect((await sent('saga-2')).map((command) => command.type)).toEqual(['test.reserve', 'test.charge']);
+
+    // The orchestrator dies; the charge's 1 s passes; a new process finds the due timer in the table.
+    clock += 1_500;
+    const restarted = newRunner();
+    expect(await restarted.fireDueTimeouts()).toBe(1);
+    expect(await restarted.fireDueTimeouts()).toBe(0);
+    const saga = await restarted.get('saga-2');
+    expect(saga?.state).toMatchObject({ status: 'compensating', reason: 'charge timed out' });
+    // The timed-out charge may have happened: refunded first, then the reservation released.
+    expect((await sent('saga-2')).map((command) => command.type)).toEqual([
+      'test.reserve',
+      'test.charge',
+      'test.refund',
+    ]);
+    // The charge's late success is recorded and not applied.
+    const late = { sagaId: 'saga-2', requestId: 'saga-2:1:invoke:1', success: true };
+    expect(await inTransaction(pool, (transaction) => restarted.handleReply(transaction, late))).toBe(
+      'stale',
+    );
+    const history = await restarted.history('saga-2');
+    expect(history.map((entry) => `${entry.input}:${entry.outcome}`)).toEqual([
+      'start:applied',
+      'reply:applied',
+      'reply:ignored: stale',
+      'timeout:applied',
+      'reply:ignored: stale',
+    ]);
+  });
+
+  it('leaves a saga FAILED when a compensation keeps failing, counts it and says why', async () => {
+    const runner = newRunner();
+    await inTransaction(pool, (transaction) =>
+      runner.begin(transaction, 'saga-3', { orderId: 'o3' }, 'corr'),
+    );
+    const answer = (requestId: string, success: boolean) =>
+      inTransaction(pool, (transaction) =>
+        runner.handleReply(transaction, { sagaId: 'saga-3', requestId, success, reason: 'provider refused' }),
+      );
+    await answer('saga-3:0:invoke:1', true);
+    await answer('saga-3:1:invoke:1', false); // charge declined: release the reservation
+    await answer('saga-3:0:compensate:1', false);
+    await answer('saga-3:0:compensate:2', false);
+    const saga = await runner.get('saga-3');
+    expect(saga?.state.status).toBe('failed');
+    expect(saga?.state.reason).toMatch(/could not undo reserve after 2 attempts/);
+    expect(await registry.getSingleMetricAsString('saga_failed_total')).toMatch(
+      /saga_failed_total\{saga="test-order"\} 1/,
+    );
+    const { rows } = await pool.query('SELECT deadline FROM saga_instances WHERE saga_id = $1', ['saga-3']);
+    expect(rows[0]?.deadline).toBeNull();
+  });
+});
