@@ -36,7 +36,12 @@ const tableVariables = (config: GatewayConfig): Record<string, string | undefine
 export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
   name: 'gateway',
   config: gatewayConfig,
-  docs: { title: 'Mercato API', description: 'The public edge of the Mercato shop', ui: true },
+  docs: {
+    title: 'Mercato API',
+    description: 'The public edge of the Mercato shop',
+    ui: true,
+    servers: [{ url: 'http://localhost:8080', description: 'npm start (MERCATO_GATEWAY_PORT)' }],
+  },
   http: (config) => ({
     bodyLimitBytes: config.GATEWAY_BODY_LIMIT_BYTES,
     requestTimeoutMs: config.GATEWAY_REQUEST_TIMEOUT_MS,
