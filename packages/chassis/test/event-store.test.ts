@@ -67,7 +67,7 @@ describe.skipIf(!postgres.available)(suiteTitle('the PostgreSQL event store', po
     expect(version).toBe(2);
     const stale = inTransaction(pool, (tx) => store.append(tx, stream, 1, [added(5)]));
     await expect(stale).rejects.toMatchObject({ code: 'EVENTS.CONCURRENCY_CONFLICT', retryable: true });
-    // The caller's transaction stays usable after the conflict (savepoint), and nothing was written.
+    // The caller's transaction stays usable after the conflict, and nothing was written.
     await inTransaction(pool, async (tx) => {
       await expect(store.append(tx, stream, 0, [added(9)])).rejects.toMatchObject({ kind: 'conflict' });
       await store.append(tx, stream, 2, [added(3)]);

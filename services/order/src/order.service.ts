@@ -78,11 +78,9 @@ export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; m
       now: () => new Date(),
     });
     const summaries = new ProjectionRunner(db, store, orderSummariesProjection);
-    const projecting = setInterval(() => {
-      summaries
-        .catchUp()
-        .catch((error: unknown) => logger.warn({ error }, 'order-summaries projection failed; will retry'));
-    }, config.ORDER_PROJECTION_INTERVAL_MS);
+    summaries.start(config.ORDER_PROJECTION_INTERVAL_MS, (error) =>
+      logger.warn({ error }, 'order-summaries projection failed; will retry'),
+    );
     placeSaga.startTimers(config.ORDER_SAGA_TIMER_INTERVAL_MS);
     cancelSaga.startTimers(config.ORDER_SAGA_TIMER_INTERVAL_MS);
     return {
@@ -106,7 +104,7 @@ export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; m
         },
       ],
       onClose: async () => {
-        clearInterval(projecting);
+        await summaries.stop();
         await placeSaga.stopTimers();
         await cancelSaga.stopTimers();
       },

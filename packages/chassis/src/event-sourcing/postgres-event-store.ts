@@ -81,7 +81,8 @@ export class PostgresEventStore {
 
   /**
    * Appends in the caller's transaction (with its outbox entries), after `expectedVersion` (0 for
-   * a new stream). Another writer having appended first is a retryable EVENTS.CONCURRENCY_CONFLICT.
+   * a new stream). Another writer having appended first is a retryable EVENTS.CONCURRENCY_CONFLICT,
+   * and the caller's transaction stays usable.
    */
   async append(
     transaction: Transaction,
@@ -90,40 +91,40 @@ export class PostgresEventStore {
     events: readonly NewEvent[],
   ): Promise<number> {
     if (events.length === 0) return expectedVersion;
-    // A savepoint keeps the caller's transaction usable if the stream moved on meanwhile.
-    await transaction.query('SAVEPOINT es_append');
-    try {
-      await transaction.query(
-        `INSERT INTO es_events (stream_id, stream_version, event_id, event_type, event_version, data, metadata)
-         SELECT $1, $2 + e.ordinality, e.item->>'event_id', e.item->>'event_type',
-                (e.item->>'event_version')::int, e.item->'data', e.item->'metadata'
-           FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(item, ordinality)
-          ORDER BY e.ordinality`,
-        [
-          streamId,
-          expectedVersion,
-          JSON.stringify(
-            events.map((event) => ({
-              event_id: event.eventId,
-              event_type: event.type,
-              event_version: event.version ?? 1,
-              data: event.data,
-              metadata: event.metadata ?? {},
-            })),
-          ),
-        ],
-      );
-    } catch (error) {
-      await transaction.query('ROLLBACK TO SAVEPOINT es_append');
-      const constraint = (error as { code?: string; constraint?: string }).constraint;
-      if (
-        (error as { code?: string }).code === '23505' &&
-        constraint === 'es_events_stream_id_stream_version_key'
-      )
-        throw concurrencyConflict(streamId, expectedVersion);
-      throw error;
+    // One round trip, and no error to abort the caller's transaction on a conflict: nothing is
+    // inserted when the stream has moved past `expectedVersion`, and a writer committing the same
+    // versions meanwhile makes ON CONFLICT skip ours. Fewer rows than events means we lost the race.
+    const { rowCount } = await transaction.query(
+      `INSERT INTO es_events (stream_id, stream_version, event_id, event_type, event_version, data, metadata)
+       SELECT $1, $2 + e.ordinality, e.item->>'event_id', e.item->>'event_type',
+              (e.item->>'event_version')::int, e.item->'data', e.item->'metadata'
+         FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(item, ordinality)
+        WHERE NOT EXISTS (SELECT 1 FROM es_events WHERE stream_id = $1 AND stream_version > $2)
+        ORDER BY e.ordinality
+       ON CONFLICT (stream_id, stream_version) DO NOTHING`,
+      [
+        streamId,
+        expectedVersion,
+        JSON.stringify(
+          events.map((event) => ({
+            event_id: event.eventId,
+            event_type: event.type,
+            event_version: event.version ?? 1,
+            data: event.data,
+            metadata: event.metadata ?? {},
+          })),
+        ),
+      ],
+    );
+    if (rowCount !== events.length) {
+      // A concurrent writer of fewer events can leave some of ours in: take them out again, so the
+      // caller's transaction holds nothing of this append.
+      if (rowCount)
+        await transaction.query('DELETE FROM es_events WHERE event_id = ANY($1::text[])', [
+          events.map((event) => event.eventId),
+        ]);
+      throw concurrencyConflict(streamId, expectedVersion);
     }
-    await transaction.query('RELEASE SAVEPOINT es_append');
     return expectedVersion + events.length;
   }
 
@@ -170,12 +171,29 @@ export class PostgresEventStore {
     initial: State,
     options: { asOf?: Date; transaction?: Transaction } = {},
   ): Promise<{ state: State; version: number }> {
-    const snapshot = options.asOf ? undefined : await this.#snapshot<State>(streamId, options.transaction);
-    const events = await this.readStream(streamId, {
-      afterVersion: snapshot?.version ?? 0,
-      ...(options.asOf ? { asOf: options.asOf } : {}),
-      ...(options.transaction ? { transaction: options.transaction } : {}),
-    });
+    if (options.asOf) {
+      const events = await this.readStream(streamId, options);
+      return { state: events.reduce(evolve, initial), version: events.at(-1)?.streamVersion ?? 0 };
+    }
+    // The snapshot and the events after it in one round trip (a row per event, the snapshot beside).
+    const { rows } = await (options.transaction ?? this.#pool).query<
+      Partial<EventRow> & { snapshot_version: number | null; snapshot_state: State | null }
+    >(
+      `SELECT s.stream_version AS snapshot_version, s.state AS snapshot_state,
+              e.event_id, e.stream_id, e.stream_version, e.event_type, e.event_version, e.data, e.metadata,
+              e.recorded_at, e.transaction_id::text AS transaction_id, e.global_position::text AS global_position
+         FROM (SELECT 1) AS one
+         LEFT JOIN es_snapshots s ON s.stream_id = $1
+         LEFT JOIN es_events e ON e.stream_id = $1 AND e.stream_version > COALESCE(s.stream_version, 0)
+        ORDER BY e.stream_version`,
+      [streamId],
+    );
+    const first = rows[0];
+    const snapshot =
+      first && first.snapshot_version !== null
+        ? { state: first.snapshot_state as State, version: first.snapshot_version }
+        : undefined;
+    const events = rows.filter((row) => row.event_id).map((row) => this.#event(row as EventRow));
     const state = events.reduce(evolve, snapshot?.state ?? initial);
     return { state, version: events.at(-1)?.streamVersion ?? snapshot?.version ?? 0 };
   }
@@ -192,18 +210,6 @@ export class PostgresEventStore {
         WHERE es_snapshots.stream_version < $2`,
       [streamId, version, JSON.stringify(state)],
     );
-  }
-
-  async #snapshot<State>(
-    streamId: string,
-    transaction?: Transaction,
-  ): Promise<{ state: State; version: number } | undefined> {
-    const { rows } = await (transaction ?? this.#pool).query<{ stream_version: number; state: State }>(
-      'SELECT stream_version, state FROM es_snapshots WHERE stream_id = $1',
-      [streamId],
-    );
-    const row = rows[0];
-    return row && { state: row.state, version: row.stream_version };
   }
 
   #event(row: EventRow): StoredEvent {

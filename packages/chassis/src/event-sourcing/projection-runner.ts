@@ -24,6 +24,8 @@ export class ProjectionRunner {
   readonly #pool: Pool;
   readonly #store: PostgresEventStore;
   readonly #projection: Projection;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<unknown> | undefined;
 
   constructor(pool: Pool, store: PostgresEventStore, projection: Projection) {
     this.#pool = pool;
@@ -53,6 +55,29 @@ export class ProjectionRunner {
     let applied = 0;
     for (let step = await this.step(batchSize); step > 0; step = await this.step(batchSize)) applied += step;
     return applied;
+  }
+
+  /**
+   * Catches up every `intervalMs` until `stop`. One catch-up at a time: a slow one is not joined
+   * by others queueing on the checkpoint's lock (each holding a connection of the pool meanwhile).
+   */
+  start(intervalMs: number, onError: (error: unknown) => void): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => {
+      if (this.#running) return;
+      this.#running = this.catchUp()
+        .catch(onError)
+        .finally(() => {
+          this.#running = undefined;
+        });
+    }, intervalMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
   }
 
   /** Empties the read model and moves the checkpoint back to the start: the next catch-up rebuilds it. */

@@ -39,9 +39,13 @@ export class Outbox {
         throw new AppError({ code: 'MESSAGING.INVALID_MESSAGE', kind: 'internal', message: checked.reason });
       }
     }
+    // One round trip: the rows and the NOTIFY that wakes the relay (delivered on commit).
     await client.query(
-      `INSERT INTO mercato_outbox (message_id, kind, destination, partition_key, envelope)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])`,
+      `WITH inserted AS (
+         INSERT INTO mercato_outbox (message_id, kind, destination, partition_key, envelope)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+         RETURNING 1)
+       SELECT pg_notify('${OUTBOX_CHANNEL}', ''), (SELECT count(*) FROM inserted) AS appended`,
       [
         entries.map((entry) => entry.envelope.event_id),
         entries.map((entry) => entry.kind),
@@ -50,6 +54,5 @@ export class Outbox {
         entries.map((entry) => JSON.stringify(entry.envelope)),
       ],
     );
-    await client.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
   }
 }

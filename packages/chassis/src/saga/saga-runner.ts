@@ -140,8 +140,10 @@ export class SagaRunner<Data> {
   ): Promise<SagaState<Data>> {
     const transition = startSaga(this.#options.definition, sagaId, data, this.#now());
     await transaction.query(
-      `INSERT INTO saga_instances (saga_id, saga_type, status, state, pending_request_id, deadline, correlation_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      `WITH stored AS (
+         INSERT INTO saga_instances (saga_id, saga_type, status, state, pending_request_id, deadline, correlation_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING saga_id)
+       ${logFromStored('$3', '$8', '$9', '$10')}`,
       [
         sagaId,
         this.#options.definition.name,
@@ -150,6 +152,9 @@ export class SagaRunner<Data> {
         transition.state.pending?.requestId ?? null,
         deadlineOf(transition.state),
         correlationId,
+        'start',
+        null,
+        JSON.stringify(logDetail(transition)),
       ],
     );
     await this.#record(transaction, undefined, transition, { type: 'start' }, correlationId);
@@ -318,21 +323,26 @@ export class SagaRunner<Data> {
       this.#timeouts.inc({ saga: this.#options.definition.name, step });
     }
     await transaction.query(
-      `UPDATE saga_instances SET status = $2, state = $3, pending_request_id = $4, deadline = $5, updated_at = now()
-        WHERE saga_id = $1`,
+      `WITH stored AS (
+         UPDATE saga_instances SET status = $2, state = $3, pending_request_id = $4, deadline = $5, updated_at = now()
+          WHERE saga_id = $1 RETURNING saga_id)
+       ${logFromStored('$2', '$6', '$7', '$8')}`,
       [
         sagaId,
         transition.state.status,
         JSON.stringify(transition.state),
         transition.state.pending?.requestId ?? null,
         deadlineOf(transition.state),
+        input.type,
+        'requestId' in input ? input.requestId : null,
+        JSON.stringify(logDetail(transition)),
       ],
     );
     await this.#record(transaction, row.state, transition, input, row.correlation_id);
     return 'applied';
   }
 
-  /** Sends the transition's commands, logs it, and lets the service record what it means. */
+  /** Sends the transition's commands (its log row is written with its state) and lets the service record what it means. */
   async #record(
     transaction: Transaction,
     before: SagaState<Data> | undefined,
@@ -345,13 +355,6 @@ export class SagaRunner<Data> {
       transaction,
       transition.send.map((outgoing) => this.#command(state.sagaId, outgoing, correlationId)),
     );
-    await this.#log(transaction, state.sagaId, input, 'applied', state, {
-      sent: transition.send.map((outgoing) => ({
-        request_id: outgoing.requestId,
-        type: outgoing.command.type,
-      })),
-      ...(state.reason ? { reason: state.reason } : {}),
-    });
     await this.#options.afterTransition?.(transaction, { before, after: state, input, correlationId });
     if (before && isFinished(before.status)) return;
     if (isFinished(state.status)) {
@@ -420,6 +423,19 @@ export class SagaRunner<Data> {
     return (this.#options.now ?? Date.now)();
   }
 }
+
+/**
+ * The log row of an applied transition, written by the statement that stores the state (one round
+ * trip); the arguments name the statement's parameters for status, input, request id and detail.
+ */
+const logFromStored = (status: string, input: string, requestId: string, detail: string) =>
+  `INSERT INTO saga_log (saga_id, input, request_id, outcome, status, detail)
+   SELECT saga_id, ${input}, ${requestId}, 'applied', ${status}, ${detail} FROM stored`;
+
+const logDetail = <Data>(transition: Transition<Data>) => ({
+  sent: transition.send.map((outgoing) => ({ request_id: outgoing.requestId, type: outgoing.command.type })),
+  ...(transition.state.reason ? { reason: transition.state.reason } : {}),
+});
 
 const deadlineOf = (state: SagaState<unknown>): Date | null =>
   state.pending ? new Date(state.pending.deadline) : null;
