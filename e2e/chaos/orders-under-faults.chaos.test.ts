@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, PlatformProcess } from '../support/platform-process.ts';
 import { type OrderJson, ShopClient, terminal } from '../support/shop-client.ts';
@@ -16,6 +18,21 @@ const CLIENTS = 8;
 const RATE = Number(process.env.CHAOS_RATE ?? 10);
 const victims = ['order', 'payment', 'inventory', 'payment-provider', 'gateway'] as const;
 const skus = ['BOK-0001', 'BOK-0002', 'BOK-0003', 'KIT-0001', 'KIT-0002', 'APP-0001', 'APP-0002', 'ELE-0001'];
+
+/**
+ * A fresh shop starts from empty queues: commands an earlier run's shop left in JetStream (its
+ * databases are gone) would otherwise act on this one's stock.
+ */
+async function purgeShopStreams(url: string): Promise<void> {
+  const connection = await connect({ servers: url });
+  try {
+    const manager = await jetstreamManager(connection);
+    for await (const stream of manager.streams.list())
+      if (/^(QUEUE|EVENTS)_/.test(stream.config.name)) await manager.streams.purge(stream.config.name);
+  } finally {
+    await connection.close();
+  }
+}
 
 interface Accepted {
   orderId: string;
@@ -46,6 +63,8 @@ describe(`${ORDERS} orders (${RATE}/s) while a random order-path process is kill
   const pids = new Set<number>();
 
   beforeAll(async () => {
+    if (process.env.MERCATO_BUS === 'nats')
+      await purgeShopStreams(process.env.NATS_URL ?? 'nats://127.0.0.1:4222');
     dataDir = await mkdtemp(path.join(tmpdir(), 'mercato-chaos-'));
     platform = new PlatformProcess(dataDir, ports, {
       GATEWAY_RATE_LIMIT_DEFAULT: 'off',

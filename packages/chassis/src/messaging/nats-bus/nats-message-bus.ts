@@ -82,7 +82,7 @@ export class NatsMessageBus implements MessageBus {
   static async connect(settings: NatsBusSettings): Promise<NatsMessageBus> {
     const complete = {
       partitions: 16,
-      visibilityTimeoutMs: 30_000,
+      visibilityTimeoutMs: 5_000,
       maxInFlightPerPartition: 256,
       leaseTtlMs: 5_000,
       replicas: 1,

@@ -131,11 +131,19 @@ export class NatsPartitionWorker {
           retryIn = delayMs;
         },
       };
+      // Renewed while the handler runs, so the ack wait can be short: what a killed member held is
+      // redelivered within one ack wait, and a slow handler keeps its message.
+      const renewing = setInterval(
+        () => message.working(),
+        Math.max(50, Math.floor(this.#settings.visibilityTimeoutMs / 3)),
+      );
       try {
         await onDelivery(delivery);
       } catch (error) {
         logger.error({ error, destination, message_id: messageId }, 'delivery handler threw');
         retryIn = 1_000;
+      } finally {
+        clearInterval(renewing);
       }
       if (retryIn === undefined) return;
       await this.#holdFor(message, retryIn);
