@@ -234,8 +234,8 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
 
   it('stops every process and PostgreSQL within 10 s of SIGINT, keeping the data', async () => {
     const pids = allPids(await platform.state());
-    // The supervisor, PostgreSQL and six services.
-    expect(pids.length).toBe(8);
+    // The supervisor, PostgreSQL, eight services and the payment-provider simulator.
+    expect(pids.length).toBe(11);
     platform.child.kill('SIGINT');
     const took = await waitFor('every process gone', () => pids.every((pid) => !isAlive(pid)), 10_000, 100);
     expect(took).toBeLessThan(10_000);

@@ -119,6 +119,13 @@ describe('restarts as a client of the gateway sees them (kill -9 under load)', (
       15_000,
       50,
     );
+    // Registrations (scrypt-hashed, so CPU-heavy while everything reconnects) are answered again too.
+    await waitFor(
+      'registrations committed again after the outage',
+      () => writes.outcomes.some((o) => o.sentAt > killedAt + 200 && o.status === 201),
+      15_000,
+      50,
+    );
     await sleep(4_000);
     await Promise.all([writes.stop(), reads.stop()]);
 

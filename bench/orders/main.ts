@@ -8,7 +8,7 @@
  * the same run on the same server (the baseline), with the ratio.
  *
  *   npm run bench:orders
- *   BENCH_MODES=embedded BENCH_RATE=400 BENCH_SECONDS=20 npm run bench:orders
+ *   BENCH_MODES=embedded BENCH_RATE=80 BENCH_SECONDS=20 npm run bench:orders
  *
  * Writes bench/results/orders.json.
  */
@@ -24,7 +24,7 @@ import { postgresInsertBaseline } from '../baselines.ts';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const modes = (process.env.BENCH_MODES ?? 'embedded,infra').split(',');
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
-const rate = Number(process.env.BENCH_RATE ?? 600);
+const rate = Number(process.env.BENCH_RATE ?? 40);
 const infraPostgres = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ports = { postgres: 54396, gateway: 18680, base: 14701, grpcBase: 15701 };
 const gateway = `http://127.0.0.1:${ports.gateway}`;

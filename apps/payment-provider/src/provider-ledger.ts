@@ -141,32 +141,21 @@ export class ProviderLedger {
     return { statusCode: 200, body: { ...intent } };
   }
 
-  async capture(transaction: Transaction, intentId: string): Promise<ApiAnswer> {
-    const intent = await this.#lockIntent(transaction, intentId);
-    if (!intent)
-      return apiError(
-        404,
-        'invalid_request_error',
-        'resource_missing',
-        `No such payment_intent: ${intentId}`,
-      );
-    if (intent.status === 'succeeded') return { statusCode: 200, body: { ...intentJson(intent) } };
-    if (intent.status !== 'requires_capture')
-      return apiError(
-        400,
-        'invalid_request_error',
-        'payment_intent_unexpected_state',
-        `PaymentIntent is ${intent.status}`,
-      );
-    const { rows } = await transaction.query<IntentRow>(
-      `UPDATE payment_intents SET status = 'succeeded', amount_received = amount, updated_at = now()
-        WHERE id = $1 RETURNING *`,
-      [intentId],
-    );
-    return { statusCode: 200, body: { ...intentJson(rows[0] as IntentRow) } };
+  capture(transaction: Transaction, intentId: string): Promise<ApiAnswer> {
+    return this.#settle(transaction, intentId, 'succeeded', ', amount_received = amount');
   }
 
-  async cancel(transaction: Transaction, intentId: string): Promise<ApiAnswer> {
+  cancel(transaction: Transaction, intentId: string): Promise<ApiAnswer> {
+    return this.#settle(transaction, intentId, 'canceled', '');
+  }
+
+  /** An authorized intent captured or cancelled; doing it again answers the intent as it is. */
+  async #settle(
+    transaction: Transaction,
+    intentId: string,
+    status: 'succeeded' | 'canceled',
+    alsoSet: string,
+  ): Promise<ApiAnswer> {
     const intent = await this.#lockIntent(transaction, intentId);
     if (!intent)
       return apiError(
@@ -175,7 +164,7 @@ export class ProviderLedger {
         'resource_missing',
         `No such payment_intent: ${intentId}`,
       );
-    if (intent.status === 'canceled') return { statusCode: 200, body: { ...intentJson(intent) } };
+    if (intent.status === status) return { statusCode: 200, body: { ...intentJson(intent) } };
     if (intent.status !== 'requires_capture')
       return apiError(
         400,
@@ -184,8 +173,8 @@ export class ProviderLedger {
         `PaymentIntent is ${intent.status}`,
       );
     const { rows } = await transaction.query<IntentRow>(
-      `UPDATE payment_intents SET status = 'canceled', updated_at = now() WHERE id = $1 RETURNING *`,
-      [intentId],
+      `UPDATE payment_intents SET status = $2${alsoSet}, updated_at = now() WHERE id = $1 RETURNING *`,
+      [intentId, status],
     );
     return { statusCode: 200, body: { ...intentJson(rows[0] as IntentRow) } };
   }

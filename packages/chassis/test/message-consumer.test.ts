@@ -61,16 +61,23 @@ describe.each(adapters)('outbox → $name → consumer with inbox', ({ name, rea
       for (const drop of drops) await drop();
     });
 
-    const newBus = async (visibilityTimeoutMs = 30_000): Promise<MessageBus> => {
+    const newBus = async (visibilityTimeoutMs = 30_000, renew = true): Promise<MessageBus> => {
       const bus =
         name === 'NATS JetStream'
-          ? await NatsMessageBus.connect({ url: testNatsUrl(), logger, partitions: 4, visibilityTimeoutMs })
+          ? await NatsMessageBus.connect({
+              url: testNatsUrl(),
+              logger,
+              partitions: 4,
+              visibilityTimeoutMs,
+              renewWhileHandling: renew,
+            })
           : new PostgresMessageBus({
               pool: busPool,
               listenUrl: busUrl,
               logger,
               pollIntervalMs: 100,
               visibilityTimeoutMs,
+              renewClaims: renew,
             });
       running.push({ stop: () => bus.close() });
       return bus;
@@ -215,8 +222,26 @@ describe.each(adapters)('outbox → $name → consumer with inbox', ({ name, rea
       ).rejects.toMatchObject({ code: 'MESSAGING.INVALID_MESSAGE' });
     });
 
-    it('applies the effect once when a slow handler is redelivered to another member', async () => {
+    it('keeps a slow handler’s message with its member while it works: the claim is renewed past the visibility timeout', async () => {
       const bus = await newBus(300);
+      const registry = new Registry();
+      const slow: MessageHandler = async (message, transaction) => {
+        await recordEffect(message, transaction);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      };
+      await startConsumer(bus, 'renew', topic('renew'), slow, registry);
+      await startConsumer(bus, 'renew', topic('renew'), slow, registry);
+      await bus.publish([toTopic(topic('renew'), event('k', 8))]);
+      await waitFor('the delivery handled', async () => (await outcomesIn(registry)).length >= 1, 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Three visibility timeouts passed while it worked; nobody else was handed the message.
+      expect(await outcomesIn(registry)).toEqual(['processed:1']);
+      expect(await effects()).toHaveLength(1);
+    });
+
+    it('applies the effect once when a slow handler is redelivered to another member', async () => {
+      // Its claim lapses while it works (renewals off: as when the member is paused or cut off).
+      const bus = await newBus(300, false);
       const registry = new Registry();
       const slow: MessageHandler = async (message, transaction) => {
         await recordEffect(message, transaction);

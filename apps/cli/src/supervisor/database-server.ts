@@ -94,3 +94,24 @@ export async function prepareDatabases(
     throw error;
   }
 }
+
+/**
+ * Checkpoints the embedded server once the platform is up. Provisioning (one CREATE DATABASE per
+ * service, WAL-logged block by block since PostgreSQL 15), migrations and seeding write a lot of
+ * WAL; without a checkpoint after them, a PostgreSQL killed in the first minutes replays all of it
+ * in crash recovery (measured: 7–12 s with eleven processes, instead of about 3 s).
+ */
+export async function checkpointEmbedded(server: DatabaseServer, logger: Logger): Promise<void> {
+  if (!server.embedded) return;
+  const { default: pgModule } = await import('pg');
+  const client = new pgModule.Client({ ...server.embedded.admin, database: 'postgres' });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('CHECKPOINT');
+  } catch (error) {
+    logger.warn({ error }, 'checkpointing PostgreSQL after start failed; crash recovery will take longer');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

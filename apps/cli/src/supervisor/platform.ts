@@ -11,7 +11,7 @@ import {
 import type { SupervisorConfig } from '../config.ts';
 import { placeServices, repositoryRoot, type ServiceSpec } from '../services.ts';
 import { createAdminToken } from './admin-token.ts';
-import { type DatabaseServer, prepareDatabases } from './database-server.ts';
+import { checkpointEmbedded, type DatabaseServer, prepareDatabases } from './database-server.ts';
 import type { LogOutput } from './log-output.ts';
 import { assertPortFree } from './port-check.ts';
 import { clearRunState, type RunState, writeRunState } from './run-state.ts';
@@ -180,6 +180,7 @@ export async function startPlatform(
     `\n${formatStatusTable(specs.flatMap((spec) => running.filter((child) => child.name === spec.name)).map((child) => ({ service: child.name, pid: child.pid, url: child.url, grpc: grpcUrls[child.name], database: server.databases.get(child.name)?.database ?? null })))}\n`,
   );
   const seconds = ((Date.now() - began) / 1000).toFixed(1);
+  await checkpointEmbedded(server, logger);
   output.text(
     `all services ready in ${seconds} s — API ${urls.gateway}/api/catalog/products, docs ${urls.gateway}/docs\n`,
   );

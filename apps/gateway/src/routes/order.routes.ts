@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Identification } from '../auth/identification.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
+import { basket } from './cart.routes.ts';
 import { minor, problem, problems } from './edge-schemas.ts';
 
 const tags = ['orders'];
@@ -58,23 +59,8 @@ export const toOrderJson = (order: Order | undefined): z.input<typeof orderJson>
     : null,
 });
 
-export const basketBody = z.object({
-  items: z
-    .array(
-      z.object({
-        sku: z
-          .string()
-          .min(3)
-          .max(32)
-          .regex(/^[A-Za-z0-9-]+$/, { error: 'expected letters, digits and -' })
-          .transform((sku) => sku.toUpperCase()),
-        quantity: z.number().int().min(1).max(1_000),
-      }),
-    )
-    .min(1)
-    .max(100),
-  shipping_address: z.string().trim().min(1).max(500),
-});
+/** A basket to order: the cart's lines and where to ship them. */
+export const basketBody = basket.extend({ shipping_address: z.string().trim().min(1).max(500) });
 
 export const idempotencyKeyHeader = z.object({
   'idempotency-key': z

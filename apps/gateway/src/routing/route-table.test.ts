@@ -20,6 +20,7 @@ const baseClusters = {
   customer: grpc('http://customer:5003'),
   pricing: grpc('http://pricing:5004'),
   inventory: grpc('http://inventory:5005'),
+  order: grpc('http://order:5007'),
   legacy: { protocol: 'http', backends: [{ url: 'http://legacy:9000' }] },
 };
 

@@ -39,6 +39,8 @@ export interface NatsBusSettings {
   /** Partitions per destination; each is consumed by one member of a group at a time. */
   partitions?: number;
   visibilityTimeoutMs?: number;
+  /** Whether a member renews a message's ack wait while its handler runs (default true; tests only). */
+  renewWhileHandling?: boolean;
   /** Messages of one partition a member may hold unacknowledged at once. */
   maxInFlightPerPartition?: number;
   /** A member not heard from for this long loses its partitions to the others. */
@@ -83,6 +85,7 @@ export class NatsMessageBus implements MessageBus {
     const complete = {
       partitions: 16,
       visibilityTimeoutMs: 5_000,
+      renewWhileHandling: true,
       maxInFlightPerPartition: 256,
       leaseTtlMs: 5_000,
       replicas: 1,
@@ -173,6 +176,7 @@ export class NatsMessageBus implements MessageBus {
           destination,
           keyHeader: KEY_HEADER,
           visibilityTimeoutMs,
+          renewWhileHandling: this.#settings.renewWhileHandling,
           pullBatch: Math.min(maxInFlightPerPartition, 128),
           dispatcher,
           logger,

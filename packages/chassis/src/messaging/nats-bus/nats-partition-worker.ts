@@ -10,6 +10,7 @@ export interface PartitionWorkerSettings {
   destination: string;
   keyHeader: string;
   visibilityTimeoutMs: number;
+  renewWhileHandling: boolean;
   /** Messages pulled per request; the consumer's `max_ack_pending` caps those in hand. */
   pullBatch: number;
   logger: Logger;
@@ -134,7 +135,7 @@ export class NatsPartitionWorker {
       // Renewed while the handler runs, so the ack wait can be short: what a killed member held is
       // redelivered within one ack wait, and a slow handler keeps its message.
       const renewing = setInterval(
-        () => message.working(),
+        () => this.#settings.renewWhileHandling && message.working(),
         Math.max(50, Math.floor(this.#settings.visibilityTimeoutMs / 3)),
       );
       try {

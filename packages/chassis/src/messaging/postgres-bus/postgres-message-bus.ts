@@ -59,6 +59,11 @@ export interface PostgresBusSettings {
    * member that died are handed to another.
    */
   visibilityTimeoutMs?: number;
+  /**
+   * Whether a member renews its claims while handlers run (default true). Off only in tests that
+   * need a claim to lapse under a live member, as when it is paused or cut off from the store.
+   */
+  renewClaims?: boolean;
   /** Safety-net poll, for delayed retries and expired claims; notifications do the fast path. */
   pollIntervalMs?: number;
   batchSize?: number;
@@ -87,6 +92,7 @@ export class PostgresMessageBus implements MessageBus {
   constructor(settings: PostgresBusSettings) {
     this.#settings = {
       visibilityTimeoutMs: 5_000,
+      renewClaims: true,
       pollIntervalMs: 500,
       batchSize: 200,
       retentionMs: 0,
@@ -160,6 +166,7 @@ export class PostgresMessageBus implements MessageBus {
       options,
       logger: this.#settings.logger,
       visibilityTimeoutMs: this.#settings.visibilityTimeoutMs,
+      renewClaims: this.#settings.renewClaims,
       pollIntervalMs: this.#settings.pollIntervalMs,
       batchSize: this.#settings.batchSize,
       onStop: (stopped) => this.#subscriptions.delete(stopped),

@@ -20,6 +20,7 @@ export interface PostgresSubscriptionSettings {
   options: SubscriptionOptions;
   logger: Logger;
   visibilityTimeoutMs: number;
+  renewClaims: boolean;
   pollIntervalMs: number;
   batchSize: number;
   onStop: (subscription: PostgresSubscription) => void;
@@ -141,10 +142,10 @@ export class PostgresSubscription implements Subscription {
    * redelivered within one timeout, while a live member with a slow handler keeps its claim.
    */
   #renewWhileHeld(inHand: Set<string>): NodeJS.Timeout {
-    const { pool, visibilityTimeoutMs, logger } = this.#settings;
+    const { pool, visibilityTimeoutMs, logger, renewClaims } = this.#settings;
     const timer = setInterval(
       () => {
-        if (inHand.size === 0) return;
+        if (inHand.size === 0 || !renewClaims) return;
         pool
           .query(
             `UPDATE bus_deliveries SET locked_until = now() + make_interval(secs => $2::double precision / 1000)
