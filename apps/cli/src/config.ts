@@ -22,6 +22,8 @@ export const supervisorConfig = z.object({
    */
   MERCATO_SEMI_SPACE_MB: env.int({ min: 0, max: 256, default: 2 }),
   MERCATO_READY_TIMEOUT_MS: env.int({ min: 1_000, max: 600_000, default: 60_000 }),
+  /** The embedded PostgreSQL's own log lines on the console too. */
+  MERCATO_DEBUG_PG: env.bool(false),
   LOG_LEVEL: env.logLevel(),
   /** Infra mode: an admin connection to an existing PostgreSQL. PG* variables work too. */
   DATABASE_URL: env.optionalUrl(['postgres', 'postgresql']),

@@ -28,6 +28,8 @@ export interface EmbeddedServer {
 }
 
 export interface ServerWatch {
+  /** Log PostgreSQL's own output too (`MERCATO_DEBUG_PG`). */
+  verbose?: boolean;
   log: (message: string) => void;
   /** PostgreSQL died on its own; it is being restarted. */
   onDied: (pid: number | undefined, how: string) => void;
@@ -110,7 +112,7 @@ export async function startEmbeddedPostgres(
       'recovery_init_sync_method=syncfs',
     ],
     onLog: (message: unknown) => {
-      if (process.env.MERCATO_DEBUG_PG) log(`postgres: ${String(message).trim()}`);
+      if (watch.verbose) log(`postgres: ${String(message).trim()}`);
       recent.push(String(message).trim());
       if (recent.length > 20) recent.shift();
     },
@@ -161,7 +163,7 @@ export async function startEmbeddedPostgres(
             return;
           } catch {
             internals.process = undefined;
-            if (attempt % 20 === 0 || process.env.MERCATO_DEBUG_PG)
+            if (attempt % 20 === 0 || watch.verbose)
               log(`PostgreSQL is not starting yet: ${recent.slice(-2).join(' | ')}`);
             await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 100 * attempt)));
           }
