@@ -17,17 +17,23 @@ const tags = ['provider'];
 export const providerRoutes =
   (ledger: ProviderLedger, knobs: KnobPanel): FastifyPluginAsyncZod =>
   async (app) => {
-    /** Latency and outage first (as a network would), then the key decides: replay or run once. */
+    // Every call of the API meets the dialled latency first and, in an outage, a 503 (as from the
+    // provider's network); the admin endpoints do not.
+    app.addHook('onRequest', async (request, reply) => {
+      if (!request.url.startsWith('/v1/')) return;
+      const dials = knobs.current;
+      if (dials.latency_ms > 0) await sleep(dials.latency_ms);
+      if (dials.outage)
+        return send(reply, apiError(503, 'api_error', 'outage', 'The provider is unavailable'));
+    });
+
+    /** The key decides: the stored answer replayed, or the work run once and its answer stored. */
     const idempotent = async (
       request: Pick<FastifyRequest, 'method' | 'url' | 'params' | 'body' | 'headers'>,
       reply: FastifyReply,
       work: Parameters<ProviderLedger['once']>[2],
     ) => {
       const key = String(request.headers['idempotency-key']);
-      const dials = knobs.current;
-      if (dials.latency_ms > 0) await sleep(dials.latency_ms);
-      if (dials.outage)
-        return send(reply, apiError(503, 'api_error', 'outage', 'The provider is unavailable'));
       const answer = await ledger.once(
         key,
         { method: request.method, path: request.url, body: request.body ?? null },
@@ -120,13 +126,7 @@ export const providerRoutes =
           querystring: z.object({ order_id: z.string().min(1).max(200) }),
         },
       },
-      async (request, reply) => {
-        const dials = knobs.current;
-        if (dials.latency_ms > 0) await sleep(dials.latency_ms);
-        if (dials.outage)
-          return send(reply, apiError(503, 'api_error', 'outage', 'The provider is unavailable'));
-        return { object: 'list', data: await ledger.intentsOf(request.query.order_id) };
-      },
+      async (request) => ({ object: 'list', data: await ledger.intentsOf(request.query.order_id) }),
     );
 
     app.get(
