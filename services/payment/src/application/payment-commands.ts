@@ -30,14 +30,10 @@ export async function takeOrderPayment(
   const messages = paymentMessages(correlationId, deps.now());
   const payment = await deps.store.lockOrCreate(transaction, {
     orderId: command.order_id,
-    paymentId: newId('pay'),
     customerId: command.customer_id,
     status: 'authorizing',
     amountMinor: command.amount_minor,
     currency: command.currency,
-    providerPaymentId: null,
-    capturedMinor: 0,
-    refundedMinor: 0,
     reason: null,
   });
   if (payment.status !== 'authorizing') return settledOutcome(payment);
@@ -91,15 +87,11 @@ export async function refundOrderPayment(
   const messages = paymentMessages(correlationId, deps.now());
   const payment = await deps.store.lockOrCreate(transaction, {
     orderId: command.order_id,
-    paymentId: newId('pay'),
     customerId: 'unknown',
     status: 'voided',
     amountMinor: 0,
     // ISO 4217's code for "no currency": nothing was ever charged under this record.
     currency: 'XXX',
-    providerPaymentId: null,
-    capturedMinor: 0,
-    refundedMinor: 0,
     reason: command.reason,
   });
   if (payment.status === 'declined') return { success: true, result: { refunded_minor: 0 } };

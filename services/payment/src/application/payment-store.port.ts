@@ -15,6 +15,12 @@ export interface Payment {
   reason: string | null;
 }
 
+/** What a new payment record starts from; nothing has been charged or refunded under it yet. */
+export type NewPayment = Pick<
+  Payment,
+  'orderId' | 'customerId' | 'status' | 'amountMinor' | 'currency' | 'reason'
+>;
+
 export interface RefundRecord {
   refundId: string;
   providerRefundId: string;
@@ -24,8 +30,8 @@ export interface RefundRecord {
 
 /** payment's own records. Writes take the transaction of the command they answer. */
 export interface PaymentStore {
-  /** The order's payment, created as `seed` if there is none, locked until the transaction ends. */
-  lockOrCreate(transaction: Transaction, seed: Payment): Promise<Payment>;
+  /** The order's payment, created from `seed` if there is none, locked until the transaction ends. */
+  lockOrCreate(transaction: Transaction, seed: NewPayment): Promise<Payment>;
   update(transaction: Transaction, payment: Payment): Promise<void>;
   addRefund(
     transaction: Transaction,

@@ -1,5 +1,10 @@
-import type { Pool, Transaction } from '@mercato/chassis';
-import type { Payment, PaymentStore, RefundRecord } from '../../application/payment-store.port.ts';
+import { newId, type Pool, type Transaction } from '@mercato/chassis';
+import type {
+  NewPayment,
+  Payment,
+  PaymentStore,
+  RefundRecord,
+} from '../../application/payment-store.port.ts';
 
 interface PaymentRow {
   order_id: string;
@@ -34,13 +39,13 @@ export class PostgresPayments implements PaymentStore {
     this.#pool = pool;
   }
 
-  async lockOrCreate(transaction: Transaction, seed: Payment): Promise<Payment> {
+  async lockOrCreate(transaction: Transaction, seed: NewPayment): Promise<Payment> {
     await transaction.query(
       `INSERT INTO payments (order_id, payment_id, customer_id, status, amount_minor, currency, reason)
        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (order_id) DO NOTHING`,
       [
         seed.orderId,
-        seed.paymentId,
+        newId('pay'),
         seed.customerId,
         seed.status,
         seed.amountMinor,
