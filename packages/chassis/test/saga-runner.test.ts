@@ -101,6 +101,12 @@ describe.skipIf(!postgres.available)(suiteTitle('the saga runner on PostgreSQL',
     );
     expect(await sent('saga-1')).toEqual([{ type: 'test.reserve', requestId: 'saga-1:0:invoke:1' }]);
     expect((await runner.get('saga-1'))?.waitingOn).toBe('reserve');
+    // Starting it again (a repeated or concurrent start) sends nothing more.
+    const again = await inTransaction(pool, (transaction) =>
+      newRunner().begin(transaction, 'saga-1', { orderId: 'o1' }, 'corr'),
+    );
+    expect(again.pending?.requestId).toBe('saga-1:0:invoke:1');
+    expect(await sent('saga-1')).toHaveLength(1);
   });
 
   it('applies a reply once, records a duplicate as ignored, and times a step out after a restart', async () => {

@@ -10,6 +10,7 @@ import {
   SagaRunner,
   type ServiceDefinition,
   sagaMigrations,
+  sagaReplyConsumer,
 } from '@mercato/chassis';
 import { orderEvents, sagaReply } from '@mercato/contracts';
 import { PricingService } from '@mercato/contracts/grpc/pricing';
@@ -87,21 +88,10 @@ export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; m
       grpc: orderGrpc(service),
       routes: orderAdminRoutes({ pool: db, sagas: [placeSaga, cancelSaga], summaries }),
       consumers: [
-        {
-          ...placeSaga.replyConsumer('order'),
-          // One queue carries the replies of both sagas: each reply goes to the saga it names.
-          handler: async (message, transaction) => {
-            const reply = sagaReply.schema.parse(message.data);
-            const runnerFor = reply.saga_id.endsWith('.cancel') ? cancelSaga : placeSaga;
-            await runnerFor.handleReply(transaction, {
-              sagaId: reply.saga_id,
-              requestId: reply.request_id,
-              success: reply.success,
-              ...(reply.reason === undefined ? {} : { reason: reply.reason }),
-              result: reply.result,
-            });
-          },
-        },
+        // One queue carries the replies of both sagas: each goes to the saga its id names.
+        sagaReplyConsumer('order', ORDER_SAGA_REPLIES, (sagaId) =>
+          sagaId.endsWith('.cancel') ? cancelSaga : placeSaga,
+        ),
       ],
       onClose: async () => {
         await summaries.stop();

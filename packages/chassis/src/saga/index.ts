@@ -1,5 +1,11 @@
 export { defineSaga, type SagaCommand, type SagaDefinition, type SagaStep } from './saga-definition.ts';
-export { replyToSaga, type SagaOutcome } from './saga-participant.ts';
+export {
+  answerSagaCommands,
+  replyToSaga,
+  type SagaCommandHandler,
+  type SagaOutcome,
+  sagaCommand,
+} from './saga-participant.ts';
 export {
   SAGA_MIGRATIONS_TABLE,
   type SagaChange,
@@ -7,6 +13,7 @@ export {
   SagaRunner,
   type SagaRunnerOptions,
   sagaMigrations,
+  sagaReplyConsumer,
 } from './saga-runner.ts';
 export {
   advanceSaga,

@@ -1,5 +1,12 @@
-import { createEnvelope, type SagaRequest, sagaReply } from '@mercato/contracts';
+import {
+  createEnvelope,
+  type Envelope,
+  type MessageContract,
+  type SagaRequest,
+  sagaReply,
+} from '@mercato/contracts';
 import type { Transaction } from '../db/database.ts';
+import type { MessageHandler } from '../messaging/inbox.ts';
 import type { Outbox } from '../messaging/outbox.ts';
 
 export type SagaOutcome =
@@ -37,4 +44,47 @@ export async function replyToSaga(
       }),
     },
   ]);
+}
+
+/** One command a participant handles: parsed by its contract, answered with its outcome. */
+export interface SagaCommandHandler {
+  type: string;
+  run: (
+    message: Envelope,
+    transaction: Transaction,
+  ) => Promise<{ request: SagaRequest; outcome: SagaOutcome }>;
+}
+
+export const sagaCommand = <Data extends { saga: SagaRequest }>(
+  contract: MessageContract<Data>,
+  handle: (command: Data, transaction: Transaction, message: Envelope) => Promise<SagaOutcome>,
+): SagaCommandHandler => ({
+  type: contract.type,
+  run: async (message, transaction) => {
+    const command = contract.schema.parse(message.data);
+    return { request: command.saga, outcome: await handle(command, transaction, message) };
+  },
+});
+
+/**
+ * The message handler of a participant's command queue: each command goes to its handler, and the
+ * reply is written in the same transaction as the handler's effect (and the inbox row). A command
+ * type without a handler is an error, so it is retried and then dead-lettered, never dropped.
+ */
+export function answerSagaCommands(options: {
+  source: string;
+  outbox: Outbox;
+  commands: readonly SagaCommandHandler[];
+}): MessageHandler {
+  const byType = new Map(options.commands.map((command) => [command.type, command]));
+  return async (message, transaction) => {
+    const command = byType.get(message.event_type);
+    if (!command) throw new Error(`${options.source}: no handler for command ${message.event_type}`);
+    const { request, outcome } = await command.run(message, transaction);
+    await replyToSaga(options.outbox, transaction, request, outcome, {
+      source: options.source,
+      correlationId: message.correlation_id,
+      causationId: message.event_id,
+    });
+  };
 }

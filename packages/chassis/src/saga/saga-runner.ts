@@ -131,7 +131,11 @@ export class SagaRunner<Data> {
     return this.#options.definition;
   }
 
-  /** Starts a saga in the caller's transaction (with whatever created it). */
+  /**
+   * Starts a saga in the caller's transaction (with whatever created it). Once per saga id: when
+   * the saga exists already (a concurrent or repeated start), nothing is sent again and its state
+   * is returned as it stands.
+   */
   async begin(
     transaction: Transaction,
     sagaId: string,
@@ -139,10 +143,10 @@ export class SagaRunner<Data> {
     correlationId: string,
   ): Promise<SagaState<Data>> {
     const transition = startSaga(this.#options.definition, sagaId, data, this.#now());
-    await transaction.query(
+    const { rowCount } = await transaction.query(
       `WITH stored AS (
          INSERT INTO saga_instances (saga_id, saga_type, status, state, pending_request_id, deadline, correlation_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING saga_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (saga_id) DO NOTHING RETURNING saga_id)
        ${logFromStored('$3', '$8', '$9', '$10')}`,
       [
         sagaId,
@@ -157,6 +161,13 @@ export class SagaRunner<Data> {
         JSON.stringify(logDetail(transition)),
       ],
     );
+    if (rowCount === 0) {
+      const { rows } = await transaction.query<{ state: SagaState<Data> }>(
+        'SELECT state FROM saga_instances WHERE saga_id = $1',
+        [sagaId],
+      );
+      return (rows[0] as { state: SagaState<Data> }).state;
+    }
     await this.#record(transaction, undefined, transition, { type: 'start' }, correlationId);
     return transition.state;
   }
@@ -183,10 +194,6 @@ export class SagaRunner<Data> {
     return inTransaction(this.#options.pool, (transaction) =>
       this.#advance(transaction, sagaId, { type: 'abort', reason }),
     );
-  }
-
-  async abortIn(transaction: Transaction, sagaId: string, reason: string): Promise<InputOutcome> {
-    return this.#advance(transaction, sagaId, { type: 'abort', reason });
   }
 
   async get(sagaId: string): Promise<SagaRecord<Data> | undefined> {
@@ -247,25 +254,9 @@ export class SagaRunner<Data> {
     });
   }
 
-  /** The consumer of the reply queue, to run with the service's other consumers. */
+  /** The consumer of the reply queue, when this is the only saga answered on it. */
   replyConsumer(group: string): ConsumerDefinition {
-    return {
-      group,
-      kind: 'queue',
-      destinations: [this.#options.replyTo],
-      // A reply the orchestrator cannot apply now (its database is away) is retried for long.
-      maxAttempts: 20,
-      handler: async (message, transaction) => {
-        const reply = sagaReply.schema.parse(message.data);
-        await this.handleReply(transaction, {
-          sagaId: reply.saga_id,
-          requestId: reply.request_id,
-          success: reply.success,
-          ...(reply.reason === undefined ? {} : { reason: reply.reason }),
-          result: reply.result,
-        });
-      },
-    };
+    return sagaReplyConsumer(group, this.#options.replyTo, () => this);
   }
 
   /** Fires due timeouts every `intervalMs` until `stop`. */
@@ -439,6 +430,34 @@ const logDetail = <Data>(transition: Transition<Data>) => ({
 
 const deadlineOf = (state: SagaState<unknown>): Date | null =>
   state.pending ? new Date(state.pending.deadline) : null;
+
+/**
+ * The consumer of a reply queue that several sagas share: each reply goes, in the transaction of its
+ * inbox row, to the runner `route` names for its saga id.
+ */
+export function sagaReplyConsumer(
+  group: string,
+  replyTo: string,
+  route: (sagaId: string) => Pick<SagaRunner<unknown>, 'handleReply'>,
+): ConsumerDefinition {
+  return {
+    group,
+    kind: 'queue',
+    destinations: [replyTo],
+    // A reply the orchestrator cannot apply now (its database is away) is retried for long.
+    maxAttempts: 20,
+    handler: async (message, transaction) => {
+      const reply = sagaReply.schema.parse(message.data);
+      await route(reply.saga_id).handleReply(transaction, {
+        sagaId: reply.saga_id,
+        requestId: reply.request_id,
+        success: reply.success,
+        ...(reply.reason === undefined ? {} : { reason: reply.reason }),
+        result: reply.result,
+      });
+    },
+  };
+}
 
 /** One counter per registry, whichever runner asks first (a service may run several sagas). */
 function counter<Label extends string>(

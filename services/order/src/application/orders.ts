@@ -114,16 +114,15 @@ export class Orders {
         await this.#deps.placeSaga.abort(placeOrderSagaId(orderId), 'customer_request');
         break;
       case 'confirmed':
-        await this.#deps.transact(async (transaction) => {
-          const exists = await this.#deps.cancelSaga.get(cancelOrderSagaId(orderId));
-          if (exists) return;
-          await this.#deps.cancelSaga.begin(
+        // Once per order: a repeated or concurrent cancel finds the saga already started.
+        await this.#deps.transact((transaction) =>
+          this.#deps.cancelSaga.begin(
             transaction,
             cancelOrderSagaId(orderId),
             sagaData(order),
             correlationId,
-          );
-        });
+          ),
+        );
         break;
       default:
         throw conflict(

@@ -1,4 +1,4 @@
-import { type ConsumerDefinition, replyToSaga } from '@mercato/chassis';
+import { answerSagaCommands, type ConsumerDefinition, sagaCommand } from '@mercato/chassis';
 import { PAYMENT_COMMANDS, refundPayment, takePayment } from '@mercato/contracts';
 import {
   type PaymentCommandDeps,
@@ -19,24 +19,16 @@ export const paymentCommandsConsumer = (deps: PaymentCommandDeps): ConsumerDefin
   batchSize: 1,
   maxAttempts: 30,
   backoff: { baseMs: 250, maxMs: 2_000 },
-  handler: async (message, transaction) => {
-    const origin = {
-      source: 'payment',
-      correlationId: message.correlation_id,
-      causationId: message.event_id,
-    };
-    if (message.event_type === takePayment.type) {
-      const command = takePayment.schema.parse(message.data);
-      const outcome = await takeOrderPayment(deps, transaction, command, message.correlation_id);
-      await replyToSaga(deps.outbox, transaction, command.saga, outcome, origin);
-      return;
-    }
-    if (message.event_type === refundPayment.type) {
-      const command = refundPayment.schema.parse(message.data);
-      const outcome = await refundOrderPayment(deps, transaction, command, message.correlation_id);
-      await replyToSaga(deps.outbox, transaction, command.saga, outcome, origin);
-      return;
-    }
-    throw new Error(`payment.commands: no handler for ${message.event_type}`);
-  },
+  handler: answerSagaCommands({
+    source: 'payment',
+    outbox: deps.outbox,
+    commands: [
+      sagaCommand(takePayment, (command, transaction, message) =>
+        takeOrderPayment(deps, transaction, command, message.correlation_id),
+      ),
+      sagaCommand(refundPayment, (command, transaction, message) =>
+        refundOrderPayment(deps, transaction, command, message.correlation_id),
+      ),
+    ],
+  }),
 });
