@@ -2,7 +2,10 @@
  * bench/orders — the PlaceOrder path end to end, through the gateway, as clients see it:
  *   - capacity: orders offered at BENCH_RATE/s (open loop) for BENCH_SECONDS; accepted/s, confirmed/s
  *     (sagas completed per second of the run), p50/p99 accept latency and time-to-confirmed;
- *   - latency at half that: offered at half the confirmed/s just measured; p50/p99 accept.
+ *   - latency at half that: offered at half the confirmed/s just measured; p50/p99 accept;
+ *   - what limits it: CPU milliseconds per order of each process (from /proc, Linux) and PostgreSQL
+ *     transactions per order during the capacity phase, beside the CPU one baseline transaction
+ *     cost, so an order's cost reads as "N baseline transactions".
  * In embedded mode (the default `npm start`) and infra mode (MERCATO_BUS=nats, Redis rate limits,
  * the machine's PostgreSQL), each beside PostgreSQL's single-row INSERT … COMMIT txn/s measured in
  * the same run on the same server (the baseline), with the ratio.
@@ -20,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { ProcessUnderTest, waitFor } from '@mercato/chassis/testing';
 import pg from 'pg';
 import { postgresInsertBaseline } from '../baselines.ts';
+import { cpuBetween, type ProcessLabeller, sampleCpu } from '../process-cpu.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const modes = (process.env.BENCH_MODES ?? 'embedded,infra').split(',');
@@ -189,10 +193,61 @@ async function outcomes(orderDb: pg.Client, orderIds: string[]) {
   };
 }
 
-async function phase(tokens: string[], orderDb: pg.Client, perSecond: number, tag: string): Promise<Phase> {
-  const run = await offer(tokens, perSecond, seconds, tag);
-  const result = await outcomes(orderDb, run.accepted);
+interface Cost {
+  /** CPU ms per finished order, per process (services by name, postgres, nats, redis, …). */
+  cpu_ms_per_order: Record<string, number>;
+  cpu_ms_per_order_total: number;
+  pg_transactions_per_order: number;
+}
+
+interface Meter {
+  labeller: ProcessLabeller;
+  /** Committed + rolled back transactions on the platform's databases so far. */
+  transactions: () => Promise<number>;
+}
+
+async function measured<T>(meter: Meter, work: () => Promise<T>) {
+  const cpuBefore = sampleCpu(meter.labeller);
+  const transactionsBefore = await meter.transactions();
+  const result = await work();
+  // PostgreSQL publishes a backend's counters within a second of its transactions.
+  await sleep(1_500);
+  const cpuAfter = sampleCpu(meter.labeller);
   return {
+    result,
+    cpu: cpuBefore && cpuAfter ? cpuBetween(cpuBefore, cpuAfter) : [],
+    transactions: (await meter.transactions()) - transactionsBefore,
+  };
+}
+
+const perUnit = (value: number, units: number) => Math.round((value / Math.max(1, units)) * 10) / 10;
+
+async function phase(
+  tokens: string[],
+  orderDb: pg.Client,
+  perSecond: number,
+  tag: string,
+  meter: Meter,
+): Promise<Phase & { cost: Cost }> {
+  const {
+    result: measuredRun,
+    cpu,
+    transactions,
+  } = await measured(meter, async () => {
+    const offered = await offer(tokens, perSecond, seconds, tag);
+    return { offered, outcome: await outcomes(orderDb, offered.accepted) };
+  });
+  const { offered: run, outcome: result } = measuredRun;
+  const finished = result.confirmed + result.cancelled;
+  return {
+    cost: {
+      cpu_ms_per_order: Object.fromEntries(cpu.map(([name, ms]) => [name, perUnit(ms, finished)])),
+      cpu_ms_per_order_total: perUnit(
+        cpu.reduce((sum, [, ms]) => sum + ms, 0),
+        finished,
+      ),
+      pg_transactions_per_order: perUnit(transactions, finished),
+    },
     offered_per_s: perSecond,
     seconds,
     offered: run.offered,
@@ -233,19 +288,68 @@ async function benchMode(mode: string) {
     orderDb.on('error', () => undefined);
     await orderDb.connect();
 
-    const baseline = await postgresInsertBaseline({ url: serverUrl, clients: 16, seconds: 5 });
+    const meter = platformMeter(dataDir, serverUrl, mode === 'infra' ? prefix : '');
+    const baselineSeconds = 5;
+    const { result: baseline, cpu: baselineCpu } = await measured(meter, () =>
+      postgresInsertBaseline({ url: serverUrl, clients: 16, seconds: baselineSeconds }),
+    );
+    const baselineCpuMs = perUnit(
+      baselineCpu.reduce((sum, [, ms]) => sum + ms, 0) * 1_000,
+      baseline * baselineSeconds,
+    );
     const tokens = await customers(20);
-    const capacity = await phase(tokens, orderDb, rate, `cap-${Date.now()}`);
+    const capacity = await phase(tokens, orderDb, rate, `cap-${Date.now()}`, meter);
     const half = Math.max(1, Math.round(capacity.confirmed_per_s / 2));
-    const atHalf = await phase(tokens, orderDb, half, `half-${Date.now()}`);
+    const atHalf = await phase(tokens, orderDb, half, `half-${Date.now()}`, meter);
     await orderDb.end();
-    return { mode, baseline_insert_tps: baseline, capacity, at_half: atHalf };
+    return {
+      mode,
+      baseline_insert_tps: baseline,
+      /** Machine CPU (all processes) per baseline transaction, in microseconds. */
+      baseline_cpu_us_per_txn: baselineCpuMs,
+      capacity,
+      at_half: atHalf,
+    };
   } finally {
     platform.child.kill('SIGINT');
     await Promise.race([platform.exited(), sleep(20_000)]);
     rmSync(dataDir, { recursive: true, force: true });
     if (mode === 'infra') await dropInfraDatabases(prefix);
   }
+}
+
+/** Names the platform's processes from its run state; counts its databases' transactions. */
+function platformMeter(dataDir: string, serverUrl: string, databasePrefix: string): Meter {
+  const state = JSON.parse(readFileSync(path.join(dataDir, 'run', 'state.json'), 'utf8')) as {
+    services: Record<string, { pid?: number }>;
+  };
+  const services = new Map(
+    Object.entries(state.services).flatMap(([name, service]) => (service.pid ? [[service.pid, name]] : [])),
+  );
+  const commands: Record<string, string> = {
+    postgres: 'postgres',
+    'nats-server': 'nats',
+    'redis-server': 'redis',
+  };
+  const labeller: ProcessLabeller = (pid, command) =>
+    services.get(pid) ?? commands[command] ?? (pid === process.pid ? 'bench client' : undefined);
+  return {
+    labeller,
+    transactions: async () => {
+      const admin = new pg.Client({ connectionString: serverUrl });
+      await admin.connect();
+      try {
+        const { rows } = await admin.query<{ n: string }>(
+          `SELECT coalesce(sum(xact_commit + xact_rollback), 0)::text AS n FROM pg_stat_database
+            WHERE datname LIKE $1 AND datname NOT IN ('template0', 'template1')`,
+          [`${databasePrefix}%`],
+        );
+        return Number(rows[0]?.n ?? 0);
+      } finally {
+        await admin.end();
+      }
+    },
+  };
 }
 
 async function dropInfraDatabases(prefix: string) {
@@ -309,6 +413,38 @@ const lines: [string, (r: Result) => string | number][] = [
   ],
 ];
 for (const [label, pick] of lines) console.log(row(label, results.map(pick)));
+
+// What limits it: where the CPU of the capacity phase went, per finished order.
+console.log('\nCPU per order in the capacity phase (ms, all processes, from /proc)\n');
+console.log(
+  row(
+    '',
+    results.map((r) => r.mode),
+  ),
+);
+const processes = [...new Set(results.flatMap((r) => Object.keys(r.capacity.cost.cpu_ms_per_order)))].sort(
+  (a, b) =>
+    (results[0]?.capacity.cost.cpu_ms_per_order[b] ?? 0) -
+    (results[0]?.capacity.cost.cpu_ms_per_order[a] ?? 0),
+);
+for (const name of processes)
+  console.log(
+    row(
+      `  ${name}`,
+      results.map((r) => r.capacity.cost.cpu_ms_per_order[name] ?? 0),
+    ),
+  );
+const costLines: [string, (r: Result) => string | number][] = [
+  ['total CPU ms / order', (r) => r.capacity.cost.cpu_ms_per_order_total],
+  ['baseline: CPU µs / INSERT txn', (r) => r.baseline_cpu_us_per_txn],
+  [
+    'order ÷ baseline txn (CPU)',
+    (r) =>
+      `${Math.round((r.capacity.cost.cpu_ms_per_order_total * 1_000) / Math.max(1, r.baseline_cpu_us_per_txn))}×`,
+  ],
+  ['PG transactions / order', (r) => r.capacity.cost.pg_transactions_per_order],
+];
+for (const [label, pick] of costLines) console.log(row(label, results.map(pick)));
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
 writeFileSync(
   path.join(root, 'bench/results/orders.json'),
