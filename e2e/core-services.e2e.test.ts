@@ -81,6 +81,7 @@ describe.skipIf(!postgres.available)(suiteTitle('core services behind the gatewa
       PRICING_GRPC_URL: pricing.grpcUrl,
       INVENTORY_GRPC_URL: inventory.grpcUrl,
       ORDER_GRPC_URL: inventory.grpcUrl,
+      FULFILLMENT_GRPC_URL: inventory.grpcUrl,
       IDENTITY_URL: identity.url,
     });
     url = await gateway.start();

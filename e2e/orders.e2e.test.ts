@@ -43,6 +43,8 @@ describe('placing orders through the gateway (PlaceOrder saga)', () => {
       ORDER_PAYMENT_TIMEOUT_MS: '2000',
       ORDER_CONFIRM_TIMEOUT_MS: '3000',
       ORDER_SAGA_COMPENSATION_ATTEMPTS: '3',
+      // The PlaceOrder saga alone: confirmed orders stay confirmed (e2e/fulfillment ships them).
+      FULFILLMENT_WORKERS: '0',
     });
     await platform.waitForLine(/all services ready in/, 90_000);
     const state = await platform.state();

@@ -71,6 +71,8 @@ function startPlatform(mode: string, dataDir: string, prefix: string): ProcessUn
       GATEWAY_RATE_LIMIT_DEFAULT: 'off',
       GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',
       LOG_LEVEL: 'warn',
+      // What is measured is PlaceOrder: confirmed orders are not shipped.
+      FULFILLMENT_WORKERS: '0',
       // Stock is not what is measured: every demo SKU gets plenty (see seedStock below).
       ...(mode === 'infra'
         ? {

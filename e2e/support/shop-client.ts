@@ -12,6 +12,7 @@ export interface OrderJson {
   status: string;
   total_minor: number;
   reason: string | null;
+  reason_detail: string | null;
   placed_at: string;
   updated_at: string;
   version: number;
@@ -25,7 +26,28 @@ export interface Knobs {
   outage: boolean;
 }
 
-export const terminal = new Set(['confirmed', 'cancelled', 'failed']);
+/** Where the PlaceOrder saga leaves an order (fulfillment may take a confirmed one further). */
+export interface CarrierKnobs {
+  failure_rate: number;
+  lost_rate: number;
+  delivery_ms: number;
+  latency_ms: number;
+  outage: boolean;
+}
+
+export interface ShipmentJson {
+  shipment_id: string;
+  order_id: string;
+  status: string;
+  lines: { sku: string; quantity: number }[];
+  tracking_number: string | null;
+  reason: string | null;
+}
+
+export const terminal = new Set(['confirmed', 'shipped', 'delivered', 'cancelled', 'failed']);
+
+/** An order that kept its payment: confirmed, and on its way or arrived. */
+export const kept = new Set(['confirmed', 'shipped', 'delivered']);
 
 /** A shopper and an operator of a running platform, talking to it as a client would. */
 export class ShopClient {
@@ -139,6 +161,26 @@ export class ShopClient {
       orders: { captured: number; refunded: number; net: number; intents: number }[];
     };
     return orders[0] ?? { captured: 0, refunded: 0, net: 0, intents: 0 };
+  }
+
+  /** The order's parcel as its owner sees it (status code and body). */
+  async shipment(token: string, orderId: string): Promise<{ status: number; body: ShipmentJson }> {
+    const response = await fetch(`${this.gateway}/api/orders/${orderId}/shipment`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    return { status: response.status, body: (await response.json()) as ShipmentJson };
+  }
+
+  /** The carrier's books: every parcel it was handed for the order. */
+  async carrierParcels(orderId: string): Promise<{ id: string; status: string; parcels: unknown[] }[]> {
+    const { data } = (await this.admin('carrier', `/v1/shipments?reference=${orderId}`)) as {
+      data: { id: string; status: string; parcels: unknown[] }[];
+    };
+    return data;
+  }
+
+  async carrierKnobs(changes: Partial<CarrierKnobs>): Promise<CarrierKnobs> {
+    return (await this.admin('carrier', '/admin/knobs', { method: 'PUT', body: changes })) as CarrierKnobs;
   }
 
   async knobs(changes: Partial<Knobs>): Promise<Knobs> {

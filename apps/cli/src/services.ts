@@ -52,6 +52,16 @@ export const serviceCatalog: readonly ServiceSpec[] = [
   core('payment', [], ({ http }) => ({ PAYMENT_PROVIDER_URL: http['payment-provider'] ?? '' })),
   core('order', [], ({ grpc }) => ({ PRICING_GRPC_URL: grpc.pricing ?? '' })),
   {
+    // The outside world fulfillment hands parcels to: a carrier simulator (not a Mercato service).
+    name: 'carrier',
+    directory: 'apps/carrier',
+    database: true,
+    messaging: false,
+    grpc: false,
+    dependsOn: [],
+  },
+  core('fulfillment', [], ({ http }) => ({ CARRIER_URL: http.carrier ?? '' })),
+  {
     name: 'gateway',
     directory: 'apps/gateway',
     database: false,
@@ -67,6 +77,7 @@ export const serviceCatalog: readonly ServiceSpec[] = [
       PRICING_GRPC_URL: grpc.pricing ?? '',
       INVENTORY_GRPC_URL: grpc.inventory ?? '',
       ORDER_GRPC_URL: grpc.order ?? '',
+      FULFILLMENT_GRPC_URL: grpc.fulfillment ?? '',
       PAYMENT_GRPC_URL: grpc.payment ?? '',
       IDENTITY_URL: http.identity ?? '',
     }),

@@ -56,6 +56,7 @@ describe('the hardened edge', () => {
       PRICING_GRPC_URL: grpcUrl,
       INVENTORY_GRPC_URL: grpcUrl,
       ORDER_GRPC_URL: grpcUrl,
+      FULFILLMENT_GRPC_URL: grpcUrl,
       IDENTITY_URL: issuer.url,
     });
     url = await gateway.start();

@@ -196,6 +196,7 @@ describe('the routing table at work', () => {
         pricing: grpc({ url: main }),
         inventory: grpc({ url: main }),
         order: grpc({ url: main }),
+        fulfillment: grpc({ url: main }),
         legacy: { protocol: 'http', backends: [{ url: legacy }] },
         analytics: { protocol: 'http', backends: [{ url: analytics }] },
       },

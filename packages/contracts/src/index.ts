@@ -1,4 +1,10 @@
 export {
+  FULFILLMENT_COMMANDS,
+  fulfillmentCommands,
+  holdShipment,
+  releaseShipment,
+} from './commands/fulfillment-commands.ts';
+export {
   commitStock,
   INVENTORY_COMMANDS,
   inventoryCommands,
@@ -32,6 +38,12 @@ export {
   orderFailed,
 } from './events/order-events.ts';
 export { paymentEvents, paymentFailed, paymentProcessed, paymentRefunded } from './events/payment-events.ts';
+export {
+  shipmentDelivered,
+  shipmentDispatched,
+  shipmentEvents,
+  shipmentFailed,
+} from './events/shipment-events.ts';
 export {
   type DataOf,
   defineCommand,

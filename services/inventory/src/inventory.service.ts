@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { currentRequestContext, newId, type ServiceDefinition } from '@mercato/chassis';
-import { inventoryCommands, inventoryEvents, sagaReply } from '@mercato/contracts';
+import { inventoryCommands, inventoryEvents, sagaReply, shipmentFailed } from '@mercato/contracts';
 import { inventoryGrpc } from './adapters/grpc/inventory.grpc.ts';
 import { inventoryCommandsConsumer } from './adapters/messaging/inventory-commands.consumer.ts';
+import { shipmentFailedConsumer } from './adapters/messaging/shipment-failed.consumer.ts';
 import { PostgresInventory } from './adapters/persistence/postgres-inventory.ts';
 import { StockLevelFeed } from './adapters/persistence/stock-level-feed.ts';
 import { seedDemoStock } from './application/demo-stock.ts';
@@ -14,7 +15,7 @@ export const inventoryDefinition: ServiceDefinition<InventoryConfig, { database:
   config: inventoryConfig,
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
   docs: { title: 'Mercato inventory', description: 'gRPC: mercato.inventory.v1.InventoryService' },
-  messaging: { contracts: [...inventoryEvents, ...inventoryCommands, sagaReply] },
+  messaging: { contracts: [...inventoryEvents, ...inventoryCommands, sagaReply, shipmentFailed] },
   async setup({ config, db, outbox, logger, stopping }) {
     const inventory = new PostgresInventory({
       pool: db,
@@ -34,7 +35,10 @@ export const inventoryDefinition: ServiceDefinition<InventoryConfig, { database:
       );
     }, config.INVENTORY_EXPIRY_INTERVAL_MS);
     return {
-      consumers: [inventoryCommandsConsumer(inventory, outbox, config.INVENTORY_RESERVATION_TTL_SECONDS)],
+      consumers: [
+        inventoryCommandsConsumer(inventory, outbox, config.INVENTORY_RESERVATION_TTL_SECONDS),
+        shipmentFailedConsumer(inventory),
+      ],
       grpc: inventoryGrpc({
         inventory,
         feed,

@@ -12,10 +12,11 @@ import {
   sagaMigrations,
   sagaReplyConsumer,
 } from '@mercato/chassis';
-import { orderEvents, sagaReply } from '@mercato/contracts';
+import { orderEvents, sagaReply, shipmentEvents } from '@mercato/contracts';
 import { PricingService } from '@mercato/contracts/grpc/pricing';
 import { orderGrpc } from './adapters/grpc/order.grpc.ts';
 import { orderAdminRoutes } from './adapters/http/order-admin.routes.ts';
+import { shipmentEventsConsumer } from './adapters/messaging/shipment-events.consumer.ts';
 import { EventSourcedOrders } from './adapters/persistence/event-sourced-orders.ts';
 import { orderUpcasters } from './adapters/persistence/order-event-codec.ts';
 import { orderSummariesProjection } from './adapters/persistence/order-summaries.projection.ts';
@@ -30,6 +31,7 @@ import {
   sagaCommands,
 } from './application/order-sagas.ts';
 import { Orders } from './application/orders.ts';
+import { shipmentProgress } from './application/shipment-progress.ts';
 import { type OrderConfig, orderConfig } from './config.ts';
 
 /** The order service as the chassis builds it; `main.ts` runs it, component tests create it. */
@@ -38,7 +40,7 @@ export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; m
   config: orderConfig,
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
   docs: { title: 'Mercato order', description: 'gRPC: mercato.order.v1.OrderService' },
-  messaging: { contracts: [...orderEvents, ...sagaCommands, sagaReply] },
+  messaging: { contracts: [...orderEvents, ...sagaCommands, sagaReply, ...shipmentEvents] },
   async setup({ config, db, outbox, logger, metrics, grpcClient }) {
     await migrate(db, eventStoreMigrations, logger, EVENT_STORE_MIGRATIONS_TABLE);
     await migrate(db, sagaMigrations, logger, SAGA_MIGRATIONS_TABLE);
@@ -92,6 +94,7 @@ export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; m
         sagaReplyConsumer('order', ORDER_SAGA_REPLIES, (sagaId) =>
           sagaId.endsWith('.cancel') ? cancelSaga : placeSaga,
         ),
+        shipmentEventsConsumer(shipmentProgress(orders, logger)),
       ],
       onClose: async () => {
         await summaries.stop();

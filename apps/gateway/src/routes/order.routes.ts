@@ -1,4 +1,5 @@
 import { notFound } from '@mercato/chassis';
+import type { Shipment } from '@mercato/contracts/grpc/fulfillment';
 import type { Order } from '@mercato/contracts/grpc/order';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -20,6 +21,8 @@ export const orderJson = z.object({
   currency: z.string(),
   shipping_address: z.string(),
   reason: z.string().nullable(),
+  /** What the reason came from in detail, e.g. the carrier's `parcel_lost`. */
+  reason_detail: z.string().nullable(),
   placed_at: z.string(),
   updated_at: z.string(),
   version: z.number(),
@@ -46,6 +49,7 @@ export const toOrderJson = (order: Order | undefined): z.input<typeof orderJson>
   currency: order?.currency ?? '',
   shipping_address: order?.shippingAddress ?? '',
   reason: order?.reason || null,
+  reason_detail: order?.reasonDetail || null,
   placed_at: order?.placedAt ?? '',
   updated_at: order?.updatedAt ?? '',
   version: order?.version ?? 0,
@@ -60,6 +64,35 @@ export const toOrderJson = (order: Order | undefined): z.input<typeof orderJson>
 });
 
 /** A basket to order: the cart's lines and where to ship them. */
+export const shipmentJson = z.object({
+  shipment_id: z.string(),
+  order_id: z.string(),
+  status: z.enum(['pending', 'picked', 'packed', 'dispatched', 'delivered', 'failed', 'held', 'cancelled']),
+  lines: z.array(z.object({ sku: z.string(), quantity: z.number() })),
+  shipping_address: z.string(),
+  tracking_number: z.string().nullable(),
+  /** Why it failed (the carrier's reason) or was cancelled. */
+  reason: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  dispatched_at: z.string().nullable(),
+  delivered_at: z.string().nullable(),
+});
+
+const toShipmentJson = (shipment: Shipment): z.input<typeof shipmentJson> => ({
+  shipment_id: shipment.shipmentId,
+  order_id: shipment.orderId,
+  status: shipment.status as z.input<typeof shipmentJson>['status'],
+  lines: shipment.lines.map((line) => ({ sku: line.sku, quantity: line.quantity })),
+  shipping_address: shipment.shippingAddress,
+  tracking_number: shipment.trackingNumber || null,
+  reason: shipment.reason || null,
+  created_at: shipment.createdAt,
+  updated_at: shipment.updatedAt,
+  dispatched_at: shipment.dispatchedAt || null,
+  delivered_at: shipment.deliveredAt || null,
+});
+
 export const basketBody = basket.extend({ shipping_address: z.string().trim().min(1).max(500) });
 
 export const idempotencyKeyHeader = z.object({
@@ -195,6 +228,31 @@ export const orderEdgeRoutes =
             data: JSON.parse(event.dataJson) as Record<string, unknown>,
           })),
         };
+      },
+    );
+
+    app.get(
+      '/api/orders/:id/shipment',
+      {
+        schema: {
+          tags,
+          operationId: 'getOrderShipment',
+          summary:
+            "One of my orders' parcel: picked, packed, with the carrier (tracking), delivered or failed",
+          security,
+          params: orderId,
+          response: { 200: shipmentJson, ...problems },
+        },
+      },
+      async (request) => {
+        const principal = await identification.requirePrincipal(request);
+        const { shipment } = await upstreams
+          .for(request)
+          .fulfillment.client.getShipment({ orderId: request.params.id });
+        // Someone else's parcel answers as if there were none, like their order.
+        if (!shipment || (shipment.customerId !== principal.userId && !principal.roles.includes('admin')))
+          throw notFound('SHIPMENT.NOT_FOUND', `No shipment for order ${request.params.id}`);
+        return toShipmentJson(shipment);
       },
     );
 

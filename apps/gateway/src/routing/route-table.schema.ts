@@ -70,6 +70,7 @@ export const requiredGrpcClusters = [
   'pricing',
   'inventory',
   'order',
+  'fulfillment',
 ] as const;
 
 export const routeTableDocument = z

@@ -21,6 +21,7 @@ const baseClusters = {
   pricing: grpc('http://pricing:5004'),
   inventory: grpc('http://inventory:5005'),
   order: grpc('http://order:5007'),
+  fulfillment: grpc('http://fulfillment:5009'),
   legacy: { protocol: 'http', backends: [{ url: 'http://legacy:9000' }] },
 };
 

@@ -1,6 +1,7 @@
 import type { GrpcClient, ServiceContext } from '@mercato/chassis';
 import { CatalogService } from '@mercato/contracts/grpc/catalog';
 import { CustomerService } from '@mercato/contracts/grpc/customer';
+import { FulfillmentService } from '@mercato/contracts/grpc/fulfillment';
 import { IdentityService } from '@mercato/contracts/grpc/identity';
 import { InventoryService } from '@mercato/contracts/grpc/inventory';
 import { OrderService } from '@mercato/contracts/grpc/order';
@@ -16,6 +17,7 @@ const services = {
   pricing: PricingService,
   inventory: InventoryService,
   order: OrderService,
+  fulfillment: FulfillmentService,
 };
 type Services = typeof services;
 export type ServiceName = keyof Services;
@@ -71,6 +73,9 @@ export function createUpstreams({ grpcClient }: Pick<ServiceContext<GatewayConfi
       },
       get order() {
         return resolve('order');
+      },
+      get fulfillment() {
+        return resolve('fulfillment');
       },
     };
   };

@@ -26,6 +26,23 @@ describe('toProblem', () => {
     expect(problem.detail).toBe('query.page: too small');
   });
 
+  it('never lets a detail replace a standard member (a detail named status once made a 500)', () => {
+    const problem = toProblem(
+      new AppError({
+        code: 'ORDER.NOT_CANCELLABLE',
+        kind: 'conflict',
+        message: 'shipped',
+        details: { status: 'shipped', code: 'X', type: 'y', order_status: 'shipped' },
+      }),
+    );
+    expect(problem).toMatchObject({
+      status: 409,
+      code: 'ORDER.NOT_CANCELLABLE',
+      type: 'urn:mercato:problem:ORDER.NOT_CANCELLABLE',
+      order_status: 'shipped',
+    });
+  });
+
   it('marks unavailable and timeout errors retryable by default', () => {
     expect(toProblem(new AppError({ code: 'X.DOWN', kind: 'unavailable', message: 'down' })).retryable).toBe(
       true,

@@ -54,6 +54,9 @@ const isFrameworkClientError = (error: unknown): error is FrameworkError => {
 export function toProblem(error: unknown, instance?: string): Problem {
   if (error instanceof AppError) {
     return {
+      // Extension members first: a detail named like a standard member (status, type, code, …)
+      // must not replace it (a detail `status: "shipped"` once made the response status invalid).
+      ...error.details,
       type: `urn:mercato:problem:${error.code}`,
       title: titleFor(error.status),
       status: error.status,
@@ -61,7 +64,6 @@ export function toProblem(error: unknown, instance?: string): Problem {
       code: error.code,
       retryable: error.retryable,
       ...(instance ? { instance } : {}),
-      ...error.details,
     };
   }
   if (isFrameworkClientError(error)) {

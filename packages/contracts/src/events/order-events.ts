@@ -20,15 +20,23 @@ export const orderCreated = defineEvent({
   }),
 });
 
-/** order → fulfillment, notification, read models: stock is held and payment taken. */
+/**
+ * order → fulfillment, notification, read models: stock is committed and payment taken. 1.1 adds
+ * what fulfillment ships (lines, address, the reservation the stock is committed under). A 1.0
+ * message cannot be upcast (its lines are not in it); none was consumed before 1.1, and one still
+ * in flight is dead-lettered with "no upcaster" rather than shipped empty.
+ */
 export const orderConfirmed = defineEvent({
   type: 'order.confirmed',
-  version: '1.0',
+  version: '1.1',
   schema: z.object({
     order_id: z.string().min(1),
     customer_id: z.string().min(1),
     total_minor: z.number().int().min(0),
     currency: z.string().regex(/^[A-Z]{3}$/),
+    lines: z.array(line).min(1),
+    shipping_address: z.string().min(1),
+    reservation_id: z.string().min(1),
   }),
 });
 

@@ -62,6 +62,13 @@ export function orderMessages(
                 customer_id: order.customerId,
                 total_minor: order.totalMinor,
                 currency: order.currency,
+                lines: order.lines.map((line) => ({
+                  sku: line.sku,
+                  quantity: line.quantity,
+                  unit_price_minor: line.unitPriceMinor,
+                })),
+                shipping_address: order.shippingAddress,
+                reservation_id: order.reservationId ?? `res_${order.id}`,
               },
             }),
             orderConfirmed.type,

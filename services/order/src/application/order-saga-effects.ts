@@ -55,7 +55,14 @@ export function orderSagaEffects(orders: OrderRepository, logger: Logger) {
         );
     } else {
       if (finishedNow('completed')) decisions.push((order) => cancel(order, 'customer_request', now));
-      if (finishedNow('compensated'))
+      // The parcel had already left, or fulfillment did not answer in time: nothing was done (a late
+      // hold is released), so the order stays as it is.
+      if (finishedNow('compensated') && after.reason?.startsWith('hold shipment'))
+        logger.info(
+          { order_id: after.data.orderId, reason: after.reason },
+          'cancellation not done: the parcel could not be held',
+        );
+      else if (finishedNow('compensated'))
         decisions.push((order) =>
           markFailed(order, `cancellation did not complete: ${after.reason ?? ''}`, now),
         );

@@ -1,9 +1,12 @@
 import { defineSaga, type SagaCommand, type SagaDefinition } from '@mercato/chassis';
 import {
   commitStock,
+  FULFILLMENT_COMMANDS,
+  holdShipment,
   INVENTORY_COMMANDS,
   PAYMENT_COMMANDS,
   refundPayment,
+  releaseShipment,
   releaseStock,
   reserveStock,
   takePayment,
@@ -91,15 +94,28 @@ export const placeOrderSaga = (
     .build();
 
 /**
- * Cancelling a confirmed order (before it ships): refund, then put the committed stock back. Both
- * are retried by their participants until they succeed; a refund the provider keeps refusing leaves
- * the order FAILED for a person.
+ * Cancelling a confirmed order (before it ships): first fulfillment holds the parcel (it never
+ * leaves; a parcel already with the carrier fails the step and the order stays as it is; a hold
+ * that answers too late is released), then refund, then put the committed stock back. Both are retried by their participants until they
+ * succeed; a refund the provider keeps refusing leaves the order FAILED for a person.
  */
 export const cancelOrderSaga = (
   timeouts: StepTimeouts,
   maxCompensationAttempts: number,
 ): SagaDefinition<OrderSagaData> =>
   defineSaga<OrderSagaData>('cancel-order', { maxCompensationAttempts })
+    .step('hold shipment')
+    .invoke((data) => ({
+      destination: FULFILLMENT_COMMANDS,
+      type: holdShipment.type,
+      payload: { order_id: data.orderId, reason: 'customer_request' },
+    }))
+    .withCompensation((data) => ({
+      destination: FULFILLMENT_COMMANDS,
+      type: releaseShipment.type,
+      payload: { order_id: data.orderId },
+    }))
+    .timeout(timeouts.confirmMs)
     .step('refund payment')
     .invoke(refund('customer_request'))
     .timeout(timeouts.paymentMs)
@@ -108,4 +124,12 @@ export const cancelOrderSaga = (
     .timeout(timeouts.reserveMs)
     .build();
 
-export const sagaCommands = [reserveStock, releaseStock, commitStock, takePayment, refundPayment] as const;
+export const sagaCommands = [
+  reserveStock,
+  releaseStock,
+  commitStock,
+  takePayment,
+  refundPayment,
+  holdShipment,
+  releaseShipment,
+] as const;

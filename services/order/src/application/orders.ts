@@ -128,9 +128,7 @@ export class Orders {
         throw conflict(
           'ORDER.NOT_CANCELLABLE',
           `Order ${orderId} is ${order.status} and can no longer be cancelled`,
-          {
-            status: order.status,
-          },
+          { order_status: order.status },
         );
     }
     return this.get(orderId);

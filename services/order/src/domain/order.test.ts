@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   cancel,
+  cancelForFailedShipment,
   confirm,
   evolve,
   isTerminal,
@@ -60,7 +61,7 @@ describe('the Order aggregate', () => {
       ok: false,
       error: { reason: 'already_shipped', status: 'shipped' },
     });
-    order = apply(order, decided(markDelivered(order, now)));
+    order = apply(order, decided(markDelivered(order, 'shp_1', now)));
     expect(order).toMatchObject({
       status: 'delivered',
       reservationId: 'res_1',
@@ -68,6 +69,29 @@ describe('the Order aggregate', () => {
       shipmentId: 'shp_1',
     });
     expect(isTerminal(order)).toBe(true);
+  });
+
+  it('takes shipment events in any order: delivered before dispatched, dispatched again, a failure', () => {
+    let order = apply(undefined, [placed()]);
+    order = apply(order, decided(recordReservation(order, 'res_1', now)));
+    order = apply(order, decided(recordPayment(order, 'pay_1', now)));
+    order = apply(order, decided(confirm(order, now)));
+    const early = decided(markDelivered(order, 'shp_1', now));
+    expect(early.map((event) => event.type)).toEqual(['OrderShipped', 'OrderDelivered']);
+    const delivered = apply(order, early);
+    expect(delivered).toMatchObject({ status: 'delivered', shipmentId: 'shp_1' });
+    expect(markShipped(delivered, 'shp_1', now)).toEqual({ ok: true, value: [] });
+    expect(cancelForFailedShipment(delivered, 'parcel_lost', now).ok).toBe(false);
+
+    const shipped = apply(order, decided(markShipped(order, 'shp_1', now)));
+    const lost = apply(shipped, decided(cancelForFailedShipment(shipped, 'parcel_lost', now)));
+    expect(lost).toMatchObject({
+      status: 'cancelled',
+      cancellation: 'shipping_failed',
+      reason: 'parcel_lost',
+    });
+    expect(cancelForFailedShipment(lost, 'parcel_lost', now)).toEqual({ ok: true, value: [] });
+    expect(markDelivered(lost, 'shp_1', now).ok).toBe(false);
   });
 
   it('treats a repeated reply as no change', () => {
@@ -93,12 +117,13 @@ describe('the Order aggregate', () => {
         ),
       }),
       fc.record({ kind: fc.constant('ship' as const), id: fc.constantFrom('shp_1', 'shp_2') }),
-      fc.record({ kind: fc.constant('deliver' as const) }),
+      fc.record({ kind: fc.constant('deliver' as const), id: fc.constantFrom('shp_1', 'shp_2') }),
+      fc.record({ kind: fc.constant('shipment failed' as const) }),
     );
     const allowed: Record<string, string[]> = {
       pending: ['pending', 'confirmed', 'cancelled'],
-      confirmed: ['confirmed', 'cancelled', 'shipped'],
-      shipped: ['shipped', 'delivered'],
+      confirmed: ['confirmed', 'cancelled', 'shipped', 'delivered'],
+      shipped: ['shipped', 'delivered', 'cancelled'],
       delivered: ['delivered'],
       cancelled: ['cancelled'],
     };
@@ -117,7 +142,9 @@ describe('the Order aggregate', () => {
                     ? cancel(order, next.reason, now)
                     : next.kind === 'ship'
                       ? markShipped(order, next.id, now)
-                      : markDelivered(order, now);
+                      : next.kind === 'deliver'
+                        ? markDelivered(order, next.id, now)
+                        : cancelForFailedShipment(order, 'parcel_lost', now);
           if (!result.ok) continue;
           const before = order;
           order = apply(order, result.value);

@@ -18,6 +18,8 @@ export interface Order {
   cancellation: CancellationReason | null;
   /** Why it was cancelled (the cancellation reason) or failed (in words). */
   reason: string | null;
+  /** What the cancellation came from in detail (e.g. the carrier's reason), when told. */
+  reasonDetail: string | null;
   placedAt: Date;
   updatedAt: Date;
 }
@@ -113,16 +115,39 @@ export function markFailed(order: Order, reason: string, now: Date): Decision {
   return ok([{ type: 'OrderFailed', reason, at: now }]);
 }
 
+/** The parcel is with the carrier. Told again, or after its delivery was heard first: no change. */
 export function markShipped(order: Order, shipmentId: string, now: Date): Decision {
   if (order.status === 'shipped' && order.shipmentId === shipmentId) return unchanged;
+  if (order.status === 'delivered' && order.shipmentId === shipmentId) return unchanged;
   if (order.status !== 'confirmed') return fail({ reason: 'not_confirmed', status: order.status });
   return ok([{ type: 'OrderShipped', shipmentId, at: now }]);
 }
 
-export function markDelivered(order: Order, now: Date): Decision {
+/**
+ * The parcel arrived. Heard before its dispatch (events of two topics need not arrive in order),
+ * the order is shipped and delivered at once, so its history still reads in order.
+ */
+export function markDelivered(order: Order, shipmentId: string, now: Date): Decision {
   if (order.status === 'delivered') return unchanged;
+  if (order.status === 'confirmed')
+    return ok([
+      { type: 'OrderShipped', shipmentId, at: now },
+      { type: 'OrderDelivered', at: now },
+    ]);
   if (order.status !== 'shipped') return fail({ reason: 'not_shipped', status: order.status });
   return ok([{ type: 'OrderDelivered', at: now }]);
+}
+
+/**
+ * Its shipment failed (the carrier refused or lost the parcel): the order is cancelled with the
+ * carrier's reason, whether or not the parcel had left; payment and inventory undo their parts on
+ * the same event. A delivered order stays delivered.
+ */
+export function cancelForFailedShipment(order: Order, carrierReason: string, now: Date): Decision {
+  if (order.status === 'cancelled') return unchanged;
+  if (order.status !== 'confirmed' && order.status !== 'shipped')
+    return fail({ reason: 'not_confirmed', status: order.status });
+  return ok([{ type: 'OrderCancelled', reason: 'shipping_failed', detail: carrierReason, at: now }]);
 }
 
 /** The order after one more event; `undefined` before it was placed. */
@@ -142,6 +167,7 @@ export function evolve(order: Order | undefined, event: OrderEvent): Order | und
       shipmentId: null,
       cancellation: null,
       reason: null,
+      reasonDetail: null,
       placedAt: event.at,
       updatedAt: event.at,
     };
@@ -161,6 +187,7 @@ export function evolve(order: Order | undefined, event: OrderEvent): Order | und
         status: 'cancelled',
         cancellation: event.reason,
         reason: event.reason,
+        reasonDetail: event.detail ?? null,
       };
     case 'OrderFailed':
       return { ...order, ...at, status: 'failed', reason: event.reason };

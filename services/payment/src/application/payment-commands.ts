@@ -78,15 +78,34 @@ export async function takeOrderPayment(
  * compensation), so a refund the provider refused is tried afresh on the saga's next attempt; a
  * repeat cannot refund twice, as the provider refunds only what is left.
  */
-export async function refundOrderPayment(
+export function refundOrderPayment(
   deps: PaymentCommandDeps,
   transaction: Transaction,
   command: DataOf<typeof refundPayment>,
   correlationId: string,
 ): Promise<SagaOutcome> {
+  return refundOrder(
+    deps,
+    transaction,
+    { orderId: command.order_id, reason: command.reason, key: command.saga.request_id },
+    correlationId,
+  );
+}
+
+/**
+ * Returns whatever was charged for the order, whether or not the charge was ever recorded here.
+ * `key` makes each provider call idempotent: the same key for every retry of the same request (a
+ * saga step's request id, or the event that asked).
+ */
+export async function refundOrder(
+  deps: PaymentCommandDeps,
+  transaction: Transaction,
+  command: { orderId: string; reason: string; key: string },
+  correlationId: string,
+): Promise<SagaOutcome> {
   const messages = paymentMessages(correlationId, deps.now());
   const payment = await deps.store.lockOrCreate(transaction, {
-    orderId: command.order_id,
+    orderId: command.orderId,
     customerId: 'unknown',
     status: 'voided',
     amountMinor: 0,
@@ -95,10 +114,10 @@ export async function refundOrderPayment(
     reason: command.reason,
   });
   if (payment.status === 'declined') return { success: true, result: { refunded_minor: 0 } };
-  const key = command.saga.request_id;
+  const { key } = command;
   let refunded = 0;
   let captured = 0;
-  for (const intent of await deps.provider.intentsOf(command.order_id)) {
+  for (const intent of await deps.provider.intentsOf(command.orderId)) {
     if (intent.status === 'requires_capture') {
       await deps.provider.cancel(intent.id, `${key}:cancel:${intent.id}`);
       continue;
@@ -111,7 +130,7 @@ export async function refundOrderPayment(
     if (result.outcome === 'failed') return { success: false, reason: `refund_failed:${result.code}` };
     if (result.outcome === 'nothing_left') continue;
     refunded += result.amount;
-    await deps.store.addRefund(transaction, command.order_id, {
+    await deps.store.addRefund(transaction, command.orderId, {
       refundId: newId('ref'),
       providerRefundId: result.refundId,
       providerPaymentId: intent.id,
@@ -119,7 +138,7 @@ export async function refundOrderPayment(
       createdAt: deps.now(),
     });
     await deps.outbox.append(transaction, [
-      messages.refunded(command.order_id, result.refundId, result.amount, intent.currency),
+      messages.refunded(command.orderId, result.refundId, result.amount, intent.currency),
     ]);
   }
   await deps.store.update(transaction, {

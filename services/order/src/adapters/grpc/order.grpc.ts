@@ -40,6 +40,7 @@ export const toOrderMessage = ({ order, version, saga }: OrderView): OrderInit =
   reservationId: order.reservationId ?? '',
   paymentId: order.paymentId ?? '',
   reason: order.reason ?? '',
+  reasonDetail: order.reasonDetail ?? '',
   placedAt: order.placedAt.toISOString(),
   updatedAt: order.updatedAt.toISOString(),
   version,

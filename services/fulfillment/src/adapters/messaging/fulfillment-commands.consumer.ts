@@ -1,0 +1,28 @@
+import { answerSagaCommands, type ConsumerDefinition, type Outbox, sagaCommand } from '@mercato/chassis';
+import { FULFILLMENT_COMMANDS, holdShipment, releaseShipment } from '@mercato/contracts';
+import type { Fulfillment } from '../../application/fulfillment.ts';
+
+/** fulfillment's side of order's cancel saga: hold a parcel, or release it when the saga compensates. */
+export const fulfillmentCommandsConsumer = (
+  fulfillment: Fulfillment,
+  outbox: Outbox,
+  wake: () => void,
+): ConsumerDefinition => ({
+  group: 'fulfillment',
+  kind: 'queue',
+  destinations: [FULFILLMENT_COMMANDS],
+  handler: answerSagaCommands({
+    source: 'fulfillment',
+    outbox,
+    commands: [
+      sagaCommand(holdShipment, (command, transaction) =>
+        fulfillment.hold(transaction, command.order_id, command.reason),
+      ),
+      sagaCommand(releaseShipment, async (command, transaction) => {
+        const outcome = await fulfillment.release(transaction, command.order_id);
+        wake();
+        return outcome;
+      }),
+    ],
+  }),
+});

@@ -1,0 +1,241 @@
+import {
+  inTransaction,
+  type Logger,
+  newId,
+  type Outbox,
+  type Pool,
+  type SagaOutcome,
+  type Transaction,
+} from '@mercato/chassis';
+import {
+  cancelShipment,
+  deliver,
+  dispatch,
+  failShipment,
+  hold,
+  pack,
+  pick,
+  release,
+  type Shipment,
+  type ShipmentLine,
+} from '../domain/shipment.ts';
+import { shipmentMessage } from './shipment-messages.ts';
+import type { Carrier, ShipmentStore } from './shipments.port.ts';
+
+export interface ConfirmedOrder {
+  orderId: string;
+  customerId: string;
+  lines: ShipmentLine[];
+  shippingAddress: string;
+  reservationId: string;
+}
+
+export interface FulfillmentDeps {
+  pool: Pool;
+  store: ShipmentStore;
+  carrier: Carrier;
+  outbox: Outbox;
+  logger: Logger;
+  /** How often a parcel with the carrier is tracked. */
+  trackEveryMs: number;
+  now: () => Date;
+}
+
+/** A carrier that did not answer is asked again after this, growing to 5 s; it is never given up on. */
+const retryAfter = (attempts: number) => Math.min(5_000, 250 * 2 ** Math.min(attempts, 5));
+
+/**
+ * fulfillment's use cases: a confirmed order becomes a shipment; the worker picks, packs, hands it
+ * to the carrier and tracks it, each change with its event in one transaction; a cancellation holds
+ * a parcel that has not left.
+ */
+export class Fulfillment {
+  readonly #deps: FulfillmentDeps;
+
+  constructor(deps: FulfillmentDeps) {
+    this.#deps = deps;
+  }
+
+  /** order.confirmed: the order's shipment, pending (a hold that came first keeps it waiting). */
+  async orderConfirmed(transaction: Transaction, order: ConfirmedOrder): Promise<void> {
+    const { store, now } = this.#deps;
+    const existing = await store.lockByOrder(transaction, order.orderId);
+    const details = {
+      customerId: order.customerId,
+      lines: order.lines,
+      shippingAddress: order.shippingAddress,
+      reservationId: order.reservationId,
+    };
+    if (existing) {
+      // A duplicate, or a tombstone from a hold or cancellation that arrived first.
+      if (existing.lines.length > 0) return;
+      const filled = { ...existing, ...details };
+      await store.save(transaction, filled, { at: filled.status === 'pending' ? now() : null, attempts: 0 });
+      return;
+    }
+    const at = now();
+    await store.insert(transaction, this.#fresh(order.orderId, at, details), at);
+  }
+
+  /** The cancel saga's first step: the parcel must not leave. */
+  async hold(transaction: Transaction, orderId: string, reason: string): Promise<SagaOutcome> {
+    const { store, now } = this.#deps;
+    const existing = await store.lockByOrder(transaction, orderId);
+    if (!existing) {
+      const tombstone = {
+        ...this.#fresh(orderId, now()),
+        status: 'held' as const,
+        heldFrom: 'pending' as const,
+        reason,
+      };
+      await store.insert(transaction, tombstone, null);
+      return { success: true, result: { status: 'held' } };
+    }
+    const held = hold(existing, reason, now());
+    if (!held.ok) return { success: false, reason: held.error.reason };
+    await store.save(transaction, held.value, { at: null, attempts: 0 });
+    return { success: true, result: { status: held.value.status } };
+  }
+
+  /** Compensates a hold: the cancellation did not go through. */
+  async release(transaction: Transaction, orderId: string): Promise<SagaOutcome> {
+    const { store, now } = this.#deps;
+    const existing = await store.lockByOrder(transaction, orderId);
+    if (!existing) return { success: true };
+    const released = release(existing, now());
+    if (!released.ok) return { success: true };
+    const ready = released.value.lines.length > 0 && released.value.status !== existing.status;
+    await store.save(transaction, released.value, { at: ready ? now() : null, attempts: 0 });
+    return { success: true, result: { status: released.value.status } };
+  }
+
+  /** order.cancelled: a parcel not with the carrier never leaves (a late confirmation ships nothing). */
+  async orderCancelled(transaction: Transaction, orderId: string, reason: string): Promise<void> {
+    const { store, now, logger } = this.#deps;
+    const existing = await store.lockByOrder(transaction, orderId);
+    if (!existing) {
+      await store.insert(transaction, { ...this.#fresh(orderId, now()), status: 'cancelled', reason }, null);
+      return;
+    }
+    const cancelled = cancelShipment(existing, reason, now());
+    if (!cancelled.ok) {
+      logger.warn({ order_id: orderId, status: existing.status }, 'order cancelled after its parcel left');
+      return;
+    }
+    if (cancelled.value !== existing)
+      await store.save(transaction, cancelled.value, { at: null, attempts: 0 });
+  }
+
+  find(orderId: string): Promise<Shipment | undefined> {
+    return this.#deps.store.find(orderId);
+  }
+
+  /**
+   * Moves the shipment due soonest one stage on, with the carrier if that stage needs it; the row
+   * stays locked meanwhile, so a hold waits for the hand-over to be decided. False when nothing is due.
+   */
+  async advanceNext(): Promise<boolean> {
+    const { pool, store, now } = this.#deps;
+    return inTransaction(pool, async (transaction) => {
+      const due = await store.lockNextDue(transaction, now());
+      if (!due) return false;
+      const { attempts, ...shipment } = due;
+      try {
+        const next = await this.#advance(shipment);
+        await this.#record(transaction, shipment, next.shipment, { at: next.at, attempts: 0 });
+      } catch (error) {
+        this.#deps.logger.warn(
+          { err: error, order_id: shipment.orderId, status: shipment.status, attempts: attempts + 1 },
+          'the carrier did not answer; will ask again',
+        );
+        await store.save(transaction, shipment, {
+          at: new Date(now().getTime() + retryAfter(attempts)),
+          attempts: attempts + 1,
+        });
+      }
+      return true;
+    });
+  }
+
+  async #advance(shipment: Shipment): Promise<{ shipment: Shipment; at: Date | null }> {
+    const { carrier, now, trackEveryMs } = this.#deps;
+    const tracked = () => new Date(now().getTime() + trackEveryMs);
+    let current = shipment;
+    // The warehouse's part: instant here, but each stage is a state of its own.
+    if (current.status === 'pending') current = decided(pick(current, now()));
+    if (current.status === 'picked') current = decided(pack(current, now()));
+    if (current.status === 'packed') {
+      const handed = await carrier.handOver({
+        idempotencyKey: current.id,
+        reference: current.orderId,
+        address: current.shippingAddress,
+        parcels: current.lines,
+      });
+      return handed.outcome === 'accepted'
+        ? {
+            shipment: decided(
+              dispatch(
+                current,
+                { shipmentId: handed.shipmentId, trackingNumber: handed.trackingNumber },
+                now(),
+              ),
+            ),
+            at: tracked(),
+          }
+        : { shipment: decided(failShipment(current, handed.reason, now())), at: null };
+    }
+    if (current.status === 'dispatched' && current.carrierShipmentId) {
+      const tracking = await carrier.track(current.carrierShipmentId);
+      if (tracking.status === 'delivered')
+        return { shipment: decided(deliver(current, tracking.deliveredAt ?? now(), now())), at: null };
+      if (tracking.status === 'lost')
+        return { shipment: decided(failShipment(current, 'parcel_lost', now())), at: null };
+      return { shipment: current, at: tracked() };
+    }
+    return { shipment: current, at: null };
+  }
+
+  async #record(
+    transaction: Transaction,
+    before: Shipment,
+    after: Shipment,
+    next: { at: Date | null; attempts: number },
+  ): Promise<void> {
+    await this.#deps.store.save(transaction, after, next);
+    if (after.status === before.status) return;
+    const message = shipmentMessage(after, newId('corr'), this.#deps.now());
+    if (message) await this.#deps.outbox.append(transaction, [message]);
+  }
+
+  #fresh(
+    orderId: string,
+    at: Date,
+    details: Pick<Shipment, 'customerId' | 'lines' | 'shippingAddress' | 'reservationId'> = {
+      customerId: '',
+      lines: [],
+      shippingAddress: '',
+      reservationId: '',
+    },
+  ): Shipment {
+    return {
+      id: newId('shp'),
+      orderId,
+      ...details,
+      status: 'pending',
+      heldFrom: null,
+      carrierShipmentId: null,
+      trackingNumber: null,
+      reason: null,
+      createdAt: at,
+      updatedAt: at,
+      dispatchedAt: null,
+      deliveredAt: null,
+    };
+  }
+}
+
+/** The worker only asks for transitions the state allows; a refusal here is a bug. */
+function decided(result: { ok: true; value: Shipment } | { ok: false; error: unknown }): Shipment {
+  if (!result.ok) throw new Error(`shipment transition refused: ${JSON.stringify(result.error)}`);
+  return result.value;
+}

@@ -1,0 +1,51 @@
+import { type Logger, WakeSignal } from '@mercato/chassis';
+import type { Fulfillment } from './fulfillment.ts';
+
+/**
+ * Loops that move due shipments on (see Fulfillment.advanceNext). Shipments are rows with a due
+ * time, claimed with SKIP LOCKED, so any number of fulfillment processes share the work and one
+ * that dies mid-hand-over leaves the row to the next (the carrier's idempotency key makes the
+ * second hand-over find the first parcel).
+ */
+export class ShipmentWorker {
+  readonly #fulfillment: Fulfillment;
+  readonly #logger: Logger;
+  readonly #signals: WakeSignal[];
+  readonly #pollMs: number;
+  #running = false;
+  #loops: Promise<void>[] = [];
+
+  constructor(fulfillment: Fulfillment, logger: Logger, options: { workers: number; pollMs: number }) {
+    this.#fulfillment = fulfillment;
+    this.#logger = logger;
+    this.#pollMs = options.pollMs;
+    this.#signals = Array.from({ length: options.workers }, () => new WakeSignal());
+  }
+
+  start(): void {
+    this.#running = true;
+    this.#loops = this.#signals.map((signal) => this.#run(signal));
+  }
+
+  wake(): void {
+    for (const signal of this.#signals) signal.wake();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.wake();
+    await Promise.all(this.#loops);
+  }
+
+  async #run(signal: WakeSignal): Promise<void> {
+    while (this.#running) {
+      let advanced = false;
+      try {
+        advanced = await this.#fulfillment.advanceNext();
+      } catch (error) {
+        this.#logger.warn({ err: error }, 'moving a shipment on failed; will retry');
+      }
+      if (!advanced) await signal.sleep(this.#pollMs);
+    }
+  }
+}
