@@ -27,6 +27,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['e2e/**/*.e2e.test.ts'],
+          globalSetup: ['e2e/support/build-services.ts'],
           testTimeout: 90_000,
           hookTimeout: 90_000,
           // One platform at a time: each test file runs a whole shop with its own ports.
@@ -37,6 +38,7 @@ export default defineConfig({
         test: {
           name: 'chaos',
           include: ['e2e/**/*.chaos.test.ts'],
+          globalSetup: ['e2e/support/build-services.ts'],
           testTimeout: 600_000,
           hookTimeout: 120_000,
           fileParallelism: false,

@@ -82,6 +82,7 @@ describe.skipIf(!postgres.available)(suiteTitle('core services behind the gatewa
       INVENTORY_GRPC_URL: inventory.grpcUrl,
       ORDER_GRPC_URL: inventory.grpcUrl,
       FULFILLMENT_GRPC_URL: inventory.grpcUrl,
+      NOTIFICATION_GRPC_URL: inventory.grpcUrl,
       IDENTITY_URL: identity.url,
     });
     url = await gateway.start();

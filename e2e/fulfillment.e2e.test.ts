@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, PlatformProcess } from './support/platform-process.ts';
-import { type OrderJson, ShopClient } from './support/shop-client.ts';
+import { type OrderJson, ShopClient, type SinkMail } from './support/shop-client.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
 const ports = { postgres: 54397, gateway: 18780, base: 14801, grpcBase: 15801 };
@@ -23,6 +23,7 @@ describe('fulfilling orders (choreographed) with a carrier', () => {
   let shop: ShopClient;
   let token = '';
   let keys = 0;
+  const email = 'fulfillment-e2e@mercato.test';
   const stragglers: number[] = [];
 
   const place = async (sku: string, quantity: number): Promise<OrderJson> => {
@@ -43,6 +44,20 @@ describe('fulfilling orders (choreographed) with a carrier', () => {
     );
     return last as OrderJson;
   };
+  /** The mails the sink holds about an order, by kind, once `kinds` have all arrived. */
+  const mailsAbout = async (orderId: string, kinds: string[]) => {
+    let about: SinkMail[] = [];
+    await waitFor(
+      `mails ${kinds.join(', ')} for ${orderId}`,
+      async () => {
+        about = (await shop.mails(email)).filter((mail) => mail.headers['x-mercato-order-id'] === orderId);
+        return kinds.every((kind) => about.some((mail) => mail.headers['x-mercato-kind'] === kind));
+      },
+      20_000,
+      200,
+    );
+    return new Map(about.map((mail) => [mail.headers['x-mercato-kind'] ?? '', mail]));
+  };
   const eventTypes = async (orderId: string) => {
     const response = await fetch(`${gateway}/api/orders/${orderId}/events`, {
       headers: { authorization: `Bearer ${token}` },
@@ -62,7 +77,7 @@ describe('fulfilling orders (choreographed) with a carrier', () => {
     const state = await platform.state();
     stragglers.push(state.supervisor_pid, ...Object.values(state.services).map((s) => s.pid ?? 0));
     shop = await ShopClient.connect(gateway, dataDir, () => platform.state());
-    token = await shop.customer('fulfillment-e2e@mercato.test');
+    token = await shop.customer(email);
   });
 
   afterEach(async () => {
@@ -106,6 +121,51 @@ describe('fulfilling orders (choreographed) with a carrier', () => {
       available: before.available - 2,
       reserved: before.reserved,
     });
+
+    // notification mailed each step over SMTP: the sink holds them, with the lines and the total.
+    const mails = await mailsAbout(placed.order_id, [
+      'order.confirmed',
+      'shipment.dispatched',
+      'shipment.delivered',
+    ]);
+    const confirmed = mails.get('order.confirmed');
+    expect(confirmed?.to).toEqual([email]);
+    expect(confirmed?.subject).toBe(`Your order ${placed.order_id} is confirmed`);
+    expect(confirmed?.text).toContain('2 × BOK-0002');
+    expect(confirmed?.text).toContain(`Total  EUR ${(order.total_minor / 100).toFixed(2)}`);
+    expect(confirmed?.html).toContain('<table>');
+    expect(mails.get('shipment.dispatched')?.text).toContain(shipment.body.tracking_number ?? 'TRK');
+    expect(mails.get('shipment.delivered')?.text).toContain('2 × BOK-0002');
+    // Each mail once, its Message-ID derived from the event and the recipient.
+    const ids = [...mails.values()].map((mail) => mail.message_id);
+    expect(new Set(ids).size).toBe(3);
+    for (const id of ids) expect(id).toMatch(/^<[0-9a-f]{32}@notification\.mercato>$/);
+
+    // The customer sees them at the edge; another customer does not.
+    const mine = await fetch(`${gateway}/api/customers/me/notifications`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const listed = (
+      (await mine.json()) as { notifications: { order_id: string; kind: string; sends: number }[] }
+    ).notifications;
+    expect(
+      listed
+        .filter((sent) => sent.order_id === placed.order_id)
+        .map((sent) => sent.kind)
+        .sort(),
+    ).toEqual(['order.confirmed', 'shipment.delivered', 'shipment.dispatched']);
+    const other = await shop.customer('fulfillment-mailless@mercato.test');
+    const theirs = await fetch(`${gateway}/api/customers/me/notifications`, {
+      headers: { authorization: `Bearer ${other}` },
+    });
+    expect(((await theirs.json()) as { notifications: unknown[] }).notifications).toEqual([]);
+    const admin = (await shop.admin(
+      'notification',
+      `/admin/notifications?customer_id=${order.customer_id}`,
+    )) as {
+      notifications: { order_id: string }[];
+    };
+    expect(admin.notifications.some((sent) => sent.order_id === placed.order_id)).toBe(true);
   });
 
   it('the carrier refuses the parcel: refunded at the provider, stock back in its warehouse, order cancelled with the reason', async () => {
@@ -137,6 +197,13 @@ describe('fulfilling orders (choreographed) with a carrier', () => {
       const now = await shop.available('KIT-0001');
       return now.available === before.available && now.reserved === before.reserved;
     });
+    const mails = await mailsAbout(placed.order_id, [
+      'order.confirmed',
+      'order.cancelled',
+      'payment.refunded',
+    ]);
+    expect(mails.get('order.cancelled')?.text).toContain('the carrier could not deliver it');
+    expect(mails.has('shipment.dispatched')).toBe(false);
   });
 
   it('the carrier loses the parcel after dispatch: shipped, then cancelled with parcel_lost, refunded, restocked', async () => {

@@ -138,19 +138,28 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
     const services = Object.entries((await platform.state()).services).filter(([name]) => name !== 'gateway');
     expect(services.map(([name]) => name).sort()).toEqual(
       [
+        'carrier',
         'catalog',
         'customer',
+        'fulfillment',
         'identity',
         'inventory',
+        'notification',
         'order',
         'payment',
         'payment-provider',
         'pricing',
+        'smtp-sink',
       ].sort(),
     );
     for (const [name, { url }] of services) {
-      // The provider simulator has no messaging, so no dead letters: its knobs are admin too.
-      const adminPath = name === 'payment-provider' ? '/admin/knobs' : '/admin/dead-letters';
+      // The simulators have no messaging, so no dead letters: their own admin routes are admin too.
+      const simulators: Record<string, string> = {
+        'payment-provider': '/admin/knobs',
+        carrier: '/admin/knobs',
+        'smtp-sink': '/admin/mails',
+      };
+      const adminPath = simulators[name] ?? '/admin/dead-letters';
       const ask = (authorization?: string) =>
         fetch(`${url}${adminPath}`, authorization ? { headers: { authorization } } : {});
       expect((await ask()).status, name).toBe(401);
@@ -234,8 +243,8 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
 
   it('stops every process and PostgreSQL within 10 s of SIGINT, keeping the data', async () => {
     const pids = allPids(await platform.state());
-    // The supervisor, PostgreSQL, eight services and the payment-provider simulator.
-    expect(pids.length).toBe(11);
+    // The supervisor, PostgreSQL, ten services and three simulators (provider, carrier, SMTP sink).
+    expect(pids.length).toBe(15);
     platform.child.kill('SIGINT');
     const took = await waitFor('every process gone', () => pids.every((pid) => !isAlive(pid)), 10_000, 100);
     expect(took).toBeLessThan(10_000);

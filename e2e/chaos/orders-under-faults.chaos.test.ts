@@ -3,9 +3,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AcceptedOrder,
+  chaosBusEnvironment,
+  killRandomly,
+  placeOrdersWithRetries,
+  purgeShopStreams,
+  seededRandom,
+} from '../support/chaos.ts';
 import { isAlive, PlatformProcess } from '../support/platform-process.ts';
 import { kept, type OrderJson, ShopClient, terminal } from '../support/shop-client.ts';
 
@@ -19,35 +25,7 @@ const RATE = Number(process.env.CHAOS_RATE ?? 10);
 const victims = ['order', 'payment', 'inventory', 'payment-provider', 'gateway'] as const;
 const skus = ['BOK-0001', 'BOK-0002', 'BOK-0003', 'KIT-0001', 'KIT-0002', 'APP-0001', 'APP-0002', 'ELE-0001'];
 
-/**
- * A fresh shop starts from empty queues: commands an earlier run's shop left in JetStream (its
- * databases are gone) would otherwise act on this one's stock.
- */
-async function purgeShopStreams(url: string): Promise<void> {
-  const connection = await connect({ servers: url });
-  try {
-    const manager = await jetstreamManager(connection);
-    for await (const stream of manager.streams.list())
-      if (/^(QUEUE|EVENTS)_/.test(stream.config.name)) await manager.streams.purge(stream.config.name);
-  } finally {
-    await connection.close();
-  }
-}
-
-interface Accepted {
-  orderId: string;
-  token: string;
-  lines: { sku: string; quantity: number }[];
-}
-
-/** A deterministic pseudo-random sequence, so a failing run can be repeated. */
-const random = (() => {
-  let seed = Number(process.env.CHAOS_SEED ?? 20261128);
-  return () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
-})();
+const random = seededRandom();
 
 /**
  * The crash test: orders placed through the gateway while a random process of the order path is
@@ -77,9 +55,7 @@ describe(`${ORDERS} orders (${RATE}/s) while a random order-path process is kill
       PROVIDER_DECLINE_RATE: '0.1',
       // The PlaceOrder saga alone: confirmed orders are not shipped here (e2e/fulfillment covers it).
       FULFILLMENT_WORKERS: '0',
-      ...(process.env.MERCATO_BUS === 'nats'
-        ? { MERCATO_BUS: 'nats', NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' }
-        : {}),
+      ...chaosBusEnvironment(),
     });
     await platform.waitForLine(/all services ready in/, 120_000);
     shop = await ShopClient.connect(gateway, dataDir, () => platform.state());
@@ -101,68 +77,24 @@ describe(`${ORDERS} orders (${RATE}/s) while a random order-path process is kill
     const initial = new Map<string, number>();
     for (const sku of skus) initial.set(sku, (await shop.available(sku)).available);
 
-    // The faults.
-    const kills: string[] = [];
-    let faulting = true;
-    const chaos = (async () => {
-      while (faulting) {
-        await sleep(KILL_EVERY_MS);
-        if (!faulting) break;
-        const victim = victims[Math.floor(random() * victims.length)] as string;
-        const pid = (await platform.state()).services[victim]?.pid;
-        if (!pid || !isAlive(pid)) continue;
-        pids.add(pid);
-        process.kill(pid, 'SIGKILL');
-        kills.push(victim);
-      }
-    })();
-
-    // The clients: each order retried with its key until accepted (or 90 s pass).
-    const accepted: Accepted[] = [];
-    const refused: { key: string; status: number; body: string }[] = [];
-    let retries = 0;
-    let next = 0;
-    const began = Date.now();
-    // (orders are offered at RATE per second; a client waits for its order's turn)
-    const client = async () => {
-      while (next < ORDERS) {
-        const index = next++;
-        const due = began + (index * 1_000) / RATE;
-        if (due > Date.now()) await sleep(due - Date.now());
-        const token = tokens[index % tokens.length] as string;
-        const lines = [
-          { sku: skus[Math.floor(random() * skus.length)] as string, quantity: 1 + Math.floor(random() * 3) },
-        ];
-        const key = `chaos-${began}-${index}`;
-        const giveUpAt = Date.now() + 90_000;
-        for (;;) {
-          const response = await shop.placeOrder(token, key, lines).catch(() => undefined);
-          if (response?.status === 202) {
-            accepted.push({ orderId: ((await response.json()) as OrderJson).order_id, token, lines });
-            break;
-          }
-          const status = response?.status ?? 0;
-          const body = (await response?.text().catch(() => '')) ?? '';
-          // 409: the same key still in flight (e.g. its first attempt died with the order service).
-          const transient = status === 0 || status === 409 || status >= 500;
-          if (!transient || Date.now() > giveUpAt) {
-            refused.push({ key, status, body });
-            break;
-          }
-          retries += 1;
-          await sleep(200 + Math.floor(random() * 300));
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: CLIENTS }, client));
-    const placingMs = Date.now() - began;
-    faulting = false;
-    await chaos;
+    // The faults, and the clients meanwhile.
+    const faults = killRandomly({ platform, victims, everyMs: KILL_EVERY_MS, random, pids });
+    const { accepted, refused, retries, placingMs } = await placeOrdersWithRetries({
+      shop,
+      tokens,
+      orders: ORDERS,
+      rate: RATE,
+      clients: CLIENTS,
+      skus,
+      random,
+    });
+    await faults.stop();
+    const kills = faults.kills;
     const faultsStopped = Date.now();
 
     // Every accepted order reaches a terminal state within 30 s of the faults stopping.
     const statuses = new Map<string, OrderJson>();
-    const read = async (order: Accepted) => {
+    const read = async (order: AcceptedOrder) => {
       for (let attempt = 0; ; attempt += 1) {
         try {
           return await shop.order(order.token, order.orderId);
@@ -232,8 +164,7 @@ describe(`${ORDERS} orders (${RATE}/s) while a random order-path process is kill
       const label = order.reason ? `${order.status}:${order.reason}` : order.status;
       byStatus[label] = (byStatus[label] ?? 0) + 1;
     }
-    const killCounts: Record<string, number> = {};
-    for (const victim of kills) killCounts[victim] = (killCounts[victim] ?? 0) + 1;
+    const killCounts = faults.counts();
     console.log(
       [
         `crash test (${process.env.MERCATO_BUS === 'nats' ? 'NATS JetStream' : 'PostgreSQL message store'})`,

@@ -44,6 +44,16 @@ export interface ShipmentJson {
   reason: string | null;
 }
 
+export interface SinkMail {
+  id: number;
+  message_id: string | null;
+  to: string[];
+  subject: string;
+  text: string;
+  html: string;
+  headers: Record<string, string>;
+}
+
 export const terminal = new Set(['confirmed', 'shipped', 'delivered', 'cancelled', 'failed']);
 
 /** An order that kept its payment: confirmed, and on its way or arrived. */
@@ -177,6 +187,17 @@ export class ShopClient {
       data: { id: string; status: string; parcels: unknown[] }[];
     };
     return data;
+  }
+
+  /** What the SMTP sink received for a recipient, newest first. */
+  async mails(to: string): Promise<SinkMail[]> {
+    const { mails } = (await this.admin(
+      'smtp-sink',
+      `/admin/mails?to=${encodeURIComponent(to)}&limit=1000`,
+    )) as {
+      mails: SinkMail[];
+    };
+    return mails;
   }
 
   async carrierKnobs(changes: Partial<CarrierKnobs>): Promise<CarrierKnobs> {

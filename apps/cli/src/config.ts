@@ -31,6 +31,8 @@ export const supervisorConfig = z.object({
   /** The bus: the PostgreSQL message store (default) or NATS JetStream at NATS_URL. */
   MERCATO_BUS: z.enum(['postgres', 'nats'], { error: 'expected postgres or nats' }).default('postgres'),
   NATS_URL: env.optionalUrl(['nats', 'tls']),
+  /** Where notification sends mail (any SMTP server); the SMTP sink the supervisor runs when unset. */
+  SMTP_URL: env.optionalUrl(['smtp', 'smtps']),
   /** Prefix for databases and roles on a shared server, e.g. `mercato_`. */
   MERCATO_DB_PREFIX: z
     .string()

@@ -11,6 +11,8 @@ export interface ServiceSpec {
   messaging: boolean;
   /** It serves gRPC on a port of its own (GRPC_PORT). */
   grpc: boolean;
+  /** It serves SMTP on a port of its own (SMTP_PORT, from the same range as gRPC ports). */
+  smtp?: boolean;
   /** Services that must be ready before this one starts. */
   dependsOn: string[];
   /** Extra environment, given the addresses of every service. */
@@ -20,6 +22,8 @@ export interface ServiceSpec {
 export interface ServiceAddresses {
   http: Record<string, string>;
   grpc: Record<string, string>;
+  /** Where mail goes: SMTP_URL when set, else the SMTP sink. */
+  smtp: string;
 }
 
 const core = (name: string, dependsOn: string[] = [], env?: ServiceSpec['env']): ServiceSpec => ({
@@ -62,6 +66,21 @@ export const serviceCatalog: readonly ServiceSpec[] = [
   },
   core('fulfillment', [], ({ http }) => ({ CARRIER_URL: http.carrier ?? '' })),
   {
+    // The outside world notification mails: a local SMTP server that keeps what it receives.
+    name: 'smtp-sink',
+    directory: 'apps/smtp-sink',
+    database: true,
+    messaging: false,
+    grpc: false,
+    smtp: true,
+    dependsOn: [],
+  },
+  core('notification', [], ({ grpc, smtp }) => ({
+    CUSTOMER_GRPC_URL: grpc.customer ?? '',
+    ORDER_GRPC_URL: grpc.order ?? '',
+    SMTP_URL: smtp,
+  })),
+  {
     name: 'gateway',
     directory: 'apps/gateway',
     database: false,
@@ -78,6 +97,7 @@ export const serviceCatalog: readonly ServiceSpec[] = [
       INVENTORY_GRPC_URL: grpc.inventory ?? '',
       ORDER_GRPC_URL: grpc.order ?? '',
       FULFILLMENT_GRPC_URL: grpc.fulfillment ?? '',
+      NOTIFICATION_GRPC_URL: grpc.notification ?? '',
       PAYMENT_GRPC_URL: grpc.payment ?? '',
       IDENTITY_URL: http.identity ?? '',
     }),
@@ -89,6 +109,7 @@ export const repositoryRoot = path.resolve(import.meta.dirname, '../../..');
 export interface Placement {
   ports: Record<string, number>;
   grpcPorts: Record<string, number>;
+  smtpPorts: Record<string, number>;
   urls: Record<string, string>;
   grpcUrls: Record<string, string>;
 }
@@ -104,14 +125,16 @@ export function placeServices(
 ): Placement {
   const ports: Record<string, number> = {};
   const grpcPorts: Record<string, number> = {};
+  const smtpPorts: Record<string, number> = {};
   let next = bases.MERCATO_PORT_BASE;
   let nextGrpc = bases.MERCATO_GRPC_PORT_BASE;
   for (const spec of specs) {
     ports[spec.name] = spec.name === 'gateway' ? bases.MERCATO_GATEWAY_PORT : next++;
     if (spec.grpc) grpcPorts[spec.name] = nextGrpc++;
+    if (spec.smtp) smtpPorts[spec.name] = nextGrpc++;
   }
   const url = (port: number) => `http://127.0.0.1:${port}`;
   const urls = Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, url(port)]));
   const grpcUrls = Object.fromEntries(Object.entries(grpcPorts).map(([name, port]) => [name, url(port)]));
-  return { ports, grpcPorts, urls, grpcUrls };
+  return { ports, grpcPorts, smtpPorts, urls, grpcUrls };
 }

@@ -65,6 +65,7 @@ export const gatewayConfig = z
     INVENTORY_GRPC_URL: grpcUrl(),
     ORDER_GRPC_URL: grpcUrl(),
     FULFILLMENT_GRPC_URL: grpcUrl(),
+    NOTIFICATION_GRPC_URL: grpcUrl(),
     /** Where identity publishes its JWKS over HTTP. */
     IDENTITY_URL: env.url(['http', 'https']),
     JWT_ISSUER: env.string('mercato-identity'),

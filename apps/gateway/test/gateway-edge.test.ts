@@ -57,6 +57,7 @@ describe('the hardened edge', () => {
       INVENTORY_GRPC_URL: grpcUrl,
       ORDER_GRPC_URL: grpcUrl,
       FULFILLMENT_GRPC_URL: grpcUrl,
+      NOTIFICATION_GRPC_URL: grpcUrl,
       IDENTITY_URL: issuer.url,
     });
     url = await gateway.start();

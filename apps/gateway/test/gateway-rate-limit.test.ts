@@ -35,6 +35,7 @@ describe('rate limits at the gateway', () => {
         INVENTORY_GRPC_URL: grpcUrl,
         ORDER_GRPC_URL: grpcUrl,
         FULFILLMENT_GRPC_URL: grpcUrl,
+        NOTIFICATION_GRPC_URL: grpcUrl,
         IDENTITY_URL: 'http://127.0.0.1:9',
         GATEWAY_RATE_LIMIT_DEFAULT: 'fixed_window:10/60000',
         ...extra,

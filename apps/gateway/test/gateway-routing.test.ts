@@ -197,6 +197,7 @@ describe('the routing table at work', () => {
         inventory: grpc({ url: main }),
         order: grpc({ url: main }),
         fulfillment: grpc({ url: main }),
+        notification: grpc({ url: main }),
         legacy: { protocol: 'http', backends: [{ url: legacy }] },
         analytics: { protocol: 'http', backends: [{ url: analytics }] },
       },

@@ -12,6 +12,11 @@ export {
   reserveStock,
 } from './commands/inventory-commands.ts';
 export {
+  NOTIFICATION_REQUESTS,
+  notificationCommands,
+  notificationRequest,
+} from './commands/notification-commands.ts';
+export {
   PAYMENT_COMMANDS,
   paymentCommands,
   refundPayment,

@@ -71,6 +71,7 @@ export async function startPlatform(
     const variable = spec.name === 'gateway' ? 'MERCATO_GATEWAY_PORT' : 'MERCATO_PORT_BASE';
     await assertPortFree(placement.ports[spec.name] ?? 0, variable);
     if (spec.grpc) await assertPortFree(placement.grpcPorts[spec.name] ?? 0, 'MERCATO_GRPC_PORT_BASE');
+    if (spec.smtp) await assertPortFree(placement.smtpPorts[spec.name] ?? 0, 'MERCATO_GRPC_PORT_BASE');
   }
   const running: ServiceProcess[] = [];
   const watchers: Watcher[] = [];
@@ -202,6 +203,7 @@ function serviceEnvironment(
     HOST: '127.0.0.1',
     PORT: String(placement.ports[spec.name]),
     ...(spec.grpc ? { GRPC_PORT: String(placement.grpcPorts[spec.name]) } : {}),
+    ...(spec.smtp ? { SMTP_PORT: String(placement.smtpPorts[spec.name]) } : {}),
     LOG_LEVEL: config.LOG_LEVEL,
     OTEL_SERVICE_NAME: spec.name,
     MERCATO_SERVICE: spec.name,
@@ -211,7 +213,11 @@ function serviceEnvironment(
     ...(spec.messaging ? { MERCATO_BUS: config.MERCATO_BUS } : {}),
     ...(messageStoreUrl ? { MESSAGES_DATABASE_URL: messageStoreUrl } : {}),
     ...(spec.messaging && config.NATS_URL ? { NATS_URL: config.NATS_URL } : {}),
-    ...spec.env?.({ http: placement.urls, grpc: placement.grpcUrls }),
+    ...spec.env?.({
+      http: placement.urls,
+      grpc: placement.grpcUrls,
+      smtp: config.SMTP_URL ?? `smtp://127.0.0.1:${placement.smtpPorts['smtp-sink'] ?? 0}`,
+    }),
   };
 }
 

@@ -53,6 +53,51 @@ export const customerEdgeRoutes =
       },
     );
 
+    app.get(
+      '/api/customers/me/notifications',
+      {
+        schema: {
+          tags: ['customers'],
+          summary: 'Mails sent to me about my orders, newest first',
+          security,
+          querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }),
+          response: {
+            200: z.object({
+              notifications: z.array(
+                z.object({
+                  message_id: z.string(),
+                  kind: z.string(),
+                  order_id: z.string().nullable(),
+                  recipient: z.string(),
+                  subject: z.string(),
+                  sent_at: z.string(),
+                  sends: z.number(),
+                }),
+              ),
+            }),
+            ...problems,
+          },
+        },
+      },
+      async (request) => {
+        const { userId } = await identification.requirePrincipal(request);
+        const { notifications } = await upstreams
+          .for(request)
+          .notification.client.listNotifications({ customerId: userId, limit: request.query.limit });
+        return {
+          notifications: notifications.map((sent) => ({
+            message_id: sent.messageId,
+            kind: sent.kind,
+            order_id: sent.orderId || null,
+            recipient: sent.recipient,
+            subject: sent.subject,
+            sent_at: sent.sentAt,
+            sends: sent.sends,
+          })),
+        };
+      },
+    );
+
     app.patch(
       '/api/customers/me',
       {

@@ -71,6 +71,7 @@ export const requiredGrpcClusters = [
   'inventory',
   'order',
   'fulfillment',
+  'notification',
 ] as const;
 
 export const routeTableDocument = z

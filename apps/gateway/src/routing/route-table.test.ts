@@ -22,6 +22,7 @@ const baseClusters = {
   inventory: grpc('http://inventory:5005'),
   order: grpc('http://order:5007'),
   fulfillment: grpc('http://fulfillment:5009'),
+  notification: grpc('http://notification:5010'),
   legacy: { protocol: 'http', backends: [{ url: 'http://legacy:9000' }] },
 };
 

@@ -4,6 +4,7 @@ import { CustomerService } from '@mercato/contracts/grpc/customer';
 import { FulfillmentService } from '@mercato/contracts/grpc/fulfillment';
 import { IdentityService } from '@mercato/contracts/grpc/identity';
 import { InventoryService } from '@mercato/contracts/grpc/inventory';
+import { NotificationService } from '@mercato/contracts/grpc/notification';
 import { OrderService } from '@mercato/contracts/grpc/order';
 import { PricingService } from '@mercato/contracts/grpc/pricing';
 import type { FastifyRequest } from 'fastify';
@@ -18,6 +19,7 @@ const services = {
   inventory: InventoryService,
   order: OrderService,
   fulfillment: FulfillmentService,
+  notification: NotificationService,
 };
 type Services = typeof services;
 export type ServiceName = keyof Services;
@@ -76,6 +78,9 @@ export function createUpstreams({ grpcClient }: Pick<ServiceContext<GatewayConfi
       },
       get fulfillment() {
         return resolve('fulfillment');
+      },
+      get notification() {
+        return resolve('notification');
       },
     };
   };

@@ -88,7 +88,8 @@ describe('the Order aggregate', () => {
     expect(lost).toMatchObject({
       status: 'cancelled',
       cancellation: 'shipping_failed',
-      reason: 'parcel_lost',
+      reason: 'shipping_failed',
+      reasonDetail: 'parcel_lost',
     });
     expect(cancelForFailedShipment(lost, 'parcel_lost', now)).toEqual({ ok: true, value: [] });
     expect(markDelivered(lost, 'shp_1', now).ok).toBe(false);

@@ -1,0 +1,135 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { isAlive, type PlatformProcess } from './platform-process.ts';
+import type { OrderJson, ShopClient } from './shop-client.ts';
+
+/** A deterministic pseudo-random sequence, so a failing run can be repeated (CHAOS_SEED). */
+export function seededRandom(seed = Number(process.env.CHAOS_SEED ?? 20261128)): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+/**
+ * A fresh shop starts from empty queues: commands an earlier run's shop left in JetStream (its
+ * databases are gone) would otherwise act on this one's stock.
+ */
+export async function purgeShopStreams(url: string): Promise<void> {
+  const connection = await connect({ servers: url });
+  try {
+    const manager = await jetstreamManager(connection);
+    for await (const stream of manager.streams.list())
+      if (/^(QUEUE|EVENTS)_/.test(stream.config.name)) await manager.streams.purge(stream.config.name);
+  } finally {
+    await connection.close();
+  }
+}
+
+/** The bus a chaos run uses, from MERCATO_BUS, as platform environment. */
+export const chaosBusEnvironment = (): Record<string, string> =>
+  process.env.MERCATO_BUS === 'nats'
+    ? { MERCATO_BUS: 'nats', NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' }
+    : {};
+
+/**
+ * `kill -9` of a random process among `victims` every `everyMs` until stopped (the supervisor
+ * restarts each). The pids killed are kept so a test can reap stragglers.
+ */
+export function killRandomly(options: {
+  platform: PlatformProcess;
+  victims: readonly string[];
+  everyMs: number;
+  random: () => number;
+  pids: Set<number>;
+}) {
+  const kills: string[] = [];
+  let faulting = true;
+  const running = (async () => {
+    while (faulting) {
+      await sleep(options.everyMs);
+      if (!faulting) break;
+      const victim = options.victims[Math.floor(options.random() * options.victims.length)] as string;
+      const pid = (await options.platform.state()).services[victim]?.pid;
+      if (!pid || !isAlive(pid)) continue;
+      options.pids.add(pid);
+      process.kill(pid, 'SIGKILL');
+      kills.push(victim);
+    }
+  })();
+  return {
+    kills,
+    stop: async () => {
+      faulting = false;
+      await running;
+    },
+    /** How many times each victim was killed. */
+    counts: () => {
+      const counts: Record<string, number> = {};
+      for (const victim of kills) counts[victim] = (counts[victim] ?? 0) + 1;
+      return counts;
+    },
+  };
+}
+
+export interface AcceptedOrder {
+  orderId: string;
+  token: string;
+  lines: { sku: string; quantity: number }[];
+}
+
+/**
+ * Orders offered at `rate` per second by `clients` concurrent clients, each retried with its
+ * Idempotency-Key until accepted (a refusal that is not transient, or 90 s of retries, is
+ * recorded), as a real client would.
+ */
+export async function placeOrdersWithRetries(options: {
+  shop: ShopClient;
+  tokens: string[];
+  orders: number;
+  rate: number;
+  clients: number;
+  skus: readonly string[];
+  random: () => number;
+}) {
+  const { shop, tokens, skus, random } = options;
+  const accepted: AcceptedOrder[] = [];
+  const refused: { key: string; status: number; body: string }[] = [];
+  let retries = 0;
+  let next = 0;
+  const began = Date.now();
+  const client = async () => {
+    while (next < options.orders) {
+      const index = next++;
+      const due = began + (index * 1_000) / options.rate;
+      if (due > Date.now()) await sleep(due - Date.now());
+      const token = tokens[index % tokens.length] as string;
+      const lines = [
+        { sku: skus[Math.floor(random() * skus.length)] as string, quantity: 1 + Math.floor(random() * 3) },
+      ];
+      const key = `chaos-${began}-${index}`;
+      const giveUpAt = Date.now() + 90_000;
+      for (;;) {
+        const response = await shop.placeOrder(token, key, lines).catch(() => undefined);
+        if (response?.status === 202) {
+          accepted.push({ orderId: ((await response.json()) as OrderJson).order_id, token, lines });
+          break;
+        }
+        const status = response?.status ?? 0;
+        const body = (await response?.text().catch(() => '')) ?? '';
+        // 409: the same key still in flight (e.g. its first attempt died with the order service).
+        const transient = status === 0 || status === 409 || status >= 500;
+        if (!transient || Date.now() > giveUpAt) {
+          refused.push({ key, status, body });
+          break;
+        }
+        retries += 1;
+        await sleep(200 + Math.floor(random() * 300));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.clients }, client));
+  return { accepted, refused, retries, placingMs: Date.now() - began };
+}

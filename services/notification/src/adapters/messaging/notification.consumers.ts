@@ -1,0 +1,99 @@
+import type { ConsumerDefinition, MessageHandler } from '@mercato/chassis';
+import {
+  NOTIFICATION_REQUESTS,
+  notificationRequest,
+  orderCancelled,
+  orderConfirmed,
+  paymentRefunded,
+  shipmentDelivered,
+  shipmentDispatched,
+} from '@mercato/contracts';
+import { type NotifyDeps, notify, type Tell } from '../../application/notify.ts';
+
+/** Which event tells the customer what. */
+function tellOf(type: string, eventId: string, data: Record<string, unknown>): Tell {
+  const aboutOrder = (orderId: string, news: Extract<Tell, { about: 'order' }>['news']): Tell => ({
+    eventId,
+    about: 'order',
+    orderId,
+    news,
+  });
+  switch (type) {
+    case orderConfirmed.type: {
+      const event = orderConfirmed.schema.parse(data);
+      return aboutOrder(event.order_id, (order) => ({ kind: 'order.confirmed', order }));
+    }
+    case shipmentDispatched.type: {
+      const event = shipmentDispatched.schema.parse(data);
+      return aboutOrder(event.order_id, (order) => ({
+        kind: 'shipment.dispatched',
+        order,
+        trackingNumber: event.tracking_number,
+      }));
+    }
+    case shipmentDelivered.type: {
+      const event = shipmentDelivered.schema.parse(data);
+      return aboutOrder(event.order_id, (order) => ({ kind: 'shipment.delivered', order }));
+    }
+    case orderCancelled.type: {
+      const event = orderCancelled.schema.parse(data);
+      return aboutOrder(event.order_id, (order) => ({
+        kind: 'order.cancelled',
+        order,
+        reason: event.reason,
+      }));
+    }
+    case paymentRefunded.type: {
+      const event = paymentRefunded.schema.parse(data);
+      return aboutOrder(event.order_id, (order) => ({
+        kind: 'payment.refunded',
+        order,
+        amountMinor: event.amount_minor,
+      }));
+    }
+    default: {
+      const request = notificationRequest.schema.parse(data);
+      return {
+        // The sender's reference, not the message id: a request sent twice is the same mail.
+        eventId: `request:${request.customer_id}:${request.reference}`,
+        about: 'customer',
+        customerId: request.customer_id,
+        ...(request.order_id ? { orderId: request.order_id } : {}),
+        news: { kind: 'notification.request', subject: request.subject, text: request.text },
+      };
+    }
+  }
+}
+
+const handler =
+  (deps: NotifyDeps): MessageHandler =>
+  (message, transaction) =>
+    notify(deps, transaction, tellOf(message.event_type, message.event_id, message.data));
+
+// Each mail waits on customer, order and the SMTP server: one per transaction, so a slow send does
+// not hold others; retried with backoff while a dependency is down, for minutes before a dead letter.
+const patient = { batchSize: 1, maxAttempts: 40, backoff: { baseMs: 250, maxMs: 5_000 } };
+
+/** The events that matter to a customer, each mailed once. */
+export const customerEventsConsumer = (deps: NotifyDeps): ConsumerDefinition => ({
+  group: 'notification',
+  kind: 'topic',
+  destinations: [
+    orderConfirmed.type,
+    shipmentDispatched.type,
+    shipmentDelivered.type,
+    orderCancelled.type,
+    paymentRefunded.type,
+  ],
+  ...patient,
+  handler: handler(deps),
+});
+
+/** Mails other services ask for, from the notification.requests work queue. */
+export const notificationRequestsConsumer = (deps: NotifyDeps): ConsumerDefinition => ({
+  group: 'notification',
+  kind: 'queue',
+  destinations: [NOTIFICATION_REQUESTS],
+  ...patient,
+  handler: handler(deps),
+});

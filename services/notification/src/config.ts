@@ -1,0 +1,28 @@
+import {
+  databaseConfigShape,
+  env,
+  grpcServerConfigShape,
+  messagingConfigShape,
+  rpcClientConfigShape,
+  serviceConfigShape,
+} from '@mercato/chassis';
+import { z } from 'zod';
+
+export const notificationConfig = z.object({
+  ...serviceConfigShape,
+  ...databaseConfigShape,
+  ...messagingConfigShape,
+  ...grpcServerConfigShape(),
+  ...rpcClientConfigShape({ timeoutMs: 2_000 }),
+  /** customer's gRPC address: the recipient's address and name. */
+  CUSTOMER_GRPC_URL: env.url(['http', 'https']),
+  /** order's gRPC address: the order's lines and total for the mail. */
+  ORDER_GRPC_URL: env.url(['http', 'https']),
+  /** Any SMTP server (smtp://host:port, smtps://user:pass@host:465); the SMTP sink in embedded mode. */
+  SMTP_URL: env.url(['smtp', 'smtps']),
+  NOTIFICATION_FROM: env.string('Mercato <orders@mercato.local>'),
+  /** A send the SMTP server has not accepted after this long is retried later. */
+  NOTIFICATION_SMTP_TIMEOUT_MS: env.int({ min: 100, max: 120_000, default: 5_000 }),
+});
+
+export type NotificationConfig = z.output<typeof notificationConfig>;

@@ -1,0 +1,68 @@
+import { fileURLToPath } from 'node:url';
+import type { ServiceDefinition } from '@mercato/chassis';
+import {
+  notificationCommands,
+  orderCancelled,
+  orderConfirmed,
+  paymentRefunded,
+  shipmentDelivered,
+  shipmentDispatched,
+} from '@mercato/contracts';
+import { CustomerService } from '@mercato/contracts/grpc/customer';
+import { OrderService } from '@mercato/contracts/grpc/order';
+import { GrpcCustomers, GrpcOrderFacts } from './adapters/clients/grpc-lookups.ts';
+import { notificationGrpc } from './adapters/grpc/notification.grpc.ts';
+import { notificationAdminRoutes } from './adapters/http/notification-admin.routes.ts';
+import { SmtpMailer } from './adapters/mail/smtp-mailer.ts';
+import {
+  customerEventsConsumer,
+  notificationRequestsConsumer,
+} from './adapters/messaging/notification.consumers.ts';
+import { PostgresNotifications } from './adapters/persistence/postgres-notifications.ts';
+import { type NotificationConfig, notificationConfig } from './config.ts';
+
+/** The notification service as the chassis builds it; `main.ts` runs it, component tests create it. */
+export const notificationDefinition: ServiceDefinition<
+  NotificationConfig,
+  { database: true; messaging: true }
+> = {
+  name: 'notification',
+  config: notificationConfig,
+  migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
+  docs: { title: 'Mercato notification', description: 'gRPC: mercato.notification.v1.NotificationService' },
+  messaging: {
+    contracts: [
+      orderConfirmed,
+      orderCancelled,
+      shipmentDispatched,
+      shipmentDelivered,
+      paymentRefunded,
+      ...notificationCommands,
+    ],
+  },
+  setup({ config, db, logger, grpcClient }) {
+    const store = new PostgresNotifications(db);
+    const mailer = new SmtpMailer({
+      url: config.SMTP_URL,
+      from: config.NOTIFICATION_FROM,
+      timeoutMs: config.NOTIFICATION_SMTP_TIMEOUT_MS,
+    });
+    const deps = {
+      customers: new GrpcCustomers(
+        grpcClient(CustomerService, { dependency: 'customer', url: config.CUSTOMER_GRPC_URL }),
+      ),
+      orders: new GrpcOrderFacts(
+        grpcClient(OrderService, { dependency: 'order', url: config.ORDER_GRPC_URL }),
+      ),
+      mailer,
+      store,
+      logger,
+    };
+    return {
+      grpc: notificationGrpc(store),
+      routes: notificationAdminRoutes(store),
+      consumers: [customerEventsConsumer(deps), notificationRequestsConsumer(deps)],
+      onClose: async () => mailer.close(),
+    };
+  },
+};
