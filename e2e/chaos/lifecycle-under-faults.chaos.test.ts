@@ -1,22 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AcceptedOrder,
-  chaosBusEnvironment,
   killRandomly,
   placeOrdersWithRetries,
-  purgeShopStreams,
   seededRandom,
+  startChaosPlatform,
 } from '../support/chaos.ts';
-import { isAlive, PlatformProcess } from '../support/platform-process.ts';
-import { type OrderJson, ShopClient } from '../support/shop-client.ts';
+import type { PlatformProcess } from '../support/platform-process.ts';
+import type { OrderJson, ShopClient } from '../support/shop-client.ts';
 
 const ports = { postgres: 54398, gateway: 18880, base: 14901, grpcBase: 15901 };
-const gateway = `http://127.0.0.1:${ports.gateway}`;
 const ORDERS = Number(process.env.CHAOS_LIFECYCLE_ORDERS ?? 150);
 const RATE = Number(process.env.CHAOS_LIFECYCLE_RATE ?? 3);
 const KILL_EVERY_MS = 3_000;
@@ -50,42 +44,34 @@ interface SinkMail {
  * customer) in the SMTP sink; the physical repeats the crashes caused are printed.
  */
 describe(`${ORDERS} orders (${RATE}/s) through their whole life while a random process is killed every ${KILL_EVERY_MS / 1000} s`, () => {
-  let dataDir = '';
   let platform: PlatformProcess;
   let shop: ShopClient;
+  let stop: () => Promise<void>;
   const pids = new Set<number>();
 
   beforeAll(async () => {
-    if (process.env.MERCATO_BUS === 'nats')
-      await purgeShopStreams(process.env.NATS_URL ?? 'nats://127.0.0.1:4222');
-    dataDir = await mkdtemp(path.join(tmpdir(), 'mercato-chaos-lifecycle-'));
-    platform = new PlatformProcess(dataDir, ports, {
-      GATEWAY_RATE_LIMIT_DEFAULT: 'off',
-      GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',
-      // Longer than a restart plus the backlog it leaves: the mix of outcomes should be the shop's
-      // (declines, carrier failures), not the test machine's.
-      ORDER_RESERVE_TIMEOUT_MS: '10000',
-      ORDER_PAYMENT_TIMEOUT_MS: '10000',
-      ORDER_CONFIRM_TIMEOUT_MS: '10000',
-      ORDER_SAGA_COMPENSATION_ATTEMPTS: '30',
-      PROVIDER_DECLINE_RATE: '0.1',
-      CARRIER_FAILURE_RATE: '0.1',
-      CARRIER_LOST_RATE: '0.05',
-      CARRIER_DELIVERY_MS: '1500',
-      FULFILLMENT_TRACK_EVERY_MS: '300',
-      ...chaosBusEnvironment(),
-    });
-    await platform.waitForLine(/all services ready in/, 120_000);
-    shop = await ShopClient.connect(gateway, dataDir, () => platform.state());
+    ({ platform, shop, stop } = await startChaosPlatform({
+      name: 'chaos-lifecycle',
+      ports,
+      pids,
+      environment: {
+        // Longer than a restart plus the backlog it leaves: the mix of outcomes should be the shop's
+        // (declines, carrier failures), not the test machine's.
+        ORDER_RESERVE_TIMEOUT_MS: '10000',
+        ORDER_PAYMENT_TIMEOUT_MS: '10000',
+        ORDER_CONFIRM_TIMEOUT_MS: '10000',
+        ORDER_SAGA_COMPENSATION_ATTEMPTS: '30',
+        PROVIDER_DECLINE_RATE: '0.1',
+        CARRIER_FAILURE_RATE: '0.1',
+        CARRIER_LOST_RATE: '0.05',
+        CARRIER_DELIVERY_MS: '1500',
+        FULFILLMENT_TRACK_EVERY_MS: '300',
+      },
+    }));
   });
 
   afterAll(async () => {
-    const state = await platform.state().catch(() => undefined);
-    for (const service of Object.values(state?.services ?? {})) if (service.pid) pids.add(service.pid);
-    platform.child.kill('SIGINT');
-    await Promise.race([platform.exited(), sleep(20_000)]);
-    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    await rm(dataDir, { recursive: true, force: true });
+    await stop?.();
   });
 
   it('ends every order delivered or cancelled-and-refunded, ships nothing cancelled, mails each event once', async () => {

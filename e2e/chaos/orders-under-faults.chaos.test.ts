@@ -1,22 +1,17 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AcceptedOrder,
-  chaosBusEnvironment,
   killRandomly,
   placeOrdersWithRetries,
-  purgeShopStreams,
   seededRandom,
+  startChaosPlatform,
 } from '../support/chaos.ts';
-import { isAlive, PlatformProcess } from '../support/platform-process.ts';
-import { kept, type OrderJson, ShopClient, terminal } from '../support/shop-client.ts';
+import type { PlatformProcess } from '../support/platform-process.ts';
+import { kept, type OrderJson, type ShopClient, terminal } from '../support/shop-client.ts';
 
 const ports = { postgres: 54395, gateway: 18580, base: 14601, grpcBase: 15601 };
-const gateway = `http://127.0.0.1:${ports.gateway}`;
 const ORDERS = Number(process.env.CHAOS_ORDERS ?? 500);
 const KILL_EVERY_MS = 3_000;
 const CLIENTS = 8;
@@ -35,39 +30,31 @@ const random = seededRandom();
  * provider's books and payment's agree: total for confirmed, 0 for cancelled), and stock conserved.
  */
 describe(`${ORDERS} orders (${RATE}/s) while a random order-path process is killed every ${KILL_EVERY_MS / 1000} s`, () => {
-  let dataDir = '';
   let platform: PlatformProcess;
   let shop: ShopClient;
+  let stop: () => Promise<void>;
   const pids = new Set<number>();
 
   beforeAll(async () => {
-    if (process.env.MERCATO_BUS === 'nats')
-      await purgeShopStreams(process.env.NATS_URL ?? 'nats://127.0.0.1:4222');
-    dataDir = await mkdtemp(path.join(tmpdir(), 'mercato-chaos-'));
-    platform = new PlatformProcess(dataDir, ports, {
-      GATEWAY_RATE_LIMIT_DEFAULT: 'off',
-      GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',
-      ORDER_RESERVE_TIMEOUT_MS: '5000',
-      ORDER_PAYMENT_TIMEOUT_MS: '5000',
-      ORDER_CONFIRM_TIMEOUT_MS: '5000',
-      // Compensations outlive any one restart: a participant that is down is waited for.
-      ORDER_SAGA_COMPENSATION_ATTEMPTS: '30',
-      PROVIDER_DECLINE_RATE: '0.1',
-      // The PlaceOrder saga alone: confirmed orders are not shipped here (e2e/fulfillment covers it).
-      FULFILLMENT_WORKERS: '0',
-      ...chaosBusEnvironment(),
-    });
-    await platform.waitForLine(/all services ready in/, 120_000);
-    shop = await ShopClient.connect(gateway, dataDir, () => platform.state());
+    ({ platform, shop, stop } = await startChaosPlatform({
+      name: 'chaos',
+      ports,
+      pids,
+      environment: {
+        ORDER_RESERVE_TIMEOUT_MS: '5000',
+        ORDER_PAYMENT_TIMEOUT_MS: '5000',
+        ORDER_CONFIRM_TIMEOUT_MS: '5000',
+        // Compensations outlive any one restart: a participant that is down is waited for.
+        ORDER_SAGA_COMPENSATION_ATTEMPTS: '30',
+        PROVIDER_DECLINE_RATE: '0.1',
+        // The PlaceOrder saga alone: confirmed orders are not shipped here (e2e/fulfillment covers it).
+        FULFILLMENT_WORKERS: '0',
+      },
+    }));
   });
 
   afterAll(async () => {
-    const state = await platform.state().catch(() => undefined);
-    for (const service of Object.values(state?.services ?? {})) if (service.pid) pids.add(service.pid);
-    platform.child.kill('SIGINT');
-    await Promise.race([platform.exited(), sleep(20_000)]);
-    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    await rm(dataDir, { recursive: true, force: true });
+    await stop?.();
   });
 
   it('loses no accepted order, ends every one, charges none twice and conserves stock', async () => {

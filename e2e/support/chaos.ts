@@ -1,8 +1,11 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { isAlive, type PlatformProcess } from './platform-process.ts';
-import type { OrderJson, ShopClient } from './shop-client.ts';
+import { isAlive, type PlatformPorts, PlatformProcess } from './platform-process.ts';
+import { type OrderJson, ShopClient } from './shop-client.ts';
 
 /** A deterministic pseudo-random sequence, so a failing run can be repeated (CHAOS_SEED). */
 export function seededRandom(seed = Number(process.env.CHAOS_SEED ?? 20261128)): () => number {
@@ -132,4 +135,40 @@ export async function placeOrdersWithRetries(options: {
   };
   await Promise.all(Array.from({ length: options.clients }, client));
   return { accepted, refused, retries, placingMs: Date.now() - began };
+}
+
+/**
+ * A whole shop for a crash test: `npm start` on its own ports with `environment` (and the bus of
+ * MERCATO_BUS, its NATS streams purged first), and a stop that also reaps every process the test
+ * killed or the supervisor started (`pids`).
+ */
+export async function startChaosPlatform(options: {
+  name: string;
+  ports: PlatformPorts;
+  environment: Record<string, string>;
+  pids: Set<number>;
+}) {
+  if (process.env.MERCATO_BUS === 'nats')
+    await purgeShopStreams(process.env.NATS_URL ?? 'nats://127.0.0.1:4222');
+  const dataDir = await mkdtemp(path.join(tmpdir(), `mercato-${options.name}-`));
+  const platform = new PlatformProcess(dataDir, options.ports, {
+    GATEWAY_RATE_LIMIT_DEFAULT: 'off',
+    GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',
+    ...options.environment,
+    ...chaosBusEnvironment(),
+  });
+  await platform.waitForLine(/all services ready in/, 120_000);
+  const shop = await ShopClient.connect(`http://127.0.0.1:${options.ports.gateway}`, dataDir, () =>
+    platform.state(),
+  );
+  const stop = async () => {
+    const state = await platform.state().catch(() => undefined);
+    for (const service of Object.values(state?.services ?? {}))
+      if (service.pid) options.pids.add(service.pid);
+    platform.child.kill('SIGINT');
+    await Promise.race([platform.exited(), sleep(20_000)]);
+    for (const pid of options.pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  return { platform, shop, stop };
 }

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { create } from '@bufbuild/protobuf';
 import type { ConnectRouter } from '@connectrpc/connect';
 import { createService, type GrpcServer, type Service } from '@mercato/chassis';
-import { startTokenIssuer } from '@mercato/chassis/testing';
+import { startGrpcStub, startTokenIssuer } from '@mercato/chassis/testing';
 import { CatalogService } from '@mercato/contracts/grpc/catalog';
 import { CustomerSchema, CustomerService } from '@mercato/contracts/grpc/customer';
 import { IdentityService } from '@mercato/contracts/grpc/identity';
@@ -11,7 +11,6 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../src/config.ts';
 import { gatewayDefinition } from '../src/gateway.service.ts';
-import { startGrpcStub } from './support/grpc-stub.ts';
 
 const REQUEST_TIMEOUT_MS = 1_000;
 

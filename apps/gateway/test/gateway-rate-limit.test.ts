@@ -1,11 +1,11 @@
 import type { ConnectRouter } from '@connectrpc/connect';
 import { createService, type GrpcServer, type Service } from '@mercato/chassis';
+import { startGrpcStub } from '@mercato/chassis/testing';
 import { CatalogService } from '@mercato/contracts/grpc/catalog';
 import { IdentityService } from '@mercato/contracts/grpc/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../src/config.ts';
 import { gatewayDefinition } from '../src/gateway.service.ts';
-import { startGrpcStub } from './support/grpc-stub.ts';
 
 const routes = (router: ConnectRouter) => {
   router.service(CatalogService, {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import { createService, type GrpcServer, type Service } from '@mercato/chassis';
-import { parsePrometheusText, startTokenIssuer, waitFor } from '@mercato/chassis/testing';
+import { parsePrometheusText, startGrpcStub, startTokenIssuer, waitFor } from '@mercato/chassis/testing';
 import { CatalogService } from '@mercato/contracts/grpc/catalog';
 import { CustomerService } from '@mercato/contracts/grpc/customer';
 import { IdentityService } from '@mercato/contracts/grpc/identity';
@@ -16,7 +16,6 @@ import fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../src/config.ts';
 import { gatewayDefinition } from '../src/gateway.service.ts';
-import { startGrpcStub } from './support/grpc-stub.ts';
 
 const products = [
   { id: 'p1', sku: 'KIT-0001', name: 'Pan', categorySlug: 'kitchen' },

@@ -1,12 +1,12 @@
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import { createService, type GrpcServer, type Service } from '@mercato/chassis';
+import { startGrpcStub } from '@mercato/chassis/testing';
 import { CatalogService, ProductSchema } from '@mercato/contracts/grpc/catalog';
 import { IdentityService } from '@mercato/contracts/grpc/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../src/config.ts';
 import { gatewayDefinition } from '../src/gateway.service.ts';
-import { startGrpcStub } from './support/grpc-stub.ts';
 
 /** A stand-in catalog with the behaviours the gateway must cope with: answers, errors, silence. */
 function catalogStub() {

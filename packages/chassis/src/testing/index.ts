@@ -1,3 +1,4 @@
+export { startGrpcStub } from './grpc-stub.ts';
 export * from './infra.ts';
 export { ProcessUnderTest } from './process-under-test.ts';
 export { parsePrometheusText } from './prometheus-text.ts';

@@ -1,10 +1,6 @@
-import {
-  createGrpcServer,
-  createLogger,
-  createServiceMetrics,
-  type GrpcRoutes,
-  type GrpcServer,
-} from '@mercato/chassis';
+import { createGrpcServer, type GrpcRoutes, type GrpcServer } from '../grpc/grpc-server.ts';
+import { createLogger } from '../logging/create-logger.ts';
+import { createServiceMetrics } from '../metrics/service-metrics.ts';
 
 /** A stand-in upstream: `routes` served over gRPC on an ephemeral port, silently. */
 export async function startGrpcStub(routes: GrpcRoutes): Promise<{ server: GrpcServer; url: string }> {

@@ -1,0 +1,210 @@
+import type { AddressInfo } from 'node:net';
+import { create } from '@bufbuild/protobuf';
+import { createLogger, createPool, type Pool, PostgresMessageBus } from '@mercato/chassis';
+import {
+  probePostgres,
+  startGrpcStub,
+  startTestService,
+  suiteTitle,
+  type TestService,
+  waitFor,
+} from '@mercato/chassis/testing';
+import {
+  createEnvelope,
+  type Envelope,
+  NOTIFICATION_REQUESTS,
+  notificationRequest,
+  orderConfirmed,
+} from '@mercato/contracts';
+import { CustomerSchema, CustomerService } from '@mercato/contracts/grpc/customer';
+import { NotificationService } from '@mercato/contracts/grpc/notification';
+import { OrderSchema, OrderService } from '@mercato/contracts/grpc/order';
+import { simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NotificationConfig } from '../src/config.ts';
+import { notificationDefinition } from '../src/notification.service.ts';
+
+const postgres = await probePostgres();
+const logger = createLogger({ service: 'test', level: 'silent' });
+
+interface Received {
+  messageId: string | undefined;
+  to: string[];
+  subject: string;
+  text: string;
+  headers: Map<string, unknown>;
+}
+
+/** A receiving SMTP server in the test: what notification sent, as a mail client would see it. */
+async function startSmtp(port = 0) {
+  const received: Received[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onData(stream, session, callback) {
+      simpleParser(stream).then((mail) => {
+        received.push({
+          messageId: mail.messageId,
+          to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+          subject: mail.subject ?? '',
+          text: mail.text ?? '',
+          headers: mail.headers,
+        });
+        callback();
+      }, callback);
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const address = server.server.address() as AddressInfo;
+  return {
+    received,
+    port: address.port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * notification over real SMTP: an event mailed once with its lines and total and a Message-ID
+ * derived from (event, recipient); a redelivered event not mailed again; a request on the work
+ * queue mailed once per reference; an SMTP server that is down delays a mail, never loses it.
+ */
+describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', postgres), () => {
+  let running: TestService<NotificationConfig>;
+  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let stubs: Awaited<ReturnType<typeof startGrpcStub>>;
+  let messages: Pool;
+  let bus: PostgresMessageBus;
+
+  const confirmed = (orderId: string) =>
+    createEnvelope({
+      contract: orderConfirmed,
+      source: 'test',
+      correlationId: 'corr_test',
+      data: {
+        order_id: orderId,
+        customer_id: 'cus_ada',
+        total_minor: 4300,
+        currency: 'EUR',
+        lines: [{ sku: 'BOK-0001', quantity: 2, unit_price_minor: 2150 }],
+        shipping_address: '1 Test Road',
+        reservation_id: `res_${orderId}`,
+      },
+    });
+  const publish = (envelope: Envelope, kind: 'topic' | 'queue' = 'topic') =>
+    bus.publish([
+      {
+        kind,
+        destination: kind === 'topic' ? envelope.event_type : NOTIFICATION_REQUESTS,
+        key: 'k',
+        envelope,
+      },
+    ]);
+  const mailsFor = (orderId: string) =>
+    smtp.received.filter((mail) => mail.headers.get('x-mercato-order-id') === orderId);
+
+  beforeAll(async () => {
+    smtp = await startSmtp();
+    stubs = await startGrpcStub((router) => {
+      router.service(CustomerService, {
+        getCustomer: (request) => ({
+          customer: create(CustomerSchema, { id: request.id, email: 'ada@example.com', name: 'Ada' }),
+        }),
+      });
+      router.service(OrderService, {
+        getOrder: (request) => ({
+          order: create(OrderSchema, {
+            orderId: request.orderId,
+            customerId: 'cus_ada',
+            status: 'confirmed',
+            lines: [{ sku: 'BOK-0001', quantity: 2, unitPriceMinor: 2150n }],
+            totalMinor: 4300n,
+            currency: 'EUR',
+          }),
+        }),
+      });
+    });
+    running = await startTestService(notificationDefinition, {
+      CUSTOMER_GRPC_URL: stubs.url,
+      ORDER_GRPC_URL: stubs.url,
+      SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
+      NOTIFICATION_SMTP_TIMEOUT_MS: '1000',
+    });
+    messages = createPool({ url: running.messagesUrl, max: 2, applicationName: 'test' }, logger);
+    bus = new PostgresMessageBus({ pool: messages, listenUrl: running.messagesUrl, logger });
+  });
+  afterAll(async () => {
+    await bus?.close();
+    await messages?.end();
+    await running?.stop();
+    await stubs?.server.close(0);
+    await smtp?.close();
+  });
+
+  it('mails a confirmed order once, with its lines, total and a Message-ID from (event, recipient)', async () => {
+    const event = confirmed('ord_mail_1');
+    await publish(event);
+    await waitFor('the confirmation mail', async () => mailsFor('ord_mail_1').length === 1);
+    const [mail] = mailsFor('ord_mail_1');
+    expect(mail?.to).toEqual(['ada@example.com']);
+    expect(mail?.subject).toBe('Your order ord_mail_1 is confirmed');
+    expect(mail?.text).toContain('2 × BOK-0001  EUR 43.00');
+    expect(mail?.messageId).toMatch(/^<[0-9a-f]{32}@notification\.mercato>$/);
+    expect(mail?.headers.get('x-mercato-event-id')).toBe(event.event_id);
+
+    // The same event published again: the bus' dedup and the inbox keep it from a second mail.
+    await bus.publish([{ kind: 'topic', destination: `${event.event_type}`, key: 'other', envelope: event }]);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(mailsFor('ord_mail_1')).toHaveLength(1);
+
+    const { notifications } = await running
+      .client(NotificationService)
+      .listNotifications({ customerId: 'cus_ada', limit: 10 });
+    expect(notifications.find((sent) => sent.orderId === 'ord_mail_1')).toMatchObject({
+      kind: 'order.confirmed',
+      recipient: 'ada@example.com',
+      messageId: mail?.messageId,
+      sends: 1,
+    });
+  });
+
+  it('mails a request from the work queue once per reference', async () => {
+    const request = (reference: string) =>
+      createEnvelope({
+        contract: notificationRequest,
+        source: 'test',
+        correlationId: 'corr_test',
+        data: {
+          customer_id: 'cus_ada',
+          reference,
+          subject: 'Your invoice',
+          text: 'Attached in spirit.',
+          order_id: 'ord_request',
+        },
+      });
+    // Two messages (two event ids) with one reference: the same mail.
+    await publish(request('invoice-1'), 'queue');
+    await publish(request('invoice-1'), 'queue');
+    await publish(request('invoice-2'), 'queue');
+    await waitFor('both requested mails', async () => mailsFor('ord_request').length >= 2);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(mailsFor('ord_request').map((mail) => mail.subject)).toEqual(['Your invoice', 'Your invoice']);
+    expect(new Set(mailsFor('ord_request').map((mail) => mail.messageId)).size).toBe(2);
+  });
+
+  it('keeps a mail while the SMTP server is down and sends it once the server is back', async () => {
+    const port = smtp.port;
+    const before = smtp.received;
+    await smtp.close();
+    await publish(confirmed('ord_mail_down'));
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    smtp = await startSmtp(port);
+    await waitFor(
+      'the mail once the server is back',
+      async () => mailsFor('ord_mail_down').length === 1,
+      30_000,
+    );
+    expect(before.some((mail) => mail.headers.get('x-mercato-order-id') === 'ord_mail_down')).toBe(false);
+  });
+});
