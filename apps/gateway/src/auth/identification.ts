@@ -12,6 +12,10 @@ export const forbidden = (message: string) =>
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /** `client:key` pairs from configuration; keys are kept only as digests. */
+/** Whether `caller` may read what belongs to customer `customerId`: that customer, or an admin. */
+export const mayRead = (caller: Principal, customerId: string): boolean =>
+  caller.userId === customerId || caller.roles.includes('admin');
+
 export function parseApiKeys(entries: readonly string[]): Map<string, Buffer> {
   const keys = new Map<string, Buffer>();
   for (const entry of entries) {
@@ -61,8 +65,7 @@ export function createIdentification(authenticate: Authenticator, apiKeys: Reado
   /** The customer `customerId`, or an admin; anyone else gets 403 (ARCHITECTURE §8). */
   const requireOwner = async (request: FastifyRequest, customerId: string): Promise<Principal> => {
     const caller = await requirePrincipal(request);
-    if (caller.userId !== customerId && !caller.roles.includes('admin'))
-      throw forbidden('You can only read your own data');
+    if (!mayRead(caller, customerId)) throw forbidden('You can only read your own data');
     return caller;
   };
 

@@ -4,7 +4,7 @@ import type { Order } from '@mercato/contracts/grpc/order';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Identification } from '../auth/identification.ts';
+import { type Identification, mayRead } from '../auth/identification.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { basket } from './cart.routes.ts';
 import { minor, problem, problems } from './edge-schemas.ts';
@@ -144,7 +144,7 @@ export const orderEdgeRoutes =
     ) => {
       const principal = await identification.requirePrincipal(request);
       const { order } = await upstreams.for(request).order.client.getOrder({ orderId: id, asOf });
-      if (!order || (order.customerId !== principal.userId && !principal.roles.includes('admin')))
+      if (!order || !mayRead(principal, order.customerId))
         throw notFound('ORDER.NOT_FOUND', `No order ${id}`);
       return order;
     };
@@ -250,7 +250,7 @@ export const orderEdgeRoutes =
           .for(request)
           .fulfillment.client.getShipment({ orderId: request.params.id });
         // Someone else's parcel answers as if there were none, like their order.
-        if (!shipment || (shipment.customerId !== principal.userId && !principal.roles.includes('admin')))
+        if (!shipment || !mayRead(principal, shipment.customerId))
           throw notFound('SHIPMENT.NOT_FOUND', `No shipment for order ${request.params.id}`);
         return toShipmentJson(shipment);
       },
