@@ -79,21 +79,10 @@ export class Fulfillment {
 
   /** The cancel saga's first step: the parcel must not leave. */
   async hold(transaction: Transaction, orderId: string, reason: string): Promise<SagaOutcome> {
-    const { store, now } = this.#deps;
-    const existing = await store.lockByOrder(transaction, orderId);
-    if (!existing) {
-      const tombstone = {
-        ...this.#fresh(orderId, now()),
-        status: 'held' as const,
-        heldFrom: 'pending' as const,
-        reason,
-      };
-      await store.insert(transaction, tombstone, null);
-      return { success: true, result: { status: 'held' } };
-    }
-    const held = hold(existing, reason, now());
+    const { found, shipment } = await this.#lockOrTombstone(transaction, orderId);
+    const held = hold(shipment, reason, this.#deps.now());
     if (!held.ok) return { success: false, reason: held.error.reason };
-    await store.save(transaction, held.value, { at: null, attempts: 0 });
+    await this.#keep(transaction, found, held.value);
     return { success: true, result: { status: held.value.status } };
   }
 
@@ -111,19 +100,35 @@ export class Fulfillment {
 
   /** order.cancelled: a parcel not with the carrier never leaves (a late confirmation ships nothing). */
   async orderCancelled(transaction: Transaction, orderId: string, reason: string): Promise<void> {
-    const { store, now, logger } = this.#deps;
-    const existing = await store.lockByOrder(transaction, orderId);
-    if (!existing) {
-      await store.insert(transaction, { ...this.#fresh(orderId, now()), status: 'cancelled', reason }, null);
-      return;
-    }
-    const cancelled = cancelShipment(existing, reason, now());
+    const { found, shipment } = await this.#lockOrTombstone(transaction, orderId);
+    const cancelled = cancelShipment(shipment, reason, this.#deps.now());
     if (!cancelled.ok) {
-      logger.warn({ order_id: orderId, status: existing.status }, 'order cancelled after its parcel left');
+      this.#deps.logger.warn(
+        { order_id: orderId, status: shipment.status },
+        'order cancelled after its parcel left',
+      );
       return;
     }
-    if (cancelled.value !== existing)
-      await store.save(transaction, cancelled.value, { at: null, attempts: 0 });
+    if (!found || cancelled.value !== shipment) await this.#keep(transaction, found, cancelled.value);
+  }
+
+  /**
+   * The order's shipment, locked; or, for an order not heard of yet, an empty one (no lines) that
+   * the domain then holds or cancels like any other: stored as a tombstone, it makes a late
+   * order.confirmed ship nothing.
+   */
+  async #lockOrTombstone(transaction: Transaction, orderId: string) {
+    const existing = await this.#deps.store.lockByOrder(transaction, orderId);
+    return existing
+      ? { found: true, shipment: existing }
+      : { found: false, shipment: this.#fresh(orderId, this.#deps.now()) };
+  }
+
+  /** Stores a held or cancelled shipment: nothing is due for it. */
+  #keep(transaction: Transaction, found: boolean, shipment: Shipment): Promise<void> {
+    return found
+      ? this.#deps.store.save(transaction, shipment, { at: null, attempts: 0 })
+      : this.#deps.store.insert(transaction, shipment, null);
   }
 
   find(orderId: string): Promise<Shipment | undefined> {
