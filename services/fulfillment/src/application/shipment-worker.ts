@@ -24,7 +24,7 @@ export class ShipmentWorker {
 
   start(): void {
     this.#running = true;
-    this.#loops = this.#signals.map((signal) => this.#run(signal));
+    this.#loops = this.#signals.map((signal, index) => this.#run(signal, index === 0));
   }
 
   wake(): void {
@@ -37,7 +37,11 @@ export class ShipmentWorker {
     await Promise.all(this.#loops);
   }
 
-  async #run(signal: WakeSignal): Promise<void> {
+  /**
+   * Only the first loop polls while nothing is due (one transaction per interval, not one per loop);
+   * the others sleep until it finds work or a confirmation wakes them all.
+   */
+  async #run(signal: WakeSignal, polls: boolean): Promise<void> {
     while (this.#running) {
       let advanced = false;
       try {
@@ -45,7 +49,11 @@ export class ShipmentWorker {
       } catch (error) {
         this.#logger.warn({ err: error }, 'moving a shipment on failed; will retry');
       }
-      if (!advanced) await signal.sleep(this.#pollMs);
+      if (advanced && polls) this.wake();
+      if (!advanced) await signal.sleep(polls ? this.#pollMs : IDLE_MS);
     }
   }
 }
+
+/** How long a loop other than the first sleeps when nothing is due and nobody wakes it. */
+const IDLE_MS = 30_000;
