@@ -35,12 +35,15 @@ export {
   inventoryReserved,
   stockLow,
 } from './events/inventory-events.ts';
+export { notificationEvents, notificationSent } from './events/notification-events.ts';
 export {
   orderCancelled,
   orderConfirmed,
   orderCreated,
+  orderDelivered,
   orderEvents,
   orderFailed,
+  orderShipped,
 } from './events/order-events.ts';
 export { paymentEvents, paymentFailed, paymentProcessed, paymentRefunded } from './events/payment-events.ts';
 export {

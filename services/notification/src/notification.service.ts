@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { ServiceDefinition } from '@mercato/chassis';
 import {
   notificationCommands,
+  notificationEvents,
   orderCancelled,
   orderConfirmed,
   paymentRefunded,
@@ -32,6 +33,7 @@ export const notificationDefinition: ServiceDefinition<
   docs: { title: 'Mercato notification', description: 'gRPC: mercato.notification.v1.NotificationService' },
   messaging: {
     contracts: [
+      ...notificationEvents,
       orderConfirmed,
       orderCancelled,
       shipmentDispatched,
@@ -40,7 +42,7 @@ export const notificationDefinition: ServiceDefinition<
       ...notificationCommands,
     ],
   },
-  setup({ config, db, logger, grpcClient }) {
+  setup({ config, db, outbox, logger, grpcClient }) {
     const store = new PostgresNotifications(db);
     const mailer = new SmtpMailer({
       url: config.SMTP_URL,
@@ -56,6 +58,7 @@ export const notificationDefinition: ServiceDefinition<
       ),
       mailer,
       store,
+      outbox,
       logger,
     };
     return {

@@ -167,6 +167,20 @@ describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', 
       messageId: mail?.messageId,
       sends: 1,
     });
+    // And told as notification.sent, in the transaction that recorded it.
+    const { rows } = await messages.query<{ data: Record<string, unknown> }>(
+      `SELECT envelope->'data' AS data FROM bus_messages
+        WHERE destination = 'notification.sent' AND envelope->'data'->>'order_id' = 'ord_mail_1'`,
+    );
+    expect(rows.map((row) => row.data)).toEqual([
+      {
+        message_id: mail?.messageId,
+        event_id: event.event_id,
+        kind: 'order.confirmed',
+        customer_id: 'cus_ada',
+        order_id: 'ord_mail_1',
+      },
+    ]);
   });
 
   it('mails a request from the work queue once per reference', async () => {

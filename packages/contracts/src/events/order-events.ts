@@ -62,4 +62,29 @@ export const orderFailed = defineEvent({
   }),
 });
 
-export const orderEvents = [orderCreated, orderConfirmed, orderCancelled, orderFailed] as const;
+/** order → read models, analytics: the order's parcel is with the carrier (from shipment.dispatched). */
+export const orderShipped = defineEvent({
+  type: 'order.shipped',
+  version: '1.0',
+  schema: z.object({
+    order_id: z.string().min(1),
+    customer_id: z.string().min(1),
+    shipment_id: z.string().min(1),
+  }),
+});
+
+/** order → read models, analytics: the order arrived (from shipment.delivered). */
+export const orderDelivered = defineEvent({
+  type: 'order.delivered',
+  version: '1.0',
+  schema: z.object({ order_id: z.string().min(1), customer_id: z.string().min(1) }),
+});
+
+export const orderEvents = [
+  orderCreated,
+  orderConfirmed,
+  orderCancelled,
+  orderFailed,
+  orderShipped,
+  orderDelivered,
+] as const;

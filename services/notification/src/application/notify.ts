@@ -1,4 +1,5 @@
-import type { Logger, Transaction } from '@mercato/chassis';
+import type { Logger, Outbox, Transaction } from '@mercato/chassis';
+import { createEnvelope, notificationSent } from '@mercato/contracts';
 import { messageIdFor, type News, type OrderFacts, renderMail } from '../domain/mail.ts';
 import type { Customers, Mailer, NotificationStore, OrderFactsSource } from './notification-ports.ts';
 
@@ -7,6 +8,7 @@ export interface NotifyDeps {
   orders: OrderFactsSource;
   mailer: Mailer;
   store: NotificationStore;
+  outbox: Outbox;
   logger: Logger;
 }
 
@@ -27,7 +29,12 @@ export class NotYetKnown extends Error {
  * recorded in the consuming transaction after the server accepted it, so a crash in between sends
  * it again (same Message-ID); a mail recorded is never sent again.
  */
-export async function notify(deps: NotifyDeps, transaction: Transaction, tell: Tell): Promise<void> {
+export async function notify(
+  deps: NotifyDeps,
+  transaction: Transaction,
+  tell: Tell,
+  correlationId: string,
+): Promise<void> {
   let customerId: string;
   let orderId: string | null = null;
   let news: News;
@@ -66,5 +73,24 @@ export async function notify(deps: NotifyDeps, transaction: Transaction, tell: T
     recipient: contact.email,
     subject: mail.subject,
   });
+  await deps.outbox.append(transaction, [
+    {
+      kind: 'topic',
+      destination: notificationSent.type,
+      key: customerId,
+      envelope: createEnvelope({
+        contract: notificationSent,
+        source: 'notification',
+        correlationId,
+        data: {
+          message_id: messageId,
+          event_id: tell.eventId,
+          kind: news.kind,
+          customer_id: customerId,
+          order_id: orderId,
+        },
+      }),
+    },
+  ]);
   deps.logger.info({ message_id: messageId, kind: news.kind, order_id: orderId }, 'mail sent');
 }

@@ -4,7 +4,9 @@ import {
   orderCancelled,
   orderConfirmed,
   orderCreated,
+  orderDelivered,
   orderFailed,
+  orderShipped,
 } from '@mercato/contracts';
 import type { Order } from '../domain/order.ts';
 import type { OrderEvent } from '../domain/order-events.ts';
@@ -98,6 +100,32 @@ export function orderMessages(
               data: { order_id: order.id, customer_id: order.customerId, reason: event.reason },
             }),
             orderFailed.type,
+          ),
+        ];
+      case 'OrderShipped':
+        return [
+          entry(
+            createEnvelope({
+              contract: orderShipped,
+              source,
+              correlationId,
+              now,
+              data: { order_id: order.id, customer_id: order.customerId, shipment_id: event.shipmentId },
+            }),
+            orderShipped.type,
+          ),
+        ];
+      case 'OrderDelivered':
+        return [
+          entry(
+            createEnvelope({
+              contract: orderDelivered,
+              source,
+              correlationId,
+              now,
+              data: { order_id: order.id, customer_id: order.customerId },
+            }),
+            orderDelivered.type,
           ),
         ];
       default:

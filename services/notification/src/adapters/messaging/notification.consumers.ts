@@ -68,7 +68,12 @@ function tellOf(type: string, eventId: string, data: Record<string, unknown>): T
 const handler =
   (deps: NotifyDeps): MessageHandler =>
   (message, transaction) =>
-    notify(deps, transaction, tellOf(message.event_type, message.event_id, message.data));
+    notify(
+      deps,
+      transaction,
+      tellOf(message.event_type, message.event_id, message.data),
+      message.correlation_id,
+    );
 
 // Each mail waits on customer, order and the SMTP server: one per transaction, so a slow send does
 // not hold others; retried with backoff while a dependency is down, for minutes before a dead letter.
