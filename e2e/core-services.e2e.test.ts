@@ -83,6 +83,8 @@ describe.skipIf(!postgres.available)(suiteTitle('core services behind the gatewa
       ORDER_GRPC_URL: inventory.grpcUrl,
       FULFILLMENT_GRPC_URL: inventory.grpcUrl,
       NOTIFICATION_GRPC_URL: inventory.grpcUrl,
+      ORDER_VIEW_URL: 'http://127.0.0.1:9',
+      ANALYTICS_URL: 'http://127.0.0.1:9',
       IDENTITY_URL: identity.url,
     });
     url = await gateway.start();

@@ -6,7 +6,13 @@ import path from 'node:path';
 import { parsePrometheusText, waitFor } from '@mercato/chassis/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive, PlatformProcess, type RunState, repositoryRoot } from './support/platform-process.ts';
+import {
+  isAlive,
+  PlatformProcess,
+  type RunState,
+  repositoryRoot,
+  superuserClient,
+} from './support/platform-process.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start`.
 const ports = { postgres: 54391, gateway: 18080, base: 14001, grpcBase: 15001 };
@@ -35,18 +41,7 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  const superuser = async (database = 'postgres') => {
-    const password = (await readFile(path.join(dataDir, 'postgres-superuser'), 'utf8')).trim();
-    const client = new pg.Client({
-      host: '127.0.0.1',
-      port: ports.postgres,
-      user: 'postgres',
-      password,
-      database,
-    });
-    await client.connect();
-    return client;
-  };
+  const superuser = (database?: string) => superuserClient(dataDir, ports.postgres, database);
 
   it('reaches "all services ready" within 30 s and serves the catalog through the gateway', async () => {
     platform = new PlatformProcess(dataDir, ports);
@@ -146,6 +141,8 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
         'inventory',
         'notification',
         'order',
+        'order-view',
+        'analytics',
         'payment',
         'payment-provider',
         'pricing',
@@ -153,11 +150,14 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
       ].sort(),
     );
     for (const [name, { url }] of services) {
-      // The simulators have no messaging, so no dead letters: their own admin routes are admin too.
+      // The simulators and the read models have no consumers, so no dead letters: their own admin
+      // routes are admin too.
       const simulators: Record<string, string> = {
         'payment-provider': '/admin/knobs',
         carrier: '/admin/knobs',
         'smtp-sink': '/admin/mails',
+        'order-view': '/admin/read-model',
+        analytics: '/admin/read-model',
       };
       const adminPath = simulators[name] ?? '/admin/dead-letters';
       const ask = (authorization?: string) =>
@@ -174,6 +174,16 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
     );
     expect(cli.status, cli.stderr).toBe(0);
     expect(JSON.parse(cli.stdout)).toEqual({ items: [] });
+    const projections = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'apps/cli/src/main.ts', 'projections', 'status', 'order-view'],
+      { cwd: repositoryRoot, env: { ...process.env, MERCATO_DATA_DIR: dataDir }, encoding: 'utf8' },
+    );
+    expect(projections.status, projections.stderr).toBe(0);
+    expect(JSON.parse(projections.stdout)).toMatchObject({
+      read_model: 'order_view',
+      generations: [{ generation: 1, status: 'live' }],
+    });
   });
 
   it('announces the seeded products on the bus (the PostgreSQL message store by default)', async () => {
@@ -243,8 +253,8 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
 
   it('stops every process and PostgreSQL within 10 s of SIGINT, keeping the data', async () => {
     const pids = allPids(await platform.state());
-    // The supervisor, PostgreSQL, ten services and three simulators (provider, carrier, SMTP sink).
-    expect(pids.length).toBe(15);
+    // The supervisor, PostgreSQL, twelve services and three simulators (provider, carrier, SMTP sink).
+    expect(pids.length).toBe(17);
     platform.child.kill('SIGINT');
     const took = await waitFor('every process gone', () => pids.every((pid) => !isAlive(pid)), 10_000, 100);
     expect(took).toBeLessThan(10_000);

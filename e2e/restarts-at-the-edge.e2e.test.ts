@@ -1,12 +1,11 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorWindow, steadyLoad } from './support/edge-load.ts';
-import { isAlive, PlatformProcess } from './support/platform-process.ts';
+import { isAlive, PlatformProcess, superuserClient } from './support/platform-process.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
 const ports = { postgres: 54392, gateway: 18180, base: 14101, grpcBase: 15101 };
@@ -51,7 +50,7 @@ describe('restarts as a client of the gateway sees them (kill -9 under load)', (
   });
 
   for (const service of Object.keys(probes)) {
-    it(`${service}: errors stop within 1 s of it being ready again`, async () => {
+    it(`${service}: every request sent from 1 s after it is ready again succeeds`, async () => {
       const probe = probes[service] as () => Promise<Response>;
       const before = await platform.state();
       const killed = before.services[service]?.pid as number;
@@ -81,10 +80,14 @@ describe('restarts as a client of the gateway sees them (kill -9 under load)', (
 
       const window = errorWindow(load.outcomes, readyAt);
       console.log(
-        `${service}: kill → ready ${readyAt - killedAt} ms; ${window.requests} requests, ${window.errors} errors ${JSON.stringify(window.statuses)}; last error ${window.lastErrorAfterMs ?? 'none'} ms after ready; slowest success ${window.slowestMs} ms`,
+        `${service}: kill → ready ${readyAt - killedAt} ms; ${window.requests} requests, ${window.errors} errors ${JSON.stringify(window.statuses)}; last failed request sent ${window.lastFailedSentAfterMs ?? 'none'} ms and ended ${window.lastErrorAfterMs ?? 'none'} ms after ready; slowest success ${window.slowestMs} ms`,
       );
       expect(window.requests).toBeGreaterThan(RATE * 3);
-      if (window.lastErrorAfterMs !== null) expect(window.lastErrorAfterMs).toBeLessThanOrEqual(1_000);
+      // Healed: what a client sends once the service is back is answered. A request caught by the
+      // restart (sent before) may still fail after it, when its own attempt times out; an edge
+      // that kept failing new requests (a breaker open for 30 s, as once here) fails this.
+      if (window.lastFailedSentAfterMs !== null)
+        expect(window.lastFailedSentAfterMs).toBeLessThanOrEqual(1_000);
       // Serving afterwards.
       expect((await probe()).status).toBe(200);
     });
@@ -142,15 +145,7 @@ describe('restarts as a client of the gateway sees them (kill -9 under load)', (
     // Reads are served at the end, and everything answered 201 is in identity's database.
     expect(reads.outcomes.slice(-10).every((o) => o.status === 200)).toBe(true);
     expect(registered.length).toBeGreaterThan(10);
-    const password = (await readFile(path.join(dataDir, 'postgres-superuser'), 'utf8')).trim();
-    const identity = new pg.Client({
-      host: '127.0.0.1',
-      port: ports.postgres,
-      user: 'postgres',
-      password,
-      database: 'identity',
-    });
-    await identity.connect();
+    const identity = await superuserClient(dataDir, ports.postgres, 'identity');
     try {
       const { rows } = await identity.query<{ email: string }>(
         "SELECT email FROM users WHERE email LIKE 'restart-%@mercato.test'",

@@ -5,6 +5,7 @@ import {
   type AcceptedOrder,
   killRandomly,
   placeOrdersWithRetries,
+  restock,
   seededRandom,
   startChaosPlatform,
 } from '../support/chaos.ts';
@@ -65,6 +66,9 @@ describe(`${ORDERS} orders (${RATE}/s) while a random order-path process is kill
     const tokens = await Promise.all(
       Array.from({ length: 4 }, (_, index) => shop.customer(`chaos-${index}-${Date.now()}@mercato.test`)),
     );
+    // 500 orders of 1–3 units ask for ~1,000 units; the demo shop holds 370 of these SKUs. Stock for
+    // most of them, so most orders go through payment while processes die, and a few still run out.
+    await restock(platform, ports.postgres, 40);
     const initial = new Map<string, number>();
     for (const sku of skus) initial.set(sku, (await shop.available(sku)).available);
 

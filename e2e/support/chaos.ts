@@ -1,10 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '@mercato/chassis/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { isAlive, type PlatformPorts, PlatformProcess } from './platform-process.ts';
+import { isAlive, type PlatformPorts, PlatformProcess, superuserClient } from './platform-process.ts';
 import { type OrderJson, ShopClient } from './shop-client.ts';
 
 /** A deterministic pseudo-random sequence, so a failing run can be repeated (CHAOS_SEED). */
@@ -39,7 +40,8 @@ export const chaosBusEnvironment = (): Record<string, string> =>
 
 /**
  * `kill -9` of a random process among `victims` every `everyMs` until stopped (the supervisor
- * restarts each). The pids killed are kept so a test can reap stragglers.
+ * restarts each). The pids killed are kept so a test can reap stragglers. `stop` returns once every
+ * victim answers /readyz again, so what a test reads afterwards is not refused by the last one killed.
  */
 export function killRandomly(options: {
   platform: PlatformProcess;
@@ -67,6 +69,24 @@ export function killRandomly(options: {
     stop: async () => {
       faulting = false;
       await running;
+      await waitFor(
+        `${options.victims.join(', ')} ready again`,
+        async () => {
+          const { services } = await options.platform.state();
+          for (const victim of options.victims) {
+            const service = services[victim];
+            if (!service || !isAlive(service.pid)) return false;
+            const ready = await fetch(`${service.url}/readyz`, { signal: AbortSignal.timeout(1_000) }).then(
+              (response) => response.status === 200,
+              () => false,
+            );
+            if (!ready) return false;
+          }
+          return true;
+        },
+        30_000,
+        100,
+      );
     },
     /** How many times each victim was killed. */
     counts: () => {
@@ -75,6 +95,21 @@ export function killRandomly(options: {
       return counts;
     },
   };
+}
+
+/**
+ * A delivery of `units` to every SKU in every warehouse, written in inventory's database as the
+ * embedded server's superuser (inventory has no API for goods coming in), before any order.
+ */
+export async function restock(platform: PlatformProcess, postgresPort: number, units: number): Promise<void> {
+  const database = (await platform.state()).services.inventory?.database;
+  if (!database) throw new Error('no inventory database in the run state');
+  const client = await superuserClient(platform.dataDir, postgresPort, database);
+  try {
+    await client.query('UPDATE stock_levels SET available = available + $1', [units]);
+  } finally {
+    await client.end();
+  }
 }
 
 export interface AcceptedOrder {
@@ -168,7 +203,11 @@ export async function startChaosPlatform(options: {
     platform.child.kill('SIGINT');
     await Promise.race([platform.exited(), sleep(20_000)]);
     for (const pid of options.pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    await rm(dataDir, { recursive: true, force: true });
+    if (process.env.MERCATO_CHAOS_KEEP) {
+      // For a post-mortem: the shop's data directory stays, with every line the platform printed.
+      await writeFile(path.join(dataDir, 'platform.log'), `${platform.lines.join('\n')}\n`);
+      process.stdout.write(`${options.name}: data and platform.log kept in ${dataDir}\n`);
+    } else await rm(dataDir, { recursive: true, force: true });
   };
   return { platform, shop, stop };
 }

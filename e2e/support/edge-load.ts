@@ -45,6 +45,8 @@ export interface ErrorWindow {
   errors: number;
   /** When the last failed request ended, relative to `reference` (ms; negative: before it). */
   lastErrorAfterMs: number | null;
+  /** When the last request that failed was sent, relative to `reference` (ms; negative: before it). */
+  lastFailedSentAfterMs: number | null;
   /** The slowest successful request while the load ran (ms). */
   slowestMs: number;
   statuses: Record<string, number>;
@@ -59,10 +61,15 @@ export function errorWindow(outcomes: readonly Outcome[], reference: number): Er
     (latest, outcome) => (latest === null || outcome.endedAt > latest ? outcome.endedAt : latest),
     null,
   );
+  const lastFailedSent = failed.reduce<number | null>(
+    (latest, outcome) => (latest === null || outcome.sentAt > latest ? outcome.sentAt : latest),
+    null,
+  );
   return {
     requests: outcomes.length,
     errors: failed.length,
     lastErrorAfterMs: lastError === null ? null : lastError - reference,
+    lastFailedSentAfterMs: lastFailedSent === null ? null : lastFailedSent - reference,
     slowestMs: Math.max(
       0,
       ...outcomes.filter((o) => o.status === 200).map((outcome) => outcome.endedAt - outcome.sentAt),

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProcessUnderTest } from '@mercato/chassis/testing';
+import pg from 'pg';
 
 export const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -59,3 +60,15 @@ export const isAlive = (pid: number | null | undefined): boolean => {
     return false;
   }
 };
+
+/** A connected client of the embedded PostgreSQL as its superuser (password in the data directory). */
+export async function superuserClient(
+  dataDir: string,
+  port: number,
+  database = 'postgres',
+): Promise<pg.Client> {
+  const password = (await readFile(path.join(dataDir, 'postgres-superuser'), 'utf8')).trim();
+  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database });
+  await client.connect();
+  return client;
+}

@@ -2,13 +2,14 @@ import { ConfigError, describeError, EXIT_CONFIG, loadConfig } from '@mercato/ch
 import { createLogger } from '@mercato/chassis/logging';
 import { buildCommand } from './commands/build.ts';
 import { deadLettersCommand } from './commands/dead-letters.ts';
+import { projectionsCommand } from './commands/projections.ts';
 import { supervisorConfig } from './config.ts';
 import { serviceCatalog } from './services.ts';
 import { LogOutput } from './supervisor/log-output.ts';
 import { startPlatform } from './supervisor/platform.ts';
 
 const command = process.argv[2] ?? 'start';
-const commands = ['start', 'dev', 'build', 'dead-letters'];
+const commands = ['start', 'dev', 'build', 'dead-letters', 'projections'];
 if (!commands.includes(command)) {
   process.stderr.write(`mercato: unknown command "${command}" (available: ${commands.join(', ')})\n`);
   process.exit(64);
@@ -24,6 +25,8 @@ try {
 
 if (command === 'dead-letters')
   process.exit(await deadLettersCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));
+if (command === 'projections')
+  process.exit(await projectionsCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));
 if (command === 'build') process.exit(await buildCommand(serviceCatalog));
 
 const output = new LogOutput({ pretty: process.stdout.isTTY === true });

@@ -36,6 +36,16 @@ const core = (name: string, dependsOn: string[] = [], env?: ServiceSpec['env']):
   ...(env ? { env } : {}),
 });
 
+/** A read model: its own database, the bus (to read its log), gRPC; it publishes nothing. */
+const readModel = (name: string): ServiceSpec => ({
+  name,
+  directory: `services/${name}`,
+  database: true,
+  messaging: true,
+  grpc: true,
+  dependsOn: [],
+});
+
 /** Start order; ports are handed out in this order too (`placeServices`). */
 export const serviceCatalog: readonly ServiceSpec[] = [
   core('catalog'),
@@ -80,6 +90,9 @@ export const serviceCatalog: readonly ServiceSpec[] = [
     ORDER_GRPC_URL: grpc.order ?? '',
     SMTP_URL: smtp,
   })),
+  // The read models: fed by the bus's event log only, rebuildable from its start.
+  readModel('order-view'),
+  readModel('analytics'),
   {
     name: 'gateway',
     directory: 'apps/gateway',
@@ -98,6 +111,8 @@ export const serviceCatalog: readonly ServiceSpec[] = [
       ORDER_GRPC_URL: grpc.order ?? '',
       FULFILLMENT_GRPC_URL: grpc.fulfillment ?? '',
       NOTIFICATION_GRPC_URL: grpc.notification ?? '',
+      ORDER_VIEW_URL: http['order-view'] ?? '',
+      ANALYTICS_URL: http.analytics ?? '',
       PAYMENT_GRPC_URL: grpc.payment ?? '',
       IDENTITY_URL: http.identity ?? '',
     }),

@@ -66,6 +66,9 @@ export const gatewayConfig = z
     ORDER_GRPC_URL: grpcUrl(),
     FULFILLMENT_GRPC_URL: grpcUrl(),
     NOTIFICATION_GRPC_URL: grpcUrl(),
+    /** The read models' HTTP APIs (the dashboard, `GET /api/orders`, recommendations, reports). */
+    ORDER_VIEW_URL: env.url(['http', 'https']),
+    ANALYTICS_URL: env.url(['http', 'https']),
     /** Where identity publishes its JWKS over HTTP. */
     IDENTITY_URL: env.url(['http', 'https']),
     JWT_ISSUER: env.string('mercato-identity'),

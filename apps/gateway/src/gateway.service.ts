@@ -13,6 +13,8 @@ import { customerEdgeRoutes } from './routes/customer.routes.ts';
 import { dashboardEdgeRoutes } from './routes/dashboard.routes.ts';
 import { inventoryEdgeRoutes } from './routes/inventory.routes.ts';
 import { orderEdgeRoutes } from './routes/order.routes.ts';
+import { orderLiveRoutes } from './routes/order-live.routes.ts';
+import { readModelEdgeRoutes } from './routes/read-model.routes.ts';
 import { storefrontEdgeRoutes } from './routes/storefront.routes.ts';
 import { installProxying } from './routing/proxy.step.ts';
 import { watchRouteTable } from './routing/route-table-watcher.ts';
@@ -30,6 +32,8 @@ const tableVariables = (config: GatewayConfig): Record<string, string | undefine
   ORDER_GRPC_URL: config.ORDER_GRPC_URL,
   FULFILLMENT_GRPC_URL: config.FULFILLMENT_GRPC_URL,
   NOTIFICATION_GRPC_URL: config.NOTIFICATION_GRPC_URL,
+  ORDER_VIEW_URL: config.ORDER_VIEW_URL,
+  ANALYTICS_URL: config.ANALYTICS_URL,
   GATEWAY_RATE_LIMIT_DEFAULT: config.GATEWAY_RATE_LIMIT_DEFAULT,
   GATEWAY_RATE_LIMIT_CREDENTIALS: config.GATEWAY_RATE_LIMIT_CREDENTIALS,
 });
@@ -97,6 +101,8 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
         await app.register(dashboardEdgeRoutes(upstreams, identification, partTimeoutMs));
         await app.register(storefrontEdgeRoutes(upstreams, identification, partTimeoutMs));
         await app.register(orderEdgeRoutes(upstreams, identification));
+        await app.register(readModelEdgeRoutes(identification));
+        await app.register(orderLiveRoutes(upstreams, identification));
       },
       readiness: [
         {

@@ -57,6 +57,8 @@ describe('the hardened edge', () => {
       ORDER_GRPC_URL: grpcUrl,
       FULFILLMENT_GRPC_URL: grpcUrl,
       NOTIFICATION_GRPC_URL: grpcUrl,
+      ORDER_VIEW_URL: 'http://127.0.0.1:9',
+      ANALYTICS_URL: 'http://127.0.0.1:9',
       IDENTITY_URL: issuer.url,
     });
     url = await gateway.start();

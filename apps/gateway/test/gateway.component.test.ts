@@ -77,6 +77,8 @@ describe('gateway in front of a gRPC upstream', () => {
       ORDER_GRPC_URL: catalogUrl,
       FULFILLMENT_GRPC_URL: catalogUrl,
       NOTIFICATION_GRPC_URL: catalogUrl,
+      ORDER_VIEW_URL: 'http://127.0.0.1:9',
+      ANALYTICS_URL: 'http://127.0.0.1:9',
       IDENTITY_URL: 'http://127.0.0.1:9',
       RPC_TIMEOUT_MS: '300',
       RPC_RETRY_ATTEMPTS: '1',

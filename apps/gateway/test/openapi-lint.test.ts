@@ -18,6 +18,8 @@ describe('the edge OpenAPI document', () => {
       LOG_LEVEL: 'silent',
       PORT: '0',
       IDENTITY_URL: nowhere,
+      ORDER_VIEW_URL: nowhere,
+      ANALYTICS_URL: nowhere,
       ...Object.fromEntries(requiredGrpcClusters.map((name) => [`${name.toUpperCase()}_GRPC_URL`, nowhere])),
     });
     const document = (await service.app.inject({ url: '/docs/json' })).json() as {

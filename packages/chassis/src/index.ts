@@ -59,6 +59,7 @@ export {
 } from './logging/request-context.ts';
 export * from './messaging/index.ts';
 export { createServiceMetrics, type ServiceMetrics } from './metrics/service-metrics.ts';
+export * from './projections/index.ts';
 export {
   type BreakerState,
   createDependencyPolicy,

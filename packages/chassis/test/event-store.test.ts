@@ -123,6 +123,26 @@ describe.skipIf(!postgres.available)(suiteTitle('the PostgreSQL event store', po
     expect((await store.readAll(last)).map((event) => event.data.amount)).toEqual([3, 4]);
   });
 
+  it('reads the log in position order across a change in the number of digits (99 → 100)', async () => {
+    const from = await store.head();
+    await pool.query("SELECT setval(pg_get_serial_sequence('es_events', 'global_position'), 97)");
+    const stream = `counter-digits-${Date.now()}`;
+    await inTransaction(pool, (tx) =>
+      store.append(tx, stream, 0, [added(101), added(102), added(103), added(104)]),
+    );
+    const seen: number[] = [];
+    for (
+      let after = from, batch = await store.readAll(after, 2);
+      batch.length > 0;
+      batch = await store.readAll(after, 2)
+    ) {
+      seen.push(...batch.map((event) => Number(event.data.amount)));
+      after = batch.at(-1)?.position ?? after;
+    }
+    expect(seen).toEqual([101, 102, 103, 104]);
+    expect((await store.head()).globalPosition).toBe('101');
+  });
+
   it('upcasts an old event version on every read', async () => {
     const stream = `counter-v1-${Date.now()}`;
     await inTransaction(pool, (tx) =>

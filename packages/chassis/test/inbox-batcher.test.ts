@@ -61,4 +61,27 @@ describe.skipIf(!postgres.available)(suiteTitle('InboxBatcher', postgres), () =>
     );
     expect(inbox.rows[0]).toEqual({ n: 2 });
   });
+
+  it('handles messages alone and side by side when batches are of 1, none waiting for a slow one', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const started: string[] = [];
+    const slowFirst: MessageHandler = async (message, transaction) => {
+      started.push(String(message.data.key));
+      if (message.data.key === 'slow') await gate;
+      await transaction.query('SELECT 1');
+    };
+    const batcher = new InboxBatcher(pool, 'alone', slowFirst, 1);
+    const slow = batcher.handle(event('slow', 1));
+    try {
+      // The quick one finishes while the slow one, handed over first, still waits on its gate.
+      expect(await batcher.handle(event('quick', 2))).toBe('processed');
+      expect(started.sort()).toEqual(['quick', 'slow']);
+    } finally {
+      release();
+    }
+    expect(await slow).toBe('processed');
+  });
 });

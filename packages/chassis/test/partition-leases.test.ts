@@ -122,4 +122,48 @@ describe.skipIf(!nats.available)(suiteTitle('partition leases on NATS KV', nats)
     expect([...takenOver].sort()).toHaveLength(8);
     expect(overlaps).toEqual([]);
   });
+  it('gives a member restarted under the same id its partitions back at once, as taken over', async () => {
+    namespace = `again${Date.now().toString(36)}`;
+    const ttlMs = 5_000;
+    /** Partition → which process of member `order-run1` consumes it; a killed one reports nothing. */
+    const holders = new Map<string, string>();
+    const fromDeadOwner: string[] = [];
+    const processOf = async (label: string) => {
+      let alive = true;
+      const member = new PartitionLeases({
+        kv: await open(),
+        namespace,
+        partitions,
+        ttlMs,
+        logger,
+        memberId: 'order-run1',
+        acquire: (partition, takenOver) => {
+          if (!alive) return;
+          holders.set(partition, label);
+          if (takenOver) fromDeadOwner.push(partition);
+        },
+        release: async (partition) => {
+          if (alive && holders.get(partition) === label) holders.delete(partition);
+        },
+      });
+      members.push(member);
+      await member.start();
+      return { member, kill: () => (alive = false) };
+    };
+    const count = (label: string) => [...holders.values()].filter((holder) => holder === label).length;
+
+    const first = await processOf('first');
+    await waitFor('the first process holding all sixteen', () => count('first') === 16);
+    // kill -9: no release, no more heartbeats; the bucket still names order-run1 for every lease.
+    first.kill();
+    await connections[0]?.close();
+
+    const restartedAt = performance.now();
+    await processOf('second');
+    await waitFor('the restarted process holding all sixteen', () => count('second') === 16, 10_000);
+    // A member with a new id would wait the whole TTL for the dead one to go silent.
+    expect(performance.now() - restartedAt).toBeLessThan(ttlMs);
+    // Each taken over, so a worker waits for what the dead process had in hand to be redelivered.
+    expect([...fromDeadOwner].sort()).toEqual([...partitions].sort());
+  });
 });

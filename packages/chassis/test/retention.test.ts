@@ -66,28 +66,28 @@ describe.skipIf(!postgres.available)(
       expect(rows.map((row) => row.message_id).sort()).toEqual(['new-1', 'new-2', 'new-3', 'new-4', 'new-5']);
     });
 
-    it('removes old messages every group has acknowledged, never one a group still has to handle', async () => {
+    it('removes old commands every consumer has acknowledged, never one still to handle, never an event', async () => {
       const bus = new PostgresMessageBus({ pool: busPool, listenUrl: busUrl, logger, pollIntervalMs: 50 });
       cleanups.unshift(() => bus.close());
       const handled: number[] = [];
       await bus.subscribe({
         group: 'fast',
-        kind: 'topic',
+        kind: 'queue',
         destinations: ['retention.happened'],
         onDelivery: async (delivery) => {
           handled.push(Number((delivery.envelope as { data: { seq: number } }).data.seq));
           await delivery.ack();
         },
       });
-      // A second group that never acknowledges: its messages must stay.
+      // A second queue whose consumer never acknowledges: its messages must stay.
       await bus.subscribe({
         group: 'stuck',
-        kind: 'topic',
+        kind: 'queue',
         destinations: ['retention.stuck'],
         onDelivery: async () => undefined,
       });
-      const message = (destination: string, seq: number) => ({
-        kind: 'topic' as const,
+      const message = (destination: string, seq: number, kind: 'topic' | 'queue' = 'queue') => ({
+        kind,
         destination,
         key: `k${seq}`,
         envelope: createEnvelope({
@@ -99,10 +99,12 @@ describe.skipIf(!postgres.available)(
       });
       await bus.publish([1, 2, 3].map((seq) => message('retention.happened', seq)));
       await bus.publish([4].map((seq) => message('retention.stuck', seq)));
+      // Events are the log read models rebuild from: kept, however old.
+      await bus.publish([5].map((seq) => message('retention.happened', seq, 'topic')));
       await waitFor('the fast group done', () => handled.length === 3);
       await waitFor('acknowledged', async () => {
         const { rows } = await busPool.query<{ n: number }>(
-          "SELECT count(*)::int AS n FROM bus_deliveries WHERE group_name = 'fast'",
+          "SELECT count(*)::int AS n FROM bus_deliveries WHERE group_name = 'queue:retention.happened'",
         );
         return rows[0]?.n === 0;
       });
@@ -122,7 +124,7 @@ describe.skipIf(!postgres.available)(
       const { rows } = await busPool.query<{ seq: string }>(
         "SELECT envelope->'data'->>'seq' AS seq FROM bus_messages ORDER BY position",
       );
-      expect(rows.map((row) => row.seq)).toEqual(['3', '4']);
+      expect(rows.map((row) => row.seq)).toEqual(['3', '4', '5']);
     });
   },
 );

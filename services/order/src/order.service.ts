@@ -15,6 +15,7 @@ import {
 import { orderEvents, sagaReply, shipmentEvents } from '@mercato/contracts';
 import { PricingService } from '@mercato/contracts/grpc/pricing';
 import { orderGrpc } from './adapters/grpc/order.grpc.ts';
+import { OrderChangeFeed } from './adapters/grpc/order-change-feed.ts';
 import { orderAdminRoutes } from './adapters/http/order-admin.routes.ts';
 import { shipmentEventsConsumer } from './adapters/messaging/shipment-events.consumer.ts';
 import { EventSourcedOrders } from './adapters/persistence/event-sourced-orders.ts';
@@ -41,7 +42,7 @@ export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; m
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
   docs: { title: 'Mercato order', description: 'gRPC: mercato.order.v1.OrderService' },
   messaging: { contracts: [...orderEvents, ...sagaCommands, sagaReply, ...shipmentEvents] },
-  async setup({ config, db, outbox, logger, metrics, grpcClient }) {
+  async setup({ config, db, outbox, logger, metrics, grpcClient, stopping }) {
     await migrate(db, eventStoreMigrations, logger, EVENT_STORE_MIGRATIONS_TABLE);
     await migrate(db, sagaMigrations, logger, SAGA_MIGRATIONS_TABLE);
     const store = new PostgresEventStore(db, orderUpcasters);
@@ -87,7 +88,7 @@ export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; m
     placeSaga.startTimers(config.ORDER_SAGA_TIMER_INTERVAL_MS);
     cancelSaga.startTimers(config.ORDER_SAGA_TIMER_INTERVAL_MS);
     return {
-      grpc: orderGrpc(service),
+      grpc: orderGrpc(service, new OrderChangeFeed(store), stopping),
       routes: orderAdminRoutes({ pool: db, sagas: [placeSaga, cancelSaga], summaries }),
       consumers: [
         // One queue carries the replies of both sagas: each goes to the saga its id names.

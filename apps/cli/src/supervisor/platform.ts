@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from '@mercato/chassis/logging';
 import {
@@ -96,6 +97,9 @@ export async function startPlatform(
   }
   const server = database.value;
   const adminToken = await createAdminToken(config.MERCATO_DATA_DIR);
+  // One process per service at a time, restarted only after it exited: `<service>-<run>` names it
+  // across its restarts, and two shops on one NATS never share a name.
+  const run = randomBytes(3).toString('hex');
   const { urls, grpcUrls } = placement;
 
   const state = (): RunState => ({
@@ -149,7 +153,7 @@ export async function startPlatform(
       output,
       logger,
       onSpawn: saveState,
-      env: childEnvironment(serviceEnvironment(spec, config, server, placement, adminToken)),
+      env: childEnvironment(serviceEnvironment(spec, config, server, placement, adminToken, run)),
     });
     running.push(child);
     child.start();
@@ -196,6 +200,7 @@ function serviceEnvironment(
   server: DatabaseServer,
   placement: ReturnType<typeof placeServices>,
   adminToken: string,
+  run: string,
 ): Record<string, string> {
   const database = server.databases.get(spec.name);
   const messageStoreUrl = server.messageStoreUrls.get(spec.name);
@@ -207,6 +212,7 @@ function serviceEnvironment(
     LOG_LEVEL: config.LOG_LEVEL,
     OTEL_SERVICE_NAME: spec.name,
     MERCATO_SERVICE: spec.name,
+    MERCATO_INSTANCE_ID: `${spec.name}-${run}`,
     MERCATO_ADMIN_TOKEN: adminToken,
     ADMIN_JWKS_URL: `${placement.urls.identity}/.well-known/jwks.json`,
     ...(database ? { DATABASE_URL: database.url } : {}),

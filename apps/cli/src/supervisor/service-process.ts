@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { EXIT_CONFIG } from '@mercato/chassis/config';
 import type { Logger } from '@mercato/chassis/logging';
 import type { LogOutput } from './log-output.ts';
+import { nextRestart } from './restart-backoff.ts';
 
 export interface ServiceProcessOptions {
   name: string;
@@ -16,15 +17,6 @@ export interface ServiceProcessOptions {
   onSpawn?: () => void;
 }
 
-/**
- * Restart delays; the last one repeats. A process that stayed up for 10 s starts over at the first:
- * a crash loop dies within seconds of starting, while a healthy process killed now and then (an
- * operator, the OOM killer, the crash tests) must come back at once every time. With a minute
- * here, a service killed every 15 s or so climbed to 30 s outages.
- */
-const backoffMs = [100, 500, 1_000, 2_000, 5_000, 10_000, 30_000];
-const STABLE_AFTER_MS = 10_000;
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One service as an OS process: spawned, its output merged, restarted with backoff when it dies. */
@@ -34,8 +26,11 @@ export class ServiceProcess {
   readonly #options: ServiceProcessOptions;
   #child: ChildProcess | undefined;
   #stopping = false;
-  #restarts = 0;
+  /** Quick failures in a row (restart-backoff.ts). */
+  #failures = 0;
   #startedAt = 0;
+  /** Whether the current process has answered /readyz with 200. */
+  #ready = false;
   #restartTimer: NodeJS.Timeout | undefined;
   /** Set while a deliberate restart (a new build) replaces the process. */
   #replacing = false;
@@ -60,6 +55,7 @@ export class ServiceProcess {
   start(): void {
     const { cwd, args, env, output, name } = this.#options;
     this.#startedAt = Date.now();
+    this.#ready = false;
     // Own process group: a terminal's Ctrl-C reaches only the supervisor, which stops services in
     // order. The IPC channel lets a service notice that the supervisor died and exit too.
     const child = spawn(process.execPath, args, {
@@ -89,11 +85,14 @@ export class ServiceProcess {
       logger.error({ child: name, code }, `${name} has a configuration error; not restarting`);
       return;
     }
-    if (Date.now() - this.#startedAt > STABLE_AFTER_MS) this.#restarts = 0;
-    const delay = backoffMs[Math.min(this.#restarts, backoffMs.length - 1)] ?? 30_000;
-    this.#restarts += 1;
+    const { delayMs: delay, failures } = nextRestart(this.#failures, {
+      uptimeMs: Date.now() - this.#startedAt,
+      becameReady: this.#ready,
+      signal,
+    });
+    this.#failures = failures;
     logger.warn(
-      { child: name, code, signal, restart_in_ms: delay, attempt: this.#restarts },
+      { child: name, code, signal, restart_in_ms: delay, attempt: failures },
       `${name} exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`,
     );
     this.#restartTimer = setTimeout(() => {
@@ -110,13 +109,17 @@ export class ServiceProcess {
   /** Resolves when GET /readyz answers 200; rejects on timeout or a configuration error. */
   async waitReady(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    const child = this.#child;
     while (Date.now() < deadline) {
       signal?.throwIfAborted();
       if (this.fatal) throw new Error(this.fatal);
       if (this.#stopping) throw new Error(`${this.name} is stopping`);
       try {
         const response = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(1_000) });
-        if (response.status === 200) return;
+        if (response.status === 200) {
+          if (child === this.#child) this.#ready = true;
+          return;
+        }
       } catch {
         // Not listening yet.
       }

@@ -1,9 +1,9 @@
-import { currentRequestContext } from '@mercato/chassis';
 import type { StockLevel } from '@mercato/contracts/grpc/inventory';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { problems, skuParam } from './edge-schemas.ts';
+import { beginEventStream, liveStreamSignal } from './event-stream.ts';
 
 const stock = z.object({
   sku: z.string(),
@@ -53,24 +53,14 @@ export const inventoryEdgeRoutes =
         },
       },
       async (request, reply) => {
-        // A live stream outlasts the request deadline by design; it ends when the client leaves.
-        const context = currentRequestContext();
-        if (context) context.deadline = undefined;
-        const controller = new AbortController();
-        request.raw.once('close', () => controller.abort());
+        const signal = liveStreamSignal(request);
         const stream = upstreams
           .for(request)
-          .inventory.client.streamStockLevels({ skus: [request.params.sku] }, { signal: controller.signal });
+          .inventory.client.streamStockLevels({ skus: [request.params.sku] }, { signal });
         const iterator = stream[Symbol.asyncIterator]();
         // Read the first level before answering, so an unknown SKU is a plain 404.
         const first = await iterator.next();
-        reply.hijack();
-        reply.raw.writeHead(200, {
-          'content-type': 'text/event-stream',
-          'cache-control': 'no-store',
-          connection: 'keep-alive',
-          'x-accel-buffering': 'no',
-        });
+        beginEventStream(reply);
         const send = (level: StockLevel | undefined) =>
           reply.raw.write(`event: stock\ndata: ${JSON.stringify(toStockJson(level))}\n\n`);
         try {
@@ -78,8 +68,7 @@ export const inventoryEdgeRoutes =
           for (let next = await iterator.next(); !next.done; next = await iterator.next())
             send(next.value.stock);
         } catch (error) {
-          if (!controller.signal.aborted)
-            request.log.warn({ err: error }, 'stock stream ended with an error');
+          if (!signal.aborted) request.log.warn({ err: error }, 'stock stream ended with an error');
         } finally {
           reply.raw.end();
         }

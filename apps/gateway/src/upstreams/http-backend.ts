@@ -1,4 +1,4 @@
-import { AppError, contextHeaders } from '@mercato/chassis';
+import { AppError, contextHeaders, type ErrorKind } from '@mercato/chassis';
 import { type Cluster, pickBackend } from '../routing/route-table.ts';
 
 /**
@@ -25,12 +25,26 @@ export async function getJson(cluster: Cluster, path: string, signal: AbortSigna
     });
   }
   if (!response.ok) {
-    await response.body?.cancel();
+    // The backend's own problem document says what went wrong; its detail is passed on.
+    const problem = (await response.json().catch(() => undefined)) as
+      | { detail?: unknown; code?: unknown }
+      | undefined;
     throw new AppError({
-      code: `${code}.HTTP_${response.status}`,
-      kind: response.status === 404 ? 'not_found' : response.status >= 500 ? 'bad_gateway' : 'validation',
-      message: `${backend.name} answered ${response.status}`,
+      code: typeof problem?.code === 'string' ? problem.code : `${code}.HTTP_${response.status}`,
+      kind: kindOf(response.status),
+      message:
+        typeof problem?.detail === 'string' ? problem.detail : `${backend.name} answered ${response.status}`,
     });
   }
   return response.json();
+}
+
+/** A backend's status as the edge answers it: its 4xx and 503/504 as they are, other 5xx as 502. */
+function kindOf(status: number): ErrorKind {
+  if (status === 404) return 'not_found';
+  if (status === 503) return 'unavailable';
+  if (status === 504) return 'timeout';
+  if (status === 409) return 'conflict';
+  if (status === 401 || status === 403) return 'bad_gateway';
+  return status >= 500 ? 'bad_gateway' : 'validation';
 }

@@ -154,11 +154,23 @@ export class PostgresEventStore {
       `SELECT ${COLUMNS} FROM es_events
         WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY transaction_id, global_position
+        -- Qualified: the bare names would sort by the text columns of the same names selected above.
+        ORDER BY es_events.transaction_id, es_events.global_position
         LIMIT $3`,
       [after.transactionId, after.globalPosition, limit],
     );
     return rows.map((row) => this.#event(row));
+  }
+
+  /** Where the visible log ends now: reading after it returns only what is appended later. */
+  async head(): Promise<LogPosition> {
+    const { rows } = await this.#pool.query<{ transaction_id: string; global_position: string }>(
+      `SELECT transaction_id::text AS transaction_id, global_position::text AS global_position FROM es_events
+        WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY es_events.transaction_id DESC, es_events.global_position DESC LIMIT 1`,
+    );
+    const last = rows[0];
+    return last ? { transactionId: last.transaction_id, globalPosition: last.global_position } : LOG_START;
   }
 
   /**

@@ -3,8 +3,11 @@ import type { HttpApp } from './create-http-server.ts';
 
 export interface ReadinessCheck {
   name: string;
-  /** Resolves when the dependency is usable; rejects with a reason otherwise. */
-  check: () => Promise<void>;
+  /**
+   * Resolves when the dependency is usable, optionally with details shown under `detail.<name>`
+   * (a read model's lag, say); rejects with a reason otherwise.
+   */
+  check: () => Promise<unknown>;
 }
 
 export interface HealthState {
@@ -26,17 +29,21 @@ export function registerHealthRoutes(
     const results = await Promise.all(
       checks.map(async ({ name, check }) => {
         try {
-          await check();
-          return [name, 'ok'] as const;
+          const detail = await check();
+          return [name, 'ok', typeof detail === 'object' && detail !== null ? detail : undefined] as const;
         } catch (error) {
-          return [name, error instanceof Error ? error.message : String(error)] as const;
+          return [name, error instanceof Error ? error.message : String(error), undefined] as const;
         }
       }),
     );
     const ready = state.accepting && results.every(([, outcome]) => outcome === 'ok');
+    const details = results.filter(([, , detail]) => detail !== undefined);
     return reply.status(ready ? 200 : 503).send({
       status: ready ? 'ready' : state.accepting ? 'not_ready' : 'shutting_down',
-      checks: Object.fromEntries(results),
+      checks: Object.fromEntries(results.map(([name, outcome]) => [name, outcome])),
+      ...(details.length > 0
+        ? { detail: Object.fromEntries(details.map(([name, , detail]) => [name, detail])) }
+        : {}),
     });
   });
 

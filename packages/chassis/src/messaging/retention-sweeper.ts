@@ -78,7 +78,8 @@ export const INBOX_RETENTION = `
 export const MESSAGE_RETENTION = `
   DELETE FROM bus_messages WHERE position IN (
     SELECT m.position FROM bus_messages m
-     WHERE m.published_at < now() - make_interval(secs => $1::double precision / 1000)
+     WHERE m.kind = 'queue'
+       AND m.published_at < now() - make_interval(secs => $1::double precision / 1000)
        AND NOT EXISTS (SELECT 1 FROM bus_deliveries d WHERE d.position = m.position)
      ORDER BY m.position
      LIMIT $2)`;

@@ -26,6 +26,15 @@ export const messagingConfigShape = {
   MESSAGES_DATABASE_URL: env.optionalUrl(['postgres', 'postgresql']),
   NATS_URL: env.optionalUrl(['nats', 'tls']),
   /**
+   * This process's name among its service's instances: the same across its restarts, never shared
+   * by two live processes (the supervisor's `<service>-<run>`, a pod's name). A NATS consumer
+   * restarted under it takes its partitions back at once instead of waiting out the lease TTL.
+   */
+  MERCATO_INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1–64 letters, digits, - or _' })
+    .optional(),
+  /**
    * How long a handled message's inbox row is kept: it must outlast every redelivery of that
    * message (visibility timeouts, retries, a relay republishing after a crash: minutes), so days.
    */
@@ -38,6 +47,7 @@ export interface MessagingConfig {
   MERCATO_BUS: 'postgres' | 'nats';
   MESSAGES_DATABASE_URL?: string | undefined;
   NATS_URL?: string | undefined;
+  MERCATO_INSTANCE_ID?: string | undefined;
   MESSAGING_INBOX_RETENTION_HOURS?: number;
   BUS_RETENTION_HOURS?: number;
 }
@@ -60,7 +70,13 @@ async function connectBus(
     if (!config.NATS_URL) throw new ConfigError(['NATS_URL: required when MERCATO_BUS=nats (it is not set)']);
     // Loaded only here, so services on the PostgreSQL store never load the NATS client.
     const { NatsMessageBus } = await import('./nats-bus/nats-message-bus.ts');
-    return { bus: await NatsMessageBus.connect({ url: config.NATS_URL, logger }) };
+    return {
+      bus: await NatsMessageBus.connect({
+        url: config.NATS_URL,
+        logger,
+        ...(config.MERCATO_INSTANCE_ID ? { memberId: config.MERCATO_INSTANCE_ID } : {}),
+      }),
+    };
   }
   if (!config.MESSAGES_DATABASE_URL) {
     throw new ConfigError(['MESSAGES_DATABASE_URL: required when MERCATO_BUS=postgres (it is not set)']);

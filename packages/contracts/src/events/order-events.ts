@@ -40,15 +40,22 @@ export const orderConfirmed = defineEvent({
   }),
 });
 
-/** order → notification, read models: the order will not be fulfilled; what it did was undone. */
+/**
+ * order → notification, fulfillment, read models: the order will not be fulfilled; what it did was
+ * undone. 2.0 adds `reason_detail` (required, null when there is none): what the participant said,
+ * e.g. the carrier's `address_unserviceable` under reason `shipping_failed`. 1.0 events stay in the
+ * log and are upcast with `reason_detail: null`; they never carried one.
+ */
 export const orderCancelled = defineEvent({
   type: 'order.cancelled',
-  version: '1.0',
+  version: '2.0',
   schema: z.object({
     order_id: z.string().min(1),
     customer_id: z.string().min(1),
     reason: z.string().min(1),
+    reason_detail: z.string().min(1).nullable(),
   }),
+  upcasters: [{ from: '1.0', to: '2.0', upcast: (data) => ({ ...data, reason_detail: null }) }],
 });
 
 /** order → operators, read models: the saga could not undo a step; a person must look at it. */

@@ -84,7 +84,12 @@ export function orderMessages(
               source,
               correlationId,
               now,
-              data: { order_id: order.id, customer_id: order.customerId, reason: event.reason },
+              data: {
+                order_id: order.id,
+                customer_id: order.customerId,
+                reason: event.reason,
+                reason_detail: event.detail || null,
+              },
             }),
             orderCancelled.type,
           ),

@@ -45,6 +45,12 @@ export interface NatsBusSettings {
   maxInFlightPerPartition?: number;
   /** A member not heard from for this long loses its partitions to the others. */
   leaseTtlMs?: number;
+  /**
+   * This process's lease member id, stable across its restarts and never shared by two live
+   * processes, so a restarted member takes its own partitions back at once (default: random, and
+   * a restarted member waits out `leaseTtlMs` like anyone else).
+   */
+  memberId?: string;
   /** Streams are created as file-backed with this many replicas (3 in a cluster). */
   replicas?: number;
 }
@@ -69,6 +75,8 @@ export class NatsMessageBus implements MessageBus {
   #leases: Promise<KV> | undefined;
   /** Consumers this process has subscribed, for lag: group → [stream, durable][]. */
   readonly #consumersByGroup = new Map<string, Array<[string, string]>>();
+  /** Subscriptions made per lease namespace, so a second one in this process gets its own member id. */
+  readonly #namespaces = new Map<string, number>();
 
   private constructor(
     settings: Required<NatsBusSettings>,
@@ -84,10 +92,14 @@ export class NatsMessageBus implements MessageBus {
   static async connect(settings: NatsBusSettings): Promise<NatsMessageBus> {
     const complete = {
       partitions: 16,
-      visibilityTimeoutMs: 5_000,
+      // Short, because it is how long a dead member's messages wait before anyone gets them (a
+      // handler running longer renews it): at 5 s, under the crash test's kills, most PlaceOrder
+      // steps outlived their own 5 s timeouts.
+      visibilityTimeoutMs: 2_000,
       renewWhileHandling: true,
       maxInFlightPerPartition: 256,
       leaseTtlMs: 5_000,
+      memberId: '',
       replicas: 1,
       ...settings,
     };
@@ -163,9 +175,14 @@ export class NatsMessageBus implements MessageBus {
       ...[...consumers].map(([durable, { stream }]): [string, string] => [stream, durable]),
     ]);
     const workers = new Map<string, NatsPartitionWorker>();
+    const namespace = leaseNamespace(options);
+    const seen = (this.#namespaces.get(namespace) ?? 0) + 1;
+    this.#namespaces.set(namespace, seen);
+    const { memberId } = this.#settings;
     const leases = new PartitionLeases({
       kv: await this.#leaseBucket(),
-      namespace: leaseNamespace(options),
+      namespace,
+      ...(memberId ? { memberId: seen === 1 ? memberId : `${memberId}_${seen}` } : {}),
       partitions: [...consumers.keys()],
       ttlMs: this.#settings.leaseTtlMs,
       logger,

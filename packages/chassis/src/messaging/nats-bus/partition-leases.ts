@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { Logger } from '../../logging/create-logger.ts';
 
@@ -11,6 +11,11 @@ export interface PartitionLeasesSettings {
   /** A member not heard from for this long is gone and its partitions may be taken over. */
   ttlMs: number;
   logger: Logger;
+  /**
+   * This member's id when it must outlive the process (see `NatsBusSettings.memberId`): the
+   * bucket's leases under it are claimed back at once, as taken over. Default: random.
+   */
+  memberId?: string;
   /** Starts consuming a partition; `takenOver` when its last owner died holding it. */
   acquire: (partition: string, takenOver: boolean) => void;
   /** Stops consuming a partition; resolves once every message in hand is settled. */
@@ -41,8 +46,10 @@ const now = () => performance.now();
  * consuming before anyone may take its partitions.
  */
 export class PartitionLeases {
-  readonly memberId = randomBytes(6).toString('hex');
+  readonly memberId: string;
   readonly #settings: PartitionLeasesSettings;
+  /** Partitions this process has consumed; one the bucket gives it and it never had was its predecessor's. */
+  readonly #everHeld = new Set<string>();
   readonly #seen = new Map<string, Seen>();
   readonly #held = new Set<string>();
   #lastBeat = Number.NEGATIVE_INFINITY;
@@ -56,6 +63,7 @@ export class PartitionLeases {
 
   constructor(settings: PartitionLeasesSettings) {
     this.#settings = settings;
+    this.memberId = settings.memberId ?? randomBytes(6).toString('hex');
   }
 
   /**
@@ -155,8 +163,11 @@ export class PartitionLeases {
     await Promise.all(mine.slice(share).map((partition) => this.#release(partition)));
     let holding = Math.min(mine.length, share);
     for (const partition of mine.slice(0, share)) {
-      // Ours by the bucket but not consumed (after a pause in heartbeats): claim it again first.
-      if (!this.#held.has(partition) && !(await this.#claim(partition, false))) holding -= 1;
+      // Ours by the bucket but not consumed: after a pause in heartbeats (this process stopped
+      // consuming it, its messages settled), or held by this member id's previous process, which
+      // died with it: taken over then, so what that process had in hand is redelivered first.
+      if (!this.#held.has(partition) && !(await this.#claim(partition, !this.#everHeld.has(partition))))
+        holding -= 1;
     }
     for (const partition of this.#inPreferredOrder()) {
       if (holding >= share || this.#stopped) break;
@@ -203,6 +214,7 @@ export class PartitionLeases {
       return false; // Another member changed it first; the watch brings its new state.
     }
     this.#held.add(partition);
+    this.#everHeld.add(partition);
     acquire(partition, takenOver);
     return true;
   }
@@ -246,7 +258,8 @@ export class PartitionLeases {
   /** Starts at a place of this member's own, so members joining together rarely race for one key. */
   #inPreferredOrder(): string[] {
     const { partitions } = this.#settings;
-    const offset = Number.parseInt(this.memberId.slice(0, 6), 16) % Math.max(1, partitions.length);
+    const offset =
+      createHash('sha1').update(this.memberId).digest().readUInt32BE(0) % Math.max(1, partitions.length);
     return [...partitions.slice(offset), ...partitions.slice(0, offset)];
   }
 

@@ -4,6 +4,7 @@ import { currentRequestContext, newId, parseRequest } from '@mercato/chassis';
 import { type OrderSchema, OrderService } from '@mercato/contracts/grpc/order';
 import { z } from 'zod';
 import type { Orders, OrderView } from '../../application/orders.ts';
+import { formatPosition, type OrderChangeFeed, parsePosition } from './order-change-feed.ts';
 
 const orderId = z.string().trim().min(1).max(64);
 const createRequest = z.object({
@@ -58,38 +59,72 @@ export const toOrderMessage = ({ order, version, saga }: OrderView): OrderInit =
 
 const correlationId = () => currentRequestContext()?.correlationId ?? newId('corr');
 
-export const orderGrpc = (orders: Orders) => (router: ConnectRouter) =>
-  router.service(OrderService, {
-    async createOrder(request) {
-      const input = parseRequest(createRequest, request);
-      const view = await orders.create(input, correlationId());
-      return { order: toOrderMessage(view), created: view.created };
+const streamRequest = z
+  .object({
+    orderId: z.string().trim().max(64),
+    customerId: z.string().trim().max(128),
+    after: z.string().max(64),
+  })
+  .refine((request) => (request.orderId === '') !== (request.customerId === ''), {
+    error: 'expected exactly one of order_id and customer_id',
+    path: ['order_id'],
+  })
+  .refine(
+    (request) =>
+      request.after === '' ||
+      (request.orderId ? /^\d{1,9}$/.test(request.after) : parsePosition(request.after)),
+    {
+      error: 'expected the resume_after of a change of this stream',
+      path: ['after'],
     },
-    async getOrder(request) {
-      const query = parseRequest(getRequest, request);
-      const view = await orders.get(query.orderId, query.asOf ? new Date(query.asOf) : undefined);
-      return { order: toOrderMessage(view) };
-    },
-    async listOrderEvents(request) {
-      const { orderId: id } = parseRequest(byOrder, request);
-      const { order, events } = await orders.events(id);
-      return {
-        orderId: order.id,
-        customerId: order.customerId,
-        events: events.map((recorded) => {
-          const { type, at, ...data } = recorded.event;
-          return {
-            version: recorded.version,
-            type,
-            recordedAt: recorded.recordedAt.toISOString(),
-            dataJson: JSON.stringify({ ...data, at: at.toISOString() }),
-            globalPosition: recorded.globalPosition,
-          };
-        }),
-      };
-    },
-    async cancelOrder(request) {
-      const { orderId: id } = parseRequest(byOrder, request);
-      return { order: toOrderMessage(await orders.cancel(id, correlationId())) };
-    },
-  });
+  );
+
+export const orderGrpc =
+  (orders: Orders, feed: OrderChangeFeed, stopping: AbortSignal) => (router: ConnectRouter) =>
+    router.service(OrderService, {
+      async createOrder(request) {
+        const input = parseRequest(createRequest, request);
+        const view = await orders.create(input, correlationId());
+        return { order: toOrderMessage(view), created: view.created };
+      },
+      async getOrder(request) {
+        const query = parseRequest(getRequest, request);
+        const view = await orders.get(query.orderId, query.asOf ? new Date(query.asOf) : undefined);
+        return { order: toOrderMessage(view) };
+      },
+      async listOrderEvents(request) {
+        const { orderId: id } = parseRequest(byOrder, request);
+        const { order, events } = await orders.events(id);
+        return {
+          orderId: order.id,
+          customerId: order.customerId,
+          events: events.map((recorded) => {
+            const { type, at, ...data } = recorded.event;
+            return {
+              version: recorded.version,
+              type,
+              recordedAt: recorded.recordedAt.toISOString(),
+              dataJson: JSON.stringify({ ...data, at: at.toISOString() }),
+              globalPosition: recorded.globalPosition,
+            };
+          }),
+        };
+      },
+      async cancelOrder(request) {
+        const { orderId: id } = parseRequest(byOrder, request);
+        return { order: toOrderMessage(await orders.cancel(id, correlationId())) };
+      },
+      async *streamOrders(request, context) {
+        const query = parseRequest(streamRequest, request);
+        const signal = AbortSignal.any([context.signal, stopping]);
+        if (query.orderId) {
+          for await (const change of feed.forOrder(query.orderId, Number(query.after || 0), signal))
+            yield { change };
+          return;
+        }
+        // First where it starts, so a client can resume from there even before any change comes.
+        const from = await feed.startOf(parsePosition(query.after));
+        yield { startedAfter: formatPosition(from) };
+        for await (const change of feed.forCustomer(query.customerId, from, signal)) yield { change };
+      },
+    });

@@ -46,7 +46,22 @@ export class EventSourcedOrders implements OrderRepository {
       expectedVersion,
       events.map((event) => encodeOrderEvent(event, newId('oev'))),
     );
-    await this.#outbox.append(transaction, outbox);
+    // Each event names the order's version after it, so a read model can tell a reader that waits
+    // for its own write when it has caught up (read-your-writes by order version).
+    await this.#outbox.append(
+      transaction,
+      outbox.map((entry) =>
+        entry.kind === 'topic'
+          ? {
+              ...entry,
+              envelope: {
+                ...entry.envelope,
+                metadata: { ...entry.envelope.metadata, order_version: version },
+              },
+            }
+          : entry,
+      ),
+    );
     // A snapshot when the stream crossed a multiple of N: loading then reads at most N-1 events.
     if (Math.floor(version / this.#snapshotEvery) > Math.floor(expectedVersion / this.#snapshotEvery)) {
       const { state } = await this.#load(stream, { transaction });

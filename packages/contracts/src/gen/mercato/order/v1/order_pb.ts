@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mercato/order/v1/order.proto.
  */
 export const file_mercato_order_v1_order: GenFile = /*@__PURE__*/
-  fileDesc("ChxtZXJjYXRvL29yZGVyL3YxL29yZGVyLnByb3RvEhBtZXJjYXRvLm9yZGVyLnYxIioKCU9yZGVySXRlbRILCgNza3UYASABKAkSEAoIcXVhbnRpdHkYAiABKAUiiAEKEkNyZWF0ZU9yZGVyUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAiABKAkSKgoFaXRlbXMYAyADKAsyGy5tZXJjYXRvLm9yZGVyLnYxLk9yZGVySXRlbRIYChBzaGlwcGluZ19hZGRyZXNzGAQgASgJIk4KE0NyZWF0ZU9yZGVyUmVzcG9uc2USJgoFb3JkZXIYASABKAsyFy5tZXJjYXRvLm9yZGVyLnYxLk9yZGVyEg8KB2NyZWF0ZWQYAiABKAgiRAoJT3JkZXJMaW5lEgsKA3NrdRgBIAEoCRIQCghxdWFudGl0eRgCIAEoBRIYChB1bml0X3ByaWNlX21pbm9yGAMgASgDIk0KDFNhZ2FQcm9ncmVzcxIPCgdzYWdhX2lkGAEgASgJEg4KBnN0YXR1cxgCIAEoCRIMCgRzdGVwGAMgASgJEg4KBnJlYXNvbhgEIAEoCSLkAgoFT3JkZXISEAoIb3JkZXJfaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSDgoGc3RhdHVzGAMgASgJEioKBWxpbmVzGAQgAygLMhsubWVyY2F0by5vcmRlci52MS5PcmRlckxpbmUSEwoLdG90YWxfbWlub3IYBSABKAMSEAoIY3VycmVuY3kYBiABKAkSGAoQc2hpcHBpbmdfYWRkcmVzcxgHIAEoCRIWCg5yZXNlcnZhdGlvbl9pZBgIIAEoCRISCgpwYXltZW50X2lkGAkgASgJEg4KBnJlYXNvbhgKIAEoCRIRCglwbGFjZWRfYXQYCyABKAkSEgoKdXBkYXRlZF9hdBgMIAEoCRIPCgd2ZXJzaW9uGA0gASgFEiwKBHNhZ2EYDiABKAsyHi5tZXJjYXRvLm9yZGVyLnYxLlNhZ2FQcm9ncmVzcxIVCg1yZWFzb25fZGV0YWlsGA8gASgJIjIKD0dldE9yZGVyUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRINCgVhc19vZhgCIAEoCSI6ChBHZXRPcmRlclJlc3BvbnNlEiYKBW9yZGVyGAEgASgLMhcubWVyY2F0by5vcmRlci52MS5PcmRlciIqChZMaXN0T3JkZXJFdmVudHNSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJImwKCk9yZGVyRXZlbnQSDwoHdmVyc2lvbhgBIAEoBRIMCgR0eXBlGAIgASgJEhMKC3JlY29yZGVkX2F0GAMgASgJEhEKCWRhdGFfanNvbhgEIAEoCRIXCg9nbG9iYWxfcG9zaXRpb24YBSABKAkibgoXTGlzdE9yZGVyRXZlbnRzUmVzcG9uc2USEAoIb3JkZXJfaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSLAoGZXZlbnRzGAMgAygLMhwubWVyY2F0by5vcmRlci52MS5PcmRlckV2ZW50IiYKEkNhbmNlbE9yZGVyUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCSI9ChNDYW5jZWxPcmRlclJlc3BvbnNlEiYKBW9yZGVyGAEgASgLMhcubWVyY2F0by5vcmRlci52MS5PcmRlcjKVAwoMT3JkZXJTZXJ2aWNlEl8KC0NyZWF0ZU9yZGVyEiQubWVyY2F0by5vcmRlci52MS5DcmVhdGVPcmRlclJlcXVlc3QaJS5tZXJjYXRvLm9yZGVyLnYxLkNyZWF0ZU9yZGVyUmVzcG9uc2UiA5ACAhJWCghHZXRPcmRlchIhLm1lcmNhdG8ub3JkZXIudjEuR2V0T3JkZXJSZXF1ZXN0GiIubWVyY2F0by5vcmRlci52MS5HZXRPcmRlclJlc3BvbnNlIgOQAgESawoPTGlzdE9yZGVyRXZlbnRzEigubWVyY2F0by5vcmRlci52MS5MaXN0T3JkZXJFdmVudHNSZXF1ZXN0GikubWVyY2F0by5vcmRlci52MS5MaXN0T3JkZXJFdmVudHNSZXNwb25zZSIDkAIBEl8KC0NhbmNlbE9yZGVyEiQubWVyY2F0by5vcmRlci52MS5DYW5jZWxPcmRlclJlcXVlc3QaJS5tZXJjYXRvLm9yZGVyLnYxLkNhbmNlbE9yZGVyUmVzcG9uc2UiA5ACAmIGcHJvdG8z");
+  fileDesc("ChxtZXJjYXRvL29yZGVyL3YxL29yZGVyLnByb3RvEhBtZXJjYXRvLm9yZGVyLnYxIioKCU9yZGVySXRlbRILCgNza3UYASABKAkSEAoIcXVhbnRpdHkYAiABKAUiiAEKEkNyZWF0ZU9yZGVyUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAiABKAkSKgoFaXRlbXMYAyADKAsyGy5tZXJjYXRvLm9yZGVyLnYxLk9yZGVySXRlbRIYChBzaGlwcGluZ19hZGRyZXNzGAQgASgJIk4KE0NyZWF0ZU9yZGVyUmVzcG9uc2USJgoFb3JkZXIYASABKAsyFy5tZXJjYXRvLm9yZGVyLnYxLk9yZGVyEg8KB2NyZWF0ZWQYAiABKAgiRAoJT3JkZXJMaW5lEgsKA3NrdRgBIAEoCRIQCghxdWFudGl0eRgCIAEoBRIYChB1bml0X3ByaWNlX21pbm9yGAMgASgDIk0KDFNhZ2FQcm9ncmVzcxIPCgdzYWdhX2lkGAEgASgJEg4KBnN0YXR1cxgCIAEoCRIMCgRzdGVwGAMgASgJEg4KBnJlYXNvbhgEIAEoCSLkAgoFT3JkZXISEAoIb3JkZXJfaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSDgoGc3RhdHVzGAMgASgJEioKBWxpbmVzGAQgAygLMhsubWVyY2F0by5vcmRlci52MS5PcmRlckxpbmUSEwoLdG90YWxfbWlub3IYBSABKAMSEAoIY3VycmVuY3kYBiABKAkSGAoQc2hpcHBpbmdfYWRkcmVzcxgHIAEoCRIWCg5yZXNlcnZhdGlvbl9pZBgIIAEoCRISCgpwYXltZW50X2lkGAkgASgJEg4KBnJlYXNvbhgKIAEoCRIRCglwbGFjZWRfYXQYCyABKAkSEgoKdXBkYXRlZF9hdBgMIAEoCRIPCgd2ZXJzaW9uGA0gASgFEiwKBHNhZ2EYDiABKAsyHi5tZXJjYXRvLm9yZGVyLnYxLlNhZ2FQcm9ncmVzcxIVCg1yZWFzb25fZGV0YWlsGA8gASgJIjIKD0dldE9yZGVyUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRINCgVhc19vZhgCIAEoCSI6ChBHZXRPcmRlclJlc3BvbnNlEiYKBW9yZGVyGAEgASgLMhcubWVyY2F0by5vcmRlci52MS5PcmRlciIqChZMaXN0T3JkZXJFdmVudHNSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJImwKCk9yZGVyRXZlbnQSDwoHdmVyc2lvbhgBIAEoBRIMCgR0eXBlGAIgASgJEhMKC3JlY29yZGVkX2F0GAMgASgJEhEKCWRhdGFfanNvbhgEIAEoCRIXCg9nbG9iYWxfcG9zaXRpb24YBSABKAkibgoXTGlzdE9yZGVyRXZlbnRzUmVzcG9uc2USEAoIb3JkZXJfaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSLAoGZXZlbnRzGAMgAygLMhwubWVyY2F0by5vcmRlci52MS5PcmRlckV2ZW50IiYKEkNhbmNlbE9yZGVyUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCSI9ChNDYW5jZWxPcmRlclJlc3BvbnNlEiYKBW9yZGVyGAEgASgLMhcubWVyY2F0by5vcmRlci52MS5PcmRlciJLChNTdHJlYW1PcmRlcnNSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEg0KBWFmdGVyGAMgASgJIlwKFFN0cmVhbU9yZGVyc1Jlc3BvbnNlEi0KBmNoYW5nZRgBIAEoCzIdLm1lcmNhdG8ub3JkZXIudjEuT3JkZXJDaGFuZ2USFQoNc3RhcnRlZF9hZnRlchgCIAEoCSK1AQoLT3JkZXJDaGFuZ2USEAoIb3JkZXJfaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSDgoGc3RhdHVzGAMgASgJEgwKBHR5cGUYBCABKAkSDwoHdmVyc2lvbhgFIAEoBRITCgtvY2N1cnJlZF9hdBgGIAEoCRIOCgZyZWFzb24YByABKAkSFQoNcmVhc29uX2RldGFpbBgIIAEoCRIUCgxyZXN1bWVfYWZ0ZXIYCSABKAky+wMKDE9yZGVyU2VydmljZRJfCgtDcmVhdGVPcmRlchIkLm1lcmNhdG8ub3JkZXIudjEuQ3JlYXRlT3JkZXJSZXF1ZXN0GiUubWVyY2F0by5vcmRlci52MS5DcmVhdGVPcmRlclJlc3BvbnNlIgOQAgISVgoIR2V0T3JkZXISIS5tZXJjYXRvLm9yZGVyLnYxLkdldE9yZGVyUmVxdWVzdBoiLm1lcmNhdG8ub3JkZXIudjEuR2V0T3JkZXJSZXNwb25zZSIDkAIBEmsKD0xpc3RPcmRlckV2ZW50cxIoLm1lcmNhdG8ub3JkZXIudjEuTGlzdE9yZGVyRXZlbnRzUmVxdWVzdBopLm1lcmNhdG8ub3JkZXIudjEuTGlzdE9yZGVyRXZlbnRzUmVzcG9uc2UiA5ACARJfCgtDYW5jZWxPcmRlchIkLm1lcmNhdG8ub3JkZXIudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0GiUubWVyY2F0by5vcmRlci52MS5DYW5jZWxPcmRlclJlc3BvbnNlIgOQAgISZAoMU3RyZWFtT3JkZXJzEiUubWVyY2F0by5vcmRlci52MS5TdHJlYW1PcmRlcnNSZXF1ZXN0GiYubWVyY2F0by5vcmRlci52MS5TdHJlYW1PcmRlcnNSZXNwb25zZSIDkAIBMAFiBnByb3RvMw");
 
 /**
  * @generated from message mercato.order.v1.OrderItem
@@ -415,6 +415,126 @@ export const CancelOrderResponseSchema: GenMessage<CancelOrderResponse> = /*@__P
   messageDesc(file_mercato_order_v1_order, 12);
 
 /**
+ * Exactly one of order_id and customer_id.
+ *
+ * @generated from message mercato.order.v1.StreamOrdersRequest
+ */
+export type StreamOrdersRequest = Message<"mercato.order.v1.StreamOrdersRequest"> & {
+  /**
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+
+  /**
+   * @generated from field: string customer_id = 2;
+   */
+  customerId: string;
+
+  /**
+   * Resume after this change's `resume_after` (for an order: its version; for a customer: a log
+   * position). Empty: an order's whole history, or a customer's changes from now on.
+   *
+   * @generated from field: string after = 3;
+   */
+  after: string;
+};
+
+/**
+ * Describes the message mercato.order.v1.StreamOrdersRequest.
+ * Use `create(StreamOrdersRequestSchema)` to create a new message.
+ */
+export const StreamOrdersRequestSchema: GenMessage<StreamOrdersRequest> = /*@__PURE__*/
+  messageDesc(file_mercato_order_v1_order, 13);
+
+/**
+ * @generated from message mercato.order.v1.StreamOrdersResponse
+ */
+export type StreamOrdersResponse = Message<"mercato.order.v1.StreamOrdersResponse"> & {
+  /**
+   * @generated from field: mercato.order.v1.OrderChange change = 1;
+   */
+  change?: OrderChange | undefined;
+
+  /**
+   * Sent once, first, on a customer's stream: the position it follows from, to resume after even
+   * before any change has come.
+   *
+   * @generated from field: string started_after = 2;
+   */
+  startedAfter: string;
+};
+
+/**
+ * Describes the message mercato.order.v1.StreamOrdersResponse.
+ * Use `create(StreamOrdersResponseSchema)` to create a new message.
+ */
+export const StreamOrdersResponseSchema: GenMessage<StreamOrdersResponse> = /*@__PURE__*/
+  messageDesc(file_mercato_order_v1_order, 14);
+
+/**
+ * @generated from message mercato.order.v1.OrderChange
+ */
+export type OrderChange = Message<"mercato.order.v1.OrderChange"> & {
+  /**
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+
+  /**
+   * @generated from field: string customer_id = 2;
+   */
+  customerId: string;
+
+  /**
+   * The order's status after the change.
+   *
+   * @generated from field: string status = 3;
+   */
+  status: string;
+
+  /**
+   * The domain event that changed it, e.g. "OrderConfirmed".
+   *
+   * @generated from field: string type = 4;
+   */
+  type: string;
+
+  /**
+   * @generated from field: int32 version = 5;
+   */
+  version: number;
+
+  /**
+   * @generated from field: string occurred_at = 6;
+   */
+  occurredAt: string;
+
+  /**
+   * @generated from field: string reason = 7;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: string reason_detail = 8;
+   */
+  reasonDetail: string;
+
+  /**
+   * Pass as `after` to resume after this change.
+   *
+   * @generated from field: string resume_after = 9;
+   */
+  resumeAfter: string;
+};
+
+/**
+ * Describes the message mercato.order.v1.OrderChange.
+ * Use `create(OrderChangeSchema)` to create a new message.
+ */
+export const OrderChangeSchema: GenMessage<OrderChange> = /*@__PURE__*/
+  messageDesc(file_mercato_order_v1_order, 15);
+
+/**
  * Orders: an event-sourced aggregate per order, placed by the PlaceOrder saga (reserve stock →
  * take payment → confirm; compensated backwards on failure or timeout). Money is integer minor
  * units with an ISO 4217 currency.
@@ -465,6 +585,17 @@ export const OrderService: GenService<{
     methodKind: "unary";
     input: typeof CancelOrderRequestSchema;
     output: typeof CancelOrderResponseSchema;
+  },
+  /**
+   * Status changes as they happen, for one order (its history first) or for a customer's orders
+   * (from now, or after a position). Each change carries where to resume after it.
+   *
+   * @generated from rpc mercato.order.v1.OrderService.StreamOrders
+   */
+  streamOrders: {
+    methodKind: "server_streaming";
+    input: typeof StreamOrdersRequestSchema;
+    output: typeof StreamOrdersResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_mercato_order_v1_order, 0);

@@ -1,0 +1,36 @@
+import { readFile } from 'node:fs/promises';
+import { adminTokenPath, readAdminToken } from '../supervisor/admin-token.ts';
+import { runStatePath } from '../supervisor/run-state.ts';
+
+export type AdminCall = (method: string, path: string) => Promise<{ ok: boolean; body: unknown }>;
+
+/**
+ * Calls to one running service's /admin endpoints: its URL from the platform's state file, the
+ * run's admin token. A string is the one-line reason it cannot be reached.
+ */
+export async function adminClient(service: string, dataDir: string): Promise<AdminCall | string> {
+  let state: { services: Record<string, { url: string }> };
+  try {
+    state = JSON.parse(await readFile(runStatePath(dataDir), 'utf8')) as typeof state;
+  } catch {
+    return `no running platform found (${runStatePath(dataDir)}); start it with npm start`;
+  }
+  const base = state.services[service]?.url;
+  if (!base) return `unknown service "${service}" (running: ${Object.keys(state.services).join(', ')})`;
+  const token = await readAdminToken(dataDir).catch(() => undefined);
+  if (!token) return `no admin token for this run (${adminTokenPath(dataDir)}); is the platform running?`;
+  return async (method, path) => {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}` },
+    }).catch((error: Error) => error);
+    if (response instanceof Error)
+      throw new Error(`${service} did not answer at ${base}: ${response.message}`);
+    return { ok: response.ok, body: await response.json().catch(() => ({})) };
+  };
+}
+
+export function fail(message: string): number {
+  process.stderr.write(`mercato: ${message}\n`);
+  return 64;
+}

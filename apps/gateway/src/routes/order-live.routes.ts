@@ -1,0 +1,152 @@
+import { AppError, notFound } from '@mercato/chassis';
+import type { OrderChange } from '@mercato/contracts/grpc/order';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { type Identification, mayRead } from '../auth/identification.ts';
+import type { Upstreams } from '../upstreams/upstreams.ts';
+import { problems } from './edge-schemas.ts';
+import { beginEventStream, liveStreamSignal } from './event-stream.ts';
+
+const HEARTBEAT_MS = 15_000;
+const RECONNECT_MS = { first: 200, max: 3_000 };
+
+const changeJson = (change: OrderChange) => ({
+  order_id: change.orderId,
+  status: change.status,
+  type: change.type,
+  version: change.version,
+  occurred_at: change.occurredAt,
+  reason: change.reason || null,
+  reason_detail: change.reasonDetail || null,
+});
+
+const resumeFrom = (request: FastifyRequest, query: { last_event_id?: string | undefined }) => {
+  const header = request.headers['last-event-id'];
+  return (Array.isArray(header) ? header[0] : header) ?? query.last_event_id ?? '';
+};
+
+const badResume = () =>
+  new AppError({
+    code: 'ORDER.BAD_LAST_EVENT_ID',
+    kind: 'validation',
+    message: 'Last-Event-ID must be the id of an event of this stream',
+  });
+
+/**
+ * Pipes an order change stream to the client as Server-Sent Events, each with the id to resume
+ * after. A dropped upstream (order restarting) is opened again after the last id sent, so the
+ * client misses nothing; the stream ends only when the client leaves.
+ */
+async function pipeChanges(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  open: (
+    after: string,
+    signal: AbortSignal,
+  ) => AsyncIterable<{ change?: OrderChange | undefined; startedAfter?: string }>,
+  after: string,
+): Promise<void> {
+  const signal = liveStreamSignal(request);
+  beginEventStream(reply);
+  reply.raw.write(`retry: 1000\n\n`);
+  const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
+  let last = after;
+  let delay = RECONNECT_MS.first;
+  try {
+    while (!signal.aborted) {
+      try {
+        for await (const { change, startedAfter } of open(last, signal)) {
+          // A customer's stream says where it starts: the client can resume from there at once.
+          if (startedAfter) {
+            reply.raw.write(`id: ${startedAfter}\nevent: ready\ndata: {}\n\n`);
+            last = startedAfter;
+          }
+          if (!change) continue;
+          reply.raw.write(
+            `id: ${change.resumeAfter}\nevent: order\ndata: ${JSON.stringify(changeJson(change))}\n\n`,
+          );
+          last = change.resumeAfter;
+          delay = RECONNECT_MS.first;
+        }
+      } catch (error) {
+        if (signal.aborted) break;
+        request.log.warn({ err: error, after: last }, 'order stream dropped; opening it again');
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, RECONNECT_MS.max);
+    }
+  } finally {
+    clearInterval(heartbeat);
+    reply.raw.end();
+  }
+}
+
+/** Live order changes at the edge (SSE), resumable with `Last-Event-ID`. */
+export const orderLiveRoutes =
+  (upstreams: Upstreams, identification: Identification): FastifyPluginAsyncZod =>
+  async (app) => {
+    const querystring = z.object({
+      last_event_id: z
+        .string()
+        .max(64)
+        .optional()
+        .meta({ description: 'For clients that cannot set Last-Event-ID' }),
+    });
+
+    app.get(
+      '/api/orders/live',
+      {
+        schema: {
+          tags: ['orders'],
+          operationId: 'myOrdersLive',
+          summary: 'Status changes of my orders as Server-Sent Events, from now or after Last-Event-ID',
+          security: [{ bearer: [] }],
+          querystring,
+          response: problems,
+        },
+      },
+      async (request, reply) => {
+        const { userId } = await identification.requirePrincipal(request);
+        const after = resumeFrom(request, request.query);
+        if (after !== '' && !/^\d{1,20}\.\d{1,20}$/.test(after)) throw badResume();
+        const order = upstreams.for(request).order.client;
+        await pipeChanges(
+          request,
+          reply,
+          (from, signal) => order.streamOrders({ customerId: userId, after: from }, { signal }),
+          after,
+        );
+      },
+    );
+
+    app.get(
+      '/api/orders/:id/live',
+      {
+        schema: {
+          tags: ['orders'],
+          operationId: 'orderLive',
+          summary: "One of my orders' status changes as Server-Sent Events: its history, then each change",
+          security: [{ bearer: [] }],
+          params: z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) }),
+          querystring,
+          response: problems,
+        },
+      },
+      async (request, reply) => {
+        const principal = await identification.requirePrincipal(request);
+        const after = resumeFrom(request, request.query);
+        if (after !== '' && !/^\d{1,9}$/.test(after)) throw badResume();
+        const order = upstreams.for(request).order.client;
+        const { order: found } = await order.getOrder({ orderId: request.params.id, asOf: '' });
+        if (!found || !mayRead(principal, found.customerId))
+          throw notFound('ORDER.NOT_FOUND', `No order ${request.params.id}`);
+        await pipeChanges(
+          request,
+          reply,
+          (from, signal) => order.streamOrders({ orderId: request.params.id, after: from }, { signal }),
+          after,
+        );
+      },
+    );
+  };
