@@ -8,7 +8,7 @@ import { isAlive, PlatformProcess } from './support/platform-process.ts';
 import { type OrderJson, ShopClient, type SinkMail } from './support/shop-client.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
-const ports = { postgres: 54397, gateway: 18780, base: 14801, grpcBase: 15801 };
+const ports = { postgres: 25397, gateway: 18780, base: 14801, grpcBase: 15801 };
 const gateway = `http://127.0.0.1:${ports.gateway}`;
 
 /**

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PlatformProcess } from './support/platform-process.ts';
 
 const postgres = await probePostgres();
-const ports = { postgres: 54392, gateway: 18081, base: 14101, grpcBase: 15101 };
+const ports = { postgres: 25392, gateway: 18081, base: 14101, grpcBase: 15101 };
 const prefix = `e2e${Date.now().toString(36)}_`;
 
 describe.skipIf(!postgres.available)(

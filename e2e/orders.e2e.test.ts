@@ -8,7 +8,7 @@ import { isAlive, PlatformProcess } from './support/platform-process.ts';
 import { type OrderJson, ShopClient } from './support/shop-client.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
-const ports = { postgres: 54394, gateway: 18480, base: 14501, grpcBase: 15501 };
+const ports = { postgres: 25394, gateway: 18480, base: 14501, grpcBase: 15501 };
 const gateway = `http://127.0.0.1:${ports.gateway}`;
 
 /**

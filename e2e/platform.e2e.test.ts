@@ -15,7 +15,7 @@ import {
 } from './support/platform-process.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start`.
-const ports = { postgres: 54391, gateway: 18080, base: 14001, grpcBase: 15001 };
+const ports = { postgres: 25391, gateway: 18080, base: 14001, grpcBase: 15001 };
 const gateway = `http://127.0.0.1:${ports.gateway}`;
 const READY = /all services ready in/;
 const logFields = ['timestamp', 'level', 'service', 'trace_id', 'span_id', 'correlation_id', 'message'];

@@ -11,7 +11,7 @@ import { type OrderJson, ShopClient } from './support/shop-client.ts';
 import { SseClient } from './support/sse-client.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
-const ports = { postgres: 54389, gateway: 18380, base: 14301, grpcBase: 15301 };
+const ports = { postgres: 25389, gateway: 18380, base: 14301, grpcBase: 15301 };
 const gateway = `http://127.0.0.1:${ports.gateway}`;
 const ORDERS = Number(process.env.READ_MODELS_E2E_ORDERS ?? 240);
 // Forty products with stock in both warehouses: enough that a few hundred orders do not sell out.

@@ -8,7 +8,7 @@ import { errorWindow, steadyLoad } from './support/edge-load.ts';
 import { isAlive, PlatformProcess, superuserClient } from './support/platform-process.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
-const ports = { postgres: 54392, gateway: 18180, base: 14101, grpcBase: 15101 };
+const ports = { postgres: 25392, gateway: 18180, base: 14101, grpcBase: 15101 };
 const gateway = `http://127.0.0.1:${ports.gateway}`;
 const RATE = 50;
 

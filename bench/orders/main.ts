@@ -30,7 +30,7 @@ const modes = (process.env.BENCH_MODES ?? 'embedded,infra').split(',');
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 const rate = Number(process.env.BENCH_RATE ?? 40);
 const infraPostgres = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const ports = { postgres: 54396, gateway: 18680, base: 14701, grpcBase: 15701 };
+const ports = { postgres: 25396, gateway: 18680, base: 14701, grpcBase: 15701 };
 const gateway = `http://127.0.0.1:${ports.gateway}`;
 const skus = ['BOK-0001', 'BOK-0002', 'BOK-0003', 'KIT-0001', 'KIT-0002', 'APP-0001', 'APP-0002', 'ELE-0001'];
 

@@ -33,7 +33,7 @@ for (const runtime of runtimes)
   }
 const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? 30);
 const loadSeconds = Number(process.env.BENCH_LOAD_SECONDS ?? 60);
-const ports = { postgres: 54393, gateway: 18280, base: 14201, grpcBase: 15201 };
+const ports = { postgres: 25393, gateway: 18280, base: 14201, grpcBase: 15201 };
 const gateway = `http://127.0.0.1:${ports.gateway}`;
 
 interface RunState {

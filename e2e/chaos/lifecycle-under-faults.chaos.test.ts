@@ -10,7 +10,7 @@ import {
 import type { PlatformProcess } from '../support/platform-process.ts';
 import type { OrderJson, ShopClient } from '../support/shop-client.ts';
 
-const ports = { postgres: 54398, gateway: 18880, base: 14901, grpcBase: 15901 };
+const ports = { postgres: 25398, gateway: 18880, base: 14901, grpcBase: 15901 };
 const ORDERS = Number(process.env.CHAOS_LIFECYCLE_ORDERS ?? 150);
 const RATE = Number(process.env.CHAOS_LIFECYCLE_RATE ?? 3);
 const KILL_EVERY_MS = 3_000;

@@ -12,7 +12,7 @@ import {
 import type { PlatformProcess } from '../support/platform-process.ts';
 import { kept, type OrderJson, type ShopClient, terminal } from '../support/shop-client.ts';
 
-const ports = { postgres: 54395, gateway: 18580, base: 14601, grpcBase: 15601 };
+const ports = { postgres: 25395, gateway: 18580, base: 14601, grpcBase: 15601 };
 const ORDERS = Number(process.env.CHAOS_ORDERS ?? 500);
 const KILL_EVERY_MS = 3_000;
 const CLIENTS = 8;

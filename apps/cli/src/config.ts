@@ -5,7 +5,12 @@ import { repositoryRoot } from './services.ts';
 
 export const supervisorConfig = z.object({
   MERCATO_DATA_DIR: z.string().min(1).default(path.join(repositoryRoot, '.mercato')),
-  MERCATO_PG_PORT: env.port(54329),
+  /**
+   * Below 32768, where no system picks ports for outgoing connections (Linux 32768–60999, macOS
+   * and Windows 49152–65535): a port in that range is at times the local end of some connection,
+   * and listening on it then fails although nothing listens there.
+   */
+  MERCATO_PG_PORT: env.port(25432),
   MERCATO_GATEWAY_PORT: env.port(8080),
   /** Services other than the gateway listen on consecutive ports from here. */
   MERCATO_PORT_BASE: env.port(4001),

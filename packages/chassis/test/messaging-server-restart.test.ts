@@ -7,7 +7,7 @@ import { createTestDatabase } from '../src/testing/infra.ts';
 import { crashDatabases, effectsOf, finishPublishLoop, fixture } from './fixtures/crash-harness.ts';
 
 // A PostgreSQL server of the test's own, so restarting it disturbs no other suite.
-const port = 54393;
+const port = 25393;
 const password = 'restart-test';
 
 describe('messaging across a PostgreSQL server restart', () => {
