@@ -56,7 +56,11 @@ describe('read models and live order streams', () => {
 
   const get = async <T>(token: string, route: string) => {
     const response = await fetch(`${gateway}${route}`, { headers: { authorization: `Bearer ${token}` } });
-    return { status: response.status, body: (await response.json()) as T };
+    return {
+      status: response.status,
+      retryAfter: response.headers.get('retry-after'),
+      body: (await response.json()) as T,
+    };
   };
   const myOrders = async (token: string): Promise<Summary[]> => {
     const all: Summary[] = [];
@@ -73,11 +77,11 @@ describe('read models and live order streams', () => {
     } while (pageToken);
     return all;
   };
-  /** The caller's orders consistent with `orderId` at version 1 or later: 200, or a problem. */
-  const readOwnWrite = (token: string, orderId: string) =>
+  /** The caller's orders consistent with `orderId` at `version` or later: 200, or a problem. */
+  const readOwnWrite = (token: string, orderId: string, version = 1) =>
     get<{ orders?: Summary[]; code?: string; detail?: string; retryable?: boolean }>(
       token,
-      `/api/orders?order_id=${orderId}&min_version=1`,
+      `/api/orders?order_id=${orderId}&min_version=${version}`,
     );
   const readModel = async (service: string) =>
     (await shop.admin(service, '/admin/read-model')) as { generations: Generation[] };
@@ -145,8 +149,8 @@ describe('read models and live order streams', () => {
     );
     // Read-your-writes: asked with the last order placed and its version, order-view answers once
     // it holds that order, waiting up to 2.5 s; later than that (a burst of orders on a loaded
-    // machine) it says so with a retryable 503 ORDER_VIEW.NOT_CAUGHT_UP, and a client asks again.
-    // Either way, a 200 always holds the order.
+    // machine) it says so with a retryable 503 ORDER_VIEW.NOT_CAUGHT_UP, and a client asks again
+    // after its Retry-After. Either way, a 200 always holds the order.
     const last = customers[0]?.orders.at(-1) ?? '';
     const asked = Date.now();
     const notCaughtUp: string[] = [];
@@ -157,7 +161,9 @@ describe('read models and live order streams', () => {
       Date.now() - asked < 30_000
     ) {
       expect(own.body.retryable).toBe(true);
+      expect(own.retryAfter).toBe('1');
       notCaughtUp.push(own.body.detail ?? '');
+      await sleep(Number(own.retryAfter) * 1_000);
       own = await readOwnWrite(customers[0]?.token ?? '', last);
     }
     console.log(
@@ -166,6 +172,13 @@ describe('read models and live order streams', () => {
     );
     expect(own.status, JSON.stringify(own.body)).toBe(200);
     expect(own.body.orders?.some((order) => order.order_id === last)).toBe(true);
+    // A version the order never reaches: after its wait, a 503 at the edge that says when to retry.
+    const never = await readOwnWrite(customers[0]?.token ?? '', last, 99);
+    expect(never).toMatchObject({
+      status: 503,
+      retryAfter: '1',
+      body: { code: 'ORDER_VIEW.NOT_CAUGHT_UP', retryable: true },
+    });
 
     const truth = new Map<string, OrderJson>();
     for (const customer of customers) {

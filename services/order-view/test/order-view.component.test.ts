@@ -218,6 +218,11 @@ describe.skipIf(!postgres.available)(suiteTitle('order-view read model', postgre
     );
     expect(never?.code).toBe(14);
     expect(never?.rawMessage).toMatch(/not caught up with order ord_c1 at version 9/);
+    // Over HTTP (as the edge asks): a retryable 503 problem that says when to ask again.
+    const behind = await fetch(`${running.url}/customers/cus_c/orders?order_id=ord_c1&min_version=9`);
+    expect(behind.status).toBe(503);
+    expect(behind.headers.get('retry-after')).toBe('1');
+    expect(await behind.json()).toMatchObject({ code: 'ORDER_VIEW.NOT_CAUGHT_UP', retryable: true });
     const unknown = await fetch(`${running.url}/orders/ord_nope/summary`);
     expect(unknown.status).toBe(404);
     expect(unknown.headers.get('content-type')).toMatch(/problem\+json/);

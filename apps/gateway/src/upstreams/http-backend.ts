@@ -25,13 +25,16 @@ export async function getJson(cluster: Cluster, path: string, signal: AbortSigna
     });
   }
   if (!response.ok) {
-    // The backend's own problem document says what went wrong; its detail is passed on.
+    // The backend's own problem document says what went wrong; its code and detail are passed on.
     const problem = (await response.json().catch(() => undefined)) as
       | { detail?: unknown; code?: unknown }
       | undefined;
+    const retryAfter = Number.parseInt(response.headers.get('retry-after') ?? '', 10);
     throw new AppError({
       code: typeof problem?.code === 'string' ? problem.code : `${code}.HTTP_${response.status}`,
       kind: kindOf(response.status),
+      // Its advice on when to ask again, in seconds (an HTTP date is not passed on).
+      ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterSeconds: retryAfter } : {}),
       message:
         typeof problem?.detail === 'string' ? problem.detail : `${backend.name} answered ${response.status}`,
     });

@@ -24,6 +24,8 @@ export interface AppErrorOptions {
   message: string;
   /** Whether the same call may succeed if repeated unchanged. */
   retryable?: boolean;
+  /** When it is worth repeating: sent as `Retry-After` (seconds) with the problem. */
+  retryAfterSeconds?: number;
   /** Extra members for the problem document (e.g. the list of invalid fields). */
   details?: Record<string, unknown>;
   cause?: unknown;
@@ -34,6 +36,7 @@ export class AppError extends Error {
   readonly code: string;
   readonly kind: ErrorKind;
   readonly retryable: boolean;
+  readonly retryAfterSeconds: number | undefined;
   readonly details: Record<string, unknown> | undefined;
 
   constructor(options: AppErrorOptions) {
@@ -42,6 +45,7 @@ export class AppError extends Error {
     this.code = options.code;
     this.kind = options.kind;
     this.retryable = options.retryable ?? (options.kind === 'unavailable' || options.kind === 'timeout');
+    this.retryAfterSeconds = options.retryAfterSeconds;
     this.details = options.details;
   }
 

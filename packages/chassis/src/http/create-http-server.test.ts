@@ -40,6 +40,13 @@ function build(options: { ready?: () => Promise<void>; accepting?: boolean } = {
       if (params.id === 'i404')
         throw new AppError({ code: 'TEST.MISSING', kind: 'not_found', message: 'no such item' });
       if (params.id === 'i500') throw new Error('database password leaked here');
+      if (params.id === 'i503')
+        throw new AppError({
+          code: 'TEST.BEHIND',
+          kind: 'unavailable',
+          message: 'not there yet',
+          retryAfterSeconds: 1.2,
+        });
       return { id: params.id, n: query.n, correlation: currentRequestContext()?.correlationId };
     },
   );
@@ -102,6 +109,13 @@ describe('createHttpServer', () => {
       status: 404,
       code: 'TEST.MISSING',
     });
+    const missing = await app.inject({ url: '/items/i404' });
+    expect(missing.headers['retry-after']).toBeUndefined();
+    // An error that says when to ask again sends it as Retry-After, in whole seconds.
+    const behind = await app.inject({ url: '/items/i503' });
+    expect(behind.statusCode).toBe(503);
+    expect(behind.headers['retry-after']).toBe('2');
+    expect(behind.json()).toMatchObject({ code: 'TEST.BEHIND', retryable: true });
     const failed = await app.inject({ url: '/items/i500' });
     expect(failed.statusCode).toBe(500);
     expect(failed.body).not.toContain('password');

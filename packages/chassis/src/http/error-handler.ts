@@ -1,6 +1,6 @@
 import type { FastifyError } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { validationFailed } from '../errors/app-error.ts';
+import { isAppError, validationFailed } from '../errors/app-error.ts';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../errors/problem.ts';
 import type { HttpApp } from './create-http-server.ts';
 
@@ -30,6 +30,8 @@ export function installProblemHandlers(app: HttpApp): void {
     const problem = toProblem(error, request.url);
     if (problem.status >= 500) request.log.error({ error: rawError }, 'request failed');
     else request.log.info({ code: problem.code, detail: problem.detail }, 'request rejected');
+    if (isAppError(error) && error.retryAfterSeconds !== undefined)
+      void reply.header('retry-after', String(Math.max(0, Math.ceil(error.retryAfterSeconds))));
     void reply.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);
   });
 

@@ -46,6 +46,7 @@ export class OrderViewQueries {
     throw new AppError({
       code: 'ORDER_VIEW.NOT_CAUGHT_UP',
       kind: 'unavailable',
+      retryAfterSeconds: 1,
       message: `order-view has not caught up with order ${consistency.orderId} at version ${consistency.minVersion} yet (it has ${seen ? `version ${seen.orderVersion}` : 'no such order'}); retry shortly`,
     });
   }
