@@ -5,31 +5,22 @@ import {
   orderConfirmed,
   orderCreated,
   orderDelivered,
+  orderEvents,
   orderFailed,
   orderShipped,
+  paymentEvents,
   paymentFailed,
   paymentProcessed,
   paymentRefunded,
   shipmentDelivered,
   shipmentDispatched,
+  shipmentEvents,
   shipmentFailed,
 } from '@mercato/contracts';
 import type { SummaryFact } from '../../domain/order-summary.ts';
 
-export const orderViewContracts = [
-  orderCreated,
-  orderConfirmed,
-  orderCancelled,
-  orderFailed,
-  orderShipped,
-  orderDelivered,
-  paymentProcessed,
-  paymentFailed,
-  paymentRefunded,
-  shipmentDispatched,
-  shipmentDelivered,
-  shipmentFailed,
-] as const;
+/** What order-view is built from: every order, payment and shipment event. */
+export const orderViewContracts = [...orderEvents, ...paymentEvents, ...shipmentEvents] as const;
 
 export interface Located {
   orderId: string;
