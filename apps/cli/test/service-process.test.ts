@@ -1,21 +1,11 @@
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '@mercato/chassis/logging';
-import { waitFor } from '@mercato/chassis/testing';
+import { freePort, waitFor } from '@mercato/chassis/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LogOutput } from '../src/supervisor/log-output.ts';
 import { ServiceProcess } from '../src/supervisor/service-process.ts';
 
 const fixture = fileURLToPath(new URL('./fixtures/ready-server.mjs', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** A supervised fixture process, and the restart delays the supervisor logged for it. */
 async function supervised(env: Record<string, string>) {

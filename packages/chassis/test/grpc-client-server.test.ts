@@ -1,5 +1,5 @@
 import http2 from 'node:http2';
-import { type AddressInfo, createServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import { CatalogService, ProductSchema } from '@mercato/contracts/grpc/catalog';
@@ -15,15 +15,7 @@ import {
   defaultPolicySettings,
   type PolicySettings,
 } from '../src/resilience/dependency-policy.ts';
-
-/** A port nothing listens on (just released by the OS). */
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
+import { freePort, portOf } from '../src/testing/ports.ts';
 
 const logger = createLogger({ service: 'grpc-test', level: 'silent' });
 
@@ -203,7 +195,7 @@ describe('chassis gRPC client and server', () => {
       for (const socket of sockets) socket.destroy();
     });
     await new Promise<void>((resolve) => dying.listen(0, '127.0.0.1', resolve));
-    const { port } = dying.address() as AddressInfo;
+    const port = portOf(dying);
     const metrics = createServiceMetrics('grpc-test');
     const { client } = createGrpcClient(CatalogService, {
       dependency: 'catalog',

@@ -1,14 +1,12 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { freePort, portOf } from '@mercato/chassis/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertPortFree } from './port-check.ts';
 
-const listening = (server: Server) =>
-  new Promise<number>((resolve) =>
-    server.listen({ port: 0, host: '127.0.0.1' }, () => {
-      const address = server.address();
-      resolve(typeof address === 'object' && address ? address.port : 0);
-    }),
-  );
+const listening = async (server: Server) => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return portOf(server);
+};
 
 describe('assertPortFree', () => {
   const open: Array<Server | Socket> = [];
@@ -17,9 +15,7 @@ describe('assertPortFree', () => {
   });
 
   it('resolves for a port nothing holds, and leaves it free', async () => {
-    const server = createServer();
-    const port = await listening(server);
-    await new Promise((resolve) => server.close(resolve));
+    const port = await freePort();
     await assertPortFree(port, 'MERCATO_PG_PORT');
     await assertPortFree(port, 'MERCATO_PG_PORT');
   });

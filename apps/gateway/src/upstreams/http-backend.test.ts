@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { AppError } from '@mercato/chassis';
+import { portOf } from '@mercato/chassis/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJson } from './http-backend.ts';
 
@@ -29,8 +30,7 @@ describe('getJson (an http cluster read by the edge)', () => {
       response.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    url = `http://127.0.0.1:${portOf(server)}`;
   });
   afterAll(() => new Promise((resolve) => server.close(resolve)));
 

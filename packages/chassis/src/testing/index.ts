@@ -1,5 +1,6 @@
 export { startGrpcStub } from './grpc-stub.ts';
 export * from './infra.ts';
+export { freePort, portOf } from './ports.ts';
 export { ProcessUnderTest } from './process-under-test.ts';
 export { parsePrometheusText } from './prometheus-text.ts';
 export { createTestMessageStore, grpcFailure, startTestService, type TestService } from './test-service.ts';
