@@ -1,8 +1,9 @@
-import { createLogger, createPool, type Pool, PostgresMessageBus } from '@mercato/chassis';
 import {
+  connectTestBus,
   probePostgres,
   startTestService,
   suiteTitle,
+  type TestBus,
   type TestService,
   waitFor,
 } from '@mercato/chassis/testing';
@@ -22,7 +23,6 @@ import { analyticsDefinition } from '../src/analytics.service.ts';
 import type { AnalyticsConfig } from '../src/config.ts';
 
 const postgres = await probePostgres();
-const logger = createLogger({ service: 'test', level: 'silent' });
 const day = Date.UTC(2026, 10, 2, 9, 0, 0);
 const ADMIN = 'analytics-test-admin-token-0123456';
 
@@ -33,11 +33,10 @@ const ADMIN = 'analytics-test-admin-token-0123456';
  */
 describe.skipIf(!postgres.available)(suiteTitle('analytics read model', postgres), () => {
   let running: TestService<AnalyticsConfig>;
-  let bus: PostgresMessageBus;
-  let messages: Pool;
+  let messageStore: TestBus;
 
   const publish = (envelope: Envelope) =>
-    bus.publish([
+    messageStore.bus.publish([
       {
         kind: 'topic',
         destination: envelope.event_type,
@@ -114,8 +113,7 @@ describe.skipIf(!postgres.available)(suiteTitle('analytics read model', postgres
       READ_MODEL_POLL_MS: '20',
       MERCATO_ADMIN_TOKEN: ADMIN,
     });
-    messages = createPool({ url: running.messagesUrl, max: 2, applicationName: 'test' }, logger);
-    bus = new PostgresMessageBus({ pool: messages, listenUrl: running.messagesUrl, logger });
+    messageStore = connectTestBus(running.messagesUrl);
     for (const [sku, category] of [
       ['BOOK-1', 'books'],
       ['BOOK-2', 'books'],
@@ -134,8 +132,7 @@ describe.skipIf(!postgres.available)(suiteTitle('analytics read model', postgres
   });
 
   afterAll(async () => {
-    await bus?.close();
-    await messages?.end();
+    await messageStore?.close();
     await running?.stop();
   });
 

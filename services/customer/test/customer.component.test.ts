@@ -1,10 +1,11 @@
 import { Code } from '@connectrpc/connect';
-import { createLogger, createPool, type Pool, PostgresMessageBus } from '@mercato/chassis';
 import {
+  connectTestBus,
   grpcFailure,
   probePostgres,
   startTestService,
   suiteTitle,
+  type TestBus,
   type TestService,
   waitFor,
 } from '@mercato/chassis/testing';
@@ -16,22 +17,18 @@ import type { CustomerConfig } from '../src/config.ts';
 import { customerDefinition } from '../src/customer.service.ts';
 
 const postgres = await probePostgres();
-const logger = createLogger({ service: 'test', level: 'silent' });
 
 describe.skipIf(!postgres.available)(suiteTitle('customer service', postgres), () => {
   let running: TestService<CustomerConfig>;
-  let messages: Pool;
-  let bus: PostgresMessageBus;
+  let messageStore: TestBus;
   const client = () => running.client(CustomerService);
 
   beforeAll(async () => {
     running = await startTestService(customerDefinition);
-    messages = createPool({ url: running.messagesUrl, max: 2, applicationName: 'test' }, logger);
-    bus = new PostgresMessageBus({ pool: messages, listenUrl: running.messagesUrl, logger });
+    messageStore = connectTestBus(running.messagesUrl);
   });
   afterAll(async () => {
-    await bus?.close();
-    await messages?.end();
+    await messageStore?.close();
     await running?.stop();
   });
 
@@ -50,13 +47,17 @@ describe.skipIf(!postgres.available)(suiteTitle('customer service', postgres), (
       correlationId: 'corr_test',
       data: { user_id: userId, email, name },
     });
-    await bus.publish([{ kind: 'topic', destination: userRegistered.type, key: userId, envelope }]);
+    await messageStore.bus.publish([
+      { kind: 'topic', destination: userRegistered.type, key: userId, envelope },
+    ]);
     return envelope;
   };
 
   it('creates a profile from user.registered, once even when the event comes twice', async () => {
     const envelope = await register('usr_ada', 'ada@example.test', 'Ada');
-    await bus.publish([{ kind: 'topic', destination: userRegistered.type, key: 'usr_ada', envelope }]);
+    await messageStore.bus.publish([
+      { kind: 'topic', destination: userRegistered.type, key: 'usr_ada', envelope },
+    ]);
     await waitFor('the profile', () => exists('usr_ada'));
     const { customer } = await client().getCustomer({ id: 'usr_ada' });
     expect(customer).toMatchObject({ email: 'ada@example.test', name: 'Ada', segment: 'standard' });
@@ -92,7 +93,7 @@ describe.skipIf(!postgres.available)(suiteTitle('customer service', postgres), (
     });
     expect(preferred.customer?.preferences?.language).toBe('fr-FR');
     await waitFor('customer.updated on the bus', async () => {
-      const { rows } = await messages.query<{ n: number }>(
+      const { rows } = await messageStore.messages.query<{ n: number }>(
         "SELECT count(*)::int AS n FROM bus_messages WHERE destination = 'customer.updated' AND partition_key = 'usr_bob'",
       );
       return rows[0]?.n === 2;

@@ -1,10 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger, createPool, type Pool, PostgresMessageBus } from '@mercato/chassis';
 import {
+  connectTestBus,
   probePostgres,
   startTestService,
   suiteTitle,
+  type TestBus,
   type TestService,
   waitFor,
 } from '@mercato/chassis/testing';
@@ -23,7 +24,6 @@ import type { FulfillmentConfig } from '../src/config.ts';
 import { fulfillmentDefinition } from '../src/fulfillment.service.ts';
 
 const postgres = await probePostgres();
-const logger = createLogger({ service: 'test', level: 'silent' });
 
 /** A carrier that takes every parcel and delivers it at once, remembering what it was handed. */
 async function startCarrier() {
@@ -66,12 +66,11 @@ describe.skipIf(!postgres.available)(
   () => {
     let running: TestService<FulfillmentConfig>;
     let carrier: Awaited<ReturnType<typeof startCarrier>>;
-    let messages: Pool;
-    let bus: PostgresMessageBus;
+    let messageStore: TestBus;
     let sent = 0;
 
     const publish = (kind: 'topic' | 'queue', destination: string, envelope: Envelope) =>
-      bus.publish([{ kind, destination, key: 'k', envelope }]);
+      messageStore.bus.publish([{ kind, destination, key: 'k', envelope }]);
     const command = async (contract: MessageContract, orderId: string) => {
       const requestId = `saga-${orderId}:${++sent}`;
       await publish(
@@ -95,7 +94,7 @@ describe.skipIf(!postgres.available)(
       );
       let reply: { success: boolean; reason?: string } | undefined;
       await waitFor(`the reply to ${requestId}`, async () => {
-        const { rows } = await messages.query<{ envelope: { data: typeof reply } }>(
+        const { rows } = await messageStore.messages.query<{ envelope: { data: typeof reply } }>(
           `SELECT envelope FROM bus_messages WHERE destination = 'test.replies' AND envelope->'data'->>'request_id' = $1`,
           [requestId],
         );
@@ -133,12 +132,10 @@ describe.skipIf(!postgres.available)(
         FULFILLMENT_POLL_INTERVAL_MS: '50',
         FULFILLMENT_TRACK_EVERY_MS: '50',
       });
-      messages = createPool({ url: running.messagesUrl, max: 2, applicationName: 'test' }, logger);
-      bus = new PostgresMessageBus({ pool: messages, listenUrl: running.messagesUrl, logger });
+      messageStore = connectTestBus(running.messagesUrl);
     });
     afterAll(async () => {
-      await bus?.close();
-      await messages?.end();
+      await messageStore?.close();
       await running?.stop();
       await carrier?.close();
     });

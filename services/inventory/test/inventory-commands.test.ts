@@ -1,8 +1,9 @@
-import { createLogger, createPool, type Pool, PostgresMessageBus } from '@mercato/chassis';
 import {
+  connectTestBus,
   probePostgres,
   startTestService,
   suiteTitle,
+  type TestBus,
   type TestService,
   waitFor,
 } from '@mercato/chassis/testing';
@@ -20,7 +21,6 @@ import type { InventoryConfig } from '../src/config.ts';
 import { inventoryDefinition } from '../src/inventory.service.ts';
 
 const postgres = await probePostgres();
-const logger = createLogger({ service: 'test', level: 'silent' });
 
 /**
  * inventory as a PlaceOrder participant: commands on the `inventory.commands` work queue, replies on
@@ -28,8 +28,7 @@ const logger = createLogger({ service: 'test', level: 'silent' });
  */
 describe.skipIf(!postgres.available)(suiteTitle('inventory saga commands over the bus', postgres), () => {
   let running: TestService<InventoryConfig>;
-  let messages: Pool;
-  let bus: PostgresMessageBus;
+  let messageStore: TestBus;
   let sent = 0;
   const stock = async (sku: string) => {
     const { stock: level } = await running.client(InventoryService).getStock({ sku });
@@ -39,7 +38,7 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory saga commands over th
   /** Sends a command as a saga would, and waits for inventory's reply to it. */
   const command = async (contract: MessageContract, data: Record<string, unknown>, sagaId: string) => {
     const requestId = `${sagaId}:${++sent}`;
-    await bus.publish([
+    await messageStore.bus.publish([
       {
         kind: 'queue',
         destination: INVENTORY_COMMANDS,
@@ -62,7 +61,9 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory saga commands over th
     ]);
     let reply: { success: boolean; reason?: string; result: Record<string, unknown> } | undefined;
     await waitFor(`the reply to ${requestId}`, async () => {
-      const { rows } = await messages.query<{ envelope: { data: typeof reply & { request_id: string } } }>(
+      const { rows } = await messageStore.messages.query<{
+        envelope: { data: typeof reply & { request_id: string } };
+      }>(
         `SELECT envelope FROM bus_messages WHERE destination = 'test.replies' AND envelope->'data'->>'request_id' = $1`,
         [requestId],
       );
@@ -74,12 +75,10 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory saga commands over th
 
   beforeAll(async () => {
     running = await startTestService(inventoryDefinition);
-    messages = createPool({ url: running.messagesUrl, max: 2, applicationName: 'test' }, logger);
-    bus = new PostgresMessageBus({ pool: messages, listenUrl: running.messagesUrl, logger });
+    messageStore = connectTestBus(running.messagesUrl);
   });
   afterAll(async () => {
-    await bus?.close();
-    await messages?.end();
+    await messageStore?.close();
     await running?.stop();
   });
 

@@ -1,11 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import { create } from '@bufbuild/protobuf';
-import { createLogger, createPool, type Pool, PostgresMessageBus } from '@mercato/chassis';
 import {
+  connectTestBus,
   probePostgres,
   startGrpcStub,
   startTestService,
   suiteTitle,
+  type TestBus,
   type TestService,
   waitFor,
 } from '@mercato/chassis/testing';
@@ -26,7 +27,6 @@ import type { NotificationConfig } from '../src/config.ts';
 import { notificationDefinition } from '../src/notification.service.ts';
 
 const postgres = await probePostgres();
-const logger = createLogger({ service: 'test', level: 'silent' });
 
 interface Received {
   messageId: string | undefined;
@@ -74,8 +74,7 @@ describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', 
   let running: TestService<NotificationConfig>;
   let smtp: Awaited<ReturnType<typeof startSmtp>>;
   let stubs: Awaited<ReturnType<typeof startGrpcStub>>;
-  let messages: Pool;
-  let bus: PostgresMessageBus;
+  let messageStore: TestBus;
 
   const confirmed = (orderId: string) =>
     createEnvelope({
@@ -93,7 +92,7 @@ describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', 
       },
     });
   const publish = (envelope: Envelope, kind: 'topic' | 'queue' = 'topic') =>
-    bus.publish([
+    messageStore.bus.publish([
       {
         kind,
         destination: kind === 'topic' ? envelope.event_type : NOTIFICATION_REQUESTS,
@@ -131,12 +130,10 @@ describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', 
       SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
       NOTIFICATION_SMTP_TIMEOUT_MS: '1000',
     });
-    messages = createPool({ url: running.messagesUrl, max: 2, applicationName: 'test' }, logger);
-    bus = new PostgresMessageBus({ pool: messages, listenUrl: running.messagesUrl, logger });
+    messageStore = connectTestBus(running.messagesUrl);
   });
   afterAll(async () => {
-    await bus?.close();
-    await messages?.end();
+    await messageStore?.close();
     await running?.stop();
     await stubs?.server.close(0);
     await smtp?.close();
@@ -154,7 +151,9 @@ describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', 
     expect(mail?.headers.get('x-mercato-event-id')).toBe(event.event_id);
 
     // The same event published again: the bus' dedup and the inbox keep it from a second mail.
-    await bus.publish([{ kind: 'topic', destination: `${event.event_type}`, key: 'other', envelope: event }]);
+    await messageStore.bus.publish([
+      { kind: 'topic', destination: `${event.event_type}`, key: 'other', envelope: event },
+    ]);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(mailsFor('ord_mail_1')).toHaveLength(1);
 
@@ -168,7 +167,7 @@ describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', 
       sends: 1,
     });
     // And told as notification.sent, in the transaction that recorded it.
-    const { rows } = await messages.query<{ data: Record<string, unknown> }>(
+    const { rows } = await messageStore.messages.query<{ data: Record<string, unknown> }>(
       `SELECT envelope->'data' AS data FROM bus_messages
         WHERE destination = 'notification.sent' AND envelope->'data'->>'order_id' = 'ord_mail_1'`,
     );

@@ -1,9 +1,10 @@
-import { createLogger, createPool, type Pool, PostgresMessageBus } from '@mercato/chassis';
 import {
+  connectTestBus,
   grpcFailure,
   probePostgres,
   startTestService,
   suiteTitle,
+  type TestBus,
   type TestService,
   waitFor,
 } from '@mercato/chassis/testing';
@@ -22,7 +23,6 @@ import type { OrderViewConfig } from '../src/config.ts';
 import { orderViewDefinition } from '../src/order-view.service.ts';
 
 const postgres = await probePostgres();
-const logger = createLogger({ service: 'test', level: 'silent' });
 const ADMIN = 'order-view-test-admin-token-0123';
 
 const line = { sku: 'BOK-0001', quantity: 2, unit_price_minor: 1500 };
@@ -35,12 +35,11 @@ const line = { sku: 'BOK-0001', quantity: 2, unit_price_minor: 1500 };
  */
 describe.skipIf(!postgres.available)(suiteTitle('order-view read model', postgres), () => {
   let running: TestService<OrderViewConfig>;
-  let bus: PostgresMessageBus;
-  let messages: Pool;
+  let messageStore: TestBus;
   let seq = 0;
 
   const publish = (key: string, envelope: Envelope) =>
-    bus.publish([{ kind: 'topic', destination: envelope.event_type, key, envelope }]);
+    messageStore.bus.publish([{ kind: 'topic', destination: envelope.event_type, key, envelope }]);
   const event = (
     contract: Parameters<typeof createEnvelope>[0]['contract'],
     data: Record<string, unknown>,
@@ -74,13 +73,11 @@ describe.skipIf(!postgres.available)(suiteTitle('order-view read model', postgre
       READ_MODEL_POLL_MS: '20',
       READ_MODEL_BATCH_SIZE: '50',
     });
-    messages = createPool({ url: running.messagesUrl, max: 2, applicationName: 'test' }, logger);
-    bus = new PostgresMessageBus({ pool: messages, listenUrl: running.messagesUrl, logger });
+    messageStore = connectTestBus(running.messagesUrl);
   });
 
   afterAll(async () => {
-    await bus?.close();
-    await messages?.end();
+    await messageStore?.close();
     await running?.stop();
   });
 

@@ -1,6 +1,7 @@
 import { Code, ConnectError } from '@connectrpc/connect';
-import { createLogger, createPool, inTransaction, type Pool, PostgresMessageBus } from '@mercato/chassis';
+import { createLogger, createPool, inTransaction, type Pool } from '@mercato/chassis';
 import {
+  connectTestBus,
   probePostgres,
   startTestService,
   suiteTitle,
@@ -51,8 +52,7 @@ describe.skipIf(!postgres.available)(suiteTitle('pricing service', postgres), ()
   });
 
   it('learns categories from product.created and applies their discounts', async () => {
-    const messages = createPool({ url: running.messagesUrl, max: 1, applicationName: 'test' }, logger);
-    const bus = new PostgresMessageBus({ pool: messages, listenUrl: running.messagesUrl, logger });
+    const { bus, close } = connectTestBus(running.messagesUrl);
     for (const [sku, category] of [
       ['BOK-0001', 'books'],
       ['OUT-0001', 'outdoor'],
@@ -67,8 +67,7 @@ describe.skipIf(!postgres.available)(suiteTitle('pricing service', postgres), ()
         { kind: 'topic', destination: productCreated.type, key: envelope.data.product_id, envelope },
       ]);
     }
-    await bus.close();
-    await messages.end();
+    await close();
     await waitFor('categories recorded', async () => {
       const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM products');
       return rows[0]?.n === 2;

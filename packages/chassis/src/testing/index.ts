@@ -3,6 +3,13 @@ export * from './infra.ts';
 export { freePort, portOf } from './ports.ts';
 export { ProcessUnderTest } from './process-under-test.ts';
 export { parsePrometheusText } from './prometheus-text.ts';
-export { createTestMessageStore, grpcFailure, startTestService, type TestService } from './test-service.ts';
+export {
+  connectTestBus,
+  createTestMessageStore,
+  grpcFailure,
+  startTestService,
+  type TestBus,
+  type TestService,
+} from './test-service.ts';
 export { AUDIENCE, ISSUER, startTokenIssuer } from './token-issuer.ts';
 export { waitFor } from './wait-for.ts';

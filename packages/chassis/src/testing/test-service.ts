@@ -8,10 +8,11 @@ import {
   type ServiceDefinition,
   type ServiceUses,
 } from '../create-service.ts';
-import { createPool } from '../db/database.ts';
+import { createPool, type Pool } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 import { createLogger } from '../logging/create-logger.ts';
 import { messageStoreMigrations } from '../messaging/migrations-path.ts';
+import { PostgresMessageBus } from '../messaging/postgres-bus/postgres-message-bus.ts';
 import { createTestDatabase } from './infra.ts';
 
 export interface TestService<Config> {
@@ -61,6 +62,29 @@ export async function startTestService<Config extends ChassisConfig, Uses extend
       await service.stop();
       await database.drop();
       await messages.drop();
+    },
+  };
+}
+
+/** A test's own way into a service's message store: a bus to publish on, a pool to look inside. */
+export interface TestBus {
+  bus: PostgresMessageBus;
+  messages: Pool;
+  /** Closes the bus, then its pool. */
+  close: () => Promise<void>;
+}
+
+/** Connects a test to the message store at `messagesUrl` (a test service's `messagesUrl`). */
+export function connectTestBus(messagesUrl: string): TestBus {
+  const logger = createLogger({ service: 'test', level: 'silent' });
+  const messages = createPool({ url: messagesUrl, max: 2, applicationName: 'test' }, logger);
+  const bus = new PostgresMessageBus({ pool: messages, listenUrl: messagesUrl, logger });
+  return {
+    bus,
+    messages,
+    close: async () => {
+      await bus.close();
+      await messages.end();
     },
   };
 }
