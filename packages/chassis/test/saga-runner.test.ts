@@ -8,7 +8,13 @@ import { createLogger } from '../src/logging/create-logger.ts';
 import { MESSAGING_MIGRATIONS_TABLE, messagingMigrations } from '../src/messaging/migrations-path.ts';
 import { Outbox } from '../src/messaging/outbox.ts';
 import { defineSaga } from '../src/saga/saga-definition.ts';
-import { SAGA_MIGRATIONS_TABLE, SagaRunner, sagaMigrations } from '../src/saga/saga-runner.ts';
+import { listSagas } from '../src/saga/saga-list.ts';
+import {
+  SAGA_MIGRATIONS_TABLE,
+  type SagaChange,
+  SagaRunner,
+  sagaMigrations,
+} from '../src/saga/saga-runner.ts';
 import { createTestDatabase, probePostgres, suiteTitle } from '../src/testing/infra.ts';
 
 const postgres = await probePostgres();
@@ -24,13 +30,14 @@ const reserve = defineCommand({ type: 'test.reserve', version: '1.0', schema: z.
 const release = defineCommand({ type: 'test.release', version: '1.0', schema: z.object({ saga: sagaPart }) });
 const charge = defineCommand({ type: 'test.charge', version: '1.0', schema: z.object({ saga: sagaPart }) });
 const refund = defineCommand({ type: 'test.refund', version: '1.0', schema: z.object({ saga: sagaPart }) });
-const commands = [reserve, release, charge, refund];
+const restock = defineCommand({ type: 'test.restock', version: '1.0', schema: z.object({ saga: sagaPart }) });
+const commands = [reserve, release, charge, refund, restock];
 
 interface Data {
   orderId: string;
 }
 
-const definition = defineSaga<Data>('test-order', { maxCompensationAttempts: 2 })
+const definition = defineSaga<Data>('test-order', { maxCompensationAttempts: 2, resends: 0 })
   .step('reserve')
   .invoke(() => ({ destination: 'stock.commands', type: reserve.type, payload: {} }))
   .withCompensation(() => ({ destination: 'stock.commands', type: release.type, payload: {} }))
@@ -41,15 +48,33 @@ const definition = defineSaga<Data>('test-order', { maxCompensationAttempts: 2 }
   .timeout(1_000)
   .build();
 
+/** A cancellation's shape: hold (undone by a release), refund as the pivot, then restock, retried forward. */
+const cancellation = defineSaga<Data>('test-cancel', { resends: 1, maxRetryIntervalMs: 4_000 })
+  .step('hold')
+  .invoke(() => ({ destination: 'stock.commands', type: reserve.type, payload: {} }))
+  .withCompensation(() => ({ destination: 'stock.commands', type: release.type, payload: {} }))
+  .timeout(1_000)
+  .step('refund')
+  .invoke(() => ({ destination: 'money.commands', type: refund.type, payload: {} }))
+  .pivot()
+  .timeout(1_000)
+  .step('restock')
+  .invoke(() => ({ destination: 'stock.commands', type: restock.type, payload: {} }))
+  .timeout(1_000)
+  .build();
+
 describe.skipIf(!postgres.available)(suiteTitle('the saga runner on PostgreSQL', postgres), () => {
   let pool: Pool;
   let drop: () => Promise<void>;
   let clock = Date.parse('2026-11-28T10:00:00Z');
   const registry = new Registry();
   /** A runner as a (re)started orchestrator process would build it: nothing carried over in memory. */
-  const newRunner = () =>
+  const newRunner = (
+    saga = definition,
+    afterTransition?: (transaction: unknown, change: SagaChange<Data>) => Promise<void>,
+  ) =>
     new SagaRunner<Data>({
-      definition,
+      definition: saga,
       pool,
       outbox: new Outbox(new MessageRegistry(commands)),
       commands,
@@ -58,6 +83,7 @@ describe.skipIf(!postgres.available)(suiteTitle('the saga runner on PostgreSQL',
       logger,
       registry,
       now: () => clock,
+      ...(afterTransition ? { afterTransition } : {}),
     });
   const sent = async (sagaId: string) => {
     const { rows } = await pool.query<{
@@ -166,5 +192,106 @@ describe.skipIf(!postgres.available)(suiteTitle('the saga runner on PostgreSQL',
     );
     const { rows } = await pool.query('SELECT deadline FROM saga_instances WHERE saga_id = $1', ['saga-3']);
     expect(rows[0]?.deadline).toBeNull();
+  });
+
+  it('fires each due timeout in its own transaction: a saga whose transition throws holds no other’s, and is counted and shown', async () => {
+    let poisoned = true;
+    // A saga type of its own: the other tests' sagas in this database are due too.
+    const runner = newRunner({ ...definition, name: 'test-timers' }, async (_transaction, change) => {
+      if (poisoned && change.after.sagaId === 'saga-poison' && change.input.type === 'timeout')
+        throw new Error('the order could not be loaded');
+    });
+    await inTransaction(pool, async (transaction) => {
+      await runner.begin(transaction, 'saga-poison', { orderId: 'p' }, 'corr');
+      await runner.begin(transaction, 'saga-healthy', { orderId: 'h' }, 'corr');
+    });
+    clock += 61_000; // both reservations time out
+    expect(await runner.fireDueTimeouts()).toBe(2);
+    expect((await runner.get('saga-healthy'))?.state).toMatchObject({ status: 'compensating' });
+    const poison = await runner.get('saga-poison');
+    expect(poison).toMatchObject({
+      state: { status: 'running' },
+      timerFailures: 1,
+      timerError: 'the order could not be loaded',
+    });
+    expect(await registry.getSingleMetricAsString('saga_timer_failures_total')).toMatch(
+      /saga_timer_failures_total\{saga="test-timers"\} 1/,
+    );
+    expect((await listSagas(pool, { timerFailing: true, limit: 10 })).map((saga) => saga.sagaId)).toEqual([
+      'saga-poison',
+    ]);
+    expect(await registry.getSingleMetricAsString('saga_timers_failing')).toMatch(
+      /saga_timers_failing\{saga="test-timers"\} 1/,
+    );
+    // Its timer is pushed back (1 s, doubling), not retried on every tick.
+    expect(await runner.fireDueTimeouts()).toBe(0);
+    clock += 1_000;
+    expect(await runner.fireDueTimeouts()).toBe(1);
+    expect((await runner.get('saga-poison'))?.timerFailures).toBe(2);
+    clock += 1_000;
+    expect(await runner.fireDueTimeouts()).toBe(0);
+    // Once the cause is gone, it moves on and the count is cleared.
+    poisoned = false;
+    clock += 1_000;
+    expect(await runner.fireDueTimeouts()).toBe(1);
+    expect(await runner.get('saga-poison')).toMatchObject({
+      state: { status: 'compensating', reason: 'reserve timed out' },
+      timerFailures: 0,
+      timerError: null,
+    });
+  });
+
+  it('resends a step that timed out with the same idempotency key, and keeps retrying a pivot forward: stuck, listed with why, counted, then done', async () => {
+    const runner = newRunner(cancellation);
+    const answer = (requestId: string, success = true) =>
+      inTransaction(pool, (transaction) =>
+        runner.handleReply(transaction, { sagaId: 'cancel-1', requestId, success, reason: 'provider down' }),
+      );
+    await inTransaction(pool, (transaction) =>
+      runner.begin(transaction, 'cancel-1', { orderId: 'c1' }, 'corr'),
+    );
+    await answer('cancel-1:0:invoke:1'); // held
+    for (let round = 0; round < 4; round += 1) {
+      clock = Number((await runner.get('cancel-1'))?.state.pending?.deadline);
+      expect(await runner.fireDueTimeouts()).toBe(1);
+    }
+    const saga = await runner.get('cancel-1');
+    expect(saga?.state).toMatchObject({
+      status: 'stuck',
+      stuck: { step: 'refund', attempts: 4, why: 'refund timed out (4 attempts)' },
+    });
+    // The refund went out five times, one key; the hold was never released.
+    const refunds = await sent('cancel-1');
+    expect(refunds.map((command) => command.type)).toEqual(['test.reserve', ...Array(5).fill('test.refund')]);
+    const { rows } = await pool.query<{ key: string }>(
+      `SELECT DISTINCT envelope->'data'->'saga'->>'idempotency_key' AS key FROM mercato_outbox
+        WHERE envelope->'data'->'saga'->>'saga_id' = 'cancel-1' AND envelope->>'event_type' = 'test.refund'`,
+    );
+    expect(rows.map((row) => row.key)).toEqual(['cancel-1:1:invoke']);
+    const stuck = await listSagas(pool, { status: 'stuck', limit: 10 });
+    expect(stuck).toEqual([
+      expect.objectContaining({
+        sagaId: 'cancel-1',
+        type: 'test-cancel',
+        why: 'refund timed out (4 attempts)',
+      }),
+    ]);
+    expect(await registry.getSingleMetricAsString('saga_step_stuck')).toMatch(
+      /saga_step_stuck\{saga="test-cancel",step="refund"\} 1/,
+    );
+    expect(await registry.getSingleMetricAsString('saga_step_resends_total')).toMatch(
+      /saga_step_resends_total\{saga="test-cancel",step="refund"\} 4/,
+    );
+    // An operator who fixed the cause need not wait out the backoff.
+    expect(await runner.retryNow('cancel-1')).toBe(true);
+    expect(await runner.fireDueTimeouts()).toBe(1);
+    // The first attempt's success (the provider was slow, not down) moves it on.
+    await answer('cancel-1:1:invoke:1');
+    expect((await runner.get('cancel-1'))?.state).toMatchObject({ status: 'running', stuck: null });
+    expect(await runner.retryNow('cancel-1')).toBe(false);
+    await answer('cancel-1:2:invoke:1');
+    expect((await runner.get('cancel-1'))?.state.status).toBe('completed');
+    expect(await registry.getSingleMetricAsString('saga_step_stuck')).not.toMatch(/step="refund"\} 1/);
+    expect((await sent('cancel-1')).map((command) => command.type)).not.toContain('test.release');
   });
 });

@@ -1,13 +1,16 @@
 import { fileURLToPath } from 'node:url';
-import { createEnvelope, type MessageContract, sagaReply } from '@mercato/contracts';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { createEnvelope, type MessageContract } from '@mercato/contracts';
+import type { Registry } from 'prom-client';
 import { inTransaction, type Pool, type Transaction } from '../db/database.ts';
 import type { Logger } from '../logging/create-logger.ts';
 import type { ConsumerDefinition } from '../messaging/message-consumer.ts';
 import type { Outbox, OutboxEntry } from '../messaging/outbox.ts';
 import type { SagaDefinition } from './saga-definition.ts';
+import { SagaMetrics } from './saga-metrics.ts';
+import { sagaReplyConsumer } from './saga-reply-consumer.ts';
 import {
   advanceSaga,
+  type Ignored,
   isFinished,
   type Outgoing,
   type SagaInput,
@@ -54,77 +57,53 @@ export interface SagaRecord<Data> {
   updatedAt: Date;
   /** The step it waits on, by name. */
   waitingOn: string | null;
+  /** How many timeouts in a row threw, and the last error (shown to operators; 0 and null normally). */
+  timerFailures: number;
+  timerError: string | null;
 }
 
 interface SagaRow<Data> {
   state: SagaState<Data>;
   saga_type: string;
   correlation_id: string;
+  deadline: Date | null;
+  pending_request_id: string | null;
   created_at: Date;
   updated_at: Date;
+  timer_failures: number;
+  timer_error: string | null;
 }
 
-type InputOutcome = 'applied' | 'stale' | 'finished' | 'unknown';
+const SAGA_COLUMNS =
+  'state, saga_type, correlation_id, deadline, pending_request_id, created_at, updated_at, timer_failures, timer_error';
+
+export type InputOutcome = 'applied' | Ignored | 'unknown' | 'busy';
+
+/** The input to apply, decided from the saga's row once it is locked (undefined: nothing to do). */
+type InputFor<Data> = (row: SagaRow<Data>) => SagaInput | undefined;
+
+const TIMER_BATCH = 100;
 
 /**
  * Runs a saga definition durably. Each change — a start, a reply, a timeout, an abort — is one
  * transaction that locks the saga's row, applies the pure transition (`advanceSaga`), stores the new
  * state with the deadline of the request it now waits on, and writes the commands to send to the
  * outbox. A reply is consumed in the same transaction (its inbox row), so a crash anywhere leaves
- * either all of it or none. Timers are rows: `fireDueTimeouts` (run on an interval by `startTimers`) finds
- * the sagas whose deadline passed, on any instance, after any restart.
+ * either all of it or none. Timers are rows: `fireDueTimeouts` (run on an interval by `startTimers`)
+ * finds the sagas whose deadline passed, on any instance, after any restart, and fires each in a
+ * transaction of its own, so one saga whose transition throws holds no other's timeout.
  */
 export class SagaRunner<Data> {
   readonly #options: SagaRunnerOptions<Data>;
   readonly #contracts: ReadonlyMap<string, MessageContract>;
-  readonly #finished: Counter<'saga' | 'status'>;
-  readonly #failed: Counter<'saga'>;
-  readonly #timeouts: Counter<'saga' | 'step'>;
-  readonly #ignored: Counter<'saga' | 'why'>;
+  readonly #metrics: SagaMetrics;
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
 
   constructor(options: SagaRunnerOptions<Data>) {
     this.#options = options;
     this.#contracts = new Map(options.commands.map((contract) => [contract.type, contract]));
-    const registers = [options.registry];
-    const saga = options.definition.name;
-    this.#finished = counter(registers, 'saga_finished_total', 'Sagas that ended, by final status', [
-      'saga',
-      'status',
-    ]);
-    this.#failed = counter(
-      registers,
-      'saga_failed_total',
-      'Sagas left FAILED: a compensation kept failing; a person must look at them',
-      ['saga'],
-    );
-    this.#timeouts = counter(registers, 'saga_step_timeouts_total', 'Steps the saga stopped waiting for', [
-      'saga',
-      'step',
-    ]);
-    this.#ignored = counter(
-      registers,
-      'saga_replies_ignored_total',
-      'Replies recorded but not applied (stale, duplicate, or after a timeout)',
-      ['saga', 'why'],
-    );
-    this.#failed.inc({ saga }, 0);
-    if (!options.registry.getSingleMetric('saga_open'))
-      new Gauge({
-        name: 'saga_open',
-        help: 'Sagas not yet finished, by saga and status',
-        labelNames: ['saga', 'status'],
-        registers,
-        async collect() {
-          const { rows } = await options.pool.query<{ saga_type: string; status: string; count: number }>(
-            `SELECT saga_type, status, count(*)::int AS count FROM saga_instances
-              WHERE status IN ('running', 'compensating') GROUP BY saga_type, status`,
-          );
-          this.reset();
-          for (const row of rows) this.set({ saga: row.saga_type, status: row.status }, row.count);
-        },
-      });
+    this.#metrics = new SagaMetrics(options.registry, options.pool, options.definition.name);
   }
 
   get definition(): SagaDefinition<Data> {
@@ -186,19 +165,36 @@ export class SagaRunner<Data> {
     const input: SagaInput = reply.success
       ? { type: 'reply', requestId: reply.requestId, success: true, reply: reply.result ?? {} }
       : { type: 'reply', requestId: reply.requestId, success: false, reason: reply.reason ?? 'failed' };
-    return this.#advance(transaction, reply.sagaId, input);
+    return this.#advance(transaction, reply.sagaId, () => input);
   }
 
-  /** Stops a saga going forward and compensates what it did; a finished saga is left as it is. */
-  async abort(sagaId: string, reason: string): Promise<InputOutcome> {
-    return inTransaction(this.#options.pool, (transaction) =>
-      this.#advance(transaction, sagaId, { type: 'abort', reason }),
+  /**
+   * Locks a saga's row in the caller's transaction until it ends, and returns its state: whatever
+   * the caller decides from it holds, as no reply, timeout or abort can change the saga meanwhile.
+   */
+  async lock(transaction: Transaction, sagaId: string): Promise<SagaState<Data> | undefined> {
+    const { rows } = await transaction.query<{ state: SagaState<Data> }>(
+      'SELECT state FROM saga_instances WHERE saga_id = $1 AND saga_type = $2 FOR UPDATE',
+      [sagaId, this.#options.definition.name],
     );
+    return rows[0]?.state;
+  }
+
+  /**
+   * Stops a saga going forward and compensates what it did, in the caller's transaction. A finished
+   * saga is left as it is (`finished`), and so is one whose pivot may have happened (`past_pivot`).
+   */
+  abortIn(transaction: Transaction, sagaId: string, reason: string): Promise<InputOutcome> {
+    return this.#advance(transaction, sagaId, () => ({ type: 'abort', reason }));
+  }
+
+  abort(sagaId: string, reason: string): Promise<InputOutcome> {
+    return inTransaction(this.#options.pool, (transaction) => this.abortIn(transaction, sagaId, reason));
   }
 
   async get(sagaId: string): Promise<SagaRecord<Data> | undefined> {
     const { rows } = await this.#options.pool.query<SagaRow<Data>>(
-      'SELECT state, saga_type, correlation_id, created_at, updated_at FROM saga_instances WHERE saga_id = $1',
+      `SELECT ${SAGA_COLUMNS} FROM saga_instances WHERE saga_id = $1`,
       [sagaId],
     );
     const row = rows[0];
@@ -210,6 +206,8 @@ export class SagaRunner<Data> {
       createdAt: row.created_at,
       updatedAt: row.updated_at,
       waitingOn: pending ? (this.#options.definition.steps[pending.step]?.name ?? null) : null,
+      timerFailures: row.timer_failures,
+      timerError: row.timer_error,
     };
   }
 
@@ -239,19 +237,51 @@ export class SagaRunner<Data> {
     }));
   }
 
-  /** Times out every saga whose deadline has passed; returns how many. Safe on several instances. */
-  async fireDueTimeouts(limit = 100): Promise<number> {
-    return inTransaction(this.#options.pool, async (transaction) => {
-      const { rows } = await transaction.query<{ saga_id: string; pending_request_id: string }>(
-        `SELECT saga_id, pending_request_id FROM saga_instances
-          WHERE deadline <= $1 AND saga_type = $2
-          ORDER BY deadline LIMIT $3 FOR UPDATE SKIP LOCKED`,
-        [new Date(this.#now()), this.#options.definition.name, limit],
-      );
-      for (const row of rows)
-        await this.#advance(transaction, row.saga_id, { type: 'timeout', requestId: row.pending_request_id });
-      return rows.length;
-    });
+  /**
+   * A stuck saga's next attempt, now rather than after its backoff (an operator fixed the cause).
+   * False when the saga is not stuck.
+   */
+  async retryNow(sagaId: string): Promise<boolean> {
+    const { rowCount } = await this.#options.pool.query(
+      `UPDATE saga_instances SET deadline = $3 WHERE saga_id = $1 AND saga_type = $2 AND status = 'stuck'`,
+      [sagaId, this.#options.definition.name, new Date(this.#now())],
+    );
+    return rowCount === 1;
+  }
+
+  /**
+   * Times out every saga whose deadline has passed, each in its own transaction; returns how many
+   * it handled (a saga another transaction holds is left for the next round). Safe on several instances (a saga another holds is skipped). A transition that throws
+   * is rolled back alone, counted on the saga (`timer_failures`, shown to operators) and its timer
+   * pushed back with backoff; the other sagas fire as if nothing happened.
+   */
+  async fireDueTimeouts(limit = TIMER_BATCH): Promise<number> {
+    const now = new Date(this.#now());
+    const { rows } = await this.#options.pool.query<{ saga_id: string }>(
+      `SELECT saga_id FROM saga_instances WHERE deadline <= $1 AND saga_type = $2 ORDER BY deadline LIMIT $3`,
+      [now, this.#options.definition.name, limit],
+    );
+    let handled = 0;
+    for (const { saga_id: sagaId } of rows) {
+      try {
+        const outcome = await inTransaction(this.#options.pool, (transaction) =>
+          this.#advance(
+            transaction,
+            sagaId,
+            (row) =>
+              row.deadline && row.deadline <= now && row.pending_request_id
+                ? { type: 'timeout', requestId: row.pending_request_id }
+                : undefined,
+            { skipLocked: true },
+          ),
+        );
+        if (outcome !== 'busy') handled += 1;
+      } catch (error) {
+        await this.#timerFailed(sagaId, error);
+        handled += 1;
+      }
+    }
+    return handled;
   }
 
   /** The consumer of the reply queue, when this is the only saga answered on it. */
@@ -285,24 +315,58 @@ export class SagaRunner<Data> {
   }
 
   async #fireAll(): Promise<void> {
-    while ((await this.fireDueTimeouts()) === 100) {
+    while ((await this.fireDueTimeouts()) === TIMER_BATCH) {
       // More were due than one batch takes; keep going.
     }
   }
 
-  async #advance(transaction: Transaction, sagaId: string, input: SagaInput): Promise<InputOutcome> {
+  async #timerFailed(sagaId: string, error: unknown): Promise<void> {
+    const saga = this.#options.definition.name;
+    this.#metrics.timerFailures.inc({ saga });
+    const message = error instanceof Error ? error.message : String(error);
+    try {
+      // Pushed back with backoff (1 s doubling to a minute), so it is not retried on every tick.
+      const { rows } = await this.#options.pool.query<{ timer_failures: number }>(
+        `UPDATE saga_instances
+            SET timer_failures = timer_failures + 1, timer_error = $2,
+                deadline = $3::timestamptz + least(interval '1 second' * 2 ^ timer_failures, interval '60 seconds')
+          WHERE saga_id = $1 RETURNING timer_failures`,
+        [sagaId, message.slice(0, 1_000), new Date(this.#now())],
+      );
+      this.#options.logger.warn(
+        { error, saga, saga_id: sagaId, timer_failures: rows[0]?.timer_failures },
+        'a saga timeout failed; its timer is pushed back, the other sagas go on',
+      );
+    } catch (recordError) {
+      this.#options.logger.warn(
+        { error, record_error: recordError, saga, saga_id: sagaId },
+        'a saga timeout failed and could not be recorded; will retry',
+      );
+    }
+  }
+
+  async #advance(
+    transaction: Transaction,
+    sagaId: string,
+    inputFor: InputFor<Data>,
+    { skipLocked = false } = {},
+  ): Promise<InputOutcome> {
     const { rows } = await transaction.query<SagaRow<Data>>(
-      'SELECT state, saga_type, correlation_id, created_at, updated_at FROM saga_instances WHERE saga_id = $1 FOR UPDATE',
+      `SELECT ${SAGA_COLUMNS} FROM saga_instances WHERE saga_id = $1 FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
       [sagaId],
     );
     const row = rows[0];
+    if (!row && skipLocked) return 'busy';
     if (!row || row.saga_type !== this.#options.definition.name) {
-      this.#options.logger.warn({ saga_id: sagaId, input: input.type }, 'input for an unknown saga ignored');
+      this.#options.logger.warn({ saga_id: sagaId }, 'input for an unknown saga ignored');
       return 'unknown';
     }
+    const input = inputFor(row);
+    if (!input) return 'busy';
+    const saga = this.#options.definition.name;
     const transition = advanceSaga(this.#options.definition, row.state, input, this.#now());
     if (transition.ignored) {
-      this.#ignored.inc({ saga: this.#options.definition.name, why: transition.ignored });
+      this.#metrics.ignored.inc({ saga, why: transition.ignored });
       await this.#log(transaction, sagaId, input, `ignored: ${transition.ignored}`, row.state, {
         ...(input.type === 'reply' ? { success: input.success } : {}),
         ...(input.type === 'reply' && !input.success ? { reason: input.reason } : {}),
@@ -311,11 +375,12 @@ export class SagaRunner<Data> {
     }
     if (input.type === 'timeout') {
       const step = this.#options.definition.steps[row.state.pending?.step ?? -1]?.name ?? 'unknown';
-      this.#timeouts.inc({ saga: this.#options.definition.name, step });
+      if (!row.state.pending?.backoff) this.#metrics.timeouts.inc({ saga, step });
     }
     await transaction.query(
       `WITH stored AS (
-         UPDATE saga_instances SET status = $2, state = $3, pending_request_id = $4, deadline = $5, updated_at = now()
+         UPDATE saga_instances SET status = $2, state = $3, pending_request_id = $4, deadline = $5,
+                updated_at = now(), timer_failures = 0, timer_error = NULL
           WHERE saga_id = $1 RETURNING saga_id)
        ${logFromStored('$2', '$6', '$7', '$8')}`,
       [
@@ -347,17 +412,35 @@ export class SagaRunner<Data> {
       transition.send.map((outgoing) => this.#command(state.sagaId, outgoing, correlationId)),
     );
     await this.#options.afterTransition?.(transaction, { before, after: state, input, correlationId });
-    if (before && isFinished(before.status)) return;
-    if (isFinished(state.status)) {
-      const saga = this.#options.definition.name;
-      this.#finished.inc({ saga, status: state.status });
-      if (state.status === 'failed') {
-        this.#failed.inc({ saga });
-        this.#options.logger.error(
-          { saga, saga_id: state.sagaId, reason: state.reason, correlation_id: correlationId },
-          'saga FAILED: a compensation kept failing; its effects need a person to undo them',
-        );
-      }
+    this.#observe(before, transition, correlationId);
+  }
+
+  /** Metrics and log lines for what changed: resends, a saga stuck or moving again, a saga finished. */
+  #observe(before: SagaState<Data> | undefined, transition: Transition<Data>, correlationId: string): void {
+    const { state } = transition;
+    const saga = this.#options.definition.name;
+    const stepName = (index: number) => this.#options.definition.steps[index]?.name ?? String(index);
+    for (const outgoing of transition.send)
+      if (outgoing.kind === 'invoke' && outgoing.attempt > 1)
+        this.#metrics.resends.inc({ saga, step: stepName(outgoing.step) });
+    const log = { saga, saga_id: state.sagaId, correlation_id: correlationId };
+    if (state.status === 'stuck' && before?.status !== 'stuck') {
+      this.#metrics.becameStuck.inc({ saga, step: state.stuck?.step ?? 'unknown' });
+      this.#options.logger.warn(
+        { ...log, step: state.stuck?.step, why: state.stuck?.why },
+        'saga stuck: retrying a step past its pivot beyond its timeout; it goes on when the step succeeds',
+      );
+    }
+    if (before?.status === 'stuck' && state.status !== 'stuck')
+      this.#options.logger.info({ ...log, status: state.status }, 'saga no longer stuck');
+    if ((before && isFinished(before.status)) || !isFinished(state.status)) return;
+    this.#metrics.finished.inc({ saga, status: state.status });
+    if (state.status === 'failed') {
+      this.#metrics.failed.inc({ saga });
+      this.#options.logger.error(
+        { ...log, reason: state.reason },
+        'saga FAILED: a compensation kept failing; its effects need a person to undo them',
+      );
     }
   }
 
@@ -430,43 +513,3 @@ const logDetail = <Data>(transition: Transition<Data>) => ({
 
 const deadlineOf = (state: SagaState<unknown>): Date | null =>
   state.pending ? new Date(state.pending.deadline) : null;
-
-/**
- * The consumer of a reply queue that several sagas share: each reply goes, in the transaction of its
- * inbox row, to the runner `route` names for its saga id.
- */
-export function sagaReplyConsumer(
-  group: string,
-  replyTo: string,
-  route: (sagaId: string) => Pick<SagaRunner<unknown>, 'handleReply'>,
-): ConsumerDefinition {
-  return {
-    group,
-    kind: 'queue',
-    destinations: [replyTo],
-    // A reply the orchestrator cannot apply now (its database is away) is retried for long.
-    maxAttempts: 20,
-    handler: async (message, transaction) => {
-      const reply = sagaReply.schema.parse(message.data);
-      await route(reply.saga_id).handleReply(transaction, {
-        sagaId: reply.saga_id,
-        requestId: reply.request_id,
-        success: reply.success,
-        ...(reply.reason === undefined ? {} : { reason: reply.reason }),
-        result: reply.result,
-      });
-    },
-  };
-}
-
-/** One counter per registry, whichever runner asks first (a service may run several sagas). */
-function counter<Label extends string>(
-  registers: Registry[],
-  name: string,
-  help: string,
-  labelNames: Label[],
-): Counter<Label> {
-  const existing = registers[0]?.getSingleMetric(name);
-  if (existing) return existing as Counter<Label>;
-  return new Counter({ name, help, labelNames, registers });
-}
