@@ -19,10 +19,19 @@ export const orderConfig = z.object({
   ...rpcClientConfigShape({ timeoutMs: 1_000 }),
   /** pricing's gRPC address: CreateOrder prices the basket there. */
   PRICING_GRPC_URL: env.url(['http', 'https']),
-  /** How long each PlaceOrder step (or its compensation) may take before the saga stops waiting. */
-  ORDER_RESERVE_TIMEOUT_MS: stepTimeout(10_000),
-  ORDER_PAYMENT_TIMEOUT_MS: stepTimeout(15_000),
-  ORDER_CONFIRM_TIMEOUT_MS: stepTimeout(10_000),
+  /**
+   * How long a customer would wait for each saga step before the saga gives up on it (compensating
+   * it before the pivot, or retrying it forward after): business deadlines, not how long a restart
+   * takes. The command is resent `ORDER_SAGA_RESENDS` times within it, with the same idempotency key.
+   */
+  ORDER_RESERVE_TIMEOUT_MS: stepTimeout(30_000),
+  ORDER_PAYMENT_TIMEOUT_MS: stepTimeout(60_000),
+  ORDER_CONFIRM_TIMEOUT_MS: stepTimeout(30_000),
+  /** How long a cancellation waits for fulfillment to hold the parcel. */
+  ORDER_HOLD_TIMEOUT_MS: stepTimeout(30_000),
+  ORDER_SAGA_RESENDS: env.int({ min: 0, max: 20, default: 2 }),
+  /** The longest wait between two attempts of a step retried forward (after its pivot). */
+  ORDER_SAGA_MAX_RETRY_INTERVAL_MS: env.int({ min: 100, max: 3_600_000, default: 15_000 }),
   /** A compensation is tried this often before the saga is left FAILED. */
   ORDER_SAGA_COMPENSATION_ATTEMPTS: env.int({ min: 1, max: 100, default: 5 }),
   /** How often due step timeouts are looked for. */

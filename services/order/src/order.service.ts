@@ -26,6 +26,7 @@ import { GrpcPriceQuotes } from './adapters/pricing/grpc-price-quotes.ts';
 import { orderSagaEffects } from './application/order-saga-effects.ts';
 import {
   cancelOrderSaga,
+  isCancelOrderSagaId,
   ORDER_SAGA_REPLIES,
   type OrderSagaData,
   placeOrderSaga,
@@ -47,18 +48,21 @@ export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; m
     await migrate(db, sagaMigrations, logger, SAGA_MIGRATIONS_TABLE);
     const store = new PostgresEventStore(db, orderUpcasters);
     const orders = new EventSourcedOrders(store, outbox, config.ORDER_SNAPSHOT_EVERY);
-    const timeouts = {
-      reserveMs: config.ORDER_RESERVE_TIMEOUT_MS,
-      paymentMs: config.ORDER_PAYMENT_TIMEOUT_MS,
-      confirmMs: config.ORDER_CONFIRM_TIMEOUT_MS,
+    const settings = {
+      timeouts: {
+        reserveMs: config.ORDER_RESERVE_TIMEOUT_MS,
+        paymentMs: config.ORDER_PAYMENT_TIMEOUT_MS,
+        confirmMs: config.ORDER_CONFIRM_TIMEOUT_MS,
+        holdMs: config.ORDER_HOLD_TIMEOUT_MS,
+      },
+      maxCompensationAttempts: config.ORDER_SAGA_COMPENSATION_ATTEMPTS,
+      resends: config.ORDER_SAGA_RESENDS,
+      maxRetryIntervalMs: config.ORDER_SAGA_MAX_RETRY_INTERVAL_MS,
     };
     const effects = orderSagaEffects(orders, logger);
     const runner = (saga: 'place-order' | 'cancel-order') =>
       new SagaRunner<OrderSagaData>({
-        definition: (saga === 'place-order' ? placeOrderSaga : cancelOrderSaga)(
-          timeouts,
-          config.ORDER_SAGA_COMPENSATION_ATTEMPTS,
-        ),
+        definition: (saga === 'place-order' ? placeOrderSaga : cancelOrderSaga)(settings),
         pool: db,
         outbox,
         commands: sagaCommands,
@@ -93,7 +97,7 @@ export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; m
       consumers: [
         // One queue carries the replies of both sagas: each goes to the saga its id names.
         sagaReplyConsumer('order', ORDER_SAGA_REPLIES, (sagaId) =>
-          sagaId.endsWith('.cancel') ? cancelSaga : placeSaga,
+          isCancelOrderSagaId(sagaId) ? cancelSaga : placeSaga,
         ),
         shipmentEventsConsumer(shipmentProgress(orders, logger)),
       ],

@@ -15,7 +15,7 @@ const security = [{ bearer: [] }];
 export const orderJson = z.object({
   order_id: z.string(),
   customer_id: z.string(),
-  status: z.enum(['pending', 'confirmed', 'cancelled', 'failed', 'shipped', 'delivered']),
+  status: z.enum(['pending', 'confirmed', 'cancel_pending', 'cancelled', 'failed', 'shipped', 'delivered']),
   lines: z.array(z.object({ sku: z.string(), quantity: z.number(), unit_price_minor: z.number() })),
   total_minor: z.number(),
   currency: z.string(),

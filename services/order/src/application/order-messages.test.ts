@@ -16,6 +16,8 @@ const order: Order = {
   paymentId: 'pay_1',
   shipmentId: 'shp_1',
   cancellation: null,
+  cancelAttempts: 0,
+  cancelFrom: null,
   reason: null,
   reasonDetail: null,
   placedAt: at,

@@ -8,6 +8,7 @@ import {
   type OrderRejection,
   recordPayment,
   recordReservation,
+  refuseCancel,
 } from '../domain/order.ts';
 import type { CancellationReason, OrderEvent } from '../domain/order-events.ts';
 import { orderMessages } from './order-messages.ts';
@@ -29,8 +30,9 @@ export function cancellationReason(sagaReason: string | null): CancellationReaso
 /**
  * What a saga's progress means for its order, recorded in the transaction that stores the saga's
  * new state: stock reserved and payment taken are noted, a completed PlaceOrder confirms the order,
- * a compensated one cancels it with the reason, a FAILED one marks it failed; a completed
- * cancellation cancels a confirmed order.
+ * a compensated one cancels it with the reason, a FAILED one marks it failed. A completed
+ * cancellation cancels the order; a compensated one (the parcel could not be held, or the refund
+ * was refused) lifts the order's `cancel_pending` lock with why, and it goes on as confirmed.
  */
 export function orderSagaEffects(orders: OrderRepository, logger: Logger) {
   return async (
@@ -55,17 +57,8 @@ export function orderSagaEffects(orders: OrderRepository, logger: Logger) {
         );
     } else {
       if (finishedNow('completed')) decisions.push((order) => cancel(order, 'customer_request', now));
-      // The parcel had already left, or fulfillment did not answer in time: nothing was done (a late
-      // hold is released), so the order stays as it is.
-      if (finishedNow('compensated') && after.reason?.startsWith('hold shipment'))
-        logger.info(
-          { order_id: after.data.orderId, reason: after.reason },
-          'cancellation not done: the parcel could not be held',
-        );
-      else if (finishedNow('compensated'))
-        decisions.push((order) =>
-          markFailed(order, `cancellation did not complete: ${after.reason ?? ''}`, now),
-        );
+      if (finishedNow('compensated'))
+        decisions.push((order) => refuseCancel(order, after.reason ?? 'cancellation not done', now));
     }
     if (finishedNow('failed'))
       decisions.push((order) => markFailed(order, after.reason ?? 'saga failed', now));

@@ -27,13 +27,33 @@ export interface OrderSagaData {
 }
 
 export const placeOrderSagaId = (orderId: string) => `${orderId}.place`;
-export const cancelOrderSagaId = (orderId: string) => `${orderId}.cancel`;
+/** Each cancellation of an order is a saga of its own: one that ended without effect blocks no later one. */
+export const cancelOrderSagaId = (orderId: string, attempt: number) => `${orderId}.cancel.${attempt}`;
+/** Which saga a saga id names (`<order>.cancel` is how cancel sagas were named before they were counted). */
+export const isCancelOrderSagaId = (sagaId: string) => /\.cancel(\.\d+)?$/.test(sagaId);
 
+/** How long a customer would wait for each step (the saga's business deadlines). */
 export interface StepTimeouts {
   reserveMs: number;
   paymentMs: number;
   confirmMs: number;
+  holdMs: number;
 }
+
+export interface OrderSagaSettings {
+  timeouts: StepTimeouts;
+  maxCompensationAttempts: number;
+  /** How often a step's command is resent within its timeout before it counts as timed out. */
+  resends: number;
+  /** The longest wait between two attempts of a step retried forward. */
+  maxRetryIntervalMs: number;
+}
+
+const options = (settings: OrderSagaSettings) => ({
+  maxCompensationAttempts: settings.maxCompensationAttempts,
+  resends: settings.resends,
+  maxRetryIntervalMs: settings.maxRetryIntervalMs,
+});
 
 const reserve = (data: OrderSagaData): SagaCommand => ({
   destination: INVENTORY_COMMANDS,
@@ -57,18 +77,17 @@ const refund =
 
 /**
  * PlaceOrder, as ARCHITECTURE §5 states it: reserve stock → take payment → confirm (the reserved
- * stock is committed). A failure or timeout compensates the steps done, backwards: refund payment,
- * release stock; the order is then cancelled (see order-saga-effects.ts).
+ * stock is committed). Committing is the pivot: once it may have happened the order will be
+ * confirmed, so it is retried forward (stuck if inventory stays away), never undone. A failure
+ * before it, or a step before it that times out after its resends, compensates the steps done,
+ * backwards: refund payment, release stock; the order is then cancelled (order-saga-effects.ts).
  */
-export const placeOrderSaga = (
-  timeouts: StepTimeouts,
-  maxCompensationAttempts: number,
-): SagaDefinition<OrderSagaData> =>
-  defineSaga<OrderSagaData>('place-order', { maxCompensationAttempts })
+export const placeOrderSaga = (settings: OrderSagaSettings): SagaDefinition<OrderSagaData> =>
+  defineSaga<OrderSagaData>('place-order', options(settings))
     .step('reserve inventory')
     .invoke(reserve)
     .withCompensation(release)
-    .timeout(timeouts.reserveMs)
+    .timeout(settings.timeouts.reserveMs)
     .step('take payment')
     .invoke((data, { deadline }) => ({
       destination: PAYMENT_COMMANDS,
@@ -83,27 +102,26 @@ export const placeOrderSaga = (
     }))
     .onReply((data, reply) => ({ ...data, paymentId: String(reply.payment_id ?? '') }))
     .withCompensation(refund('order_not_placed'))
-    .timeout(timeouts.paymentMs)
+    .timeout(settings.timeouts.paymentMs)
     .step('confirm order')
     .invoke((data) => ({
       destination: INVENTORY_COMMANDS,
       type: commitStock.type,
       payload: { reservation_id: data.reservationId },
     }))
-    .timeout(timeouts.confirmMs)
+    .pivot()
+    .timeout(settings.timeouts.confirmMs)
     .build();
 
 /**
- * Cancelling a confirmed order (before it ships): first fulfillment holds the parcel (it never
- * leaves; a parcel already with the carrier fails the step and the order stays as it is; a hold
- * that answers too late is released), then refund, then put the committed stock back. Both are retried by their participants until they
- * succeed; a refund the provider keeps refusing leaves the order FAILED for a person.
+ * Cancelling a confirmed order (before it ships): fulfillment holds the parcel (it never leaves; a
+ * parcel already with the carrier fails the step and the cancel is refused; a hold that cannot be
+ * confirmed in time is released), then the refund — the pivot: once it may have happened the hold is
+ * never undone — then the committed stock goes back on the shelf, retried forward until it does.
+ * A refund the provider refuses outright (nothing was refunded) releases the hold: the order goes on.
  */
-export const cancelOrderSaga = (
-  timeouts: StepTimeouts,
-  maxCompensationAttempts: number,
-): SagaDefinition<OrderSagaData> =>
-  defineSaga<OrderSagaData>('cancel-order', { maxCompensationAttempts })
+export const cancelOrderSaga = (settings: OrderSagaSettings): SagaDefinition<OrderSagaData> =>
+  defineSaga<OrderSagaData>('cancel-order', options(settings))
     .step('hold shipment')
     .invoke((data) => ({
       destination: FULFILLMENT_COMMANDS,
@@ -115,13 +133,14 @@ export const cancelOrderSaga = (
       type: releaseShipment.type,
       payload: { order_id: data.orderId },
     }))
-    .timeout(timeouts.confirmMs)
+    .timeout(settings.timeouts.holdMs)
     .step('refund payment')
     .invoke(refund('customer_request'))
-    .timeout(timeouts.paymentMs)
+    .pivot()
+    .timeout(settings.timeouts.paymentMs)
     .step('return stock')
     .invoke(release)
-    .timeout(timeouts.reserveMs)
+    .timeout(settings.timeouts.reserveMs)
     .build();
 
 export const sagaCommands = [

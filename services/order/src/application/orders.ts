@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import {
   AppError,
   conflict,
+  isAppError,
   newId,
   notFound,
   type SagaRecord,
   type SagaRunner,
   type Transaction,
 } from '@mercato/chassis';
-import { evolve, type Order, placeOrder } from '../domain/order.ts';
+import { evolve, type Order, placeOrder, requestCancel } from '../domain/order.ts';
 import type { OrderEvent } from '../domain/order-events.ts';
 import { orderMessages } from './order-messages.ts';
 import type { OrderRequests, PriceQuotes } from './order-ports.ts';
@@ -101,37 +102,74 @@ export class Orders {
   }
 
   /**
-   * Cancels an order until it ships. A pending order's saga is stopped and compensates what it did
-   * (the order is cancelled when it has); a confirmed order gets a cancellation saga (refund, stock
-   * back). Cancelling a cancelled order, or one being cancelled, is no change.
+   * Cancels an order until it ships; the answer says what became of the request, never nothing.
+   * The order goes `cancel_pending` (a semantic lock) in the transaction that decides, under the
+   * PlaceOrder saga's row lock, so no reply can confirm or cancel the order meanwhile:
+   * - pending, its saga before the pivot: the saga is aborted and compensates what it did;
+   * - pending, its saga committing the stock (the pivot): 409 `ORDER.CANCEL_NOT_YET`, retryable in a
+   *   moment, when the order is confirmed;
+   * - confirmed: a cancellation saga of its own (hold the parcel → refund → stock back);
+   * - being cancelled, or cancelled: no change (the answer shows which);
+   * - shipped, delivered or failed: 409 `ORDER.NOT_CANCELLABLE`.
    */
   async cancel(orderId: string, correlationId: string): Promise<OrderView> {
-    const { order } = await this.get(orderId);
-    switch (order.status) {
-      case 'cancelled':
-        break;
-      case 'pending':
-        await this.#deps.placeSaga.abort(placeOrderSagaId(orderId), 'customer_request');
-        break;
-      case 'confirmed':
-        // Once per order: a repeated or concurrent cancel finds the saga already started.
-        await this.#deps.transact((transaction) =>
-          this.#deps.cancelSaga.begin(
-            transaction,
-            cancelOrderSagaId(orderId),
-            sagaData(order),
-            correlationId,
-          ),
-        );
-        break;
-      default:
-        throw conflict(
-          'ORDER.NOT_CANCELLABLE',
-          `Order ${orderId} is ${order.status} and can no longer be cancelled`,
-          { order_status: order.status },
-        );
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.#deps.transact((transaction) => this.#requestCancel(transaction, orderId, correlationId));
+        return this.get(orderId);
+      } catch (error) {
+        // A shipment event appended to the order meanwhile: decide again on the order as it is now.
+        if (attempt < 3 && isAppError(error) && error.code === 'EVENTS.CONCURRENCY_CONFLICT') continue;
+        throw error;
+      }
     }
-    return this.get(orderId);
+  }
+
+  async #requestCancel(transaction: Transaction, orderId: string, correlationId: string): Promise<void> {
+    const { placeSaga, cancelSaga, orders } = this.#deps;
+    // First the PlaceOrder saga's row: while this transaction holds it, the saga cannot move.
+    const place = await placeSaga.lock(transaction, placeOrderSagaId(orderId));
+    const { order, version } = await orders.load(orderId, { transaction });
+    if (!order) throw notFound('ORDER.NOT_FOUND', `No order ${orderId}`);
+    const decided = requestCancel(order, this.#deps.now());
+    if (!decided.ok)
+      throw conflict(
+        'ORDER.NOT_CANCELLABLE',
+        `Order ${orderId} is ${order.status} and can no longer be cancelled`,
+        { order_status: order.status },
+      );
+    if (decided.value.length === 0) return;
+    let after = order;
+    for (const event of decided.value) after = evolve(after, event) as Order;
+    await orders.append(
+      transaction,
+      orderId,
+      version,
+      decided.value,
+      orderMessages(after, decided.value, correlationId),
+    );
+    if (order.status === 'confirmed') {
+      await cancelSaga.begin(
+        transaction,
+        cancelOrderSagaId(orderId, after.cancelAttempts),
+        sagaData(order),
+        correlationId,
+      );
+      return;
+    }
+    // Pending: a saga compensating already ends the order cancelled; one still going forward is
+    // stopped, unless it has reached its pivot (then the order is about to be confirmed).
+    if (place?.status === 'compensating') return;
+    const aborted = await placeSaga.abortIn(transaction, placeOrderSagaId(orderId), 'customer_request');
+    if (aborted === 'applied') return;
+    throw new AppError({
+      code: 'ORDER.CANCEL_NOT_YET',
+      kind: 'conflict',
+      message: `Order ${orderId} is being confirmed (its stock is being committed); cancel it again in a moment`,
+      retryable: true,
+      retryAfterSeconds: 1,
+      details: { order_status: order.status, saga_status: place?.status ?? null },
+    });
   }
 
   async #place(orderId: string, input: CreateOrderInput, correlationId: string): Promise<OrderView> {
@@ -180,13 +218,19 @@ export class Orders {
           createdAt: order.placedAt,
           updatedAt: order.placedAt,
           waitingOn: null,
+          timerFailures: 0,
+          timerError: null,
         },
       };
     });
   }
 
+  /** The saga that says what is happening to the order: its latest cancellation's, else PlaceOrder's. */
   async #sagaOf(order: Order): Promise<SagaRecord<OrderSagaData> | undefined> {
-    const cancelling = await this.#deps.cancelSaga.get(cancelOrderSagaId(order.id));
+    const cancelling =
+      order.cancelAttempts > 0
+        ? await this.#deps.cancelSaga.get(cancelOrderSagaId(order.id, order.cancelAttempts))
+        : undefined;
     return cancelling ?? (await this.#deps.placeSaga.get(placeOrderSagaId(order.id)));
   }
 }

@@ -45,6 +45,27 @@ export interface OrderCancelled {
   at: Date;
 }
 
+/**
+ * The customer asked to cancel. The order is `cancel_pending` until the cancellation is done or
+ * refused: a semantic lock (FTGO's CANCEL_PENDING) that tells everyone a cancel is under way.
+ * `attempt` counts the order's cancellations: each gets a saga of its own.
+ */
+export interface OrderCancelRequested {
+  type: 'OrderCancelRequested';
+  attempt: number;
+  /** What the order was: a pending order's saga is aborted; a confirmed one gets a cancellation saga. */
+  from: 'pending' | 'confirmed';
+  at: Date;
+}
+
+/** The cancellation could not be done (e.g. the parcel had left): the order goes on as confirmed. */
+export interface OrderCancelRefused {
+  type: 'OrderCancelRefused';
+  /** Why, in words (e.g. `hold shipment failed: already_dispatched`). */
+  reason: string;
+  at: Date;
+}
+
 /** Its saga could not undo a step: a person must look at the order. */
 export interface OrderFailed {
   type: 'OrderFailed';
@@ -76,6 +97,8 @@ export type OrderEvent =
   | InventoryReserved
   | PaymentAuthorized
   | OrderConfirmed
+  | OrderCancelRequested
+  | OrderCancelRefused
   | OrderCancelled
   | OrderFailed
   | OrderShipped

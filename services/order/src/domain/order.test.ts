@@ -12,6 +12,8 @@ import {
   placeOrder,
   recordPayment,
   recordReservation,
+  refuseCancel,
+  requestCancel,
 } from './order.ts';
 import type { CancellationReason, OrderEvent } from './order-events.ts';
 
@@ -104,6 +106,40 @@ describe('the Order aggregate', () => {
     expect(order.cancellation).toBe('payment_declined');
   });
 
+  it('holds a cancel under way as cancel_pending: cancelled when done, confirmed again when refused, counting each cancellation', () => {
+    let order = apply(undefined, [placed()]);
+    order = apply(order, decided(recordReservation(order, 'res_1', now)));
+    order = apply(order, decided(recordPayment(order, 'pay_1', now)));
+    order = apply(order, decided(confirm(order, now)));
+    order = apply(order, decided(requestCancel(order, now)));
+    expect(order).toMatchObject({ status: 'cancel_pending', cancelAttempts: 1 });
+    // Asking again while it is under way is no change, not a second cancellation.
+    expect(requestCancel(order, now)).toEqual({ ok: true, value: [] });
+    order = apply(order, decided(refuseCancel(order, 'hold shipment timed out', now)));
+    expect(order).toMatchObject({
+      status: 'confirmed',
+      reason: 'cancel_refused',
+      reasonDetail: 'hold shipment timed out',
+    });
+    // A later cancel is a cancellation of its own.
+    order = apply(order, decided(requestCancel(order, now)));
+    expect(order).toMatchObject({ status: 'cancel_pending', cancelAttempts: 2 });
+    // The parcel left before it could be held: shipped, and the refusal that follows is no change.
+    const shipped = apply(order, decided(markShipped(order, 'shp_1', now)));
+    expect(shipped.status).toBe('shipped');
+    expect(refuseCancel(shipped, 'hold shipment failed: already_dispatched', now)).toEqual({
+      ok: true,
+      value: [],
+    });
+    expect(requestCancel(shipped, now)).toEqual({
+      ok: false,
+      error: { reason: 'not_cancellable', status: 'shipped' },
+    });
+    order = apply(order, decided(cancel(order, 'customer_request', now)));
+    expect(order).toMatchObject({ status: 'cancelled', reason: 'customer_request' });
+    expect(requestCancel(order, now)).toEqual({ ok: true, value: [] });
+  });
+
   it('whatever commands arrive in whatever order, only allowed transitions happen and finished orders stay finished', () => {
     const command = fc.oneof(
       fc.record({ kind: fc.constant('reserve' as const), id: fc.constantFrom('res_1', 'res_2') }),
@@ -120,10 +156,14 @@ describe('the Order aggregate', () => {
       fc.record({ kind: fc.constant('ship' as const), id: fc.constantFrom('shp_1', 'shp_2') }),
       fc.record({ kind: fc.constant('deliver' as const), id: fc.constantFrom('shp_1', 'shp_2') }),
       fc.record({ kind: fc.constant('shipment failed' as const) }),
+      fc.record({ kind: fc.constant('request cancel' as const) }),
+      fc.record({ kind: fc.constant('refuse cancel' as const) }),
     );
     const allowed: Record<string, string[]> = {
-      pending: ['pending', 'confirmed', 'cancelled'],
-      confirmed: ['confirmed', 'cancelled', 'shipped', 'delivered'],
+      pending: ['pending', 'confirmed', 'cancel_pending', 'cancelled'],
+      confirmed: ['confirmed', 'cancel_pending', 'cancelled', 'shipped', 'delivered'],
+      // The semantic lock: it ends cancelled, confirmed again (refused), or overtaken by the parcel.
+      cancel_pending: ['cancel_pending', 'cancelled', 'confirmed', 'shipped', 'delivered'],
       shipped: ['shipped', 'delivered', 'cancelled'],
       delivered: ['delivered'],
       cancelled: ['cancelled'],
@@ -145,7 +185,11 @@ describe('the Order aggregate', () => {
                       ? markShipped(order, next.id, now)
                       : next.kind === 'deliver'
                         ? markDelivered(order, next.id, now)
-                        : cancelForFailedShipment(order, 'parcel_lost', now);
+                        : next.kind === 'request cancel'
+                          ? requestCancel(order, now)
+                          : next.kind === 'refuse cancel'
+                            ? refuseCancel(order, 'hold shipment timed out', now)
+                            : cancelForFailedShipment(order, 'parcel_lost', now);
           if (!result.ok) continue;
           const before = order;
           order = apply(order, result.value);
@@ -154,6 +198,11 @@ describe('the Order aggregate', () => {
           if (order.status === 'confirmed') expect(order.reservationId && order.paymentId).toBeTruthy();
           expect(order.totalMinor).toBe(before.totalMinor);
           if (isTerminal(before)) expect(result.value).toEqual([]);
+          // Every cancellation is counted once: a new one only from pending or confirmed.
+          if (order.cancelAttempts !== before.cancelAttempts) {
+            expect(['pending', 'confirmed']).toContain(before.status);
+            expect(order.cancelAttempts).toBe(before.cancelAttempts + 1);
+          }
         }
       }),
     );

@@ -1,7 +1,15 @@
 import { fail, ok, type Result } from '@mercato/chassis/result';
 import type { CancellationReason, OrderEvent, OrderLine, OrderPlaced } from './order-events.ts';
 
-export type OrderStatus = 'pending' | 'confirmed' | 'cancelled' | 'failed' | 'shipped' | 'delivered';
+/** `cancel_pending`: a cancellation is under way (see `requestCancel`); it ends cancelled or confirmed. */
+export type OrderStatus =
+  | 'pending'
+  | 'confirmed'
+  | 'cancel_pending'
+  | 'cancelled'
+  | 'failed'
+  | 'shipped'
+  | 'delivered';
 
 export interface Order {
   id: string;
@@ -16,7 +24,11 @@ export interface Order {
   paymentId: string | null;
   shipmentId: string | null;
   cancellation: CancellationReason | null;
-  /** Why it was cancelled (the cancellation reason) or failed (in words). */
+  /** How many cancellations were asked for (each runs a saga of its own). */
+  cancelAttempts: number;
+  /** While `cancel_pending`: what the order was when the cancel was asked for. */
+  cancelFrom: 'pending' | 'confirmed' | null;
+  /** Why it was cancelled (the cancellation reason), failed (in words), or a cancel was refused. */
   reason: string | null;
   /** What the cancellation came from in detail (e.g. the carrier's reason), when told. */
   reasonDetail: string | null;
@@ -32,7 +44,8 @@ export type OrderRejection =
   | { reason: 'not_confirmed'; status: OrderStatus }
   | { reason: 'not_shipped'; status: OrderStatus }
   | { reason: 'missing_step'; step: 'inventory' | 'payment' }
-  | { reason: 'already_shipped'; status: OrderStatus };
+  | { reason: 'already_shipped'; status: OrderStatus }
+  | { reason: 'not_cancellable'; status: OrderStatus };
 
 type Decision = Result<OrderEvent[], OrderRejection>;
 
@@ -99,6 +112,33 @@ export function confirm(order: Order, now: Date): Decision {
   return ok([{ type: 'OrderConfirmed', at: now }]);
 }
 
+/** Orders whose parcel has not left yet, as far as order knows (a cancel may be under way). */
+const notShipped = (status: OrderStatus) => status === 'confirmed' || status === 'cancel_pending';
+
+/**
+ * The customer asks to cancel an order that has not shipped: it is `cancel_pending` until its
+ * cancellation ends. Asking while one is under way, or once cancelled, is no change.
+ */
+export function requestCancel(order: Order, now: Date): Decision {
+  if (order.status === 'cancel_pending' || order.status === 'cancelled') return unchanged;
+  if (order.status !== 'pending' && order.status !== 'confirmed')
+    return fail({ reason: 'not_cancellable', status: order.status });
+  return ok([
+    { type: 'OrderCancelRequested', attempt: (order.cancelAttempts || 0) + 1, from: order.status, at: now },
+  ]);
+}
+
+/**
+ * The cancellation of a confirmed order could not be done: it is confirmed again, with why. An
+ * order the news overtook (shipped meanwhile, or cancelled by a failed shipment) is no change; a
+ * pending order's cancellation (its saga aborted) cannot be refused.
+ */
+export function refuseCancel(order: Order, reason: string, now: Date): Decision {
+  if (order.status !== 'cancel_pending') return unchanged;
+  if (order.cancelFrom !== 'confirmed') return fail({ reason: 'not_confirmed', status: order.status });
+  return ok([{ type: 'OrderCancelRefused', reason, at: now }]);
+}
+
 /** Cancels an order that has not shipped; cancelling twice is no change. */
 export function cancel(order: Order, reason: CancellationReason, now: Date, detail?: string): Decision {
   if (order.status === 'cancelled') return unchanged;
@@ -119,7 +159,8 @@ export function markFailed(order: Order, reason: string, now: Date): Decision {
 export function markShipped(order: Order, shipmentId: string, now: Date): Decision {
   if (order.status === 'shipped' && order.shipmentId === shipmentId) return unchanged;
   if (order.status === 'delivered' && order.shipmentId === shipmentId) return unchanged;
-  if (order.status !== 'confirmed') return fail({ reason: 'not_confirmed', status: order.status });
+  // A cancel under way did not stop the parcel: it left before it could be held.
+  if (!notShipped(order.status)) return fail({ reason: 'not_confirmed', status: order.status });
   return ok([{ type: 'OrderShipped', shipmentId, at: now }]);
 }
 
@@ -129,7 +170,7 @@ export function markShipped(order: Order, shipmentId: string, now: Date): Decisi
  */
 export function markDelivered(order: Order, shipmentId: string, now: Date): Decision {
   if (order.status === 'delivered') return unchanged;
-  if (order.status === 'confirmed')
+  if (notShipped(order.status))
     return ok([
       { type: 'OrderShipped', shipmentId, at: now },
       { type: 'OrderDelivered', at: now },
@@ -145,7 +186,7 @@ export function markDelivered(order: Order, shipmentId: string, now: Date): Deci
  */
 export function cancelForFailedShipment(order: Order, carrierReason: string, now: Date): Decision {
   if (order.status === 'cancelled') return unchanged;
-  if (order.status !== 'confirmed' && order.status !== 'shipped')
+  if (!notShipped(order.status) && order.status !== 'shipped')
     return fail({ reason: 'not_confirmed', status: order.status });
   return ok([{ type: 'OrderCancelled', reason: 'shipping_failed', detail: carrierReason, at: now }]);
 }
@@ -166,6 +207,8 @@ export function evolve(order: Order | undefined, event: OrderEvent): Order | und
       paymentId: null,
       shipmentId: null,
       cancellation: null,
+      cancelAttempts: 0,
+      cancelFrom: null,
       reason: null,
       reasonDetail: null,
       placedAt: event.at,
@@ -180,6 +223,23 @@ export function evolve(order: Order | undefined, event: OrderEvent): Order | und
       return { ...order, ...at, paymentId: event.paymentId };
     case 'OrderConfirmed':
       return { ...order, ...at, status: 'confirmed' };
+    case 'OrderCancelRequested':
+      return {
+        ...order,
+        ...at,
+        status: 'cancel_pending',
+        cancelAttempts: event.attempt,
+        cancelFrom: event.from,
+      };
+    case 'OrderCancelRefused':
+      return {
+        ...order,
+        ...at,
+        status: 'confirmed',
+        cancelFrom: null,
+        reason: 'cancel_refused',
+        reasonDetail: event.reason,
+      };
     case 'OrderCancelled':
       return {
         ...order,

@@ -1,14 +1,17 @@
 import type { Pool, ProjectionRunner, SagaRunner } from '@mercato/chassis';
-import { notFound } from '@mercato/chassis';
+import { conflict, listSagas, notFound } from '@mercato/chassis';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { OrderSagaData } from '../../application/order-sagas.ts';
 
 const tags = ['operations'];
 
+const sagaStatuses = ['running', 'stuck', 'compensating', 'completed', 'compensated', 'failed'] as const;
+
 /**
  * Operators' view of the order service (behind the admin guard): sagas as they stand and what
- * happened to them, orders by status from the summaries projection, and rebuilding that projection.
+ * happened to them (stuck ones with why, and a retry now), orders by status from the summaries
+ * projection, and rebuilding that projection.
  */
 export const orderAdminRoutes =
   (options: {
@@ -22,26 +25,59 @@ export const orderAdminRoutes =
       {
         schema: {
           tags,
-          summary: 'Sagas by status (e.g. failed ones, which need a person)',
+          summary:
+            'Sagas by status: `stuck` ones retry a step past their pivot (why says which and why), `failed` ones need a person',
           querystring: z.object({
-            status: z.enum(['running', 'compensating', 'completed', 'compensated', 'failed']).optional(),
+            status: z.enum(sagaStatuses).optional(),
+            /** Only sagas whose timer keeps failing (their transition throws). */
+            timer_failing: z.enum(['true', 'false']).optional(),
             limit: z.coerce.number().int().min(1).max(1_000).default(100),
           }),
         },
       },
       async ({ query }) => {
-        const { rows } = await options.pool.query<{
-          saga_id: string;
-          saga_type: string;
-          status: string;
-          reason: string | null;
-          updated_at: Date;
-        }>(
-          `SELECT saga_id, saga_type, status, state->>'reason' AS reason, updated_at FROM saga_instances
-            WHERE ($1::text IS NULL OR status = $1) ORDER BY updated_at DESC LIMIT $2`,
-          [query.status ?? null, query.limit],
-        );
-        return { items: rows.map((row) => ({ ...row, updated_at: row.updated_at.toISOString() })) };
+        const sagas = await listSagas(options.pool, {
+          ...(query.status ? { status: query.status } : {}),
+          timerFailing: query.timer_failing === 'true',
+          limit: query.limit,
+        });
+        return {
+          items: sagas.map((saga) => ({
+            saga_id: saga.sagaId,
+            saga_type: saga.type,
+            status: saga.status,
+            why: saga.why,
+            // Kept for the clients that read it before `why` was added.
+            reason: saga.why,
+            stuck: saga.stuck && {
+              step: saga.stuck.step,
+              since: saga.stuck.since.toISOString(),
+              attempts: saga.stuck.attempts,
+            },
+            timer_failures: saga.timerFailures,
+            timer_error: saga.timerError,
+            updated_at: saga.updatedAt.toISOString(),
+          })),
+        };
+      },
+    );
+
+    app.post(
+      '/admin/sagas/:id/retry',
+      {
+        schema: {
+          tags,
+          summary:
+            'A stuck saga sends its step again now, instead of after its backoff (once the cause is fixed)',
+          params: z.object({ id: z.string().min(1).max(200) }),
+        },
+      },
+      async ({ params }) => {
+        for (const runner of options.sagas)
+          if (await runner.retryNow(params.id)) return { saga_id: params.id, retrying: true };
+        const exists = await Promise.all(options.sagas.map((runner) => runner.get(params.id)));
+        if (!exists.some(Boolean)) throw notFound('ORDER.SAGA_NOT_FOUND', `No saga ${params.id}`);
+        throw conflict('ORDER.SAGA_NOT_STUCK', `Saga ${params.id} is not stuck: it has nothing to retry`);
       },
     );
 
@@ -61,6 +97,8 @@ export const orderAdminRoutes =
             return {
               type: saga.type,
               waiting_on: saga.waitingOn,
+              timer_failures: saga.timerFailures,
+              timer_error: saga.timerError,
               state: saga.state,
               history: await runner.history(params.id),
             };

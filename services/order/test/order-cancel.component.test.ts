@@ -1,0 +1,235 @@
+import { create } from '@bufbuild/protobuf';
+import { type Client, ConnectError } from '@connectrpc/connect';
+import { createLogger, createPool, type Pool } from '@mercato/chassis';
+import {
+  connectTestBus,
+  probePostgres,
+  startGrpcStub,
+  startTestService,
+  suiteTitle,
+  type TestBus,
+  type TestService,
+  waitFor,
+} from '@mercato/chassis/testing';
+import { createEnvelope, sagaReply } from '@mercato/contracts';
+import { type Order, OrderService } from '@mercato/contracts/grpc/order';
+import { CalculateQuoteResponseSchema, PricingService } from '@mercato/contracts/grpc/pricing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ORDER_SAGA_REPLIES } from '../src/application/order-sagas.ts';
+import type { OrderConfig } from '../src/config.ts';
+import { orderDefinition } from '../src/order.service.ts';
+
+const postgres = await probePostgres();
+
+/**
+ * Cancelling orders in the order service, its sagas' participants played by the test over the bus:
+ * a cancel takes effect or answers 409 (never 200 with nothing done, even racing the confirmation),
+ * and an order can be cancelled again after a cancellation that ended without effect.
+ */
+describe.skipIf(!postgres.available)(
+  suiteTitle('cancelling orders (order service, over the bus)', postgres),
+  () => {
+    let running: TestService<OrderConfig>;
+    let pricing: Awaited<ReturnType<typeof startGrpcStub>>;
+    let bus: TestBus;
+    let orderDatabase: Pool;
+    let orders: Client<typeof OrderService>;
+    let keys = 0;
+
+    /** The commands order's sagas sent for a saga, oldest first. */
+    const commandsOf = async (sagaId: string) => {
+      const { rows } = await bus.messages.query<{ type: string; request_id: string }>(
+        `SELECT envelope->>'event_type' AS type, envelope->'data'->'saga'->>'request_id' AS request_id
+         FROM bus_messages WHERE kind = 'queue' AND envelope->'data'->'saga'->>'saga_id' = $1 ORDER BY position`,
+        [sagaId],
+      );
+      return rows;
+    };
+    /** Waits for the `nth` command of `type` a saga sent, and returns its request id. */
+    const sent = async (sagaId: string, type: string, nth = 1) => {
+      let requestId = '';
+      await waitFor(`${sagaId} to send ${type} #${nth}`, async () => {
+        requestId =
+          (await commandsOf(sagaId)).filter((command) => command.type === type)[nth - 1]?.request_id ?? '';
+        return requestId !== '';
+      });
+      return requestId;
+    };
+    const reply = (
+      sagaId: string,
+      requestId: string,
+      outcome: { success: boolean; reason?: string; result?: object },
+    ) =>
+      bus.bus.publish([
+        {
+          kind: 'queue',
+          destination: ORDER_SAGA_REPLIES,
+          key: sagaId,
+          envelope: createEnvelope({
+            contract: sagaReply,
+            source: 'test',
+            correlationId: 'corr_test',
+            data: { saga_id: sagaId, request_id: requestId, result: {}, ...outcome },
+          }),
+        },
+      ]);
+    /** Answers the next command of `type` a saga sent with success. */
+    const succeed = async (sagaId: string, type: string, result: object = {}, nth = 1) =>
+      reply(sagaId, await sent(sagaId, type, nth), { success: true, result });
+    const order = async (orderId: string) => (await orders.getOrder({ orderId, asOf: '' })).order as Order;
+    const until = async (orderId: string, done: (current: Order) => boolean, what: string) => {
+      let last: Order | undefined;
+      await waitFor(`order ${orderId} ${what}`, async () => {
+        last = await order(orderId);
+        return done(last);
+      });
+      return last as Order;
+    };
+    const place = async () => {
+      const created = await orders.createOrder({
+        customerId: 'cus_1',
+        idempotencyKey: `cancel-test-${++keys}`,
+        items: [{ sku: 'BOK-0001', quantity: 1 }],
+        shippingAddress: '1 Test Road',
+      });
+      return created.order?.orderId ?? '';
+    };
+    /** An order whose PlaceOrder saga waits on its pivot (the stock being committed). */
+    const atPivot = async () => {
+      const orderId = await place();
+      await succeed(`${orderId}.place`, 'inventory.reserve', { reservation_id: `res_${orderId}` });
+      await succeed(`${orderId}.place`, 'payment.take', { payment_id: `pay_${orderId}` });
+      await sent(`${orderId}.place`, 'inventory.commit');
+      return orderId;
+    };
+    const confirmed = async () => {
+      const orderId = await atPivot();
+      await succeed(`${orderId}.place`, 'inventory.commit');
+      await until(orderId, (current) => current.status === 'confirmed', 'confirmed');
+      return orderId;
+    };
+    /** Backends of the order database waiting on a lock. */
+    const waitingOnLocks = async () => {
+      const { rows } = await orderDatabase.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      return rows[0]?.n ?? 0;
+    };
+
+    beforeAll(async () => {
+      pricing = await startGrpcStub((router) => {
+        router.service(PricingService, {
+          calculateQuote: (request) =>
+            create(CalculateQuoteResponseSchema, {
+              currency: 'EUR',
+              lines: request.items.map((item) => ({
+                sku: item.sku,
+                quantity: item.quantity,
+                unitPriceMinor: 1_900n,
+                subtotalMinor: 1_900n * BigInt(item.quantity),
+                totalMinor: 1_900n * BigInt(item.quantity),
+              })),
+              totalMinor: request.items.reduce((sum, item) => sum + 1_900n * BigInt(item.quantity), 0n),
+            }),
+        });
+      });
+      running = await startTestService(orderDefinition, {
+        PRICING_GRPC_URL: pricing.url,
+        // Steps that time out within a test where one should; the others wait as long as needed.
+        ORDER_HOLD_TIMEOUT_MS: '600',
+        ORDER_CONFIRM_TIMEOUT_MS: '600',
+        ORDER_RESERVE_TIMEOUT_MS: '60000',
+        ORDER_PAYMENT_TIMEOUT_MS: '60000',
+        ORDER_SAGA_RESENDS: '1',
+        ORDER_SAGA_TIMER_INTERVAL_MS: '50',
+      });
+      orders = running.client(OrderService);
+      bus = connectTestBus(running.messagesUrl);
+      orderDatabase = createPool(
+        { url: running.databaseUrl, max: 3, applicationName: 'test' },
+        createLogger({ service: 'test', level: 'silent' }),
+      );
+    });
+    afterAll(async () => {
+      await orderDatabase?.end();
+      await bus?.close();
+      await running?.stop();
+      await pricing?.server.close(0);
+    });
+
+    it('a cancel racing the confirmation takes effect: decided under the saga’s lock, never 200 with nothing done', async () => {
+      const orderId = await atPivot();
+      // The commit's reply and the cancel arrive together: the reply first, the cancel right behind it.
+      const blocker = await orderDatabase.connect();
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM saga_instances WHERE saga_id = $1 FOR UPDATE', [`${orderId}.place`]);
+      await succeed(`${orderId}.place`, 'inventory.commit');
+      await waitFor('the reply to wait on the saga', async () => (await waitingOnLocks()) >= 1);
+      const cancelling = orders.cancelOrder({ orderId });
+      await waitFor('the cancel to wait behind it', async () => (await waitingOnLocks()) >= 2);
+      await blocker.query('COMMIT');
+      blocker.release();
+
+      const answer = (await cancelling).order as Order;
+      // The order was confirmed first; the cancel then took effect on the confirmed order.
+      expect(answer.status).toBe('cancel_pending');
+      expect(answer.saga).toMatchObject({ sagaId: `${orderId}.cancel.1`, step: 'hold shipment' });
+      // Asking again while it is under way changes nothing and says so.
+      expect((await orders.cancelOrder({ orderId })).order?.status).toBe('cancel_pending');
+      const cancel = `${orderId}.cancel.1`;
+      await succeed(cancel, 'fulfillment.hold');
+      await succeed(cancel, 'payment.refund', { refunded_minor: 1_900 });
+      await succeed(cancel, 'inventory.release');
+      const done = await until(orderId, (current) => current.status === 'cancelled', 'cancelled');
+      expect(done).toMatchObject({ reason: 'customer_request', saga: { status: 'completed' } });
+      expect((await commandsOf(cancel)).map((command) => command.type)).toEqual([
+        'fulfillment.hold',
+        'payment.refund',
+        'inventory.release',
+      ]);
+    });
+
+    it('a cancel while the stock is being committed (the pivot) is a clear, retryable 409; a pending order before it is aborted and compensated', async () => {
+      const committing = await atPivot();
+      const refused = await orders
+        .cancelOrder({ orderId: committing })
+        .catch((error: unknown) => ConnectError.from(error));
+      expect(refused).toBeInstanceOf(ConnectError);
+      expect((refused as ConnectError).metadata.get('mercato-error-code')).toBe('ORDER.CANCEL_NOT_YET');
+      expect((await order(committing)).status).toBe('pending');
+
+      const reserving = await place();
+      await sent(`${reserving}.place`, 'inventory.reserve');
+      const answer = (await orders.cancelOrder({ orderId: reserving })).order as Order;
+      expect(answer).toMatchObject({ status: 'cancel_pending', saga: { status: 'compensating' } });
+      await succeed(`${reserving}.place`, 'inventory.release');
+      const cancelled = await until(reserving, (current) => current.status === 'cancelled', 'cancelled');
+      expect(cancelled.reason).toBe('customer_request');
+    });
+
+    it('an order can be cancelled again after a cancellation that ended without effect (the hold timed out)', async () => {
+      const orderId = await confirmed();
+      expect((await orders.cancelOrder({ orderId })).order?.status).toBe('cancel_pending');
+      // fulfillment never answers: the hold is sent again once, then released (it may have happened).
+      const first = `${orderId}.cancel.1`;
+      await sent(first, 'fulfillment.hold', 2);
+      await succeed(first, 'fulfillment.release');
+      const refused = await until(orderId, (current) => current.status === 'confirmed', 'confirmed again');
+      expect(refused).toMatchObject({ reason: 'cancel_refused', reasonDetail: 'hold shipment timed out' });
+
+      // The customer asks again: a cancellation of its own, which goes through.
+      expect((await orders.cancelOrder({ orderId })).order?.status).toBe('cancel_pending');
+      const second = `${orderId}.cancel.2`;
+      await succeed(second, 'fulfillment.hold');
+      await succeed(second, 'payment.refund', { refunded_minor: 1_900 });
+      await succeed(second, 'inventory.release');
+      const done = await until(orderId, (current) => current.status === 'cancelled', 'cancelled');
+      expect(done.reason).toBe('customer_request');
+      expect((await commandsOf(first)).map((command) => command.type)).toEqual([
+        'fulfillment.hold',
+        'fulfillment.hold',
+        'fulfillment.release',
+      ]);
+    });
+  },
+);
