@@ -120,7 +120,8 @@ export const OrderLineSchema: GenMessage<OrderLine> = /*@__PURE__*/
   messageDesc(file_mercato_order_v1_order, 3);
 
 /**
- * What the order's saga is doing: "running", "compensating", "completed", "compensated" or "failed".
+ * What the order's saga is doing: "running", "stuck" (retrying a step past its pivot; `reason` says
+ * why), "compensating", "completed", "compensated" or "failed".
  *
  * @generated from message mercato.order.v1.SagaProgress
  */
@@ -143,7 +144,7 @@ export type SagaProgress = Message<"mercato.order.v1.SagaProgress"> & {
   step: string;
 
   /**
-   * Why it compensates, compensated or failed.
+   * Why it compensates, compensated, failed or is stuck.
    *
    * @generated from field: string reason = 4;
    */
@@ -172,7 +173,7 @@ export type Order = Message<"mercato.order.v1.Order"> & {
   customerId: string;
 
   /**
-   * "pending", "confirmed", "cancelled", "failed", "shipped" or "delivered".
+   * "pending", "confirmed", "cancel_pending", "cancelled", "failed", "shipped" or "delivered".
    *
    * @generated from field: string status = 3;
    */
@@ -209,7 +210,7 @@ export type Order = Message<"mercato.order.v1.Order"> & {
   paymentId: string;
 
   /**
-   * Why it was cancelled or failed ("" otherwise).
+   * Why it was cancelled or failed, or "cancel_refused" ("" otherwise).
    *
    * @generated from field: string reason = 10;
    */
@@ -576,8 +577,11 @@ export const OrderService: GenService<{
     output: typeof ListOrderEventsResponseSchema;
   },
   /**
-   * Allowed until the order ships. A pending order's saga stops and compensates what it did; a
-   * confirmed order is refunded and its stock returned. Cancelling twice is no change.
+   * Allowed until the order ships; the order is "cancel_pending" until the cancellation ends. A
+   * pending order's saga stops and compensates what it did (FAILED_PRECONDITION
+   * ORDER.CANCEL_NOT_YET while its stock is being committed: ask again in a moment); a confirmed
+   * order's parcel is held, then it is refunded and its stock returned. Cancelling an order being
+   * cancelled, or cancelled, is no change; a shipped one is ORDER.NOT_CANCELLABLE.
    *
    * @generated from rpc mercato.order.v1.OrderService.CancelOrder
    */
