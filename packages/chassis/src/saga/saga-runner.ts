@@ -18,6 +18,7 @@ import {
   startSaga,
   type Transition,
 } from './saga-state.ts';
+import { type SagaLogEntry, type SagaRow, SagaStore } from './saga-store.ts';
 
 /** The saga tables in a service's own database (`migrate(db, sagaMigrations, …)`). */
 export const sagaMigrations = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -62,21 +63,6 @@ export interface SagaRecord<Data> {
   timerError: string | null;
 }
 
-interface SagaRow<Data> {
-  state: SagaState<Data>;
-  saga_type: string;
-  correlation_id: string;
-  deadline: Date | null;
-  pending_request_id: string | null;
-  created_at: Date;
-  updated_at: Date;
-  timer_failures: number;
-  timer_error: string | null;
-}
-
-const SAGA_COLUMNS =
-  'state, saga_type, correlation_id, deadline, pending_request_id, created_at, updated_at, timer_failures, timer_error';
-
 export type InputOutcome = 'applied' | Ignored | 'unknown' | 'busy';
 
 /** The input to apply, decided from the saga's row once it is locked (undefined: nothing to do). */
@@ -97,6 +83,7 @@ export class SagaRunner<Data> {
   readonly #options: SagaRunnerOptions<Data>;
   readonly #contracts: ReadonlyMap<string, MessageContract>;
   readonly #metrics: SagaMetrics;
+  readonly #store: SagaStore;
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
 
@@ -104,6 +91,7 @@ export class SagaRunner<Data> {
     this.#options = options;
     this.#contracts = new Map(options.commands.map((contract) => [contract.type, contract]));
     this.#metrics = new SagaMetrics(options.registry, options.pool, options.definition.name);
+    this.#store = new SagaStore(options.pool);
   }
 
   get definition(): SagaDefinition<Data> {
@@ -122,31 +110,12 @@ export class SagaRunner<Data> {
     correlationId: string,
   ): Promise<SagaState<Data>> {
     const transition = startSaga(this.#options.definition, sagaId, data, this.#now());
-    const { rowCount } = await transaction.query(
-      `WITH stored AS (
-         INSERT INTO saga_instances (saga_id, saga_type, status, state, pending_request_id, deadline, correlation_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (saga_id) DO NOTHING RETURNING saga_id)
-       ${logFromStored('$3', '$8', '$9', '$10')}`,
-      [
-        sagaId,
-        this.#options.definition.name,
-        transition.state.status,
-        JSON.stringify(transition.state),
-        transition.state.pending?.requestId ?? null,
-        deadlineOf(transition.state),
-        correlationId,
-        'start',
-        null,
-        JSON.stringify(logDetail(transition)),
-      ],
+    const stored = await this.#store.insert(
+      transaction,
+      { type: this.#options.definition.name, correlationId },
+      transition,
     );
-    if (rowCount === 0) {
-      const { rows } = await transaction.query<{ state: SagaState<Data> }>(
-        'SELECT state FROM saga_instances WHERE saga_id = $1',
-        [sagaId],
-      );
-      return (rows[0] as { state: SagaState<Data> }).state;
-    }
+    if (!stored) return (await this.#store.stateOf<Data>(transaction, sagaId)) as SagaState<Data>;
     await this.#record(transaction, undefined, transition, { type: 'start' }, correlationId);
     return transition.state;
   }
@@ -173,11 +142,8 @@ export class SagaRunner<Data> {
    * the caller decides from it holds, as no reply, timeout or abort can change the saga meanwhile.
    */
   async lock(transaction: Transaction, sagaId: string): Promise<SagaState<Data> | undefined> {
-    const { rows } = await transaction.query<{ state: SagaState<Data> }>(
-      'SELECT state FROM saga_instances WHERE saga_id = $1 AND saga_type = $2 FOR UPDATE',
-      [sagaId, this.#options.definition.name],
-    );
-    return rows[0]?.state;
+    const row = await this.#store.lock<Data>(transaction, sagaId);
+    return row?.saga_type === this.#options.definition.name ? row.state : undefined;
   }
 
   /**
@@ -193,11 +159,7 @@ export class SagaRunner<Data> {
   }
 
   async get(sagaId: string): Promise<SagaRecord<Data> | undefined> {
-    const { rows } = await this.#options.pool.query<SagaRow<Data>>(
-      `SELECT ${SAGA_COLUMNS} FROM saga_instances WHERE saga_id = $1`,
-      [sagaId],
-    );
-    const row = rows[0];
+    const row = await this.#store.get<Data>(sagaId);
     if (!row) return undefined;
     const pending = row.state.pending;
     return {
@@ -212,41 +174,16 @@ export class SagaRunner<Data> {
   }
 
   /** A saga's log, oldest first: what came in and what it led to. */
-  async history(
-    sagaId: string,
-  ): Promise<
-    { at: Date; input: string; requestId: string | null; outcome: string; status: string; detail: unknown }[]
-  > {
-    const { rows } = await this.#options.pool.query<{
-      at: Date;
-      input: string;
-      request_id: string | null;
-      outcome: string;
-      status: string;
-      detail: unknown;
-    }>('SELECT at, input, request_id, outcome, status, detail FROM saga_log WHERE saga_id = $1 ORDER BY id', [
-      sagaId,
-    ]);
-    return rows.map((row) => ({
-      at: row.at,
-      input: row.input,
-      requestId: row.request_id,
-      outcome: row.outcome,
-      status: row.status,
-      detail: row.detail,
-    }));
+  history(sagaId: string): Promise<SagaLogEntry[]> {
+    return this.#store.history(sagaId);
   }
 
   /**
    * A stuck saga's next attempt, now rather than after its backoff (an operator fixed the cause).
    * False when the saga is not stuck.
    */
-  async retryNow(sagaId: string): Promise<boolean> {
-    const { rowCount } = await this.#options.pool.query(
-      `UPDATE saga_instances SET deadline = $3 WHERE saga_id = $1 AND saga_type = $2 AND status = 'stuck'`,
-      [sagaId, this.#options.definition.name, new Date(this.#now())],
-    );
-    return rowCount === 1;
+  retryNow(sagaId: string): Promise<boolean> {
+    return this.#store.dueNowIfStuck(sagaId, this.#options.definition.name, new Date(this.#now()));
   }
 
   /**
@@ -257,12 +194,8 @@ export class SagaRunner<Data> {
    */
   async fireDueTimeouts(limit = TIMER_BATCH): Promise<number> {
     const now = new Date(this.#now());
-    const { rows } = await this.#options.pool.query<{ saga_id: string }>(
-      `SELECT saga_id FROM saga_instances WHERE deadline <= $1 AND saga_type = $2 ORDER BY deadline LIMIT $3`,
-      [now, this.#options.definition.name, limit],
-    );
     let handled = 0;
-    for (const { saga_id: sagaId } of rows) {
+    for (const sagaId of await this.#store.due(this.#options.definition.name, now, limit)) {
       try {
         const outcome = await inTransaction(this.#options.pool, (transaction) =>
           this.#advance(
@@ -325,16 +258,9 @@ export class SagaRunner<Data> {
     this.#metrics.timerFailures.inc({ saga });
     const message = error instanceof Error ? error.message : String(error);
     try {
-      // Pushed back with backoff (1 s doubling to a minute), so it is not retried on every tick.
-      const { rows } = await this.#options.pool.query<{ timer_failures: number }>(
-        `UPDATE saga_instances
-            SET timer_failures = timer_failures + 1, timer_error = $2,
-                deadline = $3::timestamptz + least(interval '1 second' * 2 ^ timer_failures, interval '60 seconds')
-          WHERE saga_id = $1 RETURNING timer_failures`,
-        [sagaId, message.slice(0, 1_000), new Date(this.#now())],
-      );
+      const failures = await this.#store.timerFailed(sagaId, message, new Date(this.#now()));
       this.#options.logger.warn(
-        { error, saga, saga_id: sagaId, timer_failures: rows[0]?.timer_failures },
+        { error, saga, saga_id: sagaId, timer_failures: failures },
         'a saga timeout failed; its timer is pushed back, the other sagas go on',
       );
     } catch (recordError) {
@@ -351,11 +277,7 @@ export class SagaRunner<Data> {
     inputFor: InputFor<Data>,
     { skipLocked = false } = {},
   ): Promise<InputOutcome> {
-    const { rows } = await transaction.query<SagaRow<Data>>(
-      `SELECT ${SAGA_COLUMNS} FROM saga_instances WHERE saga_id = $1 FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
-      [sagaId],
-    );
-    const row = rows[0];
+    const row = await this.#store.lock<Data>(transaction, sagaId, { skipLocked });
     if (!row && skipLocked) return 'busy';
     if (!row || row.saga_type !== this.#options.definition.name) {
       this.#options.logger.warn({ saga_id: sagaId }, 'input for an unknown saga ignored');
@@ -367,33 +289,14 @@ export class SagaRunner<Data> {
     const transition = advanceSaga(this.#options.definition, row.state, input, this.#now());
     if (transition.ignored) {
       this.#metrics.ignored.inc({ saga, why: transition.ignored });
-      await this.#log(transaction, sagaId, input, `ignored: ${transition.ignored}`, row.state, {
-        ...(input.type === 'reply' ? { success: input.success } : {}),
-        ...(input.type === 'reply' && !input.success ? { reason: input.reason } : {}),
-      });
+      await this.#store.logIgnored(transaction, row.state, input, transition.ignored);
       return transition.ignored;
     }
-    if (input.type === 'timeout') {
+    if (input.type === 'timeout' && !row.state.pending?.backoff) {
       const step = this.#options.definition.steps[row.state.pending?.step ?? -1]?.name ?? 'unknown';
-      if (!row.state.pending?.backoff) this.#metrics.timeouts.inc({ saga, step });
+      this.#metrics.timeouts.inc({ saga, step });
     }
-    await transaction.query(
-      `WITH stored AS (
-         UPDATE saga_instances SET status = $2, state = $3, pending_request_id = $4, deadline = $5,
-                updated_at = now(), timer_failures = 0, timer_error = NULL
-          WHERE saga_id = $1 RETURNING saga_id)
-       ${logFromStored('$2', '$6', '$7', '$8')}`,
-      [
-        sagaId,
-        transition.state.status,
-        JSON.stringify(transition.state),
-        transition.state.pending?.requestId ?? null,
-        deadlineOf(transition.state),
-        input.type,
-        'requestId' in input ? input.requestId : null,
-        JSON.stringify(logDetail(transition)),
-      ],
-    );
+    await this.#store.update(transaction, transition, input);
     await this.#record(transaction, row.state, transition, input, row.correlation_id);
     return 'applied';
   }
@@ -472,44 +375,7 @@ export class SagaRunner<Data> {
     };
   }
 
-  async #log(
-    transaction: Transaction,
-    sagaId: string,
-    input: SagaInput | { type: 'start' },
-    outcome: string,
-    state: SagaState<Data>,
-    detail: Record<string, unknown>,
-  ): Promise<void> {
-    await transaction.query(
-      `INSERT INTO saga_log (saga_id, input, request_id, outcome, status, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [
-        sagaId,
-        input.type,
-        'requestId' in input ? input.requestId : null,
-        outcome,
-        state.status,
-        JSON.stringify(detail),
-      ],
-    );
-  }
-
   #now(): number {
     return (this.#options.now ?? Date.now)();
   }
 }
-
-/**
- * The log row of an applied transition, written by the statement that stores the state (one round
- * trip); the arguments name the statement's parameters for status, input, request id and detail.
- */
-const logFromStored = (status: string, input: string, requestId: string, detail: string) =>
-  `INSERT INTO saga_log (saga_id, input, request_id, outcome, status, detail)
-   SELECT saga_id, ${input}, ${requestId}, 'applied', ${status}, ${detail} FROM stored`;
-
-const logDetail = <Data>(transition: Transition<Data>) => ({
-  sent: transition.send.map((outgoing) => ({ request_id: outgoing.requestId, type: outgoing.command.type })),
-  ...(transition.state.reason ? { reason: transition.state.reason } : {}),
-});
-
-const deadlineOf = (state: SagaState<unknown>): Date | null =>
-  state.pending ? new Date(state.pending.deadline) : null;
