@@ -12,6 +12,7 @@ import {
 import { ProjectionRunner } from '../src/event-sourcing/projection-runner.ts';
 import { createLogger } from '../src/logging/create-logger.ts';
 import { createTestDatabase, probePostgres, suiteTitle } from '../src/testing/infra.ts';
+import { serviceLikeRole, transactionInAnotherDatabase } from './fixtures/other-sessions.ts';
 
 const postgres = await probePostgres();
 const logger = createLogger({ service: 'event-store-test', level: 'silent' });
@@ -40,10 +41,12 @@ describe.skipIf(!postgres.available)(suiteTitle('the PostgreSQL event store', po
   let pool: Pool;
   let store: PostgresEventStore;
   let drop: () => Promise<void>;
+  let url = '';
 
   beforeAll(async () => {
     const database = await createTestDatabase('event_store');
     drop = database.drop;
+    url = database.url;
     pool = createPool({ url: database.url, max: 8, applicationName: 'test' }, logger);
     await migrate(pool, eventStoreMigrations, logger, EVENT_STORE_MIGRATIONS_TABLE);
     // Version 1 of counter.added said `by`; the upcaster renames it, as a v2 would have it.
@@ -121,6 +124,36 @@ describe.skipIf(!postgres.available)(suiteTitle('the PostgreSQL event store', po
     expect(await store.readAll(last)).toEqual([]);
     await a.commit();
     expect((await store.readAll(last)).map((event) => event.data.amount)).toEqual([3, 4]);
+  });
+
+  it('is held back by a transaction of its own database only, never by one open in another', async () => {
+    // Read as a service reads it: a role of its own, which sees other roles' sessions only as any role does.
+    const role = await serviceLikeRole(url, ['es_events']);
+    const readerPool = createPool({ url: role.url, max: 2, applicationName: 'reader' }, logger);
+    const reader = new PostgresEventStore(readerPool);
+    const elsewhere = await transactionInAnotherDatabase();
+    try {
+      const from = await reader.head();
+      const stream = (name: string) => `horizon-${name}-${Date.now()}`;
+      await inTransaction(pool, (tx) => store.append(tx, stream('a'), 0, [added(1)]));
+      // The first read after the commit sees it, while the other database's transaction stays open.
+      const first = await reader.readAll(from);
+      expect(first.map((event) => event.data.amount)).toEqual([1]);
+
+      // A transaction of this database that took an earlier position still holds everything after it.
+      const slow = await openTransaction(pool);
+      await store.append(slow.transaction, stream('slow'), 0, [added(2)]);
+      await inTransaction(pool, (tx) => store.append(tx, stream('b'), 0, [added(3)]));
+      const after = first.at(-1)?.position ?? from;
+      expect(await reader.readAll(after)).toEqual([]);
+      expect(await reader.head()).toEqual(after);
+      await slow.commit();
+      expect((await reader.readAll(after)).map((event) => event.data.amount)).toEqual([2, 3]);
+    } finally {
+      await elsewhere.end();
+      await readerPool.end();
+      await role.drop();
+    }
   });
 
   it('reads the log in position order across a change in the number of digits (99 → 100)', async () => {

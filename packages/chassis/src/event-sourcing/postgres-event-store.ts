@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Pool, Transaction } from '../db/database.ts';
 import { AppError } from '../errors/app-error.ts';
+import { COMMIT_HORIZON } from './commit-horizon.ts';
 
 /** The event store's tables in a service's own database (`migrate(db, eventStoreMigrations, …)`). */
 export const eventStoreMigrations = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -146,14 +147,15 @@ export class PostgresEventStore {
 
   /**
    * The log after `after`, oldest first. Only events of transactions older than every transaction
-   * still running are returned: one that took an earlier position but commits later is never
-   * jumped over, because nothing newer than it is shown until it has finished.
+   * of this database still running are returned: one that took an earlier position but commits
+   * later is never jumped over, because nothing newer than it is shown until it has finished.
+   * Transactions of other databases on the server hold nothing back (see `COMMIT_HORIZON`).
    */
   async readAll(after: LogPosition, limit = 500): Promise<StoredEvent[]> {
     const { rows } = await this.#pool.query<EventRow>(
       `SELECT ${COLUMNS} FROM es_events
         WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
-          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          AND transaction_id < ${COMMIT_HORIZON}
         -- Qualified: the bare names would sort by the text columns of the same names selected above.
         ORDER BY es_events.transaction_id, es_events.global_position
         LIMIT $3`,
@@ -166,7 +168,7 @@ export class PostgresEventStore {
   async head(): Promise<LogPosition> {
     const { rows } = await this.#pool.query<{ transaction_id: string; global_position: string }>(
       `SELECT transaction_id::text AS transaction_id, global_position::text AS global_position FROM es_events
-        WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        WHERE transaction_id < ${COMMIT_HORIZON}
         ORDER BY es_events.transaction_id DESC, es_events.global_position DESC LIMIT 1`,
     );
     const last = rows[0];
