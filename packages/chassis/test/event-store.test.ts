@@ -93,6 +93,39 @@ describe.skipIf(!postgres.available)(suiteTitle('the PostgreSQL event store', po
     expect((await store.load(stream, sum, 0, { asOf: between })).state).toBe(10);
   });
 
+  it('answers as of a time with the versions up to one recorded later, never a version without those before it', async () => {
+    const stream = `counter-gapless-${Date.now()}`;
+    const versionsAsOf = async (asOf: Date) => ({
+      read: (await store.readStream(stream, { asOf })).map((event) => event.streamVersion),
+      loaded: (await store.load(stream, sum, 0, { asOf })).version,
+    });
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 20));
+    // B begins; A appends version 1 and commits; B then appends version 2 after it.
+    const b = await openTransaction(pool);
+    await b.transaction.query('SELECT 1');
+    await pause();
+    const beforeA = new Date();
+    await pause();
+    await inTransaction(pool, (tx) => store.append(tx, stream, 0, [added(1)]));
+    await pause();
+    const afterA = new Date();
+    await pause();
+    await store.append(b.transaction, stream, 1, [added(2)]);
+    await b.commit();
+    // Version 2 was written after version 1, whenever B's transaction began.
+    expect(await versionsAsOf(beforeA)).toEqual({ read: [], loaded: 0 });
+    expect(await versionsAsOf(afterA)).toEqual({ read: [1], loaded: 1 });
+    expect(await versionsAsOf(new Date())).toEqual({ read: [1, 2], loaded: 2 });
+
+    // Should the recorded times disagree with the versions (a clock stepped back), an answer is
+    // still a prefix: it ends before the first version recorded after the time asked.
+    await pool.query(
+      `UPDATE es_events SET recorded_at = recorded_at + interval '1 hour' WHERE stream_id = $1 AND stream_version = 1`,
+      [stream],
+    );
+    expect(await versionsAsOf(new Date())).toEqual({ read: [], loaded: 0 });
+  });
+
   it('never lets a reader of the log skip an event whose transaction commits after a later one', async () => {
     const stream = (name: string) => `${name}-${Date.now()}`;
     const start = await inTransaction(

@@ -129,7 +129,11 @@ export class PostgresEventStore {
     return expectedVersion + events.length;
   }
 
-  /** A stream's events in order; with `asOf`, only those recorded by then (state as of a time). */
+  /**
+   * A stream's events in order; with `asOf`, the state as of a time: the versions before the first
+   * one recorded after it. Never a version without all those before it, even should recorded times
+   * disagree with versions (a clock stepped back).
+   */
   async readStream(
     streamId: string,
     options: { afterVersion?: number; asOf?: Date; transaction?: Transaction } = {},
@@ -137,8 +141,11 @@ export class PostgresEventStore {
     const { rows } = await (options.transaction ?? this.#pool).query<EventRow>(
       `SELECT ${COLUMNS} FROM es_events
         WHERE stream_id = $1 AND stream_version > $2
-          -- as_of comes at millisecond precision (RFC 3339 from a client); recorded_at has microseconds.
-          AND ($3::timestamptz IS NULL OR recorded_at < $3::timestamptz + interval '1 millisecond')
+          AND ($3::timestamptz IS NULL OR stream_version < coalesce(
+            -- as_of comes at millisecond precision (RFC 3339 from a client); recorded_at has microseconds.
+            (SELECT min(later.stream_version) FROM es_events later
+              WHERE later.stream_id = $1 AND later.recorded_at >= $3::timestamptz + interval '1 millisecond'),
+            2147483647))
         ORDER BY stream_version`,
       [streamId, options.afterVersion ?? 0, options.asOf ?? null],
     );
