@@ -8,7 +8,7 @@ import {
 import type { OrderRepository, RecordedOrderEvent } from '../../application/order-repository.port.ts';
 import { evolve, type Order } from '../../domain/order.ts';
 import type { OrderEvent } from '../../domain/order-events.ts';
-import { decodeOrderEvent, encodeOrderEvent, reviveOrder } from './order-event-codec.ts';
+import { decodeOrderEvent, encodeOrderEvent, ORDER_SNAPSHOT, reviveOrder } from './order-event-codec.ts';
 
 const streamOf = (orderId: string) => `order-${orderId}`;
 
@@ -65,7 +65,7 @@ export class EventSourcedOrders implements OrderRepository {
     // A snapshot when the stream crossed a multiple of N: loading then reads at most N-1 events.
     if (Math.floor(version / this.#snapshotEvery) > Math.floor(expectedVersion / this.#snapshotEvery)) {
       const { state } = await this.#load(stream, { transaction });
-      await this.#store.saveSnapshot(transaction, stream, version, state);
+      await this.#store.saveSnapshot(transaction, stream, version, state, ORDER_SNAPSHOT);
     }
     return version;
   }
@@ -84,7 +84,7 @@ export class EventSourcedOrders implements OrderRepository {
       stream,
       (order, stored) => evolve(reviveOrder(order), decodeOrderEvent(stored)),
       undefined,
-      options,
+      { ...options, snapshot: ORDER_SNAPSHOT },
     );
   }
 }
