@@ -130,7 +130,8 @@ describe.each([
         expect(await quantities()).toEqual({ BOOK: 5, PEN: 1 });
         expect(duplicates).toBe(1);
 
-        // A rebuild reads the same log from its start: the copy it switches to counts once too.
+        // A rebuild reads the same log from its start, all four in one batch (the copy beside the
+        // first): the copy it switches to counts once too.
         await runner.rebuild();
         await waitFor(
           'the rebuilt copy live',

@@ -20,7 +20,7 @@ export async function createAppliedEvents(transaction: Transaction, schema: stri
 /**
  * Records the batch's event ids and returns the events seen for the first time, in order: not an
  * event the generation applied before, nor the second copy of one within the batch. One statement
- * per batch.
+ * per batch, answering only the copies to skip (usually none), not the ids it recorded.
  */
 export async function firstApplications(
   transaction: Transaction,
@@ -29,11 +29,23 @@ export async function firstApplications(
 ): Promise<ReadModelEvent[]> {
   if (events.length === 0) return [];
   const { rows } = await transaction.query<{ event_id: string }>(
-    `INSERT INTO ${schema}.${APPLIED_EVENTS_TABLE} (event_id) SELECT unnest($1::text[])
-     ON CONFLICT DO NOTHING RETURNING event_id`,
+    `WITH recorded AS (
+       INSERT INTO ${schema}.${APPLIED_EVENTS_TABLE} (event_id) SELECT unnest($1::text[])
+       ON CONFLICT DO NOTHING RETURNING event_id)
+     SELECT event_id FROM unnest($1::text[]) AS batch(event_id) EXCEPT ALL SELECT event_id FROM recorded`,
     [events.map((event) => event.envelope.event_id)],
   );
-  const fresh = new Set(rows.map((row) => row.event_id));
-  // Deleting as it goes keeps only the first copy of an id the batch holds twice.
-  return events.filter((event) => fresh.delete(event.envelope.event_id));
+  if (rows.length === 0) return [...events];
+  // Each id answered is one copy too many: the last ones of the batch, so a first copy is kept.
+  const surplus = new Map<string, number>();
+  for (const { event_id } of rows) surplus.set(event_id, (surplus.get(event_id) ?? 0) + 1);
+  const kept: ReadModelEvent[] = [];
+  for (let index = events.length - 1; index >= 0; index -= 1) {
+    const event = events[index];
+    if (!event) continue;
+    const extra = surplus.get(event.envelope.event_id) ?? 0;
+    if (extra > 0) surplus.set(event.envelope.event_id, extra - 1);
+    else kept.push(event);
+  }
+  return kept.reverse();
 }
