@@ -1,14 +1,15 @@
 import { createEnvelope, defineEvent, type Envelope } from '@mercato/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createPool, type Pool } from '../src/db/database.ts';
+import { createPool, inTransaction, type Pool } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createLogger } from '../src/logging/create-logger.ts';
 import { messageStoreMigrations } from '../src/messaging/migrations-path.ts';
 import { PostgresMessageBus } from '../src/messaging/postgres-bus/postgres-message-bus.ts';
+import { createAppliedEvents, firstApplications } from '../src/projections/applied-events.ts';
 import type { EventLog } from '../src/projections/event-log.port.ts';
 import { PostgresEventLog } from '../src/projections/postgres-event-log.ts';
-import type { ReadModel } from '../src/projections/read-model.ts';
+import type { ReadModel, ReadModelEvent } from '../src/projections/read-model.ts';
 import { readModelMigrations } from '../src/projections/read-model-parts.ts';
 import { ReadModelRunner } from '../src/projections/read-model-runner.ts';
 import {
@@ -146,6 +147,34 @@ describe.each([
         await runner.stop();
       }
     });
+  });
+});
+
+describe.skipIf(!postgres.available)(suiteTitle('the ids a generation applied', postgres), () => {
+  it('passes each event id once: copies of earlier batches and copies within a batch are skipped', async () => {
+    const database = await createTestDatabase('dedupe_ids');
+    const pool = createPool({ url: database.url, max: 1, applicationName: 'dedupe-test' }, logger);
+    try {
+      await pool.query('CREATE SCHEMA applied');
+      const batch = (...names: string[]) =>
+        inTransaction(pool, async (transaction) => {
+          await createAppliedEvents(transaction, 'applied');
+          const events: ReadModelEvent[] = names.map((name, index) => ({
+            position: String(index),
+            envelope: { ...sale(name, 1), event_id: `evt_${name}` },
+          }));
+          return (await firstApplications(transaction, 'applied', events)).map((event) => event.position);
+        });
+      expect(await batch('a', 'b')).toEqual(['0', '1']);
+      // Seen before (the plain insert fails on its key and the batch is recorded again, carefully).
+      expect(await batch('d', 'a', 'e')).toEqual(['0', '2']);
+      // Twice within the batch, and once more with one seen before: the first copy only.
+      expect(await batch('c', 'b', 'c', 'f')).toEqual(['0', '3']);
+      expect(await batch('g')).toEqual(['0']);
+    } finally {
+      await pool.end();
+      await database.drop();
+    }
   });
 });
 

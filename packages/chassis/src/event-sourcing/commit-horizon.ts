@@ -11,8 +11,9 @@
  * known to belong to another database, or the snapshot's xmax when there is none.
  * `pg_stat_get_activity` shows every session's database and transaction id to any role (only the
  * query text and the like are hidden from other roles), so a service's own role can tell. A running
- * transaction it cannot place (a prepared one, a session gone meanwhile) counts as this
- * database's: it holds the horizon for one read at most, never lets a row pass.
+ * transaction it cannot place counts as this database's, so it holds the horizon and never lets a
+ * row pass: a session that ended meanwhile for one read, a prepared transaction (none here uses
+ * two-phase commit) until it is resolved, as with the server-wide gate.
  *
  * The transaction→database mapping never changes, so the activity view may be read at any moment
  * relative to the snapshot. Evaluated once per statement; with no transaction running (the usual
