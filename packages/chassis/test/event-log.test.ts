@@ -16,6 +16,7 @@ import {
   suiteTitle,
   testNatsUrl,
 } from '../src/testing/infra.ts';
+import { serviceLikeRole, transactionInAnotherDatabase } from './fixtures/other-sessions.ts';
 
 const postgres = await probePostgres();
 const nats = await probeNats();
@@ -84,6 +85,43 @@ describe.skipIf(!postgres.available)(suiteTitle('PostgreSQL event log', postgres
     expect(numbers(after.events)).toEqual([2, 3]);
     expect(await log.countAfter(topics, before.position, 100)).toBe(2);
     await bus.close();
+  });
+
+  it('is held back by a publish of the message store only, never by a transaction of another database', async () => {
+    const bus = new PostgresMessageBus({ pool, listenUrl: url, logger });
+    // Read as a read model's service reads it: a role of its own.
+    const role = await serviceLikeRole(url, ['bus_messages']);
+    const readerPool = createPool({ url: role.url, max: 2, applicationName: 'reader' }, logger);
+    const log = new PostgresEventLog(readerPool);
+    const elsewhere = await transactionInAnotherDatabase();
+    const topics = [happened.type];
+    const publish = (n: number) =>
+      bus.publish([{ kind: 'topic', destination: happened.type, key: 'k', envelope: envelope(n) }]);
+    try {
+      const start = await log.head(topics);
+      await publish(31);
+      // The first read after the publish sees it, while the other database's transaction stays open.
+      const first = await log.read(topics, start, { limit: 10 });
+      expect(numbers(first.events)).toEqual([31]);
+
+      // A publisher of the store that took an earlier position still holds everything after it.
+      const slow = await pool.connect();
+      await slow.query('BEGIN');
+      await slow.query(
+        `INSERT INTO bus_messages (kind, destination, partition_key, message_id, envelope) VALUES ('topic', $1, 'k', 'slow-31', $2)`,
+        [happened.type, JSON.stringify(envelope(32))],
+      );
+      await publish(33);
+      expect((await log.read(topics, first.position, { limit: 10 })).events).toEqual([]);
+      await slow.query('COMMIT');
+      slow.release();
+      expect(numbers((await log.read(topics, first.position, { limit: 10 })).events)).toEqual([32, 33]);
+    } finally {
+      await elsewhere.end();
+      await readerPool.end();
+      await role.drop();
+      await bus.close();
+    }
   });
 
   it('reads in position order across a change in the number of digits (99 → 100)', async () => {

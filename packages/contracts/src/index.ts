@@ -43,6 +43,8 @@ export {
   orderDelivered,
   orderEvents,
   orderFailed,
+  orderInventoryReserved,
+  orderPaymentAuthorized,
   orderShipped,
 } from './events/order-events.ts';
 export { paymentEvents, paymentFailed, paymentProcessed, paymentRefunded } from './events/payment-events.ts';

@@ -14,6 +14,8 @@ import {
   orderCancelled,
   orderConfirmed,
   orderCreated,
+  orderInventoryReserved,
+  orderPaymentAuthorized,
   paymentProcessed,
   paymentRefunded,
 } from '@mercato/contracts';
@@ -223,6 +225,44 @@ describe.skipIf(!postgres.available)(suiteTitle('order-view read model', postgre
     const unknown = await fetch(`${running.url}/orders/ord_nope/summary`);
     expect(unknown.status).toBe(404);
     expect(unknown.headers.get('content-type')).toMatch(/problem\+json/);
+  });
+
+  it('reaches every version the order hands out, the steps of a pending order included', async () => {
+    const client = running.client(OrderViewService);
+    await place('ord_p1', 'cus_p');
+    // Stock reserved (version 2), then payment authorized (version 3): a cancel now answers version
+    // 3, and a reader that asks for it is answered before any later event.
+    await publish(
+      'ord_p1',
+      event(
+        orderInventoryReserved,
+        { order_id: 'ord_p1', customer_id: 'cus_p', reservation_id: 'res_p1' },
+        2,
+      ),
+    );
+    expect((await client.getOrderSummary({ orderId: 'ord_p1', minVersion: 2 })).summary).toMatchObject({
+      status: 'pending',
+      orderVersion: 2,
+    });
+    await publish(
+      'ord_p1',
+      event(
+        orderPaymentAuthorized,
+        {
+          order_id: 'ord_p1',
+          customer_id: 'cus_p',
+          payment_id: 'pay_p1',
+          amount_minor: 3000,
+          currency: 'EUR',
+        },
+        3,
+      ),
+    );
+    const atThree = await fetch(`${running.url}/customers/cus_p/orders?order_id=ord_p1&min_version=3`);
+    expect(atThree.status).toBe(200);
+    expect(((await atThree.json()) as { orders: Array<{ order_version: number }> }).orders).toMatchObject([
+      { order_version: 3 },
+    ]);
   });
 
   it('rebuilds from the start of the log while new events arrive, then switches to a copy equal to the live one', async () => {

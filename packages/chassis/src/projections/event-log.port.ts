@@ -22,7 +22,8 @@ export interface EventLog {
    * Events of `topics` after `after` (null: from the start), oldest first, at most `limit`, none
    * beyond `upTo` when given, and the position a reader stands at after them (it can move past
    * other topics' messages without events). An event that becomes visible later never has a
-   * position before one already returned.
+   * position before one already returned. The same event may be in the log twice (a relay that
+   * republished it); readers deduplicate by event id.
    */
   read: (
     topics: readonly string[],

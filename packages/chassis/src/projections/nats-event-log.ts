@@ -41,7 +41,8 @@ const topicOf = (subject: string) => subject.slice('mercato.events.'.length, sub
  * stream is scanned in its own order with a short-lived ordered consumer and the reader's topics
  * picked from it, so an aggregate's events keep their order (they share a context, hence a
  * stream); across contexts a read model must not depend on order. Needs no `filter_subjects`
- * list, so it works on NATS 2.9.
+ * list, so it works on NATS 2.9. A stream drops a repeated `Nats-Msg-Id` only within its duplicate
+ * window (120 s): an event republished later is in it twice, and the read-model runner skips it.
  */
 export class NatsEventLog implements EventLog {
   readonly name = 'nats';

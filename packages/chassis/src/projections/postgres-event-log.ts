@@ -1,4 +1,5 @@
 import type { Pool } from '../db/database.ts';
+import { COMMIT_HORIZON } from '../event-sourcing/commit-horizon.ts';
 import type { EventLog, LogRead } from './event-log.port.ts';
 
 /** `tx.position`: the publishing transaction, then the message's place in the store. */
@@ -25,12 +26,16 @@ const compare = (a: Cursor, b: Cursor): number => {
   return byPosition === 0n ? 0 : byPosition < 0n ? -1 : 1;
 };
 
-/** Only transactions older than every one still running are read: none of them can commit later. */
-const VISIBLE = 'b.tx < pg_snapshot_xmin(pg_current_snapshot())';
+/**
+ * Only transactions older than every one of the store's database still running are read: none of
+ * them can commit later. Transactions in services' own databases hold nothing back.
+ */
+const VISIBLE = `b.tx < ${COMMIT_HORIZON}`;
 
 /**
  * The PostgreSQL message store's topic messages as a log, in (transaction, position) order and
- * gated on the oldest running transaction, so that a message committed late is never skipped.
+ * gated on the oldest transaction of its database still running, so that a message committed
+ * late is never skipped.
  */
 export class PostgresEventLog implements EventLog {
   readonly name = 'postgres';

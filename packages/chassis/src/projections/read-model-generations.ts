@@ -1,4 +1,5 @@
 import type { Pool, Transaction } from '../db/database.ts';
+import { createAppliedEvents } from './applied-events.ts';
 import type { ReadModel } from './read-model.ts';
 
 export type GenerationStatus = 'building' | 'live' | 'standby' | 'dropped';
@@ -101,6 +102,7 @@ export class ReadModelGenerations {
     await transaction.query(`DROP SCHEMA IF EXISTS ${quote(schema)} CASCADE`);
     await transaction.query(`CREATE SCHEMA ${quote(schema)}`);
     await this.#model.createTables(transaction, quote(schema));
+    await createAppliedEvents(transaction, quote(schema));
     await transaction.query(
       'INSERT INTO read_model_generations (generation, schema_name, status) VALUES ($1, $2, $3)',
       [generation, schema, status],

@@ -47,12 +47,13 @@ export function registerReadModelMetrics(registry: Registry, runner: ReadModelRu
   );
   const applied = new Counter({
     name: 'read_model_events_applied_total',
-    help: 'Events applied to a read model (every generation)',
+    help: 'Events read by a read model (every generation): applied, rejected, or duplicate (applied before, skipped)',
     labelNames: ['read_model', 'outcome'] as const,
     registers: [registry],
   });
-  runner.onApplied = (count, rejected) => {
+  runner.onApplied = (count, rejected, duplicates) => {
     applied.inc({ read_model: model, outcome: 'applied' }, count);
     if (rejected > 0) applied.inc({ read_model: model, outcome: 'rejected' }, rejected);
+    if (duplicates > 0) applied.inc({ read_model: model, outcome: 'duplicate' }, duplicates);
   };
 }

@@ -2,6 +2,7 @@ import { MessageRegistry } from '@mercato/contracts';
 import { inTransaction, type Pool, type Transaction } from '../db/database.ts';
 import type { Logger } from '../logging/create-logger.ts';
 import { WakeSignal } from '../wake-signal.ts';
+import { createAppliedEvents, firstApplications } from './applied-events.ts';
 import type { EventLog, LoggedEvent, LogRead } from './event-log.port.ts';
 import type { ReadModel, ReadModelEvent } from './read-model.ts';
 import { type Generation, quote, ReadModelGenerations } from './read-model-generations.ts';
@@ -51,7 +52,8 @@ export class ReadModelRunner {
   /** Per generation, the next batch already being read while the last one is applied. */
   readonly #prefetched = new Map<number, { after: string | null; read: Promise<LogRead> }>();
   #stopping = false;
-  onApplied: (count: number, rejected: number) => void = () => undefined;
+  /** After each batch: events applied, rejected (unreadable) and skipped (already applied). */
+  onApplied: (count: number, rejected: number, duplicates: number) => void = () => undefined;
 
   constructor(settings: ReadModelRunnerSettings) {
     this.#settings = { batchSize: 5_000, pollMs: 100, ...settings };
@@ -75,6 +77,10 @@ export class ReadModelRunner {
       if (!generations.some((generation) => generation.status === 'live')) {
         await this.#generations.create(transaction, 'live');
       }
+      // Generations built by a release before events were deduplicated.
+      for (const generation of generations)
+        if (generation.status === 'live' || generation.status === 'building')
+          await createAppliedEvents(transaction, quote(generation.schema));
     });
     this.#running = this.#loop();
   }
@@ -236,14 +242,21 @@ export class ReadModelRunner {
         );
       } else events.push(decoded);
     }
-    if (events.length > 0) await this.model.apply(transaction, quote(generation.schema), events);
+    const fresh = await firstApplications(transaction, quote(generation.schema), events);
+    const duplicates = events.length - fresh.length;
+    if (duplicates > 0)
+      this.#settings.logger.info(
+        { generation: generation.generation, duplicates },
+        `read model ${this.model.name} skipped events it had already applied`,
+      );
+    if (fresh.length > 0) await this.model.apply(transaction, quote(generation.schema), fresh);
     await this.#generations.advance(transaction, generation.generation, {
       checkpoint: position,
-      applied: events.length,
+      applied: fresh.length,
       rejected,
     });
     generation.checkpoint = position;
-    this.onApplied(events.length, rejected);
+    this.onApplied(fresh.length, rejected, duplicates);
     return more;
   }
 

@@ -22,6 +22,9 @@ export interface ReadModel {
   tables: readonly string[];
   /** Creates the tables (and their indexes) in `schema`. */
   createTables: (transaction: Transaction, schema: string) => Promise<void>;
-  /** Applies a batch in log order, in the transaction that moves the checkpoint past it. */
+  /**
+   * Applies a batch in log order, in the transaction that moves the checkpoint past it. Each event
+   * comes once per generation: the runner skips an event id it has applied (`applied-events.ts`).
+   */
   apply: (transaction: Transaction, schema: string, events: readonly ReadModelEvent[]) => Promise<void>;
 }

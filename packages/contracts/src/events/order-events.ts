@@ -21,6 +21,34 @@ export const orderCreated = defineEvent({
 });
 
 /**
+ * order → read models: the order's stock is reserved (its saga's first step answered). Carries,
+ * like every order event, `metadata.order_version`: each version the order hands out reaches the
+ * read side, so a reader waiting for its own write is never left waiting for a later event.
+ */
+export const orderInventoryReserved = defineEvent({
+  type: 'order.inventory_reserved',
+  version: '1.0',
+  schema: z.object({
+    order_id: z.string().min(1),
+    customer_id: z.string().min(1),
+    reservation_id: z.string().min(1),
+  }),
+});
+
+/** order → read models: the order's payment is authorized (its saga's payment step answered). */
+export const orderPaymentAuthorized = defineEvent({
+  type: 'order.payment_authorized',
+  version: '1.0',
+  schema: z.object({
+    order_id: z.string().min(1),
+    customer_id: z.string().min(1),
+    payment_id: z.string().min(1),
+    amount_minor: z.number().int().min(0),
+    currency: z.string().regex(/^[A-Z]{3}$/),
+  }),
+});
+
+/**
  * order → fulfillment, notification, read models: stock is committed and payment taken. 1.1 adds
  * what fulfillment ships (lines, address, the reservation the stock is committed under). A 1.0
  * message cannot be upcast (its lines are not in it); none was consumed before 1.1, and one still
@@ -89,6 +117,8 @@ export const orderDelivered = defineEvent({
 
 export const orderEvents = [
   orderCreated,
+  orderInventoryReserved,
+  orderPaymentAuthorized,
   orderConfirmed,
   orderCancelled,
   orderFailed,

@@ -34,6 +34,8 @@ export type SummaryFact =
       currency: string;
     }
   | { type: 'confirmed' | 'shipped' | 'delivered' }
+  /** Steps of a pending order: no column of their own, but a version of the order to reach. */
+  | { type: 'inventory_reserved' | 'payment_authorized' }
   | { type: 'cancelled' | 'failed'; reason: string; reasonDetail: string | null }
   | { type: 'payment_processed' }
   | { type: 'payment_failed'; reason: string }
@@ -92,6 +94,9 @@ export function applyFact(
         currency: fact.currency,
         placedAt: at,
       };
+    case 'inventory_reserved':
+    case 'payment_authorized':
+      return next;
     case 'confirmed':
       return { ...next, status: 'confirmed', confirmedAt: at };
     case 'shipped':

@@ -6,6 +6,8 @@ import {
   orderCreated,
   orderDelivered,
   orderFailed,
+  orderInventoryReserved,
+  orderPaymentAuthorized,
   orderShipped,
 } from '@mercato/contracts';
 import type { Order } from '../domain/order.ts';
@@ -13,7 +15,12 @@ import type { OrderEvent } from '../domain/order-events.ts';
 
 const source = 'order';
 
-/** The integration events an order's domain events lead to, keyed by order to keep their order. */
+/**
+ * The integration events an order's domain events lead to, keyed by order to keep their order:
+ * exactly one per domain event, in the same order, so that every version the order hands out
+ * reaches the read side (the repository stamps each with its event's version). A new domain event
+ * does not compile here until it has its message.
+ */
 export function orderMessages(
   order: Order,
   events: readonly OrderEvent[],
@@ -49,6 +56,42 @@ export function orderMessages(
               },
             }),
             orderCreated.type,
+          ),
+        ];
+      case 'InventoryReserved':
+        return [
+          entry(
+            createEnvelope({
+              contract: orderInventoryReserved,
+              source,
+              correlationId,
+              now,
+              data: {
+                order_id: order.id,
+                customer_id: order.customerId,
+                reservation_id: event.reservationId,
+              },
+            }),
+            orderInventoryReserved.type,
+          ),
+        ];
+      case 'PaymentAuthorized':
+        return [
+          entry(
+            createEnvelope({
+              contract: orderPaymentAuthorized,
+              source,
+              correlationId,
+              now,
+              data: {
+                order_id: order.id,
+                customer_id: order.customerId,
+                payment_id: event.paymentId,
+                amount_minor: event.amountMinor,
+                currency: order.currency,
+              },
+            }),
+            orderPaymentAuthorized.type,
           ),
         ];
       case 'OrderConfirmed':
@@ -133,8 +176,10 @@ export function orderMessages(
             orderDelivered.type,
           ),
         ];
-      default:
-        return [];
+      default: {
+        const unpublished: never = event;
+        throw new Error(`no message for order event ${JSON.stringify(unpublished)}`);
+      }
     }
   });
 }

@@ -7,6 +7,8 @@ import {
   orderDelivered,
   orderEvents,
   orderFailed,
+  orderInventoryReserved,
+  orderPaymentAuthorized,
   orderShipped,
   paymentEvents,
   paymentFailed,
@@ -55,6 +57,10 @@ export function factOf(event: ReadModelEvent): Located {
         currency: created.currency,
       });
     }
+    case orderInventoryReserved.type:
+      return located({ type: 'inventory_reserved' });
+    case orderPaymentAuthorized.type:
+      return located({ type: 'payment_authorized' });
     case orderConfirmed.type:
       return located({ type: 'confirmed' });
     case orderShipped.type:

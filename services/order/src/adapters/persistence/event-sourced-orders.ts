@@ -8,7 +8,7 @@ import {
 import type { OrderRepository, RecordedOrderEvent } from '../../application/order-repository.port.ts';
 import { evolve, type Order } from '../../domain/order.ts';
 import type { OrderEvent } from '../../domain/order-events.ts';
-import { decodeOrderEvent, encodeOrderEvent, reviveOrder } from './order-event-codec.ts';
+import { decodeOrderEvent, encodeOrderEvent, ORDER_SNAPSHOT, reviveOrder } from './order-event-codec.ts';
 
 const streamOf = (orderId: string) => `order-${orderId}`;
 
@@ -40,32 +40,18 @@ export class EventSourcedOrders implements OrderRepository {
     outbox: readonly OutboxEntry[],
   ): Promise<number> {
     const stream = streamOf(orderId);
+    const messages = stampVersions(outbox, expectedVersion, events.length);
     const version = await this.#store.append(
       transaction,
       stream,
       expectedVersion,
       events.map((event) => encodeOrderEvent(event, newId('oev'))),
     );
-    // Each event names the order's version after it, so a read model can tell a reader that waits
-    // for its own write when it has caught up (read-your-writes by order version).
-    await this.#outbox.append(
-      transaction,
-      outbox.map((entry) =>
-        entry.kind === 'topic'
-          ? {
-              ...entry,
-              envelope: {
-                ...entry.envelope,
-                metadata: { ...entry.envelope.metadata, order_version: version },
-              },
-            }
-          : entry,
-      ),
-    );
+    await this.#outbox.append(transaction, messages);
     // A snapshot when the stream crossed a multiple of N: loading then reads at most N-1 events.
     if (Math.floor(version / this.#snapshotEvery) > Math.floor(expectedVersion / this.#snapshotEvery)) {
       const { state } = await this.#load(stream, { transaction });
-      await this.#store.saveSnapshot(transaction, stream, version, state);
+      await this.#store.saveSnapshot(transaction, stream, version, state, ORDER_SNAPSHOT);
     }
     return version;
   }
@@ -84,7 +70,30 @@ export class EventSourcedOrders implements OrderRepository {
       stream,
       (order, stored) => evolve(reviveOrder(order), decodeOrderEvent(stored)),
       undefined,
-      options,
+      { ...options, snapshot: ORDER_SNAPSHOT },
     );
   }
+}
+
+/**
+ * Each event message names the order's version after its event, so a read model can tell a reader
+ * that waits for its own write when it has caught up (read-your-writes by order version), at every
+ * version the write side hands out. The i-th event message is the i-th event's (`orderMessages`
+ * gives one per event, in order); any other count is a bug that would leave a version unreadable.
+ */
+function stampVersions(
+  outbox: readonly OutboxEntry[],
+  expectedVersion: number,
+  eventCount: number,
+): OutboxEntry[] {
+  const published = outbox.filter((entry) => entry.kind === 'topic').length;
+  if (published !== eventCount)
+    throw new Error(`an order append of ${eventCount} events must publish one event each, not ${published}`);
+  let version = expectedVersion;
+  return outbox.map((entry) => {
+    if (entry.kind !== 'topic') return entry;
+    version += 1;
+    const metadata = { ...entry.envelope.metadata, order_version: version };
+    return { ...entry, envelope: { ...entry.envelope, metadata } };
+  });
 }
