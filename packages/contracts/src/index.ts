@@ -38,6 +38,8 @@ export {
 export { notificationEvents, notificationSent } from './events/notification-events.ts';
 export {
   orderCancelled,
+  orderCancelRefused,
+  orderCancelRequested,
   orderConfirmed,
   orderCreated,
   orderDelivered,

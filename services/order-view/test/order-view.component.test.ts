@@ -12,6 +12,8 @@ import {
   createEnvelope,
   type Envelope,
   orderCancelled,
+  orderCancelRefused,
+  orderCancelRequested,
   orderConfirmed,
   orderCreated,
   orderInventoryReserved,
@@ -263,6 +265,44 @@ describe.skipIf(!postgres.available)(suiteTitle('order-view read model', postgre
     expect(((await atThree.json()) as { orders: Array<{ order_version: number }> }).orders).toMatchObject([
       { order_version: 3 },
     ]);
+  });
+
+  it('shows a cancellation under way as cancel_pending, and a refused one as confirmed again, each a version to reach', async () => {
+    const client = running.client(OrderViewService);
+    await place('ord_cp1', 'cus_cp');
+    const confirmed = { order_id: 'ord_cp1', customer_id: 'cus_cp', total_minor: 3000, currency: 'EUR' };
+    await publish(
+      'ord_cp1',
+      event(
+        orderConfirmed,
+        { ...confirmed, lines: [line], shipping_address: '1 Road', reservation_id: 'res_cp1' },
+        2,
+      ),
+    );
+    await publish(
+      'ord_cp1',
+      event(
+        orderCancelRequested,
+        { order_id: 'ord_cp1', customer_id: 'cus_cp', attempt: 1, from: 'confirmed' },
+        3,
+      ),
+    );
+    expect((await client.getOrderSummary({ orderId: 'ord_cp1', minVersion: 3 })).summary).toMatchObject({
+      status: 'cancel_pending',
+      orderVersion: 3,
+    });
+    await publish(
+      'ord_cp1',
+      event(
+        orderCancelRefused,
+        { order_id: 'ord_cp1', customer_id: 'cus_cp', reason: 'hold shipment failed: already_dispatched' },
+        4,
+      ),
+    );
+    expect((await client.getOrderSummary({ orderId: 'ord_cp1', minVersion: 4 })).summary).toMatchObject({
+      status: 'confirmed',
+      orderVersion: 4,
+    });
   });
 
   it('rebuilds from the start of the log while new events arrive, then switches to a copy equal to the live one', async () => {

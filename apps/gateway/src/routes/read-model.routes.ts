@@ -56,7 +56,7 @@ export const readModelEdgeRoutes =
           security,
           querystring: z.object({
             status: z
-              .enum(['pending', 'confirmed', 'shipped', 'delivered', 'cancelled', 'failed'])
+              .enum(['pending', 'confirmed', 'cancel_pending', 'shipped', 'delivered', 'cancelled', 'failed'])
               .optional(),
             page_size: z.coerce.number().int().min(1).max(100).optional(),
             page_token: z.string().max(200).optional(),

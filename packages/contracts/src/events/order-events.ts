@@ -49,6 +49,33 @@ export const orderPaymentAuthorized = defineEvent({
 });
 
 /**
+ * order → read models: the customer asked to cancel; the order is `cancel_pending` (a semantic
+ * lock) until the cancellation ends in order.cancelled or order.cancel_refused. `attempt` counts the
+ * order's cancellations; `from` is what the order was.
+ */
+export const orderCancelRequested = defineEvent({
+  type: 'order.cancel_requested',
+  version: '1.0',
+  schema: z.object({
+    order_id: z.string().min(1),
+    customer_id: z.string().min(1),
+    attempt: z.number().int().min(1),
+    from: z.enum(['pending', 'confirmed']),
+  }),
+});
+
+/** order → read models: a cancellation could not be done (e.g. the parcel had left); the order goes on as confirmed. */
+export const orderCancelRefused = defineEvent({
+  type: 'order.cancel_refused',
+  version: '1.0',
+  schema: z.object({
+    order_id: z.string().min(1),
+    customer_id: z.string().min(1),
+    reason: z.string().min(1),
+  }),
+});
+
+/**
  * order → fulfillment, notification, read models: stock is committed and payment taken. 1.1 adds
  * what fulfillment ships (lines, address, the reservation the stock is committed under). A 1.0
  * message cannot be upcast (its lines are not in it); none was consumed before 1.1, and one still
@@ -120,6 +147,8 @@ export const orderEvents = [
   orderInventoryReserved,
   orderPaymentAuthorized,
   orderConfirmed,
+  orderCancelRequested,
+  orderCancelRefused,
   orderCancelled,
   orderFailed,
   orderShipped,

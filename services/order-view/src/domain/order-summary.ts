@@ -36,6 +36,9 @@ export type SummaryFact =
   | { type: 'confirmed' | 'shipped' | 'delivered' }
   /** Steps of a pending order: no column of their own, but a version of the order to reach. */
   | { type: 'inventory_reserved' | 'payment_authorized' }
+  /** A cancellation under way (the order is `cancel_pending`), and one refused (back to confirmed). */
+  | { type: 'cancel_requested' }
+  | { type: 'cancel_refused'; reason: string }
   | { type: 'cancelled' | 'failed'; reason: string; reasonDetail: string | null }
   | { type: 'payment_processed' }
   | { type: 'payment_failed'; reason: string }
@@ -99,6 +102,11 @@ export function applyFact(
       return next;
     case 'confirmed':
       return { ...next, status: 'confirmed', confirmedAt: at };
+    case 'cancel_requested':
+      return { ...next, status: 'cancel_pending' };
+    case 'cancel_refused':
+      // Refused only from confirmed: the order goes on as it was; later facts move it on from there.
+      return next.status === 'cancel_pending' ? { ...next, status: 'confirmed' } : next;
     case 'shipped':
       return { ...next, status: 'shipped', shippedAt: at };
     case 'delivered':

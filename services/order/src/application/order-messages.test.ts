@@ -71,6 +71,12 @@ describe('order messages', () => {
       InventoryReserved: { type: 'InventoryReserved', reservationId: 'res_ord_1', at },
       PaymentAuthorized: { type: 'PaymentAuthorized', paymentId: 'pay_1', amountMinor: 3800, at },
       OrderConfirmed: { type: 'OrderConfirmed', at },
+      OrderCancelRequested: { type: 'OrderCancelRequested', attempt: 1, from: 'confirmed', at },
+      OrderCancelRefused: {
+        type: 'OrderCancelRefused',
+        reason: 'hold shipment failed: already_dispatched',
+        at,
+      },
       OrderCancelled: { type: 'OrderCancelled', reason: 'customer_request', at },
       OrderFailed: { type: 'OrderFailed', reason: 'stuck', at },
       OrderShipped: { type: 'OrderShipped', shipmentId: 'shp_1', at },
@@ -86,6 +92,13 @@ describe('order messages', () => {
       [
         'order.payment_authorized',
         { order_id: 'ord_1', customer_id: 'cus_1', payment_id: 'pay_1', amount_minor: 3800, currency: 'EUR' },
+      ],
+    ]);
+    expect(messages.slice(4, 6).map((message) => [message.destination, message.envelope.data])).toEqual([
+      ['order.cancel_requested', { order_id: 'ord_1', customer_id: 'cus_1', attempt: 1, from: 'confirmed' }],
+      [
+        'order.cancel_refused',
+        { order_id: 'ord_1', customer_id: 'cus_1', reason: 'hold shipment failed: already_dispatched' },
       ],
     ]);
   });

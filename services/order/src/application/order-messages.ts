@@ -2,6 +2,8 @@ import type { OutboxEntry } from '@mercato/chassis';
 import {
   createEnvelope,
   orderCancelled,
+  orderCancelRefused,
+  orderCancelRequested,
   orderConfirmed,
   orderCreated,
   orderDelivered,
@@ -117,6 +119,37 @@ export function orderMessages(
               },
             }),
             orderConfirmed.type,
+          ),
+        ];
+      case 'OrderCancelRequested':
+        return [
+          entry(
+            createEnvelope({
+              contract: orderCancelRequested,
+              source,
+              correlationId,
+              now,
+              data: {
+                order_id: order.id,
+                customer_id: order.customerId,
+                attempt: event.attempt,
+                from: event.from,
+              },
+            }),
+            orderCancelRequested.type,
+          ),
+        ];
+      case 'OrderCancelRefused':
+        return [
+          entry(
+            createEnvelope({
+              contract: orderCancelRefused,
+              source,
+              correlationId,
+              now,
+              data: { order_id: order.id, customer_id: order.customerId, reason: event.reason },
+            }),
+            orderCancelRefused.type,
           ),
         ];
       case 'OrderCancelled':

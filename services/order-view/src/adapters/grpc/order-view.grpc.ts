@@ -6,7 +6,15 @@ import type { OrderViewQueries } from '../../application/order-view-queries.ts';
 import type { OrderSummary } from '../../domain/order-summary.ts';
 import { decodePageToken } from '../persistence/postgres-order-summaries.ts';
 
-const statuses = ['pending', 'confirmed', 'shipped', 'delivered', 'cancelled', 'failed'] as const;
+const statuses = [
+  'pending',
+  'confirmed',
+  'cancel_pending',
+  'shipped',
+  'delivered',
+  'cancelled',
+  'failed',
+] as const;
 const id = z.string().trim().min(1).max(64);
 
 const listRequest = z.object({

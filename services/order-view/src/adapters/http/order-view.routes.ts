@@ -9,7 +9,15 @@ import { summaryJson } from '../summary-json.ts';
 export const POSITION_HEADER = 'mercato-read-position';
 
 const id = z.string().trim().min(1).max(64);
-const statuses = z.enum(['pending', 'confirmed', 'shipped', 'delivered', 'cancelled', 'failed']);
+const statuses = z.enum([
+  'pending',
+  'confirmed',
+  'cancel_pending',
+  'shipped',
+  'delivered',
+  'cancelled',
+  'failed',
+]);
 const listQuery = z.object({
   status: statuses.optional(),
   page_size: z.coerce.number().int().min(1).max(100).default(20),

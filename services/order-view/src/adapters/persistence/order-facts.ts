@@ -2,6 +2,8 @@ import type { ReadModelEvent } from '@mercato/chassis';
 import {
   type DataOf,
   orderCancelled,
+  orderCancelRefused,
+  orderCancelRequested,
   orderConfirmed,
   orderCreated,
   orderDelivered,
@@ -63,6 +65,10 @@ export function factOf(event: ReadModelEvent): Located {
       return located({ type: 'payment_authorized' });
     case orderConfirmed.type:
       return located({ type: 'confirmed' });
+    case orderCancelRequested.type:
+      return located({ type: 'cancel_requested' });
+    case orderCancelRefused.type:
+      return located({ type: 'cancel_refused', reason: (data as DataOf<typeof orderCancelRefused>).reason });
     case orderShipped.type:
       return located({ type: 'shipped' });
     case orderDelivered.type:
