@@ -14,6 +14,7 @@ import { placeServices, repositoryRoot, type ServiceSpec } from '../services.ts'
 import { createAdminToken } from './admin-token.ts';
 import { checkpointEmbedded, type DatabaseServer, prepareDatabases } from './database-server.ts';
 import type { LogOutput } from './log-output.ts';
+import { keepLogs, startObservability, supervisorPort } from './observability-hub.ts';
 import { assertPortFree } from './port-check.ts';
 import { clearRunState, type RunState, writeRunState } from './run-state.ts';
 import { ServiceProcess } from './service-process.ts';
@@ -74,6 +75,8 @@ export async function startPlatform(
     if (spec.grpc) await assertPortFree(placement.grpcPorts[spec.name] ?? 0, 'MERCATO_GRPC_PORT_BASE');
     if (spec.smtp) await assertPortFree(placement.smtpPorts[spec.name] ?? 0, 'MERCATO_GRPC_PORT_BASE');
   }
+  await assertPortFree(supervisorPort(config), 'MERCATO_SUPERVISOR_PORT');
+  const logs = keepLogs(config, output);
   const running: ServiceProcess[] = [];
   const watchers: Watcher[] = [];
   // The build runs while the database server starts. Watching (`mercato dev`), the watchers'
@@ -97,6 +100,22 @@ export async function startPlatform(
   }
   const server = database.value;
   const adminToken = await createAdminToken(config.MERCATO_DATA_DIR);
+  let observability: Awaited<ReturnType<typeof startObservability>>;
+  try {
+    observability = await startObservability({
+      config,
+      logs,
+      logger,
+      adminToken,
+      jwksUrl: `${placement.urls.identity}/.well-known/jwks.json`,
+      processes: () => running,
+      graceMs: SERVICE_STOP_GRACE_MS,
+    });
+  } catch (error) {
+    await server.embedded?.stop();
+    await Promise.all(watchers.map((watcher) => watcher.stop()));
+    throw error;
+  }
   // One process per service at a time, restarted only after it exited: `<service>-<run>` names it
   // across its restarts, and two shops on one NATS never share a name.
   const run = randomBytes(3).toString('hex');
@@ -105,6 +124,7 @@ export async function startPlatform(
   const state = (): RunState => ({
     supervisor_pid: process.pid,
     started_at: new Date(began).toISOString(),
+    supervisor: { url: observability.api.url },
     postgres: {
       mode: server.mode,
       pid: server.embedded?.pid ?? null,
@@ -139,6 +159,7 @@ export async function startPlatform(
     await Promise.all(watchers.map((watcher) => watcher.stop()));
     // Every service drains at once; PostgreSQL goes last, once nothing uses it.
     await Promise.all(running.map((child) => child.stop(SERVICE_STOP_GRACE_MS)));
+    await observability.stop();
     await server.embedded?.stop();
     await writing;
     await clearRunState(config.MERCATO_DATA_DIR);
@@ -153,7 +174,10 @@ export async function startPlatform(
       output,
       logger,
       onSpawn: saveState,
-      env: childEnvironment(serviceEnvironment(spec, config, server, placement, adminToken, run)),
+      env: childEnvironment({
+        ...observability.serviceEnvironment,
+        ...serviceEnvironment(spec, config, server, placement, adminToken, run, observability.api.url),
+      }),
     });
     running.push(child);
     child.start();
@@ -187,7 +211,7 @@ export async function startPlatform(
   const seconds = ((Date.now() - began) / 1000).toFixed(1);
   await checkpointEmbedded(server, logger);
   output.text(
-    `all services ready in ${seconds} s — API ${urls.gateway}/api/catalog/products, docs ${urls.gateway}/docs\n`,
+    `all services ready in ${seconds} s — shop ${urls.gateway}/, console ${urls.gateway}/ops, API ${urls.gateway}/api/catalog/products, docs ${urls.gateway}/docs\n`,
   );
   logger.info({ seconds: Number(seconds) }, 'all services ready');
   return { stop };
@@ -201,6 +225,7 @@ function serviceEnvironment(
   placement: ReturnType<typeof placeServices>,
   adminToken: string,
   run: string,
+  supervisorUrl: string,
 ): Record<string, string> {
   const database = server.databases.get(spec.name);
   const messageStoreUrl = server.messageStoreUrls.get(spec.name);
@@ -223,6 +248,7 @@ function serviceEnvironment(
       http: placement.urls,
       grpc: placement.grpcUrls,
       smtp: config.SMTP_URL ?? `smtp://127.0.0.1:${placement.smtpPorts['smtp-sink'] ?? 0}`,
+      supervisor: supervisorUrl,
     }),
   };
 }
