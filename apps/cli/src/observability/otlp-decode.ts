@@ -7,6 +7,10 @@ const kinds: SpanKindName[] = ['unspecified', 'internal', 'server', 'client', 'p
 const statuses: StoredSpan['status'][] = ['unset', 'ok', 'error'];
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+
+// @fastify/otel names handler spans after the handler's source text; a name is a label, not a listing.
+const MAX_NAME = 120;
+const nameOf = (name: string) => (name.length > MAX_NAME ? `${name.slice(0, MAX_NAME - 1)}…` : name);
 const nanosToMs = (nanos: bigint): number => Number(nanos / 1000n) / 1000;
 
 /** An attribute's value flattened to what the store keeps (arrays and maps as JSON text). */
@@ -54,7 +58,7 @@ export function decodeOtlpProtobuf(body: Uint8Array): StoredSpan[] {
           spanId: hex(span.spanId),
           parentSpanId: hex(span.parentSpanId),
           service,
-          name: span.name,
+          name: nameOf(span.name),
           kind: kinds[span.kind] ?? 'unspecified',
           startMs,
           durationMs: Math.max(0, nanosToMs(span.endTimeUnixNano) - startMs),

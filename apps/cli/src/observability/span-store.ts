@@ -212,7 +212,7 @@ export class SpanStore {
     record.summary = {
       trace_id: root.traceId,
       root_service: root.service,
-      root_name: root.name,
+      root_name: displayName(root),
       start_ms: startMs,
       duration_ms: endMs - startMs,
       span_count: spans.length,
@@ -238,6 +238,13 @@ export class SpanStore {
       this.#counts.evicted++;
     }
   }
+}
+
+/** A server span named only "request" (@fastify/otel) is better known by its method and route. */
+function displayName(span: StoredSpan): string {
+  const route = span.attributes['http.route'] ?? span.attributes['url.path'];
+  const method = span.attributes['http.request.method'];
+  return span.name === 'request' && route ? `${method ?? ''} ${route}`.trim() : span.name;
 }
 
 function extent(spans: readonly StoredSpan[]): { startMs: number; endMs: number } {

@@ -9,6 +9,7 @@ import {
   type Watcher,
   watchTarget,
 } from '../build/service-build.ts';
+import { buildWebIfStale } from '../build/web-build.ts';
 import type { SupervisorConfig } from '../config.ts';
 import { placeServices, repositoryRoot, type ServiceSpec } from '../services.ts';
 import { createAdminToken } from './admin-token.ts';
@@ -48,7 +49,12 @@ const buildTargets = (specs: readonly ServiceSpec[]): BuildTarget[] =>
 async function buildServices(specs: readonly ServiceSpec[], logger: Logger): Promise<void> {
   const began = performance.now();
   const results = await buildStale(buildTargets(specs), repositoryRoot);
-  const built = results.filter((result) => result.built).map((result) => result.name);
+  // After the services: the web app's staleness follows the gateway's bundle (its API).
+  const web = await buildWebIfStale(repositoryRoot);
+  const built = [
+    ...results.filter((result) => result.built).map((result) => result.name),
+    ...(web.built ? ['web'] : []),
+  ];
   const ms = Math.round(performance.now() - began);
   if (built.length > 0) logger.info({ built, ms }, `built ${built.join(', ')} in ${ms} ms`);
   else logger.info({ ms }, 'every service is built and up to date');
@@ -83,7 +89,7 @@ export async function startPlatform(
   // first builds are the build, so nothing is built twice.
   const building =
     config.MERCATO_RUNTIME !== 'built'
-      ? Promise.resolve()
+      ? buildWebIfStale(repositoryRoot).then(() => undefined)
       : options.watch
         ? watchServices(specs, running, logger).then(async (started) => {
             watchers.push(...started);

@@ -1,0 +1,158 @@
+import { useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import { Link } from 'wouter';
+import { ProblemMessage } from '../../shared/problem-message.tsx';
+import { serviceAdmin } from '../ops-api.ts';
+
+interface SagaRow {
+  saga_id: string;
+  saga_type: string;
+  status: string;
+  reason: string | null;
+  updated_at: string;
+}
+
+interface HistoryEntry {
+  at: string;
+  input: string;
+  outcome: string;
+  status: string;
+  detail: unknown;
+  requestId?: string | null;
+  request_id?: string | null;
+}
+
+interface SagaDetail {
+  type: string;
+  waiting_on: string | null;
+  state: Record<string, unknown>;
+  history: HistoryEntry[];
+  correlation_id?: string;
+}
+
+/** A timeline entry's kind, for its mark: a compensation, a failure, a timeout, or a step. */
+const kindOf = (entry: HistoryEntry): string => {
+  const text = `${entry.input} ${entry.outcome} ${JSON.stringify(entry.detail ?? '')}`.toLowerCase();
+  if (text.includes('timeout') || text.includes('timed_out')) return 'timeout';
+  if (text.includes('compensat')) return 'compensate';
+  if (text.includes('fail') || text.includes('declin')) return 'failure';
+  return 'step';
+};
+
+/** Sagas by status (any status order reports, stuck included), and one saga's history as a timeline. */
+export function SagasView({ selected }: { selected?: string }) {
+  const [status, setStatus] = useState('');
+  const sagas = useQuery({
+    queryKey: ['sagas'],
+    queryFn: () => serviceAdmin<{ items: SagaRow[] }>('order', 'sagas?limit=200'),
+    refetchInterval: 3_000,
+  });
+  const detail = useQuery({
+    queryKey: ['saga', selected],
+    queryFn: () => serviceAdmin<SagaDetail>('order', `sagas/${encodeURIComponent(selected ?? '')}`),
+    enabled: selected !== undefined,
+    refetchInterval: 3_000,
+  });
+  const rows = sagas.data?.items ?? [];
+  const statuses = [
+    ...new Set([
+      'running',
+      'stuck',
+      'compensating',
+      'compensated',
+      'failed',
+      'completed',
+      ...rows.map((row) => row.status),
+    ]),
+  ];
+  const shown = rows.filter((row) => status === '' || row.status === status);
+  const first = detail.data?.history[0];
+  const startMs = first ? Date.parse(first.at) : 0;
+  return (
+    <>
+      <h1>Sagas</h1>
+      <fieldset className="filters">
+        <legend>Saga status</legend>
+        <button type="button" className={status === '' ? '' : 'secondary'} onClick={() => setStatus('')}>
+          all ({rows.length})
+        </button>
+        {statuses.map((name) => (
+          <button
+            key={name}
+            type="button"
+            className={status === name ? '' : 'secondary'}
+            onClick={() => setStatus(name)}
+          >
+            {name} ({rows.filter((row) => row.status === name).length})
+          </button>
+        ))}
+      </fieldset>
+      <ProblemMessage error={sagas.error} title="Sagas are unavailable (is order up?)" />
+      {selected ? (
+        <section aria-label="Saga timeline">
+          <h2>
+            Saga {selected} ({detail.data?.type ?? '…'})
+          </h2>
+          <ProblemMessage error={detail.error} />
+          {detail.data ? (
+            <>
+              <p>
+                Waiting on: {detail.data.waiting_on ?? 'nothing'} · Order{' '}
+                <Link href={`/logs?q=${encodeURIComponent(selected.split('.')[0] ?? selected)}`}>logs</Link> ·{' '}
+                {detail.data.correlation_id ? (
+                  <Link href={`/traces?correlation_id=${encodeURIComponent(detail.data.correlation_id)}`}>
+                    its traces
+                  </Link>
+                ) : (
+                  <Link href={`/traces?service=order&min_ms=0`}>traces of order</Link>
+                )}
+              </p>
+              <ol className="timeline-list" aria-label="Saga history">
+                {detail.data.history.map((entry) => (
+                  <li
+                    key={`${entry.at}|${entry.input}|${entry.outcome}|${entry.status}`}
+                    className={kindOf(entry)}
+                  >
+                    <strong>+{((Date.parse(entry.at) - startMs) / 1000).toFixed(2)} s</strong> {entry.input} →{' '}
+                    {entry.outcome} · saga {entry.status}
+                    {entry.detail ? (
+                      <pre className="json">{JSON.stringify(entry.detail, null, 2)}</pre>
+                    ) : null}
+                  </li>
+                ))}
+              </ol>
+              <details>
+                <summary>State</summary>
+                <pre className="json">{JSON.stringify(detail.data.state, null, 2)}</pre>
+              </details>
+            </>
+          ) : null}
+        </section>
+      ) : null}
+      <table aria-label="Sagas">
+        <thead>
+          <tr>
+            <th scope="col">Saga</th>
+            <th scope="col">Type</th>
+            <th scope="col">Status</th>
+            <th scope="col">Reason</th>
+            <th scope="col">Updated</th>
+          </tr>
+        </thead>
+        <tbody>
+          {shown.map((row) => (
+            <tr key={row.saga_id}>
+              <td>
+                <Link href={`/sagas/${encodeURIComponent(row.saga_id)}`}>{row.saga_id}</Link>
+              </td>
+              <td>{row.saga_type}</td>
+              <td>{row.status}</td>
+              <td>{row.reason ?? '–'}</td>
+              <td>{new Date(row.updated_at).toLocaleTimeString()}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
