@@ -35,6 +35,8 @@ describe.skipIf(skipReason !== '')(
         page.getByRole('table', { name: table }).getByRole('row', { name });
       const inventory = row('Processes', 'inventory');
       await expectVisible(inventory.getByRole('cell', { name: 'ready' }), 'inventory ready before the kill');
+      // A shopper looks at stock: the gateway's client for inventory (and its breaker) is in use.
+      expect((await fetch(`${gateway}/api/inventory/stock/OUT-0001`)).status).toBe(200);
       const breaker = row('Breakers', 'gateway → inventory');
       await expectVisible(breaker, 'the gateway’s breaker for inventory', 20_000);
       const openedBefore = Number(await breaker.getByRole('cell').nth(1).textContent());

@@ -30,12 +30,31 @@ interface SagaDetail {
   correlation_id?: string;
 }
 
-/** A timeline entry's kind, for its mark: a compensation, a failure, a timeout, or a step. */
+interface Sent {
+  type?: string;
+  request_id?: string;
+}
+
+const sentOf = (entry: HistoryEntry): Sent[] => {
+  const sent = (entry.detail as { sent?: unknown } | null)?.sent;
+  return Array.isArray(sent) ? (sent as Sent[]) : [];
+};
+const reasonOf = (entry: HistoryEntry): string | undefined => {
+  const reason = (entry.detail as { reason?: unknown } | null)?.reason;
+  return typeof reason === 'string' ? reason : undefined;
+};
+
+/** A timeline entry's kind, for its mark: a timeout, a compensation, a failure, or a step forward. */
 const kindOf = (entry: HistoryEntry): string => {
-  const text = `${entry.input} ${entry.outcome} ${JSON.stringify(entry.detail ?? '')}`.toLowerCase();
+  const text =
+    `${entry.input} ${entry.outcome} ${entry.status} ${JSON.stringify(entry.detail ?? '')}`.toLowerCase();
   if (text.includes('timeout') || text.includes('timed_out')) return 'timeout';
-  if (text.includes('compensat')) return 'compensate';
-  if (text.includes('fail') || text.includes('declin')) return 'failure';
+  if (
+    sentOf(entry).some((command) => command.request_id?.includes('compensate')) ||
+    entry.status.startsWith('compensat')
+  )
+    return 'compensate';
+  if (text.includes('fail') || text.includes('declin') || text.includes('stuck')) return 'failure';
   return 'step';
 };
 
@@ -113,11 +132,19 @@ export function SagasView({ selected }: { selected?: string }) {
                     key={`${entry.at}|${entry.input}|${entry.outcome}|${entry.status}`}
                     className={kindOf(entry)}
                   >
-                    <strong>+{((Date.parse(entry.at) - startMs) / 1000).toFixed(2)} s</strong> {entry.input} →{' '}
-                    {entry.outcome} · saga {entry.status}
-                    {entry.detail ? (
+                    <strong>+{((Date.parse(entry.at) - startMs) / 1000).toFixed(2)} s</strong> {entry.input}
+                    {entry.outcome === 'applied' ? '' : ` (${entry.outcome})`} → saga {entry.status}
+                    {sentOf(entry).map((command) => (
+                      <div key={command.request_id ?? command.type}>
+                        {command.request_id?.includes('compensate') ? 'compensates with' : 'sends'}{' '}
+                        <code>{command.type}</code> <span className="sku">{command.request_id}</span>
+                      </div>
+                    ))}
+                    {reasonOf(entry) ? <div>reason: {reasonOf(entry)}</div> : null}
+                    <details>
+                      <summary>detail</summary>
                       <pre className="json">{JSON.stringify(entry.detail, null, 2)}</pre>
-                    ) : null}
+                    </details>
                   </li>
                 ))}
               </ol>
