@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@mercato/chassis/logging';
 import {
@@ -11,6 +12,7 @@ import {
 } from '../build/service-build.ts';
 import { buildWebIfStale } from '../build/web-build.ts';
 import type { SupervisorConfig } from '../config.ts';
+import { prometheusConfig } from '../observability/prometheus-config.ts';
 import { placeServices, repositoryRoot, type ServiceSpec } from '../services.ts';
 import { createAdminToken } from './admin-token.ts';
 import { checkpointEmbedded, type DatabaseServer, prepareDatabases } from './database-server.ts';
@@ -211,6 +213,13 @@ export async function startPlatform(
     throw failed.reason;
   }
   saveState();
+  // Prometheus can scrape this run as it is: `prometheus --config.file=.mercato/run/prometheus.yml`.
+  await writeFile(
+    path.join(config.MERCATO_DATA_DIR, 'run', 'prometheus.yml'),
+    prometheusConfig(state(), {
+      rulesFile: path.join(repositoryRoot, 'deploy', 'observability', 'rules.yml'),
+    }),
+  );
   output.text(
     `\n${formatStatusTable(specs.flatMap((spec) => running.filter((child) => child.name === spec.name)).map((child) => ({ service: child.name, pid: child.pid, url: child.url, grpc: grpcUrls[child.name], database: server.databases.get(child.name)?.database ?? null })))}\n`,
   );
