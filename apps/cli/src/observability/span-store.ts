@@ -52,11 +52,14 @@ export interface TraceDetail {
 type KeepReason = 'error' | 'slow' | 'sampled';
 
 interface TraceRecord {
+  traceId: string;
   spans: StoredSpan[];
   bytes: number;
   lastArrivalMs: number;
   keptBecause: KeepReason | undefined;
   summary: TraceSummary | undefined;
+  /** Every span's name, lower-cased and joined, for text search (made with the summary). */
+  names: string | undefined;
 }
 
 const DROPPED_MEMORY = 100_000;
@@ -72,8 +75,10 @@ const DROPPED_MEMORY = 100_000;
 export class SpanStore {
   readonly #settings: Required<SpanStoreSettings>;
   readonly #pending = new Map<string, TraceRecord>();
-  /** Kept traces, oldest decision first (Map keeps insertion order). */
+  /** Kept traces by id, and in the order they were kept (oldest first, evicted from the head). */
   readonly #kept = new Map<string, TraceRecord>();
+  #order: TraceRecord[] = [];
+  #head = 0;
   readonly #dropped = new Set<string>();
   #keptBytes = 0;
   #pendingBytes = 0;
@@ -94,12 +99,21 @@ export class SpanStore {
         kept.spans.push(span);
         kept.bytes += bytes;
         kept.summary = undefined;
+        kept.names = undefined;
         this.#keptBytes += bytes;
         continue;
       }
       let pending = this.#pending.get(span.traceId);
       if (!pending) {
-        pending = { spans: [], bytes: 0, lastArrivalMs: now, keptBecause: undefined, summary: undefined };
+        pending = {
+          traceId: span.traceId,
+          spans: [],
+          bytes: 0,
+          lastArrivalMs: now,
+          keptBecause: undefined,
+          summary: undefined,
+          names: undefined,
+        };
         this.#pending.set(span.traceId, pending);
       }
       pending.spans.push(span);
@@ -132,6 +146,7 @@ export class SpanStore {
     this.#counts.kept++;
     record.keptBecause = reason;
     this.#kept.set(traceId, record);
+    this.#order.push(record);
     this.#keptBytes += record.bytes;
   }
 
@@ -139,9 +154,8 @@ export class SpanStore {
     const found: TraceSummary[] = [];
     const text = query.text?.toLowerCase();
     // Newest first: walk the kept traces from the end.
-    const records = [...this.#kept.values()];
-    for (let index = records.length - 1; index >= 0 && found.length < query.limit; index--) {
-      const record = records[index] as TraceRecord;
+    for (let index = this.#order.length - 1; index >= this.#head && found.length < query.limit; index--) {
+      const record = this.#order[index] as TraceRecord;
       const summary = this.#summaryOf(record);
       if (query.service && !summary.services.includes(query.service)) continue;
       if (query.status === 'error' && !summary.error) continue;
@@ -180,7 +194,7 @@ export class SpanStore {
       traces_kept: this.#counts.kept,
       traces_dropped: this.#counts.dropped,
       traces_evicted: this.#counts.evicted,
-      oldest_ms: this.#kept.values().next().value?.spans[0]?.startMs ?? null,
+      oldest_ms: this.#order[this.#head]?.spans[0]?.startMs ?? null,
     };
   }
 
@@ -222,6 +236,7 @@ export class SpanStore {
       correlation_ids: [...correlationIds],
       kept_because: record.keptBecause ?? 'sampled',
     };
+    record.names = spans.map((span) => span.name.toLowerCase()).join('\n');
     return record.summary;
   }
 
@@ -231,13 +246,27 @@ export class SpanStore {
       const [traceId, record] = this.#pending.entries().next().value as [string, TraceRecord];
       this.#decideOne(traceId, record);
     }
-    while (this.#keptBytes + this.#pendingBytes > this.#settings.maxBytes && this.#kept.size > 0) {
-      const [traceId, record] = this.#kept.entries().next().value as [string, TraceRecord];
-      this.#kept.delete(traceId);
+    while (
+      this.#keptBytes + this.#pendingBytes > this.#settings.maxBytes &&
+      this.#head < this.#order.length
+    ) {
+      const record = this.#order[this.#head++] as TraceRecord;
+      this.#kept.delete(record.traceId);
       this.#keptBytes -= record.bytes;
       this.#counts.evicted++;
     }
+    // Compacts now and then rather than shifting the array on every eviction.
+    if (this.#head > 1_000 && this.#head > this.#order.length / 2) {
+      this.#order = this.#order.slice(this.#head);
+      this.#head = 0;
+    }
   }
+}
+
+/** Whether a span has this attribute with this value (compared as text, as a query gives it). */
+function hasAttribute(span: StoredSpan, key: string, value: string): boolean {
+  const found = span.attributes[key];
+  return found !== undefined && (found === value || String(found) === value);
 }
 
 /** A server span named only "request" (@fastify/otel) is better known by its method and route. */
