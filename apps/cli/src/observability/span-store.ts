@@ -60,7 +60,12 @@ interface TraceRecord {
   summary: TraceSummary | undefined;
   /** Every span's name, lower-cased and joined, for text search (made with the summary). */
   names: string | undefined;
+  /** `key\u0000value` of every short attribute of its spans (made with the summary): attribute search without a scan. */
+  attributes: Set<string> | undefined;
 }
+
+/** Attribute values up to this long are indexed; a longer one (a SQL text) is found by a scan. */
+const INDEXED_VALUE_LENGTH = 64;
 
 const DROPPED_MEMORY = 100_000;
 
@@ -100,6 +105,7 @@ export class SpanStore {
         kept.bytes += bytes;
         kept.summary = undefined;
         kept.names = undefined;
+        kept.attributes = undefined;
         this.#keptBytes += bytes;
         continue;
       }
@@ -113,6 +119,7 @@ export class SpanStore {
           keptBecause: undefined,
           summary: undefined,
           names: undefined,
+          attributes: undefined,
         };
         this.#pending.set(span.traceId, pending);
       }
@@ -148,6 +155,8 @@ export class SpanStore {
     this.#kept.set(traceId, record);
     this.#order.push(record);
     this.#keptBytes += record.bytes;
+    // Made now, while deciding, so a query never pays for thousands of new traces at once.
+    this.#summaryOf(record);
   }
 
   query(query: TraceQuery): TraceSummary[] {
@@ -165,13 +174,9 @@ export class SpanStore {
       if (query.sinceMs !== undefined && summary.start_ms < query.sinceMs) continue;
       if (query.untilMs !== undefined && summary.start_ms > query.untilMs) continue;
       if (query.correlationId && !summary.correlation_ids.includes(query.correlationId)) continue;
-      if (text && !record.spans.some((span) => span.name.toLowerCase().includes(text))) continue;
+      if (text && !(record.names ?? '').includes(text)) continue;
       const attribute = query.attribute;
-      if (
-        attribute &&
-        !record.spans.some((span) => String(span.attributes[attribute.key]) === attribute.value)
-      )
-        continue;
+      if (attribute && !hasAttribute(record, attribute.key, attribute.value)) continue;
       found.push(summary);
     }
     return found;
@@ -237,6 +242,12 @@ export class SpanStore {
       kept_because: record.keptBecause ?? 'sampled',
     };
     record.names = spans.map((span) => span.name.toLowerCase()).join('\n');
+    record.attributes = new Set();
+    for (const span of spans)
+      for (const [key, value] of Object.entries(span.attributes)) {
+        const text = String(value);
+        if (text.length <= INDEXED_VALUE_LENGTH) record.attributes.add(`${key}\u0000${text}`);
+      }
     return record.summary;
   }
 
@@ -263,10 +274,13 @@ export class SpanStore {
   }
 }
 
-/** Whether a span has this attribute with this value (compared as text, as a query gives it). */
-function hasAttribute(span: StoredSpan, key: string, value: string): boolean {
-  const found = span.attributes[key];
-  return found !== undefined && (found === value || String(found) === value);
+/** Whether a span of the trace has this attribute with this value (compared as text, as a query gives it). */
+function hasAttribute(record: TraceRecord, key: string, value: string): boolean {
+  if (value.length <= INDEXED_VALUE_LENGTH) return record.attributes?.has(`${key}\u0000${value}`) === true;
+  return record.spans.some((span) => {
+    const found = span.attributes[key];
+    return found !== undefined && String(found) === value;
+  });
 }
 
 /** A server span named only "request" (@fastify/otel) is better known by its method and route. */
