@@ -11,6 +11,8 @@ async function tokenOf(account: { email: string; password: string }): Promise<st
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email: account.email, password: account.password }),
   });
+  if (response.status !== 200)
+    throw new Error(`login ${account.email}: ${response.status} ${await response.text()}`);
   return ((await response.json()) as { access_token: string }).access_token;
 }
 

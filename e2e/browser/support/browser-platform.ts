@@ -56,6 +56,8 @@ export default async function startBrowserPlatform(project: TestProject): Promis
   const platform = new PlatformProcess(dataDir, browserPorts, {
     MERCATO_SUPERVISOR_PORT: String(browserPorts.supervisor),
     GATEWAY_RATE_LIMIT_DEFAULT: 'off',
+    // Every test registers and signs in from 127.0.0.1: the per-IP credentials limit would refuse the suite.
+    GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',
     CARRIER_DELIVERY_MS: '1500',
     FULFILLMENT_TRACK_EVERY_MS: '200',
     // Every trace is kept, so a test finds the one it looks for whatever the sample.
