@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { BuildError, buildTarget } from '../build/service-build.ts';
-import { buildWeb } from '../build/web-build.ts';
+import { buildWebIfStale } from '../build/web-build.ts';
 import { repositoryRoot, type ServiceSpec } from '../services.ts';
 
 /** `mercato build`: builds every service from scratch (what `npm start` does only for stale ones). */
@@ -15,8 +15,9 @@ export async function buildCommand(specs: readonly ServiceSpec[]): Promise<numbe
         ),
       ),
     );
-    // The web app after the services: its API types come from the gateway's routes.
-    await buildWeb(repositoryRoot);
+    // The web app after the services (its API types come from the gateway's routes), when stale:
+    // the e2e, chaos and browser suites each build first, and only the first needs to build it.
+    await buildWebIfStale(repositoryRoot);
   } catch (error) {
     process.stderr.write(`mercato: ${error instanceof BuildError ? error.message : String(error)}\n`);
     return 1;
