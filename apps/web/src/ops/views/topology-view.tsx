@@ -2,6 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { ProblemMessage } from '../../shared/problem-message.tsx';
 import { ops } from '../ops-api.ts';
 import { breakerStates, type ProcessInfo, type ServiceFigures } from '../ops-types.ts';
+import { ReadModelsPanel } from './read-models-panel.tsx';
 import { RedChart } from './red-chart.tsx';
 
 const uptime = (startedAt: number | null, now: number) => {
@@ -126,30 +127,8 @@ export function TopologyView() {
                 ))}
             </tbody>
           </table>
-          <h2>Read models</h2>
-          <table aria-label="Read models">
-            <thead>
-              <tr>
-                <th scope="col">Read model</th>
-                <th scope="col">Generation</th>
-                <th scope="col">Lag (events)</th>
-                <th scope="col">Lag (s)</th>
-              </tr>
-            </thead>
-            <tbody>
-              {figures.flatMap((figure) =>
-                (figure.latest?.readModelLag ?? []).map((lag) => (
-                  <tr key={`${lag.read_model}-${lag.generation}`}>
-                    <th scope="row">{lag.read_model}</th>
-                    <td>{lag.generation}</td>
-                    <td>{lag.events}</td>
-                    <td>{lag.seconds.toFixed(1)}</td>
-                  </tr>
-                )),
-              )}
-            </tbody>
-          </table>
         </section>
+        <ReadModelsPanel />
       </div>
 
       <h2>RED per service</h2>
