@@ -11,7 +11,15 @@ import type { ServiceProcess } from '../supervisor/service-process.ts';
 export const serviceAdminRoutes =
   (processes: () => readonly ServiceProcess[], adminToken: string): FastifyPluginAsyncZod =>
   async (app) => {
-    const params = z.object({ name: z.string().min(1).max(64), '*': z.string().max(500) });
+    // The path under the service's /admin/: plain segments only, so it cannot lead anywhere else.
+    const adminPath = z
+      .string()
+      .max(500)
+      .regex(/^[A-Za-z0-9_.~-]+(\/[A-Za-z0-9_.~-]+)*\/?$/, { error: 'expected a path of plain segments' })
+      .refine((path) => !path.split('/').some((segment) => segment === '.' || segment === '..'), {
+        error: 'dot segments are not allowed',
+      });
+    const params = z.object({ name: z.string().min(1).max(64), '*': adminPath });
     const forward = async (request: {
       method: string;
       url: string;

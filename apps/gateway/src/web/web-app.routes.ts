@@ -108,8 +108,15 @@ export const webAppRoutes =
             kind: 'unavailable',
             message: 'No supervisor API here (SUPERVISOR_URL is unset): the console needs npm start',
           });
-        const path = request.url.slice('/ops/api/'.length);
-        return forward(reply, new URL(`/admin/${path}`, settings.supervisorUrl), request);
+        const target = new URL(`/admin/${request.url.slice('/ops/api/'.length)}`, settings.supervisorUrl);
+        // Dot segments (plain or encoded) would lead out of /admin/: only the supervisor's admin API is forwarded.
+        if (!target.pathname.startsWith('/admin/') || target.pathname.includes('\\'))
+          throw new AppError({
+            code: 'WEB.BAD_PATH',
+            kind: 'validation',
+            message: 'The console API path leaves /ops/api/',
+          });
+        return forward(reply, target, request);
       },
     });
   };
