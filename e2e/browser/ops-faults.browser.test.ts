@@ -80,7 +80,7 @@ describe.skipIf(skipReason !== '')(
       await load;
       await screenshot(page, 'ops-topology-after-kill');
       // A short restart is meant to show as latency: the failed calls are the gateway's attempts.
-    console.log(`requests answered 5xx while inventory restarted: ${failures.length}`);
+      console.log(`requests answered 5xx while inventory restarted: ${failures.length}`);
 
       await page.getByRole('link', { name: 'Traces' }).click();
       await page.getByLabel('Service').selectOption('gateway');
