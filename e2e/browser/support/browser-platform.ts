@@ -78,7 +78,7 @@ export default async function startBrowserPlatform(project: TestProject): Promis
   });
   return async () => {
     platform.child.kill('SIGINT');
-    await Promise.race([platform.exited(), sleep(15_000)]);
+    await Promise.race([platform.exited(), sleep(15_000, undefined, { ref: false })]);
     for (const pid of stragglers) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     await rm(dataDir, { recursive: true, force: true });
   };
