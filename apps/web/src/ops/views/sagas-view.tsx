@@ -1,6 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'wouter';
+import { edge, unwrap } from '../../shared/edge-client.ts';
 import { ProblemMessage } from '../../shared/problem-message.tsx';
 import { serviceAdmin } from '../ops-api.ts';
 
@@ -123,9 +124,13 @@ export function SagasView({ selected }: { selected?: string }) {
                     its traces
                   </Link>
                 ) : (
-                  <Link href={`/traces?service=order&min_ms=0`}>traces of order</Link>
+                  <Link href={`/traces?service=order&since=${startMs - 2_000}&until=${startMs + 5_000}`}>
+                    traces of order when it started
+                  </Link>
                 )}
               </p>
+              <OrderEvents orderId={selected.split('.')[0] ?? selected} />
+              <h3>History</h3>
               <ol className="timeline-list" aria-label="Saga history">
                 {detail.data.history.map((entry) => (
                   <li
@@ -181,5 +186,27 @@ export function SagasView({ selected }: { selected?: string }) {
         </tbody>
       </table>
     </>
+  );
+}
+
+/** The order the saga works on, as its event stream tells it (an admin may read any order at the edge). */
+function OrderEvents({ orderId }: { orderId: string }) {
+  const events = useQuery({
+    queryKey: ['admin-order-events', orderId],
+    queryFn: () => unwrap(edge.GET('/api/orders/{id}/events', { params: { path: { id: orderId } } })),
+    retry: false,
+  });
+  return (
+    <section aria-label="Order events">
+      <h3>Order {orderId}: its events</h3>
+      <ProblemMessage error={events.error} />
+      <ol className="events">
+        {events.data?.events.map((event) => (
+          <li key={event.version}>
+            {new Date(event.recorded_at).toLocaleTimeString()} {event.type}
+          </li>
+        ))}
+      </ol>
+    </section>
   );
 }

@@ -23,7 +23,11 @@ export function TracesView({ selected }: { selected?: string }) {
     const value = params.get(name);
     if (value) query.set(name, value);
   }
-  if (since !== undefined) query.set('since', String(Math.floor(since / 10_000) * 10_000));
+  // A link may pin the window (a saga's first seconds); otherwise the console's time range.
+  const pinned = { since: params.get('since'), until: params.get('until') };
+  if (pinned.since) query.set('since', pinned.since);
+  else if (since !== undefined) query.set('since', String(Math.floor(since / 10_000) * 10_000));
+  if (pinned.until) query.set('until', pinned.until);
   query.set('limit', '100');
   const traces = useQuery({
     queryKey: ['traces', query.toString()],
