@@ -10,6 +10,9 @@
  *    seven spans each: its heap (target ≤ 100 MB) and query times (target ≤ 100 ms), against one
  *    plain pass over every kept span (the floor under a query without an index).
  *
+ * 4. Receiving spans: the SDK's own protobuf batches decoded by the supervisor, against the SDK
+ *    serializing them (what each service pays to send them).
+ *
  * Ports: gateway 19980, services 16901…, gRPC 17901…, PostgreSQL 25409, supervisor 16999.
  * `BENCH_SKIP_LCP=1` measures 1 and 3 only (no platform). Writes bench/results/web.json.
  */
@@ -22,6 +25,7 @@ import { chromium } from 'playwright-core';
 import { buildWebIfStale } from '../../apps/cli/src/build/web-build.ts';
 import { PlatformProcess } from '../../e2e/support/platform-process.ts';
 import { entryJavaScript, reactRuntimeGzipBytes } from './bundle-size.ts';
+import { measureOtlpIngest } from './otlp-ingest.ts';
 import { largestContentfulPaint } from './page-lcp.ts';
 import { measureSpanStore } from './span-store-load.ts';
 
@@ -42,6 +46,8 @@ const spanStore = measureSpanStore({
   seconds: env('BENCH_SPAN_SECONDS', 600),
   maxBytes: 64 * 1024 * 1024,
 });
+
+const ingest = await measureOtlpIngest(env('BENCH_OTLP_TRACES', 3_000));
 
 let lcp: { runs: number[]; median_ms: number; api_median_ms: number } | undefined;
 if (process.env.BENCH_SKIP_LCP !== '1') {
@@ -120,6 +126,13 @@ const rows: [string, string, string, string, string][] = [
     '≤ 100 MB',
   ],
   [
+    'OTLP decode at the supervisor',
+    `${ingest.decode_us_per_span.toFixed(1)} µs/span`,
+    `SDK serialize ${ingest.serialize_us_per_span.toFixed(1)} µs/span`,
+    (ingest.decode_us_per_span / ingest.serialize_us_per_span).toFixed(1),
+    `${((ingest.decode_us_per_span * 700) / 1e4).toFixed(1)} % of a core at 100 req/s`,
+  ],
+  [
     'trace query, worst p99',
     `${worstQuery.toFixed(1)} ms`,
     `one scan ${spanStore.scan_baseline_p50_ms.toFixed(1)} ms`,
@@ -135,6 +148,6 @@ console.table(spanStore.queries);
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
 writeFileSync(
   path.join(root, 'bench/results/web.json'),
-  `${JSON.stringify({ at: new Date().toISOString(), storefront, console: console_, react_gzip_bytes: react, lcp, span_store: spanStore }, null, 2)}\n`,
+  `${JSON.stringify({ at: new Date().toISOString(), storefront, console: console_, react_gzip_bytes: react, lcp, span_store: spanStore, otlp_ingest: ingest }, null, 2)}\n`,
 );
 console.log('written to bench/results/web.json');
