@@ -8,9 +8,13 @@ const statuses: StoredSpan['status'][] = ['unset', 'ok', 'error'];
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
-// @fastify/otel names handler spans after the handler's source text; a name is a label, not a listing.
+// @fastify/otel names an anonymous handler's span after the handler's source text; a name is a
+// label, not a listing.
 const MAX_NAME = 120;
-const nameOf = (name: string) => (name.length > MAX_NAME ? `${name.slice(0, MAX_NAME - 1)}…` : name);
+const nameOf = (name: string) => {
+  if (name.startsWith('handler - ') && name.length > 60) return 'handler';
+  return name.length > MAX_NAME ? `${name.slice(0, MAX_NAME - 1)}…` : name;
+};
 const nanosToMs = (nanos: bigint): number => Number(nanos / 1000n) / 1000;
 
 /** An attribute's value flattened to what the store keeps (arrays and maps as JSON text). */
