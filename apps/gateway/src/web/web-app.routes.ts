@@ -108,13 +108,15 @@ export const webAppRoutes =
             kind: 'unavailable',
             message: 'No supervisor API here (SUPERVISOR_URL is unset): the console needs npm start',
           });
-        const target = new URL(`/admin/${request.url.slice('/ops/api/'.length)}`, settings.supervisorUrl);
-        // Dot segments (plain or encoded) would lead out of /admin/: only the supervisor's admin API is forwarded.
-        if (!target.pathname.startsWith('/admin/') || target.pathname.includes('\\'))
+        const path = request.url.slice('/ops/api/'.length);
+        const target = new URL(`/admin/${path}`, settings.supervisorUrl);
+        // Only the supervisor's admin API is forwarded: dot segments, and encoded dots, slashes,
+        // backslashes or NUL (which a later hop could decode into one), are refused.
+        if (!target.pathname.startsWith('/admin/') || /%(2e|2f|5c|00)|\\/i.test(path.split('?')[0] ?? ''))
           throw new AppError({
             code: 'WEB.BAD_PATH',
             kind: 'validation',
-            message: 'The console API path leaves /ops/api/',
+            message: 'The console API path must be plain segments under /ops/api/',
           });
         return forward(reply, target, request);
       },
