@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -89,11 +89,21 @@ export async function buildWeb(root: string): Promise<void> {
     ],
     'type-checking apps/web against the edge API',
   );
-  await run(root, ['node_modules/vite/bin/vite.js', 'build', 'apps/web', '--logLevel', 'warn'], 'vite build');
-  await writeFile(
-    path.join(root, 'apps', 'web', 'dist', RECORD),
-    `${JSON.stringify({ built_at: new Date().toISOString() })}\n`,
+  // Built beside the app being served, then swapped in, so a running gateway never serves half a build.
+  const web = path.join(root, 'apps', 'web');
+  const next = path.join(web, 'dist.next');
+  await run(
+    root,
+    ['node_modules/vite/bin/vite.js', 'build', 'apps/web', '--outDir', next, '--logLevel', 'warn'],
+    'vite build',
   );
+  await writeFile(path.join(next, RECORD), `${JSON.stringify({ built_at: new Date().toISOString() })}\n`);
+  const dist = path.join(web, 'dist');
+  const old = path.join(web, 'dist.old');
+  await rm(old, { recursive: true, force: true });
+  await rename(dist, old).catch(() => undefined);
+  await rename(next, dist);
+  await rm(old, { recursive: true, force: true });
 }
 
 /** Builds the web app when it is stale. */

@@ -47,16 +47,22 @@ function childEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
 const buildTargets = (specs: readonly ServiceSpec[]): BuildTarget[] =>
   specs.map((spec) => ({ name: spec.name, directory: path.join(repositoryRoot, spec.directory) }));
 
+/** Builds the web app when stale, without holding the platform up; a failure is logged with its reason. */
+function buildWebInBackground(logger: Logger): void {
+  buildWebIfStale(repositoryRoot).then(
+    (web) => {
+      if (web.built)
+        logger.info({ ms: web.ms }, `built the web app (storefront and console) in ${web.ms} ms`);
+    },
+    (error: Error) => logger.error(`${error.message}; the gateway serves the last build of the web app`),
+  );
+}
+
 /** Builds what changed since the last build; says what it built and how long it took. */
 async function buildServices(specs: readonly ServiceSpec[], logger: Logger): Promise<void> {
   const began = performance.now();
   const results = await buildStale(buildTargets(specs), repositoryRoot);
-  // After the services: the web app's staleness follows the gateway's bundle (its API).
-  const web = await buildWebIfStale(repositoryRoot);
-  const built = [
-    ...results.filter((result) => result.built).map((result) => result.name),
-    ...(web.built ? ['web'] : []),
-  ];
+  const built = results.filter((result) => result.built).map((result) => result.name);
   const ms = Math.round(performance.now() - began);
   if (built.length > 0) logger.info({ built, ms }, `built ${built.join(', ')} in ${ms} ms`);
   else logger.info({ ms }, 'every service is built and up to date');
@@ -91,7 +97,7 @@ export async function startPlatform(
   // first builds are the build, so nothing is built twice.
   const building =
     config.MERCATO_RUNTIME !== 'built'
-      ? buildWebIfStale(repositoryRoot).then(() => undefined)
+      ? Promise.resolve()
       : options.watch
         ? watchServices(specs, running, logger).then(async (started) => {
             watchers.push(...started);
@@ -100,6 +106,9 @@ export async function startPlatform(
           })
         : buildServices(specs, logger);
   const [database, build] = await Promise.allSettled([prepareDatabases(specs, config, logger), building]);
+  // The web app is not on the services' path: it builds beside their start (its staleness follows
+  // the gateway's bundle, built above), and the gateway serves the last build until it is done.
+  if (build.status === 'fulfilled') buildWebInBackground(logger);
   if (database.status === 'rejected' || build.status === 'rejected') {
     // Whatever did start (the embedded PostgreSQL, watchers) stops before the error is reported.
     if (database.status === 'fulfilled') await database.value.embedded?.stop();
