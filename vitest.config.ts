@@ -36,6 +36,17 @@ export default defineConfig({
       },
       {
         test: {
+          // Real Chromium (Debian's) driven by playwright-core against one platform for every file.
+          name: 'browser',
+          include: ['e2e/browser/**/*.browser.test.ts'],
+          globalSetup: ['e2e/browser/support/browser-platform.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           name: 'chaos',
           include: ['e2e/**/*.chaos.test.ts'],
           globalSetup: ['e2e/support/build-services.ts'],

@@ -26,6 +26,19 @@ export const supervisorConfig = z.object({
    * services keep little alive; 2 MB semispaces hold each process ~20 MB lower, idle or loaded.
    */
   MERCATO_SEMI_SPACE_MB: env.int({ min: 0, max: 256, default: 2 }),
+  /**
+   * The supervisor's own HTTP API (process control, traces, logs; the ops console reaches it through
+   * the gateway), on loopback. Unset: the port just below MERCATO_PORT_BASE (4000 by default).
+   */
+  MERCATO_SUPERVISOR_PORT: env.int({ min: 1, max: 32767, default: 0 }),
+  /** Services export their spans to the supervisor (OTLP/HTTP), which keeps recent traces for the console. */
+  MERCATO_TRACES: env.bool(true),
+  /** The supervisor's span store: its bound in MB, the latency over which a trace is always kept, the share of the rest kept. */
+  MERCATO_TRACE_STORE_MB: env.int({ min: 1, max: 4096, default: 64 }),
+  MERCATO_TRACE_SLOW_MS: env.int({ min: 1, max: 600_000, default: 500 }),
+  MERCATO_TRACE_SAMPLE_PERCENT: env.int({ min: 0, max: 100, default: 10 }),
+  /** The supervisor's searchable store of the merged logs, in MB. */
+  MERCATO_LOG_STORE_MB: env.int({ min: 1, max: 4096, default: 32 }),
   MERCATO_READY_TIMEOUT_MS: env.int({ min: 1_000, max: 600_000, default: 60_000 }),
   /** The embedded PostgreSQL's own log lines on the console too. */
   MERCATO_DEBUG_PG: env.bool(false),

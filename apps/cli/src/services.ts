@@ -24,6 +24,8 @@ export interface ServiceAddresses {
   grpc: Record<string, string>;
   /** Where mail goes: SMTP_URL when set, else the SMTP sink. */
   smtp: string;
+  /** The supervisor's API (the console's process control, traces and logs), when it runs one. */
+  supervisor: string;
 }
 
 const core = (name: string, dependsOn: string[] = [], env?: ServiceSpec['env']): ServiceSpec => ({
@@ -102,7 +104,8 @@ export const serviceCatalog: readonly ServiceSpec[] = [
     // Starts alongside the others: its readiness covers catalog and identity, and the
     // supervisor waits for that, so it needs no head start from them.
     dependsOn: [],
-    env: ({ http, grpc }) => ({
+    env: ({ http, grpc, supervisor }) => ({
+      SUPERVISOR_URL: supervisor,
       CATALOG_GRPC_URL: grpc.catalog ?? '',
       IDENTITY_GRPC_URL: grpc.identity ?? '',
       CUSTOMER_GRPC_URL: grpc.customer ?? '',

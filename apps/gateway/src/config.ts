@@ -71,6 +71,8 @@ export const gatewayConfig = z
     ANALYTICS_URL: env.url(['http', 'https']),
     /** Where identity publishes its JWKS over HTTP. */
     IDENTITY_URL: env.url(['http', 'https']),
+    /** The supervisor's API, which the ops console at /ops reaches through /ops/api/* (set by npm start). */
+    SUPERVISOR_URL: env.optionalUrl(['http', 'https']),
     JWT_ISSUER: env.string('mercato-identity'),
     JWT_AUDIENCE: env.string('mercato'),
   })

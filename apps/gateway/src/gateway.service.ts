@@ -20,6 +20,7 @@ import { installProxying } from './routing/proxy.step.ts';
 import { watchRouteTable } from './routing/route-table-watcher.ts';
 import { createRoutingStep } from './routing/routing.step.ts';
 import { createUpstreams } from './upstreams/upstreams.ts';
+import { webAppRoutes } from './web/web-app.routes.ts';
 
 /** What the routing table may refer to as `${NAME}`: the gateway's settings, then the environment. */
 const tableVariables = (config: GatewayConfig): Record<string, string | undefined> => ({
@@ -103,6 +104,13 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
         await app.register(orderEdgeRoutes(upstreams, identification));
         await app.register(readModelEdgeRoutes(identification));
         await app.register(orderLiveRoutes(upstreams, identification));
+        await app.register(
+          webAppRoutes({
+            identification,
+            supervisorUrl: config.SUPERVISOR_URL,
+            adminToken: config.MERCATO_ADMIN_TOKEN,
+          }),
+        );
       },
       readiness: [
         {

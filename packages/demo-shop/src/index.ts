@@ -145,3 +145,6 @@ export const demoDiscounts: DemoDiscount[] = [
 /** The demo user: identity registers it, customer makes it a member. */
 export const demoUser = { email: 'demo@mercato.test', password: 'mercato-demo-2026', name: 'Dana Demo' };
 export const demoMemberEmails = [demoUser.email];
+
+/** The demo operator: identity registers it with the `admin` role; it opens the ops console at /ops. */
+export const demoAdmin = { email: 'admin@mercato.test', password: 'mercato-admin-2026', name: 'Ada Admin' };

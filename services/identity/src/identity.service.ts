@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { currentRequestContext, isAppError, newId, type ServiceDefinition } from '@mercato/chassis';
 import { identityEvents } from '@mercato/contracts';
-import { demoUser } from '@mercato/demo-shop';
+import { demoAdmin, demoUser } from '@mercato/demo-shop';
 import { ScryptPasswordHasher } from './adapters/crypto/scrypt-password-hasher.ts';
 import { identityGrpc } from './adapters/grpc/identity.grpc.ts';
 import { jwksRoutes } from './adapters/http/jwks.routes.ts';
@@ -49,11 +49,17 @@ export const identityDefinition: ServiceDefinition<IdentityConfig, { database: t
       correlationId: () => currentRequestContext()?.correlationId ?? newId('corr'),
     });
     if (config.IDENTITY_SEED_DEMO) {
-      try {
-        await identity.register(demoUser);
-        logger.info({ email: demoUser.email }, 'registered the demo user');
-      } catch (error) {
-        if (!(isAppError(error) && error.code === 'IDENTITY.EMAIL_TAKEN')) throw error;
+      // The demo shopper, and the demo operator who opens the ops console.
+      for (const [account, roles] of [
+        [demoUser, ['customer']],
+        [demoAdmin, ['customer', 'admin']],
+      ] as const) {
+        try {
+          await identity.register(account, roles);
+          logger.info({ email: account.email }, 'registered a demo account');
+        } catch (error) {
+          if (!(isAppError(error) && error.code === 'IDENTITY.EMAIL_TAKEN')) throw error;
+        }
       }
     }
     return { routes: jwksRoutes(identity), grpc: identityGrpc(identity) };

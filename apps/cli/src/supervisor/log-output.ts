@@ -10,6 +10,8 @@ export type LogStream = 'stdout' | 'stderr';
 export class LogOutput {
   readonly #pretty: ((line: unknown) => string) | undefined;
   readonly #write: (text: string) => void;
+  /** Also given every JSON line (the supervisor's searchable log store). */
+  #sink: ((service: string, json: string) => void) | undefined;
 
   constructor(options: { pretty: boolean; write?: (text: string) => void }) {
     this.#write = options.write ?? ((text) => process.stdout.write(text));
@@ -28,7 +30,12 @@ export class LogOutput {
   line(service: string, text: string, stream: LogStream = 'stdout'): void {
     if (text.trim() === '') return;
     const json = text.startsWith('{') ? text : this.#wrap(service, text, stream);
+    this.#sink?.(service, json);
     this.#write(this.#pretty ? this.#pretty(json) : `${json}\n`);
+  }
+
+  keepLines(sink: (service: string, json: string) => void): void {
+    this.#sink = sink;
   }
 
   /** Plain text for people (the status table), written as is. */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@mercato/chassis/logging';
 import {
@@ -9,11 +10,14 @@ import {
   type Watcher,
   watchTarget,
 } from '../build/service-build.ts';
+import { buildWebIfStale } from '../build/web-build.ts';
 import type { SupervisorConfig } from '../config.ts';
+import { prometheusConfig } from '../observability/prometheus-config.ts';
 import { placeServices, repositoryRoot, type ServiceSpec } from '../services.ts';
 import { createAdminToken } from './admin-token.ts';
 import { checkpointEmbedded, type DatabaseServer, prepareDatabases } from './database-server.ts';
 import type { LogOutput } from './log-output.ts';
+import { keepLogs, startObservability, supervisorPort } from './observability-hub.ts';
 import { assertPortFree } from './port-check.ts';
 import { clearRunState, type RunState, writeRunState } from './run-state.ts';
 import { ServiceProcess } from './service-process.ts';
@@ -42,6 +46,17 @@ function childEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 const buildTargets = (specs: readonly ServiceSpec[]): BuildTarget[] =>
   specs.map((spec) => ({ name: spec.name, directory: path.join(repositoryRoot, spec.directory) }));
+
+/** Builds the web app when stale, without holding the platform up; a failure is logged with its reason. */
+function buildWebInBackground(logger: Logger): void {
+  buildWebIfStale(repositoryRoot).then(
+    (web) => {
+      if (web.built)
+        logger.info({ ms: web.ms }, `built the web app (storefront and console) in ${web.ms} ms`);
+    },
+    (error: Error) => logger.error(`${error.message}; the gateway serves the last build of the web app`),
+  );
+}
 
 /** Builds what changed since the last build; says what it built and how long it took. */
 async function buildServices(specs: readonly ServiceSpec[], logger: Logger): Promise<void> {
@@ -74,6 +89,8 @@ export async function startPlatform(
     if (spec.grpc) await assertPortFree(placement.grpcPorts[spec.name] ?? 0, 'MERCATO_GRPC_PORT_BASE');
     if (spec.smtp) await assertPortFree(placement.smtpPorts[spec.name] ?? 0, 'MERCATO_GRPC_PORT_BASE');
   }
+  await assertPortFree(supervisorPort(config), 'MERCATO_SUPERVISOR_PORT');
+  const logs = keepLogs(config, output);
   const running: ServiceProcess[] = [];
   const watchers: Watcher[] = [];
   // The build runs while the database server starts. Watching (`mercato dev`), the watchers'
@@ -89,6 +106,9 @@ export async function startPlatform(
           })
         : buildServices(specs, logger);
   const [database, build] = await Promise.allSettled([prepareDatabases(specs, config, logger), building]);
+  // The web app is not on the services' path: it builds beside their start (its staleness follows
+  // the gateway's bundle, built above), and the gateway serves the last build until it is done.
+  if (build.status === 'fulfilled') buildWebInBackground(logger);
   if (database.status === 'rejected' || build.status === 'rejected') {
     // Whatever did start (the embedded PostgreSQL, watchers) stops before the error is reported.
     if (database.status === 'fulfilled') await database.value.embedded?.stop();
@@ -97,6 +117,22 @@ export async function startPlatform(
   }
   const server = database.value;
   const adminToken = await createAdminToken(config.MERCATO_DATA_DIR);
+  let observability: Awaited<ReturnType<typeof startObservability>>;
+  try {
+    observability = await startObservability({
+      config,
+      logs,
+      logger,
+      adminToken,
+      jwksUrl: `${placement.urls.identity}/.well-known/jwks.json`,
+      processes: () => running,
+      graceMs: SERVICE_STOP_GRACE_MS,
+    });
+  } catch (error) {
+    await server.embedded?.stop();
+    await Promise.all(watchers.map((watcher) => watcher.stop()));
+    throw error;
+  }
   // One process per service at a time, restarted only after it exited: `<service>-<run>` names it
   // across its restarts, and two shops on one NATS never share a name.
   const run = randomBytes(3).toString('hex');
@@ -105,6 +141,7 @@ export async function startPlatform(
   const state = (): RunState => ({
     supervisor_pid: process.pid,
     started_at: new Date(began).toISOString(),
+    supervisor: { url: observability.api.url },
     postgres: {
       mode: server.mode,
       pid: server.embedded?.pid ?? null,
@@ -139,6 +176,7 @@ export async function startPlatform(
     await Promise.all(watchers.map((watcher) => watcher.stop()));
     // Every service drains at once; PostgreSQL goes last, once nothing uses it.
     await Promise.all(running.map((child) => child.stop(SERVICE_STOP_GRACE_MS)));
+    await observability.stop();
     await server.embedded?.stop();
     await writing;
     await clearRunState(config.MERCATO_DATA_DIR);
@@ -153,7 +191,10 @@ export async function startPlatform(
       output,
       logger,
       onSpawn: saveState,
-      env: childEnvironment(serviceEnvironment(spec, config, server, placement, adminToken, run)),
+      env: childEnvironment({
+        ...observability.serviceEnvironment,
+        ...serviceEnvironment(spec, config, server, placement, adminToken, run, observability.api.url),
+      }),
     });
     running.push(child);
     child.start();
@@ -181,13 +222,20 @@ export async function startPlatform(
     throw failed.reason;
   }
   saveState();
+  // Prometheus can scrape this run as it is: `prometheus --config.file=.mercato/run/prometheus.yml`.
+  await writeFile(
+    path.join(config.MERCATO_DATA_DIR, 'run', 'prometheus.yml'),
+    prometheusConfig(state(), {
+      rulesFile: path.join(repositoryRoot, 'deploy', 'observability', 'rules.yml'),
+    }),
+  );
   output.text(
     `\n${formatStatusTable(specs.flatMap((spec) => running.filter((child) => child.name === spec.name)).map((child) => ({ service: child.name, pid: child.pid, url: child.url, grpc: grpcUrls[child.name], database: server.databases.get(child.name)?.database ?? null })))}\n`,
   );
   const seconds = ((Date.now() - began) / 1000).toFixed(1);
   await checkpointEmbedded(server, logger);
   output.text(
-    `all services ready in ${seconds} s — API ${urls.gateway}/api/catalog/products, docs ${urls.gateway}/docs\n`,
+    `all services ready in ${seconds} s — shop ${urls.gateway}/, console ${urls.gateway}/ops, API ${urls.gateway}/api/catalog/products, docs ${urls.gateway}/docs\n`,
   );
   logger.info({ seconds: Number(seconds) }, 'all services ready');
   return { stop };
@@ -201,6 +249,7 @@ function serviceEnvironment(
   placement: ReturnType<typeof placeServices>,
   adminToken: string,
   run: string,
+  supervisorUrl: string,
 ): Record<string, string> {
   const database = server.databases.get(spec.name);
   const messageStoreUrl = server.messageStoreUrls.get(spec.name);
@@ -223,6 +272,7 @@ function serviceEnvironment(
       http: placement.urls,
       grpc: placement.grpcUrls,
       smtp: config.SMTP_URL ?? `smtp://127.0.0.1:${placement.smtpPorts['smtp-sink'] ?? 0}`,
+      supervisor: supervisorUrl,
     }),
   };
 }

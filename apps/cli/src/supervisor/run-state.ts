@@ -4,6 +4,8 @@ import path from 'node:path';
 export interface RunState {
   supervisor_pid: number;
   started_at: string;
+  /** The supervisor's own API (process control, traces, logs), admin only. */
+  supervisor: { url: string };
   postgres: { mode: 'embedded' | 'external'; pid: number | null; port: number };
   services: Record<string, { pid: number | null; url: string; grpc: string | null; database: string | null }>;
 }

@@ -19,6 +19,21 @@ export interface ServiceProcessOptions {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Where a process is in its life, as the console shows it. */
+export type ProcessState = 'starting' | 'ready' | 'restarting' | 'stopped' | 'stopping' | 'failed';
+
+export interface ProcessInfo {
+  name: string;
+  state: ProcessState;
+  pid: number | null;
+  url: string;
+  /** Times it was started again after it died (or was killed). */
+  restarts: number;
+  /** When the current process started (epoch ms), null when none runs. */
+  started_at: number | null;
+  last_exit: { at: number; code: number | null; signal: string | null } | null;
+}
+
 /** One service as an OS process: spawned, its output merged, restarted with backoff when it dies. */
 export class ServiceProcess {
   readonly name: string;
@@ -37,6 +52,10 @@ export class ServiceProcess {
   /** Set when the process exits in a way a restart cannot fix (bad configuration). */
   fatal: string | undefined;
   readonly #stderrTail: string[] = [];
+  /** Stopped by an operator (the console), not by a crash: not restarted until asked. */
+  #held = false;
+  #restarts = 0;
+  #lastExit: ProcessInfo['last_exit'] = null;
 
   constructor(options: ServiceProcessOptions) {
     this.name = options.name;
@@ -50,6 +69,30 @@ export class ServiceProcess {
 
   get lastError(): string {
     return this.#stderrTail.join(' | ');
+  }
+
+  info(): ProcessInfo {
+    const running = this.pid !== undefined;
+    const state: ProcessState = this.fatal
+      ? 'failed'
+      : this.#held
+        ? running
+          ? 'stopping'
+          : 'stopped'
+        : !running || this.#restartTimer
+          ? 'restarting'
+          : this.#ready
+            ? 'ready'
+            : 'starting';
+    return {
+      name: this.name,
+      state,
+      pid: this.pid ?? null,
+      url: this.url,
+      restarts: this.#restarts,
+      started_at: running ? this.#startedAt : null,
+      last_exit: this.#lastExit,
+    };
   }
 
   start(): void {
@@ -78,7 +121,8 @@ export class ServiceProcess {
   }
 
   #exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (child !== this.#child || this.#stopping || this.#replacing) return;
+    if (child === this.#child) this.#lastExit = { at: Date.now(), code, signal };
+    if (child !== this.#child || this.#stopping || this.#replacing || this.#held) return;
     const { logger, name } = this.#options;
     if (code === EXIT_CONFIG) {
       this.fatal = this.lastError || `${name} exited with a configuration error`;
@@ -97,7 +141,8 @@ export class ServiceProcess {
     );
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = undefined;
-      if (this.#stopping) return;
+      if (this.#stopping || this.#held) return;
+      this.#restarts++;
       this.start();
       void this.waitReady(60_000).then(
         () => logger.info({ child: name, pid: this.pid }, `${name} is ready again`),
@@ -130,6 +175,30 @@ export class ServiceProcess {
     );
   }
 
+  /** `kill -9`, as a crash would: the supervisor restarts it as it restarts any process that died. */
+  kill(): void {
+    this.#child?.kill('SIGKILL');
+  }
+
+  /** Stops it (SIGTERM, then SIGKILL) and keeps it stopped until `resume()`. */
+  async hold(graceMs: number): Promise<void> {
+    if (this.#stopping) return;
+    this.#held = true;
+    clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+    await this.#terminate(graceMs);
+  }
+
+  /** Starts a held process again and waits until it is ready. */
+  async resume(): Promise<void> {
+    if (this.#stopping || !this.#held || this.pid !== undefined) return;
+    this.#held = false;
+    this.fatal = undefined;
+    this.#restarts++;
+    this.start();
+    await this.waitReady(60_000);
+  }
+
   /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
@@ -149,6 +218,8 @@ export class ServiceProcess {
     }
     if (this.#stopping) return;
     this.fatal = undefined;
+    this.#held = false;
+    this.#restarts++;
     this.start();
     await this.waitReady(60_000).then(
       () => this.#options.logger.info({ child: this.name, pid: this.pid }, `${this.name} is ready again`),

@@ -5,10 +5,18 @@ import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { CorrelationSpanProcessor } from './correlation-span-processor.ts';
 import { LazyOtlpExporter } from './lazy-otlp-exporter.ts';
 
 /** Endpoints that are polled constantly and would drown real traces. */
 const quietPaths = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * Routes that say `config: { tracing: false }` make no span either (the gateway's web app files and
+ * the console's polling of the supervisor).
+ */
+const untraced = (route: { url?: string; config?: unknown }): boolean =>
+  quietPaths.has(route.url ?? '') || (route.config as { tracing?: boolean } | undefined)?.tracing === false;
 
 /**
  * The tracer provider is process-wide by design (instrumentations patch modules as they load), so
@@ -25,7 +33,7 @@ export function startTracing(serviceName: string, environment: NodeJS.ProcessEnv
   if (provider) return;
   // Without an endpoint spans are still created, so trace ids reach the logs and propagate downstream.
   const spanProcessors: SpanProcessor[] = environment.OTEL_EXPORTER_OTLP_ENDPOINT
-    ? [new BatchSpanProcessor(new LazyOtlpExporter())]
+    ? [new CorrelationSpanProcessor(), new BatchSpanProcessor(new LazyOtlpExporter())]
     : [];
   provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': environment.OTEL_SERVICE_NAME ?? serviceName }),
@@ -45,7 +53,7 @@ export function startTracing(serviceName: string, environment: NodeJS.ProcessEnv
       new FastifyOtelInstrumentation({
         registerOnInitialization: true,
         instrumentHooks: false,
-        ignorePaths: (route) => quietPaths.has(route.url ?? ''),
+        ignorePaths: untraced,
       }),
     ],
   });

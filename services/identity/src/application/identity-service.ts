@@ -62,14 +62,18 @@ export function identityService(deps: IdentityDependencies) {
   };
 
   return {
-    async register(input: { email: string; password: string; name: string }): Promise<UserRecord> {
+    /** A new customer; `roles` only for accounts the service seeds itself (the demo admin). */
+    async register(
+      input: { email: string; password: string; name: string },
+      roles: readonly string[] = ['customer'],
+    ): Promise<UserRecord> {
       const now = deps.now();
       const user: UserRecord = {
         id: deps.newId('usr'),
         email: input.email,
         name: input.name,
         passwordHash: await deps.hasher.hash(input.password),
-        roles: ['customer'],
+        roles: [...roles],
       };
       const envelope = createEnvelope({
         contract: userRegistered,

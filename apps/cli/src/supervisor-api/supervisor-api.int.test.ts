@@ -1,0 +1,127 @@
+import { createLogger } from '@mercato/chassis/logging';
+import { freePort, startTokenIssuer } from '@mercato/chassis/testing';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LogStore } from '../observability/log-store.ts';
+import { MetricsCollector } from '../observability/metrics-collector.ts';
+import { SpanStore } from '../observability/span-store.ts';
+import type { ServiceProcess } from '../supervisor/service-process.ts';
+import { type SupervisorApi, startSupervisorApi } from './supervisor-api.ts';
+
+const ADMIN_TOKEN = 'run-token-0123456789abcdefghijklmnop';
+
+describe('the supervisor API', () => {
+  let api: SupervisorApi;
+  let issuer: Awaited<ReturnType<typeof startTokenIssuer>>;
+  let clock = Date.now();
+  const spans = new SpanStore({
+    maxBytes: 1e7,
+    decisionWaitMs: 1_000,
+    slowMs: 500,
+    sampleRate: 0,
+    now: () => clock,
+  });
+  const logs = new LogStore({ maxBytes: 1e6 });
+
+  beforeAll(async () => {
+    issuer = await startTokenIssuer();
+    api = await startSupervisorApi({
+      port: await freePort(),
+      adminToken: ADMIN_TOKEN,
+      jwksUrl: `${issuer.url}/.well-known/jwks.json`,
+      logger: createLogger({ service: 'supervisor', level: 'silent' }),
+      processes: () => [] as ServiceProcess[],
+      spans,
+      logs,
+      metrics: new MetricsCollector({
+        targets: () => ({}),
+        intervalMs: 1_000,
+        points: 10,
+        idleAfterMs: 1_000,
+      }),
+      graceMs: 1_000,
+    });
+  });
+  afterAll(async () => {
+    await api?.close();
+    issuer?.close();
+  });
+
+  it('opens its admin routes to the run token and admin identity tokens only: 401 without, 403 for a customer', async () => {
+    const status = async (path: string, token?: string) =>
+      (await fetch(`${api.url}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {}))
+        .status;
+    const customer = await issuer.tokenFor('usr_customer', ['customer']);
+    const admin = await issuer.tokenFor('usr_admin', ['customer', 'admin']);
+    for (const path of ['/admin/processes', '/admin/traces', '/admin/logs', '/admin/metrics']) {
+      expect(await status(path), path).toBe(401);
+      expect(await status(path, customer), path).toBe(403);
+      expect(await status(path, admin), path).toBe(200);
+      expect(await status(path, ADMIN_TOKEN), path).toBe(200);
+    }
+    const kill = await fetch(`${api.url}/admin/processes/catalog/kill`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${customer}` },
+    });
+    expect(kill.status).toBe(403);
+  });
+
+  it('takes spans from the OpenTelemetry SDK over OTLP/HTTP with the run token, and answers trace queries', async () => {
+    const exporter = new OTLPTraceExporter({
+      url: `${api.url}/v1/traces`,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    const provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'payment' }),
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    const span = provider.getTracer('test').startSpan('payment.take process');
+    span.setAttribute('mercato.correlation_id', 'corr_otlp');
+    span.setStatus({ code: SpanStatusCode.ERROR, message: 'declined' });
+    span.end();
+    await provider.forceFlush();
+    await provider.shutdown();
+    clock += 1_000;
+    spans.decide();
+    const answer = await fetch(`${api.url}/admin/traces?status=error&correlation_id=corr_otlp`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    const { traces } = (await answer.json()) as { traces: { trace_id: string; root_service: string }[] };
+    expect(traces).toEqual([
+      expect.objectContaining({ trace_id: span.spanContext().traceId, root_service: 'payment' }),
+    ]);
+  });
+
+  it('refuses OTLP without the run token, and bad queries with a 400 naming the field', async () => {
+    const otlp = await fetch(`${api.url}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: new Uint8Array([]),
+    });
+    expect(otlp.status).toBe(401);
+    const garbage = await fetch(`${api.url}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: new Uint8Array([0xff, 0xff, 0xff]),
+    });
+    expect(garbage.status).toBe(400);
+    const bad = await fetch(`${api.url}/admin/logs?trace_id=nope&limit=0`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toContain('application/problem+json');
+    expect(JSON.stringify(await bad.json())).toMatch(/query\.trace_id/);
+    for (const path of ['..%2Fhealthz', 'a%2F..%2F..%2Fhealthz', 'dead-letters/..%2F..%2Fmetrics'])
+      expect(
+        (
+          await fetch(`${api.url}/admin/services/order/admin/${path}`, {
+            headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+          })
+        ).status,
+        path,
+      ).toBe(400);
+  });
+});

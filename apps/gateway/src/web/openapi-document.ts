@@ -1,0 +1,26 @@
+import { createService } from '@mercato/chassis';
+import { gatewayDefinition } from '../gateway.service.ts';
+import { requiredGrpcClusters } from '../routing/route-table.schema.ts';
+
+// Nothing is called: the document is built from the routes alone.
+const nowhere = 'http://127.0.0.1:9';
+
+/**
+ * The edge's OpenAPI document as `/docs/json` serves it, built in this process without a platform:
+ * the web app's API client is generated from it at build time, so a changed API breaks the build.
+ */
+export async function edgeOpenApiDocument(): Promise<Record<string, unknown>> {
+  const service = await createService(gatewayDefinition, {
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    IDENTITY_URL: nowhere,
+    ORDER_VIEW_URL: nowhere,
+    ANALYTICS_URL: nowhere,
+    ...Object.fromEntries(requiredGrpcClusters.map((name) => [`${name.toUpperCase()}_GRPC_URL`, nowhere])),
+  });
+  try {
+    return (await service.app.inject({ url: '/docs/json' })).json() as Record<string, unknown>;
+  } finally {
+    await service.stop();
+  }
+}
