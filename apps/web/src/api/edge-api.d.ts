@@ -3739,7 +3739,7 @@ export interface operations {
                         order_id: string;
                         customer_id: string;
                         /** @enum {string} */
-                        status: "pending" | "confirmed" | "cancelled" | "failed" | "shipped" | "delivered";
+                        status: "pending" | "confirmed" | "cancel_pending" | "cancelled" | "failed" | "shipped" | "delivered";
                         lines: {
                             sku: string;
                             quantity: number;
@@ -3947,7 +3947,7 @@ export interface operations {
     listMyOrders: {
         parameters: {
             query?: {
-                status?: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled" | "failed";
+                status?: "pending" | "confirmed" | "cancel_pending" | "shipped" | "delivered" | "cancelled" | "failed";
                 page_size?: number;
                 page_token?: string;
                 order_id?: string;
@@ -4166,7 +4166,7 @@ export interface operations {
                         order_id: string;
                         customer_id: string;
                         /** @enum {string} */
-                        status: "pending" | "confirmed" | "cancelled" | "failed" | "shipped" | "delivered";
+                        status: "pending" | "confirmed" | "cancel_pending" | "cancelled" | "failed" | "shipped" | "delivered";
                         lines: {
                             sku: string;
                             quantity: number;
@@ -4395,7 +4395,7 @@ export interface operations {
                         order_id: string;
                         customer_id: string;
                         /** @enum {string} */
-                        status: "pending" | "confirmed" | "cancelled" | "failed" | "shipped" | "delivered";
+                        status: "pending" | "confirmed" | "cancel_pending" | "cancelled" | "failed" | "shipped" | "delivered";
                         lines: {
                             sku: string;
                             quantity: number;
@@ -4991,7 +4991,7 @@ export interface operations {
                         order_id: string;
                         customer_id: string;
                         /** @enum {string} */
-                        status: "pending" | "confirmed" | "cancelled" | "failed" | "shipped" | "delivered";
+                        status: "pending" | "confirmed" | "cancel_pending" | "cancelled" | "failed" | "shipped" | "delivered";
                         lines: {
                             sku: string;
                             quantity: number;

@@ -6,6 +6,7 @@ import { ProblemError } from '../../shared/problem.ts';
 import { ProblemMessage } from '../../shared/problem-message.tsx';
 import { useSession } from '../../shared/session.ts';
 import { streamEvents } from '../../shared/sse.ts';
+import { CancelOrder } from '../cancel-order.tsx';
 import { reasonText, statusSteps } from '../order-reasons.ts';
 
 interface Change {
@@ -86,6 +87,7 @@ export function OrderPage({ id }: { id: string }) {
         {money(order.data.total_minor, order.data.currency)} · to {order.data.shipping_address}
       </p>
       {streamProblem ? <p className="note">{streamProblem}</p> : null}
+      <CancelOrder orderId={order.data.order_id} status={current} />
       <ol aria-label="Order progress" className="timeline">
         {statusSteps.map((step) => (
           <li
