@@ -1,4 +1,5 @@
 import { createAuthenticator, type ServiceDefinition } from '@mercato/chassis';
+import { requireTokenWhereDeclared } from './auth/authentication-first.ts';
 import { createAuthorizationStep } from './auth/authorization.step.ts';
 import { createIdentification, parseApiKeys } from './auth/identification.ts';
 import { type GatewayConfig, gatewayConfig } from './config.ts';
@@ -93,6 +94,7 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
           limit: createRateLimitStep(rateLimitStore, identification),
           proxy: await installProxying(app, config.GATEWAY_BODY_LIMIT_BYTES),
         });
+        requireTokenWhereDeclared(app, identification);
         await app.register(catalogEdgeRoutes(upstreams));
         await app.register(authEdgeRoutes(upstreams));
         await app.register(inventoryEdgeRoutes(upstreams));

@@ -23,9 +23,11 @@ const logger = createLogger({ service: 'grpc-test', level: 'silent' });
 function scriptedCatalog() {
   const seen: Array<{ method: string; timeoutMs: number | undefined; correlation: string | null }> = [];
   const behaviour = { fail: undefined as Code | undefined, delayMs: 0, notFound: false };
+  const calls = { getProduct: 0, listProducts: 0 };
   const routes = (router: ConnectRouter) =>
     router.service(CatalogService, {
       async getProduct(request, context) {
+        calls.getProduct += 1;
         seen.push({
           method: 'GetProduct',
           timeoutMs: context.timeoutMs(),
@@ -41,11 +43,14 @@ function scriptedCatalog() {
           });
         return { product: create(ProductSchema, { id: request.id, name: 'Tent' }) };
       },
-      listProducts: () => ({}),
+      listProducts: () => {
+        calls.listProducts += 1;
+        return {};
+      },
       searchProducts: () => ({}),
       listCategories: () => ({}),
     });
-  return { seen, behaviour, routes };
+  return { seen, behaviour, routes, calls };
 }
 
 describe('chassis gRPC client and server', () => {
@@ -77,6 +82,20 @@ describe('chassis gRPC client and server', () => {
     );
     expect(response.product?.name).toBe('Tent');
     expect(seen[0]?.correlation).toBe('corr_abc');
+  });
+
+  it('answers INVALID_ARGUMENT naming the field to a request with a control character, before any handler runs', async () => {
+    const { client, calls } = await start();
+    const refused = (await client.getProduct({ id: 'prod\u00001' }).catch((error) => error)) as AppError;
+    expect(refused).toMatchObject({ code: 'REQUEST.INVALID', kind: 'validation' });
+    expect(refused.details).toEqual({
+      errors: [{ field: 'id', message: expect.stringContaining('control') }],
+    });
+    const nested = (await client
+      .listProducts({ categorySlug: 'tents\r\nX-Injected: 1' })
+      .catch((error) => error)) as AppError;
+    expect(nested.details).toEqual({ errors: [{ field: 'categorySlug', message: expect.any(String) }] });
+    expect(calls).toEqual({ getProduct: 0, listProducts: 0 });
   });
 
   it('sends the smaller of its own timeout and the remaining deadline', async () => {

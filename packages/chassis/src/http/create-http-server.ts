@@ -6,9 +6,11 @@ import fastify, {
   LogController,
 } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { validationFailed } from '../errors/app-error.ts';
 import type { Logger } from '../logging/create-logger.ts';
 import { runWithRequestContext } from '../logging/request-context.ts';
 import type { ServiceMetrics } from '../metrics/service-metrics.ts';
+import { CONTROL_CHARACTER_MESSAGE, findControlCharacter } from '../validation/control-characters.ts';
 import { answerClientErrors } from './client-errors.ts';
 import { installProblemHandlers } from './error-handler.ts';
 import { CORRELATION_HEADER, correlationIdFrom, REQUEST_ID_HEADER, requestIdFrom } from './request-ids.ts';
@@ -96,6 +98,23 @@ export function createHttpServer(settings: HttpServerSettings): HttpApp {
     void reply.header(CORRELATION_HEADER, context.correlationId).header(REQUEST_ID_HEADER, context.requestId);
     const target = targets.get(request.raw);
     runWithRequestContext(context, () => done(target instanceof Error ? target : undefined));
+  });
+
+  // Control characters in any text of a request (NUL above all, which PostgreSQL refuses) are a
+  // 400 naming the field, for every route at once, before its own schema is consulted.
+  app.addHook('preValidation', (request, _reply, done) => {
+    for (const [location, value] of [
+      ['path', request.params],
+      ['query', request.query],
+      ['body', request.body],
+    ] as const) {
+      const found = findControlCharacter(value);
+      if (found)
+        return done(
+          validationFailed([{ field: [location, ...found].join('.'), message: CONTROL_CHARACTER_MESSAGE }]),
+        );
+    }
+    done();
   });
 
   app.addHook('onResponse', async (request, reply) => {

@@ -40,3 +40,5 @@ export function findControlCharacter(
   }
   return undefined;
 }
+
+export const CONTROL_CHARACTER_MESSAGE = 'must not hold control characters (NUL, line breaks, escapes)';
