@@ -1,4 +1,5 @@
 import { AppError, notFound } from '@mercato/chassis';
+import { parseOrderLogPosition, parseOrderStreamVersion } from '@mercato/contracts';
 import type { OrderChange } from '@mercato/contracts/grpc/order';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -26,11 +27,11 @@ const resumeFrom = (request: FastifyRequest, query: { last_event_id?: string | u
   return (Array.isArray(header) ? header[0] : header) ?? query.last_event_id ?? '';
 };
 
-const badResume = () =>
+const badResume = (expected: string) =>
   new AppError({
     code: 'ORDER.BAD_LAST_EVENT_ID',
     kind: 'validation',
-    message: 'Last-Event-ID must be the id of an event of this stream',
+    message: `Last-Event-ID must be the id of an event of this stream (${expected})`,
   });
 
 /**
@@ -109,7 +110,10 @@ export const orderLiveRoutes =
       async (request, reply) => {
         const { userId } = await identification.requirePrincipal(request);
         const after = resumeFrom(request, request.query);
-        if (after !== '' && !/^\d{1,20}\.\d{1,20}$/.test(after)) throw badResume();
+        // Checked here, in range too: a value the order log cannot hold is the client's mistake (400),
+        // not an upstream failure to retry for ever.
+        if (after !== '' && !parseOrderLogPosition(after))
+          throw badResume('a position <transaction>.<sequence> within the log');
         const order = upstreams.for(request).order.client;
         await pipeChanges(
           request,
@@ -136,7 +140,8 @@ export const orderLiveRoutes =
       async (request, reply) => {
         const principal = await identification.requirePrincipal(request);
         const after = resumeFrom(request, request.query);
-        if (after !== '' && !/^\d{1,9}$/.test(after)) throw badResume();
+        if (after !== '' && parseOrderStreamVersion(after) === undefined)
+          throw badResume('a version of the order');
         const order = upstreams.for(request).order.client;
         const { order: found } = await order.getOrder({ orderId: request.params.id, asOf: '' });
         if (!found || !mayRead(principal, found.customerId))
