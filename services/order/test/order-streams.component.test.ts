@@ -62,9 +62,10 @@ describe.skipIf(!postgres.available)(suiteTitle('order streams', postgres), () =
   let keys = 0;
   const client = () => running.client(OrderService);
   const place = async (customerId: string) => {
+    keys += 1;
     const { order } = await client().createOrder({
       customerId,
-      idempotencyKey: `key-${(keys += 1)}`,
+      idempotencyKey: `key-${keys}`,
       items: [{ sku: 'BOK-0001', quantity: 1 }],
       shippingAddress: '1 Main St',
     });

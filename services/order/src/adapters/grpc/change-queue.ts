@@ -23,7 +23,10 @@ export class ChangeQueue<T> implements AsyncIterable<T> {
 
   push(item: T): void {
     if (this.#ended) return;
-    if (this.#items.length >= this.#capacity) return this.end(new ChangeQueueOverflow(this.#capacity));
+    if (this.#items.length >= this.#capacity) {
+      this.end(new ChangeQueueOverflow(this.#capacity));
+      return;
+    }
     this.#items.push(item);
     this.#wake();
   }
