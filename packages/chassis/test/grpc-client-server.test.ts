@@ -22,7 +22,7 @@ const logger = createLogger({ service: 'grpc-test', level: 'silent' });
 /** A catalog whose behaviour each test scripts; it records what each call saw. */
 function scriptedCatalog() {
   const seen: Array<{ method: string; timeoutMs: number | undefined; correlation: string | null }> = [];
-  const behaviour = { fail: undefined as Code | undefined, delayMs: 0, notFound: false };
+  const behaviour = { fail: undefined as Code | undefined, delayMs: 0, notFound: false, throttled: false };
   const calls = { getProduct: 0, listProducts: 0 };
   const routes = (router: ConnectRouter) =>
     router.service(CatalogService, {
@@ -40,6 +40,13 @@ function scriptedCatalog() {
             code: 'CATALOG.PRODUCT_NOT_FOUND',
             kind: 'not_found',
             message: 'no such product',
+          });
+        if (behaviour.throttled)
+          throw new AppError({
+            code: 'CATALOG.SLOW_DOWN',
+            kind: 'rate_limited',
+            message: 'slow down',
+            retryAfterSeconds: 7,
           });
         return { product: create(ProductSchema, { id: request.id, name: 'Tent' }) };
       },
@@ -125,6 +132,14 @@ describe('chassis gRPC client and server', () => {
       kind: 'not_found',
       code: 'CATALOG.PRODUCT_NOT_FOUND',
       message: 'no such product',
+    });
+    behaviour.notFound = false;
+    behaviour.throttled = true;
+    // When to ask again travels with the error, for the edge's Retry-After.
+    await expect(client.getProduct({ id: 'p' })).rejects.toMatchObject({
+      kind: 'rate_limited',
+      code: 'CATALOG.SLOW_DOWN',
+      retryAfterSeconds: 7,
     });
   });
 

@@ -22,7 +22,12 @@ export const identityDefinition: ServiceDefinition<IdentityConfig, { database: t
   messaging: { contracts: identityEvents },
   async setup({ config, db, outbox, logger }) {
     const now = () => new Date();
-    const windowMs = config.IDENTITY_LOGIN_WINDOW_SECONDS * 1000;
+    const policy = (freeFailures: number) => ({
+      freeFailures,
+      firstDelayMs: config.IDENTITY_LOGIN_FIRST_DELAY_MS,
+      maxDelayMs: config.IDENTITY_LOGIN_MAX_DELAY_SECONDS * 1000,
+      forgetAfterMs: config.IDENTITY_LOGIN_WINDOW_SECONDS * 1000,
+    });
     const identity = identityService({
       accounts: new PostgresAccounts(db, outbox),
       keys: new PostgresKeyRing(
@@ -41,8 +46,9 @@ export const identityDefinition: ServiceDefinition<IdentityConfig, { database: t
         refreshTtlSeconds: config.IDENTITY_REFRESH_TOKEN_TTL_SECONDS,
       },
       throttle: {
-        perEmail: { maxFailures: config.IDENTITY_LOGIN_MAX_FAILURES_PER_EMAIL, windowMs },
-        perIp: { maxFailures: config.IDENTITY_LOGIN_MAX_FAILURES_PER_IP, windowMs },
+        client: policy(config.IDENTITY_LOGIN_FREE_FAILURES_PER_CLIENT),
+        account: policy(config.IDENTITY_LOGIN_FREE_FAILURES_PER_EMAIL),
+        address: policy(config.IDENTITY_LOGIN_FREE_FAILURES_PER_IP),
       },
       newId,
       now,

@@ -34,7 +34,11 @@ describe.skipIf(!postgres.available)(suiteTitle('identity service', postgres), (
   beforeAll(async () => {
     running = await startTestService(identityDefinition, {
       IDENTITY_SCRYPT_COST: '1024',
-      IDENTITY_LOGIN_MAX_FAILURES_PER_EMAIL: '3',
+      IDENTITY_LOGIN_FREE_FAILURES_PER_CLIENT: '3',
+      IDENTITY_LOGIN_FREE_FAILURES_PER_EMAIL: '10',
+      IDENTITY_LOGIN_FREE_FAILURES_PER_IP: '20',
+      // Long enough that no hold runs out while a test looks at it.
+      IDENTITY_LOGIN_FIRST_DELAY_MS: '60000',
       IDENTITY_KEY_ROTATION_SECONDS: '2',
     });
     messages = createPool({ url: running.messagesUrl, max: 1, applicationName: 'test' }, logger);
@@ -81,7 +85,7 @@ describe.skipIf(!postgres.available)(suiteTitle('identity service', postgres), (
     expect(payload.sub).toMatch(/^usr_/);
   });
 
-  it('throttles an email after repeated failures, even with the right password', async () => {
+  it('holds a client back after its free failures, even with the right password', async () => {
     await client().register({ email: 'bob@example.test', password: 'bobs passphrase', name: 'Bob' });
     for (let i = 0; i < 3; i += 1) {
       const wrong = await grpcFailure(
@@ -94,6 +98,91 @@ describe.skipIf(!postgres.available)(suiteTitle('identity service', postgres), (
     );
     expect(blocked?.code).toBe(Code.ResourceExhausted);
     expect(blocked?.metadata.get('mercato-error-code')).toBe('IDENTITY.LOGIN_THROTTLED');
+  });
+
+  const throttled = async (login: Promise<unknown>) => {
+    const failure = await grpcFailure(login);
+    return failure?.code === Code.ResourceExhausted && failure.metadata.get('mercato-error-code');
+  };
+  const register = (email: string) =>
+    client().register({ email, password: 'the right passphrase', name: email.split('@')[0] ?? 'x' });
+
+  it("does not let an attacker's failures stop the owner's correct password from another address", async () => {
+    await register('erin@example.test');
+    const attacker = { email: 'erin@example.test', clientIp: '203.0.113.66' };
+    const answers: Array<string | false> = [];
+    for (let i = 0; i < 12; i += 1)
+      answers.push(await throttled(client().login({ ...attacker, password: `guess number ${i}` })));
+    // Three free guesses, then held back: the attacker's address waits, however it guesses.
+    expect(answers.slice(0, 3)).toEqual([false, false, false]);
+    expect(answers.slice(3)).toEqual(Array(9).fill('IDENTITY.LOGIN_THROTTLED'));
+    expect(await throttled(client().login({ ...attacker, password: 'the right passphrase' }))).toBe(
+      'IDENTITY.LOGIN_THROTTLED',
+    );
+    // The owner, elsewhere, is not: 12 failures against the account held back only their author.
+    const owner = await client().login({
+      email: 'erin@example.test',
+      password: 'the right passphrase',
+      clientIp: '198.51.100.7',
+    });
+    expect(owner.tokens?.accessToken).toBeTruthy();
+  });
+
+  it('lets a correct password through from an address held back for spraying other accounts', async () => {
+    await register('frank@example.test');
+    await register('grace@example.test');
+    const office = '192.0.2.44';
+    for (let i = 0; i < 25; i += 1) {
+      const failure = await grpcFailure(
+        client().login({ email: `sprayed-${i}@example.test`, password: 'Winter2026!', clientIp: office }),
+      );
+      expect(failure?.code).toBe(Code.Unauthenticated);
+    }
+    // Frank failed once from the office too (the sprayer tried him): now he waits while it is held.
+    expect(
+      (
+        await grpcFailure(
+          client().login({ email: 'frank@example.test', password: 'Winter2026!', clientIp: office }),
+        )
+      )?.code,
+    ).toBe(Code.Unauthenticated);
+    expect(
+      await throttled(
+        client().login({ email: 'frank@example.test', password: 'the right passphrase', clientIp: office }),
+      ),
+    ).toBe('IDENTITY.LOGIN_THROTTLED');
+    // Grace, behind the same address, never failed: her correct password gets her in.
+    const grace = await client().login({
+      email: 'grace@example.test',
+      password: 'the right passphrase',
+      clientIp: office,
+    });
+    expect(grace.tokens?.accessToken).toBeTruthy();
+  });
+
+  it('holds back the clients guessing one account from many addresses, not its owner', async () => {
+    await register('heidi@example.test');
+    for (let i = 0; i < 12; i += 1)
+      await grpcFailure(
+        client().login({ email: 'heidi@example.test', password: 'nope nope', clientIp: `198.18.0.${i}` }),
+      );
+    // An address that guessed once now waits for the account, even with the right password…
+    expect(
+      await throttled(
+        client().login({
+          email: 'heidi@example.test',
+          password: 'the right passphrase',
+          clientIp: '198.18.0.3',
+        }),
+      ),
+    ).toBe('IDENTITY.LOGIN_THROTTLED');
+    // …and the owner at home does not.
+    const owner = await client().login({
+      email: 'heidi@example.test',
+      password: 'the right passphrase',
+      clientIp: '198.51.100.99',
+    });
+    expect(owner.tokens?.accessToken).toBeTruthy();
   });
 
   it('rotates refresh tokens and revokes the family when a spent one is replayed', async () => {

@@ -1,5 +1,5 @@
 import type { OutboxEntry } from '@mercato/chassis';
-import type { FailureWindow, ThrottlePolicy } from '../domain/login-throttle.ts';
+import type { FailureRecord } from '../domain/login-throttle.ts';
 import type { RefreshRecord } from '../domain/refresh-token.ts';
 
 export interface UserRecord {
@@ -38,7 +38,12 @@ export interface Accounts {
     now: Date,
     issue: (user: UserRecord, familyId: string) => Promise<{ issued: T; successor: NewRefreshToken }>,
   ): Promise<Rotation<T>>;
-  failureWindow(key: string): Promise<FailureWindow | undefined>;
-  recordFailure(key: string, policy: ThrottlePolicy, now: Date): Promise<void>;
+  /** The failures counted under each of `keys` that has any. */
+  failures(keys: readonly string[]): Promise<Map<string, FailureRecord>>;
+  /** Counts one more failure under each key, in one transaction; `next` says what it becomes. */
+  recordFailure(
+    keys: readonly string[],
+    next: (key: string, record: FailureRecord | undefined) => FailureRecord,
+  ): Promise<void>;
   clearFailures(key: string): Promise<void>;
 }

@@ -19,6 +19,7 @@ export const identityErrors = {
       code: 'IDENTITY.LOGIN_THROTTLED',
       kind: 'rate_limited',
       message: `Too many failed logins; try again in ${retryAfterSeconds} s`,
+      retryAfterSeconds,
       details: { retry_after_seconds: retryAfterSeconds },
     }),
   invalidRefreshToken: () =>

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { inTransaction, type Outbox, type OutboxEntry, type Pool, type PoolClient } from '@mercato/chassis';
 import type { Accounts, NewRefreshToken, Rotation, UserRecord } from '../../application/accounts.port.ts';
-import { afterFailure, type FailureWindow, type ThrottlePolicy } from '../../domain/login-throttle.ts';
+import type { FailureRecord } from '../../domain/login-throttle.ts';
 import { type RefreshRecord, refreshVerdict } from '../../domain/refresh-token.ts';
 
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('base64url');
@@ -120,37 +120,44 @@ export class PostgresAccounts implements Accounts {
     );
   }
 
-  async failureWindow(key: string): Promise<FailureWindow | undefined> {
-    const { rows } = await this.#pool.query<{ window_started_at: Date; failures: number }>(
-      'SELECT window_started_at, failures FROM login_failures WHERE key = $1',
-      [key],
+  async failures(keys: readonly string[]): Promise<Map<string, FailureRecord>> {
+    const { rows } = await this.#pool.query<{ key: string; failures: number; last_failure_at: Date }>(
+      'SELECT key, failures, last_failure_at FROM login_failures WHERE key = ANY($1::text[])',
+      [keys],
     );
-    const row = rows[0];
-    return row && { windowStartedAt: row.window_started_at, failures: row.failures };
+    return new Map(
+      rows.map((row) => [row.key, { failures: row.failures, lastFailureAt: row.last_failure_at }]),
+    );
   }
 
-  async recordFailure(key: string, policy: ThrottlePolicy, now: Date): Promise<void> {
-    // Read-modify-write under a row lock, so concurrent failures all count.
+  async recordFailure(
+    keys: readonly string[],
+    next: (key: string, record: FailureRecord | undefined) => FailureRecord,
+  ): Promise<void> {
+    // Read-modify-write under row locks (taken in key order, so concurrent failures never deadlock),
+    // so that concurrent failures all count.
+    const sorted = [...keys].sort();
     await inTransaction(this.#pool, async (client) => {
-      await client.query('INSERT INTO login_failures VALUES ($1, $2, 0) ON CONFLICT (key) DO NOTHING', [
-        key,
-        now,
-      ]);
-      const { rows } = await client.query<{ window_started_at: Date; failures: number }>(
-        'SELECT window_started_at, failures FROM login_failures WHERE key = $1 FOR UPDATE',
-        [key],
+      await client.query(
+        `INSERT INTO login_failures (key, window_started_at, failures, last_failure_at)
+         SELECT key, now(), 0, now() FROM unnest($1::text[]) AS key ORDER BY key
+         ON CONFLICT (key) DO NOTHING`,
+        [sorted],
       );
-      const row = rows[0];
-      const current =
-        row && row.failures > 0
-          ? { windowStartedAt: row.window_started_at, failures: row.failures }
-          : undefined;
-      const next = afterFailure(current, policy, now);
-      await client.query('UPDATE login_failures SET window_started_at = $2, failures = $3 WHERE key = $1', [
-        key,
-        next.windowStartedAt,
-        next.failures,
-      ]);
+      const { rows } = await client.query<{ key: string; failures: number; last_failure_at: Date }>(
+        'SELECT key, failures, last_failure_at FROM login_failures WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE',
+        [sorted],
+      );
+      for (const row of rows) {
+        const current =
+          row.failures > 0 ? { failures: row.failures, lastFailureAt: row.last_failure_at } : undefined;
+        const updated = next(row.key, current);
+        await client.query('UPDATE login_failures SET failures = $2, last_failure_at = $3 WHERE key = $1', [
+          row.key,
+          updated.failures,
+          updated.lastFailureAt,
+        ]);
+      }
     });
   }
 
