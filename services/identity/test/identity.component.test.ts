@@ -102,7 +102,7 @@ describe.skipIf(!postgres.available)(suiteTitle('identity service', postgres), (
 
   const throttled = async (login: Promise<unknown>) => {
     const failure = await grpcFailure(login);
-    return failure?.code === Code.ResourceExhausted && failure.metadata.get('mercato-error-code');
+    return (failure?.code === Code.ResourceExhausted && failure.metadata.get('mercato-error-code')) || false;
   };
   const register = (email: string) =>
     client().register({ email, password: 'the right passphrase', name: email.split('@')[0] ?? 'x' });

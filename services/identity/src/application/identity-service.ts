@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createEnvelope, userRegistered } from '@mercato/contracts';
 import { SignJWT } from 'jose';
-import { afterFailure, type LoginThrottlePolicies, loginVerdict } from '../domain/login-throttle.ts';
+import {
+  afterFailure,
+  type LoginThrottlePolicies,
+  loginVerdict,
+  type ThrottlePolicy,
+} from '../domain/login-throttle.ts';
 import type { Accounts, NewRefreshToken, UserRecord } from './accounts.port.ts';
 import { identityErrors } from './identity-errors.ts';
 import type { KeyRing } from './key-ring.port.ts';
@@ -108,7 +113,7 @@ export function identityService(deps: IdentityDependencies) {
       const user = await accounts.userByEmail(input.email);
       const valid = await deps.hasher.verify(input.password, user?.passwordHash ?? (await dummyHash));
       if (!user || !valid) {
-        const policyOf = new Map(
+        const policyOf = new Map<string, ThrottlePolicy>(
           (Object.keys(keys) as Array<keyof typeof keys>).map((name) => [keys[name], deps.throttle[name]]),
         );
         await accounts.recordFailure(Object.values(keys), (key, record) =>
