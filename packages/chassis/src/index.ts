@@ -1,4 +1,5 @@
 export { type Authenticator, createAuthenticator, type Principal } from './auth/token-verifier.ts';
+export { BoundedQueue, QueueOverflow } from './bounded-queue.ts';
 export {
   databaseConfigShape,
   env,

@@ -16,6 +16,7 @@ import type { IdentityConfig } from '../src/config.ts';
 import { identityDefinition } from '../src/identity.service.ts';
 
 const postgres = await probePostgres();
+const ADMIN_TOKEN = 'identity-test-admin-token-0123456789';
 const logger = createLogger({ service: 'test', level: 'silent' });
 
 describe.skipIf(!postgres.available)(suiteTitle('identity service', postgres), () => {
@@ -33,6 +34,7 @@ describe.skipIf(!postgres.available)(suiteTitle('identity service', postgres), (
 
   beforeAll(async () => {
     running = await startTestService(identityDefinition, {
+      MERCATO_ADMIN_TOKEN: ADMIN_TOKEN,
       IDENTITY_SCRYPT_COST: '1024',
       IDENTITY_LOGIN_FREE_FAILURES_PER_CLIENT: '3',
       IDENTITY_LOGIN_FREE_FAILURES_PER_EMAIL: '10',
@@ -183,6 +185,63 @@ describe.skipIf(!postgres.available)(suiteTitle('identity service', postgres), (
       clientIp: '198.51.100.99',
     });
     expect(owner.tokens?.accessToken).toBeTruthy();
+  });
+
+  it('blocks a user: watchers are told at once, login and refresh are refused, unblocking lets it back', async () => {
+    const ivan = await register('ivan@example.test');
+    const before = (await client().login({ email: 'ivan@example.test', password: 'the right passphrase' }))
+      .tokens;
+    const controller = new AbortController();
+    const watched: Array<Array<{ userId: string; blockedAt: string }>> = [];
+    const watching = (async () => {
+      for await (const { users } of client().watchBlockedUsers({}, { signal: controller.signal }))
+        watched.push(users.map(({ userId, blockedAt }) => ({ userId, blockedAt })));
+    })().catch(() => undefined);
+    await waitFor('the recent blocks first', async () => watched.length === 1);
+    expect(watched[0]?.map((user) => user.userId)).not.toContain(ivan.userId);
+
+    const admin = (method: string, id: string, token = ADMIN_TOKEN) =>
+      fetch(`${running.url}/admin/users/${id}/block`, {
+        method,
+        headers: { authorization: `Bearer ${token}` },
+      });
+    expect((await admin('PUT', ivan.userId, 'not-the-admin-token-at-all-000000')).status).toBe(401);
+    expect((await admin('PUT', 'usr_nobody')).status).toBe(404);
+    const blocked = await admin('PUT', ivan.userId);
+    expect(blocked.status).toBe(200);
+    const { blocked_at } = (await blocked.json()) as { blocked_at: string };
+    await waitFor('the block pushed to the watcher', async () => watched.length === 2);
+    expect(watched[1]).toEqual([{ userId: ivan.userId, blockedAt: blocked_at }]);
+
+    // The right password says blocked; a wrong one says no more than it ever did.
+    const refused = await grpcFailure(
+      client().login({ email: 'ivan@example.test', password: 'the right passphrase' }),
+    );
+    expect(refused?.code).toBe(Code.PermissionDenied);
+    expect(refused?.metadata.get('mercato-error-code')).toBe('IDENTITY.USER_BLOCKED');
+    const wrong = await grpcFailure(
+      client().login({ email: 'ivan@example.test', password: 'a wrong passphrase' }),
+    );
+    expect(wrong?.metadata.get('mercato-error-code')).toBe('IDENTITY.BAD_CREDENTIALS');
+    const refresh = await grpcFailure(client().refresh({ refreshToken: before?.refreshToken ?? '' }));
+    expect(refresh?.metadata.get('mercato-error-code')).toBe('IDENTITY.INVALID_REFRESH_TOKEN');
+
+    // A watcher that comes later hears of it first thing.
+    const [late] = await (async () => {
+      const first: Array<Array<string>> = [];
+      for await (const { users } of client().watchBlockedUsers({})) {
+        first.push(users.map((user) => user.userId));
+        break;
+      }
+      return first;
+    })();
+    expect(late).toContain(ivan.userId);
+
+    expect((await admin('DELETE', ivan.userId)).status).toBe(204);
+    const after = await client().login({ email: 'ivan@example.test', password: 'the right passphrase' });
+    expect(after.tokens?.accessToken).toBeTruthy();
+    controller.abort();
+    await watching;
   });
 
   it('rotates refresh tokens and revokes the family when a spent one is replayed', async () => {

@@ -7,7 +7,7 @@ import {
   loginVerdict,
   type ThrottlePolicy,
 } from '../domain/login-throttle.ts';
-import type { Accounts, NewRefreshToken, UserRecord } from './accounts.port.ts';
+import type { Accounts, BlockedUser, NewRefreshToken, UserRecord } from './accounts.port.ts';
 import { identityErrors } from './identity-errors.ts';
 import type { KeyRing } from './key-ring.port.ts';
 import type { PasswordHasher } from './password-hasher.port.ts';
@@ -75,6 +75,7 @@ export function identityService(deps: IdentityDependencies) {
         name: input.name,
         passwordHash: await deps.hasher.hash(input.password),
         roles: ['customer'],
+        blockedAt: null,
       };
       const envelope = createEnvelope({
         contract: userRegistered,
@@ -123,6 +124,7 @@ export function identityService(deps: IdentityDependencies) {
       }
       // Only this client's own count: the account's and the address's still say what others did.
       await accounts.clearFailures(keys.client);
+      if (user.blockedAt) throw identityErrors.userBlocked();
       const { issued, successor } = await tokenPair(user, deps.newId('fam'));
       await accounts.storeRefreshToken(successor, now);
       return issued;
@@ -137,6 +139,21 @@ export function identityService(deps: IdentityDependencies) {
     },
 
     jwks: () => deps.keys.publicKeys(),
+
+    /** Blocks a user: no login, no refresh, and edges end its streams and refuse its tokens. */
+    async block(userId: string): Promise<BlockedUser> {
+      const blockedAt = await accounts.block(userId, deps.now());
+      if (!blockedAt) throw identityErrors.unknownUser(userId);
+      return { userId, blockedAt };
+    },
+
+    async unblock(userId: string): Promise<void> {
+      if (!(await accounts.unblock(userId))) throw identityErrors.unknownUser(userId);
+    },
+
+    /** Blocks whose users may still hold a live access token: those within a token's lifetime. */
+    recentlyBlocked: () =>
+      accounts.blockedSince(new Date(deps.now().getTime() - (tokens.accessTtlSeconds + 60) * 1000)),
   };
 }
 

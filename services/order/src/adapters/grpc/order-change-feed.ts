@@ -1,5 +1,6 @@
 import {
   AppError,
+  BoundedQueue,
   type LogPosition,
   type PostgresEventStore,
   type StoredEvent,
@@ -8,7 +9,6 @@ import {
 import { formatOrderLogPosition } from '@mercato/contracts';
 import type { OrderEvent } from '../../domain/order-events.ts';
 import { decodeOrderEvent } from '../persistence/order-event-codec.ts';
-import { ChangeQueue } from './change-queue.ts';
 import {
   comparePositions,
   type LoggedOrderEvent,
@@ -113,7 +113,7 @@ export class OrderChangeFeed {
     after: LogPosition | undefined,
     signal: AbortSignal,
   ): AsyncGenerator<{ startedAfter: string } | { change: OrderChange }> {
-    const queue = new ChangeQueue<LoggedOrderEvent>(QUEUE_CAPACITY);
+    const queue = new BoundedQueue<LoggedOrderEvent>(QUEUE_CAPACITY);
     const { from: live, stop } = await this.#tail.watchCustomer(customerId, queue);
     const onAbort = () => queue.end();
     signal.addEventListener('abort', onAbort);

@@ -1,7 +1,6 @@
-import type { Logger, LogPosition, PostgresEventStore, StoredEvent } from '@mercato/chassis';
+import type { BoundedQueue, Logger, LogPosition, PostgresEventStore, StoredEvent } from '@mercato/chassis';
 import type { OrderEvent } from '../../domain/order-events.ts';
 import { decodeOrderEvent } from '../persistence/order-event-codec.ts';
-import type { ChangeQueue } from './change-queue.ts';
 
 export const ORDER_STREAM_PREFIX = 'order-';
 const PAGE = 500;
@@ -38,7 +37,7 @@ export class OrderLogTail {
   readonly #store: PostgresEventStore;
   readonly #logger: Logger;
   readonly #orders = new Map<string, Set<() => void>>();
-  readonly #customers = new Map<string, Set<ChangeQueue<LoggedOrderEvent>>>();
+  readonly #customers = new Map<string, Set<BoundedQueue<LoggedOrderEvent>>>();
   /** Order id → customer id, learned from the log; an order's customer never changes. */
   readonly #customerOf = new Map<string, string>();
   #position: LogPosition | undefined;
@@ -91,7 +90,7 @@ export class OrderLogTail {
    */
   async watchCustomer(
     customerId: string,
-    queue: ChangeQueue<LoggedOrderEvent>,
+    queue: BoundedQueue<LoggedOrderEvent>,
   ): Promise<{ from: LogPosition; stop: () => void }> {
     const from = await this.#follow();
     const watchers = this.#customers.get(customerId) ?? new Set();

@@ -1,17 +1,17 @@
 /** The queue was given more than it holds: its reader fell too far behind and must start again. */
-export class ChangeQueueOverflow extends Error {
+export class QueueOverflow extends Error {
   constructor(capacity: number) {
-    super(`more than ${capacity} changes waiting for a slow reader`);
+    super(`more than ${capacity} items waiting for a slow reader`);
   }
 }
 
 /**
- * Items pushed by one writer (the log tail) to one reader (a stream), in order. Bounded: a reader
- * that falls more than `capacity` behind is ended with ChangeQueueOverflow (its client resumes
- * from the last id it saw) rather than holding memory without limit. Hand-written because it is
- * this small, and Node's `events.on` queue has no bound.
+ * Items pushed by one writer (a feed) to one reader (a server stream), in order. Bounded: a reader
+ * that falls more than `capacity` behind is ended with QueueOverflow (its client resumes from the
+ * last id it saw) rather than holding memory without limit. Hand-written because it is this small,
+ * and Node's `events.on` queue has no bound.
  */
-export class ChangeQueue<T> implements AsyncIterable<T> {
+export class BoundedQueue<T> implements AsyncIterable<T> {
   readonly #items: T[] = [];
   readonly #capacity: number;
   #waiting: (() => void) | undefined;
@@ -24,7 +24,7 @@ export class ChangeQueue<T> implements AsyncIterable<T> {
   push(item: T): void {
     if (this.#ended) return;
     if (this.#items.length >= this.#capacity) {
-      this.end(new ChangeQueueOverflow(this.#capacity));
+      this.end(new QueueOverflow(this.#capacity));
       return;
     }
     this.#items.push(item);
