@@ -118,7 +118,7 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
         await app.register(dashboardEdgeRoutes(upstreams, identification, partTimeoutMs));
         await app.register(storefrontEdgeRoutes(upstreams, identification, partTimeoutMs));
         await app.register(orderEdgeRoutes(upstreams, identification));
-        await app.register(readModelEdgeRoutes(identification));
+        await app.register(readModelEdgeRoutes(identification, upstreams));
         await app.register(orderLiveRoutes(upstreams, identification, streams));
       },
       readiness: [

@@ -9,6 +9,7 @@ import type { LiveStream, LiveStreams } from '../streams/live-streams.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { problems } from './edge-schemas.ts';
 import { beginEventStream, finishEventStream } from './event-stream.ts';
+import { requireOwnOrder } from './own-order.ts';
 
 const HEARTBEAT_MS = 15_000;
 /** What order answers to a stream it will never serve, however often it is asked. */
@@ -163,14 +164,11 @@ export const orderLiveRoutes =
         },
       },
       async (request, reply) => {
-        const principal = await identification.requirePrincipal(request);
         const after = resumeFrom(request, request.query);
         if (after !== '' && parseOrderStreamVersion(after) === undefined)
           throw badResume('a version of the order');
+        const { principal } = await requireOwnOrder(upstreams, identification, request, request.params.id);
         const order = upstreams.for(request).order.client;
-        const { order: found } = await order.getOrder({ orderId: request.params.id, asOf: '' });
-        if (!found || !mayRead(principal, found.customerId))
-          throw notFound('ORDER.NOT_FOUND', `No order ${request.params.id}`);
         const stream = streams.open(request, principal);
         await pipeChanges(
           request,
