@@ -1,10 +1,10 @@
-import { AppError, type ErrorKind, isAppError, notFound } from '@mercato/chassis';
+import { AppError, type ErrorKind, isAppError } from '@mercato/chassis';
 import { parseOrderLogPosition, parseOrderStreamVersion } from '@mercato/contracts';
 import type { OrderChange } from '@mercato/contracts/grpc/order';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type Identification, mayRead } from '../auth/identification.ts';
+import type { Identification } from '../auth/identification.ts';
 import type { LiveStream, LiveStreams } from '../streams/live-streams.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { problems } from './edge-schemas.ts';
