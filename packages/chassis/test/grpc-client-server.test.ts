@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import { CatalogService, ProductSchema } from '@mercato/contracts/grpc/catalog';
+import { InventoryService } from '@mercato/contracts/grpc/inventory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppError } from '../src/errors/app-error.ts';
 import { createGrpcClient } from '../src/grpc/grpc-client.ts';
@@ -103,6 +104,46 @@ describe('chassis gRPC client and server', () => {
       .catch((error) => error)) as AppError;
     expect(nested.details).toEqual({ errors: [{ field: 'categorySlug', message: expect.any(String) }] });
     expect(calls).toEqual({ getProduct: 0, listProducts: 0 });
+  });
+
+  it('checks the request of a server stream the same way, before the handler reads it', async () => {
+    let streamed = 0;
+    const server = createGrpcServer(
+      (router) =>
+        router.service(InventoryService, {
+          async *streamStockLevels(request) {
+            streamed += 1;
+            yield { stock: { sku: request.skus[0] ?? '' } };
+          },
+        }),
+      logger,
+      createServiceMetrics('grpc-test').rpc,
+    );
+    servers.push(server);
+    const { client } = createGrpcClient(InventoryService, {
+      dependency: 'inventory',
+      url: await server.listen('127.0.0.1', 0),
+      settings: defaultPolicySettings,
+      logger,
+      metrics: createServiceMetrics('grpc-test').rpc,
+    });
+    const refused = await (async () => {
+      try {
+        for await (const _ of client.streamStockLevels({ skus: ['KIT\u00000001'] })) return 'answered';
+        return 'ended';
+      } catch (error) {
+        return ConnectError.from(error);
+      }
+    })();
+    expect(refused).toBeInstanceOf(ConnectError);
+    const failure = refused as ConnectError;
+    expect(failure.code).toBe(Code.InvalidArgument);
+    expect(failure.metadata.get('mercato-error-code')).toBe('REQUEST.INVALID');
+    expect(failure.rawMessage).toMatch(/^skus\.0: /);
+    expect(streamed).toBe(0);
+    for await (const { stock } of client.streamStockLevels({ skus: ['KIT-0001'] }))
+      expect(stock?.sku).toBe('KIT-0001');
+    expect(streamed).toBe(1);
   });
 
   it('sends the smaller of its own timeout and the remaining deadline', async () => {

@@ -75,8 +75,7 @@ export function serverInterceptor(logger: Logger, metrics: RpcMetrics): Intercep
     return context.with(trace.setSpan(parent, span), () =>
       runWithRequestContext(requestContext, async () => {
         try {
-          refuseControlCharacters(request);
-          const response = await next(request);
+          const response = await next(refuseControlCharacters(request));
           if (!response.stream) {
             finish();
             return response;
@@ -90,17 +89,34 @@ export function serverInterceptor(logger: Logger, metrics: RpcMetrics): Intercep
   };
 }
 
-/**
- * Protobuf guarantees a string is UTF-8, not that it holds no NUL (which PostgreSQL refuses) or
- * other control characters: every request message is checked once here, before any handler, and
- * refused with INVALID_ARGUMENT naming the field (as `parseRequest` names them).
- */
-function refuseControlCharacters(request: Parameters<Parameters<Interceptor>[0]>[0]): void {
-  if (request.stream) return;
-  const { $typeName: _, ...fields } = request.message as { $typeName?: string };
+type ServedRequest = Parameters<Parameters<Interceptor>[0]>[0];
+
+function checkText(message: unknown): void {
+  const { $typeName: _, ...fields } = message as { $typeName?: string };
   const found = findControlCharacter(fields);
   if (found)
     throw validationFailed([{ field: found.map(String).join('.'), message: CONTROL_CHARACTER_MESSAGE }]);
+}
+
+async function* checkEach(messages: AsyncIterable<unknown>): AsyncIterable<unknown> {
+  for await (const message of messages) {
+    checkText(message);
+    yield message;
+  }
+}
+
+/**
+ * Protobuf guarantees a string is UTF-8, not that it holds no NUL (which PostgreSQL refuses) or
+ * other control characters: every request message is checked here, before any handler reads it,
+ * and refused with INVALID_ARGUMENT naming the field (as `parseRequest` names them). A streaming
+ * request (a server stream's one message included) is checked as each message is read.
+ */
+function refuseControlCharacters(request: ServedRequest): ServedRequest {
+  if (!request.stream) {
+    checkText(request.message);
+    return request;
+  }
+  return { ...request, message: checkEach(request.message) } as ServedRequest;
 }
 
 async function* finishWhenDrained<T>(
