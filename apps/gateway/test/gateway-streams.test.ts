@@ -227,6 +227,8 @@ describe('live order streams at the edge', () => {
     ];
     expect(opened.map(({ response }) => response.status)).toEqual([200, 200, 200]);
     await waitFor('three upstream streams', async () => order.open === 3);
+    const gauge = await (await fetch(`${url}/metrics`)).text();
+    expect(gauge).toMatch(/^gateway_live_streams\{[^}]*\} 3$/m);
     const refused = await open('/api/orders/live', {}, token);
     expect(refused.response.status).toBe(429);
     expect(refused.response.headers.get('retry-after')).toMatch(/^\d+$/);
