@@ -58,6 +58,10 @@ export const gatewayConfig = z
           error: 'expected client:key pairs (client in lower case, key of 24+ URL-safe characters)',
         },
       ),
+    /** Live streams (SSE) one signed-in user may hold open at once; beyond it, 429. */
+    GATEWAY_STREAMS_PER_USER: env.int({ min: 1, max: 10_000, default: 10 }),
+    /** Live streams one address may hold open without a token (public stock levels). */
+    GATEWAY_STREAMS_PER_IP: env.int({ min: 1, max: 100_000, default: 50 }),
     CATALOG_GRPC_URL: grpcUrl(),
     IDENTITY_GRPC_URL: grpcUrl(),
     CUSTOMER_GRPC_URL: grpcUrl(),

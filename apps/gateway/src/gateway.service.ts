@@ -1,5 +1,7 @@
 import { createAuthenticator, type ServiceDefinition } from '@mercato/chassis';
+import { requireTokenWhereDeclared } from './auth/authentication-first.ts';
 import { createAuthorizationStep } from './auth/authorization.step.ts';
+import { BlockedUsers, followBlockedUsers } from './auth/blocked-users.ts';
 import { createIdentification, parseApiKeys } from './auth/identification.ts';
 import { type GatewayConfig, gatewayConfig } from './config.ts';
 import { installEdgePipeline } from './edge/edge-pipeline.ts';
@@ -19,6 +21,7 @@ import { storefrontEdgeRoutes } from './routes/storefront.routes.ts';
 import { installProxying } from './routing/proxy.step.ts';
 import { watchRouteTable } from './routing/route-table-watcher.ts';
 import { createRoutingStep } from './routing/routing.step.ts';
+import { LiveStreams } from './streams/live-streams.ts';
 import { createUpstreams } from './upstreams/upstreams.ts';
 import { webAppRoutes } from './web/web-app.routes.ts';
 
@@ -65,6 +68,7 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
       registry: context.metrics.registry,
     });
     const upstreams = createUpstreams(context);
+    const blocked = new BlockedUsers();
     const identification = createIdentification(
       createAuthenticator({
         jwksUrl: new URL('/.well-known/jwks.json', config.IDENTITY_URL).toString(),
@@ -72,6 +76,12 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
         audience: config.JWT_AUDIENCE,
       }),
       parseApiKeys(config.GATEWAY_API_KEYS),
+      blocked,
+    );
+    const streams = new LiveStreams(
+      { perUser: config.GATEWAY_STREAMS_PER_USER, perAddress: config.GATEWAY_STREAMS_PER_IP },
+      blocked,
+      context.metrics.registry,
     );
     // The Redis client is loaded only when limits are kept in Redis.
     const rateLimitStore =
@@ -80,6 +90,12 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
         : new MemoryRateLimitStore();
     const partTimeoutMs = config.GATEWAY_COMPOSITION_PART_TIMEOUT_MS;
     const fallbackClients = () => upstreams.forRoute(table.current().fallback);
+    followBlockedUsers({
+      blocked,
+      watch: (signal) => fallbackClients().identity.client.watchBlockedUsers({}, { signal }),
+      logger: context.logger,
+      signal: context.stopping,
+    });
     return {
       onClose: async () => {
         table.close();
@@ -94,16 +110,17 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
           limit: createRateLimitStep(rateLimitStore, identification),
           proxy: await installProxying(app, config.GATEWAY_BODY_LIMIT_BYTES),
         });
+        requireTokenWhereDeclared(app, identification);
         await app.register(catalogEdgeRoutes(upstreams));
         await app.register(authEdgeRoutes(upstreams));
-        await app.register(inventoryEdgeRoutes(upstreams));
+        await app.register(inventoryEdgeRoutes(upstreams, identification, streams));
         await app.register(cartEdgeRoutes(upstreams, identification));
         await app.register(customerEdgeRoutes(upstreams, identification));
         await app.register(dashboardEdgeRoutes(upstreams, identification, partTimeoutMs));
         await app.register(storefrontEdgeRoutes(upstreams, identification, partTimeoutMs));
         await app.register(orderEdgeRoutes(upstreams, identification));
-        await app.register(readModelEdgeRoutes(identification));
-        await app.register(orderLiveRoutes(upstreams, identification));
+        await app.register(readModelEdgeRoutes(identification, upstreams));
+        await app.register(orderLiveRoutes(upstreams, identification, streams));
         await app.register(
           webAppRoutes({
             identification,

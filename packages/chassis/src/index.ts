@@ -1,4 +1,5 @@
 export { type Authenticator, createAuthenticator, type Principal } from './auth/token-verifier.ts';
+export { BoundedQueue, QueueOverflow } from './bounded-queue.ts';
 export {
   databaseConfigShape,
   env,
@@ -46,9 +47,10 @@ export { fromConnectError, toConnectError } from './grpc/grpc-errors.ts';
 export { createGrpcServer, type GrpcRoutes, type GrpcServer } from './grpc/grpc-server.ts';
 export { parseRequest } from './grpc/parse-request.ts';
 export { createAdminGuard } from './http/admin-guard.ts';
-export { createHttpServer, type HttpApp } from './http/create-http-server.ts';
+export { createHttpServer, type HttpApp, requestPath } from './http/create-http-server.ts';
 export type { ReadinessCheck } from './http/health-routes.ts';
 export { CORRELATION_HEADER, contextHeaders, REQUEST_ID_HEADER } from './http/request-ids.ts';
+export { type CanonicalTarget, canonicalTarget } from './http/request-path.ts';
 export { type IdGenerator, newId } from './ids.ts';
 export { createLogger, type Logger, loggerOptions } from './logging/create-logger.ts';
 export {

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import { CatalogService, ProductSchema } from '@mercato/contracts/grpc/catalog';
+import { InventoryService } from '@mercato/contracts/grpc/inventory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppError } from '../src/errors/app-error.ts';
 import { createGrpcClient } from '../src/grpc/grpc-client.ts';
@@ -22,10 +23,12 @@ const logger = createLogger({ service: 'grpc-test', level: 'silent' });
 /** A catalog whose behaviour each test scripts; it records what each call saw. */
 function scriptedCatalog() {
   const seen: Array<{ method: string; timeoutMs: number | undefined; correlation: string | null }> = [];
-  const behaviour = { fail: undefined as Code | undefined, delayMs: 0, notFound: false };
+  const behaviour = { fail: undefined as Code | undefined, delayMs: 0, notFound: false, throttled: false };
+  const calls = { getProduct: 0, listProducts: 0 };
   const routes = (router: ConnectRouter) =>
     router.service(CatalogService, {
       async getProduct(request, context) {
+        calls.getProduct += 1;
         seen.push({
           method: 'GetProduct',
           timeoutMs: context.timeoutMs(),
@@ -39,13 +42,23 @@ function scriptedCatalog() {
             kind: 'not_found',
             message: 'no such product',
           });
+        if (behaviour.throttled)
+          throw new AppError({
+            code: 'CATALOG.SLOW_DOWN',
+            kind: 'rate_limited',
+            message: 'slow down',
+            retryAfterSeconds: 7,
+          });
         return { product: create(ProductSchema, { id: request.id, name: 'Tent' }) };
       },
-      listProducts: () => ({}),
+      listProducts: () => {
+        calls.listProducts += 1;
+        return {};
+      },
       searchProducts: () => ({}),
       listCategories: () => ({}),
     });
-  return { seen, behaviour, routes };
+  return { seen, behaviour, routes, calls };
 }
 
 describe('chassis gRPC client and server', () => {
@@ -79,6 +92,60 @@ describe('chassis gRPC client and server', () => {
     expect(seen[0]?.correlation).toBe('corr_abc');
   });
 
+  it('answers INVALID_ARGUMENT naming the field to a request with a control character, before any handler runs', async () => {
+    const { client, calls } = await start();
+    const refused = (await client.getProduct({ id: 'prod\u00001' }).catch((error) => error)) as AppError;
+    expect(refused).toMatchObject({ code: 'REQUEST.INVALID', kind: 'validation' });
+    expect(refused.details).toEqual({
+      errors: [{ field: 'id', message: expect.stringContaining('control') }],
+    });
+    const nested = (await client
+      .listProducts({ categorySlug: 'tents\r\nX-Injected: 1' })
+      .catch((error) => error)) as AppError;
+    expect(nested.details).toEqual({ errors: [{ field: 'categorySlug', message: expect.any(String) }] });
+    expect(calls).toEqual({ getProduct: 0, listProducts: 0 });
+  });
+
+  it('checks the request of a server stream the same way, before the handler reads it', async () => {
+    let streamed = 0;
+    const server = createGrpcServer(
+      (router) =>
+        router.service(InventoryService, {
+          async *streamStockLevels(request) {
+            streamed += 1;
+            yield { stock: { sku: request.skus[0] ?? '' } };
+          },
+        }),
+      logger,
+      createServiceMetrics('grpc-test').rpc,
+    );
+    servers.push(server);
+    const { client } = createGrpcClient(InventoryService, {
+      dependency: 'inventory',
+      url: await server.listen('127.0.0.1', 0),
+      settings: defaultPolicySettings,
+      logger,
+      metrics: createServiceMetrics('grpc-test').rpc,
+    });
+    const refused = await (async () => {
+      try {
+        for await (const _ of client.streamStockLevels({ skus: ['KIT\u00000001'] })) return 'answered';
+        return 'ended';
+      } catch (error) {
+        return ConnectError.from(error);
+      }
+    })();
+    expect(refused).toBeInstanceOf(ConnectError);
+    const failure = refused as ConnectError;
+    expect(failure.code).toBe(Code.InvalidArgument);
+    expect(failure.metadata.get('mercato-error-code')).toBe('REQUEST.INVALID');
+    expect(failure.rawMessage).toMatch(/^skus\.0: /);
+    expect(streamed).toBe(0);
+    for await (const { stock } of client.streamStockLevels({ skus: ['KIT-0001'] }))
+      expect(stock?.sku).toBe('KIT-0001');
+    expect(streamed).toBe(1);
+  });
+
   it('sends the smaller of its own timeout and the remaining deadline', async () => {
     const { client, seen } = await start({ timeoutMs: 5_000 });
     await runWithRequestContext({ correlationId: 'c', requestId: 'r', deadline: Date.now() + 400 }, () =>
@@ -106,6 +173,14 @@ describe('chassis gRPC client and server', () => {
       kind: 'not_found',
       code: 'CATALOG.PRODUCT_NOT_FOUND',
       message: 'no such product',
+    });
+    behaviour.notFound = false;
+    behaviour.throttled = true;
+    // When to ask again travels with the error, for the edge's Retry-After.
+    await expect(client.getProduct({ id: 'p' })).rejects.toMatchObject({
+      kind: 'rate_limited',
+      code: 'CATALOG.SLOW_DOWN',
+      retryAfterSeconds: 7,
     });
   });
 

@@ -64,3 +64,9 @@ export {
   type Upcaster,
 } from './message-contract.ts';
 export { type Checked, MessageRegistry } from './message-registry.ts';
+export {
+  formatOrderLogPosition,
+  type OrderLogPosition,
+  parseOrderLogPosition,
+  parseOrderStreamVersion,
+} from './streams/order-stream-resume.ts';

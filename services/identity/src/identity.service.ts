@@ -5,6 +5,8 @@ import { demoAdmin, demoUser } from '@mercato/demo-shop';
 import { ScryptPasswordHasher } from './adapters/crypto/scrypt-password-hasher.ts';
 import { identityGrpc } from './adapters/grpc/identity.grpc.ts';
 import { jwksRoutes } from './adapters/http/jwks.routes.ts';
+import { userAdminRoutes } from './adapters/http/user-admin.routes.ts';
+import { BlockedUserFeed } from './adapters/persistence/blocked-user-feed.ts';
 import { PostgresAccounts } from './adapters/persistence/postgres-accounts.ts';
 import { PostgresKeyRing } from './adapters/persistence/postgres-key-ring.ts';
 import { identityService } from './application/identity-service.ts';
@@ -20,11 +22,17 @@ export const identityDefinition: ServiceDefinition<IdentityConfig, { database: t
     description: 'JWKS over HTTP; gRPC: mercato.identity.v1.IdentityService',
   },
   messaging: { contracts: identityEvents },
-  async setup({ config, db, outbox, logger }) {
+  async setup({ config, db, outbox, logger, stopping }) {
     const now = () => new Date();
-    const windowMs = config.IDENTITY_LOGIN_WINDOW_SECONDS * 1000;
+    const policy = (freeFailures: number) => ({
+      freeFailures,
+      firstDelayMs: config.IDENTITY_LOGIN_FIRST_DELAY_MS,
+      maxDelayMs: config.IDENTITY_LOGIN_MAX_DELAY_SECONDS * 1000,
+      forgetAfterMs: config.IDENTITY_LOGIN_WINDOW_SECONDS * 1000,
+    });
+    const accounts = new PostgresAccounts(db, outbox);
     const identity = identityService({
-      accounts: new PostgresAccounts(db, outbox),
+      accounts,
       keys: new PostgresKeyRing(
         db,
         {
@@ -41,8 +49,9 @@ export const identityDefinition: ServiceDefinition<IdentityConfig, { database: t
         refreshTtlSeconds: config.IDENTITY_REFRESH_TOKEN_TTL_SECONDS,
       },
       throttle: {
-        perEmail: { maxFailures: config.IDENTITY_LOGIN_MAX_FAILURES_PER_EMAIL, windowMs },
-        perIp: { maxFailures: config.IDENTITY_LOGIN_MAX_FAILURES_PER_IP, windowMs },
+        client: policy(config.IDENTITY_LOGIN_FREE_FAILURES_PER_CLIENT),
+        account: policy(config.IDENTITY_LOGIN_FREE_FAILURES_PER_EMAIL),
+        address: policy(config.IDENTITY_LOGIN_FREE_FAILURES_PER_IP),
       },
       newId,
       now,
@@ -62,6 +71,19 @@ export const identityDefinition: ServiceDefinition<IdentityConfig, { database: t
         }
       }
     }
-    return { routes: jwksRoutes(identity), grpc: identityGrpc(identity) };
+    const blocks = new BlockedUserFeed({
+      databaseUrl: config.DATABASE_URL,
+      logger,
+      blockedUser: (userId) => accounts.blockedUser(userId),
+      recentlyBlocked: () => identity.recentlyBlocked(),
+    });
+    return {
+      routes: async (app) => {
+        await app.register(jwksRoutes(identity));
+        await app.register(userAdminRoutes(identity));
+      },
+      grpc: identityGrpc(identity, blocks, stopping),
+      onClose: () => blocks.close(),
+    };
   },
 };

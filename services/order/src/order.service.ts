@@ -3,6 +3,7 @@ import {
   EVENT_STORE_MIGRATIONS_TABLE,
   eventStoreMigrations,
   inTransaction,
+  listenToChannel,
   migrate,
   PostgresEventStore,
   ProjectionRunner,
@@ -14,8 +15,13 @@ import {
 } from '@mercato/chassis';
 import { orderEvents, sagaReply, shipmentEvents } from '@mercato/contracts';
 import { PricingService } from '@mercato/contracts/grpc/pricing';
+import {
+  CHANGE_FEED_MIGRATIONS_TABLE,
+  changeFeedMigrations,
+} from './adapters/grpc/change-feed-migrations.ts';
 import { orderGrpc } from './adapters/grpc/order.grpc.ts';
 import { OrderChangeFeed } from './adapters/grpc/order-change-feed.ts';
+import { OrderLogTail } from './adapters/grpc/order-log-tail.ts';
 import { orderAdminRoutes } from './adapters/http/order-admin.routes.ts';
 import { shipmentEventsConsumer } from './adapters/messaging/shipment-events.consumer.ts';
 import { EventSourcedOrders } from './adapters/persistence/event-sourced-orders.ts';
@@ -46,6 +52,7 @@ export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; m
   async setup({ config, db, outbox, logger, metrics, grpcClient, stopping }) {
     await migrate(db, eventStoreMigrations, logger, EVENT_STORE_MIGRATIONS_TABLE);
     await migrate(db, sagaMigrations, logger, SAGA_MIGRATIONS_TABLE);
+    await migrate(db, changeFeedMigrations, logger, CHANGE_FEED_MIGRATIONS_TABLE);
     const store = new PostgresEventStore(db, orderUpcasters);
     const orders = new EventSourcedOrders(store, outbox, config.ORDER_SNAPSHOT_EVERY);
     const settings = {
@@ -89,10 +96,19 @@ export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; m
     summaries.start(config.ORDER_PROJECTION_INTERVAL_MS, (error) =>
       logger.warn({ error }, 'order-summaries projection failed; will retry'),
     );
+    // Live order streams: one reader of the log per process, woken by the event store's NOTIFY.
+    const tail = new OrderLogTail(store, logger);
+    const changes = listenToChannel({
+      url: config.DATABASE_URL,
+      channel: 'order_changes',
+      logger,
+      onNotify: (transactionId) => tail.notified(transactionId),
+      onReconnect: () => tail.reconnected(),
+    });
     placeSaga.startTimers(config.ORDER_SAGA_TIMER_INTERVAL_MS);
     cancelSaga.startTimers(config.ORDER_SAGA_TIMER_INTERVAL_MS);
     return {
-      grpc: orderGrpc(service, new OrderChangeFeed(store), stopping),
+      grpc: orderGrpc(service, new OrderChangeFeed(store, tail), stopping),
       routes: orderAdminRoutes({ pool: db, sagas: [placeSaga, cancelSaga], summaries }),
       consumers: [
         // One queue carries the replies of both sagas: each goes to the saga its id names.
@@ -102,6 +118,8 @@ export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; m
         shipmentEventsConsumer(shipmentProgress(orders, logger)),
       ],
       onClose: async () => {
+        tail.close();
+        await changes.close();
         await summaries.stop();
         await placeSaga.stopTimers();
         await cancelSaga.stopTimers();

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Authenticator, Principal } from '@mercato/chassis';
 import { AppError, currentRequestContext } from '@mercato/chassis';
 import type { FastifyRequest } from 'fastify';
+import type { BlockedUsers } from './blocked-users.ts';
 
 const API_KEY_HEADER = 'x-api-key';
 
@@ -31,7 +32,11 @@ export function parseApiKeys(entries: readonly string[]): Map<string, Buffer> {
  * present but wrong is a 401, never "anonymous". The verified user id goes into the request
  * context, so every upstream call carries it.
  */
-export function createIdentification(authenticate: Authenticator, apiKeys: ReadonlyMap<string, Buffer>) {
+export function createIdentification(
+  authenticate: Authenticator,
+  apiKeys: ReadonlyMap<string, Buffer>,
+  blocked?: BlockedUsers,
+) {
   const principals = new WeakMap<FastifyRequest, Promise<Principal | undefined>>();
 
   const principal = (request: FastifyRequest): Promise<Principal | undefined> => {
@@ -42,6 +47,13 @@ export function createIdentification(authenticate: Authenticator, apiKeys: Reado
         header === undefined
           ? Promise.resolve(undefined)
           : authenticate(header).then((verified) => {
+              // A valid signature, but its user was blocked after it was issued.
+              if (blocked?.revokes(verified))
+                throw new AppError({
+                  code: 'AUTH.TOKEN_REVOKED',
+                  kind: 'unauthenticated',
+                  message: 'The access token was revoked; sign in again',
+                });
               const context = currentRequestContext();
               if (context) context.userId = verified.userId;
               return verified;

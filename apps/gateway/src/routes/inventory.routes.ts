@@ -1,9 +1,11 @@
 import type { StockLevel } from '@mercato/contracts/grpc/inventory';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Identification } from '../auth/identification.ts';
+import type { LiveStreams } from '../streams/live-streams.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { problems, skuParam } from './edge-schemas.ts';
-import { beginEventStream, liveStreamSignal } from './event-stream.ts';
+import { beginEventStream, finishEventStream } from './event-stream.ts';
 
 const stock = z.object({
   sku: z.string(),
@@ -25,7 +27,7 @@ export const toStockJson = (level: StockLevel | undefined) => ({
 
 /** Stock levels, once or live as Server-Sent Events from inventory's server stream. */
 export const inventoryEdgeRoutes =
-  (upstreams: Upstreams): FastifyPluginAsyncZod =>
+  (upstreams: Upstreams, identification: Identification, streams: LiveStreams): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       '/api/inventory/stock/:sku',
@@ -53,13 +55,21 @@ export const inventoryEdgeRoutes =
         },
       },
       async (request, reply) => {
-        const signal = liveStreamSignal(request);
-        const stream = upstreams
+        // Public, so counted per address unless the caller signed in.
+        const live = streams.open(request, await identification.principal(request));
+        const { signal } = live;
+        const iterator = upstreams
           .for(request)
-          .inventory.client.streamStockLevels({ skus: [request.params.sku] }, { signal });
-        const iterator = stream[Symbol.asyncIterator]();
-        // Read the first level before answering, so an unknown SKU is a plain 404.
-        const first = await iterator.next();
+          .inventory.client.streamStockLevels({ skus: [request.params.sku] }, { signal })
+          [Symbol.asyncIterator]();
+        let first: IteratorResult<{ stock?: StockLevel | undefined }>;
+        try {
+          // Read the first level before answering, so an unknown SKU is a plain 404.
+          first = await iterator.next();
+        } catch (error) {
+          live.close();
+          throw error;
+        }
         beginEventStream(reply);
         const send = (level: StockLevel | undefined) =>
           reply.raw.write(`event: stock\ndata: ${JSON.stringify(toStockJson(level))}\n\n`);
@@ -70,7 +80,7 @@ export const inventoryEdgeRoutes =
         } catch (error) {
           if (!signal.aborted) request.log.warn({ err: error }, 'stock stream ended with an error');
         } finally {
-          reply.raw.end();
+          finishEventStream(reply, live);
         }
       },
     );

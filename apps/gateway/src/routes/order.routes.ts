@@ -8,6 +8,7 @@ import { type Identification, mayRead } from '../auth/identification.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { basket } from './cart.routes.ts';
 import { minor, problem, problems } from './edge-schemas.ts';
+import { requireOwnOrder } from './own-order.ts';
 
 const tags = ['orders'];
 const security = [{ bearer: [] }];
@@ -137,17 +138,8 @@ export const orderEdgeRoutes =
   (upstreams: Upstreams, identification: Identification): FastifyPluginAsyncZod =>
   async (app) => {
     /** The order, if the caller may see it: its owner, or an admin. */
-    const ownOrder = async (
-      request: Parameters<Identification['requirePrincipal']>[0],
-      id: string,
-      asOf = '',
-    ) => {
-      const principal = await identification.requirePrincipal(request);
-      const { order } = await upstreams.for(request).order.client.getOrder({ orderId: id, asOf });
-      if (!order || !mayRead(principal, order.customerId))
-        throw notFound('ORDER.NOT_FOUND', `No order ${id}`);
-      return order;
-    };
+    const ownOrder = async (request: FastifyRequest, id: string, asOf = '') =>
+      (await requireOwnOrder(upstreams, identification, request, id, asOf)).order;
     app.post(
       '/api/orders',
       {

@@ -4,7 +4,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Identification } from '../auth/identification.ts';
 import { getJson } from '../upstreams/http-backend.ts';
+import type { Upstreams } from '../upstreams/upstreams.ts';
 import { problems } from './edge-schemas.ts';
+import { requireOwnOrder } from './own-order.ts';
 
 const security = [{ bearer: [] }];
 /** As the read model answered: its rows and the log `position` they reflect. */
@@ -24,7 +26,7 @@ const queryOf = (values: Record<string, string | number | undefined>) => {
  * (as the dashboard reads them): the caller's orders, recommendations, and admin reports.
  */
 export const readModelEdgeRoutes =
-  (identification: Identification): FastifyPluginAsyncZod =>
+  (identification: Identification, upstreams: Upstreams): FastifyPluginAsyncZod =>
   async (app) => {
     const fetchFrom = (request: FastifyRequest, cluster: string, path: string) => {
       const found = request.gatewayRoute.clusterFor(cluster);
@@ -71,6 +73,10 @@ export const readModelEdgeRoutes =
       },
       async (request) => {
         const { userId } = await identification.requirePrincipal(request);
+        // Read-your-writes is for one's own orders: another's is a 404 like a made-up id, at once,
+        // without a wait for the read model whose length or message could tell them apart.
+        if (request.query.order_id)
+          await requireOwnOrder(upstreams, identification, request, request.query.order_id);
         return fetchFrom(
           request,
           'order-view',

@@ -4,7 +4,7 @@ import type { RouteSpec, RouteTableDocument } from './route-table.schema.ts';
 /** What routing looks at in a request. */
 export interface RequestFacts {
   method: string;
-  /** The path without the query string. */
+  /** The canonical, decoded path without the query string (`requestPath`). */
   path: string;
   /** The template of the handler that serves it, e.g. `/api/customers/:id/dashboard`. */
   template: string | undefined;
@@ -40,10 +40,15 @@ export interface Route {
   clusterFor: (service: string) => Cluster | undefined;
 }
 
+const startsWithIgnoringCase = (text: string, prefix: string): boolean =>
+  text.length >= prefix.length && text.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase();
+
 const matches = (spec: RouteSpec['match'], facts: RequestFacts): boolean => {
   if (spec.methods && !spec.methods.some((m) => m === facts.method)) return false;
   if (spec.path !== undefined && spec.path !== facts.template) return false;
-  if (spec.path_prefix !== undefined && !facts.path.startsWith(spec.path_prefix)) return false;
+  // Case-insensitive, so a policy covers whatever an upstream that ignores case would act on; for
+  // our own (case-sensitive) routes it only means a policy is applied before their 404.
+  if (spec.path_prefix !== undefined && !startsWithIgnoringCase(facts.path, spec.path_prefix)) return false;
   if (spec.host !== undefined) {
     const host = facts.host?.toLowerCase() ?? '';
     const wanted = spec.host.toLowerCase();

@@ -1,4 +1,4 @@
-import { currentRequestContext } from '@mercato/chassis';
+import { currentRequestContext, requestPath } from '@mercato/chassis';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RequestFacts, Route } from './route-table.ts';
 import type { RouteTableSource } from './route-table-watcher.ts';
@@ -12,7 +12,8 @@ declare module 'fastify' {
 
 const factsOf = (request: FastifyRequest): RequestFacts => ({
   method: request.method,
-  path: request.url.split('?', 1)[0] ?? '/',
+  // The canonical path the router matched and the upstream will be sent (never the raw target).
+  path: requestPath(request),
   template: request.routeOptions.url,
   host: request.hostname,
   header: (name) => {

@@ -16,10 +16,11 @@ import { webAppRoutes } from './web-app.routes.ts';
 const RUN_TOKEN = 'run-token-0123456789abcdefghijklmnop';
 
 /** Tokens are names here: `admin` has the admin role, `customer` does not, anything else is refused. */
+const lifetime = { issuedAt: Date.now(), expiresAt: Date.now() + 3_600_000 };
 const authenticate = async (header: string | undefined) => {
   const token = header?.replace('Bearer ', '');
-  if (token === 'admin') return { userId: 'usr_admin', roles: ['customer', 'admin'] };
-  if (token === 'customer') return { userId: 'usr_customer', roles: ['customer'] };
+  if (token === 'admin') return { userId: 'usr_admin', roles: ['customer', 'admin'], ...lifetime };
+  if (token === 'customer') return { userId: 'usr_customer', roles: ['customer'], ...lifetime };
   throw new AppError({ code: 'AUTH.INVALID_TOKEN', kind: 'unauthenticated', message: 'not valid' });
 };
 

@@ -5,6 +5,9 @@ import { AppError } from '../errors/app-error.ts';
 export interface Principal {
   userId: string;
   roles: string[];
+  /** When the token was issued and when it expires (ms since the epoch, from `iat` and `exp`). */
+  issuedAt: number;
+  expiresAt: number;
 }
 
 export interface AuthenticatorSettings {
@@ -31,7 +34,7 @@ export function createAuthenticator(settings: AuthenticatorSettings) {
   // Only successes are cached, keyed by the whole token, and never past the token's own expiry, so
   // a cached answer is the answer verification would give again (keys cannot be un-published
   // faster than tokens expire, since identity keeps retired keys in the JWKS while their tokens live).
-  const verified = new LRUCache<string, Principal & { expiresAt: number }>({
+  const verified = new LRUCache<string, Principal>({
     max: settings.cacheSize ?? 10_000,
   });
   return async (authorization: string | undefined): Promise<Principal> => {
@@ -40,7 +43,7 @@ export function createAuthenticator(settings: AuthenticatorSettings) {
     const token = match[1];
     if (token.length > 8_192) throw unauthenticated('The access token is too long');
     const known = verified.get(token);
-    if (known && known.expiresAt > Date.now()) return { userId: known.userId, roles: known.roles };
+    if (known && known.expiresAt > Date.now()) return { ...known };
     try {
       const { payload } = await jwtVerify(token, jwks, {
         algorithms: ['EdDSA'],
@@ -52,9 +55,14 @@ export function createAuthenticator(settings: AuthenticatorSettings) {
       const roles = Array.isArray(payload.roles)
         ? payload.roles.filter((r): r is string => typeof r === 'string')
         : [];
-      const principal = { userId: String(payload.sub), roles };
-      // exp is required above; the 30 s tolerance is not extended by the cache.
-      verified.set(token, { ...principal, expiresAt: (payload.exp ?? 0) * 1000 });
+      // exp and iat are required above; the 30 s tolerance is not extended by the cache.
+      const principal = {
+        userId: String(payload.sub),
+        roles,
+        issuedAt: (payload.iat ?? 0) * 1000,
+        expiresAt: (payload.exp ?? 0) * 1000,
+      };
+      verified.set(token, principal);
       return principal;
     } catch (error) {
       // A JWKS we cannot fetch is our outage, not a bad token.

@@ -5,6 +5,8 @@ const CODE_HEADER = 'mercato-error-code';
 const DETAILS_HEADER = 'mercato-error-details';
 // gRPC has no status for every kind (422 has none of its own): the kind travels beside the status.
 const KIND_HEADER = 'mercato-error-kind';
+// When to ask again, in seconds, so an edge can send Retry-After for a dependency's refusal.
+const RETRY_AFTER_HEADER = 'mercato-retry-after';
 
 const codeOfKind: Record<ErrorKind, Code> = {
   validation: Code.InvalidArgument,
@@ -46,6 +48,8 @@ export function toConnectError(error: unknown): ConnectError {
   if (!isAppError(error)) return new ConnectError('internal error', Code.Internal);
   const metadata = new Headers({ [CODE_HEADER]: error.code, [KIND_HEADER]: error.kind });
   if (error.details) metadata.set(DETAILS_HEADER, encodeURIComponent(JSON.stringify(error.details)));
+  if (error.retryAfterSeconds !== undefined)
+    metadata.set(RETRY_AFTER_HEADER, String(error.retryAfterSeconds));
   return new ConnectError(error.message, codeOfKind[error.kind], metadata, undefined, error);
 }
 
@@ -61,9 +65,11 @@ export function fromConnectError(error: ConnectError, dependency: string): AppEr
       : (kindOfCode[error.code] ?? 'bad_gateway');
   const code =
     error.metadata.get(CODE_HEADER) ?? `${dependency.toUpperCase()}.${Code[error.code].toUpperCase()}`;
+  const retryAfter = Number(error.metadata.get(RETRY_AFTER_HEADER) ?? Number.NaN);
   return new AppError({
     code,
     kind,
+    ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterSeconds: retryAfter } : {}),
     // A dependency's internal failure message is not for our callers.
     message: kind === 'bad_gateway' ? `${dependency} failed (${Code[error.code]})` : error.rawMessage,
     details: readDetails(error.metadata.get(DETAILS_HEADER)),

@@ -1,10 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { Code, type ConnectError, type Interceptor } from '@connectrpc/connect';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { validationFailed } from '../errors/app-error.ts';
 import { CORRELATION_HEADER, REQUEST_ID_HEADER, USER_ID_HEADER, wellFormedId } from '../http/request-ids.ts';
 import { newId } from '../ids.ts';
 import type { Logger } from '../logging/create-logger.ts';
 import { runWithRequestContext } from '../logging/request-context.ts';
+import { CONTROL_CHARACTER_MESSAGE, findControlCharacter } from '../validation/control-characters.ts';
 import { toConnectError } from './grpc-errors.ts';
 import { timeoutFromHeaders } from './grpc-timeout.ts';
 import type { RpcMetrics } from './rpc-metrics.ts';
@@ -73,7 +75,7 @@ export function serverInterceptor(logger: Logger, metrics: RpcMetrics): Intercep
     return context.with(trace.setSpan(parent, span), () =>
       runWithRequestContext(requestContext, async () => {
         try {
-          const response = await next(request);
+          const response = await next(refuseControlCharacters(request));
           if (!response.stream) {
             finish();
             return response;
@@ -85,6 +87,36 @@ export function serverInterceptor(logger: Logger, metrics: RpcMetrics): Intercep
       }),
     );
   };
+}
+
+type ServedRequest = Parameters<Parameters<Interceptor>[0]>[0];
+
+function checkText(message: unknown): void {
+  const { $typeName: _, ...fields } = message as { $typeName?: string };
+  const found = findControlCharacter(fields);
+  if (found)
+    throw validationFailed([{ field: found.map(String).join('.'), message: CONTROL_CHARACTER_MESSAGE }]);
+}
+
+async function* checkEach(messages: AsyncIterable<unknown>): AsyncIterable<unknown> {
+  for await (const message of messages) {
+    checkText(message);
+    yield message;
+  }
+}
+
+/**
+ * Protobuf guarantees a string is UTF-8, not that it holds no NUL (which PostgreSQL refuses) or
+ * other control characters: every request message is checked here, before any handler reads it,
+ * and refused with INVALID_ARGUMENT naming the field (as `parseRequest` names them). A streaming
+ * request (a server stream's one message included) is checked as each message is read.
+ */
+function refuseControlCharacters(request: ServedRequest): ServedRequest {
+  if (!request.stream) {
+    checkText(request.message);
+    return request;
+  }
+  return { ...request, message: checkEach(request.message) } as ServedRequest;
 }
 
 async function* finishWhenDrained<T>(

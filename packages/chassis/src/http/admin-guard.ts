@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { type Authenticator, createAuthenticator } from '../auth/token-verifier.ts';
 import { AppError } from '../errors/app-error.ts';
+import { requestPath } from './create-http-server.ts';
 
 export interface AdminGuardSettings {
   /** A per-run secret (the supervisor writes it to `.mercato/run/admin-token`). */
@@ -10,7 +11,15 @@ export interface AdminGuardSettings {
   verifyToken?: Authenticator | undefined;
 }
 
-const ADMIN_PATH = /^\/admin(\/|\?|$)/;
+// Case-insensitive: stricter than the router (which tells /ADMIN from /admin), never looser.
+const ADMIN_PATH = /^\/admin(\/|$)/i;
+
+/**
+ * Whether a request is for an admin route: judged on the canonical path the router matched and on
+ * the route it matched, never on the raw target (`/%61dmin/…` is `/admin/…` to the router).
+ */
+const isAdminRequest = (request: FastifyRequest): boolean =>
+  ADMIN_PATH.test(requestPath(request)) || ADMIN_PATH.test(request.routeOptions.url ?? '');
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
@@ -25,7 +34,7 @@ const adminRequired = (message: string) =>
 export function createAdminGuard(settings: AdminGuardSettings) {
   const expected = settings.adminToken ? digest(settings.adminToken) : undefined;
   return async (request: FastifyRequest): Promise<void> => {
-    if (!ADMIN_PATH.test(request.url)) return;
+    if (!isAdminRequest(request)) return;
     const header = request.headers.authorization;
     if (!header) throw adminRequired('Admin endpoints need Authorization: Bearer <admin token>');
     const bearer = /^Bearer (\S+)$/.exec(header)?.[1];

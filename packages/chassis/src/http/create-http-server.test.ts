@@ -51,6 +51,16 @@ function build(options: { ready?: () => Promise<void>; accepting?: boolean } = {
     },
   );
   app.post('/echo', { schema: { body: z.object({ name: z.string().min(1) }) } }, async ({ body }) => body);
+  app.post(
+    '/basket',
+    {
+      schema: {
+        body: z.object({ items: z.array(z.object({ sku: z.string() })), note: z.string().optional() }),
+        querystring: z.object({ q: z.string().optional() }),
+      },
+    },
+    async ({ body }) => body,
+  );
   apps.push(app);
   return { app, lines };
 }
@@ -101,6 +111,31 @@ describe('createHttpServer', () => {
     expect(large.statusCode).toBe(413);
     const empty = await app.inject({ method: 'POST', url: '/echo', payload: { name: '' } });
     expect(empty.json().errors[0].field).toBe('body.name');
+  });
+
+  it('refuses NUL and other control characters in any text field, naming the field', async () => {
+    const { app } = build();
+    const cases: Array<[string, unknown, string]> = [
+      ['/echo', { name: 'Ada\u0000' }, 'body.name'],
+      ['/basket', { items: [{ sku: 'KIT-0001' }, { sku: 'KIT\u00000002' }] }, 'body.items.1.sku'],
+      ['/basket', { items: [], note: 'line\nbreak' }, 'body.note'],
+      ['/basket', { items: [], note: 'escape \u001b[2J' }, 'body.note'],
+      ['/basket', { items: [], note: 'delete \u007f' }, 'body.note'],
+      ['/basket', { items: [], note: 'c1 \u0085' }, 'body.note'],
+      ['/basket', { items: [], 'key\u0000': 'x' }, 'body.key\u0000'],
+      ['/basket?q=a%00b', { items: [] }, 'query.q'],
+    ];
+    for (const [url, payload, field] of cases) {
+      const response = await app.inject({ method: 'POST', url, payload: payload as object });
+      expect(response.statusCode, url).toBe(400);
+      expect(response.json()).toMatchObject({ code: 'REQUEST.INVALID', errors: [{ field }] });
+    }
+    const fine = await app.inject({
+      method: 'POST',
+      url: '/basket',
+      payload: { items: [], note: 'Café, n° 3' },
+    });
+    expect(fine.statusCode).toBe(200);
   });
 
   it('maps AppErrors and hides unexpected errors', async () => {

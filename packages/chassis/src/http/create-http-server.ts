@@ -1,12 +1,20 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { validationFailed } from '../errors/app-error.ts';
 import type { Logger } from '../logging/create-logger.ts';
 import { runWithRequestContext } from '../logging/request-context.ts';
 import type { ServiceMetrics } from '../metrics/service-metrics.ts';
+import { CONTROL_CHARACTER_MESSAGE, findControlCharacter } from '../validation/control-characters.ts';
 import { answerClientErrors } from './client-errors.ts';
 import { installProblemHandlers } from './error-handler.ts';
 import { CORRELATION_HEADER, correlationIdFrom, REQUEST_ID_HEADER, requestIdFrom } from './request-ids.ts';
+import { type CanonicalTarget, canonicalTarget } from './request-path.ts';
 
 export type HttpApp = FastifyInstance<
   Server,
@@ -30,6 +38,18 @@ export interface HttpServerSettings {
 
 const unmeasured = new Set(['/healthz', '/readyz', '/metrics']);
 
+/** What each request's target came to before routing: its canonical form, or why it was refused. */
+const targets = new WeakMap<IncomingMessage, CanonicalTarget | Error>();
+
+/**
+ * The decoded, canonical path of a request (dot segments resolved, `//` collapsed): the path the
+ * router matched, and the one every guard and policy must look at (CONVENTIONS 15).
+ */
+export function requestPath(request: FastifyRequest): string {
+  const target = targets.get(request.raw);
+  return target && !(target instanceof Error) ? target.path : (request.url.split('?', 1)[0] ?? '/');
+}
+
 export function createHttpServer(settings: HttpServerSettings): HttpApp {
   const requestTimeout = settings.requestTimeoutMs ?? 30_000;
   const app = fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
@@ -38,6 +58,18 @@ export function createHttpServer(settings: HttpServerSettings): HttpApp {
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: settings.bodyLimitBytes ?? 1024 * 1024,
     genReqId: (request) => requestIdFrom(request.headers),
+    // The router, the guards and any upstream all see the one canonical target. A target that
+    // cannot be made canonical is routed nowhere in particular and refused by the first hook below.
+    rewriteUrl: (request) => {
+      try {
+        const target = canonicalTarget(request.url ?? '/');
+        targets.set(request, target);
+        return target.url;
+      } catch (error) {
+        targets.set(request, error as Error);
+        return '/';
+      }
+    },
     ...(settings.trustProxy && settings.trustProxy.length > 0 ? { trustProxy: settings.trustProxy } : {}),
     // Node's own server enforces the timeouts, checking them every second rather than every 30 s.
     serverFactory: (handler) => {
@@ -64,7 +96,25 @@ export function createHttpServer(settings: HttpServerSettings): HttpApp {
   app.addHook('onRequest', (request, reply, done) => {
     const context = { correlationId: correlationIdFrom(request.headers), requestId: request.id };
     void reply.header(CORRELATION_HEADER, context.correlationId).header(REQUEST_ID_HEADER, context.requestId);
-    runWithRequestContext(context, done);
+    const target = targets.get(request.raw);
+    runWithRequestContext(context, () => done(target instanceof Error ? target : undefined));
+  });
+
+  // Control characters in any text of a request (NUL above all, which PostgreSQL refuses) are a
+  // 400 naming the field, for every route at once, before its own schema is consulted.
+  app.addHook('preValidation', (request, _reply, done) => {
+    for (const [location, value] of [
+      ['path', request.params],
+      ['query', request.query],
+      ['body', request.body],
+    ] as const) {
+      const found = findControlCharacter(value);
+      if (found)
+        return done(
+          validationFailed([{ field: [location, ...found].join('.'), message: CONTROL_CHARACTER_MESSAGE }]),
+        );
+    }
+    done();
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -79,6 +129,7 @@ export function createHttpServer(settings: HttpServerSettings): HttpApp {
         method: request.method,
         route,
         url: request.url,
+        ...(request.originalUrl !== request.url ? { original_url: request.originalUrl } : {}),
         status: reply.statusCode,
         duration_ms: reply.elapsedTime,
       },

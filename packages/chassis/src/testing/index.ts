@@ -3,6 +3,7 @@ export * from './infra.ts';
 export { freePort, portOf } from './ports.ts';
 export { ProcessUnderTest } from './process-under-test.ts';
 export { parsePrometheusText } from './prometheus-text.ts';
+export { type RawAnswer, rawRequest } from './raw-request.ts';
 export {
   connectTestBus,
   createTestMessageStore,

@@ -1,5 +1,5 @@
 import type { OutboxEntry } from '@mercato/chassis';
-import type { FailureWindow, ThrottlePolicy } from '../domain/login-throttle.ts';
+import type { FailureRecord } from '../domain/login-throttle.ts';
 import type { RefreshRecord } from '../domain/refresh-token.ts';
 
 export interface UserRecord {
@@ -8,6 +8,13 @@ export interface UserRecord {
   name: string;
   passwordHash: string;
   roles: string[];
+  /** When an operator blocked the user; null while the user may sign in. */
+  blockedAt: Date | null;
+}
+
+export interface BlockedUser {
+  userId: string;
+  blockedAt: Date;
 }
 
 export type { RefreshRecord };
@@ -38,7 +45,23 @@ export interface Accounts {
     now: Date,
     issue: (user: UserRecord, familyId: string) => Promise<{ issued: T; successor: NewRefreshToken }>,
   ): Promise<Rotation<T>>;
-  failureWindow(key: string): Promise<FailureWindow | undefined>;
-  recordFailure(key: string, policy: ThrottlePolicy, now: Date): Promise<void>;
+  /**
+   * Blocks the user (revoking its refresh tokens, announcing the block to watchers, in one
+   * transaction); the time of the block, or undefined for an unknown user. Blocking again keeps
+   * the first time.
+   */
+  block(userId: string, now: Date): Promise<Date | undefined>;
+  /** Lets the user sign in again; false for an unknown user. */
+  unblock(userId: string): Promise<boolean>;
+  /** Users blocked after `since`, oldest first. */
+  blockedSince(since: Date): Promise<BlockedUser[]>;
+  blockedUser(userId: string): Promise<BlockedUser | undefined>;
+  /** The failures counted under each of `keys` that has any. */
+  failures(keys: readonly string[]): Promise<Map<string, FailureRecord>>;
+  /** Counts one more failure under each key, in one transaction; `next` says what it becomes. */
+  recordFailure(
+    keys: readonly string[],
+    next: (key: string, record: FailureRecord | undefined) => FailureRecord,
+  ): Promise<void>;
   clearFailures(key: string): Promise<void>;
 }

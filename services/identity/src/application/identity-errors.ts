@@ -19,8 +19,18 @@ export const identityErrors = {
       code: 'IDENTITY.LOGIN_THROTTLED',
       kind: 'rate_limited',
       message: `Too many failed logins; try again in ${retryAfterSeconds} s`,
+      retryAfterSeconds,
       details: { retry_after_seconds: retryAfterSeconds },
     }),
+  /** Said only after the right password, so it tells a guesser nothing. */
+  userBlocked: () =>
+    new AppError({
+      code: 'IDENTITY.USER_BLOCKED',
+      kind: 'forbidden',
+      message: 'This account is blocked; contact support',
+    }),
+  unknownUser: (userId: string) =>
+    new AppError({ code: 'IDENTITY.USER_NOT_FOUND', kind: 'not_found', message: `No user ${userId}` }),
   invalidRefreshToken: () =>
     new AppError({
       code: 'IDENTITY.INVALID_REFRESH_TOKEN',

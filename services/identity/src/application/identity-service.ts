@@ -1,8 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { createEnvelope, userRegistered } from '@mercato/contracts';
 import { SignJWT } from 'jose';
-import { retryAfterSeconds, type ThrottlePolicy } from '../domain/login-throttle.ts';
-import type { Accounts, NewRefreshToken, UserRecord } from './accounts.port.ts';
+import {
+  afterFailure,
+  type LoginThrottlePolicies,
+  loginVerdict,
+  type ThrottlePolicy,
+} from '../domain/login-throttle.ts';
+import type { Accounts, BlockedUser, NewRefreshToken, UserRecord } from './accounts.port.ts';
 import { identityErrors } from './identity-errors.ts';
 import type { KeyRing } from './key-ring.port.ts';
 import type { PasswordHasher } from './password-hasher.port.ts';
@@ -19,7 +24,7 @@ export interface IdentityDependencies {
   keys: KeyRing;
   hasher: PasswordHasher;
   tokens: TokenSettings;
-  throttle: { perEmail: ThrottlePolicy; perIp: ThrottlePolicy };
+  throttle: LoginThrottlePolicies;
   newId: (prefix: string) => string;
   now: () => Date;
   correlationId: () => string;
@@ -74,6 +79,7 @@ export function identityService(deps: IdentityDependencies) {
         name: input.name,
         passwordHash: await deps.hasher.hash(input.password),
         roles: [...roles],
+        blockedAt: null,
       };
       const envelope = createEnvelope({
         contract: userRegistered,
@@ -91,21 +97,38 @@ export function identityService(deps: IdentityDependencies) {
 
     async login(input: { email: string; password: string; clientIp: string }): Promise<TokenPair> {
       const now = deps.now();
-      const keys = [
-        { key: `email:${input.email}`, policy: deps.throttle.perEmail },
-        ...(input.clientIp ? [{ key: `ip:${input.clientIp}`, policy: deps.throttle.perIp }] : []),
-      ];
-      for (const { key, policy } of keys) {
-        const wait = retryAfterSeconds(await accounts.failureWindow(key), policy, now);
-        if (wait > 0) throw identityErrors.throttled(wait);
-      }
+      // A caller that gave no address (a direct gRPC client) is one client: "unknown".
+      const address = input.clientIp || 'unknown';
+      const keys = {
+        client: `client:${input.email}|${address}`,
+        account: `email:${input.email}`,
+        address: `ip:${address}`,
+      } as const;
+      const counted = await accounts.failures(Object.values(keys));
+      const verdict = loginVerdict(
+        {
+          client: counted.get(keys.client),
+          account: counted.get(keys.account),
+          address: counted.get(keys.address),
+        },
+        deps.throttle,
+        now,
+      );
+      if (!verdict.allowed) throw identityErrors.throttled(verdict.retryAfterSeconds);
       const user = await accounts.userByEmail(input.email);
       const valid = await deps.hasher.verify(input.password, user?.passwordHash ?? (await dummyHash));
       if (!user || !valid) {
-        for (const { key, policy } of keys) await accounts.recordFailure(key, policy, now);
+        const policyOf = new Map<string, ThrottlePolicy>(
+          (Object.keys(keys) as Array<keyof typeof keys>).map((name) => [keys[name], deps.throttle[name]]),
+        );
+        await accounts.recordFailure(Object.values(keys), (key, record) =>
+          afterFailure(record, policyOf.get(key) ?? deps.throttle.client, now),
+        );
         throw identityErrors.badCredentials();
       }
-      await accounts.clearFailures(`email:${input.email}`);
+      // Only this client's own count: the account's and the address's still say what others did.
+      await accounts.clearFailures(keys.client);
+      if (user.blockedAt) throw identityErrors.userBlocked();
       const { issued, successor } = await tokenPair(user, deps.newId('fam'));
       await accounts.storeRefreshToken(successor, now);
       return issued;
@@ -120,6 +143,21 @@ export function identityService(deps: IdentityDependencies) {
     },
 
     jwks: () => deps.keys.publicKeys(),
+
+    /** Blocks a user: no login, no refresh, and edges end its streams and refuse its tokens. */
+    async block(userId: string): Promise<BlockedUser> {
+      const blockedAt = await accounts.block(userId, deps.now());
+      if (!blockedAt) throw identityErrors.unknownUser(userId);
+      return { userId, blockedAt };
+    },
+
+    async unblock(userId: string): Promise<void> {
+      if (!(await accounts.unblock(userId))) throw identityErrors.unknownUser(userId);
+    },
+
+    /** Blocks whose users may still hold a live access token: those within a token's lifetime. */
+    recentlyBlocked: () =>
+      accounts.blockedSince(new Date(deps.now().getTime() - (tokens.accessTtlSeconds + 60) * 1000)),
   };
 }
 

@@ -1,34 +1,93 @@
-export interface FailureWindow {
-  windowStartedAt: Date;
+/**
+ * Login throttling as OWASP's authentication cheat sheet describes it, without its denial of
+ * service: failures are counted per client on an account (email and IP), per account (from any
+ * address: guessing spread over many addresses) and per address (spraying over many accounts).
+ * Past its free failures each count holds attempts back for a delay that doubles with every
+ * further failure. Only a client that has itself failed on the account is ever held back: others'
+ * failures (an attacker behind the same office NAT, or guessing the same account from elsewhere)
+ * never stop a correct password from a client that has not.
+ */
+
+/** Failures counted under one key (a client on an account, an account, an address). */
+export interface FailureRecord {
   failures: number;
+  lastFailureAt: Date;
 }
 
 export interface ThrottlePolicy {
-  maxFailures: number;
-  windowMs: number;
+  /** Failures allowed before attempts are held back. */
+  freeFailures: number;
+  /** The first hold; each further failure doubles it. */
+  firstDelayMs: number;
+  maxDelayMs: number;
+  /** A key's failures are forgotten this long after its last one. */
+  forgetAfterMs: number;
+}
+
+export interface LoginThrottlePolicies {
+  /** One client (email and address) guessing one account. */
+  client: ThrottlePolicy;
+  /** One account guessed from any number of addresses. */
+  account: ThrottlePolicy;
+  /** One address guessing across accounts (password spraying). */
+  address: ThrottlePolicy;
+}
+
+export interface LoginFailures {
+  client?: FailureRecord | undefined;
+  account?: FailureRecord | undefined;
+  address?: FailureRecord | undefined;
+}
+
+export type LoginVerdict =
+  | { allowed: true }
+  | { allowed: false; retryAfterSeconds: number; heldBy: keyof LoginThrottlePolicies };
+
+/** Failures that still count at `now`: 0 once the record is forgotten. */
+export function liveFailures(record: FailureRecord | undefined, policy: ThrottlePolicy, now: Date): number {
+  if (!record) return 0;
+  return now.getTime() - record.lastFailureAt.getTime() >= policy.forgetAfterMs ? 0 : record.failures;
+}
+
+/** How long attempts are held back after `failures`: nothing until the free ones are spent, then doubling. */
+export function delayAfter(failures: number, policy: ThrottlePolicy): number {
+  if (failures < policy.freeFailures) return 0;
+  const doublings = Math.min(failures - policy.freeFailures, 40);
+  return Math.min(policy.firstDelayMs * 2 ** doublings, policy.maxDelayMs);
+}
+
+/** Milliseconds until the key lets an attempt through (0: now). */
+export function heldFor(record: FailureRecord | undefined, policy: ThrottlePolicy, now: Date): number {
+  const failures = liveFailures(record, policy, now);
+  if (!record || failures === 0) return 0;
+  return Math.max(0, record.lastFailureAt.getTime() + delayAfter(failures, policy) - now.getTime());
 }
 
 /**
- * Seconds until a login may be tried again for this key, or 0 when it may be tried now. Fixed
- * windows: simple, and an attacker gets at most 2 × maxFailures guesses across a boundary.
+ * Whether an attempt may be checked now. A client held back by its own failures waits; a client
+ * with failures on this account also waits while the account or its address is held back; a client
+ * without any is always checked, so its correct password gets in.
  */
-export function retryAfterSeconds(
-  window: FailureWindow | undefined,
-  policy: ThrottlePolicy,
+export function loginVerdict(
+  failures: LoginFailures,
+  policies: LoginThrottlePolicies,
   now: Date,
-): number {
-  if (!window || window.failures < policy.maxFailures) return 0;
-  const endsAt = window.windowStartedAt.getTime() + policy.windowMs;
-  return Math.max(0, Math.ceil((endsAt - now.getTime()) / 1000));
+): LoginVerdict {
+  const held = (heldBy: keyof LoginThrottlePolicies): LoginVerdict | undefined => {
+    const ms = heldFor(failures[heldBy], policies[heldBy], now);
+    return ms > 0 ? { allowed: false, retryAfterSeconds: Math.ceil(ms / 1000), heldBy } : undefined;
+  };
+  const own = held('client');
+  if (own) return own;
+  if (liveFailures(failures.client, policies.client, now) === 0) return { allowed: true };
+  return held('account') ?? held('address') ?? { allowed: true };
 }
 
-/** The window after one more failure: counted in the current window, or starting a new one. */
+/** The record after one more failure at `now` (a forgotten one starts again). */
 export function afterFailure(
-  window: FailureWindow | undefined,
+  record: FailureRecord | undefined,
   policy: ThrottlePolicy,
   now: Date,
-): FailureWindow {
-  if (!window || now.getTime() - window.windowStartedAt.getTime() >= policy.windowMs)
-    return { windowStartedAt: now, failures: 1 };
-  return { windowStartedAt: window.windowStartedAt, failures: window.failures + 1 };
+): FailureRecord {
+  return { failures: liveFailures(record, policy, now) + 1, lastFailureAt: now };
 }

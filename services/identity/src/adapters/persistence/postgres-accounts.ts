@@ -1,8 +1,17 @@
 import { createHash } from 'node:crypto';
 import { inTransaction, type Outbox, type OutboxEntry, type Pool, type PoolClient } from '@mercato/chassis';
-import type { Accounts, NewRefreshToken, Rotation, UserRecord } from '../../application/accounts.port.ts';
-import { afterFailure, type FailureWindow, type ThrottlePolicy } from '../../domain/login-throttle.ts';
+import type {
+  Accounts,
+  BlockedUser,
+  NewRefreshToken,
+  Rotation,
+  UserRecord,
+} from '../../application/accounts.port.ts';
+import type { FailureRecord } from '../../domain/login-throttle.ts';
 import { type RefreshRecord, refreshVerdict } from '../../domain/refresh-token.ts';
+
+/** Where a block is announced, to every identity process that has watchers (see BlockedUserFeed). */
+export const USER_BLOCKED_CHANNEL = 'identity_user_blocked';
 
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('base64url');
 
@@ -12,6 +21,7 @@ interface UserRow {
   name: string;
   password_hash: string;
   roles: string[];
+  blocked_at: Date | null;
 }
 
 async function findUser(
@@ -20,12 +30,19 @@ async function findUser(
   value: string,
 ): Promise<UserRecord | undefined> {
   const { rows } = await db.query<UserRow>(
-    `SELECT id, email, name, password_hash, roles FROM users WHERE ${by} = $1`,
+    `SELECT id, email, name, password_hash, roles, blocked_at FROM users WHERE ${by} = $1`,
     [value],
   );
   const row = rows[0];
   return (
-    row && { id: row.id, email: row.email, name: row.name, passwordHash: row.password_hash, roles: row.roles }
+    row && {
+      id: row.id,
+      email: row.email,
+      name: row.name,
+      passwordHash: row.password_hash,
+      roles: row.roles,
+      blockedAt: row.blocked_at,
+    }
   );
 }
 
@@ -74,7 +91,7 @@ export class PostgresAccounts implements Accounts {
       if (verdict === 'reused' && record) await this.#revokeFamily(client, record.familyId, now);
       if (verdict !== 'valid' || !record) return { outcome: verdict === 'reused' ? 'reused' : 'invalid' };
       const user = await findUser(client, 'id', record.userId);
-      if (!user) return { outcome: 'invalid' };
+      if (!user || user.blockedAt) return { outcome: 'invalid' };
       await this.#markUsed(client, token, now);
       const { issued, successor } = await issue(user, record.familyId);
       await this.storeRefreshToken(successor, now, client);
@@ -120,37 +137,84 @@ export class PostgresAccounts implements Accounts {
     );
   }
 
-  async failureWindow(key: string): Promise<FailureWindow | undefined> {
-    const { rows } = await this.#pool.query<{ window_started_at: Date; failures: number }>(
-      'SELECT window_started_at, failures FROM login_failures WHERE key = $1',
-      [key],
-    );
-    const row = rows[0];
-    return row && { windowStartedAt: row.window_started_at, failures: row.failures };
+  block(userId: string, now: Date): Promise<Date | undefined> {
+    return inTransaction(this.#pool, async (client) => {
+      const { rows } = await client.query<{ blocked_at: Date }>(
+        'UPDATE users SET blocked_at = COALESCE(blocked_at, $2) WHERE id = $1 RETURNING blocked_at',
+        [userId, now],
+      );
+      const blockedAt = rows[0]?.blocked_at;
+      if (!blockedAt) return undefined;
+      await client.query(
+        'UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL',
+        [userId, now],
+      );
+      // Delivered at commit, to every identity process listening.
+      await client.query('SELECT pg_notify($1, $2)', [USER_BLOCKED_CHANNEL, userId]);
+      return blockedAt;
+    });
   }
 
-  async recordFailure(key: string, policy: ThrottlePolicy, now: Date): Promise<void> {
-    // Read-modify-write under a row lock, so concurrent failures all count.
+  async unblock(userId: string): Promise<boolean> {
+    const { rowCount } = await this.#pool.query('UPDATE users SET blocked_at = NULL WHERE id = $1', [userId]);
+    return rowCount === 1;
+  }
+
+  async blockedSince(since: Date): Promise<BlockedUser[]> {
+    const { rows } = await this.#pool.query<{ id: string; blocked_at: Date }>(
+      'SELECT id, blocked_at FROM users WHERE blocked_at > $1 ORDER BY blocked_at',
+      [since],
+    );
+    return rows.map((row) => ({ userId: row.id, blockedAt: row.blocked_at }));
+  }
+
+  async blockedUser(userId: string): Promise<BlockedUser | undefined> {
+    const { rows } = await this.#pool.query<{ blocked_at: Date | null }>(
+      'SELECT blocked_at FROM users WHERE id = $1',
+      [userId],
+    );
+    const blockedAt = rows[0]?.blocked_at;
+    return blockedAt ? { userId, blockedAt } : undefined;
+  }
+
+  async failures(keys: readonly string[]): Promise<Map<string, FailureRecord>> {
+    const { rows } = await this.#pool.query<{ key: string; failures: number; last_failure_at: Date }>(
+      'SELECT key, failures, last_failure_at FROM login_failures WHERE key = ANY($1::text[])',
+      [keys],
+    );
+    return new Map(
+      rows.map((row) => [row.key, { failures: row.failures, lastFailureAt: row.last_failure_at }]),
+    );
+  }
+
+  async recordFailure(
+    keys: readonly string[],
+    next: (key: string, record: FailureRecord | undefined) => FailureRecord,
+  ): Promise<void> {
+    // Read-modify-write under row locks (taken in key order, so concurrent failures never deadlock),
+    // so that concurrent failures all count.
+    const sorted = [...keys].sort();
     await inTransaction(this.#pool, async (client) => {
-      await client.query('INSERT INTO login_failures VALUES ($1, $2, 0) ON CONFLICT (key) DO NOTHING', [
-        key,
-        now,
-      ]);
-      const { rows } = await client.query<{ window_started_at: Date; failures: number }>(
-        'SELECT window_started_at, failures FROM login_failures WHERE key = $1 FOR UPDATE',
-        [key],
+      await client.query(
+        `INSERT INTO login_failures (key, window_started_at, failures, last_failure_at)
+         SELECT key, now(), 0, now() FROM unnest($1::text[]) AS key ORDER BY key
+         ON CONFLICT (key) DO NOTHING`,
+        [sorted],
       );
-      const row = rows[0];
-      const current =
-        row && row.failures > 0
-          ? { windowStartedAt: row.window_started_at, failures: row.failures }
-          : undefined;
-      const next = afterFailure(current, policy, now);
-      await client.query('UPDATE login_failures SET window_started_at = $2, failures = $3 WHERE key = $1', [
-        key,
-        next.windowStartedAt,
-        next.failures,
-      ]);
+      const { rows } = await client.query<{ key: string; failures: number; last_failure_at: Date }>(
+        'SELECT key, failures, last_failure_at FROM login_failures WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE',
+        [sorted],
+      );
+      for (const row of rows) {
+        const current =
+          row.failures > 0 ? { failures: row.failures, lastFailureAt: row.last_failure_at } : undefined;
+        const updated = next(row.key, current);
+        await client.query('UPDATE login_failures SET failures = $2, last_failure_at = $3 WHERE key = $1', [
+          row.key,
+          updated.failures,
+          updated.lastFailureAt,
+        ]);
+      }
     });
   }
 

@@ -4,6 +4,7 @@ import { OrderViewService } from '@mercato/contracts/grpc/order-view';
 import { z } from 'zod';
 import type { OrderViewQueries } from '../../application/order-view-queries.ts';
 import type { OrderSummary } from '../../domain/order-summary.ts';
+import { listConsistentWithOwnOrder } from '../http/own-order-consistency.ts';
 import { decodePageToken } from '../persistence/postgres-order-summaries.ts';
 
 const statuses = [
@@ -60,7 +61,8 @@ export const orderViewGrpc = (queries: OrderViewQueries) => (router: ConnectRout
       const after = query.pageToken ? decodePageToken(query.pageToken) : undefined;
       if (query.pageToken && !after)
         throw validationFailed([{ field: 'page_token', message: 'not a page token' }]);
-      const page = await queries.list(
+      const page = await listConsistentWithOwnOrder(
+        queries,
         {
           customerId: query.customerId,
           status: query.status || undefined,

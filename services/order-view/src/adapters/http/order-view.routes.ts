@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { OrderViewQueries } from '../../application/order-view-queries.ts';
 import { decodePageToken } from '../persistence/postgres-order-summaries.ts';
 import { summaryJson } from '../summary-json.ts';
+import { listConsistentWithOwnOrder } from './own-order-consistency.ts';
 
 /** The header every answer carries: the log position the read model had applied. */
 export const POSITION_HEADER = 'mercato-read-position';
@@ -41,7 +42,8 @@ export const orderViewRoutes =
         const after = query.page_token ? decodePageToken(query.page_token) : undefined;
         if (query.page_token && !after)
           throw validationFailed([{ field: 'page_token', message: 'not a page token' }]);
-        const page = await queries.list(
+        const page = await listConsistentWithOwnOrder(
+          queries,
           {
             customerId: params.id,
             status: query.status,

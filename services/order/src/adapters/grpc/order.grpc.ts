@@ -1,10 +1,11 @@
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { ConnectRouter } from '@connectrpc/connect';
 import { currentRequestContext, newId, parseRequest } from '@mercato/chassis';
+import { parseOrderLogPosition, parseOrderStreamVersion } from '@mercato/contracts';
 import { type OrderSchema, OrderService } from '@mercato/contracts/grpc/order';
 import { z } from 'zod';
 import type { Orders, OrderView } from '../../application/orders.ts';
-import { formatPosition, type OrderChangeFeed, parsePosition } from './order-change-feed.ts';
+import type { OrderChangeFeed } from './order-change-feed.ts';
 
 const orderId = z.string().trim().min(1).max(64);
 const createRequest = z.object({
@@ -69,14 +70,14 @@ const streamRequest = z
     error: 'expected exactly one of order_id and customer_id',
     path: ['order_id'],
   })
+  // In range too: a value the log could not hold is the caller's mistake, not a database error.
   .refine(
     (request) =>
       request.after === '' ||
-      (request.orderId ? /^\d{1,9}$/.test(request.after) : parsePosition(request.after)),
-    {
-      error: 'expected the resume_after of a change of this stream',
-      path: ['after'],
-    },
+      (request.orderId
+        ? parseOrderStreamVersion(request.after) !== undefined
+        : parseOrderLogPosition(request.after) !== undefined),
+    { error: 'expected the resume_after of a change of this stream', path: ['after'] },
   );
 
 export const orderGrpc =
@@ -118,13 +119,11 @@ export const orderGrpc =
         const query = parseRequest(streamRequest, request);
         const signal = AbortSignal.any([context.signal, stopping]);
         if (query.orderId) {
-          for await (const change of feed.forOrder(query.orderId, Number(query.after || 0), signal))
-            yield { change };
+          const after = parseOrderStreamVersion(query.after) ?? 0;
+          for await (const change of feed.forOrder(query.orderId, after, signal)) yield { change };
           return;
         }
         // First where it starts, so a client can resume from there even before any change comes.
-        const from = await feed.startOf(parsePosition(query.after));
-        yield { startedAfter: formatPosition(from) };
-        for await (const change of feed.forCustomer(query.customerId, from, signal)) yield { change };
+        yield* feed.forCustomer(query.customerId, parseOrderLogPosition(query.after), signal);
       },
     });

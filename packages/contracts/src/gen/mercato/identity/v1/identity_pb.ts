@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mercato/identity/v1/identity.proto.
  */
 export const file_mercato_identity_v1_identity: GenFile = /*@__PURE__*/
-  fileDesc("CiJtZXJjYXRvL2lkZW50aXR5L3YxL2lkZW50aXR5LnByb3RvEhNtZXJjYXRvLmlkZW50aXR5LnYxIkAKD1JlZ2lzdGVyUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIMCgRuYW1lGAMgASgJIkAKEFJlZ2lzdGVyUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIMCgRuYW1lGAMgASgJIkIKDExvZ2luUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIRCgljbGllbnRfaXAYAyABKAkiYAoJVG9rZW5QYWlyEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEhIKCmV4cGlyZXNfaW4YAyABKAUSEgoKdG9rZW5fdHlwZRgEIAEoCSI/Cg1Mb2dpblJlc3BvbnNlEi4KBnRva2VucxgBIAEoCzIeLm1lcmNhdG8uaWRlbnRpdHkudjEuVG9rZW5QYWlyIicKDlJlZnJlc2hSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiQQoPUmVmcmVzaFJlc3BvbnNlEi4KBnRva2VucxgBIAEoCzIeLm1lcmNhdG8uaWRlbnRpdHkudjEuVG9rZW5QYWlyIhAKDkdldEp3a3NSZXF1ZXN0IlEKA0p3axILCgNrdHkYASABKAkSCwoDY3J2GAIgASgJEgkKAXgYAyABKAkSCwoDa2lkGAQgASgJEgsKA2FsZxgFIAEoCRILCgN1c2UYBiABKAkiOQoPR2V0Sndrc1Jlc3BvbnNlEiYKBGtleXMYASADKAsyGC5tZXJjYXRvLmlkZW50aXR5LnYxLkp3azLrAgoPSWRlbnRpdHlTZXJ2aWNlElcKCFJlZ2lzdGVyEiQubWVyY2F0by5pZGVudGl0eS52MS5SZWdpc3RlclJlcXVlc3QaJS5tZXJjYXRvLmlkZW50aXR5LnYxLlJlZ2lzdGVyUmVzcG9uc2USTgoFTG9naW4SIS5tZXJjYXRvLmlkZW50aXR5LnYxLkxvZ2luUmVxdWVzdBoiLm1lcmNhdG8uaWRlbnRpdHkudjEuTG9naW5SZXNwb25zZRJUCgdSZWZyZXNoEiMubWVyY2F0by5pZGVudGl0eS52MS5SZWZyZXNoUmVxdWVzdBokLm1lcmNhdG8uaWRlbnRpdHkudjEuUmVmcmVzaFJlc3BvbnNlElkKB0dldEp3a3MSIy5tZXJjYXRvLmlkZW50aXR5LnYxLkdldEp3a3NSZXF1ZXN0GiQubWVyY2F0by5pZGVudGl0eS52MS5HZXRKd2tzUmVzcG9uc2UiA5ACAWIGcHJvdG8z");
+  fileDesc("CiJtZXJjYXRvL2lkZW50aXR5L3YxL2lkZW50aXR5LnByb3RvEhNtZXJjYXRvLmlkZW50aXR5LnYxIkAKD1JlZ2lzdGVyUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIMCgRuYW1lGAMgASgJIkAKEFJlZ2lzdGVyUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIMCgRuYW1lGAMgASgJIkIKDExvZ2luUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIRCgljbGllbnRfaXAYAyABKAkiYAoJVG9rZW5QYWlyEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEhIKCmV4cGlyZXNfaW4YAyABKAUSEgoKdG9rZW5fdHlwZRgEIAEoCSI/Cg1Mb2dpblJlc3BvbnNlEi4KBnRva2VucxgBIAEoCzIeLm1lcmNhdG8uaWRlbnRpdHkudjEuVG9rZW5QYWlyIicKDlJlZnJlc2hSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiQQoPUmVmcmVzaFJlc3BvbnNlEi4KBnRva2VucxgBIAEoCzIeLm1lcmNhdG8uaWRlbnRpdHkudjEuVG9rZW5QYWlyIhAKDkdldEp3a3NSZXF1ZXN0IlEKA0p3axILCgNrdHkYASABKAkSCwoDY3J2GAIgASgJEgkKAXgYAyABKAkSCwoDa2lkGAQgASgJEgsKA2FsZxgFIAEoCRILCgN1c2UYBiABKAkiOQoPR2V0Sndrc1Jlc3BvbnNlEiYKBGtleXMYASADKAsyGC5tZXJjYXRvLmlkZW50aXR5LnYxLkp3ayIaChhXYXRjaEJsb2NrZWRVc2Vyc1JlcXVlc3QiMgoLQmxvY2tlZFVzZXISDwoHdXNlcl9pZBgBIAEoCRISCgpibG9ja2VkX2F0GAIgASgJIkwKGVdhdGNoQmxvY2tlZFVzZXJzUmVzcG9uc2USLwoFdXNlcnMYASADKAsyIC5tZXJjYXRvLmlkZW50aXR5LnYxLkJsb2NrZWRVc2VyMuYDCg9JZGVudGl0eVNlcnZpY2USVwoIUmVnaXN0ZXISJC5tZXJjYXRvLmlkZW50aXR5LnYxLlJlZ2lzdGVyUmVxdWVzdBolLm1lcmNhdG8uaWRlbnRpdHkudjEuUmVnaXN0ZXJSZXNwb25zZRJOCgVMb2dpbhIhLm1lcmNhdG8uaWRlbnRpdHkudjEuTG9naW5SZXF1ZXN0GiIubWVyY2F0by5pZGVudGl0eS52MS5Mb2dpblJlc3BvbnNlElQKB1JlZnJlc2gSIy5tZXJjYXRvLmlkZW50aXR5LnYxLlJlZnJlc2hSZXF1ZXN0GiQubWVyY2F0by5pZGVudGl0eS52MS5SZWZyZXNoUmVzcG9uc2USWQoHR2V0SndrcxIjLm1lcmNhdG8uaWRlbnRpdHkudjEuR2V0Sndrc1JlcXVlc3QaJC5tZXJjYXRvLmlkZW50aXR5LnYxLkdldEp3a3NSZXNwb25zZSIDkAIBEnkKEVdhdGNoQmxvY2tlZFVzZXJzEi0ubWVyY2F0by5pZGVudGl0eS52MS5XYXRjaEJsb2NrZWRVc2Vyc1JlcXVlc3QaLi5tZXJjYXRvLmlkZW50aXR5LnYxLldhdGNoQmxvY2tlZFVzZXJzUmVzcG9uc2UiA5ACATABYgZwcm90bzM");
 
 /**
  * @generated from message mercato.identity.v1.RegisterRequest
@@ -255,6 +255,60 @@ export const GetJwksResponseSchema: GenMessage<GetJwksResponse> = /*@__PURE__*/
   messageDesc(file_mercato_identity_v1_identity, 9);
 
 /**
+ * @generated from message mercato.identity.v1.WatchBlockedUsersRequest
+ */
+export type WatchBlockedUsersRequest = Message<"mercato.identity.v1.WatchBlockedUsersRequest"> & {
+};
+
+/**
+ * Describes the message mercato.identity.v1.WatchBlockedUsersRequest.
+ * Use `create(WatchBlockedUsersRequestSchema)` to create a new message.
+ */
+export const WatchBlockedUsersRequestSchema: GenMessage<WatchBlockedUsersRequest> = /*@__PURE__*/
+  messageDesc(file_mercato_identity_v1_identity, 10);
+
+/**
+ * @generated from message mercato.identity.v1.BlockedUser
+ */
+export type BlockedUser = Message<"mercato.identity.v1.BlockedUser"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * RFC 3339. Tokens issued at or before it are no longer honoured.
+   *
+   * @generated from field: string blocked_at = 2;
+   */
+  blockedAt: string;
+};
+
+/**
+ * Describes the message mercato.identity.v1.BlockedUser.
+ * Use `create(BlockedUserSchema)` to create a new message.
+ */
+export const BlockedUserSchema: GenMessage<BlockedUser> = /*@__PURE__*/
+  messageDesc(file_mercato_identity_v1_identity, 11);
+
+/**
+ * @generated from message mercato.identity.v1.WatchBlockedUsersResponse
+ */
+export type WatchBlockedUsersResponse = Message<"mercato.identity.v1.WatchBlockedUsersResponse"> & {
+  /**
+   * @generated from field: repeated mercato.identity.v1.BlockedUser users = 1;
+   */
+  users: BlockedUser[];
+};
+
+/**
+ * Describes the message mercato.identity.v1.WatchBlockedUsersResponse.
+ * Use `create(WatchBlockedUsersResponseSchema)` to create a new message.
+ */
+export const WatchBlockedUsersResponseSchema: GenMessage<WatchBlockedUsersResponse> = /*@__PURE__*/
+  messageDesc(file_mercato_identity_v1_identity, 12);
+
+/**
  * Users and credentials. Access tokens are short-lived EdDSA JWTs; refresh tokens rotate on use.
  *
  * @generated from service mercato.identity.v1.IdentityService
@@ -291,6 +345,18 @@ export const IdentityService: GenService<{
     methodKind: "unary";
     input: typeof GetJwksRequestSchema;
     output: typeof GetJwksResponseSchema;
+  },
+  /**
+   * Users blocked lately (within an access token's lifetime), then each block as it happens: an
+   * edge refuses the tokens such a user was issued before the block and ends their live streams,
+   * without waiting for the tokens to expire.
+   *
+   * @generated from rpc mercato.identity.v1.IdentityService.WatchBlockedUsers
+   */
+  watchBlockedUsers: {
+    methodKind: "server_streaming";
+    input: typeof WatchBlockedUsersRequestSchema;
+    output: typeof WatchBlockedUsersResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_mercato_identity_v1_identity, 0);

@@ -1,0 +1,29 @@
+import { notFound, type Principal } from '@mercato/chassis';
+import type { Order } from '@mercato/contracts/grpc/order';
+import type { FastifyRequest } from 'fastify';
+import { type Identification, mayRead } from '../auth/identification.ts';
+import type { Upstreams } from '../upstreams/upstreams.ts';
+
+/**
+ * The order, if the caller may see it (its customer, or an admin), from order itself. Anyone
+ * else's order is the same 404 as an order that does not exist: its id tells a stranger nothing.
+ */
+export async function requireOwnOrder(
+  upstreams: Upstreams,
+  identification: Identification,
+  request: FastifyRequest,
+  orderId: string,
+  asOf = '',
+): Promise<{ order: Order; principal: Principal }> {
+  const principal = await identification.requirePrincipal(request);
+  const { order } = await upstreams
+    .for(request)
+    .order.client.getOrder({ orderId, asOf })
+    .catch((error: unknown) => {
+      if ((error as { kind?: string }).kind === 'not_found') return { order: undefined };
+      throw error;
+    });
+  if (!order || !mayRead(principal, order.customerId))
+    throw notFound('ORDER.NOT_FOUND', `No order ${orderId}`);
+  return { order, principal };
+}
