@@ -156,6 +156,21 @@ describe.skipIf(!postgres.available)(suiteTitle('order streams', postgres), () =
     controller.abort();
   });
 
+  it('shows a cancellation under way as cancel_pending before the order ends', async () => {
+    const controller = new AbortController();
+    const orderId = await place('usr_s4');
+    const one = follow(client().streamOrders({ orderId }, { signal: controller.signal }));
+    await waitFor('the order placed', async () => one.seen.changes.length >= 1);
+    await client().cancelOrder({ orderId });
+    await waitFor('placed, cancel_pending, then ended', async () => one.seen.changes.length >= 3);
+    expect(one.seen.changes.slice(0, 2).map((change) => [change.status, change.type])).toEqual([
+      ['pending', 'OrderPlaced'],
+      ['cancel_pending', 'OrderCancelRequested'],
+    ]);
+    expect(['cancelled', 'failed']).toContain(one.seen.changes[2]?.status);
+    controller.abort();
+  });
+
   it('sees a change appended by any writer of the database, not only its own process', async () => {
     const controller = new AbortController();
     const orderId = await place('usr_s3');

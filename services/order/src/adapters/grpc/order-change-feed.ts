@@ -40,6 +40,11 @@ function statusAfter(event: OrderEvent): { status: string; reason?: string; deta
       return { status: 'pending' };
     case 'OrderConfirmed':
       return { status: 'confirmed' };
+    case 'OrderCancelRequested':
+      return { status: 'cancel_pending' };
+    case 'OrderCancelRefused':
+      // Refused only from confirmed: the order goes on as it was, and says why.
+      return { status: 'confirmed', reason: event.reason };
     case 'OrderShipped':
       return { status: 'shipped' };
     case 'OrderDelivered':
