@@ -6,12 +6,14 @@
  *   - what limits it: CPU milliseconds per order of each process (from /proc, Linux) and PostgreSQL
  *     transactions per order during the capacity phase, beside the CPU one baseline transaction
  *     cost, so an order's cost reads as "N baseline transactions".
- * In embedded mode (the default `npm start`) and infra mode (MERCATO_BUS=nats, Redis rate limits,
- * the machine's PostgreSQL), each beside PostgreSQL's single-row INSERT … COMMIT txn/s measured in
- * the same run on the same server (the baseline), with the ratio.
+ * In embedded mode (the default `npm start`), embedded-untraced (the same with MERCATO_TRACES=false:
+ * spans are still made, so trace ids reach logs, but none is exported to the supervisor's store —
+ * the difference is what the console's traces cost) and infra mode (MERCATO_BUS=nats, Redis rate
+ * limits, the machine's PostgreSQL), each beside PostgreSQL's single-row INSERT … COMMIT txn/s
+ * measured in the same run on the same server (the baseline), with the ratio.
  *
  *   npm run bench:orders
- *   BENCH_MODES=embedded BENCH_RATE=80 BENCH_SECONDS=20 npm run bench:orders
+ *   BENCH_MODES=embedded,embedded-untraced BENCH_RATE=80 BENCH_SECONDS=20 npm run bench:orders
  *
  * Writes bench/results/orders.json.
  */
@@ -26,7 +28,8 @@ import { postgresInsertBaseline } from '../baselines.ts';
 import { cpuBetween, type ProcessLabeller, sampleCpu } from '../process-cpu.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const modes = (process.env.BENCH_MODES ?? 'embedded,infra').split(',');
+const knownModes = ['embedded', 'embedded-untraced', 'infra'];
+const modes = (process.env.BENCH_MODES ?? knownModes.join(',')).split(',');
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 const rate = Number(process.env.BENCH_RATE ?? 40);
 const infraPostgres = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -71,6 +74,7 @@ function startPlatform(mode: string, dataDir: string, prefix: string): ProcessUn
       GATEWAY_RATE_LIMIT_DEFAULT: 'off',
       GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',
       LOG_LEVEL: 'warn',
+      ...(mode === 'embedded-untraced' ? { MERCATO_TRACES: 'false' } : {}),
       // What is measured is PlaceOrder: confirmed orders are not shipped.
       FULFILLMENT_WORKERS: '0',
       // Stock is not what is measured: every demo SKU gets plenty (see seedStock below).
@@ -323,11 +327,14 @@ async function benchMode(mode: string) {
 /** Names the platform's processes from its run state; counts its databases' transactions. */
 function platformMeter(dataDir: string, serverUrl: string, databasePrefix: string): Meter {
   const state = JSON.parse(readFileSync(path.join(dataDir, 'run', 'state.json'), 'utf8')) as {
+    supervisor_pid?: number;
     services: Record<string, { pid?: number }>;
   };
   const services = new Map(
     Object.entries(state.services).flatMap(([name, service]) => (service.pid ? [[service.pid, name]] : [])),
   );
+  // The supervisor receives every span and log line: its CPU is part of what an order costs.
+  if (state.supervisor_pid) services.set(state.supervisor_pid, 'supervisor');
   const commands: Record<string, string> = {
     postgres: 'postgres',
     'nats-server': 'nats',
@@ -371,8 +378,8 @@ async function dropInfraDatabases(prefix: string) {
 
 const results: Awaited<ReturnType<typeof benchMode>>[] = [];
 for (const mode of modes) {
-  if (mode !== 'embedded' && mode !== 'infra') {
-    console.error(`bench/orders: unknown mode "${mode}" in BENCH_MODES (expected embedded, infra)`);
+  if (!knownModes.includes(mode)) {
+    console.error(`bench/orders: unknown mode "${mode}" in BENCH_MODES (expected ${knownModes.join(', ')})`);
     process.exit(64);
   }
   results.push(await benchMode(mode));
