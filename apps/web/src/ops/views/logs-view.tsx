@@ -1,27 +1,18 @@
 import { useQuery } from '@tanstack/react-query';
-import { useState } from 'react';
-import { Link, useSearchParams } from 'wouter';
+import { Link } from 'wouter';
 import { ProblemMessage } from '../../shared/problem-message.tsx';
 import { ops } from '../ops-api.ts';
 import type { LogLine } from '../ops-types.ts';
+import { useSearchFilters } from '../search-filters.tsx';
 import { useSince } from '../time-range.ts';
-import { useProcesses } from './topology-view.tsx';
 
 const filterNames = ['service', 'level', 'q', 'correlation_id', 'trace_id'] as const;
 
 /** The merged logs of every process, searchable, over the console's time range. */
 export function LogsView() {
-  const [params, setParams] = useSearchParams();
   const since = useSince();
-  const processes = useProcesses();
-  const [draft, setDraft] = useState<Record<string, string>>(() =>
-    Object.fromEntries(filterNames.map((name) => [name, params.get(name) ?? ''])),
-  );
-  const query = new URLSearchParams();
-  for (const name of filterNames) {
-    const value = params.get(name);
-    if (value) query.set(name, value);
-  }
+  const filters = useSearchFilters(filterNames);
+  const { query } = filters;
   if (since !== undefined) query.set('since', String(Math.floor(since / 10_000) * 10_000));
   query.set('limit', '300');
   const logs = useQuery({
@@ -29,54 +20,15 @@ export function LogsView() {
     queryFn: () => ops<{ lines: LogLine[]; store: { lines: number } }>(`logs?${query.toString()}`),
     refetchInterval: 3_000,
   });
-  const text = (name: (typeof filterNames)[number], label: string) => (
-    <label>
-      {label}{' '}
-      <input
-        value={draft[name] ?? ''}
-        onChange={(event) => setDraft({ ...draft, [name]: event.target.value })}
-      />
-    </label>
-  );
   return (
     <>
       <h1>Logs</h1>
-      <form
-        className="filters"
-        aria-label="Log filters"
-        onSubmit={(event) => {
-          event.preventDefault();
-          setParams(Object.fromEntries(Object.entries(draft).filter(([, value]) => value !== '')));
-        }}
-      >
-        <label>
-          Service{' '}
-          <select
-            value={draft.service ?? ''}
-            onChange={(event) => setDraft({ ...draft, service: event.target.value })}
-          >
-            <option value="">any</option>
-            <option>supervisor</option>
-            {processes.data?.processes.map((process) => (
-              <option key={process.name}>{process.name}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Level at least{' '}
-          <select
-            value={draft.level ?? ''}
-            onChange={(event) => setDraft({ ...draft, level: event.target.value })}
-          >
-            <option value="">any</option>
-            {['debug', 'info', 'warn', 'error'].map((level) => (
-              <option key={level}>{level}</option>
-            ))}
-          </select>
-        </label>
-        {text('q', 'Text')}
-        {text('correlation_id', 'Correlation id')}
-        {text('trace_id', 'Trace id')}
+      <form className="filters" aria-label="Log filters" onSubmit={filters.submit}>
+        {filters.service('service', ['supervisor'])}
+        {filters.choice('level', 'Level at least', ['debug', 'info', 'warn', 'error'])}
+        {filters.text('q', 'Text')}
+        {filters.text('correlation_id', 'Correlation id')}
+        {filters.text('trace_id', 'Trace id')}
         <button type="submit">Search logs</button>
       </form>
       <ProblemMessage error={logs.error} title="Logs are unavailable" />

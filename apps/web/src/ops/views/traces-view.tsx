@@ -1,28 +1,19 @@
 import { useQuery } from '@tanstack/react-query';
-import { useState } from 'react';
-import { Link, useSearchParams } from 'wouter';
+import { Link } from 'wouter';
 import { ProblemMessage } from '../../shared/problem-message.tsx';
 import { ops } from '../ops-api.ts';
 import type { TraceDetail, TraceSummary } from '../ops-types.ts';
+import { useSearchFilters } from '../search-filters.tsx';
 import { useSince } from '../time-range.ts';
-import { useProcesses } from './topology-view.tsx';
 import { Waterfall } from './waterfall.tsx';
 
 const filterNames = ['service', 'status', 'min_ms', 'attribute', 'correlation_id', 'q'] as const;
 
 /** Traces the supervisor kept (tail-sampled): search, then one trace as a waterfall. */
 export function TracesView({ selected }: { selected?: string }) {
-  const [params, setParams] = useSearchParams();
   const since = useSince();
-  const processes = useProcesses();
-  const [draft, setDraft] = useState<Record<string, string>>(() =>
-    Object.fromEntries(filterNames.map((name) => [name, params.get(name) ?? ''])),
-  );
-  const query = new URLSearchParams();
-  for (const name of filterNames) {
-    const value = params.get(name);
-    if (value) query.set(name, value);
-  }
+  const filters = useSearchFilters(filterNames);
+  const { params, query } = filters;
   // A link may pin the window (a saga's first seconds); otherwise the console's time range.
   const pinned = { since: params.get('since'), until: params.get('until') };
   if (pinned.since) query.set('since', pinned.since);
@@ -42,53 +33,16 @@ export function TracesView({ selected }: { selected?: string }) {
     queryFn: () => ops<TraceDetail>(`traces/${selected}`),
     enabled: selected !== undefined,
   });
-  const field = (name: (typeof filterNames)[number], label: string) => (
-    <label>
-      {label}{' '}
-      <input
-        value={draft[name] ?? ''}
-        onChange={(event) => setDraft({ ...draft, [name]: event.target.value })}
-      />
-    </label>
-  );
   return (
     <>
       <h1>Traces</h1>
-      <form
-        className="filters"
-        aria-label="Trace filters"
-        onSubmit={(event) => {
-          event.preventDefault();
-          setParams(Object.fromEntries(Object.entries(draft).filter(([, value]) => value !== '')));
-        }}
-      >
-        <label>
-          Service{' '}
-          <select
-            value={draft.service ?? ''}
-            onChange={(event) => setDraft({ ...draft, service: event.target.value })}
-          >
-            <option value="">any</option>
-            {processes.data?.processes.map((process) => (
-              <option key={process.name}>{process.name}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Status{' '}
-          <select
-            value={draft.status ?? ''}
-            onChange={(event) => setDraft({ ...draft, status: event.target.value })}
-          >
-            <option value="">any</option>
-            <option value="error">error</option>
-            <option value="ok">ok</option>
-          </select>
-        </label>
-        {field('min_ms', 'Min duration (ms)')}
-        {field('attribute', 'Attribute (key=value)')}
-        {field('correlation_id', 'Correlation id')}
-        {field('q', 'Span name')}
+      <form className="filters" aria-label="Trace filters" onSubmit={filters.submit}>
+        {filters.service('service')}
+        {filters.choice('status', 'Status', ['error', 'ok'])}
+        {filters.text('min_ms', 'Min duration (ms)')}
+        {filters.text('attribute', 'Attribute (key=value)')}
+        {filters.text('correlation_id', 'Correlation id')}
+        {filters.text('q', 'Span name')}
         <button type="submit">Find traces</button>
       </form>
       <ProblemMessage error={traces.error} title="Traces are unavailable" />
