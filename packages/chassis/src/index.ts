@@ -1,5 +1,6 @@
 export { type Authenticator, createAuthenticator, type Principal } from './auth/token-verifier.ts';
 export { BoundedQueue, QueueOverflow } from './bounded-queue.ts';
+export * from './calls/index.ts';
 export {
   databaseConfigShape,
   env,
@@ -29,6 +30,11 @@ export {
 } from './db/database.ts';
 export { migrate } from './db/migrate.ts';
 export { listenToChannel, type PgChannelListener } from './db/pg-channel-listener.ts';
+export {
+  assertOutsideTransaction,
+  CALL_IN_TRANSACTION,
+  insideTransaction,
+} from './db/transaction-scope.ts';
 export {
   AppError,
   type AppErrorOptions,

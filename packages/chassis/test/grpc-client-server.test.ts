@@ -5,6 +5,7 @@ import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import { CatalogService, ProductSchema } from '@mercato/contracts/grpc/catalog';
 import { InventoryService } from '@mercato/contracts/grpc/inventory';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CALL_IN_TRANSACTION, runInTransactionScope } from '../src/db/transaction-scope.ts';
 import { AppError } from '../src/errors/app-error.ts';
 import { createGrpcClient } from '../src/grpc/grpc-client.ts';
 import { createGrpcServer, type GrpcServer } from '../src/grpc/grpc-server.ts';
@@ -90,6 +91,21 @@ describe('chassis gRPC client and server', () => {
     );
     expect(response.product?.name).toBe('Tent');
     expect(seen[0]?.correlation).toBe('corr_abc');
+  });
+
+  it('refuses to start a call from inside a database transaction: nothing reaches the server', async () => {
+    const { client, calls } = await start();
+    const refused = await runInTransactionScope(() =>
+      client.getProduct({ id: 'prod_1' }).then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+    );
+    expect(refused).toMatchObject({ code: CALL_IN_TRANSACTION, retryable: false });
+    expect(String((refused as Error).message)).toContain('gRPC catalog/GetProduct');
+    expect(calls.getProduct).toBe(0);
+    // The same call outside the transaction goes through.
+    expect((await client.getProduct({ id: 'prod_1' })).product?.name).toBe('Tent');
   });
 
   it('answers INVALID_ARGUMENT naming the field to a request with a control character, before any handler runs', async () => {

@@ -36,6 +36,7 @@ export const fulfillmentDefinition: ServiceDefinition<
       outbox,
       logger,
       trackEveryMs: config.FULFILLMENT_TRACK_EVERY_MS,
+      callLeaseMs: config.FULFILLMENT_CALL_LEASE_MS,
       now: () => new Date(),
     });
     const worker = new ShipmentWorker(fulfillment, logger, {

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   connectTestBus,
+  openTransactionsIn,
   probePostgres,
   startTestService,
   suiteTitle,
@@ -28,12 +29,15 @@ const postgres = await probePostgres();
 /** A carrier that takes every parcel and delivers it at once, remembering what it was handed. */
 async function startCarrier() {
   const handed: { reference: string; key: string }[] = [];
+  const gate = { arrived: 0, open: Promise.resolve() };
   const server: Server = createServer((request, response) => {
     let body = '';
+    if (request.method === 'POST') gate.arrived += 1;
     request.on('data', (chunk: Buffer) => {
       body += chunk.toString();
     });
-    request.on('end', () => {
+    request.on('end', async () => {
+      if (request.method === 'POST') await gate.open;
       response.setHeader('content-type', 'application/json');
       if (request.method === 'POST') {
         const { reference } = JSON.parse(body) as { reference: string };
@@ -51,6 +55,16 @@ async function startCarrier() {
   const { port } = server.address() as AddressInfo;
   return {
     handed,
+    gate,
+    /** Hand-overs wait until the returned function is called, as a slow carrier's. */
+    hold(): () => void {
+      let release: () => void = () => undefined;
+      gate.open = new Promise<void>((resolve) => (release = resolve));
+      return () => {
+        release();
+        gate.open = Promise.resolve();
+      };
+    },
     url: `http://127.0.0.1:${port}`,
     close: () => new Promise((resolve) => server.close(resolve)),
   };
@@ -167,6 +181,24 @@ describe.skipIf(!postgres.available)(
       expect(await command(releaseShipment, 'ord_early')).toMatchObject({ success: true });
       await waitFor('shipped after the release', async () => (await status('ord_early')) === 'delivered');
       expect(carrier.handed.filter((parcel) => parcel.reference === 'ord_early')).toHaveLength(1);
+    });
+
+    it('hands a parcel over with no transaction open; a hold meanwhile waits for the carrier’s answer', async () => {
+      const release = carrier.hold();
+      const before = carrier.gate.arrived;
+      await confirm('ord_slow');
+      await waitFor('the hand-over to reach the carrier', () => carrier.gate.arrived > before);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Nothing open in fulfillment's database while the carrier thinks: no row lock, no connection.
+      expect(await openTransactionsIn(running.databaseUrl)).toEqual([]);
+      expect(await status('ord_slow')).toBe('packed');
+      const hold = command(holdShipment, 'ord_slow');
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(await openTransactionsIn(running.databaseUrl)).toEqual([]);
+      release();
+      // The parcel left: the hold, decided after the carrier's answer, is refused rather than lost.
+      expect(await hold).toMatchObject({ success: false, reason: 'already_dispatched' });
+      expect(carrier.handed.filter((parcel) => parcel.reference === 'ord_slow')).toHaveLength(1);
     });
 
     it('refuses to hold a parcel that is with the carrier', async () => {

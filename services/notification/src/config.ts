@@ -23,6 +23,11 @@ export const notificationConfig = z.object({
   NOTIFICATION_FROM: env.string('Mercato <orders@mercato.local>'),
   /** A send the SMTP server has not accepted after this long is retried later. */
   NOTIFICATION_SMTP_TIMEOUT_MS: env.int({ min: 100, max: 120_000, default: 5_000 }),
+  /**
+   * How long a claim on an event's mail holds while its lookups and its send run (with no
+   * transaction open); a redelivery waits for it, and takes over after it if the sender died.
+   */
+  NOTIFICATION_CALL_LEASE_MS: env.int({ min: 1_000, max: 600_000, default: 60_000 }),
 });
 
 export type NotificationConfig = z.output<typeof notificationConfig>;

@@ -64,7 +64,10 @@ export const notificationDefinition: ServiceDefinition<
     return {
       grpc: notificationGrpc(store),
       routes: notificationAdminRoutes(store),
-      consumers: [customerEventsConsumer(deps), notificationRequestsConsumer(deps)],
+      consumers: [
+        customerEventsConsumer(deps, config.NOTIFICATION_CALL_LEASE_MS),
+        notificationRequestsConsumer(deps, config.NOTIFICATION_CALL_LEASE_MS),
+      ],
       onClose: async () => mailer.close(),
     };
   },

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { create } from '@bufbuild/protobuf';
 import {
   connectTestBus,
+  openTransactionsIn,
   probePostgres,
   startGrpcStub,
   startTestService,
@@ -39,12 +40,16 @@ interface Received {
 /** A receiving SMTP server in the test: what notification sent, as a mail client would see it. */
 async function startSmtp(port = 0) {
   const received: Received[] = [];
+  // Mails whose data arrived; the server answers them once `open` resolves (a slow server).
+  const gate = { arriving: 0, open: Promise.resolve() };
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
     onData(stream, session, callback) {
-      simpleParser(stream).then((mail) => {
+      gate.arriving += 1;
+      simpleParser(stream).then(async (mail) => {
+        await gate.open;
         received.push({
           messageId: mail.messageId,
           to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
@@ -60,6 +65,7 @@ async function startSmtp(port = 0) {
   const address = server.server.address() as AddressInfo;
   return {
     received,
+    gate,
     port: address.port,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -204,6 +210,35 @@ describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', 
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(mailsFor('ord_request').map((mail) => mail.subject)).toEqual(['Your invoice', 'Your invoice']);
     expect(new Set(mailsFor('ord_request').map((mail) => mail.messageId)).size).toBe(2);
+  });
+
+  it('sends with no transaction open: while the SMTP server is slow to accept, nothing is held', async () => {
+    let release: () => void = () => undefined;
+    smtp.gate.open = new Promise<void>((resolve) => (release = resolve));
+    const before = smtp.gate.arriving;
+    await publish(
+      createEnvelope({
+        contract: notificationRequest,
+        source: 'test',
+        correlationId: 'corr_test',
+        data: {
+          customer_id: 'cus_ada',
+          reference: 'slow-1',
+          subject: 'Slow',
+          text: 'Slow.',
+          order_id: 'ord_slow',
+        },
+      }),
+      'queue',
+    );
+    await waitFor('the mail to reach the server', () => smtp.gate.arriving > before);
+    // Within the client's 1 s socket timeout, but long enough for a held transaction to show.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const open = await openTransactionsIn(running.databaseUrl);
+    release();
+    smtp.gate.open = Promise.resolve();
+    expect(open).toEqual([]);
+    await waitFor('the slow mail', async () => mailsFor('ord_slow').length === 1);
   });
 
   it('keeps a mail while the SMTP server is down and sends it once the server is back', async () => {

@@ -1,6 +1,6 @@
 -- Up Migration
--- One payment per order. Its row is locked while the provider is called, so a refund for the order
--- waits for a charge in flight instead of missing it.
+-- One payment per order. Created before the provider is called; a claim on the order's payment
+-- (mercato_calls) makes a refund wait for a charge in flight instead of missing it.
 CREATE TABLE payments (
   order_id text PRIMARY KEY,
   payment_id text NOT NULL UNIQUE,

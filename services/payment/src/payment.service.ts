@@ -21,7 +21,10 @@ export const paymentDefinition: ServiceDefinition<PaymentConfig, { database: tru
     const deps = { store, provider, outbox, now: () => new Date() };
     return {
       grpc: paymentGrpc(store),
-      consumers: [paymentCommandsConsumer(deps), shipmentFailedConsumer(deps)],
+      consumers: [
+        paymentCommandsConsumer(deps, config.PAYMENT_CALL_LEASE_MS),
+        shipmentFailedConsumer(deps, config.PAYMENT_CALL_LEASE_MS),
+      ],
     };
   },
 };

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Logger } from '../logging/create-logger.ts';
+import { runInTransactionScope } from './transaction-scope.ts';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -36,7 +37,11 @@ declare const openTransaction: unique symbol;
  */
 export type Transaction = PoolClient & { readonly [openTransaction]: true };
 
-/** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */
+/**
+ * Runs `work` in one transaction: committed if it resolves, rolled back if it throws. `work` runs in
+ * a marked async context: a call to another process started from it is refused
+ * (`assertOutsideTransaction`).
+ */
 export async function inTransaction<T>(
   pool: Pool,
   work: (transaction: Transaction) => Promise<T>,
@@ -52,7 +57,7 @@ export async function inTransaction<T>(
   client.on('error', onError);
   try {
     await client.query('BEGIN');
-    const result = await work(client as Transaction);
+    const result = await runInTransactionScope(() => work(client as Transaction));
     await client.query('COMMIT');
     return result;
   } catch (error) {

@@ -8,6 +8,7 @@ import {
   IsolatedCircuitError,
   TaskCancelledError,
 } from 'cockatiel';
+import { assertOutsideTransaction } from '../db/transaction-scope.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { Logger } from '../logging/create-logger.ts';
 import { currentRequestContext, remainingDeadlineMs } from '../logging/request-context.ts';
@@ -62,7 +63,8 @@ function causeCodes(error: unknown): string[] {
 /**
  * A typed client for one dependency. Each unary attempt gets the smaller of the policy's timeout
  * and what is left of the caller's deadline, which travels on as `grpc-timeout`; idempotent
- * methods (declared in the .proto) are retried; failures come back as AppErrors.
+ * methods (declared in the .proto) are retried; failures come back as AppErrors. A call started
+ * inside a database transaction is refused (`assertOutsideTransaction`).
  */
 export function createGrpcClient<S extends DescService>(
   service: S,
@@ -94,12 +96,18 @@ export function createGrpcClient<S extends DescService>(
     if (!call) continue;
     if (method.methodKind !== 'unary') {
       // Streams are long-lived: no retry or per-attempt timeout, but the caller's deadline holds.
-      wrapped[method.localName] = (input: unknown, callOptions?: CallOptions) =>
-        call(input, { ...callOptions, timeoutMs: callOptions?.timeoutMs ?? positive(remainingDeadlineMs()) });
+      wrapped[method.localName] = (input: unknown, callOptions?: CallOptions) => {
+        assertOutsideTransaction(`gRPC ${dependency}/${method.name}`);
+        return call(input, {
+          ...callOptions,
+          timeoutMs: callOptions?.timeoutMs ?? positive(remainingDeadlineMs()),
+        });
+      };
       continue;
     }
     const idempotent = method.idempotency !== MethodOptions_IdempotencyLevel.IDEMPOTENCY_UNKNOWN;
     wrapped[method.localName] = async (input: unknown, callOptions?: CallOptions) => {
+      assertOutsideTransaction(`gRPC ${dependency}/${method.name}`);
       try {
         return await policy.execute(
           (signal) => {

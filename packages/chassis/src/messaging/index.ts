@@ -1,3 +1,4 @@
+export { type CallsOutHandler, handleCallingOutOnce } from './calls-out-handler.ts';
 export { deadLetterRoutes } from './dead-letter.routes.ts';
 export { type DeadLetter, DeadLetterStore } from './dead-letter-store.ts';
 export { handleOnce, type MessageHandler } from './inbox.ts';

@@ -1,9 +1,13 @@
 import type { Envelope, MessageRegistry } from '@mercato/contracts';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Histogram, Registry } from 'prom-client';
+import { CALL_IN_PROGRESS } from '../calls/call-outside.ts';
 import type { Pool } from '../db/database.ts';
-import { AppError, notFound } from '../errors/app-error.ts';
+import { CALL_IN_TRANSACTION } from '../db/transaction-scope.ts';
+import { AppError, isAppError, notFound } from '../errors/app-error.ts';
 import type { Logger } from '../logging/create-logger.ts';
+import { runWithRequestContext } from '../logging/request-context.ts';
+import { type CallsOutHandler, handleCallingOutOnce } from './calls-out-handler.ts';
 import { consumerMetrics } from './consumer-metrics.ts';
 import type { DeadLetterStore } from './dead-letter-store.ts';
 import { handleOnce, type MessageHandler } from './inbox.ts';
@@ -11,11 +15,10 @@ import { InboxBatcher } from './inbox-batcher.ts';
 import type { Delivery, DestinationKind, MessageBus, Subscription } from './message-bus.port.ts';
 import { type BackoffPolicy, defaultBackoff, retryDelay } from './retry-backoff.ts';
 
-export interface ConsumerDefinition {
+interface ConsumerSettingsBase {
   group: string;
   kind: DestinationKind;
   destinations: readonly string[];
-  handler: MessageHandler;
   /** Attempts before a message goes to the dead-letter store. */
   maxAttempts?: number;
   backoff?: BackoffPolicy;
@@ -26,6 +29,16 @@ export interface ConsumerDefinition {
    */
   batchSize?: number;
 }
+
+/**
+ * A consumer group: its destinations and either a `handler` run in one transaction with the inbox
+ * row (database work only: a call to another process in it is refused), or a `callsOut` handler
+ * run as claim, call, record (see `CallsOutHandler`).
+ */
+export type ConsumerDefinition = ConsumerSettingsBase &
+  ({ handler: MessageHandler; callsOut?: never } | { callsOut: CallsOutHandler; handler?: never });
+
+type ResolvedDefinition = Required<ConsumerSettingsBase> & Pick<ConsumerDefinition, 'handler' | 'callsOut'>;
 
 export interface ConsumerSettings {
   pool: Pool;
@@ -50,10 +63,10 @@ const tracer = trace.getTracer('mercato-messaging');
  * jitter; after `maxAttempts`, or at once if unreadable, the message goes to the dead-letter store.
  */
 export class MessageConsumer {
-  readonly definition: Required<ConsumerDefinition>;
+  readonly definition: ResolvedDefinition;
   readonly #settings: ConsumerSettings;
   readonly #duration: Histogram<'group' | 'type' | 'outcome'>;
-  readonly #batcher: InboxBatcher;
+  readonly #batcher: InboxBatcher | undefined;
   #subscription: Subscription | undefined;
 
   constructor(definition: ConsumerDefinition, settings: ConsumerSettings) {
@@ -65,12 +78,10 @@ export class MessageConsumer {
       ...definition,
     };
     this.#settings = settings;
-    this.#batcher = new InboxBatcher(
-      settings.pool,
-      this.definition.group,
-      this.definition.handler,
-      this.definition.batchSize,
-    );
+    const { handler } = this.definition;
+    this.#batcher = handler
+      ? new InboxBatcher(settings.pool, this.definition.group, handler, this.definition.batchSize)
+      : undefined;
     const metrics = consumerMetrics(settings.registry);
     this.#duration = metrics.duration;
     const { group, kind, destinations } = this.definition;
@@ -110,12 +121,7 @@ export class MessageConsumer {
       });
     }
     try {
-      const outcome = await handleOnce(
-        this.#settings.pool,
-        this.definition.group,
-        read.envelope,
-        this.definition.handler,
-      );
+      const outcome = await this.#handleOne(read.envelope);
       await this.#settings.deadLetters.markReplayed(id);
       return outcome;
     } catch (error) {
@@ -174,15 +180,19 @@ export class MessageConsumer {
     const { group, maxAttempts, backoff } = this.definition;
     let outcome: Outcome;
     try {
-      outcome = await this.#batcher.handle(message);
+      outcome = await (this.#batcher ? this.#batcher.handle(message) : this.#handleOne(message));
     } catch (caught) {
       const failure = caught instanceof Error ? caught : new Error(String(caught));
-      if (delivery.attempt >= maxAttempts) {
+      // A call to another process started inside a transaction is a bug: retrying repeats it.
+      if (delivery.attempt >= maxAttempts || (isAppError(failure) && failure.code === CALL_IN_TRANSACTION)) {
         await this.#deadLetter(delivery, describe(failure));
         return { outcome: 'dead_lettered', failure };
       }
       const delay = retryDelay(delivery.attempt, backoff);
-      this.#settings.logger.warn(
+      // Another delivery calling about the same subject is expected (a redelivery, a refund racing a
+      // charge), not a failure worth a warning.
+      const busy = isAppError(failure) && failure.code === CALL_IN_PROGRESS;
+      this.#settings.logger[busy ? 'info' : 'warn'](
         {
           error: failure,
           group,
@@ -190,7 +200,9 @@ export class MessageConsumer {
           attempt: delivery.attempt,
           retry_in_ms: delay,
         },
-        'message handler failed; will retry',
+        busy
+          ? 'a call about the same subject is under way; will retry'
+          : 'message handler failed; will retry',
       );
       await delivery.retryLater(delay);
       return { outcome: 'retried', failure };
@@ -207,6 +219,18 @@ export class MessageConsumer {
       return { outcome: 'unacknowledged' };
     }
     return { outcome };
+  }
+
+  /** One message on its own: in one transaction, or as claim, call, record. */
+  #handleOne(message: Envelope): Promise<'processed' | 'duplicate'> {
+    const { pool } = this.#settings;
+    const { group, handler, callsOut } = this.definition;
+    const ids = { correlationId: message.correlation_id, requestId: message.event_id };
+    return runWithRequestContext(ids, () =>
+      callsOut
+        ? handleCallingOutOnce(pool, group, message, callsOut)
+        : handleOnce(pool, group, message, handler as MessageHandler),
+    );
   }
 
   async #deadLetter(delivery: Delivery, reason: string): Promise<void> {

@@ -9,9 +9,12 @@ export {
 export { listSagas, type SagaListItem, type SagaListQuery } from './saga-list.ts';
 export {
   answerSagaCommands,
+  answerSagaCommandsCallingOut,
   replyToSaga,
+  type SagaCallingCommandHandler,
   type SagaCommandHandler,
   type SagaOutcome,
+  sagaCallingCommand,
   sagaCommand,
 } from './saga-participant.ts';
 export { sagaReplyConsumer } from './saga-reply-consumer.ts';

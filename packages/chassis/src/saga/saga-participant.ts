@@ -5,7 +5,9 @@ import {
   type SagaRequest,
   sagaReply,
 } from '@mercato/contracts';
+import { finishIntent, type Intent } from '../calls/call-outside.ts';
 import type { Transaction } from '../db/database.ts';
+import type { CallsOutHandler } from '../messaging/calls-out-handler.ts';
 import type { MessageHandler } from '../messaging/inbox.ts';
 import type { Outbox } from '../messaging/outbox.ts';
 
@@ -86,5 +88,63 @@ export function answerSagaCommands(options: {
       correlationId: message.correlation_id,
       causationId: message.event_id,
     });
+  };
+}
+
+/** A command whose handler calls another process: its intent step, then its call and outcome. */
+export interface SagaCallingCommandHandler {
+  type: string;
+  subject: (message: Envelope) => string;
+  intent: (
+    message: Envelope,
+    transaction: Transaction,
+  ) => Promise<{ request: SagaRequest; intent: Intent<SagaOutcome> }>;
+}
+
+export const sagaCallingCommand = <Data extends { saga: SagaRequest }>(
+  contract: MessageContract<Data>,
+  handle: {
+    /** What the call is about (e.g. the order's payment): commands about it never call at once. */
+    subject: (command: Data) => string;
+    intent: (command: Data, transaction: Transaction, message: Envelope) => Promise<Intent<SagaOutcome>>;
+  },
+): SagaCallingCommandHandler => ({
+  type: contract.type,
+  subject: (message) => handle.subject(contract.schema.parse(message.data)),
+  intent: async (message, transaction) => {
+    const command = contract.schema.parse(message.data);
+    return { request: command.saga, intent: await handle.intent(command, transaction, message) };
+  },
+});
+
+/**
+ * `answerSagaCommands` for commands that call another process: claim, call, record, with the reply
+ * written in the transaction that records the outcome (or in the intent's, when no call is needed).
+ */
+export function answerSagaCommandsCallingOut(options: {
+  source: string;
+  outbox: Outbox;
+  leaseMs: number;
+  commands: readonly SagaCallingCommandHandler[];
+}): CallsOutHandler {
+  const byType = new Map(options.commands.map((command) => [command.type, command]));
+  const commandOf = (message: Envelope) => {
+    const command = byType.get(message.event_type);
+    if (!command) throw new Error(`${options.source}: no handler for command ${message.event_type}`);
+    return command;
+  };
+  return {
+    leaseMs: options.leaseMs,
+    subject: (message) => commandOf(message).subject(message),
+    intent: async (message, transaction) => {
+      const { request, intent } = await commandOf(message).intent(message, transaction);
+      return finishIntent(intent, transaction, (settling, outcome) =>
+        replyToSaga(options.outbox, settling, request, outcome, {
+          source: options.source,
+          correlationId: message.correlation_id,
+          causationId: message.event_id,
+        }),
+      );
+    },
   };
 }

@@ -1,5 +1,8 @@
 import {
-  inTransaction,
+  AppError,
+  callOutside,
+  callUnderWay,
+  type Intent,
   type Logger,
   newId,
   type Outbox,
@@ -38,8 +41,22 @@ export interface FulfillmentDeps {
   logger: Logger;
   /** How often a parcel with the carrier is tracked. */
   trackEveryMs: number;
+  /** How long a worker's claim on a shipment holds while it calls the carrier (longer than a call). */
+  callLeaseMs: number;
   now: () => Date;
 }
+
+/** What a call to the carrier is about; a hold waits while one is under way. */
+export const shipmentSubject = (orderId: string): string => `shipment:${orderId}`;
+
+/** The carrier is being asked about this parcel: what it answers decides whether it can be held. */
+const handOverUnderWay = (orderId: string) =>
+  new AppError({
+    code: 'FULFILLMENT.CARRIER_CALL_UNDER_WAY',
+    kind: 'conflict',
+    retryable: true,
+    message: `the carrier is being asked about order ${orderId}'s parcel; try again when it has answered`,
+  });
 
 /** A carrier that did not answer is asked again after this, growing to 5 s; it is never given up on. */
 const retryAfter = (attempts: number) => Math.min(5_000, 250 * 2 ** Math.min(attempts, 5));
@@ -77,9 +94,13 @@ export class Fulfillment {
     await store.insert(transaction, this.#fresh(order.orderId, at, details), at);
   }
 
-  /** The cancel saga's first step: the parcel must not leave. */
+  /**
+   * The cancel saga's first step: the parcel must not leave. While the carrier is being asked about
+   * it (a hand-over's answer decides whether it left), the command is retried a moment later.
+   */
   async hold(transaction: Transaction, orderId: string, reason: string): Promise<SagaOutcome> {
     const { found, shipment } = await this.#lockOrTombstone(transaction, orderId);
+    if (found && (await callUnderWay(transaction, shipmentSubject(orderId)))) throw handOverUnderWay(orderId);
     const held = hold(shipment, reason, this.#deps.now());
     if (!held.ok) return { success: false, reason: held.error.reason };
     await this.#keep(transaction, found, held.value);
@@ -101,6 +122,7 @@ export class Fulfillment {
   /** order.cancelled: a parcel not with the carrier never leaves (a late confirmation ships nothing). */
   async orderCancelled(transaction: Transaction, orderId: string, reason: string): Promise<void> {
     const { found, shipment } = await this.#lockOrTombstone(transaction, orderId);
+    if (found && (await callUnderWay(transaction, shipmentSubject(orderId)))) throw handOverUnderWay(orderId);
     const cancelled = cancelShipment(shipment, reason, this.#deps.now());
     if (!cancelled.ok) {
       this.#deps.logger.warn(
@@ -136,68 +158,118 @@ export class Fulfillment {
   }
 
   /**
-   * Moves the shipment due soonest one stage on, with the carrier if that stage needs it; the row
-   * stays locked meanwhile, so a hold waits for the hand-over to be decided. False when nothing is due.
+   * Moves the shipment due soonest one stage on, with the carrier if that stage needs it; false when
+   * nothing is due. Claim, call, record: the shipment is taken (its next time pushed a lease ahead)
+   * and, when the carrier is needed, claimed and brought to `packed` in a short transaction; the
+   * carrier is called with no transaction open (its idempotency key is the shipment id, so a repeat
+   * finds the first parcel); the answer is recorded in a second transaction if the claim is still
+   * this worker's. A hold meanwhile waits for the answer; a worker that dies leaves the shipment due
+   * again when the lease ends.
    */
   async advanceNext(): Promise<boolean> {
-    const { pool, store, now } = this.#deps;
-    return inTransaction(pool, async (transaction) => {
-      const due = await store.lockNextDue(transaction, now());
-      if (!due) return false;
-      const { attempts, ...shipment } = due;
-      try {
-        const next = await this.#advance(shipment);
-        await this.#record(transaction, shipment, next.shipment, { at: next.at, attempts: 0 });
-      } catch (error) {
-        this.#deps.logger.warn(
-          { err: error, order_id: shipment.orderId, status: shipment.status, attempts: attempts + 1 },
-          'the carrier did not answer; will ask again',
-        );
-        await store.save(transaction, shipment, {
-          at: new Date(now().getTime() + retryAfter(attempts)),
-          attempts: attempts + 1,
-        });
-      }
-      return true;
+    const { pool, store, now, callLeaseMs } = this.#deps;
+    const taken = await store.takeNextDue(now(), new Date(now().getTime() + callLeaseMs));
+    if (!taken) return false;
+    await callOutside(pool, {
+      subject: shipmentSubject(taken.orderId),
+      leaseMs: callLeaseMs,
+      intent: (transaction) => this.#intent(transaction, taken.orderId, taken.attempts),
     });
+    return true;
   }
 
-  async #advance(shipment: Shipment): Promise<{ shipment: Shipment; at: Date | null }> {
-    const { carrier, now, trackEveryMs } = this.#deps;
-    const tracked = () => new Date(now().getTime() + trackEveryMs);
-    let current = shipment;
+  /** Step 1: the warehouse's stages at once; the carrier's, if due, as a call to make. */
+  async #intent(transaction: Transaction, orderId: string, attempts: number): Promise<Intent<void>> {
+    const { store, now, callLeaseMs } = this.#deps;
+    const before = await store.lockByOrder(transaction, orderId);
+    if (!before) return { settled: undefined };
+    // Held, cancelled or done: nothing is due.
+    if (!['pending', 'picked', 'packed', 'dispatched'].includes(before.status)) {
+      await store.save(transaction, before, { at: null, attempts: 0 });
+      return { settled: undefined };
+    }
+    let current = before;
     // The warehouse's part: instant here, but each stage is a state of its own.
     if (current.status === 'pending') current = decided(pick(current, now()));
     if (current.status === 'picked') current = decided(pack(current, now()));
-    if (current.status === 'packed') {
+    const asking = current;
+    if (asking.status === 'dispatched' && !asking.carrierShipmentId) {
+      await this.#record(transaction, before, asking, { at: null, attempts: 0 });
+      return { settled: undefined };
+    }
+    // Kept packed while the carrier is asked; due again when the claim ends, should this worker die.
+    if (asking !== before)
+      await store.save(transaction, asking, { at: new Date(now().getTime() + callLeaseMs), attempts });
+    return {
+      call: async (signal) => {
+        try {
+          const next = await this.#askCarrier(asking, signal);
+          return (outcome) =>
+            this.#recordAnswer(outcome, asking, next.shipment, { at: next.at, attempts: 0 });
+        } catch (error) {
+          this.#deps.logger.warn(
+            { err: error, order_id: orderId, status: asking.status, attempts: attempts + 1 },
+            'the carrier did not answer; will ask again',
+          );
+          const at = new Date(now().getTime() + retryAfter(attempts));
+          return (outcome) => this.#recordAnswer(outcome, asking, asking, { at, attempts: attempts + 1 });
+        }
+      },
+    };
+  }
+
+  /** Step 2, with no transaction open: hand the parcel over, or track it. */
+  async #askCarrier(
+    shipment: Shipment,
+    signal: AbortSignal,
+  ): Promise<{ shipment: Shipment; at: Date | null }> {
+    const { carrier, now, trackEveryMs } = this.#deps;
+    const tracked = () => new Date(now().getTime() + trackEveryMs);
+    if (shipment.status === 'packed') {
       const handed = await carrier.handOver({
-        idempotencyKey: current.id,
-        reference: current.orderId,
-        address: current.shippingAddress,
-        parcels: current.lines,
+        idempotencyKey: shipment.id,
+        reference: shipment.orderId,
+        address: shipment.shippingAddress,
+        parcels: shipment.lines,
+        signal,
       });
       return handed.outcome === 'accepted'
         ? {
             shipment: decided(
               dispatch(
-                current,
+                shipment,
                 { shipmentId: handed.shipmentId, trackingNumber: handed.trackingNumber },
                 now(),
               ),
             ),
             at: tracked(),
           }
-        : { shipment: decided(failShipment(current, handed.reason, now())), at: null };
+        : { shipment: decided(failShipment(shipment, handed.reason, now())), at: null };
     }
-    if (current.status === 'dispatched' && current.carrierShipmentId) {
-      const tracking = await carrier.track(current.carrierShipmentId);
-      if (tracking.status === 'delivered')
-        return { shipment: decided(deliver(current, tracking.deliveredAt ?? now(), now())), at: null };
-      if (tracking.status === 'lost')
-        return { shipment: decided(failShipment(current, 'parcel_lost', now())), at: null };
-      return { shipment: current, at: tracked() };
+    const tracking = await carrier.track(shipment.carrierShipmentId ?? '', signal);
+    if (tracking.status === 'delivered')
+      return { shipment: decided(deliver(shipment, tracking.deliveredAt ?? now(), now())), at: null };
+    if (tracking.status === 'lost')
+      return { shipment: decided(failShipment(shipment, 'parcel_lost', now())), at: null };
+    return { shipment, at: tracked() };
+  }
+
+  /** Step 3: the carrier's answer, unless the shipment moved meanwhile (then it is not overwritten). */
+  async #recordAnswer(
+    transaction: Transaction,
+    asked: Shipment,
+    after: Shipment,
+    next: { at: Date | null; attempts: number },
+  ): Promise<void> {
+    const current = await this.#deps.store.lockByOrder(transaction, asked.orderId);
+    if (!current || current.status !== asked.status) {
+      this.#deps.logger.warn(
+        { order_id: asked.orderId, asked: asked.status, now: current?.status },
+        'shipment changed while the carrier was asked; its answer is not recorded',
+      );
+      return;
     }
-    return { shipment: current, at: null };
+    await this.#record(transaction, asked, after, next);
   }
 
   async #record(

@@ -3,9 +3,9 @@ import type { Fulfillment } from './fulfillment.ts';
 
 /**
  * Loops that move due shipments on (see Fulfillment.advanceNext). Shipments are rows with a due
- * time, claimed with SKIP LOCKED, so any number of fulfillment processes share the work and one
- * that dies mid-hand-over leaves the row to the next (the carrier's idempotency key makes the
- * second hand-over find the first parcel).
+ * time, taken with SKIP LOCKED and a lease, so any number of fulfillment processes share the work
+ * and one that dies mid-hand-over leaves the row to the next when its lease ends (the carrier's
+ * idempotency key makes the second hand-over find the first parcel).
  */
 export class ShipmentWorker {
   readonly #fulfillment: Fulfillment;

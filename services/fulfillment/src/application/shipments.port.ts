@@ -5,8 +5,12 @@ import type { Shipment } from '../domain/shipment.ts';
 export interface ShipmentStore {
   /** The order's shipment, locked until the transaction ends. */
   lockByOrder(transaction: Transaction, orderId: string): Promise<Shipment | undefined>;
-  /** The shipment due soonest whose time has come and that nobody else holds, locked. */
-  lockNextDue(transaction: Transaction, now: Date): Promise<(Shipment & { attempts: number }) | undefined>;
+  /**
+   * Takes the shipment due soonest whose time has come and that nobody else holds: its next time
+   * moves to `until`, so other workers leave it alone until then (and take it over if this one dies).
+   * One statement, no transaction left open.
+   */
+  takeNextDue(now: Date, until: Date): Promise<{ orderId: string; attempts: number } | undefined>;
   insert(transaction: Transaction, shipment: Shipment, nextAt: Date | null): Promise<void>;
   save(
     transaction: Transaction,
@@ -16,18 +20,23 @@ export interface ShipmentStore {
   find(orderId: string): Promise<Shipment | undefined>;
 }
 
-/** The parcel carrier as fulfillment needs it. */
+/**
+ * The parcel carrier as fulfillment needs it. `signal` ends a call early (its claim is running out).
+ * No call may be made with a database transaction open.
+ */
 export interface Carrier {
   handOver(input: {
     idempotencyKey: string;
     reference: string;
     address: string;
     parcels: { sku: string; quantity: number }[];
+    signal?: AbortSignal;
   }): Promise<
     | { outcome: 'accepted'; shipmentId: string; trackingNumber: string }
     | { outcome: 'refused'; reason: string }
   >;
   track(
     carrierShipmentId: string,
+    signal?: AbortSignal,
   ): Promise<{ status: 'in_transit' | 'delivered' | 'lost'; deliveredAt: Date | null }>;
 }

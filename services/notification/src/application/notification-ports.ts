@@ -38,8 +38,8 @@ export interface SentNotification {
 }
 
 export interface NotificationStore {
-  /** Whether this mail was sent and recorded already. */
-  wasSent(transaction: Transaction, messageId: string): Promise<boolean>;
+  /** Whether this mail was sent and recorded already (read outside any transaction). */
+  wasSent(messageId: string): Promise<boolean>;
   /** Records a send (a second send of the same mail counts up `sends`). */
   record(transaction: Transaction, sent: Omit<SentNotification, 'sends' | 'sentAt'>): Promise<void>;
   list(filter: { customerId?: string; limit: number }): Promise<SentNotification[]>;

@@ -1,4 +1,4 @@
-import type { Logger, Outbox, Transaction } from '@mercato/chassis';
+import type { Intent, Logger, Outbox, OutcomeStep } from '@mercato/chassis';
 import { createEnvelope, notificationSent } from '@mercato/contracts';
 import { messageIdFor, type News, type OrderFacts, renderMail } from '../domain/mail.ts';
 import type { Customers, Mailer, NotificationStore, OrderFactsSource } from './notification-ports.ts';
@@ -22,19 +22,23 @@ export class NotYetKnown extends Error {
   override name = 'NotYetKnown';
 }
 
+/** What every send about an event is about: redeliveries of it never send at once. */
+export const notifySubject = (tell: Tell): string => `notify:${tell.eventId}`;
+
 /**
  * Mails a customer about an event, once per (event, recipient): the recipient comes from the
  * customer service, the order's lines and total from the order service; the mail's Message-ID is
- * derived from the event and the recipient. SMTP has no idempotency: the mail is sent first and
- * recorded in the consuming transaction after the server accepted it, so a crash in between sends
- * it again (same Message-ID); a mail recorded is never sent again.
+ * derived from the event and the recipient. Claim, call, record: the lookups (gRPC) and the send
+ * (SMTP) run with no transaction open, and the mail is recorded in a transaction of its own after
+ * the server accepted it. SMTP has no idempotency, so a crash in between sends it again (same
+ * Message-ID); a mail recorded is never sent again.
  */
-export async function notify(
-  deps: NotifyDeps,
-  transaction: Transaction,
-  tell: Tell,
-  correlationId: string,
-): Promise<void> {
+export function notify(deps: NotifyDeps, tell: Tell, correlationId: string): Intent<void> {
+  return { call: () => send(deps, tell, correlationId) };
+}
+
+/** Step 2: look up, send; returns step 3 (recording the mail), or nothing to do if it was sent. */
+async function send(deps: NotifyDeps, tell: Tell, correlationId: string): Promise<OutcomeStep<void>> {
   let customerId: string;
   let orderId: string | null = null;
   let news: News;
@@ -52,7 +56,7 @@ export async function notify(
   const contact = await deps.customers.contactOf(customerId);
   if (!contact) throw new NotYetKnown(`customer ${customerId} is not known to the customer service`);
   const messageId = messageIdFor(tell.eventId, contact.email);
-  if (await deps.store.wasSent(transaction, messageId)) return;
+  if (await deps.store.wasSent(messageId)) return async () => undefined;
   const mail = renderMail(news, contact.name);
   await deps.mailer.send({
     messageId,
@@ -64,33 +68,35 @@ export async function notify(
       ...(orderId ? { 'X-Mercato-Order-Id': orderId } : {}),
     },
   });
-  await deps.store.record(transaction, {
-    messageId,
-    eventId: tell.eventId,
-    kind: news.kind,
-    customerId,
-    orderId,
-    recipient: contact.email,
-    subject: mail.subject,
-  });
-  await deps.outbox.append(transaction, [
-    {
-      kind: 'topic',
-      destination: notificationSent.type,
-      key: customerId,
-      envelope: createEnvelope({
-        contract: notificationSent,
-        source: 'notification',
-        correlationId,
-        data: {
-          message_id: messageId,
-          event_id: tell.eventId,
-          kind: news.kind,
-          customer_id: customerId,
-          order_id: orderId,
-        },
-      }),
-    },
-  ]);
-  deps.logger.info({ message_id: messageId, kind: news.kind, order_id: orderId }, 'mail sent');
+  return async (recording) => {
+    await deps.store.record(recording, {
+      messageId,
+      eventId: tell.eventId,
+      kind: news.kind,
+      customerId,
+      orderId,
+      recipient: contact.email,
+      subject: mail.subject,
+    });
+    await deps.outbox.append(recording, [
+      {
+        kind: 'topic',
+        destination: notificationSent.type,
+        key: customerId,
+        envelope: createEnvelope({
+          contract: notificationSent,
+          source: 'notification',
+          correlationId,
+          data: {
+            message_id: messageId,
+            event_id: tell.eventId,
+            kind: news.kind,
+            customer_id: customerId,
+            order_id: orderId,
+          },
+        }),
+      },
+    ]);
+    deps.logger.info({ message_id: messageId, kind: news.kind, order_id: orderId }, 'mail sent');
+  };
 }

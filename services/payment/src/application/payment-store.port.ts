@@ -28,15 +28,20 @@ export interface RefundRecord {
   createdAt: Date;
 }
 
-/** payment's own records. Writes take the transaction of the command they answer. */
+/**
+ * payment's own records. Writes take the transaction of the command they answer. `addRefund` is
+ * false when the provider's refund was recorded already.
+ */
 export interface PaymentStore {
   /** The order's payment, created from `seed` if there is none, locked until the transaction ends. */
   lockOrCreate(transaction: Transaction, seed: NewPayment): Promise<Payment>;
+  /** The order's payment, which must exist, locked until the transaction ends. */
+  lock(transaction: Transaction, orderId: string): Promise<Payment>;
   update(transaction: Transaction, payment: Payment): Promise<void>;
   addRefund(
     transaction: Transaction,
     orderId: string,
     refund: RefundRecord & { providerPaymentId: string },
-  ): Promise<void>;
+  ): Promise<boolean>;
   get(orderId: string): Promise<{ payment: Payment; refunds: RefundRecord[] } | undefined>;
 }

@@ -1,3 +1,4 @@
+import { assertOutsideTransaction } from '@mercato/chassis';
 import type { Carrier } from '../../application/shipments.port.ts';
 
 interface CarrierShipmentJson {
@@ -32,6 +33,7 @@ export class HttpCarrier implements Carrier {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'idempotency-key': input.idempotencyKey },
       body: JSON.stringify({ reference: input.reference, address: input.address, parcels: input.parcels }),
+      signal: input.signal,
     });
     if (status === 201)
       return { outcome: 'accepted', shipmentId: body.id, trackingNumber: body.tracking_number };
@@ -39,21 +41,27 @@ export class HttpCarrier implements Carrier {
     throw new CarrierUnavailable(`the carrier answered ${status} to a hand-over`);
   }
 
-  async track(carrierShipmentId: string): ReturnType<Carrier['track']> {
+  async track(carrierShipmentId: string, signal?: AbortSignal): ReturnType<Carrier['track']> {
     const { status, body } = await this.#call(`/v1/shipments/${encodeURIComponent(carrierShipmentId)}`, {
       method: 'GET',
+      signal,
     });
     if (status !== 200) throw new CarrierUnavailable(`the carrier answered ${status} to tracking`);
     const tracked = body.status === 'refused' ? 'lost' : body.status;
     return { status: tracked, deliveredAt: body.delivered_at ? new Date(body.delivered_at) : null };
   }
 
-  async #call(route: string, init: RequestInit): Promise<{ status: number; body: CarrierShipmentJson }> {
+  async #call(
+    route: string,
+    init: Omit<RequestInit, 'signal'> & { signal?: AbortSignal | undefined },
+  ): Promise<{ status: number; body: CarrierShipmentJson }> {
+    assertOutsideTransaction(`carrier ${init.method} ${route}`);
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
     let response: Response;
     try {
       response = await fetch(`${this.#baseUrl}${route}`, {
         ...init,
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        signal: init.signal ? AbortSignal.any([timeout, init.signal]) : timeout,
       });
     } catch (error) {
       throw new CarrierUnavailable(`the carrier did not answer: ${(error as Error).message}`);

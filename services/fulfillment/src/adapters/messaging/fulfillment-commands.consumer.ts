@@ -11,6 +11,9 @@ export const fulfillmentCommandsConsumer = (
   group: 'fulfillment',
   kind: 'queue',
   destinations: [FULFILLMENT_COMMANDS],
+  // A hold or cancellation waits (is retried) while the carrier is being asked about the parcel.
+  maxAttempts: 30,
+  backoff: { baseMs: 250, maxMs: 2_000 },
   handler: answerSagaCommands({
     source: 'fulfillment',
     outbox,

@@ -7,6 +7,9 @@ export const orderEventsConsumer = (fulfillment: Fulfillment, wake: () => void):
   group: 'fulfillment',
   kind: 'topic',
   destinations: [orderConfirmed.type, orderCancelled.type],
+  // A hold or cancellation waits (is retried) while the carrier is being asked about the parcel.
+  maxAttempts: 30,
+  backoff: { baseMs: 250, maxMs: 2_000 },
   handler: async (message, transaction) => {
     if (message.event_type === orderCancelled.type) {
       const cancelled = orderCancelled.schema.parse(message.data);

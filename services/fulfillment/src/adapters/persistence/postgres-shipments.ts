@@ -57,16 +57,16 @@ export class PostgresShipments implements ShipmentStore {
     return rows[0] && strip(toShipment(rows[0]));
   }
 
-  async lockNextDue(
-    transaction: Transaction,
-    now: Date,
-  ): Promise<(Shipment & { attempts: number }) | undefined> {
-    const { rows } = await transaction.query<ShipmentRow>(
-      `SELECT * FROM shipments WHERE next_at IS NOT NULL AND next_at <= $1
-        ORDER BY next_at LIMIT 1 FOR UPDATE SKIP LOCKED`,
-      [now],
+  async takeNextDue(now: Date, until: Date): Promise<{ orderId: string; attempts: number } | undefined> {
+    const { rows } = await this.#pool.query<{ order_id: string; attempts: number }>(
+      `UPDATE shipments SET next_at = $2
+        WHERE id = (SELECT id FROM shipments WHERE next_at IS NOT NULL AND next_at <= $1
+                     ORDER BY next_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+        RETURNING order_id, attempts`,
+      [now, until],
     );
-    return rows[0] && toShipment(rows[0]);
+    const row = rows[0];
+    return row && { orderId: row.order_id, attempts: row.attempts };
   }
 
   async insert(transaction: Transaction, shipment: Shipment, nextAt: Date | null): Promise<void> {

@@ -1,3 +1,4 @@
+import { assertOutsideTransaction } from '@mercato/chassis';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Mailer, OutgoingMail } from '../../application/notification-ports.ts';
 
@@ -21,6 +22,7 @@ export class SmtpMailer implements Mailer {
   }
 
   async send(mail: OutgoingMail): Promise<void> {
+    assertOutsideTransaction(`SMTP send to ${mail.to}`);
     await this.#transport.sendMail({
       from: this.#from,
       to: mail.to,

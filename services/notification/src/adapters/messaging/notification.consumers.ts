@@ -1,4 +1,4 @@
-import type { ConsumerDefinition, MessageHandler } from '@mercato/chassis';
+import type { CallsOutHandler, ConsumerDefinition } from '@mercato/chassis';
 import {
   NOTIFICATION_REQUESTS,
   notificationRequest,
@@ -8,7 +8,7 @@ import {
   shipmentDelivered,
   shipmentDispatched,
 } from '@mercato/contracts';
-import { type NotifyDeps, notify, type Tell } from '../../application/notify.ts';
+import { type NotifyDeps, notify, notifySubject, type Tell } from '../../application/notify.ts';
 
 /** Which event tells the customer what. */
 function tellOf(type: string, eventId: string, data: Record<string, unknown>): Tell {
@@ -65,22 +65,19 @@ function tellOf(type: string, eventId: string, data: Record<string, unknown>): T
   }
 }
 
-const handler =
-  (deps: NotifyDeps): MessageHandler =>
-  (message, transaction) =>
-    notify(
-      deps,
-      transaction,
-      tellOf(message.event_type, message.event_id, message.data),
-      message.correlation_id,
-    );
+const callsOut = (deps: NotifyDeps, leaseMs: number): CallsOutHandler => ({
+  leaseMs,
+  subject: (message) => notifySubject(tellOf(message.event_type, message.event_id, message.data)),
+  intent: async (message) =>
+    notify(deps, tellOf(message.event_type, message.event_id, message.data), message.correlation_id),
+});
 
-// Each mail waits on customer, order and the SMTP server: one per transaction, so a slow send does
-// not hold others; retried with backoff while a dependency is down, for minutes before a dead letter.
-const patient = { batchSize: 1, maxAttempts: 40, backoff: { baseMs: 250, maxMs: 5_000 } };
+// Each mail waits on customer, order and the SMTP server, with no transaction open (claim, call,
+// record); retried with backoff while a dependency is down, for minutes before a dead letter.
+const patient = { maxAttempts: 40, backoff: { baseMs: 250, maxMs: 5_000 } };
 
 /** The events that matter to a customer, each mailed once. */
-export const customerEventsConsumer = (deps: NotifyDeps): ConsumerDefinition => ({
+export const customerEventsConsumer = (deps: NotifyDeps, leaseMs: number): ConsumerDefinition => ({
   group: 'notification',
   kind: 'topic',
   destinations: [
@@ -91,14 +88,14 @@ export const customerEventsConsumer = (deps: NotifyDeps): ConsumerDefinition => 
     paymentRefunded.type,
   ],
   ...patient,
-  handler: handler(deps),
+  callsOut: callsOut(deps, leaseMs),
 });
 
 /** Mails other services ask for, from the notification.requests work queue. */
-export const notificationRequestsConsumer = (deps: NotifyDeps): ConsumerDefinition => ({
+export const notificationRequestsConsumer = (deps: NotifyDeps, leaseMs: number): ConsumerDefinition => ({
   group: 'notification',
   kind: 'queue',
   destinations: [NOTIFICATION_REQUESTS],
   ...patient,
-  handler: handler(deps),
+  callsOut: callsOut(deps, leaseMs),
 });

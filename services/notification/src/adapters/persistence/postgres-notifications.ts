@@ -32,8 +32,8 @@ export class PostgresNotifications implements NotificationStore {
     this.#pool = pool;
   }
 
-  async wasSent(transaction: Transaction, messageId: string): Promise<boolean> {
-    const { rowCount } = await transaction.query('SELECT 1 FROM notifications WHERE message_id = $1', [
+  async wasSent(messageId: string): Promise<boolean> {
+    const { rowCount } = await this.#pool.query('SELECT 1 FROM notifications WHERE message_id = $1', [
       messageId,
     ]);
     return rowCount === 1;

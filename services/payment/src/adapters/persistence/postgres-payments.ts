@@ -60,6 +60,16 @@ export class PostgresPayments implements PaymentStore {
     return toPayment(rows[0] as PaymentRow);
   }
 
+  async lock(transaction: Transaction, orderId: string): Promise<Payment> {
+    const { rows } = await transaction.query<PaymentRow>(
+      'SELECT * FROM payments WHERE order_id = $1 FOR UPDATE',
+      [orderId],
+    );
+    const row = rows[0];
+    if (!row) throw new Error(`payment of order ${orderId} vanished between its intent and its outcome`);
+    return toPayment(row);
+  }
+
   async update(transaction: Transaction, payment: Payment): Promise<void> {
     await transaction.query(
       `UPDATE payments SET status = $2, provider_payment_id = $3, captured_minor = $4, refunded_minor = $5,
@@ -80,8 +90,8 @@ export class PostgresPayments implements PaymentStore {
     transaction: Transaction,
     orderId: string,
     refund: RefundRecord & { providerPaymentId: string },
-  ): Promise<void> {
-    await transaction.query(
+  ): Promise<boolean> {
+    const { rowCount } = await transaction.query(
       `INSERT INTO refunds (refund_id, order_id, provider_refund_id, provider_payment_id, amount_minor, created_at)
        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider_refund_id) DO NOTHING`,
       [
@@ -93,6 +103,7 @@ export class PostgresPayments implements PaymentStore {
         refund.createdAt,
       ],
     );
+    return rowCount === 1;
   }
 
   async get(orderId: string): Promise<{ payment: Payment; refunds: RefundRecord[] } | undefined> {

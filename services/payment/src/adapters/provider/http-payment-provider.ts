@@ -1,4 +1,4 @@
-import { AppError } from '@mercato/chassis';
+import { AppError, assertOutsideTransaction } from '@mercato/chassis';
 import type {
   Authorization,
   PaymentProvider,
@@ -49,36 +49,42 @@ export class HttpPaymentProvider implements PaymentProvider {
   async authorize(
     input: { orderId: string; amountMinor: number; currency: string },
     key: string,
+    signal?: AbortSignal,
   ): Promise<Authorization> {
-    const { status, json } = await this.#call('POST', '/v1/payment_intents', key, {
+    const body = {
       amount: input.amountMinor,
       currency: input.currency.toLowerCase(),
       metadata: { order_id: input.orderId },
-    });
+    };
+    const { status, json } = await this.#call('POST', '/v1/payment_intents', { key, body, signal });
     if (status === 402) return { outcome: 'declined', code: (json as ErrorJson).error?.code ?? 'declined' };
     return { outcome: 'authorized', intent: toIntent(this.#expectOk(status, json) as IntentJson) };
   }
 
-  async capture(intentId: string, key: string): Promise<ProviderIntent> {
+  async capture(intentId: string, key: string, signal?: AbortSignal): Promise<ProviderIntent> {
     const { status, json } = await this.#call(
       'POST',
       `/v1/payment_intents/${encodeURIComponent(intentId)}/capture`,
-      key,
+      { key, signal },
     );
     return toIntent(this.#expectOk(status, json) as IntentJson);
   }
 
-  async cancel(intentId: string, key: string): Promise<ProviderIntent> {
+  async cancel(intentId: string, key: string, signal?: AbortSignal): Promise<ProviderIntent> {
     const { status, json } = await this.#call(
       'POST',
       `/v1/payment_intents/${encodeURIComponent(intentId)}/cancel`,
-      key,
+      { key, signal },
     );
     return toIntent(this.#expectOk(status, json) as IntentJson);
   }
 
-  async refund(intentId: string, key: string): Promise<RefundResult> {
-    const { status, json } = await this.#call('POST', '/v1/refunds', key, { payment_intent: intentId });
+  async refund(intentId: string, key: string, signal?: AbortSignal): Promise<RefundResult> {
+    const { status, json } = await this.#call('POST', '/v1/refunds', {
+      key,
+      body: { payment_intent: intentId },
+      signal,
+    });
     const code = (json as ErrorJson).error?.code;
     if (status === 400 && code === 'charge_already_refunded') return { outcome: 'nothing_left' };
     if (status === 402) return { outcome: 'failed', code: code ?? 'refund_failed' };
@@ -86,10 +92,11 @@ export class HttpPaymentProvider implements PaymentProvider {
     return { outcome: 'refunded', refundId: refund.id, amount: refund.amount };
   }
 
-  async intentsOf(orderId: string): Promise<ProviderIntent[]> {
+  async intentsOf(orderId: string, signal?: AbortSignal): Promise<ProviderIntent[]> {
     const { status, json } = await this.#call(
       'GET',
       `/v1/payment_intents?order_id=${encodeURIComponent(orderId)}`,
+      { signal },
     );
     return ((this.#expectOk(status, json) as { data: IntentJson[] }).data ?? []).map(toIntent);
   }
@@ -97,9 +104,11 @@ export class HttpPaymentProvider implements PaymentProvider {
   async #call(
     method: string,
     path: string,
-    key?: string,
-    body?: unknown,
+    options: { key?: string; body?: unknown; signal?: AbortSignal | undefined } = {},
   ): Promise<{ status: number; json: unknown }> {
+    assertOutsideTransaction(`payment provider ${method} ${path}`);
+    const { key, body, signal } = options;
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
     let response: Response;
     try {
       response = await fetch(new URL(path, this.#baseUrl), {
@@ -109,7 +118,7 @@ export class HttpPaymentProvider implements PaymentProvider {
           ...(key ? { 'idempotency-key': key } : {}),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
       });
     } catch (error) {
       throw unavailable(error instanceof Error ? error.message : String(error), error);
