@@ -342,7 +342,7 @@ export function messageBusContract(
         expect(redeliveredAt - readyAt).toBeLessThan(1_500);
         await waitFor('the effect', async () => (await effects()).length === 1, 10_000);
         expect(await effects()).toEqual([{ seq: 0, n: 1 }]);
-      });
+      }, 60_000);
 
       it("keeps a member that stalled past its claim from acknowledging its successor's claim", async () => {
         const { start, effects, publish } = await setUp();
