@@ -55,7 +55,7 @@ const CLAIM = `
 // When the next delivery of these groups becomes claimable: a claim lapses or a retry falls due.
 // Only heads of keys count (the others wait for their head's acknowledgement, which wakes the loop).
 const NEXT_DUE = `
-  SELECT greatest(0, extract(epoch FROM min(greatest(d.visible_at, coalesce(d.locked_until, d.visible_at))) - now()) * 1000)::float8 AS due_in_ms
+  SELECT (extract(epoch FROM min(greatest(d.visible_at, coalesce(d.locked_until, d.visible_at))) - now()) * 1000)::float8 AS due_in_ms
     FROM bus_deliveries d
    WHERE d.group_name = ANY($1::text[])
      AND NOT EXISTS (
@@ -152,8 +152,9 @@ export class PostgresSubscription implements Subscription {
 
   async #nextDueMs(): Promise<number> {
     const { rows } = await this.#settings.pool.query<{ due_in_ms: number | null }>(NEXT_DUE, [this.groups]);
-    // A few ms past the due time, so the claim finds it lapsed on the server's clock too.
-    return (rows[0]?.due_in_ms ?? Number.POSITIVE_INFINITY) + 20;
+    // Nothing pending: NULL. A few ms past the due time, so the claim finds it lapsed on the server's clock too.
+    const due = rows[0]?.due_in_ms;
+    return due === null || due === undefined ? Number.POSITIVE_INFINITY : Math.max(0, due) + 20;
   }
 
   async #claimAndHandle(): Promise<number> {
