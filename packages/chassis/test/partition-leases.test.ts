@@ -37,7 +37,7 @@ describe.skipIf(!nats.available)(suiteTitle('partition leases on NATS KV', nats)
         const holder = consuming.get(partition);
         if (holder !== undefined) overlaps.push(`${partition}: ${holder} and ${member.memberId}`);
         consuming.set(partition, member.memberId);
-        if (fromDeadOwner) takenOver.push(partition);
+        if (fromDeadOwner !== 'none') takenOver.push(partition);
       },
       release: async (partition) => {
         if (consuming.get(partition) === member.memberId) consuming.delete(partition);
@@ -140,7 +140,7 @@ describe.skipIf(!nats.available)(suiteTitle('partition leases on NATS KV', nats)
         acquire: (partition, takenOver) => {
           if (!alive) return;
           holders.set(partition, label);
-          if (takenOver) fromDeadOwner.push(partition);
+          if (takenOver === 'restarted') fromDeadOwner.push(partition);
         },
         release: async (partition) => {
           if (alive && holders.get(partition) === label) holders.delete(partition);

@@ -6,6 +6,7 @@ import { messageBusContract } from '../src/messaging/message-bus.contract.ts';
 import { messageStoreMigrations } from '../src/messaging/migrations-path.ts';
 import { PostgresMessageBus } from '../src/messaging/postgres-bus/postgres-message-bus.ts';
 import { createTestDatabase, probePostgres, suiteTitle } from '../src/testing/infra.ts';
+import { crashDatabases, fixture } from './fixtures/crash-harness.ts';
 
 const postgres = await probePostgres();
 const logger = createLogger({ service: 'bus-test', level: 'silent' });
@@ -27,13 +28,36 @@ describe.skipIf(!postgres.available)(suiteTitle('PostgreSQL message store', post
     await drop();
   });
 
-  messageBusContract('PostgreSQL', async (options) => ({
-    bus: new PostgresMessageBus({
-      pool,
-      listenUrl: url,
-      logger,
-      pollIntervalMs: 200,
-      visibilityTimeoutMs: options?.visibilityTimeoutMs ?? 30_000,
+  messageBusContract(
+    'PostgreSQL',
+    async (options) => ({
+      bus: new PostgresMessageBus({
+        pool,
+        listenUrl: url,
+        logger,
+        pollIntervalMs: 200,
+        visibilityTimeoutMs: options?.visibilityTimeoutMs ?? 30_000,
+      }),
     }),
-  }));
+    {
+      env: {},
+      databases: () => crashDatabases(),
+      spawn: fixture,
+      publisher: async (env) => {
+        const busUrl = env.BUS_DATABASE_URL ?? '';
+        const busPool = createPool({ url: busUrl, max: 2, applicationName: 'bus-test' }, logger);
+        const bus = new PostgresMessageBus({ pool: busPool, listenUrl: busUrl, logger });
+        return {
+          name: bus.name,
+          publish: (batch) => bus.publish(batch),
+          subscribe: (options) => bus.subscribe(options),
+          lag: (group, kind, destinations) => bus.lag(group, kind, destinations),
+          close: async () => {
+            await bus.close();
+            await busPool.end();
+          },
+        };
+      },
+    },
+  );
 });

@@ -1,6 +1,8 @@
 import { createEnvelope, defineCommand, defineEvent, type Envelope } from '@mercato/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { Pool } from '../db/database.ts';
+import type { ProcessUnderTest } from '../testing/process-under-test.ts';
 import { waitFor } from '../testing/wait-for.ts';
 import type { Delivery, MessageBus, OutgoingMessage, Subscription } from './message-bus.port.ts';
 
@@ -38,6 +40,19 @@ export interface BusFactoryOptions {
   visibilityTimeoutMs?: number;
 }
 
+/**
+ * What the crash cases need to run consumers as real processes (the messaging fixture): the
+ * environment choosing this adapter there, fresh databases (a service database with the inbox and
+ * an `effects` table the handler writes in the inbox's transaction), and the process launcher.
+ */
+export interface ConsumerProcesses {
+  env: Record<string, string>;
+  databases: () => Promise<{ env: Record<string, string>; servicePool: Pool; drop: () => Promise<void> }>;
+  spawn: (env: Record<string, string>) => ProcessUnderTest;
+  /** A bus to publish to the one the processes consume (for the store: in their databases). */
+  publisher: (env: Record<string, string>) => Promise<MessageBus>;
+}
+
 /** Publishes `count` commands to `queue`, keys k0, k1, …; returns their envelopes. */
 async function sendCommands(bus: MessageBus, queue: string, count: number) {
   const sent = Array.from({ length: count }, (_, seq) =>
@@ -69,6 +84,7 @@ const dataOf = (delivery: Delivery) => (delivery.envelope as Envelope).data as {
 export function messageBusContract(
   adapter: string,
   makeBus: (options?: BusFactoryOptions) => Promise<BusUnderTest>,
+  processes?: ConsumerProcesses,
 ) {
   describe(`MessageBus contract: ${adapter}`, () => {
     const subscriptions: Subscription[] = [];
@@ -275,6 +291,83 @@ export function messageBusContract(
       await bus.publish([toTopic(topic, event('k', 1)), toTopic(topic, event('k', 2))]);
       await waitFor('both handled', () => log.includes('2@1'), 10_000);
       expect(log).toEqual(['1@1', '1@2', '2@1']);
+    });
+
+    describe.runIf(processes)('with consumers as real processes', () => {
+      const cleanups: Array<() => Promise<void>> = [];
+      afterEach(async () => {
+        for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+      });
+      const setUp = async () => {
+        const support = processes as ConsumerProcesses;
+        const databases = await support.databases();
+        cleanups.push(databases.drop);
+        const topic = `test.crash.${unique()}`;
+        const env = { ...databases.env, ...support.env, TOPIC: topic };
+        const start = (extra: Record<string, string>) => {
+          const child = support.spawn({ ...env, ROLE: 'consume', ...extra });
+          cleanups.push(() => child.kill());
+          return child;
+        };
+        const effects = async () =>
+          (
+            await databases.servicePool.query<{ seq: number; n: number }>(
+              'SELECT seq, count(*)::int AS n FROM effects GROUP BY seq ORDER BY seq',
+            )
+          ).rows;
+        const publisher = await support.publisher(env);
+        cleanups.push(() => publisher.close());
+        const publish = (seq: number) => publisher.publish([toTopic(topic, event('k0', seq))]);
+        return { start, effects, publish };
+      };
+
+      it('hands a delivery whose consumer was killed (SIGKILL) to its restart within 1.5 s of it being ready', async () => {
+        const { start, effects, publish } = await setUp();
+        // The bus's own defaults, and an instance id kept across the restart, as the platform runs services.
+        const member = { BUS_DEFAULTS: '1', INSTANCE_ID: `member-${unique()}` };
+        const doomed = start({ ...member, DIE_IN_HANDLER: '0' });
+        await doomed.waitForLine(/^consuming$/, 30_000);
+        await publish(0);
+        await doomed.waitForLine(/^in-handler 0$/, 20_000);
+        await doomed.kill('SIGKILL');
+        const killedAt = performance.now();
+        const next = start(member);
+        await next.waitForLine(/^consuming$/, 30_000);
+        const readyAt = performance.now();
+        await next.waitForLine(/^delivered 0 \d+$/, 15_000);
+        const redeliveredAt = performance.now();
+        process.stdout.write(
+          `${adapter}: killed → ready ${Math.round(readyAt - killedAt)} ms, ready → redelivered ${Math.round(redeliveredAt - readyAt)} ms\n`,
+        );
+        expect(redeliveredAt - readyAt).toBeLessThan(1_500);
+        await waitFor('the effect', async () => (await effects()).length === 1, 10_000);
+        expect(await effects()).toEqual([{ seq: 0, n: 1 }]);
+      }, 60_000);
+
+      it("keeps a member that stalled past its claim from acknowledging its successor's claim", async () => {
+        const { start, effects, publish } = await setUp();
+        const fast = { VISIBILITY_MS: '600', LEASE_TTL_MS: '900' };
+        // The first member stalls on the message (its event loop blocked, as by a long GC pause) well
+        // past its claim; a second one, started then, takes it over, commits the effect and holds it
+        // unacknowledged.
+        const stalled = start({ ...fast, STALL_IN_HANDLER: '0', STALL_MS: '6000' });
+        await stalled.waitForLine(/^consuming$/, 30_000);
+        await publish(0);
+        await stalled.waitForLine(/^stalling 0$/, 15_000);
+        const successor = start({ ...fast, HOLD_BEFORE_ACK: '0' });
+        await successor.waitForLine(/^committed-holding 0$/, 15_000);
+        expect(stalled.lines, 'the successor committed while the first member still stalled').not.toContain(
+          'woke 0',
+        );
+        // The stalled member wakes, finds the effect done (inbox), and acknowledges its own stale claim.
+        await stalled.waitForLine(/^acked 0 1$/, 15_000);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        // The successor dies without acknowledging: its claim was never the stalled member's to end,
+        // so the message comes back (to the member still alive), which finds it done and acknowledges it.
+        await successor.kill('SIGKILL');
+        await stalled.waitForLine(/^acked 0 ([3-9]|\d\d+)$/, 15_000);
+        expect(await effects()).toEqual([{ seq: 0, n: 1 }]);
+      }, 60_000);
     });
   });
 }

@@ -27,8 +27,9 @@ export const messagingConfigShape = {
   NATS_URL: env.optionalUrl(['nats', 'tls']),
   /**
    * This process's name among its service's instances: the same across its restarts, never shared
-   * by two live processes (the supervisor's `<service>-<run>`, a pod's name). A NATS consumer
-   * restarted under it takes its partitions back at once instead of waiting out the lease TTL.
+   * by two live processes (the supervisor's `<service>-<run>`, a pod's name). A consumer restarted
+   * under it takes back at once what its predecessor held: on NATS its partitions (instead of
+   * waiting out the lease TTL), on the PostgreSQL store its claims (instead of their timeout).
    */
   MERCATO_INSTANCE_ID: z
     .string()
@@ -84,7 +85,13 @@ async function connectBus(
   const pool = createPool({ url: config.MESSAGES_DATABASE_URL, max: 10, applicationName: 'bus' }, logger);
   const retentionMs = (config.BUS_RETENTION_HOURS ?? DEFAULT_BUS_RETENTION_HOURS) * HOUR_MS;
   return {
-    bus: new PostgresMessageBus({ pool, listenUrl: config.MESSAGES_DATABASE_URL, logger, retentionMs }),
+    bus: new PostgresMessageBus({
+      pool,
+      listenUrl: config.MESSAGES_DATABASE_URL,
+      logger,
+      retentionMs,
+      ...(config.MERCATO_INSTANCE_ID ? { memberId: config.MERCATO_INSTANCE_ID } : {}),
+    }),
     pool,
   };
 }

@@ -31,7 +31,7 @@ import {
   subjectFor,
 } from './nats-naming.ts';
 import { NatsPartitionWorker } from './nats-partition-worker.ts';
-import { PartitionLeases } from './partition-leases.ts';
+import { PartitionLeases, type Predecessor } from './partition-leases.ts';
 
 export interface NatsBusSettings {
   url: string;
@@ -94,8 +94,10 @@ export class NatsMessageBus implements MessageBus {
       partitions: 16,
       // Short, because it is how long a dead member's messages wait before anyone gets them (a
       // handler running longer renews it): at 5 s, under the crash test's kills, most PlaceOrder
-      // steps outlived their own 5 s timeouts.
-      visibilityTimeoutMs: 2_000,
+      // steps outlived their own 5 s timeouts. A member restarted under its instance id pulls once
+      // its process is this long (plus a margin) up: 2 s after start, within the first second of
+      // being ready for a service that takes a second to start.
+      visibilityTimeoutMs: 1_500,
       renewWhileHandling: true,
       maxInFlightPerPartition: 256,
       leaseTtlMs: 5_000,
@@ -150,7 +152,7 @@ export class NatsMessageBus implements MessageBus {
   async subscribe(options: SubscriptionOptions): Promise<Subscription> {
     const { partitions, visibilityTimeoutMs, maxInFlightPerPartition, logger } = this.#settings;
     const dispatcher = new KeyedDispatcher(options.concurrency ?? 16);
-    const consumers = new Map<string, { stream: string; destination: string }>();
+    const consumers = new Map<string, { stream: string; destination: string; subject: string }>();
     for (const destination of options.destinations) {
       const plan = streamFor(options.kind, destination);
       await this.#ensureStream(plan);
@@ -167,7 +169,11 @@ export class NatsMessageBus implements MessageBus {
           max_ack_pending: maxInFlightPerPartition,
           max_deliver: -1,
         });
-        consumers.set(durable, { stream: plan.name, destination });
+        consumers.set(durable, {
+          stream: plan.name,
+          destination,
+          subject: subjectFor(options.kind, destination, partition),
+        });
       }
     }
     this.#consumersByGroup.set(options.group, [
@@ -186,10 +192,16 @@ export class NatsMessageBus implements MessageBus {
       partitions: [...consumers.keys()],
       ttlMs: this.#settings.leaseTtlMs,
       logger,
-      acquire: (durable, takenOver) => {
-        const { stream, destination } = consumers.get(durable) ?? { stream: '', destination: '' };
+      acquire: (durable, predecessor) => {
+        const { stream, destination, subject } = consumers.get(durable) ?? {
+          stream: '',
+          destination: '',
+          subject: '',
+        };
         const worker = new NatsPartitionWorker({
           consumer: () => this.#js.consumers.get(stream, durable),
+          connection: this.#connection,
+          subject,
           destination,
           keyHeader: KEY_HEADER,
           visibilityTimeoutMs,
@@ -200,7 +212,7 @@ export class NatsMessageBus implements MessageBus {
           onDelivery: options.onDelivery,
         });
         workers.set(durable, worker);
-        worker.start(takenOver);
+        worker.start(this.#predecessorHoldsUntil(predecessor));
       },
       release: async (durable) => {
         const worker = workers.get(durable);
@@ -231,6 +243,24 @@ export class NatsMessageBus implements MessageBus {
   async close(): Promise<void> {
     await Promise.all([...this.#subscriptions].map((subscription) => subscription.stop()));
     await this.#connection.drain().catch(() => this.#connection.close());
+  }
+
+  /**
+   * Until when (on `performance.now()`'s clock) the member a partition was taken from may still
+   * hold some of its messages. Its ack waits run out at most one visibility timeout after its last
+   * renewal. This member id's previous process renewed nothing after it died, before this process
+   * started (where `performance.now()` counts from). A member judged gone had not beaten for a lease
+   * TTL, and renews no later than a third of a TTL after its last beat (it beats that often).
+   */
+  #predecessorHoldsUntil(predecessor: Predecessor): number {
+    const { visibilityTimeoutMs, leaseTtlMs } = this.#settings;
+    // The server marks a lapsed message for redelivery on its own timer; pulling before that would
+    // hand out later messages of its key first, so this much past the lapse (a loaded server is late).
+    const margin = Math.max(50, visibilityTimeoutMs / 3);
+    if (predecessor === 'restarted') return visibilityTimeoutMs + margin;
+    if (predecessor === 'silent')
+      return performance.now() + Math.max(0, visibilityTimeoutMs - (2 * leaseTtlMs) / 3) + margin;
+    return 0;
   }
 
   /** Creates the durable, or brings one made with older settings (in-flight limit, timeout) up to these. */

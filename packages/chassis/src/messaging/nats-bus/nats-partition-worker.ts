@@ -1,4 +1,5 @@
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from '../../logging/create-logger.ts';
 import { WakeSignal } from '../../wake-signal.ts';
 import type { KeyedDispatcher } from '../keyed-dispatcher.ts';
@@ -7,6 +8,9 @@ import type { Delivery } from '../message-bus.port.ts';
 export interface PartitionWorkerSettings {
   /** Looks the durable consumer up; retried until it answers or the worker stops. */
   consumer: () => Promise<Consumer>;
+  /** For the idle wake-up: a plain subscription to the partition's subject sees each new message. */
+  connection: NatsConnection;
+  subject: string;
   destination: string;
   keyHeader: string;
   visibilityTimeoutMs: number;
@@ -23,6 +27,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The shortest pull nats.js allows; also how long a stopping worker may wait for its last pull. */
 const PULL_EXPIRES_MS = 1_000;
 const PULL_GRACE_MS = 250;
+/** An idle partition looks at its consumer this often in case a wake-up was missed (a reconnect). */
+const IDLE_SAFETY_POLL_MS = 30_000;
 
 /**
  * Consumes one partition of one destination for one group while this member holds its lease. It
@@ -39,6 +45,9 @@ export class NatsPartitionWorker {
   readonly #inFlight = new Set<Promise<void>>();
   /** Messages received after stop() began, or released from a retry by it, in each key's order. */
   readonly #handBack: JsMsg[] = [];
+  /** Messages in hand (handled or held for a retry) → when their ack wait last began, locally. */
+  readonly #held = new Map<JsMsg, number>();
+  #renewal: NodeJS.Timeout | undefined;
   #running = false;
   #loop: Promise<void> | undefined;
 
@@ -47,13 +56,30 @@ export class NatsPartitionWorker {
   }
 
   /**
-   * Starts pulling. `fromDeadOwner`: the partition was taken from a member that died holding
-   * messages; those come back after the visibility timeout and must be redelivered before anything
-   * later of their keys, so pulling waits that long if the server counts any as unacknowledged.
+   * Starts pulling. `predecessorHoldsUntil` (on `performance.now()`'s clock): until then a member
+   * that died or stalled holding messages of this partition may still hold them; they come back
+   * once their ack wait lapses and must be redelivered before anything later of their keys, so
+   * pulling waits until then if the server counts any as unacknowledged.
    */
-  start(fromDeadOwner = false): void {
+  start(predecessorHoldsUntil = 0): void {
     this.#running = true;
-    this.#loop = this.#run(fromDeadOwner);
+    const { visibilityTimeoutMs, renewWhileHandling } = this.#settings;
+    // Every message in hand renewed in one go (the `+WPI`s leave in one write), not a timer each.
+    this.#renewal = setInterval(
+      () => {
+        if (!renewWhileHandling) return;
+        const now = performance.now();
+        for (const [message, since] of this.#held) {
+          // Lapsed already (the process stalled): it may be another member's now; leave it be.
+          if (now - since >= visibilityTimeoutMs) continue;
+          message.working();
+          this.#held.set(message, now);
+        }
+      },
+      Math.max(50, Math.floor(visibilityTimeoutMs / 3)),
+    );
+    this.#renewal.unref();
+    this.#loop = this.#run(predecessorHoldsUntil);
   }
 
   /** Stops pulling and waits until every message in hand is acknowledged or handed back. */
@@ -62,20 +88,27 @@ export class NatsPartitionWorker {
     this.#signal.wake();
     await this.#loop;
     await Promise.all(this.#inFlight);
+    clearInterval(this.#renewal);
     for (const message of this.#handBack.splice(0)) message.nak();
   }
 
-  async #run(fromDeadOwner: boolean): Promise<void> {
-    const { pullBatch, dispatcher, keyHeader, visibilityTimeoutMs } = this.#settings;
+  async #run(predecessorHoldsUntil: number): Promise<void> {
+    const { pullBatch, dispatcher, keyHeader } = this.#settings;
     let consumer: Consumer | undefined;
-    let waitForDeadOwner = fromDeadOwner;
+    let waitForPredecessor = predecessorHoldsUntil > performance.now();
+    let idle = false;
     while (this.#running) {
       try {
         consumer ??= await this.#settings.consumer();
-        if (waitForDeadOwner) {
+        if (waitForPredecessor) {
           const { num_ack_pending: unacknowledged } = await consumer.info();
-          waitForDeadOwner = false;
-          if (unacknowledged > 0) await this.#signal.sleep(visibilityTimeoutMs);
+          waitForPredecessor = false;
+          if (unacknowledged > 0) await this.#signal.sleep(predecessorHoldsUntil - performance.now());
+          continue;
+        }
+        if (idle) {
+          idle = false;
+          await this.#waitForWork(consumer);
           continue;
         }
         // Bounded pulls, each read to its end: when the worker stops no message is left in
@@ -85,8 +118,12 @@ export class NatsPartitionWorker {
         // then waits for two missed heartbeats (one more second). Past the expiry (plus time for
         // what is already on the wire) the server sends the pull nothing more, so end it here.
         const expired = setTimeout(() => batch.stop(), PULL_EXPIRES_MS + PULL_GRACE_MS);
+        let received = 0;
         try {
           for await (const message of batch) {
+            received += 1;
+            // Its ack wait runs from now; renewed while it waits for its key and while handled.
+            this.#held.set(message, performance.now());
             const key = message.headers?.get(keyHeader) ?? '';
             const { settled } = await dispatcher.admit(key, () => this.#handle(message, key));
             this.#inFlight.add(settled);
@@ -95,6 +132,7 @@ export class NatsPartitionWorker {
         } finally {
           clearTimeout(expired);
         }
+        idle = received === 0;
       } catch (error) {
         if (!this.#running) break;
         this.#settings.logger.warn(
@@ -106,9 +144,28 @@ export class NatsPartitionWorker {
     }
   }
 
+  /**
+   * An idle partition sends no pulls: a plain subscription to its subject wakes it when a message
+   * is published, and a pull resumes. Subscribed before looking, so nothing published meanwhile is
+   * missed; messages unacknowledged by nobody here (another member's lapsing, handed back) mean
+   * pulling on.
+   */
+  async #waitForWork(consumer: Consumer): Promise<void> {
+    const { connection, subject } = this.#settings;
+    const wakeUp = connection.subscribe(subject, { max: 1, callback: () => this.#signal.wake() });
+    try {
+      await connection.flush();
+      const info = await consumer.info();
+      if (info.num_pending > 0 || info.num_ack_pending > this.#held.size) return;
+      await this.#signal.sleep(IDLE_SAFETY_POLL_MS);
+    } finally {
+      wakeUp.unsubscribe();
+    }
+  }
+
   async #handle(message: JsMsg, key: string): Promise<void> {
-    const { destination, onDelivery, logger } = this.#settings;
     if (!this.#running) {
+      this.#held.delete(message);
       this.#handBack.push(message);
       return;
     }
@@ -119,6 +176,15 @@ export class NatsPartitionWorker {
       envelope = message.string();
     }
     const messageId = message.headers?.get('Nats-Msg-Id') ?? `seq-${message.seq}`;
+    try {
+      await this.#handleHeld(message, key, envelope, messageId);
+    } finally {
+      this.#held.delete(message);
+    }
+  }
+
+  async #handleHeld(message: JsMsg, key: string, envelope: unknown, messageId: string): Promise<void> {
+    const { destination, onDelivery, logger, visibilityTimeoutMs } = this.#settings;
     for (let localRetries = 0; ; localRetries++) {
       let retryIn: number | undefined;
       const delivery: Delivery = {
@@ -127,27 +193,34 @@ export class NatsPartitionWorker {
         key,
         envelope,
         attempt: message.info.deliveryCount + localRetries,
-        ack: async () => message.ack(),
+        ack: async () => {
+          // Fenced: once its ack wait has lapsed unrenewed (this process stalled), the server may
+          // have handed the message to another member, and this ack would end that member's
+          // delivery. Left unacknowledged, it comes back and the inbox recognises it as done.
+          const since = this.#held.get(message) ?? Number.NEGATIVE_INFINITY;
+          if (performance.now() - since >= visibilityTimeoutMs) {
+            logger.warn(
+              { destination, message_id: messageId },
+              'not acknowledging a delivery whose ack wait lapsed',
+            );
+            return;
+          }
+          message.ack();
+        },
         retryLater: async (delayMs) => {
           retryIn = delayMs;
         },
       };
-      // Renewed while the handler runs, so the ack wait can be short: what a killed member held is
-      // redelivered within one ack wait, and a slow handler keeps its message.
-      const renewing = setInterval(
-        () => this.#settings.renewWhileHandling && message.working(),
-        Math.max(50, Math.floor(this.#settings.visibilityTimeoutMs / 3)),
-      );
+      // Renewed while the handler runs (by the worker's one timer), so the ack wait can be short:
+      // what a killed member held is redelivered within one ack wait, and a slow handler keeps it.
       try {
         await onDelivery(delivery);
       } catch (error) {
         logger.error({ error, destination, message_id: messageId }, 'delivery handler threw');
         retryIn = 1_000;
-      } finally {
-        clearInterval(renewing);
       }
       if (retryIn === undefined) return;
-      await this.#holdFor(message, retryIn);
+      await this.#holdFor(retryIn);
       if (!this.#running) {
         // Handed back without its delay, ahead of the later messages of its key.
         this.#handBack.push(message);
@@ -156,12 +229,10 @@ export class NatsPartitionWorker {
     }
   }
 
-  /** Waits, renewing the message's visibility so the server does not hand it to another member. */
-  async #holdFor(message: JsMsg, ms: number): Promise<void> {
-    const renewEvery = Math.max(50, Math.floor(this.#settings.visibilityTimeoutMs / 2));
-    for (let waited = 0; waited < ms && this.#running; waited += renewEvery) {
-      message.working();
-      await sleep(Math.min(renewEvery, ms - waited));
-    }
+  /** Waits, the message still in hand (the worker's timer renews it), until the retry or a stop. */
+  async #holdFor(ms: number): Promise<void> {
+    const step = Math.max(50, Math.floor(this.#settings.visibilityTimeoutMs / 3));
+    for (let waited = 0; waited < ms && this.#running; waited += step)
+      await sleep(Math.min(step, ms - waited));
   }
 }

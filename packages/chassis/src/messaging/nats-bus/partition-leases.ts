@@ -16,11 +16,17 @@ export interface PartitionLeasesSettings {
    * bucket's leases under it are claimed back at once, as taken over. Default: random.
    */
   memberId?: string;
-  /** Starts consuming a partition; `takenOver` when its last owner died holding it. */
-  acquire: (partition: string, takenOver: boolean) => void;
+  /**
+   * Starts consuming a partition. `predecessor`: who may have held its messages when it was taken:
+   * this member id's previous process (`restarted`: dead before this one started), a member judged
+   * gone after a TTL of silence (`silent`), or nobody (`none`: free, or handed over in good order).
+   */
+  acquire: (partition: string, predecessor: Predecessor) => void;
   /** Stops consuming a partition; resolves once every message in hand is settled. */
   release: (partition: string) => Promise<void>;
 }
+
+export type Predecessor = 'none' | 'restarted' | 'silent';
 
 interface Seen {
   value: string;
@@ -166,15 +172,15 @@ export class PartitionLeases {
       // Ours by the bucket but not consumed: after a pause in heartbeats (this process stopped
       // consuming it, its messages settled), or held by this member id's previous process, which
       // died with it: taken over then, so what that process had in hand is redelivered first.
-      if (!this.#held.has(partition) && !(await this.#claim(partition, !this.#everHeld.has(partition))))
-        holding -= 1;
+      const predecessor = this.#everHeld.has(partition) ? 'none' : 'restarted';
+      if (!this.#held.has(partition) && !(await this.#claim(partition, predecessor))) holding -= 1;
     }
     for (const partition of this.#inPreferredOrder()) {
       if (holding >= share || this.#stopped) break;
       const owner = this.#ownerOf(partition);
       if (owner !== undefined && (owner === this.memberId || this.#heardOf(owner, partition, members)))
         continue;
-      if (await this.#claim(partition, owner !== undefined)) holding += 1;
+      if (await this.#claim(partition, owner === undefined ? 'none' : 'silent')) holding += 1;
     }
     await this.#forgetSilentMembers();
   }
@@ -201,7 +207,7 @@ export class PartitionLeases {
   }
 
   /** Compare-and-set on the lease key; on success, starts consuming. */
-  async #claim(partition: string, takenOver: boolean): Promise<boolean> {
+  async #claim(partition: string, predecessor: Predecessor): Promise<boolean> {
     const { kv, acquire } = this.#settings;
     const key = this.#leaseKey(partition);
     const seen = this.#seen.get(key);
@@ -215,7 +221,7 @@ export class PartitionLeases {
     }
     this.#held.add(partition);
     this.#everHeld.add(partition);
-    acquire(partition, takenOver);
+    acquire(partition, predecessor);
     return true;
   }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inTransaction } from '../../db/database.ts';
 import type { Logger } from '../../logging/create-logger.ts';
@@ -64,8 +65,17 @@ export interface PostgresBusSettings {
    * need a claim to lapse under a live member, as when it is paused or cut off from the store.
    */
   renewClaims?: boolean;
-  /** Safety-net poll, for delayed retries and expired claims; notifications do the fast path. */
+  /**
+   * Safety-net poll; notifications do the fast path, and a member with nothing to claim sleeps
+   * until the next claim lapses or retry falls due, if that is sooner.
+   */
   pollIntervalMs?: number;
+  /**
+   * This process's member id, stable across its restarts and never shared by two live processes
+   * (`MERCATO_INSTANCE_ID`): a restarted member releases what its predecessor held at once instead
+   * of waiting out the visibility timeout (default: random, and it waits).
+   */
+  memberId?: string;
   batchSize?: number;
   /**
    * Messages every group has acknowledged are removed once older than this (0: kept for ever). A
@@ -84,6 +94,9 @@ export class PostgresMessageBus implements MessageBus {
   readonly name = 'postgres';
   readonly #settings: Required<PostgresBusSettings>;
   readonly #subscriptions = new Set<PostgresSubscription>();
+  /** Subscriptions made per set of delivery groups, so a second one here gets its own member id. */
+  readonly #members = new Map<string, number>();
+  readonly #randomMember = randomBytes(6).toString('hex');
   #listener: pg.Client | undefined;
   #listening: Promise<pg.Client> | undefined;
   #closed = false;
@@ -91,9 +104,12 @@ export class PostgresMessageBus implements MessageBus {
 
   constructor(settings: PostgresBusSettings) {
     this.#settings = {
-      visibilityTimeoutMs: 5_000,
+      // Short, because it is how long a dead member's deliveries wait before another member gets
+      // them when it was not restarted under its instance id (then they are released at once).
+      visibilityTimeoutMs: 2_000,
       renewClaims: true,
-      pollIntervalMs: 500,
+      pollIntervalMs: 2_000,
+      memberId: '',
       batchSize: 200,
       retentionMs: 0,
       ...settings,
@@ -160,9 +176,15 @@ export class PostgresMessageBus implements MessageBus {
       }
     }
     await this.#listen();
+    const groups = deliveryGroups(options.kind, options.group, options.destinations);
+    const seen = (this.#members.get(groups.join('\n')) ?? 0) + 1;
+    this.#members.set(groups.join('\n'), seen);
+    const stable = this.#settings.memberId !== '';
     const subscription = new PostgresSubscription({
       pool: this.#settings.pool,
-      groups: deliveryGroups(options.kind, options.group, options.destinations),
+      groups,
+      memberId: `${stable ? this.#settings.memberId : this.#randomMember}_${seen}`,
+      stableMemberId: stable,
       options,
       logger: this.#settings.logger,
       visibilityTimeoutMs: this.#settings.visibilityTimeoutMs,
@@ -172,7 +194,7 @@ export class PostgresMessageBus implements MessageBus {
       onStop: (stopped) => this.#subscriptions.delete(stopped),
     });
     this.#subscriptions.add(subscription);
-    subscription.start();
+    await subscription.start();
     return subscription;
   }
 

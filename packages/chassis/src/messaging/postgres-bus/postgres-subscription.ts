@@ -21,6 +21,10 @@ export interface PostgresSubscriptionSettings {
   logger: Logger;
   visibilityTimeoutMs: number;
   renewClaims: boolean;
+  /** Written on each claim; a member restarted under the same id releases its predecessor's claims. */
+  memberId: string;
+  /** Whether `memberId` outlives the process (an instance id), so its old claims are a dead predecessor's. */
+  stableMemberId: boolean;
   pollIntervalMs: number;
   batchSize: number;
   onStop: (subscription: PostgresSubscription) => void;
@@ -42,10 +46,36 @@ const CLAIM = `
      FOR UPDATE OF d SKIP LOCKED
   )
   UPDATE bus_deliveries d
-     SET locked_until = now() + make_interval(secs => $3::double precision / 1000), attempts = d.attempts + 1
+     SET locked_until = now() + make_interval(secs => $3::double precision / 1000), attempts = d.attempts + 1,
+         claimed_by = $4
     FROM claimable c, bus_messages m
    WHERE d.id = c.id AND m.position = d.position
   RETURNING d.id::text AS id, d.attempts, m.message_id, m.destination, m.partition_key, m.envelope`;
+
+// When the next delivery of these groups becomes claimable: a claim lapses or a retry falls due.
+// Only heads of keys count (the others wait for their head's acknowledgement, which wakes the loop).
+const NEXT_DUE = `
+  SELECT (extract(epoch FROM min(greatest(d.visible_at, coalesce(d.locked_until, d.visible_at))) - now()) * 1000)::float8 AS due_in_ms
+    FROM bus_deliveries d
+   WHERE d.group_name = ANY($1::text[])
+     AND NOT EXISTS (
+       SELECT 1 FROM bus_deliveries earlier
+        WHERE earlier.group_name = d.group_name AND earlier.partition_key = d.partition_key AND earlier.id < d.id)`;
+
+// Every statement that ends or extends a claim names it by (id, attempts): a member whose claim
+// lapsed and was taken by another (attempts moved on) changes nothing.
+const ACKNOWLEDGE = `DELETE FROM bus_deliveries d USING unnest($1::bigint[], $2::int[]) AS c(id, attempts)
+  WHERE d.id = c.id AND d.attempts = c.attempts`;
+const RENEW = `UPDATE bus_deliveries d SET locked_until = now() + make_interval(secs => $3::double precision / 1000)
+    FROM unnest($1::bigint[], $2::int[]) AS c(id, attempts)
+   WHERE d.id = c.id AND d.attempts = c.attempts AND d.locked_until IS NOT NULL`;
+const RETRY_LATER = `UPDATE bus_deliveries SET locked_until = NULL,
+         visible_at = now() + make_interval(secs => $3::double precision / 1000)
+   WHERE id = $1 AND attempts = $2`;
+// A restarted member's predecessor is dead (an instance id is never shared by two live processes):
+// what it held is claimable at once.
+const RELEASE_PREDECESSOR = `UPDATE bus_deliveries SET locked_until = NULL
+   WHERE group_name = ANY($1::text[]) AND claimed_by = $2 AND locked_until IS NOT NULL`;
 
 /**
  * Claim loops per member: while one loop's batch is being handled, the other claims the next, so
@@ -62,6 +92,9 @@ export class PostgresSubscription implements Subscription {
   readonly #settings: PostgresSubscriptionSettings;
   readonly #signals = Array.from({ length: CLAIM_LOOPS }, () => new WakeSignal());
   readonly #dispatcher: KeyedDispatcher;
+  /** Claims in hand, id → attempts (the claim's fencing token), renewed together. */
+  readonly #held = new Map<string, number>();
+  #renewal: NodeJS.Timeout | undefined;
   #running = false;
   #loop: Promise<void> | undefined;
 
@@ -71,8 +104,12 @@ export class PostgresSubscription implements Subscription {
     this.#dispatcher = new KeyedDispatcher(settings.options.concurrency ?? 16);
   }
 
-  start(): void {
+  async start(): Promise<void> {
+    const { pool, memberId, stableMemberId, visibilityTimeoutMs } = this.#settings;
+    if (stableMemberId) await pool.query(RELEASE_PREDECESSOR, [this.groups, memberId]);
     this.#running = true;
+    this.#renewal = setInterval(() => this.#renew(), Math.max(50, Math.floor(visibilityTimeoutMs / 3)));
+    this.#renewal.unref();
     this.#loop = Promise.all(this.#signals.map((signal) => this.#run(signal))).then(() => undefined);
   }
 
@@ -84,6 +121,7 @@ export class PostgresSubscription implements Subscription {
     this.#running = false;
     this.wake();
     await this.#loop;
+    clearInterval(this.#renewal);
     this.#settings.onStop(this);
   }
 
@@ -101,8 +139,10 @@ export class PostgresSubscription implements Subscription {
         await signal.sleep(Math.min(5_000, 200 * 2 ** failures));
         continue;
       }
-      // A full batch suggests more is waiting; otherwise wait for a notification or the poll.
-      if (handled < this.#limit()) await signal.sleep(pollIntervalMs);
+      // Something handled may have let the next message of its key through: look again at once.
+      if (handled > 0) continue;
+      // Otherwise wait for a notification, or until a claim lapses or a retry falls due, or the poll.
+      await signal.sleep(Math.min(pollIntervalMs, await this.#nextDueMs()));
     }
   }
 
@@ -110,57 +150,57 @@ export class PostgresSubscription implements Subscription {
     return Math.min(this.#settings.batchSize, this.#settings.options.concurrency ?? 16);
   }
 
+  async #nextDueMs(): Promise<number> {
+    const { rows } = await this.#settings.pool.query<{ due_in_ms: number | null }>(NEXT_DUE, [this.groups]);
+    // Nothing pending: NULL. A few ms past the due time, so the claim finds it lapsed on the server's clock too.
+    const due = rows[0]?.due_in_ms;
+    return due === null || due === undefined ? Number.POSITIVE_INFINITY : Math.max(0, due) + 20;
+  }
+
   async #claimAndHandle(): Promise<number> {
-    const { pool, visibilityTimeoutMs } = this.#settings;
-    const { rows } = await pool.query<ClaimedRow>(CLAIM, [this.groups, this.#limit(), visibilityTimeoutMs]);
+    const { pool, visibilityTimeoutMs, memberId } = this.#settings;
+    const { rows } = await pool.query<ClaimedRow>(CLAIM, [
+      this.groups,
+      this.#limit(),
+      visibilityTimeoutMs,
+      memberId,
+    ]);
     if (rows.length === 0) return 0;
-    const acknowledged: string[] = [];
+    const acknowledged: ClaimedRow[] = [];
     const handled: Array<Promise<void>> = [];
-    const inHand = new Set(rows.map((row) => row.id));
-    const renewing = this.#renewWhileHeld(inHand);
-    try {
-      // Every claimed row has a different key; the dispatcher keeps handlers within `concurrency`.
-      for (const row of rows) {
-        const { settled } = await this.#dispatcher.admit(row.partition_key, () =>
-          this.#deliver(row, acknowledged).finally(() => inHand.delete(row.id)),
-        );
-        handled.push(settled);
-      }
-      await Promise.all(handled);
-    } finally {
-      clearInterval(renewing);
+    for (const row of rows) this.#held.set(row.id, row.attempts);
+    // Every claimed row has a different key; the dispatcher keeps handlers within `concurrency`.
+    for (const row of rows) {
+      const { settled } = await this.#dispatcher.admit(row.partition_key, () =>
+        this.#deliver(row, acknowledged).finally(() => this.#held.delete(row.id)),
+      );
+      handled.push(settled);
     }
+    await Promise.all(handled);
     // Acknowledged in one statement; a crash before it only means a redelivery the inbox absorbs.
     if (acknowledged.length > 0)
-      await pool.query('DELETE FROM bus_deliveries WHERE id = ANY($1::bigint[])', [acknowledged]);
+      await pool.query(ACKNOWLEDGE, [
+        acknowledged.map((row) => row.id),
+        acknowledged.map((row) => row.attempts),
+      ]);
     return rows.length;
   }
 
   /**
-   * Keeps the claim on deliveries still being handled, every third of the visibility timeout. The
-   * timeout can then be short: a member that dies (kill -9) stops renewing, and what it held is
-   * redelivered within one timeout, while a live member with a slow handler keeps its claim.
+   * Keeps the claims on deliveries still being handled, every third of the visibility timeout, all
+   * of this member's in one statement. The timeout can then be short: a member that dies (kill -9)
+   * stops renewing, and what it held is redelivered within one timeout, while a live member with a
+   * slow handler keeps its claims.
    */
-  #renewWhileHeld(inHand: Set<string>): NodeJS.Timeout {
+  #renew(): void {
     const { pool, visibilityTimeoutMs, logger, renewClaims } = this.#settings;
-    const timer = setInterval(
-      () => {
-        if (inHand.size === 0 || !renewClaims) return;
-        pool
-          .query(
-            `UPDATE bus_deliveries SET locked_until = now() + make_interval(secs => $2::double precision / 1000)
-              WHERE id = ANY($1::bigint[]) AND locked_until IS NOT NULL`,
-            [[...inHand], visibilityTimeoutMs],
-          )
-          .catch((error: unknown) => logger.warn({ error, groups: this.groups }, 'renewing claims failed'));
-      },
-      Math.max(50, Math.floor(visibilityTimeoutMs / 3)),
-    );
-    timer.unref();
-    return timer;
+    if (this.#held.size === 0 || !renewClaims) return;
+    pool
+      .query(RENEW, [[...this.#held.keys()], [...this.#held.values()], visibilityTimeoutMs])
+      .catch((error: unknown) => logger.warn({ error, groups: this.groups }, 'renewing claims failed'));
   }
 
-  async #deliver(row: ClaimedRow, acknowledged: string[]): Promise<void> {
+  async #deliver(row: ClaimedRow, acknowledged: ClaimedRow[]): Promise<void> {
     const { pool, options, logger } = this.#settings;
     const delivery: Delivery = {
       messageId: row.message_id,
@@ -169,14 +209,10 @@ export class PostgresSubscription implements Subscription {
       envelope: row.envelope,
       attempt: row.attempts,
       ack: async () => {
-        acknowledged.push(row.id);
+        acknowledged.push(row);
       },
       retryLater: async (delayMs) => {
-        await pool.query(
-          `UPDATE bus_deliveries SET locked_until = NULL,
-                  visible_at = now() + make_interval(secs => $2::double precision / 1000) WHERE id = $1`,
-          [row.id, delayMs],
-        );
+        await pool.query(RETRY_LATER, [row.id, row.attempts, delayMs]);
       },
     };
     try {
