@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import type { Calibration } from './chaos-calibration.ts';
 import { repositoryRoot } from './platform-process.ts';
@@ -66,6 +67,8 @@ export interface GoodputReport {
   /** The orders that neither reached the goal nor were refused by the shop, by why. */
   rest: Record<string, number>;
   safety: Record<string, number>;
+  /** The machine's 1-minute load average when the faults stopped (2 cores: above 2 is contention). */
+  load_average: number;
   wall_s?: number;
 }
 
@@ -149,6 +152,7 @@ export function goodputReport(input: GoodputInput): GoodputReport {
     outcomes,
     rest,
     safety: input.safety,
+    load_average: Number(loadavg()[0]?.toFixed(2)),
   };
 }
 
@@ -165,6 +169,7 @@ export function formatReport(report: GoodputReport): string {
   return [
     `${report.test} crash test on the ${report.bus === 'nats' ? 'NATS JetStream' : 'PostgreSQL message store'} bus`,
     `  calibration (no faults)   ${c.orders} orders by ${c.clients} closed-loop clients in ${c.seconds.toFixed(1)} s: ${c.confirmed} confirmed = ${c.confirmed_per_s.toFixed(2)} confirmed/s`,
+    `  load average              ${c.load_average} after the calibration, ${report.load_average} after the faults`,
     `  offered                   ${report.offered} at ${report.offered_per_s}/s (half of that) over ${report.fault_seconds} s of faults`,
     `  kills                     ${report.kills}, one every ${report.kill_every_ms / 1000} s: ${JSON.stringify(report.kills_by_victim)}`,
     `  accepted                  ${report.accepted} (client retries ${report.client_retries}, refused for good ${report.refused})`,
