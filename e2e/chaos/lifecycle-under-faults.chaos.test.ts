@@ -136,8 +136,8 @@ describe.skipIf(!bus.available)(
         skus,
         random,
       });
-      await faults.stop();
       const faultsStopped = Date.now();
+      await faults.stop();
 
       // Every order finishes its life: delivered, or cancelled with its charge returned.
       const finals = new Map<string, OrderJson>();

@@ -106,9 +106,11 @@ describe.skipIf(!bus.available)(
         skus,
         random,
       });
+      // The faults stop when the last order is accepted (no kill after this); stop() then waits
+      // until every victim answers again.
+      const faultsStopped = Date.now();
       await faults.stop();
       const kills = faults.kills;
-      const faultsStopped = Date.now();
 
       // Every accepted order reaches a terminal state (its saga finished) once the faults stop.
       const statuses = new Map<string, OrderJson>();

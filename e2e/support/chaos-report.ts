@@ -66,6 +66,8 @@ export interface GoodputReport {
   outcomes: Record<string, number>;
   /** The orders that neither reached the goal nor were refused by the shop, by why. */
   rest: Record<string, number>;
+  /** A few order ids per reason of the rest, to look up (`GET /admin/sagas/<order id>` on order). */
+  rest_examples: Record<string, string[]>;
   safety: Record<string, number>;
   /** The machine's 1-minute load average when the faults stopped (2 cores: above 2 is contention). */
   load_average: number;
@@ -97,6 +99,7 @@ const terminalStatuses = new Set(['confirmed', 'shipped', 'delivered', 'cancelle
 export function goodputReport(input: GoodputInput): GoodputReport {
   const outcomes: Record<string, number> = {};
   const rest: Record<string, number> = {};
+  const restExamples: Record<string, string[]> = {};
   const refusals: Record<string, number> = {};
   const placedToTerminal: number[] = [];
   const offeredToTerminal: number[] = [];
@@ -119,11 +122,12 @@ export function goodputReport(input: GoodputInput): GoodputReport {
     }
     if (final.status === input.goal) reached += 1;
     else if (final.reason && shopRefusals.has(final.reason)) count(refusals, final.reason);
-    else
-      count(
-        rest,
-        `${final.status}${final.reason ? `:${final.reason}` : ''}${final.reason_detail ? ` (${final.reason_detail})` : ''}`,
-      );
+    else {
+      const why = `${final.status}${final.reason ? `:${final.reason}` : ''}${final.reason_detail ? ` (${final.reason_detail})` : ''}`;
+      count(rest, why);
+      const examples = restExamples[why] ?? [];
+      if (examples.length < 5) restExamples[why] = [...examples, final.order_id];
+    }
   }
   const refusedByShop = Object.values(refusals).reduce((sum, n) => sum + n, 0);
   const denominator = input.offered.length - refusedByShop;
@@ -151,6 +155,7 @@ export function goodputReport(input: GoodputInput): GoodputReport {
     settled_after_faults_ms: input.settledAfterFaultsMs,
     outcomes,
     rest,
+    rest_examples: restExamples,
     safety: input.safety,
     load_average: Number(loadavg()[0]?.toFixed(2)),
   };
