@@ -11,7 +11,13 @@ import {
   startChaosPlatform,
 } from '../support/chaos.ts';
 import { measureConfirmedRate } from '../support/chaos-calibration.ts';
-import { formatReport, type GoodputReport, goodputReport, writeReport } from '../support/chaos-report.ts';
+import {
+  addSagaTimelines,
+  formatReport,
+  type GoodputReport,
+  goodputReport,
+  writeReport,
+} from '../support/chaos-report.ts';
 import type { PlatformProcess } from '../support/platform-process.ts';
 import type { OrderJson, ShopClient } from '../support/shop-client.ts';
 
@@ -286,6 +292,8 @@ describe.skipIf(!bus.available)(
           refused_with_4xx: refusedForGood.length,
         },
       });
+      // The order's `saga`: PlaceOrder's, or its latest cancellation's.
+      await addSagaTimelines(shop, report, (orderId) => finals.get(orderId)?.saga?.id);
       console.log(
         [
           formatReport(report),

@@ -12,7 +12,13 @@ import {
   startChaosPlatform,
 } from '../support/chaos.ts';
 import { measureConfirmedRate } from '../support/chaos-calibration.ts';
-import { formatReport, type GoodputReport, goodputReport, writeReport } from '../support/chaos-report.ts';
+import {
+  addSagaTimelines,
+  formatReport,
+  type GoodputReport,
+  goodputReport,
+  writeReport,
+} from '../support/chaos-report.ts';
 import type { PlatformProcess } from '../support/platform-process.ts';
 import { kept, type OrderJson, type ShopClient, terminal } from '../support/shop-client.ts';
 
@@ -218,6 +224,8 @@ describe.skipIf(!bus.available)(
           refused_with_4xx: refusedForGood.length,
         },
       });
+      // The order's `saga`: PlaceOrder's, or its latest cancellation's.
+      await addSagaTimelines(shop, report, (orderId) => statuses.get(orderId)?.saga?.id);
       console.log(
         [
           formatReport(report),

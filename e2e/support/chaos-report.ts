@@ -3,7 +3,7 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import type { Calibration } from './chaos-calibration.ts';
 import { repositoryRoot } from './platform-process.ts';
-import type { OrderJson } from './shop-client.ts';
+import type { OrderJson, ShopClient } from './shop-client.ts';
 
 /**
  * The shop's own refusals (the provider declined, stock ran out, the carrier refused or lost the
@@ -68,6 +68,8 @@ export interface GoodputReport {
   rest: Record<string, number>;
   /** A few order ids per reason of the rest, to look up (`GET /admin/sagas/<order id>` on order). */
   rest_examples: Record<string, string[]>;
+  /** For the first example of each reason of the rest: its saga's inputs, as offsets from its start. */
+  rest_timelines?: Record<string, string>;
   safety: Record<string, number>;
   /** The machine's 1-minute load average when the faults stopped (2 cores: above 2 is contention). */
   load_average: number;
@@ -184,6 +186,7 @@ export function formatReport(report: GoodputReport): string {
     timing('offered → terminal', report.offered_to_terminal_ms),
     `  terminal after the faults last order ${seconds(report.last_terminal_after_faults_ms)}; all seen ${report.settled_after_faults_ms === null ? 'never' : seconds(report.settled_after_faults_ms)}`,
     `  the rest                  ${JSON.stringify(report.rest)}`,
+    ...Object.entries(report.rest_timelines ?? {}).map(([why, timeline]) => `    ${why}: ${timeline}`),
     `  outcomes                  ${JSON.stringify(report.outcomes)}`,
     `  safety (0 each)           ${JSON.stringify(report.safety)}`,
   ].join('\n');
@@ -196,4 +199,46 @@ export async function writeReport(report: GoodputReport): Promise<string> {
   const file = path.join(directory, `${report.test}-${report.bus}.json`);
   await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
   return file;
+}
+
+interface SagaLogEntry {
+  at: string;
+  input: string;
+  request_id: string | null;
+  outcome: string | null;
+  status: string;
+  detail: string | null;
+}
+
+/**
+ * What happened to the first order of each reason of the rest, from its saga's log on the order
+ * service (`GET /admin/sagas/<id>`): every start, reply, resend and timeout with when it came, so a
+ * report says which step waited and for how long, not only that it timed out.
+ */
+export async function addSagaTimelines(
+  shop: ShopClient,
+  report: GoodputReport,
+  sagaOf: (orderId: string) => string | undefined,
+): Promise<void> {
+  const timelines: Record<string, string> = {};
+  for (const [why, [orderId]] of Object.entries(report.rest_examples)) {
+    const sagaId = orderId && sagaOf(orderId);
+    if (!sagaId) continue;
+    try {
+      const { history } = (await shop.admin('order', `/admin/sagas/${encodeURIComponent(sagaId)}`)) as {
+        history: SagaLogEntry[];
+      };
+      const start = Date.parse(history[0]?.at ?? '');
+      timelines[why] = `${sagaId}: ${history
+        .map((entry) => {
+          const offset = ((Date.parse(entry.at) - start) / 1000).toFixed(1);
+          const what = [entry.input, entry.request_id, entry.outcome, entry.detail].filter(Boolean).join(' ');
+          return `+${offset}s ${what} → ${entry.status}`;
+        })
+        .join('; ')}`;
+    } catch (error) {
+      timelines[why] = `${sagaId}: ${(error as Error).message}`;
+    }
+  }
+  report.rest_timelines = timelines;
 }
