@@ -132,7 +132,14 @@ describe.skipIf(!bus.available)(
       const initial = new Map<string, number>();
       for (const sku of skus) initial.set(sku, (await shop.available(sku)).available);
 
-      const faults = killRandomly({ platform, victims, everyMs: KILL_EVERY_MS, random, pids });
+      const faults = killRandomly({
+        platform,
+        victims,
+        everyMs: KILL_EVERY_MS,
+        forMs: faultSeconds * 1_000,
+        random,
+        pids,
+      });
       const { accepted, refused, retries } = await placeOrdersWithRetries({
         shop,
         tokens,
@@ -142,8 +149,8 @@ describe.skipIf(!bus.available)(
         skus,
         random,
       });
-      const faultsStopped = Date.now();
       await faults.stop();
+      const faultsStopped = faults.stoppedAt();
 
       // Every order finishes its life: delivered, or cancelled with its charge returned.
       const finals = new Map<string, OrderJson>();

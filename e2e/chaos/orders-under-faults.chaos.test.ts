@@ -102,7 +102,14 @@ describe.skipIf(!bus.available)(
       for (const sku of skus) initial.set(sku, (await shop.available(sku)).available);
 
       // The faults, and the clients meanwhile.
-      const faults = killRandomly({ platform, victims, everyMs: KILL_EVERY_MS, random, pids });
+      const faults = killRandomly({
+        platform,
+        victims,
+        everyMs: KILL_EVERY_MS,
+        forMs: faultSeconds * 1_000,
+        random,
+        pids,
+      });
       const { accepted, refused, retries } = await placeOrdersWithRetries({
         shop,
         tokens,
@@ -112,10 +119,10 @@ describe.skipIf(!bus.available)(
         skus,
         random,
       });
-      // The faults stop when the last order is accepted (no kill after this); stop() then waits
-      // until every victim answers again.
-      const faultsStopped = Date.now();
+      // The faults stop after CHAOS_FAULT_SECONDS (or when every order is in, if that is sooner);
+      // stop() then waits until every victim answers again.
       await faults.stop();
+      const faultsStopped = faults.stoppedAt();
       const kills = faults.kills;
 
       // Every accepted order reaches a terminal state (its saga finished) once the faults stop.

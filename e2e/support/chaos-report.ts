@@ -204,11 +204,25 @@ export async function writeReport(report: GoodputReport): Promise<string> {
 interface SagaLogEntry {
   at: string;
   input: string;
-  request_id: string | null;
-  outcome: string | null;
+  requestId: string | null;
+  outcome: string;
   status: string;
-  detail: string | null;
+  detail: { sent?: { request_id: string; type: string }[]; reason?: string } | null;
 }
+
+/** `+13.9s reply 1:invoke:1 applied → running, sent payment.charge 1:invoke:1`, ids shortened. */
+const logLine = (entry: SagaLogEntry, start: number, sagaId: string): string => {
+  const short = (id: string | null | undefined) => (id ?? '').replace(`${sagaId}:`, '');
+  const sent = (entry.detail?.sent ?? []).map((command) => `${command.type} ${short(command.request_id)}`);
+  const reason = entry.detail?.reason;
+  return [
+    `+${((Date.parse(entry.at) - start) / 1000).toFixed(1)}s ${entry.input}`,
+    entry.requestId ? ` ${short(entry.requestId)}` : '',
+    ` ${entry.outcome} → ${entry.status}`,
+    sent.length > 0 ? `, sent ${sent.join(', ')}` : '',
+    reason ? ` (${reason})` : '',
+  ].join('');
+};
 
 /**
  * What happened to the first order of each reason of the rest, from its saga's log on the order
@@ -229,13 +243,7 @@ export async function addSagaTimelines(
         history: SagaLogEntry[];
       };
       const start = Date.parse(history[0]?.at ?? '');
-      timelines[why] = `${sagaId}: ${history
-        .map((entry) => {
-          const offset = ((Date.parse(entry.at) - start) / 1000).toFixed(1);
-          const what = [entry.input, entry.request_id, entry.outcome, entry.detail].filter(Boolean).join(' ');
-          return `+${offset}s ${what} → ${entry.status}`;
-        })
-        .join('; ')}`;
+      timelines[why] = `${sagaId}: ${history.map((entry) => logLine(entry, start, sagaId)).join('; ')}`;
     } catch (error) {
       timelines[why] = `${sagaId}: ${(error as Error).message}`;
     }

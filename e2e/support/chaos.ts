@@ -71,23 +71,27 @@ export const chaosBusAvailability = (): Promise<Availability> =>
     : Promise.resolve({ available: true });
 
 /**
- * `kill -9` of a random process among `victims` every `everyMs` until stopped (the supervisor
- * restarts each). The pids killed are kept so a test can reap stragglers. `stop` returns once every
- * victim answers /readyz again, so what a test reads afterwards is not refused by the last one killed.
+ * `kill -9` of a random process among `victims` every `everyMs` for `forMs` or until stopped (the
+ * supervisor restarts each). The pids killed are kept so a test can reap stragglers. `stop` returns
+ * once every victim answers /readyz again, so what a test reads afterwards is not refused by the
+ * last one killed; `stoppedAt` is when the last kill could have happened.
  */
 export function killRandomly(options: {
   platform: PlatformProcess;
   victims: readonly string[];
   everyMs: number;
+  forMs?: number;
   random: () => number;
   pids: Set<number>;
 }) {
   const kills: string[] = [];
   let faulting = true;
+  const until = Date.now() + (options.forMs ?? Number.POSITIVE_INFINITY);
+  let stoppedAt = 0;
   const running = (async () => {
     while (faulting) {
-      await sleep(options.everyMs);
-      if (!faulting) break;
+      await sleep(Math.min(options.everyMs, Math.max(0, until - Date.now())));
+      if (!faulting || Date.now() >= until) break;
       const victim = options.victims[Math.floor(options.random() * options.victims.length)] as string;
       const pid = (await options.platform.state()).services[victim]?.pid;
       if (!pid || !isAlive(pid)) continue;
@@ -95,9 +99,11 @@ export function killRandomly(options: {
       process.kill(pid, 'SIGKILL');
       kills.push(victim);
     }
+    stoppedAt = Date.now();
   })();
   return {
     kills,
+    stoppedAt: () => stoppedAt,
     stop: async () => {
       faulting = false;
       await running;
@@ -154,8 +160,10 @@ export interface AcceptedOrder {
 
 /**
  * Orders offered at `rate` per second by `clients` concurrent clients, each retried with its
- * Idempotency-Key until accepted (a refusal that is not transient, or 90 s of retries, is
- * recorded), as a real client would.
+ * Idempotency-Key until accepted, as a real client would. A refusal that is not transient is
+ * recorded at once; a transient one (no answer, 409 in flight, 5xx) is retried until two minutes
+ * after the last order was due (at least 90 s), so an order a client gave up on during the faults
+ * is not left running unknown to the test (it may well have been created).
  */
 export async function placeOrdersWithRetries(options: {
   shop: ShopClient;
@@ -183,7 +191,10 @@ export async function placeOrdersWithRetries(options: {
       ];
       const key = `chaos-${began}-${index}`;
       const offeredAt = Date.now();
-      const giveUpAt = offeredAt + 90_000;
+      const giveUpAt = Math.max(
+        offeredAt + 90_000,
+        began + (options.orders * 1_000) / options.rate + 120_000,
+      );
       for (;;) {
         const response = await shop.placeOrder(token, key, lines).catch(() => undefined);
         if (response?.status === 202) {
