@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { waitFor } from '@mercato/chassis/testing';
+import { type Availability, probeNats, waitFor } from '@mercato/chassis/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { isAlive, type PlatformPorts, PlatformProcess, superuserClient } from './platform-process.ts';
@@ -32,30 +32,66 @@ export async function purgeShopStreams(url: string): Promise<void> {
   }
 }
 
+/**
+ * How long a crash test runs, from the environment: full length by default (100 s of faults, as
+ * the figures in docs/crash-tests.md), shorter where time is short (`.ci/run`). A bad value stops
+ * the test at once with the variable's name.
+ */
+export function chaosSettings(): {
+  faultSeconds: number;
+  calibrationSeconds: number;
+  rate: number | undefined;
+} {
+  const number = (name: string, fallback: number, min: number): number => {
+    const raw = process.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < min)
+      throw new Error(`${name} must be a number of at least ${min}, got "${raw}"`);
+    return value;
+  };
+  return {
+    faultSeconds: number('CHAOS_FAULT_SECONDS', 100, 3),
+    calibrationSeconds: number('CHAOS_CALIBRATION_SECONDS', 15, 3),
+    // Orders offered per second during the faults; by default half the calibrated confirmed/s.
+    rate: process.env.CHAOS_RATE ? number('CHAOS_RATE', 0, 0.1) : undefined,
+  };
+}
+
 /** The bus a chaos run uses, from MERCATO_BUS, as platform environment. */
 export const chaosBusEnvironment = (): Record<string, string> =>
   process.env.MERCATO_BUS === 'nats'
     ? { MERCATO_BUS: 'nats', NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' }
     : {};
 
+/** Whether the bus of MERCATO_BUS is there (the PostgreSQL message store always is: embedded). */
+export const chaosBusAvailability = (): Promise<Availability> =>
+  process.env.MERCATO_BUS === 'nats'
+    ? probeNats(process.env.NATS_URL ?? 'nats://127.0.0.1:4222')
+    : Promise.resolve({ available: true });
+
 /**
- * `kill -9` of a random process among `victims` every `everyMs` until stopped (the supervisor
- * restarts each). The pids killed are kept so a test can reap stragglers. `stop` returns once every
- * victim answers /readyz again, so what a test reads afterwards is not refused by the last one killed.
+ * `kill -9` of a random process among `victims` every `everyMs` for `forMs` or until stopped (the
+ * supervisor restarts each). The pids killed are kept so a test can reap stragglers. `stop` returns
+ * once every victim answers /readyz again, so what a test reads afterwards is not refused by the
+ * last one killed; `stoppedAt` is when the last kill could have happened.
  */
 export function killRandomly(options: {
   platform: PlatformProcess;
   victims: readonly string[];
   everyMs: number;
+  forMs?: number;
   random: () => number;
   pids: Set<number>;
 }) {
   const kills: string[] = [];
   let faulting = true;
+  const until = Date.now() + (options.forMs ?? Number.POSITIVE_INFINITY);
+  let stoppedAt = 0;
   const running = (async () => {
     while (faulting) {
-      await sleep(options.everyMs);
-      if (!faulting) break;
+      await sleep(Math.min(options.everyMs, Math.max(0, until - Date.now())));
+      if (!faulting || Date.now() >= until) break;
       const victim = options.victims[Math.floor(options.random() * options.victims.length)] as string;
       const pid = (await options.platform.state()).services[victim]?.pid;
       if (!pid || !isAlive(pid)) continue;
@@ -63,9 +99,11 @@ export function killRandomly(options: {
       process.kill(pid, 'SIGKILL');
       kills.push(victim);
     }
+    stoppedAt = Date.now();
   })();
   return {
     kills,
+    stoppedAt: () => stoppedAt,
     stop: async () => {
       faulting = false;
       await running;
@@ -114,14 +152,18 @@ export async function restock(platform: PlatformProcess, postgresPort: number, u
 
 export interface AcceptedOrder {
   orderId: string;
+  /** When the client first tried to place it. */
+  offeredAt: number;
   token: string;
   lines: { sku: string; quantity: number }[];
 }
 
 /**
  * Orders offered at `rate` per second by `clients` concurrent clients, each retried with its
- * Idempotency-Key until accepted (a refusal that is not transient, or 90 s of retries, is
- * recorded), as a real client would.
+ * Idempotency-Key until accepted, as a real client would. A refusal that is not transient is
+ * recorded at once; a transient one (no answer, 409 in flight, 5xx) is retried until two minutes
+ * after the last order was due (at least 90 s), so an order a client gave up on during the faults
+ * is not left running unknown to the test (it may well have been created).
  */
 export async function placeOrdersWithRetries(options: {
   shop: ShopClient;
@@ -134,7 +176,7 @@ export async function placeOrdersWithRetries(options: {
 }) {
   const { shop, tokens, skus, random } = options;
   const accepted: AcceptedOrder[] = [];
-  const refused: { key: string; status: number; body: string }[] = [];
+  const refused: { key: string; offeredAt: number; status: number; body: string }[] = [];
   let retries = 0;
   let next = 0;
   const began = Date.now();
@@ -148,11 +190,20 @@ export async function placeOrdersWithRetries(options: {
         { sku: skus[Math.floor(random() * skus.length)] as string, quantity: 1 + Math.floor(random() * 3) },
       ];
       const key = `chaos-${began}-${index}`;
-      const giveUpAt = Date.now() + 90_000;
+      const offeredAt = Date.now();
+      const giveUpAt = Math.max(
+        offeredAt + 90_000,
+        began + (options.orders * 1_000) / options.rate + 120_000,
+      );
       for (;;) {
         const response = await shop.placeOrder(token, key, lines).catch(() => undefined);
         if (response?.status === 202) {
-          accepted.push({ orderId: ((await response.json()) as OrderJson).order_id, token, lines });
+          accepted.push({
+            orderId: ((await response.json()) as OrderJson).order_id,
+            offeredAt,
+            token,
+            lines,
+          });
           break;
         }
         const status = response?.status ?? 0;
@@ -160,7 +211,7 @@ export async function placeOrdersWithRetries(options: {
         // 409: the same key still in flight (e.g. its first attempt died with the order service).
         const transient = status === 0 || status === 409 || status >= 500;
         if (!transient || Date.now() > giveUpAt) {
-          refused.push({ key, status, body });
+          refused.push({ key, offeredAt, status, body });
           break;
         }
         retries += 1;

@@ -96,12 +96,18 @@ export class ShopClient {
     };
     const token = login.access_token;
     // pricing asks customer for the segment: wait until the profile exists.
-    await waitFor('the customer profile', async () => {
-      const me = await fetch(`${this.gateway}/api/customers/me`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      return me.status === 200;
-    });
+    // user.registered crosses the bus first: on a loaded machine that can take more than a moment.
+    await waitFor(
+      'the customer profile',
+      async () => {
+        const me = await fetch(`${this.gateway}/api/customers/me`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        return me.status === 200;
+      },
+      30_000,
+      50,
+    );
     return token;
   }
 
