@@ -96,6 +96,8 @@ export class NatsPartitionWorker {
     const { pullBatch, dispatcher, keyHeader } = this.#settings;
     let consumer: Consumer | undefined;
     let waitForPredecessor = predecessorHoldsUntil > performance.now();
+    /** Messages a predecessor left unacknowledged: the first pull takes them all, then sorts. */
+    let leftOver = 0;
     let idle = false;
     while (this.#running) {
       try {
@@ -103,6 +105,7 @@ export class NatsPartitionWorker {
         if (waitForPredecessor) {
           const { num_ack_pending: unacknowledged } = await consumer.info();
           waitForPredecessor = false;
+          leftOver = unacknowledged;
           if (unacknowledged > 0) await this.#signal.sleep(predecessorHoldsUntil - performance.now());
           continue;
         }
@@ -113,21 +116,38 @@ export class NatsPartitionWorker {
         }
         // Bounded pulls, each read to its end: when the worker stops no message is left in
         // transit to it, so the partition's next owner sees every one handed back, in order.
-        const batch = await consumer.fetch({ max_messages: pullBatch, expires: PULL_EXPIRES_MS });
+        const batch = await consumer.fetch({
+          // Exactly the predecessor's count first: the pull then ends by itself once they are here
+          // (stopping it early could drop a message already on the wire).
+          max_messages: leftOver > 0 ? leftOver : pullBatch,
+          expires: PULL_EXPIRES_MS,
+        });
         // NATS 2.9 does not always tell a pull that has had messages that it expired, and nats.js
         // then waits for two missed heartbeats (one more second). Past the expiry (plus time for
         // what is already on the wire) the server sends the pull nothing more, so end it here.
         const expired = setTimeout(() => batch.stop(), PULL_EXPIRES_MS + PULL_GRACE_MS);
         let received = 0;
+        const admit = async (message: JsMsg) => {
+          received += 1;
+          // Its ack wait runs from now; renewed while it waits for its key and while handled.
+          this.#held.set(message, performance.now());
+          const key = message.headers?.get(keyHeader) ?? '';
+          const { settled } = await dispatcher.admit(key, () => this.#handle(message, key));
+          this.#inFlight.add(settled);
+          void settled.then(() => this.#inFlight.delete(settled));
+        };
         try {
-          for await (const message of batch) {
-            received += 1;
-            // Its ack wait runs from now; renewed while it waits for its key and while handled.
-            this.#held.set(message, performance.now());
-            const key = message.headers?.get(keyHeader) ?? '';
-            const { settled } = await dispatcher.admit(key, () => this.#handle(message, key));
-            this.#inFlight.add(settled);
-            void settled.then(() => this.#inFlight.delete(settled));
+          if (leftOver > 0) {
+            // A predecessor's lapsed messages come back in the order the server's redelivery
+            // queue holds them, which need not be the stream's (NATS 2.9 marks a batch of lapsed
+            // messages together, and one renewal timer renewed them together): taken in one pull
+            // and handed on in stream order, so a key's later message cannot overtake its earlier.
+            const redelivered: JsMsg[] = [];
+            for await (const message of batch) redelivered.push(message);
+            leftOver = 0;
+            for (const message of redelivered.sort((a, b) => a.seq - b.seq)) await admit(message);
+          } else {
+            for await (const message of batch) await admit(message);
           }
         } finally {
           clearTimeout(expired);
