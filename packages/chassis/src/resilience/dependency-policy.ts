@@ -49,7 +49,9 @@ export const defaultPolicySettings: PolicySettings = {
   retryMaxDelayMs: 10_000,
   breakerThreshold: 5,
   breakerWindowMs: 10_000,
-  breakerOpenMs: 1_000,
+  // A trial that lands just before a restarted dependency is ready fails and keeps the circuit open
+  // this long: short, so clients see a restart end within about half a second of its readiness.
+  breakerOpenMs: 500,
   breakerMaxOpenMs: 30_000,
   breakerRefusedProbeMs: 250,
   breakerTrialCalls: 3,

@@ -142,7 +142,9 @@ export class PostgresSubscription implements Subscription {
       // Something handled may have let the next message of its key through: look again at once.
       if (handled > 0) continue;
       // Otherwise wait for a notification, or until a claim lapses or a retry falls due, or the poll.
-      await signal.sleep(Math.min(pollIntervalMs, await this.#nextDueMs()));
+      // A server that went away (restarting: 57P03) is the claim's to report; here, just the poll.
+      const dueInMs = await this.#nextDueMs().catch(() => pollIntervalMs);
+      await signal.sleep(Math.min(pollIntervalMs, dueInMs));
     }
   }
 
