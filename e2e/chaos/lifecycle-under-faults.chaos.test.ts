@@ -16,6 +16,8 @@ import {
   formatReport,
   type GoodputReport,
   goodputReport,
+  offeredOrders,
+  refusedForGood,
   writeReport,
 } from '../support/chaos-report.ts';
 import type { PlatformProcess } from '../support/platform-process.ts';
@@ -269,9 +271,7 @@ describe.skipIf(!bus.available)(
       const distinct = new Set(mails.map((mail) => mail.message_id)).size;
       const notFinished = [...finals.values()].filter((order) => !finished.has(order.status));
       const stockOff = stock.filter((row) => row.reserved !== 0 || row.expected !== row.available);
-      const refusedForGood = refused.filter(
-        (order) => order.status >= 400 && order.status < 500 && order.status !== 409,
-      );
+      const refusedWith4xx = refusedForGood(refused);
 
       report = goodputReport({
         test: 'lifecycle',
@@ -281,10 +281,7 @@ describe.skipIf(!bus.available)(
         faultSeconds,
         killEveryMs: KILL_EVERY_MS,
         kills: faults.counts(),
-        offered: [
-          ...accepted.map((order) => ({ offeredAt: order.offeredAt, final: finals.get(order.orderId) })),
-          ...refused.map((order) => ({ offeredAt: order.offeredAt, refusedStatus: order.status })),
-        ],
+        offered: offeredOrders(accepted, refused, (orderId) => finals.get(orderId)),
         clientRetries: retries,
         faultsStoppedAt: faultsStopped,
         settledAfterFaultsMs: settledError ? null : settledMs,
@@ -296,7 +293,7 @@ describe.skipIf(!bus.available)(
           stock_not_conserved: stockOff.length,
           events_with_other_than_one_message_id: ambiguous.length,
           mails_missing: missingMail().length,
-          refused_with_4xx: refusedForGood.length,
+          refused_with_4xx: refusedWith4xx.length,
         },
       });
       // The order's `saga`: PlaceOrder's, or its latest cancellation's.
@@ -308,7 +305,7 @@ describe.skipIf(!bus.available)(
         ].join('\n'),
       );
 
-      expect(refusedForGood).toEqual([]);
+      expect(refusedWith4xx).toEqual([]);
       expect(faults.kills.length).toBeGreaterThan(0);
       expect(notFinished.map((order) => `${order.order_id} ${order.status}`)).toEqual([]);
       expect(finals.size).toBe(accepted.length);

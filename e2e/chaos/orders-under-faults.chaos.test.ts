@@ -17,6 +17,8 @@ import {
   formatReport,
   type GoodputReport,
   goodputReport,
+  offeredOrders,
+  refusedForGood,
   writeReport,
 } from '../support/chaos-report.ts';
 import type { PlatformProcess } from '../support/platform-process.ts';
@@ -202,10 +204,7 @@ describe.skipIf(!bus.available)(
           row.reserved !== 0 ||
           row.initial - row.committed - row.reserved !== row.available,
       );
-      // A refusal that is not the shop being unavailable (a 4xx other than 409) is a bug, not a fault.
-      const refusedForGood = refused.filter(
-        (order) => order.status >= 400 && order.status < 500 && order.status !== 409,
-      );
+      const refusedWith4xx = refusedForGood(refused);
 
       report = goodputReport({
         test: 'orders',
@@ -215,10 +214,7 @@ describe.skipIf(!bus.available)(
         faultSeconds,
         killEveryMs: KILL_EVERY_MS,
         kills: faults.counts(),
-        offered: [
-          ...accepted.map((order) => ({ offeredAt: order.offeredAt, final: statuses.get(order.orderId) })),
-          ...refused.map((order) => ({ offeredAt: order.offeredAt, refusedStatus: order.status })),
-        ],
+        offered: offeredOrders(accepted, refused, (orderId) => statuses.get(orderId)),
         clientRetries: retries,
         faultsStoppedAt: faultsStopped,
         settledAfterFaultsMs: settledError ? null : settledMs,
@@ -228,7 +224,7 @@ describe.skipIf(!bus.available)(
           wrong_net_charge: wrongCharge.length,
           payment_disagrees_with_provider: disagreeing.length,
           stock_not_conserved: stockOff.length,
-          refused_with_4xx: refusedForGood.length,
+          refused_with_4xx: refusedWith4xx.length,
         },
       });
       // The order's `saga`: PlaceOrder's, or its latest cancellation's.
@@ -244,7 +240,7 @@ describe.skipIf(!bus.available)(
         ].join('\n'),
       );
 
-      expect(refusedForGood).toEqual([]);
+      expect(refusedWith4xx).toEqual([]);
       expect(new Set(accepted.map((order) => order.orderId)).size).toBe(accepted.length);
       expect(statuses.size).toBe(accepted.length);
       expect(stuck.map((order) => `${order.order_id} ${order.status} ${order.saga?.status}`)).toEqual([]);

@@ -12,6 +12,20 @@ import type { OrderJson, ShopClient } from './shop-client.ts';
 export const shopRefusals = new Set(['payment_declined', 'stock_unavailable', 'shipping_failed']);
 
 /** One order a client offered during the faults, and how it ended (as far as the test saw). */
+/** A refusal that is not the shop being unavailable (a 4xx other than 409) is a bug, not a fault. */
+export const refusedForGood = <T extends { status: number }>(refused: readonly T[]): T[] =>
+  refused.filter((order) => order.status >= 400 && order.status < 500 && order.status !== 409);
+
+/** Every order offered, as the report counts it: the accepted with their final state, the rest refused. */
+export const offeredOrders = (
+  accepted: readonly { orderId: string; offeredAt: number }[],
+  refused: readonly { offeredAt: number; status: number }[],
+  finalOf: (orderId: string) => OrderJson | undefined,
+): OfferedOrder[] => [
+  ...accepted.map((order) => ({ offeredAt: order.offeredAt, final: finalOf(order.orderId) })),
+  ...refused.map((order) => ({ offeredAt: order.offeredAt, refusedStatus: order.status })),
+];
+
 export interface OfferedOrder {
   /** When the client first tried to place it (ms since the epoch). */
   offeredAt: number;
