@@ -26,8 +26,18 @@ export const gatewayConfig = z
   .object({
     ...serviceConfigShape,
     // client → 5 s → gateway → 3 s → service → 1 s → service (ARCHITECTURE §6).
-    ...rpcClientConfigShape({ timeoutMs: 3_000 }),
+    // Upstream calls beyond each dependency's adaptive concurrency limit are refused at once (503).
+    ...rpcClientConfigShape({ timeoutMs: 3_000, concurrencyLimit: 'adaptive' }),
     PORT: env.port(8080),
+    /**
+     * Orders being placed at once through the edge are held under an adaptive concurrency limit
+     * between MIN and MAX (`adaptive`); beyond it the edge answers 503 GATEWAY.OVERLOADED at once.
+     */
+    GATEWAY_PLACEMENT_LIMIT: z
+      .enum(['adaptive', 'off'], { error: 'expected adaptive or off' })
+      .default('adaptive'),
+    GATEWAY_PLACEMENT_LIMIT_MIN: env.int({ min: 1, max: 100_000, default: 1 }),
+    GATEWAY_PLACEMENT_LIMIT_MAX: env.int({ min: 1, max: 100_000, default: 256 }),
     /** The whole request's deadline; each upstream call gets what is left of it. */
     GATEWAY_DEADLINE_MS: env.int({ min: 50, max: 60_000, default: 5_000 }),
     /** Each part of a composed answer (dashboard, storefront pages) gets this long, then is degraded. */
@@ -83,6 +93,14 @@ export const gatewayConfig = z
   .refine((config) => config.GATEWAY_RATE_LIMIT_STORE !== 'redis' || config.REDIS_URL !== undefined, {
     error: 'REDIS_URL is required when GATEWAY_RATE_LIMIT_STORE=redis',
     path: ['REDIS_URL'],
+  })
+  .refine((config) => config.GATEWAY_PLACEMENT_LIMIT_MIN <= config.GATEWAY_PLACEMENT_LIMIT_MAX, {
+    error: 'GATEWAY_PLACEMENT_LIMIT_MIN must not be above GATEWAY_PLACEMENT_LIMIT_MAX',
+    path: ['GATEWAY_PLACEMENT_LIMIT_MIN'],
+  })
+  .refine((config) => config.RPC_LIMIT_MIN <= config.RPC_LIMIT_MAX, {
+    error: 'RPC_LIMIT_MIN must not be above RPC_LIMIT_MAX',
+    path: ['RPC_LIMIT_MIN'],
   });
 
 export type GatewayConfig = z.output<typeof gatewayConfig>;

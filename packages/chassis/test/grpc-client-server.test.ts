@@ -6,7 +6,7 @@ import { CatalogService, ProductSchema } from '@mercato/contracts/grpc/catalog';
 import { InventoryService } from '@mercato/contracts/grpc/inventory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CALL_IN_TRANSACTION, runInTransactionScope } from '../src/db/transaction-scope.ts';
-import { AppError } from '../src/errors/app-error.ts';
+import { AppError, OverloadedError } from '../src/errors/app-error.ts';
 import { createGrpcClient } from '../src/grpc/grpc-client.ts';
 import { createGrpcServer, type GrpcServer } from '../src/grpc/grpc-server.ts';
 import { createLogger } from '../src/logging/create-logger.ts';
@@ -23,8 +23,19 @@ const logger = createLogger({ service: 'grpc-test', level: 'silent' });
 
 /** A catalog whose behaviour each test scripts; it records what each call saw. */
 function scriptedCatalog() {
-  const seen: Array<{ method: string; timeoutMs: number | undefined; correlation: string | null }> = [];
-  const behaviour = { fail: undefined as Code | undefined, delayMs: 0, notFound: false, throttled: false };
+  const seen: Array<{
+    method: string;
+    timeoutMs: number | undefined;
+    correlation: string | null;
+    acceptEncoding: string | null;
+  }> = [];
+  const behaviour = {
+    fail: undefined as Code | undefined,
+    delayMs: 0,
+    notFound: false,
+    throttled: false,
+    shed: false,
+  };
   const calls = { getProduct: 0, listProducts: 0 };
   const routes = (router: ConnectRouter) =>
     router.service(CatalogService, {
@@ -34,6 +45,7 @@ function scriptedCatalog() {
           method: 'GetProduct',
           timeoutMs: context.timeoutMs(),
           correlation: context.requestHeader.get('x-correlation-id'),
+          acceptEncoding: context.requestHeader.get('grpc-accept-encoding'),
         });
         if (behaviour.delayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs));
         if (behaviour.fail !== undefined) throw new ConnectError('scripted failure', behaviour.fail);
@@ -43,6 +55,7 @@ function scriptedCatalog() {
             kind: 'not_found',
             message: 'no such product',
           });
+        if (behaviour.shed) throw new OverloadedError('CATALOG.OVERLOADED', 'too busy', 2);
         if (behaviour.throttled)
           throw new AppError({
             code: 'CATALOG.SLOW_DOWN',
@@ -76,6 +89,7 @@ describe('chassis gRPC client and server', () => {
     const url = await server.listen('127.0.0.1', 0);
     const { client, policy } = createGrpcClient(CatalogService, {
       dependency: 'catalog',
+      caller: 'gateway',
       url,
       settings: { ...defaultPolicySettings, retryInitialDelayMs: 1, retryMaxDelayMs: 5, ...settings },
       logger,
@@ -91,6 +105,12 @@ describe('chassis gRPC client and server', () => {
     );
     expect(response.product?.name).toBe('Tent');
     expect(seen[0]?.correlation).toBe('corr_abc');
+  });
+
+  it('asks for answers uncompressed, so no server gzips a page for a caller on the same network', async () => {
+    const { client, seen } = await start();
+    await client.getProduct({ id: 'prod_1' });
+    expect(seen[0]?.acceptEncoding ?? '').not.toMatch(/gzip|br/);
   });
 
   it('refuses to start a call from inside a database transaction: nothing reaches the server', async () => {
@@ -350,5 +370,70 @@ describe('chassis gRPC client and server', () => {
     await first;
     const rejected = await metrics.registry.getSingleMetric('rpc_client_bulkhead_rejections_total')?.get();
     expect(rejected?.values[0]?.value).toBe(1);
+  });
+
+  it('with an adaptive limit, refuses at once beyond it, without a queue and without opening the circuit', async () => {
+    const { client, behaviour, metrics, policy, seen } = await start({
+      concurrencyLimit: 'adaptive',
+      limitInitial: 2,
+      limitMin: 2,
+      limitMax: 2,
+      breakerThreshold: 1,
+    });
+    behaviour.delayMs = 100;
+    const admitted = [client.getProduct({ id: 'a' }), client.getProduct({ id: 'b' })];
+    const refusal = await client.getProduct({ id: 'c' }).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(OverloadedError);
+    expect(refusal).toMatchObject({ code: 'GATEWAY.OVERLOADED', kind: 'unavailable', retryAfterSeconds: 1 });
+    await Promise.all(admitted);
+    expect(seen).toHaveLength(2);
+    expect(policy.breakerState()).toBe('closed');
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('concurrency_limit_refusals_total{limiter="catalog",service="grpc-test"} 1');
+  });
+
+  it('with an adaptive limit, a call waiting out a restart holds no permit: the next call is not refused', async () => {
+    const catalog = scriptedCatalog();
+    const metrics = createServiceMetrics('grpc-test');
+    const port = await freePort();
+    const { client } = createGrpcClient(CatalogService, {
+      dependency: 'catalog',
+      caller: 'gateway',
+      url: `http://127.0.0.1:${port}`,
+      settings: {
+        ...defaultPolicySettings,
+        concurrencyLimit: 'adaptive',
+        limitInitial: 1,
+        limitMin: 1,
+        limitMax: 1,
+      },
+      logger,
+      metrics: metrics.rpc,
+    });
+    // Nothing listens: both calls wait in the reconnect loop, neither in flight at the dependency.
+    const first = client.getProduct({ id: 'a' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const second = client.getProduct({ id: 'b' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const server = createGrpcServer(catalog.routes, logger, metrics.rpc);
+    servers.push(server);
+    await server.listen('127.0.0.1', port);
+    const outcomes = await Promise.allSettled([first, second]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect(catalog.seen).toHaveLength(2);
+  });
+
+  it("passes on a dependency's load shedding as a 503 with its Retry-After, neither retried nor counted by the breaker", async () => {
+    const { client, behaviour, policy, seen } = await start({ retryAttempts: 3, breakerThreshold: 1 });
+    behaviour.shed = true;
+    for (let i = 0; i < 3; i += 1)
+      await expect(client.getProduct({ id: 'p' })).rejects.toMatchObject({
+        code: 'CATALOG.OVERLOADED',
+        kind: 'unavailable',
+        status: 503,
+        retryAfterSeconds: 2,
+      });
+    expect(seen).toHaveLength(3);
+    expect(policy.breakerState()).toBe('closed');
   });
 });

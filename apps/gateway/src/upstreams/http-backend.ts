@@ -1,17 +1,27 @@
 import { AppError, contextHeaders, type ErrorKind } from '@mercato/chassis';
+import { request } from 'undici';
 import { type Cluster, pickBackend } from '../routing/route-table.ts';
+
+/** What a non-2xx answer's body may say: a problem document's code and detail. */
+type Problem = { detail?: unknown; code?: unknown } | undefined;
 
 /**
  * GET a JSON document from one backend of an http cluster (picked by weight), with the request's
  * ids; `traceparent` is added by the tracing SDK's undici instrumentation, as for every fetch. A
  * non-2xx answer becomes an AppError of the matching kind, named after the backend.
+ *
+ * undici's `request` rather than `fetch`: this is the edge's read path (`GET /api/orders`, the
+ * dashboard), and fetch's WHATWG layer (a Request, a web stream, an abort signal and a resource
+ * timing entry per call) was a fifth of the gateway's CPU per read in a profile. The same
+ * diagnostics channels carry both, so tracing is unchanged.
  */
 export async function getJson(cluster: Cluster, path: string, signal: AbortSignal): Promise<unknown> {
   const backend = pickBackend(cluster);
   const code = backend.name.toUpperCase();
-  let response: Response;
+  let response: Awaited<ReturnType<typeof request>>;
   try {
-    response = await fetch(new URL(path, backend.url), {
+    response = await request(new URL(path, backend.url), {
+      method: 'GET',
       headers: { accept: 'application/json', ...contextHeaders() },
       signal,
     });
@@ -24,22 +34,25 @@ export async function getJson(cluster: Cluster, path: string, signal: AbortSigna
       cause: error,
     });
   }
-  if (!response.ok) {
+  const { statusCode, headers, body } = response;
+  if (statusCode < 200 || statusCode > 299) {
     // The backend's own problem document says what went wrong; its code and detail are passed on.
-    const problem = (await response.json().catch(() => undefined)) as
-      | { detail?: unknown; code?: unknown }
-      | undefined;
-    const retryAfter = Number.parseInt(response.headers.get('retry-after') ?? '', 10);
+    const problem = (await body.json().catch(() => undefined)) as Problem;
+    const retryAfterHeader = headers['retry-after'];
+    const retryAfter = Number.parseInt(
+      (Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader) ?? '',
+      10,
+    );
     throw new AppError({
-      code: typeof problem?.code === 'string' ? problem.code : `${code}.HTTP_${response.status}`,
-      kind: kindOf(response.status),
+      code: typeof problem?.code === 'string' ? problem.code : `${code}.HTTP_${statusCode}`,
+      kind: kindOf(statusCode),
       // Its advice on when to ask again, in seconds (an HTTP date is not passed on).
       ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterSeconds: retryAfter } : {}),
       message:
-        typeof problem?.detail === 'string' ? problem.detail : `${backend.name} answered ${response.status}`,
+        typeof problem?.detail === 'string' ? problem.detail : `${backend.name} answered ${statusCode}`,
     });
   }
-  return response.json();
+  return body.json();
 }
 
 /** A backend's status as the edge answers it: its 4xx and 503/504 as they are, other 5xx as 502. */

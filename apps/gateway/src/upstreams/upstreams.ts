@@ -10,6 +10,7 @@ import { PricingService } from '@mercato/contracts/grpc/pricing';
 import type { FastifyRequest } from 'fastify';
 import type { GatewayConfig } from '../config.ts';
 import { type Backend, pickBackend, type Route } from '../routing/route-table.ts';
+import { PlacementAdmission } from './placement-admission.ts';
 
 const services = {
   catalog: CatalogService,
@@ -32,7 +33,17 @@ export type UpstreamClients = { readonly [K in ServiceName]: GrpcClient<Services
  * per backend, kept across routing-table reloads so a reload does not reset breakers. A request
  * picks one backend per service by the weights of its route's cluster, once.
  */
-export function createUpstreams({ grpcClient }: Pick<ServiceContext<GatewayConfig>, 'grpcClient'>) {
+export function createUpstreams({
+  grpcClient,
+  config,
+  metrics,
+}: Pick<ServiceContext<GatewayConfig>, 'grpcClient' | 'config' | 'metrics'>) {
+  const placement = new PlacementAdmission(
+    config.GATEWAY_PLACEMENT_LIMIT === 'adaptive'
+      ? { min: config.GATEWAY_PLACEMENT_LIMIT_MIN, max: config.GATEWAY_PLACEMENT_LIMIT_MAX }
+      : undefined,
+    metrics.rpc.limiter,
+  );
   const clients = new Map<string, unknown>();
   const clientFor = <K extends ServiceName>(service: K, backend: Backend): GrpcClient<Services[K]> => {
     const key = `${service}|${backend.name}|${backend.url}`;
@@ -87,6 +98,8 @@ export function createUpstreams({ grpcClient }: Pick<ServiceContext<GatewayConfi
 
   return {
     forRoute,
+    /** Order placement's own admission at the edge (see placement-admission.ts). */
+    placement,
     /** The clients for the route that matched this request (set by the routing hook). */
     for: (request: FastifyRequest): UpstreamClients => forRoute(request.gatewayRoute),
   };

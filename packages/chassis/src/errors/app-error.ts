@@ -54,6 +54,19 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * Refused at once because the service (or the edge) is at its concurrency limit: nothing was done,
+ * so the same request may be sent again after `Retry-After`. A 503 over HTTP; over gRPC
+ * RESOURCE_EXHAUSTED marked as shed, which a caller's breaker does not count and its retry does
+ * not repeat (load shedding must not open circuits or multiply the load).
+ */
+export class OverloadedError extends AppError {
+  constructor(code: string, message: string, retryAfterSeconds = 1) {
+    super({ code, kind: 'unavailable', message, retryAfterSeconds });
+    this.name = 'OverloadedError';
+  }
+}
+
 export const isAppError = (value: unknown): value is AppError => value instanceof AppError;
 
 export const notFound = (code: string, message: string): AppError =>

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from '@connectrpc/connect';
-import { AppError, type ErrorKind, isAppError } from '../errors/app-error.ts';
+import { AppError, type ErrorKind, isAppError, OverloadedError } from '../errors/app-error.ts';
 
 const CODE_HEADER = 'mercato-error-code';
 const DETAILS_HEADER = 'mercato-error-details';
@@ -7,6 +7,12 @@ const DETAILS_HEADER = 'mercato-error-details';
 const KIND_HEADER = 'mercato-error-kind';
 // When to ask again, in seconds, so an edge can send Retry-After for a dependency's refusal.
 const RETRY_AFTER_HEADER = 'mercato-retry-after';
+// Set on a call the server shed at its concurrency limit before doing any work (OverloadedError).
+const SHED_HEADER = 'mercato-shed';
+
+/** Did the server shed this call at its concurrency limit (nothing done, not its failure)? */
+export const wasShed = (error: ConnectError): boolean =>
+  error.code === Code.ResourceExhausted && error.metadata.get(SHED_HEADER) === '1';
 
 const codeOfKind: Record<ErrorKind, Code> = {
   validation: Code.InvalidArgument,
@@ -50,6 +56,10 @@ export function toConnectError(error: unknown): ConnectError {
   if (error.details) metadata.set(DETAILS_HEADER, encodeURIComponent(JSON.stringify(error.details)));
   if (error.retryAfterSeconds !== undefined)
     metadata.set(RETRY_AFTER_HEADER, String(error.retryAfterSeconds));
+  if (error instanceof OverloadedError) {
+    metadata.set(SHED_HEADER, '1');
+    return new ConnectError(error.message, Code.ResourceExhausted, metadata, undefined, error);
+  }
   return new ConnectError(error.message, codeOfKind[error.kind], metadata, undefined, error);
 }
 
@@ -66,6 +76,12 @@ export function fromConnectError(error: ConnectError, dependency: string): AppEr
   const code =
     error.metadata.get(CODE_HEADER) ?? `${dependency.toUpperCase()}.${Code[error.code].toUpperCase()}`;
   const retryAfter = Number(error.metadata.get(RETRY_AFTER_HEADER) ?? Number.NaN);
+  if (wasShed(error))
+    return new OverloadedError(
+      code,
+      error.rawMessage,
+      Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : 1,
+    );
   return new AppError({
     code,
     kind,

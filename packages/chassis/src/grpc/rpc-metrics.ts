@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { type LimiterMetrics, limiterMetrics } from '../resilience/concurrency-limiter.ts';
 
 const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -11,11 +12,14 @@ export interface RpcMetrics {
   breakerState: Gauge<'dependency'>;
   breakerTransitions: Counter<'dependency' | 'state'>;
   bulkheadInFlight: Gauge<'dependency'>;
+  /** Adaptive concurrency limits (`concurrency_limit*{limiter}`), one per dependency when enabled. */
+  limiter: LimiterMetrics;
 }
 
 /** RED for gRPC servers and clients, plus the resilience policies' state (USE: bulkhead saturation). */
 export function createRpcMetrics(registry: Registry): RpcMetrics {
   return {
+    limiter: limiterMetrics(registry),
     serverDuration: new Histogram({
       name: 'rpc_server_duration_seconds',
       help: 'gRPC server call duration by service, method and status code',

@@ -1,6 +1,6 @@
 import type { FastifyError } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { isAppError, validationFailed } from '../errors/app-error.ts';
+import { isAppError, OverloadedError, validationFailed } from '../errors/app-error.ts';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../errors/problem.ts';
 import type { HttpApp } from './create-http-server.ts';
 
@@ -28,7 +28,10 @@ export function installProblemHandlers(app: HttpApp): void {
   app.setErrorHandler((rawError: FastifyError, request, reply) => {
     const error = fromSchemaValidation(rawError);
     const problem = toProblem(error, request.url);
-    if (problem.status >= 500) request.log.error({ error: rawError }, 'request failed');
+    // A shed request is the limit doing its job, not a failure: under overload, an error line with a
+    // stack for each would add to the load it sheds.
+    if (problem.status >= 500 && !(error instanceof OverloadedError))
+      request.log.error({ error: rawError }, 'request failed');
     else request.log.info({ code: problem.code, detail: problem.detail }, 'request rejected');
     if (isAppError(error) && error.retryAfterSeconds !== undefined)
       void reply.header('retry-after', String(Math.max(0, Math.ceil(error.retryAfterSeconds))));

@@ -16,6 +16,7 @@ import {
 } from 'cockatiel';
 import type { RpcMetrics } from '../grpc/rpc-metrics.ts';
 import type { Logger } from '../logging/create-logger.ts';
+import { ConcurrencyLimiter, LimitExceededError, type LimitPermit } from './concurrency-limiter.ts';
 import { WindowedBreaker } from './windowed-breaker.ts';
 
 /** ARCHITECTURE §6 defaults; every field can be overridden per service (config) or dependency. */
@@ -35,6 +36,15 @@ export interface PolicySettings {
   breakerTrialCalls: number;
   bulkheadLimit: number;
   bulkheadQueue: number;
+  /**
+   * `fixed`: the bulkhead above, with its queue. `adaptive`: no queue; an adaptive concurrency
+   * limit (gradient, see adaptive-limit.ts) between `limitMin` and `limitMax` admits a call or
+   * refuses it at once, so overload is answered now instead of after a wait in line.
+   */
+  concurrencyLimit: 'fixed' | 'adaptive';
+  limitInitial: number;
+  limitMin: number;
+  limitMax: number;
   /**
    * How long an idempotent call keeps trying a dependency that refuses connections or whose
    * circuit is open (within the caller's deadline): a restart shorter than this is latency, not errors.
@@ -57,6 +67,10 @@ export const defaultPolicySettings: PolicySettings = {
   breakerTrialCalls: 3,
   bulkheadLimit: 32,
   bulkheadQueue: 64,
+  concurrencyLimit: 'fixed',
+  limitInitial: 32,
+  limitMin: 8,
+  limitMax: 256,
   reconnectWaitMs: 2_000,
 };
 
@@ -111,6 +125,13 @@ export interface DependencyPolicyOptions {
    * or two shows as latency, not as errors.
    */
   neverReached: (error: Error) => boolean;
+  /**
+   * Did the dependency refuse the call because it is overloaded (it shed it before doing any work)?
+   * Such a refusal is neither a breaker failure nor retried: load shedding must not open circuits.
+   */
+  shedByDependency?: (error: Error) => boolean;
+  /** Did the dependency (or the deadline it was given) time the call out? A drop for the limit. */
+  timedOut?: (error: Error) => boolean;
   logger: Logger;
   metrics: RpcMetrics;
 }
@@ -123,6 +144,15 @@ export function createDependencyPolicy(options: DependencyPolicyOptions): Depend
   const { dependency, settings, logger, metrics } = options;
   const labels = { dependency };
   const isTimeout = (error: Error) => error instanceof TaskCancelledError;
+  const shed = (error: Error) => options.shedByDependency?.(error) ?? false;
+  const limiter =
+    settings.concurrencyLimit === 'adaptive'
+      ? new ConcurrencyLimiter({
+          name: dependency,
+          settings: { initial: settings.limitInitial, min: settings.limitMin, max: settings.limitMax },
+          metrics: metrics.limiter,
+        })
+      : undefined;
 
   const isolation = bulkhead(settings.bulkheadLimit, settings.bulkheadQueue);
   const windowed = new WindowedBreaker({
@@ -135,13 +165,16 @@ export function createDependencyPolicy(options: DependencyPolicyOptions): Depend
     refusedProbeMs: settings.breakerRefusedProbeMs,
   });
   const breaker = circuitBreaker(
-    handleWhen((error) => isTimeout(error) || options.isFailure(error)),
+    handleWhen((error) => isTimeout(error) || (options.isFailure(error) && !shed(error))),
     { halfOpenAfter: windowed.halfOpenAfter, breaker: windowed },
   );
   const retryPolicy = (attempts: number) =>
     retry(
       // What never reached the dependency is retried by the reconnect loop in execute(), sooner.
-      handleWhen((error) => isTimeout(error) || (options.isTransient(error) && !options.neverReached(error))),
+      handleWhen(
+        (error) =>
+          isTimeout(error) || (options.isTransient(error) && !options.neverReached(error) && !shed(error)),
+      ),
       {
         maxAttempts: Math.max(0, attempts - 1),
         backoff: new ExponentialBackoff({
@@ -167,13 +200,15 @@ export function createDependencyPolicy(options: DependencyPolicyOptions): Depend
     logger.warn({ dependency }, `bulkhead for ${dependency} is full; call rejected`);
   });
 
-  const once = wrap(isolation, breaker, attemptTimeout);
+  // With an adaptive limit the limiter admits calls (in execute) and there is no bulkhead queue.
+  const admission: IPolicy[] = limiter ? [] : [isolation];
+  const once = wrap(...admission, breaker, attemptTimeout);
   // The same bulkhead, breaker and timeout under every retry count, so overrides share their state.
   const byAttempts = new Map<number, IPolicy>([[1, once]]);
   const withAttempts = (attempts: number): IPolicy => {
     let policy = byAttempts.get(attempts);
     if (!policy) {
-      policy = wrap(isolation, retryPolicy(attempts), breaker, attemptTimeout);
+      policy = wrap(...admission, retryPolicy(attempts), breaker, attemptTimeout);
       byAttempts.set(attempts, policy);
     }
     return policy;
@@ -185,18 +220,19 @@ export function createDependencyPolicy(options: DependencyPolicyOptions): Depend
     async execute<T>(call: (signal: AbortSignal) => Promise<T>, callOptions: CallOptions): Promise<T> {
       const attempts = Math.max(1, Math.floor(callOptions.retryAttempts ?? settings.retryAttempts));
       const policy = callOptions.idempotent ? withAttempts(attempts) : once;
-      const run = () => {
-        let attempt = 0;
-        return policy.execute(({ signal }) => {
-          attempt += 1;
-          if (attempt > 1) {
-            metrics.retries.inc({ dependency, rpc_method: callOptions.method });
-            logger.info({ dependency, rpc_method: callOptions.method, attempt }, `retrying ${dependency}`);
-          }
-          metrics.bulkheadInFlight.set(labels, settings.bulkheadLimit - isolation.executionSlots);
-          return call(signal);
-        });
-      };
+      const run = () =>
+        admitted((count) =>
+          policy.execute(({ signal }) => {
+            const attempt = count();
+            if (attempt > 1) {
+              metrics.retries.inc({ dependency, rpc_method: callOptions.method });
+              logger.info({ dependency, rpc_method: callOptions.method, attempt }, `retrying ${dependency}`);
+            }
+            if (!limiter)
+              metrics.bulkheadInFlight.set(labels, settings.bulkheadLimit - isolation.executionSlots);
+            return call(signal);
+          }),
+        );
       if (!callOptions.idempotent) return run();
       const waitEnds = Date.now() + settings.reconnectWaitMs;
       for (let reconnect = 0; ; reconnect += 1) {
@@ -217,4 +253,43 @@ export function createDependencyPolicy(options: DependencyPolicyOptions): Depend
       }
     },
   };
+
+  /**
+   * One pass through retries, breaker and timeouts, under the adaptive limit when there is one. The
+   * permit is held for the pass only: a call waiting out a restart between passes (the reconnect
+   * loop above) is not in flight at the dependency, and held permits would refuse new calls and
+   * then teach the limit the wait as latency. A pass that needed retries gives no latency sample
+   * (its time includes the backoff), unless it ended in a drop.
+   */
+  async function admitted<T>(pass: (count: () => number) => Promise<T>): Promise<T> {
+    let attempts = 0;
+    const count = () => {
+      attempts += 1;
+      return attempts;
+    };
+    if (!limiter) return pass(count);
+    const permit = limiter.tryAcquire();
+    if (!permit) throw new LimitExceededError(dependency);
+    try {
+      const result = await pass(count);
+      if (attempts > 1) permit.ignore();
+      else permit.success();
+      return result;
+    } catch (error) {
+      settle(permit, error as Error);
+      throw error;
+    }
+  }
+
+  /**
+   * How a failed call moves the limit: a timeout is a drop (the queue it stood in is what the limit
+   * is there to prevent); what says nothing about the dependency's latency (its circuit open, a
+   * connection refused, its own load shedding) is no sample; any other answer is a latency sample.
+   */
+  function settle(permit: LimitPermit, error: Error) {
+    if (isTimeout(error) || options.timedOut?.(error)) permit.dropped();
+    else if (error instanceof BrokenCircuitError || options.neverReached(error) || shed(error))
+      permit.ignore();
+    else permit.success();
+  }
 }

@@ -15,6 +15,10 @@ export interface RpcClientConfig {
   RPC_BULKHEAD_LIMIT?: number;
   RPC_BULKHEAD_QUEUE?: number;
   RPC_RECONNECT_WAIT_MS?: number;
+  RPC_CONCURRENCY_LIMIT?: 'fixed' | 'adaptive';
+  RPC_LIMIT_INITIAL?: number;
+  RPC_LIMIT_MIN?: number;
+  RPC_LIMIT_MAX?: number;
 }
 
 export function policySettingsFrom(config: RpcClientConfig): PolicySettings {
@@ -33,5 +37,9 @@ export function policySettingsFrom(config: RpcClientConfig): PolicySettings {
     bulkheadLimit: config.RPC_BULKHEAD_LIMIT ?? d.bulkheadLimit,
     bulkheadQueue: config.RPC_BULKHEAD_QUEUE ?? d.bulkheadQueue,
     reconnectWaitMs: config.RPC_RECONNECT_WAIT_MS ?? d.reconnectWaitMs,
+    concurrencyLimit: config.RPC_CONCURRENCY_LIMIT ?? d.concurrencyLimit,
+    limitInitial: config.RPC_LIMIT_INITIAL ?? d.limitInitial,
+    limitMin: config.RPC_LIMIT_MIN ?? d.limitMin,
+    limitMax: config.RPC_LIMIT_MAX ?? d.limitMax,
   };
 }

@@ -6,6 +6,7 @@ import { type OrderSchema, OrderService } from '@mercato/contracts/grpc/order';
 import { z } from 'zod';
 import type { Orders, OrderView } from '../../application/orders.ts';
 import type { OrderChangeFeed } from './order-change-feed.ts';
+import type { PlacementLimit } from './placement-limit.ts';
 
 const orderId = z.string().trim().min(1).max(64);
 const createRequest = z.object({
@@ -81,11 +82,18 @@ const streamRequest = z
   );
 
 export const orderGrpc =
-  (orders: Orders, feed: OrderChangeFeed, stopping: AbortSignal) => (router: ConnectRouter) =>
+  (orders: Orders, feed: OrderChangeFeed, stopping: AbortSignal, placement?: PlacementLimit) =>
+  (router: ConnectRouter) =>
     router.service(OrderService, {
       async createOrder(request) {
         const input = parseRequest(createRequest, request);
-        const view = await orders.create(input, correlationId());
+        const create = () => orders.create(input, correlationId());
+        // Only a new order still pending is work in progress that the placement limit counts.
+        const view = placement
+          ? await placement.admit(create, (created) =>
+              created.created && created.order.status === 'pending' ? created.order.id : undefined,
+            )
+          : await create();
         return { order: toOrderMessage(view), created: view.created };
       },
       async getOrder(request) {
