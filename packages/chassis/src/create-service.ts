@@ -195,6 +195,7 @@ export async function createService<Config extends ChassisConfig, Uses extends S
     grpcClient: (service, target) =>
       createGrpcClient(service, {
         dependency: target.dependency,
+        caller: definition.name,
         url: target.url,
         settings: { ...policyDefaults, ...target.settings },
         logger,

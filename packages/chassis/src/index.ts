@@ -44,6 +44,7 @@ export {
   type FieldIssue,
   isAppError,
   notFound,
+  OverloadedError,
   validationFailed,
 } from './errors/app-error.ts';
 export { PROBLEM_CONTENT_TYPE, type Problem, toProblem } from './errors/problem.ts';
@@ -68,6 +69,14 @@ export {
 export * from './messaging/index.ts';
 export { createServiceMetrics, type ServiceMetrics } from './metrics/service-metrics.ts';
 export * from './projections/index.ts';
+export { AdaptiveLimit, type AdaptiveLimitSettings } from './resilience/adaptive-limit.ts';
+export {
+  ConcurrencyLimiter,
+  type ConcurrencyLimiterOptions,
+  type LimiterMetrics,
+  type LimitPermit,
+  limiterMetrics,
+} from './resilience/concurrency-limiter.ts';
 export {
   type BreakerState,
   createDependencyPolicy,

@@ -27,4 +27,35 @@ describe('WakeSignal', () => {
     await signal.sleep(60_000);
     expect(Date.now() - started).toBeLessThan(1_000);
   });
+
+  it('with coalesceMs, takes a burst of wakes in one return per interval, and the first after a quiet spell at once', async () => {
+    const signal = new WakeSignal({ coalesceMs: 150 });
+    // The first wake ever returns at once.
+    let started = performance.now();
+    const first = signal.sleep(60_000);
+    signal.wake();
+    await first;
+    expect(performance.now() - started).toBeLessThan(100);
+    // Five wakes right after: one return, when the interval since the last one is over.
+    started = performance.now();
+    let returns = 0;
+    const second = signal.sleep(60_000).then(() => {
+      returns += 1;
+    });
+    for (let i = 0; i < 5; i += 1) signal.wake();
+    await second;
+    expect(returns).toBe(1);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(140);
+    // The wakes of the burst were absorbed by that return: the next sleep runs its full time.
+    started = performance.now();
+    await signal.sleep(50);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(45);
+    // After a quiet spell longer than the interval, a wake returns at once.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    started = performance.now();
+    const third = signal.sleep(60_000);
+    signal.wake();
+    await third;
+    expect(performance.now() - started).toBeLessThan(100);
+  });
 });

@@ -9,7 +9,9 @@ let topics = 0;
 const uniqueTopic = () => `crash.t${Date.now().toString(36)}${topics++}`;
 
 describe.each(adapters)('messaging on the $name survives processes killed with SIGKILL', (adapter) => {
-  describe.skipIf(!adapter.ready)(suiteTitle('on real servers', adapter.missing), () => {
+  // Each test starts two or three processes from source (tsx) one after another, each waited for up
+  // to 20 s: beside the e2e suite on a 2-core machine that took more than the project's 30 s.
+  describe.skipIf(!adapter.ready)(suiteTitle('on real servers', adapter.missing), { timeout: 90_000 }, () => {
     const cleanups: Array<() => Promise<void>> = [];
     afterEach(async () => {
       for (const cleanup of cleanups.splice(0).reverse()) await cleanup();

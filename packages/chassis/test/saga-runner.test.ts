@@ -2,7 +2,7 @@ import { defineCommand, MessageRegistry } from '@mercato/contracts';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createPool, inTransaction, type Pool } from '../src/db/database.ts';
+import { createPool, inTransaction, type Pool, type Transaction } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createLogger } from '../src/logging/create-logger.ts';
 import { MESSAGING_MIGRATIONS_TABLE, messagingMigrations } from '../src/messaging/migrations-path.ts';
@@ -133,6 +133,44 @@ describe.skipIf(!postgres.available)(suiteTitle('the saga runner on PostgreSQL',
     );
     expect(again.pending?.requestId).toBe('saga-1:0:invoke:1');
     expect(await sent('saga-1')).toHaveLength(1);
+  });
+
+  it('lets afterTransition take the commands to send with its own messages: the runner then sends none', async () => {
+    const outbox = new Outbox(new MessageRegistry(commands));
+    const taking = newRunner(definition, async (transaction, change) => {
+      await outbox.append(transaction as Transaction, change.takeCommands());
+    });
+    await inTransaction(pool, (transaction) =>
+      taking.begin(transaction, 'saga-taken', { orderId: 'o-taken' }, 'corr'),
+    );
+    await inTransaction(pool, (transaction) =>
+      taking.handleReply(transaction, {
+        sagaId: 'saga-taken',
+        requestId: 'saga-taken:0:invoke:1',
+        success: true,
+      }),
+    );
+    await inTransaction(pool, (transaction) =>
+      taking.handleReply(transaction, {
+        sagaId: 'saga-taken',
+        requestId: 'saga-taken:1:invoke:1',
+        success: true,
+      }),
+    );
+    expect((await taking.get('saga-taken'))?.state.status).toBe('completed');
+    // Each command once: written by the taker, not a second time by the runner.
+    expect(await sent('saga-taken')).toEqual([
+      { type: 'test.reserve', requestId: 'saga-taken:0:invoke:1' },
+      { type: 'test.charge', requestId: 'saga-taken:1:invoke:1' },
+    ]);
+    const dropping = newRunner(definition, async (_transaction, change) => {
+      change.takeCommands();
+    });
+    await inTransaction(pool, (transaction) =>
+      dropping.begin(transaction, 'saga-dropped', { orderId: 'o-dropped' }, 'corr'),
+    );
+    expect(await sent('saga-dropped')).toEqual([]);
+    await dropping.abort('saga-dropped', 'test over');
   });
 
   it('applies a reply once, records a duplicate as ignored, and times a step out after a restart', async () => {

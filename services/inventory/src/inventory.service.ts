@@ -7,6 +7,7 @@ import { shipmentFailedConsumer } from './adapters/messaging/shipment-failed.con
 import { PostgresInventory } from './adapters/persistence/postgres-inventory.ts';
 import { StockLevelFeed } from './adapters/persistence/stock-level-feed.ts';
 import { seedDemoStock } from './application/demo-stock.ts';
+import { ExpiryTimer } from './application/expiry-timer.ts';
 import { type InventoryConfig, inventoryConfig } from './config.ts';
 
 /** The inventory service as the chassis builds it; `main.ts` runs it, component tests create it. */
@@ -17,23 +18,30 @@ export const inventoryDefinition: ServiceDefinition<InventoryConfig, { database:
   docs: { title: 'Mercato inventory', description: 'gRPC: mercato.inventory.v1.InventoryService' },
   messaging: { contracts: [...inventoryEvents, ...inventoryCommands, sagaReply, shipmentFailed] },
   async setup({ config, db, outbox, logger, stopping }) {
-    const inventory = new PostgresInventory({
+    const inventory: PostgresInventory = new PostgresInventory({
       pool: db,
       outbox,
       now: () => new Date(),
       correlationId: () => currentRequestContext()?.correlationId ?? newId('corr'),
+      onReserved: (at) => expiry.expiresAt(at),
+    });
+    const expiry = new ExpiryTimer({
+      sweep: async () => {
+        const expired = await inventory.expireDue(EXPIRY_BATCH);
+        if (expired > 0) logger.info({ expired }, 'expired reservations past their TTL');
+        return expired;
+      },
+      nextExpiry: () => inventory.nextExpiry(),
+      onError: (error) => logger.warn({ err: error }, 'expiring reservations failed; will retry'),
+      retryMs: config.INVENTORY_EXPIRY_INTERVAL_MS,
+      limit: EXPIRY_BATCH,
     });
     if (config.INVENTORY_SEED_DEMO) {
       const seeded = await seedDemoStock(db);
       if (seeded > 0) logger.info({ stock_levels: seeded }, 'seeded the demo stock');
     }
     const feed = new StockLevelFeed(config.DATABASE_URL, logger);
-    const sweeper = setInterval(() => {
-      inventory.expireDue().then(
-        (expired) => expired > 0 && logger.info({ expired }, 'expired reservations past their TTL'),
-        (error: unknown) => logger.warn({ err: error }, 'expiring reservations failed; will retry'),
-      );
-    }, config.INVENTORY_EXPIRY_INTERVAL_MS);
+    expiry.start();
     return {
       consumers: [
         inventoryCommandsConsumer(inventory, outbox, config.INVENTORY_RESERVATION_TTL_SECONDS),
@@ -46,9 +54,12 @@ export const inventoryDefinition: ServiceDefinition<InventoryConfig, { database:
         stopping,
       }),
       onClose: async () => {
-        clearInterval(sweeper);
+        await expiry.stop();
         await feed.close();
       },
     };
   },
 };
+
+/** Reservations released per statement batch by the expiry timer. */
+const EXPIRY_BATCH = 100;

@@ -3,6 +3,7 @@ import {
   EVENT_STORE_MIGRATIONS_TABLE,
   eventStoreMigrations,
   inTransaction,
+  isFinished,
   listenToChannel,
   migrate,
   PostgresEventStore,
@@ -22,6 +23,7 @@ import {
 import { orderGrpc } from './adapters/grpc/order.grpc.ts';
 import { OrderChangeFeed } from './adapters/grpc/order-change-feed.ts';
 import { OrderLogTail } from './adapters/grpc/order-log-tail.ts';
+import { PlacementLimit } from './adapters/grpc/placement-limit.ts';
 import { orderAdminRoutes } from './adapters/http/order-admin.routes.ts';
 import { shipmentEventsConsumer } from './adapters/messaging/shipment-events.consumer.ts';
 import { EventSourcedOrders } from './adapters/persistence/event-sourced-orders.ts';
@@ -67,6 +69,18 @@ export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; m
       maxRetryIntervalMs: config.ORDER_SAGA_MAX_RETRY_INTERVAL_MS,
     };
     const effects = orderSagaEffects(orders, logger);
+    const placement =
+      config.ORDER_PLACEMENT_LIMIT === 'adaptive'
+        ? new PlacementLimit(
+            {
+              initial: config.ORDER_PLACEMENT_LIMIT_INITIAL,
+              min: config.ORDER_PLACEMENT_LIMIT_MIN,
+              max: config.ORDER_PLACEMENT_LIMIT_MAX,
+              holdMs: config.ORDER_PLACEMENT_HOLD_MS,
+            },
+            metrics.rpc.limiter,
+          )
+        : undefined;
     const runner = (saga: 'place-order' | 'cancel-order') =>
       new SagaRunner<OrderSagaData>({
         definition: (saga === 'place-order' ? placeOrderSaga : cancelOrderSaga)(settings),
@@ -77,7 +91,12 @@ export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; m
         replyTo: ORDER_SAGA_REPLIES,
         logger,
         registry: metrics.registry,
-        afterTransition: (transaction, change) => effects(transaction, saga, change),
+        afterTransition: (transaction, change) => {
+          const { before, after } = change;
+          if (saga === 'place-order' && isFinished(after.status) && !(before && isFinished(before.status)))
+            placement?.finished(after.data.orderId);
+          return effects(transaction, saga, change);
+        },
       });
     const placeSaga = runner('place-order');
     const cancelSaga = runner('cancel-order');
@@ -102,13 +121,18 @@ export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; m
       url: config.DATABASE_URL,
       channel: 'order_changes',
       logger,
-      onNotify: (transactionId) => tail.notified(transactionId),
+      onNotify: (transactionId) => {
+        tail.notified(transactionId);
+        summaries.wake();
+      },
       onReconnect: () => tail.reconnected(),
+      // The summaries projection catches up on every append, and on each LISTEN (what came before it).
+      onListening: () => summaries.wake(),
     });
     placeSaga.startTimers(config.ORDER_SAGA_TIMER_INTERVAL_MS);
     cancelSaga.startTimers(config.ORDER_SAGA_TIMER_INTERVAL_MS);
     return {
-      grpc: orderGrpc(service, new OrderChangeFeed(store, tail), stopping),
+      grpc: orderGrpc(service, new OrderChangeFeed(store, tail), stopping, placement),
       routes: orderAdminRoutes({ pool: db, sagas: [placeSaga, cancelSaga], summaries }),
       consumers: [
         // One queue carries the replies of both sagas: each goes to the saga its id names.

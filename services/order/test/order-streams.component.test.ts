@@ -175,7 +175,9 @@ describe.skipIf(!postgres.available)(suiteTitle('order streams', postgres), () =
     const controller = new AbortController();
     const orderId = await place('usr_s3');
     const one = follow(client().streamOrders({ orderId }, { signal: controller.signal }));
-    await waitFor('its history', async () => one.seen.changes.length === 2);
+    // Its second change is the saga's step timing out (300 ms) and its compensation: about 2 s here,
+    // more than 10 s once in CI beside the e2e suite.
+    await waitFor('its history', async () => one.seen.changes.length === 2, 30_000);
     // Another process's append: straight into the event store, as a second order instance would.
     const { rows } = await admin.query<{ v: number }>(
       'SELECT max(stream_version)::int AS v FROM es_events WHERE stream_id = $1',

@@ -17,6 +17,11 @@ export const pricingConfig = z.object({
   /** Where customer serves gRPC (the supervisor, or a Kubernetes Service name). */
   CUSTOMER_GRPC_URL: env.url(['http', 'https']),
   PRICING_SEED_DEMO: env.bool(true),
+  /**
+   * How long a customer's segment is reused without asking customer again (0: never). A
+   * `customer.updated` forgets it at once on the instance that consumes the event.
+   */
+  PRICING_SEGMENT_CACHE_MS: env.int({ min: 0, max: 3_600_000, default: 30_000 }),
 });
 
 export type PricingConfig = z.output<typeof pricingConfig>;

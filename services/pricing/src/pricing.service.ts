@@ -1,12 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import type { ServiceDefinition } from '@mercato/chassis';
-import { catalogEvents } from '@mercato/contracts';
+import { catalogEvents, customerEvents } from '@mercato/contracts';
 import { CustomerService } from '@mercato/contracts/grpc/customer';
 import { pricingGrpc } from './adapters/grpc/pricing.grpc.ts';
+import { customerUpdatedConsumer } from './adapters/messaging/customer-updated.consumer.ts';
 import { productCreatedConsumer } from './adapters/messaging/product-created.consumer.ts';
 import { PostgresPriceBook } from './adapters/persistence/postgres-price-book.ts';
 import { seedDemoPrices } from './application/demo-prices.ts';
 import { pricingService } from './application/pricing-service.ts';
+import { SegmentCache } from './application/segment-cache.ts';
 import { type PricingConfig, pricingConfig } from './config.ts';
 
 /** The pricing service as the chassis builds it; `main.ts` runs it, component tests create it. */
@@ -15,7 +17,7 @@ export const pricingDefinition: ServiceDefinition<PricingConfig, { database: tru
   config: pricingConfig,
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
   docs: { title: 'Mercato pricing', description: 'gRPC: mercato.pricing.v1.PricingService' },
-  messaging: { contracts: catalogEvents },
+  messaging: { contracts: [...catalogEvents, ...customerEvents] },
   async setup({ config, db, logger, grpcClient }) {
     const book = new PostgresPriceBook(db);
     if (config.PRICING_SEED_DEMO) {
@@ -23,11 +25,14 @@ export const pricingDefinition: ServiceDefinition<PricingConfig, { database: tru
       if (seeded > 0) logger.info({ prices: seeded }, 'seeded the demo price list');
     }
     const customers = grpcClient(CustomerService, { dependency: 'customer', url: config.CUSTOMER_GRPC_URL });
-    const segmentOf = async (customerId: string) =>
-      (await customers.client.getCustomer({ id: customerId })).customer?.segment ?? 'standard';
+    const segments = new SegmentCache(
+      async (customerId: string) =>
+        (await customers.client.getCustomer({ id: customerId })).customer?.segment ?? 'standard',
+      { ttlMs: config.PRICING_SEGMENT_CACHE_MS },
+    );
     return {
-      grpc: pricingGrpc(pricingService(book, segmentOf, logger)),
-      consumers: [productCreatedConsumer(book)],
+      grpc: pricingGrpc(pricingService(book, segments.segmentOf, logger)),
+      consumers: [productCreatedConsumer(book), customerUpdatedConsumer(segments)],
     };
   },
 };

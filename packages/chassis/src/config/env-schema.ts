@@ -117,7 +117,11 @@ export const grpcServerConfigShape = () => ({
  * Policy for this service's outgoing gRPC calls (ARCHITECTURE §6); each dependency gets its own
  * breaker and bulkhead with these settings.
  */
-export const rpcClientConfigShape = (defaults: { timeoutMs: number }) => {
+export const rpcClientConfigShape = (defaults: {
+  timeoutMs: number;
+  /** The gateway sheds at once (`adaptive`); services keep the bulkhead and its queue (`fixed`). */
+  concurrencyLimit?: 'fixed' | 'adaptive';
+}) => {
   const d = defaultPolicySettings;
   return {
     RPC_TIMEOUT_MS: env.int({ min: 1, max: 120_000, default: defaults.timeoutMs }),
@@ -133,5 +137,11 @@ export const rpcClientConfigShape = (defaults: { timeoutMs: number }) => {
     RPC_BULKHEAD_LIMIT: env.int({ min: 1, max: 10_000, default: d.bulkheadLimit }),
     RPC_BULKHEAD_QUEUE: env.int({ min: 0, max: 100_000, default: d.bulkheadQueue }),
     RPC_RECONNECT_WAIT_MS: env.int({ min: 0, max: 60_000, default: d.reconnectWaitMs }),
+    RPC_CONCURRENCY_LIMIT: z
+      .enum(['fixed', 'adaptive'], { error: 'expected fixed or adaptive' })
+      .default(defaults.concurrencyLimit ?? d.concurrencyLimit),
+    RPC_LIMIT_INITIAL: env.int({ min: 1, max: 100_000, default: d.limitInitial }),
+    RPC_LIMIT_MIN: env.int({ min: 1, max: 100_000, default: d.limitMin }),
+    RPC_LIMIT_MAX: env.int({ min: 1, max: 100_000, default: d.limitMax }),
   };
 };

@@ -1,8 +1,35 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { Logger } from '../logging/create-logger.ts';
-import type { Pool } from './database.ts';
+import type { Pool, PoolClient } from './database.ts';
 
 export interface MigrationResult {
   applied: string[];
+}
+
+/** PostgreSQL's code for "relation does not exist": the migrations table is not there yet. */
+const UNDEFINED_TABLE = '42P01';
+
+/**
+ * Whether every migration in the folder is applied and nothing else is, by one query: then there is
+ * nothing for node-pg-migrate to do, and it is not loaded (with the TypeScript loader it brings, its
+ * import was a tenth of a service's start-up CPU). Names as node-pg-migrate keeps them: each file's
+ * name without its extension (dot files left out), in its table in the `public` schema.
+ */
+async function allApplied(client: PoolClient, directory: string, table: string): Promise<boolean> {
+  const files = (await readdir(directory, { withFileTypes: true }))
+    .filter((entry) => (entry.isFile() || entry.isSymbolicLink()) && !entry.name.startsWith('.'))
+    .map((entry) => path.basename(entry.name, path.extname(entry.name)));
+  try {
+    const { rows } = await client.query<{ name: string }>(
+      `SELECT name FROM public."${table.replaceAll('"', '""')}"`,
+    );
+    const applied = new Set(rows.map((row) => row.name));
+    return applied.size === files.length && files.every((name) => applied.has(name));
+  } catch (error) {
+    if ((error as { code?: string }).code === UNDEFINED_TABLE) return false;
+    throw error;
+  }
 }
 
 /**
@@ -24,6 +51,7 @@ export async function migrate(
   };
   client.on('error', onError);
   try {
+    if (await allApplied(client, directory, table)) return { applied: [] };
     // Loaded when there is something to migrate: node-pg-migrate brings a TypeScript loader (jiti)
     // that a process without a database, like the gateway, should not carry.
     const { runner } = await import('node-pg-migrate');

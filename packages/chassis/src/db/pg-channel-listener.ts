@@ -16,6 +16,8 @@ export function listenToChannel(options: {
   logger: Logger;
   onNotify: (payload: string) => void;
   onReconnect?: () => void;
+  /** After every LISTEN that took, the first one included: from then on no notification is missed. */
+  onListening?: () => void;
 }): PgChannelListener {
   let closed = false;
   let client: pg.Client | undefined;
@@ -47,6 +49,7 @@ export function listenToChannel(options: {
       client = next;
       delay = 250;
       if (isReconnect) options.onReconnect?.();
+      options.onListening?.();
     } catch (error) {
       await next.end().catch(() => undefined);
       options.logger.warn({ channel: options.channel, err: error }, 'LISTEN connection failed; retrying');

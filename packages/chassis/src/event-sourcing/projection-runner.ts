@@ -1,4 +1,5 @@
 import { inTransaction, type Pool, type Transaction } from '../db/database.ts';
+import { WakeSignal } from '../wake-signal.ts';
 import {
   LOG_START,
   type LogPosition,
@@ -24,8 +25,19 @@ export class ProjectionRunner {
   readonly #pool: Pool;
   readonly #store: PostgresEventStore;
   readonly #projection: Projection;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<unknown> | undefined;
+  #wake = new WakeSignal();
+  #loop: Promise<void> | undefined;
+  #stopping = false;
+  /** Catch-ups left, `intervalMs` apart, before sleeping until woken (or the safety net). */
+  #pollsLeft = 0;
+  /**
+   * The checkpoint as this runner last saw it. Checkpoints only move forward (but for `reset`), so
+   * when nothing is visible after it, nothing is after the real one either: a catch-up with nothing
+   * to do is one read, without a transaction or a lock.
+   */
+  #seen: LogPosition | undefined;
+  /** Bumped by `reset`: a step that began before it does not record what it saw. */
+  #resets = 0;
 
   constructor(pool: Pool, store: PostgresEventStore, projection: Projection) {
     this.#pool = pool;
@@ -35,10 +47,14 @@ export class ProjectionRunner {
 
   /** Applies one batch after the checkpoint; resolves with how many events it applied. */
   async step(batchSize = 500): Promise<number> {
-    return inTransaction(this.#pool, async (transaction) => {
+    if (this.#seen && (await this.#store.readAll(this.#seen, 1)).length === 0) return 0;
+    const resets = this.#resets;
+    let seen: LogPosition | undefined;
+    const applied = await inTransaction(this.#pool, async (transaction) => {
       const after = await this.#lockCheckpoint(transaction);
       const events = await this.#store.readAll(after, batchSize);
       const last = events.at(-1);
+      seen = last?.position ?? after;
       if (!last) return 0;
       await this.#projection.apply(transaction, events);
       await transaction.query(
@@ -48,6 +64,9 @@ export class ProjectionRunner {
       );
       return events.length;
     });
+    // Only once committed: a batch rolled back leaves the checkpoint where it was.
+    if (resets === this.#resets) this.#seen = seen;
+    return applied;
   }
 
   /** Applies batches until the projection has caught up with what is visible; returns the count. */
@@ -58,30 +77,49 @@ export class ProjectionRunner {
   }
 
   /**
-   * Catches up every `intervalMs` until `stop`. One catch-up at a time: a slow one is not joined
-   * by others queueing on the checkpoint's lock (each holding a connection of the pool meanwhile).
+   * Catches up whenever `wake` is called (the store's NOTIFY of an append) until `stop`, then a few
+   * more times `intervalMs` apart: an append becomes visible to the log's readers only once every
+   * older transaction of the database has ended, which may be a little after its notification.
+   * Wakes coming faster than `intervalMs` are taken together, one catch-up per interval (the first
+   * after a quiet spell at once). Without a wake it sleeps `idleMs` (a safety net; an idle
+   * projection runs no transaction). One catch-up at a time: a slow one is not joined by others
+   * queueing on the checkpoint's lock.
    */
-  start(intervalMs: number, onError: (error: unknown) => void): void {
-    if (this.#timer) return;
-    this.#timer = setInterval(() => {
-      if (this.#running) return;
-      this.#running = this.catchUp()
-        .catch(onError)
-        .finally(() => {
-          this.#running = undefined;
-        });
-    }, intervalMs);
-    this.#timer.unref();
+  start(intervalMs: number, onError: (error: unknown) => void, idleMs = 60_000): void {
+    if (this.#loop) return;
+    this.#stopping = false;
+    // A wake before the start needs no keeping: the loop's first catch-up runs at once.
+    this.#wake = new WakeSignal({ coalesceMs: intervalMs });
+    this.#pollsLeft = POLLS_AFTER_WAKE;
+    this.#loop = (async () => {
+      while (!this.#stopping) {
+        await this.catchUp().catch(onError);
+        if (this.#stopping) break;
+        if (this.#pollsLeft > 0) {
+          this.#pollsLeft -= 1;
+          await this.#wake.sleep(intervalMs);
+        } else await this.#wake.sleep(idleMs);
+      }
+    })();
+  }
+
+  /** Something was appended to the log: catch up now. */
+  wake(): void {
+    this.#pollsLeft = POLLS_AFTER_WAKE;
+    this.#wake.wake();
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.#running;
+    this.#stopping = true;
+    this.#wake.wake();
+    await this.#loop;
+    this.#loop = undefined;
   }
 
   /** Empties the read model and moves the checkpoint back to the start: the next catch-up rebuilds it. */
   async reset(): Promise<void> {
+    this.#resets += 1;
+    this.#seen = undefined;
     await inTransaction(this.#pool, async (transaction) => {
       await this.#lockCheckpoint(transaction);
       await this.#projection.reset(transaction);
@@ -105,3 +143,6 @@ export class ProjectionRunner {
     return row ? { transactionId: row.transaction_id, globalPosition: row.global_position } : LOG_START;
   }
 }
+
+/** Catch-ups after a wake before the runner sleeps until the next one. */
+const POLLS_AFTER_WAKE = 5;

@@ -14,6 +14,11 @@ export interface OutboxRelaySettings {
   logger: Logger;
   registry: Registry;
   batchSize?: number;
+  /**
+   * Safety-net poll (default 30 s). `Outbox.append` NOTIFYs on commit and the relay LISTENs on its
+   * leader session; a lost session wakes the loop to reconnect and publish what came meanwhile, so
+   * the poll only covers a notification lost some other way.
+   */
   pollIntervalMs?: number;
 }
 
@@ -37,13 +42,15 @@ const LEADER_LOCK = 7_340_210_551;
 export class OutboxRelay {
   readonly #settings: Required<OutboxRelaySettings>;
   readonly #published: Counter;
-  readonly #signal = new WakeSignal();
+  // Appends committed faster than this are published together: one batch (a read, a publish, a
+  // delete) per interval under load instead of one per append; the first after a quiet spell at once.
+  readonly #signal = new WakeSignal({ coalesceMs: 10 });
   #running = false;
   #loop: Promise<void> | undefined;
   #client: pg.Client | undefined;
 
   constructor(settings: OutboxRelaySettings) {
-    this.#settings = { batchSize: 500, pollIntervalMs: 1_000, ...settings };
+    this.#settings = { batchSize: 500, pollIntervalMs: 30_000, ...settings };
     const { pool, registry } = this.#settings;
     this.#published = new Counter({
       name: 'outbox_published_total',
@@ -122,7 +129,11 @@ export class OutboxRelay {
       connectionString: this.#settings.databaseUrl,
       application_name: 'outbox-relay',
     });
-    client.on('error', () => void this.#dropSession());
+    // A lost session no longer LISTENs: wake the loop to reconnect (and catch up) at once.
+    client.on('error', () => {
+      void this.#dropSession();
+      this.#signal.wake();
+    });
     await client.connect();
     const { rows } = await client.query<{ leader: boolean }>('SELECT pg_try_advisory_lock($1) AS leader', [
       LEADER_LOCK,

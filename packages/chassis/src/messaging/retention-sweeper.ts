@@ -12,6 +12,10 @@ export interface RetentionSettings {
    */
   deleteBatch: string;
   retentionMs: number;
+  /**
+   * Between sweeps; by default a 24th of the retention window (a row outlives it by at most that),
+   * from a minute to an hour: an idle service does not sweep every minute what is kept for days.
+   */
   intervalMs?: number;
   batchSize?: number;
 }
@@ -30,7 +34,8 @@ export class RetentionSweeper {
   }
 
   start(): void {
-    const interval = this.#settings.intervalMs ?? 60_000;
+    const interval =
+      this.#settings.intervalMs ?? Math.min(3_600_000, Math.max(60_000, this.#settings.retentionMs / 24));
     this.#timer = setInterval(() => {
       this.#running ??= this.sweep()
         .catch((error: unknown) => {

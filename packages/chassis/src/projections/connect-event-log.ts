@@ -19,5 +19,8 @@ export async function connectEventLog(config: MessagingConfig, logger: Logger): 
     { url: config.MESSAGES_DATABASE_URL, max: 4, applicationName: 'event-log' },
     logger,
   );
-  return new PostgresEventLog(pool, { ownsPool: true });
+  return new PostgresEventLog(pool, {
+    ownsPool: true,
+    listen: { url: config.MESSAGES_DATABASE_URL, logger },
+  });
 }

@@ -36,5 +36,10 @@ export interface EventLog {
   countAfter: (topics: readonly string[], after: string | null, cap: number) => Promise<number>;
   /** Whether a reader at `position` has seen everything up to `target`. */
   reached: (position: string | null, target: string | null) => boolean;
+  /**
+   * Calls `listener` soon after the log may have grown (and after a lost watch is restored), so a
+   * reader can sleep until then instead of polling; returns how to stop. A log without it is polled.
+   */
+  watch?: (listener: () => void) => { close: () => Promise<void> };
   close: () => Promise<void>;
 }

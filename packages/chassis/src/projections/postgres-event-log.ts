@@ -1,5 +1,8 @@
 import type { Pool } from '../db/database.ts';
+import { listenToChannel } from '../db/pg-channel-listener.ts';
 import { COMMIT_HORIZON } from '../event-sourcing/commit-horizon.ts';
+import type { Logger } from '../logging/create-logger.ts';
+import { LOG_CHANNEL } from '../messaging/postgres-bus/postgres-message-bus.ts';
 import type { EventLog, LogRead } from './event-log.port.ts';
 
 /** `tx.position`: the publishing transaction, then the message's place in the store. */
@@ -41,10 +44,24 @@ export class PostgresEventLog implements EventLog {
   readonly name = 'postgres';
   readonly #pool: Pool;
   readonly #ownsPool: boolean;
+  readonly watch: EventLog['watch'];
 
-  constructor(pool: Pool, options: { ownsPool?: boolean } = {}) {
+  /** With `listen` (the store's URL and a logger), readers can `watch` the log: LISTEN on LOG_CHANNEL. */
+  constructor(pool: Pool, options: { ownsPool?: boolean; listen?: { url: string; logger: Logger } } = {}) {
     this.#pool = pool;
     this.#ownsPool = options.ownsPool ?? false;
+    const listen = options.listen;
+    this.watch = listen
+      ? (listener) =>
+          listenToChannel({
+            url: listen.url,
+            channel: LOG_CHANNEL,
+            logger: listen.logger,
+            onNotify: listener,
+            // Anything appended before the LISTEN took (or while it was lost) is read now.
+            onListening: listener,
+          })
+      : undefined;
   }
 
   async read(

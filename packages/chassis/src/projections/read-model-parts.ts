@@ -23,7 +23,10 @@ export const readModelConfigShape = {
    * rebuild of 100k events ran at 16k events/s with 1,000 and 31k with 5,000.
    */
   READ_MODEL_BATCH_SIZE: env.int({ min: 1, max: 10_000, default: 5_000 }),
-  /** How often the log is read while nothing is new. */
+  /**
+   * How often the log is read while nothing is new: on the PostgreSQL store only for a short while
+   * after each notification of the log (then it sleeps until the next), on NATS always.
+   */
   READ_MODEL_POLL_MS: env.int({ min: 10, max: 10_000, default: 100 }),
 };
 

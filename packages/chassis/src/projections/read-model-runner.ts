@@ -14,9 +14,18 @@ export interface ReadModelRunnerSettings {
   logger: Logger;
   /** Events applied per transaction. */
   batchSize?: number;
-  /** How often the log is read while there is nothing new. */
+  /**
+   * How often the log is read while there is nothing new: always, for a log that cannot be watched;
+   * for one that can, only for a short while after each notification (a commit may become visible
+   * to readers a little after its NOTIFY, once older transactions of the store have ended).
+   */
   pollMs?: number;
+  /** Safety-net read of a watched log while no notification comes. */
+  idlePollMs?: number;
 }
+
+/** After a notification, the log is polled (every pollMs) this many times before the runner sleeps. */
+const POLLS_AFTER_NOTIFY = 5;
 
 export interface Lag {
   events: number;
@@ -47,16 +56,22 @@ export class ReadModelRunner {
   readonly #settings: Required<ReadModelRunnerSettings>;
   readonly #generations: ReadModelGenerations;
   readonly #messages: MessageRegistry;
-  readonly #wake = new WakeSignal();
+  readonly #wake: WakeSignal;
   #running: Promise<void> | undefined;
   /** Per generation, the next batch already being read while the last one is applied. */
   readonly #prefetched = new Map<number, { after: string | null; read: Promise<LogRead> }>();
   #stopping = false;
+  #watch: { close: () => Promise<void> } | undefined;
+  /** Polls left before sleeping until a notification (or the safety net). */
+  #pollsLeft = POLLS_AFTER_NOTIFY;
   /** After each batch: events applied, rejected (unreadable) and skipped (already applied). */
   onApplied: (count: number, rejected: number, duplicates: number) => void = () => undefined;
 
   constructor(settings: ReadModelRunnerSettings) {
-    this.#settings = { batchSize: 5_000, pollMs: 100, ...settings };
+    this.#settings = { batchSize: 5_000, pollMs: 100, idlePollMs: 60_000, ...settings };
+    // Notifications coming faster than pollMs (one per publish under load) are taken together:
+    // one step per pollMs reads and applies all of them, as a poll did; a lone one is read at once.
+    this.#wake = new WakeSignal({ coalesceMs: this.#settings.pollMs });
     this.#generations = new ReadModelGenerations(settings.model);
     this.#messages = new MessageRegistry(settings.model.contracts);
   }
@@ -82,6 +97,10 @@ export class ReadModelRunner {
         if (generation.status === 'live' || generation.status === 'building')
           await createAppliedEvents(transaction, quote(generation.schema));
     });
+    this.#watch = this.log.watch?.(() => {
+      this.#pollsLeft = POLLS_AFTER_NOTIFY;
+      this.#wake.wake();
+    });
     this.#running = this.#loop();
   }
 
@@ -94,6 +113,7 @@ export class ReadModelRunner {
     this.#stopping = true;
     this.#wake.wake();
     await this.#running;
+    await this.#watch?.close();
   }
 
   generations(): Promise<Generation[]> {
@@ -199,8 +219,16 @@ export class ReadModelRunner {
         more = await this.step();
       } catch (error) {
         this.#settings.logger.warn({ error }, `read model ${this.model.name} could not apply; will retry`);
+        // Retried every pollMs while it fails, as a log that cannot be watched is.
+        this.#pollsLeft = Math.max(this.#pollsLeft, 1);
       }
-      if (!more) await this.#wake.sleep(this.#settings.pollMs);
+      if (more) continue;
+      const { pollMs, idlePollMs } = this.#settings;
+      if (!this.#watch) await this.#wake.sleep(pollMs);
+      else if (this.#pollsLeft > 0) {
+        this.#pollsLeft -= 1;
+        await this.#wake.sleep(pollMs);
+      } else await this.#wake.sleep(idlePollMs);
     }
   }
 

@@ -1,4 +1,5 @@
-import { sagaReply } from '@mercato/contracts';
+import type { sagaReply } from '@mercato/contracts';
+import type { z } from 'zod';
 import type { ConsumerDefinition } from '../messaging/message-consumer.ts';
 import type { SagaRunner } from './saga-runner.ts';
 
@@ -18,7 +19,8 @@ export function sagaReplyConsumer(
     // A reply the orchestrator cannot apply now (its database is away) is retried for long.
     maxAttempts: 20,
     handler: async (message, transaction) => {
-      const reply = sagaReply.schema.parse(message.data);
+      // Read and validated against its contract already (the consumer's `readIncoming`).
+      const reply = message.data as z.output<typeof sagaReply.schema>;
       await route(reply.saga_id).handleReply(transaction, {
         sagaId: reply.saga_id,
         requestId: reply.request_id,

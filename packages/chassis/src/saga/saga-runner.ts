@@ -38,7 +38,9 @@ export interface SagaRunnerOptions<Data> {
   registry: Registry;
   /**
    * Called in the transaction of every change of a saga, after its new state is stored: the place
-   * to record what the saga did on the business object (e.g. confirm or cancel the order).
+   * to record what the saga did on the business object (e.g. confirm or cancel the order). The
+   * runner then writes the change's commands to the outbox, unless this took them
+   * (`change.takeCommands()`) to write them with its own messages in one outbox append.
    */
   afterTransition?: (transaction: Transaction, change: SagaChange<Data>) => Promise<void>;
   now?: () => number;
@@ -49,6 +51,11 @@ export interface SagaChange<Data> {
   after: SagaState<Data>;
   input: SagaInput | { type: 'start' };
   correlationId: string;
+  /**
+   * Hands over the commands the change sends, as outbox entries, for the caller to write in this
+   * transaction with its own messages (one round trip, not two); the runner then does not.
+   */
+  takeCommands: () => readonly OutboxEntry[];
 }
 
 export interface SagaRecord<Data> {
@@ -75,17 +82,31 @@ const TIMER_BATCH = 100;
  * transaction that locks the saga's row, applies the pure transition (`advanceSaga`), stores the new
  * state with the deadline of the request it now waits on, and writes the commands to send to the
  * outbox. A reply is consumed in the same transaction (its inbox row), so a crash anywhere leaves
- * either all of it or none. Timers are rows: `fireDueTimeouts` (run on an interval by `startTimers`)
- * finds the sagas whose deadline passed, on any instance, after any restart, and fires each in a
- * transaction of its own, so one saga whose transition throws holds no other's timeout.
+ * either all of it or none. Timers are rows: `fireDueTimeouts` (run by `startTimers` at the next
+ * deadline) finds the sagas whose deadline passed, on any instance, after any restart, and fires
+ * each in a transaction of its own, so one saga whose transition throws holds no other's timeout.
  */
+/** Rounds after a local transition's deadline that look again for it (see `#followUps`). */
+const LOCAL_FOLLOW_UPS = 3;
+
 export class SagaRunner<Data> {
   readonly #options: SagaRunnerOptions<Data>;
   readonly #contracts: ReadonlyMap<string, MessageContract>;
   readonly #metrics: SagaMetrics;
   readonly #store: SagaStore;
   #timer: NodeJS.Timeout | undefined;
+  /** When the timer fires (epoch ms on the runner's clock); Infinity when it is not set. */
+  #timerAt = Number.POSITIVE_INFINITY;
+  #timers: { intervalMs: number; idleMs: number } | undefined;
   #ticking: Promise<void> | undefined;
+  /** A deadline came due while a round was running: run another after it. */
+  #again = false;
+  /**
+   * Rounds left, a second apart at most, after a transition of this process set a deadline: its
+   * transaction may commit after the round meant for it looked (slowly, on a loaded machine), and
+   * the store's next deadline, read after that round, would not show it either.
+   */
+  #followUps = 0;
 
   constructor(options: SagaRunnerOptions<Data>) {
     this.#options = options;
@@ -182,8 +203,11 @@ export class SagaRunner<Data> {
    * A stuck saga's next attempt, now rather than after its backoff (an operator fixed the cause).
    * False when the saga is not stuck.
    */
-  retryNow(sagaId: string): Promise<boolean> {
-    return this.#store.dueNowIfStuck(sagaId, this.#options.definition.name, new Date(this.#now()));
+  async retryNow(sagaId: string): Promise<boolean> {
+    const now = this.#now();
+    const due = await this.#store.dueNowIfStuck(sagaId, this.#options.definition.name, new Date(now));
+    if (due) this.#armAt(now);
+    return due;
   }
 
   /**
@@ -222,29 +246,86 @@ export class SagaRunner<Data> {
     return sagaReplyConsumer(group, this.#options.replyTo, () => this);
   }
 
-  /** Fires due timeouts every `intervalMs` until `stop`. */
-  startTimers(intervalMs: number): void {
-    if (this.#timer) return;
-    this.#timer = setInterval(() => {
-      if (this.#ticking) return;
-      this.#ticking = this.#fireAll()
-        .catch((error: unknown) =>
-          this.#options.logger.warn(
-            { error, saga: this.#options.definition.name },
-            'firing saga timeouts failed; will retry',
-          ),
-        )
-        .finally(() => {
-          this.#ticking = undefined;
-        });
-    }, intervalMs);
-    this.#timer.unref();
+  /**
+   * Fires due timeouts until `stopTimers`: a timer set to the earliest deadline of this saga type,
+   * read from the store after each round and brought forward when a transition here sets an earlier
+   * one. With nothing due no statement runs; `idleMs` is a safety net for deadlines set by another
+   * instance (which fires its own, unless it died). A deadline already past but not fired (its saga
+   * held by another transaction) or a failed round is looked at again `intervalMs` later.
+   */
+  startTimers(intervalMs: number, idleMs = 60_000): void {
+    if (this.#timers) return;
+    this.#timers = { intervalMs, idleMs };
+    this.#armAt(this.#now());
   }
 
   async stopTimers(): Promise<void> {
-    clearInterval(this.#timer);
+    this.#timers = undefined;
+    clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
     await this.#ticking;
+  }
+
+  /**
+   * A transition here set `deadline`, in a transaction not committed yet: the round it fires must
+   * not run before the commit (it would find nothing), so not sooner than `intervalMs` from now, and
+   * while the store may still show nothing due, up to LOCAL_FOLLOW_UPS more rounds a second apart.
+   */
+  #armLocally(deadline: number): void {
+    if (!this.#timers) return;
+    this.#armAt(Math.max(deadline, this.#now() + this.#timers.intervalMs));
+    this.#followUps = LOCAL_FOLLOW_UPS;
+  }
+
+  /** Sets the timer to `at` (the runner's clock) if it is not set for sooner already. */
+  #armAt(at: number): void {
+    if (!this.#timers || at >= this.#timerAt) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#tick(), Math.max(0, at - this.#now()));
+    this.#timer.unref();
+  }
+
+  #tick(): void {
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    if (this.#ticking) {
+      this.#again = true;
+      return;
+    }
+    const timers = this.#timers;
+    if (!timers) return;
+    this.#ticking = (async () => {
+      do {
+        this.#again = false;
+        await this.#fireAll();
+      } while (this.#again);
+      const next = (await this.#store.nextDeadline(this.#options.definition.name))?.getTime();
+      const now = this.#now();
+      this.#armAt(
+        next === undefined
+          ? now + timers.idleMs
+          : next <= now
+            ? now + timers.intervalMs
+            : Math.min(next, now + timers.idleMs),
+      );
+      // After a transition here: in case its transaction committed only after this round looked.
+      if (this.#followUps > 0) {
+        this.#followUps -= 1;
+        this.#armAt(now + 1_000);
+      }
+    })()
+      .catch((error: unknown) => {
+        this.#options.logger.warn(
+          { error, saga: this.#options.definition.name },
+          'firing saga timeouts failed; will retry',
+        );
+        this.#armAt(this.#now() + timers.intervalMs);
+      })
+      .finally(() => {
+        this.#ticking = undefined;
+      });
   }
 
   async #fireAll(): Promise<void> {
@@ -301,7 +382,10 @@ export class SagaRunner<Data> {
     return 'applied';
   }
 
-  /** Sends the transition's commands (its log row is written with its state) and lets the service record what it means. */
+  /**
+   * Lets the service record what the transition means and sends its commands (with the service's
+   * own messages when it writes them; its log row is written with its state).
+   */
   async #record(
     transaction: Transaction,
     before: SagaState<Data> | undefined,
@@ -310,11 +394,22 @@ export class SagaRunner<Data> {
     correlationId: string,
   ): Promise<void> {
     const { state } = transition;
-    await this.#options.outbox.append(
-      transaction,
-      transition.send.map((outgoing) => this.#command(state.sagaId, outgoing, correlationId)),
-    );
-    await this.#options.afterTransition?.(transaction, { before, after: state, input, correlationId });
+    // The step it now waits on times out at this deadline: the timer fires then, if not sooner.
+    if (state.pending) this.#armLocally(state.pending.deadline);
+    const commands = transition.send.map((outgoing) => this.#command(state.sagaId, outgoing, correlationId));
+    let taken = false;
+    const takeCommands = () => {
+      taken = true;
+      return commands;
+    };
+    await this.#options.afterTransition?.(transaction, {
+      before,
+      after: state,
+      input,
+      correlationId,
+      takeCommands,
+    });
+    if (!taken) await this.#options.outbox.append(transaction, commands);
     this.#observe(before, transition, correlationId);
   }
 

@@ -178,6 +178,15 @@ export class SagaStore {
     return rows.map((row) => row.saga_id);
   }
 
+  /** The earliest deadline of this type's sagas (null: none waits on a timer). */
+  async nextDeadline(type: string): Promise<Date | null> {
+    const { rows } = await this.#pool.query<{ deadline: Date }>(
+      `SELECT deadline FROM saga_instances WHERE deadline IS NOT NULL AND saga_type = $1 ORDER BY deadline LIMIT 1`,
+      [type],
+    );
+    return rows[0]?.deadline ?? null;
+  }
+
   /** Makes a stuck saga's timer due now; false when the saga is not stuck. */
   async dueNowIfStuck(sagaId: string, type: string, now: Date): Promise<boolean> {
     const { rowCount } = await this.#pool.query(

@@ -20,9 +20,12 @@ const untraced = (route: { url?: string; config?: unknown }): boolean =>
 
 /**
  * The tracer provider is process-wide by design (instrumentations patch modules as they load), so
- * its handle lives here, set once by the `--import` preload and flushed by the service on shutdown.
+ * its handle is too: set once by the preload and flushed by the service on shutdown. A built
+ * service has this module twice (in the preload's bundle and in its own), so the handle lives on
+ * the global object, as `@opentelemetry/api` keeps its own.
  */
-let provider: NodeTracerProvider | undefined;
+const PROVIDER = Symbol.for('mercato.tracer-provider');
+const holder = globalThis as { [PROVIDER]?: NodeTracerProvider | undefined };
 
 /**
  * Traces only: metrics go through prom-client and logs through pino. Built from the trace SDK
@@ -30,15 +33,16 @@ let provider: NodeTracerProvider | undefined;
  * detectors (≈900 modules, half a second and 30 MB per process) for a service that uses none of them.
  */
 export function startTracing(serviceName: string, environment: NodeJS.ProcessEnv = process.env): void {
-  if (provider) return;
+  if (holder[PROVIDER]) return;
   // Without an endpoint spans are still created, so trace ids reach the logs and propagate downstream.
   const spanProcessors: SpanProcessor[] = environment.OTEL_EXPORTER_OTLP_ENDPOINT
     ? [new CorrelationSpanProcessor(), new BatchSpanProcessor(new LazyOtlpExporter())]
     : [];
-  provider = new NodeTracerProvider({
+  const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': environment.OTEL_SERVICE_NAME ?? serviceName }),
     spanProcessors,
   });
+  holder[PROVIDER] = provider;
   // W3C trace context and baggage, AsyncLocalStorage context.
   provider.register();
   registerInstrumentations({
@@ -59,8 +63,19 @@ export function startTracing(serviceName: string, environment: NodeJS.ProcessEnv
   });
 }
 
-export async function stopTracing(): Promise<void> {
-  const running = provider;
-  provider = undefined;
-  await running?.shutdown();
+/**
+ * Flushes the spans still batched and stops the provider, for at most `timeoutMs`: a stopping
+ * service must not wait on a trace receiver that is stopping too (the supervisor's, on Ctrl-C).
+ */
+export async function stopTracing(timeoutMs = 1_000): Promise<void> {
+  const running = holder[PROVIDER];
+  holder[PROVIDER] = undefined;
+  if (!running) return;
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+  });
+  await Promise.race([running.shutdown().catch(() => undefined), bound]);
+  clearTimeout(timer);
 }

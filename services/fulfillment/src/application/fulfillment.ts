@@ -166,6 +166,11 @@ export class Fulfillment {
    * this worker's. A hold meanwhile waits for the answer; a worker that dies leaves the shipment due
    * again when the lease ends.
    */
+  /** When the next shipment is due (null: none is). */
+  nextDueAt(): Promise<Date | null> {
+    return this.#deps.store.nextDueAt();
+  }
+
   async advanceNext(): Promise<boolean> {
     const { pool, store, now, callLeaseMs } = this.#deps;
     const taken = await store.takeNextDue(now(), new Date(now().getTime() + callLeaseMs));

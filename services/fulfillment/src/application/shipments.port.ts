@@ -11,6 +11,8 @@ export interface ShipmentStore {
    * One statement, no transaction left open.
    */
   takeNextDue(now: Date, until: Date): Promise<{ orderId: string; attempts: number } | undefined>;
+  /** When the shipment due soonest is due (null: none is), whoever holds it. */
+  nextDueAt(): Promise<Date | null>;
   insert(transaction: Transaction, shipment: Shipment, nextAt: Date | null): Promise<void>;
   save(
     transaction: Transaction,

@@ -97,6 +97,7 @@ async function send(deps: NotifyDeps, tell: Tell, correlationId: string): Promis
         }),
       },
     ]);
-    deps.logger.info({ message_id: messageId, kind: news.kind, order_id: orderId }, 'mail sent');
+    // One a mail: debug, not info (the notifications table and notification.sent record every mail).
+    deps.logger.debug({ message_id: messageId, kind: news.kind, order_id: orderId }, 'mail sent');
   };
 }

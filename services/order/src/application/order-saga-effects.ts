@@ -33,13 +33,15 @@ export function cancellationReason(sagaReason: string | null): CancellationReaso
  * a compensated one cancels it with the reason, a FAILED one marks it failed. A completed
  * cancellation cancels the order; a compensated one (the parcel could not be held, or the refund
  * was refused) lifts the order's `cancel_pending` lock with why, and it goes on as confirmed.
+ * When the order changes, the saga's commands go out in the same outbox append as the order's
+ * events (one round trip, not two).
  */
 export function orderSagaEffects(orders: OrderRepository, logger: Logger) {
   return async (
     transaction: Transaction,
     saga: 'place-order' | 'cancel-order',
     change: SagaChange<OrderSagaData>,
-  ) => {
+  ): Promise<void> => {
     const { before, after, input } = change;
     const now = new Date();
     const decisions: Decide[] = [];
@@ -82,12 +84,9 @@ export function orderSagaEffects(orders: OrderRepository, logger: Logger) {
         order = evolve(order, event) as Order;
       }
     }
-    await orders.append(
-      transaction,
-      order.id,
-      loaded.version,
-      events,
-      orderMessages(order, events, change.correlationId),
-    );
+    await orders.append(transaction, order.id, loaded.version, events, [
+      ...orderMessages(order, events, change.correlationId),
+      ...change.takeCommands(),
+    ]);
   };
 }

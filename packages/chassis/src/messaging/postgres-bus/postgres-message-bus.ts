@@ -15,6 +15,9 @@ import { PostgresSubscription } from './postgres-subscription.ts';
 /** Channel on which a publish names the groups that have new deliveries. */
 export const BUS_CHANNEL = 'mercato_bus';
 
+/** Channel notified (empty payload) by every publish that adds topic messages: the event log grew. */
+export const LOG_CHANNEL = 'mercato_log';
+
 const TOPIC_LOCK_PREFIX = 'mercato-bus-topic:';
 
 const PUBLISH = `WITH input AS (
@@ -35,7 +38,8 @@ const PUBLISH = `WITH input AS (
   ) f ORDER BY position
   RETURNING group_name
 )
-SELECT pg_notify($6, group_name) FROM (SELECT DISTINCT group_name FROM fanned) g`;
+SELECT pg_notify($6, group_name) FROM (SELECT DISTINCT group_name FROM fanned) g
+UNION ALL SELECT pg_notify($7, '') WHERE EXISTS (SELECT 1 FROM inserted WHERE kind = 'topic')`;
 
 /**
  * The delivery groups a subscription reads: a topic's consumer group gets its own copy of every
@@ -66,8 +70,10 @@ export interface PostgresBusSettings {
    */
   renewClaims?: boolean;
   /**
-   * Safety-net poll; notifications do the fast path, and a member with nothing to claim sleeps
-   * until the next claim lapses or retry falls due, if that is sooner.
+   * Safety-net poll (default 30 s); notifications do the fast path, and a member with nothing to
+   * claim sleeps until the next claim lapses or retry falls due, if that is sooner. The poll only
+   * covers what no notification announces and no due time predicts (a member that died after
+   * pushing a retry back earlier than the claim it held), so it can be rare.
    */
   pollIntervalMs?: number;
   /**
@@ -108,7 +114,7 @@ export class PostgresMessageBus implements MessageBus {
       // them when it was not restarted under its instance id (then they are released at once).
       visibilityTimeoutMs: 2_000,
       renewClaims: true,
-      pollIntervalMs: 2_000,
+      pollIntervalMs: 30_000,
       memberId: '',
       batchSize: 200,
       retentionMs: 0,
@@ -142,7 +148,7 @@ export class PostgresMessageBus implements MessageBus {
         );
       }
       // Store the messages in order, fan them out to every subscribed group (or the queue's group)
-      // and notify those groups. Duplicate ids insert nothing and notify nobody.
+      // and notify those groups, and readers of the log. Duplicate ids insert nothing and notify nobody.
       await client.query(PUBLISH, [
         messages.map((message) => message.kind),
         messages.map((message) => message.destination),
@@ -150,6 +156,7 @@ export class PostgresMessageBus implements MessageBus {
         messages.map((message) => message.envelope.event_id),
         messages.map((message) => JSON.stringify(message.envelope)),
         BUS_CHANNEL,
+        LOG_CHANNEL,
       ]);
     });
   }

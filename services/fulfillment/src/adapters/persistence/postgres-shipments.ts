@@ -69,6 +69,13 @@ export class PostgresShipments implements ShipmentStore {
     return row && { orderId: row.order_id, attempts: row.attempts };
   }
 
+  async nextDueAt(): Promise<Date | null> {
+    const { rows } = await this.#pool.query<{ next_at: Date }>(
+      'SELECT next_at FROM shipments WHERE next_at IS NOT NULL ORDER BY next_at LIMIT 1',
+    );
+    return rows[0]?.next_at ?? null;
+  }
+
   async insert(transaction: Transaction, shipment: Shipment, nextAt: Date | null): Promise<void> {
     await transaction.query(
       `INSERT INTO shipments (id, order_id, customer_id, status, held_from, lines, shipping_address,

@@ -22,6 +22,8 @@ export interface PostgresInventoryOptions {
   outbox: Outbox;
   now: () => Date;
   correlationId: () => string;
+  /** A reservation was made (in a transaction about to commit) that expires at `at`. */
+  onReserved?: (at: Date) => void;
 }
 
 interface ReservationRow {
@@ -141,6 +143,7 @@ export class PostgresInventory implements Inventory {
     ];
     await this.#options.outbox.append(client, entries);
     await notifyStock(client, skus);
+    this.#options.onReserved?.(expiresAt);
     return { id: command.reservationId, status: 'active', expiresAt, allocations: allocated.value };
   }
 
@@ -184,6 +187,14 @@ export class PostgresInventory implements Inventory {
         await this.#transition(reservationId, 'expire').catch(() => undefined);
       throw error;
     }
+  }
+
+  /** When the active reservation that expires first does (null: none is active). */
+  async nextExpiry(): Promise<Date | null> {
+    const { rows } = await this.#options.pool.query<{ expires_at: Date }>(
+      `SELECT expires_at FROM reservations WHERE status = 'active' ORDER BY expires_at LIMIT 1`,
+    );
+    return rows[0]?.expires_at ?? null;
   }
 
   async expireDue(limit = 100): Promise<number> {
