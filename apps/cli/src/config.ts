@@ -27,6 +27,17 @@ export const supervisorConfig = z.object({
    */
   MERCATO_SEMI_SPACE_MB: env.int({ min: 0, max: 256, default: 2 }),
   /**
+   * Extra Node flags for every service process, space-separated (e.g. `--cpu-prof
+   * --cpu-prof-dir=/tmp/profiles` to profile them: Node refuses `--cpu-prof` in NODE_OPTIONS).
+   */
+  MERCATO_NODE_FLAGS: z
+    .string()
+    .default('')
+    .transform((flags) => flags.split(/\s+/).filter((flag) => flag !== ''))
+    .refine((flags) => flags.every((flag) => flag.startsWith('--')), {
+      error: 'expected Node flags, each starting with --',
+    }),
+  /**
    * The supervisor's own HTTP API (process control, traces, logs; the ops console reaches it through
    * the gateway), on loopback. Unset: the port just below MERCATO_PORT_BASE (4000 by default).
    */
@@ -42,6 +53,8 @@ export const supervisorConfig = z.object({
   MERCATO_READY_TIMEOUT_MS: env.int({ min: 1_000, max: 600_000, default: 60_000 }),
   /** The embedded PostgreSQL's own log lines on the console too. */
   MERCATO_DEBUG_PG: env.bool(false),
+  /** Load pg_stat_statements in the embedded PostgreSQL (bench/idle reads which role runs what). */
+  MERCATO_PG_STAT_STATEMENTS: env.bool(false),
   LOG_LEVEL: env.logLevel(),
   /** Infra mode: an admin connection to an existing PostgreSQL. PG* variables work too. */
   DATABASE_URL: env.optionalUrl(['postgres', 'postgresql']),

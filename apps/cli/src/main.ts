@@ -27,7 +27,7 @@ if (command === 'dead-letters')
   process.exit(await deadLettersCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));
 if (command === 'projections')
   process.exit(await projectionsCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));
-if (command === 'build') process.exit(await buildCommand(serviceCatalog));
+if (command === 'build') process.exit(await buildCommand(serviceCatalog, process.argv.slice(3)));
 
 const output = new LogOutput({ pretty: process.stdout.isTTY === true });
 const logger = createLogger({

@@ -27,11 +27,41 @@ function asciiLine(line: string): { text: string; escapedAt: number[] } {
   return { text, escapedAt };
 }
 
-/** A segment's generated column after the escapes before it (each adds five characters). */
-const shifted = (segment: SourceMapSegment, escapedAt: readonly number[]): SourceMapSegment => {
-  const before = escapedAt.filter((column) => column < segment[0]).length;
-  return before === 0 ? segment : ([segment[0] + 5 * before, ...segment.slice(1)] as SourceMapSegment);
-};
+/** A column of the line before its escapes, after them (each adds five characters). */
+const afterEscapes = (column: number, escapedAt: readonly number[]): number =>
+  column + 5 * escapedAt.filter((escaped) => escaped < column).length;
+
+/**
+ * What a dynamic `import()` of a package left out of the bundle becomes: a call of the launcher's
+ * loader when there is one (launch.ts), else `import()` as before. A bundle compiled from V8's code
+ * cache by `vm` on Node 20 loses its `import()` callback in every function the cache holds compiled
+ * ("A dynamic import callback was not specified"); the launcher's own `import()` has none of that.
+ */
+const importCall = '(globalThis[Symbol.for("mercato.import")]??(s=>import(s)))(';
+
+/**
+ * `import("<package>")` for each package named, as `importCall`; returns the line and, by column of
+ * the line before, how many characters each replacement added.
+ */
+function replaceImports(
+  line: string,
+  packages: readonly string[],
+): { text: string; added: Array<[number, number]> } {
+  if (packages.length === 0 || !line.includes('import("')) return { text: line, added: [] };
+  const names = packages.map((name) => name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|');
+  const added: Array<[number, number]> = [];
+  const text = line.replace(
+    new RegExp(`(?<![\\w$.])import\\((?="(?:${names})")`, 'g'),
+    (match, at: number) => {
+      added.push([at, importCall.length - match.length]);
+      return importCall;
+    },
+  );
+  return { text, added };
+}
+
+const afterReplacements = (column: number, added: ReadonlyArray<[number, number]>): number =>
+  column + added.reduce((sum, [at, length]) => (at < column ? sum + length : sum), 0);
 
 /**
  * The last step of a build, on the main bundle and its map: the bundle made ASCII-only (above), and
@@ -40,15 +70,27 @@ const shifted = (segment: SourceMapSegment, escapedAt: readonly number[]): Sourc
  * stack frames that would name a library file either way. Written here because esbuild maps a
  * bundle all or nothing.
  */
-export async function finishBundle(codeFile: string, mapFile: string): Promise<void> {
+export async function finishBundle(
+  codeFile: string,
+  mapFile: string,
+  dynamicExternals: readonly string[] = [],
+): Promise<void> {
   const [code, mapText] = await Promise.all([readFile(codeFile, 'utf8'), readFile(mapFile, 'utf8')]);
   const map = JSON.parse(mapText) as SourceMapFile;
   const own = map.sources.map((source) => !source.includes('node_modules/'));
-  const lines = code.split('\n').map(asciiLine);
+  const lines = code.split('\n').map((line) => {
+    const replaced = replaceImports(line, dynamicExternals);
+    return { ...asciiLine(replaced.text), added: replaced.added };
+  });
   const segments = decode(map.mappings).map((line, index) =>
     line
       .filter((segment) => segment.length > 1 && own[segment[1] ?? -1] === true)
-      .map((segment) => shifted(segment, lines[index]?.escapedAt ?? [])),
+      .map((segment): SourceMapSegment => {
+        const line = lines[index];
+        if (!line) return segment;
+        const column = afterEscapes(afterReplacements(segment[0], line.added), line.escapedAt);
+        return column === segment[0] ? segment : ([column, ...segment.slice(1)] as SourceMapSegment);
+      }),
   );
   map.mappings = encode(segments);
   await Promise.all([

@@ -21,13 +21,13 @@ export interface BuildResult {
   ms: number;
 }
 
-/** What a built service is started with, relative to its package folder. */
+/**
+ * What a built service is started with, relative to its package folder: the launcher runs the
+ * preload (tracing) and the service's bundle from V8's code cache (launch.ts).
+ */
 export const builtCommand = (semiSpaceMb = 0): string[] => [
   ...(semiSpaceMb > 0 ? [`--max-semi-space-size=${semiSpaceMb}`] : []),
-  '--enable-source-maps',
-  '--require',
-  './dist/preload.cjs',
-  'dist/main.cjs',
+  'dist/launch.cjs',
 ];
 
 /** What a service is started with from its TypeScript (tsx compiles it in the process). */
@@ -60,6 +60,7 @@ function entryPoints(target: BuildTarget, repositoryRoot: string): Record<string
   return {
     main: path.join(target.directory, 'src', 'main.ts'),
     preload: path.join(repositoryRoot, 'packages', 'chassis', 'src', 'telemetry', 'preload.ts'),
+    launch: path.join(repositoryRoot, 'apps', 'cli', 'src', 'build', 'launch.ts'),
   };
 }
 
@@ -83,11 +84,34 @@ function recordOf(result: esbuild.BuildResult, repositoryRoot: string): BuildRec
   return { inputs };
 }
 
-/** After each build: the main bundle made ASCII and its map trimmed to our sources, then the record. */
-async function finishBuild(target: BuildTarget, record: BuildRecord): Promise<void> {
-  const main = path.join(outdirOf(target), 'main.cjs');
-  await finishBundle(main, `${main}.map`);
-  await writeFile(path.join(outdirOf(target), BUILD_RECORD), `${JSON.stringify(record)}\n`);
+/** Packages the bundle loads by a dynamic `import()` (finish-bundle.ts rewrites those calls). */
+const dynamicExternals = (result: esbuild.BuildResult): string[] => [
+  ...new Set(
+    Object.values(result.metafile?.outputs ?? {}).flatMap((output) =>
+      output.imports
+        .filter((entry) => entry.kind === 'dynamic-import' && entry.external)
+        .map((entry) => entry.path),
+    ),
+  ),
+];
+
+/** After each build: both bundles made ASCII and their maps trimmed to our sources, then the record. */
+async function finishBuild(
+  target: BuildTarget,
+  result: esbuild.BuildResult,
+  repositoryRoot: string,
+): Promise<void> {
+  const imports = dynamicExternals(result);
+  await Promise.all(
+    ['main.cjs', 'preload.cjs'].map((bundle) => {
+      const file = path.join(outdirOf(target), bundle);
+      return finishBundle(file, `${file}.map`, imports);
+    }),
+  );
+  await writeFile(
+    path.join(outdirOf(target), BUILD_RECORD),
+    `${JSON.stringify(recordOf(result, repositoryRoot))}\n`,
+  );
 }
 
 const describeFailure = (name: string, error: unknown): BuildError => {
@@ -109,7 +133,7 @@ export async function buildTarget(target: BuildTarget, repositoryRoot: string): 
   } catch (error) {
     throw describeFailure(target.name, error);
   }
-  await finishBuild(target, recordOf(result, repositoryRoot));
+  await finishBuild(target, result, repositoryRoot);
 }
 
 /** Builds, side by side, the targets whose sources changed since their last build. */
@@ -167,7 +191,7 @@ export async function watchTarget(
               else handlers.onFailed(error);
               return;
             }
-            await finishBuild(target, recordOf(result, repositoryRoot));
+            await finishBuild(target, result, repositoryRoot);
             if (first) first.resolve();
             else handlers.onBuilt();
           });

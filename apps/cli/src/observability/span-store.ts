@@ -11,6 +11,8 @@ export interface SpanStoreSettings {
   /** The share of the other traces (no error, not slow) kept, 0–1. */
   sampleRate: number;
   now?: () => number;
+  /** Called after spans were added that wait for a decision (to set the timer that calls `decide`). */
+  onPending?: () => void;
 }
 
 export interface TraceSummary {
@@ -90,7 +92,7 @@ export class SpanStore {
   #counts = { received: 0, kept: 0, dropped: 0, evicted: 0 };
 
   constructor(settings: SpanStoreSettings) {
-    this.#settings = { now: Date.now, ...settings };
+    this.#settings = { now: Date.now, onPending: () => undefined, ...settings };
   }
 
   add(spans: readonly StoredSpan[]): void {
@@ -129,6 +131,12 @@ export class SpanStore {
       this.#pendingBytes += bytes;
     }
     this.#evict();
+    if (this.#pending.size > 0) this.#settings.onPending();
+  }
+
+  /** Traces waiting for their decision: while there are any, the supervisor calls `decide` on a timer. */
+  get pending(): number {
+    return this.#pending.size;
   }
 
   /** Decides every trace quiet for the decision wait; the supervisor calls it on a timer. */

@@ -30,6 +30,8 @@ export interface EmbeddedServer {
 export interface ServerWatch {
   /** Log PostgreSQL's own output too (`MERCATO_DEBUG_PG`). */
   verbose?: boolean;
+  /** Load pg_stat_statements, so a benchmark can see who runs which statement (`MERCATO_PG_STAT_STATEMENTS`). */
+  statStatements?: boolean;
   log: (message: string) => void;
   /** PostgreSQL died on its own; it is being restarted. */
   onDied: (pid: number | undefined, how: string) => void;
@@ -110,6 +112,7 @@ export async function startEmbeddedPostgres(
       // 4–9 s with a database per service (measured), one syncfs() of the file system well under 1 s.
       '-c',
       'recovery_init_sync_method=syncfs',
+      ...(watch.statStatements ? ['-c', 'shared_preload_libraries=pg_stat_statements'] : []),
     ],
     onLog: (message: unknown) => {
       if (watch.verbose) log(`postgres: ${String(message).trim()}`);

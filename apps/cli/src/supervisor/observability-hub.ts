@@ -29,7 +29,7 @@ export function keepLogs(config: SupervisorConfig, output: LogOutput): LogStore 
 
 /**
  * The supervisor's observability for the console: the span store (tail-sampled, decided every
- * 500 ms), the log store, RED figures scraped while someone looks, and the API that serves them.
+ * 500 ms while traces wait for it), the log store, RED figures scraped while someone looks, and the API that serves them.
  */
 export async function startObservability(options: {
   config: SupervisorConfig;
@@ -46,9 +46,19 @@ export async function startObservability(options: {
     decisionWaitMs: 2_000,
     slowMs: config.MERCATO_TRACE_SLOW_MS,
     sampleRate: config.MERCATO_TRACE_SAMPLE_PERCENT / 100,
+    onPending: () => decideSoon(),
   });
-  const deciding = setInterval(() => spans.decide(), 500);
-  deciding.unref();
+  // Decided every 500 ms while traces wait; an idle platform sends no spans and sets no timer.
+  let deciding: NodeJS.Timeout | undefined;
+  const decideSoon = () => {
+    if (deciding || spans.pending === 0) return;
+    deciding = setTimeout(() => {
+      deciding = undefined;
+      spans.decide();
+      decideSoon();
+    }, 500);
+    deciding.unref();
+  };
   const metrics = new MetricsCollector({
     targets: () => Object.fromEntries(options.processes().map((process) => [process.name, process.url])),
     intervalMs: 2_000,
@@ -79,7 +89,7 @@ export async function startObservability(options: {
         }
       : {},
     stop: async () => {
-      clearInterval(deciding);
+      clearTimeout(deciding);
       metrics.stop();
       await api.close();
     },

@@ -186,7 +186,12 @@ export async function startPlatform(
     const child = new ServiceProcess({
       name: spec.name,
       cwd: path.join(repositoryRoot, spec.directory),
-      args: config.MERCATO_RUNTIME === 'built' ? builtCommand(config.MERCATO_SEMI_SPACE_MB) : sourceCommand(),
+      args: [
+        ...config.MERCATO_NODE_FLAGS,
+        ...(config.MERCATO_RUNTIME === 'built'
+          ? builtCommand(config.MERCATO_SEMI_SPACE_MB)
+          : sourceCommand()),
+      ],
       url: urls[spec.name] ?? '',
       output,
       logger,
