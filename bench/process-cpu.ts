@@ -28,6 +28,21 @@ function processTimes(pid: string): { command: string; ms: number } | undefined 
   }
 }
 
+/** The parent of a process now, or undefined when it is gone (a PostgreSQL backend's is its postmaster). */
+export function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Cumulative CPU milliseconds of each of these processes now (a process gone counts 0). */
+export function cpuOfPids(pids: number[]): Map<number, number> {
+  return new Map(pids.map((pid) => [pid, processTimes(String(pid))?.ms ?? 0]));
+}
+
 export function sampleCpu(label: ProcessLabeller): CpuSample | undefined {
   let pids: string[];
   try {

@@ -7,6 +7,7 @@
  *   npm run bench:bus                # both adapters, both handlers
  *   BENCH_ADAPTERS=postgres BENCH_HANDLERS=inbox npm run bench:bus
  *   BENCH_MESSAGES=40000 BENCH_SECONDS=5 BENCH_CONCURRENCY=200 BENCH_PARTITIONS=32 npm run bench:bus
+ *   BENCH_SMOKE=1 npm run bench:bus  # both adapters, inbox+row, a few hundred messages a phase
  *
  * Needs PostgreSQL (MERCATO_TEST_DATABASE_URL) and, for NATS, JetStream (MERCATO_TEST_NATS_URL).
  * Each phase starts a fresh consumer process and runs a few thousand messages through it before
@@ -41,6 +42,7 @@ import {
 import { createEnvelope } from '@mercato/contracts';
 import { Registry } from 'prom-client';
 import { jetstreamBaseline, postgresInsertBaseline } from '../baselines.ts';
+import { Breakage, setting, smoke } from '../smoke-mode.ts';
 import {
   type BusSettings,
   benchEvent,
@@ -52,8 +54,8 @@ import {
 import type { ConsumerReport, ConsumerSettings } from './consumer.ts';
 
 const logger = benchLogger;
-const total = Number(process.env.BENCH_MESSAGES ?? 40_000);
-const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const total = setting('BENCH_MESSAGES', 40_000, 500);
+const seconds = setting('BENCH_SECONDS', 5, 1);
 const adapters = (process.env.BENCH_ADAPTERS ?? 'postgres,nats').split(',');
 /**
  * `inbox`: the handler's transaction records the message in the inbox and commits (what the
@@ -61,7 +63,10 @@ const adapters = (process.env.BENCH_ADAPTERS ?? 'postgres,nats').split(',');
  * round trip to the database each.
  */
 type Handler = 'inbox' | 'inbox+row';
-const handlers = (process.env.BENCH_HANDLERS ?? 'inbox,inbox+row').split(',') as Handler[];
+// A smoke run takes the handler that does more (inbox + a row): it goes through every step of the other.
+const handlers = (process.env.BENCH_HANDLERS ?? (smoke ? 'inbox+row' : 'inbox,inbox+row')).split(
+  ',',
+) as Handler[];
 const targets: Record<string, number> = { postgres: 5_000, nats: 10_000 };
 for (const [variable, given, known] of [
   ['BENCH_ADAPTERS', adapters, Object.keys(targets)],
@@ -78,7 +83,10 @@ for (const [variable, given, known] of [
 const KEYS = 1_000;
 const BATCH = 100;
 const PRODUCERS = 4;
-const WARM_UP_MESSAGES = 5_000;
+const WARM_UP_MESSAGES = smoke ? 200 : 5_000;
+/** A smoke run offers this rate in its latency phase, well under any machine's capacity. */
+const SMOKE_RATE = 500;
+const broken = new Breakage();
 
 interface Rig {
   busSettings: BusSettings;
@@ -253,7 +261,7 @@ async function phase(adapter: string, handler: Handler, count: number, ratePerSe
       );
     })();
   }
-  const deadline = performance.now() + 120_000;
+  const deadline = performance.now() + (smoke ? 30_000 : 120_000);
   while (handledAt.size < count && performance.now() < deadline)
     await new Promise((resolve) => setTimeout(resolve, 10));
   const elapsed = (performance.now() - began) / 1000;
@@ -288,10 +296,10 @@ const baselines = {
   postgres_insert_commit_per_s: await postgresInsertBaseline({
     url: testPostgresUrl(),
     clients: baselineClients,
-    seconds: 5,
+    seconds: smoke ? 1 : 5,
   }),
   jetstream_publish_consume_per_s: adapters.includes('nats')
-    ? await jetstreamBaseline({ url: testNatsUrl(), messages: 40_000 })
+    ? await jetstreamBaseline({ url: testNatsUrl(), messages: smoke ? 2_000 : 40_000 })
     : undefined,
 };
 const baselineOf = (adapter: string) =>
@@ -304,8 +312,12 @@ const results = [];
 for (const adapter of adapters) {
   for (const handler of handlers) {
     const throughput = await phase(adapter, handler, total, 0);
-    const offered = Math.round((targets[adapter] ?? 5_000) / 2);
+    const offered = smoke ? SMOKE_RATE : Math.round((targets[adapter] ?? 5_000) / 2);
     const latency = await phase(adapter, handler, offered * seconds, offered);
+    broken.expect(
+      throughput.handled === total && latency.handled === offered * seconds,
+      `${adapter}, ${handler}: handled ${throughput.handled}/${total} and ${latency.handled}/${offered * seconds}`,
+    );
     results.push({
       adapter,
       handler,
@@ -360,6 +372,7 @@ await writeFile(
   `${JSON.stringify(
     {
       date: new Date().toISOString(),
+      smoke,
       cpus: availableParallelism(),
       // A Unix socket (`?host=/var/run/postgresql`) or TCP: it moves the numbers by a fifth.
       database: database.searchParams.get('host') ?? database.host,
@@ -371,4 +384,5 @@ await writeFile(
   )}\n`,
 );
 console.log(`\nwrote ${path.relative(process.cwd(), output)}`);
+broken.exitIfBroken('bus');
 process.exit(0);

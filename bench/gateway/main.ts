@@ -7,8 +7,13 @@
  *   - catalog: the real catalog service listing a page of products from PostgreSQL (what the
  *     gateway fronts in Mercato).
  *
+ * Beside them, the catalog search at the edge (`GET /api/catalog/products?q=…`, the gateway's own
+ * route calling catalog over gRPC): its capacity, then p50/p99 in an open loop at half of it and
+ * the CPU the gateway and catalog spent per search, beside the same search by a plain SELECT.
+ *
  *   npm run bench:gateway
  *   BENCH_SECONDS=20 BENCH_CONNECTIONS=100 BENCH_UPSTREAMS=catalog npm run bench:gateway
+ *   BENCH_SMOKE=1 npm run bench:gateway   # a second per target: does it still run?
  *
  * Needs PostgreSQL for the catalog upstream (MERCATO_TEST_DATABASE_URL, as the tests).
  *
@@ -25,10 +30,16 @@ import { fileURLToPath } from 'node:url';
 import { createTestDatabase, createTestMessageStore, waitFor } from '@mercato/chassis/testing';
 import autocannon from 'autocannon';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import pg from 'pg';
+import { measureEdgeRead, timeSequentially } from '../edge-read.ts';
+import { Breakage, cpuProfileFlags, setting, smoke } from '../smoke-mode.ts';
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const base = Number(process.env.BENCH_PORT_BASE ?? 18080);
+const seconds = setting('BENCH_SECONDS', 10, 2);
+const connections = setting('BENCH_CONNECTIONS', 50, 10);
+/** Closed-loop warm-up before each measured target (none in smoke mode). */
+const warmUpSeconds = smoke ? 0 : 2;
+const searchSeconds = setting('BENCH_SEARCH_SECONDS', 10, 2);
+const base = setting('BENCH_PORT_BASE', 18080, 18080);
 const upstreams = (process.env.BENCH_UPSTREAMS ?? 'static,catalog').split(',');
 const ports = {
   gateway: base,
@@ -43,6 +54,9 @@ const ports = {
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const work = mkdtempSync(path.join(tmpdir(), 'bench-gateway-'));
 const children: ChildProcess[] = [];
+const broken = new Breakage();
+/** The last lines each child wrote to stderr, by name: what to show when one exits early. */
+const lastWords = new Map<string, string>();
 
 const start = (name: string, command: string, args: string[], env: Record<string, string> = {}) => {
   const child = spawn(command, args, {
@@ -53,6 +67,7 @@ const start = (name: string, command: string, args: string[], env: Record<string
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4_000);
+    lastWords.set(name, stderr);
   });
   child.on('exit', (code) => {
     if (code && code !== 0 && !stopping) process.stderr.write(`${name} exited with ${code}\n${stderr}\n`);
@@ -67,10 +82,17 @@ const stopAll = () => {
 };
 process.on('exit', stopAll);
 
-const waitUntilUp = (name: string, url: string, headers: Record<string, string> = {}) =>
+/** Waits until `url` answers 200; fails at once, with its last words, if the process exits first. */
+const waitUntilUp = (name: string, url: string, headers: Record<string, string> = {}, child?: ChildProcess) =>
   waitFor(
     `${name} answering at ${url}`,
-    async () => (await fetch(url, { headers }).catch(() => undefined))?.ok === true,
+    async () => {
+      if (child && child.exitCode !== null)
+        throw new Error(
+          `${name} exited with ${child.exitCode} before answering\n${lastWords.get(name) ?? ''}`,
+        );
+      return (await fetch(url, { headers }).catch(() => undefined))?.ok === true;
+    },
     60_000,
     200,
   );
@@ -90,22 +112,37 @@ const token = await new SignJWT({ roles: ['customer'] })
 const auth = { authorization: `Bearer ${token}` };
 
 const upstreamUrl = `http://127.0.0.1:${ports.upstream}`;
-start('upstream', process.execPath, ['--import', 'tsx', 'bench/gateway/upstream.ts'], {
-  PORT: String(ports.upstream),
-  BENCH_JWK: JSON.stringify(jwk),
-});
-await waitUntilUp('upstream', `${upstreamUrl}/bench/item`);
+const upstreamProcess = start(
+  'upstream',
+  process.execPath,
+  ['--import', 'tsx', 'bench/gateway/upstream.ts'],
+  {
+    PORT: String(ports.upstream),
+    BENCH_JWK: JSON.stringify(jwk),
+  },
+);
+await waitUntilUp('upstream', `${upstreamUrl}/bench/item`, {}, upstreamProcess);
 
 const catalogUrl = `http://127.0.0.1:${ports.catalog}`;
 const cleanups: Array<() => Promise<void>> = [];
+let catalogProcess: ChildProcess | undefined;
+let catalogDatabaseUrl = '';
 if (upstreams.includes('catalog')) {
   const database = await createTestDatabase('bench_catalog');
   const messages = await createTestMessageStore('bench_messages');
   cleanups.push(database.drop, messages.drop);
-  start(
+  catalogDatabaseUrl = database.url;
+  catalogProcess = start(
     'catalog',
     process.execPath,
-    ['--import', 'tsx', '--import', '@mercato/chassis/register', 'services/catalog/src/main.ts'],
+    [
+      ...cpuProfileFlags(),
+      '--import',
+      'tsx',
+      '--import',
+      '@mercato/chassis/register',
+      'services/catalog/src/main.ts',
+    ],
     {
       PORT: String(ports.catalog),
       GRPC_PORT: String(ports.catalogGrpc),
@@ -115,7 +152,7 @@ if (upstreams.includes('catalog')) {
       MESSAGES_DATABASE_URL: messages.url,
     },
   );
-  await waitUntilUp('catalog', `${catalogUrl}/readyz`);
+  await waitUntilUp('catalog', `${catalogUrl}/readyz`, {}, catalogProcess);
 }
 
 const grpc = (port: number) => ({ protocol: 'grpc', backends: [{ url: `http://127.0.0.1:${port}` }] });
@@ -131,45 +168,78 @@ const startGateway = async (
     routesFile,
     JSON.stringify({
       clusters: {
-        catalog: grpc(5001),
+        catalog: grpc(ports.catalogGrpc),
         identity: grpc(5002),
         customer: grpc(5003),
         pricing: grpc(5004),
         inventory: grpc(5005),
+        // Required by the gateway's own routes; this bench calls none of them.
+        order: grpc(5006),
+        fulfillment: grpc(5007),
+        notification: grpc(5008),
+        'order-view': { protocol: 'http', backends: [{ url: upstreamUrl }] },
+        analytics: { protocol: 'http', backends: [{ url: upstreamUrl }] },
         'bench-upstream': { protocol: 'http', backends: [{ url: upstreamUrl }] },
         'catalog-http': { protocol: 'http', backends: [{ url: catalogUrl }] },
       },
       routes: [
         { name: 'bench', match: { path_prefix: '/bench/' }, proxy: 'bench-upstream', ...route },
         { name: 'catalog', match: { path_prefix: '/products' }, proxy: 'catalog-http', ...route },
+        // The gateway's own catalog routes (the search at the edge), public as in config/routes.json:
+        // counted per address where the route above is counted per user.
+        {
+          name: 'catalog-api',
+          match: { methods: ['GET'], path_prefix: '/api/catalog/' },
+          retry: { attempts: 2 },
+          rate_limit: route.rate_limit ? { policy: 'token_bucket:100000000/1000', key: 'ip' } : undefined,
+        },
       ],
     }),
   );
   const preload = env.TRACING === 'on' ? ['--import', '@mercato/chassis/register'] : [];
-  start(name, process.execPath, ['--import', 'tsx', ...preload, 'apps/gateway/src/main.ts'], {
-    PORT: String(port),
-    MERCATO_SERVICE: 'gateway',
-    LOG_LEVEL: 'warn',
-    GATEWAY_ROUTES_FILE: routesFile,
-    IDENTITY_URL: upstreamUrl,
-    ...env,
-  });
-  await waitUntilUp(name, `http://127.0.0.1:${port}/bench/item`, auth);
-  return `http://127.0.0.1:${port}`;
+  const child = start(
+    name,
+    process.execPath,
+    [...cpuProfileFlags(), '--import', 'tsx', ...preload, 'apps/gateway/src/main.ts'],
+    {
+      PORT: String(port),
+      MERCATO_SERVICE: 'gateway',
+      LOG_LEVEL: 'warn',
+      GATEWAY_ROUTES_FILE: routesFile,
+      IDENTITY_URL: upstreamUrl,
+      // Required by the gateway; no route of this bench reads the read models.
+      ORDER_VIEW_URL: upstreamUrl,
+      ANALYTICS_URL: upstreamUrl,
+      ...env,
+    },
+  );
+  await waitUntilUp(name, `http://127.0.0.1:${port}/bench/item`, auth, child);
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid };
 };
 const guarded = { auth: 'required', rate_limit: { policy: 'token_bucket:100000000/1000', key: 'user' } };
-const gatewayFull = await startGateway('gateway-full', ports.gateway, guarded, {
-  TRACING: 'on',
-  OTEL_EXPORTER_OTLP_ENDPOINT: upstreamUrl,
-});
-const gatewayGuarded = await startGateway('gateway-guarded', ports.gatewayGuarded, guarded, {});
-const gatewayPlain = await startGateway('gateway-plain', ports.gatewayPlain, {}, {});
-start('bare-proxy', process.execPath, ['--import', 'tsx', 'bench/gateway/bare-proxy.ts'], {
-  PORT: String(ports.bare),
-  UPSTREAM_URL: upstreamUrl,
-  CATALOG_URL: catalogUrl,
-});
-await waitUntilUp('bare-proxy', `http://127.0.0.1:${ports.bare}/bench/item`);
+// Started together: each pays a second or two of CPU to start.
+const bareProcess = start(
+  'bare-proxy',
+  process.execPath,
+  ['--import', 'tsx', 'bench/gateway/bare-proxy.ts'],
+  {
+    PORT: String(ports.bare),
+    UPSTREAM_URL: upstreamUrl,
+    CATALOG_URL: catalogUrl,
+  },
+);
+const [full, guardedGateway, plainGateway] = await Promise.all([
+  startGateway('gateway-full', ports.gateway, guarded, {
+    TRACING: 'on',
+    OTEL_EXPORTER_OTLP_ENDPOINT: upstreamUrl,
+  }),
+  startGateway('gateway-guarded', ports.gatewayGuarded, guarded, {}),
+  startGateway('gateway-plain', ports.gatewayPlain, {}, {}),
+  waitUntilUp('bare-proxy', `http://127.0.0.1:${ports.bare}/bench/item`, {}, bareProcess),
+]);
+const gatewayFull = full.url;
+const gatewayGuarded = guardedGateway.url;
+const gatewayPlain = plainGateway.url;
 
 const nginx = spawnSync('nginx', ['-v']).status === 0;
 if (nginx) {
@@ -196,14 +266,15 @@ http {
 }
 `,
   );
-  start('nginx', 'nginx', ['-c', conf, '-p', work]);
-  await waitUntilUp('nginx', `http://127.0.0.1:${ports.nginx}/bench/item`);
+  const nginxProcess = start('nginx', 'nginx', ['-c', conf, '-p', work]);
+  await waitUntilUp('nginx', `http://127.0.0.1:${ports.nginx}/bench/item`, {}, nginxProcess);
 }
 
 interface Row {
   upstream: string;
   target: string;
   requests_per_second: number;
+  requests: number;
   p50_ms: number;
   p99_ms: number;
   non_2xx: number;
@@ -217,12 +288,13 @@ const measure = async (
   url: string,
   headers: Record<string, string> = {},
 ) => {
-  await autocannon({ url, connections, duration: 2, headers }); // warm-up: JIT, pools, keys
+  if (warmUpSeconds > 0) await autocannon({ url, connections, duration: warmUpSeconds, headers }); // JIT, pools, keys
   const result = await autocannon({ url, connections, duration: seconds, headers });
   return {
     upstream,
     target,
     requests_per_second: Math.round(result.requests.average),
+    requests: result.requests.total,
     p50_ms: result.latency.p50,
     p99_ms: result.latency.p99,
     non_2xx: result.non2xx,
@@ -266,6 +338,44 @@ for (const upstream of upstreams) {
   for (const row of measured)
     rows.push({ ...row, ratio_to_direct: Math.round((row.requests_per_second / direct) * 100) / 100 });
 }
+for (const row of rows)
+  broken.expect(
+    row.requests > 0 && row.errors === 0 && row.non_2xx === 0,
+    `${row.upstream} through ${row.target}: ${row.requests} answered, ${row.non_2xx} non-2xx, ${row.errors} errors`,
+  );
+
+/** The search as catalog runs it (PostgresCatalogStore.listProducts), for the floor under the read. */
+const searchSql = `SELECT p.*, count(*) OVER () AS total
+  FROM products p
+ WHERE ($1::text IS NULL OR p.search @@ to_tsquery('simple', $1))
+   AND ($2::text IS NULL OR p.category_slug = $2)
+ ORDER BY CASE WHEN $1::text IS NULL THEN 0 ELSE ts_rank(p.search, to_tsquery('simple', $1)) END DESC,
+          p.name, p.id
+ LIMIT $3 OFFSET $4`;
+const searchPath = '/api/catalog/products?q=trail&page_size=20';
+let search:
+  | (Awaited<ReturnType<typeof measureEdgeRead>> & { select_ms: { p50_ms: number; p99_ms: number } })
+  | undefined;
+if (catalogProcess) {
+  process.stdout.write('catalog search at the edge (everything on): capacity, then half of it, open loop\n');
+  const edge = await measureEdgeRead({
+    url: `${gatewayFull}${searchPath}`,
+    capacitySeconds: searchSeconds,
+    seconds: searchSeconds,
+    processes: { gateway: full.pid, catalog: catalogProcess.pid },
+  });
+  const db = new pg.Client({ connectionString: catalogDatabaseUrl });
+  await db.connect();
+  const select = await timeSequentially(smoke ? 50 : 2_000, () =>
+    db.query(searchSql, ['trail:*', null, 20, 0]),
+  );
+  await db.end();
+  search = { ...edge, select_ms: select };
+  broken.expect(
+    edge.requests > 0 && edge.broken_answers === 0 && edge.capacity_errors === 0,
+    `the catalog search at the edge: ${edge.requests} answered, ${edge.broken_answers + edge.capacity_errors} broken answers or failed connections`,
+  );
+}
 const spanBytes = ((await (await fetch(`${upstreamUrl}/stats`)).json()) as { spanBytes: number }).spanBytes;
 stopAll();
 for (const cleanup of cleanups) await cleanup().catch(() => {});
@@ -287,13 +397,28 @@ for (const upstream of upstreams) {
   console.log(`${upstream}: gateway with everything on / direct = ${full?.ratio_to_direct} (target >= 0.5)`);
 }
 console.log(`spans exported to the OTLP sink: ${Math.round(spanBytes / 1024)} KiB`);
+if (search) {
+  const cpu = Object.keys(search.cpu_ms_per_request)
+    .map(
+      (name) =>
+        `${name} ${search.cpu_ms_per_request[name]?.toFixed(2)} / ${search.cpu_ms_per_request_at_capacity[name]?.toFixed(2)}`,
+    )
+    .join(', ');
+  console.log(
+    `catalog search at the edge (GET ${searchPath}, everything on): capacity ${search.capacity_per_s}/s; ` +
+      `at ${search.rate_per_s}/s (half), open loop: p50 ${search.p50_ms} ms, p99 ${search.p99_ms} ms (target ≤ 10 ms), ` +
+      `${search.errors} errors; CPU per search at half / at capacity (ms): ${cpu}; ` +
+      `the same search by SELECT: p50 ${search.select_ms.p50_ms} ms, p99 ${search.select_ms.p99_ms} ms`,
+  );
+}
 if (!nginx) console.log('nginx is not installed: no reference row (apt-get install nginx-light to add it)');
 
 const output = path.join(root, 'bench', 'results', 'gateway.json');
 mkdirSync(path.dirname(output), { recursive: true });
 await writeFile(
   output,
-  `${JSON.stringify({ date: new Date().toISOString(), cpus: cpus().length, seconds, connections, span_bytes: spanBytes, results: rows }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), smoke, cpus: cpus().length, seconds, connections, span_bytes: spanBytes, results: rows, catalog_search_at_edge: search }, null, 2)}\n`,
 );
 console.log(`wrote ${path.relative(root, output)}`);
+broken.exitIfBroken('gateway');
 process.exit(0);

@@ -1,23 +1,29 @@
 /**
- * bench/orders — the PlaceOrder path end to end, through the gateway, as clients see it:
- *   - capacity: orders offered at BENCH_RATE/s (open loop) for BENCH_SECONDS; accepted/s, confirmed/s
- *     (sagas completed per second of the run), p50/p99 accept latency and time-to-confirmed;
- *   - latency at half that: offered at half the confirmed/s just measured; p50/p99 accept;
- *   - what limits it: CPU milliseconds per order of each process (from /proc, Linux) and PostgreSQL
- *     transactions per order during the capacity phase, beside the CPU one baseline transaction
- *     cost, so an order's cost reads as "N baseline transactions".
- * In embedded mode (the default `npm start`), embedded-untraced (the same with MERCATO_TRACES=false:
- * spans are still made, so trace ids reach logs, but none is exported to the supervisor's store —
- * the difference is what the console's traces cost) and infra mode (MERCATO_BUS=nats, Redis rate
- * limits, the machine's PostgreSQL), each beside PostgreSQL's single-row INSERT … COMMIT txn/s
- * measured in the same run on the same server (the baseline), with the ratio.
+ * bench/orders — what an order costs, end to end through the gateway, as clients place them:
+ *   - scenarios: `placement` (placed → confirmed; shipping paused with FULFILLMENT_WORKERS=0) and
+ *     `lifecycle` (shipping, mails and read models on; counted until every order is delivered);
+ *   - load: a closed loop that keeps BENCH_IN_FLIGHT orders in their saga at once for BENCH_SECONDS,
+ *     so the platform runs at (not past) its capacity and no refused request's CPU is charged to the
+ *     accepted ones; confirmed/s, p50/p99 accept latency and time-to-confirmed;
+ *   - cost: CPU milliseconds of each process (from /proc) per confirmed order and per message
+ *     delivery (rows the consumers' inboxes gained), PostgreSQL transactions per order and per
+ *     delivery, beside the CPU one baseline `INSERT … COMMIT` transaction costs in the same run;
+ *   - placement also offers half the confirmed rate as an open loop, for the latency figures.
+ * Platforms (BENCH_MODES): embedded (`npm start`), embedded-untraced (MERCATO_TRACES=false) and
+ * infra (NATS bus, Redis rate limits, the machine's PostgreSQL).
+ *
+ * BENCH_PROFILE=1 starts each platform twice (the second time warm): the second time every Node
+ * process runs with `--cpu-prof` and PostgreSQL with pg_stat_statements, and the bench prints the
+ * top self-time functions of the busiest processes and the statements per order of the measured
+ * phase (profiles under bench/results/orders-profiles/). BENCH_SMOKE=1: one short placement run.
  *
  *   npm run bench:orders
- *   BENCH_MODES=embedded,embedded-untraced BENCH_RATE=80 BENCH_SECONDS=20 npm run bench:orders
+ *   BENCH_SCENARIOS=placement BENCH_PROFILE=1 npm run bench:orders
  *
  * Writes bench/results/orders.json.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,43 +31,67 @@ import { fileURLToPath } from 'node:url';
 import { ProcessUnderTest, waitFor } from '@mercato/chassis/testing';
 import pg from 'pg';
 import { postgresInsertBaseline } from '../baselines.ts';
-import { cpuBetween, type ProcessLabeller, sampleCpu } from '../process-cpu.ts';
+import { cpuBetween, type ProcessLabeller, parentOf, sampleCpu } from '../process-cpu.ts';
+import { type ProfileSummary, summariseProfiles } from './cpu-profiles.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+const smoke = process.env.BENCH_SMOKE === '1';
 const knownModes = ['embedded', 'embedded-untraced', 'infra'];
-const modes = (process.env.BENCH_MODES ?? knownModes.join(',')).split(',');
-const seconds = Number(process.env.BENCH_SECONDS ?? 20);
-const rate = Number(process.env.BENCH_RATE ?? 40);
+const knownScenarios = ['placement', 'lifecycle'] as const;
+type Scenario = (typeof knownScenarios)[number];
+const modes = (process.env.BENCH_MODES ?? 'embedded').split(',');
+const scenarios = (process.env.BENCH_SCENARIOS ?? (smoke ? 'placement' : knownScenarios.join(','))).split(
+  ',',
+) as Scenario[];
+const seconds = Number(process.env.BENCH_SECONDS ?? (smoke ? 4 : 20));
+const inFlight = Number(process.env.BENCH_IN_FLIGHT ?? (smoke ? 2 : 8));
+const customerCount = smoke ? 2 : 20;
+const halfPhase = !smoke && process.env.BENCH_HALF !== '0';
+const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? (smoke ? 2 : 10));
+const profiling = process.env.BENCH_PROFILE === '1';
 const infraPostgres = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ports = { postgres: 25396, gateway: 18680, base: 14701, grpcBase: 15701 };
 const gateway = `http://127.0.0.1:${ports.gateway}`;
 const skus = ['BOK-0001', 'BOK-0002', 'BOK-0003', 'KIT-0001', 'KIT-0002', 'APP-0001', 'APP-0002', 'ELE-0001'];
+const sagaEnds = ['OrderConfirmed', 'OrderCancelled', 'OrderFailed'];
+/** When an order's life is over, per scenario (a cancelled or failed order ends there too). */
+const lifeEnds: Record<Scenario, string[]> = {
+  placement: sagaEnds,
+  lifecycle: ['OrderDelivered', 'OrderCancelled', 'OrderFailed'],
+};
+/** Processes outside the platform: shown, not counted in an order's cost. */
+const notPlatform = new Set(['other', 'bench client']);
 
-interface Phase {
-  offered_per_s: number;
-  seconds: number;
-  offered: number;
-  accepted: number;
-  accepted_per_s: number;
-  confirmed: number;
-  confirmed_per_s: number;
-  cancelled: number;
-  unfinished: number;
-  statuses: Record<string, number>;
-  accept_p50_ms: number;
-  accept_p99_ms: number;
-  confirm_p50_ms: number;
-  confirm_p99_ms: number;
-}
+for (const mode of modes)
+  if (!knownModes.includes(mode)) {
+    console.error(`bench/orders: unknown mode "${mode}" in BENCH_MODES (expected ${knownModes.join(', ')})`);
+    process.exit(64);
+  }
+for (const scenario of scenarios)
+  if (!knownScenarios.includes(scenario)) {
+    console.error(
+      `bench/orders: unknown scenario "${scenario}" in BENCH_SCENARIOS (expected ${knownScenarios.join(', ')})`,
+    );
+    process.exit(64);
+  }
 
 const percentile = (values: number[], p: number): number => {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number);
 };
+const perUnit = (value: number, units: number) => Math.round((value / Math.max(1, units)) * 10) / 10;
+const monotonicUs = () => Number(process.hrtime.bigint() / 1_000n);
 
-function startPlatform(mode: string, dataDir: string, prefix: string): ProcessUnderTest {
-  return new ProcessUnderTest(['--import', 'tsx', 'apps/cli/src/main.ts', 'start'], {
+function startPlatform(
+  mode: string,
+  scenario: Scenario,
+  dataDir: string,
+  prefix: string,
+  profileDir?: string,
+): ProcessUnderTest {
+  const profileFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  return new ProcessUnderTest([...profileFlags, '--import', 'tsx', 'apps/cli/src/main.ts', 'start'], {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',
@@ -74,10 +104,11 @@ function startPlatform(mode: string, dataDir: string, prefix: string): ProcessUn
       GATEWAY_RATE_LIMIT_DEFAULT: 'off',
       GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',
       LOG_LEVEL: 'warn',
+      // Every service process writes its profile on exit (the supervisor too, by its own flags).
+      ...(profileDir ? { MERCATO_NODE_FLAGS: profileFlags.join(' ') } : {}),
       ...(mode === 'embedded-untraced' ? { MERCATO_TRACES: 'false' } : {}),
-      // What is measured is PlaceOrder: confirmed orders are not shipped.
-      FULFILLMENT_WORKERS: '0',
-      // Stock is not what is measured: every demo SKU gets plenty (see seedStock below).
+      // Placement alone: confirmed orders are not shipped.
+      ...(scenario === 'placement' ? { FULFILLMENT_WORKERS: '0' } : {}),
       ...(mode === 'infra'
         ? {
             DATABASE_URL: infraPostgres,
@@ -90,6 +121,11 @@ function startPlatform(mode: string, dataDir: string, prefix: string): ProcessUn
         : {}),
     },
   });
+}
+
+async function stopPlatform(platform: ProcessUnderTest): Promise<void> {
+  platform.child.kill('SIGINT');
+  await Promise.race([platform.exited(), sleep(30_000, undefined, { ref: false })]);
 }
 
 async function customers(count: number): Promise<string[]> {
@@ -120,212 +156,339 @@ async function customers(count: number): Promise<string[]> {
   return tokens;
 }
 
-/** Offers orders at `perSecond` for `duration` s without waiting for answers (open loop). */
-async function offer(tokens: string[], perSecond: number, duration: number, tag: string) {
-  const latencies: number[] = [];
-  const accepted: string[] = [];
-  const statuses: Record<string, number> = {};
-  let offered = 0;
-  const inFlight = new Set<Promise<void>>();
-  const began = performance.now();
-  const total = Math.round(perSecond * duration);
-  for (let index = 0; index < total; index += 1) {
-    const due = began + (index * 1_000) / perSecond;
-    const wait = due - performance.now();
-    if (wait > 1) await sleep(wait);
-    offered += 1;
-    const sent = performance.now();
-    const request = fetch(`${gateway}/api/orders`, {
+interface Placed {
+  statuses: Record<string, number>;
+  accepted: string[];
+  latencies: number[];
+}
+
+/** One PlaceOrder through the gateway; records its status and, when accepted, its id. */
+async function placeOrder(
+  token: string,
+  key: string,
+  sku: string,
+  into: Placed,
+): Promise<string | undefined> {
+  const sent = performance.now();
+  try {
+    const response = await fetch(`${gateway}/api/orders`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        authorization: `Bearer ${tokens[index % tokens.length]}`,
-        'idempotency-key': `bench-${tag}-${index}`,
+        authorization: `Bearer ${token}`,
+        'idempotency-key': key,
       },
-      body: JSON.stringify({
-        items: [{ sku: skus[index % skus.length], quantity: 1 }],
-        shipping_address: '1 Bench Road',
-      }),
-    })
-      .then(async (response) => {
-        const body = (await response.json()) as { order_id?: string; code?: string };
-        const label = response.status === 202 ? '202' : `${response.status} ${body.code ?? ''}`;
-        statuses[label] = (statuses[label] ?? 0) + 1;
-        if (response.status === 202 && body.order_id) {
-          latencies.push(performance.now() - sent);
-          accepted.push(body.order_id);
-        }
-      })
-      .catch(() => {
-        statuses.failed = (statuses.failed ?? 0) + 1;
-      });
-    inFlight.add(request);
-    void request.finally(() => inFlight.delete(request));
+      body: JSON.stringify({ items: [{ sku, quantity: 1 }], shipping_address: '1 Bench Road' }),
+    });
+    const body = (await response.json()) as { order_id?: string; code?: string };
+    const label = response.status === 202 ? '202' : `${response.status} ${body.code ?? ''}`;
+    into.statuses[label] = (into.statuses[label] ?? 0) + 1;
+    if (response.status !== 202 || !body.order_id) return undefined;
+    into.latencies.push(performance.now() - sent);
+    into.accepted.push(body.order_id);
+    return body.order_id;
+  } catch {
+    into.statuses.failed = (into.statuses.failed ?? 0) + 1;
+    return undefined;
   }
-  await Promise.all(inFlight);
-  return { offered, accepted, latencies, statuses, elapsed: (performance.now() - began) / 1_000 };
 }
 
-/** From the order service's own store: when each order was placed and confirmed or cancelled. */
-async function outcomes(orderDb: pg.Client, orderIds: string[]) {
-  // Orders still in their saga after this long are reported as unfinished, not waited for.
-  await waitFor(
-    'every saga of the phase finished',
-    async () => {
-      const { rows } = await orderDb.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM saga_instances WHERE status IN ('running', 'compensating')`,
+/**
+ * Watches the order service's own store for orders reaching one of `ends`: one query per tick for
+ * all outstanding orders (its transactions are counted, so the cost figures leave them out).
+ */
+class OrderWatch {
+  readonly #db: pg.Client;
+  readonly #outstanding = new Map<string, () => void>();
+  readonly #ends: string[];
+  queries = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #busy = false;
+
+  constructor(db: pg.Client, ends: string[]) {
+    this.#db = db;
+    this.#ends = ends;
+  }
+
+  until(orderId: string): Promise<void> {
+    return new Promise((resolve) => {
+      this.#outstanding.set(`order-${orderId}`, resolve);
+      this.#timer ??= setInterval(() => void this.#tick(), 200);
+    });
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#busy || this.#outstanding.size === 0) return;
+    this.#busy = true;
+    try {
+      this.queries += 1;
+      const { rows } = await this.#db.query<{ stream_id: string }>(
+        'SELECT DISTINCT stream_id FROM es_events WHERE stream_id = ANY($1::text[]) AND event_type = ANY($2::text[])',
+        [[...this.#outstanding.keys()], this.#ends],
       );
-      return rows[0]?.n === 0;
-    },
-    180_000,
-    250,
-  ).catch((error: unknown) => console.error(`bench/orders: ${(error as Error).message}`));
-  const { rows } = await orderDb.query<{ placed: Date; ended: Date; type: string }>(
-    `SELECT p.recorded_at AS placed, e.recorded_at AS ended, e.event_type AS type
-       FROM es_events p JOIN es_events e ON e.stream_id = p.stream_id
-      WHERE p.stream_id = ANY($1::text[]) AND p.stream_version = 1
-        AND e.event_type IN ('OrderConfirmed', 'OrderCancelled', 'OrderFailed')`,
-    [orderIds.map((id) => `order-${id}`)],
+      for (const { stream_id } of rows) {
+        this.#outstanding.get(stream_id)?.();
+        this.#outstanding.delete(stream_id);
+      }
+    } catch {
+      // The next tick asks again.
+    } finally {
+      this.#busy = false;
+    }
+  }
+}
+
+/** Keeps `window` orders in their saga at once for `duration` s; resolves once the last is placed. */
+async function closedLoop(
+  tokens: string[],
+  watch: OrderWatch,
+  window: number,
+  duration: number,
+  tag: string,
+) {
+  const placed: Placed = { statuses: {}, accepted: [], latencies: [] };
+  const ends = performance.now() + duration * 1_000;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: window }, async (_, client) => {
+      while (performance.now() < ends) {
+        const index = next++;
+        const id = await placeOrder(
+          tokens[(client + index) % tokens.length] as string,
+          `bench-${tag}-${index}`,
+          skus[index % skus.length] as string,
+          placed,
+        );
+        if (id) await watch.until(id);
+        else await sleep(100);
+      }
+    }),
   );
+  return placed;
+}
+
+/** Offers orders at `perSecond` for `duration` s without waiting for answers (open loop). */
+async function openLoop(tokens: string[], perSecond: number, duration: number, tag: string) {
+  const placed: Placed = { statuses: {}, accepted: [], latencies: [] };
+  const inFlightRequests = new Set<Promise<unknown>>();
+  const began = performance.now();
+  for (let index = 0; index < Math.round(perSecond * duration); index += 1) {
+    const wait = began + (index * 1_000) / perSecond - performance.now();
+    if (wait > 1) await sleep(wait);
+    const request = placeOrder(
+      tokens[index % tokens.length] as string,
+      `bench-${tag}-${index}`,
+      skus[index % skus.length] as string,
+      placed,
+    );
+    inFlightRequests.add(request);
+    void request.finally(() => inFlightRequests.delete(request));
+  }
+  await Promise.all(inFlightRequests);
+  return placed;
+}
+
+/** From the order service's store: each order's placing, its saga's end and its life's end. */
+async function outcomes(orderDb: pg.Client, orderIds: string[], scenario: Scenario) {
+  const { rows } = await orderDb.query<{ stream_id: string; type: string; at: Date; version: number }>(
+    `SELECT stream_id, event_type AS type, recorded_at AS at, stream_version AS version FROM es_events
+      WHERE stream_id = ANY($1::text[]) AND (stream_version = 1 OR event_type = ANY($2::text[]))`,
+    [orderIds.map((id) => `order-${id}`), [...sagaEnds, ...lifeEnds[scenario]]],
+  );
+  const placedAt = new Map<string, number>();
+  for (const row of rows) if (row.version === 1) placedAt.set(row.stream_id, row.at.getTime());
   const confirmed = rows.filter((row) => row.type === 'OrderConfirmed');
-  const first = Math.min(...rows.map((row) => row.placed.getTime()));
-  const last = Math.max(...confirmed.map((row) => row.ended.getTime()));
+  const sagaEnded = rows.filter((row) => sagaEnds.includes(row.type));
+  const delivered = rows.filter((row) => row.type === 'OrderDelivered');
+  const first = Math.min(...placedAt.values());
+  const last = Math.max(...confirmed.map((row) => row.at.getTime()));
   return {
     confirmed: confirmed.length,
-    cancelled: rows.length - confirmed.length,
-    unfinished: orderIds.length - rows.length,
+    cancelled: sagaEnded.length - confirmed.length,
+    unfinished: orderIds.length - sagaEnded.length,
+    delivered: delivered.length,
     confirmedPerSecond: confirmed.length > 0 ? confirmed.length / ((last - first) / 1_000) : 0,
-    confirmMs: confirmed.map((row) => row.ended.getTime() - row.placed.getTime()),
+    confirmMs: confirmed.map((row) => row.at.getTime() - (placedAt.get(row.stream_id) ?? row.at.getTime())),
   };
 }
 
-interface Cost {
-  /** CPU ms per finished order, per process (services by name, postgres, nats, redis, …). */
-  cpu_ms_per_order: Record<string, number>;
-  cpu_ms_per_order_total: number;
-  pg_transactions_per_order: number;
-}
-
+/** Where the platform keeps its databases and what a measured stretch of it cost. */
 interface Meter {
   labeller: ProcessLabeller;
   /** Committed + rolled back transactions on the platform's databases so far. */
   transactions: () => Promise<number>;
+  /** Inbox rows per consumer group (`service/group`) so far: one per delivery handled. */
+  deliveries: () => Promise<Map<string, number>>;
+  close: () => Promise<void>;
+}
+
+interface Cost {
+  /** CPU ms per confirmed order, per process (services by name, postgres, …). */
+  cpu_ms_per_order: Record<string, number>;
+  cpu_ms_per_order_total: number;
+  pg_transactions_per_order: number;
+  deliveries: number;
+  deliveries_per_order: number;
+  deliveries_by_group: Record<string, number>;
+  cpu_ms_per_delivery: number;
+  pg_transactions_per_delivery: number;
 }
 
 async function measured<T>(meter: Meter, work: () => Promise<T>) {
-  const cpuBefore = sampleCpu(meter.labeller);
   const transactionsBefore = await meter.transactions();
+  const deliveriesBefore = await meter.deliveries();
+  const cpuBefore = sampleCpu(meter.labeller);
+  const fromUs = monotonicUs();
   const result = await work();
+  const toUs = monotonicUs();
   // PostgreSQL publishes a backend's counters within a second of its transactions.
   await sleep(1_500);
   const cpuAfter = sampleCpu(meter.labeller);
+  const sampledS = (monotonicUs() - fromUs) / 1e6;
+  const deliveriesAfter = await meter.deliveries();
+  const deliveries = new Map(
+    [...deliveriesAfter]
+      .map(([group, n]): [string, number] => [group, n - (deliveriesBefore.get(group) ?? 0)])
+      .filter(([, n]) => n > 0),
+  );
   return {
     result,
+    window: { fromUs, toUs },
+    sampledS,
     cpu: cpuBefore && cpuAfter ? cpuBetween(cpuBefore, cpuAfter) : [],
     transactions: (await meter.transactions()) - transactionsBefore,
+    deliveries,
   };
 }
 
-const perUnit = (value: number, units: number) => Math.round((value / Math.max(1, units)) * 10) / 10;
+/** What the platform spends doing nothing, per second: subtracted to give an order's own cost. */
+interface Idle {
+  cpu_ms_per_s: Record<string, number>;
+  transactions_per_s: number;
+}
 
-async function phase(
-  tokens: string[],
-  orderDb: pg.Client,
-  perSecond: number,
-  tag: string,
-  meter: Meter,
-): Promise<Phase & { cost: Cost }> {
-  const {
-    result: measuredRun,
-    cpu,
-    transactions,
-  } = await measured(meter, async () => {
-    const offered = await offer(tokens, perSecond, seconds, tag);
-    return { offered, outcome: await outcomes(orderDb, offered.accepted) };
-  });
-  const { offered: run, outcome: result } = measuredRun;
-  const finished = result.confirmed + result.cancelled;
+function costOf(
+  gross: Array<[string, number]>,
+  grossTransactions: number,
+  deliveries: Map<string, number>,
+  orders: number,
+  idle: { rates: Idle; seconds: number } | undefined,
+): Cost {
+  // Net of idle: what the same stretch of time costs with no orders (polls, timers, metrics).
+  const cpu = gross.map(([name, ms]): [string, number] => [
+    name,
+    Math.max(0, ms - (idle ? (idle.rates.cpu_ms_per_s[name] ?? 0) * idle.seconds : 0)),
+  ]);
+  const transactions = Math.max(
+    0,
+    grossTransactions - (idle ? idle.rates.transactions_per_s * idle.seconds : 0),
+  );
+  const platformMs = cpu.filter(([name]) => !notPlatform.has(name)).reduce((sum, [, ms]) => sum + ms, 0);
+  const delivered = [...deliveries.values()].reduce((sum, n) => sum + n, 0);
   return {
-    cost: {
-      cpu_ms_per_order: Object.fromEntries(cpu.map(([name, ms]) => [name, perUnit(ms, finished)])),
-      cpu_ms_per_order_total: perUnit(
-        cpu.reduce((sum, [, ms]) => sum + ms, 0),
-        finished,
-      ),
-      pg_transactions_per_order: perUnit(transactions, finished),
-    },
-    offered_per_s: perSecond,
-    seconds,
-    offered: run.offered,
-    accepted: run.accepted.length,
-    accepted_per_s: Math.round(run.accepted.length / run.elapsed),
-    confirmed: result.confirmed,
-    confirmed_per_s: Math.round(result.confirmedPerSecond),
-    cancelled: result.cancelled,
-    unfinished: result.unfinished,
-    statuses: run.statuses,
-    accept_p50_ms: percentile(run.latencies, 50),
-    accept_p99_ms: percentile(run.latencies, 99),
-    confirm_p50_ms: percentile(result.confirmMs, 50),
-    confirm_p99_ms: percentile(result.confirmMs, 99),
+    cpu_ms_per_order: Object.fromEntries(cpu.map(([name, ms]) => [name, perUnit(ms, orders)])),
+    cpu_ms_per_order_total: perUnit(platformMs, orders),
+    pg_transactions_per_order: perUnit(transactions, orders),
+    deliveries: delivered,
+    deliveries_per_order: perUnit(delivered, orders),
+    deliveries_by_group: Object.fromEntries(
+      [...deliveries].sort((a, b) => b[1] - a[1]).map(([group, n]) => [group, perUnit(n, orders)]),
+    ),
+    cpu_ms_per_delivery: perUnit(platformMs, delivered),
+    pg_transactions_per_delivery: perUnit(transactions, delivered),
   };
 }
 
-async function benchMode(mode: string) {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'mercato-bench-orders-'));
-  const prefix = `bench${Date.now().toString(36)}_`;
-  const platform = startPlatform(mode, dataDir, prefix);
-  try {
-    await platform.waitForLine(/all services ready in/, 180_000);
-    const serverUrl =
-      mode === 'infra'
-        ? infraPostgres
-        : `postgres://postgres:${encodeURIComponent(readFileSync(path.join(dataDir, 'postgres-superuser'), 'utf8').trim())}@127.0.0.1:${ports.postgres}/postgres`;
-    const orderDbUrl = new URL(serverUrl);
-    orderDbUrl.pathname = `/${mode === 'infra' ? prefix : ''}order`;
-    const inventoryUrl = new URL(serverUrl);
-    inventoryUrl.pathname = `/${mode === 'infra' ? prefix : ''}inventory`;
-    const inventory = new pg.Client({ connectionString: inventoryUrl.toString() });
-    inventory.on('error', () => undefined);
-    await inventory.connect();
-    await inventory.query('UPDATE stock_levels SET available = 1000000');
-    await inventory.end();
-    const orderDb = new pg.Client({ connectionString: orderDbUrl.toString() });
-    orderDb.on('error', () => undefined);
-    await orderDb.connect();
-
-    const meter = platformMeter(dataDir, serverUrl, mode === 'infra' ? prefix : '');
-    const baselineSeconds = 5;
-    const { result: baseline, cpu: baselineCpu } = await measured(meter, () =>
-      postgresInsertBaseline({ url: serverUrl, clients: 16, seconds: baselineSeconds }),
-    );
-    const baselineCpuMs = perUnit(
-      baselineCpu.reduce((sum, [, ms]) => sum + ms, 0) * 1_000,
-      baseline * baselineSeconds,
-    );
-    const tokens = await customers(20);
-    const capacity = await phase(tokens, orderDb, rate, `cap-${Date.now()}`, meter);
-    const half = Math.max(1, Math.round(capacity.confirmed_per_s / 2));
-    const atHalf = await phase(tokens, orderDb, half, `half-${Date.now()}`, meter);
-    await orderDb.end();
-    return {
-      mode,
-      baseline_insert_tps: baseline,
-      /** Machine CPU (all processes) per baseline transaction, in microseconds. */
-      baseline_cpu_us_per_txn: baselineCpuMs,
-      capacity,
-      at_half: atHalf,
-    };
-  } finally {
-    platform.child.kill('SIGINT');
-    await Promise.race([platform.exited(), sleep(20_000)]);
-    rmSync(dataDir, { recursive: true, force: true });
-    if (mode === 'infra') await dropInfraDatabases(prefix);
-  }
+interface Statement {
+  database: string;
+  query: string;
+  calls_per_order: number;
+  exec_ms_per_order: number;
 }
 
-/** Names the platform's processes from its run state; counts its databases' transactions. */
-function platformMeter(dataDir: string, serverUrl: string, databasePrefix: string): Meter {
+async function statementsReset(serverUrl: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  await admin.query('SELECT pg_stat_statements_reset()');
+  await admin.end();
+}
+
+interface StatementCount {
+  database: string;
+  query: string;
+  calls: number;
+  ms: number;
+}
+
+async function statementCounts(serverUrl: string): Promise<Map<string, StatementCount>> {
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  const { rows } = await admin.query<{
+    key: string;
+    datname: string;
+    query: string;
+    calls: string;
+    ms: number;
+  }>(
+    `SELECT s.dbid || '/' || s.queryid AS key, d.datname, s.query, s.calls::text, s.total_exec_time AS ms
+       FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid`,
+  );
+  await admin.end();
+  return new Map(
+    rows.map((row) => [
+      row.key,
+      { database: row.datname, query: row.query, calls: Number(row.calls), ms: row.ms },
+    ]),
+  );
+}
+
+/** Statements per order, net of what the idle platform ran in the same time (`idleScale` × idle). */
+function statementsPerOrder(
+  run: Map<string, StatementCount>,
+  idle: Map<string, StatementCount>,
+  idleScale: number,
+  orders: number,
+) {
+  const net = [...run].map(([key, statement]) => ({
+    ...statement,
+    calls: Math.max(0, statement.calls - (idle.get(key)?.calls ?? 0) * idleScale),
+    ms: Math.max(0, statement.ms - (idle.get(key)?.ms ?? 0) * idleScale),
+  }));
+  const statements: Statement[] = net
+    .filter((statement) => statement.calls >= orders / 2)
+    .sort((a, b) => b.calls - a.calls)
+    .map((statement) => ({
+      database: statement.database,
+      query: statement.query.replace(/\s+/g, ' ').slice(0, 160),
+      calls_per_order: perUnit(statement.calls, orders),
+      exec_ms_per_order: Math.round((statement.ms / Math.max(1, orders)) * 100) / 100,
+    }));
+  return {
+    calls_per_order: perUnit(
+      net.reduce((sum, statement) => sum + statement.calls, 0),
+      orders,
+    ),
+    exec_ms_per_order: perUnit(
+      net.reduce((sum, statement) => sum + statement.ms, 0),
+      orders,
+    ),
+    top: statements.slice(0, 60),
+  };
+}
+
+/** Names the platform's processes from its run state; counts its databases' transactions and deliveries. */
+async function platformMeter(
+  dataDir: string,
+  serverUrl: string,
+  databasePrefix: string,
+  embedded: boolean,
+): Promise<Meter> {
   const state = JSON.parse(readFileSync(path.join(dataDir, 'run', 'state.json'), 'utf8')) as {
     supervisor_pid?: number;
     services: Record<string, { pid?: number }>;
@@ -335,30 +498,229 @@ function platformMeter(dataDir: string, serverUrl: string, databasePrefix: strin
   );
   // The supervisor receives every span and log line: its CPU is part of what an order costs.
   if (state.supervisor_pid) services.set(state.supervisor_pid, 'supervisor');
-  const commands: Record<string, string> = {
-    postgres: 'postgres',
-    'nats-server': 'nats',
-    'redis-server': 'redis',
+  // Embedded: only the platform's own server and its backends are "postgres" (others on the
+  // machine are not this run's); infra: the shared server's processes, as closely as can be told.
+  const postmaster = embedded
+    ? Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0])
+    : undefined;
+  const commands: Record<string, string> = { 'nats-server': 'nats', 'redis-server': 'redis' };
+  const labeller: ProcessLabeller = (pid, command) => {
+    const service = services.get(pid);
+    if (service) return service;
+    if (command === 'postgres')
+      return postmaster === undefined || pid === postmaster || parentOf(pid) === postmaster
+        ? 'postgres'
+        : undefined;
+    return commands[command] ?? (pid === process.pid ? 'bench client' : undefined);
   };
-  const labeller: ProcessLabeller = (pid, command) =>
-    services.get(pid) ?? commands[command] ?? (pid === process.pid ? 'bench client' : undefined);
+  const connect = async (database: string) => {
+    const url = new URL(serverUrl);
+    url.pathname = `/${database}`;
+    const client = new pg.Client({ connectionString: url.toString() });
+    client.on('error', () => undefined);
+    await client.connect();
+    return client;
+  };
+  const admin = await connect(new URL(serverUrl).pathname.slice(1) || 'postgres');
+  const { rows } = await admin.query<{ datname: string }>(
+    `SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname NOT IN ('template0', 'template1')`,
+    [`${databasePrefix}%`],
+  );
+  const inboxes: Array<[string, pg.Client]> = [];
+  for (const { datname } of rows) {
+    const client = await connect(datname);
+    const found = await client.query<{ t: string | null }>(`SELECT to_regclass('mercato_inbox')::text AS t`);
+    if (found.rows[0]?.t) inboxes.push([datname.slice(databasePrefix.length), client]);
+    else await client.end();
+  }
   return {
     labeller,
     transactions: async () => {
-      const admin = new pg.Client({ connectionString: serverUrl });
-      await admin.connect();
-      try {
-        const { rows } = await admin.query<{ n: string }>(
-          `SELECT coalesce(sum(xact_commit + xact_rollback), 0)::text AS n FROM pg_stat_database
-            WHERE datname LIKE $1 AND datname NOT IN ('template0', 'template1')`,
-          [`${databasePrefix}%`],
+      const { rows: counted } = await admin.query<{ n: string }>(
+        `SELECT coalesce(sum(xact_commit + xact_rollback), 0)::text AS n FROM pg_stat_database
+          WHERE datname LIKE $1 AND datname NOT IN ('template0', 'template1')`,
+        [`${databasePrefix}%`],
+      );
+      return Number(counted[0]?.n ?? 0);
+    },
+    deliveries: async () => {
+      const counts = new Map<string, number>();
+      for (const [service, client] of inboxes) {
+        const { rows: groups } = await client.query<{ group_name: string; n: number }>(
+          'SELECT group_name, count(*)::int AS n FROM mercato_inbox GROUP BY group_name',
         );
-        return Number(rows[0]?.n ?? 0);
-      } finally {
-        await admin.end();
+        for (const group of groups) counts.set(`${service}/${group.group_name}`, group.n);
       }
+      return counts;
+    },
+    close: async () => {
+      await Promise.all([admin, ...inboxes.map(([, client]) => client)].map((client) => client.end()));
     },
   };
+}
+
+async function benchRun(mode: string, scenario: Scenario) {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'mercato-bench-orders-'));
+  const prefix = `bench${Date.now().toString(36)}_`;
+  const embedded = mode !== 'infra';
+  const profileDir = profiling
+    ? path.join(root, 'bench/results/orders-profiles', `${mode}-${scenario}`)
+    : undefined;
+  let platform = startPlatform(mode, scenario, dataDir, prefix);
+  try {
+    await platform.waitForLine(/all services ready in/, 180_000);
+    if (profileDir) {
+      // pg_stat_statements must be loaded at the server's start: stop, configure, start warm.
+      await stopPlatform(platform);
+      if (embedded)
+        await appendFile(
+          path.join(dataDir, 'postgres', 'postgresql.auto.conf'),
+          "\nshared_preload_libraries = 'pg_stat_statements'\n",
+        );
+      rmSync(profileDir, { recursive: true, force: true });
+      mkdirSync(profileDir, { recursive: true });
+      platform = startPlatform(mode, scenario, dataDir, prefix, profileDir);
+      await platform.waitForLine(/all services ready in/, 180_000);
+    }
+    const serverUrl = embedded
+      ? `postgres://postgres:${encodeURIComponent(readFileSync(path.join(dataDir, 'postgres-superuser'), 'utf8').trim())}@127.0.0.1:${ports.postgres}/postgres`
+      : infraPostgres;
+    const dbUrl = (service: string) => {
+      const url = new URL(serverUrl);
+      url.pathname = `/${embedded ? '' : prefix}${service}`;
+      return url.toString();
+    };
+    const inventory = new pg.Client({ connectionString: dbUrl('inventory') });
+    inventory.on('error', () => undefined);
+    await inventory.connect();
+    // Stock is not what is measured: every demo SKU gets plenty.
+    await inventory.query('UPDATE stock_levels SET available = 1000000');
+    await inventory.end();
+    const orderDb = new pg.Client({ connectionString: dbUrl('order') });
+    orderDb.on('error', () => undefined);
+    await orderDb.connect();
+
+    const meter = await platformMeter(dataDir, serverUrl, embedded ? '' : prefix, embedded);
+    const baselineSeconds = smoke ? 1 : 5;
+    const { result: baseline, cpu: baselineCpu } = await measured(meter, () =>
+      postgresInsertBaseline({ url: serverUrl, clients: 16, seconds: baselineSeconds }),
+    );
+    const baselineCpuUs = perUnit(
+      // What the baseline itself spends: the server and the client inserting, not the idle platform.
+      baselineCpu
+        .filter(([name]) => name === 'postgres' || name === 'bench client')
+        .reduce((sum, [, ms]) => sum + ms, 0) * 1_000,
+      baseline * baselineSeconds,
+    );
+    const tokens = await customers(customerCount);
+
+    // Idle: the platform with no orders, for BENCH_IDLE_SECONDS, measured the same way.
+    if (profiling && embedded) await statementsReset(serverUrl);
+    const idleRun = await measured(meter, () => sleep(idleSeconds * 1_000));
+    const idleStatements = profiling && embedded ? await statementCounts(serverUrl) : undefined;
+    const idle: Idle = {
+      cpu_ms_per_s: Object.fromEntries(
+        idleRun.cpu.map(([name, ms]) => [name, Math.round((ms / idleRun.sampledS) * 10) / 10]),
+      ),
+      transactions_per_s: Math.round((idleRun.transactions / idleRun.sampledS) * 10) / 10,
+    };
+    if (profiling && embedded) await statementsReset(serverUrl);
+
+    // Capacity: the closed loop, then every order to the end of its life in this scenario.
+    const tag = `cap-${Date.now()}`;
+    const sagaWatch = new OrderWatch(orderDb, sagaEnds);
+    const lifeWatch = new OrderWatch(orderDb, lifeEnds[scenario]);
+    const run = await measured(meter, async () => {
+      const began = performance.now();
+      const placed = await closedLoop(tokens, sagaWatch, inFlight, seconds, tag);
+      const placing = (performance.now() - began) / 1_000;
+      await Promise.race([
+        Promise.all(placed.accepted.map((id) => lifeWatch.until(id))),
+        // Unreferenced: a timer left running would keep the bench from exiting for up to that long.
+        sleep(scenario === 'lifecycle' ? 120_000 : 60_000, undefined, { ref: false }),
+      ]);
+      return { placed, placing, total: (performance.now() - began) / 1_000 };
+    });
+    sagaWatch.stop();
+    lifeWatch.stop();
+    const { placed, placing } = run.result;
+    const outcome = await outcomes(orderDb, placed.accepted, scenario);
+    // The watches' own queries are transactions on the order database: not the platform's.
+    const transactions = run.transactions - sagaWatch.queries - lifeWatch.queries;
+    const gross = costOf(run.cpu, transactions, run.deliveries, outcome.confirmed, undefined);
+    const cost = costOf(run.cpu, transactions, run.deliveries, outcome.confirmed, {
+      rates: idle,
+      seconds: run.sampledS,
+    });
+    const statements =
+      profiling && embedded && idleStatements
+        ? statementsPerOrder(
+            await statementCounts(serverUrl),
+            idleStatements,
+            run.sampledS / idleRun.sampledS,
+            outcome.confirmed,
+          )
+        : undefined;
+    const capacity = {
+      in_flight: inFlight,
+      seconds,
+      placing_s: Math.round(placing * 10) / 10,
+      measured_s: Math.round(run.result.total * 10) / 10,
+      offered: Object.values(placed.statuses).reduce((sum, n) => sum + n, 0),
+      accepted: placed.accepted.length,
+      accepted_per_s: Math.round((placed.accepted.length / placing) * 10) / 10,
+      confirmed: outcome.confirmed,
+      confirmed_per_s: Math.round(outcome.confirmedPerSecond * 10) / 10,
+      cancelled: outcome.cancelled,
+      unfinished: outcome.unfinished,
+      delivered: outcome.delivered,
+      statuses: placed.statuses,
+      accept_p50_ms: percentile(placed.latencies, 50),
+      accept_p99_ms: percentile(placed.latencies, 99),
+      confirm_p50_ms: percentile(outcome.confirmMs, 50),
+      confirm_p99_ms: percentile(outcome.confirmMs, 99),
+      /** Net of idle (the platform's cost with no orders over the same time subtracted). */
+      cost,
+      /** Everything the platform spent while the orders ran, idle included. */
+      gross_cost: gross,
+      idle,
+    };
+
+    let atHalf: { offered_per_s: number; accept_p50_ms: number; accept_p99_ms: number } | undefined;
+    if (halfPhase && scenario === 'placement') {
+      const half = Math.max(1, Math.round(capacity.confirmed_per_s / 2));
+      const offered = await openLoop(tokens, half, seconds, `half-${Date.now()}`);
+      atHalf = {
+        offered_per_s: half,
+        accept_p50_ms: percentile(offered.latencies, 50),
+        accept_p99_ms: percentile(offered.latencies, 99),
+      };
+    }
+    await orderDb.end();
+    await meter.close();
+    await stopPlatform(platform);
+    const profiles: Array<ProfileSummary & { process: string }> = profileDir
+      ? summariseProfiles(profileDir, run.window.fromUs, run.window.toUs)
+          .map((summary) => ({ ...summary, process: meter.labeller(summary.pid, 'node') ?? 'other' }))
+          .sort((a, b) => b.busy_ms - a.busy_ms)
+      : [];
+    return {
+      mode,
+      scenario,
+      baseline_insert_tps: baseline,
+      profile_window_us: run.window,
+      /** PostgreSQL's and the inserting client's CPU per baseline transaction, in microseconds. */
+      baseline_cpu_us_per_txn: baselineCpuUs,
+      capacity,
+      at_half: atHalf,
+      ...(statements ? { statements } : {}),
+      ...(profiles.length > 0 ? { profiles } : {}),
+    };
+  } finally {
+    if (platform.child.exitCode === null) await stopPlatform(platform);
+    rmSync(dataDir, { recursive: true, force: true });
+    if (mode === 'infra') await dropInfraDatabases(prefix);
+  }
 }
 
 async function dropInfraDatabases(prefix: string) {
@@ -376,61 +738,53 @@ async function dropInfraDatabases(prefix: string) {
   await admin.end();
 }
 
-const results: Awaited<ReturnType<typeof benchMode>>[] = [];
-for (const mode of modes) {
-  if (!knownModes.includes(mode)) {
-    console.error(`bench/orders: unknown mode "${mode}" in BENCH_MODES (expected ${knownModes.join(', ')})`);
-    process.exit(64);
-  }
-  results.push(await benchMode(mode));
-}
+const results: Awaited<ReturnType<typeof benchRun>>[] = [];
+for (const mode of modes) for (const scenario of scenarios) results.push(await benchRun(mode, scenario));
+type Result = (typeof results)[number];
 
 const row = (label: string, values: (string | number)[]) =>
-  `${label.padEnd(30)}${values.map((v) => String(v).padStart(14)).join('')}`;
-console.log(`\nbench/orders — offered ${rate}/s for ${seconds} s, then half the confirmed rate\n`);
+  `${label.padEnd(34)}${values.map((v) => String(v).padStart(20)).join('')}`;
+const header = () =>
+  console.log(
+    row(
+      '',
+      results.map((r) => `${r.mode}/${r.scenario}`),
+    ),
+  );
+const print = (lines: [string, (r: Result) => string | number][]) => {
+  for (const [label, pick] of lines) console.log(row(label, results.map(pick)));
+};
 console.log(
-  row(
-    '',
-    results.map((r) => r.mode),
-  ),
+  `\nbench/orders — ${inFlight} orders in their saga at once for ${seconds} s (closed loop)${smoke ? ' [smoke]' : ''}\n`,
 );
-console.log(
-  row(
-    'PG INSERT…COMMIT txn/s (base)',
-    results.map((r) => r.baseline_insert_tps),
-  ),
-);
-type Result = (typeof results)[number];
-const lines: [string, (r: Result) => string | number][] = [
-  ['accepted/s', (r: Result) => r.capacity.accepted_per_s],
-  ['confirmed/s', (r: Result) => r.capacity.confirmed_per_s],
+header();
+print([
+  ['PG INSERT…COMMIT txn/s (base)', (r) => r.baseline_insert_tps],
+  ['accepted/s', (r) => r.capacity.accepted_per_s],
+  ['confirmed/s', (r) => r.capacity.confirmed_per_s],
   [
     'confirmed/s ÷ baseline',
-    (r: Result) => `1/${(r.baseline_insert_tps / Math.max(1, r.capacity.confirmed_per_s)).toFixed(1)}`,
+    (r) => `1/${(r.baseline_insert_tps / Math.max(1, r.capacity.confirmed_per_s)).toFixed(1)}`,
   ],
-  ['accept p50 / p99 ms', (r: Result) => `${r.capacity.accept_p50_ms} / ${r.capacity.accept_p99_ms}`],
-  ['to confirmed p50 / p99 ms', (r: Result) => `${r.capacity.confirm_p50_ms} / ${r.capacity.confirm_p99_ms}`],
+  ['accept p50 / p99 ms', (r) => `${r.capacity.accept_p50_ms} / ${r.capacity.accept_p99_ms}`],
+  ['to confirmed p50 / p99 ms', (r) => `${r.capacity.confirm_p50_ms} / ${r.capacity.confirm_p99_ms}`],
   [
-    'cancelled, unfinished (of acc.)',
-    (r: Result) => `${r.capacity.cancelled}, ${r.capacity.unfinished} / ${r.capacity.accepted}`,
+    'confirmed, cancelled, unfinished',
+    (r) => `${r.capacity.confirmed}, ${r.capacity.cancelled}, ${r.capacity.unfinished}`,
   ],
-  ['at half: offered/s', (r: Result) => r.at_half.offered_per_s],
-  ['at half: accept p50 / p99 ms', (r: Result) => `${r.at_half.accept_p50_ms} / ${r.at_half.accept_p99_ms}`],
+  ['delivered', (r) => (r.scenario === 'lifecycle' ? r.capacity.delivered : '-')],
+  ['refused (not 202)', (r) => r.capacity.offered - r.capacity.accepted],
+  ['at half: offered/s', (r) => r.at_half?.offered_per_s ?? '-'],
   [
-    'at half: to confirmed p50/p99',
-    (r: Result) => `${r.at_half.confirm_p50_ms} / ${r.at_half.confirm_p99_ms}`,
+    'at half: accept p50 / p99 ms',
+    (r) => (r.at_half ? `${r.at_half.accept_p50_ms} / ${r.at_half.accept_p99_ms}` : '-'),
   ],
-];
-for (const [label, pick] of lines) console.log(row(label, results.map(pick)));
+]);
 
-// What limits it: where the CPU of the capacity phase went, per finished order.
-console.log('\nCPU per order in the capacity phase (ms, all processes, from /proc)\n');
 console.log(
-  row(
-    '',
-    results.map((r) => r.mode),
-  ),
+  '\nCPU ms per confirmed order, net of idle (from /proc; placement: until confirmed, lifecycle: until delivered)\n',
 );
+header();
 const processes = [...new Set(results.flatMap((r) => Object.keys(r.capacity.cost.cpu_ms_per_order)))].sort(
   (a, b) =>
     (results[0]?.capacity.cost.cpu_ms_per_order[b] ?? 0) -
@@ -439,12 +793,22 @@ const processes = [...new Set(results.flatMap((r) => Object.keys(r.capacity.cost
 for (const name of processes)
   console.log(
     row(
-      `  ${name}`,
+      `  ${name}${notPlatform.has(name) ? ' (not counted)' : ''}`,
       results.map((r) => r.capacity.cost.cpu_ms_per_order[name] ?? 0),
     ),
   );
-const costLines: [string, (r: Result) => string | number][] = [
-  ['total CPU ms / order', (r) => r.capacity.cost.cpu_ms_per_order_total],
+print([
+  ['platform CPU ms / order', (r) => r.capacity.cost.cpu_ms_per_order_total],
+  ['  (gross, idle included)', (r) => r.capacity.gross_cost.cpu_ms_per_order_total],
+  [
+    '  idle platform CPU ms / s',
+    (r) =>
+      Math.round(
+        Object.entries(r.capacity.idle.cpu_ms_per_s)
+          .filter(([name]) => !notPlatform.has(name))
+          .reduce((sum, [, ms]) => sum + ms, 0),
+      ),
+  ],
   ['baseline: CPU µs / INSERT txn', (r) => r.baseline_cpu_us_per_txn],
   [
     'order ÷ baseline txn (CPU)',
@@ -452,11 +816,55 @@ const costLines: [string, (r: Result) => string | number][] = [
       `${Math.round((r.capacity.cost.cpu_ms_per_order_total * 1_000) / Math.max(1, r.baseline_cpu_us_per_txn))}×`,
   ],
   ['PG transactions / order', (r) => r.capacity.cost.pg_transactions_per_order],
-];
-for (const [label, pick] of costLines) console.log(row(label, results.map(pick)));
+  ['  (gross, idle included)', (r) => r.capacity.gross_cost.pg_transactions_per_order],
+  ['deliveries / order', (r) => r.capacity.cost.deliveries_per_order],
+  ['platform CPU ms / delivery', (r) => r.capacity.cost.cpu_ms_per_delivery],
+  ['PG transactions / delivery', (r) => r.capacity.cost.pg_transactions_per_delivery],
+]);
+for (const r of results) {
+  console.log(`\ndeliveries per order by consumer group (${r.mode}/${r.scenario})`);
+  for (const [group, n] of Object.entries(r.capacity.cost.deliveries_by_group))
+    console.log(row(`  ${group}`, [n]));
+  if (r.statements) {
+    console.log(
+      `\nPostgreSQL statements per order, net of idle (${r.mode}/${r.scenario}): ${r.statements.calls_per_order} calls, ${r.statements.exec_ms_per_order} ms executing; top by calls`,
+    );
+    for (const statement of r.statements.top.slice(0, 25))
+      console.log(
+        `  ${String(statement.calls_per_order).padStart(6)} ${String(statement.exec_ms_per_order).padStart(7)} ms  ${statement.database.padEnd(14)} ${statement.query.slice(0, 110)}`,
+      );
+  }
+  for (const profile of (r.profiles ?? []).slice(0, 6)) {
+    console.log(
+      `\nprofile of ${profile.process} (${r.mode}/${r.scenario}): ${profile.busy_ms} ms busy in the phase`,
+    );
+    console.log(`  packages: ${profile.top_packages.map((p) => `${p.name} ${p.ms}`).join(', ')}`);
+    for (const fn of profile.top_functions.slice(0, 12))
+      console.log(`  ${String(fn.ms).padStart(8)} ms  ${fn.name}`);
+  }
+}
+
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
 writeFileSync(
   path.join(root, 'bench/results/orders.json'),
-  `${JSON.stringify({ rate, seconds, results }, null, 2)}\n`,
+  `${JSON.stringify({ in_flight: inFlight, seconds, smoke, results }, null, 2)}\n`,
 );
 console.log('\nwritten to bench/results/orders.json');
+
+// Smoke: the bench itself broke if a run confirmed nothing, left sagas unfinished or refused orders.
+if (smoke) {
+  const broken = results.filter(
+    (r) =>
+      r.capacity.confirmed === 0 ||
+      r.capacity.unfinished > 0 ||
+      r.capacity.offered !== r.capacity.accepted ||
+      r.capacity.cost.deliveries === 0,
+  );
+  for (const r of broken)
+    console.error(
+      `bench/orders smoke: ${r.mode}/${r.scenario} broke: confirmed ${r.capacity.confirmed}, unfinished ${r.capacity.unfinished}, statuses ${JSON.stringify(r.capacity.statuses)}, deliveries ${r.capacity.cost.deliveries}`,
+    );
+  if (broken.length > 0) process.exit(1);
+}
+if (existsSync(path.join(root, 'bench/results/orders-profiles')) && profiling)
+  console.log('profiles in bench/results/orders-profiles/ (open in Chrome DevTools or speedscope)');

@@ -8,16 +8,21 @@
  *     from the first publish until the lag is back to 0;
  *   - ListCustomerOrders p50/p99 over gRPC (a customer's newest 20), 2,000 sequential calls after
  *     200 of warm-up (printed apart), and the share order-view itself answered within 2.5 and 5 ms;
+ *   - the same page at the edge, `GET /api/orders` through the gateway (built, as the supervisor
+ *     runs it; token verified): its capacity, then p50/p99 in an open loop at half of it, and the
+ *     CPU the gateway and order-view spent per read;
  * beside PostgreSQL's single-row INSERT … COMMIT txn/s (one client) measured in the same run on the
  * same server, with the ratio, and the page read by a plain SELECT as the floor of the read. Runs
  * order-view as a process of its own against the machine's PostgreSQL (BENCH_PG_URL).
  *
  *   npm run bench:read-models
  *   BENCH_EVENTS=20000 npm run bench:read-models
+ *   BENCH_SMOKE=1 npm run bench:read-models   # 2,000 events, a few seconds a phase
  *
  * Writes bench/results/read-models.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DescService } from '@bufbuild/protobuf';
@@ -32,13 +37,21 @@ import {
   waitFor,
 } from '@mercato/chassis/testing';
 import { OrderViewService } from '@mercato/contracts/grpc/order-view';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { buildStale, builtCommand } from '../../apps/cli/src/build/service-build.ts';
 import { orderSummariesReadModel } from '../../services/order-view/src/adapters/persistence/order-summaries.read-model.ts';
 import { postgresInsertBaseline } from '../baselines.ts';
+import { measureEdgeRead } from '../edge-read.ts';
+import { Breakage, cpuProfileFlags, setting, smoke } from '../smoke-mode.ts';
 import { CUSTOMERS, publishOrders } from './publish-orders.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const events = Number(process.env.BENCH_EVENTS ?? 100_000);
+const events = setting('BENCH_EVENTS', 100_000, 2_000);
+const baselineSeconds = smoke ? 1 : 5;
+const warmUpCalls = smoke ? 20 : 200;
+const measuredCalls = smoke ? 100 : 2_000;
+const edgeSeconds = setting('BENCH_EDGE_SECONDS', 10, 2);
+const broken = new Breakage();
 const url = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 process.env.MERCATO_TEST_DATABASE_URL ??= url;
 const logger = createLogger({ service: 'bench', level: 'silent' });
@@ -66,12 +79,90 @@ async function servedWithin(serviceUrl: string): Promise<Map<string, number>> {
   return counts;
 }
 
+/**
+ * `GET /api/orders` (a customer's newest 20, the page ListCustomerOrders reads) through the gateway,
+ * built and started as the supervisor starts it, with a real token whose key the gateway fetches
+ * from a JWKS served here. The gateway's gRPC peers are not called by this route and are not run.
+ */
+async function readThroughGateway(orderViewUrl: string, orderViewPid: number | undefined) {
+  const ports = { gateway: 18993, jwks: 18994 };
+  const keys = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  const jwk = { ...(await exportJWK(keys.publicKey)), kid: 'bench', alg: 'EdDSA', use: 'sig' };
+  const jwks = http.createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+  });
+  await new Promise<void>((resolve) => jwks.listen(ports.jwks, '127.0.0.1', resolve));
+  const now = Math.floor(Date.now() / 1000);
+  const token = await new SignJWT({ roles: ['customer'] })
+    .setProtectedHeader({ alg: 'EdDSA', kid: 'bench', typ: 'JWT' })
+    .setSubject('cus_7')
+    .setIssuer('mercato-identity')
+    .setAudience('mercato')
+    .setIssuedAt(now)
+    .setExpirationTime(now + 3_600)
+    .sign(keys.privateKey);
+  const directory = path.join(root, 'apps', 'gateway');
+  await buildStale([{ name: 'gateway', directory }], root);
+  const unused = 'http://127.0.0.1:9';
+  const gateway = new ProcessUnderTest([...cpuProfileFlags(), ...builtCommand()], {
+    cwd: directory,
+    env: {
+      ...process.env,
+      PORT: String(ports.gateway),
+      MERCATO_SERVICE: 'gateway',
+      LOG_LEVEL: 'warn',
+      ORDER_VIEW_URL: orderViewUrl,
+      ANALYTICS_URL: unused,
+      IDENTITY_URL: `http://127.0.0.1:${ports.jwks}`,
+      ...Object.fromEntries(
+        [
+          'CATALOG',
+          'IDENTITY',
+          'CUSTOMER',
+          'PRICING',
+          'INVENTORY',
+          'ORDER',
+          'FULFILLMENT',
+          'NOTIFICATION',
+        ].map((name) => [`${name}_GRPC_URL`, unused]),
+      ),
+      // What is measured is the read, not the per-user quota.
+      GATEWAY_RATE_LIMIT_DEFAULT: 'off',
+    },
+  });
+  try {
+    const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
+    await waitFor(
+      'the gateway listening',
+      async () => {
+        if (gateway.child.exitCode !== null)
+          throw new Error(
+            `the gateway exited with ${gateway.child.exitCode}:\n${gateway.lines.slice(-10).join('\n')}`,
+          );
+        return (await fetch(`${gatewayUrl}/healthz`).catch(() => undefined))?.ok === true;
+      },
+      60_000,
+      100,
+    );
+    return await measureEdgeRead({
+      url: `${gatewayUrl}/api/orders?page_size=20`,
+      headers: { authorization: `Bearer ${token}` },
+      capacitySeconds: edgeSeconds,
+      seconds: edgeSeconds,
+      processes: { gateway: gateway.child.pid, 'order-view': orderViewPid },
+    });
+  } finally {
+    await gateway.kill('SIGTERM');
+    jwks.close();
+  }
+}
+
 const messages = await createTestMessageStore('bench_read_models_messages');
 const busPool = createPool({ url: messages.url, max: 4, applicationName: 'bench' }, logger);
 const bus = new PostgresMessageBus({ pool: busPool, listenUrl: messages.url, logger });
 try {
-  process.stdout.write('baseline: single-row INSERT … COMMIT, one client, 5 s\n');
-  const baseline = await postgresInsertBaseline({ url, clients: 1, seconds: 5 });
+  process.stdout.write(`baseline: single-row INSERT … COMMIT, one client, ${baselineSeconds} s\n`);
+  const baseline = await postgresInsertBaseline({ url, clients: 1, seconds: baselineSeconds });
 
   process.stdout.write(`publishing ${events} events\n`);
   let orders = 0;
@@ -93,7 +184,7 @@ try {
   const servicePorts = { http: 18991, grpc: 18992 };
   const directory = path.join(root, 'services', 'order-view');
   await buildStale([{ name: 'order-view', directory }], root);
-  const child = new ProcessUnderTest(builtCommand(), {
+  const child = new ProcessUnderTest([...cpuProfileFlags(), ...builtCommand()], {
     cwd: directory,
     env: {
       ...process.env,
@@ -110,7 +201,11 @@ try {
     url: `http://127.0.0.1:${servicePorts.http}`,
     databaseUrl: database.url,
     client: <S extends DescService>(grpcService: S) =>
-      createClient(grpcService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${servicePorts.grpc}` })),
+      createClient(
+        grpcService,
+        // Uncompressed, as the platform's own clients call (createGrpcClient).
+        createGrpcTransport({ baseUrl: `http://127.0.0.1:${servicePorts.grpc}`, acceptCompression: [] }),
+      ),
     stop: async () => {
       await child.kill('SIGTERM');
       await database.drop();
@@ -173,7 +268,9 @@ try {
   const liveSeconds = (performance.now() - liveStarted) / 1_000;
   await watcher.end();
 
-  process.stdout.write('ListCustomerOrders: 200 warm-up calls, then 2,000 measured, sequential\n');
+  process.stdout.write(
+    `ListCustomerOrders: ${warmUpCalls} warm-up calls, then ${measuredCalls} measured, sequential\n`,
+  );
   const client = service.client(OrderViewService);
   const listCalls = async (from: number, count: number) => {
     const taken: number[] = [];
@@ -185,9 +282,9 @@ try {
     return taken;
   };
   // The first calls pay for both processes' JIT and the HTTP/2 session: printed on their own.
-  const warmUp = await listCalls(0, 200);
+  const warmUp = await listCalls(0, warmUpCalls);
   const servedBefore = await servedWithin(service.url);
-  const latencies = await listCalls(200, 2_000);
+  const latencies = await listCalls(warmUpCalls, measuredCalls);
   const servedAfter = await servedWithin(service.url);
   // How much of it is order-view's own work: its server histogram (handler, SQL, encoding), the
   // measured calls only. What a call takes beyond that is HTTP/2, the client and the scheduler.
@@ -196,7 +293,7 @@ try {
   // The floor under it: the page's rows read from PostgreSQL directly, the same way, same run.
   const direct = createPool({ url: service.databaseUrl, max: 1, applicationName: 'bench' }, logger);
   const directLatencies: number[] = [];
-  for (let i = 0; i < 2_000; i += 1) {
+  for (let i = 0; i < measuredCalls; i += 1) {
     const began = performance.now();
     await direct.query(
       'SELECT * FROM order_summaries WHERE customer_id = $1 ORDER BY placed_at DESC, order_id DESC LIMIT 21',
@@ -205,6 +302,9 @@ try {
     directLatencies.push(performance.now() - began);
   }
   await direct.end();
+
+  process.stdout.write('GET /api/orders at the edge: capacity, then half of it, open loop\n');
+  const edge = await readThroughGateway(service.url, child.child.pid);
   await service.stop();
 
   const result = {
@@ -233,7 +333,19 @@ try {
       '10ms': served('0.01'),
     },
     direct_select_ms: { p50: percentile(directLatencies, 50), p99: percentile(directLatencies, 99) },
+    list_orders_at_edge: edge,
   };
+  broken.expect(result.build.events_per_s > 0, 'the build produced no figure');
+  broken.expect(
+    switched?.differences === 0 && (switched?.compared_rows ?? 0) > 0,
+    `the rebuild compared ${switched?.compared_rows} rows with ${switched?.differences} differences`,
+  );
+  broken.expect(livePublished > 0, 'the live phase published nothing');
+  broken.expect(latencies.length === measuredCalls, 'ListCustomerOrders calls missing');
+  broken.expect(
+    edge.requests > 0 && edge.broken_answers === 0 && edge.capacity_errors === 0,
+    `GET /api/orders at the edge: ${edge.requests} answered, ${edge.broken_answers + edge.capacity_errors} broken answers or failed connections`,
+  );
   const ratio = (value: number) => `${(value / baseline).toFixed(2)}×`;
   const table = [
     ['what', 'figure', 'ratio to its baseline'],
@@ -259,13 +371,28 @@ try {
       `${(result.list_customer_orders_ms.p99 / result.direct_select_ms.p99).toFixed(1)}× the direct SELECT's p99`,
     ],
     [
-      '  … its first 200 calls (warm-up, not counted)',
+      `  … its first ${warmUpCalls} calls (warm-up, not counted)`,
       `${result.list_customer_orders_warm_up_ms.p50.toFixed(2)} / ${result.list_customer_orders_warm_up_ms.p99.toFixed(2)} ms`,
       '',
     ],
     [
       '  … answered by order-view within 2.5 / 5 ms',
       `${percent(served('0.0025'))} / ${percent(served('0.005'))} of calls (its own histogram)`,
+      '',
+    ],
+    [
+      `GET /api/orders through the gateway, at ${edge.rate_per_s}/s (half its ${edge.capacity_per_s}/s), open loop`,
+      `${edge.p50_ms.toFixed(2)} / ${edge.p99_ms.toFixed(2)} ms p50 / p99 (target p99 ≤ 10 ms)`,
+      `${(edge.p99_ms / result.direct_select_ms.p99).toFixed(1)}× the direct SELECT's p99`,
+    ],
+    [
+      '  … CPU per read, at half / at capacity',
+      Object.keys(edge.cpu_ms_per_request)
+        .map(
+          (name) =>
+            `${name} ${edge.cpu_ms_per_request[name]?.toFixed(2)} / ${edge.cpu_ms_per_request_at_capacity[name]?.toFixed(2)} ms`,
+        )
+        .join(', '),
       '',
     ],
     [
@@ -281,8 +408,9 @@ try {
   mkdirSync(`${root}bench/results`, { recursive: true });
   writeFileSync(
     `${root}bench/results/read-models.json`,
-    `${JSON.stringify({ measured_at: new Date().toISOString(), ...result }, null, 2)}\n`,
+    `${JSON.stringify({ measured_at: new Date().toISOString(), smoke, ...result }, null, 2)}\n`,
   );
+  broken.exitIfBroken('read-models');
 } finally {
   await bus.close();
   await busPool.end();

@@ -14,6 +14,7 @@
  *
  *   npm run bench:streams
  *   BENCH_STREAMS=200 BENCH_SECONDS=10 BENCH_SETTLE_SECONDS=5 npm run bench:streams
+ *   BENCH_SMOKE=1 npm run bench:streams  # 20 streams, 2 s windows: does it still run?
  *
  * Writes bench/results/streams.json.
  */
@@ -24,13 +25,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ProcessUnderTest, waitFor } from '@mercato/chassis/testing';
 import pg from 'pg';
-import { cpuBetween, type ProcessLabeller, sampleCpu } from '../process-cpu.ts';
+import { cpuBetween, type ProcessLabeller, parentOf, sampleCpu } from '../process-cpu.ts';
+import { Breakage, setting, smoke } from '../smoke-mode.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const STREAMS = Number(process.env.BENCH_STREAMS ?? 1_000);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const STREAMS = setting('BENCH_STREAMS', 1_000, 20);
+const SECONDS = setting('BENCH_SECONDS', 30, 2);
 /** After opening: the garbage the opening burst left is collected before anything is measured. */
-const SETTLE_SECONDS = Number(process.env.BENCH_SETTLE_SECONDS ?? 20);
+const SETTLE_SECONDS = setting('BENCH_SETTLE_SECONDS', 20, 1);
+/** After the customers' orders: their sagas and mails finish before the platform is called at rest. */
+const AT_REST_SECONDS = smoke ? 2 : 8;
+const broken = new Breakage();
 const PER_CUSTOMER = 10;
 const AIM_SHARE_OF_CORE = 0.05;
 const ports = { postgres: 25401, gateway: 19180, base: 16101, grpcBase: 17101, bare: 19181 };
@@ -118,18 +123,24 @@ async function openStream(url: string, token: string | undefined, signal: AbortS
 function labellerFor(dataDir: string, barePid?: number): ProcessLabeller {
   const state = JSON.parse(readFileSync(path.join(dataDir, 'run', 'state.json'), 'utf8')) as {
     supervisor_pid: number;
+    postgres: { pid: number | null };
     services: Record<string, { pid?: number }>;
   };
   const services = new Map(
     Object.entries(state.services).flatMap(([name, service]) => (service.pid ? [[service.pid, name]] : [])),
   );
   services.set(state.supervisor_pid, 'supervisor');
+  // Only the platform's own server and its backends: the machine's other PostgreSQL servers (the
+  // shared one, another bench's) are not this run's.
+  const postmaster = state.postgres.pid;
+  const isOwnPostgres = (pid: number) =>
+    postmaster !== null && (pid === postmaster || parentOf(pid) === postmaster);
   return (pid, command) =>
     pid === barePid
       ? 'bare SSE server'
       : pid === process.pid
         ? 'bench client'
-        : (services.get(pid) ?? (command === 'postgres' ? 'postgres' : undefined));
+        : (services.get(pid) ?? (command === 'postgres' && isOwnPostgres(pid) ? 'postgres' : undefined));
 }
 
 async function orderTransactions(dataDir: string): Promise<number> {
@@ -187,7 +198,7 @@ try {
   const people: Array<{ token: string; orderId: string }> = [];
   for (let index = 0; index < customers; index += 1) people.push(await customer(index));
   // Let every PlaceOrder saga and its mails finish: the windows measure a platform at rest.
-  await sleep(8_000);
+  await sleep(AT_REST_SECONDS * 1_000);
   const labeller = labellerFor(dataDir);
 
   process.stdout.write(`idle platform, no stream: ${SECONDS} s\n`);
@@ -210,7 +221,7 @@ try {
   process.stdout.write(`${open} streams open at the gateway, idle: ${SECONDS} s\n`);
   const withStreams = await idleWindow(dataDir, labeller);
   streams.abort();
-  await sleep(3_000);
+  await sleep(smoke ? 1_000 : 3_000);
   process.stdout.write(`idle platform again, the streams closed: ${SECONDS} s\n`);
   const idleAfter = await idleWindow(dataDir, labeller);
 
@@ -285,6 +296,7 @@ try {
     path.join(root, 'bench/results/streams.json'),
     `${JSON.stringify(
       {
+        smoke,
         streams: open,
         seconds,
         share_of_one_core: {
@@ -310,10 +322,16 @@ try {
       2,
     )}\n`,
   );
+  broken.expect(open === STREAMS, `${open} of ${STREAMS} streams open at the gateway`);
+  broken.expect(
+    [idle, withStreams, idleAfter, floorWindow].every((window) => window.cpu.length > 0),
+    'a window measured no CPU',
+  );
 } finally {
   streams.abort();
   bare?.child.kill('SIGTERM');
   platform.child.kill('SIGINT');
-  await Promise.race([platform.exited(), sleep(20_000)]);
+  await Promise.race([platform.exited(), sleep(20_000, undefined, { ref: false })]);
   rmSync(dataDir, { recursive: true, force: true });
 }
+broken.exitIfBroken('streams');

@@ -14,7 +14,8 @@
  *    serializing them (what each service pays to send them).
  *
  * Ports: gateway 19980, services 16901…, gRPC 17901…, PostgreSQL 25409, supervisor 16999.
- * `BENCH_SKIP_LCP=1` measures 1 and 3 only (no platform). Writes bench/results/web.json.
+ * `BENCH_SKIP_LCP=1` measures 1 and 3 only (no platform). `BENCH_SMOKE=1`: one LCP run, 10 s of
+ * spans, 100 traces decoded (does it still run?). Writes bench/results/web.json.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,13 +25,14 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { buildWebIfStale } from '../../apps/cli/src/build/web-build.ts';
 import { PlatformProcess } from '../../e2e/support/platform-process.ts';
+import { Breakage, setting, smoke } from '../smoke-mode.ts';
 import { entryJavaScript, reactRuntimeGzipBytes } from './bundle-size.ts';
 import { measureOtlpIngest } from './otlp-ingest.ts';
 import { largestContentfulPaint } from './page-lcp.ts';
 import { measureSpanStore } from './span-store-load.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const broken = new Breakage();
 const ports = { postgres: 25409, gateway: 19980, base: 16901, grpcBase: 17901 };
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
@@ -42,12 +44,12 @@ const console_ = entryJavaScript(dist, 'ops/index.html');
 const react = reactRuntimeGzipBytes(root);
 
 const spanStore = measureSpanStore({
-  rate: env('BENCH_SPAN_RATE', 100),
-  seconds: env('BENCH_SPAN_SECONDS', 600),
+  rate: setting('BENCH_SPAN_RATE', 100, 100),
+  seconds: setting('BENCH_SPAN_SECONDS', 600, 10),
   maxBytes: 64 * 1024 * 1024,
 });
 
-const ingest = await measureOtlpIngest(env('BENCH_OTLP_TRACES', 3_000));
+const ingest = await measureOtlpIngest(setting('BENCH_OTLP_TRACES', 3_000, 100));
 
 let lcp: { runs: number[]; median_ms: number; api_median_ms: number } | undefined;
 if (process.env.BENCH_SKIP_LCP !== '1') {
@@ -75,10 +77,12 @@ if (process.env.BENCH_SKIP_LCP !== '1') {
     await largestContentfulPaint(context, `${gateway}/`);
     const runs: number[] = [];
     const api: number[] = [];
-    for (let run = 0; run < env('BENCH_LCP_RUNS', 7); run++) {
+    for (let run = 0; run < setting('BENCH_LCP_RUNS', 7, 1); run++) {
       runs.push(await largestContentfulPaint(context, `${gateway}/`));
       const began = performance.now();
-      await (await fetch(`${gateway}/api/storefront/products?page=1&page_size=24`)).json();
+      const answer = await fetch(`${gateway}/api/storefront/products?page=1&page_size=24`);
+      broken.expect(answer.status === 200, `the catalog page's API call answered ${answer.status}`);
+      await answer.json();
       api.push(performance.now() - began);
     }
     await context.close();
@@ -86,7 +90,7 @@ if (process.env.BENCH_SKIP_LCP !== '1') {
     lcp = { runs, median_ms: median(runs), api_median_ms: median(api) };
   } finally {
     platform.child.kill('SIGINT');
-    await Promise.race([platform.exited(), sleep(20_000)]);
+    await Promise.race([platform.exited(), sleep(20_000, undefined, { ref: false })]);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -148,6 +152,13 @@ console.table(spanStore.queries);
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
 writeFileSync(
   path.join(root, 'bench/results/web.json'),
-  `${JSON.stringify({ at: new Date().toISOString(), storefront, console: console_, react_gzip_bytes: react, lcp, span_store: spanStore, otlp_ingest: ingest }, null, 2)}\n`,
+  `${JSON.stringify({ at: new Date().toISOString(), smoke, storefront, console: console_, react_gzip_bytes: react, lcp, span_store: spanStore, otlp_ingest: ingest }, null, 2)}\n`,
 );
 console.log('written to bench/results/web.json');
+broken.expect(storefront.gzipBytes > 0 && react > 0, 'no bundle size');
+broken.expect(!lcp || lcp.runs.every((ms) => ms > 0), 'a page load reported no LCP');
+broken.expect(
+  spanStore.spans_kept > 0 && Number.isFinite(worstQuery),
+  'the span store kept or answered nothing',
+);
+broken.exitIfBroken('web');
