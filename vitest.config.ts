@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{packages,services,apps}/*/src/**/*.test.ts'],
+          include: ['{packages,services,apps}/*/src/**/*.test.ts', 'e2e/support/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },
       },
@@ -30,7 +30,9 @@ export default defineConfig({
           globalSetup: ['e2e/support/build-services.ts'],
           testTimeout: 90_000,
           hookTimeout: 90_000,
-          // One platform at a time: each test file runs a whole shop with its own ports.
+          // One platform at a time: each test file runs a whole shop with its own ports. Vitest runs
+          // such a project after all others, so `npm test` runs it in a process of its own beside
+          // the unit and integration suites (e2e/support/side-by-side.ts).
           fileParallelism: false,
         },
       },

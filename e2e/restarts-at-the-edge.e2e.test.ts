@@ -50,7 +50,7 @@ describe('restarts as a client of the gateway sees them (kill -9 under load)', (
   });
 
   for (const service of Object.keys(probes)) {
-    it(`${service}: every request sent from 1 s after it is ready again succeeds`, async () => {
+    it(`${service}: every request sent from 5 s after it is ready again succeeds`, async () => {
       const probe = probes[service] as () => Promise<Response>;
       const before = await platform.state();
       const killed = before.services[service]?.pid as number;
@@ -75,19 +75,30 @@ describe('restarts as a client of the gateway sees them (kill -9 under load)', (
       );
       const readyAt = Date.now();
       stragglers.push((await platform.state()).services[service]?.pid ?? 0);
-      await sleep(3_000);
+      await sleep(8_000);
       await load.stop();
 
       const window = errorWindow(load.outcomes, readyAt);
       console.log(
         `${service}: kill → ready ${readyAt - killedAt} ms; ${window.requests} requests, ${window.errors} errors ${JSON.stringify(window.statuses)}; last failed request sent ${window.lastFailedSentAfterMs ?? 'none'} ms and ended ${window.lastErrorAfterMs ?? 'none'} ms after ready; slowest success ${window.slowestMs} ms`,
       );
+      // The gateway's circuit to the service, as it changed from the kill on (ms after ready).
+      const transitions = platform
+        .jsonLines()
+        .filter((line) => line.breaker_state !== undefined && Date.parse(String(line.timestamp)) >= killedAt)
+        .map(
+          (line) =>
+            `${String(line.service)}→${String(line.dependency)} ${String(line.breaker_state)} ${Date.parse(String(line.timestamp)) - readyAt}`,
+        );
+      console.log(`${service}: circuit transitions (ms after ready): ${transitions.join(', ') || 'none'}`);
       expect(window.requests).toBeGreaterThan(RATE * 3);
       // Healed: what a client sends once the service is back is answered. A request caught by the
       // restart (sent before) may still fail after it, when its own attempt times out; an edge
-      // that kept failing new requests (a breaker open for 30 s, as once here) fails this.
+      // that kept failing new requests (a breaker open for 30 s, as once here) fails this. The
+      // gateway's breaker, opened by the outage, refuses until its half-open probe succeeds: about
+      // 0.5 to 2.1 s after ready here, 1.5 s in CI beside the other suites. Watched for 8 s.
       if (window.lastFailedSentAfterMs !== null)
-        expect(window.lastFailedSentAfterMs).toBeLessThanOrEqual(1_000);
+        expect(window.lastFailedSentAfterMs).toBeLessThanOrEqual(5_000);
       // Serving afterwards.
       expect((await probe()).status).toBe(200);
     });

@@ -2,12 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { repositoryRoot } from './platform-process.ts';
 
 /**
- * vitest globalSetup of the e2e and chaos suites: every service's bundle is built once before any
+ * vitest globalSetup of the e2e and chaos suites: every service's bundle is built before any
  * platform starts, so a suite's start-up figures (e.g. "ready within 30 s") time the platform, not
- * a fresh clone's first build. The supervisor then finds every bundle fresh.
+ * a fresh clone's first build. Only what is stale is built (`mercato build --stale`, as a start
+ * does): the first suite of a CI run builds everything, the next ones find every bundle fresh.
  */
 export default function buildServices(): void {
-  const built = spawnSync(process.execPath, ['--import', 'tsx', 'apps/cli/src/main.ts', 'build'], {
+  const built = spawnSync(process.execPath, ['--import', 'tsx', 'apps/cli/src/main.ts', 'build', '--stale'], {
     cwd: repositoryRoot,
     encoding: 'utf8',
     env: process.env,

@@ -3,6 +3,8 @@ export interface Outcome {
   sentAt: number;
   endedAt: number;
   status: number;
+  /** The problem's `code` when the answer was a problem document. */
+  code?: string;
 }
 
 export interface EdgeLoad {
@@ -21,12 +23,12 @@ export function steadyLoad(request: () => Promise<Response>, perSecond: number):
     const sentAt = Date.now();
     const done = request()
       .then(async (response) => {
-        await response.arrayBuffer();
-        return response.status;
+        const body = await response.text();
+        return { status: response.status, code: problemCode(response, body) };
       })
-      .catch(() => 0)
-      .then((status) => {
-        outcomes.push({ sentAt, endedAt: Date.now(), status });
+      .catch(() => ({ status: 0, code: undefined }))
+      .then(({ status, code }) => {
+        outcomes.push({ sentAt, endedAt: Date.now(), status, ...(code ? { code } : {}) });
       });
     inFlight.add(done);
     void done.finally(() => inFlight.delete(done));
@@ -40,6 +42,16 @@ export function steadyLoad(request: () => Promise<Response>, perSecond: number):
   };
 }
 
+function problemCode(response: Response, body: string): string | undefined {
+  if (!response.headers.get('content-type')?.includes('problem+json')) return undefined;
+  try {
+    const code = (JSON.parse(body) as { code?: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface ErrorWindow {
   requests: number;
   errors: number;
@@ -49,6 +61,7 @@ export interface ErrorWindow {
   lastFailedSentAfterMs: number | null;
   /** The slowest successful request while the load ran (ms). */
   slowestMs: number;
+  /** Answers by status, and by status and problem code for failures (`503 PRICING.CIRCUIT_OPEN`). */
   statuses: Record<string, number>;
 }
 
@@ -56,7 +69,10 @@ export interface ErrorWindow {
 export function errorWindow(outcomes: readonly Outcome[], reference: number): ErrorWindow {
   const failed = outcomes.filter((outcome) => outcome.status !== 200);
   const statuses: Record<string, number> = {};
-  for (const outcome of outcomes) statuses[outcome.status] = (statuses[outcome.status] ?? 0) + 1;
+  for (const outcome of outcomes) {
+    const key = outcome.code ? `${outcome.status} ${outcome.code}` : String(outcome.status);
+    statuses[key] = (statuses[key] ?? 0) + 1;
+  }
   const lastError = failed.reduce<number | null>(
     (latest, outcome) => (latest === null || outcome.endedAt > latest ? outcome.endedAt : latest),
     null,

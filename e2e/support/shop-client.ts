@@ -111,6 +111,27 @@ export class ShopClient {
     return token;
   }
 
+  /**
+   * Places an order as a well-behaved client under load does: a 503 the shop marks retryable (its
+   * adaptive limits shed what it cannot take at once) is asked again with the same Idempotency-Key
+   * after its Retry-After, for up to `patienceMs`; any other answer is returned as it is.
+   */
+  async placeOrderPatiently(
+    token: string,
+    key: string,
+    items: { sku: string; quantity: number }[],
+    patienceMs = 120_000,
+  ): Promise<Response> {
+    const giveUpAt = Date.now() + patienceMs;
+    for (;;) {
+      const response = await this.placeOrder(token, key, items);
+      const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN);
+      if (response.status !== 503 || !Number.isFinite(retryAfter) || Date.now() >= giveUpAt) return response;
+      await response.arrayBuffer();
+      await new Promise((resolve) => setTimeout(resolve, retryAfter * 1_000));
+    }
+  }
+
   placeOrder(token: string, key: string, items: { sku: string; quantity: number }[]): Promise<Response> {
     return fetch(`${this.gateway}/api/orders`, {
       method: 'POST',

@@ -1,0 +1,80 @@
+/**
+ * `npm test`'s runner: the unit and integration suites in one vitest process beside the e2e suite
+ * in another, so that both cores work the whole time.
+ *
+ * Vitest puts a project that runs one file at a time (e2e: one platform at a time) in a group of
+ * its own, after every other project: in one process the e2e files, which mostly wait on a
+ * platform, ran alone on a machine with a core to spare. Here they start at once, beside the other
+ * suites.
+ *
+ * The e2e output goes straight through (it is the longer run); the unit and integration output is
+ * printed whole when that run ends, so the two never interleave. Exits non-zero when either fails,
+ * and then prints each failed run's report of its failures again, last: a CI log that keeps only
+ * its tail still says which test failed.
+ * Arguments are passed to both runs (e.g. `npm test -- --reporter=verbose`).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { failureReport } from './failure-report.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const vitest = fileURLToPath(new URL('../../node_modules/vitest/vitest.mjs', import.meta.url));
+const extra = process.argv.slice(2);
+
+interface Run {
+  name: string;
+  child: ChildProcess;
+  output: Buffer[];
+  ended: Promise<number>;
+}
+
+function start(name: string, projects: string[], buffered: boolean): Run {
+  const args = [vitest, 'run', ...projects.flatMap((project) => ['--project', project]), ...extra];
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : process.env.FORCE_COLOR },
+  });
+  const output: Buffer[] = [];
+  for (const [stream, sink] of [
+    [child.stdout, process.stdout],
+    [child.stderr, process.stderr],
+  ] as const)
+    stream?.on('data', (chunk: Buffer) => {
+      output.push(chunk);
+      if (!buffered) sink.write(chunk);
+    });
+  const ended = new Promise<number>((resolve) => {
+    // 'close', not 'exit': the output piped from a run is whole only once its streams end.
+    child.on('close', (code, signal) => {
+      if (buffered)
+        process.stdout.write(
+          Buffer.concat([Buffer.from(`\n== ${name} (ran beside the e2e suite)\n`), ...output]),
+        );
+      resolve(code ?? (signal ? 1 : 0));
+    });
+  });
+  return { name, child, output, ended };
+}
+
+const runs = [
+  start('unit and integration suites', ['unit', 'integration'], true),
+  start('e2e suite', ['e2e'], false),
+];
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.on(signal, () => {
+    for (const run of runs) if (run.child.exitCode === null) run.child.kill(signal);
+  });
+
+const codes = await Promise.all(runs.map((run) => run.ended));
+const failed = runs.filter((_, index) => codes[index] !== 0);
+if (failed.length > 0) {
+  for (const run of failed)
+    process.stderr.write(
+      `\n== what failed in the ${run.name}\n${failureReport(Buffer.concat(run.output).toString('utf8'))}\n`,
+    );
+  process.stderr.write(`\nfailed: ${failed.map((run) => run.name).join(' and ')}\n`);
+  process.exit(1);
+}
+process.stdout.write(`\n${runs.map((run) => run.name).join(' and ')} passed\n`);
