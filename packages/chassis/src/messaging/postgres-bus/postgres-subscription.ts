@@ -6,11 +6,24 @@ import type { Delivery, Subscription, SubscriptionOptions } from '../message-bus
 
 interface ClaimedRow {
   id: string;
+  due_in_ms: null;
   attempts: number;
   message_id: string;
   destination: string;
   partition_key: string;
   envelope: unknown;
+}
+
+/** The claim's extra row when it found nothing: when the next head falls due (ms; NULL: none pending). */
+interface DueRow {
+  id: null;
+  due_in_ms: number | null;
+}
+
+/** What one look at the groups gave: deliveries handled, or when to look again. */
+interface Look {
+  handled: number;
+  dueInMs: number | null;
 }
 
 export interface PostgresSubscriptionSettings {
@@ -32,6 +45,11 @@ export interface PostgresSubscriptionSettings {
 
 // Only the oldest pending delivery of each key is claimable, so a key's messages are handled one
 // at a time and in order, by whichever member claims them; SKIP LOCKED lets members not collide.
+// When nothing was claimed and $5 is true, one more row says when the next delivery of these groups
+// becomes claimable (a claim lapses, a retry falls due): only heads of keys count (the others wait
+// for their head's acknowledgement, which wakes the loop). Read in the same statement, so an idle
+// member's look costs one statement, not two. A head due already but not claimed is being claimed
+// by another transaction right now (SKIP LOCKED passed it over).
 const CLAIM = `
   WITH claimable AS (
     SELECT d.id FROM bus_deliveries d
@@ -44,20 +62,21 @@ const CLAIM = `
      ORDER BY d.id
      LIMIT $2
      FOR UPDATE OF d SKIP LOCKED
+  ), claimed AS (
+    UPDATE bus_deliveries d
+       SET locked_until = now() + make_interval(secs => $3::double precision / 1000), attempts = d.attempts + 1,
+           claimed_by = $4
+      FROM claimable c, bus_messages m
+     WHERE d.id = c.id AND m.position = d.position
+    RETURNING d.id::text AS id, d.attempts, m.message_id, m.destination, m.partition_key, m.envelope
   )
-  UPDATE bus_deliveries d
-     SET locked_until = now() + make_interval(secs => $3::double precision / 1000), attempts = d.attempts + 1,
-         claimed_by = $4
-    FROM claimable c, bus_messages m
-   WHERE d.id = c.id AND m.position = d.position
-  RETURNING d.id::text AS id, d.attempts, m.message_id, m.destination, m.partition_key, m.envelope`;
-
-// When the next delivery of these groups becomes claimable: a claim lapses or a retry falls due.
-// Only heads of keys count (the others wait for their head's acknowledgement, which wakes the loop).
-const NEXT_DUE = `
-  SELECT (extract(epoch FROM min(greatest(d.visible_at, coalesce(d.locked_until, d.visible_at))) - now()) * 1000)::float8 AS due_in_ms
+  SELECT id, attempts, message_id, destination, partition_key, envelope, NULL::float8 AS due_in_ms FROM claimed
+  UNION ALL
+  SELECT NULL, NULL, NULL, NULL, NULL, NULL,
+         (extract(epoch FROM min(greatest(d.visible_at, coalesce(d.locked_until, d.visible_at))) - now()) * 1000)::float8
     FROM bus_deliveries d
-   WHERE d.group_name = ANY($1::text[])
+   WHERE $5::boolean AND NOT EXISTS (SELECT 1 FROM claimed)
+     AND d.group_name = ANY($1::text[])
      AND NOT EXISTS (
        SELECT 1 FROM bus_deliveries earlier
         WHERE earlier.group_name = d.group_name AND earlier.partition_key = d.partition_key AND earlier.id < d.id)`;
@@ -96,6 +115,8 @@ export class PostgresSubscription implements Subscription {
   // Publishes coming faster than COALESCE_MS are claimed together: one claim per interval per loop
   // under load instead of one per publish; the first after a quiet spell at once.
   readonly #signals = Array.from({ length: CLAIM_LOOPS }, () => new WakeSignal({ coalesceMs: COALESCE_MS }));
+  /** Which loops are asleep: a notification wakes one of them, not all (see `wake`). */
+  readonly #asleep = Array.from({ length: CLAIM_LOOPS }, () => false);
   readonly #dispatcher: KeyedDispatcher;
   /** Claims in hand, id → attempts (the claim's fencing token), renewed together. */
   readonly #held = new Map<string, number>();
@@ -115,18 +136,24 @@ export class PostgresSubscription implements Subscription {
     this.#running = true;
     this.#renewal = setInterval(() => this.#renew(), Math.max(50, Math.floor(visibilityTimeoutMs / 3)));
     this.#renewal.unref();
-    this.#loop = Promise.all(this.#signals.map((signal, index) => this.#run(signal, index === 0))).then(
-      () => undefined,
-    );
+    this.#loop = Promise.all(this.#signals.map((_, index) => this.#run(index))).then(() => undefined);
   }
 
+  /**
+   * New deliveries were published for these groups. One sleeping loop is enough to claim them (both
+   * woken, one found nothing: a wasted claim per publish); a loop still awake claims again before it
+   * sleeps. With none asleep, every loop's next sleep returns at once: a loop whose claim ran just
+   * before the publish committed would otherwise sleep through it.
+   */
   wake(): void {
-    for (const signal of this.#signals) signal.wake();
+    const index = this.#asleep.indexOf(true);
+    if (index >= 0) this.#signals[index]?.wake();
+    else for (const signal of this.#signals) signal.wake();
   }
 
   async stop(): Promise<void> {
     this.#running = false;
-    this.wake();
+    for (const signal of this.#signals) signal.wake();
     await this.#loop;
     clearInterval(this.#renewal);
     this.#settings.onStop(this);
@@ -135,33 +162,46 @@ export class PostgresSubscription implements Subscription {
   /**
    * One claim loop. Idle, it runs no statement: a notification of the groups (a publish) wakes it.
    * Only the first loop (`timed`) also wakes when the next delivery falls due — a claim lapses, a
-   * retry's delay ends — and on the safety-net poll; it reads when that is (NEXT_DUE) only after
-   * a claim found nothing, i.e. after something changed, never on a timer of its own.
+   * retry's delay ends — and on the safety-net poll; its claim says when that is when it finds
+   * nothing, i.e. after something changed, never on a timer of its own.
    */
-  async #run(signal: WakeSignal, timed: boolean): Promise<void> {
-    const { logger, pollIntervalMs } = this.#settings;
+  async #run(index: number): Promise<void> {
+    const { logger, pollIntervalMs, visibilityTimeoutMs } = this.#settings;
+    const timed = index === 0;
     let failures = 0;
     while (this.#running) {
-      let handled = 0;
+      let look: Look;
       try {
-        handled = await this.#claimAndHandle();
+        look = await this.#claimAndHandle(timed);
         failures = 0;
       } catch (error) {
         failures += 1;
         logger.warn({ error, groups: this.groups }, 'claiming deliveries failed; retrying');
-        await signal.sleep(Math.min(5_000, 200 * 2 ** failures));
+        await this.#sleep(index, Math.min(5_000, 200 * 2 ** failures));
         continue;
       }
       // Something handled may have let the next message of its key through: look again at once.
-      if (handled > 0) continue;
+      if (look.handled > 0) continue;
       // Otherwise wait for a notification, or until a claim lapses or a retry falls due, or the poll.
-      // A server that went away (restarting: 57P03) is the claim's to report; here, look again soon.
       if (!timed) {
-        await signal.sleep(Number.POSITIVE_INFINITY);
+        await this.#sleep(index, Number.POSITIVE_INFINITY);
         continue;
       }
-      const dueInMs = await this.#nextDueMs().catch(() => Math.min(pollIntervalMs, 1_000));
-      await signal.sleep(Math.min(pollIntervalMs, dueInMs));
+      // Nothing pending: NULL. Due already: another member is claiming it now; its claim lapses
+      // within the visibility timeout if that member dies. Otherwise a few ms past the due time,
+      // so the claim finds it lapsed on the server's clock too.
+      const due = look.dueInMs;
+      const wait = due === null ? Number.POSITIVE_INFINITY : due <= 0 ? visibilityTimeoutMs : due + 20;
+      await this.#sleep(index, Math.min(pollIntervalMs, wait));
+    }
+  }
+
+  async #sleep(index: number, ms: number): Promise<void> {
+    this.#asleep[index] = true;
+    try {
+      await this.#signals[index]?.sleep(ms);
+    } finally {
+      this.#asleep[index] = false;
     }
   }
 
@@ -169,22 +209,17 @@ export class PostgresSubscription implements Subscription {
     return Math.min(this.#settings.batchSize, this.#settings.options.concurrency ?? 16);
   }
 
-  async #nextDueMs(): Promise<number> {
-    const { rows } = await this.#settings.pool.query<{ due_in_ms: number | null }>(NEXT_DUE, [this.groups]);
-    // Nothing pending: NULL. A few ms past the due time, so the claim finds it lapsed on the server's clock too.
-    const due = rows[0]?.due_in_ms;
-    return due === null || due === undefined ? Number.POSITIVE_INFINITY : Math.max(0, due) + 20;
-  }
-
-  async #claimAndHandle(): Promise<number> {
+  async #claimAndHandle(timed: boolean): Promise<Look> {
     const { pool, visibilityTimeoutMs, memberId } = this.#settings;
-    const { rows } = await pool.query<ClaimedRow>(CLAIM, [
+    const { rows: found } = await pool.query<ClaimedRow | DueRow>(CLAIM, [
       this.groups,
       this.#limit(),
       visibilityTimeoutMs,
       memberId,
+      timed,
     ]);
-    if (rows.length === 0) return 0;
+    const rows = found.filter((row): row is ClaimedRow => row.id !== null);
+    if (rows.length === 0) return { handled: 0, dueInMs: found[0]?.due_in_ms ?? null };
     const acknowledged: ClaimedRow[] = [];
     const handled: Array<Promise<void>> = [];
     for (const row of rows) this.#held.set(row.id, row.attempts);
@@ -202,7 +237,7 @@ export class PostgresSubscription implements Subscription {
         acknowledged.map((row) => row.id),
         acknowledged.map((row) => row.attempts),
       ]);
-    return rows.length;
+    return { handled: rows.length, dueInMs: null };
   }
 
   /**
