@@ -89,4 +89,27 @@ describe('MessageRegistry', () => {
     });
     expect(registry.readIncoming('not an envelope')).toMatchObject({ ok: false });
   });
+
+  it('reads a newer minor version of its major as its own (a producer released first), not a newer major', () => {
+    const envelope = createEnvelope({
+      ...base,
+      contract: paymentTaken,
+      data: { amount_minor: 1, currency: 'EUR' },
+    });
+    // 2.1 added a field this consumer does not know: read, the field dropped.
+    expect(
+      registry.readIncoming({
+        ...envelope,
+        event_version: '2.1',
+        data: { amount_minor: 1, currency: 'EUR', note: 'x' },
+      }),
+    ).toMatchObject({
+      ok: true,
+      envelope: { event_version: '2.0', data: { amount_minor: 1, currency: 'EUR' } },
+    });
+    expect(registry.readIncoming({ ...envelope, event_version: '3.0' })).toEqual({
+      ok: false,
+      reason: 'payment.taken 3.0 is a newer major version than this consumer reads (2.0)',
+    });
+  });
 });

@@ -47,11 +47,18 @@ export class MessageRegistry {
     if (!contract) return { ok: false, reason: `unknown message type ${parsed.data.event_type}` };
     let { data } = parsed.data;
     let version = parsed.data.event_version;
+    // A newer minor version of the same major (a producer released before this consumer): read as
+    // this consumer's version. Minor versions only add what older readers may ignore; the contracts'
+    // compatibility check (npm run check:contracts) holds every change to that.
+    if (isNewerMinor(version, contract.version)) version = contract.version;
     const seen = new Set<string>();
     while (version !== contract.version) {
       const step = contract.upcasters?.find((upcaster) => upcaster.from === version);
       if (!step || seen.has(version)) {
-        return { ok: false, reason: `no upcaster from ${contract.type} ${version} to ${contract.version}` };
+        const reason = isNewerMajor(version, contract.version)
+          ? `${contract.type} ${version} is a newer major version than this consumer reads (${contract.version})`
+          : `no upcaster from ${contract.type} ${version} to ${contract.version}`;
+        return { ok: false, reason };
       }
       seen.add(version);
       data = step.upcast(data);
@@ -63,3 +70,19 @@ export class MessageRegistry {
     return { ok: true, envelope: { ...parsed.data, event_version: version, data: checked.data } };
   }
 }
+
+/** `major.minor` as two numbers; undefined for anything else. */
+const versionParts = (version: string): [number, number] | undefined => {
+  const match = /^(\d+)\.(\d+)$/.exec(version);
+  return match ? [Number(match[1]), Number(match[2])] : undefined;
+};
+
+const isNewerMinor = (received: string, known: string): boolean => {
+  const [r, k] = [versionParts(received), versionParts(known)];
+  return r !== undefined && k !== undefined && r[0] === k[0] && r[1] > k[1];
+};
+
+const isNewerMajor = (received: string, known: string): boolean => {
+  const [r, k] = [versionParts(received), versionParts(known)];
+  return r !== undefined && k !== undefined && r[0] > k[0];
+};
