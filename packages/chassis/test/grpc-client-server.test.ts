@@ -3,11 +3,12 @@ import type { Socket } from 'node:net';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import { CatalogService, ProductSchema } from '@mercato/contracts/grpc/catalog';
+import { IdentityService } from '@mercato/contracts/grpc/identity';
 import { InventoryService } from '@mercato/contracts/grpc/inventory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CALL_IN_TRANSACTION, runInTransactionScope } from '../src/db/transaction-scope.ts';
 import { AppError, OverloadedError } from '../src/errors/app-error.ts';
-import { createGrpcClient } from '../src/grpc/grpc-client.ts';
+import { createGrpcClient, staticEndpoints } from '../src/grpc/grpc-client.ts';
 import { createGrpcServer, type GrpcServer } from '../src/grpc/grpc-server.ts';
 import { createLogger } from '../src/logging/create-logger.ts';
 import { runWithRequestContext } from '../src/logging/request-context.ts';
@@ -234,6 +235,93 @@ describe('chassis gRPC client and server', () => {
     behaviour.fail = Code.InvalidArgument;
     await expect(client.getProduct({ id: 'p' })).rejects.toMatchObject({ kind: 'validation' });
     expect(seen).toHaveLength(1);
+  });
+
+  it('balances over three instances; one that stops is not seen by callers, and is used again once it is back', async () => {
+    const instances = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const catalog = scriptedCatalog();
+        const server = createGrpcServer(catalog.routes, logger, createServiceMetrics('grpc-test').rpc);
+        servers.push(server);
+        return { catalog, server, url: await server.listen('127.0.0.1', 0) };
+      }),
+    );
+    const metrics = createServiceMetrics('grpc-test');
+    const { client } = createGrpcClient(CatalogService, {
+      dependency: 'catalog',
+      url: instances[0]?.url ?? '',
+      endpoints: staticEndpoints(instances.map((instance) => instance.url)),
+      settings: { ...defaultPolicySettings, retryInitialDelayMs: 1, retryMaxDelayMs: 5 },
+      logger,
+      metrics: metrics.rpc,
+    });
+    for (let i = 0; i < 300; i += 1) await client.getProduct({ id: `p${i}` });
+    for (const { catalog } of instances) {
+      expect(catalog.seen.length / 300).toBeGreaterThan(0.2);
+      expect(catalog.seen.length / 300).toBeLessThan(0.45);
+    }
+
+    // One stops (its port closes): every call, even one that is not retried, goes to the other two.
+    const stopped = instances[0] as (typeof instances)[number];
+    await stopped.server.close(100);
+    servers.splice(servers.indexOf(stopped.server), 1);
+    const seenBefore = stopped.catalog.seen.length;
+    const outcomes = [];
+    for (let i = 0; i < 100; i += 1)
+      outcomes.push(
+        await client.getProduct({ id: `q${i}` }, {}).then(
+          () => 'ok',
+          (error: unknown) => String(error),
+        ),
+      );
+    expect(outcomes.filter((outcome) => outcome !== 'ok')).toEqual([]);
+    expect(stopped.catalog.seen.length).toBe(seenBefore);
+    expect(await metrics.registry.metrics()).toMatch(
+      /rpc_client_ejections_total\{dependency="catalog",reason="unreachable",service="grpc-test"\} [1-9]/,
+    );
+
+    // Back on the same port: after its ejection runs out it gets calls again.
+    const again = createGrpcServer(stopped.catalog.routes, logger, createServiceMetrics('grpc-test').rpc);
+    servers.push(again);
+    await again.listen('127.0.0.1', Number(new URL(stopped.url).port));
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    for (let i = 0; i < 150; i += 1) await client.getProduct({ id: `r${i}` });
+    expect(stopped.catalog.seen.length - seenBefore).toBeGreaterThan(20);
+  });
+
+  it('sends a call that is not idempotent to another instance when one refuses the connection, and answers UNAVAILABLE naming the dependency when none is left', async () => {
+    const catalog = scriptedCatalog();
+    const server = createGrpcServer(catalog.routes, logger, createServiceMetrics('grpc-test').rpc);
+    servers.push(server);
+    const alive = await server.listen('127.0.0.1', 0);
+    const gone = `http://127.0.0.1:${await freePort()}`;
+    const metrics = createServiceMetrics('grpc-test');
+    const { client } = createGrpcClient(IdentityService, {
+      dependency: 'identity',
+      url: gone,
+      endpoints: staticEndpoints([gone, alive]),
+      settings: { ...defaultPolicySettings, reconnectWaitMs: 0 },
+      logger,
+      metrics: metrics.rpc,
+    });
+    // Register is not idempotent, and identity is not served here: UNIMPLEMENTED is an answer, so
+    // every call reached `alive` (the refusal of `gone` was never an attempt at it).
+    for (let i = 0; i < 10; i += 1) {
+      const error = (await client.register({}).catch((caught: unknown) => caught)) as AppError;
+      expect(error.kind).not.toBe('unavailable');
+    }
+    const none = createGrpcClient(InventoryService, {
+      dependency: 'inventory',
+      url: gone,
+      endpoints: staticEndpoints([]),
+      settings: { ...defaultPolicySettings, reconnectWaitMs: 0 },
+      logger,
+      metrics: metrics.rpc,
+    });
+    await expect(none.client.getStock({ sku: 'x' })).rejects.toMatchObject({
+      kind: 'unavailable',
+      message: expect.stringContaining('inventory'),
+    });
   });
 
   it('opens the breaker after five failures, fails fast, and closes after a half-open success', async () => {

@@ -16,8 +16,10 @@ import { LimitExceededError } from '../resilience/concurrency-limiter.ts';
 import {
   createDependencyPolicy,
   type DependencyPolicy,
+  type DependencyPolicyOptions,
   type PolicySettings,
 } from '../resilience/dependency-policy.ts';
+import { type CallOutcome, InstanceBalancer } from '../resilience/instance-balancer.ts';
 import { clientInterceptor } from './client-interceptor.ts';
 import { fromConnectError, wasShed } from './grpc-errors.ts';
 import type { RpcMetrics } from './rpc-metrics.ts';
@@ -29,10 +31,26 @@ export interface GrpcClientOptions {
   caller?: string;
   /** `http://host:port` of the dependency's gRPC server (static address or DNS name). */
   url: string;
+  /**
+   * The dependency's instances, when it has several (or they change): calls are balanced over them
+   * and an instance that fails is ejected for a while (instance-balancer.ts). Default: `url` alone.
+   */
+  endpoints?: Endpoints;
   settings: PolicySettings;
   logger: Logger;
   metrics: RpcMetrics;
 }
+
+/** Where a dependency's instances are now (`http://host:port` each); asked on every call. */
+export interface Endpoints {
+  current: () => readonly string[];
+}
+
+/** A fixed set of instances. */
+export const staticEndpoints = (urls: readonly string[]): Endpoints => {
+  const fixed = [...urls];
+  return { current: () => fixed };
+};
 
 export interface GrpcClient<S extends DescService> {
   /** The generated client; every unary call runs under the dependency's policy. */
@@ -48,9 +66,18 @@ const failureCodes = new Set([
   Code.Unknown,
   Code.DataLoss,
 ]);
+/** The cause code of a call that found no instance of its dependency to go to. */
+const NO_INSTANCE = 'ENOINSTANCE';
 const codeOf = (error: Error) => (error instanceof ConnectError ? error.code : undefined);
 /** Socket errors raised before a request is sent: the dependency cannot have seen the call. */
-const unreachedCauses = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+const unreachedCauses = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  NO_INSTANCE,
+]);
 /** The Node error codes along an error's chain of causes. */
 function causeCodes(error: unknown): string[] {
   const codes: string[] = [];
@@ -74,40 +101,111 @@ export function createGrpcClient<S extends DescService>(
   options: GrpcClientOptions,
 ): GrpcClient<S> {
   const { dependency, settings } = options;
-  const transport = createGrpcTransport({
-    baseUrl: options.url,
-    interceptors: [clientInterceptor(dependency, options.metrics)],
-    // Connect asks for gzip or brotli by default, and a server then compresses every answer over
-    // 1 KB: a page of products or orders was gzipped by the service and gunzipped by the caller
-    // on every call (7 % of catalog's CPU under the edge's search), to save bytes on a local link.
-    acceptCompression: [],
-  });
-  const raw = createClient(service, transport) as unknown as Record<
-    string,
-    (input: unknown, options?: CallOptions) => unknown
-  >;
-  const policy = createDependencyPolicy({
+  // One Connect client per instance, made on first use and dropped when the instance goes.
+  const clients = new Map<string, Record<string, (input: unknown, options?: CallOptions) => unknown>>();
+  const clientAt = (address: string) => {
+    let client = clients.get(address);
+    if (!client) {
+      const transport = createGrpcTransport({
+        baseUrl: address,
+        interceptors: [clientInterceptor(dependency, options.metrics)],
+        // Connect asks for gzip or brotli by default, and a server then compresses every answer over
+        // 1 KB: a page of products or orders was gzipped by the service and gunzipped by the caller
+        // on every call (7 % of catalog's CPU under the edge's search), to save bytes on a local link.
+        acceptCompression: [],
+      });
+      client = createClient(service, transport) as unknown as Record<
+        string,
+        (input: unknown, options?: CallOptions) => unknown
+      >;
+      clients.set(address, client);
+    }
+    return client;
+  };
+  const endpoints = options.endpoints ?? staticEndpoints([options.url]);
+  const balancer = new InstanceBalancer();
+  balancer.onEject = ({ address, reason, forMs }) => {
+    options.metrics.ejections.inc({ dependency, reason });
+    options.logger.warn(
+      { dependency, instance: address, reason, ejected_ms: forMs },
+      `instance ${address} of ${dependency} ejected for ${forMs} ms (${reason})`,
+    );
+  };
+  let known: readonly string[] | undefined;
+  const sync = () => {
+    const now = endpoints.current();
+    if (now === known) return;
+    known = now;
+    balancer.update(now);
+    for (const address of clients.keys()) if (!now.includes(address)) clients.delete(address);
+  };
+  /**
+   * One attempt on one instance, or on the next when an instance refuses the connection (the call
+   * never reached it, so even a call that is not idempotent may go to another): the attempt fails
+   * with that refusal only when every instance refused it.
+   */
+  const onInstance = async (
+    method: string,
+    attempt: (call: (input: unknown, options?: CallOptions) => unknown) => Promise<unknown>,
+    timedOut: () => boolean,
+  ): Promise<unknown> => {
+    sync();
+    const tried = new Set<string>();
+    let refused: unknown;
+    for (;;) {
+      const lease = balancer.pick(tried);
+      if (!lease) throw refused ?? noInstance(dependency);
+      tried.add(lease.address);
+      const call = clientAt(lease.address)[method];
+      if (!call) throw new Error(`${dependency} has no method ${method}`);
+      try {
+        const result = await attempt(call);
+        lease.end('answered');
+        return result;
+      } catch (error) {
+        const outcome = outcomeOf(error, timedOut());
+        lease.end(outcome);
+        if (outcome !== 'unreachable') throw error;
+        refused = error;
+      }
+    }
+  };
+  const outcomeOf = (error: unknown, timedOut: boolean): CallOutcome | 'cancelled' => {
+    if (timedOut) return 'failed';
+    if (!(error instanceof Error)) return 'failed';
+    if (policyOptions.neverReached(error)) return 'unreachable';
+    if (error instanceof AppError || !(error instanceof ConnectError)) return 'answered';
+    if (error.code === Code.Canceled) return 'cancelled';
+    return failureCodes.has(error.code) && !wasShed(error) ? 'failed' : 'answered';
+  };
+  const policyOptions: DependencyPolicyOptions = {
     dependency,
     settings,
     logger: options.logger,
     metrics: options.metrics,
-    isFailure: (error) => failureCodes.has(codeOf(error) ?? Code.Unknown) && !(error instanceof AppError),
-    isTransient: (error) => transientCodes.has(codeOf(error) ?? Code.Unknown) && !(error instanceof AppError),
-    shedByDependency: (error) => error instanceof ConnectError && wasShed(error),
-    timedOut: (error) => codeOf(error) === Code.DeadlineExceeded,
-    neverReached: (error) =>
+    isFailure: (error: Error) =>
+      failureCodes.has(codeOf(error) ?? Code.Unknown) && !(error instanceof AppError),
+    isTransient: (error: Error) =>
+      transientCodes.has(codeOf(error) ?? Code.Unknown) && !(error instanceof AppError),
+    shedByDependency: (error: Error) => error instanceof ConnectError && wasShed(error),
+    timedOut: (error: Error) => codeOf(error) === Code.DeadlineExceeded,
+    neverReached: (error: Error) =>
       codeOf(error) === Code.Unavailable && causeCodes(error).some((code) => unreachedCauses.has(code)),
-  });
+  };
+  const policy = createDependencyPolicy(policyOptions);
 
   const wrapped: Record<string, unknown> = {};
   for (const method of service.methods) {
-    const call = raw[method.localName];
-    if (!call) continue;
+    const name = method.localName;
     if (method.methodKind !== 'unary') {
       // Streams are long-lived: no retry or per-attempt timeout, but the caller's deadline holds.
-      wrapped[method.localName] = (input: unknown, callOptions?: CallOptions) => {
+      wrapped[name] = (input: unknown, callOptions?: CallOptions) => {
         assertOutsideTransaction(`gRPC ${dependency}/${method.name}`);
-        return call(input, {
+        sync();
+        const lease = balancer.pick();
+        if (!lease) throw toAppError(noInstance(dependency), dependency, options.caller);
+        lease.end('cancelled');
+        return clientAt(lease.address)[name]?.(input, {
           ...callOptions,
           timeoutMs: callOptions?.timeoutMs ?? positive(remainingDeadlineMs()),
         });
@@ -115,7 +213,7 @@ export function createGrpcClient<S extends DescService>(
       continue;
     }
     const idempotent = method.idempotency !== MethodOptions_IdempotencyLevel.IDEMPOTENCY_UNKNOWN;
-    wrapped[method.localName] = async (input: unknown, callOptions?: CallOptions) => {
+    wrapped[name] = async (input: unknown, callOptions?: CallOptions) => {
       assertOutsideTransaction(`gRPC ${dependency}/${method.name}`);
       try {
         return await policy.execute(
@@ -128,15 +226,20 @@ export function createGrpcClient<S extends DescService>(
               callOptions?.timeoutMs ?? Number.POSITIVE_INFINITY,
             );
             const signals = callOptions?.signal ? [signal, callOptions.signal] : [signal];
-            return (
-              call(input, {
-                ...callOptions,
-                signal: AbortSignal.any(signals),
-                timeoutMs: positive(timeoutMs),
-              }) as Promise<unknown>
-            ).catch((error: unknown) => {
-              throw signals.some((s) => s.aborted) ? error : connectionLost(error);
-            });
+            return onInstance(
+              name,
+              (call) =>
+                (
+                  call(input, {
+                    ...callOptions,
+                    signal: AbortSignal.any(signals),
+                    timeoutMs: positive(timeoutMs),
+                  }) as Promise<unknown>
+                ).catch((error: unknown) => {
+                  throw signals.some((s) => s.aborted) ? error : connectionLost(error);
+                }),
+              () => signal.aborted,
+            );
           },
           {
             idempotent,
@@ -170,6 +273,16 @@ function connectionLost(error: unknown): unknown {
   if (!broken) return error;
   return new ConnectError(error.rawMessage, Code.Unavailable, error.metadata, undefined, error.cause);
 }
+
+/** No instance of the dependency is known (none registered, or all gone): unavailable, never reached. */
+const noInstance = (dependency: string) =>
+  new ConnectError(
+    `no instance of ${dependency} is available`,
+    Code.Unavailable,
+    undefined,
+    undefined,
+    Object.assign(new Error(`no instance of ${dependency}`), { code: NO_INSTANCE }),
+  );
 
 const positive = (value: number | undefined) =>
   value === undefined ? undefined : Math.max(1, Math.floor(value));

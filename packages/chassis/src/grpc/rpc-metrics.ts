@@ -12,6 +12,8 @@ export interface RpcMetrics {
   breakerState: Gauge<'dependency'>;
   breakerTransitions: Counter<'dependency' | 'state'>;
   bulkheadInFlight: Gauge<'dependency'>;
+  /** Instances of a dependency taken out of its client's pool (outlier ejection), by reason. */
+  ejections: Counter<'dependency' | 'reason'>;
   /** Adaptive concurrency limits (`concurrency_limit*{limiter}`), one per dependency when enabled. */
   limiter: LimiterMetrics;
 }
@@ -63,6 +65,12 @@ export function createRpcMetrics(registry: Registry): RpcMetrics {
       name: 'rpc_client_breaker_state',
       help: 'Circuit breaker state per dependency: 0 closed, 1 open, 2 half-open',
       labelNames: ['dependency'] as const,
+      registers: [registry],
+    }),
+    ejections: new Counter({
+      name: 'rpc_client_ejections_total',
+      help: 'Instances of a dependency ejected from the client pool: refused connections or failures in a row',
+      labelNames: ['dependency', 'reason'] as const,
       registers: [registry],
     }),
     breakerTransitions: new Counter({
