@@ -16,7 +16,11 @@ export interface PlatformPorts {
 export interface RunState {
   supervisor_pid: number;
   postgres: { pid: number | null; port: number };
-  services: Record<string, { pid: number | null; url: string; grpc: string | null; database: string | null }>;
+  /** By process name: `catalog`, and `catalog-2`… for further instances (MERCATO_REPLICAS). */
+  services: Record<
+    string,
+    { service: string; pid: number | null; url: string; grpc: string | null; database: string | null }
+  >;
 }
 
 export type LogLine = Record<string, unknown>;

@@ -50,6 +50,11 @@ export const supervisorConfig = z.object({
   MERCATO_TRACE_SAMPLE_PERCENT: env.int({ min: 0, max: 100, default: 10 }),
   /** The supervisor's searchable store of the merged logs, in MB. */
   MERCATO_LOG_STORE_MB: env.int({ min: 1, max: 4096, default: 32 }),
+  /**
+   * Instances per service, e.g. `catalog=3,order=2` (`npm start -- --replicas catalog=3` sets it):
+   * each its own process on its own ports, sharing its service's database; callers balance over them.
+   */
+  MERCATO_REPLICAS: z.string().default(''),
   MERCATO_READY_TIMEOUT_MS: env.int({ min: 1_000, max: 600_000, default: 60_000 }),
   /** The embedded PostgreSQL's own log lines on the console too. */
   MERCATO_DEBUG_PG: env.bool(false),

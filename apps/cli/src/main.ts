@@ -4,6 +4,7 @@ import { buildCommand } from './commands/build.ts';
 import { deadLettersCommand } from './commands/dead-letters.ts';
 import { projectionsCommand } from './commands/projections.ts';
 import { supervisorConfig } from './config.ts';
+import { parseReplicas } from './replicas.ts';
 import { serviceCatalog } from './services.ts';
 import { LogOutput } from './supervisor/log-output.ts';
 import { startPlatform } from './supervisor/platform.ts';
@@ -28,6 +29,28 @@ if (command === 'dead-letters')
 if (command === 'projections')
   process.exit(await projectionsCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));
 if (command === 'build') process.exit(await buildCommand(serviceCatalog, process.argv.slice(3)));
+
+// `start` and `dev` take `--replicas catalog=3,order=2` (or MERCATO_REPLICAS).
+let replicasText = config.MERCATO_REPLICAS;
+const startArgs = process.argv.slice(3);
+for (let index = 0; index < startArgs.length; index += 1) {
+  const arg = startArgs[index] ?? '';
+  if (arg === '--replicas') replicasText = startArgs[++index] ?? '';
+  else if (arg.startsWith('--replicas=')) replicasText = arg.slice('--replicas='.length);
+  else {
+    process.stderr.write(
+      `mercato ${command}: unknown argument ${arg} (expected --replicas service=count,…)\n`,
+    );
+    process.exit(64);
+  }
+}
+let replicas: Map<string, number>;
+try {
+  replicas = parseReplicas(replicasText, serviceCatalog);
+} catch (error) {
+  process.stderr.write(`mercato: ${(error as Error).message}\n`);
+  process.exit(EXIT_CONFIG);
+}
 
 const output = new LogOutput({ pretty: process.stdout.isTTY === true });
 const logger = createLogger({
@@ -57,6 +80,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
 try {
   platform = await startPlatform(serviceCatalog, config, logger, output, starting.signal, {
     watch: command === 'dev',
+    replicas,
   });
 } catch (error) {
   if (starting.signal.aborted) {

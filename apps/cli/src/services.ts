@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { instanceNames } from './replicas.ts';
 
 /** How the supervisor starts one service. Order in `serviceCatalog` is start order. */
 export interface ServiceSpec {
@@ -125,21 +126,26 @@ export const serviceCatalog: readonly ServiceSpec[] = [
 export const repositoryRoot = path.resolve(import.meta.dirname, '../../..');
 
 export interface Placement {
+  /** Keyed by process name: a service's first instance has the service's name, others `<service>-<n>`. */
   ports: Record<string, number>;
   grpcPorts: Record<string, number>;
   smtpPorts: Record<string, number>;
   urls: Record<string, string>;
   grpcUrls: Record<string, string>;
+  /** Every process to start, in start order, with the service it is an instance of. */
+  instances: Array<{ name: string; service: string; spec: ServiceSpec }>;
 }
 
 /**
  * The one place ports are assigned: the gateway on its own port, every other service on the next
- * port from the base in catalog order, and gRPC likewise. Services and the gateway have no peer
- * addresses of their own; they are handed these.
+ * port from the base in catalog order, and gRPC likewise. A service's further instances
+ * (`replicas`) get ports after all of those, so the first instances' ports do not depend on how many
+ * others run. Services and the gateway have no peer addresses of their own; they are handed these.
  */
 export function placeServices(
   specs: readonly ServiceSpec[],
   bases: { MERCATO_GATEWAY_PORT: number; MERCATO_PORT_BASE: number; MERCATO_GRPC_PORT_BASE: number },
+  replicas: ReadonlyMap<string, number> = new Map(),
 ): Placement {
   const ports: Record<string, number> = {};
   const grpcPorts: Record<string, number> = {};
@@ -151,8 +157,16 @@ export function placeServices(
     if (spec.grpc) grpcPorts[spec.name] = nextGrpc++;
     if (spec.smtp) smtpPorts[spec.name] = nextGrpc++;
   }
+  const instances: Placement['instances'] = [];
+  for (const spec of specs)
+    for (const name of instanceNames(spec.name, replicas.get(spec.name) ?? 1)) {
+      instances.push({ name, service: spec.name, spec });
+      if (name === spec.name) continue;
+      ports[name] = next++;
+      if (spec.grpc) grpcPorts[name] = nextGrpc++;
+    }
   const url = (port: number) => `http://127.0.0.1:${port}`;
   const urls = Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, url(port)]));
   const grpcUrls = Object.fromEntries(Object.entries(grpcPorts).map(([name, port]) => [name, url(port)]));
-  return { ports, grpcPorts, smtpPorts, urls, grpcUrls };
+  return { ports, grpcPorts, smtpPorts, urls, grpcUrls, instances };
 }

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { loadConfig } from './config/load-config.ts';
 import { createPool, type Pool, pingDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
+import { RegistryWatch } from './discovery/registry-watch.ts';
 import { createGrpcClient, type GrpcClient } from './grpc/grpc-client.ts';
 import { createGrpcServer, type GrpcRoutes, type GrpcServer } from './grpc/grpc-server.ts';
 import { adminGuardSettings, createAdminGuard } from './http/admin-guard.ts';
@@ -181,6 +182,16 @@ export async function createService<Config extends ChassisConfig, Uses extends S
     });
   }
 
+  // Embedded mode: dependencies' instances come from the supervisor's registry (by name), the
+  // configured address until it answers; without a registry the configured address (a DNS name).
+  const { MERCATO_REGISTRY_URL: registryUrl, MERCATO_ADMIN_TOKEN: adminToken } = config as Config &
+    Partial<Record<'MERCATO_REGISTRY_URL' | 'MERCATO_ADMIN_TOKEN', string>>;
+  const registry =
+    registryUrl && adminToken
+      ? new RegistryWatch({ url: registryUrl, token: adminToken, logger })
+      : undefined;
+  registry?.start();
+
   const stopSignal = new AbortController();
   const policyDefaults = policySettingsFrom(config as Config & RpcClientConfig);
   // The definition's type ties `db` and `outbox` to its migrations and messaging, which were
@@ -197,6 +208,7 @@ export async function createService<Config extends ChassisConfig, Uses extends S
         dependency: target.dependency,
         caller: definition.name,
         url: target.url,
+        ...(registry ? { endpoints: registry.endpoints(target.dependency, target.url) } : {}),
         settings: { ...policyDefaults, ...target.settings },
         logger,
         metrics: metrics.rpc,
@@ -246,6 +258,7 @@ export async function createService<Config extends ChassisConfig, Uses extends S
     await grpcClosed;
     await parts.onClose?.();
     await messaging?.stop();
+    await registry?.stop();
     await db?.end();
     await stopTracing();
     logger.info({ drained }, 'stopped');

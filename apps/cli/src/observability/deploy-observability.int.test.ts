@@ -17,7 +17,10 @@ const defaultRun = () => {
   });
   return {
     services: Object.fromEntries(
-      Object.entries(urls).map(([name, url]) => [name, { url, pid: null, grpc: null, database: null }]),
+      Object.entries(urls).map(([name, url]) => [
+        name,
+        { service: name, url, pid: null, grpc: null, database: null },
+      ]),
     ),
   };
 };

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LogStore } from '../observability/log-store.ts';
 import { MetricsCollector } from '../observability/metrics-collector.ts';
 import { SpanStore } from '../observability/span-store.ts';
+import { Registry } from '../supervisor/registry.ts';
 import type { ServiceProcess } from '../supervisor/service-process.ts';
 import { type SupervisorApi, startSupervisorApi } from './supervisor-api.ts';
 
@@ -25,6 +26,7 @@ describe('the supervisor API', () => {
     now: () => clock,
   });
   const logs = new LogStore({ maxBytes: 1e6 });
+  const registry = new Registry(() => []);
 
   beforeAll(async () => {
     issuer = await startTokenIssuer();
@@ -34,6 +36,7 @@ describe('the supervisor API', () => {
       jwksUrl: `${issuer.url}/.well-known/jwks.json`,
       logger: createLogger({ service: 'supervisor', level: 'silent' }),
       processes: () => [] as ServiceProcess[],
+      registry,
       spans,
       logs,
       metrics: new MetricsCollector({
@@ -67,6 +70,26 @@ describe('the supervisor API', () => {
       headers: { authorization: `Bearer ${customer}` },
     });
     expect(kill.status).toBe(403);
+  });
+
+  it('serves the registry to the run token only, and a watch answers as soon as it changes', async () => {
+    const get = (query: string, token?: string) =>
+      fetch(
+        `${api.url}/admin/registry${query}`,
+        token ? { headers: { authorization: `Bearer ${token}` } } : {},
+      );
+    expect((await get('')).status).toBe(401);
+    const now = (await (await get('', ADMIN_TOKEN)).json()) as { revision: number; services: object };
+    expect(now).toEqual({ revision: expect.any(Number), services: {} });
+    const began = Date.now();
+    const watching = get(`?after=${now.revision}`, ADMIN_TOKEN);
+    setTimeout(() => registry.changed(), 200);
+    const changed = (await (await watching).json()) as { revision: number };
+    expect(changed.revision).toBe(now.revision + 1);
+    expect(Date.now() - began).toBeLessThan(2_000);
+    const bad = await get('?after=soon', ADMIN_TOKEN);
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toContain('application/problem+json');
   });
 
   it('takes spans from the OpenTelemetry SDK over OTLP/HTTP with the run token, and answers trace queries', async () => {

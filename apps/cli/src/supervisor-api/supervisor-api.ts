@@ -8,9 +8,11 @@ import type { LogStore } from '../observability/log-store.ts';
 import type { MetricsCollector } from '../observability/metrics-collector.ts';
 import { decodeOtlpProtobuf } from '../observability/otlp-decode.ts';
 import type { SpanStore } from '../observability/span-store.ts';
+import type { Registry } from '../supervisor/registry.ts';
 import type { ServiceProcess } from '../supervisor/service-process.ts';
 import { observabilityRoutes } from './observability.routes.ts';
 import { processRoutes } from './process.routes.ts';
+import { registryRoutes } from './registry.routes.ts';
 import { serviceAdminRoutes } from './service-admin.routes.ts';
 
 export interface SupervisorApiSettings {
@@ -20,6 +22,8 @@ export interface SupervisorApiSettings {
   jwksUrl: string;
   logger: Logger;
   processes: () => readonly ServiceProcess[];
+  /** Every service's instances, watched by the services' clients (`GET /admin/registry`). */
+  registry: Registry;
   spans: SpanStore;
   logs: LogStore;
   metrics: MetricsCollector;
@@ -90,6 +94,7 @@ export async function startSupervisorApi(settings: SupervisorApiSettings): Promi
         return reply.type('application/x-protobuf').send(Buffer.alloc(0));
       });
       await scope.register(processRoutes(settings.processes, settings.graceMs));
+      await scope.register(registryRoutes(settings.registry));
       await scope.register(observabilityRoutes(settings.spans, settings.logs, settings.metrics));
       await scope.register(serviceAdminRoutes(settings.processes, settings.adminToken));
     },

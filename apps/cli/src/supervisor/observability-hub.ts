@@ -5,6 +5,7 @@ import { MetricsCollector } from '../observability/metrics-collector.ts';
 import { SpanStore } from '../observability/span-store.ts';
 import { type SupervisorApi, startSupervisorApi } from '../supervisor-api/supervisor-api.ts';
 import type { LogOutput } from './log-output.ts';
+import type { Registry } from './registry.ts';
 import type { ServiceProcess } from './service-process.ts';
 
 const MB = 1024 * 1024;
@@ -38,6 +39,7 @@ export async function startObservability(options: {
   adminToken: string;
   jwksUrl: string;
   processes: () => readonly ServiceProcess[];
+  registry: Registry;
   graceMs: number;
 }): Promise<ObservabilityHub> {
   const { config } = options;
@@ -71,6 +73,7 @@ export async function startObservability(options: {
     jwksUrl: options.jwksUrl,
     logger: options.logger,
     processes: options.processes,
+    registry: options.registry,
     spans,
     logs: options.logs,
     metrics,

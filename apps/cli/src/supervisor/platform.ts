@@ -19,6 +19,7 @@ import { checkpointEmbedded, type DatabaseServer, prepareDatabases } from './dat
 import type { LogOutput } from './log-output.ts';
 import { keepLogs, startObservability, supervisorPort } from './observability-hub.ts';
 import { assertPortFree } from './port-check.ts';
+import { Registry } from './registry.ts';
 import { clearRunState, type RunState, writeRunState } from './run-state.ts';
 import { ServiceProcess } from './service-process.ts';
 import { formatStatusTable } from './status-table.ts';
@@ -30,6 +31,8 @@ export interface Platform {
 export interface PlatformOptions {
   /** Rebuild a service when its code changes and restart it (`mercato dev`). */
   watch: boolean;
+  /** Instances per service (parseReplicas); one each when not named. */
+  replicas?: ReadonlyMap<string, number>;
 }
 
 const SERVICE_STOP_GRACE_MS = 12_000;
@@ -82,12 +85,12 @@ export async function startPlatform(
   options: PlatformOptions = { watch: false },
 ): Promise<Platform> {
   const began = Date.now();
-  const placement = placeServices(specs, config);
-  for (const spec of specs) {
-    const variable = spec.name === 'gateway' ? 'MERCATO_GATEWAY_PORT' : 'MERCATO_PORT_BASE';
-    await assertPortFree(placement.ports[spec.name] ?? 0, variable);
-    if (spec.grpc) await assertPortFree(placement.grpcPorts[spec.name] ?? 0, 'MERCATO_GRPC_PORT_BASE');
-    if (spec.smtp) await assertPortFree(placement.smtpPorts[spec.name] ?? 0, 'MERCATO_GRPC_PORT_BASE');
+  const placement = placeServices(specs, config, options.replicas);
+  for (const { name, spec } of placement.instances) {
+    const variable = name === 'gateway' ? 'MERCATO_GATEWAY_PORT' : 'MERCATO_PORT_BASE';
+    await assertPortFree(placement.ports[name] ?? 0, variable);
+    if (spec.grpc) await assertPortFree(placement.grpcPorts[name] ?? 0, 'MERCATO_GRPC_PORT_BASE');
+    if (spec.smtp) await assertPortFree(placement.smtpPorts[name] ?? 0, 'MERCATO_GRPC_PORT_BASE');
   }
   await assertPortFree(supervisorPort(config), 'MERCATO_SUPERVISOR_PORT');
   const logs = keepLogs(config, output);
@@ -117,6 +120,7 @@ export async function startPlatform(
   }
   const server = database.value;
   const adminToken = await createAdminToken(config.MERCATO_DATA_DIR);
+  const registry = new Registry(() => running);
   let observability: Awaited<ReturnType<typeof startObservability>>;
   try {
     observability = await startObservability({
@@ -126,6 +130,7 @@ export async function startPlatform(
       adminToken,
       jwksUrl: `${placement.urls.identity}/.well-known/jwks.json`,
       processes: () => running,
+      registry,
       graceMs: SERVICE_STOP_GRACE_MS,
     });
   } catch (error) {
@@ -133,7 +138,7 @@ export async function startPlatform(
     await Promise.all(watchers.map((watcher) => watcher.stop()));
     throw error;
   }
-  // One process per service at a time, restarted only after it exited: `<service>-<run>` names it
+  // One process per instance at a time, restarted only after it exited: `<instance>-<run>` names it
   // across its restarts, and two shops on one NATS never share a name.
   const run = randomBytes(3).toString('hex');
   const { urls, grpcUrls } = placement;
@@ -151,10 +156,11 @@ export async function startPlatform(
       running.map((child) => [
         child.name,
         {
+          service: child.service,
           pid: child.pid ?? null,
           url: child.url,
           grpc: grpcUrls[child.name] ?? null,
-          database: server.databases.get(child.name)?.database ?? null,
+          database: server.databases.get(child.service)?.database ?? null,
         },
       ]),
     ),
@@ -182,9 +188,12 @@ export async function startPlatform(
     await clearRunState(config.MERCATO_DATA_DIR);
   };
 
-  const start = (spec: ServiceSpec): ServiceProcess => {
+  const start = (spec: ServiceSpec, name: string): ServiceProcess => {
+    const grpcUrl = grpcUrls[name];
     const child = new ServiceProcess({
-      name: spec.name,
+      name,
+      service: spec.name,
+      ...(grpcUrl ? { grpcUrl } : {}),
       cwd: path.join(repositoryRoot, spec.directory),
       args: [
         ...config.MERCATO_NODE_FLAGS,
@@ -192,13 +201,14 @@ export async function startPlatform(
           ? builtCommand(config.MERCATO_SEMI_SPACE_MB)
           : sourceCommand()),
       ],
-      url: urls[spec.name] ?? '',
+      url: urls[name] ?? '',
       output,
       logger,
       onSpawn: saveState,
+      onChange: () => registry.changed(),
       env: childEnvironment({
         ...observability.serviceEnvironment,
-        ...serviceEnvironment(spec, config, server, placement, adminToken, run, observability.api.url),
+        ...serviceEnvironment(spec, name, config, server, placement, adminToken, run, observability.api.url),
       }),
     });
     running.push(child);
@@ -206,17 +216,20 @@ export async function startPlatform(
     return child;
   };
 
-  // Each service starts as soon as the services it depends on are ready, so independent ones
-  // start side by side.
+  // Each service starts as soon as the services it depends on are ready (every instance of them),
+  // so independent ones start side by side.
   const readiness = new Map<string, Promise<void>>();
   for (const spec of specs) {
     const dependencies = spec.dependsOn.map((name) => readiness.get(name));
+    const names = placement.instances.filter((instance) => instance.service === spec.name);
     readiness.set(
       spec.name,
       (async () => {
         await Promise.all(dependencies);
         signal.throwIfAborted();
-        await start(spec).waitReady(config.MERCATO_READY_TIMEOUT_MS, signal);
+        await Promise.all(
+          names.map(({ name }) => start(spec, name).waitReady(config.MERCATO_READY_TIMEOUT_MS, signal)),
+        );
       })(),
     );
   }
@@ -235,7 +248,7 @@ export async function startPlatform(
     }),
   );
   output.text(
-    `\n${formatStatusTable(specs.flatMap((spec) => running.filter((child) => child.name === spec.name)).map((child) => ({ service: child.name, pid: child.pid, url: child.url, grpc: grpcUrls[child.name], database: server.databases.get(child.name)?.database ?? null })))}\n`,
+    `\n${formatStatusTable(specs.flatMap((spec) => running.filter((child) => child.service === spec.name)).map((child) => ({ service: child.name, pid: child.pid, url: child.url, grpc: grpcUrls[child.name], database: server.databases.get(child.service)?.database ?? null })))}\n`,
   );
   const seconds = ((Date.now() - began) / 1000).toFixed(1);
   await checkpointEmbedded(server, logger);
@@ -249,6 +262,7 @@ export async function startPlatform(
 /** What one service is started with: where it listens, its database, the bus, its peers, admin access. */
 function serviceEnvironment(
   spec: ServiceSpec,
+  name: string,
   config: SupervisorConfig,
   server: DatabaseServer,
   placement: ReturnType<typeof placeServices>,
@@ -260,13 +274,15 @@ function serviceEnvironment(
   const messageStoreUrl = server.messageStoreUrls.get(spec.name);
   return {
     HOST: '127.0.0.1',
-    PORT: String(placement.ports[spec.name]),
-    ...(spec.grpc ? { GRPC_PORT: String(placement.grpcPorts[spec.name]) } : {}),
-    ...(spec.smtp ? { SMTP_PORT: String(placement.smtpPorts[spec.name]) } : {}),
+    PORT: String(placement.ports[name]),
+    ...(spec.grpc ? { GRPC_PORT: String(placement.grpcPorts[name]) } : {}),
+    ...(spec.smtp ? { SMTP_PORT: String(placement.smtpPorts[name]) } : {}),
     LOG_LEVEL: config.LOG_LEVEL,
     OTEL_SERVICE_NAME: spec.name,
     MERCATO_SERVICE: spec.name,
-    MERCATO_INSTANCE_ID: `${spec.name}-${run}`,
+    MERCATO_INSTANCE_ID: `${name}-${run}`,
+    // Its callers find every instance of what they call here (they fall back to the address below).
+    MERCATO_REGISTRY_URL: supervisorUrl,
     MERCATO_ADMIN_TOKEN: adminToken,
     ADMIN_JWKS_URL: `${placement.urls.identity}/.well-known/jwks.json`,
     ...(database ? { DATABASE_URL: database.url } : {}),
@@ -292,9 +308,9 @@ async function watchServices(
     buildTargets(specs).map((target) =>
       watchTarget(target, repositoryRoot, {
         onBuilt: () => {
-          const child = running.find((candidate) => candidate.name === target.name);
           logger.info({ child: target.name }, `${target.name} changed; restarting it`);
-          void child?.restart(SERVICE_STOP_GRACE_MS);
+          for (const child of running.filter((candidate) => candidate.service === target.name))
+            void child.restart(SERVICE_STOP_GRACE_MS);
         },
         onFailed: (error) =>
           logger.error({ child: target.name }, `${error.message}; still running the last build`),

@@ -7,7 +7,11 @@ export interface RunState {
   /** The supervisor's own API (process control, traces, logs), admin only. */
   supervisor: { url: string };
   postgres: { mode: 'embedded' | 'external'; pid: number | null; port: number };
-  services: Record<string, { pid: number | null; url: string; grpc: string | null; database: string | null }>;
+  /** By process name: a service's first instance has its name, further ones `<service>-<n>`. */
+  services: Record<
+    string,
+    { service: string; pid: number | null; url: string; grpc: string | null; database: string | null }
+  >;
 }
 
 /** `<dataDir>/run/state.json`: what runs now, for tools and tests (pids, ports, URLs). */

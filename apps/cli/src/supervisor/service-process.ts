@@ -6,7 +6,14 @@ import type { LogOutput } from './log-output.ts';
 import { nextRestart } from './restart-backoff.ts';
 
 export interface ServiceProcessOptions {
+  /** The process's name: its service's, or `<service>-<n>` for a further instance. */
   name: string;
+  /** The service it is an instance of (default: `name`). */
+  service?: string;
+  /** Its gRPC address, when it serves gRPC (what the registry hands its callers). */
+  grpcUrl?: string;
+  /** Called whenever it starts, becomes ready or exits (the registry follows it). */
+  onChange?: () => void;
   cwd: string;
   args: string[];
   env: NodeJS.ProcessEnv;
@@ -37,7 +44,9 @@ export interface ProcessInfo {
 /** One service as an OS process: spawned, its output merged, restarted with backoff when it dies. */
 export class ServiceProcess {
   readonly name: string;
+  readonly service: string;
   readonly url: string;
+  readonly grpcUrl: string | undefined;
   readonly #options: ServiceProcessOptions;
   #child: ChildProcess | undefined;
   #stopping = false;
@@ -59,7 +68,9 @@ export class ServiceProcess {
 
   constructor(options: ServiceProcessOptions) {
     this.name = options.name;
+    this.service = options.service ?? options.name;
     this.url = options.url;
+    this.grpcUrl = options.grpcUrl;
     this.#options = options;
   }
 
@@ -116,8 +127,12 @@ export class ServiceProcess {
       if (this.#stderrTail.length > 5) this.#stderrTail.shift();
       output.line(name, line, 'stderr');
     });
-    child.on('exit', (code, signal) => this.#exited(child, code, signal));
+    child.on('exit', (code, signal) => {
+      this.#exited(child, code, signal);
+      this.#options.onChange?.();
+    });
     this.#options.onSpawn?.();
+    this.#options.onChange?.();
   }
 
   #exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
@@ -162,7 +177,10 @@ export class ServiceProcess {
       try {
         const response = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(1_000) });
         if (response.status === 200) {
-          if (child === this.#child) this.#ready = true;
+          if (child === this.#child && !this.#ready) {
+            this.#ready = true;
+            this.#options.onChange?.();
+          }
           return;
         }
       } catch {

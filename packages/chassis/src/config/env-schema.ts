@@ -99,6 +99,11 @@ export const serviceConfigShape = {
     .optional(),
   /** Opens `/admin/*` to identity's access tokens with the admin role, checked against this JWKS. */
   ADMIN_JWKS_URL: env.optionalUrl(['http', 'https']),
+  /**
+   * The supervisor's service registry (embedded mode; with MERCATO_ADMIN_TOKEN): dependencies are
+   * found there by name, with every ready instance. Unset (Kubernetes): the configured addresses.
+   */
+  MERCATO_REGISTRY_URL: env.optionalUrl(['http', 'https']),
   JWT_ISSUER: env.string('mercato-identity'),
   JWT_AUDIENCE: env.string('mercato'),
 };

@@ -1,0 +1,34 @@
+import { AppError } from '@mercato/chassis/errors';
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import type { Registry } from '../supervisor/registry.ts';
+
+/** How long a watch waits for a change before it answers with the registry as it is. */
+const WATCH_MS = 25_000;
+
+const query = z.object({
+  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+});
+
+/**
+ * `GET /admin/registry`: every service's instances with their addresses and readiness.
+ * `?after=<revision>` waits (up to 25 s) until the registry has changed past that revision: the
+ * services' clients watch it so, and follow a restart or a new instance within a round trip.
+ */
+export const registryRoutes =
+  (registry: Registry): FastifyPluginAsync =>
+  async (app) => {
+    app.get('/admin/registry', async (request) => {
+      const parsed = query.safeParse(request.query);
+      if (!parsed.success)
+        throw new AppError({
+          code: 'REGISTRY.INVALID_REVISION',
+          kind: 'validation',
+          message: 'after must be a revision number (a non-negative integer)',
+        });
+      const { after } = parsed.data;
+      const closed = new AbortController();
+      request.raw.once('close', () => closed.abort());
+      return registry.next(after, WATCH_MS, closed.signal);
+    });
+  };

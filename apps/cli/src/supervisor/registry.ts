@@ -1,0 +1,74 @@
+import type { ServiceProcess } from './service-process.ts';
+
+/** One instance of a service as the registry lists it. */
+export interface RegisteredInstance {
+  instance: string;
+  http: string;
+  grpc: string | null;
+  pid: number | null;
+  /** Running and answering /readyz: callers send it calls only then. */
+  ready: boolean;
+}
+
+export interface RegistrySnapshot {
+  /** Grows with every change; a watcher asks for what comes after the revision it has. */
+  revision: number;
+  services: Record<string, RegisteredInstance[]>;
+}
+
+/**
+ * The embedded mode's service registry: the supervisor's own processes, which it starts, watches
+ * and restarts, so nothing registers itself and a stray local process cannot pose as a service.
+ * Each process reports its changes (started, ready, exited); watchers wait for the next revision
+ * (`GET /admin/registry?after=<revision>`, a long poll) instead of polling.
+ */
+export class Registry {
+  readonly #processes: () => readonly ServiceProcess[];
+  #revision = 1;
+  readonly #waiters = new Set<() => void>();
+
+  constructor(processes: () => readonly ServiceProcess[]) {
+    this.#processes = processes;
+  }
+
+  /** A process started, became ready or exited. */
+  changed(): void {
+    this.#revision += 1;
+    for (const wake of this.#waiters) wake();
+    this.#waiters.clear();
+  }
+
+  snapshot(): RegistrySnapshot {
+    const services: Record<string, RegisteredInstance[]> = {};
+    for (const process of this.#processes()) {
+      const info = process.info();
+      const instances = services[process.service] ?? [];
+      instances.push({
+        instance: process.name,
+        http: process.url,
+        grpc: process.grpcUrl ?? null,
+        pid: info.pid,
+        ready: info.state === 'ready',
+      });
+      services[process.service] = instances;
+    }
+    return { revision: this.#revision, services };
+  }
+
+  /** The snapshot once the revision is past `after`, or as it is after `timeoutMs`. */
+  async next(after: number, timeoutMs: number, signal?: AbortSignal): Promise<RegistrySnapshot> {
+    if (this.#revision > after) return this.snapshot();
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        this.#waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      signal?.addEventListener('abort', done, { once: true });
+      this.#waiters.add(done);
+    });
+    return this.snapshot();
+  }
+}
