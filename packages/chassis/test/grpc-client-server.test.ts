@@ -19,6 +19,7 @@ import {
   type PolicySettings,
 } from '../src/resilience/dependency-policy.ts';
 import { freePort, portOf } from '../src/testing/ports.ts';
+import { waitFor } from '../src/testing/wait-for.ts';
 
 const logger = createLogger({ service: 'grpc-test', level: 'silent' });
 
@@ -284,9 +285,20 @@ describe('chassis gRPC client and server', () => {
     const again = createGrpcServer(stopped.catalog.routes, logger, createServiceMetrics('grpc-test').rpc);
     servers.push(again);
     await again.listen('127.0.0.1', Number(new URL(stopped.url).port));
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Its ejection grew while it kept refusing (250 ms, doubled each time): once it has run out,
+    // the instance gets a call, answers, and is back in the pool with a clean record.
+    await waitFor(
+      'the instance back in use',
+      async () => {
+        await client.getProduct({ id: 'probe' });
+        return stopped.catalog.seen.length > seenBefore;
+      },
+      15_000,
+      20,
+    );
+    const backFrom = stopped.catalog.seen.length;
     for (let i = 0; i < 150; i += 1) await client.getProduct({ id: `r${i}` });
-    expect(stopped.catalog.seen.length - seenBefore).toBeGreaterThan(20);
+    expect(stopped.catalog.seen.length - backFrom).toBeGreaterThan(20);
   });
 
   it('sends a call that is not idempotent to another instance when one refuses the connection, and answers UNAVAILABLE naming the dependency when none is left', async () => {
@@ -480,35 +492,35 @@ describe('chassis gRPC client and server', () => {
     expect(text).toContain('concurrency_limit_refusals_total{limiter="catalog",service="grpc-test"} 1');
   });
 
-  it('with an adaptive limit, a call waiting out a restart holds no permit: the next call is not refused', async () => {
-    const catalog = scriptedCatalog();
+  it('with an adaptive limit, calls waiting out a restart hold no permits: a new call is not refused for them', async () => {
     const metrics = createServiceMetrics('grpc-test');
-    const port = await freePort();
     const { client } = createGrpcClient(CatalogService, {
       dependency: 'catalog',
       caller: 'gateway',
-      url: `http://127.0.0.1:${port}`,
+      url: `http://127.0.0.1:${await freePort()}`,
       settings: {
         ...defaultPolicySettings,
         concurrencyLimit: 'adaptive',
-        limitInitial: 1,
-        limitMin: 1,
-        limitMax: 1,
+        limitInitial: 5,
+        limitMin: 5,
+        limitMax: 5,
+        reconnectWaitMs: 1_500,
       },
       logger,
       metrics: metrics.rpc,
     });
-    // Nothing listens: both calls wait in the reconnect loop, neither in flight at the dependency.
-    const first = client.getProduct({ id: 'a' });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const second = client.getProduct({ id: 'b' });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const server = createGrpcServer(catalog.routes, logger, metrics.rpc);
-    servers.push(server);
-    await server.listen('127.0.0.1', port);
-    const outcomes = await Promise.allSettled([first, second]);
-    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled']);
-    expect(catalog.seen).toHaveLength(2);
+    // Nothing listens: five calls wait in the reconnect loop, none of them at the dependency. Each
+    // holds a permit only for its brief attempts, so a sixth finds the limit (5) free and waits too,
+    // rather than being refused as overloaded.
+    const waiting = Array.from({ length: 5 }, (_, i) =>
+      client.getProduct({ id: `w${i}` }).catch((e: unknown) => e),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const sixth = (await client.getProduct({ id: 'sixth' }).catch((error: unknown) => error)) as AppError;
+    expect(sixth.code).not.toBe('GATEWAY.OVERLOADED');
+    expect(sixth.kind).toBe('unavailable');
+    for (const error of (await Promise.all(waiting)) as AppError[])
+      expect(error.code).not.toBe('GATEWAY.OVERLOADED');
   });
 
   it("passes on a dependency's load shedding as a 503 with its Retry-After, neither retried nor counted by the breaker", async () => {
