@@ -28,9 +28,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { ProcessUnderTest, waitFor } from '@mercato/chassis/testing';
+import { ProcessUnderTest } from '@mercato/chassis/testing';
 import pg from 'pg';
 import { postgresInsertBaseline } from '../baselines.ts';
+import { customers } from '../platform.ts';
 import { cpuBetween, type ProcessLabeller, parentOf, sampleCpu } from '../process-cpu.ts';
 import { type ProfileSummary, summariseProfiles } from './cpu-profiles.ts';
 
@@ -126,34 +127,6 @@ function startPlatform(
 async function stopPlatform(platform: ProcessUnderTest): Promise<void> {
   platform.child.kill('SIGINT');
   await Promise.race([platform.exited(), sleep(30_000, undefined, { ref: false })]);
-}
-
-async function customers(count: number): Promise<string[]> {
-  const tokens: string[] = [];
-  for (let index = 0; index < count; index += 1) {
-    const email = `bench-${Date.now()}-${index}@mercato.test`;
-    const post = (route: string, body: unknown) =>
-      fetch(`${gateway}${route}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    await post('/api/auth/register', { email, password: 'bench password 2026', name: 'Bench' });
-    const login = (await (
-      await post('/api/auth/login', { email, password: 'bench password 2026' })
-    ).json()) as {
-      access_token: string;
-    };
-    tokens.push(login.access_token);
-  }
-  for (const token of tokens)
-    await waitFor('the customer profile', async () => {
-      const me = await fetch(`${gateway}/api/customers/me`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      return me.status === 200;
-    });
-  return tokens;
 }
 
 interface Placed {
@@ -612,7 +585,7 @@ async function benchRun(mode: string, scenario: Scenario) {
         .reduce((sum, [, ms]) => sum + ms, 0) * 1_000,
       baseline * baselineSeconds,
     );
-    const tokens = await customers(customerCount);
+    const tokens = await customers(gateway, customerCount);
 
     // Idle: the platform with no orders, for BENCH_IDLE_SECONDS, measured the same way.
     if (profiling && embedded) await statementsReset(serverUrl);

@@ -18,13 +18,13 @@
  *
  * Writes bench/results/streams.json.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ProcessUnderTest, waitFor } from '@mercato/chassis/testing';
 import pg from 'pg';
+import { startPlatform } from '../platform.ts';
 import { cpuBetween, type ProcessLabeller, parentOf, sampleCpu } from '../process-cpu.ts';
 import { Breakage, setting, smoke } from '../smoke-mode.ts';
 
@@ -46,27 +46,6 @@ type Window = { cpu: Array<[string, number]>; orderTransactionsPerSecond: number
 
 const share = (ms: number, seconds: number) => ms / (seconds * 1_000);
 const percent = (value: number) => `${(value * 100).toFixed(2)} %`;
-
-function startPlatform(dataDir: string): ProcessUnderTest {
-  return new ProcessUnderTest(['--import', 'tsx', 'apps/cli/src/main.ts', 'start'], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/root',
-      MERCATO_DATA_DIR: dataDir,
-      MERCATO_PG_PORT: String(ports.postgres),
-      MERCATO_GATEWAY_PORT: String(ports.gateway),
-      MERCATO_PORT_BASE: String(ports.base),
-      MERCATO_GRPC_PORT_BASE: String(ports.grpcBase),
-      GATEWAY_RATE_LIMIT_DEFAULT: 'off',
-      GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',
-      IDENTITY_SCRYPT_COST: '1024',
-      LOG_LEVEL: 'warn',
-      // Nothing may move while the streams are measured idle: confirmed orders are not shipped.
-      FULFILLMENT_WORKERS: '0',
-    },
-  });
-}
 
 const post = (route: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(`${gateway}${route}`, {
@@ -187,12 +166,17 @@ const platformMs = (window: Window) =>
     .filter(([label]) => !['bench client', 'bare SSE server', 'other'].includes(label))
     .reduce((sum, [, ms]) => sum + ms, 0);
 
-const dataDir = mkdtempSync(path.join(tmpdir(), 'mercato-bench-streams-'));
-const platform = startPlatform(dataDir);
+const platform = await startPlatform('streams', ports, {
+  GATEWAY_RATE_LIMIT_DEFAULT: 'off',
+  GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',
+  IDENTITY_SCRYPT_COST: '1024',
+  // Nothing may move while the streams are measured idle: confirmed orders are not shipped.
+  FULFILLMENT_WORKERS: '0',
+});
+const { dataDir } = platform;
 const streams = new AbortController();
 let bare: ProcessUnderTest | undefined;
 try {
-  await platform.waitForLine(/all services ready in/, 180_000);
   const customers = Math.ceil(STREAMS / PER_CUSTOMER);
   process.stdout.write(`${customers} customers, one order each\n`);
   const people: Array<{ token: string; orderId: string }> = [];
@@ -330,8 +314,6 @@ try {
 } finally {
   streams.abort();
   bare?.child.kill('SIGTERM');
-  platform.child.kill('SIGINT');
-  await Promise.race([platform.exited(), sleep(20_000, undefined, { ref: false })]);
-  rmSync(dataDir, { recursive: true, force: true });
+  await platform.stop();
 }
 broken.exitIfBroken('streams');

@@ -96,8 +96,14 @@ export class NatsPartitionWorker {
     const { pullBatch, dispatcher, keyHeader } = this.#settings;
     let consumer: Consumer | undefined;
     let waitForPredecessor = predecessorHoldsUntil > performance.now();
-    /** Messages a predecessor left unacknowledged: the first pull takes them all, then sorts. */
+    /**
+     * Messages a predecessor left unacknowledged: pulled first, gathered until all are here (the
+     * server may redeliver them over several pulls, as their ack waits lapse one by one), then
+     * handed on in stream order. Gathering ends by `gatherUntil` whatever came.
+     */
     let leftOver = 0;
+    const gathered: JsMsg[] = [];
+    let gatherUntil = 0;
     let idle = false;
     while (this.#running) {
       try {
@@ -106,7 +112,10 @@ export class NatsPartitionWorker {
           const { num_ack_pending: unacknowledged } = await consumer.info();
           waitForPredecessor = false;
           leftOver = unacknowledged;
-          if (unacknowledged > 0) await this.#signal.sleep(predecessorHoldsUntil - performance.now());
+          if (unacknowledged > 0) {
+            await this.#signal.sleep(predecessorHoldsUntil - performance.now());
+            gatherUntil = performance.now() + 2 * this.#settings.visibilityTimeoutMs;
+          }
           continue;
         }
         if (idle) {
@@ -140,12 +149,19 @@ export class NatsPartitionWorker {
           if (leftOver > 0) {
             // A predecessor's lapsed messages come back in the order the server's redelivery
             // queue holds them, which need not be the stream's (NATS 2.9 marks a batch of lapsed
-            // messages together, and one renewal timer renewed them together): taken in one pull
-            // and handed on in stream order, so a key's later message cannot overtake its earlier.
-            const redelivered: JsMsg[] = [];
-            for await (const message of batch) redelivered.push(message);
+            // messages together, and one renewal timer renewed them together), and not always in
+            // one pull (on a loaded server a later message's ack wait was found lapsed before an
+            // earlier one's): gathered until all are here, then handed on in stream order, so a
+            // key's later message cannot overtake its earlier. Renewed while they wait.
+            for await (const message of batch) {
+              received += 1;
+              this.#held.set(message, performance.now());
+              gathered.push(message);
+            }
+            leftOver = Math.max(0, leftOver - received);
+            if (leftOver > 0 && performance.now() < gatherUntil) continue;
             leftOver = 0;
-            for (const message of redelivered.sort((a, b) => a.seq - b.seq)) await admit(message);
+            for (const message of gathered.splice(0).sort((a, b) => a.seq - b.seq)) await admit(message);
           } else {
             for await (const message of batch) await admit(message);
           }
