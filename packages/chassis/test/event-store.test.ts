@@ -254,6 +254,22 @@ describe.skipIf(!postgres.available)(suiteTitle('the PostgreSQL event store', po
     expect(await view()).toEqual([]);
     await runner.catchUp(7);
     expect(await view()).toEqual(live);
+
+    // Rebuilt while its background catch-up runs (woken often): the rebuild applies, and counts,
+    // the whole log itself; the background waits instead of taking part of it.
+    const total =
+      (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM es_events')).rows[0]?.n ?? 0;
+    runner.start(1, () => undefined);
+    const waking = setInterval(() => runner.wake(), 1);
+    try {
+      for (let round = 0; round < 5; round += 1) {
+        expect(await runner.rebuild(1)).toBe(total);
+        expect(await view()).toEqual(live);
+      }
+    } finally {
+      clearInterval(waking);
+      await runner.stop();
+    }
   });
 
   it('loads a snapshot of its own schema or of an older one it upcasts, and replays past any other', async () => {

@@ -38,6 +38,8 @@ export class ProjectionRunner {
   #seen: LogPosition | undefined;
   /** Bumped by `reset`: a step that began before it does not record what it saw. */
   #resets = 0;
+  /** The background catch-ups and `rebuild` run one after another, never interleaved. */
+  #tail: Promise<unknown> = Promise.resolve();
 
   constructor(pool: Pool, store: PostgresEventStore, projection: Projection) {
     this.#pool = pool;
@@ -93,7 +95,7 @@ export class ProjectionRunner {
     this.#pollsLeft = POLLS_AFTER_WAKE;
     this.#loop = (async () => {
       while (!this.#stopping) {
-        await this.catchUp().catch(onError);
+        await this.#serially(() => this.catchUp()).catch(onError);
         if (this.#stopping) break;
         if (this.#pollsLeft > 0) {
           this.#pollsLeft -= 1;
@@ -114,6 +116,24 @@ export class ProjectionRunner {
     this.#wake.wake();
     await this.#loop;
     this.#loop = undefined;
+  }
+
+  /**
+   * Empties the read model and applies the whole log again; resolves with how many events that
+   * took. The background catch-up waits meanwhile: between the reset and this catch-up it would
+   * apply part of the log itself (and this count would miss it).
+   */
+  rebuild(batchSize = 500): Promise<number> {
+    return this.#serially(async () => {
+      await this.reset();
+      return this.catchUp(batchSize);
+    });
+  }
+
+  #serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(work, work);
+    this.#tail = run.catch(() => undefined);
+    return run;
   }
 
   /** Empties the read model and moves the checkpoint back to the start: the next catch-up rebuilds it. */

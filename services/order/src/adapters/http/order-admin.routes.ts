@@ -142,8 +142,7 @@ export const orderAdminRoutes =
       },
       async () => {
         const started = performance.now();
-        await options.summaries.reset();
-        const applied = await options.summaries.catchUp();
+        const applied = await options.summaries.rebuild();
         return { applied, took_ms: Math.round(performance.now() - started) };
       },
     );
