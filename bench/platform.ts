@@ -43,6 +43,25 @@ export interface BenchPlatform {
   stop: () => Promise<void>;
 }
 
+/** What `npm start` is given by a bench: its data directory, its ports, quiet logs, `env` on top. */
+export function platformEnvironment(
+  dataDir: string,
+  ports: PlatformPorts,
+  env: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/root',
+    MERCATO_DATA_DIR: dataDir,
+    MERCATO_PG_PORT: String(ports.postgres),
+    MERCATO_GATEWAY_PORT: String(ports.gateway),
+    MERCATO_PORT_BASE: String(ports.base),
+    MERCATO_GRPC_PORT_BASE: String(ports.grpcBase),
+    LOG_LEVEL: 'warn',
+    ...env,
+  };
+}
+
 /** Starts `npm start` on `ports` with `env` on top and waits until every service is ready. */
 export async function startPlatform(
   name: string,
@@ -52,17 +71,7 @@ export async function startPlatform(
   const dataDir = mkdtempSync(path.join(tmpdir(), `mercato-bench-${name}-`));
   const child = new ProcessUnderTest(['--import', 'tsx', 'apps/cli/src/main.ts', 'start'], {
     cwd: root,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/root',
-      MERCATO_DATA_DIR: dataDir,
-      MERCATO_PG_PORT: String(ports.postgres),
-      MERCATO_GATEWAY_PORT: String(ports.gateway),
-      MERCATO_PORT_BASE: String(ports.base),
-      MERCATO_GRPC_PORT_BASE: String(ports.grpcBase),
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
+    env: platformEnvironment(dataDir, ports, env),
   });
   const stop = async () => {
     child.child.kill('SIGINT');

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { isAlive } from '@mercato/chassis/testing';
 import pg from 'pg';
 import { type EmbeddedServer, startEmbeddedPostgres } from '../../apps/cli/src/postgres/embedded-server.ts';
 import { type BenchPlatform, startPlatform } from '../platform.ts';
@@ -47,16 +48,6 @@ interface RunState {
   postgres: { pid: number | null };
   services: Record<string, { pid: number | null }>;
 }
-
-const alive = (pid: number | null | undefined): boolean => {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Names each process: a service, the supervisor, a PostgreSQL server and its backends, a baseline. */
 function labeller(state: RunState, baselineNodePid: number, barePostgresPid: number): ProcessLabeller {
@@ -145,7 +136,7 @@ try {
   await admin.end();
 
   const exited = Object.entries(state.services)
-    .filter(([, service]) => !alive(service.pid))
+    .filter(([, service]) => !isAlive(service.pid))
     .map(([name]) => name);
   if (exited.length > 0) {
     console.error(`bench/idle: ${exited.join(', ')} exited during the window`);

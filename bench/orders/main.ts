@@ -31,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { ProcessUnderTest } from '@mercato/chassis/testing';
 import pg from 'pg';
 import { postgresInsertBaseline } from '../baselines.ts';
-import { customers } from '../platform.ts';
+import { customers, platformEnvironment } from '../platform.ts';
 import { cpuBetween, type ProcessLabeller, parentOf, sampleCpu } from '../process-cpu.ts';
 import { type ProfileSummary, summariseProfiles } from './cpu-profiles.ts';
 
@@ -94,17 +94,9 @@ function startPlatform(
   const profileFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   return new ProcessUnderTest([...profileFlags, '--import', 'tsx', 'apps/cli/src/main.ts', 'start'], {
     cwd: root,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/root',
-      MERCATO_DATA_DIR: dataDir,
-      MERCATO_PG_PORT: String(ports.postgres),
-      MERCATO_GATEWAY_PORT: String(ports.gateway),
-      MERCATO_PORT_BASE: String(ports.base),
-      MERCATO_GRPC_PORT_BASE: String(ports.grpcBase),
+    env: platformEnvironment(dataDir, ports, {
       GATEWAY_RATE_LIMIT_DEFAULT: 'off',
       GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',
-      LOG_LEVEL: 'warn',
       // Every service process writes its profile on exit (the supervisor too, by its own flags).
       ...(profileDir ? { MERCATO_NODE_FLAGS: profileFlags.join(' ') } : {}),
       ...(mode === 'embedded-untraced' ? { MERCATO_TRACES: 'false' } : {}),
@@ -120,7 +112,7 @@ function startPlatform(
             REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
           }
         : {}),
-    },
+    }),
   });
 }
 

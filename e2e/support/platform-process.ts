@@ -2,6 +2,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProcessUnderTest } from '@mercato/chassis/testing';
+
+export { isAlive } from '@mercato/chassis/testing';
+
 import pg from 'pg';
 
 export const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -54,16 +57,6 @@ export class PlatformProcess extends ProcessUnderTest {
     return JSON.parse(await readFile(path.join(this.dataDir, 'run', 'state.json'), 'utf8')) as RunState;
   }
 }
-
-export const isAlive = (pid: number | null | undefined): boolean => {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** A connected client of the embedded PostgreSQL as its superuser (password in the data directory). */
 export async function superuserClient(

@@ -1,5 +1,6 @@
 export { startGrpcStub } from './grpc-stub.ts';
 export * from './infra.ts';
+export { isAlive } from './is-alive.ts';
 export { type OpenTransaction, openTransactionsIn } from './open-transactions.ts';
 export { freePort, portOf } from './ports.ts';
 export { ProcessUnderTest } from './process-under-test.ts';
