@@ -130,6 +130,32 @@ export function messageBusContract(
       expect([...(received.beta ?? [])].sort()).toEqual(ids);
     });
 
+    it('gives two subscriptions of one group on different topics only their own topic', async () => {
+      const bus = await open();
+      const group = `split-${unique()}`;
+      const topics = [`test.split.a.${unique()}`, `test.split.b.${unique()}`] as const;
+      const received = new Map<string, string[]>(topics.map((topic) => [topic, []]));
+      for (const topic of topics) {
+        await subscribe(bus, {
+          group,
+          kind: 'topic',
+          destinations: [topic],
+          onDelivery: async (delivery) => {
+            received.get(topic)?.push(delivery.destination);
+            await delivery.ack();
+          },
+        });
+      }
+      // Same keys on both topics: neither subscription may take, or hold back, the other's messages.
+      for (const topic of topics)
+        await bus.publish(Array.from({ length: 6 }, (_, seq) => toTopic(topic, event(`k${seq % 3}`, seq))));
+      await waitFor('each subscription receiving its six', () =>
+        topics.every((topic) => received.get(topic)?.length === 6),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      for (const topic of topics) expect(received.get(topic)).toEqual(Array(6).fill(topic));
+    });
+
     it('gives each command of a queue to exactly one of three competing consumers', async () => {
       const bus = await open();
       const queue = `test.queue.${unique()}`;

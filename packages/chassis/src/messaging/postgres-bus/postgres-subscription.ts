@@ -45,6 +45,8 @@ export interface PostgresSubscriptionSettings {
 
 // Only the oldest pending delivery of each key is claimable, so a key's messages are handled one
 // at a time and in order, by whichever member claims them; SKIP LOCKED lets members not collide.
+// A subscription takes only its own destinations ($6): two subscriptions of one consumer group on
+// different topics share the group's deliveries, and neither may take, or wait on, the other's.
 // When nothing was claimed and $5 is true, one more row says when the next delivery of these groups
 // becomes claimable (a claim lapses, a retry falls due): only heads of keys count (the others wait
 // for their head's acknowledgement, which wakes the loop). Read in the same statement, so an idle
@@ -56,9 +58,11 @@ const CLAIM = `
      WHERE d.group_name = ANY($1::text[])
        AND d.visible_at <= now()
        AND (d.locked_until IS NULL OR d.locked_until < now())
+       AND EXISTS (SELECT 1 FROM bus_messages mine WHERE mine.position = d.position AND mine.destination = ANY($6::text[]))
        AND NOT EXISTS (
-         SELECT 1 FROM bus_deliveries earlier
-          WHERE earlier.group_name = d.group_name AND earlier.partition_key = d.partition_key AND earlier.id < d.id)
+         SELECT 1 FROM bus_deliveries earlier JOIN bus_messages em ON em.position = earlier.position
+          WHERE earlier.group_name = d.group_name AND earlier.partition_key = d.partition_key AND earlier.id < d.id
+            AND em.destination = ANY($6::text[]))
      ORDER BY d.id
      LIMIT $2
      FOR UPDATE OF d SKIP LOCKED
@@ -74,12 +78,13 @@ const CLAIM = `
   UNION ALL
   SELECT NULL, NULL, NULL, NULL, NULL, NULL,
          (extract(epoch FROM min(greatest(d.visible_at, coalesce(d.locked_until, d.visible_at))) - now()) * 1000)::float8
-    FROM bus_deliveries d
+    FROM bus_deliveries d JOIN bus_messages mine ON mine.position = d.position AND mine.destination = ANY($6::text[])
    WHERE $5::boolean AND NOT EXISTS (SELECT 1 FROM claimed)
      AND d.group_name = ANY($1::text[])
      AND NOT EXISTS (
-       SELECT 1 FROM bus_deliveries earlier
-        WHERE earlier.group_name = d.group_name AND earlier.partition_key = d.partition_key AND earlier.id < d.id)`;
+       SELECT 1 FROM bus_deliveries earlier JOIN bus_messages em ON em.position = earlier.position
+        WHERE earlier.group_name = d.group_name AND earlier.partition_key = d.partition_key AND earlier.id < d.id
+          AND em.destination = ANY($6::text[]))`;
 
 // Every statement that ends or extends a claim names it by (id, attempts): a member whose claim
 // lapsed and was taken by another (attempts moved on) changes nothing.
@@ -217,6 +222,7 @@ export class PostgresSubscription implements Subscription {
       visibilityTimeoutMs,
       memberId,
       timed,
+      this.#settings.options.destinations,
     ]);
     const rows = found.filter((row): row is ClaimedRow => row.id !== null);
     if (rows.length === 0) return { handled: 0, dueInMs: found[0]?.due_in_ms ?? null };
@@ -267,6 +273,9 @@ export class PostgresSubscription implements Subscription {
       },
       retryLater: async (delayMs) => {
         await pool.query(RETRY_LATER, [row.id, row.attempts, delayMs]);
+        // Only the first loop sleeps until the next delivery falls due; it may have read that time
+        // before this retry was set (the delivery then looked claimed for a whole visibility timeout).
+        this.#signals[0]?.wake();
       },
     };
     try {
