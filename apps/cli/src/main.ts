@@ -3,6 +3,7 @@ import { createLogger } from '@mercato/chassis/logging';
 import { buildCommand } from './commands/build.ts';
 import { deadLettersCommand } from './commands/dead-letters.ts';
 import { projectionsCommand } from './commands/projections.ts';
+import { releaseCommand } from './commands/release.ts';
 import { supervisorConfig } from './config.ts';
 import { parseReplicas } from './replicas.ts';
 import { serviceCatalog } from './services.ts';
@@ -10,7 +11,7 @@ import { LogOutput } from './supervisor/log-output.ts';
 import { startPlatform } from './supervisor/platform.ts';
 
 const command = process.argv[2] ?? 'start';
-const commands = ['start', 'dev', 'build', 'dead-letters', 'projections'];
+const commands = ['start', 'dev', 'build', 'release', 'dead-letters', 'projections'];
 if (!commands.includes(command)) {
   process.stderr.write(`mercato: unknown command "${command}" (available: ${commands.join(', ')})\n`);
   process.exit(64);
@@ -28,7 +29,9 @@ if (command === 'dead-letters')
   process.exit(await deadLettersCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));
 if (command === 'projections')
   process.exit(await projectionsCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));
-if (command === 'build') process.exit(await buildCommand(serviceCatalog, process.argv.slice(3)));
+if (command === 'release') process.exit(await releaseCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));
+if (command === 'build')
+  process.exit(await buildCommand(serviceCatalog, process.argv.slice(3), config.MERCATO_DATA_DIR));
 
 // `start` and `dev` take `--replicas catalog=3,order=2` (or MERCATO_REPLICAS).
 let replicasText = config.MERCATO_REPLICAS;

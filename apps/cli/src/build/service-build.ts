@@ -1,4 +1,5 @@
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { bundleOptions } from './bundle-options.ts';
@@ -23,11 +24,12 @@ export interface BuildResult {
 
 /**
  * What a built service is started with, relative to its package folder: the launcher runs the
- * preload (tracing) and the service's bundle from V8's code cache (launch.ts).
+ * preload (tracing) and the service's bundle from V8's code cache (launch.ts). A version built
+ * with a label (versions.ts) has its launcher elsewhere.
  */
-export const builtCommand = (semiSpaceMb = 0): string[] => [
+export const builtCommand = (semiSpaceMb = 0, launcher = 'dist/launch.cjs'): string[] => [
   ...(semiSpaceMb > 0 ? [`--max-semi-space-size=${semiSpaceMb}`] : []),
-  'dist/launch.cjs',
+  launcher,
 ];
 
 /** What a service is started with from its TypeScript (tsx compiles it in the process). */
@@ -123,17 +125,30 @@ const describeFailure = (name: string, error: unknown): BuildError => {
   );
 };
 
-/** Builds one target, whether stale or not. */
+/**
+ * Builds one target, whether stale or not: into a folder of its own, then each file renamed into
+ * place and the build record last, so two builds at once (two suites starting side by side) each
+ * leave whole files, and a record never vouches for a bundle still being written.
+ */
 export async function buildTarget(target: BuildTarget, repositoryRoot: string): Promise<void> {
-  await mkdir(outdirOf(target), { recursive: true });
-  const options = bundleOptions(entryPoints(target, repositoryRoot), outdirOf(target));
-  let result: esbuild.BuildResult;
+  const outdir = outdirOf(target);
+  const staging = `${outdir}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  await mkdir(outdir, { recursive: true });
   try {
-    result = await esbuild.build({ ...options, absWorkingDir: repositoryRoot });
-  } catch (error) {
-    throw describeFailure(target.name, error);
+    const options = bundleOptions(entryPoints(target, repositoryRoot), staging);
+    let result: esbuild.BuildResult;
+    try {
+      result = await esbuild.build({ ...options, absWorkingDir: repositoryRoot });
+    } catch (error) {
+      throw describeFailure(target.name, error);
+    }
+    await finishBuild({ ...target, outdir: staging }, result, repositoryRoot);
+    const files = (await readdir(staging)).filter((file) => file !== BUILD_RECORD);
+    for (const file of [...files, BUILD_RECORD])
+      await rename(path.join(staging, file), path.join(outdir, file));
+  } finally {
+    await rm(staging, { recursive: true, force: true });
   }
-  await finishBuild(target, result, repositoryRoot);
 }
 
 /** Builds, side by side, the targets whose sources changed since their last build. */

@@ -9,13 +9,16 @@ export type AdminCall = (method: string, path: string) => Promise<{ ok: boolean;
  * run's admin token. A string is the one-line reason it cannot be reached.
  */
 export async function adminClient(service: string, dataDir: string): Promise<AdminCall | string> {
-  let state: { services: Record<string, { url: string }> };
+  let state: { services: Record<string, { service?: string; url: string }> };
   try {
     state = JSON.parse(await readFile(runStatePath(dataDir), 'utf8')) as typeof state;
   } catch {
     return `no running platform found (${runStatePath(dataDir)}); start it with npm start`;
   }
-  const base = state.services[service]?.url;
+  // The process of that name, or the first instance of that service (a release names them by version).
+  const base =
+    state.services[service]?.url ??
+    Object.values(state.services).find((entry) => entry.service === service)?.url;
   if (!base) return `unknown service "${service}" (running: ${Object.keys(state.services).join(', ')})`;
   const token = await readAdminToken(dataDir).catch(() => undefined);
   if (!token) return `no admin token for this run (${adminTokenPath(dataDir)}); is the platform running?`;

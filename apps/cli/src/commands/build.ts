@@ -1,19 +1,28 @@
 import path from 'node:path';
 import { BuildError, buildStale, buildTarget } from '../build/service-build.ts';
+import { buildVersion, VersionError } from '../build/versions.ts';
 import { buildWebIfStale } from '../build/web-build.ts';
 import { repositoryRoot, type ServiceSpec } from '../services.ts';
+
+const USAGE = 'expected nothing, --stale, or --label <label> [service…]';
 
 /**
  * `mercato build`: builds every service from scratch. `mercato build --stale` builds only the
  * services whose sources changed since their last build, as `npm start` does (the test suites'
  * setups use it: the first suite of a run builds, the next ones find every bundle fresh).
+ * `mercato build --label v2 [catalog order]` builds a version beside the running one, under
+ * `<data dir>/releases/<service>/v2`, for `mercato release … --to v2`.
  */
-export async function buildCommand(specs: readonly ServiceSpec[], args: readonly string[]): Promise<number> {
+export async function buildCommand(
+  specs: readonly ServiceSpec[],
+  args: readonly string[],
+  dataDir: string,
+): Promise<number> {
+  const labelAt = args.indexOf('--label');
+  if (labelAt >= 0) return buildLabelled(specs, args, labelAt, dataDir);
   const unknown = args.filter((arg) => arg !== '--stale');
   if (unknown.length > 0) {
-    process.stderr.write(
-      `mercato build: unknown argument ${unknown.join(' ')} (expected nothing or --stale)\n`,
-    );
+    process.stderr.write(`mercato build: unknown argument ${unknown.join(' ')} (${USAGE})\n`);
     return 64;
   }
   const staleOnly = args.includes('--stale');
@@ -41,4 +50,51 @@ export async function buildCommand(specs: readonly ServiceSpec[], args: readonly
       : `built ${built.join(', ')} (and web, if stale) in ${ms} ms\n`,
   );
   return 0;
+}
+
+async function buildLabelled(
+  specs: readonly ServiceSpec[],
+  args: readonly string[],
+  labelAt: number,
+  dataDir: string,
+): Promise<number> {
+  const label = args[labelAt + 1];
+  const names = args.filter((_, index) => index !== labelAt && index !== labelAt + 1);
+  if (!label || label.startsWith('--') || names.some((name) => name.startsWith('--'))) {
+    process.stderr.write(`mercato build: ${USAGE}\n`);
+    return 64;
+  }
+  const unknown = names.filter((name) => !specs.some((spec) => spec.name === name));
+  if (unknown.length > 0) {
+    process.stderr.write(
+      `mercato build: unknown service ${unknown.join(', ')} (services: ${specs.map((spec) => spec.name).join(', ')})\n`,
+    );
+    return 64;
+  }
+  const chosen = names.length > 0 ? specs.filter((spec) => names.includes(spec.name)) : specs;
+  const began = performance.now();
+  try {
+    const versions = await Promise.all(
+      chosen.map((spec) =>
+        buildVersion(
+          { name: spec.name, directory: path.join(repositoryRoot, spec.directory) },
+          label,
+          dataDir,
+          repositoryRoot,
+        ),
+      ),
+    );
+    const ms = Math.round(performance.now() - began);
+    for (const version of versions)
+      process.stdout.write(`${version.service} ${version.label} (${version.hash}) ${version.launcher}\n`);
+    process.stdout.write(`built version ${label} of ${versions.length} service(s) in ${ms} ms\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof VersionError) {
+      process.stderr.write(`mercato build: ${error.message}\n`);
+      return 64;
+    }
+    process.stderr.write(`mercato: ${error instanceof BuildError ? error.message : String(error)}\n`);
+    return 1;
+  }
 }

@@ -19,7 +19,7 @@ const defaultRun = () => {
     services: Object.fromEntries(
       Object.entries(urls).map(([name, url]) => [
         name,
-        { service: name, url, pid: null, grpc: null, database: null },
+        { service: name, version: 'current', url, pid: null, grpc: null, database: null },
       ]),
     ),
   };

@@ -26,7 +26,11 @@ export const serviceAdminRoutes =
       params: z.infer<typeof params>;
       body: unknown;
     }) => {
-      const target = processes().find((process) => process.name === request.params.name);
+      // A process by its name, or a service by its name (after a release its instances are named
+      // for their version): the first of its instances not being retired.
+      const target =
+        processes().find((process) => process.name === request.params.name) ??
+        processes().find((process) => process.service === request.params.name && !process.draining);
       if (!target) throw notFound('SUPERVISOR.NO_SUCH_PROCESS', `No process named ${request.params.name}`);
       const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
       let response: Response;

@@ -9,6 +9,7 @@ import { LogStore } from '../observability/log-store.ts';
 import { MetricsCollector } from '../observability/metrics-collector.ts';
 import { SpanStore } from '../observability/span-store.ts';
 import { Registry } from '../supervisor/registry.ts';
+import { ReleaseController } from '../supervisor/releases/release-controller.ts';
 import type { ServiceProcess } from '../supervisor/service-process.ts';
 import { type SupervisorApi, startSupervisorApi } from './supervisor-api.ts';
 
@@ -37,6 +38,7 @@ describe('the supervisor API', () => {
       logger: createLogger({ service: 'supervisor', level: 'silent' }),
       processes: () => [] as ServiceProcess[],
       registry,
+      releases: new ReleaseController(),
       spans,
       logs,
       metrics: new MetricsCollector({
@@ -70,6 +72,26 @@ describe('the supervisor API', () => {
       headers: { authorization: `Bearer ${customer}` },
     });
     expect(kill.status).toBe(403);
+  });
+
+  it('checks a release before it starts: 401 without a token, 400 for a bad body, 503 while the platform starts', async () => {
+    const post = (body: unknown, token?: string) =>
+      fetch(`${api.url}/admin/releases`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify(body),
+      });
+    expect((await post({ service: 'catalog' })).status).toBe(401);
+    const bad = await post({ service: 'catalog', strategy: 'big-bang' }, ADMIN_TOKEN);
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect((await post({ service: 'x'.repeat(65) }, ADMIN_TOKEN)).status).toBe(400);
+    const starting = await post({ service: 'catalog' }, ADMIN_TOKEN);
+    expect(starting.status).toBe(503);
+    expect(await starting.json()).toMatchObject({ code: 'RELEASE.PLATFORM_STARTING' });
   });
 
   it('serves the registry to the run token only, and a watch answers as soon as it changes', async () => {

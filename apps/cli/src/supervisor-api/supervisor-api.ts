@@ -9,10 +9,12 @@ import type { MetricsCollector } from '../observability/metrics-collector.ts';
 import { decodeOtlpProtobuf } from '../observability/otlp-decode.ts';
 import type { SpanStore } from '../observability/span-store.ts';
 import type { Registry } from '../supervisor/registry.ts';
+import type { ReleaseController } from '../supervisor/releases/release-controller.ts';
 import type { ServiceProcess } from '../supervisor/service-process.ts';
 import { observabilityRoutes } from './observability.routes.ts';
 import { processRoutes } from './process.routes.ts';
 import { registryRoutes } from './registry.routes.ts';
+import { releaseRoutes } from './release.routes.ts';
 import { serviceAdminRoutes } from './service-admin.routes.ts';
 
 export interface SupervisorApiSettings {
@@ -24,6 +26,8 @@ export interface SupervisorApiSettings {
   processes: () => readonly ServiceProcess[];
   /** Every service's instances, watched by the services' clients (`GET /admin/registry`). */
   registry: Registry;
+  /** Releases (`POST /admin/releases`), available once the platform is up. */
+  releases: ReleaseController;
   spans: SpanStore;
   logs: LogStore;
   metrics: MetricsCollector;
@@ -95,6 +99,9 @@ export async function startSupervisorApi(settings: SupervisorApiSettings): Promi
       });
       await scope.register(processRoutes(settings.processes, settings.graceMs));
       await scope.register(registryRoutes(settings.registry));
+      await scope.register(
+        releaseRoutes(settings.releases, (event) => settings.logger.info(event, `release: ${event.message}`)),
+      );
       await scope.register(observabilityRoutes(settings.spans, settings.logs, settings.metrics));
       await scope.register(serviceAdminRoutes(settings.processes, settings.adminToken));
     },

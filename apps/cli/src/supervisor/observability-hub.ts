@@ -6,6 +6,7 @@ import { SpanStore } from '../observability/span-store.ts';
 import { type SupervisorApi, startSupervisorApi } from '../supervisor-api/supervisor-api.ts';
 import type { LogOutput } from './log-output.ts';
 import type { Registry } from './registry.ts';
+import type { ReleaseController } from './releases/release-controller.ts';
 import type { ServiceProcess } from './service-process.ts';
 
 const MB = 1024 * 1024;
@@ -40,6 +41,7 @@ export async function startObservability(options: {
   jwksUrl: string;
   processes: () => readonly ServiceProcess[];
   registry: Registry;
+  releases: ReleaseController;
   graceMs: number;
 }): Promise<ObservabilityHub> {
   const { config } = options;
@@ -74,6 +76,7 @@ export async function startObservability(options: {
     logger: options.logger,
     processes: options.processes,
     registry: options.registry,
+    releases: options.releases,
     spans,
     logs: options.logs,
     metrics,

@@ -20,6 +20,8 @@ import type { LogOutput } from './log-output.ts';
 import { keepLogs, startObservability, supervisorPort } from './observability-hub.ts';
 import { assertPortFree } from './port-check.ts';
 import { Registry } from './registry.ts';
+import { currentVersion, type Launch, platformReleases } from './releases/platform-releases.ts';
+import { ReleaseController } from './releases/release-controller.ts';
 import { clearRunState, type RunState, writeRunState } from './run-state.ts';
 import { ServiceProcess } from './service-process.ts';
 import { formatStatusTable } from './status-table.ts';
@@ -121,6 +123,7 @@ export async function startPlatform(
   const server = database.value;
   const adminToken = await createAdminToken(config.MERCATO_DATA_DIR);
   const registry = new Registry(() => running);
+  const releases = new ReleaseController();
   let observability: Awaited<ReturnType<typeof startObservability>>;
   try {
     observability = await startObservability({
@@ -131,6 +134,7 @@ export async function startPlatform(
       jwksUrl: `${placement.urls.identity}/.well-known/jwks.json`,
       processes: () => running,
       registry,
+      releases,
       graceMs: SERVICE_STOP_GRACE_MS,
     });
   } catch (error) {
@@ -157,6 +161,7 @@ export async function startPlatform(
         child.name,
         {
           service: child.service,
+          version: child.version,
           pid: child.pid ?? null,
           url: child.url,
           grpc: grpcUrls[child.name] ?? null,
@@ -188,17 +193,30 @@ export async function startPlatform(
     await clearRunState(config.MERCATO_DATA_DIR);
   };
 
-  const start = (spec: ServiceSpec, name: string): ServiceProcess => {
+  // What each service's placed instances run: the working tree's build, named by its content hash.
+  const versions = new Map(
+    await Promise.all(
+      specs.map(
+        async (spec) =>
+          [
+            spec.name,
+            config.MERCATO_RUNTIME === 'built' ? await currentVersion(repositoryRoot, spec) : 'source',
+          ] as const,
+      ),
+    ),
+  );
+  const start = (spec: ServiceSpec, { name, version, launcher }: Launch): ServiceProcess => {
     const grpcUrl = grpcUrls[name];
     const child = new ServiceProcess({
       name,
       service: spec.name,
+      version,
       ...(grpcUrl ? { grpcUrl } : {}),
       cwd: path.join(repositoryRoot, spec.directory),
       args: [
         ...config.MERCATO_NODE_FLAGS,
         ...(config.MERCATO_RUNTIME === 'built'
-          ? builtCommand(config.MERCATO_SEMI_SPACE_MB)
+          ? builtCommand(config.MERCATO_SEMI_SPACE_MB, launcher)
           : sourceCommand()),
       ],
       url: urls[name] ?? '',
@@ -208,6 +226,16 @@ export async function startPlatform(
       onChange: () => registry.changed(),
       env: childEnvironment({
         ...observability.serviceEnvironment,
+        // A version built outside the repository (a data directory elsewhere) finds the packages
+        // its bundle leaves out (pg, pino's transports…) where its package folder would.
+        ...(path.isAbsolute(launcher)
+          ? {
+              NODE_PATH: [
+                path.join(repositoryRoot, spec.directory, 'node_modules'),
+                path.join(repositoryRoot, 'node_modules'),
+              ].join(path.delimiter),
+            }
+          : {}),
         ...serviceEnvironment(spec, name, config, server, placement, adminToken, run, observability.api.url),
       }),
     });
@@ -228,7 +256,13 @@ export async function startPlatform(
         await Promise.all(dependencies);
         signal.throwIfAborted();
         await Promise.all(
-          names.map(({ name }) => start(spec, name).waitReady(config.MERCATO_READY_TIMEOUT_MS, signal)),
+          names.map(({ name }) =>
+            start(spec, {
+              name,
+              version: versions.get(spec.name) ?? 'current',
+              launcher: 'dist/launch.cjs',
+            }).waitReady(config.MERCATO_READY_TIMEOUT_MS, signal),
+          ),
         );
       })(),
     );
@@ -240,6 +274,22 @@ export async function startPlatform(
     throw failed.reason;
   }
   saveState();
+  releases.attach(
+    platformReleases({
+      specs,
+      config,
+      placement,
+      running,
+      repositoryRoot,
+      watching: options.watch,
+      graceMs: SERVICE_STOP_GRACE_MS,
+      start,
+      changed: () => {
+        registry.changed();
+        saveState();
+      },
+    }),
+  );
   // Prometheus can scrape this run as it is: `prometheus --config.file=.mercato/run/prometheus.yml`.
   await writeFile(
     path.join(config.MERCATO_DATA_DIR, 'run', 'prometheus.yml'),

@@ -6,8 +6,12 @@ export interface RegisteredInstance {
   http: string;
   grpc: string | null;
   pid: number | null;
-  /** Running and answering /readyz: callers send it calls only then. */
+  /** The version it runs: `<label>@<hash>`, or `current` (the working tree's build). */
+  version: string;
+  /** Running, answering /readyz and not draining: callers send it calls only then. */
   ready: boolean;
+  /** Being retired by a release: no new calls, its in-flight ones finish. */
+  draining: boolean;
 }
 
 export interface RegistrySnapshot {
@@ -19,7 +23,7 @@ export interface RegistrySnapshot {
 /**
  * The embedded mode's service registry: the supervisor's own processes, which it starts, watches
  * and restarts, so nothing registers itself and a stray local process cannot pose as a service.
- * Each process reports its changes (started, ready, exited); watchers wait for the next revision
+ * Each process reports its changes (started, ready, draining, exited); watchers wait for the next revision
  * (`GET /admin/registry?after=<revision>`, a long poll) instead of polling.
  */
 export class Registry {
@@ -48,7 +52,9 @@ export class Registry {
         http: process.url,
         grpc: process.grpcUrl ?? null,
         pid: info.pid,
-        ready: info.state === 'ready',
+        version: process.version,
+        ready: info.state === 'ready' && !process.draining,
+        draining: process.draining,
       });
       services[process.service] = instances;
     }

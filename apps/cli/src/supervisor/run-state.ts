@@ -10,7 +10,15 @@ export interface RunState {
   /** By process name: a service's first instance has its name, further ones `<service>-<n>`. */
   services: Record<
     string,
-    { service: string; pid: number | null; url: string; grpc: string | null; database: string | null }
+    {
+      service: string;
+      /** `<label>@<hash>` of what it runs (`current@…`: the working tree's build). */
+      version: string;
+      pid: number | null;
+      url: string;
+      grpc: string | null;
+      database: string | null;
+    }
   >;
 }
 

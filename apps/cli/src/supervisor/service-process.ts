@@ -12,8 +12,10 @@ export interface ServiceProcessOptions {
   service?: string;
   /** Its gRPC address, when it serves gRPC (what the registry hands its callers). */
   grpcUrl?: string;
-  /** Called whenever it starts, becomes ready or exits (the registry follows it). */
+  /** Called whenever it starts, becomes ready, drains or exits (the registry follows it). */
   onChange?: () => void;
+  /** The version it runs (`<label>@<hash>`), as the registry shows it. */
+  version?: string;
   cwd: string;
   args: string[];
   env: NodeJS.ProcessEnv;
@@ -47,6 +49,7 @@ export class ServiceProcess {
   readonly service: string;
   readonly url: string;
   readonly grpcUrl: string | undefined;
+  readonly version: string;
   readonly #options: ServiceProcessOptions;
   #child: ChildProcess | undefined;
   #stopping = false;
@@ -64,6 +67,8 @@ export class ServiceProcess {
   /** Stopped by an operator (the console), not by a crash: not restarted until asked. */
   #held = false;
   #restarts = 0;
+  /** Taken out of the registry before it is stopped (a release retires it): sent no new calls. */
+  #draining = false;
   #lastExit: ProcessInfo['last_exit'] = null;
 
   constructor(options: ServiceProcessOptions) {
@@ -71,11 +76,23 @@ export class ServiceProcess {
     this.service = options.service ?? options.name;
     this.url = options.url;
     this.grpcUrl = options.grpcUrl;
+    this.version = options.version ?? 'current';
     this.#options = options;
   }
 
   get pid(): number | undefined {
     return this.#child?.exitCode === null ? this.#child.pid : undefined;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Out of the registry from now on: callers send it no new calls; in-flight ones finish. */
+  drain(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    this.#options.onChange?.();
   }
 
   get lastError(): string {
@@ -166,14 +183,29 @@ export class ServiceProcess {
     }, delay);
   }
 
-  /** Resolves when GET /readyz answers 200; rejects on timeout or a configuration error. */
-  async waitReady(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves when GET /readyz answers 200; rejects on timeout or a configuration error, and with
+   * `failOnExit` as soon as the process exits (a release does not wait out restarts of a new
+   * version that crashes).
+   */
+  async waitReady(
+    timeoutMs: number,
+    signal?: AbortSignal,
+    options: { failOnExit?: boolean } = {},
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const child = this.#child;
     while (Date.now() < deadline) {
       signal?.throwIfAborted();
       if (this.fatal) throw new Error(this.fatal);
       if (this.#stopping) throw new Error(`${this.name} is stopping`);
+      if (
+        options.failOnExit &&
+        (child !== this.#child || child?.exitCode !== null || child.signalCode !== null)
+      )
+        throw new Error(
+          `${this.name} exited before it was ready${this.lastError ? `: ${this.lastError}` : ''}`,
+        );
       try {
         const response = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(1_000) });
         if (response.status === 200) {

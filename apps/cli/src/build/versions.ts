@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type BuildTarget, buildTarget } from './service-build.ts';
+
+/**
+ * A version of a service: a build kept beside the running one under
+ * `<data dir>/releases/<service>/<label>/`, so a release can start it while the old one serves.
+ * It is named by its label (`v2`) and identified by its bundle's content hash.
+ */
+export interface ServiceVersion {
+  service: string;
+  label: string;
+  /** The first 12 hex digits of the SHA-256 of its `main.cjs`. */
+  hash: string;
+  /** Absolute path of the launcher the process is started with (its bundles sit beside it). */
+  launcher: string;
+  built_at: string;
+}
+
+/** Lower-case letters, digits, dots and dashes, starting with a letter or digit: a folder and a metric label. */
+const LABEL = /^[a-z0-9][a-z0-9.-]{0,31}$/;
+
+export class VersionError extends Error {
+  override name = 'VersionError';
+}
+
+export function checkLabel(label: string): string {
+  if (!LABEL.test(label) || label === 'current')
+    throw new VersionError(
+      `"${label}" is not a version label: 1–32 lower-case letters, digits, dots or dashes, starting with a letter or digit (and not "current")`,
+    );
+  return label;
+}
+
+export const releasesDirectory = (dataDir: string, service: string) =>
+  path.join(dataDir, 'releases', service);
+
+const VERSION_RECORD = 'version.json';
+
+export async function contentHash(bundle: string): Promise<string> {
+  return createHash('sha256')
+    .update(await readFile(bundle))
+    .digest('hex')
+    .slice(0, 12);
+}
+
+/**
+ * Builds `target` as version `label`: into a temporary folder renamed into place when complete,
+ * so a release never starts a half-written build, and a build of an existing label replaces it.
+ */
+export async function buildVersion(
+  target: BuildTarget,
+  label: string,
+  dataDir: string,
+  repositoryRoot: string,
+): Promise<ServiceVersion> {
+  checkLabel(label);
+  const directory = releasesDirectory(dataDir, target.name);
+  const final = path.join(directory, label);
+  const temporary = path.join(directory, `.${label}.${process.pid}`);
+  await mkdir(directory, { recursive: true });
+  await rm(temporary, { recursive: true, force: true });
+  await buildTarget({ ...target, outdir: temporary }, repositoryRoot);
+  const version: ServiceVersion = {
+    service: target.name,
+    label,
+    hash: await contentHash(path.join(temporary, 'main.cjs')),
+    launcher: path.join(final, 'launch.cjs'),
+    built_at: new Date().toISOString(),
+  };
+  await writeFile(path.join(temporary, VERSION_RECORD), `${JSON.stringify(version, null, 2)}\n`);
+  await rm(final, { recursive: true, force: true });
+  await rename(temporary, final);
+  return version;
+}
+
+/** The versions of `service` built so far, by label. */
+export async function listVersions(dataDir: string, service: string): Promise<string[]> {
+  const entries = await readdir(releasesDirectory(dataDir, service), { withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+    .map((entry) => entry.name)
+    .sort();
+}
+
+/** Version `label` of `service`, or a VersionError that names the versions there are. */
+export async function readVersion(dataDir: string, service: string, label: string): Promise<ServiceVersion> {
+  checkLabel(label);
+  const file = path.join(releasesDirectory(dataDir, service), label, VERSION_RECORD);
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) {
+    const built = await listVersions(dataDir, service);
+    throw new VersionError(
+      `${service} has no version "${label}" (built: ${built.length > 0 ? built.join(', ') : 'none'}); build it with mercato build --label ${label} ${service}`,
+    );
+  }
+  return { ...(JSON.parse(text) as ServiceVersion), launcher: path.join(path.dirname(file), 'launch.cjs') };
+}

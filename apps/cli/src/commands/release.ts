@@ -1,0 +1,74 @@
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { readAdminToken } from '../supervisor/admin-token.ts';
+import type { ReleaseEvent } from '../supervisor/releases/rolling-release.ts';
+import { runStatePath } from '../supervisor/run-state.ts';
+import { fail } from './admin-client.ts';
+
+const usage = 'usage: mercato release <service> [--strategy rolling] [--to <version label>|current]';
+
+/** Reads `--name value` and `--name=value` pairs after the service name. */
+function options(args: readonly string[]): Map<string, string> | string {
+  const found = new Map<string, string>();
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index] ?? '';
+    const [name, inline] = arg.split('=', 2) as [string, string | undefined];
+    if (name !== '--strategy' && name !== '--to') return `unknown argument ${arg}`;
+    const value = inline ?? args[++index];
+    if (!value || value.startsWith('--')) return `${name} needs a value`;
+    found.set(name.slice(2), value);
+  }
+  return found;
+}
+
+const row = (event: ReleaseEvent) =>
+  `${`+${(event.at_ms / 1000).toFixed(1)}s`.padStart(8)}  ${event.step.padEnd(13)} ${(event.instance ?? '').padEnd(24)} ${event.message}\n`;
+
+/**
+ * `mercato release catalog --strategy rolling --to v2`: asks the running platform's supervisor to
+ * release a version built with `mercato build --label v2` (or `current`, the working tree's build),
+ * printing each step as it happens. Exit 0 when released, 1 when it stopped, 64 when refused.
+ */
+export async function releaseCommand(args: readonly string[], dataDir: string): Promise<number> {
+  const [service, ...rest] = args;
+  if (!service || service.startsWith('--')) return fail(usage);
+  const parsed = options(rest);
+  if (typeof parsed === 'string') return fail(`${parsed} (${usage})`);
+  let supervisor: string;
+  try {
+    supervisor = (
+      JSON.parse(await readFile(runStatePath(dataDir), 'utf8')) as { supervisor: { url: string } }
+    ).supervisor.url;
+  } catch {
+    return fail(`no running platform found (${runStatePath(dataDir)}); start it with npm start`);
+  }
+  const token = await readAdminToken(dataDir).catch(() => undefined);
+  if (!token) return fail('no admin token for this run; is the platform running?');
+  const response = await fetch(`${supervisor}/admin/releases`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      service,
+      strategy: parsed.get('strategy') ?? 'rolling',
+      to: parsed.get('to') ?? 'current',
+    }),
+  }).catch((error: Error) => error);
+  if (response instanceof Error)
+    return fail(`the supervisor did not answer at ${supervisor}: ${response.message}`);
+  if (!response.ok || !response.body) {
+    const problem = (await response.json().catch(() => ({}))) as { detail?: string; title?: string };
+    return fail(`release refused: ${problem.detail ?? problem.title ?? response.statusText}`);
+  }
+  let last: ReleaseEvent | undefined;
+  const lines = createInterface({
+    input: Readable.fromWeb(response.body as import('node:stream/web').ReadableStream),
+  });
+  for await (const line of lines) {
+    if (line.trim() === '') continue;
+    last = JSON.parse(line) as ReleaseEvent;
+    process.stdout.write(row(last));
+  }
+  if (!last) return fail('the supervisor ended the release without a word; see its log');
+  return last.step === 'released' || last.step === 'nothing-to-do' ? 0 : 1;
+}

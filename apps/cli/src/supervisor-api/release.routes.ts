@@ -1,0 +1,40 @@
+import { PassThrough } from 'node:stream';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { type ReleaseController, strategies } from '../supervisor/releases/release-controller.ts';
+import type { ReleaseEvent } from '../supervisor/releases/rolling-release.ts';
+
+const body = z.object({
+  service: z.string().min(1).max(64),
+  strategy: z.enum(strategies).default('rolling'),
+  to: z.string().min(1).max(32).default('current'),
+});
+
+/**
+ * `POST /admin/releases {service, strategy, to}`: checks the request (a 4xx problem if it cannot
+ * run), then answers 200 with the release's progress as it happens, one JSON event per line
+ * (`application/x-ndjson`), the last one `released`, `nothing-to-do` or `failed`.
+ */
+export const releaseRoutes =
+  (
+    releases: ReleaseController,
+    log: (event: ReleaseEvent & { service: string }) => void,
+  ): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.post('/admin/releases', { schema: { body } }, async (request, reply) => {
+      const { service } = request.body;
+      const run = await releases.begin(request.body);
+      const stream = new PassThrough();
+      // The release goes on if the caller hangs up: stopping half-way would be the worse outcome.
+      const report = (event: ReleaseEvent) => {
+        log({ service, ...event });
+        if (!stream.destroyed) stream.write(`${JSON.stringify(event)}\n`);
+      };
+      void run(report)
+        .catch((error: Error) =>
+          report({ at_ms: 0, step: 'failed', message: `release stopped: ${error.message}` }),
+        )
+        .finally(() => stream.end());
+      return reply.type('application/x-ndjson').send(stream);
+    });
+  };

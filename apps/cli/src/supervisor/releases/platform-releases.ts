@@ -1,0 +1,149 @@
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { buildStale } from '../../build/service-build.ts';
+import { contentHash, readVersion } from '../../build/versions.ts';
+import type { SupervisorConfig } from '../../config.ts';
+import type { Placement, ServiceSpec } from '../../services.ts';
+import { assertPortFree } from '../port-check.ts';
+import type { ServiceProcess } from '../service-process.ts';
+import type { PlatformReleases } from './release-controller.ts';
+
+/** How long a drained instance keeps running before SIGTERM: its callers' registry watches answer within a round trip. */
+const DRAIN_MS = 1_000;
+
+/** An instance to start beside the placed ones: its name, ports and what it runs. */
+export interface Launch {
+  name: string;
+  version: string;
+  /** The launcher it is started with (relative to its package folder, or absolute). */
+  launcher: string;
+}
+
+export interface PlatformReleaseSettings {
+  specs: readonly ServiceSpec[];
+  config: SupervisorConfig;
+  placement: Placement;
+  running: ServiceProcess[];
+  repositoryRoot: string;
+  watching: boolean;
+  graceMs: number;
+  /** Starts an instance whose ports are already in `placement`. */
+  start: (spec: ServiceSpec, launch: Launch) => ServiceProcess;
+  /** The registry and the state file follow `running`. */
+  changed: () => void;
+}
+
+/**
+ * Services other services reach at a fixed address (an HTTP or SMTP URL in their environment, or
+ * identity's JWKS, or the gateway's edge port) rather than through the registry: a new instance on
+ * new ports would not be found, so these are not released.
+ */
+export function reachedByAddress(specs: readonly ServiceSpec[]): Set<string> {
+  const names = new Set(['gateway', 'identity']);
+  const recorder = new Proxy<Record<string, string>>(
+    {},
+    {
+      get: (_target, name) => {
+        if (typeof name === 'string') names.add(name);
+        return 'http://127.0.0.1:1';
+      },
+    },
+  );
+  for (const spec of specs)
+    spec.env?.({ http: recorder, grpc: {}, smtp: 'smtp://127.0.0.1:1', supervisor: 'http://127.0.0.1:1' });
+  for (const spec of specs) if (spec.smtp) names.add(spec.name);
+  return names;
+}
+
+const ourUrl = (port: number) => `http://127.0.0.1:${port}`;
+
+/** The version id of the working tree's build of a service: `current@<hash>`. */
+export const currentVersion = async (repositoryRoot: string, spec: ServiceSpec): Promise<string> =>
+  `current@${await contentHash(path.join(repositoryRoot, spec.directory, 'dist', 'main.cjs'))}`;
+
+/** What a release may do to this run's processes: launch instances on new ports, retire old ones. */
+export function platformReleases(settings: PlatformReleaseSettings): PlatformReleases {
+  const { specs, config, placement, running, repositoryRoot } = settings;
+  const fixed = reachedByAddress(specs);
+  const launchers = new Map<string, string>();
+  const taken = (ports: Record<string, number>) => Object.values(ports);
+  let nextPort =
+    Math.max(
+      ...Object.entries(placement.ports)
+        .filter(([name]) => name !== 'gateway')
+        .map(([, port]) => port),
+    ) + 1;
+  let nextGrpcPort = Math.max(...taken(placement.grpcPorts), ...taken(placement.smtpPorts)) + 1;
+  const launched = new Map<string, number>();
+
+  /** The next port from `from` on that nothing listens on (a port that is in use is skipped). */
+  const freePort = async (from: number, variable: string): Promise<number> => {
+    for (let port = from; port < from + 200; port += 1) {
+      if (
+        await assertPortFree(port, variable).then(
+          () => true,
+          () => false,
+        )
+      )
+        return port;
+    }
+    throw new Error(`no free port from ${from} to ${from + 199} for a new instance`);
+  };
+
+  const specOf = (service: string) => specs.find((spec) => spec.name === service);
+
+  return {
+    readyTimeoutMs: config.MERCATO_READY_TIMEOUT_MS,
+    instances: (service) => running.filter((process) => process.service === service && !process.draining),
+    refusal: (service) => {
+      if (settings.watching) return 'mercato dev restarts services on every change; release under npm start';
+      if (config.MERCATO_RUNTIME !== 'built')
+        return 'releases start built versions; this run uses MERCATO_RUNTIME=source';
+      if (fixed.has(service))
+        return `${service} is reached at a fixed address (an HTTP or SMTP URL its callers are given), not through the registry, so a new instance would not be found; only services found by name can be released`;
+      return undefined;
+    },
+    prepare: async (service, label) => {
+      const spec = specOf(service);
+      if (!spec) throw new Error(`no service named ${service}`);
+      if (label === 'current') {
+        const directory = path.join(repositoryRoot, spec.directory);
+        await buildStale([{ name: service, directory }], repositoryRoot);
+        const version = await currentVersion(repositoryRoot, spec);
+        launchers.set(`${service}\n${version}`, 'dist/launch.cjs');
+        return version;
+      }
+      const version = await readVersion(config.MERCATO_DATA_DIR, service, label);
+      const id = `${version.label}@${version.hash}`;
+      launchers.set(`${service}\n${id}`, version.launcher);
+      return id;
+    },
+    launch: async (service, version) => {
+      const spec = specOf(service);
+      const launcher = launchers.get(`${service}\n${version}`);
+      if (!spec || !launcher) throw new Error(`${service} ${version} was not prepared for launch`);
+      const count = (launched.get(service) ?? 0) + 1;
+      launched.set(service, count);
+      const name = `${service}-${version.split('@')[0]}-${count}`;
+      const port = await freePort(nextPort, 'MERCATO_PORT_BASE');
+      nextPort = port + 1;
+      placement.ports[name] = port;
+      placement.urls[name] = ourUrl(port);
+      if (spec.grpc) {
+        const grpcPort = await freePort(nextGrpcPort, 'MERCATO_GRPC_PORT_BASE');
+        nextGrpcPort = grpcPort + 1;
+        placement.grpcPorts[name] = grpcPort;
+        placement.grpcUrls[name] = ourUrl(grpcPort);
+      }
+      return settings.start(spec, { name, version, launcher });
+    },
+    retire: async (process) => {
+      process.drain();
+      await sleep(DRAIN_MS);
+      await process.stop(settings.graceMs);
+      const at = running.indexOf(process);
+      if (at >= 0) running.splice(at, 1);
+      settings.changed();
+    },
+  };
+}

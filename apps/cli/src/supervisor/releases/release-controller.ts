@@ -1,0 +1,77 @@
+import { AppError, notFound } from '@mercato/chassis/errors';
+import { type ReleaseEvent, type ReleaseHost, rollingRelease } from './rolling-release.ts';
+
+export const strategies = ['rolling', 'blue-green', 'canary'] as const;
+export type Strategy = (typeof strategies)[number];
+
+export interface ReleaseRequest {
+  service: string;
+  strategy: Strategy;
+  /** A version label (`mercato build --label`), or `current`: the working tree's build. */
+  to: string;
+}
+
+/** What the platform lends a release once it is up. */
+export interface PlatformReleases extends ReleaseHost {
+  /** Why `service` cannot be released in this run, or undefined when it can. */
+  refusal: (service: string) => string | undefined;
+  /** The version id (`<label>@<hash>`) of `label`, made ready to launch; throws a reason if there is none. */
+  prepare: (service: string, label: string) => Promise<string>;
+}
+
+const refused = (code: string, message: string) => new AppError({ code, kind: 'unprocessable', message });
+
+/**
+ * Releases, one at a time: checks a request before anything changes (unknown service, a service
+ * that cannot be released, a version not built), then runs its strategy, reporting each step.
+ */
+export class ReleaseController {
+  #platform: PlatformReleases | undefined;
+  #active: string | undefined;
+
+  /** The platform is up: releases can start. */
+  attach(platform: PlatformReleases): void {
+    this.#platform = platform;
+  }
+
+  /** Checks `request`, then returns the release to run (it reports through `report`). */
+  async begin(request: ReleaseRequest): Promise<(report: (event: ReleaseEvent) => void) => Promise<boolean>> {
+    const platform = this.#platform;
+    if (!platform)
+      throw new AppError({
+        code: 'RELEASE.PLATFORM_STARTING',
+        kind: 'unavailable',
+        message: 'The platform is still starting; release once every service is ready',
+      });
+    if (platform.instances(request.service).length === 0)
+      throw notFound('RELEASE.NO_SUCH_SERVICE', `No service named ${request.service} runs here`);
+    const refusal = platform.refusal(request.service);
+    if (refusal) throw refused('RELEASE.NOT_RELEASABLE', refusal);
+    if (request.strategy !== 'rolling')
+      throw refused(
+        'RELEASE.STRATEGY_UNAVAILABLE',
+        `The ${request.strategy} strategy is not built yet; this platform releases with --strategy rolling`,
+      );
+    if (this.#active)
+      throw new AppError({
+        code: 'RELEASE.IN_PROGRESS',
+        kind: 'conflict',
+        message: `A release of ${this.#active} is in progress; one release at a time`,
+      });
+    this.#active = request.service;
+    let version: string;
+    try {
+      version = await platform.prepare(request.service, request.to);
+    } catch (error) {
+      this.#active = undefined;
+      throw refused('RELEASE.NO_SUCH_VERSION', (error as Error).message);
+    }
+    return async (report) => {
+      try {
+        return await rollingRelease(platform, request.service, version, report);
+      } finally {
+        this.#active = undefined;
+      }
+    };
+  }
+}
