@@ -55,6 +55,19 @@ export const supervisorConfig = z.object({
    * each its own process on its own ports, sharing its service's database; callers balance over them.
    */
   MERCATO_REPLICAS: z.string().default(''),
+  /**
+   * `catalog=1..4,order=1..2` (or `--autoscale`): services the supervisor scales between those
+   * counts by their CPU per instance (docs/releases.md#autoscaling).
+   */
+  MERCATO_AUTOSCALE: z.string().default(''),
+  /** Add an instance when the mean CPU per instance stays at or above this % of one core… */
+  MERCATO_AUTOSCALE_UP_CPU_PERCENT: env.int({ min: 1, max: 400, default: 60 }),
+  /** …remove one when it stays at or below this %. */
+  MERCATO_AUTOSCALE_DOWN_CPU_PERCENT: env.int({ min: 0, max: 399, default: 15 }),
+  /** How often the autoscaler samples; up after 3 samples in a row, down after 8. */
+  MERCATO_AUTOSCALE_INTERVAL_MS: env.int({ min: 200, max: 60_000, default: 2_000 }),
+  /** No change within this long after the last one. */
+  MERCATO_AUTOSCALE_COOLDOWN_MS: env.int({ min: 0, max: 600_000, default: 10_000 }),
   MERCATO_READY_TIMEOUT_MS: env.int({ min: 1_000, max: 600_000, default: 60_000 }),
   /** The embedded PostgreSQL's own log lines on the console too. */
   MERCATO_DEBUG_PG: env.bool(false),

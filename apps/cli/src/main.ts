@@ -1,5 +1,6 @@
 import { ConfigError, describeError, EXIT_CONFIG, loadConfig } from '@mercato/chassis/config';
 import { createLogger } from '@mercato/chassis/logging';
+import { type AutoscaleRange, parseAutoscale } from './autoscale.ts';
 import { buildCommand } from './commands/build.ts';
 import { deadLettersCommand } from './commands/dead-letters.ts';
 import { projectionsCommand } from './commands/projections.ts';
@@ -9,6 +10,7 @@ import { parseReplicas } from './replicas.ts';
 import { serviceCatalog } from './services.ts';
 import { LogOutput } from './supervisor/log-output.ts';
 import { startPlatform } from './supervisor/platform.ts';
+import { reachedByAddress } from './supervisor/releases/platform-releases.ts';
 
 const command = process.argv[2] ?? 'start';
 const commands = ['start', 'dev', 'build', 'release', 'dead-letters', 'projections'];
@@ -33,23 +35,41 @@ if (command === 'release') process.exit(await releaseCommand(process.argv.slice(
 if (command === 'build')
   process.exit(await buildCommand(serviceCatalog, process.argv.slice(3), config.MERCATO_DATA_DIR));
 
-// `start` and `dev` take `--replicas catalog=3,order=2` (or MERCATO_REPLICAS).
+// `start` and `dev` take `--replicas catalog=3,order=2` (or MERCATO_REPLICAS) and
+// `--autoscale catalog=1..4` (or MERCATO_AUTOSCALE).
 let replicasText = config.MERCATO_REPLICAS;
+let autoscaleText = config.MERCATO_AUTOSCALE;
 const startArgs = process.argv.slice(3);
 for (let index = 0; index < startArgs.length; index += 1) {
   const arg = startArgs[index] ?? '';
   if (arg === '--replicas') replicasText = startArgs[++index] ?? '';
   else if (arg.startsWith('--replicas=')) replicasText = arg.slice('--replicas='.length);
+  else if (arg === '--autoscale') autoscaleText = startArgs[++index] ?? '';
+  else if (arg.startsWith('--autoscale=')) autoscaleText = arg.slice('--autoscale='.length);
   else {
     process.stderr.write(
-      `mercato ${command}: unknown argument ${arg} (expected --replicas service=count,…)\n`,
+      `mercato ${command}: unknown argument ${arg} (expected --replicas service=count,… or --autoscale service=min..max,…)\n`,
     );
     process.exit(64);
   }
 }
 let replicas: Map<string, number>;
+let autoscale: Map<string, AutoscaleRange>;
 try {
   replicas = parseReplicas(replicasText, serviceCatalog);
+  autoscale = parseAutoscale(autoscaleText, serviceCatalog, reachedByAddress(serviceCatalog));
+  if (autoscale.size > 0 && (command === 'dev' || config.MERCATO_RUNTIME !== 'built'))
+    throw new Error('autoscale: needs built services (npm start, MERCATO_RUNTIME=built), not mercato dev');
+  if (config.MERCATO_AUTOSCALE_DOWN_CPU_PERCENT >= config.MERCATO_AUTOSCALE_UP_CPU_PERCENT)
+    throw new Error(
+      `autoscale: MERCATO_AUTOSCALE_DOWN_CPU_PERCENT (${config.MERCATO_AUTOSCALE_DOWN_CPU_PERCENT}) must be below MERCATO_AUTOSCALE_UP_CPU_PERCENT (${config.MERCATO_AUTOSCALE_UP_CPU_PERCENT})`,
+    );
+  for (const [service, range] of autoscale) {
+    const count = replicas.get(service) ?? 1;
+    if (count > range.max)
+      throw new Error(`autoscale: ${service} has ${count} replicas, above its maximum of ${range.max}`);
+    replicas.set(service, Math.max(count, range.min));
+  }
 } catch (error) {
   process.stderr.write(`mercato: ${(error as Error).message}\n`);
   process.exit(EXIT_CONFIG);
@@ -84,6 +104,7 @@ try {
   platform = await startPlatform(serviceCatalog, config, logger, output, starting.signal, {
     watch: command === 'dev',
     replicas,
+    autoscale,
   });
 } catch (error) {
   if (starting.signal.aborted) {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@mercato/chassis/logging';
+import type { AutoscaleRange } from '../autoscale.ts';
 import {
   type BuildTarget,
   buildStale,
@@ -15,6 +16,7 @@ import type { SupervisorConfig } from '../config.ts';
 import { prometheusConfig } from '../observability/prometheus-config.ts';
 import { placeServices, repositoryRoot, type ServiceSpec } from '../services.ts';
 import { createAdminToken } from './admin-token.ts';
+import { Autoscaler } from './autoscaler.ts';
 import { checkpointEmbedded, type DatabaseServer, prepareDatabases } from './database-server.ts';
 import type { LogOutput } from './log-output.ts';
 import { keepLogs, startObservability, supervisorPort } from './observability-hub.ts';
@@ -35,6 +37,8 @@ export interface PlatformOptions {
   watch: boolean;
   /** Instances per service (parseReplicas); one each when not named. */
   replicas?: ReadonlyMap<string, number>;
+  /** Services scaled by their CPU between a minimum and a maximum (parseAutoscale). */
+  autoscale?: ReadonlyMap<string, AutoscaleRange>;
 }
 
 const SERVICE_STOP_GRACE_MS = 12_000;
@@ -123,6 +127,7 @@ export async function startPlatform(
   const server = database.value;
   const adminToken = await createAdminToken(config.MERCATO_DATA_DIR);
   const registry = new Registry(() => running);
+  let autoscaler: Autoscaler | undefined;
   const releases = new ReleaseController();
   let observability: Awaited<ReturnType<typeof startObservability>>;
   try {
@@ -184,9 +189,11 @@ export async function startPlatform(
 
   const stop = async () => {
     stopped = true;
+    const autoscaling = autoscaler?.stop();
     await Promise.all(watchers.map((watcher) => watcher.stop()));
     // Every service drains at once; PostgreSQL goes last, once nothing uses it.
     await Promise.all(running.map((child) => child.stop(SERVICE_STOP_GRACE_MS)));
+    await autoscaling;
     await observability.stop();
     await server.embedded?.stop();
     await writing;
@@ -206,6 +213,8 @@ export async function startPlatform(
     ),
   );
   const start = (spec: ServiceSpec, { name, version, launcher }: Launch): ServiceProcess => {
+    // A release or the autoscaler starts nothing once stopping began: it would outlive the stop.
+    if (stopped) throw new Error(`not starting ${name}: the platform is stopping`);
     const grpcUrl = grpcUrls[name];
     const child = new ServiceProcess({
       name,
@@ -274,22 +283,40 @@ export async function startPlatform(
     throw failed.reason;
   }
   saveState();
-  releases.attach(
-    platformReleases({
-      specs,
-      config,
-      placement,
-      running,
-      repositoryRoot,
-      watching: options.watch,
-      graceMs: SERVICE_STOP_GRACE_MS,
-      start,
-      changed: () => {
-        registry.changed();
-        saveState();
+  const host = platformReleases({
+    specs,
+    config,
+    placement,
+    running,
+    repositoryRoot,
+    watching: options.watch,
+    graceMs: SERVICE_STOP_GRACE_MS,
+    versions,
+    start,
+    changed: () => {
+      registry.changed();
+      saveState();
+    },
+  });
+  releases.attach(host);
+  if (options.autoscale && options.autoscale.size > 0) {
+    autoscaler = new Autoscaler({
+      ranges: options.autoscale,
+      policy: {
+        upAbove: config.MERCATO_AUTOSCALE_UP_CPU_PERCENT / 100,
+        upAfter: 3,
+        downBelow: config.MERCATO_AUTOSCALE_DOWN_CPU_PERCENT / 100,
+        downAfter: 8,
+        cooldownMs: config.MERCATO_AUTOSCALE_COOLDOWN_MS,
       },
-    }),
-  );
+      intervalMs: config.MERCATO_AUTOSCALE_INTERVAL_MS,
+      host,
+      versionOf: (service) => host.instances(service).at(-1)?.version,
+      exclusive: (service, change) => releases.exclusive(service, change),
+      logger,
+    });
+    autoscaler.start();
+  }
   // Prometheus can scrape this run as it is: `prometheus --config.file=.mercato/run/prometheus.yml`.
   await writeFile(
     path.join(config.MERCATO_DATA_DIR, 'run', 'prometheus.yml'),

@@ -27,6 +27,8 @@ export interface PlatformReleaseSettings {
   repositoryRoot: string;
   watching: boolean;
   graceMs: number;
+  /** What the placed instances of each service run (`current@<hash>`), from `dist/launch.cjs`. */
+  versions: ReadonlyMap<string, string>;
   /** Starts an instance whose ports are already in `placement`. */
   start: (spec: ServiceSpec, launch: Launch) => ServiceProcess;
   /** The registry and the state file follow `running`. */
@@ -65,7 +67,9 @@ export const currentVersion = async (repositoryRoot: string, spec: ServiceSpec):
 export function platformReleases(settings: PlatformReleaseSettings): PlatformReleases {
   const { specs, config, placement, running, repositoryRoot } = settings;
   const fixed = reachedByAddress(specs);
-  const launchers = new Map<string, string>();
+  const launchers = new Map<string, string>(
+    [...settings.versions].map(([service, version]) => [`${service}\n${version}`, 'dist/launch.cjs']),
+  );
   const taken = (ports: Record<string, number>) => Object.values(ports);
   let nextPort =
     Math.max(

@@ -34,6 +34,21 @@ export class ReleaseController {
     this.#platform = platform;
   }
 
+  /**
+   * Runs `change` to a service's instances (the autoscaler's) unless a release is under way; a
+   * release asked for meanwhile is refused as in progress. False when it did not run.
+   */
+  async exclusive(service: string, change: () => Promise<void>): Promise<boolean> {
+    if (this.#active) return false;
+    this.#active = `${service} (autoscaling)`;
+    try {
+      await change();
+      return true;
+    } finally {
+      this.#active = undefined;
+    }
+  }
+
   /** Checks `request`, then returns the release to run (it reports through `report`). */
   async begin(request: ReleaseRequest): Promise<(report: (event: ReleaseEvent) => void) => Promise<boolean>> {
     const platform = this.#platform;

@@ -1,0 +1,96 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '@mercato/chassis/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { steadyLoad } from './support/edge-load.ts';
+import { isAlive, PlatformProcess } from './support/platform-process.ts';
+
+// Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
+const ports = { postgres: 25426, gateway: 19780, base: 16701, grpcBase: 17701 };
+const gateway = `http://127.0.0.1:${ports.gateway}`;
+const read = () => fetch(`${gateway}/api/catalog/products?page_size=20`);
+
+describe('autoscaling (MERCATO_AUTOSCALE=catalog=1..2)', () => {
+  let dataDir = '';
+  let platform: PlatformProcess;
+  let adminToken = '';
+  const stragglers = new Set<number>();
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'mercato-autoscale-'));
+    platform = new PlatformProcess(dataDir, ports, {
+      MERCATO_AUTOSCALE: 'catalog=1..2',
+      // Thresholds a test's load crosses within seconds; the defaults are 60 % and 15 % of a core,
+      // sampled every 2 s, with a 10 s cooldown.
+      MERCATO_AUTOSCALE_UP_CPU_PERCENT: '10',
+      MERCATO_AUTOSCALE_DOWN_CPU_PERCENT: '4',
+      MERCATO_AUTOSCALE_INTERVAL_MS: '1000',
+      MERCATO_AUTOSCALE_COOLDOWN_MS: '3000',
+      GATEWAY_RATE_LIMIT_DEFAULT: 'off',
+      GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',
+    });
+    await platform.waitForLine(/all services ready in/, 90_000);
+    adminToken = (await readFile(path.join(dataDir, 'run', 'admin-token'), 'utf8')).trim();
+    await remember();
+  });
+
+  afterAll(async () => {
+    platform.child.kill('SIGINT');
+    await Promise.race([platform.exited(), sleep(15_000)]);
+    for (const pid of stragglers) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const remember = async () => {
+    const state = await platform.state();
+    stragglers.add(state.supervisor_pid);
+    for (const entry of Object.values(state.services)) if (entry.pid) stragglers.add(entry.pid);
+  };
+
+  /** catalog's ready instances in the registry. */
+  const readyCatalogs = async (): Promise<number> => {
+    const { supervisor } = JSON.parse(await readFile(path.join(dataDir, 'run', 'state.json'), 'utf8')) as {
+      supervisor: { url: string };
+    };
+    const response = await fetch(`${supervisor.url}/admin/registry`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
+    const { services } = (await response.json()) as {
+      services: Record<string, Array<{ ready: boolean }>>;
+    };
+    return (services.catalog ?? []).filter((instance) => instance.ready).length;
+  };
+
+  it('adds an instance under load and drains it after, with no failed request', async () => {
+    expect(await readyCatalogs()).toBe(1);
+    const began = Date.now();
+    const busy = steadyLoad(read, 60);
+    await waitFor('a second catalog instance, ready', async () => (await readyCatalogs()) === 2, 60_000, 250);
+    const addedAt = Date.now();
+    await remember();
+    await sleep(2_000);
+    await busy.stop();
+    // A trickle keeps going while it scales back, so a request sent to the instance being drained would show.
+    const quiet = steadyLoad(read, 5);
+    await waitFor('back to one catalog instance', async () => (await readyCatalogs()) === 1, 60_000, 250);
+    const removedAt = Date.now();
+    await sleep(1_500);
+    await quiet.stop();
+    const outcomes = [...busy.outcomes, ...quiet.outcomes];
+    const failed = outcomes.filter((outcome) => outcome.status !== 200);
+    const decisions = platform
+      .jsonLines()
+      .map((line) => String(line.message ?? line.msg ?? ''))
+      .filter((message) => message.startsWith('autoscale:'));
+    console.log(
+      `added after ${addedAt - began} ms of load, removed ${removedAt - addedAt} ms later; ${outcomes.length} reads, ${failed.length} failed\n${decisions.join('\n')}`,
+    );
+    expect(decisions.some((message) => /catalog 1 → 2 instances \(CPU per instance/.test(message))).toBe(true);
+    expect(decisions.some((message) => /catalog 2 → 1 instances \(CPU per instance at or below/.test(message))).toBe(
+      true,
+    );
+    expect(failed).toEqual([]);
+  }, 180_000);
+});
