@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decideScale, parseAutoscale, type ScalePolicy } from './autoscale.ts';
-import { reachedByAddress } from './supervisor/releases/platform-releases.ts';
 import { serviceCatalog } from './services.ts';
+import { reachedByAddress } from './supervisor/releases/platform-releases.ts';
 
 const fixed = reachedByAddress(serviceCatalog);
 const policy: ScalePolicy = { upAbove: 0.6, upAfter: 3, downBelow: 0.15, downAfter: 4, cooldownMs: 10_000 };
