@@ -199,4 +199,88 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
     const statuses = [...outcome.values()];
     expect(statuses.filter((status) => !kept.has(status))).toEqual([]);
   }, 240_000);
+
+  /** ms since the release began of the first progress line of `step` (the CLI prints `+12.3s  step …`). */
+  const stepAt = (output: string, step: string): number | undefined => {
+    const line = output.split('\n').find((text) => new RegExp(`^\\s*\\+[0-9.]+s\\s+${step}\\b`).test(text));
+    const seconds = line ? /\+([0-9.]+)s/.exec(line)?.[1] : undefined;
+    return seconds === undefined ? undefined : Number(seconds) * 1000;
+  };
+  const CANARY_INTERVAL_MS = 8_000;
+  const canary = (label: string) =>
+    mercato(dataDir, [
+      'release',
+      'catalog',
+      '--strategy',
+      'canary',
+      '--to',
+      label,
+      '--interval-ms',
+      String(CANARY_INTERVAL_MS),
+      // At 5 % of 50 reads a second an 8 s window sees about 20 canary calls.
+      '--min-sample',
+      '8',
+    ]);
+
+  it('promotes a good canary step by step (5, 25, 50 %) on its analysis, with no failed request', async () => {
+    const built = await mercato(dataDir, ['build', '--label', 'v3', 'catalog']);
+    expect(built.code, built.output).toBe(0);
+    const reads = steadyLoad(() => fetch(`${gateway}/api/catalog/products?page_size=5`), READS_PER_SECOND);
+    await sleep(1_000);
+    const release = await canary('v3');
+    await remember();
+    await sleep(1_000);
+    await reads.stop();
+    console.log(`canary of v3:\n${release.output}`);
+    expect(release.code, release.output).toBe(0);
+    for (const share of [5, 25, 50])
+      expect(release.output).toMatch(new RegExp(`analysis .*pass at ${share} %`));
+    expect(failures(reads.outcomes, (status) => status === 200)).toEqual([]);
+    const instances = await registry('catalog');
+    expect(instances).toHaveLength(2);
+    for (const instance of instances) expect(instance.version).toMatch(/^v3@/);
+  }, 180_000);
+
+  it('rolls a bad canary back on its analysis within two intervals, printing the figures that decided', async () => {
+    const built = await mercato(dataDir, [
+      'build',
+      '--label',
+      'bad',
+      '--fault',
+      'error-percent=60',
+      'catalog',
+    ]);
+    expect(built.code, built.output).toBe(0);
+    expect(built.output).toMatch(/MERCATO_FAULT_ERROR_PERCENT/);
+    const reads = steadyLoad(() => fetch(`${gateway}/api/catalog/products?page_size=5`), READS_PER_SECOND);
+    await sleep(1_000);
+    const release = await canary('bad');
+    const rolledBackAt = Date.now();
+    await remember();
+    await sleep(2_000);
+    await reads.stop();
+    const duringCanary = reads.outcomes.filter((outcome) => outcome.sentAt <= rolledBackAt);
+    console.log(
+      `canary of bad:\n${release.output}\n${failures(duringCanary, (status) => status === 200).length} of ${duringCanary.length} edge reads failed while it had its share`,
+    );
+    expect(release.code, release.output).toBe(1);
+    expect(release.output).toMatch(/analysis .*fail at 5 %: .*FAILED: success \d+\.\d+ % ≥ 99 %/);
+    const weighted = stepAt(release.output, 'weight');
+    const rollingBack = stepAt(release.output, 'rolling-back');
+    expect(weighted).toBeDefined();
+    expect(rollingBack).toBeDefined();
+    console.log(
+      `bad canary rolled back ${(rollingBack ?? 0) - (weighted ?? 0)} ms after it got its first share`,
+    );
+    expect((rollingBack ?? 0) - (weighted ?? 0)).toBeLessThanOrEqual(2 * CANARY_INTERVAL_MS + 2_000);
+    // The stable version keeps every call afterwards, and no read sent after the rollback fails.
+    const instances = await registry('catalog');
+    expect(instances.map((instance) => instance.version.split('@')[0])).toEqual(['v3', 'v3']);
+    expect(
+      failures(
+        reads.outcomes.filter((outcome) => outcome.sentAt > rolledBackAt),
+        (status) => status === 200,
+      ),
+    ).toEqual([]);
+  }, 180_000);
 });

@@ -217,12 +217,25 @@ export async function createService<Config extends ChassisConfig, Uses extends S
   let grpc: { server: GrpcServer; port: number } | undefined;
   let grpcUrl: string | undefined;
   if (parts.grpc) {
-    const port = (config as Config & { GRPC_PORT?: number }).GRPC_PORT;
+    const {
+      GRPC_PORT: port,
+      MERCATO_FAULT_ERROR_PERCENT: errorPercent = 0,
+      MERCATO_FAULT_LATENCY_MS: latencyMs = 0,
+    } = config as Config & {
+      GRPC_PORT?: number;
+      MERCATO_FAULT_ERROR_PERCENT?: number;
+      MERCATO_FAULT_LATENCY_MS?: number;
+    };
     if (port === undefined)
       throw new Error(
         `${definition.name} serves gRPC but its config has no GRPC_PORT (grpcServerConfigShape)`,
       );
-    grpc = { server: createGrpcServer(parts.grpc, logger, metrics.rpc), port };
+    if (errorPercent > 0 || latencyMs > 0)
+      logger.warn(
+        { error_percent: errorPercent, latency_ms: latencyMs },
+        'this instance injects faults into its gRPC calls (a deliberately bad version)',
+      );
+    grpc = { server: createGrpcServer(parts.grpc, logger, metrics.rpc, { errorPercent, latencyMs }), port };
   }
   checks.push(...(parts.readiness ?? []));
 

@@ -16,6 +16,30 @@ export interface ServiceVersion {
   /** Absolute path of the launcher the process is started with (its bundles sit beside it). */
   launcher: string;
   built_at: string;
+  /** Environment its processes start with: only a bad version's injected faults (`--fault`). */
+  env: Record<string, string>;
+}
+
+/**
+ * `error-percent=30,latency-ms=200` (`mercato build --label bad --fault …`): a version that fails
+ * that share of its gRPC calls and adds that latency, to show and test a canary's rollback.
+ */
+export function parseFaults(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  const limits = {
+    'error-percent': ['MERCATO_FAULT_ERROR_PERCENT', 100],
+    'latency-ms': ['MERCATO_FAULT_LATENCY_MS', 60_000],
+  } as const;
+  for (const part of text.split(',').map((item) => item.trim())) {
+    const match = /^(error-percent|latency-ms)=(\d{1,5})$/.exec(part);
+    const limit = match ? limits[match[1] as keyof typeof limits] : undefined;
+    if (!match || !limit || Number(match[2]) > limit[1])
+      throw new VersionError(
+        `--fault: expected error-percent=<0–100> and/or latency-ms=<0–60000>, comma-separated; got "${part}"`,
+      );
+    env[limit[0]] = String(Number(match[2]));
+  }
+  return env;
 }
 
 /** Lower-case letters, digits, dots and dashes, starting with a letter or digit: a folder and a metric label. */
@@ -54,6 +78,7 @@ export async function buildVersion(
   label: string,
   dataDir: string,
   repositoryRoot: string,
+  env: Record<string, string> = {},
 ): Promise<ServiceVersion> {
   checkLabel(label);
   const directory = releasesDirectory(dataDir, target.name);
@@ -68,6 +93,7 @@ export async function buildVersion(
     hash: await contentHash(path.join(temporary, 'main.cjs')),
     launcher: path.join(final, 'launch.cjs'),
     built_at: new Date().toISOString(),
+    env,
   };
   await writeFile(path.join(temporary, VERSION_RECORD), `${JSON.stringify(version, null, 2)}\n`);
   await rm(final, { recursive: true, force: true });
@@ -95,5 +121,10 @@ export async function readVersion(dataDir: string, service: string, label: strin
       `${service} has no version "${label}" (built: ${built.length > 0 ? built.join(', ') : 'none'}); build it with mercato build --label ${label} ${service}`,
     );
   }
-  return { ...(JSON.parse(text) as ServiceVersion), launcher: path.join(path.dirname(file), 'launch.cjs') };
+  const recorded = JSON.parse(text) as Partial<ServiceVersion>;
+  return {
+    ...(recorded as ServiceVersion),
+    env: recorded.env ?? {},
+    launcher: path.join(path.dirname(file), 'launch.cjs'),
+  };
 }

@@ -1,10 +1,11 @@
 import path from 'node:path';
 import { BuildError, buildStale, buildTarget } from '../build/service-build.ts';
-import { buildVersion, VersionError } from '../build/versions.ts';
+import { buildVersion, parseFaults, VersionError } from '../build/versions.ts';
 import { buildWebIfStale } from '../build/web-build.ts';
 import { repositoryRoot, type ServiceSpec } from '../services.ts';
 
-const USAGE = 'expected nothing, --stale, or --label <label> [service…]';
+const USAGE =
+  'expected nothing, --stale, or --label <label> [--fault error-percent=N,latency-ms=N] [service…]';
 
 /**
  * `mercato build`: builds every service from scratch. `mercato build --stale` builds only the
@@ -59,7 +60,14 @@ async function buildLabelled(
   dataDir: string,
 ): Promise<number> {
   const label = args[labelAt + 1];
-  const names = args.filter((_, index) => index !== labelAt && index !== labelAt + 1);
+  const faultAt = args.indexOf('--fault');
+  const faultText = faultAt >= 0 ? args[faultAt + 1] : undefined;
+  const flagged = new Set([labelAt, labelAt + 1, ...(faultAt >= 0 ? [faultAt, faultAt + 1] : [])]);
+  const names = args.filter((_, index) => !flagged.has(index));
+  if (faultAt >= 0 && (!faultText || faultText.startsWith('--'))) {
+    process.stderr.write(`mercato build: --fault needs a value (${USAGE})\n`);
+    return 64;
+  }
   if (!label || label.startsWith('--') || names.some((name) => name.startsWith('--'))) {
     process.stderr.write(`mercato build: ${USAGE}\n`);
     return 64;
@@ -74,6 +82,7 @@ async function buildLabelled(
   const chosen = names.length > 0 ? specs.filter((spec) => names.includes(spec.name)) : specs;
   const began = performance.now();
   try {
+    const env = faultText ? parseFaults(faultText) : {};
     const versions = await Promise.all(
       chosen.map((spec) =>
         buildVersion(
@@ -81,12 +90,15 @@ async function buildLabelled(
           label,
           dataDir,
           repositoryRoot,
+          env,
         ),
       ),
     );
     const ms = Math.round(performance.now() - began);
     for (const version of versions)
-      process.stdout.write(`${version.service} ${version.label} (${version.hash}) ${version.launcher}\n`);
+      process.stdout.write(
+        `${version.service} ${version.label} (${version.hash}) ${version.launcher}${Object.keys(version.env).length > 0 ? ` with ${JSON.stringify(version.env)}` : ''}\n`,
+      );
     process.stdout.write(`built version ${label} of ${versions.length} service(s) in ${ms} ms\n`);
     return 0;
   } catch (error) {

@@ -6,7 +6,8 @@ import type { ReleaseEvent } from '../supervisor/releases/rolling-release.ts';
 import { runStatePath } from '../supervisor/run-state.ts';
 import { fail } from './admin-client.ts';
 
-const usage = 'usage: mercato release <service> [--strategy rolling] [--to <version label>|current]';
+const usage =
+  'usage: mercato release <service> [--strategy rolling|canary] [--to <version label>|current] [--interval-ms N] [--min-sample N]';
 
 /** Reads `--name value` and `--name=value` pairs after the service name. */
 function options(args: readonly string[]): Map<string, string> | string {
@@ -14,7 +15,8 @@ function options(args: readonly string[]): Map<string, string> | string {
   for (let index = 0; index < args.length; index += 1) {
     const arg = args[index] ?? '';
     const [name, inline] = arg.split('=', 2) as [string, string | undefined];
-    if (name !== '--strategy' && name !== '--to') return `unknown argument ${arg}`;
+    if (!['--strategy', '--to', '--interval-ms', '--min-sample'].includes(name))
+      return `unknown argument ${arg}`;
     const value = inline ?? args[++index];
     if (!value || value.startsWith('--')) return `${name} needs a value`;
     found.set(name.slice(2), value);
@@ -35,6 +37,13 @@ export async function releaseCommand(args: readonly string[], dataDir: string): 
   if (!service || service.startsWith('--')) return fail(usage);
   const parsed = options(rest);
   if (typeof parsed === 'string') return fail(`${parsed} (${usage})`);
+  const count = (name: string) => {
+    const text = parsed.get(name);
+    return text === undefined ? undefined : /^\d{1,7}$/.test(text) ? Number(text) : Number.NaN;
+  };
+  const [intervalMs, minSample] = [count('interval-ms'), count('min-sample')];
+  if (Number.isNaN(intervalMs) || Number.isNaN(minSample))
+    return fail(`--interval-ms and --min-sample take a whole number (${usage})`);
   let supervisor: string;
   try {
     supervisor = (
@@ -52,13 +61,24 @@ export async function releaseCommand(args: readonly string[], dataDir: string): 
       service,
       strategy: parsed.get('strategy') ?? 'rolling',
       to: parsed.get('to') ?? 'current',
+      ...(intervalMs === undefined ? {} : { interval_ms: intervalMs }),
+      ...(minSample === undefined ? {} : { min_sample: minSample }),
     }),
   }).catch((error: Error) => error);
   if (response instanceof Error)
     return fail(`the supervisor did not answer at ${supervisor}: ${response.message}`);
   if (!response.ok || !response.body) {
-    const problem = (await response.json().catch(() => ({}))) as { detail?: string; title?: string };
-    return fail(`release refused: ${problem.detail ?? problem.title ?? response.statusText}`);
+    const problem = (await response.json().catch(() => ({}))) as {
+      detail?: string;
+      title?: string;
+      errors?: Array<{ path?: string; message?: string }>;
+    };
+    const invalid = problem.errors
+      ?.map((error) => `${error.path ?? ''} ${error.message ?? ''}`.trim())
+      .join('; ');
+    return fail(
+      `release refused: ${problem.detail ?? problem.title ?? response.statusText}${invalid ? ` (${invalid})` : ''}`,
+    );
   }
   let last: ReleaseEvent | undefined;
   const lines = createInterface({

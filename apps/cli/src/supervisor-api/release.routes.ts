@@ -8,6 +8,10 @@ const body = z.object({
   service: z.string().min(1).max(64),
   strategy: z.enum(strategies).default('rolling'),
   to: z.string().min(1).max(32).default('current'),
+  /** A canary's analysis window. */
+  interval_ms: z.number().int().min(1_000).max(600_000).default(30_000),
+  /** The fewest canary calls a window is judged on. */
+  min_sample: z.number().int().min(1).max(1_000_000).default(200),
 });
 
 /**
@@ -23,7 +27,8 @@ export const releaseRoutes =
   async (app) => {
     app.post('/admin/releases', { schema: { body } }, async (request, reply) => {
       const { service } = request.body;
-      const run = await releases.begin(request.body);
+      const { to, strategy, interval_ms: intervalMs, min_sample: minSample } = request.body;
+      const run = await releases.begin({ service, strategy, to, analysis: { intervalMs, minSample } });
       const stream = new PassThrough();
       // The release goes on if the caller hangs up: stopping half-way would be the worse outcome.
       const report = (event: ReleaseEvent) => {

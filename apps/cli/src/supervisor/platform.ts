@@ -212,7 +212,7 @@ export async function startPlatform(
       ),
     ),
   );
-  const start = (spec: ServiceSpec, { name, version, launcher }: Launch): ServiceProcess => {
+  const start = (spec: ServiceSpec, { name, version, launcher, env }: Launch): ServiceProcess => {
     // A release or the autoscaler starts nothing once stopping began: it would outlive the stop.
     if (stopped) throw new Error(`not starting ${name}: the platform is stopping`);
     const grpcUrl = grpcUrls[name];
@@ -246,6 +246,7 @@ export async function startPlatform(
             }
           : {}),
         ...serviceEnvironment(spec, name, config, server, placement, adminToken, run, observability.api.url),
+        ...env,
       }),
     });
     running.push(child);

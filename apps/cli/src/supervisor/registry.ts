@@ -12,6 +12,8 @@ export interface RegisteredInstance {
   ready: boolean;
   /** Being retired by a release: no new calls, its in-flight ones finish. */
   draining: boolean;
+  /** Its share of calls relative to its service's other instances (a canary's is set; else 1). */
+  weight: number;
 }
 
 export interface RegistrySnapshot {
@@ -55,6 +57,7 @@ export class Registry {
         version: process.version,
         ready: info.state === 'ready' && !process.draining,
         draining: process.draining,
+        weight: process.weight ?? 1,
       });
       services[process.service] = instances;
     }

@@ -67,6 +67,11 @@ export class ServiceProcess {
   /** Stopped by an operator (the console), not by a crash: not restarted until asked. */
   #held = false;
   #restarts = 0;
+  /**
+   * Its share of its service's calls relative to the other instances' (the registry's `weight`):
+   * set by a canary release, undefined (1, an equal share) otherwise.
+   */
+  weight: number | undefined;
   /** Taken out of the registry before it is stopped (a release retires it): sent no new calls. */
   #draining = false;
   #lastExit: ProcessInfo['last_exit'] = null;

@@ -116,6 +116,10 @@ export const databaseConfigShape = {
 /** A service that serves gRPC: its cleartext HTTP/2 port (0: any free port, logged). */
 export const grpcServerConfigShape = () => ({
   GRPC_PORT: env.port(0),
+  /** A deliberately bad version: this share of its gRPC calls fail INTERNAL (fault-interceptor.ts). */
+  MERCATO_FAULT_ERROR_PERCENT: env.int({ min: 0, max: 100, default: 0 }),
+  /** A deliberately slow version: this much added to each of its gRPC calls (ms). */
+  MERCATO_FAULT_LATENCY_MS: env.int({ min: 0, max: 60_000, default: 0 }),
 });
 
 /**

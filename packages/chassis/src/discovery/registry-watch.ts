@@ -7,7 +7,14 @@ const snapshotSchema = z.object({
   revision: z.number().int().nonnegative(),
   services: z.record(
     z.string(),
-    z.array(z.object({ instance: z.string(), grpc: z.string().nullable(), ready: z.boolean() })),
+    z.array(
+      z.object({
+        instance: z.string(),
+        grpc: z.string().nullable(),
+        ready: z.boolean(),
+        weight: z.number().nonnegative().default(1),
+      }),
+    ),
   ),
 });
 
@@ -30,8 +37,10 @@ export interface RegistryWatchSettings {
 export class RegistryWatch {
   readonly #settings: RegistryWatchSettings;
   #revision = 0;
-  /** Per service, the ready instances' gRPC addresses; a new array only when they change. */
+  /** Per service, the ready instances' gRPC addresses; a new array only when they (or a weight) change. */
   readonly #byService = new Map<string, readonly string[]>();
+  /** Each ready instance's weight, by gRPC address (1 unless a canary release set it). */
+  readonly #weights = new Map<string, number>();
   readonly #stopped = new AbortController();
   #loop: Promise<void> | undefined;
   #firstAnswer: Promise<void>;
@@ -60,7 +69,10 @@ export class RegistryWatch {
 
   endpoints(service: string, fallback: string): Endpoints {
     const fallbackList = [fallback];
-    return { current: () => this.#byService.get(service) ?? fallbackList };
+    return {
+      current: () => this.#byService.get(service) ?? fallbackList,
+      weightOf: (address) => this.#weights.get(address) ?? 1,
+    };
   }
 
   async #run(): Promise<void> {
@@ -92,12 +104,17 @@ export class RegistryWatch {
   #apply(snapshot: z.output<typeof snapshotSchema>): void {
     this.#revision = snapshot.revision;
     for (const [service, instances] of Object.entries(snapshot.services)) {
-      const addresses = instances
-        .filter((instance) => instance.ready && instance.grpc !== null)
-        .map((instance) => instance.grpc as string)
-        .sort();
+      const ready = instances.filter((instance) => instance.ready && instance.grpc !== null);
+      const addresses = ready.map((instance) => instance.grpc as string).sort();
+      let weightChanged = false;
+      for (const instance of ready) {
+        const address = instance.grpc as string;
+        if (this.#weights.get(address) !== instance.weight) weightChanged = true;
+        this.#weights.set(address, instance.weight);
+      }
       const known = this.#byService.get(service);
-      if (!known || known.join(' ') !== addresses.join(' ')) this.#byService.set(service, addresses);
+      if (!known || weightChanged || known.join(' ') !== addresses.join(' '))
+        this.#byService.set(service, addresses);
     }
     this.#answered();
   }

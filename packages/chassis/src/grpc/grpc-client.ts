@@ -43,7 +43,10 @@ export interface GrpcClientOptions {
 
 /** Where a dependency's instances are now (`http://host:port` each); asked on every call. */
 export interface Endpoints {
+  /** A new array whenever the instances or their weights change. */
   current: () => readonly string[];
+  /** Each instance's share of calls relative to the others' (a canary's); equal when absent. */
+  weightOf?: (address: string) => number;
 }
 
 /** A fixed set of instances. */
@@ -136,7 +139,7 @@ export function createGrpcClient<S extends DescService>(
     const now = endpoints.current();
     if (now === known) return;
     known = now;
-    balancer.update(now);
+    balancer.update(now, endpoints.weightOf);
     for (const address of clients.keys()) if (!now.includes(address)) clients.delete(address);
   };
   /**

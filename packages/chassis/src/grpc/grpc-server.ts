@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { ConnectRouter } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Logger } from '../logging/create-logger.ts';
+import { faultInterceptor, type InjectedFaults } from './fault-interceptor.ts';
 import type { RpcMetrics } from './rpc-metrics.ts';
 import { serverInterceptor } from './server-interceptor.ts';
 
@@ -20,8 +21,18 @@ export interface GrpcServer {
  * Serves the gRPC protocol (and Connect and gRPC-web, which come free with the adapter) over
  * cleartext HTTP/2, so any gRPC client can call it with prior knowledge.
  */
-export function createGrpcServer(routes: GrpcRoutes, logger: Logger, metrics: RpcMetrics): GrpcServer {
-  const handler = connectNodeAdapter({ routes, interceptors: [serverInterceptor(logger, metrics)] });
+export function createGrpcServer(
+  routes: GrpcRoutes,
+  logger: Logger,
+  metrics: RpcMetrics,
+  faults?: InjectedFaults,
+): GrpcServer {
+  const injected =
+    faults && (faults.errorPercent > 0 || faults.latencyMs > 0) ? [faultInterceptor(faults)] : [];
+  const handler = connectNodeAdapter({
+    routes,
+    interceptors: [serverInterceptor(logger, metrics), ...injected],
+  });
   const server = createServer(handler);
   const sessions = new Set<ServerHttp2Session>();
   server.on('session', (session) => {

@@ -38,6 +38,21 @@ describe('InstanceBalancer', () => {
     expect(next.b ?? 0).toBeLessThan(40);
   });
 
+  it('gives each instance its weight’s share when weights differ (a canary at 5 %), and an equal share again after', () => {
+    const balancer = new InstanceBalancer();
+    const weights: Record<string, number> = { stable1: 47.5, stable2: 47.5, canary: 5 };
+    balancer.update(['stable1', 'stable2', 'canary'], (address) => weights[address] ?? 1);
+    const picked = spread(balancer, 10_000);
+    expect(picked.canary ?? 0).toBeGreaterThan(350);
+    expect(picked.canary ?? 0).toBeLessThan(650);
+    expect(picked.stable1 ?? 0).toBeGreaterThan(4_400);
+    // Weight 0: none while another is left.
+    balancer.update(['stable1', 'canary'], (address) => (address === 'canary' ? 0 : 1));
+    expect(spread(balancer, 500).canary).toBeUndefined();
+    balancer.update(['stable1', 'canary']);
+    expect(spread(balancer, 1_000).canary ?? 0).toBeGreaterThan(400);
+  });
+
   it('ejects an instance that refuses a connection at once, for longer while it keeps refusing, and takes it back when it answers', () => {
     const time = clock();
     const balancer = new InstanceBalancer({ unreachableEjectionMs: 250 }, time);

@@ -40,6 +40,8 @@ export type CallOutcome = 'answered' | 'failed' | 'unreachable' | 'cancelled';
 
 interface InstanceState {
   readonly address: string;
+  /** Its share of calls relative to the others' (1 each unless a canary release set them). */
+  weight: number;
   outstanding: number;
   failuresInARow: number;
   ejections: number;
@@ -76,21 +78,25 @@ export class InstanceBalancer {
     this.#random = clock.random ?? Math.random;
   }
 
-  /** The instances to balance over now; known ones keep their record, gone ones are forgotten. */
-  update(addresses: readonly string[]): void {
+  /**
+   * The instances to balance over now, with their weights (equal when not given); known ones keep
+   * their record, gone ones are forgotten.
+   */
+  update(addresses: readonly string[], weightOf: (address: string) => number = () => 1): void {
     const next = new Map<string, InstanceState>();
-    for (const address of addresses)
-      next.set(
+    for (const address of addresses) {
+      const state = this.#instances.get(address) ?? {
         address,
-        this.#instances.get(address) ?? {
-          address,
-          outstanding: 0,
-          failuresInARow: 0,
-          ejections: 0,
-          unreachableInARow: 0,
-          ejectedUntil: 0,
-        },
-      );
+        weight: 1,
+        outstanding: 0,
+        failuresInARow: 0,
+        ejections: 0,
+        unreachableInARow: 0,
+        ejectedUntil: 0,
+      };
+      state.weight = Math.max(0, weightOf(address));
+      next.set(address, state);
+    }
     this.#instances = next;
   }
 
@@ -114,7 +120,9 @@ export class InstanceBalancer {
     // Panic: every instance left is ejected; try the one whose ejection ends first.
     const candidates =
       inPool.length > 0 ? inPool : [untried.reduce((a, b) => (b.ejectedUntil < a.ejectedUntil ? b : a))];
-    const chosen = this.#twoChoices(candidates);
+    const chosen = candidates.every((candidate) => candidate.weight === candidates[0]?.weight)
+      ? this.#twoChoices(candidates)
+      : this.#weighted(candidates);
     chosen.outstanding += 1;
     let ended = false;
     return {
@@ -126,6 +134,21 @@ export class InstanceBalancer {
         this.#record(chosen, outcome);
       },
     };
+  }
+
+  /**
+   * Weights differ (a canary release splits the calls): an instance at random in proportion to its
+   * weight, so the canary gets its share whatever its load; one of weight 0 only when it is the
+   * only one left.
+   */
+  #weighted(candidates: InstanceState[]): InstanceState {
+    const total = candidates.reduce((sum, candidate) => sum + candidate.weight, 0);
+    let draw = this.#random() * total;
+    for (const candidate of candidates) {
+      draw -= candidate.weight;
+      if (draw < 0) return candidate;
+    }
+    return candidates.find((candidate) => candidate.weight > 0) ?? (candidates[0] as InstanceState);
   }
 
   #twoChoices(candidates: InstanceState[]): InstanceState {

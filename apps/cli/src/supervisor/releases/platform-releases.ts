@@ -17,6 +17,8 @@ export interface Launch {
   version: string;
   /** The launcher it is started with (relative to its package folder, or absolute). */
   launcher: string;
+  /** Environment of its version (a bad version's injected faults). */
+  env?: Record<string, string>;
 }
 
 export interface PlatformReleaseSettings {
@@ -67,8 +69,11 @@ export const currentVersion = async (repositoryRoot: string, spec: ServiceSpec):
 export function platformReleases(settings: PlatformReleaseSettings): PlatformReleases {
   const { specs, config, placement, running, repositoryRoot } = settings;
   const fixed = reachedByAddress(specs);
-  const launchers = new Map<string, string>(
-    [...settings.versions].map(([service, version]) => [`${service}\n${version}`, 'dist/launch.cjs']),
+  const launchers = new Map<string, Pick<Launch, 'launcher' | 'env'>>(
+    [...settings.versions].map(([service, version]) => [
+      `${service}\n${version}`,
+      { launcher: 'dist/launch.cjs' },
+    ]),
   );
   const taken = (ports: Record<string, number>) => Object.values(ports);
   let nextPort =
@@ -114,18 +119,18 @@ export function platformReleases(settings: PlatformReleaseSettings): PlatformRel
         const directory = path.join(repositoryRoot, spec.directory);
         await buildStale([{ name: service, directory }], repositoryRoot);
         const version = await currentVersion(repositoryRoot, spec);
-        launchers.set(`${service}\n${version}`, 'dist/launch.cjs');
+        launchers.set(`${service}\n${version}`, { launcher: 'dist/launch.cjs' });
         return version;
       }
       const version = await readVersion(config.MERCATO_DATA_DIR, service, label);
       const id = `${version.label}@${version.hash}`;
-      launchers.set(`${service}\n${id}`, version.launcher);
+      launchers.set(`${service}\n${id}`, { launcher: version.launcher, env: version.env });
       return id;
     },
     launch: async (service, version) => {
       const spec = specOf(service);
-      const launcher = launchers.get(`${service}\n${version}`);
-      if (!spec || !launcher) throw new Error(`${service} ${version} was not prepared for launch`);
+      const prepared = launchers.get(`${service}\n${version}`);
+      if (!spec || !prepared) throw new Error(`${service} ${version} was not prepared for launch`);
       const count = (launched.get(service) ?? 0) + 1;
       launched.set(service, count);
       const name = `${service}-${version.split('@')[0]}-${count}`;
@@ -139,8 +144,9 @@ export function platformReleases(settings: PlatformReleaseSettings): PlatformRel
         placement.grpcPorts[name] = grpcPort;
         placement.grpcUrls[name] = ourUrl(grpcPort);
       }
-      return settings.start(spec, { name, version, launcher });
+      return settings.start(spec, { name, version, ...prepared });
     },
+    changed: settings.changed,
     retire: async (process) => {
       process.drain();
       await sleep(DRAIN_MS);

@@ -1,4 +1,6 @@
 import { AppError, notFound } from '@mercato/chassis/errors';
+import { type AnalysisThresholds, defaultThresholds } from './canary-analysis.ts';
+import { canaryRelease, defaultSteps } from './canary-release.ts';
 import { type ReleaseEvent, type ReleaseHost, rollingRelease } from './rolling-release.ts';
 
 export const strategies = ['rolling', 'blue-green', 'canary'] as const;
@@ -9,6 +11,8 @@ export interface ReleaseRequest {
   strategy: Strategy;
   /** A version label (`mercato build --label`), or `current`: the working tree's build. */
   to: string;
+  /** A canary's analysis window (ms) and the fewest canary calls it judges. */
+  analysis?: { intervalMs: number; minSample: number };
 }
 
 /** What the platform lends a release once it is up. */
@@ -62,10 +66,10 @@ export class ReleaseController {
       throw notFound('RELEASE.NO_SUCH_SERVICE', `No service named ${request.service} runs here`);
     const refusal = platform.refusal(request.service);
     if (refusal) throw refused('RELEASE.NOT_RELEASABLE', refusal);
-    if (request.strategy !== 'rolling')
+    if (request.strategy === 'blue-green')
       throw refused(
         'RELEASE.STRATEGY_UNAVAILABLE',
-        `The ${request.strategy} strategy is not built yet; this platform releases with --strategy rolling`,
+        'The blue-green strategy is not built yet; this platform releases with --strategy rolling or canary',
       );
     if (this.#active)
       throw new AppError({
@@ -81,9 +85,26 @@ export class ReleaseController {
       this.#active = undefined;
       throw refused('RELEASE.NO_SUCH_VERSION', (error as Error).message);
     }
+    const thresholds: AnalysisThresholds = {
+      ...defaultThresholds,
+      minSample: request.analysis?.minSample ?? defaultThresholds.minSample,
+    };
     return async (report) => {
       try {
-        return await rollingRelease(platform, request.service, version, report);
+        return request.strategy === 'canary'
+          ? await canaryRelease(
+              platform,
+              request.service,
+              version,
+              {
+                steps: defaultSteps,
+                intervalMs: request.analysis?.intervalMs ?? 30_000,
+                thresholds,
+                maxInconclusive: 3,
+              },
+              report,
+            )
+          : await rollingRelease(platform, request.service, version, report);
       } finally {
         this.#active = undefined;
       }

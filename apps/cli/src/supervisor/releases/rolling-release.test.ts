@@ -18,6 +18,7 @@ function fakePlatform(versions: string[], options: { failReady?: string } = {}) 
     }) as unknown as ServiceProcess;
   const platform = {
     readyTimeoutMs: 1_000,
+    changed: () => undefined,
     instances: () => running.map(asProcess),
     refusal: (service: string) => (service === 'gateway' ? 'the edge' : undefined),
     prepare: async (_service: string, label: string) => {
@@ -105,7 +106,7 @@ describe('a rolling release', () => {
       code: 'RELEASE.NOT_RELEASABLE',
     });
     await expect(
-      controller.begin({ service: 'catalog', strategy: 'canary', to: 'v2' }),
+      controller.begin({ service: 'catalog', strategy: 'blue-green', to: 'v2' }),
     ).rejects.toMatchObject({
       code: 'RELEASE.STRATEGY_UNAVAILABLE',
     });

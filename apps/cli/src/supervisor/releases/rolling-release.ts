@@ -1,13 +1,28 @@
 import type { ServiceProcess } from '../service-process.ts';
+import type { Verdict } from './canary-analysis.ts';
 
 /** One line of a release's progress, as the CLI prints it and the log keeps it. */
 export interface ReleaseEvent {
   /** ms since the release began. */
   at_ms: number;
-  step: 'planned' | 'starting' | 'ready' | 'draining' | 'retired' | 'released' | 'failed' | 'nothing-to-do';
+  step:
+    | 'planned'
+    | 'starting'
+    | 'ready'
+    | 'draining'
+    | 'retired'
+    | 'released'
+    | 'failed'
+    | 'nothing-to-do'
+    | 'weight'
+    | 'analysis'
+    | 'promoting'
+    | 'rolling-back';
   instance?: string;
   version?: string;
   message: string;
+  /** A canary's analysis: the figures each decision rests on. */
+  analysis?: Verdict;
 }
 
 /** What a release needs from the platform: its instances, a new one, and retiring an old one. */
@@ -18,6 +33,8 @@ export interface ReleaseHost {
   launch: (service: string, version: string) => Promise<ServiceProcess>;
   /** Takes it out of the registry, lets in-flight calls finish, stops it (SIGTERM) and forgets it. */
   retire: (process: ServiceProcess) => Promise<void>;
+  /** The instances' weights changed: the registry (and every caller's balancer) follows. */
+  changed: () => void;
   readyTimeoutMs: number;
 }
 

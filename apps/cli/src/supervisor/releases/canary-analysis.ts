@@ -1,0 +1,108 @@
+import { parsePrometheusText } from '@mercato/chassis/prometheus-text';
+import { quantileMs, type Snapshot, snapshotOf } from '../../observability/red-figures.ts';
+
+/** What an analysis holds a canary to (Flagger's and Argo Rollouts' usual checks). */
+export interface AnalysisThresholds {
+  /** Calls the canary must have served in the window before it is judged (else: inconclusive). */
+  minSample: number;
+  /** Success rate at least this (%, server failures only: INTERNAL, UNAVAILABLE, DEADLINE_EXCEEDED…)… */
+  minSuccessPercent: number;
+  /** …and no more than this many points below the stable version's. */
+  successMarginPercent: number;
+  /** p99 at most this (ms)… */
+  maxP99Ms: number;
+  /** …and no more than this much above the stable version's (ms). */
+  p99MarginMs: number;
+}
+
+export const defaultThresholds: AnalysisThresholds = {
+  minSample: 200,
+  minSuccessPercent: 99,
+  successMarginPercent: 1,
+  maxP99Ms: 500,
+  p99MarginMs: 100,
+};
+
+/** RED of a set of instances over one window. */
+export interface WindowFigures {
+  calls: number;
+  successPercent: number | null;
+  p99Ms: number | null;
+}
+
+export interface Verdict {
+  outcome: 'pass' | 'fail' | 'inconclusive';
+  canary: WindowFigures;
+  stable: WindowFigures;
+  /** Each check with its figures, as logged and printed. */
+  reasons: string[];
+}
+
+/** One instance's cumulative gRPC server RED (HTTP is left out: health checks and scrapes are not traffic). */
+export const rpcSnapshot = (metricsText: string): Snapshot =>
+  snapshotOf(
+    parsePrometheusText(metricsText).filter((family) => family.name === 'rpc_server_duration_seconds'),
+  );
+
+const emptyBuckets = () => new Map<number, number>();
+
+/** The figures of a set of instances between their snapshots at the window's start and end. */
+export function windowFigures(before: readonly Snapshot[], after: readonly Snapshot[]): WindowFigures {
+  const add = (snapshots: readonly Snapshot[]) => {
+    const buckets = emptyBuckets();
+    let calls = 0;
+    let errors = 0;
+    for (const snapshot of snapshots) {
+      calls += snapshot.requests;
+      errors += snapshot.errors;
+      for (const [bound, count] of snapshot.buckets) buckets.set(bound, (buckets.get(bound) ?? 0) + count);
+    }
+    return { calls, errors, buckets };
+  };
+  const [start, end] = [add(before), add(after)];
+  const calls = Math.max(0, end.calls - start.calls);
+  const errors = Math.max(0, end.errors - start.errors);
+  return {
+    calls,
+    successPercent: calls === 0 ? null : (100 * (calls - errors)) / calls,
+    p99Ms: quantileMs(start.buckets, end.buckets, 0.99),
+  };
+}
+
+const pct = (value: number | null) => (value === null ? 'n/a' : `${value.toFixed(2)} %`);
+const ms = (value: number | null) => (value === null ? 'n/a' : `${Math.round(value)} ms`);
+
+/** Judges the canary against its thresholds and against the stable version over the same window. */
+export function judge(canary: WindowFigures, stable: WindowFigures, thresholds: AnalysisThresholds): Verdict {
+  if (canary.calls < thresholds.minSample)
+    return {
+      outcome: 'inconclusive',
+      canary,
+      stable,
+      reasons: [`${canary.calls} canary calls, fewer than the ${thresholds.minSample} needed to judge`],
+    };
+  const reasons: string[] = [];
+  let failed = false;
+  const check = (ok: boolean, text: string) => {
+    if (!ok) failed = true;
+    reasons.push(`${ok ? 'ok' : 'FAILED'}: ${text}`);
+  };
+  const success = canary.successPercent ?? 0;
+  check(
+    success >= thresholds.minSuccessPercent,
+    `success ${pct(canary.successPercent)} ≥ ${thresholds.minSuccessPercent} %`,
+  );
+  if (stable.successPercent !== null)
+    check(
+      success >= stable.successPercent - thresholds.successMarginPercent,
+      `success ${pct(canary.successPercent)} vs stable ${pct(stable.successPercent)} (margin ${thresholds.successMarginPercent} points)`,
+    );
+  const p99 = canary.p99Ms ?? 0;
+  check(p99 <= thresholds.maxP99Ms, `p99 ${ms(canary.p99Ms)} ≤ ${thresholds.maxP99Ms} ms`);
+  if (stable.p99Ms !== null)
+    check(
+      p99 <= stable.p99Ms + thresholds.p99MarginMs,
+      `p99 ${ms(canary.p99Ms)} vs stable ${ms(stable.p99Ms)} (margin ${thresholds.p99MarginMs} ms)`,
+    );
+  return { outcome: failed ? 'fail' : 'pass', canary, stable, reasons };
+}

@@ -1,0 +1,185 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Snapshot } from '../../observability/red-figures.ts';
+import type { ServiceProcess } from '../service-process.ts';
+import {
+  type AnalysisThresholds,
+  judge,
+  rpcSnapshot,
+  type Verdict,
+  windowFigures,
+} from './canary-analysis.ts';
+import type { ReleaseEvent, ReleaseHost } from './rolling-release.ts';
+
+export interface CanarySettings {
+  /** Traffic shares (%) the canary is held at in turn before it is promoted; 100 is the promotion. */
+  steps: readonly number[];
+  /** How long each analysis window lasts. */
+  intervalMs: number;
+  thresholds: AnalysisThresholds;
+  /** Windows in a row without enough canary calls before the release gives up (rolls back). */
+  maxInconclusive: number;
+}
+
+export const defaultSteps = [5, 25, 50] as const;
+
+/** One instance's gRPC RED so far; empty when it does not answer (its window then counts no calls). */
+async function scrape(instance: ServiceProcess): Promise<Snapshot> {
+  try {
+    const response = await fetch(`${instance.url}/metrics`, { signal: AbortSignal.timeout(2_000) });
+    return rpcSnapshot(await response.text());
+  } catch {
+    return rpcSnapshot('');
+  }
+}
+
+/**
+ * A canary release (Flagger's and Argo Rollouts' progressive delivery, here in the supervisor): one
+ * instance of the new version is started beside the stable ones and given 5 %, then 25 %, then
+ * 50 % of the service's calls by weight in the registry (each caller's balancer picks by weight).
+ * Each step is held for an interval while the canary's RED over that window is compared with its
+ * thresholds and with the stable instances' over the same window; too few canary calls is
+ * inconclusive and the step is held again. A failed analysis rolls back at once (the canary is
+ * drained and stopped, the stable instances keep all the calls); a passed last step promotes:
+ * the stable instances are replaced by the new version one at a time, the canary taking the
+ * place of the last. Every decision is reported with the figures it rests on.
+ */
+export async function canaryRelease(
+  host: ReleaseHost,
+  service: string,
+  version: string,
+  settings: CanarySettings,
+  report: (event: ReleaseEvent) => void,
+): Promise<boolean> {
+  const began = performance.now();
+  const emit = (event: Omit<ReleaseEvent, 'at_ms'>) =>
+    report({ at_ms: Math.round(performance.now() - began), ...event });
+  const stable = host.instances(service).filter((instance) => instance.version !== version);
+  if (stable.length === 0) {
+    emit({ step: 'nothing-to-do', version, message: `every instance of ${service} runs ${version}` });
+    return true;
+  }
+  emit({
+    step: 'planned',
+    version,
+    message: `canary of ${service} ${version} beside ${stable.length} stable instance(s): ${settings.steps.join(' % → ')} % of calls, ${settings.intervalMs} ms per analysis, at least ${settings.thresholds.minSample} canary calls each; as a consumer it is one more member of each of its groups, taking about 1/${stable.length + 1} of their deliveries whatever its share of calls`,
+  });
+  const canary = await host.launch(service, version);
+  // No calls until the first step gives it its share.
+  canary.weight = 0;
+  emit({ step: 'starting', instance: canary.name, version, message: `starting ${canary.name}` });
+  try {
+    await canary.waitReady(host.readyTimeoutMs, undefined, { failOnExit: true });
+  } catch (error) {
+    await host.retire(canary);
+    emit({
+      step: 'failed',
+      instance: canary.name,
+      version,
+      message: `${canary.name} did not become ready (${(error as Error).message}); the stable instances kept every call`,
+    });
+    return false;
+  }
+  const setWeights = (share: number | undefined) => {
+    canary.weight = share;
+    for (const instance of stable)
+      instance.weight = share === undefined ? undefined : (100 - share) / stable.length;
+    host.changed();
+  };
+  const rollBack = async (why: string, verdict?: Verdict): Promise<false> => {
+    canary.weight = 0;
+    host.changed();
+    emit({
+      step: 'rolling-back',
+      instance: canary.name,
+      version,
+      message: `rolling back: ${why}`,
+      ...(verdict ? { analysis: verdict } : {}),
+    });
+    await host.retire(canary);
+    setWeights(undefined);
+    emit({
+      step: 'failed',
+      version,
+      message: `rolled back: ${canary.name} stopped, ${stable.length} stable instance(s) serve every call`,
+    });
+    return false;
+  };
+
+  for (const share of settings.steps) {
+    setWeights(share);
+    emit({ step: 'weight', instance: canary.name, version, message: `canary at ${share} % of calls` });
+    for (let inconclusive = 0; ; ) {
+      const before = await Promise.all([scrape(canary), ...stable.map(scrape)]);
+      await sleep(settings.intervalMs);
+      const after = await Promise.all([scrape(canary), ...stable.map(scrape)]);
+      const verdict = judge(
+        windowFigures(before.slice(0, 1), after.slice(0, 1)),
+        windowFigures(before.slice(1), after.slice(1)),
+        settings.thresholds,
+      );
+      emit({
+        step: 'analysis',
+        instance: canary.name,
+        version,
+        message: `${verdict.outcome} at ${share} %: ${verdict.canary.calls} canary calls, ${verdict.stable.calls} stable; ${verdict.reasons.join('; ')}`,
+        analysis: verdict,
+      });
+      if (verdict.outcome === 'pass') break;
+      if (verdict.outcome === 'fail') return rollBack(`the analysis at ${share} % failed`, verdict);
+      inconclusive += 1;
+      if (inconclusive >= settings.maxInconclusive)
+        return rollBack(
+          `${inconclusive} windows in a row at ${share} % without ${settings.thresholds.minSample} canary calls`,
+          verdict,
+        );
+    }
+  }
+
+  emit({
+    step: 'promoting',
+    instance: canary.name,
+    version,
+    message: `promoting ${version}: replacing the stable instances`,
+  });
+  setWeights(undefined);
+  for (const [index, retiring] of stable.entries()) {
+    // The canary takes the place of the last one.
+    if (index < stable.length - 1) {
+      const fresh = await host.launch(service, version);
+      emit({ step: 'starting', instance: fresh.name, version, message: `starting ${fresh.name}` });
+      try {
+        await fresh.waitReady(host.readyTimeoutMs, undefined, { failOnExit: true });
+        emit({
+          step: 'ready',
+          instance: fresh.name,
+          version,
+          message: `${fresh.name} is ready and in the registry`,
+        });
+      } catch (error) {
+        await host.retire(fresh);
+        emit({
+          step: 'failed',
+          instance: fresh.name,
+          version,
+          message: `${fresh.name} did not become ready (${(error as Error).message}); promotion stopped with ${index} of ${stable.length} stable instances replaced`,
+        });
+        return false;
+      }
+    }
+    emit({
+      step: 'draining',
+      instance: retiring.name,
+      version: retiring.version,
+      message: `${retiring.name} out of the registry`,
+    });
+    await host.retire(retiring);
+    emit({
+      step: 'retired',
+      instance: retiring.name,
+      version: retiring.version,
+      message: `${retiring.name} stopped`,
+    });
+  }
+  emit({ step: 'released', version, message: `${service} runs ${version} on ${stable.length} instance(s)` });
+  return true;
+}
