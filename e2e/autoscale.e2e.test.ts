@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,7 +15,6 @@ const read = () => fetch(`${gateway}/api/catalog/products?page_size=20`);
 describe('autoscaling (MERCATO_AUTOSCALE=catalog=1..2)', () => {
   let dataDir = '';
   let platform: PlatformProcess;
-  let adminToken = '';
   const stragglers = new Set<number>();
 
   beforeAll(async () => {
@@ -32,7 +31,6 @@ describe('autoscaling (MERCATO_AUTOSCALE=catalog=1..2)', () => {
       GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',
     });
     await platform.waitForLine(/all services ready in/, 90_000);
-    adminToken = (await readFile(path.join(dataDir, 'run', 'admin-token'), 'utf8')).trim();
     await remember();
   });
 
@@ -44,24 +42,11 @@ describe('autoscaling (MERCATO_AUTOSCALE=catalog=1..2)', () => {
   });
 
   const remember = async () => {
-    const state = await platform.state();
-    stragglers.add(state.supervisor_pid);
-    for (const entry of Object.values(state.services)) if (entry.pid) stragglers.add(entry.pid);
+    for (const pid of await platform.pids()) stragglers.add(pid);
   };
 
-  /** catalog's ready instances in the registry. */
-  const readyCatalogs = async (): Promise<number> => {
-    const { supervisor } = JSON.parse(await readFile(path.join(dataDir, 'run', 'state.json'), 'utf8')) as {
-      supervisor: { url: string };
-    };
-    const response = await fetch(`${supervisor.url}/admin/registry`, {
-      headers: { authorization: `Bearer ${adminToken}` },
-    });
-    const { services } = (await response.json()) as {
-      services: Record<string, Array<{ ready: boolean }>>;
-    };
-    return (services.catalog ?? []).filter((instance) => instance.ready).length;
-  };
+  const readyCatalogs = async (): Promise<number> =>
+    (await platform.registry('catalog')).filter((instance) => instance.ready).length;
 
   it('adds an instance under load and drains it after, with no failed request', async () => {
     expect(await readyCatalogs()).toBe(1);

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,11 +12,6 @@ const ports = { postgres: 25424, gateway: 19580, base: 16501, grpcBase: 17501 };
 const gateway = `http://127.0.0.1:${ports.gateway}`;
 const RATE = 50;
 const catalogRead = () => fetch(`${gateway}/api/catalog/products?page_size=5`);
-
-interface Registry {
-  revision: number;
-  services: Record<string, Array<{ instance: string; grpc: string | null; ready: boolean }>>;
-}
 
 /** Calls each catalog instance has served (its own gRPC server's request count). */
 async function servedBy(urls: Record<string, string>): Promise<Record<string, number>> {
@@ -34,7 +29,6 @@ async function servedBy(urls: Record<string, string>): Promise<Record<string, nu
 describe('a service at three instances (MERCATO_REPLICAS=catalog=3)', () => {
   let dataDir = '';
   let platform: PlatformProcess;
-  let adminToken = '';
   const stragglers: number[] = [];
 
   beforeAll(async () => {
@@ -45,7 +39,6 @@ describe('a service at three instances (MERCATO_REPLICAS=catalog=3)', () => {
       GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',
     });
     await platform.waitForLine(/all services ready in/, 90_000);
-    adminToken = (await readFile(path.join(dataDir, 'run', 'admin-token'), 'utf8')).trim();
     const state = await platform.state();
     stragglers.push(state.supervisor_pid, ...Object.values(state.services).map((s) => s.pid ?? 0));
   });
@@ -57,23 +50,13 @@ describe('a service at three instances (MERCATO_REPLICAS=catalog=3)', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  const registry = async (): Promise<Registry> => {
-    const { supervisor } = JSON.parse(await readFile(path.join(dataDir, 'run', 'state.json'), 'utf8')) as {
-      supervisor: { url: string };
-    };
-    const response = await fetch(`${supervisor.url}/admin/registry`, {
-      headers: { authorization: `Bearer ${adminToken}` },
-    });
-    return (await response.json()) as Registry;
-  };
-
   it('runs three processes on ports of their own, each in the registry and ready', async () => {
     const state = await platform.state();
     const instances = Object.entries(state.services).filter(([, entry]) => entry.service === 'catalog');
     expect(instances.map(([name]) => name).sort()).toEqual(['catalog', 'catalog-2', 'catalog-3']);
     expect(new Set(instances.map(([, entry]) => entry.grpc)).size).toBe(3);
     expect(new Set(instances.map(([, entry]) => entry.database)).size).toBe(1);
-    const listed = (await registry()).services.catalog ?? [];
+    const listed = await platform.registry('catalog');
     expect(listed.map((instance) => [instance.instance, instance.ready]).sort()).toEqual([
       ['catalog', true],
       ['catalog-2', true],
@@ -115,7 +98,7 @@ describe('a service at three instances (MERCATO_REPLICAS=catalog=3)', () => {
         const pid = (await platform.state()).services['catalog-2']?.pid;
         if (!pid || pid === victim) return false;
         stragglers.push(pid);
-        return (await registry()).services.catalog?.find((i) => i.instance === 'catalog-2')?.ready === true;
+        return (await platform.registry('catalog')).find((i) => i.instance === 'catalog-2')?.ready === true;
       },
       15_000,
       50,

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,12 +19,6 @@ const gateway = `http://127.0.0.1:${ports.gateway}`;
 const READS_PER_SECOND = 50;
 const ORDERS_PER_SECOND = 2;
 const skus = ['BOK-0001', 'BOK-0002', 'BOK-0003', 'KIT-0001', 'KIT-0002', 'APP-0001', 'APP-0002', 'ELE-0001'];
-
-interface Registered {
-  instance: string;
-  version: string;
-  ready: boolean;
-}
 
 /** Runs the CLI (`mercato …`) against this suite's platform; its output and exit code. */
 function mercato(dataDir: string, args: string[]): Promise<{ code: number | null; output: string }> {
@@ -52,7 +46,6 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
   let dataDir = '';
   let platform: PlatformProcess;
   let shop: ShopClient;
-  let adminToken = '';
   const stragglers = new Set<number>();
 
   beforeAll(async () => {
@@ -64,7 +57,6 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
       FULFILLMENT_WORKERS: '0',
     });
     await platform.waitForLine(/all services ready in/, 90_000);
-    adminToken = (await readFile(path.join(dataDir, 'run', 'admin-token'), 'utf8')).trim();
     shop = await ShopClient.connect(gateway, dataDir, () => platform.state());
     await remember();
   });
@@ -78,20 +70,9 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
 
   /** Every pid the run has had, so a failed test leaves no process behind. */
   const remember = async () => {
-    const state = await platform.state();
-    stragglers.add(state.supervisor_pid);
-    for (const entry of Object.values(state.services)) if (entry.pid) stragglers.add(entry.pid);
+    for (const pid of await platform.pids()) stragglers.add(pid);
   };
-
-  const registry = async (service: string): Promise<Registered[]> => {
-    const { supervisor } = JSON.parse(await readFile(path.join(dataDir, 'run', 'state.json'), 'utf8')) as {
-      supervisor: { url: string };
-    };
-    const response = await fetch(`${supervisor.url}/admin/registry`, {
-      headers: { authorization: `Bearer ${adminToken}` },
-    });
-    return ((await response.json()) as { services: Record<string, Registered[]> }).services[service] ?? [];
-  };
+  const registry = (service: string) => platform.registry(service);
 
   it('refuses what it cannot release with a one-line reason, before anything changes', async () => {
     const noVersion = await mercato(dataDir, ['release', 'catalog', '--to', 'v9']);

@@ -18,6 +18,7 @@ export interface PlatformPorts {
 
 export interface RunState {
   supervisor_pid: number;
+  supervisor: { url: string };
   postgres: { pid: number | null; port: number };
   /** By process name: `catalog`, and `catalog-2`… for further instances (MERCATO_REPLICAS). */
   services: Record<
@@ -27,6 +28,15 @@ export interface RunState {
 }
 
 export type LogLine = Record<string, unknown>;
+
+/** One instance as the supervisor's registry lists it (`GET /admin/registry`). */
+export interface RegisteredInstance {
+  instance: string;
+  grpc: string | null;
+  version: string;
+  ready: boolean;
+  weight: number;
+}
 
 /** `npm start` as a real process tree, with its merged output captured for assertions. */
 export class PlatformProcess extends ProcessUnderTest {
@@ -55,6 +65,25 @@ export class PlatformProcess extends ProcessUnderTest {
 
   async state(): Promise<RunState> {
     return JSON.parse(await readFile(path.join(this.dataDir, 'run', 'state.json'), 'utf8')) as RunState;
+  }
+
+  /** Every pid the run has now: the supervisor's and each service instance's. */
+  async pids(): Promise<number[]> {
+    const state = await this.state();
+    return [
+      state.supervisor_pid,
+      ...Object.values(state.services).flatMap((entry) => (entry.pid ? [entry.pid] : [])),
+    ];
+  }
+
+  /** The instances of `service` in the supervisor's registry, asked with the run's admin token. */
+  async registry(service: string): Promise<RegisteredInstance[]> {
+    const token = (await readFile(path.join(this.dataDir, 'run', 'admin-token'), 'utf8')).trim();
+    const response = await fetch(`${(await this.state()).supervisor.url}/admin/registry`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const { services } = (await response.json()) as { services: Record<string, RegisteredInstance[]> };
+    return services[service] ?? [];
   }
 }
 

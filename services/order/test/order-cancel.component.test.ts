@@ -136,7 +136,10 @@ describe.skipIf(!postgres.available)(
       running = await startTestService(orderDefinition, {
         PRICING_GRPC_URL: pricing.url,
         // Steps that time out within a test where one should; the others wait as long as needed.
-        ORDER_HOLD_TIMEOUT_MS: '600',
+        // The hold's is long enough for a reply the test sends at once to arrive on a loaded CI
+        // machine (at 600 ms one came late: the hold was sent again, and a test counting commands
+        // saw two), and short enough for the test in which fulfillment never answers.
+        ORDER_HOLD_TIMEOUT_MS: '2000',
         ORDER_CONFIRM_TIMEOUT_MS: '600',
         ORDER_RESERVE_TIMEOUT_MS: '60000',
         ORDER_PAYMENT_TIMEOUT_MS: '60000',

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { readAdminToken } from '../supervisor/admin-token.ts';
-import type { ReleaseEvent } from '../supervisor/releases/rolling-release.ts';
+import type { ReleaseEvent } from '../supervisor/releases/release-steps.ts';
 import { runStatePath } from '../supervisor/run-state.ts';
 import { fail } from './admin-client.ts';
 

@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type ReleaseController, strategies } from '../supervisor/releases/release-controller.ts';
-import type { ReleaseEvent } from '../supervisor/releases/rolling-release.ts';
+import type { ReleaseEvent } from '../supervisor/releases/release-steps.ts';
 
 const body = z.object({
   service: z.string().min(1).max(64),

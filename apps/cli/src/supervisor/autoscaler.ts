@@ -1,6 +1,6 @@
 import type { Logger } from '@mercato/chassis/logging';
 import { type AutoscaleRange, decideScale, type ScalePolicy } from '../autoscale.ts';
-import type { ReleaseHost } from './releases/rolling-release.ts';
+import type { ReleaseHost } from './releases/release-steps.ts';
 import type { ServiceProcess } from './service-process.ts';
 
 export interface AutoscalerSettings {

@@ -8,7 +8,15 @@ import {
   type Verdict,
   windowFigures,
 } from './canary-analysis.ts';
-import type { ReleaseEvent, ReleaseHost } from './rolling-release.ts';
+import {
+  type Emit,
+  outdated,
+  progress,
+  type ReleaseEvent,
+  type ReleaseHost,
+  retireReported,
+  startReady,
+} from './release-steps.ts';
 
 export interface CanarySettings {
   /** Traffic shares (%) the canary is held at in turn before it is promoted; 100 is the promotion. */
@@ -50,35 +58,26 @@ export async function canaryRelease(
   settings: CanarySettings,
   report: (event: ReleaseEvent) => void,
 ): Promise<boolean> {
-  const began = performance.now();
-  const emit = (event: Omit<ReleaseEvent, 'at_ms'>) =>
-    report({ at_ms: Math.round(performance.now() - began), ...event });
-  const stable = host.instances(service).filter((instance) => instance.version !== version);
-  if (stable.length === 0) {
-    emit({ step: 'nothing-to-do', version, message: `every instance of ${service} runs ${version}` });
-    return true;
-  }
+  const emit: Emit = progress(report);
+  const stable = outdated(host, service, version, emit);
+  if (stable.length === 0) return true;
   emit({
     step: 'planned',
     version,
     message: `canary of ${service} ${version} beside ${stable.length} stable instance(s): ${settings.steps.join(' % → ')} % of calls, ${settings.intervalMs} ms per analysis, at least ${settings.thresholds.minSample} canary calls each; as a consumer it is one more member of each of its groups, taking about 1/${stable.length + 1} of their deliveries whatever its share of calls`,
   });
-  const canary = await host.launch(service, version);
   // No calls until the first step gives it its share.
-  canary.weight = 0;
-  emit({ step: 'starting', instance: canary.name, version, message: `starting ${canary.name}` });
-  try {
-    await canary.waitReady(host.readyTimeoutMs, undefined, { failOnExit: true });
-  } catch (error) {
-    await host.retire(canary);
-    emit({
-      step: 'failed',
-      instance: canary.name,
-      version,
-      message: `${canary.name} did not become ready (${(error as Error).message}); the stable instances kept every call`,
-    });
-    return false;
-  }
+  const canary = await startReady(
+    host,
+    service,
+    version,
+    emit,
+    'the stable instances kept every call',
+    (started) => {
+      started.weight = 0;
+    },
+  );
+  if (!canary) return false;
   const setWeights = (share: number | undefined) => {
     canary.weight = share;
     for (const instance of stable)
@@ -144,41 +143,9 @@ export async function canaryRelease(
   setWeights(undefined);
   for (const [index, retiring] of stable.entries()) {
     // The canary takes the place of the last one.
-    if (index < stable.length - 1) {
-      const fresh = await host.launch(service, version);
-      emit({ step: 'starting', instance: fresh.name, version, message: `starting ${fresh.name}` });
-      try {
-        await fresh.waitReady(host.readyTimeoutMs, undefined, { failOnExit: true });
-        emit({
-          step: 'ready',
-          instance: fresh.name,
-          version,
-          message: `${fresh.name} is ready and in the registry`,
-        });
-      } catch (error) {
-        await host.retire(fresh);
-        emit({
-          step: 'failed',
-          instance: fresh.name,
-          version,
-          message: `${fresh.name} did not become ready (${(error as Error).message}); promotion stopped with ${index} of ${stable.length} stable instances replaced`,
-        });
-        return false;
-      }
-    }
-    emit({
-      step: 'draining',
-      instance: retiring.name,
-      version: retiring.version,
-      message: `${retiring.name} out of the registry`,
-    });
-    await host.retire(retiring);
-    emit({
-      step: 'retired',
-      instance: retiring.name,
-      version: retiring.version,
-      message: `${retiring.name} stopped`,
-    });
+    const then = `promotion stopped with ${index} of ${stable.length} stable instances replaced`;
+    if (index < stable.length - 1 && !(await startReady(host, service, version, emit, then))) return false;
+    await retireReported(host, retiring, emit, ` (${index + 1} of ${stable.length})`);
   }
   emit({ step: 'released', version, message: `${service} runs ${version} on ${stable.length} instance(s)` });
   return true;

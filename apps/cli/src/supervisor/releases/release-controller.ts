@@ -1,7 +1,8 @@
 import { AppError, notFound } from '@mercato/chassis/errors';
 import { type AnalysisThresholds, defaultThresholds } from './canary-analysis.ts';
 import { canaryRelease, defaultSteps } from './canary-release.ts';
-import { type ReleaseEvent, type ReleaseHost, rollingRelease } from './rolling-release.ts';
+import type { ReleaseEvent, ReleaseHost } from './release-steps.ts';
+import { rollingRelease } from './rolling-release.ts';
 
 export const strategies = ['rolling', 'blue-green', 'canary'] as const;
 export type Strategy = (typeof strategies)[number];

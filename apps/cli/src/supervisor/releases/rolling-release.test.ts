@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ServiceProcess } from '../service-process.ts';
 import { ReleaseController } from './release-controller.ts';
-import type { ReleaseEvent } from './rolling-release.ts';
+import type { ReleaseEvent } from './release-steps.ts';
 
 /** A stand-in for the platform: instances are names with a version; each step is recorded. */
 function fakePlatform(versions: string[], options: { failReady?: string } = {}) {
