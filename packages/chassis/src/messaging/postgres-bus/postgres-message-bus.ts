@@ -29,12 +29,12 @@ const PUBLISH = `WITH input AS (
   ON CONFLICT (kind, destination, message_id) DO NOTHING
   RETURNING position, kind, destination, partition_key
 ), fanned AS (
-  INSERT INTO bus_deliveries (group_name, position, partition_key)
-  SELECT group_name, position, partition_key FROM (
-    SELECT s.group_name, i.position, i.partition_key
+  INSERT INTO bus_deliveries (group_name, position, partition_key, destination)
+  SELECT group_name, position, partition_key, destination FROM (
+    SELECT s.group_name, i.position, i.partition_key, i.destination
       FROM inserted i JOIN bus_subscriptions s ON i.kind = 'topic' AND s.topic = i.destination
     UNION ALL
-    SELECT 'queue:' || i.destination, i.position, i.partition_key FROM inserted i WHERE i.kind = 'queue'
+    SELECT 'queue:' || i.destination, i.position, i.partition_key, i.destination FROM inserted i WHERE i.kind = 'queue'
   ) f ORDER BY position
   RETURNING group_name
 )
@@ -172,8 +172,8 @@ export class PostgresMessageBus implements MessageBus {
             `WITH joined AS (
                INSERT INTO bus_subscriptions (group_name, topic) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING topic
              )
-             INSERT INTO bus_deliveries (group_name, position, partition_key)
-             SELECT $1, m.position, m.partition_key
+             INSERT INTO bus_deliveries (group_name, position, partition_key, destination)
+             SELECT $1, m.position, m.partition_key, m.destination
                FROM bus_messages m JOIN joined j ON m.kind = 'topic' AND m.destination = j.topic
               ORDER BY m.position
              ON CONFLICT DO NOTHING`,

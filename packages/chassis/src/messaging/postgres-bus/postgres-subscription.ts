@@ -58,11 +58,11 @@ const CLAIM = `
      WHERE d.group_name = ANY($1::text[])
        AND d.visible_at <= now()
        AND (d.locked_until IS NULL OR d.locked_until < now())
-       AND EXISTS (SELECT 1 FROM bus_messages mine WHERE mine.position = d.position AND mine.destination = ANY($6::text[]))
+       AND d.destination = ANY($6::text[])
        AND NOT EXISTS (
-         SELECT 1 FROM bus_deliveries earlier JOIN bus_messages em ON em.position = earlier.position
+         SELECT 1 FROM bus_deliveries earlier
           WHERE earlier.group_name = d.group_name AND earlier.partition_key = d.partition_key AND earlier.id < d.id
-            AND em.destination = ANY($6::text[]))
+            AND earlier.destination = ANY($6::text[]))
      ORDER BY d.id
      LIMIT $2
      FOR UPDATE OF d SKIP LOCKED
@@ -78,13 +78,13 @@ const CLAIM = `
   UNION ALL
   SELECT NULL, NULL, NULL, NULL, NULL, NULL,
          (extract(epoch FROM min(greatest(d.visible_at, coalesce(d.locked_until, d.visible_at))) - now()) * 1000)::float8
-    FROM bus_deliveries d JOIN bus_messages mine ON mine.position = d.position AND mine.destination = ANY($6::text[])
+    FROM bus_deliveries d
    WHERE $5::boolean AND NOT EXISTS (SELECT 1 FROM claimed)
-     AND d.group_name = ANY($1::text[])
+     AND d.group_name = ANY($1::text[]) AND d.destination = ANY($6::text[])
      AND NOT EXISTS (
-       SELECT 1 FROM bus_deliveries earlier JOIN bus_messages em ON em.position = earlier.position
+       SELECT 1 FROM bus_deliveries earlier
         WHERE earlier.group_name = d.group_name AND earlier.partition_key = d.partition_key AND earlier.id < d.id
-          AND em.destination = ANY($6::text[]))`;
+          AND earlier.destination = ANY($6::text[]))`;
 
 // Every statement that ends or extends a claim names it by (id, attempts): a member whose claim
 // lapsed and was taken by another (attempts moved on) changes nothing.
