@@ -6,7 +6,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Outcome, steadyLoad } from './support/edge-load.ts';
-import { isAlive, PlatformProcess, repositoryRoot } from './support/platform-process.ts';
+import {
+  isAlive,
+  PlatformProcess,
+  type RegisteredInstance,
+  repositoryRoot,
+} from './support/platform-process.ts';
 import { kept, type OrderJson, ShopClient, terminal } from './support/shop-client.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
@@ -37,6 +42,15 @@ function mercato(dataDir: string, args: string[]): Promise<{ code: number | null
     });
     child.on('exit', (code) => resolve({ code, output }));
   });
+}
+
+/** gRPC calls an instance has served so far (its own server's count). */
+async function served(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('rpc_server_duration_seconds_count{'))
+    .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
 }
 
 const failures = (outcomes: readonly Outcome[], ok: (status: number) => boolean) =>
@@ -208,11 +222,37 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
     expect(built.code, built.output).toBe(0);
     const reads = steadyLoad(() => fetch(`${gateway}/api/catalog/products?page_size=5`), READS_PER_SECOND);
     await sleep(1_000);
-    const release = await canary('v3');
+    const releasing = canary('v3');
+    // A tester's header sends a request to the canary, whatever its share of calls.
+    let canaryInstance: RegisteredInstance | undefined;
+    await waitFor(
+      'the canary in the registry, ready',
+      async () => {
+        canaryInstance = (await registry('catalog')).find((instance) => instance.canary && instance.ready);
+        return canaryInstance !== undefined;
+      },
+      30_000,
+      100,
+    );
+    const servedBefore = await served(canaryInstance?.http ?? '');
+    // One after another, as a tester clicks, while the canary warms up at 5 %.
+    const tester: Response[] = [];
+    for (let i = 0; i < 20; i += 1)
+      tester.push(
+        await fetch(`${gateway}/api/catalog/products?page_size=5`, {
+          headers: { 'x-mercato-canary': 'always' },
+        }),
+      );
+    const servedAfter = await served(canaryInstance?.http ?? '');
+    const release = await releasing;
     await remember();
     await sleep(1_000);
     await reads.stop();
-    console.log(`canary of v3:\n${release.output}`);
+    console.log(
+      `canary of v3:\n${release.output}\n20 reads with x-mercato-canary: always: the canary served ${servedAfter - servedBefore} calls meanwhile`,
+    );
+    expect(tester.map((response) => response.status)).toEqual(Array(20).fill(200));
+    expect(servedAfter - servedBefore).toBeGreaterThanOrEqual(20);
     expect(release.code, release.output).toBe(0);
     for (const share of [5, 25, 50])
       expect(release.output).toMatch(new RegExp(`analysis .*pass at ${share} %`));
@@ -253,6 +293,7 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
     console.log(
       `bad canary rolled back ${(rollingBack ?? 0) - (weighted ?? 0)} ms after it got its first share`,
     );
+    // Two intervals, the first one's warm-up (half an interval) included.
     expect((rollingBack ?? 0) - (weighted ?? 0)).toBeLessThanOrEqual(2 * CANARY_INTERVAL_MS + 2_000);
     // The stable version keeps every call afterwards, and no read sent after the rollback fails.
     const instances = await registry('catalog');

@@ -32,7 +32,9 @@ export type LogLine = Record<string, unknown>;
 /** One instance as the supervisor's registry lists it (`GET /admin/registry`). */
 export interface RegisteredInstance {
   instance: string;
+  http: string;
   grpc: string | null;
+  canary: boolean;
   version: string;
   ready: boolean;
   weight: number;

@@ -7,6 +7,11 @@
  * platform, ran alone on a machine with a core to spare. Here they start at once, beside the other
  * suites.
  *
+ * The suites that put the whole machine under load on purpose (releases, autoscaling: a platform
+ * at 50–100 requests a second while processes start and stop) run last, on their own, once both
+ * runs have ended: beside them, the integration suites' timings (a saga step's 600 ms, a process's
+ * start) were at the mercy of that load, not of their code.
+ *
  * The e2e output goes straight through (it is the longer run); the unit and integration output is
  * printed whole when that run ends, so the two never interleave. Exits non-zero when either fails,
  * and then prints each failed run's report of its failures again, last: a CI log that keeps only
@@ -28,8 +33,17 @@ interface Run {
   ended: Promise<number>;
 }
 
-function start(name: string, projects: string[], buffered: boolean): Run {
-  const args = [vitest, 'run', ...projects.flatMap((project) => ['--project', project]), ...extra];
+/** e2e suites that load the whole machine: run after the others (see above). */
+const underLoad = ['e2e/rolling-release.e2e.test.ts', 'e2e/autoscale.e2e.test.ts'];
+
+function start(name: string, projects: string[], buffered: boolean, filters: string[] = []): Run {
+  const args = [
+    vitest,
+    'run',
+    ...projects.flatMap((project) => ['--project', project]),
+    ...filters,
+    ...extra,
+  ];
   const child = spawn(process.execPath, args, {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -59,15 +73,28 @@ function start(name: string, projects: string[], buffered: boolean): Run {
 
 const runs = [
   start('unit and integration suites', ['unit', 'integration'], true),
-  start('e2e suite', ['e2e'], false),
+  start(
+    'e2e suite',
+    ['e2e'],
+    false,
+    underLoad.flatMap((file) => ['--exclude', file]),
+  ),
 ];
 
+let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.on(signal, () => {
+    stopping = true;
     for (const run of runs) if (run.child.exitCode === null) run.child.kill(signal);
   });
 
 const codes = await Promise.all(runs.map((run) => run.ended));
+if (!stopping) {
+  process.stdout.write(`\n== e2e suites under load (${underLoad.join(', ')}), after the others\n`);
+  const last = start('e2e suites under load', ['e2e'], false, underLoad);
+  runs.push(last);
+  codes.push(await last.ended);
+}
 const failed = runs.filter((_, index) => codes[index] !== 0);
 if (failed.length > 0) {
   for (const run of failed)

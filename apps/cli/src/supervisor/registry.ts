@@ -14,6 +14,8 @@ export interface RegisteredInstance {
   draining: boolean;
   /** Its share of calls relative to its service's other instances (a canary's is set; else 1). */
   weight: number;
+  /** A canary release's canary: requests asking for it (`x-mercato-canary: always`) go to it. */
+  canary: boolean;
 }
 
 export interface RegistrySnapshot {
@@ -58,6 +60,7 @@ export class Registry {
         ready: info.state === 'ready' && !process.draining,
         draining: process.draining,
         weight: process.weight ?? 1,
+        canary: process.canary,
       });
       services[process.service] = instances;
     }

@@ -72,6 +72,8 @@ export class ServiceProcess {
    * set by a canary release, undefined (1, an equal share) otherwise.
    */
   weight: number | undefined;
+  /** A canary release's canary: a request with `x-mercato-canary: always` is sent to it. */
+  canary = false;
   /** Taken out of the registry before it is stopped (a release retires it): sent no new calls. */
   #draining = false;
   #lastExit: ProcessInfo['last_exit'] = null;

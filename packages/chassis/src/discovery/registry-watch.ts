@@ -13,6 +13,7 @@ const snapshotSchema = z.object({
         grpc: z.string().nullable(),
         ready: z.boolean(),
         weight: z.number().nonnegative().default(1),
+        canary: z.boolean().default(false),
       }),
     ),
   ),
@@ -41,6 +42,8 @@ export class RegistryWatch {
   readonly #byService = new Map<string, readonly string[]>();
   /** Each ready instance's weight, by gRPC address (1 unless a canary release set it). */
   readonly #weights = new Map<string, number>();
+  /** The gRPC addresses of canary instances (a canary release runs). */
+  readonly #canaries = new Set<string>();
   readonly #stopped = new AbortController();
   #loop: Promise<void> | undefined;
   #firstAnswer: Promise<void>;
@@ -72,6 +75,7 @@ export class RegistryWatch {
     return {
       current: () => this.#byService.get(service) ?? fallbackList,
       weightOf: (address) => this.#weights.get(address) ?? 1,
+      isCanary: (address) => this.#canaries.has(address),
     };
   }
 
@@ -111,6 +115,8 @@ export class RegistryWatch {
         const address = instance.grpc as string;
         if (this.#weights.get(address) !== instance.weight) weightChanged = true;
         this.#weights.set(address, instance.weight);
+        if (instance.canary) this.#canaries.add(address);
+        else this.#canaries.delete(address);
       }
       const known = this.#byService.get(service);
       if (!known || weightChanged || known.join(' ') !== addresses.join(' '))

@@ -47,6 +47,8 @@ export interface Endpoints {
   current: () => readonly string[];
   /** Each instance's share of calls relative to the others' (a canary's); equal when absent. */
   weightOf?: (address: string) => number;
+  /** Whether an instance is a canary release's canary (where a tester's request goes). */
+  isCanary?: (address: string) => boolean;
 }
 
 /** A fixed set of instances. */
@@ -155,8 +157,10 @@ export function createGrpcClient<S extends DescService>(
     sync();
     const tried = new Set<string>();
     let refused: unknown;
+    // A tester's request (x-mercato-canary: always) goes to the canary while there is one.
+    const prefer = currentRequestContext()?.canary ? endpoints.isCanary : undefined;
     for (;;) {
-      const lease = balancer.pick(tried);
+      const lease = balancer.pick(tried, prefer);
       if (!lease) throw refused ?? noInstance(dependency);
       tried.add(lease.address);
       const call = clientAt(lease.address)[method];

@@ -2,7 +2,14 @@ import { performance } from 'node:perf_hooks';
 import { Code, type ConnectError, type Interceptor } from '@connectrpc/connect';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { validationFailed } from '../errors/app-error.ts';
-import { CORRELATION_HEADER, REQUEST_ID_HEADER, USER_ID_HEADER, wellFormedId } from '../http/request-ids.ts';
+import {
+  CANARY_HEADER,
+  CORRELATION_HEADER,
+  REQUEST_ID_HEADER,
+  USER_ID_HEADER,
+  wantsCanary,
+  wellFormedId,
+} from '../http/request-ids.ts';
 import { newId } from '../ids.ts';
 import type { Logger } from '../logging/create-logger.ts';
 import { runWithRequestContext } from '../logging/request-context.ts';
@@ -33,6 +40,7 @@ export function serverInterceptor(logger: Logger, metrics: RpcMetrics): Intercep
       requestId: wellFormedId(request.header.get(REQUEST_ID_HEADER)) ?? newId('req'),
       userId: wellFormedId(request.header.get(USER_ID_HEADER)),
       deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs,
+      ...(wantsCanary(request.header.get(CANARY_HEADER)) ? { canary: true } : {}),
     };
     if (timeoutMs !== undefined) metrics.serverDeadline.observe(labels, timeoutMs / 1000);
     const parent = propagation.extract(ROOT_CONTEXT, request.header, headerGetter);

@@ -13,7 +13,14 @@ import type { ServiceMetrics } from '../metrics/service-metrics.ts';
 import { CONTROL_CHARACTER_MESSAGE, findControlCharacter } from '../validation/control-characters.ts';
 import { answerClientErrors } from './client-errors.ts';
 import { installProblemHandlers } from './error-handler.ts';
-import { CORRELATION_HEADER, correlationIdFrom, REQUEST_ID_HEADER, requestIdFrom } from './request-ids.ts';
+import {
+  CANARY_HEADER,
+  CORRELATION_HEADER,
+  correlationIdFrom,
+  REQUEST_ID_HEADER,
+  requestIdFrom,
+  wantsCanary,
+} from './request-ids.ts';
 import { type CanonicalTarget, canonicalTarget } from './request-path.ts';
 
 export type HttpApp = FastifyInstance<
@@ -94,7 +101,11 @@ export function createHttpServer(settings: HttpServerSettings): HttpApp {
   // Callback style on purpose: `done` runs inside the context, so every later hook, the handler
   // and anything they await see the request's correlation id (and so do its log lines).
   app.addHook('onRequest', (request, reply, done) => {
-    const context = { correlationId: correlationIdFrom(request.headers), requestId: request.id };
+    const context = {
+      correlationId: correlationIdFrom(request.headers),
+      requestId: request.id,
+      ...(wantsCanary(request.headers[CANARY_HEADER]) ? { canary: true } : {}),
+    };
     void reply.header(CORRELATION_HEADER, context.correlationId).header(REQUEST_ID_HEADER, context.requestId);
     const target = targets.get(request.raw);
     runWithRequestContext(context, () => done(target instanceof Error ? target : undefined));

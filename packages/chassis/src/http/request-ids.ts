@@ -6,6 +6,12 @@ export const CORRELATION_HEADER = 'x-correlation-id';
 export const REQUEST_ID_HEADER = 'x-request-id';
 /** The verified caller's id, set by the gateway on calls made for an authenticated request. */
 export const USER_ID_HEADER = 'x-mercato-user-id';
+/** `always`: the request's calls go to canary instances where a canary release runs (a tester's header). */
+export const CANARY_HEADER = 'x-mercato-canary';
+
+/** Whether a request asked for the canary: the header's value is exactly `always`. */
+export const wantsCanary = (value: string | string[] | null | undefined): boolean =>
+  (Array.isArray(value) ? value[0] : value) === 'always';
 
 // Ids from clients are echoed into logs and headers, so only a conservative alphabet is accepted.
 const acceptableId = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -39,5 +45,6 @@ export function contextHeaders(): Record<string, string> {
     [REQUEST_ID_HEADER]: context.requestId,
   };
   if (context.userId) headers[USER_ID_HEADER] = context.userId;
+  if (context.canary) headers[CANARY_HEADER] = 'always';
   return headers;
 }

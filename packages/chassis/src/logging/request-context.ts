@@ -16,6 +16,11 @@ export interface RequestContext {
   retryAttempts?: number;
   /** The verified caller: set by the gateway once it has checked the token, passed on to every hop. */
   userId?: string;
+  /**
+   * A tester asked for the canary (`x-mercato-canary: always`): every call made for this request
+   * goes to a dependency's canary instance while it has one, and the header is passed on.
+   */
+  canary?: boolean;
 }
 
 /**

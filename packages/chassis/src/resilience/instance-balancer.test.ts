@@ -53,6 +53,21 @@ describe('InstanceBalancer', () => {
     expect(spread(balancer, 1_000).canary ?? 0).toBeGreaterThan(400);
   });
 
+  it('sends a call to the instance it prefers (a tester’s request: the canary) while it is in the pool', () => {
+    const at = clock();
+    const balancer = new InstanceBalancer({}, { now: at.now });
+    balancer.update(['stable', 'canary'], (address) => (address === 'canary' ? 0 : 1));
+    const prefer = (address: string) => address === 'canary';
+    for (let i = 0; i < 20; i += 1) {
+      const lease = balancer.pick(new Set(), prefer);
+      expect(lease?.address).toBe('canary');
+      lease?.end('answered');
+    }
+    // Ejected (nothing listens), the call goes to another instance rather than fail.
+    balancer.pick(new Set(), prefer)?.end('unreachable');
+    expect(balancer.pick(new Set(), prefer)?.address).toBe('stable');
+  });
+
   it('ejects an instance that refuses a connection at once, for longer while it keeps refusing, and takes it back when it answers', () => {
     const time = clock();
     const balancer = new InstanceBalancer({ unreachableEjectionMs: 250 }, time);

@@ -112,11 +112,17 @@ export class InstanceBalancer {
    * An instance for the next call, other than those in `tried` (already refused this call) while
    * any other is left; undefined when there is none at all.
    */
-  pick(tried: ReadonlySet<string> = new Set()): InstanceLease | undefined {
+  pick(
+    tried: ReadonlySet<string> = new Set(),
+    prefer?: (address: string) => boolean,
+  ): InstanceLease | undefined {
     const now = this.#now();
     const untried = [...this.#instances.values()].filter((instance) => !tried.has(instance.address));
     if (untried.length === 0) return undefined;
-    const inPool = untried.filter((instance) => instance.ejectedUntil <= now);
+    const healthy = untried.filter((instance) => instance.ejectedUntil <= now);
+    // Instances `prefer` names (a tester's request: the canary) when one is in the pool, whatever its weight.
+    const preferred = prefer ? healthy.filter((instance) => prefer(instance.address)) : [];
+    const inPool = preferred.length > 0 ? preferred : healthy;
     // Panic: every instance left is ejected; try the one whose ejection ends first.
     const candidates =
       inPool.length > 0 ? inPool : [untried.reduce((a, b) => (b.ejectedUntil < a.ejectedUntil ? b : a))];

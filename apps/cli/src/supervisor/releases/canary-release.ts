@@ -23,6 +23,11 @@ export interface CanarySettings {
   steps: readonly number[];
   /** How long each analysis window lasts. */
   intervalMs: number;
+  /**
+   * How long the canary takes its first share before the first window opens (Argo Rollouts'
+   * `initialDelay`): a process just started compiles as it serves, and its first calls are slow.
+   */
+  warmupMs: number;
   thresholds: AnalysisThresholds;
   /** Windows in a row without enough canary calls before the release gives up (rolls back). */
   maxInconclusive: number;
@@ -75,6 +80,8 @@ export async function canaryRelease(
     'the stable instances kept every call',
     (started) => {
       started.weight = 0;
+      // Requests with `x-mercato-canary: always` go to it from the start.
+      started.canary = true;
     },
   );
   if (!canary) return false;
@@ -104,9 +111,16 @@ export async function canaryRelease(
     return false;
   };
 
-  for (const share of settings.steps) {
+  for (const [index, share] of settings.steps.entries()) {
     setWeights(share);
-    emit({ step: 'weight', instance: canary.name, version, message: `canary at ${share} % of calls` });
+    const warmup = index === 0 ? settings.warmupMs : 0;
+    emit({
+      step: 'weight',
+      instance: canary.name,
+      version,
+      message: `canary at ${share} % of calls${warmup > 0 ? `; the first window opens after ${warmup} ms of warm-up` : ''}`,
+    });
+    await sleep(warmup);
     for (let inconclusive = 0; ; ) {
       const before = await Promise.all([scrape(canary), ...stable.map(scrape)]);
       await sleep(settings.intervalMs);
@@ -140,6 +154,7 @@ export async function canaryRelease(
     version,
     message: `promoting ${version}: replacing the stable instances`,
   });
+  canary.canary = false;
   setWeights(undefined);
   for (const [index, retiring] of stable.entries()) {
     // The canary takes the place of the last one.

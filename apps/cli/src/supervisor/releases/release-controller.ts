@@ -100,6 +100,7 @@ export class ReleaseController {
               {
                 steps: defaultSteps,
                 intervalMs: request.analysis?.intervalMs ?? 30_000,
+                warmupMs: Math.min(10_000, (request.analysis?.intervalMs ?? 30_000) / 2),
                 thresholds,
                 maxInconclusive: 3,
               },
