@@ -1,27 +1,41 @@
 import { readFile } from 'node:fs/promises';
 import { adminTokenPath, readAdminToken } from '../supervisor/admin-token.ts';
-import { runStatePath } from '../supervisor/run-state.ts';
+import { type RunState, runStatePath } from '../supervisor/run-state.ts';
 
 export type AdminCall = (method: string, path: string) => Promise<{ ok: boolean; body: unknown }>;
+
+/** What a command needs of the running platform: its state file and the run's admin token. */
+export interface RunAccess {
+  state: Pick<RunState, 'supervisor' | 'services'>;
+  token: string;
+}
+
+/** The running platform's state and admin token, or the one-line reason there are none. */
+export async function runAccess(dataDir: string): Promise<RunAccess | string> {
+  let state: RunAccess['state'];
+  try {
+    state = JSON.parse(await readFile(runStatePath(dataDir), 'utf8')) as RunAccess['state'];
+  } catch {
+    return `no running platform found (${runStatePath(dataDir)}); start it with npm start`;
+  }
+  const token = await readAdminToken(dataDir).catch(() => undefined);
+  if (!token) return `no admin token for this run (${adminTokenPath(dataDir)}); is the platform running?`;
+  return { state, token };
+}
 
 /**
  * Calls to one running service's /admin endpoints: its URL from the platform's state file, the
  * run's admin token. A string is the one-line reason it cannot be reached.
  */
 export async function adminClient(service: string, dataDir: string): Promise<AdminCall | string> {
-  let state: { services: Record<string, { service?: string; url: string }> };
-  try {
-    state = JSON.parse(await readFile(runStatePath(dataDir), 'utf8')) as typeof state;
-  } catch {
-    return `no running platform found (${runStatePath(dataDir)}); start it with npm start`;
-  }
+  const access = await runAccess(dataDir);
+  if (typeof access === 'string') return access;
+  const { state, token } = access;
   // The process of that name, or the first instance of that service (a release names them by version).
   const base =
     state.services[service]?.url ??
     Object.values(state.services).find((entry) => entry.service === service)?.url;
   if (!base) return `unknown service "${service}" (running: ${Object.keys(state.services).join(', ')})`;
-  const token = await readAdminToken(dataDir).catch(() => undefined);
-  if (!token) return `no admin token for this run (${adminTokenPath(dataDir)}); is the platform running?`;
   return async (method, path) => {
     const response = await fetch(`${base}${path}`, {
       method,

@@ -1,10 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { readAdminToken } from '../supervisor/admin-token.ts';
 import type { ReleaseEvent } from '../supervisor/releases/release-steps.ts';
-import { runStatePath } from '../supervisor/run-state.ts';
-import { fail } from './admin-client.ts';
+import { fail, runAccess } from './admin-client.ts';
 
 const usage =
   'usage: mercato release <service> [--strategy rolling|canary] [--to <version label>|current] [--interval-ms N] [--min-sample N]';
@@ -44,16 +41,10 @@ export async function releaseCommand(args: readonly string[], dataDir: string): 
   const [intervalMs, minSample] = [count('interval-ms'), count('min-sample')];
   if (Number.isNaN(intervalMs) || Number.isNaN(minSample))
     return fail(`--interval-ms and --min-sample take a whole number (${usage})`);
-  let supervisor: string;
-  try {
-    supervisor = (
-      JSON.parse(await readFile(runStatePath(dataDir), 'utf8')) as { supervisor: { url: string } }
-    ).supervisor.url;
-  } catch {
-    return fail(`no running platform found (${runStatePath(dataDir)}); start it with npm start`);
-  }
-  const token = await readAdminToken(dataDir).catch(() => undefined);
-  if (!token) return fail('no admin token for this run; is the platform running?');
+  const access = await runAccess(dataDir);
+  if (typeof access === 'string') return fail(access);
+  const { token } = access;
+  const supervisor = access.state.supervisor.url;
   const response = await fetch(`${supervisor}/admin/releases`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

@@ -1,6 +1,6 @@
 import type { Logger } from '@mercato/chassis/logging';
 import { type AutoscaleRange, decideScale, type ScalePolicy } from '../autoscale.ts';
-import type { ReleaseHost } from './releases/release-steps.ts';
+import { type Emit, type ReleaseHost, retireReported, startReady } from './releases/release-steps.ts';
 import type { ServiceProcess } from './service-process.ts';
 
 export interface AutoscalerSettings {
@@ -113,25 +113,24 @@ export class Autoscaler {
     return shares.length > 0 ? shares.reduce((sum, share) => sum + share, 0) / shares.length : undefined;
   }
 
+  /** A release's steps, logged: started and ready (or stopped when it is not), drained and stopped. */
+  #log(service: string): Emit {
+    const { logger } = this.#settings;
+    return (event) =>
+      logger[event.step === 'failed' ? 'error' : 'info'](
+        { service, ...event },
+        `autoscale: ${event.message}`,
+      );
+  }
+
   async #addInstance(service: string): Promise<void> {
-    const { host, logger } = this.#settings;
     const version = this.#settings.versionOf(service);
     if (!version) return;
-    const fresh = await host.launch(service, version);
-    try {
-      await fresh.waitReady(host.readyTimeoutMs, undefined, { failOnExit: true });
-      logger.info({ service, instance: fresh.name }, `autoscale: ${fresh.name} is ready and in the registry`);
-    } catch (error) {
-      logger.error({ service, instance: fresh.name }, `autoscale: ${(error as Error).message}`);
-      await host.retire(fresh);
-    }
+    await startReady(this.#settings.host, service, version, this.#log(service), 'the others serve as before');
   }
 
   async #removeInstance(service: string): Promise<void> {
-    const { host, logger } = this.#settings;
-    const newest = host.instances(service).at(-1);
-    if (!newest) return;
-    await host.retire(newest);
-    logger.info({ service, instance: newest.name }, `autoscale: ${newest.name} drained and stopped`);
+    const newest = this.#settings.host.instances(service).at(-1);
+    if (newest) await retireReported(this.#settings.host, newest, this.#log(service), '');
   }
 }
