@@ -52,13 +52,25 @@ describe('canary analysis', () => {
     expect(slow.reasons.some((reason) => /^FAILED: p99 \d+ ms ≤ 500 ms$/.test(reason))).toBe(true);
   });
 
-  it('is inconclusive below the minimum sample, whatever the figures', () => {
+  it('is inconclusive below the minimum sample while the calls to come could still make it pass', () => {
     const verdict = judge(
-      window([metrics(0, 0)], [metrics(10, 90)]),
+      window([metrics(0, 0)], [metrics(98, 2)]),
       window([metrics(0, 0)], [metrics(10, 0)]),
       defaultThresholds,
     );
     expect(verdict.outcome).toBe('inconclusive');
     expect(verdict.reasons[0]).toMatch(/100 canary calls, fewer than the 200 needed/);
+  });
+
+  it('fails below the minimum sample once its failures alone rule out a pass (an ejected canary gets few calls)', () => {
+    const verdict = judge(
+      window([metrics(0, 0)], [metrics(2, 3)]),
+      window([metrics(0, 0)], [metrics(300, 0)]),
+      defaultThresholds,
+    );
+    expect(verdict.outcome).toBe('fail');
+    expect(verdict.reasons).toEqual([
+      'FAILED: 3 of 5 canary calls failed; even if the next 195 succeeded, success would be 98.50 % < 99 %',
+    ]);
   });
 });

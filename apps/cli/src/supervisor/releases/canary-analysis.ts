@@ -26,6 +26,8 @@ export const defaultThresholds: AnalysisThresholds = {
 /** RED of a set of instances over one window. */
 export interface WindowFigures {
   calls: number;
+  /** Calls that failed on the server's side (counted in `calls`). */
+  errors: number;
   successPercent: number | null;
   p99Ms: number | null;
 }
@@ -64,6 +66,7 @@ export function windowFigures(before: readonly Snapshot[], after: readonly Snaps
   const errors = Math.max(0, end.errors - start.errors);
   return {
     calls,
+    errors,
     successPercent: calls === 0 ? null : (100 * (calls - errors)) / calls,
     p99Ms: quantileMs(start.buckets, end.buckets, 0.99),
   };
@@ -74,13 +77,27 @@ const ms = (value: number | null) => (value === null ? 'n/a' : `${Math.round(val
 
 /** Judges the canary against its thresholds and against the stable version over the same window. */
 export function judge(canary: WindowFigures, stable: WindowFigures, thresholds: AnalysisThresholds): Verdict {
-  if (canary.calls < thresholds.minSample)
+  if (canary.calls < thresholds.minSample) {
+    // Too few calls to judge a pass, but perhaps enough failures to judge a fail: if every call still
+    // missing from the minimum sample succeeded, would the canary still fall short? Then waiting for
+    // more calls only serves more errors (a failing canary that callers eject gets few calls).
+    const bestPercent = (100 * (thresholds.minSample - canary.errors)) / thresholds.minSample;
+    if (bestPercent < thresholds.minSuccessPercent)
+      return {
+        outcome: 'fail',
+        canary,
+        stable,
+        reasons: [
+          `FAILED: ${canary.errors} of ${canary.calls} canary calls failed; even if the next ${thresholds.minSample - canary.calls} succeeded, success would be ${pct(bestPercent)} < ${thresholds.minSuccessPercent} %`,
+        ],
+      };
     return {
       outcome: 'inconclusive',
       canary,
       stable,
       reasons: [`${canary.calls} canary calls, fewer than the ${thresholds.minSample} needed to judge`],
     };
+  }
   const reasons: string[] = [];
   let failed = false;
   const check = (ok: boolean, text: string) => {
