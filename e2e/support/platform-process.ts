@@ -38,6 +38,8 @@ export interface RegisteredInstance {
   version: string;
   ready: boolean;
   weight: number;
+  /** `standby`: the colour a blue-green release switched away from. */
+  role: 'active' | 'standby';
 }
 
 /** `npm start` as a real process tree, with its merged output captured for assertions. */

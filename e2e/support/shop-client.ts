@@ -60,6 +60,34 @@ export const terminal = new Set(['confirmed', 'shipped', 'delivered', 'cancelled
 export const kept = new Set(['confirmed', 'shipped', 'delivered']);
 
 /** A shopper and an operator of a running platform, talking to it as a client would. */
+/**
+ * Waits until every order in `ids` has reached a terminal status (read through the gateway with
+ * the customer's `token`), then returns their statuses.
+ */
+export async function settledStatuses(
+  gateway: string,
+  token: string,
+  ids: readonly string[],
+): Promise<string[]> {
+  const outcome = new Map<string, string>();
+  await waitFor(
+    'every order placed settled',
+    async () => {
+      for (const id of ids) {
+        if (terminal.has(outcome.get(id) ?? '')) continue;
+        const response = await fetch(`${gateway}/api/orders/${id}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        if (response.status === 200) outcome.set(id, ((await response.json()) as OrderJson).status);
+      }
+      return [...outcome.values()].filter((status) => terminal.has(status)).length === ids.length;
+    },
+    60_000,
+    250,
+  );
+  return [...outcome.values()];
+}
+
 export class ShopClient {
   readonly gateway: string;
   readonly #state: () => Promise<RunState>;

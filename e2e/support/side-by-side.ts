@@ -34,7 +34,11 @@ interface Run {
 }
 
 /** e2e suites that load the whole machine: run after the others (see above). */
-const underLoad = ['e2e/rolling-release.e2e.test.ts', 'e2e/autoscale.e2e.test.ts'];
+const underLoad = [
+  'e2e/rolling-release.e2e.test.ts',
+  'e2e/blue-green-release.e2e.test.ts',
+  'e2e/autoscale.e2e.test.ts',
+];
 
 function start(name: string, projects: string[], buffered: boolean, filters: string[] = []): Run {
   const args = [

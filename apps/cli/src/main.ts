@@ -4,7 +4,7 @@ import { type AutoscaleRange, parseAutoscale } from './autoscale.ts';
 import { buildCommand } from './commands/build.ts';
 import { deadLettersCommand } from './commands/dead-letters.ts';
 import { projectionsCommand } from './commands/projections.ts';
-import { releaseCommand } from './commands/release.ts';
+import { releaseCommand, rollbackCommand } from './commands/release.ts';
 import { supervisorConfig } from './config.ts';
 import { parseReplicas } from './replicas.ts';
 import { serviceCatalog } from './services.ts';
@@ -13,7 +13,7 @@ import { startPlatform } from './supervisor/platform.ts';
 import { reachedByAddress } from './supervisor/releases/platform-releases.ts';
 
 const command = process.argv[2] ?? 'start';
-const commands = ['start', 'dev', 'build', 'release', 'dead-letters', 'projections'];
+const commands = ['start', 'dev', 'build', 'release', 'rollback', 'dead-letters', 'projections'];
 if (!commands.includes(command)) {
   process.stderr.write(`mercato: unknown command "${command}" (available: ${commands.join(', ')})\n`);
   process.exit(64);
@@ -32,6 +32,8 @@ if (command === 'dead-letters')
 if (command === 'projections')
   process.exit(await projectionsCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));
 if (command === 'release') process.exit(await releaseCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));
+if (command === 'rollback')
+  process.exit(await rollbackCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));
 if (command === 'build')
   process.exit(await buildCommand(serviceCatalog, process.argv.slice(3), config.MERCATO_DATA_DIR));
 

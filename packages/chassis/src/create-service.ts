@@ -1,6 +1,7 @@
 import type { DescService } from '@bufbuild/protobuf';
 import type { MessageContract } from '@mercato/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { Gauge } from 'prom-client';
 import type { z } from 'zod';
 import { loadConfig } from './config/load-config.ts';
 import { createPool, type Pool, pingDatabase } from './db/database.ts';
@@ -36,6 +37,24 @@ export interface ChassisConfig {
   ADMIN_JWKS_URL?: string | undefined;
   JWT_ISSUER?: string;
   JWT_AUDIENCE?: string;
+  MERCATO_ROLE?: ServiceRole;
+}
+
+/**
+ * `active`: the instance does all its work. `standby` (a blue-green release's other colour): it
+ * answers calls sent to it, but takes no deliveries, publishes no outbox and runs no duties.
+ */
+export type ServiceRole = 'active' | 'standby';
+
+/**
+ * Work only an active instance does, besides consuming and relaying: a timer that fires saga steps,
+ * a worker that ships parcels. Started when the instance is (or becomes) active, stopped when it
+ * stands by or stops.
+ */
+export interface Duty {
+  name: string;
+  start: () => void;
+  stop: () => Promise<void>;
 }
 
 export interface DatabaseConfig {
@@ -76,6 +95,8 @@ export interface ServiceParts {
   /** Consumer groups this service runs (needs `messaging` in the definition). */
   consumers?: ConsumerDefinition[];
   readiness?: ReadinessCheck[];
+  /** Timers and workers only an active instance runs (see `Duty`). */
+  duties?: Duty[];
   onClose?: () => Promise<void>;
 }
 
@@ -128,6 +149,13 @@ export interface Service<Config> {
   start: () => Promise<string>;
   /** Stops accepting, drains in-flight requests up to SHUTDOWN_TIMEOUT_MS, closes pools. */
   stop: () => Promise<{ drained: boolean }>;
+  /** Active or standby now. */
+  role: () => ServiceRole;
+  /**
+   * Becomes active (starts consuming, relaying and its duties) or stands by (stops them, in-flight
+   * deliveries finishing first); calls keep being served either way. Resolves once done.
+   */
+  setRole: (role: ServiceRole) => Promise<void>;
 }
 
 /**
@@ -251,10 +279,42 @@ export async function createService<Config extends ChassisConfig, Uses extends S
   if (parts.routes) await app.register(parts.routes);
   if (messaging) await app.register(messaging.routes);
 
+  const duties = parts.duties ?? [];
+  let role: ServiceRole = config.MERCATO_ROLE ?? 'active';
+  let started = false;
+  const roleGauge = new Gauge({
+    name: 'service_active',
+    help: 'Whether this instance is active (1) or a blue-green standby (0): a standby takes no deliveries and runs no duties',
+    registers: [metrics.registry],
+  });
+  roleGauge.set(role === 'active' ? 1 : 0);
+  const startWork = async () => {
+    await messaging?.activate();
+    for (const duty of duties) duty.start();
+  };
+  const stopWork = async () => {
+    for (const duty of duties) await duty.stop();
+    await messaging?.standby();
+  };
+  // Role changes run one at a time, in the order asked.
+  let roleChange: Promise<void> = Promise.resolve();
+  const setRole = (next: ServiceRole): Promise<void> => {
+    roleChange = roleChange.then(async () => {
+      if (next === role || stopping) return;
+      role = next;
+      roleGauge.set(role === 'active' ? 1 : 0);
+      if (started) await (role === 'active' ? startWork() : stopWork());
+      logger.info({ role }, role === 'active' ? 'active: consuming and running duties' : 'standing by');
+    });
+    return roleChange;
+  };
+
   let stopping: Promise<{ drained: boolean }> | undefined;
   const stop = async (): Promise<{ drained: boolean }> => {
     health.accepting = false;
     stopSignal.abort();
+    await roleChange;
+    if (role === 'active') for (const duty of duties) await duty.stop();
     const grpcClosed = grpc?.server.close(config.SHUTDOWN_TIMEOUT_MS);
     const closed = app.close().then(() => true);
     const bound = new Promise<false>((resolve) =>
@@ -285,8 +345,13 @@ export async function createService<Config extends ChassisConfig, Uses extends S
     app,
     db,
     grpcUrl: () => grpcUrl,
+    role: () => role,
+    setRole,
     async start() {
-      await messaging?.start(parts.consumers ?? []);
+      await messaging?.start(parts.consumers ?? [], role === 'active');
+      if (role === 'active') for (const duty of duties) duty.start();
+      else logger.info({ role }, 'standing by: serving calls, taking no deliveries and running no duties');
+      started = true;
       if (grpc) {
         grpcUrl = await grpc.server.listen(config.HOST, grpc.port);
         logger.info({ address: grpcUrl }, `${definition.name} serving gRPC`);

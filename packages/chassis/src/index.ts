@@ -14,10 +14,12 @@ export {
   type ChassisConfig,
   createService,
   type DatabaseConfig,
+  type Duty,
   type Service,
   type ServiceContext,
   type ServiceDefinition,
   type ServiceParts,
+  type ServiceRole,
   type ServiceUses,
 } from './create-service.ts';
 export {

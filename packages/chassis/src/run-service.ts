@@ -6,6 +6,7 @@ import {
   createService,
   type Service,
   type ServiceDefinition,
+  type ServiceRole,
   type ServiceUses,
 } from './create-service.ts';
 
@@ -40,4 +41,20 @@ export async function runService<Config extends ChassisConfig, Uses extends Serv
   );
   // Spawned with an IPC channel by the supervisor: if it dies, we go too rather than linger as orphans.
   process.once('disconnect', () => void grace.close());
+  // …and over it a blue-green release makes this instance active or a standby.
+  process.on('message', (message: unknown) => {
+    const role = roleMessage(message);
+    if (!role) return;
+    running.setRole(role).then(
+      () => process.send?.({ type: 'mercato.role-set', role }),
+      (error: unknown) => running.logger.error({ error, role }, 'could not change role'),
+    );
+  });
+}
+
+/** `{ type: 'mercato.role', role: 'active' | 'standby' }` from the supervisor; anything else is ignored. */
+function roleMessage(message: unknown): ServiceRole | undefined {
+  if (typeof message !== 'object' || message === null) return undefined;
+  const { type, role } = message as { type?: unknown; role?: unknown };
+  return type === 'mercato.role' && (role === 'active' || role === 'standby') ? role : undefined;
 }

@@ -43,7 +43,6 @@ export const fulfillmentDefinition: ServiceDefinition<
       workers: config.FULFILLMENT_WORKERS,
       pollMs: config.FULFILLMENT_POLL_INTERVAL_MS,
     });
-    worker.start();
     const wake = () => worker.wake();
     return {
       grpc: fulfillmentGrpc(fulfillment),
@@ -51,7 +50,7 @@ export const fulfillmentDefinition: ServiceDefinition<
         orderEventsConsumer(fulfillment, wake),
         fulfillmentCommandsConsumer(fulfillment, outbox, wake),
       ],
-      onClose: () => worker.stop(),
+      duties: [{ name: 'shipment worker', start: () => worker.start(), stop: () => worker.stop() }],
     };
   },
 };

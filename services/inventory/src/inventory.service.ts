@@ -41,7 +41,6 @@ export const inventoryDefinition: ServiceDefinition<InventoryConfig, { database:
       if (seeded > 0) logger.info({ stock_levels: seeded }, 'seeded the demo stock');
     }
     const feed = new StockLevelFeed(config.DATABASE_URL, logger);
-    expiry.start();
     return {
       consumers: [
         inventoryCommandsConsumer(inventory, outbox, config.INVENTORY_RESERVATION_TTL_SECONDS),
@@ -53,10 +52,9 @@ export const inventoryDefinition: ServiceDefinition<InventoryConfig, { database:
         defaultTtlSeconds: config.INVENTORY_RESERVATION_TTL_SECONDS,
         stopping,
       }),
-      onClose: async () => {
-        await expiry.stop();
-        await feed.close();
-      },
+      // Only an active instance expires reservations (a blue-green standby does not).
+      duties: [{ name: 'reservation expiry', start: () => expiry.start(), stop: () => expiry.stop() }],
+      onClose: () => feed.close(),
     };
   },
 };

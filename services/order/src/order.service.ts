@@ -129,8 +129,6 @@ export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; m
       // The summaries projection catches up on every append, and on each LISTEN (what came before it).
       onListening: () => summaries.wake(),
     });
-    placeSaga.startTimers(config.ORDER_SAGA_TIMER_INTERVAL_MS);
-    cancelSaga.startTimers(config.ORDER_SAGA_TIMER_INTERVAL_MS);
     return {
       grpc: orderGrpc(service, new OrderChangeFeed(store, tail), stopping, placement),
       routes: orderAdminRoutes({ pool: db, sagas: [placeSaga, cancelSaga], summaries }),
@@ -141,12 +139,16 @@ export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; m
         ),
         shipmentEventsConsumer(shipmentProgress(orders, logger)),
       ],
+      // Only an active instance fires saga timers (a blue-green standby does not).
+      duties: [placeSaga, cancelSaga].map((saga, index) => ({
+        name: index === 0 ? 'place-order saga timers' : 'cancel-order saga timers',
+        start: () => saga.startTimers(config.ORDER_SAGA_TIMER_INTERVAL_MS),
+        stop: () => saga.stopTimers(),
+      })),
       onClose: async () => {
         tail.close();
         await changes.close();
         await summaries.stop();
-        await placeSaga.stopTimers();
-        await cancelSaga.stopTimers();
       },
     };
   },

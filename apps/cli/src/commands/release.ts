@@ -4,7 +4,7 @@ import type { ReleaseEvent } from '../supervisor/releases/release-steps.ts';
 import { fail, runAccess } from './admin-client.ts';
 
 const usage =
-  'usage: mercato release <service> [--strategy rolling|canary] [--to <version label>|current] [--interval-ms N] [--min-sample N]';
+  'usage: mercato release <service> [--strategy rolling|blue-green|canary] [--to <version label>|current] [--interval-ms N] [--min-sample N] [--smoke-path /api/…]';
 
 /** Reads `--name value` and `--name=value` pairs after the service name. */
 function options(args: readonly string[]): Map<string, string> | string {
@@ -12,7 +12,7 @@ function options(args: readonly string[]): Map<string, string> | string {
   for (let index = 0; index < args.length; index += 1) {
     const arg = args[index] ?? '';
     const [name, inline] = arg.split('=', 2) as [string, string | undefined];
-    if (!['--strategy', '--to', '--interval-ms', '--min-sample'].includes(name))
+    if (!['--strategy', '--to', '--interval-ms', '--min-sample', '--smoke-path'].includes(name))
       return `unknown argument ${arg}`;
     const value = inline ?? args[++index];
     if (!value || value.startsWith('--')) return `${name} needs a value`;
@@ -54,6 +54,7 @@ export async function releaseCommand(args: readonly string[], dataDir: string): 
       to: parsed.get('to') ?? 'current',
       ...(intervalMs === undefined ? {} : { interval_ms: intervalMs }),
       ...(minSample === undefined ? {} : { min_sample: minSample }),
+      ...(parsed.has('smoke-path') ? { smoke_path: parsed.get('smoke-path') } : {}),
     }),
   }).catch((error: Error) => error);
   if (response instanceof Error)
@@ -82,4 +83,36 @@ export async function releaseCommand(args: readonly string[], dataDir: string): 
   }
   if (!last) return fail('the supervisor ended the release without a word; see its log');
   return last.step === 'released' || last.step === 'nothing-to-do' ? 0 : 1;
+}
+
+/**
+ * `mercato rollback catalog`: switches the service back to the standby set its last blue-green
+ * release kept, in one step. Exit 0 when switched, 64 when refused (no standby, a release running).
+ */
+export async function rollbackCommand(args: readonly string[], dataDir: string): Promise<number> {
+  const [service, ...rest] = args;
+  if (!service || service.startsWith('--') || rest.length > 0)
+    return fail('usage: mercato rollback <service>');
+  const access = await runAccess(dataDir);
+  if (typeof access === 'string') return fail(access);
+  const supervisor = access.state.supervisor.url;
+  const response = await fetch(`${supervisor}/admin/rollbacks`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${access.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ service }),
+  }).catch((error: Error) => error);
+  if (response instanceof Error)
+    return fail(`the supervisor did not answer at ${supervisor}: ${response.message}`);
+  const body = (await response.json().catch(() => ({}))) as {
+    detail?: string;
+    title?: string;
+    active?: string[];
+    standby?: string[];
+    took_ms?: number;
+  };
+  if (!response.ok) return fail(`rollback refused: ${body.detail ?? body.title ?? response.statusText}`);
+  process.stdout.write(
+    `${service} switched back in ${body.took_ms} ms: ${body.active?.join(', ')} active, ${body.standby?.join(', ')} standing by\n`,
+  );
+  return 0;
 }

@@ -12,7 +12,17 @@ const body = z.object({
   interval_ms: z.number().int().min(1_000).max(600_000).default(30_000),
   /** The fewest canary calls a window is judged on. */
   min_sample: z.number().int().min(1).max(1_000_000).default(200),
+  /** A blue-green release's smoke check: a path of the gateway's, asked of the green set alone. */
+  smoke_path: z
+    .string()
+    .max(256)
+    .regex(/^\/(?![/\\])[\x21-\x7e]*$/, {
+      error: 'expected a path of the gateway, e.g. /api/catalog/products?page_size=1',
+    })
+    .optional(),
 });
+
+const rollbackBody = z.object({ service: z.string().min(1).max(64) });
 
 /**
  * `POST /admin/releases {service, strategy, to}`: checks the request (a 4xx problem if it cannot
@@ -27,8 +37,14 @@ export const releaseRoutes =
   async (app) => {
     app.post('/admin/releases', { schema: { body } }, async (request, reply) => {
       const { service } = request.body;
-      const { to, strategy, interval_ms: intervalMs, min_sample: minSample } = request.body;
-      const run = await releases.begin({ service, strategy, to, analysis: { intervalMs, minSample } });
+      const { to, strategy, interval_ms: intervalMs, min_sample: minSample, smoke_path } = request.body;
+      const run = await releases.begin({
+        service,
+        strategy,
+        to,
+        analysis: { intervalMs, minSample },
+        ...(smoke_path ? { smokePath: smoke_path } : {}),
+      });
       const stream = new PassThrough();
       // The release goes on if the caller hangs up: stopping half-way would be the worse outcome.
       const report = (event: ReleaseEvent) => {
@@ -41,5 +57,20 @@ export const releaseRoutes =
         )
         .finally(() => stream.end());
       return reply.type('application/x-ndjson').send(stream);
+    });
+
+    /**
+     * `POST /admin/rollbacks {service}`: switches the service back to the standby set its last
+     * blue-green release kept, in one step; 409 when there is none.
+     */
+    app.post('/admin/rollbacks', { schema: { body: rollbackBody } }, async (request) => {
+      const result = await releases.rollback(request.body.service);
+      log({
+        service: result.service,
+        at_ms: result.took_ms,
+        step: 'switched',
+        message: `rolled back: ${result.active.join(', ')} active, ${result.standby.join(', ')} standing by`,
+      });
+      return result;
     });
   };

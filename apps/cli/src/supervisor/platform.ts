@@ -212,7 +212,7 @@ export async function startPlatform(
       ),
     ),
   );
-  const start = (spec: ServiceSpec, { name, version, launcher, env }: Launch): ServiceProcess => {
+  const start = (spec: ServiceSpec, { name, version, launcher, env, role }: Launch): ServiceProcess => {
     // A release or the autoscaler starts nothing once stopping began: it would outlive the stop.
     if (stopped) throw new Error(`not starting ${name}: the platform is stopping`);
     const grpcUrl = grpcUrls[name];
@@ -220,6 +220,7 @@ export async function startPlatform(
       name,
       service: spec.name,
       version,
+      ...(role ? { role } : {}),
       ...(grpcUrl ? { grpcUrl } : {}),
       cwd: path.join(repositoryRoot, spec.directory),
       args: [

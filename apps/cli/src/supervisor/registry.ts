@@ -16,6 +16,11 @@ export interface RegisteredInstance {
   weight: number;
   /** A canary release's canary: requests asking for it (`x-mercato-canary: always`) go to it. */
   canary: boolean;
+  /**
+   * `standby`: a blue-green release's other colour, kept ready to switch back to: weight 0 (sent
+   * no calls), no deliveries, no duties.
+   */
+  role: 'active' | 'standby';
 }
 
 export interface RegistrySnapshot {
@@ -61,6 +66,7 @@ export class Registry {
         draining: process.draining,
         weight: process.weight ?? 1,
         canary: process.canary,
+        role: process.role,
       });
       services[process.service] = instances;
     }

@@ -16,6 +16,8 @@ export interface ServiceProcessOptions {
   onChange?: () => void;
   /** The version it runs (`<label>@<hash>`), as the registry shows it. */
   version?: string;
+  /** Its role when it starts (default active; see `setRole`). */
+  role?: 'active' | 'standby';
   cwd: string;
   args: string[];
   env: NodeJS.ProcessEnv;
@@ -76,6 +78,11 @@ export class ServiceProcess {
   canary = false;
   /** Taken out of the registry before it is stopped (a release retires it): sent no new calls. */
   #draining = false;
+  /**
+   * `standby`: a blue-green release's other colour, which takes no deliveries and runs no duties
+   * (its weight is 0 too, so callers send it nothing). A restart keeps the role (MERCATO_ROLE).
+   */
+  #role: 'active' | 'standby';
   #lastExit: ProcessInfo['last_exit'] = null;
 
   constructor(options: ServiceProcessOptions) {
@@ -84,6 +91,7 @@ export class ServiceProcess {
     this.url = options.url;
     this.grpcUrl = options.grpcUrl;
     this.version = options.version ?? 'current';
+    this.#role = options.role ?? 'active';
     this.#options = options;
   }
 
@@ -138,7 +146,7 @@ export class ServiceProcess {
     // order. The IPC channel lets a service notice that the supervisor died and exit too.
     const child = spawn(process.execPath, args, {
       cwd,
-      env,
+      env: { ...env, MERCATO_ROLE: this.#role },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       detached: true,
     });
@@ -230,6 +238,36 @@ export class ServiceProcess {
     throw new Error(
       `${this.name} was not ready within ${timeoutMs} ms${this.lastError ? `: ${this.lastError}` : ''}`,
     );
+  }
+
+  get role(): 'active' | 'standby' {
+    return this.#role;
+  }
+
+  /**
+   * Makes the instance active or a standby: tells the running process over its IPC channel and
+   * resolves once it says it has (consumers and duties started or stopped), or after `timeoutMs`
+   * (rejecting). A process not running takes the role when it next starts.
+   */
+  async setRole(role: 'active' | 'standby', timeoutMs = 10_000): Promise<void> {
+    this.#role = role;
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null || !child.connected) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.off('message', done);
+        reject(new Error(`${this.name} did not confirm the ${role} role within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = (message: unknown) => {
+        const { type, role: set } = (message ?? {}) as { type?: unknown; role?: unknown };
+        if (type !== 'mercato.role-set' || set !== role) return;
+        clearTimeout(timer);
+        child.off('message', done);
+        resolve();
+      };
+      child.on('message', done);
+      child.send({ type: 'mercato.role', role });
+    });
   }
 
   /** `kill -9`, as a crash would: the supervisor restarts it as it restarts any process that died. */

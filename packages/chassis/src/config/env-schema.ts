@@ -104,6 +104,12 @@ export const serviceConfigShape = {
    * found there by name, with every ready instance. Unset (Kubernetes): the configured addresses.
    */
   MERCATO_REGISTRY_URL: env.optionalUrl(['http', 'https']),
+  /**
+   * `standby`: the instance serves calls sent to it but takes no deliveries, publishes no outbox
+   * and runs no duties (timers, workers) until made active (a blue-green release's other colour;
+   * the supervisor switches it over its IPC channel).
+   */
+  MERCATO_ROLE: z.enum(['active', 'standby'], { error: 'expected active or standby' }).default('active'),
   JWT_ISSUER: env.string('mercato-identity'),
   JWT_AUDIENCE: env.string('mercato'),
 };

@@ -99,8 +99,11 @@ export class MessageConsumer {
     });
   }
 
+  /** Takes no new deliveries; resolves once those in flight are handled. `start()` subscribes again. */
   async stop(): Promise<void> {
-    await this.#subscription?.stop();
+    const subscription = this.#subscription;
+    this.#subscription = undefined;
+    await subscription?.stop();
   }
 
   /** Runs a dead letter through the handler again; on success it is marked replayed. */

@@ -58,8 +58,12 @@ const HOUR_MS = 3_600_000;
 export interface ServiceMessaging {
   outbox: Outbox;
   routes: FastifyPluginAsyncZod;
-  /** Starts the relay and the given consumers. */
-  start: (consumers: readonly ConsumerDefinition[]) => Promise<void>;
+  /** Sets up the given consumers; when `active`, starts them and the relay (else see `activate`). */
+  start: (consumers: readonly ConsumerDefinition[], active?: boolean) => Promise<void>;
+  /** Starts (again) the relay, the inbox sweeper and the consumers: a standby instance takes over. */
+  activate: () => Promise<void>;
+  /** Stops them, in-flight deliveries handled first; the outbox still takes appends. */
+  standby: () => Promise<void>;
   stop: () => Promise<void>;
 }
 
@@ -123,29 +127,37 @@ export async function createServiceMessaging(options: {
   });
   // Filled by start(); the dead-letter routes look consumers up in it when asked to replay.
   const consumers: MessageConsumer[] = [];
+  /** Relay, sweeper and consumers running (active), or not (standby, stopped). */
+  let working = false;
+  const activate = async () => {
+    if (working) return;
+    working = true;
+    relay.start();
+    inboxRetention.start();
+    for (const consumer of consumers) await consumer.start();
+  };
+  const standby = async () => {
+    if (!working) return;
+    working = false;
+    await inboxRetention.stop();
+    for (const consumer of consumers) await consumer.stop();
+    await relay.stop();
+  };
   return {
     outbox: new Outbox(messages),
     routes: deadLetterRoutes(deadLetters, consumers),
-    async start(definitions) {
-      relay.start();
-      inboxRetention.start();
+    async start(definitions, active = true) {
       for (const definition of definitions) {
-        const consumer = new MessageConsumer(definition, {
-          pool: db,
-          bus,
-          messages,
-          deadLetters,
-          logger,
-          registry,
-        });
-        await consumer.start();
-        consumers.push(consumer);
+        consumers.push(
+          new MessageConsumer(definition, { pool: db, bus, messages, deadLetters, logger, registry }),
+        );
       }
+      if (active) await activate();
     },
+    activate,
+    standby,
     async stop() {
-      await inboxRetention.stop();
-      for (const consumer of consumers) await consumer.stop();
-      await relay.stop();
+      await standby();
       await bus.close();
       await pool?.end();
     },

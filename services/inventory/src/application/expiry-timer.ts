@@ -49,6 +49,7 @@ export class ExpiryTimer {
     this.#stopped = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#at = Number.POSITIVE_INFINITY;
     await this.#sweeping;
   }
 

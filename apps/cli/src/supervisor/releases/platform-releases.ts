@@ -7,6 +7,7 @@ import type { Placement, ServiceSpec } from '../../services.ts';
 import { assertPortFree } from '../port-check.ts';
 import type { ServiceProcess } from '../service-process.ts';
 import type { PlatformReleases } from './release-controller.ts';
+import { smokeCheck } from './smoke-check.ts';
 
 /** How long a drained instance keeps running before SIGTERM: its callers' registry watches answer within a round trip. */
 const DRAIN_MS = 1_000;
@@ -19,6 +20,8 @@ export interface Launch {
   launcher: string;
   /** Environment of its version (a bad version's injected faults). */
   env?: Record<string, string>;
+  /** `standby`: started as a blue-green release's new colour, taking no deliveries (default active). */
+  role?: 'active' | 'standby';
 }
 
 export interface PlatformReleaseSettings {
@@ -58,6 +61,9 @@ export function reachedByAddress(specs: readonly ServiceSpec[]): Set<string> {
   for (const spec of specs) if (spec.smtp) names.add(spec.name);
   return names;
 }
+
+/** How long a blue-green release's green set must stay up, ready, before the switch. */
+const GREEN_SETTLE_MS = 2_000;
 
 const ourUrl = (port: number) => `http://127.0.0.1:${port}`;
 
@@ -103,7 +109,16 @@ export function platformReleases(settings: PlatformReleaseSettings): PlatformRel
 
   return {
     readyTimeoutMs: config.MERCATO_READY_TIMEOUT_MS,
-    instances: (service) => running.filter((process) => process.service === service && !process.draining),
+    settleMs: GREEN_SETTLE_MS,
+    smoke: (green, smokePath) => smokeCheck(green, placement.urls.gateway ?? '', smokePath),
+    instances: (service) =>
+      running.filter(
+        (process) => process.service === service && !process.draining && process.role === 'active',
+      ),
+    standbys: (service) =>
+      running.filter(
+        (process) => process.service === service && !process.draining && process.role === 'standby',
+      ),
     refusal: (service) => {
       if (settings.watching) return 'mercato dev restarts services on every change; release under npm start';
       if (config.MERCATO_RUNTIME !== 'built')
@@ -127,7 +142,7 @@ export function platformReleases(settings: PlatformReleaseSettings): PlatformRel
       launchers.set(`${service}\n${id}`, { launcher: version.launcher, env: version.env });
       return id;
     },
-    launch: async (service, version) => {
+    launch: async (service, version, role = 'active') => {
       const spec = specOf(service);
       const prepared = launchers.get(`${service}\n${version}`);
       if (!spec || !prepared) throw new Error(`${service} ${version} was not prepared for launch`);
@@ -144,7 +159,7 @@ export function platformReleases(settings: PlatformReleaseSettings): PlatformRel
         placement.grpcPorts[name] = grpcPort;
         placement.grpcUrls[name] = ourUrl(grpcPort);
       }
-      return settings.start(spec, { name, version, ...prepared });
+      return settings.start(spec, { name, version, role, ...prepared });
     },
     changed: settings.changed,
     retire: async (process) => {

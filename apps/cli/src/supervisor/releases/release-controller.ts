@@ -1,7 +1,9 @@
 import { AppError, notFound } from '@mercato/chassis/errors';
+import type { ServiceProcess } from '../service-process.ts';
+import { blueGreenRelease, retireStandbys, switchOver } from './blue-green-release.ts';
 import { type AnalysisThresholds, defaultThresholds } from './canary-analysis.ts';
 import { canaryRelease, defaultSteps } from './canary-release.ts';
-import type { ReleaseEvent, ReleaseHost } from './release-steps.ts';
+import { progress, type ReleaseEvent, type ReleaseHost } from './release-steps.ts';
 import { rollingRelease } from './rolling-release.ts';
 
 export const strategies = ['rolling', 'blue-green', 'canary'] as const;
@@ -14,6 +16,16 @@ export interface ReleaseRequest {
   to: string;
   /** A canary's analysis window (ms) and the fewest canary calls it judges. */
   analysis?: { intervalMs: number; minSample: number };
+  /** A blue-green release's smoke check: a gateway path testers' calls ask of the green set. */
+  smokePath?: string;
+}
+
+/** What `mercato rollback` did: which instances serve now, which stand by, how long it took. */
+export interface RollbackResult {
+  service: string;
+  active: string[];
+  standby: string[];
+  took_ms: number;
 }
 
 /** What the platform lends a release once it is up. */
@@ -22,6 +34,10 @@ export interface PlatformReleases extends ReleaseHost {
   refusal: (service: string) => string | undefined;
   /** The version id (`<label>@<hash>`) of `label`, made ready to launch; throws a reason if there is none. */
   prepare: (service: string, label: string) => Promise<string>;
+  /** A blue-green release's check of the green set alone (see smoke-check.ts). */
+  smoke: (green: readonly ServiceProcess[], path: string | undefined) => Promise<string>;
+  /** How long green must stay up after it is ready, before the switch. */
+  settleMs: number;
 }
 
 const refused = (code: string, message: string) => new AppError({ code, kind: 'unprocessable', message });
@@ -67,11 +83,6 @@ export class ReleaseController {
       throw notFound('RELEASE.NO_SUCH_SERVICE', `No service named ${request.service} runs here`);
     const refusal = platform.refusal(request.service);
     if (refusal) throw refused('RELEASE.NOT_RELEASABLE', refusal);
-    if (request.strategy === 'blue-green')
-      throw refused(
-        'RELEASE.STRATEGY_UNAVAILABLE',
-        'The blue-green strategy is not built yet; this platform releases with --strategy rolling or canary',
-      );
     if (this.#active)
       throw new AppError({
         code: 'RELEASE.IN_PROGRESS',
@@ -92,6 +103,19 @@ export class ReleaseController {
     };
     return async (report) => {
       try {
+        // A new release replaces the standby set the last blue-green release kept.
+        await retireStandbys(platform, request.service, progress(report));
+        if (request.strategy === 'blue-green')
+          return await blueGreenRelease(
+            platform,
+            request.service,
+            version,
+            {
+              settleMs: platform.settleMs,
+              smoke: (green) => platform.smoke(green, request.smokePath),
+            },
+            report,
+          );
         return request.strategy === 'canary'
           ? await canaryRelease(
               platform,
@@ -110,6 +134,56 @@ export class ReleaseController {
       } finally {
         this.#active = undefined;
       }
+    };
+  }
+
+  /**
+   * Switches a service back to the standby set its last blue-green release kept, in one step: the
+   * registry's weights first (new calls go there at once), then deliveries and duties.
+   */
+  async rollback(service: string): Promise<RollbackResult> {
+    const platform = this.#platform;
+    if (!platform)
+      throw new AppError({
+        code: 'RELEASE.PLATFORM_STARTING',
+        kind: 'unavailable',
+        message: 'The platform is still starting; roll back once every service is ready',
+      });
+    const active = platform.instances(service);
+    const standby = platform.standbys(service);
+    if (active.length === 0 && standby.length === 0)
+      throw notFound('RELEASE.NO_SUCH_SERVICE', `No service named ${service} runs here`);
+    if (standby.length === 0)
+      throw new AppError({
+        code: 'RELEASE.NO_STANDBY',
+        kind: 'conflict',
+        message: `${service} has no standby set to switch back to: only a blue-green release keeps one`,
+      });
+    if (this.#active)
+      throw new AppError({
+        code: 'RELEASE.IN_PROGRESS',
+        kind: 'conflict',
+        message: `A release of ${this.#active} is in progress; one release at a time`,
+      });
+    this.#active = `${service} (rollback)`;
+    const began = performance.now();
+    try {
+      await switchOver(platform, standby, active);
+    } catch (error) {
+      // The weights switched (calls go back) but an instance did not confirm its new role in time.
+      throw new AppError({
+        code: 'RELEASE.ROLE_NOT_CONFIRMED',
+        kind: 'unavailable',
+        message: `calls switched back, but ${(error as Error).message}; see the supervisor's log`,
+      });
+    } finally {
+      this.#active = undefined;
+    }
+    return {
+      service,
+      active: standby.map((instance) => instance.name),
+      standby: active.map((instance) => instance.name),
+      took_ms: Math.round(performance.now() - began),
     };
   }
 }

@@ -17,7 +17,9 @@ export interface ReleaseEvent {
     | 'weight'
     | 'analysis'
     | 'promoting'
-    | 'rolling-back';
+    | 'rolling-back'
+    | 'smoke'
+    | 'switched';
   instance?: string;
   version?: string;
   message: string;
@@ -27,10 +29,12 @@ export interface ReleaseEvent {
 
 /** What a release needs from the platform: its instances, a new one, and retiring an old one. */
 export interface ReleaseHost {
-  /** The service's instances that are not being retired, in start order. */
+  /** The service's active instances that are not being retired, in start order. */
   instances: (service: string) => ServiceProcess[];
+  /** Its standby instances: the colour a blue-green release switched away from. */
+  standbys: (service: string) => ServiceProcess[];
   /** Starts one more instance of `service` running `version`, on ports of its own. */
-  launch: (service: string, version: string) => Promise<ServiceProcess>;
+  launch: (service: string, version: string, role?: 'active' | 'standby') => Promise<ServiceProcess>;
   /** Takes it out of the registry, lets in-flight calls finish, stops it (SIGTERM) and forgets it. */
   retire: (process: ServiceProcess) => Promise<void>;
   /** The instances' weights changed: the registry (and every caller's balancer) follows. */
@@ -66,8 +70,9 @@ export async function startReady(
   emit: Emit,
   then: string,
   configure: (instance: ServiceProcess) => void = () => undefined,
+  role: 'active' | 'standby' = 'active',
 ): Promise<ServiceProcess | undefined> {
-  const fresh = await host.launch(service, version);
+  const fresh = await host.launch(service, version, role);
   configure(fresh);
   emit({ step: 'starting', instance: fresh.name, version, message: `starting ${fresh.name}` });
   try {

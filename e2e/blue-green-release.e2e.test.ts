@@ -1,0 +1,187 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Outcome, steadyLoad } from './support/edge-load.ts';
+import { isAlive, PlatformProcess, type RegisteredInstance } from './support/platform-process.ts';
+import { mercato, metricSum, served } from './support/release-cli.ts';
+import { kept, type OrderJson, ShopClient, settledStatuses } from './support/shop-client.ts';
+
+// Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
+const ports = { postgres: 25427, gateway: 18980, base: 14401, grpcBase: 15401 };
+const gateway = `http://127.0.0.1:${ports.gateway}`;
+// As the rolling release's suite: what a 2-core machine serves beside the suite without shedding.
+const READS_PER_SECOND = 50;
+const ORDERS_PER_SECOND = 2;
+const skus = ['BOK-0001', 'BOK-0002', 'BOK-0003', 'KIT-0001', 'KIT-0002', 'APP-0001', 'APP-0002', 'ELE-0001'];
+const failed = (outcomes: readonly Outcome[], ok: number) =>
+  outcomes.filter((outcome) => outcome.status !== ok);
+
+/** What an instance has done on its own: deliveries handled and saga timers fired. */
+async function work(
+  instance: RegisteredInstance,
+): Promise<{ handled: number; timers: number; active: number }> {
+  const text = await (await fetch(`${instance.http}/metrics`)).text();
+  return {
+    handled: metricSum(text, 'consumer_handle_duration_seconds_count'),
+    timers: metricSum(text, 'saga_step_timeouts_total') + metricSum(text, 'saga_resends_total'),
+    active: metricSum(text, 'service_active'),
+  };
+}
+
+describe('a blue-green release under load (mercato release --strategy blue-green, mercato rollback)', () => {
+  let dataDir = '';
+  let platform: PlatformProcess;
+  let shop: ShopClient;
+  const stragglers = new Set<number>();
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'mercato-blue-green-'));
+    platform = new PlatformProcess(dataDir, ports, {
+      MERCATO_REPLICAS: 'catalog=2',
+      GATEWAY_RATE_LIMIT_DEFAULT: 'off',
+      GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',
+      FULFILLMENT_WORKERS: '0',
+    });
+    await platform.waitForLine(/all services ready in/, 90_000);
+    shop = await ShopClient.connect(gateway, dataDir, () => platform.state());
+    await remember();
+  });
+
+  afterAll(async () => {
+    platform.child.kill('SIGINT');
+    await Promise.race([platform.exited(), sleep(15_000)]);
+    for (const pid of stragglers) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const remember = async () => {
+    for (const pid of await platform.pids()) stragglers.add(pid);
+  };
+  const registry = (service: string) => platform.registry(service);
+  const byRole = async (service: string, role: 'active' | 'standby') =>
+    (await registry(service)).filter((instance) => instance.role === role);
+
+  it('switches catalog and order to v2 at once with no failed request, the standby handling nothing, every order kept once; rollback moves new calls back within 1 s', async () => {
+    const built = await mercato(dataDir, ['build', '--label', 'v2', 'catalog', 'order']);
+    expect(built.code, built.output).toBe(0);
+    const token = await shop.customer('blue-green-e2e@mercato.test');
+    let placed = 0;
+    const orderIds: string[] = [];
+    const reads = steadyLoad(() => fetch(`${gateway}/api/catalog/products?page_size=5`), READS_PER_SECOND);
+    const orders = steadyLoad(async () => {
+      placed += 1;
+      const sku = skus[placed % skus.length] ?? 'BOK-0001';
+      const response = await shop.placeOrder(token, `blue-green-${placed}`, [{ sku, quantity: 1 }]);
+      if (response.status === 202) orderIds.push(((await response.clone().json()) as OrderJson).order_id);
+      return response;
+    }, ORDERS_PER_SECOND);
+    await sleep(2_000);
+
+    const catalog = await mercato(dataDir, [
+      'release',
+      'catalog',
+      '--strategy',
+      'blue-green',
+      '--to',
+      'v2',
+      '--smoke-path',
+      '/api/catalog/products?page_size=1',
+    ]);
+    await remember();
+    const order = await mercato(dataDir, ['release', 'order', '--strategy', 'blue-green', '--to', 'v2']);
+    await remember();
+    console.log(`catalog blue-green:\n${catalog.output}\norder blue-green:\n${order.output}`);
+    expect(catalog.code, catalog.output).toBe(0);
+    expect(catalog.output).toMatch(
+      /smoke .*10 calls to \/api\/catalog\/products\?page_size=1 .*served by green/,
+    );
+    expect(order.code, order.output).toBe(0);
+
+    // Blue stands by: in the registry at weight 0, told it is a standby, running no duties.
+    for (const [service, count] of [
+      ['catalog', 2],
+      ['order', 1],
+    ] as const) {
+      const active = await byRole(service, 'active');
+      const standby = await byRole(service, 'standby');
+      expect(
+        active.map((instance) => instance.version.split('@')[0]),
+        service,
+      ).toEqual(Array(count).fill('v2'));
+      expect(
+        standby.map((instance) => instance.version.split('@')[0]),
+        service,
+      ).toEqual(Array(count).fill('current'));
+      for (const instance of standby) {
+        expect(instance.weight).toBe(0);
+        expect((await work(instance)).active).toBe(0);
+      }
+    }
+    // The old order instance handles no delivery and fires no saga timer while orders keep coming.
+    const [oldOrder] = await byRole('order', 'standby');
+    if (!oldOrder) throw new Error('no standby order instance');
+    const standbyBefore = await work(oldOrder);
+    const servedBefore = await served(oldOrder.http);
+    await sleep(6_000);
+    const standbyAfter = await work(oldOrder);
+    expect(standbyAfter.handled).toBe(standbyBefore.handled);
+    expect(standbyAfter.timers).toBe(standbyBefore.timers);
+    expect(await served(oldOrder.http)).toBe(servedBefore);
+
+    // Rollback of catalog, timed from the request: a second later the green set gets no new call.
+    const green = await byRole('catalog', 'active');
+    const state = JSON.parse(await readFile(path.join(dataDir, 'run', 'state.json'), 'utf8')) as {
+      supervisor: { url: string };
+    };
+    const adminToken = (await readFile(path.join(dataDir, 'run', 'admin-token'), 'utf8')).trim();
+    const asked = Date.now();
+    const rollback = await fetch(`${state.supervisor.url}/admin/rollbacks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ service: 'catalog' }),
+    });
+    const answered = Date.now();
+    expect(rollback.status).toBe(200);
+    await sleep(Math.max(0, asked + 1_000 - Date.now()));
+    const greenAt1s = await Promise.all(green.map((instance) => served(instance.http)));
+    await sleep(3_000);
+    const greenLater = await Promise.all(green.map((instance) => served(instance.http)));
+    console.log(
+      `catalog rollback answered in ${answered - asked} ms (${JSON.stringify(await rollback.json())}); green served ${greenAt1s.join(', ')} calls 1 s after and ${greenLater.join(', ')} 4 s after`,
+    );
+    expect(greenLater).toEqual(greenAt1s);
+    expect((await byRole('catalog', 'active')).map((instance) => instance.version.split('@')[0])).toEqual([
+      'current',
+      'current',
+    ]);
+    // And order back with the CLI.
+    const orderBack = await mercato(dataDir, ['rollback', 'order']);
+    expect(orderBack.code, orderBack.output).toBe(0);
+    expect(orderBack.output).toMatch(/order switched back in \d+ ms/);
+    await sleep(2_000);
+    await Promise.all([reads.stop(), orders.stop()]);
+
+    const failedReads = failed(reads.outcomes, 200);
+    const failedOrders = failed(orders.outcomes, 202);
+    console.log(
+      `under blue-green and rollback: ${reads.outcomes.length} reads (${failedReads.length} failed), ${orders.outcomes.length} orders (${failedOrders.length} failed) ${JSON.stringify([...failedReads, ...failedOrders].slice(0, 5))}`,
+    );
+    expect(reads.outcomes.length).toBeGreaterThan(READS_PER_SECOND * 10);
+    expect(failedReads).toEqual([]);
+    expect(failedOrders).toEqual([]);
+    expect(new Set(orderIds).size).toBe(orderIds.length);
+    const statuses = await settledStatuses(gateway, token, orderIds);
+    expect(statuses.filter((status) => !kept.has(status))).toEqual([]);
+  }, 240_000);
+
+  it('refuses a rollback with no standby set, in one line', async () => {
+    const none = await mercato(dataDir, ['rollback', 'inventory']);
+    expect(none.code).toBe(64);
+    expect(none.output).toMatch(/rollback refused: inventory has no standby set to switch back to/);
+    const unknown = await mercato(dataDir, ['rollback', 'nope']);
+    expect(unknown.code).toBe(64);
+    expect(unknown.output).toMatch(/No service named nope/);
+  });
+});
