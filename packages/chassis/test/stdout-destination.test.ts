@@ -36,3 +36,69 @@ describe('logging to a supervisor that has gone away', () => {
     expect(code).toBe(0);
   });
 });
+
+// A service whose supervisor falls behind (starved of CPU, paused) keeps serving: its log lines
+// queue, then are dropped and counted, and never block its event loop.
+const behind = `
+  import { createLogger } from './src/logging/create-logger.ts';
+  const logger = createLogger({ service: 'busy', level: 'info', pretty: false });
+  const line = 'x'.repeat(4096);
+  process.stderr.write('started\\n');
+  const began = performance.now();
+  for (let i = 0; i < 2000; i++) logger.info({ i, line }, 'a long line');
+  const took = performance.now() - began;
+  let ticks = 0;
+  const timer = setInterval(() => { ticks += 1; }, 10);
+  setTimeout(() => {
+    clearInterval(timer);
+    logger.info('after the reader caught up');
+    process.stderr.write(JSON.stringify({ took, ticks }) + '\\n');
+    setTimeout(() => process.exit(0), 200);
+  }, 2500);
+`;
+
+describe('logging while the reader is behind', () => {
+  it('queues, then drops and counts lines instead of blocking the service, and says how many', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', behind], {
+      cwd: chassisDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Nobody reads stdout until 1.5 s after the child starts logging: the pipe fills at once.
+    child.stdout.pause();
+    let report = '';
+    const started = new Promise((resolve) =>
+      child.stderr.on('data', (chunk: Buffer) => {
+        report += chunk.toString();
+        if (report.includes('started')) resolve(undefined);
+      }),
+    );
+    await started;
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stdout.resume();
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    const { took, ticks } = JSON.parse(report.trim().split('\n').at(-1) ?? '{}') as {
+      took: number;
+      ticks: number;
+    };
+    // 8 MiB of lines written without waiting 1.5 s for the reader, and timers kept firing meanwhile.
+    expect(took).toBeLessThan(1_000);
+    expect(ticks).toBeGreaterThan(50);
+    const lines = output
+      .trim()
+      .split('\n')
+      .map((text) => JSON.parse(text) as Record<string, unknown>);
+    const dropped = lines.find((line) => typeof line.dropped_lines === 'number');
+    expect(dropped?.message).toMatch(
+      /^\d+ log line\(s\) dropped: stdout's reader was more than 4096 KiB behind$/,
+    );
+    const kept = lines.filter((line) => line.message === 'a long line').length;
+    expect(kept + Number(dropped?.dropped_lines)).toBe(2000);
+    expect(kept).toBeGreaterThan(500);
+    expect(lines.at(-1)?.message).toBe('after the reader caught up');
+  });
+});

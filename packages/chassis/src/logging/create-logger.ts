@@ -51,5 +51,5 @@ export function createLogger(settings: LoggerSettings): Logger {
       },
     });
   }
-  return pino(options, new StdoutDestination());
+  return pino(options, new StdoutDestination({ service: settings.service }));
 }
