@@ -55,7 +55,7 @@ function roleService(topic: string) {
   return { definition, handled, duty };
 }
 
-describe.each(adapters)('a blue-green standby ($name)', ({ name, ready, missing, env }) => {
+describe.each(adapters)('a blue-green standby ($name)', ({ ready, missing, env }) => {
   describe.skipIf(!ready)(suiteTitle('on real servers', missing), () => {
     const stops: Array<() => Promise<void>> = [];
     afterEach(async () => {
