@@ -79,5 +79,14 @@ describe('autoscaling (MERCATO_AUTOSCALE=catalog=1..2)', () => {
       decisions.some((message) => /catalog 2 → 1 instances \(CPU per instance at or below/.test(message)),
     ).toBe(true);
     expect(failed).toEqual([]);
+    // The console's release steps hold the decisions too.
+    const { steps } = await platform.admin<{ steps: Array<{ service: string; message: string }> }>(
+      'releases',
+    );
+    expect(
+      steps.some(
+        (step) => step.service === 'catalog' && /^autoscale: catalog 1 → 2 instances/.test(step.message),
+      ),
+    ).toBe(true);
   }, 180_000);
 });

@@ -80,13 +80,18 @@ export class PlatformProcess extends ProcessUnderTest {
     ];
   }
 
-  /** The instances of `service` in the supervisor's registry, asked with the run's admin token. */
-  async registry(service: string): Promise<RegisteredInstance[]> {
+  /** `GET /admin/<path>` of the supervisor's API, with the run's admin token. */
+  async admin<T>(adminPath: string): Promise<T> {
     const token = (await readFile(path.join(this.dataDir, 'run', 'admin-token'), 'utf8')).trim();
-    const response = await fetch(`${(await this.state()).supervisor.url}/admin/registry`, {
+    const response = await fetch(`${(await this.state()).supervisor.url}/admin/${adminPath}`, {
       headers: { authorization: `Bearer ${token}` },
     });
-    const { services } = (await response.json()) as { services: Record<string, RegisteredInstance[]> };
+    return (await response.json()) as T;
+  }
+
+  /** The instances of `service` in the supervisor's registry. */
+  async registry(service: string): Promise<RegisteredInstance[]> {
+    const { services } = await this.admin<{ services: Record<string, RegisteredInstance[]> }>('registry');
     return services[service] ?? [];
   }
 }

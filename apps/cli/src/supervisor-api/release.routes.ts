@@ -35,6 +35,14 @@ export const releaseRoutes =
     log: (event: ReleaseEvent & { service: string }) => void,
   ): FastifyPluginAsyncZod =>
   async (app) => {
+    const keep = (service: string, event: ReleaseEvent) => {
+      releases.record(service, event);
+      log({ service, ...event });
+    };
+
+    /** `GET /admin/releases`: the steps of this run's releases, rollbacks and autoscaling, newest first. */
+    app.get('/admin/releases', async () => ({ steps: releases.steps() }));
+
     app.post('/admin/releases', { schema: { body } }, async (request, reply) => {
       const { service } = request.body;
       const { to, strategy, interval_ms: intervalMs, min_sample: minSample, smoke_path } = request.body;
@@ -48,7 +56,7 @@ export const releaseRoutes =
       const stream = new PassThrough();
       // The release goes on if the caller hangs up: stopping half-way would be the worse outcome.
       const report = (event: ReleaseEvent) => {
-        log({ service, ...event });
+        keep(service, event);
         if (!stream.destroyed) stream.write(`${JSON.stringify(event)}\n`);
       };
       void run(report)
@@ -65,11 +73,10 @@ export const releaseRoutes =
      */
     app.post('/admin/rollbacks', { schema: { body: rollbackBody } }, async (request) => {
       const result = await releases.rollback(request.body.service);
-      log({
-        service: result.service,
+      keep(result.service, {
         at_ms: result.took_ms,
         step: 'switched',
-        message: `rolled back: ${result.active.join(', ')} active, ${result.standby.join(', ')} standing by`,
+        message: `rolled back in ${result.took_ms} ms: ${result.active.join(', ')} active, ${result.standby.join(', ')} standing by`,
       });
       return result;
     });

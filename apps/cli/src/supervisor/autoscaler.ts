@@ -1,6 +1,13 @@
 import type { Logger } from '@mercato/chassis/logging';
 import { type AutoscaleRange, decideScale, type ScalePolicy } from '../autoscale.ts';
-import { type Emit, type ReleaseHost, retireReported, startReady } from './releases/release-steps.ts';
+import {
+  type Emit,
+  progress,
+  type ReleaseEvent,
+  type ReleaseHost,
+  retireReported,
+  startReady,
+} from './releases/release-steps.ts';
 import type { ServiceProcess } from './service-process.ts';
 
 export interface AutoscalerSettings {
@@ -13,6 +20,8 @@ export interface AutoscalerSettings {
   versionOf: (service: string) => string | undefined;
   /** Runs `change` unless a release of the service is under way (then false, and nothing runs). */
   exclusive: (service: string, change: () => Promise<void>) => Promise<boolean>;
+  /** Keeps each step for the console (beside the log). */
+  record: (service: string, event: ReleaseEvent) => void;
   logger: Logger;
 }
 
@@ -70,7 +79,7 @@ export class Autoscaler {
   }
 
   async #follow(service: string, range: AutoscaleRange): Promise<void> {
-    const { host, policy, logger } = this.#settings;
+    const { host, policy } = this.#settings;
     const instances = host.instances(service).filter((instance) => instance.info().state === 'ready');
     const share = await this.#meanCpu(instances);
     const samples = this.#samples.get(service) ?? [];
@@ -83,12 +92,10 @@ export class Autoscaler {
     const ran = await this.#settings.exclusive(service, async () => {
       const before = host.instances(service).length;
       const after = before + decision.change;
-      logger.info(
-        { service, from: before, to: after, why: decision.why },
-        `autoscale: ${service} ${before} → ${after} instances (${decision.why})`,
-      );
-      if (decision.change > 0) await this.#addInstance(service);
-      else await this.#removeInstance(service);
+      const emit = this.#log(service);
+      emit({ step: 'planned', message: `${service} ${before} → ${after} instances (${decision.why})` });
+      if (decision.change > 0) await this.#addInstance(service, emit);
+      else await this.#removeInstance(service, emit);
     });
     if (!ran) return;
     this.#lastChange.set(service, Date.now());
@@ -113,24 +120,24 @@ export class Autoscaler {
     return shares.length > 0 ? shares.reduce((sum, share) => sum + share, 0) / shares.length : undefined;
   }
 
-  /** A release's steps, logged: started and ready (or stopped when it is not), drained and stopped. */
+  /** A change's steps, logged and kept: decided, started and ready (or stopped), drained and stopped. */
   #log(service: string): Emit {
-    const { logger } = this.#settings;
-    return (event) =>
-      logger[event.step === 'failed' ? 'error' : 'info'](
-        { service, ...event },
-        `autoscale: ${event.message}`,
-      );
+    const { logger, record } = this.#settings;
+    return progress((event) => {
+      const said = { ...event, message: `autoscale: ${event.message}` };
+      logger[event.step === 'failed' ? 'error' : 'info']({ service, ...said }, said.message);
+      record(service, said);
+    });
   }
 
-  async #addInstance(service: string): Promise<void> {
+  async #addInstance(service: string, emit: Emit): Promise<void> {
     const version = this.#settings.versionOf(service);
     if (!version) return;
-    await startReady(this.#settings.host, service, version, this.#log(service), 'the others serve as before');
+    await startReady(this.#settings.host, service, version, emit, 'the others serve as before');
   }
 
-  async #removeInstance(service: string): Promise<void> {
+  async #removeInstance(service: string, emit: Emit): Promise<void> {
     const newest = this.#settings.host.instances(service).at(-1);
-    if (newest) await retireReported(this.#settings.host, newest, this.#log(service), '');
+    if (newest) await retireReported(this.#settings.host, newest, emit, '');
   }
 }

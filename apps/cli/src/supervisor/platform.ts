@@ -315,6 +315,7 @@ export async function startPlatform(
       host,
       versionOf: (service) => host.instances(service).at(-1)?.version,
       exclusive: (service, change) => releases.exclusive(service, change),
+      record: (service, event) => releases.record(service, event),
       logger,
     });
     autoscaler.start();

@@ -11,6 +11,7 @@ import { rangeChoices, TimeRange } from './time-range.ts';
 import { DeadLettersView } from './views/dead-letters-view.tsx';
 import { FaultsView } from './views/faults-view.tsx';
 import { LogsView } from './views/logs-view.tsx';
+import { ReleasesView } from './views/releases-view.tsx';
 import { SagasView } from './views/sagas-view.tsx';
 import { TopologyView } from './views/topology-view.tsx';
 import { TracesView } from './views/traces-view.tsx';
@@ -25,6 +26,7 @@ const views = [
   ['/traces', 'Traces'],
   ['/logs', 'Logs'],
   ['/dead-letters', 'Dead letters'],
+  ['/releases', 'Releases'],
   ['/faults', 'Faults'],
 ] as const;
 
@@ -124,6 +126,7 @@ function Console() {
           <Route path="/traces/:id">{(params) => <TracesView selected={params.id} />}</Route>
           <Route path="/logs" component={LogsView} />
           <Route path="/dead-letters" component={DeadLettersView} />
+          <Route path="/releases" component={ReleasesView} />
           <Route path="/faults" component={FaultsView} />
           <Route>
             <Redirect to="/" />

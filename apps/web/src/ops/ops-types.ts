@@ -81,3 +81,35 @@ export interface LogLine {
 }
 
 export const breakerStates = ['closed', 'open', 'half-open'];
+
+/** One instance in the supervisor's registry (`GET /admin/registry`). */
+export interface RegistryInstance {
+  instance: string;
+  http: string;
+  grpc: string | null;
+  pid: number | null;
+  version: string;
+  ready: boolean;
+  draining: boolean;
+  weight: number;
+  canary: boolean;
+  role: 'active' | 'standby';
+}
+
+export interface RegistrySnapshot {
+  revision: number;
+  services: Record<string, RegistryInstance[]>;
+}
+
+/** A step of a release or rollback (`GET /admin/releases`), newest first. */
+export interface ReleaseStep {
+  /** Grows with each step of the run: a stable key. */
+  seq: number;
+  service: string;
+  at: string;
+  at_ms: number;
+  step: string;
+  instance?: string;
+  version?: string;
+  message: string;
+}

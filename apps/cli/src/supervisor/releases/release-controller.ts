@@ -20,6 +20,12 @@ export interface ReleaseRequest {
   smokePath?: string;
 }
 
+/** Release steps kept for the console: the newest first, this many at most. */
+const KEPT_STEPS = 200;
+
+/** One step of a release, a rollback or an autoscaling change, as the console lists it. */
+export type ReleaseStep = ReleaseEvent & { service: string; at: string; seq: number };
+
 /** What `mercato rollback` did: which instances serve now, which stand by, how long it took. */
 export interface RollbackResult {
   service: string;
@@ -49,6 +55,20 @@ const refused = (code: string, message: string) => new AppError({ code, kind: 'u
 export class ReleaseController {
   #platform: PlatformReleases | undefined;
   #active: string | undefined;
+  readonly #steps: ReleaseStep[] = [];
+  #seq = 0;
+
+  /** Keeps a step of a release, rollback or autoscaling change for the console. */
+  record(service: string, event: ReleaseEvent): void {
+    this.#seq += 1;
+    this.#steps.unshift({ service, at: new Date().toISOString(), seq: this.#seq, ...event });
+    this.#steps.length = Math.min(this.#steps.length, KEPT_STEPS);
+  }
+
+  /** This run's steps, newest first. */
+  steps(): readonly ReleaseStep[] {
+    return this.#steps;
+  }
 
   /** The platform is up: releases can start. */
   attach(platform: PlatformReleases): void {
