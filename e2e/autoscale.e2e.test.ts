@@ -1,11 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { steadyLoad } from './support/edge-load.ts';
-import { isAlive, PlatformProcess } from './support/platform-process.ts';
+import { suitePlatform } from './support/suite-platform.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
 const ports = { postgres: 25426, gateway: 19780, base: 16701, grpcBase: 17701 };
@@ -13,40 +10,21 @@ const gateway = `http://127.0.0.1:${ports.gateway}`;
 const read = () => fetch(`${gateway}/api/catalog/products?page_size=20`);
 
 describe('autoscaling (MERCATO_AUTOSCALE=catalog=1..2)', () => {
-  let dataDir = '';
-  let platform: PlatformProcess;
-  const stragglers = new Set<number>();
-
-  beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'mercato-autoscale-'));
-    platform = new PlatformProcess(dataDir, ports, {
-      MERCATO_AUTOSCALE: 'catalog=1..2',
-      // Thresholds a test's load crosses within seconds; the defaults are 60 % and 15 % of a core,
-      // sampled every 2 s, with a 10 s cooldown.
-      MERCATO_AUTOSCALE_UP_CPU_PERCENT: '10',
-      MERCATO_AUTOSCALE_DOWN_CPU_PERCENT: '4',
-      MERCATO_AUTOSCALE_INTERVAL_MS: '1000',
-      MERCATO_AUTOSCALE_COOLDOWN_MS: '3000',
-      GATEWAY_RATE_LIMIT_DEFAULT: 'off',
-      GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',
-    });
-    await platform.waitForLine(/all services ready in/, 90_000);
-    await remember();
+  const suite = suitePlatform('autoscale', ports, {
+    MERCATO_AUTOSCALE: 'catalog=1..2',
+    // Thresholds a test's load crosses within seconds; the defaults are 60 % and 15 % of a core,
+    // sampled every 2 s, with a 10 s cooldown.
+    MERCATO_AUTOSCALE_UP_CPU_PERCENT: '10',
+    MERCATO_AUTOSCALE_DOWN_CPU_PERCENT: '4',
+    MERCATO_AUTOSCALE_INTERVAL_MS: '1000',
+    MERCATO_AUTOSCALE_COOLDOWN_MS: '3000',
+    GATEWAY_RATE_LIMIT_DEFAULT: 'off',
+    GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',
   });
-
-  afterAll(async () => {
-    platform.child.kill('SIGINT');
-    await Promise.race([platform.exited(), sleep(15_000)]);
-    for (const pid of stragglers) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    await rm(dataDir, { recursive: true, force: true });
-  });
-
-  const remember = async () => {
-    for (const pid of await platform.pids()) stragglers.add(pid);
-  };
+  const { remember } = suite;
 
   const readyCatalogs = async (): Promise<number> =>
-    (await platform.registry('catalog')).filter((instance) => instance.ready).length;
+    (await suite.platform.registry('catalog')).filter((instance) => instance.ready).length;
 
   it('adds an instance under load and drains it after, with no failed request', async () => {
     expect(await readyCatalogs()).toBe(1);
@@ -65,7 +43,7 @@ describe('autoscaling (MERCATO_AUTOSCALE=catalog=1..2)', () => {
     await quiet.stop();
     const outcomes = [...busy.outcomes, ...quiet.outcomes];
     const failed = outcomes.filter((outcome) => outcome.status !== 200);
-    const decisions = platform
+    const decisions = suite.platform
       .jsonLines()
       .map((line) => String(line.message ?? line.msg ?? ''))
       .filter((message) => message.startsWith('autoscale:'));
@@ -80,7 +58,7 @@ describe('autoscaling (MERCATO_AUTOSCALE=catalog=1..2)', () => {
     ).toBe(true);
     expect(failed).toEqual([]);
     // The console's release steps hold the decisions too.
-    const { steps } = await platform.admin<{ steps: Array<{ service: string; message: string }> }>(
+    const { steps } = await suite.platform.admin<{ steps: Array<{ service: string; message: string }> }>(
       'releases',
     );
     expect(

@@ -1,12 +1,12 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type Outcome, steadyLoad } from './support/edge-load.ts';
-import { isAlive, PlatformProcess, type RegisteredInstance } from './support/platform-process.ts';
+import type { RegisteredInstance } from './support/platform-process.ts';
 import { mercato, metricSum, served } from './support/release-cli.ts';
 import { kept, type OrderJson, ShopClient, settledStatuses } from './support/shop-client.ts';
+import { suitePlatform } from './support/suite-platform.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
 const ports = { postgres: 25427, gateway: 18980, base: 14401, grpcBase: 15401 };
@@ -31,40 +31,23 @@ async function work(
 }
 
 describe('a blue-green release under load (mercato release --strategy blue-green, mercato rollback)', () => {
-  let dataDir = '';
-  let platform: PlatformProcess;
+  const suite = suitePlatform('blue-green', ports, {
+    MERCATO_REPLICAS: 'catalog=2',
+    GATEWAY_RATE_LIMIT_DEFAULT: 'off',
+    GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',
+    FULFILLMENT_WORKERS: '0',
+  });
   let shop: ShopClient;
-  const stragglers = new Set<number>();
-
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'mercato-blue-green-'));
-    platform = new PlatformProcess(dataDir, ports, {
-      MERCATO_REPLICAS: 'catalog=2',
-      GATEWAY_RATE_LIMIT_DEFAULT: 'off',
-      GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',
-      FULFILLMENT_WORKERS: '0',
-    });
-    await platform.waitForLine(/all services ready in/, 90_000);
-    shop = await ShopClient.connect(gateway, dataDir, () => platform.state());
-    await remember();
+    shop = await ShopClient.connect(gateway, suite.dataDir, () => suite.platform.state());
   });
-
-  afterAll(async () => {
-    platform.child.kill('SIGINT');
-    await Promise.race([platform.exited(), sleep(15_000)]);
-    for (const pid of stragglers) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    await rm(dataDir, { recursive: true, force: true });
-  });
-
-  const remember = async () => {
-    for (const pid of await platform.pids()) stragglers.add(pid);
-  };
-  const registry = (service: string) => platform.registry(service);
+  const { remember } = suite;
+  const registry = (service: string) => suite.platform.registry(service);
   const byRole = async (service: string, role: 'active' | 'standby') =>
     (await registry(service)).filter((instance) => instance.role === role);
 
   it('switches catalog and order to v2 at once with no failed request, the standby handling nothing, every order kept once; rollback moves new calls back within 1 s', async () => {
-    const built = await mercato(dataDir, ['build', '--label', 'v2', 'catalog', 'order']);
+    const built = await mercato(suite.dataDir, ['build', '--label', 'v2', 'catalog', 'order']);
     expect(built.code, built.output).toBe(0);
     const token = await shop.customer('blue-green-e2e@mercato.test');
     let placed = 0;
@@ -79,7 +62,7 @@ describe('a blue-green release under load (mercato release --strategy blue-green
     }, ORDERS_PER_SECOND);
     await sleep(2_000);
 
-    const catalog = await mercato(dataDir, [
+    const catalog = await mercato(suite.dataDir, [
       'release',
       'catalog',
       '--strategy',
@@ -90,7 +73,14 @@ describe('a blue-green release under load (mercato release --strategy blue-green
       '/api/catalog/products?page_size=1',
     ]);
     await remember();
-    const order = await mercato(dataDir, ['release', 'order', '--strategy', 'blue-green', '--to', 'v2']);
+    const order = await mercato(suite.dataDir, [
+      'release',
+      'order',
+      '--strategy',
+      'blue-green',
+      '--to',
+      'v2',
+    ]);
     await remember();
     console.log(`catalog blue-green:\n${catalog.output}\norder blue-green:\n${order.output}`);
     expect(catalog.code, catalog.output).toBe(0);
@@ -132,10 +122,10 @@ describe('a blue-green release under load (mercato release --strategy blue-green
 
     // Rollback of catalog, timed from the request: a second later the green set gets no new call.
     const green = await byRole('catalog', 'active');
-    const state = JSON.parse(await readFile(path.join(dataDir, 'run', 'state.json'), 'utf8')) as {
+    const state = JSON.parse(await readFile(path.join(suite.dataDir, 'run', 'state.json'), 'utf8')) as {
       supervisor: { url: string };
     };
-    const adminToken = (await readFile(path.join(dataDir, 'run', 'admin-token'), 'utf8')).trim();
+    const adminToken = (await readFile(path.join(suite.dataDir, 'run', 'admin-token'), 'utf8')).trim();
     const asked = Date.now();
     const rollback = await fetch(`${state.supervisor.url}/admin/rollbacks`, {
       method: 'POST',
@@ -157,7 +147,7 @@ describe('a blue-green release under load (mercato release --strategy blue-green
       'current',
     ]);
     // And order back with the CLI.
-    const orderBack = await mercato(dataDir, ['rollback', 'order']);
+    const orderBack = await mercato(suite.dataDir, ['rollback', 'order']);
     expect(orderBack.code, orderBack.output).toBe(0);
     expect(orderBack.output).toMatch(/order switched back in \d+ ms/);
     await sleep(2_000);
@@ -177,10 +167,10 @@ describe('a blue-green release under load (mercato release --strategy blue-green
   }, 240_000);
 
   it('refuses a rollback with no standby set, in one line', async () => {
-    const none = await mercato(dataDir, ['rollback', 'inventory']);
+    const none = await mercato(suite.dataDir, ['rollback', 'inventory']);
     expect(none.code).toBe(64);
     expect(none.output).toMatch(/rollback refused: inventory has no standby set to switch back to/);
-    const unknown = await mercato(dataDir, ['rollback', 'nope']);
+    const unknown = await mercato(suite.dataDir, ['rollback', 'nope']);
     expect(unknown.code).toBe(64);
     expect(unknown.output).toMatch(/No service named nope/);
   });

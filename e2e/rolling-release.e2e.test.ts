@@ -1,13 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type Outcome, steadyLoad } from './support/edge-load.ts';
-import { isAlive, PlatformProcess, type RegisteredInstance } from './support/platform-process.ts';
+import type { RegisteredInstance } from './support/platform-process.ts';
 import { mercato, served } from './support/release-cli.ts';
 import { kept, type OrderJson, ShopClient, settledStatuses } from './support/shop-client.ts';
+import { suitePlatform } from './support/suite-platform.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
 const ports = { postgres: 25425, gateway: 19680, base: 16601, grpcBase: 17601 };
@@ -24,45 +22,27 @@ const failures = (outcomes: readonly Outcome[], ok: (status: number) => boolean)
   outcomes.filter((outcome) => !ok(outcome.status));
 
 describe('a rolling release under load (mercato release --strategy rolling)', () => {
-  let dataDir = '';
-  let platform: PlatformProcess;
+  const suite = suitePlatform('release', ports, {
+    MERCATO_REPLICAS: 'catalog=2',
+    GATEWAY_RATE_LIMIT_DEFAULT: 'off',
+    GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',
+    FULFILLMENT_WORKERS: '0',
+  });
   let shop: ShopClient;
-  const stragglers = new Set<number>();
-
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'mercato-release-'));
-    platform = new PlatformProcess(dataDir, ports, {
-      MERCATO_REPLICAS: 'catalog=2',
-      GATEWAY_RATE_LIMIT_DEFAULT: 'off',
-      GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',
-      FULFILLMENT_WORKERS: '0',
-    });
-    await platform.waitForLine(/all services ready in/, 90_000);
-    shop = await ShopClient.connect(gateway, dataDir, () => platform.state());
-    await remember();
+    shop = await ShopClient.connect(gateway, suite.dataDir, () => suite.platform.state());
   });
-
-  afterAll(async () => {
-    platform.child.kill('SIGINT');
-    await Promise.race([platform.exited(), sleep(15_000)]);
-    for (const pid of stragglers) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    await rm(dataDir, { recursive: true, force: true });
-  });
-
-  /** Every pid the run has had, so a failed test leaves no process behind. */
-  const remember = async () => {
-    for (const pid of await platform.pids()) stragglers.add(pid);
-  };
-  const registry = (service: string) => platform.registry(service);
+  const { remember } = suite;
+  const registry = (service: string) => suite.platform.registry(service);
 
   it('refuses what it cannot release with a one-line reason, before anything changes', async () => {
-    const noVersion = await mercato(dataDir, ['release', 'catalog', '--to', 'v9']);
+    const noVersion = await mercato(suite.dataDir, ['release', 'catalog', '--to', 'v9']);
     expect(noVersion.code).toBe(64);
     expect(noVersion.output).toMatch(/catalog has no version "v9" \(built: none\)/);
-    const gatewayRelease = await mercato(dataDir, ['release', 'gateway']);
+    const gatewayRelease = await mercato(suite.dataDir, ['release', 'gateway']);
     expect(gatewayRelease.code).toBe(64);
     expect(gatewayRelease.output).toMatch(/fixed address/);
-    const badLabel = await mercato(dataDir, ['build', '--label', 'V2/../x', 'catalog']);
+    const badLabel = await mercato(suite.dataDir, ['build', '--label', 'V2/../x', 'catalog']);
     expect(badLabel.code).toBe(64);
     expect(badLabel.output).toMatch(/not a version label/);
     expect((await registry('catalog')).map((instance) => instance.instance).sort()).toEqual([
@@ -72,7 +52,7 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
   });
 
   it('releases catalog and order to v2 and catalog back, one instance at a time, with no failed request and every order kept once', async () => {
-    const built = await mercato(dataDir, ['build', '--label', 'v2', 'catalog', 'order']);
+    const built = await mercato(suite.dataDir, ['build', '--label', 'v2', 'catalog', 'order']);
     expect(built.code, built.output).toBe(0);
     const token = await shop.customer('release-e2e@mercato.test');
     let placed = 0;
@@ -90,14 +70,21 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
     const marks: string[] = [];
     const mark = (what: string) => marks.push(`${what} +${((Date.now() - loadStart) / 1000).toFixed(1)}s`);
     mark('catalog release');
-    const catalog = await mercato(dataDir, ['release', 'catalog', '--strategy', 'rolling', '--to', 'v2']);
+    const catalog = await mercato(suite.dataDir, [
+      'release',
+      'catalog',
+      '--strategy',
+      'rolling',
+      '--to',
+      'v2',
+    ]);
     await remember();
     mark('order release');
-    const order = await mercato(dataDir, ['release', 'order', '--to', 'v2']);
+    const order = await mercato(suite.dataDir, ['release', 'order', '--to', 'v2']);
     await remember();
     // And back: catalog to the working tree's build, as a rollback would.
     mark('catalog back to current');
-    const back = await mercato(dataDir, ['release', 'catalog', '--to', 'current']);
+    const back = await mercato(suite.dataDir, ['release', 'catalog', '--to', 'current']);
     await remember();
     mark('all released');
     await sleep(2_000);
@@ -138,7 +125,7 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
       const failed = [...failedReads, ...failedOrders];
       const from = Math.min(...failed.map((outcome) => outcome.sentAt)) - 5_000;
       const to = Math.max(...failed.map((outcome) => outcome.endedAt)) + 1_000;
-      const warnings = platform
+      const warnings = suite.platform
         .jsonLines()
         .filter((line) => line.level === 'warn' || line.level === 'error' || line.level === 'fatal')
         .filter((line) => {
@@ -181,7 +168,7 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
   };
   const CANARY_INTERVAL_MS = 8_000;
   const canary = (label: string) =>
-    mercato(dataDir, [
+    mercato(suite.dataDir, [
       'release',
       'catalog',
       '--strategy',
@@ -196,7 +183,7 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
     ]);
 
   it('promotes a good canary step by step (5, 25, 50 %) on its analysis, with no failed request', async () => {
-    const built = await mercato(dataDir, ['build', '--label', 'v3', 'catalog']);
+    const built = await mercato(suite.dataDir, ['build', '--label', 'v3', 'catalog']);
     expect(built.code, built.output).toBe(0);
     const reads = steadyLoad(() => fetch(`${gateway}/api/catalog/products?page_size=5`), READS_PER_SECOND);
     await sleep(1_000);
@@ -241,7 +228,7 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
   }, 180_000);
 
   it('rolls a bad canary back on its analysis within two intervals, printing the figures that decided', async () => {
-    const built = await mercato(dataDir, [
+    const built = await mercato(suite.dataDir, [
       'build',
       '--label',
       'bad',

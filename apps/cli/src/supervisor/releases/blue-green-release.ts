@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceProcess } from '../service-process.ts';
 import {
+  begin,
   type Emit,
-  outdated,
-  progress,
   type ReleaseEvent,
   type ReleaseHost,
   retireReported,
@@ -59,14 +58,16 @@ export async function blueGreenRelease(
   settings: BlueGreenSettings,
   report: (event: ReleaseEvent) => void,
 ): Promise<boolean> {
-  const emit: Emit = progress(report);
-  const blue = outdated(host, service, version, emit);
-  if (blue.length === 0) return true;
-  emit({
-    step: 'planned',
+  const started = begin(
+    host,
+    service,
     version,
-    message: `blue-green of ${service}: ${blue.length} green instance(s) of ${version} beside ${blue.length} blue, checked alone, then every call and delivery switched at once; blue stays as the standby`,
-  });
+    report,
+    (old) =>
+      `blue-green of ${service}: ${old.length} green instance(s) of ${version} beside ${old.length} blue, checked alone, then every call and delivery switched at once; blue stays as the standby`,
+  );
+  if (!started) return true;
+  const { emit, old: blue } = started;
   const green: ServiceProcess[] = [];
   const abandon = async (why: string) => {
     for (const instance of green) await host.retire(instance);

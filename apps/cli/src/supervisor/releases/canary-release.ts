@@ -8,15 +8,7 @@ import {
   type Verdict,
   windowFigures,
 } from './canary-analysis.ts';
-import {
-  type Emit,
-  outdated,
-  progress,
-  type ReleaseEvent,
-  type ReleaseHost,
-  retireReported,
-  startReady,
-} from './release-steps.ts';
+import { begin, type ReleaseEvent, type ReleaseHost, retireReported, startReady } from './release-steps.ts';
 
 export interface CanarySettings {
   /** Traffic shares (%) the canary is held at in turn before it is promoted; 100 is the promotion. */
@@ -63,14 +55,16 @@ export async function canaryRelease(
   settings: CanarySettings,
   report: (event: ReleaseEvent) => void,
 ): Promise<boolean> {
-  const emit: Emit = progress(report);
-  const stable = outdated(host, service, version, emit);
-  if (stable.length === 0) return true;
-  emit({
-    step: 'planned',
+  const started = begin(
+    host,
+    service,
     version,
-    message: `canary of ${service} ${version} beside ${stable.length} stable instance(s): ${settings.steps.join(' % → ')} % of calls, ${settings.intervalMs} ms per analysis, at least ${settings.thresholds.minSample} canary calls each; as a consumer it is one more member of each of its groups, taking about 1/${stable.length + 1} of their deliveries whatever its share of calls`,
-  });
+    report,
+    (old) =>
+      `canary of ${service} ${version} beside ${old.length} stable instance(s): ${settings.steps.join(' % → ')} % of calls, ${settings.intervalMs} ms per analysis, at least ${settings.thresholds.minSample} canary calls each; as a consumer it is one more member of each of its groups, taking about 1/${old.length + 1} of their deliveries whatever its share of calls`,
+  );
+  if (!started) return true;
+  const { emit, old: stable } = started;
   // No calls until the first step gives it its share.
   const canary = await startReady(
     host,

@@ -59,6 +59,24 @@ export function outdated(host: ReleaseHost, service: string, version: string, em
 }
 
 /**
+ * A release's first steps: its progress stamps, the instances not on `version` yet and the plan
+ * for them, reported; undefined (reported as nothing to do) when every instance runs it already.
+ */
+export function begin(
+  host: ReleaseHost,
+  service: string,
+  version: string,
+  report: (event: ReleaseEvent) => void,
+  plan: (old: readonly ServiceProcess[]) => string,
+): { emit: Emit; old: ServiceProcess[] } | undefined {
+  const emit = progress(report);
+  const old = outdated(host, service, version, emit);
+  if (old.length === 0) return undefined;
+  emit({ step: 'planned', version, message: plan(old) });
+  return { emit, old };
+}
+
+/**
  * Starts one more instance of `version` and waits until it is ready (a crash fails it at once);
  * `configure` sets it up before it can be ready (a canary's weight 0). When it is not ready, it is
  * stopped, `failed` is reported with `then` (what that leaves running) and undefined returned.

@@ -1,12 +1,4 @@
-import {
-  type Emit,
-  outdated,
-  progress,
-  type ReleaseEvent,
-  type ReleaseHost,
-  retireReported,
-  startReady,
-} from './release-steps.ts';
+import { begin, type ReleaseEvent, type ReleaseHost, retireReported, startReady } from './release-steps.ts';
 
 /**
  * A rolling release (Kubernetes' RollingUpdate with maxSurge 1, maxUnavailable 0): for each
@@ -21,14 +13,16 @@ export async function rollingRelease(
   version: string,
   report: (event: ReleaseEvent) => void,
 ): Promise<boolean> {
-  const emit: Emit = progress(report);
-  const old = outdated(host, service, version, emit);
-  if (old.length === 0) return true;
-  emit({
-    step: 'planned',
+  const started = begin(
+    host,
+    service,
     version,
-    message: `rolling ${old.length} instance(s) of ${service} to ${version}: one new instance ready before each old one is drained`,
-  });
+    report,
+    (instances) =>
+      `rolling ${instances.length} instance(s) of ${service} to ${version}: one new instance ready before each old one is drained`,
+  );
+  if (!started) return true;
+  const { emit, old } = started;
   for (const [replaced, retiring] of old.entries()) {
     const then = `stopped after ${replaced} of ${old.length} replaced, the others still run ${retiring.version}`;
     if (!(await startReady(host, service, version, emit, then))) return false;

@@ -1,0 +1,56 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll } from 'vitest';
+import { isAlive, type PlatformPorts, PlatformProcess } from './platform-process.ts';
+
+/** One platform for a suite whose processes come and go (releases, autoscaling). */
+export interface SuitePlatform {
+  readonly platform: PlatformProcess;
+  readonly dataDir: string;
+  /** Notes every pid the run has now, so that none outlives the suite (call after it starts some). */
+  remember: () => Promise<void>;
+}
+
+/**
+ * Starts `npm start` in a data directory of its own before the suite's tests (ready within 90 s)
+ * and stops it after them: Ctrl-C, then `kill -9` of any process the run ever had that is still
+ * alive, then the data directory removed. Call in a `describe`.
+ */
+export function suitePlatform(
+  name: string,
+  ports: PlatformPorts,
+  env: Record<string, string>,
+): SuitePlatform {
+  const stragglers = new Set<number>();
+  let platform: PlatformProcess | undefined;
+  let dataDir = '';
+  const suite: SuitePlatform = {
+    get platform() {
+      if (!platform) throw new Error('the suite platform is not started yet');
+      return platform;
+    },
+    get dataDir() {
+      return dataDir;
+    },
+    remember: async () => {
+      for (const pid of await suite.platform.pids()) stragglers.add(pid);
+    },
+  };
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), `mercato-${name}-`));
+    platform = new PlatformProcess(dataDir, ports, env);
+    await platform.waitForLine(/all services ready in/, 90_000);
+    await suite.remember();
+  });
+  afterAll(async () => {
+    if (platform) {
+      platform.child.kill('SIGINT');
+      await Promise.race([platform.exited(), sleep(15_000)]);
+    }
+    for (const pid of stragglers) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+  return suite;
+}
