@@ -102,3 +102,20 @@ describe('logging while the reader is behind', () => {
     expect(lines.at(-1)?.message).toBe('after the reader caught up');
   });
 });
+
+describe('lines dropped while the reader is behind', () => {
+  it('are counted in log_lines_dropped_total', async () => {
+    const { StdoutDestination } = await import('../src/logging/stdout-destination.ts');
+    const { createServiceMetrics } = await import('../src/metrics/service-metrics.ts');
+    const metrics = createServiceMetrics('drops');
+    const before = await metrics.registry.getSingleMetricAsString('log_lines_dropped_total');
+    // A reader 4 MiB behind already: every line is dropped.
+    const behind = { writableLength: 4 * 1024 * 1024, write: () => true, on: () => behind };
+    const destination = new StdoutDestination({ out: behind as never });
+    for (let i = 0; i < 3; i += 1) expect(destination.write('{"message":"lost"}\n')).toBe(false);
+    expect(destination.dropped).toBe(3);
+    const count = (text: string) => Number(/log_lines_dropped_total\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+    const after = await metrics.registry.getSingleMetricAsString('log_lines_dropped_total');
+    expect(count(after) - count(before)).toBe(3);
+  });
+});

@@ -1,6 +1,10 @@
 /** How much a service holds while stdout's reader is behind, before it drops lines. */
 export const STDOUT_BUFFER_BYTES = 4 * 1024 * 1024;
 
+/** Lines this process dropped because stdout's reader was too far behind (all destinations). */
+let droppedInProcess = 0;
+export const droppedLogLines = (): number => droppedInProcess;
+
 /** What the destination writes to: the process's stdout, or a stand-in. */
 export type LineSink = Pick<NodeJS.WritableStream, 'write' | 'on'> & { readonly writableLength: number };
 
@@ -40,6 +44,7 @@ export class StdoutDestination {
   write(line: string): boolean {
     if (this.#broken) return false;
     if (!this.#fits(line)) {
+      droppedInProcess += 1;
       this.#dropped += 1;
       this.#unreported += 1;
       return false;

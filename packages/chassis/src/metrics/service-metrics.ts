@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { createRpcMetrics, type RpcMetrics } from '../grpc/rpc-metrics.ts';
+import { droppedLogLines } from '../logging/stdout-destination.ts';
 
 /** Buckets in seconds, from sub-millisecond cache hits to the 5 s edge deadline. */
 const durationBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -32,6 +33,18 @@ export function createServiceMetrics(service: string): ServiceMetrics {
       const now = performance.eventLoopUtilization();
       this.set(performance.eventLoopUtilization(now, lastUtilization).utilization);
       lastUtilization = now;
+    },
+  });
+
+  let droppedSeen = 0;
+  new Counter({
+    name: 'log_lines_dropped_total',
+    help: 'Log lines dropped because the reader of stdout (the supervisor, a container runtime) was more than 4 MiB behind',
+    registers: [registry],
+    collect() {
+      const dropped = droppedLogLines();
+      if (dropped > droppedSeen) this.inc(dropped - droppedSeen);
+      droppedSeen = dropped;
     },
   });
 
