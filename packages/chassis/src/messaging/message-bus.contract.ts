@@ -1,3 +1,6 @@
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createEnvelope, defineCommand, defineEvent, type Envelope } from '@mercato/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -374,26 +377,30 @@ export function messageBusContract(
         const { start, effects, publish } = await setUp();
         const fast = { VISIBILITY_MS: '600', LEASE_TTL_MS: '900' };
         // The first member stalls on the message (its event loop blocked, as by a long GC pause) well
-        // past its claim; a second one, started then, takes it over, commits the effect and holds it
-        // unacknowledged.
-        const stalled = start({ ...fast, STALL_IN_HANDLER: '0', STALL_MS: '6000' });
-        await stalled.waitForLine(/^consuming$/, 30_000);
-        await publish(0);
-        await stalled.waitForLine(/^stalling 0$/, 15_000);
-        const successor = start({ ...fast, HOLD_BEFORE_ACK: '0' });
-        await successor.waitForLine(/^committed-holding 0$/, 15_000);
-        expect(stalled.lines, 'the successor committed while the first member still stalled').not.toContain(
-          'woke 0',
-        );
-        // The stalled member wakes, finds the effect done (inbox), and acknowledges its own stale claim.
-        await stalled.waitForLine(/^acked 0 1$/, 15_000);
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-        // The successor dies without acknowledging: its claim was never the stalled member's to end,
-        // so the message comes back (to the member still alive), which finds it done and acknowledges it.
-        await successor.kill('SIGKILL');
-        await stalled.waitForLine(/^acked 0 ([3-9]|\d\d+)$/, 15_000);
+        // past its claim — until the test ends the stall, so however slowly the successor starts
+        // (a fixed 6 s was too short for a process started beside the other suites in CI); a second
+        // one, started then, takes it over, commits the effect and holds it unacknowledged.
+        const wake = path.join(tmpdir(), `mercato-stall-${unique()}`);
+        const stalled = start({ ...fast, STALL_IN_HANDLER: '0', STALL_UNTIL: wake });
+        try {
+          await stalled.waitForLine(/^consuming$/, 30_000);
+          await publish(0);
+          await stalled.waitForLine(/^stalling 0$/, 15_000);
+          const successor = start({ ...fast, HOLD_BEFORE_ACK: '0' });
+          await successor.waitForLine(/^committed-holding 0$/, 30_000);
+          // The stalled member wakes, finds the effect done (inbox), and acknowledges its own stale claim.
+          await writeFile(wake, '');
+          await stalled.waitForLine(/^acked 0 1$/, 15_000);
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          // The successor dies without acknowledging: its claim was never the stalled member's to end,
+          // so the message comes back (to the member still alive), which finds it done and acknowledges it.
+          await successor.kill('SIGKILL');
+          await stalled.waitForLine(/^acked 0 ([3-9]|\d\d+)$/, 15_000);
+        } finally {
+          await rm(wake, { force: true });
+        }
         expect(await effects()).toEqual([{ seq: 0, n: 1 }]);
-      }, 60_000);
+      }, 90_000);
     });
   });
 }
