@@ -244,7 +244,13 @@ export function createDependencyPolicy(options: DependencyPolicyOptions): Depend
             waitEnds - Date.now(),
             callOptions.remainingMs?.() ?? Number.POSITIVE_INFINITY,
           );
-          const reconnectable = error instanceof BrokenCircuitError || options.neverReached(error as Error);
+          // A call already waiting out a restart that finds the limit taken (by the other waiters'
+          // attempts, or by calls to the dependency now back) waits on within its time, rather than
+          // being refused as overloaded after it was admitted.
+          const reconnectable =
+            error instanceof BrokenCircuitError ||
+            options.neverReached(error as Error) ||
+            (reconnect > 0 && error instanceof LimitExceededError);
           if (!reconnectable || left < pause + MIN_ATTEMPT_MS) throw error;
           // Counted, not logged: at full traffic a restart would log hundreds of these a second.
           metrics.retries.inc({ dependency, rpc_method: callOptions.method });
