@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type Outcome, steadyLoad } from './support/edge-load.ts';
 import type { RegisteredInstance } from './support/platform-process.ts';
 import { mercato, metricSum, served } from './support/release-cli.ts';
-import { kept, type OrderJson, ShopClient, settledStatuses } from './support/shop-client.ts';
+import { kept, ShopClient, settledStatuses, steadyOrders } from './support/shop-client.ts';
 import { suitePlatform } from './support/suite-platform.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
@@ -14,7 +14,6 @@ const gateway = `http://127.0.0.1:${ports.gateway}`;
 // As the rolling release's suite: what a 2-core machine serves beside the suite without shedding.
 const READS_PER_SECOND = 50;
 const ORDERS_PER_SECOND = 2;
-const skus = ['BOK-0001', 'BOK-0002', 'BOK-0003', 'KIT-0001', 'KIT-0002', 'APP-0001', 'APP-0002', 'ELE-0001'];
 const failed = (outcomes: readonly Outcome[], ok: number) =>
   outcomes.filter((outcome) => outcome.status !== ok);
 
@@ -50,16 +49,9 @@ describe('a blue-green release under load (mercato release --strategy blue-green
     const built = await mercato(suite.dataDir, ['build', '--label', 'v2', 'catalog', 'order']);
     expect(built.code, built.output).toBe(0);
     const token = await shop.customer('blue-green-e2e@mercato.test');
-    let placed = 0;
-    const orderIds: string[] = [];
     const reads = steadyLoad(() => fetch(`${gateway}/api/catalog/products?page_size=5`), READS_PER_SECOND);
-    const orders = steadyLoad(async () => {
-      placed += 1;
-      const sku = skus[placed % skus.length] ?? 'BOK-0001';
-      const response = await shop.placeOrder(token, `blue-green-${placed}`, [{ sku, quantity: 1 }]);
-      if (response.status === 202) orderIds.push(((await response.clone().json()) as OrderJson).order_id);
-      return response;
-    }, ORDERS_PER_SECOND);
+    const orders = steadyOrders(shop, token, 'blue-green', ORDERS_PER_SECOND);
+    const { orderIds } = orders;
     await sleep(2_000);
 
     const catalog = await mercato(suite.dataDir, [

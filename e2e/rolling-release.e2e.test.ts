@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type Outcome, steadyLoad } from './support/edge-load.ts';
 import type { RegisteredInstance } from './support/platform-process.ts';
 import { mercato, served } from './support/release-cli.ts';
-import { kept, type OrderJson, ShopClient, settledStatuses } from './support/shop-client.ts';
+import { kept, ShopClient, settledStatuses, steadyOrders } from './support/shop-client.ts';
 import { suitePlatform } from './support/suite-platform.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
@@ -16,7 +16,6 @@ const gateway = `http://127.0.0.1:${ports.gateway}`;
 // waits on the CPU per order (bench/orders), not on releases.
 const READS_PER_SECOND = 50;
 const ORDERS_PER_SECOND = 2;
-const skus = ['BOK-0001', 'BOK-0002', 'BOK-0003', 'KIT-0001', 'KIT-0002', 'APP-0001', 'APP-0002', 'ELE-0001'];
 
 const failures = (outcomes: readonly Outcome[], ok: (status: number) => boolean) =>
   outcomes.filter((outcome) => !ok(outcome.status));
@@ -55,16 +54,9 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
     const built = await mercato(suite.dataDir, ['build', '--label', 'v2', 'catalog', 'order']);
     expect(built.code, built.output).toBe(0);
     const token = await shop.customer('release-e2e@mercato.test');
-    let placed = 0;
-    const orderIds: string[] = [];
     const reads = steadyLoad(() => fetch(`${gateway}/api/catalog/products?page_size=5`), READS_PER_SECOND);
-    const orders = steadyLoad(async () => {
-      placed += 1;
-      const sku = skus[placed % skus.length] ?? 'BOK-0001';
-      const response = await shop.placeOrder(token, `release-${placed}`, [{ sku, quantity: 1 }]);
-      if (response.status === 202) orderIds.push(((await response.clone().json()) as OrderJson).order_id);
-      return response;
-    }, ORDERS_PER_SECOND);
+    const orders = steadyOrders(shop, token, 'release', ORDERS_PER_SECOND);
+    const { orderIds } = orders;
     const loadStart = Date.now();
     await sleep(2_000);
     const marks: string[] = [];

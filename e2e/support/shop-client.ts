@@ -4,6 +4,7 @@ import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { waitFor } from '@mercato/chassis/testing';
 import { PaymentService } from '@mercato/contracts/grpc/payment';
+import { type EdgeLoad, steadyLoad } from './edge-load.ts';
 import type { RunState } from './platform-process.ts';
 
 export interface OrderJson {
@@ -86,6 +87,40 @@ export async function settledStatuses(
     250,
   );
   return [...outcome.values()];
+}
+
+/** Products a steady order load cycles through (each in the demo shop, in stock). */
+const orderSkus = [
+  'BOK-0001',
+  'BOK-0002',
+  'BOK-0003',
+  'KIT-0001',
+  'KIT-0002',
+  'APP-0001',
+  'APP-0002',
+  'ELE-0001',
+];
+
+/**
+ * Orders placed at a steady rate by one customer (`token`), one item each, cycling through the demo
+ * products, with idempotency keys `<prefix>-<n>`; `orderIds` holds every order accepted (202).
+ */
+export function steadyOrders(
+  shop: ShopClient,
+  token: string,
+  prefix: string,
+  perSecond: number,
+): EdgeLoad & { orderIds: string[] } {
+  let placed = 0;
+  const orderIds: string[] = [];
+  const load = steadyLoad(async () => {
+    placed += 1;
+    const sku = orderSkus[placed % orderSkus.length] ?? 'BOK-0001';
+    const response = await shop.placeOrder(token, `${prefix}-${placed}`, [{ sku, quantity: 1 }]);
+    if (response.status === 202) orderIds.push(((await response.clone().json()) as OrderJson).order_id);
+    return response;
+  }, perSecond);
+  return { ...load, orderIds };
 }
 
 export class ShopClient {

@@ -1,5 +1,6 @@
 import { parsePrometheusText } from '@mercato/chassis/prometheus-text';
 import { quantileMs, type Snapshot, snapshotOf } from '../../observability/red-figures.ts';
+import type { ServiceProcess } from '../service-process.ts';
 
 /** What an analysis holds a canary to (Flagger's and Argo Rollouts' usual checks). */
 export interface AnalysisThresholds {
@@ -45,6 +46,16 @@ export const rpcSnapshot = (metricsText: string): Snapshot =>
   snapshotOf(
     parsePrometheusText(metricsText).filter((family) => family.name === 'rpc_server_duration_seconds'),
   );
+
+/** One instance's gRPC RED so far; empty when it does not answer (its window then counts no calls). */
+export async function scrape(instance: ServiceProcess): Promise<Snapshot> {
+  try {
+    const response = await fetch(`${instance.url}/metrics`, { signal: AbortSignal.timeout(2_000) });
+    return rpcSnapshot(await response.text());
+  } catch {
+    return rpcSnapshot('');
+  }
+}
 
 const emptyBuckets = () => new Map<number, number>();
 

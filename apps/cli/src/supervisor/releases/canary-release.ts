@@ -1,13 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Snapshot } from '../../observability/red-figures.ts';
-import type { ServiceProcess } from '../service-process.ts';
-import {
-  type AnalysisThresholds,
-  judge,
-  rpcSnapshot,
-  type Verdict,
-  windowFigures,
-} from './canary-analysis.ts';
+import { type AnalysisThresholds, judge, scrape, type Verdict, windowFigures } from './canary-analysis.ts';
 import { begin, type ReleaseEvent, type ReleaseHost, retireReported, startReady } from './release-steps.ts';
 
 export interface CanarySettings {
@@ -26,16 +18,6 @@ export interface CanarySettings {
 }
 
 export const defaultSteps = [5, 25, 50] as const;
-
-/** One instance's gRPC RED so far; empty when it does not answer (its window then counts no calls). */
-async function scrape(instance: ServiceProcess): Promise<Snapshot> {
-  try {
-    const response = await fetch(`${instance.url}/metrics`, { signal: AbortSignal.timeout(2_000) });
-    return rpcSnapshot(await response.text());
-  } catch {
-    return rpcSnapshot('');
-  }
-}
 
 /**
  * A canary release (Flagger's and Argo Rollouts' progressive delivery, here in the supervisor): one

@@ -1,13 +1,10 @@
 import type { ServiceProcess } from '../service-process.ts';
-import { rpcSnapshot } from './canary-analysis.ts';
+import { scrape } from './canary-analysis.ts';
 
 /** Calls a tester's smoke check sends through the gateway to the green set. */
 export const SMOKE_CALLS = 10;
 
-const served = async (instance: ServiceProcess): Promise<number> => {
-  const response = await fetch(`${instance.url}/metrics`, { signal: AbortSignal.timeout(2_000) });
-  return rpcSnapshot(await response.text()).requests;
-};
+const served = async (instance: ServiceProcess): Promise<number> => (await scrape(instance)).requests;
 
 /**
  * A blue-green release's check of the green set alone, before any customer call reaches it: each
