@@ -58,7 +58,7 @@ describe.skipIf(!postgres.available)(suiteTitle('core services behind the gatewa
     // pricing's own timeout is generous, so what it passes on to customer is the gateway's deadline.
     pricing = await start(pricingDefinition, {
       ...shared,
-      CUSTOMER_GRPC_URL: customer.grpcUrl,
+      MERCATO_PEERS: `customer=${customer.grpcUrl}`,
       RPC_TIMEOUT_MS: '5000',
     });
     inventory = await start(inventoryDefinition, shared);
@@ -75,16 +75,14 @@ describe.skipIf(!postgres.available)(suiteTitle('core services behind the gatewa
       // (waiting out restarts is e2e/restarts-at-the-edge).
       RPC_BREAKER_OPEN_MS: '1000',
       RPC_RECONNECT_WAIT_MS: '0',
-      CATALOG_GRPC_URL: catalog.grpcUrl,
-      IDENTITY_GRPC_URL: identity.grpcUrl,
-      CUSTOMER_GRPC_URL: customer.grpcUrl,
-      PRICING_GRPC_URL: pricing.grpcUrl,
-      INVENTORY_GRPC_URL: inventory.grpcUrl,
-      ORDER_GRPC_URL: inventory.grpcUrl,
-      FULFILLMENT_GRPC_URL: inventory.grpcUrl,
-      NOTIFICATION_GRPC_URL: inventory.grpcUrl,
-      ORDER_VIEW_URL: 'http://127.0.0.1:9',
-      ANALYTICS_URL: 'http://127.0.0.1:9',
+      MERCATO_PEERS: [
+        `catalog=${catalog.grpcUrl}`,
+        `identity=${identity.grpcUrl}`,
+        `customer=${customer.grpcUrl}`,
+        `pricing=${pricing.grpcUrl}`,
+        `inventory=${inventory.grpcUrl}`,
+        ...['order', 'fulfillment', 'notification'].map((name) => `${name}=${inventory.grpcUrl}`),
+      ].join(','),
       IDENTITY_URL: identity.url,
     });
     url = await gateway.start();

@@ -207,9 +207,8 @@ const startGateway = async (
       LOG_LEVEL: 'warn',
       GATEWAY_ROUTES_FILE: routesFile,
       IDENTITY_URL: upstreamUrl,
-      // Required by the gateway; no route of this bench reads the read models.
-      ORDER_VIEW_URL: upstreamUrl,
-      ANALYTICS_URL: upstreamUrl,
+      // This bench's routing table names its backends by address; nothing is found by name.
+      MERCATO_DISCOVERY: 'static',
       ...env,
     },
   );

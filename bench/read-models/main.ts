@@ -111,21 +111,22 @@ async function readThroughGateway(orderViewUrl: string, orderViewPid: number | u
       PORT: String(ports.gateway),
       MERCATO_SERVICE: 'gateway',
       LOG_LEVEL: 'warn',
-      ORDER_VIEW_URL: orderViewUrl,
-      ANALYTICS_URL: unused,
+      // Read from order-view; the gRPC services are never called by the reads measured.
+      MERCATO_PEERS: [
+        `order-view/http=${orderViewUrl}`,
+        `analytics/http=${unused}`,
+        ...[
+          'catalog',
+          'identity',
+          'customer',
+          'pricing',
+          'inventory',
+          'order',
+          'fulfillment',
+          'notification',
+        ].map((name) => `${name}=${unused}`),
+      ].join(','),
       IDENTITY_URL: `http://127.0.0.1:${ports.jwks}`,
-      ...Object.fromEntries(
-        [
-          'CATALOG',
-          'IDENTITY',
-          'CUSTOMER',
-          'PRICING',
-          'INVENTORY',
-          'ORDER',
-          'FULFILLMENT',
-          'NOTIFICATION',
-        ].map((name) => [`${name}_GRPC_URL`, unused]),
-      ),
       // What is measured is the read, not the per-user quota.
       GATEWAY_RATE_LIMIT_DEFAULT: 'off',
     },

@@ -11,6 +11,13 @@ export const supervisorConfig = z.object({
    * and listening on it then fails although nothing listens there.
    */
   MERCATO_PG_PORT: env.port(25432),
+  /**
+   * `fixed` (default): the ports below, in catalog order. `dynamic`: every service, the gateway and
+   * the supervisor's API listen on a port the system picks; each service tells the supervisor where
+   * over its IPC channel, and everything is found by name through the registry. The shop's address
+   * is printed and kept in `.mercato/run/state.json`.
+   */
+  MERCATO_PORTS: z.enum(['fixed', 'dynamic'], { error: 'expected fixed or dynamic' }).default('fixed'),
   MERCATO_GATEWAY_PORT: env.port(8080),
   /** Services other than the gateway listen on consecutive ports from here. */
   MERCATO_PORT_BASE: env.port(4001),

@@ -16,13 +16,16 @@ export interface ServiceSpec {
   smtp?: boolean;
   /** Services that must be ready before this one starts. */
   dependsOn: string[];
-  /** Extra environment, given the addresses of every service. */
+  /**
+   * Extra environment, given the addresses of the outside world it talks to (the simulators, the
+   * SMTP server) and of the supervisor. Never a Mercato service's address: those are found by name.
+   */
   env?: (addresses: ServiceAddresses) => Record<string, string>;
 }
 
 export interface ServiceAddresses {
+  /** The simulators' HTTP addresses (payment-provider, carrier). */
   http: Record<string, string>;
-  grpc: Record<string, string>;
   /** Where mail goes: SMTP_URL when set, else the SMTP sink. */
   smtp: string;
   /** The supervisor's API (the console's process control, traces and logs), when it runs one. */
@@ -54,8 +57,8 @@ export const serviceCatalog: readonly ServiceSpec[] = [
   core('catalog'),
   core('identity'),
   core('customer'),
-  // pricing calls customer, but its client connects on first use, so it need not wait for it.
-  core('pricing', [], ({ grpc }) => ({ CUSTOMER_GRPC_URL: grpc.customer ?? '' })),
+  // pricing calls customer, found by name when it first does, so it need not wait for it.
+  core('pricing'),
   core('inventory'),
   {
     // The outside world payment talks to: a simulator of a payment provider (not a Mercato service).
@@ -67,7 +70,7 @@ export const serviceCatalog: readonly ServiceSpec[] = [
     dependsOn: [],
   },
   core('payment', [], ({ http }) => ({ PAYMENT_PROVIDER_URL: http['payment-provider'] ?? '' })),
-  core('order', [], ({ grpc }) => ({ PRICING_GRPC_URL: grpc.pricing ?? '' })),
+  core('order'),
   {
     // The outside world fulfillment hands parcels to: a carrier simulator (not a Mercato service).
     name: 'carrier',
@@ -88,11 +91,7 @@ export const serviceCatalog: readonly ServiceSpec[] = [
     smtp: true,
     dependsOn: [],
   },
-  core('notification', [], ({ grpc, smtp }) => ({
-    CUSTOMER_GRPC_URL: grpc.customer ?? '',
-    ORDER_GRPC_URL: grpc.order ?? '',
-    SMTP_URL: smtp,
-  })),
+  core('notification', [], ({ smtp }) => ({ SMTP_URL: smtp })),
   // The read models: fed by the bus's event log only, rebuildable from its start.
   readModel('order-view'),
   readModel('analytics'),
@@ -105,21 +104,8 @@ export const serviceCatalog: readonly ServiceSpec[] = [
     // Starts alongside the others: its readiness covers catalog and identity, and the
     // supervisor waits for that, so it needs no head start from them.
     dependsOn: [],
-    env: ({ http, grpc, supervisor }) => ({
-      SUPERVISOR_URL: supervisor,
-      CATALOG_GRPC_URL: grpc.catalog ?? '',
-      IDENTITY_GRPC_URL: grpc.identity ?? '',
-      CUSTOMER_GRPC_URL: grpc.customer ?? '',
-      PRICING_GRPC_URL: grpc.pricing ?? '',
-      INVENTORY_GRPC_URL: grpc.inventory ?? '',
-      ORDER_GRPC_URL: grpc.order ?? '',
-      FULFILLMENT_GRPC_URL: grpc.fulfillment ?? '',
-      NOTIFICATION_GRPC_URL: grpc.notification ?? '',
-      ORDER_VIEW_URL: http['order-view'] ?? '',
-      ANALYTICS_URL: http.analytics ?? '',
-      PAYMENT_GRPC_URL: grpc.payment ?? '',
-      IDENTITY_URL: http.identity ?? '',
-    }),
+    // Every service it calls is found by name (its routing table's clusters name them).
+    env: ({ supervisor }) => ({ SUPERVISOR_URL: supervisor }),
   },
 ];
 
@@ -140,13 +126,20 @@ export interface Placement {
  * The one place ports are assigned: the gateway on its own port, every other service on the next
  * port from the base in catalog order, and gRPC likewise. A service's further instances
  * (`replicas`) get ports after all of those, so the first instances' ports do not depend on how many
- * others run. Services and the gateway have no peer addresses of their own; they are handed these.
+ * others run. Services find each other by name through the registry, which lists these. With
+ * `MERCATO_PORTS=dynamic` every port is 0 (the system picks; each process reports where it listens).
  */
 export function placeServices(
   specs: readonly ServiceSpec[],
-  bases: { MERCATO_GATEWAY_PORT: number; MERCATO_PORT_BASE: number; MERCATO_GRPC_PORT_BASE: number },
+  bases: {
+    MERCATO_GATEWAY_PORT: number;
+    MERCATO_PORT_BASE: number;
+    MERCATO_GRPC_PORT_BASE: number;
+    MERCATO_PORTS?: 'fixed' | 'dynamic';
+  },
   replicas: ReadonlyMap<string, number> = new Map(),
 ): Placement {
+  if (bases.MERCATO_PORTS === 'dynamic') return dynamicPlacement(specs, replicas);
   const ports: Record<string, number> = {};
   const grpcPorts: Record<string, number> = {};
   const smtpPorts: Record<string, number> = {};
@@ -169,4 +162,40 @@ export function placeServices(
   const urls = Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, url(port)]));
   const grpcUrls = Object.fromEntries(Object.entries(grpcPorts).map(([name, port]) => [name, url(port)]));
   return { ports, grpcPorts, smtpPorts, urls, grpcUrls, instances };
+}
+
+/** The processes whose HTTP address a service is handed (the simulators it talks to). */
+export function addressesUsed(spec: ServiceSpec): string[] {
+  const names: string[] = [];
+  const recorder = new Proxy<Record<string, string>>(
+    {},
+    {
+      get: (_target, name) => {
+        if (typeof name === 'string') names.push(name);
+        return 'http://127.0.0.1:1';
+      },
+    },
+  );
+  spec.env?.({ http: recorder, smtp: 'smtp://127.0.0.1:1', supervisor: 'http://127.0.0.1:1' });
+  return names;
+}
+
+/** Every port left to the system: the processes report theirs (`ServiceProcess.learnsAddresses`). */
+function dynamicPlacement(specs: readonly ServiceSpec[], replicas: ReadonlyMap<string, number>): Placement {
+  const placement: Placement = {
+    ports: {},
+    grpcPorts: {},
+    smtpPorts: {},
+    urls: {},
+    grpcUrls: {},
+    instances: [],
+  };
+  for (const spec of specs)
+    for (const name of instanceNames(spec.name, replicas.get(spec.name) ?? 1)) {
+      placement.instances.push({ name, service: spec.name, spec });
+      placement.ports[name] = 0;
+      if (spec.grpc) placement.grpcPorts[name] = 0;
+      if (spec.smtp) placement.smtpPorts[name] = 0;
+    }
+  return placement;
 }

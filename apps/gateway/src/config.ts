@@ -16,12 +16,6 @@ const policyText = (fallback: string) =>
 
 const defaultRoutesFile = fileURLToPath(new URL('../config/routes.json', import.meta.url));
 
-/**
- * A peer's address: given by whoever places the services (the supervisor, Kubernetes), never assumed
- * here. Optional: the routing table names the ones it uses, and a missing one fails its validation.
- */
-const grpcUrl = () => env.optionalUrl(['http', 'https']);
-
 export const gatewayConfig = z
   .object({
     ...serviceConfigShape,
@@ -72,19 +66,11 @@ export const gatewayConfig = z
     GATEWAY_STREAMS_PER_USER: env.int({ min: 1, max: 10_000, default: 10 }),
     /** Live streams one address may hold open without a token (public stock levels). */
     GATEWAY_STREAMS_PER_IP: env.int({ min: 1, max: 100_000, default: 50 }),
-    CATALOG_GRPC_URL: grpcUrl(),
-    IDENTITY_GRPC_URL: grpcUrl(),
-    CUSTOMER_GRPC_URL: grpcUrl(),
-    PRICING_GRPC_URL: grpcUrl(),
-    INVENTORY_GRPC_URL: grpcUrl(),
-    ORDER_GRPC_URL: grpcUrl(),
-    FULFILLMENT_GRPC_URL: grpcUrl(),
-    NOTIFICATION_GRPC_URL: grpcUrl(),
-    /** The read models' HTTP APIs (the dashboard, `GET /api/orders`, recommendations, reports). */
-    ORDER_VIEW_URL: env.url(['http', 'https']),
-    ANALYTICS_URL: env.url(['http', 'https']),
-    /** Where identity publishes its JWKS over HTTP. */
-    IDENTITY_URL: env.url(['http', 'https']),
+    /**
+     * An identity provider outside the shop whose JWKS checks access tokens. Unset: identity's, found
+     * by name like every service the gateway calls (the routing table's clusters name them).
+     */
+    IDENTITY_URL: env.optionalUrl(['http', 'https']),
     /** The supervisor's API, which the ops console at /ops reaches through /ops/api/* (set by npm start). */
     SUPERVISOR_URL: env.optionalUrl(['http', 'https']),
     JWT_ISSUER: env.string('mercato-identity'),

@@ -1,4 +1,4 @@
-import { createAuthenticator, type ServiceDefinition } from '@mercato/chassis';
+import { createAuthenticator, identityJwks, type ServiceDefinition } from '@mercato/chassis';
 import { requireTokenWhereDeclared } from './auth/authentication-first.ts';
 import { createAuthorizationStep } from './auth/authorization.step.ts';
 import { BlockedUsers, followBlockedUsers } from './auth/blocked-users.ts';
@@ -28,16 +28,6 @@ import { webAppRoutes } from './web/web-app.routes.ts';
 /** What the routing table may refer to as `${NAME}`: the gateway's settings, then the environment. */
 const tableVariables = (config: GatewayConfig): Record<string, string | undefined> => ({
   ...process.env,
-  CATALOG_GRPC_URL: config.CATALOG_GRPC_URL,
-  IDENTITY_GRPC_URL: config.IDENTITY_GRPC_URL,
-  CUSTOMER_GRPC_URL: config.CUSTOMER_GRPC_URL,
-  PRICING_GRPC_URL: config.PRICING_GRPC_URL,
-  INVENTORY_GRPC_URL: config.INVENTORY_GRPC_URL,
-  ORDER_GRPC_URL: config.ORDER_GRPC_URL,
-  FULFILLMENT_GRPC_URL: config.FULFILLMENT_GRPC_URL,
-  NOTIFICATION_GRPC_URL: config.NOTIFICATION_GRPC_URL,
-  ORDER_VIEW_URL: config.ORDER_VIEW_URL,
-  ANALYTICS_URL: config.ANALYTICS_URL,
   GATEWAY_RATE_LIMIT_DEFAULT: config.GATEWAY_RATE_LIMIT_DEFAULT,
   GATEWAY_RATE_LIMIT_CREDENTIALS: config.GATEWAY_RATE_LIMIT_CREDENTIALS,
 });
@@ -71,7 +61,10 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
     const blocked = new BlockedUsers();
     const identification = createIdentification(
       createAuthenticator({
-        jwksUrl: new URL('/.well-known/jwks.json', config.IDENTITY_URL).toString(),
+        // identity found by name, unless an identity provider outside the shop is configured.
+        jwksUrl: config.IDENTITY_URL
+          ? new URL('/.well-known/jwks.json', config.IDENTITY_URL).toString()
+          : identityJwks(context.discovery),
         issuer: config.JWT_ISSUER,
         audience: config.JWT_AUDIENCE,
       }),
@@ -108,7 +101,7 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
           checkFraming: rejectAmbiguousFraming,
           authorize: createAuthorizationStep(identification),
           limit: createRateLimitStep(rateLimitStore, identification),
-          proxy: await installProxying(app, config.GATEWAY_BODY_LIMIT_BYTES),
+          proxy: await installProxying(app, config.GATEWAY_BODY_LIMIT_BYTES, upstreams.httpAddress),
         });
         requireTokenWhereDeclared(app, identification);
         await app.register(catalogEdgeRoutes(upstreams));

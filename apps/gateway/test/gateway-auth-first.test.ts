@@ -3,6 +3,7 @@ import { startGrpcStub, startTokenIssuer } from '@mercato/chassis/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../src/config.ts';
 import { gatewayDefinition } from '../src/gateway.service.ts';
+import { gatewayPeers } from './support/peers.ts';
 
 interface Operation {
   method: string;
@@ -30,16 +31,7 @@ describe('authentication before validation', () => {
     gateway = await createService(gatewayDefinition, {
       PORT: '0',
       LOG_LEVEL: 'silent',
-      CATALOG_GRPC_URL: grpc,
-      IDENTITY_GRPC_URL: grpc,
-      CUSTOMER_GRPC_URL: grpc,
-      PRICING_GRPC_URL: grpc,
-      INVENTORY_GRPC_URL: grpc,
-      ORDER_GRPC_URL: grpc,
-      FULFILLMENT_GRPC_URL: grpc,
-      NOTIFICATION_GRPC_URL: grpc,
-      ORDER_VIEW_URL: 'http://127.0.0.1:9',
-      ANALYTICS_URL: 'http://127.0.0.1:9',
+      MERCATO_PEERS: gatewayPeers(grpc),
       IDENTITY_URL: issuer.url,
     });
     url = await gateway.start();

@@ -11,6 +11,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../src/config.ts';
 import { gatewayDefinition } from '../src/gateway.service.ts';
+import { gatewayPeers } from './support/peers.ts';
 
 const REQUEST_TIMEOUT_MS = 1_000;
 
@@ -49,16 +50,7 @@ describe('the hardened edge', () => {
       LOG_LEVEL: 'silent',
       GATEWAY_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
       GATEWAY_CORS_ORIGINS: 'http://shop.example',
-      CATALOG_GRPC_URL: grpcUrl,
-      IDENTITY_GRPC_URL: grpcUrl,
-      CUSTOMER_GRPC_URL: grpcUrl,
-      PRICING_GRPC_URL: grpcUrl,
-      INVENTORY_GRPC_URL: grpcUrl,
-      ORDER_GRPC_URL: grpcUrl,
-      FULFILLMENT_GRPC_URL: grpcUrl,
-      NOTIFICATION_GRPC_URL: grpcUrl,
-      ORDER_VIEW_URL: 'http://127.0.0.1:9',
-      ANALYTICS_URL: 'http://127.0.0.1:9',
+      MERCATO_PEERS: gatewayPeers(grpcUrl),
       IDENTITY_URL: issuer.url,
     });
     url = await gateway.start();

@@ -9,6 +9,7 @@ import fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../src/config.ts';
 import { gatewayDefinition } from '../src/gateway.service.ts';
+import { gatewayPeers } from './support/peers.ts';
 
 const upstreamRoutes = (router: ConnectRouter) => {
   router.service(CatalogService, { listCategories: () => ({ categories: [] }) });
@@ -53,16 +54,9 @@ describe("read-your-writes for the caller's own orders only", () => {
     gateway = await createService(gatewayDefinition, {
       PORT: '0',
       LOG_LEVEL: 'silent',
-      CATALOG_GRPC_URL: grpc,
-      IDENTITY_GRPC_URL: grpc,
-      CUSTOMER_GRPC_URL: grpc,
-      PRICING_GRPC_URL: grpc,
-      INVENTORY_GRPC_URL: grpc,
-      ORDER_GRPC_URL: grpc,
-      FULFILLMENT_GRPC_URL: grpc,
-      NOTIFICATION_GRPC_URL: grpc,
-      ORDER_VIEW_URL: `http://127.0.0.1:${(orderView.server.address() as AddressInfo).port}`,
-      ANALYTICS_URL: 'http://127.0.0.1:9',
+      MERCATO_PEERS: gatewayPeers(grpc, {
+        'order-view': `http://127.0.0.1:${(orderView.server.address() as AddressInfo).port}`,
+      }),
       IDENTITY_URL: issuer.url,
     });
     url = await gateway.start();

@@ -113,8 +113,6 @@ describe('route policies under encoded and non-canonical paths', () => {
       LOG_LEVEL: 'silent',
       GATEWAY_ROUTES_FILE: routesFile,
       IDENTITY_URL: issuer.url,
-      ORDER_VIEW_URL: 'http://127.0.0.1:9',
-      ANALYTICS_URL: 'http://127.0.0.1:9',
     });
     url = await gateway.start();
   });

@@ -6,6 +6,7 @@ import { IdentityService } from '@mercato/contracts/grpc/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../src/config.ts';
 import { gatewayDefinition } from '../src/gateway.service.ts';
+import { gatewayPeers } from './support/peers.ts';
 
 const routes = (router: ConnectRouter) => {
   router.service(CatalogService, {
@@ -30,16 +31,7 @@ describe('rate limits at the gateway', () => {
       const gateway = await createService(gatewayDefinition, {
         PORT: '0',
         LOG_LEVEL: 'silent',
-        CATALOG_GRPC_URL: grpcUrl,
-        IDENTITY_GRPC_URL: grpcUrl,
-        CUSTOMER_GRPC_URL: grpcUrl,
-        PRICING_GRPC_URL: grpcUrl,
-        INVENTORY_GRPC_URL: grpcUrl,
-        ORDER_GRPC_URL: grpcUrl,
-        FULFILLMENT_GRPC_URL: grpcUrl,
-        NOTIFICATION_GRPC_URL: grpcUrl,
-        ORDER_VIEW_URL: 'http://127.0.0.1:9',
-        ANALYTICS_URL: 'http://127.0.0.1:9',
+        MERCATO_PEERS: gatewayPeers(grpcUrl),
         IDENTITY_URL: 'http://127.0.0.1:9',
         GATEWAY_RATE_LIMIT_DEFAULT: `fixed_window:10/${WINDOW_MS}`,
         ...extra,

@@ -246,8 +246,6 @@ describe('the routing table at work', () => {
       GATEWAY_API_KEYS: `partner-a:${API_KEY},partner-b:${'b'.repeat(32)}`,
       GATEWAY_COMPOSITION_PART_TIMEOUT_MS: '300',
       IDENTITY_URL: issuer.url,
-      ORDER_VIEW_URL: 'http://127.0.0.1:9',
-      ANALYTICS_URL: 'http://127.0.0.1:9',
       RPC_RETRY_INITIAL_DELAY_MS: '10',
       RPC_RETRY_MAX_DELAY_MS: '20',
     });

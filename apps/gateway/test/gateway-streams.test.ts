@@ -8,6 +8,7 @@ import { OrderService } from '@mercato/contracts/grpc/order';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../src/config.ts';
 import { gatewayDefinition } from '../src/gateway.service.ts';
+import { gatewayPeers } from './support/peers.ts';
 
 /** What the order stub was asked for, and the streams it holds open. */
 const order = { streamCalls: [] as Array<{ customerId: string; orderId: string; after: string }>, open: 0 };
@@ -85,16 +86,7 @@ describe('live order streams at the edge', () => {
     gateway = await createService(gatewayDefinition, {
       PORT: '0',
       LOG_LEVEL: 'silent',
-      CATALOG_GRPC_URL: grpc,
-      IDENTITY_GRPC_URL: grpc,
-      CUSTOMER_GRPC_URL: grpc,
-      PRICING_GRPC_URL: grpc,
-      INVENTORY_GRPC_URL: grpc,
-      ORDER_GRPC_URL: grpc,
-      FULFILLMENT_GRPC_URL: grpc,
-      NOTIFICATION_GRPC_URL: grpc,
-      ORDER_VIEW_URL: 'http://127.0.0.1:9',
-      ANALYTICS_URL: 'http://127.0.0.1:9',
+      MERCATO_PEERS: gatewayPeers(grpc),
       IDENTITY_URL: issuer.url,
       GATEWAY_RATE_LIMIT_DEFAULT: 'off',
       GATEWAY_STREAMS_PER_USER: '3',

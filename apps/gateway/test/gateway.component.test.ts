@@ -7,6 +7,7 @@ import { IdentityService } from '@mercato/contracts/grpc/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../src/config.ts';
 import { gatewayDefinition } from '../src/gateway.service.ts';
+import { gatewayPeers } from './support/peers.ts';
 
 /** A stand-in catalog with the behaviours the gateway must cope with: answers, errors, silence. */
 function catalogStub() {
@@ -69,16 +70,7 @@ describe('gateway in front of a gRPC upstream', () => {
     gateway = await createService(gatewayDefinition, {
       PORT: '0',
       LOG_LEVEL: 'silent',
-      CATALOG_GRPC_URL: catalogUrl,
-      IDENTITY_GRPC_URL: catalogUrl,
-      CUSTOMER_GRPC_URL: catalogUrl,
-      PRICING_GRPC_URL: catalogUrl,
-      INVENTORY_GRPC_URL: catalogUrl,
-      ORDER_GRPC_URL: catalogUrl,
-      FULFILLMENT_GRPC_URL: catalogUrl,
-      NOTIFICATION_GRPC_URL: catalogUrl,
-      ORDER_VIEW_URL: 'http://127.0.0.1:9',
-      ANALYTICS_URL: 'http://127.0.0.1:9',
+      MERCATO_PEERS: gatewayPeers(catalogUrl),
       IDENTITY_URL: 'http://127.0.0.1:9',
       RPC_TIMEOUT_MS: '300',
       RPC_RETRY_ATTEMPTS: '1',

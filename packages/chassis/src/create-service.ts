@@ -3,11 +3,14 @@ import type { MessageContract } from '@mercato/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Gauge } from 'prom-client';
 import type { z } from 'zod';
-import { loadConfig } from './config/load-config.ts';
+import { ConfigError, loadConfig } from './config/load-config.ts';
 import { createPool, type Pool, pingDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
+import type { Discovery } from './discovery/discovery.ts';
+import { DnsNames } from './discovery/dns-names.ts';
 import { RegistryWatch } from './discovery/registry-watch.ts';
-import { createGrpcClient, type GrpcClient } from './grpc/grpc-client.ts';
+import { type PeerTable, StaticPeers } from './discovery/static-peers.ts';
+import { createGrpcClient, type GrpcClient, staticEndpoints } from './grpc/grpc-client.ts';
 import { createGrpcServer, type GrpcRoutes, type GrpcServer } from './grpc/grpc-server.ts';
 import { adminGuardSettings, createAdminGuard } from './http/admin-guard.ts';
 import { createHttpServer, type HttpApp, type HttpServerSettings } from './http/create-http-server.ts';
@@ -67,11 +70,18 @@ export interface BaseServiceContext<Config> {
   config: Config;
   logger: Logger;
   metrics: ServiceMetrics;
-  /** A client for one dependency's gRPC service, with its own resilience policy (`RPC_*` config). */
+  /**
+   * A client for one dependency's gRPC service, with its own resilience policy (`RPC_*` config). The
+   * dependency is found by its name (`discovery`), or by `find` when that differs from the name its
+   * metrics and errors carry; `url` pins one address instead (a backend the gateway's routing table
+   * names by address).
+   */
   grpcClient: <S extends DescService>(
     service: S,
-    target: { dependency: string; url: string; settings?: Partial<PolicySettings> },
+    target: { dependency: string; url?: string; find?: string; settings?: Partial<PolicySettings> },
   ) => GrpcClient<S>;
+  /** How other services are found by name (their HTTP APIs too). */
+  discovery: Discovery;
   /** Aborted when the service starts stopping; long-lived streams end on it. */
   stopping: AbortSignal;
 }
@@ -210,15 +220,10 @@ export async function createService<Config extends ChassisConfig, Uses extends S
     });
   }
 
-  // Embedded mode: dependencies' instances come from the supervisor's registry (by name), the
-  // configured address until it answers; without a registry the configured address (a DNS name).
-  const { MERCATO_REGISTRY_URL: registryUrl, MERCATO_ADMIN_TOKEN: adminToken } = config as Config &
-    Partial<Record<'MERCATO_REGISTRY_URL' | 'MERCATO_ADMIN_TOKEN', string>>;
-  const registry =
-    registryUrl && adminToken
-      ? new RegistryWatch({ url: registryUrl, token: adminToken, logger })
-      : undefined;
-  registry?.start();
+  const discovery = createDiscovery(config, logger);
+  discovery.start();
+  // The first answer before anything calls out: a call made earlier would find no instance and wait.
+  await discovery.ready(2_000);
 
   const stopSignal = new AbortController();
   const policyDefaults = policySettingsFrom(config as Config & RpcClientConfig);
@@ -231,12 +236,14 @@ export async function createService<Config extends ChassisConfig, Uses extends S
     db,
     outbox: messaging?.outbox,
     stopping: stopSignal.signal,
+    discovery,
     grpcClient: (service, target) =>
       createGrpcClient(service, {
         dependency: target.dependency,
         caller: definition.name,
-        url: target.url,
-        ...(registry ? { endpoints: registry.endpoints(target.dependency, target.url) } : {}),
+        endpoints: target.url
+          ? staticEndpoints([target.url])
+          : discovery.endpoints(target.find ?? target.dependency, 'grpc'),
         settings: { ...policyDefaults, ...target.settings },
         logger,
         metrics: metrics.rpc,
@@ -269,7 +276,7 @@ export async function createService<Config extends ChassisConfig, Uses extends S
 
   const app = createHttpServer({ logger, metrics, ...definition.http?.(config) });
   registerHealthRoutes(app, checks, health, metrics.registry);
-  app.addHook('onRequest', createAdminGuard(adminGuardSettings(config)));
+  app.addHook('onRequest', createAdminGuard(adminGuardSettings(config, discovery)));
   // While draining, answer in-flight requests with `Connection: close` so keep-alive clients do not
   // hold the server open after their last response.
   app.addHook('onSend', async (_request, reply) => {
@@ -331,7 +338,7 @@ export async function createService<Config extends ChassisConfig, Uses extends S
     await grpcClosed;
     await parts.onClose?.();
     await messaging?.stop();
-    await registry?.stop();
+    await discovery.stop();
     await db?.end();
     await stopTracing();
     logger.info({ drained }, 'stopped');
@@ -366,4 +373,39 @@ export async function createService<Config extends ChassisConfig, Uses extends S
       return stopping;
     },
   };
+}
+
+/** What discovery the configuration chose (`MERCATO_DISCOVERY`, or what it implies). */
+function createDiscovery(config: ChassisConfig, logger: Logger): Discovery {
+  const settings = config as ChassisConfig & DiscoveryConfig;
+  const mode =
+    settings.MERCATO_DISCOVERY ??
+    (settings.MERCATO_REGISTRY_URL ? 'registry' : settings.MERCATO_PEERS ? 'static' : 'dns');
+  if (mode === 'registry') {
+    if (!settings.MERCATO_REGISTRY_URL || !settings.MERCATO_ADMIN_TOKEN)
+      throw new ConfigError([
+        'MERCATO_DISCOVERY=registry needs MERCATO_REGISTRY_URL and MERCATO_ADMIN_TOKEN (the supervisor sets both)',
+      ]);
+    return new RegistryWatch({
+      url: settings.MERCATO_REGISTRY_URL,
+      token: settings.MERCATO_ADMIN_TOKEN,
+      logger,
+    });
+  }
+  if (mode === 'static') return new StaticPeers(settings.MERCATO_PEERS ?? new Map());
+  return new DnsNames({
+    domain: settings.MERCATO_DNS_DOMAIN ?? '',
+    grpcPort: settings.MERCATO_DNS_GRPC_PORT ?? 50051,
+    httpPort: settings.MERCATO_DNS_HTTP_PORT ?? 8080,
+  });
+}
+
+/** The discovery settings of `serviceConfigShape`. */
+interface DiscoveryConfig {
+  MERCATO_DISCOVERY?: 'registry' | 'dns' | 'static' | undefined;
+  MERCATO_REGISTRY_URL?: string | undefined;
+  MERCATO_DNS_DOMAIN?: string;
+  MERCATO_DNS_GRPC_PORT?: number;
+  MERCATO_DNS_HTTP_PORT?: number;
+  MERCATO_PEERS?: PeerTable | undefined;
 }

@@ -37,6 +37,7 @@ export {
   CALL_IN_TRANSACTION,
   insideTransaction,
 } from './db/transaction-scope.ts';
+export { type Discovery, type Protocol, roundRobin } from './discovery/discovery.ts';
 export {
   AppError,
   type AppErrorOptions,
@@ -51,11 +52,16 @@ export {
 } from './errors/app-error.ts';
 export { PROBLEM_CONTENT_TYPE, type Problem, toProblem } from './errors/problem.ts';
 export * from './event-sourcing/index.ts';
-export { createGrpcClient, type GrpcClient, type GrpcClientOptions } from './grpc/grpc-client.ts';
+export {
+  createGrpcClient,
+  type Endpoints,
+  type GrpcClient,
+  type GrpcClientOptions,
+} from './grpc/grpc-client.ts';
 export { fromConnectError, toConnectError } from './grpc/grpc-errors.ts';
 export { createGrpcServer, type GrpcRoutes, type GrpcServer } from './grpc/grpc-server.ts';
 export { parseRequest } from './grpc/parse-request.ts';
-export { createAdminGuard } from './http/admin-guard.ts';
+export { createAdminGuard, identityJwks } from './http/admin-guard.ts';
 export { createHttpServer, type HttpApp, requestPath } from './http/create-http-server.ts';
 export type { ReadinessCheck } from './http/health-routes.ts';
 export { CORRELATION_HEADER, contextHeaders, REQUEST_ID_HEADER } from './http/request-ids.ts';

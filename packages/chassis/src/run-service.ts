@@ -20,7 +20,9 @@ export async function runService<Config extends ChassisConfig, Uses extends Serv
   let service: Service<Config>;
   try {
     service = await createService(definition);
-    await service.start();
+    const http = await service.start();
+    // Where it listens, for the supervisor that spawned it (a port of 0 is picked by the system).
+    process.send?.({ type: 'mercato.listening', http, grpc: service.grpcUrl() ?? null });
   } catch (error) {
     const reason = error instanceof ConfigError ? error.message : `failed to start: ${describe(error)}`;
     process.stderr.write(`${definition.name}: ${reason}\n`);

@@ -7,6 +7,7 @@ import { InboxBatcher } from '../src/messaging/inbox-batcher.ts';
 import { MESSAGING_MIGRATIONS_TABLE, messagingMigrations } from '../src/messaging/index.ts';
 import { event } from '../src/messaging/message-bus.contract.ts';
 import { createTestDatabase, probePostgres, suiteTitle } from '../src/testing/infra.ts';
+import { waitFor } from '../src/testing/wait-for.ts';
 
 const postgres = await probePostgres();
 const logger = createLogger({ service: 'batcher-test', level: 'silent' });
@@ -76,9 +77,11 @@ describe.skipIf(!postgres.available)(suiteTitle('InboxBatcher', postgres), () =>
     const batcher = new InboxBatcher(pool, 'alone', slowFirst, 1);
     const slow = batcher.handle(event('slow', 1));
     try {
-      // The quick one finishes while the slow one, handed over first, still waits on its gate.
+      // The slow one is in its handler (its transaction open), waiting on its gate…
+      await waitFor('the slow handler to start', async () => started.includes('slow'), 10_000, 5);
+      // …and the quick one, handed over after it, finishes all the same.
       expect(await batcher.handle(event('quick', 2))).toBe('processed');
-      expect(started.sort()).toEqual(['quick', 'slow']);
+      expect(started).toEqual(['slow', 'quick']);
     } finally {
       release();
     }

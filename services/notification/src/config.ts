@@ -14,10 +14,6 @@ export const notificationConfig = z.object({
   ...messagingConfigShape,
   ...grpcServerConfigShape(),
   ...rpcClientConfigShape({ timeoutMs: 2_000 }),
-  /** customer's gRPC address: the recipient's address and name. */
-  CUSTOMER_GRPC_URL: env.url(['http', 'https']),
-  /** order's gRPC address: the order's lines and total for the mail. */
-  ORDER_GRPC_URL: env.url(['http', 'https']),
   /** Any SMTP server (smtp://host:port, smtps://user:pass@host:465); the SMTP sink in embedded mode. */
   SMTP_URL: env.url(['smtp', 'smtps']),
   NOTIFICATION_FROM: env.string('Mercato <orders@mercato.local>'),

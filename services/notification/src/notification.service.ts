@@ -50,12 +50,8 @@ export const notificationDefinition: ServiceDefinition<
       timeoutMs: config.NOTIFICATION_SMTP_TIMEOUT_MS,
     });
     const deps = {
-      customers: new GrpcCustomers(
-        grpcClient(CustomerService, { dependency: 'customer', url: config.CUSTOMER_GRPC_URL }),
-      ),
-      orders: new GrpcOrderFacts(
-        grpcClient(OrderService, { dependency: 'order', url: config.ORDER_GRPC_URL }),
-      ),
+      customers: new GrpcCustomers(grpcClient(CustomerService, { dependency: 'customer' })),
+      orders: new GrpcOrderFacts(grpcClient(OrderService, { dependency: 'order' })),
       mailer,
       store,
       outbox,

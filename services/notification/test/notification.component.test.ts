@@ -131,8 +131,7 @@ describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', 
       });
     });
     running = await startTestService(notificationDefinition, {
-      CUSTOMER_GRPC_URL: stubs.url,
-      ORDER_GRPC_URL: stubs.url,
+      MERCATO_PEERS: `customer=${stubs.url},order=${stubs.url}`,
       SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
       NOTIFICATION_SMTP_TIMEOUT_MS: '1000',
     });

@@ -18,8 +18,6 @@ export const orderConfig = z
     ...grpcServerConfigShape(),
     // gateway → 3 s → order → 1 s → pricing (ARCHITECTURE §6).
     ...rpcClientConfigShape({ timeoutMs: 1_000 }),
-    /** pricing's gRPC address: CreateOrder prices the basket there. */
-    PRICING_GRPC_URL: env.url(['http', 'https']),
     /**
      * How long a customer would wait for each saga step before the saga gives up on it (compensating
      * it before the pivot, or retrying it forward after): business deadlines, not how long a restart

@@ -103,9 +103,7 @@ export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; m
     const service = new Orders({
       orders,
       requests: new PostgresOrderRequests(db),
-      quotes: new GrpcPriceQuotes(
-        grpcClient(PricingService, { dependency: 'pricing', url: config.PRICING_GRPC_URL }),
-      ),
+      quotes: new GrpcPriceQuotes(grpcClient(PricingService, { dependency: 'pricing' })),
       placeSaga,
       cancelSaga,
       transact: (work) => inTransaction(db, work),

@@ -134,7 +134,7 @@ describe.skipIf(!postgres.available)(
         });
       });
       running = await startTestService(orderDefinition, {
-        PRICING_GRPC_URL: pricing.url,
+        MERCATO_PEERS: `pricing=${pricing.url}`,
         // Steps that time out within a test where one should; the others wait as long as needed.
         // The hold's is long enough for a reply the test sends at once to arrive on a loaded CI
         // machine (at 600 ms one came late: the hold was sent again, and a test counting commands

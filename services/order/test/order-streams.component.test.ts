@@ -86,7 +86,7 @@ describe.skipIf(!postgres.available)(suiteTitle('order streams', postgres), () =
   beforeAll(async () => {
     stub = await startGrpcStub(pricing);
     running = await startTestService(orderDefinition, {
-      PRICING_GRPC_URL: stub.url,
+      MERCATO_PEERS: `pricing=${stub.url}`,
       // Nothing answers the saga's commands: a placed order is cancelled when its step times out.
       ORDER_RESERVE_TIMEOUT_MS: '300',
       ORDER_SAGA_TIMER_INTERVAL_MS: '50',

@@ -14,8 +14,6 @@ export const pricingConfig = z.object({
   ...messagingConfigShape,
   ...rpcClientConfigShape({ timeoutMs: 1_000 }),
   ...grpcServerConfigShape(),
-  /** Where customer serves gRPC (the supervisor, or a Kubernetes Service name). */
-  CUSTOMER_GRPC_URL: env.url(['http', 'https']),
   PRICING_SEED_DEMO: env.bool(true),
   /**
    * How long a customer's segment is reused without asking customer again (0: never). A

@@ -24,7 +24,7 @@ export const pricingDefinition: ServiceDefinition<PricingConfig, { database: tru
       const seeded = await seedDemoPrices(book);
       if (seeded > 0) logger.info({ prices: seeded }, 'seeded the demo price list');
     }
-    const customers = grpcClient(CustomerService, { dependency: 'customer', url: config.CUSTOMER_GRPC_URL });
+    const customers = grpcClient(CustomerService, { dependency: 'customer' });
     const segments = new SegmentCache(
       async (customerId: string) =>
         (await customers.client.getCustomer({ id: customerId })).customer?.segment ?? 'standard',

@@ -26,7 +26,7 @@ describe.skipIf(!postgres.available)(suiteTitle('pricing service', postgres), ()
     // No customer service listens at this address, so a quote for a customer must degrade.
     // The member discount through the real customer service is covered end to end in e2e/.
     running = await startTestService(pricingDefinition, {
-      CUSTOMER_GRPC_URL: 'http://127.0.0.1:1',
+      MERCATO_PEERS: 'customer=http://127.0.0.1:1',
       RPC_RETRY_ATTEMPTS: '1',
       RPC_TIMEOUT_MS: '300',
     });

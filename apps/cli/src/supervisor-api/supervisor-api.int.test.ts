@@ -34,7 +34,7 @@ describe('the supervisor API', () => {
     api = await startSupervisorApi({
       port: await freePort(),
       adminToken: ADMIN_TOKEN,
-      jwksUrl: `${issuer.url}/.well-known/jwks.json`,
+      jwksUrl: () => `${issuer.url}/.well-known/jwks.json`,
       logger: createLogger({ service: 'supervisor', level: 'silent' }),
       processes: () => [] as ServiceProcess[],
       registry,

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { adminGuardSettings, createAdminGuard } from '@mercato/chassis/admin-guard';
+import { createAdminGuard } from '@mercato/chassis/admin-guard';
+import { createAuthenticator } from '@mercato/chassis/auth';
 import { AppError } from '@mercato/chassis/errors';
 import { createHttpServer, type HttpApp } from '@mercato/chassis/http-server';
 import type { Logger } from '@mercato/chassis/logging';
@@ -21,7 +22,8 @@ export interface SupervisorApiSettings {
   port: number;
   adminToken: string;
   /** identity's JWKS: an access token with the `admin` role is let in too. */
-  jwksUrl: string;
+  /** identity's JWKS, wherever its instance is now (undefined while none runs). */
+  jwksUrl: () => string | undefined;
   logger: Logger;
   processes: () => readonly ServiceProcess[];
   /** Every service's instances, watched by the services' clients (`GET /admin/registry`). */
@@ -56,9 +58,15 @@ export async function startSupervisorApi(settings: SupervisorApiSettings): Promi
   });
   app.addHook(
     'onRequest',
-    createAdminGuard(
-      adminGuardSettings({ MERCATO_ADMIN_TOKEN: settings.adminToken, ADMIN_JWKS_URL: settings.jwksUrl }),
-    ),
+    createAdminGuard({
+      adminToken: settings.adminToken,
+      verifyToken: createAuthenticator({
+        jwksUrl: settings.jwksUrl,
+        issuer: 'mercato-identity',
+        audience: 'mercato',
+        cacheSize: 100,
+      }),
+    }),
   );
   // The services export with the run's token (OTEL_EXPORTER_OTLP_HEADERS), so nothing else on the
   // machine can fill the store.

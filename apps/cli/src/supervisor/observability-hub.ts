@@ -18,9 +18,12 @@ export interface ObservabilityHub {
   stop: () => Promise<void>;
 }
 
-/** Where the supervisor's API listens: configured, or the port just below the services'. */
+/**
+ * Where the supervisor's API listens: configured, or the port just below the services', or one the
+ * system picks (`MERCATO_PORTS=dynamic`).
+ */
 export const supervisorPort = (config: SupervisorConfig): number =>
-  config.MERCATO_SUPERVISOR_PORT || config.MERCATO_PORT_BASE - 1;
+  config.MERCATO_SUPERVISOR_PORT || (config.MERCATO_PORTS === 'dynamic' ? 0 : config.MERCATO_PORT_BASE - 1);
 
 /** The log store fed from the merged output; kept from the first line on, before the API is up. */
 export function keepLogs(config: SupervisorConfig, output: LogOutput): LogStore {
@@ -38,7 +41,8 @@ export async function startObservability(options: {
   logs: LogStore;
   logger: Logger;
   adminToken: string;
-  jwksUrl: string;
+  /** identity's JWKS, wherever its instance is now (undefined while none runs). */
+  jwksUrl: () => string | undefined;
   processes: () => readonly ServiceProcess[];
   registry: Registry;
   releases: ReleaseController;

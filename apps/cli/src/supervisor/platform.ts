@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import path from 'node:path';
 import type { Logger } from '@mercato/chassis/logging';
 import type { AutoscaleRange } from '../autoscale.ts';
@@ -14,7 +15,7 @@ import {
 import { buildWebIfStale } from '../build/web-build.ts';
 import type { SupervisorConfig } from '../config.ts';
 import { prometheusConfig } from '../observability/prometheus-config.ts';
-import { placeServices, repositoryRoot, type ServiceSpec } from '../services.ts';
+import { addressesUsed, placeServices, repositoryRoot, type ServiceSpec } from '../services.ts';
 import { createAdminToken } from './admin-token.ts';
 import { Autoscaler } from './autoscaler.ts';
 import { checkpointEmbedded, type DatabaseServer, prepareDatabases } from './database-server.ts';
@@ -92,13 +93,20 @@ export async function startPlatform(
 ): Promise<Platform> {
   const began = Date.now();
   const placement = placeServices(specs, config, options.replicas);
-  for (const { name, spec } of placement.instances) {
-    const variable = name === 'gateway' ? 'MERCATO_GATEWAY_PORT' : 'MERCATO_PORT_BASE';
-    await assertPortFree(placement.ports[name] ?? 0, variable);
-    if (spec.grpc) await assertPortFree(placement.grpcPorts[name] ?? 0, 'MERCATO_GRPC_PORT_BASE');
-    if (spec.smtp) await assertPortFree(placement.smtpPorts[name] ?? 0, 'MERCATO_GRPC_PORT_BASE');
+  const dynamic = config.MERCATO_PORTS === 'dynamic';
+  if (dynamic) {
+    // The SMTP server's address is handed to notification before either starts: one the system
+    // picks now (the other ports are picked by the processes themselves, which report them).
+    for (const name of Object.keys(placement.smtpPorts)) placement.smtpPorts[name] = await systemPickedPort();
+  } else {
+    for (const { name, spec } of placement.instances) {
+      const variable = name === 'gateway' ? 'MERCATO_GATEWAY_PORT' : 'MERCATO_PORT_BASE';
+      await assertPortFree(placement.ports[name] ?? 0, variable);
+      if (spec.grpc) await assertPortFree(placement.grpcPorts[name] ?? 0, 'MERCATO_GRPC_PORT_BASE');
+      if (spec.smtp) await assertPortFree(placement.smtpPorts[name] ?? 0, 'MERCATO_GRPC_PORT_BASE');
+    }
   }
-  await assertPortFree(supervisorPort(config), 'MERCATO_SUPERVISOR_PORT');
+  if (supervisorPort(config) !== 0) await assertPortFree(supervisorPort(config), 'MERCATO_SUPERVISOR_PORT');
   const logs = keepLogs(config, output);
   const running: ServiceProcess[] = [];
   const watchers: Watcher[] = [];
@@ -136,7 +144,13 @@ export async function startPlatform(
       logs,
       logger,
       adminToken,
-      jwksUrl: `${placement.urls.identity}/.well-known/jwks.json`,
+      // identity's JWKS at its instance now (a release or a dynamic port moves it).
+      jwksUrl: () => {
+        const identity = running.find(
+          (child) => child.service === 'identity' && child.info().state === 'ready',
+        );
+        return identity ? `${identity.url}/.well-known/jwks.json` : undefined;
+      },
       processes: () => running,
       registry,
       releases,
@@ -151,6 +165,8 @@ export async function startPlatform(
   // across its restarts, and two shops on one NATS never share a name.
   const run = randomBytes(3).toString('hex');
   const { urls, grpcUrls } = placement;
+  /** The shop's address: the gateway's instance (its port is the system's pick when dynamic). */
+  const gatewayUrl = () => running.find((child) => child.service === 'gateway')?.url ?? urls.gateway ?? '';
 
   const state = (): RunState => ({
     supervisor_pid: process.pid,
@@ -169,7 +185,7 @@ export async function startPlatform(
           version: child.version,
           pid: child.pid ?? null,
           url: child.url,
-          grpc: grpcUrls[child.name] ?? null,
+          grpc: child.grpcUrl ?? null,
           database: server.databases.get(child.service)?.database ?? null,
         },
       ]),
@@ -222,6 +238,7 @@ export async function startPlatform(
       version,
       ...(role ? { role } : {}),
       ...(grpcUrl ? { grpcUrl } : {}),
+      learnsAddresses: dynamic,
       cwd: path.join(repositoryRoot, spec.directory),
       args: [
         ...config.MERCATO_NODE_FLAGS,
@@ -246,7 +263,15 @@ export async function startPlatform(
               ].join(path.delimiter),
             }
           : {}),
-        ...serviceEnvironment(spec, name, config, server, placement, adminToken, run, observability.api.url),
+        ...serviceEnvironment(spec, name, {
+          config,
+          server,
+          placement,
+          adminToken,
+          run,
+          supervisorUrl: observability.api.url,
+          running,
+        }),
         ...env,
       }),
     });
@@ -259,7 +284,10 @@ export async function startPlatform(
   // so independent ones start side by side.
   const readiness = new Map<string, Promise<void>>();
   for (const spec of specs) {
-    const dependencies = spec.dependsOn.map((name) => readiness.get(name));
+    // Dynamic ports: what a service is handed an address of (a simulator) must be listening first.
+    const dependencies = [...spec.dependsOn, ...(dynamic ? addressesUsed(spec) : [])].map((name) =>
+      readiness.get(name),
+    );
     const names = placement.instances.filter((instance) => instance.service === spec.name);
     readiness.set(
       spec.name,
@@ -295,6 +323,7 @@ export async function startPlatform(
     graceMs: SERVICE_STOP_GRACE_MS,
     versions,
     start,
+    gatewayUrl,
     changed: () => {
       registry.changed();
       saveState();
@@ -328,30 +357,42 @@ export async function startPlatform(
     }),
   );
   output.text(
-    `\n${formatStatusTable(specs.flatMap((spec) => running.filter((child) => child.service === spec.name)).map((child) => ({ service: child.name, pid: child.pid, url: child.url, grpc: grpcUrls[child.name], database: server.databases.get(child.service)?.database ?? null })))}\n`,
+    `\n${formatStatusTable(specs.flatMap((spec) => running.filter((child) => child.service === spec.name)).map((child) => ({ service: child.name, pid: child.pid, url: child.url, grpc: child.grpcUrl, database: server.databases.get(child.service)?.database ?? null })))}\n`,
   );
   const seconds = ((Date.now() - began) / 1000).toFixed(1);
   await checkpointEmbedded(server, logger);
   output.text(
-    `all services ready in ${seconds} s — shop ${urls.gateway}/, console ${urls.gateway}/ops, API ${urls.gateway}/api/catalog/products, docs ${urls.gateway}/docs\n`,
+    `all services ready in ${seconds} s — shop ${gatewayUrl()}/, console ${gatewayUrl()}/ops, API ${gatewayUrl()}/api/catalog/products, docs ${gatewayUrl()}/docs\n`,
   );
   logger.info({ seconds: Number(seconds) }, 'all services ready');
   return { stop };
 }
 
-/** What one service is started with: where it listens, its database, the bus, its peers, admin access. */
+interface EnvironmentSources {
+  config: SupervisorConfig;
+  server: DatabaseServer;
+  placement: ReturnType<typeof placeServices>;
+  adminToken: string;
+  run: string;
+  supervisorUrl: string;
+  running: readonly ServiceProcess[];
+}
+
+/**
+ * What one service is started with: where it listens, its database, the bus, the registry it finds
+ * the other services through, admin access, and the addresses of the outside world it talks to.
+ */
 function serviceEnvironment(
   spec: ServiceSpec,
   name: string,
-  config: SupervisorConfig,
-  server: DatabaseServer,
-  placement: ReturnType<typeof placeServices>,
-  adminToken: string,
-  run: string,
-  supervisorUrl: string,
+  sources: EnvironmentSources,
 ): Record<string, string> {
+  const { config, server, placement, adminToken, run, supervisorUrl, running } = sources;
   const database = server.databases.get(spec.name);
   const messageStoreUrl = server.messageStoreUrls.get(spec.name);
+  // Where each process listens now (reported ports included), over what was placed.
+  const http = { ...placement.urls };
+  for (const child of running) if (child.url) http[child.name] = child.url;
   return {
     HOST: '127.0.0.1',
     PORT: String(placement.ports[name]),
@@ -361,21 +402,32 @@ function serviceEnvironment(
     OTEL_SERVICE_NAME: spec.name,
     MERCATO_SERVICE: spec.name,
     MERCATO_INSTANCE_ID: `${name}-${run}`,
-    // Its callers find every instance of what they call here (they fall back to the address below).
+    // Every service it calls (identity's JWKS included) is found here by name, with every instance.
+    MERCATO_DISCOVERY: 'registry',
     MERCATO_REGISTRY_URL: supervisorUrl,
     MERCATO_ADMIN_TOKEN: adminToken,
-    ADMIN_JWKS_URL: `${placement.urls.identity}/.well-known/jwks.json`,
     ...(database ? { DATABASE_URL: database.url } : {}),
     ...(spec.messaging ? { MERCATO_BUS: config.MERCATO_BUS } : {}),
     ...(messageStoreUrl ? { MESSAGES_DATABASE_URL: messageStoreUrl } : {}),
     ...(spec.messaging && config.NATS_URL ? { NATS_URL: config.NATS_URL } : {}),
     ...spec.env?.({
-      http: placement.urls,
-      grpc: placement.grpcUrls,
+      http,
       smtp: config.SMTP_URL ?? `smtp://127.0.0.1:${placement.smtpPorts['smtp-sink'] ?? 0}`,
       supervisor: supervisorUrl,
     }),
   };
+}
+
+/** A port the system picks (listened on once, then let go). */
+function systemPickedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 /** `mercato dev`: each service rebuilt when its code changes, then restarted. */

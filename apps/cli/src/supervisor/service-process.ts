@@ -12,6 +12,12 @@ export interface ServiceProcessOptions {
   service?: string;
   /** Its gRPC address, when it serves gRPC (what the registry hands its callers). */
   grpcUrl?: string;
+  /**
+   * Its ports are its own to pick (PORT=0, GRPC_PORT=0): `url` and `grpcUrl` are learned from the
+   * `mercato.listening` message it sends over its IPC channel once it listens, and a restart asks for
+   * the same ports again, so its address stays what its callers were told.
+   */
+  learnsAddresses?: boolean;
   /** Called whenever it starts, becomes ready, drains or exits (the registry follows it). */
   onChange?: () => void;
   /** The version it runs (`<label>@<hash>`), as the registry shows it. */
@@ -49,8 +55,9 @@ export interface ProcessInfo {
 export class ServiceProcess {
   readonly name: string;
   readonly service: string;
-  readonly url: string;
-  readonly grpcUrl: string | undefined;
+  /** Its HTTP address ('' until a process that picks its own ports says where it listens). */
+  url: string;
+  grpcUrl: string | undefined;
   readonly version: string;
   readonly #options: ServiceProcessOptions;
   #child: ChildProcess | undefined;
@@ -146,7 +153,7 @@ export class ServiceProcess {
     // order. The IPC channel lets a service notice that the supervisor died and exit too.
     const child = spawn(process.execPath, args, {
       cwd,
-      env: { ...env, MERCATO_ROLE: this.#role },
+      env: { ...env, ...this.#learnedPorts(), MERCATO_ROLE: this.#role },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       detached: true,
     });
@@ -163,8 +170,39 @@ export class ServiceProcess {
       this.#exited(child, code, signal);
       this.#options.onChange?.();
     });
+    if (this.#options.learnsAddresses) child.on('message', (message) => this.#listening(message));
     this.#options.onSpawn?.();
     this.#options.onChange?.();
+  }
+
+  /** A `mercato.listening` message: where the process listens now (its ports were its own to pick). */
+  #listening(message: unknown): void {
+    const { type, http, grpc } = (message ?? {}) as { type?: unknown; http?: unknown; grpc?: unknown };
+    if (type !== 'mercato.listening' || typeof http !== 'string') return;
+    const loopback = (address: string) => /^http:\/\/127\.0\.0\.1:\d+$/.test(address);
+    if (
+      !loopback(http) ||
+      (grpc !== null && grpc !== undefined && (typeof grpc !== 'string' || !loopback(grpc)))
+    ) {
+      this.#options.logger.warn(
+        { child: this.name, http, grpc },
+        `${this.name} reported an address off loopback; ignored`,
+      );
+      return;
+    }
+    this.url = http;
+    if (typeof grpc === 'string') this.grpcUrl = grpc;
+    this.#options.onSpawn?.();
+    this.#options.onChange?.();
+  }
+
+  /** The ports it picked the first time, asked for again on a restart. */
+  #learnedPorts(): Record<string, string> {
+    if (!this.#options.learnsAddresses) return {};
+    const port = (url: string | undefined) => (url ? new URL(url).port : undefined);
+    const http = port(this.url);
+    const grpc = port(this.grpcUrl);
+    return { ...(http ? { PORT: http } : {}), ...(grpc ? { GRPC_PORT: grpc } : {}) };
   }
 
   #exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
@@ -222,6 +260,8 @@ export class ServiceProcess {
           `${this.name} exited before it was ready${this.lastError ? `: ${this.lastError}` : ''}`,
         );
       try {
+        // A process that picks its own ports has no address until it says where it listens.
+        if (this.url === '') throw new Error('not listening yet');
         const response = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(1_000) });
         if (response.status === 200) {
           if (child === this.#child && !this.#ready) {

@@ -37,9 +37,12 @@ export const readModelEdgeRoutes =
           message: `${cluster} is not deployed`,
         });
       // The read model's own answer, passed on as it is.
-      return getJson(found, path, AbortSignal.timeout(remainingDeadlineMs() ?? 3_000)) as Promise<
-        z.output<typeof readModelAnswer>
-      >;
+      return getJson(
+        found,
+        path,
+        AbortSignal.timeout(remainingDeadlineMs() ?? 3_000),
+        upstreams.httpAddress,
+      ) as Promise<z.output<typeof readModelAnswer>>;
     };
     const requireAdmin = async (request: FastifyRequest) => {
       const principal = await identification.requirePrincipal(request);

@@ -3,6 +3,7 @@ import { Transform } from 'node:stream';
 import replyFrom from '@fastify/reply-from';
 import { AppError, contextHeaders, remainingDeadlineMs } from '@mercato/chassis';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { BackendAddresses } from '../upstreams/backend-address.ts';
 import { pickBackend } from './route-table.ts';
 
 const tooLarge = (limit: number) =>
@@ -33,7 +34,11 @@ function limitedBody(raw: IncomingMessage, limit: number, onExceeded: () => void
  * ours runs; this is how a capability moves between a legacy system and a new service by editing
  * the table (strangler fig). Anything neither proxied nor handled is a 404.
  */
-export async function installProxying(app: FastifyInstance, bodyLimitBytes: number) {
+export async function installProxying(
+  app: FastifyInstance,
+  bodyLimitBytes: number,
+  addressOf: BackendAddresses,
+) {
   await app.register(replyFrom, { undici: { connections: 128, pipelining: 1 } });
 
   app.route({
@@ -54,6 +59,7 @@ export async function installProxying(app: FastifyInstance, bodyLimitBytes: numb
     const cluster = request.gatewayRoute.proxy;
     if (!cluster) return false;
     const backend = pickBackend(cluster);
+    const upstream = addressOf(backend);
     // Streams the client's body through unread (and so unparsed and unvalidated by us). fastify's
     // own limit applies only to bodies it parses, so a declared length over the limit is refused
     // here and a chunked body is counted on its way through.
@@ -64,7 +70,7 @@ export async function installProxying(app: FastifyInstance, bodyLimitBytes: numb
         exceeded = true;
       });
     void reply.from(request.url, {
-      getUpstream: () => backend.url,
+      getUpstream: () => upstream,
       // The client's own trace headers are dropped: the tracing SDK's undici instrumentation adds
       // this gateway's, and a second traceparent beside it would make the trace ambiguous.
       rewriteRequestHeaders: (_request, { traceparent: _parent, tracestate: _state, ...headers }) => ({

@@ -6,13 +6,20 @@ const name = z
   .regex(/^[a-z][a-z0-9-]{0,62}$/, { error: 'expected lower-case letters, digits and -' });
 const httpMethods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
-const backend = z.strictObject({
-  /** For metrics, logs and error codes; defaults to the cluster's name. */
-  name: name.optional(),
-  url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
-  /** Share of the cluster's traffic relative to the other backends; 0 takes it out of rotation. */
-  weight: z.number().int().min(0).max(10_000).default(1),
-});
+const backend = z
+  .strictObject({
+    /** For metrics, logs and error codes; defaults to the service's name, else the cluster's. */
+    name: name.optional(),
+    /** A service found by name (service discovery), with every instance it has. */
+    service: name.optional(),
+    /** A fixed address, for what is not a service of the shop (a legacy system, a test double). */
+    url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+    /** Share of the cluster's traffic relative to the other backends; 0 takes it out of rotation. */
+    weight: z.number().int().min(0).max(10_000).default(1),
+  })
+  .refine((b) => (b.service === undefined) !== (b.url === undefined), {
+    error: 'a backend needs either service (a name) or url (an address), not both',
+  });
 
 const cluster = z
   .strictObject({
@@ -21,7 +28,7 @@ const cluster = z
     backends: z.array(backend).min(1),
   })
   .refine((c) => c.backends.some((b) => b.weight > 0), { error: 'needs a backend with weight > 0' })
-  .refine((c) => new Set(c.backends.map((b) => b.name ?? b.url)).size === c.backends.length, {
+  .refine((c) => new Set(c.backends.map((b) => b.name ?? b.service ?? b.url)).size === c.backends.length, {
     error: 'backend names must be unique within a cluster',
   });
 

@@ -13,9 +13,13 @@ export interface RequestFacts {
   header: (name: string) => string | undefined;
 }
 
+/** Where a cluster's traffic goes: a service found by name, or a fixed address. */
 export interface Backend {
   name: string;
-  url: string;
+  /** Found by name (its instances as discovery lists them). */
+  service: string | undefined;
+  /** A fixed address (a system outside the shop). */
+  url: string | undefined;
   weight: number;
 }
 
@@ -80,7 +84,12 @@ export class RouteTable {
         {
           name,
           protocol: spec.protocol,
-          backends: spec.backends.map((b) => ({ name: b.name ?? name, url: b.url, weight: b.weight })),
+          backends: spec.backends.map((b) => ({
+            name: b.name ?? b.service ?? name,
+            service: b.service,
+            url: b.url,
+            weight: b.weight,
+          })),
         },
       ]),
     );

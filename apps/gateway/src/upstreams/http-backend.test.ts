@@ -36,9 +36,14 @@ describe('getJson (an http cluster read by the edge)', () => {
 
   const read = (path: string) =>
     getJson(
-      { name: 'order-view', protocol: 'http', backends: [{ name: 'order-view', url, weight: 1 }] },
+      {
+        name: 'order-view',
+        protocol: 'http',
+        backends: [{ name: 'order-view', service: undefined, url, weight: 1 }],
+      },
       path,
       AbortSignal.timeout(2_000),
+      (backend) => backend.url ?? '',
     );
   const failure = (path: string) =>
     read(path).then(

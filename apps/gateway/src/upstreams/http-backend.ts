@@ -1,6 +1,7 @@
 import { AppError, contextHeaders, type ErrorKind } from '@mercato/chassis';
 import { request } from 'undici';
 import { type Cluster, pickBackend } from '../routing/route-table.ts';
+import type { BackendAddresses } from './backend-address.ts';
 
 /** What a non-2xx answer's body may say: a problem document's code and detail. */
 type Problem = { detail?: unknown; code?: unknown } | undefined;
@@ -15,12 +16,18 @@ type Problem = { detail?: unknown; code?: unknown } | undefined;
  * timing entry per call) was a fifth of the gateway's CPU per read in a profile. The same
  * diagnostics channels carry both, so tracing is unchanged.
  */
-export async function getJson(cluster: Cluster, path: string, signal: AbortSignal): Promise<unknown> {
+export async function getJson(
+  cluster: Cluster,
+  path: string,
+  signal: AbortSignal,
+  addressOf: BackendAddresses,
+): Promise<unknown> {
   const backend = pickBackend(cluster);
+  const address = addressOf(backend);
   const code = backend.name.toUpperCase();
   let response: Awaited<ReturnType<typeof request>>;
   try {
-    response = await request(new URL(path, backend.url), {
+    response = await request(new URL(path, address), {
       method: 'GET',
       headers: { accept: 'application/json', ...contextHeaders() },
       signal,

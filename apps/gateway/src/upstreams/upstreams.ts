@@ -10,6 +10,7 @@ import { PricingService } from '@mercato/contracts/grpc/pricing';
 import type { FastifyRequest } from 'fastify';
 import type { GatewayConfig } from '../config.ts';
 import { type Backend, pickBackend, type Route } from '../routing/route-table.ts';
+import { backendAddresses } from './backend-address.ts';
 import { PlacementAdmission } from './placement-admission.ts';
 
 const services = {
@@ -37,7 +38,8 @@ export function createUpstreams({
   grpcClient,
   config,
   metrics,
-}: Pick<ServiceContext<GatewayConfig>, 'grpcClient' | 'config' | 'metrics'>) {
+  discovery,
+}: Pick<ServiceContext<GatewayConfig>, 'grpcClient' | 'config' | 'metrics' | 'discovery'>) {
   const placement = new PlacementAdmission(
     config.GATEWAY_PLACEMENT_LIMIT === 'adaptive'
       ? { min: config.GATEWAY_PLACEMENT_LIMIT_MIN, max: config.GATEWAY_PLACEMENT_LIMIT_MAX }
@@ -46,10 +48,13 @@ export function createUpstreams({
   );
   const clients = new Map<string, unknown>();
   const clientFor = <K extends ServiceName>(service: K, backend: Backend): GrpcClient<Services[K]> => {
-    const key = `${service}|${backend.name}|${backend.url}`;
+    const key = `${service}|${backend.name}|${backend.service ?? ''}|${backend.url ?? ''}`;
     let client = clients.get(key) as GrpcClient<Services[K]> | undefined;
     if (!client) {
-      client = grpcClient(services[service], { dependency: backend.name, url: backend.url });
+      client = grpcClient(services[service], {
+        dependency: backend.name,
+        ...(backend.url !== undefined ? { url: backend.url } : { find: backend.service ?? backend.name }),
+      });
       clients.set(key, client);
     }
     return client;
@@ -100,6 +105,8 @@ export function createUpstreams({
     forRoute,
     /** Order placement's own admission at the edge (see placement-admission.ts). */
     placement,
+    /** Where an http cluster's backend is now (a read model's instance, or a fixed address). */
+    httpAddress: backendAddresses(discovery),
     /** The clients for the route that matched this request (set by the routing hook). */
     for: (request: FastifyRequest): UpstreamClients => forRoute(request.gatewayRoute),
   };

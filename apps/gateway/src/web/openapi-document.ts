@@ -1,6 +1,5 @@
 import { createService } from '@mercato/chassis';
 import { gatewayDefinition } from '../gateway.service.ts';
-import { requiredGrpcClusters } from '../routing/route-table.schema.ts';
 
 // Nothing is called: the document is built from the routes alone.
 const nowhere = 'http://127.0.0.1:9';
@@ -14,9 +13,7 @@ export async function edgeOpenApiDocument(): Promise<Record<string, unknown>> {
     LOG_LEVEL: 'silent',
     PORT: '0',
     IDENTITY_URL: nowhere,
-    ORDER_VIEW_URL: nowhere,
-    ANALYTICS_URL: nowhere,
-    ...Object.fromEntries(requiredGrpcClusters.map((name) => [`${name.toUpperCase()}_GRPC_URL`, nowhere])),
+    MERCATO_DISCOVERY: 'static',
   });
   try {
     return (await service.app.inject({ url: '/docs/json' })).json() as Record<string, unknown>;

@@ -10,8 +10,11 @@ export interface Principal {
   expiresAt: number;
 }
 
+/** Where the JWKS is: a fixed URL, or one found anew for each fetch (an instance found by name). */
+export type JwksLocation = string | (() => string | undefined);
+
 export interface AuthenticatorSettings {
-  jwksUrl: string;
+  jwksUrl: JwksLocation;
   issuer: string;
   audience: string;
   /** Verified tokens remembered (each until it expires), so a client's next call skips the signature check. */
@@ -27,10 +30,7 @@ const unauthenticated = (message: string, cause?: unknown) =>
  * `kid` shows up, which is how rotation reaches us).
  */
 export function createAuthenticator(settings: AuthenticatorSettings) {
-  const jwks = createRemoteJWKSet(new URL(settings.jwksUrl), {
-    cooldownDuration: 5_000,
-    timeoutDuration: 2_000,
-  });
+  const jwks = remoteKeys(settings.jwksUrl);
   // Only successes are cached, keyed by the whole token, and never past the token's own expiry, so
   // a cached answer is the answer verification would give again (keys cannot be un-published
   // faster than tokens expire, since identity keeps retired keys in the JWKS while their tokens live).
@@ -80,3 +80,27 @@ export function createAuthenticator(settings: AuthenticatorSettings) {
 }
 
 export type Authenticator = ReturnType<typeof createAuthenticator>;
+
+type KeySet = ReturnType<typeof createRemoteJWKSet>;
+
+/**
+ * jose's remote key set, one per URL it is found at (each keeps its own cache and cooldown). With
+ * no instance to ask, verification fails as a JWKS timeout would: our outage, not a bad token.
+ */
+function remoteKeys(location: JwksLocation): KeySet {
+  const at = (url: string) =>
+    createRemoteJWKSet(new URL(url), { cooldownDuration: 5_000, timeoutDuration: 2_000 });
+  if (typeof location === 'string') return at(location);
+  const sets = new Map<string, KeySet>();
+  const keys = (async (header, token) => {
+    const url = location();
+    if (!url) throw new errors.JWKSTimeout('no instance of identity is available to fetch keys from');
+    let set = sets.get(url);
+    if (!set) {
+      set = at(url);
+      sets.set(url, set);
+    }
+    return set(header, token);
+  }) as KeySet;
+  return keys;
+}

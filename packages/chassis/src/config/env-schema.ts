@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { peerTable } from '../discovery/static-peers.ts';
 import { defaultPolicySettings } from '../resilience/dependency-policy.ts';
 
 /**
@@ -97,13 +98,34 @@ export const serviceConfigShape = {
     .string()
     .regex(/^[A-Za-z0-9_-]{24,256}$/, { error: 'expected 24 to 256 URL-safe characters' })
     .optional(),
-  /** Opens `/admin/*` to identity's access tokens with the admin role, checked against this JWKS. */
+  /**
+   * Opens `/admin/*` to access tokens with the admin role from an identity provider outside the
+   * shop, checked against this JWKS. Unset: identity's JWKS, found by name like any dependency.
+   */
   ADMIN_JWKS_URL: env.optionalUrl(['http', 'https']),
   /**
-   * The supervisor's service registry (embedded mode; with MERCATO_ADMIN_TOKEN): dependencies are
-   * found there by name, with every ready instance. Unset (Kubernetes): the configured addresses.
+   * How the services this one calls are found by name (discovery.ts): `registry` (the supervisor's,
+   * at MERCATO_REGISTRY_URL), `dns` (Kubernetes: `<name>.<MERCATO_DNS_DOMAIN>`) or `static`
+   * (MERCATO_PEERS). Default: registry when MERCATO_REGISTRY_URL is set, static when MERCATO_PEERS
+   * is, else dns.
    */
+  MERCATO_DISCOVERY: z
+    .enum(['registry', 'dns', 'static'], { error: 'expected registry, dns or static' })
+    .optional(),
+  /** The supervisor's service registry (embedded mode; with MERCATO_ADMIN_TOKEN). */
   MERCATO_REGISTRY_URL: env.optionalUrl(['http', 'https']),
+  /** With `dns`: the domain after each name (`mercato.svc.cluster.local`); empty: bare names. */
+  MERCATO_DNS_DOMAIN: z
+    .string()
+    .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$|^$/, {
+      error: 'expected a DNS domain such as mercato.svc.cluster.local',
+    })
+    .default(''),
+  /** With `dns`: the port every service serves gRPC on, and HTTP on. */
+  MERCATO_DNS_GRPC_PORT: env.port(50051),
+  MERCATO_DNS_HTTP_PORT: env.port(8080),
+  /** With `static`: `name=http://host:port` (gRPC) and `name/http=http://host:port` entries, comma-separated. */
+  MERCATO_PEERS: peerTable(),
   /**
    * `standby`: the instance serves calls sent to it but takes no deliveries, publishes no outbox
    * and runs no duties (timers, workers) until made active (a blue-green release's other colour;

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Endpoints } from '../grpc/grpc-client.ts';
 import type { Logger } from '../logging/create-logger.ts';
+import type { Discovery, Protocol } from './discovery.ts';
 
 const snapshotSchema = z.object({
   revision: z.number().int().nonnegative(),
@@ -10,6 +11,7 @@ const snapshotSchema = z.object({
     z.array(
       z.object({
         instance: z.string(),
+        http: z.string(),
         grpc: z.string().nullable(),
         ready: z.boolean(),
         weight: z.number().nonnegative().default(1),
@@ -30,15 +32,18 @@ export interface RegistryWatchSettings {
 /**
  * Service discovery in embedded mode: follows the supervisor's registry (`GET /admin/registry`,
  * a long poll that answers when an instance starts, becomes ready or exits) and hands each client
- * the gRPC addresses of its dependency's ready instances. A name the registry does not know (or
- * before its first answer) resolves to the address the service was configured with, which is how
- * names resolve without a registry (Kubernetes: a DNS name). A known name with no ready instance
- * resolves to none: the call fails UNAVAILABLE naming it, or waits within its deadline.
+ * the gRPC (or HTTP) addresses of its dependency's ready instances. A name with no ready instance
+ * (or asked before the first answer) resolves to none: the call fails UNAVAILABLE naming it, or
+ * waits within its deadline.
  */
-export class RegistryWatch {
+export class RegistryWatch implements Discovery {
+  readonly mode = 'registry';
   readonly #settings: RegistryWatchSettings;
   #revision = 0;
-  /** Per service, the ready instances' gRPC addresses; a new array only when they (or a weight) change. */
+  /**
+   * Per `<service>/<protocol>`, the ready instances' addresses; a new array only when they (or a
+   * weight) change.
+   */
   readonly #byService = new Map<string, readonly string[]>();
   /** Each ready instance's weight, by gRPC address (1 unless a canary release set it). */
   readonly #weights = new Map<string, number>();
@@ -70,13 +75,18 @@ export class RegistryWatch {
     await this.#loop;
   }
 
-  endpoints(service: string, fallback: string): Endpoints {
-    const fallbackList = [fallback];
+  endpoints(service: string, protocol: Protocol): Endpoints {
+    const key = `${service}/${protocol}`;
+    const none: readonly string[] = [];
     return {
-      current: () => this.#byService.get(service) ?? fallbackList,
+      current: () => this.#byService.get(key) ?? none,
       weightOf: (address) => this.#weights.get(address) ?? 1,
       isCanary: (address) => this.#canaries.has(address),
     };
+  }
+
+  knows(): boolean {
+    return true;
   }
 
   async #run(): Promise<void> {
@@ -107,20 +117,29 @@ export class RegistryWatch {
 
   #apply(snapshot: z.output<typeof snapshotSchema>): void {
     this.#revision = snapshot.revision;
+    // A service that left the registry altogether has no instance any more.
+    for (const key of this.#byService.keys())
+      if (!(key.slice(0, key.lastIndexOf('/')) in snapshot.services)) this.#byService.set(key, []);
     for (const [service, instances] of Object.entries(snapshot.services)) {
-      const ready = instances.filter((instance) => instance.ready && instance.grpc !== null);
-      const addresses = ready.map((instance) => instance.grpc as string).sort();
-      let weightChanged = false;
-      for (const instance of ready) {
-        const address = instance.grpc as string;
-        if (this.#weights.get(address) !== instance.weight) weightChanged = true;
-        this.#weights.set(address, instance.weight);
-        if (instance.canary) this.#canaries.add(address);
-        else this.#canaries.delete(address);
+      const ready = instances.filter((instance) => instance.ready);
+      for (const protocol of ['grpc', 'http'] as const) {
+        const listed = ready.flatMap((instance) => {
+          const address = protocol === 'grpc' ? instance.grpc : instance.http;
+          return address ? [{ address, weight: instance.weight, canary: instance.canary }] : [];
+        });
+        let weightChanged = false;
+        for (const { address, weight, canary } of listed) {
+          if (this.#weights.get(address) !== weight) weightChanged = true;
+          this.#weights.set(address, weight);
+          if (canary) this.#canaries.add(address);
+          else this.#canaries.delete(address);
+        }
+        const addresses = listed.map(({ address }) => address).sort();
+        const key = `${service}/${protocol}`;
+        const known = this.#byService.get(key);
+        if (!known || weightChanged || known.join(' ') !== addresses.join(' '))
+          this.#byService.set(key, addresses);
       }
-      const known = this.#byService.get(service);
-      if (!known || weightChanged || known.join(' ') !== addresses.join(' '))
-        this.#byService.set(service, addresses);
     }
     this.#answered();
   }

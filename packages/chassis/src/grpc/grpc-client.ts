@@ -29,11 +29,11 @@ export interface GrpcClientOptions {
   dependency: string;
   /** The calling service, e.g. `gateway`: names its own refusals (`GATEWAY.OVERLOADED`). */
   caller?: string;
-  /** `http://host:port` of the dependency's gRPC server (static address or DNS name). */
-  url: string;
+  /** `http://host:port` of the dependency's gRPC server, when it is one fixed address. */
+  url?: string;
   /**
-   * The dependency's instances, when it has several (or they change): calls are balanced over them
-   * and an instance that fails is ejected for a while (instance-balancer.ts). Default: `url` alone.
+   * The dependency's instances, as discovery finds them (or they change): calls are balanced over
+   * them and an instance that fails is ejected for a while (instance-balancer.ts). Default: `url` alone.
    */
   endpoints?: Endpoints;
   settings: PolicySettings;
@@ -127,7 +127,7 @@ export function createGrpcClient<S extends DescService>(
     }
     return client;
   };
-  const endpoints = options.endpoints ?? staticEndpoints([options.url]);
+  const endpoints = options.endpoints ?? staticEndpoints(options.url ? [options.url] : []);
   const balancer = new InstanceBalancer();
   balancer.onEject = ({ address, reason, forMs }) => {
     options.metrics.ejections.inc({ dependency, reason });

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { type Authenticator, createAuthenticator } from '../auth/token-verifier.ts';
+import { type Authenticator, createAuthenticator, type JwksLocation } from '../auth/token-verifier.ts';
+import { type Discovery, roundRobin } from '../discovery/discovery.ts';
 import { AppError } from '../errors/app-error.ts';
 import { requestPath } from './create-http-server.ts';
 
@@ -52,22 +53,43 @@ export function createAdminGuard(settings: AdminGuardSettings) {
   };
 }
 
-/** The guard's settings from a service's config (`serviceConfigShape`). */
-export function adminGuardSettings(config: {
-  MERCATO_ADMIN_TOKEN?: string | undefined;
-  ADMIN_JWKS_URL?: string | undefined;
-  JWT_ISSUER?: string;
-  JWT_AUDIENCE?: string;
-}): AdminGuardSettings {
+/**
+ * The guard's settings from a service's config (`serviceConfigShape`): tokens are checked against
+ * ADMIN_JWKS_URL when set, else against identity's JWKS, found by name (`discovery`) when it can
+ * name identity.
+ */
+export function adminGuardSettings(
+  config: {
+    MERCATO_ADMIN_TOKEN?: string | undefined;
+    ADMIN_JWKS_URL?: string | undefined;
+    JWT_ISSUER?: string;
+    JWT_AUDIENCE?: string;
+  },
+  discovery?: Discovery,
+): AdminGuardSettings {
+  const jwksUrl: JwksLocation | undefined = config.ADMIN_JWKS_URL
+    ? config.ADMIN_JWKS_URL
+    : discovery?.knows('identity', 'http')
+      ? identityJwks(discovery)
+      : undefined;
   return {
     adminToken: config.MERCATO_ADMIN_TOKEN,
-    verifyToken: config.ADMIN_JWKS_URL
+    verifyToken: jwksUrl
       ? createAuthenticator({
-          jwksUrl: config.ADMIN_JWKS_URL,
+          jwksUrl,
           issuer: config.JWT_ISSUER ?? 'mercato-identity',
           audience: config.JWT_AUDIENCE ?? 'mercato',
           cacheSize: 100,
         })
       : undefined,
+  };
+}
+
+/** identity's JWKS at whichever of its instances answers next. */
+export function identityJwks(discovery: Discovery): () => string | undefined {
+  const next = roundRobin(discovery.endpoints('identity', 'http'));
+  return () => {
+    const base = next();
+    return base ? `${base}/.well-known/jwks.json` : undefined;
   };
 }

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildStale } from '../../build/service-build.ts';
 import { contentHash, readVersion } from '../../build/versions.ts';
 import type { SupervisorConfig } from '../../config.ts';
-import type { Placement, ServiceSpec } from '../../services.ts';
+import { addressesUsed, type Placement, type ServiceSpec } from '../../services.ts';
 import { assertPortFree } from '../port-check.ts';
 import type { ServiceProcess } from '../service-process.ts';
 import type { PlatformReleases } from './release-controller.ts';
@@ -38,26 +38,19 @@ export interface PlatformReleaseSettings {
   start: (spec: ServiceSpec, launch: Launch) => ServiceProcess;
   /** The registry and the state file follow `running`. */
   changed: () => void;
+  /** The shop's address now (a smoke check's calls go through it). */
+  gatewayUrl: () => string;
 }
 
 /**
- * Services other services reach at a fixed address (an HTTP or SMTP URL in their environment, or
- * identity's JWKS, or the gateway's edge port) rather than through the registry: a new instance on
- * new ports would not be found, so these are not released.
+ * What is reached at a fixed address rather than found by name: the gateway (its port is the shop's
+ * address) and the outside world's simulators (payment-provider, carrier, the SMTP sink), whose
+ * addresses their callers are handed at start. A new instance of one would not be found, so these
+ * are not released.
  */
 export function reachedByAddress(specs: readonly ServiceSpec[]): Set<string> {
-  const names = new Set(['gateway', 'identity']);
-  const recorder = new Proxy<Record<string, string>>(
-    {},
-    {
-      get: (_target, name) => {
-        if (typeof name === 'string') names.add(name);
-        return 'http://127.0.0.1:1';
-      },
-    },
-  );
-  for (const spec of specs)
-    spec.env?.({ http: recorder, grpc: {}, smtp: 'smtp://127.0.0.1:1', supervisor: 'http://127.0.0.1:1' });
+  const names = new Set(['gateway']);
+  for (const spec of specs) for (const name of addressesUsed(spec)) names.add(name);
   for (const spec of specs) if (spec.smtp) names.add(spec.name);
   return names;
 }
@@ -110,7 +103,7 @@ export function platformReleases(settings: PlatformReleaseSettings): PlatformRel
   return {
     readyTimeoutMs: config.MERCATO_READY_TIMEOUT_MS,
     settleMs: GREEN_SETTLE_MS,
-    smoke: (green, smokePath) => smokeCheck(green, placement.urls.gateway ?? '', smokePath),
+    smoke: (green, smokePath) => smokeCheck(green, settings.gatewayUrl(), smokePath),
     instances: (service) =>
       running.filter(
         (process) => process.service === service && !process.draining && process.role === 'active',
@@ -149,6 +142,12 @@ export function platformReleases(settings: PlatformReleaseSettings): PlatformRel
       const count = (launched.get(service) ?? 0) + 1;
       launched.set(service, count);
       const name = `${service}-${version.split('@')[0]}-${count}`;
+      if (config.MERCATO_PORTS === 'dynamic') {
+        // Its ports are its own to pick; it reports them, and the registry lists it from then on.
+        placement.ports[name] = 0;
+        if (spec.grpc) placement.grpcPorts[name] = 0;
+        return settings.start(spec, { name, version, role, ...prepared });
+      }
       const port = await freePort(nextPort, 'MERCATO_PORT_BASE');
       nextPort = port + 1;
       placement.ports[name] = port;
