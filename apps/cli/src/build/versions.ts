@@ -18,6 +18,8 @@ export interface ServiceVersion {
   built_at: string;
   /** Environment its processes start with: only a bad version's injected faults (`--fault`). */
   env: Record<string, string>;
+  /** The commit it was built from (`--from`); absent: the working tree. */
+  commit?: string;
 }
 
 /**
@@ -79,6 +81,7 @@ export async function buildVersion(
   dataDir: string,
   repositoryRoot: string,
   env: Record<string, string> = {},
+  commit?: string,
 ): Promise<ServiceVersion> {
   checkLabel(label);
   const directory = releasesDirectory(dataDir, target.name);
@@ -94,6 +97,7 @@ export async function buildVersion(
     launcher: path.join(final, 'launch.cjs'),
     built_at: new Date().toISOString(),
     env,
+    ...(commit ? { commit } : {}),
   };
   await writeFile(path.join(temporary, VERSION_RECORD), `${JSON.stringify(version, null, 2)}\n`);
   await rm(final, { recursive: true, force: true });

@@ -1,18 +1,20 @@
 import path from 'node:path';
 import { BuildError, buildStale, buildTarget } from '../build/service-build.ts';
+import { sourceAtCommit } from '../build/source-at-commit.ts';
 import { buildVersion, parseFaults, VersionError } from '../build/versions.ts';
 import { buildWebIfStale } from '../build/web-build.ts';
 import { repositoryRoot, type ServiceSpec } from '../services.ts';
 
 const USAGE =
-  'expected nothing, --stale, or --label <label> [--fault error-percent=N,latency-ms=N] [service…]';
+  'expected nothing, --stale, or --label <label> [--from <git revision>] [--fault error-percent=N,latency-ms=N] [service…]';
 
 /**
  * `mercato build`: builds every service from scratch. `mercato build --stale` builds only the
  * services whose sources changed since their last build, as `npm start` does (the test suites'
  * setups use it: the first suite of a run builds, the next ones find every bundle fresh).
  * `mercato build --label v2 [catalog order]` builds a version beside the running one, under
- * `<data dir>/releases/<service>/v2`, for `mercato release … --to v2`.
+ * `<data dir>/releases/<service>/v2`, for `mercato release … --to v2`; `--from <revision>` builds it
+ * from that commit's sources instead of the working tree (an older release, another branch).
  */
 export async function buildCommand(
   specs: readonly ServiceSpec[],
@@ -62,12 +64,18 @@ async function buildLabelled(
   const label = args[labelAt + 1];
   const faultAt = args.indexOf('--fault');
   const faultText = faultAt >= 0 ? args[faultAt + 1] : undefined;
-  const flagged = new Set([labelAt, labelAt + 1, ...(faultAt >= 0 ? [faultAt, faultAt + 1] : [])]);
+  const fromAt = args.indexOf('--from');
+  const from = fromAt >= 0 ? args[fromAt + 1] : undefined;
+  const flagged = new Set([labelAt, faultAt, fromAt].filter((at) => at >= 0).flatMap((at) => [at, at + 1]));
   const names = args.filter((_, index) => !flagged.has(index));
-  if (faultAt >= 0 && (!faultText || faultText.startsWith('--'))) {
-    process.stderr.write(`mercato build: --fault needs a value (${USAGE})\n`);
-    return 64;
-  }
+  for (const [at, value, flag] of [
+    [faultAt, faultText, '--fault'],
+    [fromAt, from, '--from'],
+  ] as const)
+    if (at >= 0 && (!value || value.startsWith('--'))) {
+      process.stderr.write(`mercato build: ${flag} needs a value (${USAGE})\n`);
+      return 64;
+    }
   if (!label || label.startsWith('--') || names.some((name) => name.startsWith('--'))) {
     process.stderr.write(`mercato build: ${USAGE}\n`);
     return 64;
@@ -83,21 +91,24 @@ async function buildLabelled(
   const began = performance.now();
   try {
     const env = faultText ? parseFaults(faultText) : {};
+    const source = from ? await sourceAtCommit(from, repositoryRoot, dataDir) : undefined;
+    const root = source?.root ?? repositoryRoot;
     const versions = await Promise.all(
       chosen.map((spec) =>
         buildVersion(
-          { name: spec.name, directory: path.join(repositoryRoot, spec.directory) },
+          { name: spec.name, directory: path.join(root, spec.directory) },
           label,
           dataDir,
-          repositoryRoot,
+          root,
           env,
+          source?.commit,
         ),
       ),
     );
     const ms = Math.round(performance.now() - began);
     for (const version of versions)
       process.stdout.write(
-        `${version.service} ${version.label} (${version.hash}) ${version.launcher}${Object.keys(version.env).length > 0 ? ` with ${JSON.stringify(version.env)}` : ''}\n`,
+        `${version.service} ${version.label} (${version.hash}) ${version.launcher}${version.commit ? ` from ${version.commit.slice(0, 12)}` : ''}${Object.keys(version.env).length > 0 ? ` with ${JSON.stringify(version.env)}` : ''}\n`,
       );
     process.stdout.write(`built version ${label} of ${versions.length} service(s) in ${ms} ms\n`);
     return 0;
