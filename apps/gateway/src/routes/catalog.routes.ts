@@ -12,6 +12,8 @@ export const product = z.object({
   category: z.string(),
   created_at: z.string(),
   updated_at: z.string(),
+  /** The name as a URL path segment; absent while a catalog older than the field answers. */
+  slug: z.string().optional(),
 });
 
 export const listQuery = z.object({
@@ -29,6 +31,8 @@ export const toProductJson = (p: Product) => ({
   category: p.categorySlug,
   created_at: p.createdAt,
   updated_at: p.updatedAt,
+  // Empty from a catalog that predates the field (proto3's default): not known, so not said.
+  ...(p.slug ? { slug: p.slug } : {}),
 });
 
 /** Catalog reads: REST/JSON at the edge, gRPC to catalog. */

@@ -523,6 +523,7 @@ export interface operations {
                             category: string;
                             created_at: string;
                             updated_at: string;
+                            slug?: string;
                         }[];
                         page: number;
                         page_size: number;
@@ -717,6 +718,7 @@ export interface operations {
                         category: string;
                         created_at: string;
                         updated_at: string;
+                        slug?: string;
                     };
                 };
             };
@@ -3096,6 +3098,7 @@ export interface operations {
                             category: string;
                             created_at: string;
                             updated_at: string;
+                            slug?: string;
                             price: {
                                 currency: string;
                                 unit_price_minor: number;
@@ -3305,6 +3308,7 @@ export interface operations {
                         category: string;
                         created_at: string;
                         updated_at: string;
+                        slug?: string;
                         price: {
                             currency: string;
                             unit_price_minor: number;

@@ -12,6 +12,12 @@ export const productCreatedMessage = (event: ProductCreated, correlationId: stri
     source: 'catalog',
     correlationId,
     now: event.occurredAt,
-    data: { product_id: event.productId, sku: event.sku, name: event.name, category: event.categorySlug },
+    data: {
+      product_id: event.productId,
+      sku: event.sku,
+      name: event.name,
+      slug: event.slug,
+      category: event.categorySlug,
+    },
   }),
 });

@@ -55,10 +55,10 @@ describe('catalogService', () => {
       key: product.id,
       envelope: {
         event_type: 'product.created',
-        event_version: '1.0',
+        event_version: '1.1',
         source: 'catalog',
         correlation_id: 'corr_test',
-        data: { product_id: product.id, sku: 'KIT-1', name: 'Pan', category: 'kitchen' },
+        data: { product_id: product.id, sku: 'KIT-1', name: 'Pan', slug: 'pan', category: 'kitchen' },
       },
     });
   });

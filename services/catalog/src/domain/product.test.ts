@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createProduct } from './product.ts';
+import { createProduct, productSlug } from './product.ts';
 import { searchTerms } from './product-search.ts';
 
 const now = new Date('2026-01-15T10:30:00Z');
@@ -23,6 +23,7 @@ describe('createProduct', () => {
         productId: 'prd_1',
         sku: 'KIT-0001',
         name: 'Chef Knife',
+        slug: 'chef-knife',
         categorySlug: 'kitchen',
         occurredAt: now,
       },
@@ -52,6 +53,24 @@ describe('searchTerms', () => {
         const terms = searchTerms(text);
         expect(terms.length).toBeLessThanOrEqual(8);
         for (const term of terms) expect(term).toMatch(/^[\p{L}\p{N}]+$/u);
+      }),
+    );
+  });
+});
+
+describe('productSlug', () => {
+  it('turns a name into a URL path segment', () => {
+    expect(productSlug({ name: 'Classic Canvas Trousers', sku: 'APP-0031' })).toBe('classic-canvas-trousers');
+    expect(productSlug({ name: '  Crème brûlée — 2 pots! ', sku: 'KIT-1' })).toBe('creme-brulee-2-pots');
+    expect(productSlug({ name: '★★★', sku: 'KIT-0001' })).toBe('kit-0001');
+  });
+
+  it('is always lower-case letters and digits joined by single dashes, at most 80 long', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (name) => {
+        const slug = productSlug({ name, sku: 'SKU-1' });
+        expect(slug).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+        expect(slug.length).toBeLessThanOrEqual(80);
       }),
     );
   });

@@ -22,6 +22,7 @@ export interface ProductCreated {
   productId: string;
   sku: string;
   name: string;
+  slug: string;
   categorySlug: string;
   occurredAt: Date;
 }
@@ -30,6 +31,22 @@ export type ProductRejection =
   | { reason: 'invalid_sku'; sku: string }
   | { reason: 'invalid_name' }
   | { reason: 'description_too_long'; max: number };
+
+/**
+ * A product's name as a URL path segment: lower-case ASCII letters and digits, words joined by `-`
+ * (accents dropped, anything else a separator), at most 80 characters; the SKU's when the name has
+ * no letter or digit.
+ */
+export function productSlug(product: Pick<Product, 'name' | 'sku'>): string {
+  const words = product.name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+  const slug = words.join('-').slice(0, 80).replace(/-+$/, '');
+  return slug || product.sku.toLowerCase();
+}
 
 export const SKU_PATTERN = /^[A-Z0-9][A-Z0-9-]{2,31}$/;
 export const NAME_MAX = 200;
@@ -62,6 +79,7 @@ export function createProduct(
     productId: id,
     sku,
     name,
+    slug: productSlug(product),
     categorySlug: product.categorySlug,
     occurredAt: now,
   };

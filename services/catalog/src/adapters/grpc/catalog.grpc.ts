@@ -8,7 +8,7 @@ import {
 } from '@mercato/contracts/grpc/catalog';
 import { z } from 'zod';
 import type { CatalogService as Catalog } from '../../application/catalog-service.ts';
-import type { Product } from '../../domain/product.ts';
+import { type Product, productSlug } from '../../domain/product.ts';
 import type { Page } from '../../domain/product-search.ts';
 
 const pageFields = {
@@ -39,6 +39,7 @@ export const toProductMessage = (product: Product): ProductMessage =>
     categorySlug: product.categorySlug,
     createdAt: product.createdAt.toISOString(),
     updatedAt: product.updatedAt.toISOString(),
+    slug: productSlug(product),
   });
 
 const toPageMessage = (page: Page<Product>) => ({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SLUG_PATTERN } from '../../domain/category.ts';
-import type { Product } from '../../domain/product.ts';
+import { type Product, productSlug } from '../../domain/product.ts';
 import { MAX_PAGE_SIZE } from '../../domain/product-search.ts';
 
 export const productSchema = z.object({
@@ -11,6 +11,8 @@ export const productSchema = z.object({
   category: z.string(),
   created_at: z.string(),
   updated_at: z.string(),
+  /** The name as a URL path segment (added in the version after the first). */
+  slug: z.string(),
 });
 
 export const productPageSchema = z.object({
@@ -51,4 +53,5 @@ export const toProductJson = (product: Product): z.infer<typeof productSchema> =
   category: product.categorySlug,
   created_at: product.createdAt.toISOString(),
   updated_at: product.updatedAt.toISOString(),
+  slug: productSlug(product),
 });

@@ -30,7 +30,15 @@ export interface StoreUnderTest {
 
 const announcement = (productId: string): OutboxEntry =>
   productCreatedMessage(
-    { type: 'product.created', productId, sku: 'X', name: 'X', categorySlug: 'kitchen', occurredAt: at },
+    {
+      type: 'product.created',
+      productId,
+      sku: 'X',
+      name: 'X',
+      slug: 'x',
+      categorySlug: 'kitchen',
+      occurredAt: at,
+    },
     'corr_contract',
   );
 
