@@ -17,6 +17,22 @@ const gateway = `http://127.0.0.1:${ports.gateway}`;
 const READS_PER_SECOND = 50;
 const ORDERS_PER_SECOND = 2;
 
+/**
+ * catalog as it was before products had a slug (the commit that added `mercato build --from`, the
+ * last before the field): v1, built from that commit's sources. The platform runs the working tree's
+ * catalog, which has it, so the release goes to a version that really differs and back.
+ */
+const CATALOG_V1_COMMIT = 'dc9b4a7c19b3ec8748d8fa716cdd98f6a2d509cc';
+
+/** Whether the products the edge lists now carry a slug: all of them, none, or some (a mix of versions). */
+async function slugs(): Promise<'all' | 'none' | 'some'> {
+  const page = (await (await fetch(`${gateway}/api/catalog/products?page_size=20`)).json()) as {
+    items: { slug?: string }[];
+  };
+  const withSlug = page.items.filter((item) => typeof item.slug === 'string' && item.slug.length > 0).length;
+  return withSlug === page.items.length ? 'all' : withSlug === 0 ? 'none' : 'some';
+}
+
 const failures = (outcomes: readonly Outcome[], ok: (status: number) => boolean) =>
   outcomes.filter((outcome) => !ok(outcome.status));
 
@@ -50,9 +66,20 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
     ]);
   });
 
-  it('releases catalog and order to v2 and catalog back, one instance at a time, with no failed request and every order kept once', async () => {
-    const built = await mercato(suite.dataDir, ['build', '--label', 'v2', 'catalog', 'order']);
+  it('releases catalog to v1 (an older commit, without the slug) and back, and order to v2, one instance at a time, with no failed request and every order kept once', async () => {
+    const v1 = await mercato(suite.dataDir, [
+      'build',
+      '--label',
+      'v1',
+      '--from',
+      CATALOG_V1_COMMIT,
+      'catalog',
+    ]);
+    expect(v1.code, v1.output).toBe(0);
+    expect(v1.output).toContain(`from ${CATALOG_V1_COMMIT.slice(0, 12)}`);
+    const built = await mercato(suite.dataDir, ['build', '--label', 'v2', 'order']);
     expect(built.code, built.output).toBe(0);
+    expect(await slugs()).toBe('all');
     const token = await shop.customer('release-e2e@mercato.test');
     const reads = steadyLoad(() => fetch(`${gateway}/api/catalog/products?page_size=5`), READS_PER_SECOND);
     const orders = steadyOrders(shop, token, 'release', ORDERS_PER_SECOND);
@@ -61,24 +88,27 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
     await sleep(2_000);
     const marks: string[] = [];
     const mark = (what: string) => marks.push(`${what} +${((Date.now() - loadStart) / 1000).toFixed(1)}s`);
-    mark('catalog release');
+    mark('catalog release to v1');
     const catalog = await mercato(suite.dataDir, [
       'release',
       'catalog',
       '--strategy',
       'rolling',
       '--to',
-      'v2',
+      'v1',
     ]);
     await remember();
+    // v1 serves every read now: the gateway (N) leaves out the field an older catalog (N-1) lacks.
+    const underV1 = await slugs();
     mark('order release');
     const order = await mercato(suite.dataDir, ['release', 'order', '--to', 'v2']);
     await remember();
-    // And back: catalog to the working tree's build, as a rollback would.
-    mark('catalog back to current');
+    // And forward: catalog to the working tree's build, which has the slug again.
+    mark('catalog to current');
     const back = await mercato(suite.dataDir, ['release', 'catalog', '--to', 'current']);
     await remember();
     mark('all released');
+    const afterBack = await slugs();
     await sleep(2_000);
     await Promise.all([reads.stop(), orders.stop()]);
     console.log(
@@ -87,6 +117,8 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
     expect(catalog.code, catalog.output).toBe(0);
     expect(order.code, order.output).toBe(0);
     expect(back.code, back.output).toBe(0);
+    expect(underV1).toBe('none');
+    expect(afterBack).toBe('all');
 
     const failedReads = failures(reads.outcomes, (status) => status === 200);
     const failedOrders = failures(orders.outcomes, (status) => status === 202);

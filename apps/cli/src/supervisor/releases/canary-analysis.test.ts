@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultThresholds, judge, rpcSnapshot, windowFigures } from './canary-analysis.ts';
+import { defaultThresholds, judge, messageShare, rpcSnapshot, windowFigures } from './canary-analysis.ts';
 
 /** prom-client's text for one method: `ok` and `internal` calls, all in the 10 ms bucket or the 1 s one. */
 function metrics(ok: number, internal: number, slow = 0): string {
@@ -24,7 +24,32 @@ function metrics(ok: number, internal: number, slow = 0): string {
 const window = (before: string[], after: string[]) =>
   windowFigures(before.map(rpcSnapshot), after.map(rpcSnapshot));
 
+/** prom-client's text for a consumer group's handled deliveries. */
+const deliveries = (processed: number) =>
+  [
+    '# HELP consumer_handle_duration_seconds d',
+    '# TYPE consumer_handle_duration_seconds histogram',
+    `consumer_handle_duration_seconds_bucket{le="+Inf",group="pricing",outcome="processed"} ${processed}`,
+    `consumer_handle_duration_seconds_sum{group="pricing",outcome="processed"} 0`,
+    `consumer_handle_duration_seconds_count{group="pricing",outcome="processed"} ${processed}`,
+    '',
+  ].join('\n');
+
 describe('canary analysis', () => {
+  it('reports the canary’s share of deliveries beside its calls: a group member’s, not its weight', () => {
+    // At 5 % of calls, one of three members of the group: about a third of the deliveries.
+    const canary = window([metrics(0, 0) + deliveries(10)], [metrics(20, 0) + deliveries(40)]);
+    const stable = window(
+      [metrics(0, 0) + deliveries(10), metrics(0, 0) + deliveries(10)],
+      [metrics(190, 0) + deliveries(40), metrics(190, 0) + deliveries(41)],
+    );
+    expect([canary.calls, stable.calls, canary.messages, stable.messages]).toEqual([20, 380, 30, 61]);
+    expect(messageShare(canary, stable)).toBe('deliveries: canary 30 of 91 (33 %)');
+    expect(
+      messageShare(window([metrics(0, 0)], [metrics(5, 0)]), window([metrics(0, 0)], [metrics(5, 0)])),
+    ).toBe(undefined);
+  });
+
   it('reads a window’s calls, success rate and p99 from gRPC server histograms, adding instances up', () => {
     const figures = window([metrics(100, 0), metrics(50, 0)], [metrics(300, 2), metrics(250, 0)]);
     expect(figures.calls).toBe(402);

@@ -31,6 +31,8 @@ export interface WindowFigures {
   errors: number;
   successPercent: number | null;
   p99Ms: number | null;
+  /** Deliveries handled (by its consumer groups), which follow group membership, not call weights. */
+  messages: number;
 }
 
 export interface Verdict {
@@ -41,10 +43,16 @@ export interface Verdict {
   reasons: string[];
 }
 
-/** One instance's cumulative gRPC server RED (HTTP is left out: health checks and scrapes are not traffic). */
+/**
+ * One instance's cumulative gRPC server RED (HTTP is left out: health checks and scrapes are not
+ * traffic) and the deliveries it handled (its share of its consumer groups' work).
+ */
 export const rpcSnapshot = (metricsText: string): Snapshot =>
   snapshotOf(
-    parsePrometheusText(metricsText).filter((family) => family.name === 'rpc_server_duration_seconds'),
+    parsePrometheusText(metricsText).filter(
+      (family) =>
+        family.name === 'rpc_server_duration_seconds' || family.name === 'consumer_handle_duration_seconds',
+    ),
   );
 
 /** One instance's gRPC RED so far; empty when it does not answer (its window then counts no calls). */
@@ -65,12 +73,14 @@ export function windowFigures(before: readonly Snapshot[], after: readonly Snaps
     const buckets = emptyBuckets();
     let calls = 0;
     let errors = 0;
+    let messages = 0;
     for (const snapshot of snapshots) {
       calls += snapshot.requests;
       errors += snapshot.errors;
+      messages += snapshot.messages;
       for (const [bound, count] of snapshot.buckets) buckets.set(bound, (buckets.get(bound) ?? 0) + count);
     }
-    return { calls, errors, buckets };
+    return { calls, errors, buckets, messages };
   };
   const [start, end] = [add(before), add(after)];
   const calls = Math.max(0, end.calls - start.calls);
@@ -80,6 +90,7 @@ export function windowFigures(before: readonly Snapshot[], after: readonly Snaps
     errors,
     successPercent: calls === 0 ? null : (100 * (calls - errors)) / calls,
     p99Ms: quantileMs(start.buckets, end.buckets, 0.99),
+    messages: Math.max(0, end.messages - start.messages),
   };
 }
 
@@ -133,4 +144,14 @@ export function judge(canary: WindowFigures, stable: WindowFigures, thresholds: 
       `p99 ${ms(canary.p99Ms)} vs stable ${ms(stable.p99Ms)} (margin ${thresholds.p99MarginMs} ms)`,
     );
   return { outcome: failed ? 'fail' : 'pass', canary, stable, reasons };
+}
+
+/**
+ * The canary's share of the window's deliveries, beside its share of calls: in a competing-consumer
+ * group it is one more member, so it takes about 1/(n+1) of the messages whatever its weight.
+ */
+export function messageShare(canary: WindowFigures, stable: WindowFigures): string | undefined {
+  const total = canary.messages + stable.messages;
+  if (total === 0) return undefined;
+  return `deliveries: canary ${canary.messages} of ${total} (${((100 * canary.messages) / total).toFixed(0)} %)`;
 }

@@ -1,5 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type AnalysisThresholds, judge, scrape, type Verdict, windowFigures } from './canary-analysis.ts';
+import {
+  type AnalysisThresholds,
+  judge,
+  messageShare,
+  scrape,
+  type Verdict,
+  windowFigures,
+} from './canary-analysis.ts';
 import { begin, type ReleaseEvent, type ReleaseHost, retireReported, startReady } from './release-steps.ts';
 
 export interface CanarySettings {
@@ -110,7 +117,7 @@ export async function canaryRelease(
         step: 'analysis',
         instance: canary.name,
         version,
-        message: `${verdict.outcome} at ${share} %: ${verdict.canary.calls} canary calls, ${verdict.stable.calls} stable; ${verdict.reasons.join('; ')}`,
+        message: `${verdict.outcome} at ${share} %: ${verdict.canary.calls} canary calls, ${verdict.stable.calls} stable; ${[...verdict.reasons, messageShare(verdict.canary, verdict.stable) ?? []].flat().join('; ')}`,
         analysis: verdict,
       });
       if (verdict.outcome === 'pass') break;
