@@ -3,6 +3,7 @@ import { createLogger } from '@mercato/chassis/logging';
 import { type AutoscaleRange, parseAutoscale } from './autoscale.ts';
 import { buildCommand } from './commands/build.ts';
 import { deadLettersCommand } from './commands/dead-letters.ts';
+import { experimentsCommand } from './commands/experiments.ts';
 import { projectionsCommand } from './commands/projections.ts';
 import { releaseCommand, rollbackCommand } from './commands/release.ts';
 import { supervisorConfig } from './config.ts';
@@ -13,7 +14,16 @@ import { startPlatform } from './supervisor/platform.ts';
 import { reachedByAddress } from './supervisor/releases/platform-releases.ts';
 
 const command = process.argv[2] ?? 'start';
-const commands = ['start', 'dev', 'build', 'release', 'rollback', 'dead-letters', 'projections'];
+const commands = [
+  'start',
+  'dev',
+  'build',
+  'release',
+  'rollback',
+  'dead-letters',
+  'projections',
+  'experiments',
+];
 if (!commands.includes(command)) {
   process.stderr.write(`mercato: unknown command "${command}" (available: ${commands.join(', ')})\n`);
   process.exit(64);
@@ -29,6 +39,8 @@ try {
 
 if (command === 'dead-letters')
   process.exit(await deadLettersCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));
+if (command === 'experiments')
+  process.exit(await experimentsCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));
 if (command === 'projections')
   process.exit(await projectionsCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));
 if (command === 'release') process.exit(await releaseCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));

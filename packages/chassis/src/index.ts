@@ -52,6 +52,14 @@ export {
 } from './errors/app-error.ts';
 export { PROBLEM_CONTENT_TYPE, type Problem, toProblem } from './errors/problem.ts';
 export * from './event-sourcing/index.ts';
+export { experimentRoutes } from './experiments/experiment.routes.ts';
+export {
+  bucketOf,
+  Experiment,
+  type ExperimentMode,
+  type ExperimentReport,
+  type Mismatch,
+} from './experiments/experiment.ts';
 export {
   createGrpcClient,
   type Endpoints,

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { ServiceDefinition } from '@mercato/chassis';
+import { experimentRoutes, type ServiceDefinition } from '@mercato/chassis';
 import { catalogEvents, customerEvents } from '@mercato/contracts';
 import { CustomerService } from '@mercato/contracts/grpc/customer';
 import { pricingGrpc } from './adapters/grpc/pricing.grpc.ts';
@@ -7,6 +7,7 @@ import { customerUpdatedConsumer } from './adapters/messaging/customer-updated.c
 import { productCreatedConsumer } from './adapters/messaging/product-created.consumer.ts';
 import { PostgresPriceBook } from './adapters/persistence/postgres-price-book.ts';
 import { seedDemoPrices } from './application/demo-prices.ts';
+import { discountEngine } from './application/discount-engine.ts';
 import { pricingService } from './application/pricing-service.ts';
 import { SegmentCache } from './application/segment-cache.ts';
 import { type PricingConfig, pricingConfig } from './config.ts';
@@ -18,7 +19,7 @@ export const pricingDefinition: ServiceDefinition<PricingConfig, { database: tru
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
   docs: { title: 'Mercato pricing', description: 'gRPC: mercato.pricing.v1.PricingService' },
   messaging: { contracts: [...catalogEvents, ...customerEvents] },
-  async setup({ config, db, logger, grpcClient }) {
+  async setup({ config, db, logger, grpcClient, metrics }) {
     const book = new PostgresPriceBook(db);
     if (config.PRICING_SEED_DEMO) {
       const seeded = await seedDemoPrices(book);
@@ -30,8 +31,15 @@ export const pricingDefinition: ServiceDefinition<PricingConfig, { database: tru
         (await customers.client.getCustomer({ id: customerId })).customer?.segment ?? 'standard',
       { ttlMs: config.PRICING_SEGMENT_CACHE_MS },
     );
+    const engine = discountEngine({
+      choice: config.PRICING_DISCOUNT_ENGINE,
+      v2Percent: config.PRICING_DISCOUNT_ENGINE_V2_PERCENT,
+      registry: metrics.registry,
+      logger,
+    });
     return {
-      grpc: pricingGrpc(pricingService(book, segments.segmentOf, logger)),
+      grpc: pricingGrpc(pricingService(book, segments.segmentOf, logger, engine.quote)),
+      routes: experimentRoutes([engine.experiment]),
       consumers: [productCreatedConsumer(book), customerUpdatedConsumer(segments)],
     };
   },

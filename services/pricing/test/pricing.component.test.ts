@@ -16,6 +16,7 @@ import { pricingDefinition } from '../src/pricing.service.ts';
 
 const postgres = await probePostgres();
 const logger = createLogger({ service: 'test', level: 'silent' });
+const ADMIN = 'pricing-admin-token-for-tests-0123456789';
 
 describe.skipIf(!postgres.available)(suiteTitle('pricing service', postgres), () => {
   let running: TestService<PricingConfig>;
@@ -27,6 +28,7 @@ describe.skipIf(!postgres.available)(suiteTitle('pricing service', postgres), ()
     // The member discount through the real customer service is covered end to end in e2e/.
     running = await startTestService(pricingDefinition, {
       MERCATO_PEERS: 'customer=http://127.0.0.1:1',
+      MERCATO_ADMIN_TOKEN: ADMIN,
       RPC_RETRY_ATTEMPTS: '1',
       RPC_TIMEOUT_MS: '300',
     });
@@ -112,5 +114,24 @@ describe.skipIf(!postgres.available)(suiteTitle('pricing service', postgres), ()
         client.query("UPDATE prices SET amount_minor = 0 WHERE sku = 'BOK-0001'"),
       ),
     ).rejects.toThrow(/check constraint/);
+  });
+
+  it('prices in shadow by default: the rewritten engine runs beside v1, its differences at /admin/experiments', async () => {
+    await client().calculateQuote({ items: [{ sku: 'BOK-0001', quantity: 3 }], customerId: 'usr_2' });
+    const read = (authorization?: string) =>
+      fetch(`${running.url}/admin/experiments?limit=5`, authorization ? { headers: { authorization } } : {});
+    expect((await read()).status).toBe(401);
+    const answer = await read(`Bearer ${ADMIN}`);
+    expect(answer.status).toBe(200);
+    const { experiments } = (await answer.json()) as { experiments: Array<Record<string, unknown>> };
+    expect(experiments).toHaveLength(1);
+    expect(experiments[0]).toMatchObject({
+      name: 'discount-engine',
+      mode: 'shadow',
+      mismatches: 0,
+      candidate_errors: 0,
+      recent: [],
+    });
+    expect(Number(experiments[0]?.compared)).toBeGreaterThan(0);
   });
 });

@@ -1,5 +1,6 @@
 import { AppError, type Logger } from '@mercato/chassis';
 import { calculateQuote, type Quote, type QuoteItem } from '../domain/quote.ts';
+import type { QuoteEngine } from './discount-engine.ts';
 import type { PriceBook } from './price-book.port.ts';
 
 /** How pricing learns a customer's segment (the customer service, over gRPC). */
@@ -10,7 +11,12 @@ export interface PricedQuote extends Quote {
   segmentUnavailable: boolean;
 }
 
-export function pricingService(book: PriceBook, segmentOf: SegmentLookup, logger: Logger) {
+export function pricingService(
+  book: PriceBook,
+  segmentOf: SegmentLookup,
+  logger: Logger,
+  engine: QuoteEngine = (input) => calculateQuote(input),
+) {
   return {
     async quote(items: readonly QuoteItem[], customerId: string | undefined): Promise<PricedQuote> {
       const skus = [...new Set(items.map((item) => item.sku))];
@@ -20,7 +26,7 @@ export function pricingService(book: PriceBook, segmentOf: SegmentLookup, logger
         book.activeDiscounts(),
         customerId ? segmentWithFallback(segmentOf, customerId, logger) : Promise.resolve(undefined),
       ]);
-      const result = calculateQuote({ items, prices, categories, discounts, segment: segment?.segment });
+      const result = engine({ items, prices, categories, discounts, segment: segment?.segment }, customerId);
       if (!result.ok) {
         throw result.error.reason === 'unpriced'
           ? new AppError({
