@@ -296,4 +296,49 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
       ),
     ).toEqual([]);
   }, 180_000);
+
+  it('promotes a canary of order, a consumer with saga timers, under orders: its share of deliveries reported, every order kept', async () => {
+    const built = await mercato(suite.dataDir, ['build', '--label', 'v4', 'order']);
+    expect(built.code, built.output).toBe(0);
+    const token = await shop.customer('canary-order-e2e@mercato.test');
+    const orders = steadyOrders(shop, token, 'canary-order', ORDERS_PER_SECOND);
+    await waitFor('a first order', async () => orders.orderIds.length > 0, 30_000, 100);
+    const first = orders.orderIds[0] ?? '';
+    // The order reads go to order's GetOrder: at 5 % of 30 a second a window sees about 12 canary calls.
+    const reads = steadyLoad(
+      () => fetch(`${gateway}/api/orders/${first}`, { headers: { authorization: `Bearer ${token}` } }),
+      30,
+    );
+    await sleep(1_000);
+    const release = await mercato(suite.dataDir, [
+      'release',
+      'order',
+      '--strategy',
+      'canary',
+      '--to',
+      'v4',
+      '--interval-ms',
+      String(CANARY_INTERVAL_MS),
+      '--min-sample',
+      '8',
+    ]);
+    await remember();
+    await sleep(2_000);
+    await Promise.all([reads.stop(), orders.stop()]);
+    console.log(`canary of order v4:\n${release.output}`);
+    expect(release.code, release.output).toBe(0);
+    for (const share of [5, 25, 50])
+      expect(release.output).toMatch(new RegExp(`analysis .*pass at ${share} %`));
+    // As one more member of each of order's consumer groups, it took a share of the deliveries
+    // that follows membership, not its weight; each analysis says how much.
+    expect(release.output).toMatch(/deliveries: canary \d+ of \d+ \(\d+ %\)/);
+    expect(failures(reads.outcomes, (status) => status === 200)).toEqual([]);
+    expect(failures(orders.outcomes, (status) => status === 202)).toEqual([]);
+    const instances = await registry('order');
+    expect(instances).toHaveLength(1);
+    expect(instances[0]?.version).toMatch(/^v4@/);
+    expect(new Set(orders.orderIds).size).toBe(orders.orderIds.length);
+    const statuses = await settledStatuses(gateway, token, orders.orderIds);
+    expect(statuses.filter((status) => !kept.has(status))).toEqual([]);
+  }, 180_000);
 });

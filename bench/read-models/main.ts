@@ -39,6 +39,7 @@ import {
 import { OrderViewService } from '@mercato/contracts/grpc/order-view';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { buildStale, builtCommand } from '../../apps/cli/src/build/service-build.ts';
+import { requiredGrpcClusters } from '../../apps/gateway/src/routing/route-table.schema.ts';
 import { orderSummariesReadModel } from '../../services/order-view/src/adapters/persistence/order-summaries.read-model.ts';
 import { postgresInsertBaseline } from '../baselines.ts';
 import { measureEdgeRead } from '../edge-read.ts';
@@ -115,16 +116,7 @@ async function readThroughGateway(orderViewUrl: string, orderViewPid: number | u
       MERCATO_PEERS: [
         `order-view/http=${orderViewUrl}`,
         `analytics/http=${unused}`,
-        ...[
-          'catalog',
-          'identity',
-          'customer',
-          'pricing',
-          'inventory',
-          'order',
-          'fulfillment',
-          'notification',
-        ].map((name) => `${name}=${unused}`),
+        ...requiredGrpcClusters.map((name) => `${name}=${unused}`),
       ].join(','),
       IDENTITY_URL: `http://127.0.0.1:${ports.jwks}`,
       // What is measured is the read, not the per-user quota.

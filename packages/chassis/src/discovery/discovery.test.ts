@@ -58,6 +58,36 @@ describe('DNS names (Kubernetes)', () => {
   });
 });
 
+/** Revision 2 of a registry: catalog at two ready instances (one a canary at weight 0) and one starting, and order-view. */
+const revision2 = {
+  revision: 2,
+  services: {
+    catalog: [
+      {
+        instance: 'catalog',
+        http: 'http://127.0.0.1:4001',
+        grpc: 'http://127.0.0.1:5001',
+        ready: true,
+      },
+      {
+        instance: 'catalog-2',
+        http: 'http://127.0.0.1:4002',
+        grpc: 'http://127.0.0.1:5002',
+        ready: false,
+      },
+      {
+        instance: 'catalog-v2-1',
+        http: 'http://127.0.0.1:4003',
+        grpc: 'http://127.0.0.1:5003',
+        ready: true,
+        weight: 0,
+        canary: true,
+      },
+    ],
+    'order-view': [{ instance: 'order-view', http: 'http://127.0.0.1:4010', grpc: null, ready: true }],
+  },
+};
+
 describe('the registry watch (embedded mode)', () => {
   let server: Server | undefined;
   let watch: RegistryWatch | undefined;
@@ -67,37 +97,7 @@ describe('the registry watch (embedded mode)', () => {
   });
 
   it('forgets what left: a service with no instance, and one gone from the registry', async () => {
-    const snapshots = [
-      {
-        revision: 2,
-        services: {
-          catalog: [
-            {
-              instance: 'catalog',
-              http: 'http://127.0.0.1:4001',
-              grpc: 'http://127.0.0.1:5001',
-              ready: true,
-            },
-            {
-              instance: 'catalog-2',
-              http: 'http://127.0.0.1:4002',
-              grpc: 'http://127.0.0.1:5002',
-              ready: false,
-            },
-            {
-              instance: 'catalog-v2-1',
-              http: 'http://127.0.0.1:4003',
-              grpc: 'http://127.0.0.1:5003',
-              ready: true,
-              weight: 0,
-              canary: true,
-            },
-          ],
-          'order-view': [{ instance: 'order-view', http: 'http://127.0.0.1:4010', grpc: null, ready: true }],
-        },
-      },
-      { revision: 3, services: { catalog: [] } },
-    ];
+    const snapshots = [revision2, { revision: 3, services: { catalog: [] } }];
     const asked: string[] = [];
     server = createServer((request, response) => {
       asked.push(request.headers.authorization ?? '');
@@ -127,38 +127,7 @@ describe('the registry watch (embedded mode)', () => {
       const after = Number(new URL(request.url ?? '/', 'http://x').searchParams.get('after'));
       if (after >= 2) return;
       response.setHeader('content-type', 'application/json');
-      response.end(
-        JSON.stringify({
-          revision: 2,
-          services: {
-            catalog: [
-              {
-                instance: 'catalog',
-                http: 'http://127.0.0.1:4001',
-                grpc: 'http://127.0.0.1:5001',
-                ready: true,
-              },
-              {
-                instance: 'catalog-2',
-                http: 'http://127.0.0.1:4002',
-                grpc: 'http://127.0.0.1:5002',
-                ready: false,
-              },
-              {
-                instance: 'catalog-v2-1',
-                http: 'http://127.0.0.1:4003',
-                grpc: 'http://127.0.0.1:5003',
-                ready: true,
-                weight: 0,
-                canary: true,
-              },
-            ],
-            'order-view': [
-              { instance: 'order-view', http: 'http://127.0.0.1:4010', grpc: null, ready: true },
-            ],
-          },
-        }),
-      );
+      response.end(JSON.stringify(revision2));
     });
     await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
     watch = new RegistryWatch({
