@@ -11,9 +11,10 @@ import { suitePlatform } from './support/suite-platform.ts';
 const ports = { postgres: 25425, gateway: 19680, base: 16601, grpcBase: 17601 };
 const gateway = `http://127.0.0.1:${ports.gateway}`;
 // What a 2-core machine running the whole shop and this suite serves without the gateway shedding
-// anything. At the issue's 100 reads and 5 orders a second the gateway already refused 10 % of the
-// reads (503 GATEWAY.OVERLOADED, adaptive limit) in the seconds before any release began: that rate
-// waits on the CPU per order (bench/orders), not on releases.
+// anything. At the issue's 100 reads and 5 orders a second the gateway refuses reads with no release
+// running (3 Dec: 83 of 1,617 in 30 s, 503 GATEWAY.OVERLOADED from its adaptive limit; the load
+// generator itself reached only 54 reads a second): that rate waits on the CPU per order
+// (bench/orders), not on releases.
 const READS_PER_SECOND = 50;
 const ORDERS_PER_SECOND = 2;
 
