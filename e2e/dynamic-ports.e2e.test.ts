@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { mercato } from './support/release-cli.ts';
 import { ShopClient } from './support/shop-client.ts';
 import { suitePlatform } from './support/suite-platform.ts';
 
@@ -97,5 +98,11 @@ describe('the platform with every port dynamic (MERCATO_PORTS=dynamic)', () => {
     const order = state.services.order?.url ?? '';
     const refused = await fetch(`${order}/admin/dead-letters`, authorized);
     expect(refused.status).toBe(403);
+    // The CLI finds pricing by the run's state: its discount engine's rewrite priced that order too, in shadow.
+    const experiments = await mercato(suite.dataDir, ['experiments', 'pricing']);
+    expect(experiments.code, experiments.output).toBe(0);
+    expect(experiments.output).toMatch(
+      /^discount-engine: shadow; [1-9]\d* compared, 0 differed, 0 candidate errors/m,
+    );
   }, 180_000);
 });
