@@ -9,6 +9,7 @@ import { ProblemMessage } from '../shared/problem-message.tsx';
 import { signIn, signOut, useSession } from '../shared/session.ts';
 import { rangeChoices, TimeRange } from './time-range.ts';
 import { DeadLettersView } from './views/dead-letters-view.tsx';
+import { ExperimentsView } from './views/experiments-view.tsx';
 import { FaultsView } from './views/faults-view.tsx';
 import { LogsView } from './views/logs-view.tsx';
 import { ReleasesView } from './views/releases-view.tsx';
@@ -27,6 +28,7 @@ const views = [
   ['/logs', 'Logs'],
   ['/dead-letters', 'Dead letters'],
   ['/releases', 'Releases'],
+  ['/experiments', 'Experiments'],
   ['/faults', 'Faults'],
 ] as const;
 
@@ -127,6 +129,7 @@ function Console() {
           <Route path="/logs" component={LogsView} />
           <Route path="/dead-letters" component={DeadLettersView} />
           <Route path="/releases" component={ReleasesView} />
+          <Route path="/experiments" component={ExperimentsView} />
           <Route path="/faults" component={FaultsView} />
           <Route>
             <Redirect to="/" />
