@@ -183,6 +183,8 @@ export async function createService<Config extends ChassisConfig, Uses extends S
   };
   const config = loadConfig(definition.config, environment);
   const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
+  // Before any I/O: a discovery setting that cannot work is a configuration error, said first.
+  const discovery = createDiscovery(config, logger);
   const metrics = createServiceMetrics(definition.name);
   const health: HealthState = { accepting: false };
   const checks: ReadinessCheck[] = [];
@@ -220,7 +222,6 @@ export async function createService<Config extends ChassisConfig, Uses extends S
     });
   }
 
-  const discovery = createDiscovery(config, logger);
   discovery.start();
   // The first answer before anything calls out: a call made earlier would find no instance and wait.
   await discovery.ready(2_000);

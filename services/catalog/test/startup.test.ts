@@ -42,4 +42,24 @@ describe('catalog start-up', () => {
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(stderr).toMatch(/^catalog: failed to start: .*ECONNREFUSED/);
   });
+
+  it('names a discovery setting that cannot work, before touching the database', async () => {
+    const registry = await runCatalog({
+      MERCATO_DISCOVERY: 'registry',
+      DATABASE_URL: 'postgres://catalog@127.0.0.1:1/catalog',
+    });
+    expect(registry).toEqual({
+      code: 78,
+      stderr:
+        'catalog: invalid configuration: MERCATO_DISCOVERY=registry needs MERCATO_REGISTRY_URL and MERCATO_ADMIN_TOKEN (the supervisor sets both)\n',
+    });
+    const peers = await runCatalog({
+      MERCATO_PEERS: 'pricing=ftp://x:1',
+      DATABASE_URL: 'postgres://x@127.0.0.1:1/x',
+    });
+    expect(peers.code).toBe(78);
+    expect(peers.stderr).toBe(
+      'catalog: invalid configuration: MERCATO_PEERS: expected name[/http]=http://host:port entries separated by commas; "pricing=ftp://x:1" is not one (got "pricing=ftp://x:1")\n',
+    );
+  });
 });

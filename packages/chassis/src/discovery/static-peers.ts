@@ -30,7 +30,7 @@ export const peerTable = () =>
         if (!match || addresses.length === 0 || bad !== undefined) {
           ctx.addIssue({
             code: 'custom',
-            message: `expected name[/http]=http://host:port entries separated by commas; got ${JSON.stringify(item.slice(0, 80))}`,
+            message: `expected name[/http]=http://host:port entries separated by commas; ${JSON.stringify(item.slice(0, 80))} is not one`,
           });
           return z.NEVER;
         }
