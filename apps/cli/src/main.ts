@@ -49,8 +49,8 @@ if (command === 'rollback')
 if (command === 'build')
   process.exit(await buildCommand(serviceCatalog, process.argv.slice(3), config.MERCATO_DATA_DIR));
 
-// `start` and `dev` take `--replicas catalog=3,order=2` (or MERCATO_REPLICAS) and
-// `--autoscale catalog=1..4` (or MERCATO_AUTOSCALE).
+// `start` and `dev` take `--replicas catalog=3,order=2` (or MERCATO_REPLICAS),
+// `--autoscale catalog=1..4` (or MERCATO_AUTOSCALE) and `--ports dynamic` (or MERCATO_PORTS).
 let replicasText = config.MERCATO_REPLICAS;
 let autoscaleText = config.MERCATO_AUTOSCALE;
 const startArgs = process.argv.slice(3);
@@ -60,9 +60,18 @@ for (let index = 0; index < startArgs.length; index += 1) {
   else if (arg.startsWith('--replicas=')) replicasText = arg.slice('--replicas='.length);
   else if (arg === '--autoscale') autoscaleText = startArgs[++index] ?? '';
   else if (arg.startsWith('--autoscale=')) autoscaleText = arg.slice('--autoscale='.length);
-  else {
+  else if (arg === '--ports' || arg.startsWith('--ports=')) {
+    const ports = arg === '--ports' ? startArgs[++index] : arg.slice('--ports='.length);
+    if (ports !== 'fixed' && ports !== 'dynamic') {
+      process.stderr.write(
+        `mercato ${command}: --ports takes fixed or dynamic (got ${ports ?? 'nothing'})\n`,
+      );
+      process.exit(64);
+    }
+    config.MERCATO_PORTS = ports;
+  } else {
     process.stderr.write(
-      `mercato ${command}: unknown argument ${arg} (expected --replicas service=count,… or --autoscale service=min..max,…)\n`,
+      `mercato ${command}: unknown argument ${arg} (expected --replicas service=count,…, --autoscale service=min..max,… or --ports fixed|dynamic)\n`,
     );
     process.exit(64);
   }
