@@ -379,9 +379,9 @@ export async function createService<Config extends ChassisConfig, Uses extends S
 /** What discovery the configuration chose (`MERCATO_DISCOVERY`, or what it implies). */
 function createDiscovery(config: ChassisConfig, logger: Logger): Discovery {
   const settings = config as ChassisConfig & DiscoveryConfig;
-  const mode =
-    settings.MERCATO_DISCOVERY ??
-    (settings.MERCATO_REGISTRY_URL ? 'registry' : settings.MERCATO_PEERS ? 'static' : 'dns');
+  // DNS only when chosen (Kubernetes): a service run alone with nothing set knows no name, rather
+  // than asking whatever answers for `identity` on the local network for keys.
+  const mode = settings.MERCATO_DISCOVERY ?? (settings.MERCATO_REGISTRY_URL ? 'registry' : 'static');
   if (mode === 'registry') {
     if (!settings.MERCATO_REGISTRY_URL || !settings.MERCATO_ADMIN_TOKEN)
       throw new ConfigError([

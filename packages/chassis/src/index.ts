@@ -37,7 +37,7 @@ export {
   CALL_IN_TRANSACTION,
   insideTransaction,
 } from './db/transaction-scope.ts';
-export { type Discovery, type Protocol, roundRobin } from './discovery/discovery.ts';
+export { type Discovery, type Protocol, weightedPick } from './discovery/discovery.ts';
 export {
   AppError,
   type AppErrorOptions,

@@ -59,7 +59,7 @@ describe('catalog start-up', () => {
     });
     expect(peers.code).toBe(78);
     expect(peers.stderr).toBe(
-      'catalog: invalid configuration: MERCATO_PEERS: expected name[/http]=http://host:port entries separated by commas; "pricing=ftp://x:1" is not one (got "pricing=ftp://x:1")\n',
+      'catalog: invalid configuration: MERCATO_PEERS: expected name[/http]=http://host:port entries separated by commas; "pricing=ftp://x:1" needs http(s)://host:port addresses, nothing after the port (got "pricing=ftp://x:1")\n',
     );
   });
 });

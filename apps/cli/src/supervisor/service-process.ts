@@ -91,6 +91,8 @@ export class ServiceProcess {
    */
   #role: 'active' | 'standby';
   #lastExit: ProcessInfo['last_exit'] = null;
+  /** With `learnsAddresses`: the ports the last ready process reported. */
+  #ports: { http: string; grpc: string | undefined } | undefined;
 
   constructor(options: ServiceProcessOptions) {
     this.name = options.name;
@@ -102,8 +104,10 @@ export class ServiceProcess {
     this.#options = options;
   }
 
+  /** The running process's pid; undefined once it exited, with a code or by a signal (kill -9). */
   get pid(): number | undefined {
-    return this.#child?.exitCode === null ? this.#child.pid : undefined;
+    const child = this.#child;
+    return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
   }
 
   get draining(): boolean {
@@ -151,9 +155,16 @@ export class ServiceProcess {
     this.#ready = false;
     // Own process group: a terminal's Ctrl-C reaches only the supervisor, which stops services in
     // order. The IPC channel lets a service notice that the supervisor died and exit too.
+    const ports = this.#learnedPorts();
+    if (this.#options.learnsAddresses) {
+      // No address until this process says where it listens: nothing answering at the last one
+      // (another process that took the port) is taken for it.
+      this.url = '';
+      this.grpcUrl = undefined;
+    }
     const child = spawn(process.execPath, args, {
       cwd,
-      env: { ...env, ...this.#learnedPorts(), MERCATO_ROLE: this.#role },
+      env: { ...env, ...ports, MERCATO_ROLE: this.#role },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       detached: true,
     });
@@ -170,15 +181,25 @@ export class ServiceProcess {
       this.#exited(child, code, signal);
       this.#options.onChange?.();
     });
-    if (this.#options.learnsAddresses) child.on('message', (message) => this.#listening(message));
+    if (this.#options.learnsAddresses) {
+      let reported = false;
+      child.on('message', (message) => {
+        // One report per process, and only from the current one.
+        if (reported || child !== this.#child) return;
+        reported = this.#listening(message);
+      });
+    }
     this.#options.onSpawn?.();
     this.#options.onChange?.();
   }
 
-  /** A `mercato.listening` message: where the process listens now (its ports were its own to pick). */
-  #listening(message: unknown): void {
+  /**
+   * A `mercato.listening` message: where the process listens now (its ports were its own to pick).
+   * Says whether it was one (and taken).
+   */
+  #listening(message: unknown): boolean {
     const { type, http, grpc } = (message ?? {}) as { type?: unknown; http?: unknown; grpc?: unknown };
-    if (type !== 'mercato.listening' || typeof http !== 'string') return;
+    if (type !== 'mercato.listening' || typeof http !== 'string') return false;
     const loopback = (address: string) => /^http:\/\/127\.0\.0\.1:\d+$/.test(address);
     if (
       !loopback(http) ||
@@ -188,25 +209,33 @@ export class ServiceProcess {
         { child: this.name, http, grpc },
         `${this.name} reported an address off loopback; ignored`,
       );
-      return;
+      return false;
     }
     this.url = http;
     if (typeof grpc === 'string') this.grpcUrl = grpc;
+    this.#ports = {
+      http: new URL(http).port,
+      grpc: typeof grpc === 'string' ? new URL(grpc).port : undefined,
+    };
     this.#options.onSpawn?.();
     this.#options.onChange?.();
+    return true;
   }
 
-  /** The ports it picked the first time, asked for again on a restart. */
+  /**
+   * The ports it picked, asked for again on a restart so that its address stays what its callers
+   * were told. Forgotten when a start dies before it is ready (the port may have been taken since,
+   * by a listener or as the local end of a connection): the next start picks anew and reports it.
+   */
   #learnedPorts(): Record<string, string> {
-    if (!this.#options.learnsAddresses) return {};
-    const port = (url: string | undefined) => (url ? new URL(url).port : undefined);
-    const http = port(this.url);
-    const grpc = port(this.grpcUrl);
-    return { ...(http ? { PORT: http } : {}), ...(grpc ? { GRPC_PORT: grpc } : {}) };
+    if (!this.#options.learnsAddresses || !this.#ports) return {};
+    const { http, grpc } = this.#ports;
+    return { PORT: http, ...(grpc ? { GRPC_PORT: grpc } : {}) };
   }
 
   #exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (child === this.#child) this.#lastExit = { at: Date.now(), code, signal };
+    if (child === this.#child && !this.#ready) this.#ports = undefined;
     if (child !== this.#child || this.#stopping || this.#replacing || this.#held) return;
     const { logger, name } = this.#options;
     if (code === EXIT_CONFIG) {

@@ -99,6 +99,8 @@ function remoteKeys(location: JwksLocation): KeySet {
     if (!set) {
       set = at(url);
       sets.set(url, set);
+      // identity's instances come and go (releases): the key sets of ones long gone are let go.
+      if (sets.size > 16) sets.delete(sets.keys().next().value as string);
     }
     return set(header, token);
   }) as KeySet;

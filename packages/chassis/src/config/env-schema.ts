@@ -106,8 +106,8 @@ export const serviceConfigShape = {
   /**
    * How the services this one calls are found by name (discovery.ts): `registry` (the supervisor's,
    * at MERCATO_REGISTRY_URL), `dns` (Kubernetes: `<name>.<MERCATO_DNS_DOMAIN>`) or `static`
-   * (MERCATO_PEERS). Default: registry when MERCATO_REGISTRY_URL is set, static when MERCATO_PEERS
-   * is, else dns.
+   * (MERCATO_PEERS). Default: registry when MERCATO_REGISTRY_URL is set, else static (no name known
+   * without MERCATO_PEERS); dns only when chosen.
    */
   MERCATO_DISCOVERY: z
     .enum(['registry', 'dns', 'static'], { error: 'expected registry, dns or static' })

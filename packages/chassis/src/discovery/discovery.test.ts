@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createLogger } from '../logging/create-logger.ts';
-import { roundRobin } from './discovery.ts';
+import { weightedPick } from './discovery.ts';
 import { DnsNames } from './dns-names.ts';
 import { RegistryWatch } from './registry-watch.ts';
 import { peerTable, StaticPeers } from './static-peers.ts';
@@ -34,11 +34,19 @@ describe('static peers (MERCATO_PEERS)', () => {
       'Customer=http://a:1',
       'customer=ftp://a:1',
       'customer=http://a:1/path',
+      'customer=http://a',
+      'customer=http://:80',
+      'customer=http://a:99999',
+      'customer=http://u:p@a:1',
+      'customer=http://a:1?x=1',
       'x/tcp=http://a:1',
+      'customer=http://a:1,customer=http://b:1',
     ]) {
       const parsed = parse(bad);
       expect(parsed.success, bad).toBe(false);
-      expect(parsed.error?.issues[0]?.message).toMatch(/expected name\[\/http\]=http:\/\/host:port/);
+      expect(parsed.error?.issues[0]?.message).toMatch(
+        /^expected name\[\/http\]=http:\/\/host:port entries separated by commas; ".*" (is not|needs|names)/,
+      );
     }
   });
 });
@@ -146,12 +154,13 @@ describe('the registry watch (embedded mode)', () => {
       'http://127.0.0.1:4003',
     ]);
     expect(watch.endpoints('order-view', 'grpc').current()).toEqual([]);
-    const orderView = roundRobin(watch.endpoints('order-view', 'http'));
+    const orderView = weightedPick(watch.endpoints('order-view', 'http'));
     expect([orderView(), orderView()]).toEqual(['http://127.0.0.1:4010', 'http://127.0.0.1:4010']);
-    // round-robin skips an instance of weight 0 (a standby, a canary at 0 %).
-    const catalogHttp = roundRobin(watch.endpoints('catalog', 'http'));
-    expect(new Set([catalogHttp(), catalogHttp(), catalogHttp()])).toEqual(
+    // By weight: the canary at 0 % gets nothing, unless the request asks for the canary.
+    const catalogHttp = weightedPick(watch.endpoints('catalog', 'http'));
+    expect(new Set(Array.from({ length: 20 }, () => catalogHttp()))).toEqual(
       new Set(['http://127.0.0.1:4001']),
     );
+    expect(catalogHttp(true)).toBe('http://127.0.0.1:4003');
   });
 });

@@ -24,13 +24,28 @@ export interface Discovery {
   stop(): Promise<void>;
 }
 
-/** One instance of an HTTP API, picked round-robin over what `endpoints` lists now. */
-export function roundRobin(endpoints: Endpoints): () => string | undefined {
-  let next = 0;
-  return () => {
-    const now = endpoints.current().filter((address) => (endpoints.weightOf?.(address) ?? 1) > 0);
-    if (now.length === 0) return undefined;
-    next = (next + 1) % now.length;
-    return now[next];
+/**
+ * One instance of an HTTP API, as the gRPC client picks one: by the registry's weights (a canary at
+ * 5 % gets about 5 % of the reads; a standby at 0 none), and among the canaries when the request
+ * asks for them (`x-mercato-canary: always`) and there is one.
+ */
+export function weightedPick(
+  endpoints: Endpoints,
+  random: () => number = Math.random,
+): (preferCanary?: boolean) => string | undefined {
+  return (preferCanary = false) => {
+    const weightOf = (address: string) => endpoints.weightOf?.(address) ?? 1;
+    const pool = endpoints.current().filter((address) => weightOf(address) > 0);
+    if (preferCanary) {
+      const canaries = endpoints.current().filter((address) => endpoints.isCanary?.(address));
+      if (canaries.length > 0) return canaries[Math.floor(random() * canaries.length)];
+    }
+    const total = pool.reduce((sum, address) => sum + weightOf(address), 0);
+    let point = random() * total;
+    for (const address of pool) {
+      point -= weightOf(address);
+      if (point < 0) return address;
+    }
+    return pool.at(-1);
   };
 }

@@ -65,7 +65,7 @@ export class RegistryWatch implements Discovery {
     this.#loop ??= this.#run();
   }
 
-  /** Resolves after the first answer, or after `timeoutMs` (the fallback addresses serve meanwhile). */
+  /** Resolves after the first answer, or after `timeoutMs` (until then every name has no instance). */
   async ready(timeoutMs: number): Promise<void> {
     await Promise.race([this.#firstAnswer, sleep(timeoutMs, undefined, { ref: false })]);
   }

@@ -7,6 +7,16 @@ export type PeerTable = ReadonlyMap<string, readonly string[]>;
 
 const entry = /^([a-z][a-z0-9-]{0,62})(\/(grpc|http))?=(.+)$/;
 
+/** `http(s)://host:port` as its origin, or undefined for anything else (a path, a query, credentials, no port). */
+function origin(text: string): string | undefined {
+  if (!/^https?:\/\/[^/?#@\s]+:\d{1,5}\/?$/.test(text)) return undefined;
+  try {
+    return new URL(text).origin;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * `MERCATO_PEERS`: `customer=http://127.0.0.1:5001,identity/http=http://127.0.0.1:4000`. A bare name
  * is its gRPC server; `/http` names its HTTP API. Several instances of one name: addresses separated
@@ -25,19 +35,23 @@ export const peerTable = () =>
         .map((part) => part.trim())
         .filter(Boolean)) {
         const match = entry.exec(item);
-        const addresses = match?.[4]?.split(' ').filter(Boolean) ?? [];
-        const bad = addresses.find((address) => !/^https?:\/\/[^/\s]+\/?$/.test(address));
-        if (!match || addresses.length === 0 || bad !== undefined) {
+        const key = match ? `${match[1]}/${match[3] ?? 'grpc'}` : '';
+        const addresses = (match?.[4]?.split(' ').filter(Boolean) ?? []).map(origin);
+        const problem = !match
+          ? 'is not name[/http]=http://host:port'
+          : addresses.length === 0 || addresses.includes(undefined)
+            ? 'needs http(s)://host:port addresses, nothing after the port'
+            : table.has(key)
+              ? `names ${key.replace('/grpc', '')} a second time`
+              : undefined;
+        if (problem) {
           ctx.addIssue({
             code: 'custom',
-            message: `expected name[/http]=http://host:port entries separated by commas; ${JSON.stringify(item.slice(0, 80))} is not one`,
+            message: `expected name[/http]=http://host:port entries separated by commas; ${JSON.stringify(item.slice(0, 80))} ${problem}`,
           });
           return z.NEVER;
         }
-        table.set(
-          `${match[1]}/${match[3] ?? 'grpc'}`,
-          addresses.map((address) => address.replace(/\/$/, '')),
-        );
+        table.set(key, addresses as string[]);
       }
       return table;
     });

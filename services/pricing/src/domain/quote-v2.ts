@@ -70,7 +70,7 @@ export function calculateQuoteV2(input: QuoteInput): Result<Quote, QuoteRejectio
       for (const discount of candidates ?? []) {
         if (discount.category !== undefined && discount.category !== category) continue;
         const amount = discountAmount(discount, unitPriceMinor, quantity);
-        if (amount <= 0) continue;
+        if (!(amount > 0)) continue; // as v1: nothing, or not a number, is no discount
         if (
           !best ||
           amount > best.amount ||
