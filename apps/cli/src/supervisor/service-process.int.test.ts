@@ -61,7 +61,9 @@ describe('a process that picks its own ports (MERCATO_PORTS=dynamic)', () => {
     cleanup.push(() => new Promise((resolve) => stray.close(() => resolve())));
     // Started again: the old port is taken, that start dies before it is ready, the next picks anew.
     await child.resume();
-    expect(child.info().state).toBe('ready');
+    // resume() returns once an address answers; the restart that follows the failed start marks
+    // its own process ready a moment later.
+    await waitFor('the restarted process ready', async () => child.info().state === 'ready', 15_000, 20);
     expect(child.url).not.toBe('');
     expect(portOf(child.url)).not.toBe(portOf(first));
   }, 30_000);
