@@ -322,6 +322,11 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
       String(CANARY_INTERVAL_MS),
       '--min-sample',
       '8',
+      // A freshly started order process on a machine running the whole shop and the load: its p99
+      // over a few dozen calls is mostly noise (225 ms against the stable 95 ms once, for the same
+      // build). The ceiling of 500 ms still holds; what this test shows is the deliveries share.
+      '--p99-margin-ms',
+      '400',
     ]);
     await remember();
     await sleep(2_000);

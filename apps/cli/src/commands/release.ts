@@ -4,7 +4,7 @@ import type { ReleaseEvent } from '../supervisor/releases/release-steps.ts';
 import { fail, runAccess } from './admin-client.ts';
 
 const usage =
-  'usage: mercato release <service> [--strategy rolling|blue-green|canary] [--to <version label>|current] [--interval-ms N] [--min-sample N] [--smoke-path /api/…]';
+  'usage: mercato release <service> [--strategy rolling|blue-green|canary] [--to <version label>|current] [--interval-ms N] [--min-sample N] [--p99-margin-ms N] [--smoke-path /api/…]';
 
 /** Reads `--name value` and `--name=value` pairs after the service name. */
 function options(args: readonly string[]): Map<string, string> | string {
@@ -12,7 +12,11 @@ function options(args: readonly string[]): Map<string, string> | string {
   for (let index = 0; index < args.length; index += 1) {
     const arg = args[index] ?? '';
     const [name, inline] = arg.split('=', 2) as [string, string | undefined];
-    if (!['--strategy', '--to', '--interval-ms', '--min-sample', '--smoke-path'].includes(name))
+    if (
+      !['--strategy', '--to', '--interval-ms', '--min-sample', '--p99-margin-ms', '--smoke-path'].includes(
+        name,
+      )
+    )
       return `unknown argument ${arg}`;
     const value = inline ?? args[++index];
     if (!value || value.startsWith('--')) return `${name} needs a value`;
@@ -38,9 +42,13 @@ export async function releaseCommand(args: readonly string[], dataDir: string): 
     const text = parsed.get(name);
     return text === undefined ? undefined : /^\d{1,7}$/.test(text) ? Number(text) : Number.NaN;
   };
-  const [intervalMs, minSample] = [count('interval-ms'), count('min-sample')];
-  if (Number.isNaN(intervalMs) || Number.isNaN(minSample))
-    return fail(`--interval-ms and --min-sample take a whole number (${usage})`);
+  const [intervalMs, minSample, p99MarginMs] = [
+    count('interval-ms'),
+    count('min-sample'),
+    count('p99-margin-ms'),
+  ];
+  if (Number.isNaN(intervalMs) || Number.isNaN(minSample) || Number.isNaN(p99MarginMs))
+    return fail(`--interval-ms, --min-sample and --p99-margin-ms take a whole number (${usage})`);
   const access = await runAccess(dataDir);
   if (typeof access === 'string') return fail(access);
   const { token } = access;
@@ -54,6 +62,7 @@ export async function releaseCommand(args: readonly string[], dataDir: string): 
       to: parsed.get('to') ?? 'current',
       ...(intervalMs === undefined ? {} : { interval_ms: intervalMs }),
       ...(minSample === undefined ? {} : { min_sample: minSample }),
+      ...(p99MarginMs === undefined ? {} : { p99_margin_ms: p99MarginMs }),
       ...(parsed.has('smoke-path') ? { smoke_path: parsed.get('smoke-path') } : {}),
     }),
   }).catch((error: Error) => error);

@@ -12,6 +12,8 @@ const body = z.object({
   interval_ms: z.number().int().min(1_000).max(600_000).default(30_000),
   /** The fewest canary calls a window is judged on. */
   min_sample: z.number().int().min(1).max(1_000_000).default(200),
+  /** How much slower than the stable version's the canary's p99 may be (ms). */
+  p99_margin_ms: z.number().int().min(0).max(60_000).default(100),
   /** A blue-green release's smoke check: a path of the gateway's, asked of the green set alone. */
   smoke_path: z
     .string()
@@ -45,12 +47,19 @@ export const releaseRoutes =
 
     app.post('/admin/releases', { schema: { body } }, async (request, reply) => {
       const { service } = request.body;
-      const { to, strategy, interval_ms: intervalMs, min_sample: minSample, smoke_path } = request.body;
+      const {
+        to,
+        strategy,
+        interval_ms: intervalMs,
+        min_sample: minSample,
+        p99_margin_ms: p99MarginMs,
+        smoke_path,
+      } = request.body;
       const run = await releases.begin({
         service,
         strategy,
         to,
-        analysis: { intervalMs, minSample },
+        analysis: { intervalMs, minSample, p99MarginMs },
         ...(smoke_path ? { smokePath: smoke_path } : {}),
       });
       const stream = new PassThrough();

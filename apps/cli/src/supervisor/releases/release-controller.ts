@@ -14,8 +14,8 @@ export interface ReleaseRequest {
   strategy: Strategy;
   /** A version label (`mercato build --label`), or `current`: the working tree's build. */
   to: string;
-  /** A canary's analysis window (ms) and the fewest canary calls it judges. */
-  analysis?: { intervalMs: number; minSample: number };
+  /** A canary's analysis window (ms), the fewest canary calls it judges, and its p99 margin (ms). */
+  analysis?: { intervalMs: number; minSample: number; p99MarginMs?: number };
   /** A blue-green release's smoke check: a gateway path testers' calls ask of the green set. */
   smokePath?: string;
 }
@@ -120,6 +120,7 @@ export class ReleaseController {
     const thresholds: AnalysisThresholds = {
       ...defaultThresholds,
       minSample: request.analysis?.minSample ?? defaultThresholds.minSample,
+      p99MarginMs: request.analysis?.p99MarginMs ?? defaultThresholds.p99MarginMs,
     };
     return async (report) => {
       try {
