@@ -3,25 +3,18 @@
  * bench's own ports, sign up customers, give every demo SKU plenty of stock, read what the run
  * state says (service URLs, the server's superuser URL). Shared by benches that place orders.
  */
+
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ProcessUnderTest, waitFor } from '@mercato/chassis/testing';
+import { demoOrderSkus } from '@mercato/demo-shop';
 import pg from 'pg';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
-export const demoSkus = [
-  'BOK-0001',
-  'BOK-0002',
-  'BOK-0003',
-  'KIT-0001',
-  'KIT-0002',
-  'APP-0001',
-  'APP-0002',
-  'ELE-0001',
-];
+export const demoSkus = demoOrderSkus;
 
 export interface PlatformPorts {
   postgres: number;

@@ -4,6 +4,7 @@ import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { waitFor } from '@mercato/chassis/testing';
 import { PaymentService } from '@mercato/contracts/grpc/payment';
+import { demoOrderSkus } from '@mercato/demo-shop';
 import { type EdgeLoad, steadyLoad } from './edge-load.ts';
 import type { RunState } from './platform-process.ts';
 
@@ -89,18 +90,6 @@ export async function settledStatuses(
   return [...outcome.values()];
 }
 
-/** Products a steady order load cycles through (each in the demo shop, in stock). */
-const orderSkus = [
-  'BOK-0001',
-  'BOK-0002',
-  'BOK-0003',
-  'KIT-0001',
-  'KIT-0002',
-  'APP-0001',
-  'APP-0002',
-  'ELE-0001',
-];
-
 /**
  * Orders placed at a steady rate by one customer (`token`), one item each, cycling through the demo
  * products, with idempotency keys `<prefix>-<n>`; `orderIds` holds every order accepted (202).
@@ -115,7 +104,7 @@ export function steadyOrders(
   const orderIds: string[] = [];
   const load = steadyLoad(async () => {
     placed += 1;
-    const sku = orderSkus[placed % orderSkus.length] ?? 'BOK-0001';
+    const sku = demoOrderSkus[placed % demoOrderSkus.length] ?? 'BOK-0001';
     const response = await shop.placeOrder(token, `${prefix}-${placed}`, [{ sku, quantity: 1 }]);
     if (response.status === 202) orderIds.push(((await response.clone().json()) as OrderJson).order_id);
     return response;

@@ -64,6 +64,18 @@ export interface DemoProduct {
 }
 
 export const demoCurrency = 'EUR';
+
+/** SKUs a steady order load cycles through: each in the demo shop, priced and in stock in both warehouses. */
+export const demoOrderSkus: readonly string[] = [
+  'BOK-0001',
+  'BOK-0002',
+  'BOK-0003',
+  'KIT-0001',
+  'KIT-0002',
+  'APP-0001',
+  'APP-0002',
+  'ELE-0001',
+];
 export const demoWarehouses = ['wh-berlin', 'wh-lyon'] as const;
 export type DemoWarehouse = (typeof demoWarehouses)[number];
 
