@@ -450,6 +450,32 @@ describe('chassis gRPC client and server', () => {
     expect(calls).toBeGreaterThan(3);
   });
 
+  it('keeps thirty calls in flight at once without a listener warning (each call has its own abort signal)', async () => {
+    const metrics = createServiceMetrics('grpc-test');
+    const policy = createDependencyPolicy({
+      dependency: 'catalog',
+      settings: defaultPolicySettings,
+      isFailure: () => true,
+      isTransient: () => false,
+      neverReached: () => false,
+      logger,
+      metrics: metrics.rpc,
+    });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const slow = () => new Promise((resolve) => setTimeout(resolve, 20));
+      await Promise.all(
+        Array.from({ length: 30 }, () => policy.execute(slow, { idempotent: true, method: 'GetProduct' })),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('counts timeouts against the breaker', async () => {
     const { client, behaviour, policy } = await start({
       retryAttempts: 1,

@@ -27,6 +27,19 @@ describe('AdaptiveLimit', () => {
     expect(limit.limit).toBeGreaterThan(low);
   });
 
+  it('tolerates latency up to 1.5 times its no-queue level before it shrinks', () => {
+    const tolerant = new AdaptiveLimit({ initial: 50, min: 2, max: 100 });
+    feed(tolerant, 20, 50);
+    const before = tolerant.limit;
+    feed(tolerant, 28, 100);
+    expect(tolerant.limit).toBeGreaterThanOrEqual(before);
+    const strict = new AdaptiveLimit({ initial: 50, min: 2, max: 100, rttTolerance: 1 });
+    feed(strict, 20, 50);
+    feed(strict, 28, 100);
+    expect(strict.limit).toBeLessThan(before);
+    expect(() => new AdaptiveLimit({ rttTolerance: 0.5 })).toThrow(RangeError);
+  });
+
   it('does not grow while the caller uses less than half of it', () => {
     const limit = new AdaptiveLimit({ initial: 40, min: 2, max: 100 });
     for (let i = 0; i < 100; i += 1) limit.sample(20, 5);

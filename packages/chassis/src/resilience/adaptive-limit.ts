@@ -7,7 +7,9 @@
  * calls Gradient2 and Envoy's adaptive concurrency filter calls its gradient controller: compare the
  * latency of the last calls (short RTT) with the latency the dependency has without a queue (long
  * RTT, a slow moving average); their ratio, the gradient, is 1 while no queue builds and falls
- * toward 0.5 as one does. The limit follows `limit × gradient + headroom`, smoothed, within
+ * toward 0.5 as one does. As in Gradient2, latency may rise by a tolerance (1.5×) before it counts as
+ * a queue: on a small machine a process starting beside the dependency slows every call for a
+ * second without any queue at it. The limit follows `limit × gradient + headroom`, smoothed, within
  * [min, max]. A call that timed out or was refused downstream (`drop`) cuts the limit by a factor
  * at once, as AIMD does, because no latency sample says how long it would have taken.
  */
@@ -23,6 +25,8 @@ export interface AdaptiveLimitSettings {
   shortWindow: number;
   /** The limit is multiplied by this when a call is dropped (timed out, refused downstream). */
   backoffRatio: number;
+  /** How many times its no-queue level latency may reach before the limit shrinks (≥ 1). */
+  rttTolerance: number;
 }
 
 export const defaultAdaptiveLimitSettings: AdaptiveLimitSettings = {
@@ -33,6 +37,7 @@ export const defaultAdaptiveLimitSettings: AdaptiveLimitSettings = {
   longWindow: 600,
   shortWindow: 5,
   backoffRatio: 0.9,
+  rttTolerance: 1.5,
 };
 
 /** An exponential moving average whose first `warmup` samples are a plain mean. */
@@ -77,6 +82,8 @@ export class AdaptiveLimit {
     const merged = { ...defaultAdaptiveLimitSettings, ...settings };
     if (!(merged.min >= 1 && merged.max >= merged.min))
       throw new RangeError(`adaptive limit: expected 1 ≤ min ≤ max, got ${merged.min}…${merged.max}`);
+    if (!(merged.rttTolerance >= 1))
+      throw new RangeError(`adaptive limit: expected an RTT tolerance ≥ 1, got ${merged.rttTolerance}`);
     this.settings = merged;
     this.#estimate = clamp(merged.initial, merged.min, merged.max);
     this.#long = new MovingAverage(merged.longWindow, 10);
@@ -98,7 +105,7 @@ export class AdaptiveLimit {
    * A call that was dropped (timed out, refused downstream) has no meaningful latency.
    */
   sample(rttMs: number, inFlight: number, dropped = false): number {
-    const { min, max, smoothing, backoffRatio } = this.settings;
+    const { min, max, smoothing, backoffRatio, rttTolerance } = this.settings;
     if (dropped) {
       this.#estimate = clamp(this.#estimate * backoffRatio, min, max);
       return this.limit;
@@ -112,7 +119,7 @@ export class AdaptiveLimit {
     if (long / short > 2) this.#long.scale(0.9);
     // A caller using less than half the limit says nothing about whether more would fit.
     if (inFlight < this.#estimate / 2) return this.limit;
-    const gradient = clamp(this.#long.value / short, 0.5, 1);
+    const gradient = clamp((rttTolerance * this.#long.value) / short, 0.5, 1);
     const headroom = Math.sqrt(this.#estimate);
     const target = this.#estimate * gradient + headroom;
     this.#estimate = clamp(this.#estimate * (1 - smoothing) + target * smoothing, min, max);

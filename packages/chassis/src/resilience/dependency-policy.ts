@@ -69,7 +69,9 @@ export const defaultPolicySettings: PolicySettings = {
   bulkheadQueue: 64,
   concurrencyLimit: 'fixed',
   limitInitial: 32,
-  limitMin: 8,
+  // Gradient2's floor: a gateway serving tens of reads a second through a CPU stall of a few hundred
+  // ms (a process starting on a 2-core laptop) needs 20 in flight; at 8 it refused them (CI, 3 Dec).
+  limitMin: 20,
   limitMax: 256,
   reconnectWaitMs: 2_000,
 };
@@ -231,7 +233,9 @@ export function createDependencyPolicy(options: DependencyPolicyOptions): Depend
             if (!limiter)
               metrics.bulkheadInFlight.set(labels, settings.bulkheadLimit - isolation.executionSlots);
             return call(signal);
-          }),
+            // A signal of its own: without one cockatiel hangs every call's timeout on a signal shared
+            // by the whole process, which warns (MaxListenersExceeded) once 11 calls are in flight.
+          }, new AbortController().signal),
         );
       if (!callOptions.idempotent) return run();
       const waitEnds = Date.now() + settings.reconnectWaitMs;
