@@ -4,17 +4,18 @@ import { pathToFileURL } from 'node:url';
 import type { BuildOptions, Plugin } from 'esbuild';
 
 /**
- * Packages left out of a service's bundle and loaded from node_modules at run time: `pg`, whose
- * spans come from the tracing SDK's instrumentation patching it as it is `require`d, and those that
- * read files beside their own code or start worker threads from their own folder. Everything else
- * is in the bundle: each package loaded from node_modules costs a resolution, a read and a compile
- * (the catalog loaded ~600 such modules at start, a third of its start-up CPU). Fastify and undici
- * are traced through `diagnostics_channel`, which needs no hook on `require`, and the tracing SDK
- * is bundled into the preload; the service's bundle finds it through `@opentelemetry/api`'s global.
+ * Packages left out of a service's bundle and loaded from node_modules at run time: those that read
+ * files beside their own code or start worker threads from their own folder, and `pg`'s optional
+ * drivers that Node never loads (`pg-native`, `pg-cloudflare`). Everything else is in the bundle:
+ * each package loaded from node_modules costs a resolution, a read and a compile (the catalog loaded
+ * ~600 such modules at start, a third of its start-up CPU). Nothing is traced by patching a module
+ * as it loads: fastify and undici through `diagnostics_channel`, `pg` by the chassis' own pool; the
+ * tracing SDK is bundled into the preload and the service's bundle finds it through
+ * `@opentelemetry/api`'s global.
  */
 export const externalPackages = [
-  'pg',
-  'pg-*',
+  'pg-native',
+  'pg-cloudflare',
   '@fastify/swagger-ui',
   '@fastify/static',
   'pino',

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Logger } from '../logging/create-logger.ts';
+import { TracedPool } from './traced-client.ts';
 import { runInTransactionScope } from './transaction-scope.ts';
 
 export type Pool = pg.Pool;
@@ -16,7 +17,7 @@ export interface DatabaseSettings {
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
 
 export function createPool(settings: DatabaseSettings, logger: Logger): Pool {
-  const pool = new pg.Pool({
+  const pool = new TracedPool({
     connectionString: settings.url,
     max: settings.max,
     application_name: settings.applicationName,

@@ -1,11 +1,8 @@
 /**
- * Preload for every service: `node --import tsx --import @mercato/chassis/register <main.ts>`.
- * Instrumentation must hook module loading before the service imports pg, http or fastify, which is
- * why this runs ahead of the composition root instead of inside createService().
+ * Preload for a service run from its TypeScript: `node --import tsx --import @mercato/chassis/register <main.ts>`.
+ * Tracing starts before the composition root runs, so the first request is traced. No module hook
+ * is registered: fastify and undici are traced through `diagnostics_channel` and `pg` by the
+ * chassis' own pool (`db/traced-client.ts`), so nothing needs patching as it loads.
  */
-import { register } from 'node:module';
-
-register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
-
 const { startTracing } = await import('./tracing-sdk.ts');
 startTracing(process.env.OTEL_SERVICE_NAME ?? process.env.MERCATO_SERVICE ?? 'mercato-service');

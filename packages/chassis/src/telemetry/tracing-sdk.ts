@@ -1,6 +1,5 @@
 import { FastifyOtelInstrumentation } from '@fastify/otel';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
-import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -49,7 +48,6 @@ export function startTracing(serviceName: string, environment: NodeJS.ProcessEnv
     tracerProvider: provider,
     instrumentations: [
       new UndiciInstrumentation(),
-      new PgInstrumentation({ requireParentSpan: true }),
       // Fastify's own instrumentation makes the server span (continuing an incoming traceparent),
       // named by route; instrumentation-http would add a second span per request for nothing
       // (nothing here makes outgoing http.request calls; fetch and undici are covered above).
