@@ -4,6 +4,8 @@ import type { WatchBlockedUsersResponse } from '@mercato/contracts/grpc/identity
 /** Longer than any access token lives (identity's TTL is at most a day): older blocks are moot. */
 const KEEP_MS = 25 * 3_600_000;
 const RECONNECT_MS = { first: 250, max: 10_000 };
+/** How long after the gateway starts identity may be missing before a failed watch is a warning. */
+const STARTING_MS = 30_000;
 
 /**
  * The users identity has blocked lately, as the gateway learns of them (identity's
@@ -48,11 +50,14 @@ export function followBlockedUsers(options: {
   signal: AbortSignal;
 }): void {
   const { blocked, logger, signal } = options;
+  const began = Date.now();
+  let connected = false;
   void (async () => {
     let delay = RECONNECT_MS.first;
     while (!signal.aborted) {
       try {
         for await (const { users } of options.watch(signal)) {
+          connected = true;
           delay = RECONNECT_MS.first;
           for (const user of users) {
             const at = Date.parse(user.blockedAt);
@@ -61,7 +66,11 @@ export function followBlockedUsers(options: {
         }
       } catch (error) {
         if (signal.aborted) return;
-        logger.warn({ err: error }, 'watching identity for blocked users failed; trying again');
+        // While the platform starts, identity is often not there yet: that is not worth a warning
+        // (with a stack) every few hundred ms. Losing the stream, or never getting it, is.
+        const starting = !connected && Date.now() - began < STARTING_MS;
+        const log = starting ? logger.debug.bind(logger) : logger.warn.bind(logger);
+        log({ err: error }, 'watching identity for blocked users failed; trying again');
       }
       await new Promise((resolve) => setTimeout(resolve, delay).unref());
       delay = Math.min(delay * 2, RECONNECT_MS.max);
