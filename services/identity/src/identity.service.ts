@@ -63,6 +63,9 @@ export const identityDefinition: ServiceDefinition<IdentityConfig, { database: t
         [demoUser, ['customer']],
         [demoAdmin, ['customer', 'admin']],
       ] as const) {
+        // Looked up first: registering hashes the password (scrypt, ~0.1 s of CPU each) before it
+        // finds the email taken, and this runs on every start.
+        if (await accounts.userByEmail(account.email)) continue;
         try {
           await identity.register(account, roles);
           logger.info({ email: account.email }, 'registered a demo account');
