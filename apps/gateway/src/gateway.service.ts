@@ -101,7 +101,7 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
           checkFraming: rejectAmbiguousFraming,
           authorize: createAuthorizationStep(identification),
           limit: createRateLimitStep(rateLimitStore, identification),
-          proxy: await installProxying(app, config.GATEWAY_BODY_LIMIT_BYTES, upstreams.httpAddress),
+          proxy: await installProxying(app, config.GATEWAY_BODY_LIMIT_BYTES, upstreams.httpBackends),
         });
         requireTokenWhereDeclared(app, identification);
         await app.register(catalogEdgeRoutes(upstreams));

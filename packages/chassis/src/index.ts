@@ -37,7 +37,13 @@ export {
   CALL_IN_TRANSACTION,
   insideTransaction,
 } from './db/transaction-scope.ts';
-export { type Discovery, type Protocol, weightedPick } from './discovery/discovery.ts';
+export {
+  type Discovery,
+  type HttpInstances,
+  httpInstances,
+  httpOutcome,
+  type Protocol,
+} from './discovery/discovery.ts';
 export {
   AppError,
   type AppErrorOptions,
@@ -100,6 +106,7 @@ export {
   defaultPolicySettings,
   type PolicySettings,
 } from './resilience/dependency-policy.ts';
+export type { CallOutcome, InstanceLease } from './resilience/instance-balancer.ts';
 export { fail, ok, type Result } from './result.ts';
 export { runService } from './run-service.ts';
 export * from './saga/index.ts';

@@ -33,9 +33,9 @@ describe('followBlockedUsers', () => {
         (async function* (): AsyncGenerator<WatchBlockedUsersResponse> {
           calls += 1;
           if (calls <= 2) throw unavailable();
-          yield {
+          yield create(WatchBlockedUsersResponseSchema, {
             users: [{ userId: 'u1', blockedAt: new Date().toISOString() }],
-          } as unknown as WatchBlockedUsersResponse;
+          });
           throw unavailable();
         })(),
     });

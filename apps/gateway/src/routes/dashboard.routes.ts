@@ -44,7 +44,7 @@ export const dashboardEdgeRoutes =
         const readModel = (cluster: string, path: string) => (signal: AbortSignal) => {
           const found = route.clusterFor(cluster);
           if (!found) return Promise.reject(new NotDeployed(`${cluster} is not deployed`));
-          return getJson(found, path, signal, upstreams.httpAddress);
+          return getJson(found, path, signal, upstreams.httpBackends);
         };
         const { values, degraded: failed } = await composeParts(
           {

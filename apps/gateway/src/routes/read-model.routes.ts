@@ -41,7 +41,7 @@ export const readModelEdgeRoutes =
         found,
         path,
         AbortSignal.timeout(remainingDeadlineMs() ?? 3_000),
-        upstreams.httpAddress,
+        upstreams.httpBackends,
       ) as Promise<z.output<typeof readModelAnswer>>;
     };
     const requireAdmin = async (request: FastifyRequest) => {

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Transform } from 'node:stream';
 import replyFrom from '@fastify/reply-from';
-import { AppError, contextHeaders, remainingDeadlineMs } from '@mercato/chassis';
+import { AppError, contextHeaders, httpOutcome, remainingDeadlineMs } from '@mercato/chassis';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { BackendAddresses } from '../upstreams/backend-address.ts';
 import { pickBackend } from './route-table.ts';
@@ -37,7 +37,7 @@ function limitedBody(raw: IncomingMessage, limit: number, onExceeded: () => void
 export async function installProxying(
   app: FastifyInstance,
   bodyLimitBytes: number,
-  addressOf: BackendAddresses,
+  addresses: BackendAddresses,
 ) {
   await app.register(replyFrom, { undici: { connections: 128, pipelining: 1 } });
 
@@ -59,7 +59,8 @@ export async function installProxying(
     const cluster = request.gatewayRoute.proxy;
     if (!cluster) return false;
     const backend = pickBackend(cluster);
-    const upstream = addressOf(backend);
+    // Sent once, whatever the method: a proxied request is not repeated on another instance.
+    const lease = addresses.lease(backend);
     // Streams the client's body through unread (and so unparsed and unvalidated by us). fastify's
     // own limit applies only to bodies it parses, so a declared length over the limit is refused
     // here and a chunked body is counted on its way through.
@@ -70,7 +71,7 @@ export async function installProxying(
         exceeded = true;
       });
     void reply.from(request.url, {
-      getUpstream: () => upstream,
+      getUpstream: () => lease.address,
       // The client's own trace headers are dropped: the tracing SDK's undici instrumentation adds
       // this gateway's, and a second traceparent beside it would make the trace ambiguous.
       rewriteRequestHeaders: (_request, { traceparent: _parent, tracestate: _state, ...headers }) => ({
@@ -79,7 +80,12 @@ export async function installProxying(
       }),
       // The route's time budget covers the proxied call too.
       timeout: Math.max(1, remainingDeadlineMs() ?? 5_000),
+      onResponse: (_request, answered, response) => {
+        lease.end(httpOutcome({ status: response.statusCode }));
+        void answered.send(response.stream);
+      },
       onError: (failed, { error }) => {
+        lease.end(httpOutcome({ error, aborted: request.raw.destroyed }));
         if (exceeded) {
           // The rest of the body is still on the wire; the connection cannot be reused.
           void failed.header('connection', 'close');

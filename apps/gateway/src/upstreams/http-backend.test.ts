@@ -1,8 +1,19 @@
 import { createServer, type Server } from 'node:http';
-import { AppError } from '@mercato/chassis';
-import { portOf } from '@mercato/chassis/testing';
+import { AppError, type Discovery } from '@mercato/chassis';
+import { freePort, portOf } from '@mercato/chassis/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backendAddresses } from './backend-address.ts';
 import { getJson } from './http-backend.ts';
+
+/** Discovery that knows one service's HTTP instances, as a list that tests may change. */
+const listed = (addresses: string[]): Discovery => ({
+  mode: 'static',
+  endpoints: () => ({ current: () => addresses }),
+  knows: () => true,
+  start: () => undefined,
+  ready: async () => undefined,
+  stop: async () => undefined,
+});
 
 /** A backend that answers each path as the table says. */
 const answers: Record<string, { status: number; headers?: Record<string, string>; body: unknown }> = {
@@ -43,7 +54,7 @@ describe('getJson (an http cluster read by the edge)', () => {
       },
       path,
       AbortSignal.timeout(2_000),
-      (backend) => backend.url ?? '',
+      backendAddresses(listed([])),
     );
   const failure = (path: string) =>
     read(path).then(
@@ -74,5 +85,41 @@ describe('getJson (an http cluster read by the edge)', () => {
       kind: 'bad_gateway',
       message: 'order-view answered 500',
     });
+  });
+
+  it('sends a read that found nothing listening at an instance to the next one, and leaves the stopped instance out', async () => {
+    const stopped = `http://127.0.0.1:${await freePort()}`;
+    const served: string[] = [];
+    const addresses = backendAddresses(listed([stopped, url]));
+    const readModel = {
+      name: 'order-view',
+      protocol: 'http' as const,
+      backends: [{ name: 'order-view', service: 'order-view', url: undefined, weight: 1 }],
+    };
+    for (let i = 0; i < 20; i += 1)
+      served.push(JSON.stringify(await getJson(readModel, '/ok', AbortSignal.timeout(2_000), addresses)));
+    expect(new Set(served)).toEqual(new Set([JSON.stringify({ position: '7' })]));
+    // After its refusal the stopped instance is ejected: the next picks all land on the live one.
+    const picks = Array.from({ length: 10 }, () => {
+      const lease = addresses.lease(readModel.backends[0] as (typeof readModel.backends)[number]);
+      lease.end('cancelled');
+      return lease.address;
+    });
+    expect(new Set(picks)).toEqual(new Set([url]));
+  });
+
+  it('answers 503 naming the backend when every instance refused the connection', async () => {
+    const addresses = backendAddresses(listed([`http://127.0.0.1:${await freePort()}`]));
+    const error = await getJson(
+      {
+        name: 'order-view',
+        protocol: 'http',
+        backends: [{ name: 'order-view', service: 'order-view', url: undefined, weight: 1 }],
+      },
+      '/ok',
+      AbortSignal.timeout(2_000),
+      addresses,
+    ).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'ORDER-VIEW.UNAVAILABLE', kind: 'unavailable' });
   });
 });

@@ -1,4 +1,4 @@
-import { AppError, contextHeaders, type ErrorKind } from '@mercato/chassis';
+import { AppError, contextHeaders, type ErrorKind, httpOutcome } from '@mercato/chassis';
 import { request } from 'undici';
 import { type Cluster, pickBackend } from '../routing/route-table.ts';
 import type { BackendAddresses } from './backend-address.ts';
@@ -20,27 +20,41 @@ export async function getJson(
   cluster: Cluster,
   path: string,
   signal: AbortSignal,
-  addressOf: BackendAddresses,
+  addresses: BackendAddresses,
 ): Promise<unknown> {
   const backend = pickBackend(cluster);
-  const address = addressOf(backend);
   const code = backend.name.toUpperCase();
-  let response: Awaited<ReturnType<typeof request>>;
-  try {
-    response = await request(new URL(path, address), {
-      method: 'GET',
-      headers: { accept: 'application/json', ...contextHeaders() },
-      signal,
-    });
-  } catch (error) {
-    if (signal.aborted) throw error;
+  // A GET that found nothing listening at an instance (it stopped) is sent to the next one: a
+  // read model instance that went away is not seen at the edge. Every other failure is answered.
+  const tried = new Set<string>();
+  let response: Awaited<ReturnType<typeof request>> | undefined;
+  let lastError: unknown;
+  while (response === undefined) {
+    const lease = tried.size === 0 ? addresses.lease(backend) : addresses.next(backend, tried);
+    if (!lease) break;
+    tried.add(lease.address);
+    try {
+      response = await request(new URL(path, lease.address), {
+        method: 'GET',
+        headers: { accept: 'application/json', ...contextHeaders() },
+        signal,
+      });
+      lease.end(httpOutcome({ status: response.statusCode }));
+    } catch (error) {
+      const outcome = httpOutcome({ error, aborted: signal.aborted });
+      lease.end(outcome);
+      if (signal.aborted) throw error;
+      lastError = error;
+      if (outcome !== 'unreachable') break;
+    }
+  }
+  if (response === undefined)
     throw new AppError({
       code: `${code}.UNAVAILABLE`,
       kind: 'unavailable',
       message: `${backend.name} cannot be reached`,
-      cause: error,
+      cause: lastError,
     });
-  }
   const { statusCode, headers, body } = response;
   if (statusCode < 200 || statusCode > 299) {
     // The backend's own problem document says what went wrong; its code and detail are passed on.

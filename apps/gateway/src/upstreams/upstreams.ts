@@ -39,7 +39,8 @@ export function createUpstreams({
   config,
   metrics,
   discovery,
-}: Pick<ServiceContext<GatewayConfig>, 'grpcClient' | 'config' | 'metrics' | 'discovery'>) {
+  logger,
+}: Pick<ServiceContext<GatewayConfig>, 'grpcClient' | 'config' | 'metrics' | 'discovery' | 'logger'>) {
   const placement = new PlacementAdmission(
     config.GATEWAY_PLACEMENT_LIMIT === 'adaptive'
       ? { min: config.GATEWAY_PLACEMENT_LIMIT_MIN, max: config.GATEWAY_PLACEMENT_LIMIT_MAX }
@@ -106,7 +107,7 @@ export function createUpstreams({
     /** Order placement's own admission at the edge (see placement-admission.ts). */
     placement,
     /** Where an http cluster's backend is now (a read model's instance, or a fixed address). */
-    httpAddress: backendAddresses(discovery),
+    httpBackends: backendAddresses(discovery, logger, metrics.rpc.ejections),
     /** The clients for the route that matched this request (set by the routing hook). */
     for: (request: FastifyRequest): UpstreamClients => forRoute(request.gatewayRoute),
   };

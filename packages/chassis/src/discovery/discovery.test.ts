@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createLogger } from '../logging/create-logger.ts';
-import { weightedPick } from './discovery.ts';
+import { httpInstances, httpOutcome } from './discovery.ts';
 import { DnsNames } from './dns-names.ts';
 import { RegistryWatch } from './registry-watch.ts';
 import { peerTable, StaticPeers } from './static-peers.ts';
@@ -154,13 +154,34 @@ describe('the registry watch (embedded mode)', () => {
       'http://127.0.0.1:4003',
     ]);
     expect(watch.endpoints('order-view', 'grpc').current()).toEqual([]);
-    const orderView = weightedPick(watch.endpoints('order-view', 'http'));
-    expect([orderView(), orderView()]).toEqual(['http://127.0.0.1:4010', 'http://127.0.0.1:4010']);
+    const pick = (instances: ReturnType<typeof httpInstances>, preferCanary = false) => {
+      const lease = instances.pick({ preferCanary });
+      lease?.end('answered');
+      return lease?.address;
+    };
+    const orderView = httpInstances(watch.endpoints('order-view', 'http'));
+    expect([pick(orderView), pick(orderView)]).toEqual(['http://127.0.0.1:4010', 'http://127.0.0.1:4010']);
     // By weight: the canary at 0 % gets nothing, unless the request asks for the canary.
-    const catalogHttp = weightedPick(watch.endpoints('catalog', 'http'));
-    expect(new Set(Array.from({ length: 20 }, () => catalogHttp()))).toEqual(
+    const catalogHttp = httpInstances(watch.endpoints('catalog', 'http'));
+    expect(new Set(Array.from({ length: 20 }, () => pick(catalogHttp)))).toEqual(
       new Set(['http://127.0.0.1:4001']),
     );
-    expect(catalogHttp(true)).toBe('http://127.0.0.1:4003');
+    expect(pick(catalogHttp, true)).toBe('http://127.0.0.1:4003');
+  });
+});
+
+describe('httpOutcome', () => {
+  it('counts a 5xx as a failure, any other answer as an answer, a refused connection as unreachable, an abandoned request as nothing', () => {
+    expect(httpOutcome({ status: 200 })).toBe('answered');
+    expect(httpOutcome({ status: 404 })).toBe('answered');
+    expect(httpOutcome({ status: 503 })).toBe('failed');
+    expect(
+      httpOutcome({ error: Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), aborted: false }),
+    ).toBe('unreachable');
+    // A reset may come after the instance had the request: not safe to send elsewhere.
+    expect(
+      httpOutcome({ error: Object.assign(new Error('reset'), { code: 'ECONNRESET' }), aborted: false }),
+    ).toBe('failed');
+    expect(httpOutcome({ error: new Error('aborted'), aborted: true })).toBe('cancelled');
   });
 });

@@ -1,4 +1,10 @@
 import type { Endpoints } from '../grpc/grpc-client.ts';
+import {
+  type CallOutcome,
+  type EjectionEvent,
+  InstanceBalancer,
+  type InstanceLease,
+} from '../resilience/instance-balancer.ts';
 
 /** What a name is asked for: its gRPC server or its HTTP API (health, metrics, a read model's JSON). */
 export type Protocol = 'grpc' | 'http';
@@ -25,27 +31,51 @@ export interface Discovery {
 }
 
 /**
- * One instance of an HTTP API, as the gRPC client picks one: by the registry's weights (a canary at
- * 5 % gets about 5 % of the reads; a standby at 0 none), and among the canaries when the request
- * asks for them (`x-mercato-canary: always`) and there is one.
+ * The instances of an HTTP API, picked as the gRPC client picks its instances (instance-balancer.ts):
+ * by the registry's weights (a canary at 5 % gets about 5 % of the reads; a standby at 0 none), among
+ * the canaries when the request asks for them (`x-mercato-canary: always`) and there is one, least
+ * outstanding requests first when weights are equal, and with outlier ejection: an instance that
+ * refuses a connection, or fails five requests in a row, is left out for a while. The caller ends
+ * each lease with how the request went (`httpOutcome`).
  */
-export function weightedPick(
+export interface HttpInstances {
+  /** An instance for the next request, other than those in `tried`; undefined when there is none. */
+  pick(options?: { preferCanary?: boolean; tried?: ReadonlySet<string> }): InstanceLease | undefined;
+}
+
+export function httpInstances(
   endpoints: Endpoints,
-  random: () => number = Math.random,
-): (preferCanary?: boolean) => string | undefined {
-  return (preferCanary = false) => {
-    const weightOf = (address: string) => endpoints.weightOf?.(address) ?? 1;
-    const pool = endpoints.current().filter((address) => weightOf(address) > 0);
-    if (preferCanary) {
-      const canaries = endpoints.current().filter((address) => endpoints.isCanary?.(address));
-      if (canaries.length > 0) return canaries[Math.floor(random() * canaries.length)];
-    }
-    const total = pool.reduce((sum, address) => sum + weightOf(address), 0);
-    let point = random() * total;
-    for (const address of pool) {
-      point -= weightOf(address);
-      if (point < 0) return address;
-    }
-    return pool.at(-1);
+  onEject: (event: EjectionEvent) => void = () => undefined,
+): HttpInstances {
+  const balancer = new InstanceBalancer();
+  balancer.onEject = onEject;
+  let known: readonly string[] | undefined;
+  return {
+    pick({ preferCanary = false, tried } = {}) {
+      const now = endpoints.current();
+      if (now !== known) {
+        known = now;
+        balancer.update(now, endpoints.weightOf);
+      }
+      return balancer.pick(tried, preferCanary ? endpoints.isCanary : undefined);
+    },
   };
+}
+
+/**
+ * Connection errors that mean the request never reached an instance (nothing listens there): safe
+ * to send to another. A reset is not among them: the instance may have had the request.
+ */
+const UNREACHED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND']);
+
+/**
+ * How an HTTP exchange with an instance went, for its outlier record: an answer below 500 is an
+ * answer (a 404 is the instance working), a 5xx a failure, a connection refused "unreachable", a
+ * request the caller abandoned says nothing.
+ */
+export function httpOutcome(ended: { status: number } | { error: unknown; aborted: boolean }): CallOutcome {
+  if ('status' in ended) return ended.status >= 500 ? 'failed' : 'answered';
+  if (ended.aborted) return 'cancelled';
+  const code = (ended.error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && UNREACHED.has(code) ? 'unreachable' : 'failed';
 }

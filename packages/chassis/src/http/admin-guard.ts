@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { type Authenticator, createAuthenticator, type JwksLocation } from '../auth/token-verifier.ts';
-import { type Discovery, weightedPick } from '../discovery/discovery.ts';
+import { type Discovery, httpInstances } from '../discovery/discovery.ts';
 import { AppError } from '../errors/app-error.ts';
 import { requestPath } from './create-http-server.ts';
 
@@ -87,9 +87,11 @@ export function adminGuardSettings(
 
 /** identity's JWKS at whichever of its instances answers next. */
 export function identityJwks(discovery: Discovery): () => string | undefined {
-  const next = weightedPick(discovery.endpoints('identity', 'http'));
+  const instances = httpInstances(discovery.endpoints('identity', 'http'));
   return () => {
-    const base = next();
-    return base ? `${base}/.well-known/jwks.json` : undefined;
+    // The key set is fetched (and cached) by jose, which says nothing back: no outcome to record.
+    const lease = instances.pick();
+    lease?.end('cancelled');
+    return lease ? `${lease.address}/.well-known/jwks.json` : undefined;
   };
 }
