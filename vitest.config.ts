@@ -8,7 +8,11 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{packages,services,apps}/*/src/**/*.test.ts', 'e2e/support/*.test.ts'],
+          include: [
+            '{packages,services,apps}/*/src/**/*.test.ts',
+            'e2e/support/*.test.ts',
+            'deploy/k8s/**/*.test.ts',
+          ],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },
       },
