@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import { createService, type GrpcServer, type Service } from '@mercato/chassis';
-import { parsePrometheusText, startGrpcStub, startTokenIssuer, waitFor } from '@mercato/chassis/testing';
+import {
+  freePort,
+  parsePrometheusText,
+  startGrpcStub,
+  startTokenIssuer,
+  waitFor,
+} from '@mercato/chassis/testing';
 import { CatalogService } from '@mercato/contracts/grpc/catalog';
 import { CustomerService } from '@mercato/contracts/grpc/customer';
 import { IdentityService } from '@mercato/contracts/grpc/identity';
@@ -128,6 +134,7 @@ describe('the routing table at work', () => {
   let gateway: Service<GatewayConfig>;
   let url = '';
   let document: { clusters: Record<string, unknown>; routes: unknown[] };
+  let stoppedInstance = '';
 
   const grpcServer = async (routes: (router: ConnectRouter) => void) => {
     const { server, url: address } = await startGrpcStub(routes);
@@ -156,6 +163,7 @@ describe('the routing table at work', () => {
     const main = await grpcServer(services);
     const v2 = await grpcServer(catalog('v2'));
     const canary = await grpcServer(catalog('canary'));
+    stoppedInstance = `http://127.0.0.1:${await freePort()}`;
     const legacy = await httpServer((app) => {
       // Reads a binary body to its end like a real upstream would, so that the gateway's count of
       // a streamed body, not the upstream's verdict on its type, decides an oversized upload.
@@ -198,6 +206,8 @@ describe('the routing table at work', () => {
         fulfillment: grpc({ url: main }),
         notification: grpc({ url: main }),
         legacy: { protocol: 'http', backends: [{ url: legacy }] },
+        // The same upstream found by name, beside an instance that has stopped (MERCATO_PEERS below).
+        'legacy-found': { protocol: 'http', backends: [{ service: 'legacy-shop' }] },
         analytics: { protocol: 'http', backends: [{ url: analytics }] },
       },
       routes: [
@@ -218,6 +228,7 @@ describe('the routing table at work', () => {
           retry: { attempts: 3 },
         },
         { name: 'catalog', match: { path_prefix: '/api/catalog/' } },
+        { name: 'legacy-found', match: { path_prefix: '/found/' }, proxy: 'legacy-found' },
         {
           name: 'legacy-admin',
           match: { path_prefix: '/legacy/admin/' },
@@ -243,6 +254,7 @@ describe('the routing table at work', () => {
       PORT: '0',
       LOG_LEVEL: 'silent',
       GATEWAY_ROUTES_FILE: routesFile,
+      MERCATO_PEERS: `legacy-shop/http=${stoppedInstance} ${legacy}`,
       GATEWAY_API_KEYS: `partner-a:${API_KEY},partner-b:${'b'.repeat(32)}`,
       GATEWAY_COMPOSITION_PART_TIMEOUT_MS: '300',
       IDENTITY_URL: issuer.url,
@@ -329,6 +341,18 @@ describe('the routing table at work', () => {
     const token = await issuer.tokenFor('usr_ada');
     await fetch(`${url}/api/customers/me`, { headers: { authorization: `Bearer ${token}` } });
     expect(state.userIds).toContain('usr_ada');
+  });
+
+  it('proxies to the instances discovery finds, and leaves out one that refuses connections', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i += 1) statuses.push((await fetch(`${url}/found/items/${i}`)).status);
+    // The stopped instance fails the requests sent to it before it is ejected (a refused
+    // connection ejects it at once, for 250 ms, doubling while it keeps refusing): a few at most.
+    expect(statuses.filter((status) => status !== 200).every((status) => status === 502)).toBe(true);
+    expect(statuses.filter((status) => status === 200).length).toBeGreaterThanOrEqual(27);
+    expect(
+      await gauge('rpc_client_ejections_total', { dependency: 'legacy-shop', reason: 'unreachable' }),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it('proxies an http route as it is, counted per API key', async () => {

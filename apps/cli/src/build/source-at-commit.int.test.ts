@@ -24,7 +24,7 @@ describe('a commit’s sources to build a version from (mercato build --from)', 
     }).trim();
     const into = await dataDir();
     const tree = await sourceAtCommit('HEAD', repositoryRoot, into);
-    expect(tree).toEqual({ root: path.join(into, 'sources', commit), commit });
+    expect(tree).toEqual({ root: path.join(into, 'sources', commit), commit, installed: [] });
     const committed = execFileSync(
       'git',
       ['-C', repositoryRoot, 'show', 'HEAD:services/catalog/src/main.ts'],
@@ -46,6 +46,26 @@ describe('a commit’s sources to build a version from (mercato build --from)', 
     // Asked again, the same tree, not extracted twice.
     expect(await sourceAtCommit(commit, repositoryRoot, into)).toEqual(tree);
   }, 60_000);
+
+  it('installs for the commit, and for it alone, a dependency it used that this checkout dropped', async () => {
+    // The last commit whose chassis still depended on @opentelemetry/instrumentation-pg.
+    const commit = 'a7ab168';
+    const dropped = '@opentelemetry/instrumentation-pg';
+    await expect(stat(path.join(repositoryRoot, 'node_modules', dropped))).rejects.toThrow();
+    const into = await dataDir();
+    const tree = await sourceAtCommit(commit, repositoryRoot, into);
+    expect(tree.installed).toEqual([`${dropped}@0.74.0`]);
+    const manifest = JSON.parse(
+      await readFile(path.join(tree.root, 'node_modules', dropped, 'package.json'), 'utf8'),
+    ) as { version: string };
+    expect(manifest.version).toBe('0.74.0');
+    // Its scope's other packages are still this checkout's; nothing was added to the checkout.
+    expect(await readlink(path.join(tree.root, 'node_modules/@opentelemetry/api'))).toBe(
+      path.join(repositoryRoot, 'node_modules/@opentelemetry/api'),
+    );
+    await expect(stat(path.join(repositoryRoot, 'node_modules', dropped))).rejects.toThrow();
+    expect((await sourceAtCommit(commit, repositoryRoot, into)).installed).toEqual(tree.installed);
+  }, 120_000);
 
   it('refuses what is not a commit here, naming it', async () => {
     const into = await dataDir();

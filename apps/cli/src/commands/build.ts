@@ -110,6 +110,10 @@ async function buildLabelled(
       process.stdout.write(
         `${version.service} ${version.label} (${version.hash}) ${version.launcher}${version.commit ? ` from ${version.commit.slice(0, 12)}` : ''}${Object.keys(version.env).length > 0 ? ` with ${JSON.stringify(version.env)}` : ''}\n`,
       );
+    if (source && source.installed.length > 0)
+      process.stdout.write(
+        `installed for ${source.commit.slice(0, 12)} what it uses and this checkout lacks: ${source.installed.join(', ')}\n`,
+      );
     process.stdout.write(`built version ${label} of ${versions.length} service(s) in ${ms} ms\n`);
     return 0;
   } catch (error) {

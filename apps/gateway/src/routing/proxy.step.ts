@@ -59,12 +59,14 @@ export async function installProxying(
     const cluster = request.gatewayRoute.proxy;
     if (!cluster) return false;
     const backend = pickBackend(cluster);
-    // Sent once, whatever the method: a proxied request is not repeated on another instance.
-    const lease = addresses.lease(backend);
     // Streams the client's body through unread (and so unparsed and unvalidated by us). fastify's
     // own limit applies only to bodies it parses, so a declared length over the limit is refused
     // here and a chunked body is counted on its way through.
     if (Number(request.headers['content-length'] ?? 0) > bodyLimitBytes) throw tooLarge(bodyLimitBytes);
+    // Sent once, to one instance, whatever the method. The lease ends with the answer or the error
+    // below, or when the exchange closes without either (the client went away: nothing learnt).
+    const lease = addresses.lease(backend);
+    reply.raw.once('close', () => lease.end('cancelled'));
     let exceeded = false;
     if (request.method !== 'GET' && request.method !== 'HEAD')
       request.body = limitedBody(request.raw, bodyLimitBytes, () => {
@@ -72,6 +74,9 @@ export async function installProxying(
       });
     void reply.from(request.url, {
       getUpstream: () => lease.address,
+      // Not repeated: a 503 (with its Retry-After) or a failure goes back to the client as it is,
+      // rather than asking an instance that sheds load again at once.
+      retryDelay: () => null,
       // The client's own trace headers are dropped: the tracing SDK's undici instrumentation adds
       // this gateway's, and a second traceparent beside it would make the trace ambiguous.
       rewriteRequestHeaders: (_request, { traceparent: _parent, tracestate: _state, ...headers }) => ({
@@ -85,7 +90,9 @@ export async function installProxying(
         void answered.send(response.stream);
       },
       onError: (failed, { error }) => {
-        lease.end(httpOutcome({ error, aborted: request.raw.destroyed }));
+        // reply-from wraps the connection's error (its code is on the cause). A body cut off for
+        // its size says nothing about the instance.
+        lease.end(exceeded ? 'cancelled' : httpOutcome({ error, aborted: request.raw.aborted }));
         if (exceeded) {
           // The rest of the body is still on the wire; the connection cannot be reused.
           void failed.header('connection', 'close');

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { AppError, type Discovery } from '@mercato/chassis';
 import { freePort, portOf } from '@mercato/chassis/testing';
+import { Counter } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendAddresses } from './backend-address.ts';
 import { getJson } from './http-backend.ts';
@@ -87,25 +88,27 @@ describe('getJson (an http cluster read by the edge)', () => {
     });
   });
 
-  it('sends a read that found nothing listening at an instance to the next one, and leaves the stopped instance out', async () => {
+  it('sends a read that found nothing listening at an instance to the next one, and ejects the stopped instance', async () => {
     const stopped = `http://127.0.0.1:${await freePort()}`;
-    const served: string[] = [];
-    const addresses = backendAddresses(listed([stopped, url]));
+    const ejections = new Counter({
+      name: 'test_ejections_total',
+      help: 'ejections seen by the test',
+      labelNames: ['dependency', 'reason'] as const,
+      registers: [],
+    });
+    const addresses = backendAddresses(listed([stopped, url]), undefined, ejections);
     const readModel = {
       name: 'order-view',
       protocol: 'http' as const,
       backends: [{ name: 'order-view', service: 'order-view', url: undefined, weight: 1 }],
     };
+    const answers = new Set<string>();
     for (let i = 0; i < 20; i += 1)
-      served.push(JSON.stringify(await getJson(readModel, '/ok', AbortSignal.timeout(2_000), addresses)));
-    expect(new Set(served)).toEqual(new Set([JSON.stringify({ position: '7' })]));
-    // After its refusal the stopped instance is ejected: the next picks all land on the live one.
-    const picks = Array.from({ length: 10 }, () => {
-      const lease = addresses.lease(readModel.backends[0] as (typeof readModel.backends)[number]);
-      lease.end('cancelled');
-      return lease.address;
-    });
-    expect(new Set(picks)).toEqual(new Set([url]));
+      answers.add(JSON.stringify(await getJson(readModel, '/ok', AbortSignal.timeout(2_000), addresses)));
+    expect(answers).toEqual(new Set([JSON.stringify({ position: '7' })]));
+    const counted = (await ejections.get()).values;
+    expect(counted.find((value) => value.labels.reason === 'unreachable')?.value).toBeGreaterThanOrEqual(1);
+    expect(counted.every((value) => value.labels.dependency === 'order-view')).toBe(true);
   });
 
   it('answers 503 naming the backend when every instance refused the connection', async () => {

@@ -41,7 +41,10 @@ export async function getJson(
       });
       lease.end(httpOutcome({ status: response.statusCode }));
     } catch (error) {
-      const outcome = httpOutcome({ error, aborted: signal.aborted });
+      // A read that ran out of time (the route's deadline, a composed part's) is the instance's
+      // failure, as a gRPC call's timeout is; one the client abandoned says nothing.
+      const timedOut = signal.aborted && (signal.reason as Error | undefined)?.name === 'TimeoutError';
+      const outcome = httpOutcome({ error, aborted: signal.aborted, timedOut });
       lease.end(outcome);
       if (signal.aborted) throw error;
       lastError = error;

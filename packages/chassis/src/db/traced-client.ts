@@ -66,10 +66,11 @@ function tracedQuery(this: pg.Client, ...args: unknown[]): unknown {
   const last = args.length - 1;
   if (typeof args[last] === 'function') {
     const callback = args[last] as QueryCallback;
-    args[last] = (error: unknown, result: unknown) => {
+    // Called from the socket's callbacks, in whatever context opened the connection: back to the caller's.
+    args[last] = context.bind(context.active(), (error: unknown, result: unknown) => {
       ended(span, error);
       callback(error, result);
-    };
+    });
     return untracedQuery.apply(this, args);
   }
   let result: unknown;

@@ -70,12 +70,27 @@ const UNREACHED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTF
 
 /**
  * How an HTTP exchange with an instance went, for its outlier record: an answer below 500 is an
- * answer (a 404 is the instance working), a 5xx a failure, a connection refused "unreachable", a
- * request the caller abandoned says nothing.
+ * answer (a 404 is the instance working), a 5xx a failure, a connection refused "unreachable" (the
+ * code may be on a cause: proxies wrap it), a request that ran out of time a failure, one the caller
+ * abandoned says nothing.
  */
-export function httpOutcome(ended: { status: number } | { error: unknown; aborted: boolean }): CallOutcome {
+export function httpOutcome(
+  ended: { status: number } | { error: unknown; aborted: boolean; timedOut?: boolean },
+): CallOutcome {
   if ('status' in ended) return ended.status >= 500 ? 'failed' : 'answered';
+  if (ended.timedOut) return 'failed';
   if (ended.aborted) return 'cancelled';
-  const code = (ended.error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && UNREACHED.has(code) ? 'unreachable' : 'failed';
+  return errorCodes(ended.error).some((code) => UNREACHED.has(code)) ? 'unreachable' : 'failed';
+}
+
+/** The `code` of an error and of each of its causes, outermost first. */
+function errorCodes(error: unknown): string[] {
+  const codes: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current && typeof current === 'object' && depth < 8; depth += 1) {
+    const { code, cause } = current as { code?: unknown; cause?: unknown };
+    if (typeof code === 'string') codes.push(code);
+    current = cause;
+  }
+  return codes;
 }

@@ -27,13 +27,14 @@ describe('AdaptiveLimit', () => {
     expect(limit.limit).toBeGreaterThan(low);
   });
 
-  it('tolerates latency up to 1.5 times its no-queue level before it shrinks', () => {
-    const tolerant = new AdaptiveLimit({ initial: 50, min: 2, max: 100 });
+  it('with a tolerance of 1.5 (calls to a dependency), lets latency reach 1.5 times its no-queue level before it shrinks', () => {
+    const tolerant = new AdaptiveLimit({ initial: 50, min: 2, max: 100, rttTolerance: 1.5 });
     feed(tolerant, 20, 50);
     const before = tolerant.limit;
     feed(tolerant, 28, 100);
     expect(tolerant.limit).toBeGreaterThanOrEqual(before);
-    const strict = new AdaptiveLimit({ initial: 50, min: 2, max: 100, rttTolerance: 1 });
+    // The default (placement's limits): a queue shows as soon as latency rises.
+    const strict = new AdaptiveLimit({ initial: 50, min: 2, max: 100 });
     feed(strict, 20, 50);
     feed(strict, 28, 100);
     expect(strict.limit).toBeLessThan(before);

@@ -7,9 +7,10 @@
  * calls Gradient2 and Envoy's adaptive concurrency filter calls its gradient controller: compare the
  * latency of the last calls (short RTT) with the latency the dependency has without a queue (long
  * RTT, a slow moving average); their ratio, the gradient, is 1 while no queue builds and falls
- * toward 0.5 as one does. As in Gradient2, latency may rise by a tolerance (1.5×) before it counts as
- * a queue: on a small machine a process starting beside the dependency slows every call for a
- * second without any queue at it. The limit follows `limit × gradient + headroom`, smoothed, within
+ * toward 0.5 as one does. As in Gradient2, latency may rise by a tolerance before it counts as a
+ * queue (the calls to a dependency use 1.5, Gradient2's default: on a small machine a process
+ * starting beside the dependency slows every call for a second without any queue at it; placement's
+ * own limits keep 1, refusing as soon as orders queue). The limit follows `limit × gradient + headroom`, smoothed, within
  * [min, max]. A call that timed out or was refused downstream (`drop`) cuts the limit by a factor
  * at once, as AIMD does, because no latency sample says how long it would have taken.
  */
@@ -37,7 +38,7 @@ export const defaultAdaptiveLimitSettings: AdaptiveLimitSettings = {
   longWindow: 600,
   shortWindow: 5,
   backoffRatio: 0.9,
-  rttTolerance: 1.5,
+  rttTolerance: 1,
 };
 
 /** An exponential moving average whose first `warmup` samples are a plain mean. */

@@ -76,6 +76,9 @@ export const defaultPolicySettings: PolicySettings = {
   reconnectWaitMs: 2_000,
 };
 
+/** How far a dependency's latency may rise over its no-queue level before its limit shrinks (Gradient2's). */
+const DEPENDENCY_RTT_TOLERANCE = 1.5;
+
 /** Time an attempt needs at least for a reconnect to be worth it. */
 const MIN_ATTEMPT_MS = 50;
 
@@ -151,7 +154,12 @@ export function createDependencyPolicy(options: DependencyPolicyOptions): Depend
     settings.concurrencyLimit === 'adaptive'
       ? new ConcurrencyLimiter({
           name: dependency,
-          settings: { initial: settings.limitInitial, min: settings.limitMin, max: settings.limitMax },
+          settings: {
+            initial: settings.limitInitial,
+            min: settings.limitMin,
+            max: settings.limitMax,
+            rttTolerance: DEPENDENCY_RTT_TOLERANCE,
+          },
           metrics: metrics.limiter,
         })
       : undefined;

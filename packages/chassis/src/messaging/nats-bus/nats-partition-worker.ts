@@ -153,12 +153,16 @@ export class NatsPartitionWorker {
             // one pull (on a loaded server a later message's ack wait was found lapsed before an
             // earlier one's): gathered until all are here, then handed on in stream order, so a
             // key's later message cannot overtake its earlier. Renewed while they wait.
+            // Only a redelivery is one of them: a pull made before the last of them lapses gets new
+            // messages instead (a key's later ones, on a loaded machine), which wait with the rest.
+            let redelivered = 0;
             for await (const message of batch) {
               received += 1;
+              if (message.redelivered) redelivered += 1;
               this.#held.set(message, performance.now());
               gathered.push(message);
             }
-            leftOver = Math.max(0, leftOver - received);
+            leftOver = Math.max(0, leftOver - redelivered);
             if (leftOver > 0 && performance.now() < gatherUntil) continue;
             leftOver = 0;
             for (const message of gathered.splice(0).sort((a, b) => a.seq - b.seq)) await admit(message);
