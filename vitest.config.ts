@@ -8,12 +8,15 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: [
-            '{packages,services,apps}/*/src/**/*.test.ts',
-            'e2e/support/*.test.ts',
-            'deploy/k8s/**/*.test.ts',
-          ],
+          include: ['{packages,services,apps}/*/src/**/*.test.ts', 'e2e/support/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+        },
+      },
+      {
+        test: {
+          // The Kubernetes manifests rendered by kubectl kustomize and validated offline (deploy/k8s).
+          name: 'manifests',
+          include: ['deploy/k8s/**/*.test.ts'],
         },
       },
       {

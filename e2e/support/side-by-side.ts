@@ -82,7 +82,7 @@ function start(name: string, projects: string[], buffered: boolean, filters: str
 }
 
 const runs = [
-  start('unit and integration suites', ['unit', 'integration'], true),
+  start('unit and integration suites', ['unit', 'manifests', 'integration'], true),
   start(
     'e2e suite',
     ['e2e'],
