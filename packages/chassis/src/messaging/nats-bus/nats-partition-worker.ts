@@ -95,7 +95,10 @@ export class NatsPartitionWorker {
   async #run(predecessorHoldsUntil: number): Promise<void> {
     const { pullBatch, dispatcher, keyHeader } = this.#settings;
     let consumer: Consumer | undefined;
-    let waitForPredecessor = predecessorHoldsUntil > performance.now();
+    // Even when that time has passed (this process was slow to start), what the predecessor held
+    // is gathered first: the server marks a lapsed message for redelivery on its own timer, late
+    // when it is loaded, and a pull made before then hands out a key's later messages instead.
+    let waitForPredecessor = predecessorHoldsUntil > 0;
     /**
      * Messages a predecessor left unacknowledged: pulled first, gathered until all are here (the
      * server may redeliver them over several pulls, as their ack waits lapse one by one), then
@@ -113,7 +116,8 @@ export class NatsPartitionWorker {
           waitForPredecessor = false;
           leftOver = unacknowledged;
           if (unacknowledged > 0) {
-            await this.#signal.sleep(predecessorHoldsUntil - performance.now());
+            const wait = predecessorHoldsUntil - performance.now();
+            if (wait > 0) await this.#signal.sleep(wait);
             gatherUntil = performance.now() + 2 * this.#settings.visibilityTimeoutMs;
           }
           continue;
