@@ -205,6 +205,11 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
       // At 5 % of 50 reads a second an 8 s window sees about 20 canary calls.
       '--min-sample',
       '8',
+      // A canary beside a loaded shop on two cores: its p99 over a window is one stall away from
+      // the stable's plus 100 ms (164 ms against 10 once in CI, the same build on both sides). The
+      // 500 ms ceiling still holds; the bad version below is caught by its errors.
+      '--p99-margin-ms',
+      '400',
     ]);
 
   it('promotes a good canary step by step (5, 25, 50 %) on its analysis, with no failed request', async () => {
