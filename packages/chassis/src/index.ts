@@ -106,6 +106,7 @@ export {
   defaultPolicySettings,
   type PolicySettings,
 } from './resilience/dependency-policy.ts';
+export { reportEjections } from './resilience/ejection-report.ts';
 export type { CallOutcome, InstanceLease } from './resilience/instance-balancer.ts';
 export { fail, ok, type Result } from './result.ts';
 export { runService } from './run-service.ts';

@@ -7,6 +7,7 @@ import {
   httpInstances,
   type InstanceLease,
   type Logger,
+  reportEjections,
 } from '@mercato/chassis';
 import type { Counter } from 'prom-client';
 import type { Backend } from '../routing/route-table.ts';
@@ -32,13 +33,10 @@ export function backendAddresses(
   const instancesOf = (service: string) => {
     let instances = services.get(service);
     if (!instances) {
-      instances = httpInstances(discovery.endpoints(service, 'http'), ({ address, reason, forMs }) => {
-        ejections?.inc({ dependency: service, reason });
-        logger?.warn(
-          { dependency: service, instance: address, reason, ejected_ms: forMs },
-          `instance ${address} of ${service} ejected for ${forMs} ms (${reason})`,
-        );
-      });
+      instances = httpInstances(
+        discovery.endpoints(service, 'http'),
+        reportEjections(service, logger, ejections),
+      );
       services.set(service, instances);
     }
     return instances;

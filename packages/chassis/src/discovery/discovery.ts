@@ -1,3 +1,4 @@
+import { errorCodes } from '../errors/error-codes.ts';
 import type { Endpoints } from '../grpc/grpc-client.ts';
 import {
   type CallOutcome,
@@ -81,16 +82,4 @@ export function httpOutcome(
   if (ended.timedOut) return 'failed';
   if (ended.aborted) return 'cancelled';
   return errorCodes(ended.error).some((code) => UNREACHED.has(code)) ? 'unreachable' : 'failed';
-}
-
-/** The `code` of an error and of each of its causes, outermost first. */
-function errorCodes(error: unknown): string[] {
-  const codes: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current && typeof current === 'object' && depth < 8; depth += 1) {
-    const { code, cause } = current as { code?: unknown; cause?: unknown };
-    if (typeof code === 'string') codes.push(code);
-    current = cause;
-  }
-  return codes;
 }

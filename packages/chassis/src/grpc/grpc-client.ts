@@ -10,6 +10,7 @@ import {
 } from 'cockatiel';
 import { assertOutsideTransaction } from '../db/transaction-scope.ts';
 import { AppError, OverloadedError } from '../errors/app-error.ts';
+import { errorCodes } from '../errors/error-codes.ts';
 import type { Logger } from '../logging/create-logger.ts';
 import { currentRequestContext, remainingDeadlineMs } from '../logging/request-context.ts';
 import { LimitExceededError } from '../resilience/concurrency-limiter.ts';
@@ -19,6 +20,7 @@ import {
   type DependencyPolicyOptions,
   type PolicySettings,
 } from '../resilience/dependency-policy.ts';
+import { reportEjections } from '../resilience/ejection-report.ts';
 import { type CallOutcome, InstanceBalancer } from '../resilience/instance-balancer.ts';
 import { clientInterceptor } from './client-interceptor.ts';
 import { fromConnectError, wasShed } from './grpc-errors.ts';
@@ -83,18 +85,6 @@ const unreachedCauses = new Set([
   'ENOTFOUND',
   NO_INSTANCE,
 ]);
-/** The Node error codes along an error's chain of causes. */
-function causeCodes(error: unknown): string[] {
-  const codes: string[] = [];
-  let current = error instanceof Error ? error.cause : undefined;
-  for (let depth = 0; current instanceof Error && depth < 5; depth += 1) {
-    const code = (current as NodeJS.ErrnoException).code;
-    if (typeof code === 'string') codes.push(code);
-    current = current.cause;
-  }
-  return codes;
-}
-
 /**
  * A typed client for one dependency. Each unary attempt gets the smaller of the policy's timeout
  * and what is left of the caller's deadline, which travels on as `grpc-timeout`; idempotent
@@ -129,13 +119,7 @@ export function createGrpcClient<S extends DescService>(
   };
   const endpoints = options.endpoints ?? staticEndpoints(options.url ? [options.url] : []);
   const balancer = new InstanceBalancer();
-  balancer.onEject = ({ address, reason, forMs }) => {
-    options.metrics.ejections.inc({ dependency, reason });
-    options.logger.warn(
-      { dependency, instance: address, reason, ejected_ms: forMs },
-      `instance ${address} of ${dependency} ejected for ${forMs} ms (${reason})`,
-    );
-  };
+  balancer.onEject = reportEjections(dependency, options.logger, options.metrics.ejections);
   let known: readonly string[] | undefined;
   const sync = () => {
     const now = endpoints.current();
@@ -197,7 +181,7 @@ export function createGrpcClient<S extends DescService>(
     shedByDependency: (error: Error) => error instanceof ConnectError && wasShed(error),
     timedOut: (error: Error) => codeOf(error) === Code.DeadlineExceeded,
     neverReached: (error: Error) =>
-      codeOf(error) === Code.Unavailable && causeCodes(error).some((code) => unreachedCauses.has(code)),
+      codeOf(error) === Code.Unavailable && errorCodes(error).some((code) => unreachedCauses.has(code)),
   };
   const policy = createDependencyPolicy(policyOptions);
 
@@ -274,7 +258,7 @@ function connectionLost(error: unknown): unknown {
   const broken =
     error.code === Code.Canceled ||
     (error.code === Code.Aborted &&
-      causeCodes(error).some(
+      errorCodes(error).some(
         (code) => code === 'ECONNRESET' || code.startsWith('ERR_HTTP2_') || code.startsWith('ERR_STREAM_'),
       ));
   if (!broken) return error;
