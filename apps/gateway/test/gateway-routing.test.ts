@@ -355,6 +355,12 @@ describe('the routing table at work', () => {
     ).toBeGreaterThanOrEqual(1);
   });
 
+  it('answers a proxied request whose query is not valid percent-encoding with a 400, not a 500', async () => {
+    const response = await fetch(`${url}/found/items?q=%E0%A4`);
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+  });
+
   it('proxies an http route as it is, counted per API key', async () => {
     const headers = {
       'x-api-key': API_KEY,

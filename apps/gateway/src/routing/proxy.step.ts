@@ -72,6 +72,17 @@ export async function installProxying(
       request.body = limitedBody(request.raw, bodyLimitBytes, () => {
         exceeded = true;
       });
+    // reply-from decodes the whole URL, query included, before it sends anything: a malformed
+    // escape there (`?q=%E0`) throws, and is the client's mistake.
+    try {
+      decodeURIComponent(request.url);
+    } catch {
+      throw new AppError({
+        code: 'HTTP.MALFORMED_URL',
+        kind: 'validation',
+        message: 'The URL has an invalid percent-encoding',
+      });
+    }
     void reply.from(request.url, {
       getUpstream: () => lease.address,
       // Not repeated: a 503 (with its Retry-After) or a failure goes back to the client as it is,
