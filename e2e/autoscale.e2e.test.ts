@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
 import { describe, expect, it } from 'vitest';
-import { steadyLoad } from './support/edge-load.ts';
+import { asksAgainWhenShed, shedCount, steadyLoad } from './support/edge-load.ts';
 import { suitePlatform } from './support/suite-platform.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
@@ -29,14 +29,14 @@ describe('autoscaling (MERCATO_AUTOSCALE=catalog=1..2)', () => {
   it('adds an instance under load and drains it after, with no failed request', async () => {
     expect(await readyCatalogs()).toBe(1);
     const began = Date.now();
-    const busy = steadyLoad(read, 60);
+    const busy = steadyLoad(read, 60, asksAgainWhenShed);
     await waitFor('a second catalog instance, ready', async () => (await readyCatalogs()) === 2, 60_000, 250);
     const addedAt = Date.now();
     await remember();
     await sleep(2_000);
     await busy.stop();
     // A trickle keeps going while it scales back, so a request sent to the instance being drained would show.
-    const quiet = steadyLoad(read, 5);
+    const quiet = steadyLoad(read, 5, asksAgainWhenShed);
     await waitFor('back to one catalog instance', async () => (await readyCatalogs()) === 1, 60_000, 250);
     const removedAt = Date.now();
     await sleep(1_500);
@@ -48,7 +48,7 @@ describe('autoscaling (MERCATO_AUTOSCALE=catalog=1..2)', () => {
       .map((line) => String(line.message ?? line.msg ?? ''))
       .filter((message) => message.startsWith('autoscale:'));
     console.log(
-      `added after ${addedAt - began} ms of load, removed ${removedAt - addedAt} ms later; ${outcomes.length} reads, ${failed.length} failed\n${decisions.join('\n')}`,
+      `added after ${addedAt - began} ms of load, removed ${removedAt - addedAt} ms later; ${outcomes.length} reads, ${failed.length} failed, ${shedCount(outcomes).requests} shed and asked again\n${decisions.join('\n')}`,
     );
     expect(decisions.some((message) => /catalog 1 → 2 instances \(CPU per instance/.test(message))).toBe(
       true,

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Outcome, steadyLoad } from './support/edge-load.ts';
+import { asksAgainWhenShed, type Outcome, shedCount, steadyLoad } from './support/edge-load.ts';
 import type { RegisteredInstance } from './support/platform-process.ts';
 import { mercato, metricSum, served } from './support/release-cli.ts';
 import { kept, ShopClient, settledStatuses, steadyOrders } from './support/shop-client.ts';
@@ -49,7 +49,11 @@ describe('a blue-green release under load (mercato release --strategy blue-green
     const built = await mercato(suite.dataDir, ['build', '--label', 'v2', 'catalog', 'order']);
     expect(built.code, built.output).toBe(0);
     const token = await shop.customer('blue-green-e2e@mercato.test');
-    const reads = steadyLoad(() => fetch(`${gateway}/api/catalog/products?page_size=5`), READS_PER_SECOND);
+    const reads = steadyLoad(
+      () => fetch(`${gateway}/api/catalog/products?page_size=5`),
+      READS_PER_SECOND,
+      asksAgainWhenShed,
+    );
     const orders = steadyOrders(shop, token, 'blue-green', ORDERS_PER_SECOND);
     const { orderIds } = orders;
     await sleep(2_000);
@@ -144,6 +148,9 @@ describe('a blue-green release under load (mercato release --strategy blue-green
     expect(orderBack.output).toMatch(/order switched back in \d+ ms/);
     await sleep(2_000);
     await Promise.all([reads.stop(), orders.stop()]);
+    console.log(
+      `reads the gateway shed and that were asked again: ${JSON.stringify(shedCount(reads.outcomes))}`,
+    );
 
     const failedReads = failed(reads.outcomes, 200);
     const failedOrders = failed(orders.outcomes, 202);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorWindow, steadyLoad } from './support/edge-load.ts';
+import { asksAgainWhenShed, errorWindow, shedCount, steadyLoad } from './support/edge-load.ts';
 import { isAlive, PlatformProcess } from './support/platform-process.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
@@ -72,7 +72,7 @@ describe('a service at three instances (MERCATO_REPLICAS=catalog=3)', () => {
         .map(([name, entry]) => [name, entry.url]),
     );
     const before = await servedBy(urls);
-    const spread = steadyLoad(catalogRead, RATE);
+    const spread = steadyLoad(catalogRead, RATE, asksAgainWhenShed);
     await sleep(4_000);
     await spread.stop();
     const after = await servedBy(urls);
@@ -80,7 +80,9 @@ describe('a service at three instances (MERCATO_REPLICAS=catalog=3)', () => {
       Object.keys(urls).map((name) => [name, (after[name] ?? 0) - (before[name] ?? 0)]),
     );
     const total = Object.values(served).reduce((sum, count) => sum + count, 0);
-    console.log(`catalog instances served ${JSON.stringify(served)} of ${spread.outcomes.length} edge reads`);
+    console.log(
+      `catalog instances served ${JSON.stringify(served)} of ${spread.outcomes.length} edge reads; shed and asked again ${JSON.stringify(shedCount(spread.outcomes))}`,
+    );
     expect(spread.outcomes.every((outcome) => outcome.status === 200)).toBe(true);
     for (const count of Object.values(served)) {
       expect(count / total).toBeGreaterThanOrEqual(0.2);
@@ -88,7 +90,7 @@ describe('a service at three instances (MERCATO_REPLICAS=catalog=3)', () => {
     }
 
     const victim = state.services['catalog-2']?.pid as number;
-    const load = steadyLoad(catalogRead, RATE);
+    const load = steadyLoad(catalogRead, RATE, asksAgainWhenShed);
     await sleep(1_000);
     const killedAt = Date.now();
     process.kill(victim, 'SIGKILL');
@@ -108,7 +110,7 @@ describe('a service at three instances (MERCATO_REPLICAS=catalog=3)', () => {
     await load.stop();
     const window = errorWindow(load.outcomes, killedAt);
     console.log(
-      `catalog-2 killed: ready again ${readyAt - killedAt} ms later; ${window.requests} edge reads, ${window.errors} errors ${JSON.stringify(window.statuses)}; slowest ${window.slowestMs} ms`,
+      `catalog-2 killed: ready again ${readyAt - killedAt} ms later; ${window.requests} edge reads, ${window.errors} errors ${JSON.stringify(window.statuses)}, ${window.shed} shed and asked again; slowest ${window.slowestMs} ms`,
     );
     expect(window.requests).toBeGreaterThan(RATE * 3);
     expect(window.errors).toBe(0);

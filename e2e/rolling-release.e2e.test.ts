@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Outcome, steadyLoad } from './support/edge-load.ts';
+import { asksAgainWhenShed, type Outcome, shedCount, steadyLoad } from './support/edge-load.ts';
 import type { RegisteredInstance } from './support/platform-process.ts';
 import { mercato, served } from './support/release-cli.ts';
 import { kept, ShopClient, settledStatuses, steadyOrders } from './support/shop-client.ts';
@@ -82,7 +82,11 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
     expect(built.code, built.output).toBe(0);
     expect(await slugs()).toBe('all');
     const token = await shop.customer('release-e2e@mercato.test');
-    const reads = steadyLoad(() => fetch(`${gateway}/api/catalog/products?page_size=5`), READS_PER_SECOND);
+    const reads = steadyLoad(
+      () => fetch(`${gateway}/api/catalog/products?page_size=5`),
+      READS_PER_SECOND,
+      asksAgainWhenShed,
+    );
     const orders = steadyOrders(shop, token, 'release', ORDERS_PER_SECOND);
     const { orderIds } = orders;
     const loadStart = Date.now();
@@ -112,6 +116,9 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
     const afterBack = await slugs();
     await sleep(2_000);
     await Promise.all([reads.stop(), orders.stop()]);
+    console.log(
+      `reads the gateway shed and that were asked again: ${JSON.stringify(shedCount(reads.outcomes))}`,
+    );
     console.log(
       `catalog release:\n${catalog.output}\norder release:\n${order.output}\ncatalog back:\n${back.output}`,
     );
@@ -215,7 +222,11 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
   it('promotes a good canary step by step (5, 25, 50 %) on its analysis, with no failed request', async () => {
     const built = await mercato(suite.dataDir, ['build', '--label', 'v3', 'catalog']);
     expect(built.code, built.output).toBe(0);
-    const reads = steadyLoad(() => fetch(`${gateway}/api/catalog/products?page_size=5`), READS_PER_SECOND);
+    const reads = steadyLoad(
+      () => fetch(`${gateway}/api/catalog/products?page_size=5`),
+      READS_PER_SECOND,
+      asksAgainWhenShed,
+    );
     await sleep(1_000);
     const releasing = canary('v3');
     // A tester's header sends a request to the canary, whatever its share of calls.
@@ -244,6 +255,9 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
     await sleep(1_000);
     await reads.stop();
     console.log(
+      `reads the gateway shed and that were asked again: ${JSON.stringify(shedCount(reads.outcomes))}`,
+    );
+    console.log(
       `canary of v3:\n${release.output}\n20 reads with x-mercato-canary: always: the canary served ${servedAfter - servedBefore} calls meanwhile`,
     );
     expect(tester.map((response) => response.status)).toEqual(Array(20).fill(200));
@@ -268,13 +282,20 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
     ]);
     expect(built.code, built.output).toBe(0);
     expect(built.output).toMatch(/MERCATO_FAULT_ERROR_PERCENT/);
-    const reads = steadyLoad(() => fetch(`${gateway}/api/catalog/products?page_size=5`), READS_PER_SECOND);
+    const reads = steadyLoad(
+      () => fetch(`${gateway}/api/catalog/products?page_size=5`),
+      READS_PER_SECOND,
+      asksAgainWhenShed,
+    );
     await sleep(1_000);
     const release = await canary('bad');
     const rolledBackAt = Date.now();
     await remember();
     await sleep(2_000);
     await reads.stop();
+    console.log(
+      `reads the gateway shed and that were asked again: ${JSON.stringify(shedCount(reads.outcomes))}`,
+    );
     const duringCanary = reads.outcomes.filter((outcome) => outcome.sentAt <= rolledBackAt);
     console.log(
       `canary of bad:\n${release.output}\n${failures(duringCanary, (status) => status === 200).length} of ${duringCanary.length} edge reads failed while it had its share`,
@@ -314,6 +335,7 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
     const reads = steadyLoad(
       () => fetch(`${gateway}/api/orders/${first}`, { headers: { authorization: `Bearer ${token}` } }),
       30,
+      asksAgainWhenShed,
     );
     await sleep(1_000);
     const release = await mercato(suite.dataDir, [
@@ -336,6 +358,9 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
     await remember();
     await sleep(2_000);
     await Promise.all([reads.stop(), orders.stop()]);
+    console.log(
+      `reads the gateway shed and that were asked again: ${JSON.stringify(shedCount(reads.outcomes))}`,
+    );
     console.log(`canary of order v4:\n${release.output}`);
     expect(release.code, release.output).toBe(0);
     for (const share of [5, 25, 50])
