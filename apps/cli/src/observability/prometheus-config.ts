@@ -2,7 +2,9 @@ import type { RunState } from '../supervisor/run-state.ts';
 
 /**
  * A Prometheus configuration that scrapes every process of a run, from its run state: one job per
- * service (its HTTP port's /metrics), labelled with the service's name, plus the rules in
+ * process (its HTTP port's /metrics), labelled with its service's name (`service`, the label the
+ * chassis puts on every series: `catalog` for catalog-2 too, so the rules' `sum by (service)` and a
+ * canary query for `service="catalog"` count every instance) and the process's (`process`), plus the rules in
  * deploy/observability/rules.yml. `npm start` writes it to `.mercato/run/prometheus.yml`;
  * `deploy/observability/prometheus.yml` is the same for the default ports.
  */
@@ -16,15 +18,18 @@ export function prometheusConfig(state: Pick<RunState, 'services'>, options: { r
     `  - ${JSON.stringify(options.rulesFile)}`,
     'scrape_configs:',
   ];
-  for (const [service, { url }] of Object.entries(state.services).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [name, { service, url }] of Object.entries(state.services).sort(([a], [b]) =>
+    a.localeCompare(b),
+  )) {
     const target = new URL(url);
     lines.push(
-      `  - job_name: ${JSON.stringify(service)}`,
+      `  - job_name: ${JSON.stringify(name)}`,
       '    metrics_path: /metrics',
       '    static_configs:',
       `      - targets: [${JSON.stringify(target.host)}]`,
       '        labels:',
       `          service: ${JSON.stringify(service)}`,
+      `          process: ${JSON.stringify(name)}`,
     );
   }
   return `${lines.join('\n')}\n`;
