@@ -54,6 +54,15 @@ export const breakages: readonly Breakage[] = [
     expected: 'Deployment/catalog container catalog: MERCATO_DNS_GRPC_PORT: expected an integer',
   },
   {
+    what: 'streams held once by a three-server NATS',
+    overlay: 'prod',
+    apply: (objects) => {
+      at(find(objects, 'ConfigMap', 'mercato-messaging'), 'data').NATS_STREAM_REPLICAS = '1';
+    },
+    expected:
+      'Deployment/order container order: NATS_STREAM_REPLICAS 1 must be 3, the servers of StatefulSet/nats (each stream on every one)',
+  },
+  {
     what: 'a misspelt field of a container',
     overlay: 'prod',
     apply: (objects) => renameKey(container(objects, 'payment'), 'livenessProbe', 'livenesProbe'),

@@ -75,6 +75,9 @@ export function workloadProblems(objects: readonly RenderedObject[], policy: Cal
   const clusters = new Set(objects.filter((o) => o.kind === 'Cluster').map((o) => o.metadata.name));
   const names = deployedServices.map((spec) => spec.name);
   const deployedBy = new Map<string, string>();
+  const natsServers = workloads.find(
+    (workload) => workload.object.kind === 'StatefulSet' && workload.object.metadata.name === 'nats',
+  )?.replicas;
 
   for (const workload of workloads) {
     const owner = idOf(workload.object);
@@ -126,6 +129,10 @@ export function workloadProblems(objects: readonly RenderedObject[], policy: Cal
       if (config.MERCATO_DISCOVERY !== 'dns') problems.push(`${where}: MERCATO_DISCOVERY must be dns`);
       if (spec.messaging && config.MERCATO_BUS !== 'nats')
         problems.push(`${where}: MERCATO_BUS must be nats`);
+      if (spec.messaging && natsServers !== undefined && Number(config.NATS_STREAM_REPLICAS) !== natsServers)
+        problems.push(
+          `${where}: NATS_STREAM_REPLICAS ${config.NATS_STREAM_REPLICAS} must be ${natsServers}, the servers of StatefulSet/nats (each stream on every one)`,
+        );
       if (spec.messaging && labels['mercato.dev/bus'] !== 'true')
         problems.push(`${owner}: on the bus but without the label mercato.dev/bus=true (NetworkPolicy/nats)`);
       const container = template.spec.containers.find((candidate) => candidate.name === containerName);

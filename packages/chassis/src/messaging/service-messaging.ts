@@ -42,6 +42,12 @@ export const messagingConfigShape = {
   MESSAGING_INBOX_RETENTION_HOURS: env.int({ min: 1, max: 24 * 365, default: DEFAULT_INBOX_RETENTION_HOURS }),
   /** How long the PostgreSQL message store keeps messages every group has acknowledged. */
   BUS_RETENTION_HOURS: env.int({ min: 1, max: 24 * 365, default: DEFAULT_BUS_RETENTION_HOURS }),
+  /**
+   * How many NATS servers hold each stream (and the consumers' lease bucket) the service creates: 1
+   * for the single server of a laptop or CI, the cluster's size (3) on Kubernetes, so a server's loss
+   * loses no message. JetStream allows at most 5; a stream that exists already keeps its own.
+   */
+  NATS_STREAM_REPLICAS: env.int({ min: 1, max: 5, default: 1 }),
 };
 
 export interface MessagingConfig {
@@ -51,6 +57,7 @@ export interface MessagingConfig {
   MERCATO_INSTANCE_ID?: string | undefined;
   MESSAGING_INBOX_RETENTION_HOURS?: number;
   BUS_RETENTION_HOURS?: number;
+  NATS_STREAM_REPLICAS?: number;
 }
 
 const HOUR_MS = 3_600_000;
@@ -79,6 +86,7 @@ async function connectBus(
       bus: await NatsMessageBus.connect({
         url: config.NATS_URL,
         logger,
+        replicas: config.NATS_STREAM_REPLICAS ?? 1,
         ...(config.MERCATO_INSTANCE_ID ? { memberId: config.MERCATO_INSTANCE_ID } : {}),
       }),
     };
