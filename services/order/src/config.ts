@@ -46,8 +46,7 @@ export const orderConfig = z
       .enum(['adaptive', 'off'], { error: 'expected adaptive or off' })
       .default('adaptive'),
     ORDER_PLACEMENT_LIMIT_INITIAL: env.int({ min: 1, max: 100_000, default: 20 }),
-    // Gradient2's floor, as for the gateway's calls: on a loaded 2-core machine a saga takes seconds,
-    // and at 5 a canary order instance refused orders arriving at 2 a second (CI, 3 Dec).
+    // Gradient2's floor, as for the gateway's calls: on a loaded 2-core machine a saga takes seconds.
     ORDER_PLACEMENT_LIMIT_MIN: env.int({ min: 1, max: 100_000, default: 20 }),
     ORDER_PLACEMENT_LIMIT_MAX: env.int({ min: 1, max: 100_000, default: 1_000 }),
     /** An order still in progress after this long no longer counts against the limit. */

@@ -44,6 +44,9 @@ import { Orders } from './application/orders.ts';
 import { shipmentProgress } from './application/shipment-progress.ts';
 import { type OrderConfig, orderConfig } from './config.ts';
 
+/** Notified with an order's id when its PlaceOrder saga finishes, whichever instance finished it. */
+const PLACEMENT_FINISHED_CHANNEL = 'order_placement_finished';
+
 /** The order service as the chassis builds it; `main.ts` runs it, component tests create it. */
 export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; messaging: true }> = {
   name: 'order',
@@ -91,10 +94,23 @@ export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; m
         replyTo: ORDER_SAGA_REPLIES,
         logger,
         registry: metrics.registry,
-        afterTransition: (transaction, change) => {
+        afterTransition: async (transaction, change) => {
           const { before, after } = change;
-          if (saga === 'place-order' && isFinished(after.status) && !(before && isFinished(before.status)))
-            placement?.finished(after.data.orderId);
+          if (
+            placement &&
+            saga === 'place-order' &&
+            isFinished(after.status) &&
+            !(before && isFinished(before.status))
+          ) {
+            placement.finished(after.data.orderId);
+            // The instance that accepted the order, and holds its place under the limit, may be
+            // another one (replicas, a canary: any member of the group handles a saga's replies):
+            // it hears at commit, on the LISTEN connection every instance has.
+            await transaction.query('SELECT pg_notify($1, $2)', [
+              PLACEMENT_FINISHED_CHANNEL,
+              after.data.orderId,
+            ]);
+          }
           return effects(transaction, saga, change);
         },
       });
@@ -123,6 +139,9 @@ export const orderDefinition: ServiceDefinition<OrderConfig, { database: true; m
         tail.notified(transactionId);
         summaries.wake();
       },
+      ...(placement
+        ? { alsoChannels: { [PLACEMENT_FINISHED_CHANNEL]: (orderId: string) => placement.finished(orderId) } }
+        : {}),
       onReconnect: () => tail.reconnected(),
       // The summaries projection catches up on every append, and on each LISTEN (what came before it).
       onListening: () => summaries.wake(),

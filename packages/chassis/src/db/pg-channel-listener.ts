@@ -6,7 +6,7 @@ export interface PgChannelListener {
 }
 
 /**
- * LISTENs on one channel on a dedicated connection (a pooled one would lose the LISTEN when
+ * LISTENs on a channel (and any `alsoChannels`) on a dedicated connection (a pooled one would lose the LISTEN when
  * returned) and reconnects with a capped backoff when the server goes away. `onReconnect` runs
  * after a reconnect so callers can re-read what they may have missed while disconnected.
  */
@@ -15,6 +15,8 @@ export function listenToChannel(options: {
   channel: string;
   logger: Logger;
   onNotify: (payload: string) => void;
+  /** More channels LISTENed on the same connection, each with its own handler. */
+  alsoChannels?: Readonly<Record<string, (payload: string) => void>>;
   onReconnect?: () => void;
   /** After every LISTEN that took, the first one included: from then on no notification is missed. */
   onListening?: () => void;
@@ -38,10 +40,12 @@ export function listenToChannel(options: {
     });
     next.on('notification', (message) => {
       if (message.channel === options.channel) options.onNotify(message.payload ?? '');
+      else options.alsoChannels?.[message.channel]?.(message.payload ?? '');
     });
     try {
       await next.connect();
-      await next.query(`LISTEN "${options.channel.replaceAll('"', '""')}"`);
+      for (const channel of [options.channel, ...Object.keys(options.alsoChannels ?? {})])
+        await next.query(`LISTEN "${channel.replaceAll('"', '""')}"`);
       if (closed) {
         await next.end();
         return;

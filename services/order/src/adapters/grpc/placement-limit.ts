@@ -4,7 +4,10 @@ export interface PlacementLimitSettings {
   initial: number;
   min: number;
   max: number;
-  /** An order not finished after this long stops counting (its saga runs elsewhere, or is stuck). */
+  /**
+   * An order not finished after this long stops counting (its saga is stuck, or the notification
+   * that another instance finished it was lost with a LISTEN connection).
+   */
   holdMs: number;
 }
 
@@ -55,7 +58,10 @@ export class PlacementLimit {
     return result;
   }
 
-  /** Its PlaceOrder saga finished (the order is confirmed, cancelled or failed). */
+  /**
+   * Its PlaceOrder saga finished (the order is confirmed, cancelled or failed), in this process or
+   * another instance's (order.service.ts tells every instance). An order it does not hold is ignored.
+   */
   finished(orderId: string): void {
     const permit = this.#held.get(orderId);
     if (!permit) return;
