@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
 import { describe, expect, it } from 'vitest';
@@ -23,6 +25,11 @@ describe('autoscaling (MERCATO_AUTOSCALE=catalog=1..2)', () => {
   });
   const { remember } = suite;
 
+  const catalogTargets = async (): Promise<number> => {
+    const file = path.join(suite.dataDir, 'run', 'prometheus-targets.json');
+    const targets = JSON.parse(await readFile(file, 'utf8')) as { labels: { service: string } }[];
+    return targets.filter((target) => target.labels.service === 'catalog').length;
+  };
   const readyCatalogs = async (): Promise<number> =>
     (await suite.platform.registry('catalog')).filter((instance) => instance.ready).length;
 
@@ -33,12 +40,25 @@ describe('autoscaling (MERCATO_AUTOSCALE=catalog=1..2)', () => {
     await waitFor('a second catalog instance, ready', async () => (await readyCatalogs()) === 2, 60_000, 250);
     const addedAt = Date.now();
     await remember();
+    // Prometheus' targets follow (the run's config reads them from this file).
+    await waitFor(
+      'two catalog targets for Prometheus',
+      async () => (await catalogTargets()) === 2,
+      5_000,
+      100,
+    );
     await sleep(2_000);
     await busy.stop();
     // A trickle keeps going while it scales back, so a request sent to the instance being drained would show.
     const quiet = steadyLoad(read, 5, asksAgainWhenShed);
     await waitFor('back to one catalog instance', async () => (await readyCatalogs()) === 1, 60_000, 250);
     const removedAt = Date.now();
+    await waitFor(
+      'one catalog target for Prometheus',
+      async () => (await catalogTargets()) === 1,
+      5_000,
+      100,
+    );
     await sleep(1_500);
     await quiet.stop();
     const outcomes = [...busy.outcomes, ...quiet.outcomes];

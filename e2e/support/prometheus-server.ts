@@ -90,15 +90,12 @@ export class PrometheusServer {
     return data.result.map(({ metric, value }) => ({ metric, value: Number(value[1]) }));
   }
 
-  async targets(): Promise<{ job: string; health: string; lastError: string }[]> {
+  /** The active targets, with the labels they carry after relabelling (`job`, `service`, `process`…). */
+  async targets(): Promise<{ labels: Record<string, string>; health: string; lastError: string }[]> {
     const data = await this.#api<{
       activeTargets: { labels: Record<string, string>; health: string; lastError: string }[];
     }>('targets?state=active');
-    return data.activeTargets.map((target) => ({
-      job: target.labels.job ?? '',
-      health: target.health,
-      lastError: target.lastError,
-    }));
+    return data.activeTargets.map(({ labels, health, lastError }) => ({ labels, health, lastError }));
   }
 
   async rules(): Promise<RuleState[]> {

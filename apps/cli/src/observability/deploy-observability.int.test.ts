@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { infraRequired } from '@mercato/chassis/testing';
 import { describe, expect, it } from 'vitest';
 import { placeServices, repositoryRoot, serviceCatalog } from '../services.ts';
-import { prometheusConfig } from './prometheus-config.ts';
+import { prometheusConfig, prometheusTargetsPath, writePrometheusTargets } from './prometheus-config.ts';
 
 const folder = path.join(repositoryRoot, 'deploy', 'observability');
 const promtool = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((candidate) => existsSync(candidate));
@@ -48,6 +50,35 @@ describe('deploy/observability', () => {
       );
       expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
       expect(check.stdout).toMatch(/SUCCESS: \d+ rules found/);
+    },
+  );
+
+  it.skipIf(!promtool)(
+    'a run’s config (targets in a file the supervisor rewrites) and that file pass promtool too',
+    async () => {
+      const run = await mkdtemp(path.join(tmpdir(), 'mercato-prometheus-config-'));
+      try {
+        const state = defaultRun();
+        await writePrometheusTargets(run, state);
+        const configFile = path.join(run, 'prometheus.yml');
+        writeFileSync(
+          configFile,
+          prometheusConfig(state, {
+            rulesFile: path.join(folder, 'rules.yml'),
+            targetsFile: prometheusTargetsPath(run),
+          }),
+        );
+        const check = spawnSync(promtool ?? 'promtool', ['check', 'config', configFile], {
+          encoding: 'utf8',
+        });
+        expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+        const targets = JSON.parse(readFileSync(prometheusTargetsPath(run), 'utf8')) as {
+          labels: { process: string };
+        }[];
+        expect(targets.map((target) => target.labels.process)).toEqual(Object.keys(state.services).sort());
+      } finally {
+        await rm(run, { recursive: true, force: true });
+      }
     },
   );
 

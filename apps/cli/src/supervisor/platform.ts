@@ -14,7 +14,11 @@ import {
 } from '../build/service-build.ts';
 import { buildWebIfStale } from '../build/web-build.ts';
 import type { SupervisorConfig } from '../config.ts';
-import { prometheusConfig } from '../observability/prometheus-config.ts';
+import {
+  prometheusConfig,
+  prometheusTargetsPath,
+  writePrometheusTargets,
+} from '../observability/prometheus-config.ts';
 import { addressesUsed, placeServices, repositoryRoot, type ServiceSpec } from '../services.ts';
 import { createAdminToken } from './admin-token.ts';
 import { Autoscaler } from './autoscaler.ts';
@@ -198,7 +202,12 @@ export async function startPlatform(
   const saveState = () => {
     if (stopped) return;
     writing = writing
-      .then(() => (stopped ? undefined : writeRunState(config.MERCATO_DATA_DIR, state())))
+      .then(async () => {
+        if (stopped) return;
+        const now = state();
+        await writeRunState(config.MERCATO_DATA_DIR, now);
+        await writePrometheusTargets(config.MERCATO_DATA_DIR, now);
+      })
       .catch((error: Error) => logger.warn({ error }, 'could not write the run state file'));
   };
   server.embedded?.onRestarted(saveState);
@@ -349,11 +358,13 @@ export async function startPlatform(
     });
     autoscaler.start();
   }
-  // Prometheus can scrape this run as it is: `prometheus --config.file=.mercato/run/prometheus.yml`.
+  // Prometheus can scrape this run as it is: `prometheus --config.file=.mercato/run/prometheus.yml`,
+  // its targets read from a file that follows every instance (saveState rewrites it).
   await writeFile(
     path.join(config.MERCATO_DATA_DIR, 'run', 'prometheus.yml'),
     prometheusConfig(state(), {
       rulesFile: path.join(repositoryRoot, 'deploy', 'observability', 'rules.yml'),
+      targetsFile: prometheusTargetsPath(config.MERCATO_DATA_DIR),
     }),
   );
   output.text(
