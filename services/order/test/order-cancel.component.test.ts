@@ -1,23 +1,20 @@
-import { create } from '@bufbuild/protobuf';
 import { type Client, ConnectError } from '@connectrpc/connect';
 import { createLogger, createPool, type Pool } from '@mercato/chassis';
 import {
   connectTestBus,
   probePostgres,
-  startGrpcStub,
+  type startGrpcStub,
   startTestService,
   suiteTitle,
   type TestBus,
   type TestService,
   waitFor,
 } from '@mercato/chassis/testing';
-import { createEnvelope, sagaReply } from '@mercato/contracts';
 import { type Order, OrderService } from '@mercato/contracts/grpc/order';
-import { CalculateQuoteResponseSchema, PricingService } from '@mercato/contracts/grpc/pricing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ORDER_SAGA_REPLIES } from '../src/application/order-sagas.ts';
 import type { OrderConfig } from '../src/config.ts';
 import { orderDefinition } from '../src/order.service.ts';
+import { sagaParticipants, startPricingStub } from './support/saga-participants.ts';
 
 const postgres = await probePostgres();
 
@@ -36,46 +33,12 @@ describe.skipIf(!postgres.available)(
     let orders: Client<typeof OrderService>;
     let keys = 0;
 
-    /** The commands order's sagas sent for a saga, oldest first. */
-    const commandsOf = async (sagaId: string) => {
-      const { rows } = await bus.messages.query<{ type: string; request_id: string }>(
-        `SELECT envelope->>'event_type' AS type, envelope->'data'->'saga'->>'request_id' AS request_id
-         FROM bus_messages WHERE kind = 'queue' AND envelope->'data'->'saga'->>'saga_id' = $1 ORDER BY position`,
-        [sagaId],
-      );
-      return rows;
-    };
-    /** Waits for the `nth` command of `type` a saga sent, and returns its request id. */
-    const sent = async (sagaId: string, type: string, nth = 1) => {
-      let requestId = '';
-      await waitFor(`${sagaId} to send ${type} #${nth}`, async () => {
-        requestId =
-          (await commandsOf(sagaId)).filter((command) => command.type === type)[nth - 1]?.request_id ?? '';
-        return requestId !== '';
-      });
-      return requestId;
-    };
-    const reply = (
-      sagaId: string,
-      requestId: string,
-      outcome: { success: boolean; reason?: string; result?: object },
-    ) =>
-      bus.bus.publish([
-        {
-          kind: 'queue',
-          destination: ORDER_SAGA_REPLIES,
-          key: sagaId,
-          envelope: createEnvelope({
-            contract: sagaReply,
-            source: 'test',
-            correlationId: 'corr_test',
-            data: { saga_id: sagaId, request_id: requestId, result: {}, ...outcome },
-          }),
-        },
-      ]);
-    /** Answers the next command of `type` a saga sent with success. */
-    const succeed = async (sagaId: string, type: string, result: object = {}, nth = 1) =>
-      reply(sagaId, await sent(sagaId, type, nth), { success: true, result });
+    let participants: ReturnType<typeof sagaParticipants>;
+    const commandsOf = (sagaId: string) => participants.commandsOf(sagaId);
+    const sent = (sagaId: string, type: string, nth = 1) => participants.sent(sagaId, type, nth);
+    const _reply = (...args: Parameters<typeof participants.reply>) => participants.reply(...args);
+    const succeed = (sagaId: string, type: string, result: object = {}, nth = 1) =>
+      participants.succeed(sagaId, type, result, nth);
     const order = async (orderId: string) => (await orders.getOrder({ orderId, asOf: '' })).order as Order;
     const until = async (orderId: string, done: (current: Order) => boolean, what: string) => {
       let last: Order | undefined;
@@ -117,22 +80,7 @@ describe.skipIf(!postgres.available)(
     };
 
     beforeAll(async () => {
-      pricing = await startGrpcStub((router) => {
-        router.service(PricingService, {
-          calculateQuote: (request) =>
-            create(CalculateQuoteResponseSchema, {
-              currency: 'EUR',
-              lines: request.items.map((item) => ({
-                sku: item.sku,
-                quantity: item.quantity,
-                unitPriceMinor: 1_900n,
-                subtotalMinor: 1_900n * BigInt(item.quantity),
-                totalMinor: 1_900n * BigInt(item.quantity),
-              })),
-              totalMinor: request.items.reduce((sum, item) => sum + 1_900n * BigInt(item.quantity), 0n),
-            }),
-        });
-      });
+      pricing = await startPricingStub();
       running = await startTestService(orderDefinition, {
         MERCATO_PEERS: `pricing=${pricing.url}`,
         // Steps that time out within a test where one should; the others wait as long as needed.
@@ -148,6 +96,7 @@ describe.skipIf(!postgres.available)(
       });
       orders = running.client(OrderService);
       bus = connectTestBus(running.messagesUrl);
+      participants = sagaParticipants(bus);
       orderDatabase = createPool(
         { url: running.databaseUrl, max: 3, applicationName: 'test' },
         createLogger({ service: 'test', level: 'silent' }),

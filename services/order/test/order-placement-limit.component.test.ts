@@ -1,22 +1,19 @@
-import { create } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
 import {
   connectTestBus,
   probePostgres,
-  startGrpcStub,
+  type startGrpcStub,
   startTestService,
   suiteTitle,
   type TestBus,
   type TestService,
   waitFor,
 } from '@mercato/chassis/testing';
-import { createEnvelope, sagaReply } from '@mercato/contracts';
 import { OrderService } from '@mercato/contracts/grpc/order';
-import { CalculateQuoteResponseSchema, PricingService } from '@mercato/contracts/grpc/pricing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ORDER_SAGA_REPLIES } from '../src/application/order-sagas.ts';
 import type { OrderConfig } from '../src/config.ts';
 import { orderDefinition } from '../src/order.service.ts';
+import { sagaParticipants, startPricingStub } from './support/saga-participants.ts';
 
 const postgres = await probePostgres();
 
@@ -36,36 +33,8 @@ describe.skipIf(!postgres.available)(
     let bus: TestBus;
     let orders: Client<typeof OrderService>;
     let keys = 0;
+    let succeed: ReturnType<typeof sagaParticipants>['succeed'];
 
-    const sent = async (sagaId: string, type: string) => {
-      let requestId = '';
-      await waitFor(`${sagaId} to send ${type}`, async () => {
-        const { rows } = await bus.messages.query<{ request_id: string }>(
-          `SELECT envelope->'data'->'saga'->>'request_id' AS request_id FROM bus_messages
-            WHERE kind = 'queue' AND envelope->'data'->'saga'->>'saga_id' = $1 AND envelope->>'event_type' = $2`,
-          [sagaId, type],
-        );
-        requestId = rows[0]?.request_id ?? '';
-        return requestId !== '';
-      });
-      return requestId;
-    };
-    const succeed = async (sagaId: string, type: string, result: Record<string, unknown> = {}) => {
-      const requestId = await sent(sagaId, type);
-      await bus.bus.publish([
-        {
-          kind: 'queue',
-          destination: ORDER_SAGA_REPLIES,
-          key: sagaId,
-          envelope: createEnvelope({
-            contract: sagaReply,
-            source: 'test',
-            correlationId: 'corr_test',
-            data: { saga_id: sagaId, request_id: requestId, result, success: true },
-          }),
-        },
-      ]);
-    };
     const place = async () => {
       const created = await orders.createOrder({
         customerId: 'cus_1',
@@ -77,22 +46,7 @@ describe.skipIf(!postgres.available)(
     };
 
     beforeAll(async () => {
-      pricing = await startGrpcStub((router) => {
-        router.service(PricingService, {
-          calculateQuote: (request) =>
-            create(CalculateQuoteResponseSchema, {
-              currency: 'EUR',
-              lines: request.items.map((item) => ({
-                sku: item.sku,
-                quantity: item.quantity,
-                unitPriceMinor: 1_900n,
-                subtotalMinor: 1_900n * BigInt(item.quantity),
-                totalMinor: 1_900n * BigInt(item.quantity),
-              })),
-              totalMinor: request.items.reduce((sum, item) => sum + 1_900n * BigInt(item.quantity), 0n),
-            }),
-        });
-      });
+      pricing = await startPricingStub();
       // A limit fixed at two orders in progress, held for the default minute.
       const environment = {
         MERCATO_PEERS: `pricing=${pricing.url}`,
@@ -115,6 +69,7 @@ describe.skipIf(!postgres.available)(
       await accepting.service.setRole('standby');
       orders = accepting.client(OrderService);
       bus = connectTestBus(accepting.messagesUrl);
+      ({ succeed } = sagaParticipants(bus));
     });
     afterAll(async () => {
       await bus?.close();
