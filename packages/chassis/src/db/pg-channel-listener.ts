@@ -6,9 +6,9 @@ export interface PgChannelListener {
 }
 
 /**
- * LISTENs on a channel (and any `alsoChannels`) on a dedicated connection (a pooled one would lose the LISTEN when
- * returned) and reconnects with a capped backoff when the server goes away. `onReconnect` runs
- * after a reconnect so callers can re-read what they may have missed while disconnected.
+ * LISTENs on a channel (and any `alsoChannels`) on a dedicated connection (a pooled one would lose
+ * the LISTEN when returned) and reconnects with a capped backoff when the server goes away.
+ * `onReconnect` runs after a reconnect so callers can re-read what they may have missed meanwhile.
  */
 export function listenToChannel(options: {
   url: string;
