@@ -1,0 +1,50 @@
+import { AppError, conflict, notFound } from '@mercato/chassis';
+import type { OrderStatus } from './order-status.ts';
+
+export interface Shortage {
+  productId: number;
+  requested: number;
+  available: number;
+}
+
+/** The monolith's stable error codes, all in one place. */
+export const legacyErrors = {
+  notFound: (what: 'Customer' | 'Product' | 'Order', id: number) =>
+    notFound('LEGACY.NOT_FOUND', `${what} ${id} does not exist`),
+  emailTaken: (email: string) =>
+    conflict('LEGACY.EMAIL_TAKEN', `A customer with email ${email} already exists`, { email }),
+  badCredentials: () =>
+    new AppError({
+      code: 'LEGACY.BAD_CREDENTIALS',
+      kind: 'unauthenticated',
+      message: 'Wrong email or password',
+    }),
+  unknownCustomer: (customerId: number) =>
+    new AppError({
+      code: 'LEGACY.UNKNOWN_CUSTOMER',
+      kind: 'unprocessable',
+      message: `Customer ${customerId} does not exist`,
+      details: { errors: [{ field: 'body.customerId', message: `unknown customer ${customerId}` }] },
+    }),
+  unknownProducts: (productIds: number[]) =>
+    new AppError({
+      code: 'LEGACY.UNKNOWN_PRODUCT',
+      kind: 'unprocessable',
+      message: `No such product: ${productIds.join(', ')}`,
+      details: { productIds },
+    }),
+  outOfStock: (shortages: Shortage[]) =>
+    conflict(
+      'LEGACY.OUT_OF_STOCK',
+      `Not enough stock for product ${shortages.map((s) => s.productId).join(', ')}`,
+      { shortages },
+    ),
+  orderTooLarge: (totalCents: number) =>
+    new AppError({
+      code: 'LEGACY.ORDER_TOO_LARGE',
+      kind: 'unprocessable',
+      message: `An order's total must stay below 2^31 cents (this one comes to ${totalCents})`,
+    }),
+  badTransition: (from: OrderStatus, to: OrderStatus) =>
+    conflict('LEGACY.BAD_TRANSITION', `An order cannot move from ${from} to ${to}`, { from, to }),
+};
