@@ -35,6 +35,14 @@ export {
   inventoryReserved,
   stockLow,
 } from './events/inventory-events.ts';
+export {
+  legacyCustomerChanged,
+  legacyEvents,
+  legacyOrderChanged,
+  legacyOrderLineChanged,
+  legacyProductChanged,
+  legacyStockChanged,
+} from './events/legacy-events.ts';
 export { notificationEvents, notificationSent } from './events/notification-events.ts';
 export {
   orderCancelled,

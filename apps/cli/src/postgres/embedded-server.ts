@@ -112,6 +112,13 @@ export async function startEmbeddedPostgres(
       // 4–9 s with a database per service (measured), one syncfs() of the file system well under 1 s.
       '-c',
       'recovery_init_sync_method=syncfs',
+      // Change data capture from the legacy monolith (apps/legacy-cdc) reads the log by logical
+      // replication. A slot whose reader is gone keeps the log at most this long (then it is lost and
+      // the reader says so) rather than until the disk is full.
+      '-c',
+      'wal_level=logical',
+      '-c',
+      'max_slot_wal_keep_size=1GB',
       ...(watch.statStatements ? ['-c', 'shared_preload_libraries=pg_stat_statements'] : []),
     ],
     onLog: (message: unknown) => {

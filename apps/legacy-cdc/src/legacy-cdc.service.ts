@@ -1,0 +1,45 @@
+import { fileURLToPath } from 'node:url';
+import type { ServiceDefinition } from '@mercato/chassis';
+import { legacyEvents } from '@mercato/contracts';
+import { createCdcMetrics } from './cdc-metrics.ts';
+import { CdcPositions } from './cdc-position.ts';
+import { ChangeStream } from './change-stream.ts';
+import { type LegacyCdcConfig, legacyCdcConfig } from './config.ts';
+
+/**
+ * Change data capture from the legacy monolith's database, as Debezium's PostgreSQL connector does it:
+ * a publication and a `pgoutput` slot, an initial snapshot then the log, every change an event in the
+ * standard envelope through this process's outbox; heartbeats; lag and retained log as metrics.
+ * The stream is a duty: only the active instance runs it (one slot has one reader).
+ */
+export const legacyCdcDefinition: ServiceDefinition<LegacyCdcConfig, { database: true; messaging: true }> = {
+  name: 'legacy-cdc',
+  config: legacyCdcConfig,
+  migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
+  docs: { title: 'Legacy CDC', description: "The monolith's changes, from its log to the bus" },
+  messaging: { contracts: [...legacyEvents] },
+  setup({ config, db, outbox, metrics, logger }) {
+    const stream = new ChangeStream(
+      {
+        source: { connectionString: config.LEGACY_DATABASE_URL, application_name: 'mercato-legacy-cdc' },
+        slot: config.LEGACY_CDC_SLOT,
+        publication: config.LEGACY_CDC_PUBLICATION,
+        heartbeatMs: config.LEGACY_CDC_HEARTBEAT_MS,
+        snapshotFetch: config.LEGACY_CDC_SNAPSHOT_FETCH,
+      },
+      {
+        pool: db,
+        outbox,
+        positions: new CdcPositions(db),
+        metrics: createCdcMetrics(metrics.registry),
+        logger,
+        onFatal: (error) => {
+          logger.fatal(error.message);
+          process.exitCode = 1;
+          process.kill(process.pid, 'SIGTERM');
+        },
+      },
+    );
+    return { duties: [{ name: 'change stream', start: () => stream.start(), stop: () => stream.stop() }] };
+  },
+};
