@@ -63,6 +63,11 @@ export const supervisorConfig = z.object({
    */
   MERCATO_REPLICAS: z.string().default(''),
   /**
+   * Also run the legacy monolith and the change data capture from its database (`--legacy`), for the
+   * strangler-fig migration (docs/strangler-fig.md). Needs `wal_level=logical` on an external server.
+   */
+  MERCATO_LEGACY: env.bool(false),
+  /**
    * `catalog=1..4,order=1..2` (or `--autoscale`): services the supervisor scales between those
    * counts by their CPU per instance (docs/releases.md#autoscaling).
    */

@@ -8,7 +8,7 @@ import { projectionsCommand } from './commands/projections.ts';
 import { releaseCommand, rollbackCommand } from './commands/release.ts';
 import { supervisorConfig } from './config.ts';
 import { parseReplicas } from './replicas.ts';
-import { serviceCatalog } from './services.ts';
+import { everyService, legacyServices, serviceCatalog } from './services.ts';
 import { LogOutput } from './supervisor/log-output.ts';
 import { startPlatform } from './supervisor/platform.ts';
 import { reachedByAddress } from './supervisor/releases/platform-releases.ts';
@@ -47,7 +47,7 @@ if (command === 'release') process.exit(await releaseCommand(process.argv.slice(
 if (command === 'rollback')
   process.exit(await rollbackCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));
 if (command === 'build')
-  process.exit(await buildCommand(serviceCatalog, process.argv.slice(3), config.MERCATO_DATA_DIR));
+  process.exit(await buildCommand(everyService, process.argv.slice(3), config.MERCATO_DATA_DIR));
 
 // `start` and `dev` take `--replicas catalog=3,order=2` (or MERCATO_REPLICAS),
 // `--autoscale catalog=1..4` (or MERCATO_AUTOSCALE) and `--ports dynamic` (or MERCATO_PORTS).
@@ -58,6 +58,7 @@ for (let index = 0; index < startArgs.length; index += 1) {
   const arg = startArgs[index] ?? '';
   if (arg === '--replicas') replicasText = startArgs[++index] ?? '';
   else if (arg.startsWith('--replicas=')) replicasText = arg.slice('--replicas='.length);
+  else if (arg === '--legacy') config.MERCATO_LEGACY = true;
   else if (arg === '--autoscale') autoscaleText = startArgs[++index] ?? '';
   else if (arg.startsWith('--autoscale=')) autoscaleText = arg.slice('--autoscale='.length);
   else if (arg === '--ports' || arg.startsWith('--ports=')) {
@@ -71,16 +72,17 @@ for (let index = 0; index < startArgs.length; index += 1) {
     config.MERCATO_PORTS = ports;
   } else {
     process.stderr.write(
-      `mercato ${command}: unknown argument ${arg} (expected --replicas service=count,…, --autoscale service=min..max,… or --ports fixed|dynamic)\n`,
+      `mercato ${command}: unknown argument ${arg} (expected --replicas service=count,…, --autoscale service=min..max,…, --ports fixed|dynamic or --legacy)\n`,
     );
     process.exit(64);
   }
 }
+const catalog = config.MERCATO_LEGACY ? [...serviceCatalog, ...legacyServices] : serviceCatalog;
 let replicas: Map<string, number>;
 let autoscale: Map<string, AutoscaleRange>;
 try {
-  replicas = parseReplicas(replicasText, serviceCatalog);
-  autoscale = parseAutoscale(autoscaleText, serviceCatalog, reachedByAddress(serviceCatalog));
+  replicas = parseReplicas(replicasText, catalog);
+  autoscale = parseAutoscale(autoscaleText, catalog, reachedByAddress(catalog));
   if (autoscale.size > 0 && (command === 'dev' || config.MERCATO_RUNTIME !== 'built'))
     throw new Error('autoscale: needs built services (npm start, MERCATO_RUNTIME=built), not mercato dev');
   if (config.MERCATO_AUTOSCALE_DOWN_CPU_PERCENT >= config.MERCATO_AUTOSCALE_UP_CPU_PERCENT)
@@ -124,7 +126,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
   process.on(signal, () => void shutdown(signal));
 
 try {
-  platform = await startPlatform(serviceCatalog, config, logger, output, starting.signal, {
+  platform = await startPlatform(catalog, config, logger, output, starting.signal, {
     watch: command === 'dev',
     replicas,
     autoscale,

@@ -17,6 +17,11 @@ export interface ServiceSpec {
   /** Services that must be ready before this one starts. */
   dependsOn: string[];
   /**
+   * Reads this service's database by logical replication (change data capture): it is given that
+   * database's URL as LEGACY_DATABASE_URL, and that database's login may replicate.
+   */
+  captures?: string;
+  /**
    * Extra environment, given the addresses of the outside world it talks to (the simulators, the
    * SMTP server) and of the supervisor. Never a Mercato service's address: those are found by name.
    */
@@ -108,6 +113,28 @@ export const serviceCatalog: readonly ServiceSpec[] = [
     env: ({ supervisor }) => ({ SUPERVISOR_URL: supervisor }),
   },
 ];
+
+/**
+ * The legacy monolith and the change data capture that feeds its changes to the services (the
+ * strangler fig, docs/strangler-fig.md). Started only when asked (`MERCATO_LEGACY=1` or
+ * `--legacy`): their first start seeds and snapshots a history of 65,000 rows, which a shop that
+ * migrates nothing should not pay for.
+ */
+export const legacyServices: readonly ServiceSpec[] = [
+  { name: 'legacy', directory: 'apps/legacy', database: true, messaging: false, grpc: false, dependsOn: [] },
+  {
+    name: 'legacy-cdc',
+    directory: 'apps/legacy-cdc',
+    database: true,
+    messaging: true,
+    grpc: false,
+    dependsOn: ['legacy'],
+    captures: 'legacy',
+  },
+];
+
+/** Every process the supervisor can start or build. */
+export const everyService: readonly ServiceSpec[] = [...serviceCatalog, ...legacyServices];
 
 export const repositoryRoot = path.resolve(import.meta.dirname, '../../..');
 

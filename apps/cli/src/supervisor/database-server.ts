@@ -1,5 +1,5 @@
 import type { Logger } from '@mercato/chassis/logging';
-import type pg from 'pg';
+import pg from 'pg';
 import type { SupervisorConfig } from '../config.ts';
 import { type EmbeddedServer, startEmbeddedPostgres } from '../postgres/embedded-server.ts';
 import { type ProvisionedDatabase, provisionDatabases } from '../postgres/provision-databases.ts';
@@ -28,6 +28,37 @@ async function messageStoreUrls(
   return new Map(roles.map((database) => [database.service, urlFor(database)]));
 }
 
+/**
+ * A service that captures another's database (`ServiceSpec.captures`) reads it by logical
+ * replication: the server must log for it, and the captured database's login may replicate.
+ */
+async function allowCapture(
+  specs: readonly ServiceSpec[],
+  admin: pg.ClientConfig,
+  databases: Map<string, ProvisionedDatabase>,
+  where: string,
+): Promise<void> {
+  const capturing = specs.filter((spec) => spec.captures !== undefined);
+  if (capturing.length === 0) return;
+  const client = new pg.Client(admin);
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ wal_level: string }>('SHOW wal_level');
+    const walLevel = rows[0]?.wal_level;
+    for (const spec of capturing) {
+      if (walLevel !== 'logical')
+        throw new Error(
+          `${spec.name} reads ${spec.captures}'s database by logical replication, but the PostgreSQL server at ${where} has wal_level=${walLevel}: set wal_level=logical and restart it, or start without --legacy`,
+        );
+      const role = databases.get(spec.captures ?? '')?.role;
+      if (!role || !/^[a-z_][a-z0-9_]*$/.test(role)) throw new Error(`no database provisioned for ${spec.captures}`);
+      await client.query(`ALTER ROLE "${role}" REPLICATION`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
 /** The database server (embedded and supervised, or external) with a database and role per service. */
 export async function prepareDatabases(
   specs: readonly ServiceSpec[],
@@ -51,6 +82,7 @@ export async function prepareDatabases(
     });
     const databases = new Map(provisioned.map((db) => [db.service, db]));
     const admin = config.DATABASE_URL ? { connectionString: config.DATABASE_URL } : {};
+    await allowCapture(specs, admin, databases, `${host}:${port}`);
     return {
       mode: 'external',
       embedded: undefined,
@@ -80,6 +112,7 @@ export async function prepareDatabases(
       exclusive: true,
     });
     const databases = new Map(provisioned.map((db) => [db.service, db]));
+    await allowCapture(specs, { ...embedded.admin, database: 'postgres' }, databases, 'the embedded server');
     return {
       mode: 'embedded',
       embedded,

@@ -418,6 +418,7 @@ function serviceEnvironment(
     MERCATO_REGISTRY_URL: supervisorUrl,
     MERCATO_ADMIN_TOKEN: adminToken,
     ...(database ? { DATABASE_URL: database.url } : {}),
+    ...(spec.captures ? { LEGACY_DATABASE_URL: server.databases.get(spec.captures)?.url ?? '' } : {}),
     ...(spec.messaging ? { MERCATO_BUS: config.MERCATO_BUS } : {}),
     ...(messageStoreUrl ? { MESSAGES_DATABASE_URL: messageStoreUrl } : {}),
     ...(spec.messaging && config.NATS_URL ? { NATS_URL: config.NATS_URL } : {}),
