@@ -64,6 +64,7 @@ export {
   shipmentEvents,
   shipmentFailed,
 } from './events/shipment-events.ts';
+export { legacyKeyOf, legacyOrderId, legacyOrderStatus, legacyUserId } from './legacy-ids.ts';
 export {
   type DataOf,
   defineCommand,

@@ -1,0 +1,33 @@
+/**
+ * How the monolith's integer keys become the services' ids when its data moves (strangler fig):
+ * deterministic, so every service that takes over a piece of a customer or an order names it the
+ * same way without asking another, and the checker can find each row's counterpart.
+ */
+const legacyKey = /^\d{1,19}$/;
+
+const mapped =
+  (prefix: string) =>
+  (legacyId: string | number): string => {
+    const key = String(legacyId);
+    if (!legacyKey.test(key)) throw new Error(`not a legacy key: ${key}`);
+    return `${prefix}_legacy_${key}`;
+  };
+
+/** A legacy customer is a user of identity and a customer of customer under this id. */
+export const legacyUserId = mapped('usr');
+export const legacyOrderId = mapped('ord');
+
+/** The legacy key of an id made by `legacyUserId`/`legacyOrderId`, or undefined for a service's own. */
+export function legacyKeyOf(id: string): string | undefined {
+  const match = /^[a-z]+_legacy_(\d{1,19})$/.exec(id);
+  return match?.[1];
+}
+
+/** Order statuses of the monolith as the services name them. */
+export const legacyOrderStatus: Record<string, string> = {
+  placed: 'pending',
+  paid: 'confirmed',
+  shipped: 'shipped',
+  delivered: 'delivered',
+  cancelled: 'cancelled',
+};
