@@ -38,6 +38,20 @@ export function parentOf(pid: number): number | undefined {
   }
 }
 
+/**
+ * CPU milliseconds the children of `pid` that have exited (and been waited for) spent: a PostgreSQL
+ * session that ends between two samples is in no sample, only in its postmaster's figure here.
+ */
+export function cpuOfEndedChildren(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[13]) + Number(fields[14])) * 1_000) / ticksPerSecond;
+  } catch {
+    return 0;
+  }
+}
+
 /** Cumulative CPU milliseconds of each of these processes now (a process gone counts 0). */
 export function cpuOfPids(pids: number[]): Map<number, number> {
   return new Map(pids.map((pid) => [pid, processTimes(String(pid))?.ms ?? 0]));

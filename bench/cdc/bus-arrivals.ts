@@ -1,14 +1,11 @@
 /**
- * A consumer of the capture's events on the bus, through the chassis bus API (`MessageBus.subscribe`,
- * a consumer group of its own): it records when each streamed change of a customer reached it, by
- * the source transaction's id the envelope carries, and acknowledges it.
+ * The parent's side of bench/cdc's consumer (bus-consumer.ts, its own process): when each streamed
+ * change of a customer reached it, by the source transaction's id its envelope carries.
  */
-import type { MessageBus, Subscription } from '@mercato/chassis';
-import { legacyCustomerChanged } from '@mercato/contracts';
-
-interface ChangeEnvelope {
-  data?: { source?: { kind?: string; tx_id?: number; committed_at?: string } };
-}
+import { type ChildProcess, fork } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import type { ConsumerReport, ConsumerSettings } from './bus-consumer.ts';
 
 export interface Arrival {
   /** Wall-clock ms (sub-ms precision) when the delivery reached the handler. */
@@ -17,7 +14,7 @@ export interface Arrival {
   committedAt: number;
 }
 
-/** Wall-clock milliseconds with sub-millisecond precision (bench/bus does the same). */
+/** Wall-clock milliseconds with sub-millisecond precision, comparable across processes (as bench/bus). */
 export const epochMs = (): number => performance.timeOrigin + performance.now();
 
 export class BusArrivals {
@@ -27,28 +24,50 @@ export class BusArrivals {
   duplicates = 0;
   /** Snapshot rows delivered (the group joined after the snapshot: the topic's history). */
   snapshotRows = 0;
-  #subscription: Subscription | undefined;
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<unknown>;
 
-  async subscribe(bus: MessageBus, group: string): Promise<void> {
-    this.#subscription = await bus.subscribe({
-      group,
-      kind: 'topic',
-      destinations: [legacyCustomerChanged.type],
-      concurrency: 64,
-      onDelivery: async (delivery) => {
-        const at = epochMs();
-        const source = (delivery.envelope as ChangeEnvelope).data?.source;
-        if (source?.kind === 'snapshot') this.snapshotRows += 1;
-        else if (source?.tx_id !== undefined) {
-          if (this.streamed.has(source.tx_id)) this.duplicates += 1;
-          else this.streamed.set(source.tx_id, { at, committedAt: Date.parse(source.committed_at ?? '') });
-        }
-        await delivery.ack();
-      },
+  private constructor(child: ChildProcess) {
+    this.#child = child;
+    this.#exited = once(child, 'exit');
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  /** Starts the consumer; resolves once it has subscribed. */
+  static async start(settings: ConsumerSettings): Promise<BusArrivals> {
+    const child = fork(fileURLToPath(new URL('./bus-consumer.ts', import.meta.url)), [], {
+      execArgv: process.execArgv,
+      env: { ...process.env, BENCH_CDC_CONSUMER: JSON.stringify(settings) },
     });
+    const arrivals = new BusArrivals(child);
+    await new Promise<void>((resolve, reject) => {
+      child.on('message', (report: ConsumerReport) => {
+        if ('ready' in report) resolve();
+        else arrivals.#take(report);
+      });
+      void arrivals.#exited.then(() => reject(new Error(`the bench consumer exited with ${child.exitCode}`)));
+    });
+    return arrivals;
+  }
+
+  #take(report: Extract<ConsumerReport, { arrivals: unknown }>): void {
+    this.snapshotRows += report.snapshotRows;
+    for (const [xid, at, committedAt] of report.arrivals) {
+      if (this.streamed.has(xid)) this.duplicates += 1;
+      else this.streamed.set(xid, { at, committedAt });
+    }
+  }
+
+  running(): boolean {
+    return this.#child.exitCode === null && this.#child.signalCode === null;
   }
 
   async stop(): Promise<void> {
-    await this.#subscription?.stop();
+    if (!this.running()) return;
+    this.#child.disconnect();
+    await this.#exited;
   }
 }

@@ -4,7 +4,7 @@
  * PostgreSQL message store; and apps/legacy-cdc as a process of its own on them, started from its
  * TypeScript as `npm start -w @mercato/legacy-cdc` does.
  */
-import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createLogger, createPool, messageStoreMigrations, migrate } from '@mercato/chassis';
 import { freePort, ProcessUnderTest, waitFor } from '@mercato/chassis/testing';
 import pg from 'pg';
@@ -14,7 +14,7 @@ import {
 } from '../../apps/legacy-cdc/test/support/logical-postgres.ts';
 import { cpuProfileFlags } from '../smoke-mode.ts';
 
-const root = path.resolve(import.meta.dirname, '../..');
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const logger = createLogger({ service: 'bench-cdc', level: 'silent' });
 
 /** The monolith's captured tables (apps/legacy-cdc's captured-tables.ts): the snapshot reads them all. */
@@ -60,13 +60,16 @@ export async function startCaptureServer(): Promise<CaptureServer> {
   };
 }
 
-/** Rows of the captured tables now: what the initial snapshot must publish. */
-export async function capturedRows(legacyUrl: string): Promise<number> {
+/** Rows of these tables of the monolith now (all captured ones: what the initial snapshot publishes). */
+export async function monolithRows(
+  legacyUrl: string,
+  tables: readonly string[] = CAPTURED_TABLES,
+): Promise<number> {
   const client = new pg.Client({ connectionString: legacyUrl });
   await client.connect();
   try {
     const { rows } = await client.query<{ n: string }>(
-      `SELECT (${CAPTURED_TABLES.map((table) => `(SELECT count(*) FROM ${table})`).join(' + ')})::text AS n`,
+      `SELECT (${tables.map((table) => `(SELECT count(*) FROM ${table})`).join(' + ')})::text AS n`,
     );
     return Number(rows[0]?.n ?? 0);
   } finally {
@@ -145,8 +148,8 @@ export async function startCapture(server: CaptureServer, env: Record<string, st
     );
     const readyS = (performance.now() - spawned) / 1_000;
     const line = await child.waitForLine(/initial snapshot of the monolith/, 300_000);
-    const logged = JSON.parse(line) as { rows: number; took_ms: number; time: number };
-    const slotCreatedAt = logged.time - logged.took_ms;
+    const logged = JSON.parse(line) as { rows: number; took_ms: number; timestamp: string };
+    const slotCreatedAt = Date.parse(logged.timestamp) - logged.took_ms;
     const cdc = new pg.Client({ connectionString: server.cdcUrl });
     await cdc.connect();
     try {

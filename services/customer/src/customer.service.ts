@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { currentRequestContext, newId, type ServiceDefinition } from '@mercato/chassis';
-import { customerEvents, identityEvents } from '@mercato/contracts';
+import { customerEvents, identityEvents, legacyCustomerChanged } from '@mercato/contracts';
 import { demoMemberEmails } from '@mercato/demo-shop';
 import { customerGrpc } from './adapters/grpc/customer.grpc.ts';
+import { legacyCustomerChangedConsumer } from './adapters/messaging/legacy-customer-changed.consumer.ts';
 import { userRegisteredConsumer } from './adapters/messaging/user-registered.consumer.ts';
 import { PostgresCustomers } from './adapters/persistence/postgres-customers.ts';
 import { customerService } from './application/customer-service.ts';
@@ -14,8 +15,8 @@ export const customerDefinition: ServiceDefinition<CustomerConfig, { database: t
   config: customerConfig,
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
   docs: { title: 'Mercato customer', description: 'gRPC: mercato.customer.v1.CustomerService' },
-  messaging: { contracts: [...customerEvents, ...identityEvents] },
-  setup({ config, db, outbox }) {
+  messaging: { contracts: [...customerEvents, ...identityEvents, legacyCustomerChanged] },
+  setup({ config, db, outbox, logger }) {
     const store = new PostgresCustomers(db, outbox);
     const customers = customerService({
       store,
@@ -25,7 +26,10 @@ export const customerDefinition: ServiceDefinition<CustomerConfig, { database: t
     const members = new Set(config.CUSTOMER_SEED_DEMO ? demoMemberEmails : []);
     return {
       grpc: customerGrpc(customers),
-      consumers: [userRegisteredConsumer(store, (email) => (members.has(email) ? 'member' : 'standard'))],
+      consumers: [
+        userRegisteredConsumer(store, (email) => (members.has(email) ? 'member' : 'standard')),
+        legacyCustomerChangedConsumer(store, logger),
+      ],
     };
   },
 };

@@ -89,11 +89,12 @@ export function connectTestBus(messagesUrl: string): TestBus {
   };
 }
 
-/** A throwaway, migrated PostgreSQL message store. */
+/** A throwaway, migrated PostgreSQL message store on the test server (or the one `adminUrl` names). */
 export async function createTestMessageStore(
   prefix = 'messages',
+  adminUrl?: string,
 ): Promise<{ url: string; drop: () => Promise<void> }> {
-  const messages = await createTestDatabase(prefix);
+  const messages = await createTestDatabase(prefix, adminUrl);
   const logger = createLogger({ service: 'test', level: 'silent' });
   const pool = createPool({ url: messages.url, max: 1, applicationName: 'test' }, logger);
   await migrate(pool, messageStoreMigrations, logger, 'bus_migrations');

@@ -17,4 +17,8 @@ export interface CustomerStore {
    * one transaction; undefined when there is no such customer.
    */
   update(id: string, change: (customer: Customer) => CustomerChange): Promise<Customer | undefined>;
+  /** The customer, locked until the consumer's transaction ends. */
+  getForUpdate(transaction: Transaction, id: string): Promise<Customer | undefined>;
+  /** Creates or overwrites the profile, with its messages, in the consumer's transaction. */
+  save(transaction: Transaction, customer: Customer, messages: OutboxEntry[]): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { inTransaction, type Outbox, type Pool, type Transaction } from '@mercato/chassis';
+import { inTransaction, type Outbox, type OutboxEntry, type Pool, type Transaction } from '@mercato/chassis';
 import type { CustomerChange, CustomerStore } from '../../application/customer-store.port.ts';
 import type { Customer, Segment } from '../../domain/customer.ts';
 
@@ -81,5 +81,35 @@ export class PostgresCustomers implements CustomerStore {
       await this.#outbox.append(client, messages);
       return customer;
     });
+  }
+
+  async getForUpdate(transaction: Transaction, id: string): Promise<Customer | undefined> {
+    const { rows } = await transaction.query<CustomerRow>(
+      'SELECT * FROM customers WHERE id = $1 FOR UPDATE',
+      [id],
+    );
+    const row = rows[0];
+    return row && fromRow(row);
+  }
+
+  async save(transaction: Transaction, customer: Customer, messages: OutboxEntry[]): Promise<void> {
+    await transaction.query(
+      `INSERT INTO customers (id, email, name, segment, marketing_emails, language, currency, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (id) DO UPDATE SET email = $2, name = $3, segment = $4, marketing_emails = $5, language = $6,
+         currency = $7, updated_at = $9`,
+      [
+        customer.id,
+        customer.email,
+        customer.name,
+        customer.segment,
+        customer.preferences.marketingEmails,
+        customer.preferences.language,
+        customer.preferences.currency,
+        customer.createdAt,
+        customer.updatedAt,
+      ],
+    );
+    await this.#outbox.append(transaction, messages);
   }
 }

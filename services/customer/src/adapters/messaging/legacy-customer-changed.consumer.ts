@@ -1,0 +1,41 @@
+import type { ConsumerDefinition, Logger } from '@mercato/chassis';
+import { legacyCustomerChanged, legacyUserId } from '@mercato/contracts';
+import { customerUpdatedMessage } from '../../application/customer-messages.ts';
+import type { CustomerStore } from '../../application/customer-store.port.ts';
+import { takenOverFromLegacy } from '../../domain/legacy-customer.ts';
+
+/**
+ * The monolith's customers taken over while it still owns them (strangler fig): each captured row
+ * becomes, or updates, the profile `usr_legacy_<id>` in the consumer's transaction, announced as
+ * `customer.updated` like any profile change. The monolith never deletes a customer; a captured
+ * delete is logged and left alone (the checker reports the profile as one the monolith lacks).
+ */
+export const legacyCustomerChangedConsumer = (
+  customers: CustomerStore,
+  logger: Logger,
+): ConsumerDefinition => ({
+  group: 'customer-legacy',
+  kind: 'topic',
+  destinations: [legacyCustomerChanged.type],
+  handler: async (message, transaction) => {
+    const change = legacyCustomerChanged.schema.parse(message.data);
+    if (!change.row) {
+      logger.warn({ legacy_id: change.key.id }, 'the monolith deleted a customer; its profile is kept');
+      return;
+    }
+    const id = legacyUserId(change.row.id);
+    const taken = takenOverFromLegacy(await customers.getForUpdate(transaction, id), {
+      id,
+      email: change.row.email,
+      name: change.row.name,
+      createdAt: new Date(change.row.created_at),
+      updatedAt: new Date(change.row.updated_at),
+    });
+    if (!taken) return;
+    await customers.save(
+      transaction,
+      taken.customer,
+      taken.events.map((event) => customerUpdatedMessage(event, message.correlation_id)),
+    );
+  },
+});

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { type Customer, defaultPreferences } from './customer.ts';
+import { takenOverFromLegacy } from './legacy-customer.ts';
+
+const at = (iso: string) => new Date(iso);
+const row = {
+  id: 'usr_legacy_7',
+  email: 'customer7@legacy.example',
+  name: 'Customer 7',
+  createdAt: at('2023-01-01T10:30:00Z'),
+  updatedAt: at('2023-01-01T10:30:00Z'),
+};
+
+describe('taking a customer over from the monolith', () => {
+  it('creates a standard profile with default preferences and announces it', () => {
+    const taken = takenOverFromLegacy(undefined, row);
+    expect(taken?.customer).toMatchObject({
+      id: 'usr_legacy_7',
+      segment: 'standard',
+      preferences: defaultPreferences,
+    });
+    expect(taken?.events).toHaveLength(1);
+  });
+
+  it('updates what the monolith holds, keeps what only the service knows', () => {
+    const existing: Customer = {
+      ...(takenOverFromLegacy(undefined, row)?.customer as Customer),
+      segment: 'member',
+      preferences: { marketingEmails: true, language: 'fr-FR', currency: 'EUR' },
+    };
+    const taken = takenOverFromLegacy(existing, {
+      ...row,
+      name: 'Renamed',
+      updatedAt: at('2024-01-01T00:00:00Z'),
+    });
+    expect(taken?.customer).toMatchObject({
+      name: 'Renamed',
+      segment: 'member',
+      preferences: existing.preferences,
+    });
+    expect(taken?.events).toHaveLength(1);
+  });
+
+  it('ignores a row no newer than the profile (a replay or an out-of-order change)', () => {
+    const existing = takenOverFromLegacy(undefined, { ...row, updatedAt: at('2024-06-01T00:00:00Z') })
+      ?.customer as Customer;
+    expect(takenOverFromLegacy(existing, { ...row, name: 'Older' })).toBeUndefined();
+    expect(takenOverFromLegacy(existing, { ...row, updatedAt: at('2024-06-01T00:00:00Z') })).toBeUndefined();
+  });
+
+  it('stores a newer row that changed nothing the profile shows without announcing it', () => {
+    const existing = takenOverFromLegacy(undefined, row)?.customer as Customer;
+    const taken = takenOverFromLegacy(existing, { ...row, updatedAt: at('2025-01-01T00:00:00Z') });
+    expect(taken?.customer.updatedAt).toEqual(at('2025-01-01T00:00:00Z'));
+    expect(taken?.events).toEqual([]);
+  });
+});

@@ -1,0 +1,135 @@
+import {
+  connectTestBus,
+  probePostgres,
+  startTestService,
+  suiteTitle,
+  type TestBus,
+  type TestService,
+  waitFor,
+} from '@mercato/chassis/testing';
+import { type Envelope, legacyCustomerChanged } from '@mercato/contracts';
+import { CustomerService } from '@mercato/contracts/grpc/customer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CustomerConfig } from '../src/config.ts';
+import { customerDefinition } from '../src/customer.service.ts';
+
+const postgres = await probePostgres();
+
+describe.skipIf(!postgres.available)(
+  suiteTitle('customer takes over the monolith’s customers', postgres),
+  () => {
+    let running: TestService<CustomerConfig>;
+    let messageStore: TestBus;
+    const client = () => running.client(CustomerService);
+    let sequence = 0;
+
+    beforeAll(async () => {
+      running = await startTestService(customerDefinition);
+      messageStore = connectTestBus(running.messagesUrl);
+    });
+    afterAll(async () => {
+      await messageStore?.close();
+      await running?.stop();
+    });
+
+    /** A captured change of legacy customer `id`, as change data capture publishes it. */
+    const captured = (
+      id: string,
+      row: { name: string; email?: string; updatedAt: string } | null,
+    ): Envelope => {
+      sequence += 1;
+      return {
+        event_id: `cdc_t0/${(0x1000 + sequence).toString(16).toUpperCase()}:0`,
+        event_type: legacyCustomerChanged.type,
+        event_version: legacyCustomerChanged.version,
+        timestamp: new Date().toISOString(),
+        source: 'legacy-cdc',
+        correlation_id: `cdc_${sequence}`,
+        causation_id: null,
+        data: {
+          op: row ? 'update' : 'delete',
+          key: { id },
+          row: row && {
+            id,
+            email: row.email ?? `customer${id}@legacy.example`,
+            name: row.name,
+            password_hash: 'sha256$s$00',
+            address: '1 Old Street',
+            created_at: '2023-01-01T00:00:00.000Z',
+            updated_at: row.updatedAt,
+          },
+          source: {
+            kind: 'stream',
+            lsn: '0/1000',
+            tx_id: sequence,
+            committed_at: row?.updatedAt ?? '2025-01-01T00:00:00.000Z',
+          },
+        },
+        metadata: {},
+      };
+    };
+    const publish = (...envelopes: Envelope[]) =>
+      messageStore.bus.publish(
+        envelopes.map((envelope) => ({
+          kind: 'topic' as const,
+          destination: legacyCustomerChanged.type,
+          key: String((envelope.data.key as { id: string }).id),
+          envelope,
+        })),
+      );
+    const profile = (id: string) =>
+      client()
+        .getCustomer({ id })
+        .then(
+          (answer) => answer.customer,
+          () => undefined,
+        );
+
+    it('creates the profile usr_legacy_<id> from a captured row, once when delivered twice', async () => {
+      const change = captured('42', { name: 'Customer 42', updatedAt: '2024-01-01T00:00:00.000Z' });
+      await publish(change, change);
+      await waitFor('the profile', async () => (await profile('usr_legacy_42')) !== undefined);
+      expect(await profile('usr_legacy_42')).toMatchObject({
+        email: 'customer42@legacy.example',
+        name: 'Customer 42',
+        segment: 'standard',
+      });
+      await waitFor('customer.updated announced', async () => {
+        const { rows } = await messageStore.messages.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM bus_messages WHERE destination = 'customer.updated' AND partition_key = 'usr_legacy_42'",
+        );
+        return rows[0]?.n === 1;
+      });
+    });
+
+    it('follows later changes and ignores older ones that arrive after them', async () => {
+      await publish(
+        captured('43', { name: 'First', updatedAt: '2024-01-01T00:00:00.000Z' }),
+        captured('43', {
+          name: 'Newest',
+          email: 'new43@legacy.example',
+          updatedAt: '2024-03-01T00:00:00.000Z',
+        }),
+        captured('43', { name: 'Replayed older', updatedAt: '2024-02-01T00:00:00.000Z' }),
+        captured('44', { name: 'Marker', updatedAt: '2024-01-01T00:00:00.000Z' }),
+      );
+      await waitFor('the marker after them', async () => (await profile('usr_legacy_44')) !== undefined);
+      await waitFor('every change of 43 handled', async () => {
+        const handled = await running.service.db?.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM mercato_inbox WHERE group_name = 'customer-legacy'",
+        );
+        return (handled?.rows[0]?.n ?? 0) >= 5;
+      });
+      expect(await profile('usr_legacy_43')).toMatchObject({ name: 'Newest', email: 'new43@legacy.example' });
+    });
+
+    it('keeps the profile when the monolith deletes the row', async () => {
+      await publish(
+        captured('42', null),
+        captured('45', { name: 'After', updatedAt: '2024-01-01T00:00:00.000Z' }),
+      );
+      await waitFor('the change after it', async () => (await profile('usr_legacy_45')) !== undefined);
+      expect(await profile('usr_legacy_42')).toMatchObject({ name: 'Customer 42' });
+    });
+  },
+);
