@@ -21,7 +21,18 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const BENCHES = ['bus', 'gateway', 'read-models', 'streams', 'web', 'orders', 'startup', 'idle', 'overload'];
+const BENCHES = [
+  'bus',
+  'gateway',
+  'read-models',
+  'streams',
+  'web',
+  'orders',
+  'startup',
+  'idle',
+  'overload',
+  'cdc',
+];
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const timeoutSeconds = Number(process.env.BENCH_SMOKE_TIMEOUT_SECONDS ?? 180);

@@ -26,31 +26,50 @@ export class BusArrivals {
   snapshotRows = 0;
   readonly #child: ChildProcess;
   readonly #exited: Promise<unknown>;
+  /** What the consumer said of itself so far (`started`, `ready`), and who waits for which. */
+  readonly #said = new Set<string>();
+  readonly #waiting = new Map<string, () => void>();
 
   private constructor(child: ChildProcess) {
     this.#child = child;
     this.#exited = once(child, 'exit');
+    child.on('message', (message: ConsumerReport) => {
+      if ('arrivals' in message) return this.#take(message);
+      const said = 'started' in message ? 'started' : 'ready';
+      this.#said.add(said);
+      this.#waiting.get(said)?.();
+    });
   }
 
   get pid(): number | undefined {
     return this.#child.pid;
   }
 
-  /** Starts the consumer; resolves once it has subscribed. */
+  /** Starts the consumer's process; resolves once it is connected (not yet subscribed). */
   static async start(settings: ConsumerSettings): Promise<BusArrivals> {
     const child = fork(fileURLToPath(new URL('./bus-consumer.ts', import.meta.url)), [], {
       execArgv: process.execArgv,
       env: { ...process.env, BENCH_CDC_CONSUMER: JSON.stringify(settings) },
     });
     const arrivals = new BusArrivals(child);
-    await new Promise<void>((resolve, reject) => {
-      child.on('message', (report: ConsumerReport) => {
-        if ('ready' in report) resolve();
-        else arrivals.#take(report);
-      });
-      void arrivals.#exited.then(() => reject(new Error(`the bench consumer exited with ${child.exitCode}`)));
-    });
+    await arrivals.#next('started');
     return arrivals;
+  }
+
+  /** Subscribes the consumer's group; resolves once it has. */
+  async subscribe(): Promise<void> {
+    this.#child.send({ subscribe: true });
+    await this.#next('ready');
+  }
+
+  #next(report: 'started' | 'ready'): Promise<void> {
+    if (this.#said.has(report)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.#waiting.set(report, resolve);
+      void this.#exited.then(() =>
+        reject(new Error(`the bench consumer exited with ${this.#child.exitCode}`)),
+      );
+    });
   }
 
   #take(report: Extract<ConsumerReport, { arrivals: unknown }>): void {

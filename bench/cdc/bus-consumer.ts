@@ -15,7 +15,11 @@ export interface ConsumerSettings {
 /** [source transaction id (32 bits), arrival wall-clock ms, the envelope's committed_at ms]. */
 export type ArrivalRow = [number, number, number];
 
-export type ConsumerReport = { ready: true } | { arrivals: ArrivalRow[]; snapshotRows: number };
+/** `started`: connected, waiting to be told to subscribe; `ready`: subscribed. */
+export type ConsumerReport =
+  | { started: true }
+  | { ready: true }
+  | { arrivals: ArrivalRow[]; snapshotRows: number };
 
 interface ChangeEnvelope {
   data?: { source?: { kind?: string; tx_id?: number; committed_at?: string } };
@@ -35,6 +39,10 @@ const flush = setInterval(() => {
   arrivals = [];
   snapshotRows = 0;
 }, 20);
+// Started beside the capture (its process's start overlaps the capture's), subscribed once told:
+// after the snapshot, which then reaches it as the topic's history.
+send({ started: true });
+await new Promise((resolve) => process.once('message', resolve));
 const subscription = await bus.subscribe({
   group: settings.group,
   kind: 'topic',

@@ -34,10 +34,10 @@ export type Side = 'monolith' | 'capture' | 'consumer' | 'server';
 /** Every part a phase's CPU is told apart into, in the order printed. */
 export const PARTS = {
   writers: { label: 'bench writers (node)', side: 'monolith' },
-  monolithWrites: { label: 'pg: monolith, the writers\' sessions', side: 'monolith' },
+  monolithWrites: { label: "pg: monolith, the writers' sessions", side: 'monolith' },
   capture: { label: 'legacy-cdc (node)', side: 'capture' },
   walsender: { label: 'pg: walsender (decoding for the slot)', side: 'capture' },
-  heartbeat: { label: 'pg: monolith, the capture\'s sessions', side: 'capture' },
+  heartbeat: { label: "pg: monolith, the capture's sessions", side: 'capture' },
   outbox: { label: "pg: capture's outbox + relay", side: 'capture' },
   publish: { label: 'pg: bus publish', side: 'capture' },
   ended: { label: 'pg: sessions that ended (short-lived)', side: 'capture' },
@@ -89,6 +89,18 @@ export class CaptureCpu {
     return cpuBetween(this.#named(this.#before), this.#named(after));
   }
 
+  /**
+   * Transactions committed or rolled back so far per database of the run, as `pg_stat_database`
+   * has them: what backends have reported (see `PhaseRig.settleMs` for when they do).
+   */
+  async transactions(): Promise<Map<string, number>> {
+    const { rows } = await this.#admin.query<{ datname: string; n: string }>(
+      `SELECT datname, (xact_commit + xact_rollback)::text AS n FROM pg_stat_database
+        WHERE datname IN ('legacy', 'legacy_cdc', 'messages')`,
+    );
+    return new Map(rows.map((row) => [row.datname, Number(row.n)]));
+  }
+
   async close(): Promise<void> {
     if (this.#connected) await this.#admin.end();
   }
@@ -114,8 +126,7 @@ export class CaptureCpu {
     return new Map(
       [...sample].map(([key, ms]) => {
         const [label = '', pid = ''] = key.split('\u0000');
-        const part =
-          label === 'postgres' ? (this.#roles.get(Number(pid)) ?? PARTS.background.label) : label;
+        const part = label === 'postgres' ? (this.#roles.get(Number(pid)) ?? PARTS.background.label) : label;
         return [`${part}\u0000${pid}`, ms];
       }),
     );

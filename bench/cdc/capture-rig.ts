@@ -77,6 +77,21 @@ export async function monolithRows(
   }
 }
 
+/**
+ * The smoke mode's monolith: its orders and their lines deleted before the capture starts, so the
+ * snapshot takes a second, not fifteen (the same code reads 5,400 rows instead of 65,400).
+ */
+export async function trimMonolith(legacyUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: legacyUrl });
+  await client.connect();
+  try {
+    await client.query('DELETE FROM order_lines');
+    await client.query('DELETE FROM orders');
+  } finally {
+    await client.end();
+  }
+}
+
 export interface SnapshotFigures {
   rows: number;
   /** From the slot's creation to the snapshot's outbox commit, as the capture logs it. */
@@ -102,7 +117,7 @@ export interface CaptureProcess {
  * bus: logged by the capture (rows, and the time from the slot's creation to the outbox commit),
  * then the capture's outbox empty (everything relayed).
  */
-export async function startCapture(server: CaptureServer, env: Record<string, string>): Promise<CaptureProcess> {
+export async function startCapture(server: CaptureServer): Promise<CaptureProcess> {
   const port = await freePort();
   const spawned = performance.now();
   const child = new ProcessUnderTest(
@@ -126,7 +141,6 @@ export async function startCapture(server: CaptureServer, env: Record<string, st
         PORT: String(port),
         // Info: the capture says when its snapshot is in the outbox and how long it took.
         LOG_LEVEL: 'info',
-        ...env,
       },
     },
   );
@@ -140,7 +154,9 @@ export async function startCapture(server: CaptureServer, env: Record<string, st
       'legacy-cdc ready',
       async () => {
         if (child.child.exitCode !== null)
-          throw new Error(`legacy-cdc exited with ${child.child.exitCode}:\n${child.lines.slice(-10).join('\n')}`);
+          throw new Error(
+            `legacy-cdc exited with ${child.child.exitCode}:\n${child.lines.slice(-10).join('\n')}`,
+          );
         return (await fetch(`${url}/readyz`).catch(() => undefined))?.ok === true;
       },
       120_000,
@@ -169,10 +185,10 @@ export async function startCapture(server: CaptureServer, env: Record<string, st
       pid: child.child.pid,
       snapshot: {
         rows: logged.rows,
-        into_outbox_s: logged.took_ms / 1_000,
-        on_bus_s: onBusS,
+        into_outbox_s: Number((logged.took_ms / 1_000).toFixed(2)),
+        on_bus_s: Number(onBusS.toFixed(2)),
         rows_per_s: Math.round(logged.rows / onBusS),
-        process_ready_s: readyS,
+        process_ready_s: Number(readyS.toFixed(2)),
       },
       running: () => child.child.exitCode === null && child.child.signalCode === null,
       stop,

@@ -14,10 +14,15 @@ export interface WriterTransaction {
   kind: 'customer' | 'update' | 'order';
   /** Its xid (`pg_current_xact_id()`), once it had one. */
   xid?: bigint;
-  /** `ambiguous`: the connection went while COMMIT was under way; `resolve` reads what happened. */
+  /** `ambiguous`: the connection went while COMMIT was under way; `stop` reads what happened. */
   outcome: 'committed' | 'ambiguous' | 'failed';
-  /** After `resolve`: whether the monolith has it, by its own record of the xid. */
+  /** After `stop`: whether the monolith has it, by its own record of the xid. */
   committed?: boolean;
+  /**
+   * After `stop`: its xid was given to a later transaction. A crash loses the xids whose log never
+   * reached the disk and the server hands them out again: such a transaction never committed.
+   */
+  xidReused?: boolean;
   changes: ExpectedChange[];
   /** The marker customer it inserted (`w<n>@crash.example`). */
   email?: string;
@@ -25,7 +30,7 @@ export interface WriterTransaction {
 
 export interface MonolithWriter {
   transactions: WriterTransaction[];
-  /** Stops after the transactions under way; every one still unknown is then resolved. */
+  /** Stops after the transactions under way; then settles each one from the monolith's record. */
   stop: () => Promise<WriterTransaction[]>;
 }
 
@@ -33,18 +38,26 @@ const MARKER_DOMAIN = 'crash.example';
 export const isMarkerEmail = (email: unknown): boolean =>
   typeof email === 'string' && email.endsWith(`@${MARKER_DOMAIN}`);
 
+interface Lane {
+  id: number;
+  client?: pg.Client;
+  /** Marker customers this lane's committed transactions inserted, for its updates. */
+  customers: string[];
+}
+
 /**
- * The monolith at work during a crash test: `workers` connections committing small transactions
- * at `perSecond` in all, as its request handlers would. Half insert a customer with a unique marker
- * email, a fifth rename one of them, the rest place an order with 1–3 lines and take its stock (in
- * product order, so workers never deadlock). Several connections commit side by side, so commit
- * records sit back to back in the log as they do on a busy monolith. It writes through PostgreSQL
- * being killed: a lost connection is opened again, and a COMMIT whose answer was lost is recorded
- * as ambiguous, to be settled from the monolith's own record of the transaction (`pg_xact_status`).
+ * The monolith at work during a crash test: `connections` connections committing small
+ * transactions, `perSecond` in all, as its request handlers would. Half insert a customer with a
+ * unique marker email, a fifth rename one of those, the rest place an order with 1–3 lines and take
+ * its stock. The connections go in pairs whose two transactions COMMIT at the same moment, so their
+ * commit records sit back to back in the log, as on a busy monolith (a reader that resumed one
+ * byte too far would lose the second). Each connection has its own products, so no transaction
+ * ever waits for another. It writes through PostgreSQL being killed: a lost connection is opened
+ * again, and a COMMIT whose answer was lost is settled from the monolith's record of the xid.
  */
 export async function startMonolithWriter(options: {
   url: string;
-  workers: number;
+  connections: number;
   perSecond: number;
   random: () => number;
 }): Promise<MonolithWriter> {
@@ -57,26 +70,32 @@ export async function startMonolithWriter(options: {
   await setup.end();
   let running = true;
   let next = 0;
-  const { random } = options;
+  const { random, connections } = options;
 
-  const transaction = async (client: pg.Client, own: string[], tx: WriterTransaction) => {
+  /** BEGIN and the statements, not the COMMIT; records each change as it is made. */
+  const prepare = async (lane: Lane, client: pg.Client, tx: WriterTransaction) => {
     await client.query('BEGIN');
     const { rows } = await client.query<{ xid: string }>('SELECT pg_current_xact_id()::text AS xid');
     tx.xid = BigInt(rows[0]?.xid ?? '0');
-    if (tx.kind === 'update' && own.length > 0) {
-      const id = own[Math.floor(random() * own.length)] as string;
+    if (tx.kind === 'update' && lane.customers.length > 0) {
+      const id = lane.customers[Math.floor(random() * lane.customers.length)] as string;
       const renamed = await client.query(
-        `UPDATE customers SET name = $2, address = $3, updated_at = now() WHERE id = $1`,
+        'UPDATE customers SET name = $2, address = $3, updated_at = now() WHERE id = $1',
         [id, `Renamed ${tx.index}`, `${tx.index} Crash Street`],
       );
       if (renamed.rowCount === 1) tx.changes.push({ table: 'customers', op: 'update', key: { id } });
     } else if (tx.kind === 'order') {
+      // This lane's products only, in id order.
+      const own = products.filter((_, index) => index % connections === lane.id);
       const picked = new Set<number>();
       const lines = 1 + Math.floor(random() * 3);
-      while (picked.size < lines) picked.add(Math.floor(random() * products.length));
-      const chosen = [...picked].sort((a, b) => a - b).map((index) => products[index] as (typeof products)[0]);
+      while (picked.size < lines) picked.add(Math.floor(random() * own.length));
+      const chosen = [...picked].sort((a, b) => a - b).map((index) => own[index] as (typeof own)[0]);
       const quantities = chosen.map(() => 1 + Math.floor(random() * 3));
-      const total = chosen.reduce((sum, product, index) => sum + product.price_cents * (quantities[index] ?? 1), 0);
+      const total = chosen.reduce(
+        (sum, product, index) => sum + product.price_cents * (quantities[index] ?? 1),
+        0,
+      );
       const placed = await client.query<{ id: string }>(
         `INSERT INTO orders (customer_id, status, total_cents) VALUES ($1, 'placed', $2) RETURNING id::text`,
         [1 + Math.floor(random() * 5_000), total],
@@ -88,15 +107,19 @@ export async function startMonolithWriter(options: {
          SELECT $1, line_no, product_id, quantity, price
          FROM unnest($2::bigint[], $3::int[], $4::int[]) WITH ORDINALITY AS l(product_id, quantity, price, line_no)
          ORDER BY line_no`,
-        [orderId, chosen.map((product) => product.id), quantities, chosen.map((product) => product.price_cents)],
+        [
+          orderId,
+          chosen.map((product) => product.id),
+          quantities,
+          chosen.map((product) => product.price_cents),
+        ],
       );
-      chosen.forEach((_, index) =>
+      for (const [index] of chosen.entries())
         tx.changes.push({
           table: 'order_lines',
           op: 'insert',
           key: { order_id: orderId, line_no: String(index + 1) },
-        }),
-      );
+        });
       for (const [index, product] of chosen.entries()) {
         const taken = await client.query(
           'UPDATE stock SET quantity = quantity - $2, updated_at = now() WHERE product_id = $1 AND quantity >= $2',
@@ -114,76 +137,111 @@ export async function startMonolithWriter(options: {
       );
       tx.changes.push({ table: 'customers', op: 'insert', key: { id: inserted.rows[0]?.id as string } });
     }
+  };
+
+  const commit = async (lane: Lane, client: pg.Client, tx: WriterTransaction) => {
     tx.outcome = 'ambiguous';
     await client.query('COMMIT');
     tx.outcome = 'committed';
-    if (tx.kind === 'customer') own.push(tx.changes[0]?.key.id as string);
+    if (tx.kind === 'customer') lane.customers.push(tx.changes[0]?.key.id as string);
   };
 
-  const worker = async () => {
-    const own: string[] = [];
-    const interval = (options.workers * 1_000) / options.perSecond;
-    let client: pg.Client | undefined;
+  const connect = async (lane: Lane): Promise<pg.Client | undefined> => {
+    if (lane.client) return lane.client;
+    const client = new pg.Client({
+      connectionString: options.url,
+      connectionTimeoutMillis: 2_000,
+      query_timeout: 10_000,
+    });
+    client.on('error', () => undefined); // the query in flight fails too, and is handled there
+    try {
+      await client.connect();
+      lane.client = client;
+      return client;
+    } catch {
+      await client.end().catch(() => undefined);
+      return undefined; // PostgreSQL is away or still recovering: this lane sits out a turn
+    }
+  };
+
+  /** One turn of a pair: a transaction on each lane, prepared side by side, committed together. */
+  const turn = async (pair: Lane[]) => {
+    const work = await Promise.all(
+      pair.map(async (lane) => {
+        const client = await connect(lane);
+        if (!client) return undefined;
+        const roll = random();
+        const tx: WriterTransaction = {
+          index: next++,
+          kind: roll < 0.5 ? 'customer' : roll < 0.7 ? 'update' : 'order',
+          outcome: 'failed',
+          changes: [],
+        };
+        transactions.push(tx);
+        return { lane, client, tx };
+      }),
+    );
+    const step = async (item: (typeof work)[0], action: typeof prepare) => {
+      if (!item?.lane.client) return;
+      try {
+        await action(item.lane, item.client, item.tx);
+      } catch {
+        item.lane.client = undefined;
+        await item.client.end().catch(() => undefined);
+      }
+    };
+    await Promise.all(work.map((item) => step(item, prepare)));
+    await Promise.all(work.map((item) => step(item, commit)));
+  };
+
+  const pairs = Array.from({ length: connections / 2 }, (_, index): Lane[] => [
+    { id: 2 * index, customers: [] },
+    { id: 2 * index + 1, customers: [] },
+  ]);
+  const looping = pairs.map(async (pair) => {
+    const interval = (connections * 1_000) / options.perSecond;
     let due = Date.now() + random() * interval;
     while (running) {
-      // Paced, without a burst to make up for an outage: at most one interval of catching up.
+      // Paced, with no burst to make up for an outage: at most one interval of catching up.
       due = Math.max(due + interval, Date.now() - interval);
       if (due > Date.now()) await sleep(due - Date.now());
-      if (!running) break;
-      if (!client) {
-        const fresh = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: 2_000 });
-        fresh.on('error', () => undefined); // the query in flight fails too, and is handled below
-        try {
-          await fresh.connect();
-          client = fresh;
-        } catch {
-          await fresh.end().catch(() => undefined);
-          continue; // PostgreSQL is away or still recovering
-        }
-      }
-      const roll = random();
-      const tx: WriterTransaction = {
-        index: next++,
-        kind: roll < 0.5 ? 'customer' : roll < 0.7 ? 'update' : 'order',
-        outcome: 'failed',
-        changes: [],
-      };
-      transactions.push(tx);
-      try {
-        await transaction(client, own, tx);
-      } catch {
-        await client.end().catch(() => undefined);
-        client = undefined;
-      }
+      if (running) await turn(pair);
     }
-    await client?.end().catch(() => undefined);
-  };
-
-  const workers = Array.from({ length: options.workers }, worker);
+    await Promise.all(pair.map((lane) => lane.client?.end().catch(() => undefined)));
+  });
   return {
     transactions,
     stop: async () => {
       running = false;
-      await Promise.all(workers);
-      await resolve(options.url, transactions);
+      await Promise.all(looping);
+      await settle(options.url, transactions);
       return transactions;
     },
   };
 }
 
-/** Settles every transaction from the monolith's record of its xid: committed or not. */
-async function resolve(url: string, transactions: WriterTransaction[]): Promise<void> {
+/**
+ * Settles every transaction from the monolith's record of its xid: committed or not. Of those that
+ * share an xid (handed out again after a crash) the record is the last one's.
+ */
+async function settle(url: string, transactions: WriterTransaction[]): Promise<void> {
+  const owner = new Map<bigint, WriterTransaction>();
+  for (const tx of [...transactions].sort((a, b) => a.index - b.index))
+    if (tx.xid !== undefined) owner.set(tx.xid, tx);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const xids = transactions.flatMap((tx) => (tx.xid === undefined ? [] : [tx.xid.toString()]));
+    const xids = [...owner.keys()].map(String);
     const { rows } = await client.query<{ xid: string; status: string | null }>(
-      'SELECT xid::text, pg_xact_status(xid::xid8) AS status FROM unnest($1::text[]) AS xid',
+      'SELECT xid, pg_xact_status(xid::xid8) AS status FROM unnest($1::text[]) AS xid',
       [xids],
     );
     const status = new Map(rows.map((row) => [row.xid, row.status]));
-    for (const tx of transactions)
-      tx.committed = tx.xid !== undefined && status.get(tx.xid.toString()) === 'committed';
+    for (const tx of transactions) {
+      if (tx.xid === undefined) continue;
+      tx.xidReused = owner.get(tx.xid) !== tx;
+      tx.committed = !tx.xidReused && status.get(tx.xid.toString()) === 'committed';
+    }
   } finally {
     await client.end();
   }

@@ -4,6 +4,7 @@ import { type AutoscaleRange, parseAutoscale } from './autoscale.ts';
 import { buildCommand } from './commands/build.ts';
 import { deadLettersCommand } from './commands/dead-letters.ts';
 import { experimentsCommand } from './commands/experiments.ts';
+import { migrateCommand } from './commands/migrate.ts';
 import { projectionsCommand } from './commands/projections.ts';
 import { releaseCommand, rollbackCommand } from './commands/release.ts';
 import { supervisorConfig } from './config.ts';
@@ -23,6 +24,7 @@ const commands = [
   'dead-letters',
   'projections',
   'experiments',
+  'migrate',
 ];
 if (!commands.includes(command)) {
   process.stderr.write(`mercato: unknown command "${command}" (available: ${commands.join(', ')})\n`);
@@ -41,6 +43,7 @@ if (command === 'dead-letters')
   process.exit(await deadLettersCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));
 if (command === 'experiments')
   process.exit(await experimentsCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));
+if (command === 'migrate') process.exit(await migrateCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));
 if (command === 'projections')
   process.exit(await projectionsCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));
 if (command === 'release') process.exit(await releaseCommand(process.argv.slice(3), config.MERCATO_DATA_DIR));

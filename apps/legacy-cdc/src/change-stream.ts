@@ -6,7 +6,7 @@ import type { CdcMetrics } from './cdc-metrics.ts';
 import type { CdcPositions } from './cdc-position.ts';
 import { changeMessage } from './change-message.ts';
 import { takeInitialSnapshot } from './initial-snapshot.ts';
-import { lsnValue } from './lsn.ts';
+import { lsnBefore, lsnValue } from './lsn.ts';
 import {
   beat,
   createSlotWithSnapshot,
@@ -37,6 +37,15 @@ export interface ChangeStreamParts {
 }
 
 const RETRY_MS = [200, 500, 1_000, 2_000, 5_000] as const;
+
+/**
+ * Confirms to the slot that the log before `lsn` (a commit's end) is in the outbox. The library
+ * sends the LSN it is given plus one (a physical standby's "last byte + 1"), and the server resumes
+ * decoding at what was confirmed: a transaction whose commit record begins exactly at `lsn` (two
+ * commits back to back) would be skipped at the next start, and lost. So it is given the byte before.
+ */
+const confirm = (replication: LogicalReplicationService, lsn: string) =>
+  replication.acknowledge(lsnBefore(lsn));
 
 /**
  * The monolith's changes into this process's outbox: on the first start the initial snapshot, then
@@ -161,7 +170,7 @@ export class ChangeStream {
       void replication.stop();
     });
     replication.on('heartbeat', async (_lsn: string, _at: number, shouldRespond: boolean) => {
-      if (shouldRespond) await replication.acknowledge(confirmed).catch(() => undefined);
+      if (shouldRespond) await confirm(replication, confirmed).catch(() => undefined);
     });
     replication.on('data', async (_lsn: string, message: Pgoutput.Message) => {
       if (failure) return;
@@ -169,7 +178,7 @@ export class ChangeStream {
       if (!transaction) return;
       await this.#write(transaction, confirmed);
       if (lsnValue(transaction.endLsn) > lsnValue(confirmed)) confirmed = transaction.endLsn;
-      await replication.acknowledge(confirmed);
+      await confirm(replication, confirmed);
     });
     const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [this.#settings.publication] });
     const sample = setInterval(() => void this.#sampleRetained(), 5_000);

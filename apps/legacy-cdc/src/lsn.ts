@@ -11,8 +11,14 @@ export function lsnValue(lsn: string): bigint {
   return (BigInt(`0x${high}`) << 32n) | BigInt(`0x${low}`);
 }
 
+const lsnText = (value: bigint): string =>
+  `${(value >> 32n).toString(16).toUpperCase()}/${(value & 0xffffffffn).toString(16).toUpperCase()}`;
+
 /** The upper-case form PostgreSQL prints (`0/1A2B3C`). */
-export const normalLsn = (lsn: string): string => {
+export const normalLsn = (lsn: string): string => lsnText(lsnValue(lsn));
+
+/** The LSN one byte before (`0/1A2B3B`), for an API that adds one to what it is given. */
+export const lsnBefore = (lsn: string): string => {
   const value = lsnValue(lsn);
-  return `${(value >> 32n).toString(16).toUpperCase()}/${(value & 0xffffffffn).toString(16).toUpperCase()}`;
+  return lsnText(value > 0n ? value - 1n : 0n);
 };

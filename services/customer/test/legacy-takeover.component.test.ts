@@ -36,10 +36,12 @@ describe.skipIf(!postgres.available)(
     const captured = (
       id: string,
       row: { name: string; email?: string; updatedAt: string } | null,
+      committedAt = sequence + 1,
     ): Envelope => {
       sequence += 1;
+      const lsn = `0/${(0x1000 + committedAt * 0x100).toString(16).toUpperCase()}`;
       return {
-        event_id: `cdc_t0/${(0x1000 + sequence).toString(16).toUpperCase()}:0`,
+        event_id: `cdc_t${lsn}:${sequence}`,
         event_type: legacyCustomerChanged.type,
         event_version: legacyCustomerChanged.version,
         timestamp: new Date().toISOString(),
@@ -60,7 +62,7 @@ describe.skipIf(!postgres.available)(
           },
           source: {
             kind: 'stream',
-            lsn: '0/1000',
+            lsn,
             tx_id: sequence,
             committed_at: row?.updatedAt ?? '2025-01-01T00:00:00.000Z',
           },
@@ -110,7 +112,8 @@ describe.skipIf(!postgres.available)(
           email: 'new43@legacy.example',
           updatedAt: '2024-03-01T00:00:00.000Z',
         }),
-        captured('43', { name: 'Replayed older', updatedAt: '2024-02-01T00:00:00.000Z' }),
+        // Committed before 'Newest' (its log position is lower), delivered after it.
+        captured('43', { name: 'Replayed older', updatedAt: '2024-02-01T00:00:00.000Z' }, sequence - 1),
         captured('44', { name: 'Marker', updatedAt: '2024-01-01T00:00:00.000Z' }),
       );
       await waitFor('the marker after them', async () => (await profile('usr_legacy_44')) !== undefined);

@@ -1,15 +1,20 @@
 import { fileURLToPath } from 'node:url';
 import { currentRequestContext, isAppError, newId, type ServiceDefinition } from '@mercato/chassis';
-import { identityEvents } from '@mercato/contracts';
+import { identityEvents, legacyCustomerChanged } from '@mercato/contracts';
 import { demoAdmin, demoUser } from '@mercato/demo-shop';
+import { LegacySha256PasswordVerifier } from './adapters/crypto/legacy-sha256-password-verifier.ts';
+import { MigratingPasswordHasher } from './adapters/crypto/migrating-password-hasher.ts';
 import { ScryptPasswordHasher } from './adapters/crypto/scrypt-password-hasher.ts';
 import { identityGrpc } from './adapters/grpc/identity.grpc.ts';
 import { jwksRoutes } from './adapters/http/jwks.routes.ts';
 import { userAdminRoutes } from './adapters/http/user-admin.routes.ts';
+import { legacyCustomerChangedConsumer } from './adapters/messaging/legacy-customer-changed.consumer.ts';
 import { BlockedUserFeed } from './adapters/persistence/blocked-user-feed.ts';
 import { PostgresAccounts } from './adapters/persistence/postgres-accounts.ts';
 import { PostgresKeyRing } from './adapters/persistence/postgres-key-ring.ts';
+import { PostgresLegacyAccounts } from './adapters/persistence/postgres-legacy-accounts.ts';
 import { identityService } from './application/identity-service.ts';
+import { takeOverLegacyCustomer } from './application/take-over-legacy-customer.handler.ts';
 import { type IdentityConfig, identityConfig } from './config.ts';
 
 /** The identity service as the chassis builds it; `main.ts` runs it, component tests create it. */
@@ -21,7 +26,8 @@ export const identityDefinition: ServiceDefinition<IdentityConfig, { database: t
     title: 'Mercato identity',
     description: 'JWKS over HTTP; gRPC: mercato.identity.v1.IdentityService',
   },
-  messaging: { contracts: identityEvents },
+  // legacy.customer.changed: the monolith's customers, whose credentials identity takes over.
+  messaging: { contracts: [...identityEvents, legacyCustomerChanged] },
   async setup({ config, db, outbox, logger, stopping }) {
     const now = () => new Date();
     const policy = (freeFailures: number) => ({
@@ -41,7 +47,10 @@ export const identityDefinition: ServiceDefinition<IdentityConfig, { database: t
         },
         now,
       ),
-      hasher: new ScryptPasswordHasher(config.IDENTITY_SCRYPT_COST),
+      hasher: new MigratingPasswordHasher(
+        new ScryptPasswordHasher(config.IDENTITY_SCRYPT_COST),
+        new LegacySha256PasswordVerifier(),
+      ),
       tokens: {
         issuer: config.IDENTITY_ISSUER,
         audience: config.IDENTITY_AUDIENCE,
@@ -86,6 +95,9 @@ export const identityDefinition: ServiceDefinition<IdentityConfig, { database: t
         await app.register(userAdminRoutes(identity));
       },
       grpc: identityGrpc(identity, blocks, stopping),
+      consumers: [
+        legacyCustomerChangedConsumer(takeOverLegacyCustomer(new PostgresLegacyAccounts(), now), logger),
+      ],
       onClose: () => blocks.close(),
     };
   },

@@ -5,6 +5,7 @@ import { AppError } from '@mercato/chassis/errors';
 import { createHttpServer, type HttpApp } from '@mercato/chassis/http-server';
 import type { Logger } from '@mercato/chassis/logging';
 import { createServiceMetrics } from '@mercato/chassis/metrics';
+import type { MigrationDatabases } from '../migration/drift-checker.ts';
 import type { LogStore } from '../observability/log-store.ts';
 import type { MetricsCollector } from '../observability/metrics-collector.ts';
 import { decodeOtlpProtobuf } from '../observability/otlp-decode.ts';
@@ -12,6 +13,7 @@ import type { SpanStore } from '../observability/span-store.ts';
 import type { Registry } from '../supervisor/registry.ts';
 import type { ReleaseController } from '../supervisor/releases/release-controller.ts';
 import type { ServiceProcess } from '../supervisor/service-process.ts';
+import { migrationRoutes } from './migration.routes.ts';
 import { observabilityRoutes } from './observability.routes.ts';
 import { processRoutes } from './process.routes.ts';
 import { registryRoutes } from './registry.routes.ts';
@@ -35,6 +37,8 @@ export interface SupervisorApiSettings {
   metrics: MetricsCollector;
   /** How long a stopped or restarted process gets to drain before it is killed. */
   graceMs: number;
+  /** The databases the migration's drift checker compares, when the monolith runs. */
+  migration?: () => MigrationDatabases | undefined;
 }
 
 export interface SupervisorApi {
@@ -112,6 +116,7 @@ export async function startSupervisorApi(settings: SupervisorApiSettings): Promi
       );
       await scope.register(observabilityRoutes(settings.spans, settings.logs, settings.metrics));
       await scope.register(serviceAdminRoutes(settings.processes, settings.adminToken));
+      await scope.register(migrationRoutes(settings.migration ?? (() => undefined)));
     },
     { logLevel: 'warn' },
   );

@@ -51,7 +51,8 @@ async function allowCapture(
           `${spec.name} reads ${spec.captures}'s database by logical replication, but the PostgreSQL server at ${where} has wal_level=${walLevel}: set wal_level=logical and restart it, or start without --legacy`,
         );
       const role = databases.get(spec.captures ?? '')?.role;
-      if (!role || !/^[a-z_][a-z0-9_]*$/.test(role)) throw new Error(`no database provisioned for ${spec.captures}`);
+      if (!role || !/^[a-z_][a-z0-9_]*$/.test(role))
+        throw new Error(`no database provisioned for ${spec.captures}`);
       await client.query(`ALTER ROLE "${role}" REPLICATION`);
     }
   } finally {

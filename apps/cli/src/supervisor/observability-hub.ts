@@ -3,7 +3,11 @@ import type { SupervisorConfig } from '../config.ts';
 import { LogStore } from '../observability/log-store.ts';
 import { MetricsCollector } from '../observability/metrics-collector.ts';
 import { SpanStore } from '../observability/span-store.ts';
-import { type SupervisorApi, startSupervisorApi } from '../supervisor-api/supervisor-api.ts';
+import {
+  type SupervisorApi,
+  type SupervisorApiSettings,
+  startSupervisorApi,
+} from '../supervisor-api/supervisor-api.ts';
 import type { LogOutput } from './log-output.ts';
 import type { Registry } from './registry.ts';
 import type { ReleaseController } from './releases/release-controller.ts';
@@ -47,6 +51,7 @@ export async function startObservability(options: {
   registry: Registry;
   releases: ReleaseController;
   graceMs: number;
+  migration?: SupervisorApiSettings['migration'];
 }): Promise<ObservabilityHub> {
   const { config } = options;
   const spans = new SpanStore({
@@ -85,6 +90,7 @@ export async function startObservability(options: {
     logs: options.logs,
     metrics,
     graceMs: options.graceMs,
+    ...(options.migration ? { migration: options.migration } : {}),
   });
   // A collector the user named (Jaeger, Tempo) wins; the console then shows no traces.
   const exportToStore = config.MERCATO_TRACES && !process.env.OTEL_EXPORTER_OTLP_ENDPOINT;

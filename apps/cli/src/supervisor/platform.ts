@@ -14,6 +14,7 @@ import {
 } from '../build/service-build.ts';
 import { buildWebIfStale } from '../build/web-build.ts';
 import type { SupervisorConfig } from '../config.ts';
+import type { MigrationDatabases } from '../migration/drift-checker.ts';
 import {
   prometheusConfig,
   prometheusTargetsPath,
@@ -158,6 +159,7 @@ export async function startPlatform(
       processes: () => running,
       registry,
       releases,
+      migration: () => migrationDatabases(server.databases),
       graceMs: SERVICE_STOP_GRACE_MS,
     });
   } catch (error) {
@@ -428,6 +430,16 @@ function serviceEnvironment(
       supervisor: supervisorUrl,
     }),
   };
+}
+
+/** What the migration's drift checker reads, when the monolith runs beside the services. */
+function migrationDatabases(databases: DatabaseServer['databases']): MigrationDatabases | undefined {
+  const url = (service: string) => databases.get(service)?.url;
+  const legacy = url('legacy');
+  const customer = url('customer');
+  const identity = url('identity');
+  const orderView = url('order-view');
+  return legacy && customer && identity && orderView ? { legacy, customer, identity, orderView } : undefined;
 }
 
 /** A port the system picks (listened on once, then let go). */

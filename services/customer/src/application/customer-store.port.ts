@@ -21,4 +21,7 @@ export interface CustomerStore {
   getForUpdate(transaction: Transaction, id: string): Promise<Customer | undefined>;
   /** Creates or overwrites the profile, with its messages, in the consumer's transaction. */
   save(transaction: Transaction, customer: Customer, messages: OutboxEntry[]): Promise<void>;
+  /** The commit position of the last change of the monolith applied to a taken-over profile. */
+  legacyPosition(transaction: Transaction, id: string): Promise<string | undefined>;
+  recordLegacyPosition(transaction: Transaction, id: string, lsn: string): Promise<void>;
 }

@@ -41,13 +41,6 @@ describe('taking a customer over from the monolith', () => {
     expect(taken?.events).toHaveLength(1);
   });
 
-  it('ignores a row no newer than the profile (a replay or an out-of-order change)', () => {
-    const existing = takenOverFromLegacy(undefined, { ...row, updatedAt: at('2024-06-01T00:00:00Z') })
-      ?.customer as Customer;
-    expect(takenOverFromLegacy(existing, { ...row, name: 'Older' })).toBeUndefined();
-    expect(takenOverFromLegacy(existing, { ...row, updatedAt: at('2024-06-01T00:00:00Z') })).toBeUndefined();
-  });
-
   it('stores a newer row that changed nothing the profile shows without announcing it', () => {
     const existing = takenOverFromLegacy(undefined, row)?.customer as Customer;
     const taken = takenOverFromLegacy(existing, { ...row, updatedAt: at('2025-01-01T00:00:00Z') });

@@ -13,13 +13,13 @@ export interface LegacyCustomerRow {
 /**
  * The profile once the monolith's row is taken over: created as a standard customer with default
  * preferences, or updated in what the monolith holds (email, name), keeping what only the service
- * knows (segment, preferences). A row no newer than the profile (a replay, a change that arrived
- * out of order) changes nothing.
+ * knows (segment, preferences). Whether the row is newer than what the profile holds is the
+ * caller's to tell (by its commit position): this is only given rows to apply.
  */
 export function takenOverFromLegacy(
   existing: Customer | undefined,
   row: LegacyCustomerRow,
-): { customer: Customer; events: CustomerUpdated[] } | undefined {
+): { customer: Customer; events: CustomerUpdated[] } {
   if (!existing) {
     const customer: Customer = {
       id: row.id,
@@ -32,7 +32,6 @@ export function takenOverFromLegacy(
     };
     return { customer, events: [{ type: 'customer.updated', customer }] };
   }
-  if (row.updatedAt.getTime() <= existing.updatedAt.getTime()) return undefined;
   const customer = { ...existing, email: row.email, name: row.name, updatedAt: row.updatedAt };
   const changed = existing.email !== row.email || existing.name !== row.name;
   return { customer, events: changed ? [{ type: 'customer.updated', customer }] : [] };

@@ -35,6 +35,11 @@ export interface Accounts {
   /** Stores the user and the messages announcing it in one transaction; false when the email is taken. */
   register(user: UserRecord, messages: readonly OutboxEntry[], now: Date): Promise<boolean>;
   userByEmail(email: string): Promise<UserRecord | undefined>;
+  /**
+   * Replaces the user's password hash if it is still `current` (a change made meanwhile wins);
+   * whether it did.
+   */
+  replacePasswordHash(userId: string, current: string, replacement: string): Promise<boolean>;
   storeRefreshToken(token: NewRefreshToken, now: Date): Promise<void>;
   /**
    * Spends `token` and stores its successor atomically, so two concurrent uses cannot both succeed.

@@ -128,6 +128,14 @@ export function identityService(deps: IdentityDependencies) {
       }
       // Only this client's own count: the account's and the address's still say what others did.
       await accounts.clearFailures(keys.client);
+      // A hash taken over from the monolith is replaced at its first verified login, blocked or not:
+      // the weak hash is gone from then on, and the monolith's never overwrites identity's.
+      if (deps.hasher.needsRehash(user.passwordHash))
+        await accounts.replacePasswordHash(
+          user.id,
+          user.passwordHash,
+          await deps.hasher.hash(input.password),
+        );
       if (user.blockedAt) throw identityErrors.userBlocked();
       const { issued, successor } = await tokenPair(user, deps.newId('fam'));
       await accounts.storeRefreshToken(successor, now);

@@ -1,10 +1,22 @@
-/** One order as its customer sees it in lists: folded from order, payment and shipment events. */
+/** A line of an order: what was bought, how many, at what unit price. */
+export interface SummaryLine {
+  sku: string;
+  quantity: number;
+  unitPriceMinor: number;
+  /** The monolith's line number, on an order taken over from it: how a later change finds the line. */
+  lineNo?: number;
+}
+
+/**
+ * One order as its customer sees it in lists: folded from order, payment and shipment events, or
+ * from the monolith's order rows while it is migrated (`legacy-order-summary.ts`).
+ */
 export interface OrderSummary {
   orderId: string;
   /** Null until order.created is seen (a payment or shipment event may name an order first). */
   customerId: string | null;
   status: string;
-  lines: Array<{ sku: string; quantity: number; unitPriceMinor: number }>;
+  lines: SummaryLine[];
   itemCount: number;
   totalMinor: number;
   currency: string;

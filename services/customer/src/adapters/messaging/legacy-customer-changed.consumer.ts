@@ -4,10 +4,16 @@ import { customerUpdatedMessage } from '../../application/customer-messages.ts';
 import type { CustomerStore } from '../../application/customer-store.port.ts';
 import { takenOverFromLegacy } from '../../domain/legacy-customer.ts';
 
+/** A log position (`16/B374D848`) as one comparable number. */
+const lsnValue = (lsn: string): bigint => {
+  const [high = '0', low = '0'] = lsn.split('/');
+  return (BigInt(`0x${high}`) << 32n) | BigInt(`0x${low}`);
+};
+
 /**
  * The monolith's customers taken over while it still owns them (strangler fig): each captured row
  * becomes, or updates, the profile `usr_legacy_<id>` in the consumer's transaction, announced as
- * `customer.updated` like any profile change. The monolith never deletes a customer; a captured
+ * `customer.updated` like any profile change, unless a change committed later was applied already. The monolith never deletes a customer; a captured
  * delete is logged and left alone (the checker reports the profile as one the monolith lacks).
  */
 export const legacyCustomerChangedConsumer = (
@@ -24,6 +30,9 @@ export const legacyCustomerChangedConsumer = (
       return;
     }
     const id = legacyUserId(change.row.id);
+    // A change from before the last one applied (replayed, or delivered late) changes nothing.
+    const held = await customers.legacyPosition(transaction, id);
+    if (held !== undefined && lsnValue(change.source.lsn) < lsnValue(held)) return;
     const taken = takenOverFromLegacy(await customers.getForUpdate(transaction, id), {
       id,
       email: change.row.email,
@@ -31,11 +40,11 @@ export const legacyCustomerChangedConsumer = (
       createdAt: new Date(change.row.created_at),
       updatedAt: new Date(change.row.updated_at),
     });
-    if (!taken) return;
     await customers.save(
       transaction,
       taken.customer,
       taken.events.map((event) => customerUpdatedMessage(event, message.correlation_id)),
     );
+    await customers.recordLegacyPosition(transaction, id, change.source.lsn);
   },
 });

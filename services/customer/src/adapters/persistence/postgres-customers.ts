@@ -112,4 +112,16 @@ export class PostgresCustomers implements CustomerStore {
     );
     await this.#outbox.append(transaction, messages);
   }
+
+  async legacyPosition(transaction: Transaction, id: string): Promise<string | undefined> {
+    const { rows } = await transaction.query<{ lsn: string | null }>(
+      'SELECT legacy_lsn::text AS lsn FROM customers WHERE id = $1',
+      [id],
+    );
+    return rows[0]?.lsn ?? undefined;
+  }
+
+  async recordLegacyPosition(transaction: Transaction, id: string, lsn: string): Promise<void> {
+    await transaction.query('UPDATE customers SET legacy_lsn = $2 WHERE id = $1', [id, lsn]);
+  }
 }

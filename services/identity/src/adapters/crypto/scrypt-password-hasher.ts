@@ -37,4 +37,9 @@ export class ScryptPasswordHasher implements PasswordHasher {
     });
     return timingSafeEqual(actual, expected);
   }
+
+  /** A hash in another format. One of scrypt's own with other parameters verifies and is kept. */
+  needsRehash(stored: string): boolean {
+    return !stored.startsWith('scrypt$');
+  }
 }

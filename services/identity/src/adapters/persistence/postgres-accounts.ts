@@ -46,6 +46,27 @@ async function findUser(
   );
 }
 
+/**
+ * Blocks the user in the caller's transaction: revokes its refresh tokens and announces the block to
+ * watchers at commit. The time of the block (the first one, when blocked again), or undefined for
+ * an unknown user.
+ */
+export async function blockUser(client: PoolClient, userId: string, now: Date): Promise<Date | undefined> {
+  const { rows } = await client.query<{ blocked_at: Date }>(
+    'UPDATE users SET blocked_at = COALESCE(blocked_at, $2) WHERE id = $1 RETURNING blocked_at',
+    [userId, now],
+  );
+  const blockedAt = rows[0]?.blocked_at;
+  if (!blockedAt) return undefined;
+  await client.query('UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL', [
+    userId,
+    now,
+  ]);
+  // Delivered at commit, to every identity process listening.
+  await client.query('SELECT pg_notify($1, $2)', [USER_BLOCKED_CHANNEL, userId]);
+  return blockedAt;
+}
+
 /** Users, refresh tokens and failed-login windows on PostgreSQL. */
 export class PostgresAccounts implements Accounts {
   readonly #pool: Pool;
@@ -71,6 +92,14 @@ export class PostgresAccounts implements Accounts {
 
   userByEmail(email: string): Promise<UserRecord | undefined> {
     return findUser(this.#pool, 'email', email);
+  }
+
+  async replacePasswordHash(userId: string, current: string, replacement: string): Promise<boolean> {
+    const { rowCount } = await this.#pool.query(
+      'UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2',
+      [userId, current, replacement],
+    );
+    return rowCount === 1;
   }
 
   async storeRefreshToken(token: NewRefreshToken, now: Date, client: PoolClient | Pool = this.#pool) {
@@ -138,21 +167,7 @@ export class PostgresAccounts implements Accounts {
   }
 
   block(userId: string, now: Date): Promise<Date | undefined> {
-    return inTransaction(this.#pool, async (client) => {
-      const { rows } = await client.query<{ blocked_at: Date }>(
-        'UPDATE users SET blocked_at = COALESCE(blocked_at, $2) WHERE id = $1 RETURNING blocked_at',
-        [userId, now],
-      );
-      const blockedAt = rows[0]?.blocked_at;
-      if (!blockedAt) return undefined;
-      await client.query(
-        'UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL',
-        [userId, now],
-      );
-      // Delivered at commit, to every identity process listening.
-      await client.query('SELECT pg_notify($1, $2)', [USER_BLOCKED_CHANNEL, userId]);
-      return blockedAt;
-    });
+    return inTransaction(this.#pool, (client) => blockUser(client, userId, now));
   }
 
   async unblock(userId: string): Promise<boolean> {

@@ -32,7 +32,11 @@ const toMessage = (summary: OrderSummary) => ({
   orderId: summary.orderId,
   customerId: summary.customerId ?? '',
   status: summary.status,
-  lines: summary.lines.map((line) => ({ ...line, unitPriceMinor: BigInt(line.unitPriceMinor) })),
+  lines: summary.lines.map((line) => ({
+    sku: line.sku,
+    quantity: line.quantity,
+    unitPriceMinor: BigInt(line.unitPriceMinor),
+  })),
   itemCount: summary.itemCount,
   totalMinor: BigInt(summary.totalMinor),
   currency: summary.currency,

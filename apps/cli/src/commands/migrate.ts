@@ -1,0 +1,61 @@
+import type { DriftReport } from '../migration/drift-checker.ts';
+import { fail, runAccess } from './admin-client.ts';
+
+const usage = 'usage: mercato migrate check [--settle-ms N]';
+
+/** The checker's report as a table: each table's rows on both sides and what differs. */
+export function formatDrift(report: DriftReport): string {
+  const rows = [
+    ['table', 'monolith', 'service', 'missing', 'differing', 'extra'],
+    ...Object.entries(report.tables).map(([name, table]) => [
+      name,
+      String(table.source),
+      String(table.target),
+      String(table.missing),
+      String(table.differing),
+      String(table.extra),
+    ]),
+  ];
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
+  const lines = rows.map((row) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
+  const examples = Object.entries(report.tables).flatMap(([name, table]) =>
+    table.examples.map(
+      (example) =>
+        `  ${name} ${example.key}: ${example.kind}${example.source ? `; monolith ${example.source}` : ''}${example.target ? `; service ${example.target}` : ''}`,
+    ),
+  );
+  return [
+    `drift ${report.drift} at ${report.at} (${report.inFlight} rows in flight left out, ${report.rechecks} rechecks)`,
+    ...lines,
+    `order totals: monolith ${report.totals.legacy}, order-view ${report.totals.orderView} (cents)`,
+    ...(examples.length > 0 ? ['examples:', ...examples] : []),
+  ].join('\n');
+}
+
+/**
+ * `mercato migrate check`: asks the running platform's supervisor to compare the monolith's
+ * customers and orders with the services' copies; exits 0 with no drift, 1 with some.
+ */
+export async function migrateCommand(args: string[], dataDir: string): Promise<number> {
+  const [sub, flag, value] = args;
+  if (sub !== 'check') return fail(usage);
+  if (flag !== undefined && (flag !== '--settle-ms' || !/^\d{1,6}$/.test(value ?? ''))) return fail(usage);
+  const access = await runAccess(dataDir);
+  if (typeof access === 'string') return fail(access);
+  const supervisor = access.state.supervisor.url;
+  const query = value === undefined ? '' : `?settle_ms=${value}`;
+  const response = await fetch(`${supervisor}/admin/migration/drift${query}`, {
+    headers: { authorization: `Bearer ${access.token}` },
+  }).catch((error: Error) => error);
+  if (response instanceof Error)
+    return fail(`the supervisor did not answer at ${supervisor}: ${response.message}`);
+  const body = (await response.json().catch(() => ({}))) as DriftReport & { detail?: string };
+  if (!response.ok) return fail(body.detail ?? `the supervisor answered ${response.status}`);
+  process.stdout.write(`${formatDrift(body)}\n`);
+  return body.drift === 0 ? 0 : 1;
+}

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { compareRows, driftingKeys, driftOf } from './drift.ts';
+
+describe('comparing the monolith with a service row by row', () => {
+  it('finds missing, differing and extra rows, with examples', () => {
+    const source = new Map([
+      ['1', 'a|x'],
+      ['2', 'b|y'],
+      ['3', 'c|z'],
+    ]);
+    const target = new Map([
+      ['1', 'a|x'],
+      ['2', 'b|changed'],
+      ['4', 'd|w'],
+    ]);
+    const drift = compareRows(source, target);
+    expect(drift).toMatchObject({ source: 3, target: 3, missing: 1, differing: 1, extra: 1 });
+    expect(driftOf(drift)).toBe(3);
+    expect(drift.examples).toContainEqual({
+      key: '2',
+      kind: 'differing',
+      source: 'b|y',
+      target: 'b|changed',
+    });
+    expect([...driftingKeys(source, target)].sort()).toEqual(['2', '3', '4']);
+  });
+
+  it('reports no drift for equal tables', () => {
+    const rows = new Map([['1', 'a']]);
+    expect(driftOf(compareRows(rows, new Map(rows)))).toBe(0);
+  });
+});
