@@ -193,7 +193,9 @@ describe.skipIf(!postgres.available)(
         differing.slice(0, 3).map((row) => ({ expected: row, actual: actual.get(row.order_id) })),
       ).toEqual([]);
       expect(new Set(expected.map((row) => row.lines.length)).size).toBe(3);
-      expect([...actual.values()].reduce((sum, row) => sum + row.lines.length, 0)).toBe(monolith.lines.length);
+      expect([...actual.values()].reduce((sum, row) => sum + row.lines.length, 0)).toBe(
+        monolith.lines.length,
+      );
 
       // As the API shows it: over gRPC (money as bigint) and to the edge over HTTP (no line numbers).
       const client = running.client(OrderViewService);
