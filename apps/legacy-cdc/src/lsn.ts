@@ -1,15 +1,7 @@
+import { logPositionValue } from '@mercato/contracts';
+
 /** A log sequence number (`16/B374D848`) as one comparable integer. */
-export function lsnValue(lsn: string): bigint {
-  const [high, low] = lsn.split('/');
-  if (
-    high === undefined ||
-    low === undefined ||
-    !/^[0-9A-Fa-f]{1,8}$/.test(high) ||
-    !/^[0-9A-Fa-f]{1,8}$/.test(low)
-  )
-    throw new Error(`not an LSN: ${lsn}`);
-  return (BigInt(`0x${high}`) << 32n) | BigInt(`0x${low}`);
-}
+export const lsnValue = logPositionValue;
 
 const lsnText = (value: bigint): string =>
   `${(value >> 32n).toString(16).toUpperCase()}/${(value & 0xffffffffn).toString(16).toUpperCase()}`;

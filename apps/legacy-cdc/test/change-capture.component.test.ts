@@ -18,8 +18,12 @@ import { type LogicalPostgres, startLogicalPostgres } from './support/logical-po
 
 const postgres = await probePostgres();
 
-/** The seeded monolith: customers, products, stock, orders, order lines. */
-const SEEDED = { customers: 5_000, products: 200, stock: 200, orders: 20_000, order_lines: 40_001 };
+/**
+ * The seeded monolith with its order history removed before the capture starts (the whole 65,401-row
+ * snapshot is taken by the legacy-migration e2e suite and bench/cdc; here 2,000 orders keep every
+ * table in the snapshot and the suite in CI's time).
+ */
+const SEEDED = { customers: 5_000, products: 200, stock: 200, orders: 2_000, order_lines: 4_001 };
 const SEEDED_ROWS = Object.values(SEEDED).reduce((sum, count) => sum + count, 0);
 
 interface Published {
@@ -70,6 +74,7 @@ describe.skipIf(!postgres.available)(suiteTitle('legacy change data capture', po
     source = await startLogicalPostgres();
     legacy = new pg.Client({ connectionString: source.legacyUrl });
     await legacy.connect();
+    await legacy.query('DELETE FROM order_lines WHERE order_id > 2000; DELETE FROM orders WHERE id > 2000');
     cdc = await startTestService(legacyCdcDefinition, {
       LEGACY_DATABASE_URL: source.legacyUrl,
       LEGACY_CDC_HEARTBEAT_MS: '200',

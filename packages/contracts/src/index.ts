@@ -64,7 +64,14 @@ export {
   shipmentEvents,
   shipmentFailed,
 } from './events/shipment-events.ts';
-export { legacyKeyOf, legacyOrderId, legacyOrderStatus, legacyUserId } from './legacy-ids.ts';
+export {
+  compareLogPositions,
+  legacyKeyOf,
+  legacyOrderId,
+  legacyOrderStatus,
+  legacyUserId,
+  logPositionValue,
+} from './legacy-ids.ts';
 export {
   type DataOf,
   defineCommand,

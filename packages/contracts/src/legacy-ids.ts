@@ -31,3 +31,21 @@ export const legacyOrderStatus: Record<string, string> = {
   delivered: 'delivered',
   cancelled: 'cancelled',
 };
+
+/**
+ * A captured change's `source.lsn` (`16/B374D848`, a position in the monolith's write-ahead log) as
+ * one comparable integer: changes of one row apply in this order. Not the row's `updated_at`: that
+ * is its transaction's start, and two transactions can commit the other way round.
+ */
+export function logPositionValue(lsn: string): bigint {
+  const [high, low, ...rest] = lsn.split('/');
+  if (!high || !low || rest.length > 0 || !/^[0-9A-Fa-f]{1,8}$/.test(high) || !/^[0-9A-Fa-f]{1,8}$/.test(low))
+    throw new Error(`not an LSN: ${lsn}`);
+  return (BigInt(`0x${high}`) << 32n) | BigInt(`0x${low}`);
+}
+
+/** Negative when `a` is earlier in the monolith's log than `b`, zero for the same commit, positive when later. */
+export function compareLogPositions(a: string, b: string): number {
+  const [x, y] = [logPositionValue(a), logPositionValue(b)];
+  return x < y ? -1 : x > y ? 1 : 0;
+}

@@ -1,3 +1,4 @@
+import { compareLogPositions } from '@mercato/contracts';
 import { emailSchema } from './credentials.ts';
 
 /**
@@ -10,17 +11,8 @@ import { emailSchema } from './credentials.ts';
 /** A position in the monolith's write-ahead log as PostgreSQL writes it, `<hex>/<hex>`. */
 export type Lsn = string;
 
-const lsnValue = (lsn: Lsn): bigint => {
-  const [high, low, ...rest] = lsn.split('/');
-  if (!high || !low || rest.length > 0) throw new Error(`not an LSN: ${lsn}`);
-  return (BigInt(`0x${high}`) << 32n) | BigInt(`0x${low}`);
-};
-
 /** Negative when `a` is earlier in the log than `b`, zero for the same commit, positive when later. */
-export function compareLsn(a: Lsn, b: Lsn): number {
-  const [x, y] = [lsnValue(a), lsnValue(b)];
-  return x < y ? -1 : x > y ? 1 : 0;
-}
+export const compareLsn = (a: Lsn, b: Lsn): number => compareLogPositions(a, b);
 
 /** The monolith's format, `sha256$<salt>$<hex of sha256(salt + password)>`; identity never writes it. */
 const monolithHash = /^sha256\$[^$]*\$[0-9a-f]{64}$/;

@@ -1,14 +1,8 @@
 import type { ConsumerDefinition, Logger } from '@mercato/chassis';
-import { legacyCustomerChanged, legacyUserId } from '@mercato/contracts';
+import { compareLogPositions, legacyCustomerChanged, legacyUserId } from '@mercato/contracts';
 import { customerUpdatedMessage } from '../../application/customer-messages.ts';
 import type { CustomerStore } from '../../application/customer-store.port.ts';
 import { takenOverFromLegacy } from '../../domain/legacy-customer.ts';
-
-/** A log position (`16/B374D848`) as one comparable number. */
-const lsnValue = (lsn: string): bigint => {
-  const [high = '0', low = '0'] = lsn.split('/');
-  return (BigInt(`0x${high}`) << 32n) | BigInt(`0x${low}`);
-};
 
 /**
  * The monolith's customers taken over while it still owns them (strangler fig): each captured row
@@ -32,7 +26,7 @@ export const legacyCustomerChangedConsumer = (
     const id = legacyUserId(change.row.id);
     // A change from before the last one applied (replayed, or delivered late) changes nothing.
     const held = await customers.legacyPosition(transaction, id);
-    if (held !== undefined && lsnValue(change.source.lsn) < lsnValue(held)) return;
+    if (held !== undefined && compareLogPositions(change.source.lsn, held) < 0) return;
     const taken = takenOverFromLegacy(await customers.getForUpdate(transaction, id), {
       id,
       email: change.row.email,
