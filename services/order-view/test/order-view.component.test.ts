@@ -215,7 +215,7 @@ describe.skipIf(!postgres.available)(suiteTitle('order-view read model', postgre
     }, 300);
     expect((await waiting).summary).toMatchObject({ status: 'cancelled', orderVersion: 5 });
     const never = await grpcFailure(
-      client.getOrderSummary({ orderId: 'ord_c1', minVersion: 9 }, { timeoutMs: 600 }),
+      client.getOrderSummary({ orderId: 'ord_c1', minVersion: 9 }, { timeoutMs: 2_500 }),
     );
     expect(never?.code).toBe(14);
     expect(never?.rawMessage).toMatch(/not caught up with order ord_c1 at version 9/);

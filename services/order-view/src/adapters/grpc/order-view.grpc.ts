@@ -55,8 +55,15 @@ const toMessage = (summary: OrderSummary) => ({
   orderVersion: summary.orderVersion,
 });
 
-/** What is left of the call's deadline: a consistency wait never outlives its caller. */
-const waitBudget = (context: HandlerContext) => Math.max(0, context.timeoutMs() ?? 3_000) - 100;
+/**
+ * What is left of the call's deadline, less room for the answer to reach the caller (a fifth of it,
+ * 100–500 ms): a consistency wait never outlives its caller, and a loaded machine's stall does not
+ * turn the "not caught up" answer into the caller's own deadline error.
+ */
+const waitBudget = (context: HandlerContext) => {
+  const left = Math.max(0, context.timeoutMs() ?? 3_000);
+  return Math.max(0, left - Math.min(500, Math.max(100, left / 5)));
+};
 
 export const orderViewGrpc = (queries: OrderViewQueries) => (router: ConnectRouter) => {
   router.service(OrderViewService, {
