@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareRows, driftingKeys, driftOf } from './drift.ts';
+import { compareRows, driftOf } from './drift.ts';
 
 describe('comparing the monolith with a service row by row', () => {
   it('finds missing, differing and extra rows, with examples', () => {
@@ -22,7 +22,6 @@ describe('comparing the monolith with a service row by row', () => {
       source: 'b|y',
       target: 'b|changed',
     });
-    expect([...driftingKeys(source, target)].sort()).toEqual(['2', '3', '4']);
   });
 
   it('reports no drift for equal tables', () => {

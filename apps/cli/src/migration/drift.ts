@@ -47,12 +47,4 @@ export function compareRows(source: Fingerprints, target: Fingerprints): TableDr
   return drift;
 }
 
-/** Keys that differ in `drift` (missing, differing or extra). */
-export const driftingKeys = (source: Fingerprints, target: Fingerprints): Set<string> => {
-  const keys = new Set<string>();
-  for (const [key, fields] of source) if (target.get(key) !== fields) keys.add(key);
-  for (const key of target.keys()) if (!source.has(key)) keys.add(key);
-  return keys;
-};
-
 export const driftOf = (table: TableDrift): number => table.missing + table.differing + table.extra;

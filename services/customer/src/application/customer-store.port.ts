@@ -17,11 +17,21 @@ export interface CustomerStore {
    * one transaction; undefined when there is no such customer.
    */
   update(id: string, change: (customer: Customer) => CustomerChange): Promise<Customer | undefined>;
-  /** The customer, locked until the consumer's transaction ends. */
-  getForUpdate(transaction: Transaction, id: string): Promise<Customer | undefined>;
-  /** Creates or overwrites the profile, with its messages, in the consumer's transaction. */
-  save(transaction: Transaction, customer: Customer, messages: OutboxEntry[]): Promise<void>;
-  /** The commit position of the last change of the monolith applied to a taken-over profile. */
-  legacyPosition(transaction: Transaction, id: string): Promise<string | undefined>;
-  recordLegacyPosition(transaction: Transaction, id: string, lsn: string): Promise<void>;
+  /**
+   * A profile taken over from the monolith, locked until the consumer's transaction ends, with the
+   * commit position (LSN) of the monolith's last change applied to it.
+   */
+  takenOverForUpdate(transaction: Transaction, id: string): Promise<TakenOverProfile>;
+  /** Creates or overwrites it at the position of the change applied, with its messages. */
+  saveTakenOver(
+    transaction: Transaction,
+    customer: Customer,
+    legacyLsn: string,
+    messages: OutboxEntry[],
+  ): Promise<void>;
+}
+
+export interface TakenOverProfile {
+  customer: Customer | undefined;
+  legacyLsn: string | undefined;
 }

@@ -7,8 +7,9 @@ import { takenOverFromLegacy } from '../../domain/legacy-customer.ts';
 /**
  * The monolith's customers taken over while it still owns them (strangler fig): each captured row
  * becomes, or updates, the profile `usr_legacy_<id>` in the consumer's transaction, announced as
- * `customer.updated` like any profile change, unless a change committed later was applied already. The monolith never deletes a customer; a captured
- * delete is logged and left alone (the checker reports the profile as one the monolith lacks).
+ * `customer.updated` like any profile change, unless a change committed later was applied already.
+ * The monolith never deletes a customer; a captured delete is logged and left alone (the checker
+ * reports the profile as one the monolith lacks).
  */
 export const legacyCustomerChangedConsumer = (
   customers: CustomerStore,
@@ -24,21 +25,21 @@ export const legacyCustomerChangedConsumer = (
       return;
     }
     const id = legacyUserId(change.row.id);
+    const held = await customers.takenOverForUpdate(transaction, id);
     // A change from before the last one applied (replayed, or delivered late) changes nothing.
-    const held = await customers.legacyPosition(transaction, id);
-    if (held !== undefined && compareLogPositions(change.source.lsn, held) < 0) return;
-    const taken = takenOverFromLegacy(await customers.getForUpdate(transaction, id), {
+    if (held.legacyLsn !== undefined && compareLogPositions(change.source.lsn, held.legacyLsn) < 0) return;
+    const taken = takenOverFromLegacy(held.customer, {
       id,
       email: change.row.email,
       name: change.row.name,
       createdAt: new Date(change.row.created_at),
       updatedAt: new Date(change.row.updated_at),
     });
-    await customers.save(
+    await customers.saveTakenOver(
       transaction,
       taken.customer,
+      change.source.lsn,
       taken.events.map((event) => customerUpdatedMessage(event, message.correlation_id)),
     );
-    await customers.recordLegacyPosition(transaction, id, change.source.lsn);
   },
 });

@@ -1,5 +1,9 @@
 import { inTransaction, type Outbox, type OutboxEntry, type Pool, type Transaction } from '@mercato/chassis';
-import type { CustomerChange, CustomerStore } from '../../application/customer-store.port.ts';
+import type {
+  CustomerChange,
+  CustomerStore,
+  TakenOverProfile,
+} from '../../application/customer-store.port.ts';
 import type { Customer, Segment } from '../../domain/customer.ts';
 
 interface CustomerRow {
@@ -83,21 +87,29 @@ export class PostgresCustomers implements CustomerStore {
     });
   }
 
-  async getForUpdate(transaction: Transaction, id: string): Promise<Customer | undefined> {
-    const { rows } = await transaction.query<CustomerRow>(
-      'SELECT * FROM customers WHERE id = $1 FOR UPDATE',
+  async takenOverForUpdate(transaction: Transaction, id: string): Promise<TakenOverProfile> {
+    const { rows } = await transaction.query<CustomerRow & { legacy_position: string | null }>(
+      'SELECT *, legacy_lsn::text AS legacy_position FROM customers WHERE id = $1 FOR UPDATE',
       [id],
     );
     const row = rows[0];
-    return row && fromRow(row);
+    return row
+      ? { customer: fromRow(row), legacyLsn: row.legacy_position ?? undefined }
+      : { customer: undefined, legacyLsn: undefined };
   }
 
-  async save(transaction: Transaction, customer: Customer, messages: OutboxEntry[]): Promise<void> {
+  async saveTakenOver(
+    transaction: Transaction,
+    customer: Customer,
+    legacyLsn: string,
+    messages: OutboxEntry[],
+  ): Promise<void> {
     await transaction.query(
-      `INSERT INTO customers (id, email, name, segment, marketing_emails, language, currency, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+      `INSERT INTO customers (id, email, name, segment, marketing_emails, language, currency, created_at, updated_at,
+         legacy_lsn)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
        ON CONFLICT (id) DO UPDATE SET email = $2, name = $3, segment = $4, marketing_emails = $5, language = $6,
-         currency = $7, updated_at = $9`,
+         currency = $7, updated_at = $9, legacy_lsn = $10`,
       [
         customer.id,
         customer.email,
@@ -108,20 +120,9 @@ export class PostgresCustomers implements CustomerStore {
         customer.preferences.currency,
         customer.createdAt,
         customer.updatedAt,
+        legacyLsn,
       ],
     );
     await this.#outbox.append(transaction, messages);
-  }
-
-  async legacyPosition(transaction: Transaction, id: string): Promise<string | undefined> {
-    const { rows } = await transaction.query<{ lsn: string | null }>(
-      'SELECT legacy_lsn::text AS lsn FROM customers WHERE id = $1',
-      [id],
-    );
-    return rows[0]?.lsn ?? undefined;
-  }
-
-  async recordLegacyPosition(transaction: Transaction, id: string, lsn: string): Promise<void> {
-    await transaction.query('UPDATE customers SET legacy_lsn = $2 WHERE id = $1', [id, lsn]);
   }
 }
