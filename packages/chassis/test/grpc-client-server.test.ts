@@ -336,6 +336,94 @@ describe('chassis gRPC client and server', () => {
     });
   });
 
+  it('sends a call to the next instance when one refuses its stream unprocessed (a draining instance after its GOAWAY), even a call that is not idempotent', async () => {
+    // An instance that refuses every stream, as a draining one refuses those opened after its GOAWAY.
+    const refusing = http2.createServer();
+    refusing.on('stream', (stream) => {
+      stream.on('error', () => undefined);
+      stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    });
+    const sessions: http2.ServerHttp2Session[] = [];
+    refusing.on('session', (session) => sessions.push(session));
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    const refusingUrl = `http://127.0.0.1:${portOf(refusing)}`;
+    try {
+      const catalog = scriptedCatalog();
+      const metrics = createServiceMetrics('grpc-test');
+      const server = createGrpcServer(catalog.routes, logger, metrics.rpc);
+      servers.push(server);
+      const alive = await server.listen('127.0.0.1', 0);
+      const settings = { ...defaultPolicySettings, retryAttempts: 0, reconnectWaitMs: 0 };
+      const identity = createGrpcClient(IdentityService, {
+        dependency: 'identity',
+        endpoints: staticEndpoints([refusingUrl, alive]),
+        settings,
+        logger,
+        metrics: metrics.rpc,
+      });
+      // Register is not idempotent and identity is not served here: UNIMPLEMENTED is an answer.
+      for (let i = 0; i < 6; i += 1) {
+        const error = (await identity.client.register({}).catch((caught: unknown) => caught)) as AppError;
+        expect(error.code).toBe('IDENTITY.UNIMPLEMENTED');
+      }
+      const onlyRefusing = createGrpcClient(CatalogService, {
+        dependency: 'catalog',
+        endpoints: staticEndpoints([refusingUrl]),
+        settings,
+        logger,
+        metrics: metrics.rpc,
+      });
+      // With nowhere else to go it is unavailable (a 503 to ask again), not the dependency's bug.
+      await expect(onlyRefusing.client.getProduct({ id: 'p1' })).rejects.toMatchObject({
+        kind: 'unavailable',
+        code: 'CATALOG.UNAVAILABLE',
+      });
+    } finally {
+      for (const session of sessions) session.destroy();
+      await new Promise((resolve) => refusing.close(resolve));
+    }
+  });
+
+  it('loses no call of a steady stream while one of two instances drains and stops', async () => {
+    const instances = [scriptedCatalog(), scriptedCatalog()];
+    const metrics = createServiceMetrics('grpc-test');
+    const started = instances.map((catalog) => {
+      catalog.behaviour.delayMs = 20;
+      return createGrpcServer(catalog.routes, logger, metrics.rpc);
+    });
+    servers.push(...started);
+    const urls = await Promise.all(started.map((server) => server.listen('127.0.0.1', 0)));
+    const { client } = createGrpcClient(CatalogService, {
+      dependency: 'catalog',
+      endpoints: staticEndpoints(urls),
+      settings: { ...defaultPolicySettings, retryAttempts: 0, reconnectWaitMs: 0 },
+      logger,
+      metrics: metrics.rpc,
+    });
+    const failed: string[] = [];
+    let answered = 0;
+    let running = true;
+    const callers = Array.from({ length: 8 }, async () => {
+      while (running) {
+        await client.getProduct({ id: 'p1' }).then(
+          () => {
+            answered += 1;
+          },
+          (error: unknown) => {
+            failed.push(error instanceof AppError ? error.code : String(error));
+          },
+        );
+      }
+    });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await started[0]?.close(5_000);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    running = false;
+    await Promise.all(callers);
+    expect(failed).toEqual([]);
+    expect(answered).toBeGreaterThan(50);
+  });
+
   it('opens the breaker after five failures, fails fast, and closes after a half-open success', async () => {
     const { client, behaviour, seen, policy } = await start({
       retryAttempts: 1,

@@ -75,6 +75,8 @@ const failureCodes = new Set([
 ]);
 /** The cause code of a call that found no instance of its dependency to go to. */
 const NO_INSTANCE = 'ENOINSTANCE';
+/** The cause code of a stream the server refused unprocessed (RST_STREAM REFUSED_STREAM). */
+const REFUSED_STREAM = 'REFUSED_STREAM';
 const codeOf = (error: Error) => (error instanceof ConnectError ? error.code : undefined);
 /** Socket errors raised before a request is sent: the dependency cannot have seen the call. */
 const unreachedCauses = new Set([
@@ -84,6 +86,7 @@ const unreachedCauses = new Set([
   'EAI_AGAIN',
   'ENOTFOUND',
   NO_INSTANCE,
+  REFUSED_STREAM,
 ]);
 /**
  * A typed client for one dependency. Each unary attempt gets the smaller of the policy's timeout
@@ -255,6 +258,14 @@ export function createGrpcClient<S extends DescService>(
  */
 function connectionLost(error: unknown): unknown {
   if (!(error instanceof ConnectError)) return error;
+  if (refusedStream(error))
+    return new ConnectError(
+      error.rawMessage,
+      Code.Unavailable,
+      error.metadata,
+      undefined,
+      Object.assign(new Error('stream refused unprocessed'), { code: REFUSED_STREAM, cause: error.cause }),
+    );
   const broken =
     error.code === Code.Canceled ||
     (error.code === Code.Aborted &&
@@ -263,6 +274,22 @@ function connectionLost(error: unknown): unknown {
       ));
   if (!broken) return error;
   return new ConnectError(error.rawMessage, Code.Unavailable, error.metadata, undefined, error.cause);
+}
+
+/**
+ * A stream an instance refused without processing it (RFC 9113 §8.7): the calls a client opened
+ * while the instance's GOAWAY was on its way, as it drains to stop. connect-node reports them as
+ * INTERNAL ("Stream closed with error code NGHTTP2_REFUSED_STREAM", from the stream's error), so
+ * a release's drained instance answered a few reads with 502s; the call never ran, so even one that
+ * is not idempotent goes to the next instance.
+ */
+function refusedStream(error: ConnectError): boolean {
+  let current: unknown = error.cause;
+  for (let depth = 0; current instanceof Error && depth < 8; depth += 1) {
+    if (/\bNGHTTP2_REFUSED_STREAM\b/.test(current.message)) return true;
+    current = current.cause;
+  }
+  return /\bNGHTTP2_REFUSED_STREAM\b|\bREFUSED_STREAM \(0x7\)/.test(error.rawMessage);
 }
 
 /** No instance of the dependency is known (none registered, or all gone): unavailable, never reached. */
