@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { legacyOrderStatus } from '@mercato/contracts';
 import { describe, expect, it } from 'vitest';
 import { formatDrift } from '../apps/cli/src/commands/migrate.ts';
 import type { DriftReport } from '../apps/cli/src/migration/drift-checker.ts';
@@ -112,6 +113,26 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
         .map((order) => `ord_legacy_${order.id}`)
         .sort(),
     );
+    // Each of them opens as the monolith has it (order has no stream for it: order-view answers);
+    // another customer's is the same 404 as an id that does not exist.
+    const [first] = (legacyOrders as { items: Array<{ id: number; status: string; totalCents: number }> })
+      .items;
+    if (!first) throw new Error('customer 17 of the monolith has no order');
+    const opened = await fetch(`${gateway}/api/orders/ord_legacy_${first.id}`, { headers });
+    expect(opened.status).toBe(200);
+    expect(await opened.json()).toMatchObject({
+      order_id: `ord_legacy_${first.id}`,
+      customer_id: 'usr_legacy_17',
+      status: legacyOrderStatus[first.status],
+      total_minor: first.totalCents,
+    });
+    const strangers = (await (
+      await fetch(`${await legacyUrl()}/api/customers/18/orders?limit=1`)
+    ).json()) as {
+      items: Array<{ id: number }>;
+    };
+    for (const id of [`ord_legacy_${strangers.items[0]?.id}`, 'ord_legacy_99999999'])
+      expect((await fetch(`${gateway}/api/orders/${id}`, { headers })).status).toBe(404);
     // A second login with the same password works after the first re-hashed it.
     expect((await login('customer17@legacy.example', 'legacy-17')).status).toBe(200);
   });
