@@ -126,6 +126,9 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
       status: legacyOrderStatus[first.status],
       total_minor: first.totalCents,
     });
+    // It kept one status column, not a history: no events, where order would list its stream's.
+    const events = await fetch(`${gateway}/api/orders/ord_legacy_${first.id}/events`, { headers });
+    expect(await events.json()).toEqual({ order_id: `ord_legacy_${first.id}`, events: [] });
     const strangers = (await (
       await fetch(`${await legacyUrl()}/api/customers/18/orders?limit=1`)
     ).json()) as {

@@ -16,7 +16,7 @@ export async function requireOwnOrder(
   request: FastifyRequest,
   orderId: string,
   asOf = '',
-): Promise<{ order: Order; principal: Principal }> {
+): Promise<{ order: Order; principal: Principal; fromMonolith: boolean }> {
   const principal = await identification.requirePrincipal(request);
   let { order } = await upstreams
     .for(request)
@@ -26,9 +26,9 @@ export async function requireOwnOrder(
       throw error;
     });
   // One the monolith took (its history is order-view's since the take-over): as it stands now only.
-  if (!order && asOf === '' && isLegacyOrderId(orderId))
-    order = await legacyOrder(upstreams, request, orderId);
+  const fromMonolith = !order && asOf === '' && isLegacyOrderId(orderId);
+  if (fromMonolith) order = await legacyOrder(upstreams, request, orderId);
   if (!order || !mayRead(principal, order.customerId))
     throw notFound('ORDER.NOT_FOUND', `No order ${orderId}`);
-  return { order, principal };
+  return { order, principal, fromMonolith };
 }
