@@ -8,12 +8,18 @@ const WATCH_MS = 25_000;
 
 const query = z.object({
   after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+  watcher: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional(),
 });
 
 /**
  * `GET /admin/registry`: every service's instances with their addresses and readiness.
  * `?after=<revision>` waits (up to 25 s) until the registry has changed past that revision: the
  * services' clients watch it so, and follow a restart or a new instance within a round trip.
+ * `&watcher=<id>` says who asks: a release stops a drained instance once every watcher has asked
+ * past the revision that took it out (`Registry.propagated`).
  */
 export const registryRoutes =
   (registry: Registry): FastifyPluginAsync =>
@@ -24,11 +30,12 @@ export const registryRoutes =
         throw new AppError({
           code: 'REGISTRY.INVALID_REVISION',
           kind: 'validation',
-          message: 'after must be a revision number (a non-negative integer)',
+          message:
+            'after must be a revision number (a non-negative integer), watcher 1–64 letters, digits, - or _',
         });
-      const { after } = parsed.data;
+      const { after, watcher } = parsed.data;
       const closed = new AbortController();
       request.raw.once('close', () => closed.abort());
-      return registry.next(after, WATCH_MS, closed.signal);
+      return registry.next(after, WATCH_MS, closed.signal, watcher);
     });
   };

@@ -104,14 +104,22 @@ describe('the supervisor API', () => {
     const now = (await (await get('', ADMIN_TOKEN)).json()) as { revision: number; services: object };
     expect(now).toEqual({ revision: expect.any(Number), services: {} });
     const began = Date.now();
-    const watching = get(`?after=${now.revision}`, ADMIN_TOKEN);
+    const watching = get(`?after=${now.revision}&watcher=gateway-1`, ADMIN_TOKEN);
     setTimeout(() => registry.changed(), 200);
     const changed = (await (await watching).json()) as { revision: number };
     expect(changed.revision).toBe(now.revision + 1);
     expect(Date.now() - began).toBeLessThan(2_000);
-    const bad = await get('?after=soon', ADMIN_TOKEN);
-    expect(bad.status).toBe(400);
-    expect(bad.headers.get('content-type')).toContain('application/problem+json');
+    // The named watcher has not asked past the change yet: it may still hold the old list.
+    expect(await registry.propagated(changed.revision, 100)).toBe(false);
+    const next = get(`?after=${changed.revision}&watcher=gateway-1`, ADMIN_TOKEN);
+    expect(await registry.propagated(changed.revision, 2_000)).toBe(true);
+    registry.changed();
+    await (await next).arrayBuffer();
+    for (const query of ['?after=soon', '?after=1&watcher=../x', `?after=1&watcher=${'w'.repeat(65)}`]) {
+      const bad = await get(query, ADMIN_TOKEN);
+      expect(bad.status, query).toBe(400);
+      expect(bad.headers.get('content-type')).toContain('application/problem+json');
+    }
   });
 
   it('takes spans from the OpenTelemetry SDK over OTLP/HTTP with the run token, and answers trace queries', async () => {

@@ -339,6 +339,7 @@ export async function startPlatform(
       registry.changed();
       saveState();
     },
+    propagated: (timeoutMs) => registry.propagated(registry.revision, timeoutMs),
   });
   releases.attach(host);
   if (options.autoscale && options.autoscale.size > 0) {

@@ -1,5 +1,8 @@
 import type { ServiceProcess } from './service-process.ts';
 
+/** A named watcher not heard from for this long is gone (a watch is answered within 25 s). */
+const STALE_WATCHER_MS = 30_000;
+
 /** One instance of a service as the registry lists it. */
 export interface RegisteredInstance {
   instance: string;
@@ -39,9 +42,19 @@ export class Registry {
   readonly #processes: () => readonly ServiceProcess[];
   #revision = 1;
   readonly #waiters = new Set<() => void>();
+  /**
+   * Watchers that name themselves (`?watcher=`): the last revision each asked to be past, which it
+   * has applied (a watch applies an answer before it asks again), and when it last asked.
+   */
+  readonly #watchers = new Map<string, { seen: number; at: number }>();
+  readonly #heard = new Set<() => void>();
 
   constructor(processes: () => readonly ServiceProcess[]) {
     this.#processes = processes;
+  }
+
+  get revision(): number {
+    return this.#revision;
   }
 
   /** A process started, became ready or exited. */
@@ -49,6 +62,34 @@ export class Registry {
     this.#revision += 1;
     for (const wake of this.#waiters) wake();
     this.#waiters.clear();
+  }
+
+  /**
+   * Resolves true once every watcher has applied `revision` (asked for what comes after it), or
+   * false after `timeoutMs`: a drained instance is stopped only once no caller still sends it
+   * calls, instead of after a fixed pause a loaded machine can outlast. A watcher not heard from for
+   * longer than a watch lasts (its process is gone) is not waited for.
+   */
+  async propagated(revision: number, timeoutMs: number): Promise<boolean> {
+    const caughtUp = () => {
+      const stale = Date.now() - STALE_WATCHER_MS;
+      for (const [watcher, { at }] of this.#watchers) if (at < stale) this.#watchers.delete(watcher);
+      return [...this.#watchers.values()].every(({ seen }) => seen >= revision);
+    };
+    if (caughtUp()) return true;
+    return new Promise<boolean>((resolve) => {
+      const check = () => {
+        if (!caughtUp()) return;
+        finish(true);
+      };
+      const finish = (result: boolean) => {
+        clearTimeout(timer);
+        this.#heard.delete(check);
+        resolve(result);
+      };
+      const timer = setTimeout(() => finish(caughtUp()), timeoutMs);
+      this.#heard.add(check);
+    });
   }
 
   snapshot(): RegistrySnapshot {
@@ -73,18 +114,35 @@ export class Registry {
     return { revision: this.#revision, services };
   }
 
-  /** The snapshot once the revision is past `after`, or as it is after `timeoutMs`. */
-  async next(after: number, timeoutMs: number, signal?: AbortSignal): Promise<RegistrySnapshot> {
+  /**
+   * The snapshot once the revision is past `after`, or as it is after `timeoutMs`. `watcher`
+   * names the caller, which has applied `after`; one that goes away while waiting is forgotten.
+   */
+  async next(
+    after: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+    watcher?: string,
+  ): Promise<RegistrySnapshot> {
+    if (watcher !== undefined) {
+      this.#watchers.set(watcher, { seen: after, at: Date.now() });
+      for (const check of [...this.#heard]) check();
+    }
     if (this.#revision > after) return this.snapshot();
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
+        signal?.removeEventListener('abort', gone);
         this.#waiters.delete(done);
         resolve();
       };
+      const gone = () => {
+        if (watcher !== undefined) this.#watchers.delete(watcher);
+        for (const check of [...this.#heard]) check();
+        done();
+      };
       const timer = setTimeout(done, timeoutMs);
-      signal?.addEventListener('abort', done, { once: true });
+      signal?.addEventListener('abort', gone, { once: true });
       this.#waiters.add(done);
     });
     return this.snapshot();

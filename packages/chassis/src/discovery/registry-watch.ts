@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Endpoints } from '../grpc/grpc-client.ts';
@@ -40,6 +41,8 @@ export class RegistryWatch implements Discovery {
   readonly mode = 'registry';
   readonly #settings: RegistryWatchSettings;
   #revision = 0;
+  /** Who asks, so the registry knows when every watcher has applied a change (a release's drain). */
+  readonly #watcher = randomUUID();
   /**
    * Per `<service>/<protocol>`, the ready instances' addresses; a new array only when they (or a
    * weight) change.
@@ -94,10 +97,13 @@ export class RegistryWatch implements Discovery {
     let failures = 0;
     while (!this.#stopped.signal.aborted) {
       try {
-        const response = await fetch(`${url}/admin/registry?after=${this.#revision}`, {
-          headers: { authorization: `Bearer ${token}` },
-          signal: AbortSignal.any([this.#stopped.signal, AbortSignal.timeout(60_000)]),
-        });
+        const response = await fetch(
+          `${url}/admin/registry?after=${this.#revision}&watcher=${this.#watcher}`,
+          {
+            headers: { authorization: `Bearer ${token}` },
+            signal: AbortSignal.any([this.#stopped.signal, AbortSignal.timeout(60_000)]),
+          },
+        );
         if (!response.ok) throw new Error(`the registry answered ${response.status}`);
         this.#apply(snapshotSchema.parse(await response.json()));
         if (failures > 0) logger.info('following the service registry again');

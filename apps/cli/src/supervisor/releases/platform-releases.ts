@@ -9,8 +9,14 @@ import type { ServiceProcess } from '../service-process.ts';
 import type { PlatformReleases } from './release-controller.ts';
 import { smokeCheck } from './smoke-check.ts';
 
-/** How long a drained instance keeps running before SIGTERM: its callers' registry watches answer within a round trip. */
-const DRAIN_MS = 1_000;
+/**
+ * A drained instance is stopped (SIGTERM) once every caller's registry watch has applied the change
+ * that took it out (a round trip; on a loaded machine it was once more than the fixed second this
+ * used to wait, and a caller still sent it calls), or after this long in any case.
+ */
+const PROPAGATION_MAX_MS = 5_000;
+/** Then this long for calls a caller picked it for just before it applied the change. */
+const PICKED_MS = 200;
 
 /** An instance to start beside the placed ones: its name, ports and what it runs. */
 export interface Launch {
@@ -38,6 +44,8 @@ export interface PlatformReleaseSettings {
   start: (spec: ServiceSpec, launch: Launch) => ServiceProcess;
   /** The registry and the state file follow `running`. */
   changed: () => void;
+  /** Resolves once every registry watcher has applied the latest change, or after `timeoutMs`. */
+  propagated: (timeoutMs: number) => Promise<boolean>;
   /** The shop's address now (a smoke check's calls go through it). */
   gatewayUrl: () => string;
 }
@@ -163,7 +171,8 @@ export function platformReleases(settings: PlatformReleaseSettings): PlatformRel
     changed: settings.changed,
     retire: async (process) => {
       process.drain();
-      await sleep(DRAIN_MS);
+      await settings.propagated(PROPAGATION_MAX_MS);
+      await sleep(PICKED_MS);
       await process.stop(settings.graceMs);
       const at = running.indexOf(process);
       if (at >= 0) running.splice(at, 1);
