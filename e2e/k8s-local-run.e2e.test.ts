@@ -16,9 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtCommand } from '../apps/cli/src/build/service-build.ts';
 import { serviceCatalog } from '../apps/cli/src/services.ts';
 import { findKubectl } from '../deploy/k8s/validation/kubectl.ts';
-import { purgeShopStreams } from './support/chaos.ts';
 import { type ManifestPod, manifestPods, renderOverlay } from './support/manifest-pods.ts';
 import { repositoryRoot } from './support/platform-process.ts';
+import { purgeShopStreams } from './support/shop-streams.ts';
 
 /**
  * The dev overlay's pods run here as they would on a cluster, without one: each Deployment's

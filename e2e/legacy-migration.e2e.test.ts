@@ -1,5 +1,12 @@
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from '@mercato/chassis/testing';
 import { legacyOrderStatus } from '@mercato/contracts';
+import { demoAdmin } from '@mercato/demo-shop';
 import { describe, expect, it } from 'vitest';
 import { formatDrift } from '../apps/cli/src/commands/migrate.ts';
 import type { DriftReport } from '../apps/cli/src/migration/drift-checker.ts';
@@ -7,6 +14,42 @@ import { suitePlatform } from './support/suite-platform.ts';
 
 const ports = { postgres: 25436, gateway: 19980, base: 13601, grpcBase: 12601 };
 const gateway = `http://127.0.0.1:${ports.gateway}`;
+
+// The gateway reads a copy of the shipped routing table, which the phase-2 test edits (the gateway
+// reloads it on change) to move customer reads, and puts back.
+const shippedRoutes = fileURLToPath(new URL('../apps/gateway/config/routes.json', import.meta.url));
+const routesFile = path.join(mkdtempSync(path.join(tmpdir(), 'mercato-legacy-routes-')), 'routes.json');
+copyFileSync(shippedRoutes, routesFile);
+
+/** The shipped table with customer reads of the monolith's API under `experiment` (none: as shipped). */
+function writeRoutes(experiment?: { mode: string; candidate_percent?: number }): void {
+  const table = JSON.parse(readFileSync(shippedRoutes, 'utf8')) as { routes: Array<{ name: string }> };
+  if (experiment) {
+    const reads = {
+      name: 'legacy-customer-reads',
+      match: { methods: ['GET'], path: '/legacy/api/customers/:id' },
+      auth: 'required',
+      roles: ['admin'],
+      experiment,
+    };
+    table.routes.splice(
+      table.routes.findIndex((route) => route.name === 'legacy'),
+      0,
+      reads,
+    );
+  }
+  writeFileSync(routesFile, JSON.stringify(table));
+}
+
+interface ExperimentReport {
+  mode: string;
+  compared: number;
+  mismatches: number;
+  candidate_errors: number;
+  ignored: number;
+  candidate_answers: number;
+  recent: unknown[];
+}
 
 interface Outcome {
   what: string;
@@ -21,7 +64,10 @@ interface Outcome {
  * monolith logs in to the services' API with the password they always had.
  */
 describe('legacy migration, phase 1: the services follow the monolith', () => {
-  const suite = suitePlatform('legacy-migration', ports, { MERCATO_LEGACY: '1' });
+  const suite = suitePlatform('legacy-migration', ports, {
+    MERCATO_LEGACY: '1',
+    GATEWAY_ROUTES_FILE: routesFile,
+  });
 
   const legacyUrl = async () => {
     const url = (await suite.platform.state()).services.legacy?.url;
@@ -138,5 +184,119 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
       expect((await fetch(`${gateway}/api/orders/${id}`, { headers })).status).toBe(404);
     // A second login with the same password works after the first re-hashed it.
     expect((await login('customer17@legacy.example', 'legacy-17')).status).toBe(200);
+  });
+
+  const tokenOf = async (email: string, password: string) => {
+    const response = await fetch(`${gateway}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+    });
+    return ((await response.json()) as { access_token: string }).access_token;
+  };
+
+  it("serves the monolith's API at the edge under /legacy, to the shop's operators only", async () => {
+    const admin = { authorization: `Bearer ${await tokenOf(demoAdmin.email, demoAdmin.password)}` };
+    const direct = await (await fetch(`${await legacyUrl()}/api/customers/19`)).json();
+    const edge = await fetch(`${gateway}/legacy/api/customers/19`, { headers: admin });
+    expect(edge.status).toBe(200);
+    expect(await edge.json()).toEqual(direct);
+    // A write, whose Location names the edge's path to what it made.
+    const created = await fetch(`${gateway}/legacy/api/customers`, {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        email: `edge-${Date.now()}@legacy.example`,
+        name: 'At the Edge',
+        password: 'edge-password',
+      }),
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: number };
+    expect(created.headers.get('location')).toBe(`/legacy/api/customers/${id}`);
+    // The monolith's API checks nobody: the edge lets no customer and no anonymous caller in.
+    const customer = { authorization: `Bearer ${await tokenOf('customer17@legacy.example', 'legacy-17')}` };
+    expect((await fetch(`${gateway}/legacy/api/customers/19`, { headers: customer })).status).toBe(403);
+    expect((await fetch(`${gateway}/legacy/api/customers/19`)).status).toBe(401);
+  });
+
+  it("phase 2: moves a share of the monolith's customer reads to the services, the rest compared in shadow, while it is written to", async () => {
+    const admin = { authorization: `Bearer ${await tokenOf(demoAdmin.email, demoAdmin.password)}` };
+    const runToken = (await readFile(path.join(suite.dataDir, 'run', 'admin-token'), 'utf8')).trim();
+    const report = async () => {
+      const response = await fetch(`${gateway}/admin/experiments?limit=3`, {
+        headers: { authorization: `Bearer ${runToken}` },
+      });
+      const { experiments } = (await response.json()) as {
+        experiments: Array<ExperimentReport & { name: string }>;
+      };
+      const found = experiments.find((experiment) => experiment.name === 'legacy-customer-reads');
+      if (!found) throw new Error('the gateway runs no legacy-customer-reads experiment');
+      return found;
+    };
+    let cursor = 0;
+    /** `count` reads of customers spread over the monolith's 5,000, through the edge; their statuses. */
+    const read = async (count: number) => {
+      const statuses: number[] = [];
+      for (let i = 0; i < count; i += 1) {
+        cursor += 1;
+        const response = await fetch(`${gateway}/legacy/api/customers/${1 + ((cursor * 7919) % 5_000)}`, {
+          headers: admin,
+        });
+        await response.arrayBuffer();
+        statuses.push(response.status);
+      }
+      return statuses;
+    };
+    const legacy = await legacyUrl();
+    // Profile edits in the monolith all along, about ten a second: a read may meet a change still on
+    // its way to the services (counted as ignored, not as a difference).
+    let editing = true;
+    const edits = (async () => {
+      for (let n = 0; editing; n += 1) {
+        await fetch(`${legacy}/api/customers/${1 + ((n * 104_729) % 5_000)}`, {
+          method: 'PATCH',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ address: `${n} Phase Two Road` }),
+        }).then((response) => response.arrayBuffer());
+        await sleep(100);
+      }
+    })();
+    try {
+      writeRoutes({ mode: 'shadow' });
+      await waitFor('the shadow phase in force', async () => {
+        await read(1);
+        return (await report()).compared > 0;
+      });
+      expect(await read(300)).toEqual(Array(300).fill(200));
+      writeRoutes({ mode: 'candidate', candidate_percent: 10 });
+      await waitFor('the services answering their share', async () => {
+        await read(5);
+        return (await report()).candidate_answers > 0;
+      });
+      expect(await read(200)).toEqual(Array(200).fill(200));
+    } finally {
+      editing = false;
+      await edits;
+    }
+    await sleep(1_000); // the last comparisons recorded
+    const moved = await report();
+    console.log(
+      `phase 2: ${moved.compared} reads compared in shadow (${moved.ignored} met a change on its way), ` +
+        `${moved.candidate_answers} answered by the services alone, ${moved.mismatches} differences`,
+      moved.recent,
+    );
+    expect(moved).toMatchObject({ mode: 'candidate', mismatches: 0, candidate_errors: 0 });
+    expect(moved.compared).toBeGreaterThanOrEqual(300);
+    expect(moved.candidate_answers).toBeGreaterThanOrEqual(10);
+
+    // Back to phase 1 by the table alone: nobody but the monolith is asked.
+    writeRoutes();
+    await waitFor('phase 1 in force again', async () => {
+      const before = await report();
+      await read(20);
+      const after = await report();
+      return after.compared === before.compared && after.candidate_answers === before.candidate_answers;
+    });
   });
 });

@@ -109,16 +109,7 @@ describe.skipIf('reason' in found)(
       // Every process answers /metrics: every job's target is up.
       const state = await suite.platform.state();
       const processes = Object.keys(state.services).sort();
-      await waitFor(
-        'every target scraped',
-        async () => {
-          const targets = await server.targets();
-          return targets.length === processes.length && targets.every((target) => target.health === 'up');
-        },
-        20_000,
-        250,
-      );
-      const targets = await server.targets();
+      const targets = await server.targetsUp(processes.length);
       expect(targets.map((target) => target.labels.process).sort()).toEqual(processes);
       for (const target of targets)
         expect(target.labels.service).toBe(state.services[target.labels.process ?? '']?.service);

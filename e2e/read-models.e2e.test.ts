@@ -5,9 +5,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
 import { demoProducts } from '@mercato/demo-shop';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chaosBusEnvironment, purgeShopStreams, seededRandom } from './support/chaos.ts';
+import { chaosBusEnvironment, seededRandom } from './support/chaos.ts';
 import { isAlive, PlatformProcess } from './support/platform-process.ts';
 import { type OrderJson, ShopClient } from './support/shop-client.ts';
+import { purgeShopStreams } from './support/shop-streams.ts';
 import { SseClient } from './support/sse-client.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.

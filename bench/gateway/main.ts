@@ -9,7 +9,9 @@
  *
  * Beside them, the catalog search at the edge (`GET /api/catalog/products?q=…`, the gateway's own
  * route calling catalog over gRPC): its capacity, then p50/p99 in an open loop at half of it and
- * the CPU the gateway and catalog spent per search, beside the same search by a plain SELECT.
+ * the CPU the gateway and catalog spent per search, beside the same search by a plain SELECT; and
+ * the same search once more with the gateway calling a second catalog over mutual TLS under the
+ * call policy (`npm start -- --mtls`), for what mTLS costs per search.
  *
  *   npm run bench:gateway
  *   BENCH_SECONDS=20 BENCH_CONNECTIONS=100 BENCH_UPSTREAMS=catalog npm run bench:gateway
@@ -31,6 +33,8 @@ import { createTestDatabase, createTestMessageStore, waitFor } from '@mercato/ch
 import autocannon from 'autocannon';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import pg from 'pg';
+import { CertificateAuthority } from '../../apps/cli/src/supervisor/certificate-authority.ts';
+import { embeddedSpiffeId } from '../../apps/cli/src/supervisor/workload-certificates.ts';
 import { measureEdgeRead, timeSequentially } from '../edge-read.ts';
 import { Breakage, cpuProfileFlags, setting, smoke } from '../smoke-mode.ts';
 
@@ -50,6 +54,9 @@ const ports = {
   gatewayPlain: base + 5,
   catalog: base + 6,
   catalogGrpc: base + 7,
+  catalogMtls: base + 8,
+  catalogMtlsGrpc: base + 9,
+  gatewayMtls: base + 10,
 };
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const work = mkdtempSync(path.join(tmpdir(), 'bench-gateway-'));
@@ -124,16 +131,10 @@ const upstreamProcess = start(
 await waitUntilUp('upstream', `${upstreamUrl}/bench/item`, {}, upstreamProcess);
 
 const catalogUrl = `http://127.0.0.1:${ports.catalog}`;
-const cleanups: Array<() => Promise<void>> = [];
-let catalogProcess: ChildProcess | undefined;
-let catalogDatabaseUrl = '';
-if (upstreams.includes('catalog')) {
-  const database = await createTestDatabase('bench_catalog');
-  const messages = await createTestMessageStore('bench_messages');
-  cleanups.push(database.drop, messages.drop);
-  catalogDatabaseUrl = database.url;
-  catalogProcess = start(
-    'catalog',
+/** The real catalog service as its own process, traced as every service is. */
+const startCatalog = (name: string, env: Record<string, string>) =>
+  start(
+    name,
     process.execPath,
     [
       ...cpuProfileFlags(),
@@ -143,32 +144,81 @@ if (upstreams.includes('catalog')) {
       '@mercato/chassis/register',
       'services/catalog/src/main.ts',
     ],
-    {
-      PORT: String(ports.catalog),
-      GRPC_PORT: String(ports.catalogGrpc),
-      MERCATO_SERVICE: 'catalog',
-      LOG_LEVEL: 'warn',
-      DATABASE_URL: database.url,
-      MESSAGES_DATABASE_URL: messages.url,
-    },
+    { MERCATO_SERVICE: 'catalog', LOG_LEVEL: 'warn', ...env },
   );
+const cleanups: Array<() => Promise<void>> = [];
+let catalogProcess: ChildProcess | undefined;
+let catalogDatabaseUrl = '';
+let messagesUrl = '';
+if (upstreams.includes('catalog')) {
+  const database = await createTestDatabase('bench_catalog');
+  const messages = await createTestMessageStore('bench_messages');
+  cleanups.push(database.drop, messages.drop);
+  catalogDatabaseUrl = database.url;
+  messagesUrl = messages.url;
+  catalogProcess = startCatalog('catalog', {
+    PORT: String(ports.catalog),
+    GRPC_PORT: String(ports.catalogGrpc),
+    DATABASE_URL: database.url,
+    MESSAGES_DATABASE_URL: messages.url,
+  });
   await waitUntilUp('catalog', `${catalogUrl}/readyz`, {}, catalogProcess);
 }
 
-const grpc = (port: number) => ({ protocol: 'grpc', backends: [{ url: `http://127.0.0.1:${port}` }] });
+/**
+ * The same catalog again, serving gRPC over mutual TLS with the call policy (`npm start -- --mtls`),
+ * for a gateway that calls it with a certificate: the cost of mTLS on the edge's search.
+ */
+const tlsFiles = async (identity: string, authority: CertificateAuthority) => {
+  const issued = await authority.issue({
+    spiffeId: embeddedSpiffeId('mercato.local', identity),
+    ttlMs: 3_600_000,
+  });
+  const files = {
+    TLS_CERT_FILE: path.join(work, `${identity}.crt`),
+    TLS_KEY_FILE: path.join(work, `${identity}.key`),
+    TLS_CA_FILE: path.join(work, 'tls', 'ca.crt'),
+  };
+  writeFileSync(files.TLS_CERT_FILE, issued.cert);
+  writeFileSync(files.TLS_KEY_FILE, issued.key, { mode: 0o600 });
+  return files;
+};
+let catalogMtlsProcess: ChildProcess | undefined;
+let gatewayTls: Record<string, string> = {};
+if (upstreams.includes('catalog')) {
+  const authority = await CertificateAuthority.open(path.join(work, 'tls'));
+  gatewayTls = await tlsFiles('gateway', authority);
+  catalogMtlsProcess = startCatalog('catalog-mtls', {
+    PORT: String(ports.catalogMtls),
+    GRPC_PORT: String(ports.catalogMtlsGrpc),
+    DATABASE_URL: catalogDatabaseUrl,
+    MESSAGES_DATABASE_URL: messagesUrl,
+    // Serves calls only: the first catalog relays the outbox and runs the duties.
+    MERCATO_ROLE: 'standby',
+    MERCATO_POLICY_FILE: path.join(root, 'deploy', 'policy.yaml'),
+    ...(await tlsFiles('catalog', authority)),
+  });
+  await waitUntilUp('catalog-mtls', `http://127.0.0.1:${ports.catalogMtls}/readyz`, {}, catalogMtlsProcess);
+}
+
+const grpc = (port: number, scheme = 'http') => ({
+  protocol: 'grpc',
+  backends: [{ url: `${scheme}://127.0.0.1:${port}` }],
+});
 /** A gateway process with a routing table whose one route proxies /bench/ to the upstream. */
 const startGateway = async (
   name: string,
   port: number,
   route: Record<string, unknown>,
   env: Record<string, string>,
+  catalogCluster = grpc(ports.catalogGrpc),
 ) => {
   const routesFile = path.join(work, `${name}.routes.json`);
   writeFileSync(
     routesFile,
     JSON.stringify({
       clusters: {
-        catalog: grpc(ports.catalogGrpc),
+        catalog: catalogCluster,
         identity: grpc(5002),
         customer: grpc(5003),
         pricing: grpc(5004),
@@ -236,6 +286,16 @@ const [full, guardedGateway, plainGateway] = await Promise.all([
   startGateway('gateway-plain', ports.gatewayPlain, {}, {}),
   waitUntilUp('bare-proxy', `http://127.0.0.1:${ports.bare}/bench/item`, {}, bareProcess),
 ]);
+// Everything on, calling the catalog over mutual TLS.
+const mtlsGateway = catalogMtlsProcess
+  ? await startGateway(
+      'gateway-mtls',
+      ports.gatewayMtls,
+      guarded,
+      { TRACING: 'on', OTEL_EXPORTER_OTLP_ENDPOINT: upstreamUrl, ...gatewayTls },
+      grpc(ports.catalogMtlsGrpc, 'https'),
+    )
+  : undefined;
 const gatewayFull = full.url;
 const gatewayGuarded = guardedGateway.url;
 const gatewayPlain = plainGateway.url;
@@ -355,6 +415,7 @@ const searchPath = '/api/catalog/products?q=trail&page_size=20';
 let search:
   | (Awaited<ReturnType<typeof measureEdgeRead>> & { select_ms: { p50_ms: number; p99_ms: number } })
   | undefined;
+let searchMtls: Awaited<ReturnType<typeof measureEdgeRead>> | undefined;
 if (catalogProcess) {
   process.stdout.write('catalog search at the edge (everything on): capacity, then half of it, open loop\n');
   const edge = await measureEdgeRead({
@@ -370,6 +431,20 @@ if (catalogProcess) {
   );
   await db.end();
   search = { ...edge, select_ms: select };
+  if (mtlsGateway && catalogMtlsProcess) {
+    process.stdout.write('the same search with the gateway calling catalog over mutual TLS\n');
+    const mutual = await measureEdgeRead({
+      url: `${mtlsGateway.url}${searchPath}`,
+      capacitySeconds: searchSeconds,
+      seconds: searchSeconds,
+      processes: { gateway: mtlsGateway.pid, catalog: catalogMtlsProcess.pid },
+    });
+    broken.expect(
+      mutual.requests > 0 && mutual.broken_answers === 0 && mutual.capacity_errors === 0,
+      `the catalog search over mutual TLS: ${mutual.requests} answered, ${mutual.broken_answers + mutual.capacity_errors} broken answers or failed connections`,
+    );
+    searchMtls = mutual;
+  }
   broken.expect(
     edge.requests > 0 && edge.broken_answers === 0 && edge.capacity_errors === 0,
     `the catalog search at the edge: ${edge.requests} answered, ${edge.broken_answers + edge.capacity_errors} broken answers or failed connections`,
@@ -410,13 +485,23 @@ if (search) {
       `the same search by SELECT: p50 ${search.select_ms.p50_ms} ms, p99 ${search.select_ms.p99_ms} ms`,
   );
 }
+if (search && searchMtls) {
+  const total = (cpu: Record<string, number>) => Object.values(cpu).reduce((sum, ms) => sum + ms, 0);
+  const off = total(search.cpu_ms_per_request_at_capacity);
+  const on = total(searchMtls.cpu_ms_per_request_at_capacity);
+  console.log(
+    `mutual TLS between gateway and catalog (same search, everything on): capacity ${searchMtls.capacity_per_s}/s vs ${search.capacity_per_s}/s; ` +
+      `p99 at half ${searchMtls.p99_ms} ms vs ${search.p99_ms} ms; gateway + catalog CPU per search at capacity ${on.toFixed(2)} ms vs ${off.toFixed(2)} ms ` +
+      `(${on >= off ? '+' : ''}${Math.round(((on - off) / Math.max(0.01, off)) * 100)} %; target ≤ +15 %)`,
+  );
+}
 if (!nginx) console.log('nginx is not installed: no reference row (apt-get install nginx-light to add it)');
 
 const output = path.join(root, 'bench', 'results', 'gateway.json');
 mkdirSync(path.dirname(output), { recursive: true });
 await writeFile(
   output,
-  `${JSON.stringify({ date: new Date().toISOString(), smoke, cpus: cpus().length, seconds, connections, span_bytes: spanBytes, results: rows, catalog_search_at_edge: search }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), smoke, cpus: cpus().length, seconds, connections, span_bytes: spanBytes, results: rows, catalog_search_at_edge: search, catalog_search_at_edge_mtls: searchMtls }, null, 2)}\n`,
 );
 console.log(`wrote ${path.relative(root, output)}`);
 broken.exitIfBroken('gateway');

@@ -1,7 +1,9 @@
+import { readFile } from 'node:fs/promises';
 import type { DescField, DescMessage, DescService } from '@bufbuild/protobuf';
 import { ConnectError, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { type RawAnswer, rawRequest } from '@mercato/chassis/testing';
+import { workloadTlsFiles } from '../../apps/cli/src/supervisor/workload-tls-files.ts';
 import { superuserClient } from '../support/platform-process.ts';
 
 /** One spelling of a path and what the platform must make of it. */
@@ -47,18 +49,46 @@ export function disguisesOf(path: string): Disguise[] {
 /** The path with each `{param}` filled in. */
 export const fill = (template: string, value = 'x1') => template.replace(/\{[^}]+\}/g, value);
 
+/** A client certificate of the platform, its key, and the CA (what a valid workload holds). */
+export interface ClientCredentials {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+/**
+ * The gateway's certificate of a `--mtls` run, read from its data directory: the identity the call
+ * policy trusts most (it may call every service the edge needs), so what it still cannot do holds
+ * for every other.
+ */
+export async function platformCredentials(dataDir: string): Promise<ClientCredentials> {
+  const files = workloadTlsFiles(dataDir, 'gateway');
+  const [cert, key, ca] = await Promise.all(
+    [files.certFile, files.keyFile, files.caFile].map((file) => readFile(file, 'utf8')),
+  );
+  return { cert: cert ?? '', key: key ?? '', ca: ca ?? '' };
+}
+
+/** Node's TLS options for a gRPC transport presenting `credentials` (the server names no host). */
+export const grpcTlsOptions = (credentials: ClientCredentials) => ({
+  ...credentials,
+  checkServerIdentity: () => undefined,
+});
+
 /** GET, then a write where the route takes one: what an attacker sends to a guarded route. */
 export async function attempt(
   base: string,
   method: string,
   target: string,
   headers: Record<string, string> = {},
+  tls?: ClientCredentials,
 ) {
   const hasBody = method !== 'GET' && method !== 'DELETE';
   return rawRequest(base, target, {
     method,
     headers,
     ...(hasBody ? { body: { outage: true, decline_rate: 1 } } : {}),
+    ...(tls ? { tls } : {}),
   });
 }
 
@@ -153,8 +183,12 @@ export async function sweepGrpcService(
   service: DescService,
   url: string,
   value: string,
+  tls?: ClientCredentials,
 ): Promise<GrpcRefusal[]> {
-  const transport = createGrpcTransport({ baseUrl: url });
+  const transport = createGrpcTransport({
+    baseUrl: url,
+    ...(tls ? { nodeOptions: grpcTlsOptions(tls) } : {}),
+  });
   const client = createClient(service, transport) as unknown as Record<
     string,
     (input: unknown, options?: { timeoutMs?: number }) => unknown

@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Availability, probeNats, waitFor } from '@mercato/chassis/testing';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { isAlive, type PlatformPorts, PlatformProcess, superuserClient } from './platform-process.ts';
 import { type OrderJson, ShopClient } from './shop-client.ts';
+import { purgeShopStreams } from './shop-streams.ts';
 
 /** A deterministic pseudo-random sequence, so a failing run can be repeated (CHAOS_SEED). */
 export function seededRandom(seed = Number(process.env.CHAOS_SEED ?? 20261128)): () => number {
@@ -15,21 +14,6 @@ export function seededRandom(seed = Number(process.env.CHAOS_SEED ?? 20261128)):
     state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
     return state / 2 ** 31;
   };
-}
-
-/**
- * A fresh shop starts from empty queues: commands an earlier run's shop left in JetStream (its
- * databases are gone) would otherwise act on this one's stock.
- */
-export async function purgeShopStreams(url: string): Promise<void> {
-  const connection = await connect({ servers: url });
-  try {
-    const manager = await jetstreamManager(connection);
-    for await (const stream of manager.streams.list())
-      if (/^(QUEUE|EVENTS)_/.test(stream.config.name)) await manager.streams.purge(stream.config.name);
-  } finally {
-    await connection.close();
-  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { infraRequired } from '@mercato/chassis/testing';
+import { infraRequired, waitFor } from '@mercato/chassis/testing';
 
 /** Where the machine's Prometheus is (Debian's `prometheus` package: 2.42), or why there is none. */
 export function findPrometheus(): { prometheus: string; promtool: string } | { reason: string } {
@@ -90,12 +90,41 @@ export class PrometheusServer {
     return data.result.map(({ metric, value }) => ({ metric, value: Number(value[1]) }));
   }
 
+  /** Resolves with the active targets once there are `count`, every one up (scraped). */
+  async targetsUp(
+    count: number,
+    timeoutMs = 20_000,
+  ): Promise<Awaited<ReturnType<PrometheusServer['targets']>>> {
+    await waitFor(
+      `${count} targets scraped`,
+      async () => {
+        const targets = await this.targets();
+        return targets.length === count && targets.every((target) => target.health === 'up');
+      },
+      timeoutMs,
+      250,
+    );
+    return this.targets();
+  }
+
   /** The active targets, with the labels they carry after relabelling (`job`, `service`, `process`…). */
-  async targets(): Promise<{ labels: Record<string, string>; health: string; lastError: string }[]> {
+  async targets(): Promise<
+    { labels: Record<string, string>; health: string; lastError: string; scrapeUrl: string }[]
+  > {
     const data = await this.#api<{
-      activeTargets: { labels: Record<string, string>; health: string; lastError: string }[];
+      activeTargets: {
+        labels: Record<string, string>;
+        health: string;
+        lastError: string;
+        scrapeUrl: string;
+      }[];
     }>('targets?state=active');
-    return data.activeTargets.map(({ labels, health, lastError }) => ({ labels, health, lastError }));
+    return data.activeTargets.map(({ labels, health, lastError, scrapeUrl }) => ({
+      labels,
+      health,
+      lastError,
+      scrapeUrl,
+    }));
   }
 
   async rules(): Promise<RuleState[]> {

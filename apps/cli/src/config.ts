@@ -80,6 +80,25 @@ export const supervisorConfig = z.object({
   MERCATO_AUTOSCALE_INTERVAL_MS: env.int({ min: 200, max: 60_000, default: 2_000 }),
   /** No change within this long after the last one. */
   MERCATO_AUTOSCALE_COOLDOWN_MS: env.int({ min: 0, max: 600_000, default: 10_000 }),
+  /**
+   * Mutual TLS between the services (`--mtls`): the supervisor's CA (`<data dir>/tls`, its key 0600)
+   * gives each service a certificate proving `spiffe://<trust domain>/ns/embedded/sa/<service>`;
+   * every gRPC server asks callers for one and each call is authorized by MERCATO_POLICY_FILE
+   * (docs/security.md#service-identity).
+   */
+  MERCATO_MTLS: env.bool(false),
+  /**
+   * The gateway's certificate when the edge serves TLS (the gateway reads it and GATEWAY_TLS_KEY_FILE
+   * itself): the supervisor then reaches the gateway over HTTPS and accepts exactly this certificate there.
+   */
+  GATEWAY_TLS_CERT_FILE: z.string().min(1).optional(),
+  /** How long a service's certificate is valid; renewed in place when two thirds have passed. */
+  MERCATO_CERT_TTL_S: env.int({ min: 15, max: 30 * 24 * 3600, default: 24 * 3600 }),
+  /** Who may call which service's methods, with MERCATO_MTLS. Default: deploy/policy.yaml. */
+  MERCATO_POLICY_FILE: z
+    .string()
+    .min(1)
+    .default(path.join(repositoryRoot, 'deploy', 'policy.yaml')),
   MERCATO_READY_TIMEOUT_MS: env.int({ min: 1_000, max: 600_000, default: 60_000 }),
   /** The embedded PostgreSQL's own log lines on the console too. */
   MERCATO_DEBUG_PG: env.bool(false),

@@ -62,6 +62,7 @@ for (let index = 0; index < startArgs.length; index += 1) {
   if (arg === '--replicas') replicasText = startArgs[++index] ?? '';
   else if (arg.startsWith('--replicas=')) replicasText = arg.slice('--replicas='.length);
   else if (arg === '--legacy') config.MERCATO_LEGACY = true;
+  else if (arg === '--mtls') config.MERCATO_MTLS = true;
   else if (arg === '--autoscale') autoscaleText = startArgs[++index] ?? '';
   else if (arg.startsWith('--autoscale=')) autoscaleText = arg.slice('--autoscale='.length);
   else if (arg === '--ports' || arg.startsWith('--ports=')) {
@@ -75,7 +76,7 @@ for (let index = 0; index < startArgs.length; index += 1) {
     config.MERCATO_PORTS = ports;
   } else {
     process.stderr.write(
-      `mercato ${command}: unknown argument ${arg} (expected --replicas service=count,…, --autoscale service=min..max,…, --ports fixed|dynamic or --legacy)\n`,
+      `mercato ${command}: unknown argument ${arg} (expected --replicas service=count,…, --autoscale service=min..max,…, --ports fixed|dynamic, --legacy or --mtls)\n`,
     );
     process.exit(64);
   }

@@ -57,6 +57,13 @@ const readModel = (name: string): ServiceSpec => ({
   dependsOn: [],
 });
 
+/**
+ * Whether a service's HTTP port is inside the mesh (under `--mtls`, HTTPS with client certificates
+ * only): the Mercato services behind the gateway, every one of which serves gRPC. Not the gateway's
+ * (the public edge), nor the simulators' and the legacy shop's (the outside world, reached as it is).
+ */
+export const httpInsideMesh = (spec: ServiceSpec): boolean => spec.grpc;
+
 /** Start order; ports are handed out in this order too (`placeServices`). */
 export const serviceCatalog: readonly ServiceSpec[] = [
   core('catalog'),

@@ -41,6 +41,12 @@ export const gatewayConfig = z
     GATEWAY_REQUEST_TIMEOUT_MS: env.int({ min: 100, max: 300_000, default: 10_000 }),
     /** Comma-separated browser origins allowed by CORS. */
     GATEWAY_CORS_ORIGINS: env.list('http://localhost:5173,http://127.0.0.1:5173'),
+    /**
+     * The public edge over TLS (HTTPS on PORT, no client certificate asked): this certificate and its
+     * key (PEM), both or neither; replaced files are taken without a restart. Unset: plain HTTP.
+     */
+    GATEWAY_TLS_CERT_FILE: z.string().min(1).optional(),
+    GATEWAY_TLS_KEY_FILE: z.string().min(1).optional(),
     /** Proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed; none by default. */
     GATEWAY_TRUSTED_PROXIES: env.list(''),
     GATEWAY_RATE_LIMIT_STORE: z
@@ -87,6 +93,13 @@ export const gatewayConfig = z
   .refine((config) => config.RPC_LIMIT_MIN <= config.RPC_LIMIT_MAX, {
     error: 'RPC_LIMIT_MIN must not be above RPC_LIMIT_MAX',
     path: ['RPC_LIMIT_MIN'],
-  });
+  })
+  .refine(
+    (config) => (config.GATEWAY_TLS_CERT_FILE === undefined) === (config.GATEWAY_TLS_KEY_FILE === undefined),
+    {
+      error: 'GATEWAY_TLS_CERT_FILE and GATEWAY_TLS_KEY_FILE go together: set both or neither',
+      path: ['GATEWAY_TLS_CERT_FILE'],
+    },
+  );
 
 export type GatewayConfig = z.output<typeof gatewayConfig>;

@@ -1,4 +1,9 @@
-import { createAuthenticator, identityJwks, type ServiceDefinition } from '@mercato/chassis';
+import {
+  createAuthenticator,
+  experimentRoutes,
+  identityJwks,
+  type ServiceDefinition,
+} from '@mercato/chassis';
 import { requireTokenWhereDeclared } from './auth/authentication-first.ts';
 import { createAuthorizationStep } from './auth/authorization.step.ts';
 import { BlockedUsers, followBlockedUsers } from './auth/blocked-users.ts';
@@ -14,6 +19,7 @@ import { catalogEdgeRoutes } from './routes/catalog.routes.ts';
 import { customerEdgeRoutes } from './routes/customer.routes.ts';
 import { dashboardEdgeRoutes } from './routes/dashboard.routes.ts';
 import { inventoryEdgeRoutes } from './routes/inventory.routes.ts';
+import { legacyCustomerReads } from './routes/legacy-customer.routes.ts';
 import { orderEdgeRoutes } from './routes/order.routes.ts';
 import { orderLiveRoutes } from './routes/order-live.routes.ts';
 import { readModelEdgeRoutes } from './routes/read-model.routes.ts';
@@ -48,6 +54,14 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
     // Room for a long bearer token: a 16 KB forgery must reach the verifier and get its 401.
     maxHeaderBytes: 32 * 1024,
     trustProxy: config.GATEWAY_TRUSTED_PROXIES,
+    publicTls:
+      config.GATEWAY_TLS_CERT_FILE && config.GATEWAY_TLS_KEY_FILE
+        ? {
+            certFile: config.GATEWAY_TLS_CERT_FILE,
+            keyFile: config.GATEWAY_TLS_KEY_FILE,
+            names: { cert: 'GATEWAY_TLS_CERT_FILE', key: 'GATEWAY_TLS_KEY_FILE' },
+          }
+        : undefined,
   }),
   async setup(context) {
     const { config } = context;
@@ -89,6 +103,10 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
       logger: context.logger,
       signal: context.stopping,
     });
+    const customerReads = legacyCustomerReads(upstreams, identification, {
+      registry: context.metrics.registry,
+      logger: context.logger,
+    });
     return {
       onClose: async () => {
         table.close();
@@ -114,6 +132,8 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
         await app.register(orderEdgeRoutes(upstreams, identification));
         await app.register(readModelEdgeRoutes(identification, upstreams));
         await app.register(orderLiveRoutes(upstreams, identification, streams));
+        await app.register(customerReads.routes);
+        await app.register(experimentRoutes([customerReads.experiment]));
         await app.register(
           webAppRoutes({
             identification,

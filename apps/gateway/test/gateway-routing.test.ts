@@ -18,7 +18,7 @@ import { IdentityService } from '@mercato/contracts/grpc/identity';
 import { InventoryService } from '@mercato/contracts/grpc/inventory';
 import { OrderService } from '@mercato/contracts/grpc/order';
 import { PricingService } from '@mercato/contracts/grpc/pricing';
-import fastify, { type FastifyInstance } from 'fastify';
+import fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../src/config.ts';
 import { gatewayDefinition } from '../src/gateway.service.ts';
@@ -172,14 +172,19 @@ describe('the routing table at work', () => {
         { parseAs: 'buffer', bodyLimit: 64 * 1024 * 1024 },
         (_request, body, done) => done(null, { bytes: (body as Buffer).length }),
       );
-      app.all('/*', async (request) => ({
+      app.all('/*', async (request, reply) => {
+        // A backend that answers a Location of its own paths (a created resource).
+        if (request.url.startsWith('/api/created')) void reply.header('location', '/api/customers/7');
+        return echo(request);
+      });
+      const echo = (request: FastifyRequest) => ({
         method: request.method,
         url: request.url,
         body: request.body ?? null,
         correlation: request.headers['x-correlation-id'] ?? null,
         accept: request.headers.accept ?? null,
         traceparents: request.raw.headersDistinct.traceparent ?? [],
-      }));
+      });
     });
     const analytics = await httpServer((app) => {
       app.get('/customers/:id/recommendations', async () => {
@@ -208,6 +213,8 @@ describe('the routing table at work', () => {
         legacy: { protocol: 'http', backends: [{ url: legacy }] },
         // The same upstream found by name, beside an instance that has stopped (MERCATO_PEERS below).
         'legacy-found': { protocol: 'http', backends: [{ service: 'legacy-shop' }] },
+        // A service discovery knows nothing of (a monolith the platform was started without).
+        absent: { protocol: 'http', backends: [{ service: 'absent' }] },
         analytics: { protocol: 'http', backends: [{ url: analytics }] },
       },
       routes: [
@@ -229,6 +236,8 @@ describe('the routing table at work', () => {
         },
         { name: 'catalog', match: { path_prefix: '/api/catalog/' } },
         { name: 'legacy-found', match: { path_prefix: '/found/' }, proxy: 'legacy-found' },
+        { name: 'shop', match: { path_prefix: '/shop/api/' }, proxy: 'legacy', strip_prefix: '/shop' },
+        { name: 'absent', match: { path_prefix: '/absent/' }, proxy: 'absent' },
         {
           name: 'legacy-admin',
           match: { path_prefix: '/legacy/admin/' },
@@ -419,6 +428,22 @@ describe('the routing table at work', () => {
     expect((await admin()).status).toBe(401);
     expect((await admin(await issuer.tokenFor('usr_a'))).status).toBe(403);
     expect((await admin(await issuer.tokenFor('usr_root', ['admin']))).status).toBe(200);
+  });
+
+  it('forwards a stripped path and puts the prefix back on the Location answered', async () => {
+    const created = await fetch(`${url}/shop/api/created?page=2`, { method: 'POST' });
+    expect(created.headers.get('location')).toBe('/shop/api/customers/7');
+    expect(await created.json()).toMatchObject({ method: 'POST', url: '/api/created?page=2' });
+    // The cut is made on the path the route matched, whatever its case or encoding.
+    for (const variant of ['/SHOP/api/x', '/%73hop/api/x']) {
+      const response = await fetch(`${url}${variant}`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ url: '/api/x' });
+    }
+    // A proxy route to a service that is not running: 503 naming it.
+    const absent = await fetch(`${url}/absent/x`);
+    expect(absent.status).toBe(503);
+    expect((await json<Problem>(absent)).code).toBe('ABSENT.UNAVAILABLE');
   });
 
   describe('the customer dashboard', () => {

@@ -41,6 +41,16 @@ describe('deploy/policy.yaml', () => {
     expect(named.filter((method) => !known.has(method))).toEqual([]);
   });
 
+  it('lets a caller act without a user only on a method it may call', async () => {
+    const policy = parse(await policyText()) as PolicyDocument;
+    const order = policy.services.order ?? {};
+    order.withoutUser = { 'mercato.order.v1.OrderService/CancelOrder': ['notification'] };
+    const result = callPolicySchema.safeParse(policy);
+    expect(result.error && describePolicyIssues(result.error)).toEqual([
+      'services.order.withoutUser.mercato.order.v1.OrderService/CancelOrder.0: notification may act without a user on mercato.order.v1.OrderService/CancelOrder only if it may call it (list it under grpc)',
+    ]);
+  });
+
   it('refuses a misspelt key or a malformed route, naming where', async () => {
     const policy = parse(await policyText()) as PolicyDocument;
     policy.trustDomian = 'mercato.local';

@@ -3,6 +3,13 @@ import type { MessageContract } from '@mercato/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Gauge } from 'prom-client';
 import type { z } from 'zod';
+import { createAuthenticator } from './auth/token-verifier.ts';
+import {
+  authorizationInterceptor,
+  type CallAuthorizer,
+  loadCallAuthorizer,
+} from './authorization/call-authorizer.ts';
+import { type CustomerAccess, customerAccess } from './authorization/customer-access.ts';
 import { ConfigError, loadConfig } from './config/load-config.ts';
 import { createPool, type Pool, pingDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
@@ -12,7 +19,7 @@ import { RegistryWatch } from './discovery/registry-watch.ts';
 import { type PeerTable, StaticPeers } from './discovery/static-peers.ts';
 import { createGrpcClient, type GrpcClient, staticEndpoints } from './grpc/grpc-client.ts';
 import { createGrpcServer, type GrpcRoutes, type GrpcServer } from './grpc/grpc-server.ts';
-import { adminGuardSettings, createAdminGuard } from './http/admin-guard.ts';
+import { adminGuardSettings, createAdminGuard, identityJwks } from './http/admin-guard.ts';
 import { createHttpServer, type HttpApp, type HttpServerSettings } from './http/create-http-server.ts';
 import { type HealthState, type ReadinessCheck, registerHealthRoutes } from './http/health-routes.ts';
 import { type DocsSettings, registerOpenApiDocs } from './http/openapi-docs.ts';
@@ -28,6 +35,9 @@ import { createServiceMetrics, type ServiceMetrics } from './metrics/service-met
 import type { PolicySettings } from './resilience/dependency-policy.ts';
 import { policySettingsFrom, type RpcClientConfig } from './resilience/policy-settings.ts';
 import { stopTracing } from './telemetry/tracing-sdk.ts';
+import { loadServerCertificate, type ServerCertificateFiles } from './tls/server-certificate.ts';
+import { presentWorkloadCertificate } from './tls/workload-https.ts';
+import { loadWorkloadTls, type WorkloadTls } from './tls/workload-tls.ts';
 
 /** What the chassis itself reads from every service's config (see `serviceConfigShape`). */
 export interface ChassisConfig {
@@ -41,6 +51,11 @@ export interface ChassisConfig {
   JWT_ISSUER?: string;
   JWT_AUDIENCE?: string;
   MERCATO_ROLE?: ServiceRole;
+  TLS_CERT_FILE?: string | undefined;
+  TLS_KEY_FILE?: string | undefined;
+  TLS_CA_FILE?: string | undefined;
+  HTTP_MUTUAL_TLS?: boolean;
+  MERCATO_POLICY_FILE?: string | undefined;
 }
 
 /**
@@ -82,6 +97,11 @@ export interface BaseServiceContext<Config> {
   ) => GrpcClient<S>;
   /** How other services are found by name (their HTTP APIs too). */
   discovery: Discovery;
+  /**
+   * For an HTTP API serving customers' resources: whether a request's `Authorization` may read
+   * this customer's (always, unless the service runs under a call policy; `customer-access.ts`).
+   */
+  customerAccess: CustomerAccess;
   /** Aborted when the service starts stopping; long-lived streams end on it. */
   stopping: AbortSignal;
 }
@@ -115,9 +135,13 @@ interface DefinitionBase<Config extends ChassisConfig> {
   config: z.ZodType<Config>;
   docs?: DocsSettings;
   /** Limits of the HTTP server (an edge sets tighter ones than the defaults). */
-  http?: (
-    config: Config,
-  ) => Pick<HttpServerSettings, 'bodyLimitBytes' | 'requestTimeoutMs' | 'maxHeaderBytes' | 'trustProxy'>;
+  http?: (config: Config) => Pick<
+    HttpServerSettings,
+    'bodyLimitBytes' | 'requestTimeoutMs' | 'maxHeaderBytes' | 'trustProxy'
+  > & {
+    /** A public port's certificate (the edge's): HTTPS that asks clients for none. */
+    publicTls?: ServerCertificateFiles | undefined;
+  };
 }
 
 /**
@@ -185,6 +209,7 @@ export async function createService<Config extends ChassisConfig, Uses extends S
   const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
   // Before any I/O: a discovery setting that cannot work is a configuration error, said first.
   const discovery = createDiscovery(config, logger);
+  const tls = workloadTls(config, logger);
   const metrics = createServiceMetrics(definition.name);
   const health: HealthState = { accepting: false };
   const checks: ReadinessCheck[] = [];
@@ -226,6 +251,15 @@ export async function createService<Config extends ChassisConfig, Uses extends S
   // The first answer before anything calls out: a call made earlier would find no instance and wait.
   await discovery.ready(2_000);
 
+  // Under a call policy the users behind calls are checked against identity's keys, found by name.
+  const authenticateUsers =
+    config.MERCATO_POLICY_FILE && discovery.knows('identity', 'http')
+      ? createAuthenticator({
+          jwksUrl: identityJwks(discovery),
+          issuer: config.JWT_ISSUER ?? 'mercato-identity',
+          audience: config.JWT_AUDIENCE ?? 'mercato',
+        })
+      : undefined;
   const stopSignal = new AbortController();
   const policyDefaults = policySettingsFrom(config as Config & RpcClientConfig);
   // The definition's type ties `db` and `outbox` to its migrations and messaging, which were
@@ -238,6 +272,7 @@ export async function createService<Config extends ChassisConfig, Uses extends S
     outbox: messaging?.outbox,
     stopping: stopSignal.signal,
     discovery,
+    customerAccess: customerAccess(config.MERCATO_POLICY_FILE !== undefined, authenticateUsers),
     grpcClient: (service, target) =>
       createGrpcClient(service, {
         dependency: target.dependency,
@@ -248,9 +283,13 @@ export async function createService<Config extends ChassisConfig, Uses extends S
         settings: { ...policyDefaults, ...target.settings },
         logger,
         metrics: metrics.rpc,
+        ...(tls
+          ? { tls: { workload: tls, ...(target.url ? {} : { peer: target.find ?? target.dependency }) } }
+          : {}),
       }),
   } as ServiceContext<Config, Uses>);
   let grpc: { server: GrpcServer; port: number } | undefined;
+  let authorizer: CallAuthorizer | undefined;
   let grpcUrl: string | undefined;
   if (parts.grpc) {
     const {
@@ -271,11 +310,48 @@ export async function createService<Config extends ChassisConfig, Uses extends S
         { error_percent: errorPercent, latency_ms: latencyMs },
         'this instance injects faults into its gRPC calls (a deliberately bad version)',
       );
-    grpc = { server: createGrpcServer(parts.grpc, logger, metrics.rpc, { errorPercent, latencyMs }), port };
+    authorizer = config.MERCATO_POLICY_FILE
+      ? await loadCallAuthorizer({
+          file: config.MERCATO_POLICY_FILE,
+          service: definition.name,
+          logger,
+          registry: metrics.registry,
+        })
+      : undefined;
+    const security = tls && {
+      tls,
+      ...(authorizer
+        ? {
+            authorize: authorizationInterceptor(
+              authorizer,
+              definition.name,
+              metrics.registry,
+              authenticateUsers,
+            ),
+          }
+        : {}),
+    };
+    grpc = {
+      server: createGrpcServer(parts.grpc, logger, metrics.rpc, { errorPercent, latencyMs }, security),
+      port,
+    };
   }
   checks.push(...(parts.readiness ?? []));
 
-  const app = createHttpServer({ logger, metrics, ...definition.http?.(config) });
+  const { publicTls: publicTlsFiles, ...httpSettings } = definition.http?.(config) ?? {};
+  if (publicTlsFiles && config.HTTP_MUTUAL_TLS)
+    throw new ConfigError([
+      `HTTP_MUTUAL_TLS and ${publicTlsFiles.names.cert} both set: a port is either inside the mesh or public`,
+    ]);
+  const publicTls = publicTlsFiles ? loadServerCertificate(publicTlsFiles, logger) : undefined;
+  const secureHttp = publicTls !== undefined || (tls !== undefined && config.HTTP_MUTUAL_TLS === true);
+  const app = createHttpServer({
+    logger,
+    metrics,
+    ...httpSettings,
+    ...(tls && config.HTTP_MUTUAL_TLS ? { tls } : {}),
+    ...(publicTls ? { publicTls } : {}),
+  });
   registerHealthRoutes(app, checks, health, metrics.registry);
   app.addHook('onRequest', createAdminGuard(adminGuardSettings(config, discovery)));
   // While draining, answer in-flight requests with `Connection: close` so keep-alive clients do not
@@ -340,6 +416,9 @@ export async function createService<Config extends ChassisConfig, Uses extends S
     await parts.onClose?.();
     await messaging?.stop();
     await discovery.stop();
+    authorizer?.close();
+    tls?.close();
+    publicTls?.close();
     await db?.end();
     await stopTracing();
     logger.info({ drained }, 'stopped');
@@ -364,7 +443,9 @@ export async function createService<Config extends ChassisConfig, Uses extends S
         grpcUrl = await grpc.server.listen(config.HOST, grpc.port);
         logger.info({ address: grpcUrl }, `${definition.name} serving gRPC`);
       }
-      const address = await app.listen({ host: config.HOST, port: config.PORT });
+      const listened = await app.listen({ host: config.HOST, port: config.PORT });
+      // fastify names the scheme of a server it made itself; this one may be HTTPS.
+      const address = secureHttp ? listened.replace(/^http:/, 'https:') : listened;
       health.accepting = true;
       logger.info({ address }, `${definition.name} listening`);
       return address;
@@ -374,6 +455,30 @@ export async function createService<Config extends ChassisConfig, Uses extends S
       return stopping;
     },
   };
+}
+
+/**
+ * The workload's certificate when TLS_* is set (all three, or a ConfigError); a call policy without
+ * it is one too, since a caller could not be told from another.
+ */
+function workloadTls(config: ChassisConfig, logger: Logger): WorkloadTls | undefined {
+  const { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, TLS_CA_FILE: caFile } = config;
+  const given = [certFile, keyFile, caFile].filter((file) => file !== undefined).length;
+  if (given === 0) {
+    if (config.MERCATO_POLICY_FILE)
+      throw new ConfigError([
+        'MERCATO_POLICY_FILE needs TLS_CERT_FILE, TLS_KEY_FILE and TLS_CA_FILE (callers are known by their certificates)',
+      ]);
+    if (config.HTTP_MUTUAL_TLS)
+      throw new ConfigError(['HTTP_MUTUAL_TLS needs TLS_CERT_FILE, TLS_KEY_FILE and TLS_CA_FILE']);
+    return undefined;
+  }
+  if (!certFile || !keyFile || !caFile)
+    throw new ConfigError(['TLS_CERT_FILE, TLS_KEY_FILE and TLS_CA_FILE go together: set all three or none']);
+  const tls = loadWorkloadTls({ certFile, keyFile, caFile }, logger);
+  // Its HTTPS calls to the platform's HTTP ports (the read models, identity's keys) present it too.
+  presentWorkloadCertificate(tls);
+  return tls;
 }
 
 /** What discovery the configuration chose (`MERCATO_DISCOVERY`, or what it implies). */

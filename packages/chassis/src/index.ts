@@ -1,4 +1,11 @@
-export { type Authenticator, createAuthenticator, type Principal } from './auth/token-verifier.ts';
+export {
+  type Authenticator,
+  createAuthenticator,
+  mayRead,
+  type Principal,
+} from './auth/token-verifier.ts';
+export { mayActFor, usersChecked } from './authorization/call-authorizer.ts';
+export type { CustomerAccess } from './authorization/customer-access.ts';
 export { BoundedQueue, QueueOverflow } from './bounded-queue.ts';
 export * from './calls/index.ts';
 export {
@@ -58,6 +65,11 @@ export {
 } from './errors/app-error.ts';
 export { PROBLEM_CONTENT_TYPE, type Problem, toProblem } from './errors/problem.ts';
 export * from './event-sourcing/index.ts';
+export {
+  AsyncExperiment,
+  type AsyncExperimentSettings,
+  type AsyncRunSettings,
+} from './experiments/async-experiment.ts';
 export { experimentRoutes } from './experiments/experiment.routes.ts';
 export {
   bucketOf,
@@ -65,6 +77,7 @@ export {
   type ExperimentMode,
   type ExperimentReport,
   type Mismatch,
+  type ReportingExperiment,
 } from './experiments/experiment.ts';
 export {
   createGrpcClient,

@@ -63,8 +63,8 @@ describe.skipIf(!postgres.available)(suiteTitle('PostgreSQL message store', post
     },
   );
 
-  it('an idle member handles one publish with two claims and an acknowledgement, and nothing else', async () => {
-    // The member's own pool, every statement counted; the publisher has its own.
+  /** A member on a pool of its own whose every statement is counted ('claim' or the first word). */
+  const countedMember = async (topic: string) => {
     const memberPool = createPool({ url, max: 4, applicationName: 'bus-test-member' }, logger);
     const statements: string[] = [];
     const query = memberPool.query.bind(memberPool) as (...args: unknown[]) => Promise<unknown>;
@@ -80,32 +80,70 @@ describe.skipIf(!postgres.available)(suiteTitle('PostgreSQL message store', post
       pollIntervalMs: 30_000,
     });
     const publisher = new PostgresMessageBus({ pool, listenUrl: url, logger });
-    const topic = `idle-cost-${Date.now().toString(36)}`;
-    const handled: string[] = [];
+    const handled: number[] = [];
+    const group = `counted-${topic}`;
     const subscription = await member.subscribe({
-      group: `idle-cost-${topic}`,
+      group,
       kind: 'topic',
       destinations: [topic],
       onDelivery: async (delivery) => {
-        handled.push(delivery.messageId);
+        handled.push((delivery.envelope as { data: { seq: number } }).data.seq);
         await delivery.ack();
       },
     });
+    await sleep(300);
+    statements.length = 0;
+    const pending = async () =>
+      (
+        await pool.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM bus_deliveries WHERE group_name = $1',
+          [group],
+        )
+      ).rows[0]?.n;
+    return {
+      statements,
+      handled,
+      publisher,
+      pending,
+      stop: async () => {
+        await subscription.stop();
+        await member.close();
+        await publisher.close();
+        await memberPool.end();
+      },
+    };
+  };
+
+  it('an idle member handles one publish with two claims, the second acknowledging it, and nothing else', async () => {
+    const topic = `idle-cost-${Date.now().toString(36)}`;
+    const member = await countedMember(topic);
     try {
+      await member.publisher.publish([toTopic(topic, event('k1', 1))]);
+      await waitFor('the delivery handled', () => member.handled.length === 1, 5_000, 10);
       await sleep(300);
-      statements.length = 0;
-      await publisher.publish([toTopic(topic, event('k1', 1))]);
-      await waitFor('the delivery handled', () => handled.length === 1, 5_000, 10);
-      await sleep(300);
-      // One claim takes it, the acknowledgement, one more claim finds nothing and says when the
-      // next is due. Not: a second loop's empty claim on the same notification, nor a separate
-      // next-due query.
-      expect(statements).toEqual(['claim', 'DELETE', 'claim']);
+      // One claim takes it; the next acknowledges it, finds nothing and says when the next is due.
+      // Not: an acknowledgement of its own, a second loop's empty claim on the same notification,
+      // nor a separate next-due query.
+      expect(member.statements).toEqual(['claim', 'claim']);
+      expect(await member.pending()).toBe(0);
     } finally {
-      await subscription.stop();
-      await member.close();
-      await publisher.close();
-      await memberPool.end();
+      await member.stop();
+    }
+  });
+
+  it("claims a key's next message in the statement that acknowledges its head", async () => {
+    const topic = `next-of-key-${Date.now().toString(36)}`;
+    const member = await countedMember(topic);
+    try {
+      await member.publisher.publish([toTopic(topic, event('k1', 1)), toTopic(topic, event('k1', 2))]);
+      await waitFor('both handled', () => member.handled.length === 2, 5_000, 10);
+      await sleep(300);
+      expect(member.handled).toEqual([1, 2]);
+      // The head; its acknowledgement with the second; the second's with a look that finds nothing.
+      expect(member.statements).toEqual(['claim', 'claim', 'claim']);
+      expect(await member.pending()).toBe(0);
+    } finally {
+      await member.stop();
     }
   });
 });

@@ -22,7 +22,12 @@ export {
   refundPayment,
   takePayment,
 } from './commands/payment-commands.ts';
-export { type SagaRequest, sagaReply, sagaRequest } from './commands/saga-messages.ts';
+export {
+  ORDER_SAGA_REPLIES,
+  type SagaRequest,
+  sagaReply,
+  sagaRequest,
+} from './commands/saga-messages.ts';
 export { createEnvelope, type EnvelopeOptions } from './create-envelope.ts';
 export { type Envelope, type EnvelopeMetadata, envelopeSchema } from './envelope.ts';
 export { catalogEvents, productCreated, productUpdated } from './events/catalog-events.ts';
@@ -80,6 +85,7 @@ export {
   type Upcaster,
 } from './message-contract.ts';
 export { type Checked, MessageRegistry } from './message-registry.ts';
+export { shopDestinations } from './shop-destinations.ts';
 export {
   formatOrderLogPosition,
   type OrderLogPosition,

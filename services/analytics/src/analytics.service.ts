@@ -17,7 +17,7 @@ export const analyticsDefinition: ServiceDefinition<AnalyticsConfig, { database:
   config: analyticsConfig,
   migrations: readModelMigrations,
   docs: { title: 'Mercato analytics', description: 'gRPC: mercato.analytics.v1.AnalyticsService' },
-  async setup({ config, db, logger, metrics }) {
+  async setup({ config, db, logger, metrics, customerAccess }) {
     const readModel = await startReadModel({
       config,
       db,
@@ -28,7 +28,7 @@ export const analyticsDefinition: ServiceDefinition<AnalyticsConfig, { database:
     const queries = new AnalyticsQueries(new PostgresReports(db, () => readModel.runner.live()));
     return readModelServiceParts(readModel, {
       grpc: analyticsGrpc(queries),
-      routes: analyticsRoutes(queries),
+      routes: analyticsRoutes(queries, customerAccess),
     });
   },
 };

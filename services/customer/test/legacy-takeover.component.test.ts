@@ -35,7 +35,7 @@ describe.skipIf(!postgres.available)(
     /** A captured change of legacy customer `id`, as change data capture publishes it. */
     const captured = (
       id: string,
-      row: { name: string; email?: string; updatedAt: string } | null,
+      row: { name: string; email?: string; address?: string; updatedAt: string } | null,
       committedAt = sequence + 1,
     ): Envelope => {
       sequence += 1;
@@ -56,7 +56,7 @@ describe.skipIf(!postgres.available)(
             email: row.email ?? `customer${id}@legacy.example`,
             name: row.name,
             password_hash: 'sha256$s$00',
-            address: '1 Old Street',
+            address: row.address ?? '1 Old Street',
             created_at: '2023-01-01T00:00:00.000Z',
             updated_at: row.updatedAt,
           },
@@ -91,10 +91,14 @@ describe.skipIf(!postgres.available)(
       const change = captured('42', { name: 'Customer 42', updatedAt: '2024-01-01T00:00:00.000Z' });
       await publish(change, change);
       await waitFor('the profile', async () => (await profile('usr_legacy_42')) !== undefined);
+      // What the monolith holds, its own timestamps included, as its API would answer them.
       expect(await profile('usr_legacy_42')).toMatchObject({
         email: 'customer42@legacy.example',
         name: 'Customer 42',
+        address: '1 Old Street',
         segment: 'standard',
+        createdAt: '2023-01-01T00:00:00.000Z',
+        updatedAt: '2024-01-01T00:00:00.000Z',
       });
       await waitFor('customer.updated announced', async () => {
         const { rows } = await messageStore.messages.query<{ n: number }>(
@@ -110,6 +114,7 @@ describe.skipIf(!postgres.available)(
         captured('43', {
           name: 'Newest',
           email: 'new43@legacy.example',
+          address: '43 New Road',
           updatedAt: '2024-03-01T00:00:00.000Z',
         }),
         // Committed before 'Newest' (its log position is lower), delivered after it.
@@ -123,7 +128,12 @@ describe.skipIf(!postgres.available)(
         );
         return (handled?.rows[0]?.n ?? 0) >= 5;
       });
-      expect(await profile('usr_legacy_43')).toMatchObject({ name: 'Newest', email: 'new43@legacy.example' });
+      expect(await profile('usr_legacy_43')).toMatchObject({
+        name: 'Newest',
+        email: 'new43@legacy.example',
+        address: '43 New Road',
+        updatedAt: '2024-03-01T00:00:00.000Z',
+      });
     });
 
     it('keeps the profile when the monolith deletes the row', async () => {

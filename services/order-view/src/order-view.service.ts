@@ -18,7 +18,7 @@ export const orderViewDefinition: ServiceDefinition<OrderViewConfig, { database:
   config: orderViewConfig,
   migrations: readModelMigrations,
   docs: { title: 'Mercato order-view', description: 'gRPC: mercato.orderview.v1.OrderViewService' },
-  async setup({ config, db, logger, metrics }) {
+  async setup({ config, db, logger, metrics, customerAccess }) {
     const { rebuild } = await prepareForLegacyHistory(db, orderSummariesReadModel);
     const readModel = await startReadModel({
       config,
@@ -36,7 +36,7 @@ export const orderViewDefinition: ServiceDefinition<OrderViewConfig, { database:
     const queries = new OrderViewQueries(new PostgresOrderSummaries(db, () => readModel.runner.live()));
     return readModelServiceParts(readModel, {
       grpc: orderViewGrpc(queries),
-      routes: orderViewRoutes(queries),
+      routes: orderViewRoutes(queries, customerAccess),
     });
   },
 };

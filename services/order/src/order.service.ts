@@ -14,7 +14,7 @@ import {
   sagaMigrations,
   sagaReplyConsumer,
 } from '@mercato/chassis';
-import { orderEvents, sagaReply, shipmentEvents } from '@mercato/contracts';
+import { ORDER_SAGA_REPLIES, orderEvents, sagaReply, shipmentEvents } from '@mercato/contracts';
 import { PricingService } from '@mercato/contracts/grpc/pricing';
 import {
   CHANGE_FEED_MIGRATIONS_TABLE,
@@ -35,7 +35,6 @@ import { orderSagaEffects } from './application/order-saga-effects.ts';
 import {
   cancelOrderSaga,
   isCancelOrderSagaId,
-  ORDER_SAGA_REPLIES,
   type OrderSagaData,
   placeOrderSaga,
   sagaCommands,

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import { createLogger } from '@mercato/chassis/logging';
 import { adminTokenPath, readAdminToken } from '../supervisor/admin-token.ts';
 import { type RunState, runStatePath } from '../supervisor/run-state.ts';
+import { SUPERVISOR_IDENTITY, workloadTlsFiles } from '../supervisor/workload-tls-files.ts';
 
 export type AdminCall = (method: string, path: string) => Promise<{ ok: boolean; body: unknown }>;
 
@@ -36,6 +38,17 @@ export async function adminClient(service: string, dataDir: string): Promise<Adm
     state.services[service]?.url ??
     Object.values(state.services).find((entry) => entry.service === service)?.url;
   if (!base) return `unknown service "${service}" (running: ${Object.keys(state.services).join(', ')})`;
+  // Under `--mtls` a service's HTTP port takes only a platform certificate: the CLI, which reads the
+  // run's admin token from the data directory, presents the supervisor's from there too.
+  if (base.startsWith('https:')) {
+    const { loadWorkloadTls, presentWorkloadCertificate } = await import('@mercato/chassis/workload-tls');
+    try {
+      const silent = createLogger({ service: 'mercato', level: 'silent' });
+      presentWorkloadCertificate(loadWorkloadTls(workloadTlsFiles(dataDir, SUPERVISOR_IDENTITY), silent));
+    } catch (error) {
+      return `${service} takes only mutual TLS, and this run's certificates cannot be read: ${(error as Error).message}`;
+    }
+  }
   return async (method, path) => {
     const response = await fetch(`${base}${path}`, {
       method,

@@ -1,17 +1,7 @@
+import type { ExperimentReport } from '@mercato/chassis';
 import { adminClient, fail } from './admin-client.ts';
 
 const usage = 'usage: mercato experiments <service> [--limit N]';
-
-interface Report {
-  name: string;
-  mode: string;
-  candidate_percent: number;
-  compared: number;
-  mismatches: number;
-  candidate_errors: number;
-  candidate_answers: number;
-  recent: { at: string; subject: string | null; input: unknown; control: unknown; candidate: unknown }[];
-}
 
 /**
  * `mercato experiments pricing`: a service's branch-by-abstraction experiments (its
@@ -28,13 +18,13 @@ export async function experimentsCommand(args: string[], dataDir: string): Promi
   try {
     const { ok, body } = await call('GET', `/admin/experiments?limit=${limit}`);
     if (!ok) return fail(`${service} answered ${JSON.stringify(body)}`);
-    const { experiments } = body as { experiments: Report[] };
+    const { experiments } = body as { experiments: ExperimentReport[] };
     if (experiments.length === 0) process.stdout.write(`${service} runs no experiment\n`);
     for (const experiment of experiments) {
       const share =
         experiment.mode === 'candidate' ? ` (candidate answers for ${experiment.candidate_percent} %)` : '';
       process.stdout.write(
-        `${experiment.name}: ${experiment.mode}${share}; ${experiment.compared} compared, ${experiment.mismatches} differed, ${experiment.candidate_errors} candidate errors; ${experiment.candidate_answers} answered by the candidate alone\n`,
+        `${experiment.name}: ${experiment.mode}${share}; ${experiment.compared} compared, ${experiment.mismatches} differed, ${experiment.candidate_errors} candidate errors${experiment.ignored ? `, ${experiment.ignored} ignored (known to be in flight)` : ''}; ${experiment.candidate_answers} answered by the candidate alone\n`,
       );
       for (const mismatch of experiment.recent)
         process.stdout.write(

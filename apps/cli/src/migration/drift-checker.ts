@@ -19,7 +19,7 @@ export interface DriftReport {
   /** Rows the monolith changed within the settle window: on their way, left out of the comparison. */
   inFlight: number;
   tables: {
-    /** Monolith customers → customer's profiles (email, name). */
+    /** Monolith customers → customer's profiles (email, name, address, created and updated times). */
     customers: TableDrift;
     /** Monolith customers → identity's accounts (email). */
     accounts: TableDrift;
@@ -34,9 +34,14 @@ const statusCase = Object.entries(legacyOrderStatus)
   .map(([legacy, service]) => `WHEN '${legacy}' THEN '${service}'`)
   .join(' ');
 
+/** A customer as both sides hold it: the same columns in the monolith and in customer's profiles. */
+const customerFields = `email || '|' || name || '|' || address || '|' ||
+  date_trunc('milliseconds', created_at)::text || '|' || date_trunc('milliseconds', updated_at)::text`;
+
 const queries = {
   // $1: the settle window in ms; a row changed within it is in flight, not compared.
-  legacyCustomers: `SELECT 'usr_legacy_' || id AS key, email || '|' || name AS fields,
+  // Timestamps to the millisecond: the capture carries them as JavaScript dates.
+  legacyCustomers: `SELECT 'usr_legacy_' || id AS key, ${customerFields} AS fields,
       updated_at > now() - $1 * interval '1 millisecond' AS recent FROM customers`,
   legacyAccounts: `SELECT 'usr_legacy_' || id AS key, lower(email) AS fields,
       updated_at > now() - $1 * interval '1 millisecond' AS recent FROM customers`,
@@ -46,7 +51,7 @@ const queries = {
       o.updated_at > now() - $1 * interval '1 millisecond' AS recent
     FROM orders AS o`,
   legacyTotal: 'SELECT coalesce(sum(total_cents), 0)::text AS total FROM orders',
-  customers: `SELECT id AS key, email || '|' || name AS fields FROM customers WHERE id LIKE 'usr\\_legacy\\_%'`,
+  customers: `SELECT id AS key, ${customerFields} AS fields FROM customers WHERE id LIKE 'usr\\_legacy\\_%'`,
   accounts: `SELECT id AS key, email AS fields FROM users WHERE id LIKE 'usr\\_legacy\\_%'`,
   orders: `SELECT order_id AS key, customer_id || '|' || status || '|' || total_minor || '|' || jsonb_array_length(lines) AS fields
     FROM order_summaries WHERE order_id LIKE 'ord\\_legacy\\_%'`,

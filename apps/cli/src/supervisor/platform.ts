@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import path from 'node:path';
+import { loadCallPolicy } from '@mercato/chassis/call-policy';
 import type { Logger } from '@mercato/chassis/logging';
 import type { AutoscaleRange } from '../autoscale.ts';
 import {
@@ -20,7 +22,13 @@ import {
   prometheusTargetsPath,
   writePrometheusTargets,
 } from '../observability/prometheus-config.ts';
-import { addressesUsed, placeServices, repositoryRoot, type ServiceSpec } from '../services.ts';
+import {
+  addressesUsed,
+  httpInsideMesh,
+  placeServices,
+  repositoryRoot,
+  type ServiceSpec,
+} from '../services.ts';
 import { createAdminToken } from './admin-token.ts';
 import { Autoscaler } from './autoscaler.ts';
 import { checkpointEmbedded, type DatabaseServer, prepareDatabases } from './database-server.ts';
@@ -33,6 +41,8 @@ import { ReleaseController } from './releases/release-controller.ts';
 import { clearRunState, type RunState, writeRunState } from './run-state.ts';
 import { ServiceProcess } from './service-process.ts';
 import { formatStatusTable } from './status-table.ts';
+import type { WorkloadCertificates } from './workload-certificates.ts';
+import { SUPERVISOR_IDENTITY, workloadTlsFiles } from './workload-tls-files.ts';
 
 export interface Platform {
   stop: () => Promise<void>;
@@ -139,6 +149,38 @@ export async function startPlatform(
   }
   const server = database.value;
   const adminToken = await createAdminToken(config.MERCATO_DATA_DIR);
+  let certificates: WorkloadCertificates | undefined;
+  let policyFile: string | undefined;
+  if (config.MERCATO_MTLS) {
+    try {
+      ({ certificates, policyFile } = await startMutualTls(specs, config, logger));
+    } catch (error) {
+      await server.embedded?.stop();
+      await Promise.all(watchers.map((watcher) => watcher.stop()));
+      throw error;
+    }
+  }
+  // The supervisor's own HTTPS: its certificate for the services' ports under --mtls, and the
+  // edge's certificate pinned at the gateway's address when the edge serves TLS.
+  const edgeCertificate = config.GATEWAY_TLS_CERT_FILE;
+  if (certificates || edgeCertificate) {
+    const { configureHttpsClient, loadWorkloadTls } = await import('@mercato/chassis/workload-tls');
+    configureHttpsClient({
+      ...(certificates
+        ? {
+            workload: loadWorkloadTls(workloadTlsFiles(config.MERCATO_DATA_DIR, SUPERVISOR_IDENTITY), logger),
+          }
+        : {}),
+      ...(edgeCertificate
+        ? {
+            pinned: (host: string, port: string) =>
+              running.some((child) => child.service === 'gateway' && child.url === `https://${host}:${port}`)
+                ? readFileSync(edgeCertificate, 'utf8')
+                : undefined,
+          }
+        : {}),
+    });
+  }
   const registry = new Registry(() => running);
   let autoscaler: Autoscaler | undefined;
   const releases = new ReleaseController();
@@ -216,6 +258,7 @@ export async function startPlatform(
 
   const stop = async () => {
     stopped = true;
+    certificates?.stop();
     const autoscaling = autoscaler?.stop();
     await Promise.all(watchers.map((watcher) => watcher.stop()));
     // Every service drains at once; PostgreSQL goes last, once nothing uses it.
@@ -242,7 +285,13 @@ export async function startPlatform(
   const start = (spec: ServiceSpec, { name, version, launcher, env, role }: Launch): ServiceProcess => {
     // A release or the autoscaler starts nothing once stopping began: it would outlive the stop.
     if (stopped) throw new Error(`not starting ${name}: the platform is stopping`);
-    const grpcUrl = grpcUrls[name];
+    // With mutual TLS each gRPC server listens over TLS: its address says so.
+    const grpcUrl = certificates ? grpcUrls[name]?.replace(/^http:/, 'https:') : grpcUrls[name];
+    // And so does the HTTP port of a service inside the mesh (not the edge, nor the outside world's).
+    const meshHttp = certificates !== undefined && httpInsideMesh(spec);
+    // The gateway's port is HTTPS when the edge has a certificate (GATEWAY_TLS_*).
+    const secureHttp = meshHttp || (spec.name === 'gateway' && edgeCertificate !== undefined);
+    const url = secureHttp ? urls[name]?.replace(/^http:/, 'https:') : urls[name];
     const child = new ServiceProcess({
       name,
       service: spec.name,
@@ -257,7 +306,7 @@ export async function startPlatform(
           ? builtCommand(config.MERCATO_SEMI_SPACE_MB, launcher)
           : sourceCommand()),
       ],
-      url: urls[name] ?? '',
+      url: url ?? '',
       output,
       logger,
       onSpawn: saveState,
@@ -283,6 +332,13 @@ export async function startPlatform(
           supervisorUrl: observability.api.url,
           running,
         }),
+        ...(certificates
+          ? {
+              ...certificates.environment(spec.name),
+              ...(meshHttp ? { HTTP_MUTUAL_TLS: 'true' } : {}),
+              ...(policyFile ? { MERCATO_POLICY_FILE: policyFile } : {}),
+            }
+          : {}),
         ...env,
       }),
     });
@@ -368,6 +424,9 @@ export async function startPlatform(
     prometheusConfig(state(), {
       rulesFile: path.join(repositoryRoot, 'deploy', 'observability', 'rules.yml'),
       targetsFile: prometheusTargetsPath(config.MERCATO_DATA_DIR),
+      ...(certificates
+        ? { certificate: workloadTlsFiles(config.MERCATO_DATA_DIR, SUPERVISOR_IDENTITY) }
+        : {}),
     }),
   );
   output.text(
@@ -380,6 +439,36 @@ export async function startPlatform(
   );
   logger.info({ seconds: Number(seconds) }, 'all services ready');
   return { stop };
+}
+
+/**
+ * The CA and each service's certificate, issued before any service starts; the policy file, checked
+ * first (a bad one stops the start naming what is wrong, rather than every service).
+ */
+async function startMutualTls(
+  specs: readonly ServiceSpec[],
+  config: SupervisorConfig,
+  logger: Logger,
+): Promise<{ certificates: WorkloadCertificates; policyFile: string }> {
+  const policy = await loadCallPolicy(config.MERCATO_POLICY_FILE);
+  const began = performance.now();
+  // Loaded only when asked for: X.509 generation is a large module no plain start needs.
+  const { WorkloadCertificates } = await import('./workload-certificates.ts');
+  const certificates = await WorkloadCertificates.start(
+    // The supervisor's own: it probes, scrapes and administers the services' HTTP ports.
+    [...specs.map((spec) => spec.name), SUPERVISOR_IDENTITY],
+    {
+      dataDir: config.MERCATO_DATA_DIR,
+      trustDomain: policy.trustDomain,
+      ttlMs: config.MERCATO_CERT_TTL_S * 1000,
+      logger,
+    },
+  );
+  logger.info(
+    { ms: Math.round(performance.now() - began), ttl_s: config.MERCATO_CERT_TTL_S },
+    `mutual TLS: a certificate for each of ${specs.length} services from the platform's CA; calls authorized by ${path.relative(repositoryRoot, config.MERCATO_POLICY_FILE)}`,
+  );
+  return { certificates, policyFile: config.MERCATO_POLICY_FILE };
 }
 
 interface EnvironmentSources {

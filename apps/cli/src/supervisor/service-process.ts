@@ -200,7 +200,7 @@ export class ServiceProcess {
   #listening(message: unknown): boolean {
     const { type, http, grpc } = (message ?? {}) as { type?: unknown; http?: unknown; grpc?: unknown };
     if (type !== 'mercato.listening' || typeof http !== 'string') return false;
-    const loopback = (address: string) => /^http:\/\/127\.0\.0\.1:\d+$/.test(address);
+    const loopback = (address: string) => /^https?:\/\/127\.0\.0\.1:\d+$/.test(address);
     if (
       !loopback(http) ||
       (grpc !== null && grpc !== undefined && (typeof grpc !== 'string' || !loopback(grpc)))

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Authenticator, Principal } from '@mercato/chassis';
-import { AppError, currentRequestContext } from '@mercato/chassis';
+import { AppError, currentRequestContext, mayRead } from '@mercato/chassis';
 import type { FastifyRequest } from 'fastify';
 import type { BlockedUsers } from './blocked-users.ts';
 
@@ -13,10 +13,6 @@ export const forbidden = (message: string) =>
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /** `client:key` pairs from configuration; keys are kept only as digests. */
-/** Whether `caller` may read what belongs to customer `customerId`: that customer, or an admin. */
-export const mayRead = (caller: Principal, customerId: string): boolean =>
-  caller.userId === customerId || caller.roles.includes('admin');
-
 export function parseApiKeys(entries: readonly string[]): Map<string, Buffer> {
   const keys = new Map<string, Buffer>();
   for (const entry of entries) {
@@ -55,7 +51,10 @@ export function createIdentification(
                   message: 'The access token was revoked; sign in again',
                 });
               const context = currentRequestContext();
-              if (context) context.userId = verified.userId;
+              if (context) {
+                context.userId = verified.userId;
+                context.userToken = header;
+              }
               return verified;
             });
       principals.set(request, known);

@@ -1,10 +1,10 @@
-import { notFound } from '@mercato/chassis';
+import { mayRead, notFound } from '@mercato/chassis';
 import type { Shipment } from '@mercato/contracts/grpc/fulfillment';
 import type { Order } from '@mercato/contracts/grpc/order';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type Identification, mayRead } from '../auth/identification.ts';
+import type { Identification } from '../auth/identification.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { basket } from './cart.routes.ts';
 import { minor, problem, problems } from './edge-schemas.ts';

@@ -1,7 +1,7 @@
-import { notFound, type Principal } from '@mercato/chassis';
+import { mayRead, notFound, type Principal } from '@mercato/chassis';
 import type { Order } from '@mercato/contracts/grpc/order';
 import type { FastifyRequest } from 'fastify';
-import { type Identification, mayRead } from '../auth/identification.ts';
+import type { Identification } from '../auth/identification.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { isLegacyOrderId, legacyOrder } from './legacy-order.ts';
 

@@ -83,8 +83,16 @@ export async function installProxying(
         message: 'The URL has an invalid percent-encoding',
       });
     }
-    void reply.from(request.url, {
+    // The canonical target (request.url after rewriteUrl), so the cut is of the path the route
+    // matched: its prefix is plain lower-case letters, the same length in any case or encoding.
+    const strip = request.gatewayRoute.stripPrefix;
+    void reply.from(strip ? request.url.slice(strip.length) : request.url, {
       getUpstream: () => lease.address,
+      // A backend that knows its paths without the prefix answers Locations without it too.
+      rewriteHeaders: (headers) =>
+        strip && typeof headers.location === 'string' && headers.location.startsWith('/')
+          ? { ...headers, location: `${strip}${headers.location}` }
+          : headers,
       // Not repeated: a 503 (with its Retry-After) or a failure goes back to the client as it is,
       // rather than asking an instance that sheds load again at once.
       retryDelay: () => null,

@@ -53,6 +53,26 @@ const route = z.strictObject({
   clusters: z.record(name, name).default({}),
   /** Forward the request as it is to this http cluster instead of a handler of ours. */
   proxy: name.optional(),
+  /**
+   * With `proxy`: the start of the path the backend does not know, cut before forwarding and put
+   * back on the `Location` it answers (`/legacy` sends `/legacy/api/x` on as `/api/x`).
+   */
+  strip_prefix: z
+    .string()
+    .regex(/^(\/[a-z0-9-]+)+$/, { error: 'expected /segments of lower-case letters, digits and -' })
+    .optional(),
+  /**
+   * For a handler of ours that has two implementations of one capability (the monolith's and the
+   * services', strangler fig): who answers. control: the old one; shadow: both, the old one's answer
+   * returned and the other compared; candidate: the new one for `candidate_percent` of subjects,
+   * the rest in shadow. Differences: `experiment_runs_total`, the gateway's `/admin/experiments`.
+   */
+  experiment: z
+    .strictObject({
+      mode: z.enum(['control', 'shadow', 'candidate']),
+      candidate_percent: z.number().int().min(0).max(100).default(0),
+    })
+    .optional(),
   /** required: a valid bearer token before anything else runs (401), and one of `roles` if given (403). */
   auth: z.enum(['optional', 'required']).default('optional'),
   roles: z.array(z.string().min(1)).min(1).optional(),
@@ -107,6 +127,19 @@ export const routeTableDocument = z
         problem(['routes', index, 'roles'], 'roles need "auth": "required"');
       if (r.proxy && doc.clusters[r.proxy]?.protocol !== 'http')
         problem(['routes', index, 'proxy'], `proxy needs an http cluster; ${r.proxy} is not one`);
+      if (r.experiment && r.proxy)
+        problem(['routes', index, 'experiment'], 'a proxy route never reaches a handler: no experiment');
+      if (r.strip_prefix !== undefined && !r.proxy)
+        problem(['routes', index, 'strip_prefix'], 'strip_prefix needs "proxy"');
+      // Every path the route takes must start with it, or the cut would take part of another segment.
+      if (
+        r.strip_prefix !== undefined &&
+        !r.match.path_prefix?.toLowerCase().startsWith(`${r.strip_prefix}/`)
+      )
+        problem(
+          ['routes', index, 'strip_prefix'],
+          `strip_prefix needs a match.path_prefix that starts with ${r.strip_prefix}/`,
+        );
     });
   });
 

@@ -175,6 +175,52 @@ describe('the routing table file', () => {
         /routes\.0: Unrecognized key/,
       ],
       [
+        {
+          clusters: baseClusters,
+          routes: [
+            {
+              name: 'x',
+              match: { path_prefix: '/legacy/' },
+              proxy: 'legacy',
+              experiment: { mode: 'shadow' },
+            },
+          ],
+        },
+        /routes\.0\.experiment: a proxy route never reaches a handler: no experiment/,
+      ],
+      [
+        {
+          clusters: baseClusters,
+          routes: [{ name: 'x', match: {}, experiment: { mode: 'candidate', candidate_percent: 101 } }],
+        },
+        /routes\.0\.experiment\.candidate_percent/,
+      ],
+      [
+        {
+          clusters: baseClusters,
+          routes: [{ name: 'x', match: { path_prefix: '/legacy/' }, strip_prefix: '/legacy' }],
+        },
+        /routes\.0\.strip_prefix: strip_prefix needs "proxy"/,
+      ],
+      [
+        {
+          clusters: baseClusters,
+          routes: [
+            { name: 'x', match: { path_prefix: '/legacyx/' }, proxy: 'legacy', strip_prefix: '/legacy' },
+          ],
+        },
+        /routes\.0\.strip_prefix: strip_prefix needs a match\.path_prefix that starts with \/legacy\//,
+      ],
+      [
+        {
+          clusters: baseClusters,
+          routes: [
+            { name: 'x', match: { path_prefix: '/legacy/' }, proxy: 'legacy', strip_prefix: '/%6cegacy' },
+          ],
+        },
+        /routes\.0\.strip_prefix: expected \/segments/,
+      ],
+      [
         { clusters: baseClusters, routes: [{ name: 'x', match: {}, roles: ['admin'] }] },
         /routes\.0\.roles: roles need "auth": "required"/,
       ],

@@ -1,3 +1,4 @@
+import type { AsyncRunSettings } from '@mercato/chassis';
 import type { RateLimitPolicy } from '../rate-limit/rate-limit-policy.ts';
 import type { RouteSpec, RouteTableDocument } from './route-table.schema.ts';
 
@@ -40,6 +41,10 @@ export interface Route {
   rateLimit: { policy: RateLimitPolicy; key: RateLimitKey } | undefined;
   /** The http cluster this route forwards to, when it is a plain proxy route. */
   proxy: Cluster | undefined;
+  /** Cut from the path before it is forwarded (and put back on a `Location` answered). */
+  stripPrefix: string | undefined;
+  /** Who answers a handler with two implementations (see the schema's `experiment`). */
+  experiment: Omit<AsyncRunSettings, 'subject'> | undefined;
   /** The cluster that serves `service` on this route (the route's override or the service's own). */
   clusterFor: (service: string) => Cluster | undefined;
 }
@@ -113,6 +118,11 @@ export class RouteTable {
       retryAttempts: spec.retry?.attempts,
       rateLimit,
       proxy: spec.proxy === undefined ? undefined : this.clusters.get(spec.proxy),
+      stripPrefix: spec.strip_prefix,
+      experiment: spec.experiment && {
+        mode: spec.experiment.mode,
+        candidatePercent: spec.experiment.candidate_percent,
+      },
       clusterFor: (service) => this.clusters.get(spec.clusters[service] ?? service),
     };
   }

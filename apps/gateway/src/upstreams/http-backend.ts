@@ -1,7 +1,22 @@
-import { AppError, contextHeaders, type ErrorKind, httpOutcome } from '@mercato/chassis';
+import {
+  AppError,
+  contextHeaders,
+  currentRequestContext,
+  type ErrorKind,
+  httpOutcome,
+} from '@mercato/chassis';
 import { request } from 'undici';
 import { type Cluster, pickBackend } from '../routing/route-table.ts';
 import type { BackendAddresses } from './backend-address.ts';
+
+/**
+ * The user's token the gateway verified, for the read models (the platform's own services: an
+ * http cluster the gateway reads with `getJson`), which check it under a call policy.
+ */
+const userToken = (): Record<string, string> => {
+  const token = currentRequestContext()?.userToken;
+  return token ? { authorization: token } : {};
+};
 
 /** What a non-2xx answer's body may say: a problem document's code and detail. */
 type Problem = { detail?: unknown; code?: unknown } | undefined;
@@ -36,7 +51,7 @@ export async function getJson(
     try {
       response = await request(new URL(path, lease.address), {
         method: 'GET',
-        headers: { accept: 'application/json', ...contextHeaders() },
+        headers: { accept: 'application/json', ...contextHeaders(), ...userToken() },
         signal,
       });
       lease.end(httpOutcome({ status: response.statusCode }));

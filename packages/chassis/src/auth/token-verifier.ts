@@ -10,6 +10,10 @@ export interface Principal {
   expiresAt: number;
 }
 
+/** Whether `caller` may read what belongs to customer `customerId`: that customer, or an admin. */
+export const mayRead = (caller: Principal, customerId: string): boolean =>
+  caller.userId === customerId || caller.roles.includes('admin');
+
 /** Where the JWKS is: a fixed URL, or one found anew for each fetch (an instance found by name). */
 export type JwksLocation = string | (() => string | undefined);
 

@@ -134,6 +134,22 @@ export const serviceConfigShape = {
   MERCATO_ROLE: z.enum(['active', 'standby'], { error: 'expected active or standby' }).default('active'),
   JWT_ISSUER: env.string('mercato-identity'),
   JWT_AUDIENCE: env.string('mercato'),
+  /**
+   * Mutual TLS between services (the supervisor issues these in embedded mode): this workload's
+   * certificate (its URI SAN is its SPIFFE id), its key, and the CA whose certificates it trusts. All
+   * three or none; the files are followed as they are renewed.
+   */
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_KEY_FILE: z.string().min(1).optional(),
+  TLS_CA_FILE: z.string().min(1).optional(),
+  /**
+   * The HTTP port too (health, metrics, the API, `/admin/*`) only over TLS with a client certificate
+   * of the workload CA: a port inside the mesh. Needs TLS_*. Off for the public edge (the gateway)
+   * and in Kubernetes, where the mesh's sidecars do it.
+   */
+  HTTP_MUTUAL_TLS: env.bool(false),
+  /** The call policy (deploy/policy.yaml): who may call which of this service's methods. Needs TLS. */
+  MERCATO_POLICY_FILE: z.string().min(1).optional(),
 };
 
 export const databaseConfigShape = {

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { contextHeaders } from '../http/request-ids.ts';
+import { currentRequestContext } from '../logging/request-context.ts';
 import type { RpcMetrics } from './rpc-metrics.ts';
 
 const tracer = trace.getTracer('mercato-grpc');
@@ -18,6 +19,9 @@ export function clientInterceptor(dependency: string, metrics: RpcMetrics): Inte
   return (next) => async (request) => {
     const started = performance.now();
     for (const [name, value] of Object.entries(contextHeaders())) request.header.set(name, value);
+    // Only to other services' gRPC ports (never to an HTTP backend or a third party).
+    const userToken = currentRequestContext()?.userToken;
+    if (userToken) request.header.set('authorization', userToken);
     const span = tracer.startSpan(`${request.service.typeName}/${request.method.name}`, {
       kind: SpanKind.CLIENT,
       attributes: {

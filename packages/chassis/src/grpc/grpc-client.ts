@@ -22,6 +22,8 @@ import {
 } from '../resilience/dependency-policy.ts';
 import { reportEjections } from '../resilience/ejection-report.ts';
 import { type CallOutcome, InstanceBalancer } from '../resilience/instance-balancer.ts';
+import { spiffeIdOfCertificate } from '../tls/spiffe-id.ts';
+import type { WorkloadTls } from '../tls/workload-tls.ts';
 import { clientInterceptor } from './client-interceptor.ts';
 import { fromConnectError, wasShed } from './grpc-errors.ts';
 import type { RpcMetrics } from './rpc-metrics.ts';
@@ -41,6 +43,12 @@ export interface GrpcClientOptions {
   settings: PolicySettings;
   logger: Logger;
   metrics: RpcMetrics;
+  /**
+   * Call `https://` instances over mutual TLS with this workload's certificate. With `peer`, an
+   * instance must also prove it is that service (its certificate's SPIFFE id names it), whatever
+   * address discovery gave.
+   */
+  tls?: { workload: WorkloadTls; peer?: string };
 }
 
 /** Where a dependency's instances are now (`http://host:port` each); asked on every call. */
@@ -101,11 +109,20 @@ export function createGrpcClient<S extends DescService>(
   const { dependency, settings } = options;
   // One Connect client per instance, made on first use and dropped when the instance goes.
   const clients = new Map<string, Record<string, (input: unknown, options?: CallOptions) => unknown>>();
+  // A renewed certificate is used from the next connection: the clients made with the old are dropped
+  // (their open connections end once idle).
+  options.tls?.workload.onRenewed(() => clients.clear());
   const clientAt = (address: string) => {
     let client = clients.get(address);
     if (!client) {
       const transport = createGrpcTransport({
         baseUrl: address,
+        ...(options.tls && address.startsWith('https:')
+          ? {
+              nodeOptions: tlsOptions(options.tls.workload, options.tls.peer),
+              idleConnectionTimeoutMs: 60_000,
+            }
+          : {}),
         interceptors: [clientInterceptor(dependency, options.metrics)],
         // Connect asks for gzip or brotli by default, and a server then compresses every answer over
         // 1 KB: a page of products or orders was gzipped by the service and gunzipped by the caller
@@ -344,4 +361,27 @@ function toAppError(error: unknown, dependency: string, caller = 'client'): AppE
       cause: error,
     });
   return fromConnectError(ConnectError.from(error), dependency);
+}
+
+/**
+ * The client side of mutual TLS: this workload's certificate, the CA it trusts, and, instead of a
+ * host name check (an instance is found by address), a check that the server's SPIFFE id names
+ * `peer` in the same trust domain.
+ */
+function tlsOptions(workload: WorkloadTls, peer: string | undefined) {
+  const { cert, key, ca, identity } = workload.current();
+  return {
+    cert,
+    key,
+    ca,
+    minVersion: 'TLSv1.3' as const,
+    checkServerIdentity: (_host: string, certificate: { subjectaltname?: string }) => {
+      const server = spiffeIdOfCertificate(certificate.subjectaltname);
+      if (!server || server.trustDomain !== identity.trustDomain)
+        return new Error(`the server's certificate carries no SPIFFE id of ${identity.trustDomain}`);
+      if (peer !== undefined && server.name !== peer)
+        return new Error(`the server is ${server.id}, not ${peer}`);
+      return undefined;
+    },
+  };
 }

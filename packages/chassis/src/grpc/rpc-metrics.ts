@@ -14,6 +14,8 @@ export interface RpcMetrics {
   bulkheadInFlight: Gauge<'dependency'>;
   /** Instances of a dependency taken out of its client's pool (outlier ejection), by reason. */
   ejections: Counter<'dependency' | 'reason'>;
+  /** TLS handshakes a mutual-TLS server refused, by OpenSSL's reason (no certificate, unknown CA, expired…). */
+  tlsRefused: Counter<'reason'>;
   /** Adaptive concurrency limits (`concurrency_limit*{limiter}`), one per dependency when enabled. */
   limiter: LimiterMetrics;
 }
@@ -22,6 +24,12 @@ export interface RpcMetrics {
 export function createRpcMetrics(registry: Registry): RpcMetrics {
   return {
     limiter: limiterMetrics(registry),
+    tlsRefused: new Counter({
+      name: 'rpc_server_tls_refused_total',
+      help: 'TLS handshakes the gRPC server refused (mutual TLS), by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     serverDuration: new Histogram({
       name: 'rpc_server_duration_seconds',
       help: 'gRPC server call duration by service, method and status code',

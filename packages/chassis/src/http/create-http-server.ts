@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createSecureServer } from 'node:https';
 import fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -6,10 +7,15 @@ import fastify, {
   LogController,
 } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { Counter } from 'prom-client';
 import { validationFailed } from '../errors/app-error.ts';
 import type { Logger } from '../logging/create-logger.ts';
 import { runWithRequestContext } from '../logging/request-context.ts';
 import type { ServiceMetrics } from '../metrics/service-metrics.ts';
+import type { Followed } from '../tls/followed-files.ts';
+import type { ServerCertificate } from '../tls/server-certificate.ts';
+import { followRenewals, mutualTlsServerOptions } from '../tls/workload-https.ts';
+import type { WorkloadTls } from '../tls/workload-tls.ts';
 import { CONTROL_CHARACTER_MESSAGE, findControlCharacter } from '../validation/control-characters.ts';
 import { answerClientErrors } from './client-errors.ts';
 import { installProblemHandlers } from './error-handler.ts';
@@ -41,6 +47,16 @@ export interface HttpServerSettings {
   maxHeaderBytes?: number;
   /** Peers (IPs, CIDRs) whose X-Forwarded-For sets `request.ip`; others are the client themselves. */
   trustProxy?: string[];
+  /**
+   * Serve HTTPS that asks every client for a certificate of the workload CA (a port inside the
+   * mesh); refused handshakes are counted in `http_server_tls_refused_total` by reason.
+   */
+  tls?: WorkloadTls;
+  /**
+   * Serve HTTPS with this certificate, asking clients for none: a public port (the edge). Renewed
+   * certificates are taken for the next handshakes.
+   */
+  publicTls?: Followed<ServerCertificate>;
 }
 
 const unmeasured = new Set(['/healthz', '/readyz', '/metrics']);
@@ -80,17 +96,46 @@ export function createHttpServer(settings: HttpServerSettings): HttpApp {
     ...(settings.trustProxy && settings.trustProxy.length > 0 ? { trustProxy: settings.trustProxy } : {}),
     // Node's own server enforces the timeouts, checking them every second rather than every 30 s.
     serverFactory: (handler) => {
-      const server = createServer(
-        {
-          requestTimeout,
-          headersTimeout: Math.min(requestTimeout, 10_000),
-          connectionsCheckingInterval: 1_000,
-          ...(settings.maxHeaderBytes ? { maxHeaderSize: settings.maxHeaderBytes } : {}),
-        },
-        handler,
-      );
-      answerClientErrors(server);
-      return server;
+      const options = {
+        requestTimeout,
+        headersTimeout: Math.min(requestTimeout, 10_000),
+        connectionsCheckingInterval: 1_000,
+        ...(settings.maxHeaderBytes ? { maxHeaderSize: settings.maxHeaderBytes } : {}),
+      };
+      const { tls, publicTls } = settings;
+      // A public port's certificate (TLS 1.2+, none asked of clients), or the mesh's (mutual).
+      const secure = publicTls
+        ? {
+            certificate: publicTls,
+            options: {
+              cert: publicTls.current().cert,
+              key: publicTls.current().key,
+              minVersion: 'TLSv1.2' as const,
+            },
+          }
+        : tls && { certificate: tls, options: mutualTlsServerOptions(tls) };
+      if (!secure) {
+        const server = createServer(options, handler);
+        answerClientErrors(server);
+        return server;
+      }
+      const server = createSecureServer({ ...options, ...secure.options }, handler);
+      followRenewals(server, secure.certificate);
+      if (!publicTls) {
+        const refused = new Counter({
+          name: 'http_server_tls_refused_total',
+          help: 'TLS handshakes the HTTP port refused (no client certificate, an unknown CA, an expired one), by reason',
+          labelNames: ['reason'] as const,
+          registers: [settings.metrics.registry],
+        });
+        server.on('tlsClientError', (error: NodeJS.ErrnoException) =>
+          refused.inc({ reason: error.code ?? 'unknown' }),
+        );
+      }
+      answerClientErrors(server as unknown as Server);
+      // fastify's types know the server it makes itself (http.Server); an https.Server serves the
+      // same requests and events.
+      return server as unknown as Server;
     },
   }).withTypeProvider<ZodTypeProvider>();
 

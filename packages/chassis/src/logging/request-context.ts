@@ -1,6 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /** What a log line or an outgoing call needs to know about the request it belongs to. */
+import type { Principal } from '../auth/token-verifier.ts';
+
 export interface RequestContext {
   correlationId: string;
   requestId: string;
@@ -16,6 +18,17 @@ export interface RequestContext {
   retryAttempts?: number;
   /** The verified caller: set by the gateway once it has checked the token, passed on to every hop. */
   userId?: string;
+  /**
+   * The user's access token (`Bearer …`) the gateway verified: it travels with every gRPC call made
+   * for the request, so that a service under a call policy checks the user itself.
+   */
+  userToken?: string;
+  /**
+   * Set on a gRPC call a call policy authorized (mutual TLS): the calling service, the user its token
+   * proves (verified here), and whether the policy lets this caller act for no user on this method
+   * (a mail about an order). Absent, this service trusts its caller with the user (`mayActFor`).
+   */
+  authorization?: { caller: string; withoutUser: boolean; user?: Principal };
   /**
    * A tester asked for the canary (`x-mercato-canary: always`): every call made for this request
    * goes to a dependency's canary instance while it has one, and the header is passed on.

@@ -6,6 +6,7 @@ export { freePort, portOf } from './ports.ts';
 export { ProcessUnderTest } from './process-under-test.ts';
 export { parsePrometheusText } from './prometheus-text.ts';
 export { type RawAnswer, rawRequest } from './raw-request.ts';
+export { selfSignedCertificate } from './self-signed-certificate.ts';
 export {
   connectTestBus,
   createTestMessageStore,

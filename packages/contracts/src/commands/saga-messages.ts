@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { defineCommand } from '../message-contract.ts';
 
+/** The queue participants answer order's sagas on (each request names it in `reply_to`). */
+export const ORDER_SAGA_REPLIES = 'order.saga-replies';
+
 /**
  * What every saga command carries so its participant can answer: the request the saga waits on,
  * the key the participant deduplicates on (saga id + step: the same for every retry of the step),

@@ -14,6 +14,8 @@ export interface Customer {
   name: string;
   segment: Segment;
   preferences: Preferences;
+  /** A postal address as one text; '' when none is known (the services never ask for one yet). */
+  address: string;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -31,7 +33,7 @@ export function newCustomer(
   segment: Segment,
   now: Date,
 ): Customer {
-  return { ...user, segment, preferences: defaultPreferences, createdAt: now, updatedAt: now };
+  return { ...user, segment, preferences: defaultPreferences, address: '', createdAt: now, updatedAt: now };
 }
 
 export function renamed(

@@ -7,6 +7,7 @@ const row = {
   id: 'usr_legacy_7',
   email: 'customer7@legacy.example',
   name: 'Customer 7',
+  address: '7 Old Street, Leeds',
   createdAt: at('2023-01-01T10:30:00Z'),
   updatedAt: at('2023-01-01T10:30:00Z'),
 };
@@ -41,10 +42,16 @@ describe('taking a customer over from the monolith', () => {
     expect(taken?.events).toHaveLength(1);
   });
 
-  it('stores a newer row that changed nothing the profile shows without announcing it', () => {
+  it('stores a newer row that changed nothing other services read without announcing it', () => {
     const existing = takenOverFromLegacy(undefined, row)?.customer as Customer;
-    const taken = takenOverFromLegacy(existing, { ...row, updatedAt: at('2025-01-01T00:00:00Z') });
+    expect(existing.address).toBe('7 Old Street, Leeds');
+    const taken = takenOverFromLegacy(existing, {
+      ...row,
+      address: '9 New Road, York',
+      updatedAt: at('2025-01-01T00:00:00Z'),
+    });
     expect(taken?.customer.updatedAt).toEqual(at('2025-01-01T00:00:00Z'));
+    expect(taken?.customer.address).toBe('9 New Road, York');
     expect(taken?.events).toEqual([]);
   });
 });

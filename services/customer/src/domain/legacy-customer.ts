@@ -6,14 +6,16 @@ export interface LegacyCustomerRow {
   id: string;
   email: string;
   name: string;
+  address: string;
   createdAt: Date;
   updatedAt: Date;
 }
 
 /**
  * The profile once the monolith's row is taken over: created as a standard customer with default
- * preferences, or updated in what the monolith holds (email, name), keeping what only the service
- * knows (segment, preferences). Whether the row is newer than what the profile holds is the
+ * preferences, or updated in what the monolith holds (email, name, address, its timestamps),
+ * keeping what only the service knows (segment, preferences). Announced when the email or name
+ * changed: no other service reads an address. Whether the row is newer than what the profile holds is the
  * caller's to tell (by its commit position): this is only given rows to apply.
  */
 export function takenOverFromLegacy(
@@ -27,12 +29,20 @@ export function takenOverFromLegacy(
       name: row.name,
       segment: 'standard',
       preferences: defaultPreferences,
+      address: row.address,
       createdAt: row.createdAt,
       updatedAt: row.updatedAt,
     };
     return { customer, events: [{ type: 'customer.updated', customer }] };
   }
-  const customer = { ...existing, email: row.email, name: row.name, updatedAt: row.updatedAt };
+  const customer = {
+    ...existing,
+    email: row.email,
+    name: row.name,
+    address: row.address,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
   const changed = existing.email !== row.email || existing.name !== row.name;
   return { customer, events: changed ? [{ type: 'customer.updated', customer }] : [] };
 }

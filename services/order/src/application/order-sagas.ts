@@ -12,9 +12,6 @@ import {
   takePayment,
 } from '@mercato/contracts';
 
-/** The queue participants answer order's sagas on. */
-export const ORDER_SAGA_REPLIES = 'order.saga-replies';
-
 /** What a saga of an order carries from step to step (stored as JSON with its state). */
 export interface OrderSagaData {
   orderId: string;

@@ -1,8 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { startGrpcStub, type TestBus, waitFor } from '@mercato/chassis/testing';
-import { createEnvelope, sagaReply } from '@mercato/contracts';
+import { createEnvelope, ORDER_SAGA_REPLIES, sagaReply } from '@mercato/contracts';
 import { CalculateQuoteResponseSchema, PricingService } from '@mercato/contracts/grpc/pricing';
-import { ORDER_SAGA_REPLIES } from '../../src/application/order-sagas.ts';
 
 /** Pricing, as order calls it when an order is created: every item at 19.00 EUR. */
 export const startPricingStub = () =>

@@ -115,6 +115,7 @@ export class NatsPartitionWorker {
           const { num_ack_pending: unacknowledged } = await consumer.info();
           waitForPredecessor = false;
           leftOver = unacknowledged;
+          this.#debug({ left_over: unacknowledged }, 'partition taken over');
           if (unacknowledged > 0) {
             const wait = predecessorHoldsUntil - performance.now();
             if (wait > 0) await this.#signal.sleep(wait);
@@ -167,6 +168,10 @@ export class NatsPartitionWorker {
               gathered.push(message);
             }
             leftOver = Math.max(0, leftOver - redelivered);
+            this.#debug(
+              { received, redelivered, still_out: leftOver },
+              'gathering what the predecessor held',
+            );
             if (leftOver > 0 && performance.now() < gatherUntil) continue;
             leftOver = 0;
             for (const message of gathered.splice(0).sort((a, b) => a.seq - b.seq)) await admit(message);
@@ -201,10 +206,15 @@ export class NatsPartitionWorker {
       await connection.flush();
       const info = await consumer.info();
       if (info.num_pending > 0 || info.num_ack_pending > this.#held.size) return;
+      this.#debug({ held: this.#held.size, ack_pending: info.num_ack_pending }, 'partition idle');
       await this.#signal.sleep(IDLE_SAFETY_POLL_MS);
     } finally {
       wakeUp.unsubscribe();
     }
+  }
+
+  #debug(fields: Record<string, unknown>, message: string): void {
+    this.#settings.logger.debug({ ...fields, subject: this.#settings.subject }, message);
   }
 
   async #handle(message: JsMsg, key: string): Promise<void> {

@@ -84,6 +84,7 @@ export class PartitionLeases {
     this.#stopWatching = () => watcher.stop();
     void (async () => {
       for await (const entry of watcher) this.#observe(entry);
+      if (!this.#stopped) logger.warn('partition lease watch ended');
     })().catch((error: unknown) => logger.warn({ error }, 'partition lease watch ended'));
     this.#timer = setInterval(
       () => {
@@ -155,6 +156,7 @@ export class PartitionLeases {
     const { partitions, ttlMs } = this.#settings;
     if (now() - this.#lastBeat > (ttlMs * 2) / 3) {
       // Not heard by the others for long enough that they may soon take over: stop first.
+      this.#settings.logger.debug({ since_beat_ms: Math.round(now() - this.#lastBeat) }, 'heartbeat late');
       await Promise.all([...this.#held].map((partition) => this.#stopConsuming(partition)));
       return;
     }
@@ -216,9 +218,15 @@ export class PartitionLeases {
         ? await kv.update(key, this.memberId, seen.revision)
         : await kv.create(key, this.memberId);
       this.#seen.set(key, { value: this.memberId, revision, deleted: false, at: now() });
-    } catch {
-      return false; // Another member changed it first; the watch brings its new state.
+    } catch (error) {
+      // Another member changed it first (the watch brings its new state), or the server did not answer.
+      this.#settings.logger.debug(
+        { partition, predecessor, revision: seen?.revision, error: (error as Error).message },
+        'partition lease claim failed',
+      );
+      return false;
     }
+    this.#settings.logger.debug({ partition, predecessor }, 'partition lease claimed');
     this.#held.add(partition);
     this.#everHeld.add(partition);
     acquire(partition, predecessor);

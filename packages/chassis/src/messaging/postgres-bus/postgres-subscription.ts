@@ -24,6 +24,8 @@ interface DueRow {
 interface Look {
   handled: number;
   dueInMs: number | null;
+  /** Handled deliveries to acknowledge: the loop's next claim does (or, when it stops, one statement). */
+  acknowledged: ClaimedRow[];
 }
 
 export interface PostgresSubscriptionSettings {
@@ -52,17 +54,30 @@ export interface PostgresSubscriptionSettings {
 // for their head's acknowledgement, which wakes the loop). Read in the same statement, so an idle
 // member's look costs one statement, not two. A head due already but not claimed is being claimed
 // by another transaction right now (SKIP LOCKED passed it over).
+//
+// The deliveries the previous claim's batch handled ($7 ids, $8 attempts) are acknowledged by the
+// same statement: a busy loop claims again right after its batch, so each batch's acknowledgement
+// rides on the next claim instead of costing a transaction of its own. The statement's snapshot
+// still shows the acknowledged rows, so they are left out by hand, as claims and as earlier
+// messages of their keys (the next message of a key is claimable in the statement that
+// acknowledges its head). An acknowledgement fenced out (the claim lapsed and was taken) deletes
+// nothing and so still holds its key back.
 const CLAIM = `
-  WITH claimable AS (
+  WITH acknowledged AS (
+    DELETE FROM bus_deliveries d USING unnest($7::bigint[], $8::int[]) AS c(id, attempts)
+     WHERE d.id = c.id AND d.attempts = c.attempts
+    RETURNING d.id
+  ), claimable AS (
     SELECT d.id FROM bus_deliveries d
      WHERE d.group_name = ANY($1::text[])
        AND d.visible_at <= now()
        AND (d.locked_until IS NULL OR d.locked_until < now())
        AND d.destination = ANY($6::text[])
+       AND d.id NOT IN (SELECT id FROM acknowledged)
        AND NOT EXISTS (
          SELECT 1 FROM bus_deliveries earlier
           WHERE earlier.group_name = d.group_name AND earlier.partition_key = d.partition_key AND earlier.id < d.id
-            AND earlier.destination = ANY($6::text[]))
+            AND earlier.destination = ANY($6::text[]) AND earlier.id NOT IN (SELECT id FROM acknowledged))
      ORDER BY d.id
      LIMIT $2
      FOR UPDATE OF d SKIP LOCKED
@@ -81,10 +96,11 @@ const CLAIM = `
     FROM bus_deliveries d
    WHERE $5::boolean AND NOT EXISTS (SELECT 1 FROM claimed)
      AND d.group_name = ANY($1::text[]) AND d.destination = ANY($6::text[])
+     AND d.id NOT IN (SELECT id FROM acknowledged)
      AND NOT EXISTS (
        SELECT 1 FROM bus_deliveries earlier
         WHERE earlier.group_name = d.group_name AND earlier.partition_key = d.partition_key AND earlier.id < d.id
-          AND earlier.destination = ANY($6::text[]))`;
+          AND earlier.destination = ANY($6::text[]) AND earlier.id NOT IN (SELECT id FROM acknowledged))`;
 
 // Every statement that ends or extends a claim names it by (id, attempts): a member whose claim
 // lapsed and was taken by another (attempts moved on) changes nothing.
@@ -174,10 +190,13 @@ export class PostgresSubscription implements Subscription {
     const { logger, pollIntervalMs, visibilityTimeoutMs } = this.#settings;
     const timed = index === 0;
     let failures = 0;
+    // Handled by the last batch; a failed claim did not acknowledge them, so the next one tries.
+    let toAcknowledge: ClaimedRow[] = [];
     while (this.#running) {
       let look: Look;
       try {
-        look = await this.#claimAndHandle(timed);
+        look = await this.#claimAndHandle(timed, toAcknowledge);
+        toAcknowledge = look.acknowledged;
         failures = 0;
       } catch (error) {
         failures += 1;
@@ -199,6 +218,19 @@ export class PostgresSubscription implements Subscription {
       const wait = due === null ? Number.POSITIVE_INFINITY : due <= 0 ? visibilityTimeoutMs : due + 20;
       await this.#sleep(index, Math.min(pollIntervalMs, wait));
     }
+    // Stopping after a batch: its acknowledgement has no next claim to ride on. If it fails, the
+    // deliveries come back once their claims lapse and the inbox recognises them.
+    await this.#acknowledge(toAcknowledge).catch((error: unknown) =>
+      logger.warn({ error, groups: this.groups }, 'acknowledging deliveries failed'),
+    );
+  }
+
+  async #acknowledge(rows: readonly ClaimedRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.#settings.pool.query(ACKNOWLEDGE, [
+      rows.map((row) => row.id),
+      rows.map((row) => row.attempts),
+    ]);
   }
 
   async #sleep(index: number, ms: number): Promise<void> {
@@ -214,7 +246,8 @@ export class PostgresSubscription implements Subscription {
     return Math.min(this.#settings.batchSize, this.#settings.options.concurrency ?? 16);
   }
 
-  async #claimAndHandle(timed: boolean): Promise<Look> {
+  /** Acknowledges `handled` (the last batch) and claims the next batch in one statement, then handles it. */
+  async #claimAndHandle(timed: boolean, handled: readonly ClaimedRow[]): Promise<Look> {
     const { pool, visibilityTimeoutMs, memberId } = this.#settings;
     const { rows: found } = await pool.query<ClaimedRow | DueRow>(CLAIM, [
       this.groups,
@@ -223,27 +256,25 @@ export class PostgresSubscription implements Subscription {
       memberId,
       timed,
       this.#settings.options.destinations,
+      handled.map((row) => row.id),
+      handled.map((row) => row.attempts),
     ]);
     const rows = found.filter((row): row is ClaimedRow => row.id !== null);
-    if (rows.length === 0) return { handled: 0, dueInMs: found[0]?.due_in_ms ?? null };
+    if (rows.length === 0) return { handled: 0, dueInMs: found[0]?.due_in_ms ?? null, acknowledged: [] };
     const acknowledged: ClaimedRow[] = [];
-    const handled: Array<Promise<void>> = [];
+    const settling: Array<Promise<void>> = [];
     for (const row of rows) this.#held.set(row.id, row.attempts);
     // Every claimed row has a different key; the dispatcher keeps handlers within `concurrency`.
     for (const row of rows) {
       const { settled } = await this.#dispatcher.admit(row.partition_key, () =>
         this.#deliver(row, acknowledged).finally(() => this.#held.delete(row.id)),
       );
-      handled.push(settled);
+      settling.push(settled);
     }
-    await Promise.all(handled);
-    // Acknowledged in one statement; a crash before it only means a redelivery the inbox absorbs.
-    if (acknowledged.length > 0)
-      await pool.query(ACKNOWLEDGE, [
-        acknowledged.map((row) => row.id),
-        acknowledged.map((row) => row.attempts),
-      ]);
-    return { handled: rows.length, dueInMs: null };
+    await Promise.all(settling);
+    // Acknowledged together by the next claim, right after; a crash before it only means a
+    // redelivery the inbox absorbs.
+    return { handled: rows.length, dueInMs: null, acknowledged };
   }
 
   /**

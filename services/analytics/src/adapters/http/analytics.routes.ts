@@ -1,4 +1,4 @@
-import { validationFailed } from '@mercato/chassis';
+import { type CustomerAccess, notFound, validationFailed } from '@mercato/chassis';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AnalyticsQueries } from '../../application/analytics-queries.ts';
@@ -14,7 +14,7 @@ const MAX_SPAN_DAYS = 366;
 
 /** Analytics over HTTP/JSON, as the edge reads it (dashboard, recommendations, admin reports). */
 export const analyticsRoutes =
-  (queries: AnalyticsQueries): FastifyPluginAsyncZod =>
+  (queries: AnalyticsQueries, access: CustomerAccess): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       '/customers/:id/recommendations',
@@ -25,7 +25,10 @@ export const analyticsRoutes =
           querystring: z.object({ limit: z.coerce.number().int().min(1).max(50).default(5) }),
         },
       },
-      async ({ params, query }) => {
+      async ({ params, query, headers }) => {
+        // Another customer's recommendations are no customer's (under a call policy).
+        if (!(await access(headers.authorization, params.id)))
+          throw notFound('ANALYTICS.NOT_FOUND', `No customer ${params.id} in analytics`);
         const { items, position } = await queries.recommendations(params.id, query.limit);
         return { customer_id: params.id, items: items.map(recommendationJson), position };
       },

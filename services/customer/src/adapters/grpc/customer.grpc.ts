@@ -1,12 +1,13 @@
 import { create } from '@bufbuild/protobuf';
 import type { ConnectRouter } from '@connectrpc/connect';
-import { parseRequest } from '@mercato/chassis';
+import { mayActFor, parseRequest } from '@mercato/chassis';
 import {
   type Customer as CustomerMessage,
   CustomerSchema,
   CustomerService,
 } from '@mercato/contracts/grpc/customer';
 import { z } from 'zod';
+import { customerErrors } from '../../application/customer-errors.ts';
 import type { CustomerService as Customers } from '../../application/customer-service.ts';
 import type { Customer } from '../../domain/customer.ts';
 
@@ -34,21 +35,34 @@ const toMessage = (customer: Customer): CustomerMessage =>
     name: customer.name,
     segment: customer.segment,
     preferences: customer.preferences,
+    address: customer.address,
     createdAt: customer.createdAt.toISOString(),
     updatedAt: customer.updatedAt.toISOString(),
   });
 
+/**
+ * Under a call policy a profile is another customer's only with their token (or an admin's), or
+ * for a caller the policy lets act for no user: anyone else finds no such customer (`mayActFor`).
+ */
+const ownProfile = (id: string) => {
+  if (!mayActFor(id)) throw customerErrors.notFound(id);
+};
+
 export const customerGrpc = (customers: Customers) => (router: ConnectRouter) =>
   router.service(CustomerService, {
     async getCustomer(request) {
-      return { customer: toMessage(await customers.get(parseRequest(getRequest, request).id)) };
+      const { id: customerId } = parseRequest(getRequest, request);
+      ownProfile(customerId);
+      return { customer: toMessage(await customers.get(customerId)) };
     },
     async updateProfile(request) {
       const input = parseRequest(profileRequest, request);
+      ownProfile(input.id);
       return { customer: toMessage(await customers.rename(input.id, input.name)) };
     },
     async updatePreferences(request) {
       const input = parseRequest(preferencesRequest, request);
+      ownProfile(input.id);
       return { customer: toMessage(await customers.setPreferences(input.id, input.preferences)) };
     },
   });

@@ -32,6 +32,7 @@ export const legacyCustomerChangedConsumer = (
       id,
       email: change.row.email,
       name: change.row.name,
+      address: change.row.address,
       createdAt: new Date(change.row.created_at),
       updatedAt: new Date(change.row.updated_at),
     });

@@ -14,6 +14,7 @@ interface CustomerRow {
   marketing_emails: boolean;
   language: string;
   currency: string;
+  address: string;
   created_at: Date;
   updated_at: Date;
 }
@@ -24,6 +25,7 @@ const fromRow = (row: CustomerRow): Customer => ({
   name: row.name,
   segment: row.segment,
   preferences: { marketingEmails: row.marketing_emails, language: row.language, currency: row.currency },
+  address: row.address,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
 });
@@ -106,10 +108,10 @@ export class PostgresCustomers implements CustomerStore {
   ): Promise<void> {
     await transaction.query(
       `INSERT INTO customers (id, email, name, segment, marketing_emails, language, currency, created_at, updated_at,
-         legacy_lsn)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         legacy_lsn, address)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        ON CONFLICT (id) DO UPDATE SET email = $2, name = $3, segment = $4, marketing_emails = $5, language = $6,
-         currency = $7, updated_at = $9, legacy_lsn = $10`,
+         currency = $7, created_at = $8, updated_at = $9, legacy_lsn = $10, address = $11`,
       [
         customer.id,
         customer.email,
@@ -121,6 +123,7 @@ export class PostgresCustomers implements CustomerStore {
         customer.createdAt,
         customer.updatedAt,
         legacyLsn,
+        customer.address,
       ],
     );
     await this.#outbox.append(transaction, messages);

@@ -1,4 +1,4 @@
-import { validationFailed } from '@mercato/chassis';
+import { type CustomerAccess, notFound, validationFailed } from '@mercato/chassis';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { OrderViewQueries } from '../../application/order-view-queries.ts';
@@ -33,12 +33,18 @@ const waitMs = 2_500;
  * `GET /api/orders`). `order_id` + `min_version` waits for that order (read-your-writes).
  */
 export const orderViewRoutes =
-  (queries: OrderViewQueries): FastifyPluginAsyncZod =>
+  (queries: OrderViewQueries, access: CustomerAccess): FastifyPluginAsyncZod =>
   async (app) => {
+    // Another customer's orders are no customer's at all (under a call policy; `CustomerAccess`).
+    const ownCustomer = async (authorization: string | undefined, customerId: string) => {
+      if (!(await access(authorization, customerId)))
+        throw notFound('ORDER_VIEW.NOT_FOUND', `No customer ${customerId} in order-view`);
+    };
     app.get(
       '/customers/:id/orders',
       { schema: { tags: ['order-view'], params: z.object({ id }), querystring: listQuery } },
-      async ({ params, query }, reply) => {
+      async ({ params, query, headers }, reply) => {
+        await ownCustomer(headers.authorization, params.id);
         const after = query.page_token ? decodePageToken(query.page_token) : undefined;
         if (query.page_token && !after)
           throw validationFailed([{ field: 'page_token', message: 'not a page token' }]);
@@ -68,7 +74,8 @@ export const orderViewRoutes =
     app.get(
       '/customers/:id/orders/summary',
       { schema: { tags: ['order-view'], params: z.object({ id }) } },
-      async ({ params }, reply) => {
+      async ({ params, headers }, reply) => {
+        await ownCustomer(headers.authorization, params.id);
         const page = await queries.list({ customerId: params.id, pageSize: 5 }, 0);
         reply.header(POSITION_HEADER, page.position ?? '');
         const total = Object.values(page.counts).reduce((sum, n) => sum + n, 0);
@@ -85,8 +92,10 @@ export const orderViewRoutes =
           querystring: z.object({ min_version: z.coerce.number().int().min(0).default(0) }),
         },
       },
-      async ({ params, query }, reply) => {
+      async ({ params, query, headers }, reply) => {
         const { summary, position } = await queries.summary(params.id, query.min_version, waitMs);
+        if (!(await access(headers.authorization, summary.customerId ?? '')))
+          throw notFound('ORDER_VIEW.NOT_FOUND', `No order ${params.id} in order-view`);
         reply.header(POSITION_HEADER, position ?? '');
         return { ...summaryJson(summary), position };
       },

@@ -1,6 +1,14 @@
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { ConnectRouter } from '@connectrpc/connect';
-import { currentRequestContext, newId, parseRequest } from '@mercato/chassis';
+import {
+  AppError,
+  currentRequestContext,
+  mayActFor,
+  newId,
+  notFound,
+  parseRequest,
+  usersChecked,
+} from '@mercato/chassis';
 import { parseOrderLogPosition, parseOrderStreamVersion } from '@mercato/contracts';
 import { type OrderSchema, OrderService } from '@mercato/contracts/grpc/order';
 import { z } from 'zod';
@@ -61,6 +69,15 @@ export const toOrderMessage = ({ order, version, saga }: OrderView): OrderInit =
 
 const correlationId = () => currentRequestContext()?.correlationId ?? newId('corr');
 
+/**
+ * Another customer's order looks like no order at all (as at the edge): under a call policy a caller
+ * reads an order only with its customer's token (or an admin's), or as a caller the policy lets act
+ * for no user on that method (`mayActFor`).
+ */
+const ownOrder = (customerId: string, orderId: string) => {
+  if (!mayActFor(customerId)) throw notFound('ORDER.NOT_FOUND', `No order ${orderId}`);
+};
+
 const streamRequest = z
   .object({
     orderId: z.string().trim().max(64),
@@ -87,6 +104,12 @@ export const orderGrpc =
     router.service(OrderService, {
       async createOrder(request) {
         const input = parseRequest(createRequest, request);
+        if (!mayActFor(input.customerId))
+          throw new AppError({
+            code: 'ORDER.NOT_YOUR_CUSTOMER',
+            kind: 'forbidden',
+            message: 'An order is placed for the customer whose token the call carries',
+          });
         const create = () => orders.create(input, correlationId());
         // Only a new order still pending is work in progress that the placement limit counts.
         const view = placement
@@ -99,11 +122,13 @@ export const orderGrpc =
       async getOrder(request) {
         const query = parseRequest(getRequest, request);
         const view = await orders.get(query.orderId, query.asOf ? new Date(query.asOf) : undefined);
+        ownOrder(view.order.customerId, query.orderId);
         return { order: toOrderMessage(view) };
       },
       async listOrderEvents(request) {
         const { orderId: id } = parseRequest(byOrder, request);
         const { order, events } = await orders.events(id);
+        ownOrder(order.customerId, id);
         return {
           orderId: order.id,
           customerId: order.customerId,
@@ -121,11 +146,20 @@ export const orderGrpc =
       },
       async cancelOrder(request) {
         const { orderId: id } = parseRequest(byOrder, request);
+        if (usersChecked()) ownOrder((await orders.get(id)).order.customerId, id);
         return { order: toOrderMessage(await orders.cancel(id, correlationId())) };
       },
       async *streamOrders(request, context) {
         const query = parseRequest(streamRequest, request);
         const signal = AbortSignal.any([context.signal, stopping]);
+        if (query.orderId && usersChecked())
+          ownOrder((await orders.get(query.orderId)).order.customerId, query.orderId);
+        if (query.customerId && !mayActFor(query.customerId))
+          throw new AppError({
+            code: 'ORDER.NOT_YOUR_CUSTOMER',
+            kind: 'forbidden',
+            message: "Only a customer's own token (or an admin's) follows their orders",
+          });
         if (query.orderId) {
           const after = parseOrderStreamVersion(query.after) ?? 0;
           for await (const change of feed.forOrder(query.orderId, after, signal)) yield { change };

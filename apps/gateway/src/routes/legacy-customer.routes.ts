@@ -1,0 +1,133 @@
+import {
+  AppError,
+  AsyncExperiment,
+  type Logger,
+  notFound,
+  type ReportingExperiment,
+  remainingDeadlineMs,
+} from '@mercato/chassis';
+import { legacyUserId } from '@mercato/contracts';
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Registry } from 'prom-client';
+import { z } from 'zod';
+import { forbidden, type Identification } from '../auth/identification.ts';
+import { getJson } from '../upstreams/http-backend.ts';
+import type { Upstreams } from '../upstreams/upstreams.ts';
+import { problems } from './edge-schemas.ts';
+
+/** A customer as the monolith's API answers one (`GET /api/customers/:id`). */
+const legacyCustomer = z.object({
+  id: z.number(),
+  email: z.string(),
+  name: z.string(),
+  address: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+type LegacyCustomer = z.output<typeof legacyCustomer>;
+
+interface Read {
+  id: number;
+  request: FastifyRequest;
+}
+
+/**
+ * A change the monolith made this recently may still be on its way to the services (change data
+ * capture, then the take-over): a difference then is no fault of theirs. The drift checker's
+ * settle window.
+ */
+const IN_FLIGHT_MS = 5_000;
+
+const notFoundInMonolith = (id: number) => notFound('LEGACY.NOT_FOUND', `Customer ${id} does not exist`);
+
+/** The monolith's answer, read through the `legacy` cluster. */
+async function fromMonolith(upstreams: Upstreams, { id, request }: Read): Promise<LegacyCustomer> {
+  const cluster = request.gatewayRoute.clusterFor('legacy');
+  if (!cluster)
+    throw new AppError({ code: 'LEGACY.UNAVAILABLE', kind: 'unavailable', message: 'no legacy cluster' });
+  const answer = await getJson(
+    cluster,
+    `/api/customers/${id}`,
+    AbortSignal.timeout(remainingDeadlineMs() ?? 3_000),
+    upstreams.httpBackends,
+  );
+  const parsed = legacyCustomer.safeParse(answer);
+  if (!parsed.success)
+    throw new AppError({
+      code: 'LEGACY.BAD_ANSWER',
+      kind: 'bad_gateway',
+      message: "the monolith's customer was not what the gateway reads",
+    });
+  return parsed.data;
+}
+
+/** The services' answer in the monolith's shape: customer's profile `usr_legacy_<id>`, taken over. */
+async function fromServices(upstreams: Upstreams, { id, request }: Read): Promise<LegacyCustomer> {
+  const answer = await upstreams
+    .for(request)
+    .customer.client.getCustomer({ id: legacyUserId(String(id)) })
+    .catch((error: unknown) => {
+      if ((error as { kind?: string }).kind === 'not_found') throw notFoundInMonolith(id);
+      throw error;
+    });
+  const customer = answer.customer;
+  if (!customer) throw notFoundInMonolith(id);
+  return {
+    id,
+    email: customer.email,
+    name: customer.name,
+    address: customer.address,
+    createdAt: customer.createdAt,
+    updatedAt: customer.updatedAt,
+  };
+}
+
+/**
+ * Phase 2 of the strangler fig for one capability, a customer read of the monolith's API
+ * (`GET /legacy/api/customers/:id`): who answers is the matching route's `experiment` — the
+ * monolith (control), both with the monolith's answer returned and the services' compared (shadow),
+ * or the services for a share of customers (candidate). A route that proxies the path (phase 1)
+ * never reaches this handler.
+ */
+export function legacyCustomerReads(
+  upstreams: Upstreams,
+  identification: Identification,
+  settings: { registry: Registry; logger: Logger },
+): { routes: FastifyPluginAsyncZod; experiment: ReportingExperiment } {
+  const experiment = new AsyncExperiment<Read, LegacyCustomer>({
+    name: 'legacy-customer-reads',
+    control: (read) => fromMonolith(upstreams, read),
+    candidate: (read) => fromServices(upstreams, read),
+    registry: settings.registry,
+    logger: settings.logger,
+    describeInput: ({ id }) => ({ id }),
+    ignore: (monolith) => Date.parse(monolith.updatedAt) > Date.now() - IN_FLIGHT_MS,
+  });
+  const routes: FastifyPluginAsyncZod = async (app) => {
+    app.get(
+      '/legacy/api/customers/:id',
+      {
+        schema: {
+          tags: ['legacy'],
+          summary:
+            "A customer of the monolith, answered by the monolith or the services (the route's experiment)",
+          security: [{ bearer: [] }],
+          params: z.object({
+            id: z.string().regex(/^[1-9][0-9]{0,15}$/, { error: 'expected a positive integer id' }),
+          }),
+          response: { 200: legacyCustomer, ...problems },
+        },
+      },
+      async (request) => {
+        // The monolith's API checks nobody: whatever the table says, only the shop's operators read it.
+        const principal = await identification.requirePrincipal(request);
+        if (!principal.roles.includes('admin')) throw forbidden("The monolith's API needs the admin role");
+        const id = Number(request.params.id);
+        const run = request.gatewayRoute.experiment ?? { mode: 'control', candidatePercent: 0 };
+        return experiment.run({ id, request }, { ...run, subject: String(id) });
+      },
+    );
+  };
+  return { routes, experiment };
+}

@@ -1,0 +1,115 @@
+import { X509Certificate } from 'node:crypto';
+import type { ServerOptions } from 'node:https';
+import {
+  checkServerIdentity,
+  createSecureContext,
+  type PeerCertificate,
+  rootCertificates,
+  type Server as TlsServer,
+} from 'node:tls';
+import { Agent, buildConnector, setGlobalDispatcher } from 'undici';
+import type { Followed } from './followed-files.ts';
+import { spiffeIdOfCertificate } from './spiffe-id.ts';
+import type { TlsMaterial, WorkloadTls } from './workload-tls.ts';
+
+/**
+ * A service's HTTP port inside the mesh: TLS 1.3, and a client certificate from the workload CA or
+ * no handshake (health, metrics, the read models' APIs and `/admin/*` alike). The server takes the
+ * renewed certificate for its next handshakes; open connections keep theirs.
+ */
+export function mutualTlsServerOptions(tls: WorkloadTls): ServerOptions {
+  const { cert, key, ca } = tls.current();
+  return { cert, key, ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' };
+}
+
+/**
+ * Gives a TLS server (HTTPS or HTTP/2) each renewed certificate for its next handshakes: a
+ * workload's (with its CA) or a public port's.
+ */
+export function followRenewals(
+  server: Pick<TlsServer, 'setSecureContext'>,
+  certificate: Followed<{ cert: string; key: string; ca?: string }>,
+): void {
+  certificate.onRenewed(({ cert, key, ca }) => server.setSecureContext({ cert, key, ...(ca ? { ca } : {}) }));
+}
+
+export interface HttpsClientSettings {
+  /** The workload's certificate, presented to every HTTPS server that asks for one. */
+  workload?: WorkloadTls;
+  /**
+   * A server known by its own certificate rather than by a name: the PEM it must present at
+   * `host:port` (read at each new connection, so a renewed one is followed), or undefined for any
+   * other address. The supervisor knows the gateway's public certificate this way: it reaches the
+   * edge at a loopback address the certificate does not name.
+   */
+  pinned?: (host: string, port: string) => string | undefined;
+}
+
+/**
+ * Every HTTPS connection this process opens from now on (fetch, undici's `request`, jose's key
+ * fetches) presents the workload's certificate, the current one, and trusts the workload CA beside
+ * the public roots. A peer whose certificate carries a SPIFFE id of the workload's own trust domain
+ * is a workload of the platform (its certificate names no host: instances are found by address); a
+ * pinned address must present exactly its certificate; any other server is checked by host name
+ * as usual, so an HTTPS call to the outside world still works. Plain HTTP is untouched.
+ *
+ * Process-wide on purpose: a workload has one identity, and each call site (the gateway's reads,
+ * its proxy, token verification, the supervisor's probes and scrapes) then needs no TLS of its own.
+ */
+export function configureHttpsClient(settings: HttpsClientSettings): void {
+  const { workload, pinned } = settings;
+  // One secure context per certificate in use (and per pinned one), made once: Node would otherwise
+  // build one for every connection, and loading the public roots into it costs tens of milliseconds
+  // of CPU each time (a profile of the supervisor's probes showed most of its time there). Each
+  // connector also keeps its TLS sessions for resumption; both are made again only when the
+  // workload's certificate changes.
+  const secureContext = (material: TlsMaterial | undefined, trusted: readonly string[]) =>
+    createSecureContext({
+      ...(material ? { cert: material.cert, key: material.key } : {}),
+      ca: [...rootCertificates, ...trusted],
+    });
+  const platform = (material: TlsMaterial | undefined): buildConnector.connector => {
+    const trustDomain = material?.identity.trustDomain;
+    return buildConnector({
+      secureContext: secureContext(material, material ? [material.ca] : []),
+      checkServerIdentity: (host: string, certificate: PeerCertificate) => {
+        const peer = spiffeIdOfCertificate(certificate.subjectaltname);
+        if (trustDomain !== undefined && peer?.trustDomain === trustDomain) return undefined;
+        return checkServerIdentity(host, certificate);
+      },
+    });
+  };
+  const pinnedTo = (material: TlsMaterial | undefined, pem: string): buildConnector.connector => {
+    const expected = new X509Certificate(pem).fingerprint256;
+    return buildConnector({
+      secureContext: secureContext(material, [pem]),
+      checkServerIdentity: (_host: string, certificate: PeerCertificate) =>
+        certificate.fingerprint256 === expected
+          ? undefined
+          : new Error(`the server did not present the certificate pinned for it (${expected})`),
+    });
+  };
+  const connectors = new Map<
+    string,
+    { material: TlsMaterial | undefined; connect: buildConnector.connector }
+  >();
+  const connectorFor = (pem: string | undefined): buildConnector.connector => {
+    const material = workload?.current();
+    const key = pem ?? '';
+    const known = connectors.get(key);
+    if (known && known.material === material) return known.connect;
+    const connect = pem === undefined ? platform(material) : pinnedTo(material, pem);
+    if (connectors.size > 16) connectors.clear();
+    connectors.set(key, { material, connect });
+    return connect;
+  };
+  setGlobalDispatcher(
+    new Agent({
+      connect: (options, callback) =>
+        connectorFor(pinned?.(options.hostname, String(options.port)))(options, callback),
+    }),
+  );
+}
+
+/** `configureHttpsClient` for a workload: its certificate presented, its trust domain's peers taken. */
+export const presentWorkloadCertificate = (tls: WorkloadTls): void => configureHttpsClient({ workload: tls });
