@@ -8,6 +8,8 @@ export interface Outcome {
   code?: string;
   /** How many times the edge shed it (503 `*.OVERLOADED` + Retry-After) before that answer. */
   shed?: number;
+  /** The gateway's id for the final answer (`x-request-id`): finds its log lines. */
+  requestId?: string;
 }
 
 export interface EdgeLoad {
@@ -72,10 +74,11 @@ async function send(
       .then(async (response) => {
         const body = await response.text();
         const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN);
-        return { status: response.status, code: problemCode(response, body), retryAfter };
+        const requestId = response.headers.get('x-request-id') ?? undefined;
+        return { status: response.status, code: problemCode(response, body), retryAfter, requestId };
       })
-      .catch(() => ({ status: 0, code: undefined, retryAfter: Number.NaN }));
-    const { status, code, retryAfter } = answer;
+      .catch(() => ({ status: 0, code: undefined, retryAfter: Number.NaN, requestId: undefined }));
+    const { status, code, retryAfter, requestId } = answer;
     const wasShed = status === 503 && code?.endsWith('.OVERLOADED') === true && Number.isFinite(retryAfter);
     if (wasShed && Date.now() + retryAfter * 1_000 < sentAt + shedPatienceMs) {
       shed += 1;
@@ -88,6 +91,7 @@ async function send(
       status,
       ...(code ? { code } : {}),
       ...(shed > 0 ? { shed } : {}),
+      ...(requestId ? { requestId } : {}),
     };
   }
 }
