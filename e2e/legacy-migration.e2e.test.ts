@@ -150,6 +150,18 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
     const headers = { authorization: `Bearer ${token}` };
     const me = (await (await fetch(`${gateway}/api/customers/me`, { headers })).json()) as { id: string };
     expect(me.id).toBe('usr_legacy_17');
+    // One writer: the monolith keeps this customer's name until customers move.
+    const renamed = await fetch(`${gateway}/api/customers/me`, {
+      method: 'PATCH',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Written In The Services' }),
+    });
+    expect(renamed.status).toBe(409);
+    expect(renamed.headers.get('content-type')).toContain('application/problem+json');
+    expect(await renamed.json()).toMatchObject({
+      code: 'CUSTOMER.KEPT_BY_MONOLITH',
+      detail: expect.stringContaining('/legacy/api/customers/17'),
+    });
     const orders = (await (await fetch(`${gateway}/api/orders?page_size=100`, { headers })).json()) as {
       orders: Array<{ order_id: string }>;
     };

@@ -1,5 +1,7 @@
+import { Code } from '@connectrpc/connect';
 import {
   connectTestBus,
+  grpcFailure,
   probePostgres,
   startTestService,
   suiteTitle,
@@ -134,6 +136,32 @@ describe.skipIf(!postgres.available)(
         address: '43 New Road',
         updatedAt: '2024-03-01T00:00:00.000Z',
       });
+    });
+
+    it('refuses a rename of a profile the monolith keeps, naming where to make it; the monolith’s next change still applies', async () => {
+      await publish(captured('46', { name: 'Kept There', updatedAt: '2024-01-01T00:00:00.000Z' }));
+      await waitFor('the profile', async () => (await profile('usr_legacy_46')) !== undefined);
+      const refused = await grpcFailure(
+        client().updateProfile({ id: 'usr_legacy_46', name: 'Written Here' }),
+      );
+      expect(refused?.code).toBe(Code.FailedPrecondition);
+      expect(refused?.metadata.get('mercato-error-code')).toBe('CUSTOMER.KEPT_BY_MONOLITH');
+      expect(refused?.rawMessage).toContain('PATCH /legacy/api/customers/46');
+      expect(await profile('usr_legacy_46')).toMatchObject({ name: 'Kept There' });
+      // Preferences are the service's own: the monolith has none.
+      const preferences = { marketingEmails: true, language: 'de', currency: 'EUR' };
+      const withPreferences = await client().updatePreferences({ id: 'usr_legacy_46', preferences });
+      expect(withPreferences.customer?.preferences).toMatchObject(preferences);
+      await publish(captured('46', { name: 'Renamed There', updatedAt: '2024-02-01T00:00:00.000Z' }));
+      await waitFor(
+        'the monolith’s rename',
+        async () => (await profile('usr_legacy_46'))?.name === 'Renamed There',
+      );
+      expect((await profile('usr_legacy_46'))?.preferences).toMatchObject(preferences);
+      // The service's own customers are renamed as before.
+      expect(
+        (await grpcFailure(client().updateProfile({ id: 'usr_legacy_x', name: 'Not Legacy' })))?.code,
+      ).toBe(Code.NotFound);
     });
 
     it('keeps the profile when the monolith deletes the row', async () => {

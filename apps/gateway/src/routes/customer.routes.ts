@@ -103,7 +103,8 @@ export const customerEdgeRoutes =
       {
         schema: {
           tags: ['customers'],
-          summary: 'Change my name',
+          summary:
+            'Change my name (409 CUSTOMER.KEPT_BY_MONOLITH for a customer of the monolith: its name changes there until customers move)',
           security,
           body: z.object({ name: z.string().trim().min(1).max(200) }),
           response: { 200: customer, ...problems },

@@ -184,7 +184,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change my name */
+        /** Change my name (409 CUSTOMER.KEPT_BY_MONOLITH for a customer of the monolith: its name changes there until customers move) */
         patch: operations["patchApiCustomersMe"];
         trace?: never;
     };

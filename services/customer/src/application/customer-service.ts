@@ -1,5 +1,6 @@
 import type { Customer, CustomerUpdated, Preferences } from '../domain/customer.ts';
 import { renamed, withPreferences } from '../domain/customer.ts';
+import { ownerOfProfile } from '../domain/legacy-customer.ts';
 import { customerErrors } from './customer-errors.ts';
 import { customerUpdatedMessage } from './customer-messages.ts';
 import type { CustomerStore } from './customer-store.port.ts';
@@ -30,7 +31,12 @@ export function customerService({ store, now, correlationId }: CustomerDependenc
       if (!customer) throw customerErrors.notFound(id);
       return customer;
     },
-    rename: (id: string, name: string) => change(id, (customer, at) => renamed(customer, name, at)),
+    rename: async (id: string, name: string): Promise<Customer> => {
+      const owner = ownerOfProfile(id);
+      // Refused before the store is read: a profile the monolith keeps takes no second writer.
+      if (owner.owner === 'monolith') throw customerErrors.keptByMonolith(id, owner.legacyKey);
+      return change(id, (customer, at) => renamed(customer, name, at));
+    },
     setPreferences: (id: string, preferences: Preferences) =>
       change(id, (customer, at) => withPreferences(customer, preferences, at)),
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Customer, defaultPreferences } from './customer.ts';
-import { takenOverFromLegacy } from './legacy-customer.ts';
+import { ownerOfProfile, takenOverFromLegacy } from './legacy-customer.ts';
 
 const at = (iso: string) => new Date(iso);
 const row = {
@@ -53,5 +53,15 @@ describe('taking a customer over from the monolith', () => {
     expect(taken?.customer.updatedAt).toEqual(at('2025-01-01T00:00:00Z'));
     expect(taken?.customer.address).toBe('9 New Road, York');
     expect(taken?.events).toEqual([]);
+  });
+});
+
+describe('whose writes a profile takes', () => {
+  it('is the monolith’s for a profile taken over from it, the services’ for their own', () => {
+    expect(ownerOfProfile('usr_legacy_7')).toEqual({ owner: 'monolith', legacyKey: '7' });
+    expect(ownerOfProfile('usr_ada')).toEqual({ owner: 'services' });
+    // Only the exact mapped shape is the monolith's: a look-alike id is an ordinary customer's.
+    expect(ownerOfProfile('usr_legacy_7x')).toEqual({ owner: 'services' });
+    expect(ownerOfProfile('usr_legacy_')).toEqual({ owner: 'services' });
   });
 });

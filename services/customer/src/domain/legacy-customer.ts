@@ -1,4 +1,20 @@
+import { legacyKeyOf } from '@mercato/contracts';
 import { type Customer, type CustomerUpdated, defaultPreferences } from './customer.ts';
+
+/**
+ * Whose writes a profile's monolith-held fields (email, name, address) take: a profile taken over
+ * from the monolith (`usr_legacy_<id>`) is still the monolith's until customers move (the strangler's
+ * phase 3), so its name changes there and reaches the service by change data capture. Accepting it
+ * here too would make two writers: the next captured change of the row overwrites the service's
+ * edit without a word, and until then the two disagree. Preferences and segment are the service's
+ * alone and stay writable.
+ */
+export function ownerOfProfile(
+  customerId: string,
+): { owner: 'monolith'; legacyKey: string } | { owner: 'services' } {
+  const legacyKey = legacyKeyOf(customerId);
+  return legacyKey === undefined ? { owner: 'services' } : { owner: 'monolith', legacyKey };
+}
 
 /** A customer row of the monolith, as change data capture carries it. */
 export interface LegacyCustomerRow {
