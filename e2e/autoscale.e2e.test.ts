@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
 import { describe, expect, it } from 'vitest';
 import { asksAgainWhenShed, shedCount, steadyLoad } from './support/edge-load.ts';
+import { linesForRequests } from './support/edge-trace.ts';
 import { suitePlatform } from './support/suite-platform.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
@@ -76,7 +77,7 @@ describe('autoscaling (MERCATO_AUTOSCALE=catalog=1..2)', () => {
     expect(
       decisions.some((message) => /catalog 2 → 1 instances \(CPU per instance at or below/.test(message)),
     ).toBe(true);
-    expect(failed).toEqual([]);
+    expect(failed, linesForRequests(suite.platform.jsonLines(), failed)).toEqual([]);
     // The console's release steps hold the decisions too.
     const { steps } = await suite.platform.admin<{ steps: Array<{ service: string; message: string }> }>(
       'releases',

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { asksAgainWhenShed, type Outcome, shedCount, steadyLoad } from './support/edge-load.ts';
+import { linesForRequests } from './support/edge-trace.ts';
 import type { RegisteredInstance } from './support/platform-process.ts';
 import { mercato, metricSum, served } from './support/release-cli.ts';
 import { kept, ShopClient, settledStatuses, steadyOrders } from './support/shop-client.ts';
@@ -158,8 +159,8 @@ describe('a blue-green release under load (mercato release --strategy blue-green
       `under blue-green and rollback: ${reads.outcomes.length} reads (${failedReads.length} failed), ${orders.outcomes.length} orders (${failedOrders.length} failed) ${JSON.stringify([...failedReads, ...failedOrders].slice(0, 5))}`,
     );
     expect(reads.outcomes.length).toBeGreaterThan(READS_PER_SECOND * 10);
-    expect(failedReads).toEqual([]);
-    expect(failedOrders).toEqual([]);
+    expect(failedReads, linesForRequests(suite.platform.jsonLines(), failedReads)).toEqual([]);
+    expect(failedOrders, linesForRequests(suite.platform.jsonLines(), failedOrders)).toEqual([]);
     expect(new Set(orderIds).size).toBe(orderIds.length);
     const statuses = await settledStatuses(gateway, token, orderIds);
     expect(statuses.filter((status) => !kept.has(status))).toEqual([]);

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { asksAgainWhenShed, type Outcome, shedCount, steadyLoad } from './support/edge-load.ts';
+import { linesForRequests } from './support/edge-trace.ts';
 import type { RegisteredInstance } from './support/platform-process.ts';
 import { mercato, served } from './support/release-cli.ts';
 import { kept, ShopClient, settledStatuses, steadyOrders } from './support/shop-client.ts';
@@ -167,19 +168,7 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
         .map(
           (line) => `${String(line.timestamp).slice(11, 23)} ${String(line.service)} ${String(line.message)}`,
         );
-      // What the gateway logged for the first failed requests (its own duration_ms says whether the
-      // time went inside the gateway or between it and this client).
-      const ids = new Set(
-        failed.slice(0, 3).flatMap((outcome) => (outcome.requestId ? [outcome.requestId] : [])),
-      );
-      const traced = suite.platform
-        .jsonLines()
-        .filter((line) => ids.has(String(line.request_id)))
-        .map(
-          (line) =>
-            `${String(line.timestamp).slice(11, 23)} ${String(line.service)} ${String(line.request_id)} ${String(line.message)} ${JSON.stringify({ status: line.status, duration_ms: line.duration_ms, code: line.code, detail: line.detail })}`,
-        );
-      return `${marks.join(', ')} (load began ${new Date(loadStart).toISOString()}); failures by second sent: ${JSON.stringify(Object.fromEntries(bySecond))}; first failed: ${JSON.stringify(failed.slice(0, 3))}; the gateway's lines for them:\n${traced.join('\n')}\nwarnings around them:\n${warnings.slice(0, 40).join('\n')}`;
+      return `${marks.join(', ')} (load began ${new Date(loadStart).toISOString()}); failures by second sent: ${JSON.stringify(Object.fromEntries(bySecond))}; first failed: ${JSON.stringify(failed.slice(0, 3))}; the gateway's lines for them:\n${linesForRequests(suite.platform.jsonLines(), failed)}\nwarnings around them:\n${warnings.slice(0, 40).join('\n')}`;
     };
     expect(reads.outcomes.length).toBeGreaterThan(READS_PER_SECOND * 5);
     expect(failedReads.length, failedReads.length > 0 ? explain() : '').toBe(0);
