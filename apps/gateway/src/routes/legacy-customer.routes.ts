@@ -1,18 +1,11 @@
-import {
-  AppError,
-  AsyncExperiment,
-  type Logger,
-  notFound,
-  type ReportingExperiment,
-  remainingDeadlineMs,
-} from '@mercato/chassis';
+import { AppError, AsyncExperiment, type Logger, notFound, type ReportingExperiment } from '@mercato/chassis';
 import { legacyUserId } from '@mercato/contracts';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { forbidden, type Identification } from '../auth/identification.ts';
-import { getJson } from '../upstreams/http-backend.ts';
+import { readJson } from '../upstreams/http-backend.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { problems } from './edge-schemas.ts';
 
@@ -46,20 +39,10 @@ async function fromMonolith(upstreams: Upstreams, { id, request }: Read): Promis
   const cluster = request.gatewayRoute.clusterFor('legacy');
   if (!cluster)
     throw new AppError({ code: 'LEGACY.UNAVAILABLE', kind: 'unavailable', message: 'no legacy cluster' });
-  const answer = await getJson(
-    cluster,
-    `/api/customers/${id}`,
-    AbortSignal.timeout(remainingDeadlineMs() ?? 3_000),
-    upstreams.httpBackends,
-  );
-  const parsed = legacyCustomer.safeParse(answer);
-  if (!parsed.success)
-    throw new AppError({
-      code: 'LEGACY.BAD_ANSWER',
-      kind: 'bad_gateway',
-      message: "the monolith's customer was not what the gateway reads",
-    });
-  return parsed.data;
+  return readJson(cluster, `/api/customers/${id}`, legacyCustomer, upstreams.httpBackends, {
+    code: 'LEGACY.BAD_ANSWER',
+    message: "the monolith's customer was not what the gateway reads",
+  });
 }
 
 /** The services' answer in the monolith's shape: customer's profile `usr_legacy_<id>`, taken over. */

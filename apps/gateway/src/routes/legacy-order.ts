@@ -1,10 +1,9 @@
 import { create } from '@bufbuild/protobuf';
-import { AppError, remainingDeadlineMs } from '@mercato/chassis';
 import { legacyKeyOf } from '@mercato/contracts';
 import { type Order, OrderLineSchema, OrderSchema } from '@mercato/contracts/grpc/order';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { getJson } from '../upstreams/http-backend.ts';
+import { readJson } from '../upstreams/http-backend.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 
 /** An order of the monolith, taken over by order-view (strangler fig, phase 1): `ord_legacy_<n>`. */
@@ -38,24 +37,20 @@ export async function legacyOrder(
 ): Promise<Order | undefined> {
   const cluster = request.gatewayRoute.clusterFor('order-view');
   if (!cluster) return undefined;
-  const answer = await getJson(
+  const summary = await readJson(
     cluster,
     `/orders/${encodeURIComponent(orderId)}/summary`,
-    AbortSignal.timeout(remainingDeadlineMs() ?? 3_000),
+    summaryJson,
     upstreams.httpBackends,
+    {
+      code: 'ORDER_VIEW.BAD_ANSWER',
+      message: "order-view's summary of the order was not what the gateway reads",
+    },
   ).catch((error: unknown) => {
     if ((error as { kind?: string }).kind === 'not_found') return undefined;
     throw error;
   });
-  if (answer === undefined) return undefined;
-  const parsed = summaryJson.safeParse(answer);
-  if (!parsed.success)
-    throw new AppError({
-      code: 'ORDER_VIEW.BAD_ANSWER',
-      kind: 'bad_gateway',
-      message: "order-view's summary of the order was not what the gateway reads",
-    });
-  const summary = parsed.data;
+  if (summary === undefined) return undefined;
   return create(OrderSchema, {
     orderId: summary.order_id,
     customerId: summary.customer_id,

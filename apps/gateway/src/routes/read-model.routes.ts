@@ -1,9 +1,9 @@
-import { AppError, remainingDeadlineMs } from '@mercato/chassis';
+import { AppError } from '@mercato/chassis';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Identification } from '../auth/identification.ts';
-import { getJson } from '../upstreams/http-backend.ts';
+import { getJson, withinDeadline } from '../upstreams/http-backend.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { problems } from './edge-schemas.ts';
 import { requireOwnOrder } from './own-order.ts';
@@ -37,12 +37,9 @@ export const readModelEdgeRoutes =
           message: `${cluster} is not deployed`,
         });
       // The read model's own answer, passed on as it is.
-      return getJson(
-        found,
-        path,
-        AbortSignal.timeout(remainingDeadlineMs() ?? 3_000),
-        upstreams.httpBackends,
-      ) as Promise<z.output<typeof readModelAnswer>>;
+      return getJson(found, path, withinDeadline(), upstreams.httpBackends) as Promise<
+        z.output<typeof readModelAnswer>
+      >;
     };
     const requireAdmin = async (request: FastifyRequest) => {
       const principal = await identification.requirePrincipal(request);

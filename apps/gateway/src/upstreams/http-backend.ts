@@ -4,8 +4,10 @@ import {
   currentRequestContext,
   type ErrorKind,
   httpOutcome,
+  remainingDeadlineMs,
 } from '@mercato/chassis';
 import { request } from 'undici';
+import type { z } from 'zod';
 import { type Cluster, pickBackend } from '../routing/route-table.ts';
 import type { BackendAddresses } from './backend-address.ts';
 
@@ -92,6 +94,26 @@ export async function getJson(
     });
   }
   return body.json();
+}
+
+/** A read made for the request ends with its deadline, or after 3 s when it has none. */
+export const withinDeadline = (): AbortSignal => AbortSignal.timeout(remainingDeadlineMs() ?? 3_000);
+
+/**
+ * `getJson` within the request's deadline, its answer checked against `schema`: one the gateway
+ * cannot read is a 502 with `badAnswer`'s code and message (the backend answered, not in the shape
+ * this edge reads).
+ */
+export async function readJson<Schema extends z.ZodType>(
+  cluster: Cluster,
+  path: string,
+  schema: Schema,
+  addresses: BackendAddresses,
+  badAnswer: { code: string; message: string },
+): Promise<z.output<Schema>> {
+  const parsed = schema.safeParse(await getJson(cluster, path, withinDeadline(), addresses));
+  if (!parsed.success) throw new AppError({ ...badAnswer, kind: 'bad_gateway' });
+  return parsed.data;
 }
 
 /** A backend's status as the edge answers it: its 4xx and 503/504 as they are, other 5xx as 502. */
