@@ -2,7 +2,16 @@ import { isDeepStrictEqual } from 'node:util';
 import { Counter, type Registry } from 'prom-client';
 import { isAppError } from '../errors/app-error.ts';
 import type { Logger } from '../logging/create-logger.ts';
-import type { ExperimentMode } from './experiment.ts';
+
+/**
+ * Which implementation answers (branch by abstraction):
+ * - `control`: the old one only;
+ * - `shadow`: both run, the old one's answer is returned, and every difference is reported;
+ * - `candidate`: the new one answers for the share of subjects in `candidatePercent` (by a hash of
+ *   the subject, so a customer always gets the same one; a run without a subject only at 100 %);
+ *   the others are served in shadow.
+ */
+export type ExperimentMode = 'control' | 'shadow' | 'candidate';
 
 /** One difference between the two implementations, as the diff log keeps it. */
 export interface Mismatch {

@@ -2,22 +2,13 @@ import { createHash } from 'node:crypto';
 import {
   type Attempt,
   checkPercent,
+  type ExperimentMode,
   ExperimentRecord,
   type ExperimentReport,
   type RecordSettings,
 } from './experiment-record.ts';
 
-export type { ExperimentReport, Mismatch } from './experiment-record.ts';
-
-/**
- * Which implementation answers (branch by abstraction):
- * - `control`: the old one only;
- * - `shadow`: both run, the old one's answer is returned, and every difference is reported;
- * - `candidate`: the new one answers for the share of subjects in `candidatePercent` (by a hash of
- *   the subject, so a customer always gets the same one; a run without a subject only at 100 %);
- *   the others are served in shadow.
- */
-export type ExperimentMode = 'control' | 'shadow' | 'candidate';
+export type { ExperimentMode, ExperimentReport, Mismatch } from './experiment-record.ts';
 
 export interface ExperimentSettings<Input, Output> extends RecordSettings<Input, Output> {
   control: (input: Input) => Output;
