@@ -21,9 +21,23 @@ const shippedRoutes = fileURLToPath(new URL('../apps/gateway/config/routes.json'
 const routesFile = path.join(mkdtempSync(path.join(tmpdir(), 'mercato-legacy-routes-')), 'routes.json');
 copyFileSync(shippedRoutes, routesFile);
 
-/** The shipped table with customer reads of the monolith's API under `experiment` (none: as shipped). */
-function writeRoutes(experiment?: { mode: string; candidate_percent?: number }): void {
+/**
+ * The shipped table with customer reads of the monolith's API under `experiment` (none: as shipped),
+ * and with its customer writes sent to whichever side owns customers (`writes`, phase 3).
+ */
+function writeRoutes(experiment?: { mode: string; candidate_percent?: number }, writes = false): void {
   const table = JSON.parse(readFileSync(shippedRoutes, 'utf8')) as { routes: Array<{ name: string }> };
+  if (writes)
+    table.routes.splice(
+      table.routes.findIndex((route) => route.name === 'legacy'),
+      0,
+      {
+        name: 'legacy-customer-writes',
+        match: { methods: ['PATCH'], path: '/legacy/api/customers/:id' },
+        auth: 'required',
+        roles: ['admin'],
+      } as { name: string },
+    );
   if (experiment) {
     const reads = {
       name: 'legacy-customer-reads',
@@ -310,5 +324,108 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
       const after = await report();
       return after.compared === before.compared && after.candidate_answers === before.candidate_answers;
     });
+  });
+
+  // Last: customers stay moved for the rest of the run.
+  it('phase 3: moves customer writes to the services while they are edited at the edge, none refused and none lost, the monolith following', async () => {
+    const admin = { authorization: `Bearer ${await tokenOf(demoAdmin.email, demoAdmin.password)}` };
+    const legacy = await legacyUrl();
+    const tablesApplied = () =>
+      suite.platform.jsonLines().filter((line) => /^routing table v\d+ applied$/.test(String(line.message)))
+        .length;
+    const applied = tablesApplied();
+    writeRoutes(undefined, true);
+    await waitFor('the write route in force', async () => tablesApplied() > applied);
+
+    // Four writers at the edge, each editing its own 25 customers in turn (a name, then two
+    // addresses), so every customer's acknowledged writes are ordered and the last one is known.
+    const acknowledged = new Map<number, { name?: string; address?: string }>();
+    const outcomes: Array<{ status: number; ms: number; code?: string }> = [];
+    let editing = true;
+    const writer = async (w: number) => {
+      for (let n = 0; editing; n += 1) {
+        const id = 100 + w * 25 + (n % 25);
+        const changes =
+          n % 3 === 0 ? { name: `Phase Three ${w}-${n}` } : { address: `${n} Phase Three Road, ${w}` };
+        const started = performance.now();
+        const response = await fetch(`${gateway}/legacy/api/customers/${id}`, {
+          method: 'PATCH',
+          headers: { ...admin, 'content-type': 'application/json' },
+          body: JSON.stringify(changes),
+        }).catch(() => undefined);
+        const answer = (await response?.json().catch(() => ({}))) as { code?: string };
+        outcomes.push({ status: response?.status ?? 0, ms: performance.now() - started, code: answer.code });
+        if (response?.ok) acknowledged.set(id, { ...acknowledged.get(id), ...changes });
+        await sleep(20);
+      }
+    };
+    const writers = [0, 1, 2, 3].map(writer);
+    await sleep(2_000);
+    // The move, as `mercato migrate move customers` makes it: the monolith gives customers up.
+    const moved = await fetch(`${legacy}/api/capabilities/customers`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ owner: 'services' }),
+    });
+    expect(moved.status).toBe(200);
+    await sleep(4_000);
+    editing = false;
+    await Promise.all(writers);
+
+    const failed = outcomes.filter((outcome) => outcome.status !== 200);
+    const held = suite.platform
+      .jsonLines()
+      .filter((line) => String(line.message).startsWith('a customer write held while customers moved'))
+      .map((line) => Number(line.held_ms));
+    const slowest = Math.max(...outcomes.map((outcome) => outcome.ms));
+    console.log(
+      `phase 3: ${outcomes.length} customer writes at the edge across the move, ${failed.length} failed; ` +
+        `${held.length} held while customers moved (longest ${Math.max(0, ...held)} ms); slowest write ${Math.round(slowest)} ms`,
+    );
+    const errors = suite.platform
+      .jsonLines()
+      .filter((line) => Number(line.level) >= 50 || line.level === 'error')
+      .slice(-10);
+    expect(failed, JSON.stringify(errors, null, 1)).toEqual([]);
+
+    // Nothing lost: every customer's last acknowledged write is what the monolith holds (the services'
+    // writes taken back into it), and the checker finds the services equal to it, row by row.
+    await waitFor('the monolith holding every acknowledged write', async () => {
+      for (const [id, expected] of acknowledged) {
+        const row = await (await fetch(`${legacy}/api/customers/${id}`)).json();
+        if (expect.objectContaining(expected).asymmetricMatch(row) !== true) return false;
+      }
+      return true;
+    });
+    let report = await drift('settle_ms=0&rechecks=0');
+    for (let attempt = 0; report.drift > 0 && attempt < 30; attempt += 1) {
+      await sleep(1_000);
+      report = await drift('settle_ms=0&rechecks=0');
+    }
+    console.log(formatDrift(report));
+    expect(report.drift).toBe(0);
+
+    // One writer: the monolith's own API refuses a profile write now, and a customer of the monolith
+    // renames themselves in the services, which the monolith follows.
+    const direct = await fetch(`${legacy}/api/customers/17`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Written In The Monolith' }),
+    });
+    expect(direct.status).toBe(409);
+    expect(await direct.json()).toMatchObject({ code: 'LEGACY.CAPABILITY_MOVED' });
+    const own = { authorization: `Bearer ${await tokenOf('customer17@legacy.example', 'legacy-17')}` };
+    const renamed = await fetch(`${gateway}/api/customers/me`, {
+      method: 'PATCH',
+      headers: { ...own, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Written In The Services' }),
+    });
+    expect(renamed.status).toBe(200);
+    await waitFor(
+      'the monolith following the rename',
+      async () =>
+        ((await (await fetch(`${legacy}/api/customers/17`)).json()) as { name: string }).name ===
+        'Written In The Services',
+    );
   });
 });

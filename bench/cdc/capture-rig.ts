@@ -18,7 +18,14 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const logger = createLogger({ service: 'bench-cdc', level: 'silent' });
 
 /** The monolith's captured tables (apps/legacy-cdc's captured-tables.ts): the snapshot reads them all. */
-export const CAPTURED_TABLES = ['customers', 'products', 'stock', 'orders', 'order_lines'] as const;
+export const CAPTURED_TABLES = [
+  'customers',
+  'products',
+  'stock',
+  'orders',
+  'order_lines',
+  'capabilities',
+] as const;
 
 export interface CaptureServer {
   postgres: LogicalPostgres;

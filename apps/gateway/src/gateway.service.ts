@@ -20,6 +20,7 @@ import { customerEdgeRoutes } from './routes/customer.routes.ts';
 import { dashboardEdgeRoutes } from './routes/dashboard.routes.ts';
 import { inventoryEdgeRoutes } from './routes/inventory.routes.ts';
 import { legacyCustomerReads } from './routes/legacy-customer.routes.ts';
+import { legacyCustomerWrites } from './routes/legacy-customer-writes.ts';
 import { orderEdgeRoutes } from './routes/order.routes.ts';
 import { orderLiveRoutes } from './routes/order-live.routes.ts';
 import { readModelEdgeRoutes } from './routes/read-model.routes.ts';
@@ -133,6 +134,7 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
         await app.register(readModelEdgeRoutes(identification, upstreams));
         await app.register(orderLiveRoutes(upstreams, identification, streams));
         await app.register(customerReads.routes);
+        await app.register(legacyCustomerWrites(upstreams, identification, context.logger));
         await app.register(experimentRoutes([customerReads.experiment]));
         await app.register(
           webAppRoutes({

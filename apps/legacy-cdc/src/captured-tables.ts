@@ -1,4 +1,5 @@
 import {
+  legacyCapabilityChanged,
   legacyCustomerChanged,
   legacyOrderChanged,
   legacyOrderLineChanged,
@@ -43,6 +44,8 @@ export const capturedTables: readonly CapturedTable[] = [
     partitionBy: 'order_id',
     ids: ['order_id', 'product_id'],
   },
+  // Who writes what (the strangler's phase 3): its change follows every write it was given after.
+  { name: 'capabilities', contract: legacyCapabilityChanged, key: ['name'], partitionBy: 'name', ids: [] },
 ];
 
 /**

@@ -1,23 +1,26 @@
 import { fileURLToPath } from 'node:url';
-import type { ServiceDefinition } from '@mercato/chassis';
-import { legacyEvents } from '@mercato/contracts';
+import { createPool, type ServiceDefinition } from '@mercato/chassis';
+import { customerUpdated, legacyEvents } from '@mercato/contracts';
 import { createCdcMetrics } from './cdc-metrics.ts';
 import { CdcPositions } from './cdc-position.ts';
 import { ChangeStream } from './change-stream.ts';
 import { type LegacyCdcConfig, legacyCdcConfig } from './config.ts';
+import { customerWriteBackConsumer } from './customer-write-back.consumer.ts';
 
 /**
  * Change data capture from the legacy monolith's database, as Debezium's PostgreSQL connector does it:
  * a publication and a `pgoutput` slot, an initial snapshot then the log, every change an event in the
  * standard envelope through this process's outbox; heartbeats; lag and retained log as metrics.
- * The stream is a duty: only the active instance runs it (one slot has one reader).
+ * The stream is a duty: only the active instance runs it (one slot has one reader). Once customers
+ * moved to the services, it also writes their changes back into the monolith (its order screens
+ * still show customers).
  */
 export const legacyCdcDefinition: ServiceDefinition<LegacyCdcConfig, { database: true; messaging: true }> = {
   name: 'legacy-cdc',
   config: legacyCdcConfig,
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
   docs: { title: 'Legacy CDC', description: "The monolith's changes, from its log to the bus" },
-  messaging: { contracts: [...legacyEvents] },
+  messaging: { contracts: [...legacyEvents, customerUpdated] },
   setup({ config, db, outbox, metrics, logger }) {
     const stream = new ChangeStream(
       {
@@ -40,6 +43,15 @@ export const legacyCdcDefinition: ServiceDefinition<LegacyCdcConfig, { database:
         },
       },
     );
-    return { duties: [{ name: 'change stream', start: () => stream.start(), stop: () => stream.stop() }] };
+    // The write-back's own pool to the monolith's database (the stream holds a replication connection).
+    const monolith = createPool(
+      { url: config.LEGACY_DATABASE_URL, max: 2, applicationName: 'mercato-legacy-write-back' },
+      logger,
+    );
+    return {
+      duties: [{ name: 'change stream', start: () => stream.start(), stop: () => stream.stop() }],
+      consumers: [customerWriteBackConsumer(monolith)],
+      onClose: () => monolith.end(),
+    };
   },
 };

@@ -23,7 +23,14 @@ const postgres = await probePostgres();
  * snapshot is taken by the legacy-migration e2e suite and bench/cdc; here 2,000 orders keep every
  * table in the snapshot and the suite in CI's time).
  */
-const SEEDED = { customers: 5_000, products: 200, stock: 200, orders: 2_000, order_lines: 4_001 };
+const SEEDED = {
+  customers: 5_000,
+  products: 200,
+  stock: 200,
+  orders: 2_000,
+  order_lines: 4_001,
+  capabilities: 1,
+};
 const SEEDED_ROWS = Object.values(SEEDED).reduce((sum, count) => sum + count, 0);
 
 interface Published {
@@ -105,6 +112,7 @@ describe.skipIf(!postgres.available)(suiteTitle('legacy change data capture', po
       'legacy.stock.changed': SEEDED.stock,
       'legacy.order.changed': SEEDED.orders,
       'legacy.order_line.changed': SEEDED.order_lines,
+      'legacy.capability.changed': SEEDED.capabilities,
     });
     const [customer] = await published(
       `envelope->'data'->'key'->>'id' = '42' AND destination = 'legacy.customer.changed'`,

@@ -1,4 +1,5 @@
-import type { Pool } from '@mercato/chassis';
+import { inTransaction, type Pool } from '@mercato/chassis';
+import { assertMonolithWrites } from './legacy-capabilities.ts';
 import { legacyErrors } from './legacy-errors.ts';
 import { DECOY_HASH, hashLegacyPassword, verifyLegacyPassword } from './legacy-password.ts';
 import type { CustomerJson } from './legacy-schemas.ts';
@@ -71,18 +72,24 @@ export class LegacyCustomers {
     return customerJson(rows[0]);
   }
 
-  /** Changes what is given (an absent field stays as it is) and bumps updated_at. */
+  /**
+   * Changes what is given (an absent field stays as it is) and bumps updated_at; refused once
+   * customers moved to the services (`LEGACY.CAPABILITY_MOVED`).
+   */
   async update(id: number, changes: CustomerChanges): Promise<CustomerJson> {
     try {
-      const { rows } = await this.#pool.query<CustomerRow>(
-        `UPDATE customers
-         SET email = coalesce($2, email), name = coalesce($3, name), address = coalesce($4, address),
-             updated_at = now()
-         WHERE id = $1 RETURNING ${COLUMNS}`,
-        [id, changes.email ?? null, changes.name ?? null, changes.address ?? null],
-      );
-      if (!rows[0]) throw legacyErrors.notFound('Customer', id);
-      return customerJson(rows[0]);
+      return await inTransaction(this.#pool, async (transaction) => {
+        await assertMonolithWrites(transaction, 'customers');
+        const { rows } = await transaction.query<CustomerRow>(
+          `UPDATE customers
+           SET email = coalesce($2, email), name = coalesce($3, name), address = coalesce($4, address),
+               updated_at = now()
+           WHERE id = $1 RETURNING ${COLUMNS}`,
+          [id, changes.email ?? null, changes.name ?? null, changes.address ?? null],
+        );
+        if (!rows[0]) throw legacyErrors.notFound('Customer', id);
+        return customerJson(rows[0]);
+      });
     } catch (error) {
       if (isEmailTaken(error)) throw legacyErrors.emailTaken(changes.email ?? '');
       throw error;

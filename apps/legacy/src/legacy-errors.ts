@@ -45,6 +45,18 @@ export const legacyErrors = {
       kind: 'unprocessable',
       message: `An order's total must stay below 2^31 cents (this one comes to ${totalCents})`,
     }),
+  capabilityMoved: (name: string) =>
+    conflict(
+      'LEGACY.CAPABILITY_MOVED',
+      `The services write ${name} now: send this change through the edge (PATCH /legacy/api/customers/:id goes to them)`,
+      { capability: name },
+    ),
+  moveIsOneWay: (name: string) =>
+    conflict(
+      'LEGACY.MOVE_IS_ONE_WAY',
+      `The services write ${name}; giving it back to the monolith is not supported (they may hold writes it has not taken back yet)`,
+      { capability: name },
+    ),
   badTransition: (from: OrderStatus, to: OrderStatus) =>
     conflict('LEGACY.BAD_TRANSITION', `An order cannot move from ${from} to ${to}`, { from, to }),
 };

@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { capabilityRoutes } from './capabilities.routes.ts';
 import { customerRoutes } from './customers.routes.ts';
+import type { LegacyCapabilities } from './legacy-capabilities.ts';
 import type { LegacyCustomers } from './legacy-customers.ts';
 import type { LegacyOrders } from './legacy-orders.ts';
 import type { LegacyProducts } from './legacy-products.ts';
@@ -10,6 +12,7 @@ export interface LegacyShop {
   customers: LegacyCustomers;
   products: LegacyProducts;
   orders: LegacyOrders;
+  capabilities: LegacyCapabilities;
 }
 
 /** The monolith's whole API, under `/api`. */
@@ -19,4 +22,5 @@ export const legacyRoutes =
     await app.register(customerRoutes(shop.customers, shop.orders), { prefix: '/api' });
     await app.register(productRoutes(shop.products), { prefix: '/api' });
     await app.register(orderRoutes(shop.orders), { prefix: '/api' });
+    await app.register(capabilityRoutes(shop.capabilities), { prefix: '/api' });
   };

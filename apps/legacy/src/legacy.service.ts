@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { ServiceDefinition } from '@mercato/chassis';
 import { type LegacyConfig, legacyConfig } from './config.ts';
 import { legacyRoutes } from './legacy.routes.ts';
+import { LegacyCapabilities } from './legacy-capabilities.ts';
 import { LegacyCustomers } from './legacy-customers.ts';
 import { LegacyOrders } from './legacy-orders.ts';
 import { LegacyProducts } from './legacy-products.ts';
@@ -22,6 +23,7 @@ export const legacyDefinition: ServiceDefinition<LegacyConfig, { database: true 
         customers: new LegacyCustomers(db),
         products: new LegacyProducts(db),
         orders: new LegacyOrders(db),
+        capabilities: new LegacyCapabilities(db),
       }),
     };
   },

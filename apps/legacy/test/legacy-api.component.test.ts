@@ -222,4 +222,50 @@ describe.skipIf(!postgres.available)(suiteTitle('the legacy monolith', postgres)
     });
     expect(malformed.status).toBe(400);
   });
+
+  // Last: it gives customers to the services for the rest of this process's life.
+  it('gives customers up once its writes in flight committed, then refuses their writes, one way only', async () => {
+    expect((await call('GET', '/api/capabilities')).body.items).toEqual([
+      { name: 'customers', owner: 'monolith', changedAt: expect.any(String) },
+    ]);
+    // A write in flight holds the capability: the move waits for it to commit.
+    const inFlight = new pg.Client({ connectionString: legacy.databaseUrl });
+    await inFlight.connect();
+    await inFlight.query('BEGIN');
+    await inFlight.query("SELECT owner FROM capabilities WHERE name = 'customers' FOR SHARE");
+    let moved = false;
+    const moving = call('PUT', '/api/capabilities/customers', { owner: 'services' }).then((answer) => {
+      moved = true;
+      return answer;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(moved).toBe(false);
+    await inFlight.query("UPDATE customers SET name = 'Written Before The Move' WHERE id = 31");
+    await inFlight.query('COMMIT');
+    await inFlight.end();
+    expect(await moving).toMatchObject({ status: 200, body: { name: 'customers', owner: 'services' } });
+    expectProblem(
+      await call('PATCH', '/api/customers/31', { name: 'Written After' }),
+      409,
+      'LEGACY.CAPABILITY_MOVED',
+    );
+    expect((await call('GET', '/api/customers/31')).body.name).toBe('Written Before The Move');
+    // Registrations and orders are not customers' profile writes: they stay.
+    expect(
+      (
+        await call('POST', '/api/customers', {
+          email: 'after-the-move@legacy.example',
+          name: 'After The Move',
+          password: 'after-the-move',
+        })
+      ).status,
+    ).toBe(201);
+    expectProblem(
+      await call('PUT', '/api/capabilities/customers', { owner: 'monolith' }),
+      409,
+      'LEGACY.MOVE_IS_ONE_WAY',
+    );
+    expect((await call('PUT', '/api/capabilities/customers', { owner: 'services' })).status).toBe(200);
+    expect((await call('PUT', '/api/capabilities/orders', { owner: 'services' })).status).toBe(400);
+  });
 });

@@ -115,7 +115,13 @@ export type ServiceUses = { database?: false; messaging?: false } | { database: 
 /** The context a service is set up with: its database and outbox are there exactly when declared. */
 export type ServiceContext<Config, Uses extends ServiceUses = ServiceUses> = BaseServiceContext<Config> &
   (Uses extends { database: true } ? { db: Pool } : { db?: undefined }) &
-  (Uses extends { messaging: true } ? { outbox: Outbox } : { outbox?: undefined });
+  (Uses extends { messaging: true }
+    ? {
+        outbox: Outbox;
+        /** Messages one of its consumer groups has not acknowledged yet (`ServiceMessaging.lag`). */
+        consumerLag: (group: string) => Promise<number>;
+      }
+    : { outbox?: undefined; consumerLag?: undefined });
 
 /** What a service adds to the chassis: its routes, extra readiness checks and resources to close. */
 export interface ServiceParts {
@@ -270,6 +276,7 @@ export async function createService<Config extends ChassisConfig, Uses extends S
     metrics,
     db,
     outbox: messaging?.outbox,
+    consumerLag: messaging?.lag,
     stopping: stopSignal.signal,
     discovery,
     customerAccess: customerAccess(config.MERCATO_POLICY_FILE !== undefined, authenticateUsers),

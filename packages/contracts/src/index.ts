@@ -41,6 +41,7 @@ export {
   stockLow,
 } from './events/inventory-events.ts';
 export {
+  legacyCapabilityChanged,
   legacyCustomerChanged,
   legacyEvents,
   legacyOrderChanged,

@@ -9,7 +9,7 @@ import {
   type TestService,
   waitFor,
 } from '@mercato/chassis/testing';
-import { type Envelope, legacyCustomerChanged } from '@mercato/contracts';
+import { type Envelope, legacyCapabilityChanged, legacyCustomerChanged } from '@mercato/contracts';
 import { CustomerService } from '@mercato/contracts/grpc/customer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CustomerConfig } from '../src/config.ts';
@@ -171,6 +171,77 @@ describe.skipIf(!postgres.available)(
       );
       await waitFor('the change after it', async () => (await profile('usr_legacy_45')) !== undefined);
       expect(await profile('usr_legacy_42')).toMatchObject({ name: 'Customer 42' });
+    });
+
+    // Last: it moves customers to the services for the rest of this service's life.
+    it('phase 3: takes profile writes once the monolith gave customers up, announces them for the monolith, ignores their echoes', async () => {
+      await publish(captured('47', { name: 'Before The Move', updatedAt: '2024-01-01T00:00:00.000Z' }));
+      await waitFor('the profile', async () => (await profile('usr_legacy_47')) !== undefined);
+      sequence += 1;
+      const lsn = `0/${(0x1000 + sequence * 0x100).toString(16).toUpperCase()}`;
+      await messageStore.bus.publish([
+        {
+          kind: 'topic',
+          destination: legacyCapabilityChanged.type,
+          key: 'customers',
+          envelope: {
+            event_id: `cdc_t${lsn}:${sequence}`,
+            event_type: legacyCapabilityChanged.type,
+            event_version: legacyCapabilityChanged.version,
+            timestamp: new Date().toISOString(),
+            source: 'legacy-cdc',
+            correlation_id: `cdc_${sequence}`,
+            causation_id: null,
+            data: {
+              op: 'update',
+              key: { name: 'customers' },
+              row: { name: 'customers', owner: 'services', changed_at: '2025-06-01T00:00:00.000Z' },
+              source: { kind: 'stream', lsn, tx_id: sequence, committed_at: '2025-06-01T00:00:00.000Z' },
+            },
+            metadata: {},
+          },
+        },
+      ]);
+      // Refused (kept by the monolith) until the move is seen; then held (moving) until every earlier
+      // change is applied, which here is at once; then written.
+      let written: Awaited<ReturnType<ReturnType<typeof client>['updateProfile']>> | undefined;
+      await waitFor('the services writing customers', async () => {
+        written = await client()
+          .updateProfile({ id: 'usr_legacy_47', name: '', address: '47 Moved Road' })
+          .catch(() => undefined);
+        return written !== undefined;
+      });
+      expect(written?.customer).toMatchObject({ name: 'Before The Move', address: '47 Moved Road' });
+      const renamed = await client().updateProfile({ id: 'usr_legacy_47', name: 'Written Here' });
+      expect(renamed.customer).toMatchObject({ name: 'Written Here', address: '47 Moved Road' });
+      // Announced with what the monolith's copy follows: the address and the update time.
+      const latest = async () => {
+        const { rows } = await messageStore.messages.query<{ data: { name: string; updated_at?: string } }>(
+          `SELECT envelope->'data' AS data FROM bus_messages
+           WHERE destination = 'customer.updated' AND partition_key = 'usr_legacy_47' ORDER BY position DESC LIMIT 1`,
+        );
+        return rows[0]?.data;
+      };
+      await waitFor('the rename announced', async () => (await latest())?.name === 'Written Here');
+      expect(await latest()).toMatchObject({
+        address: '47 Moved Road',
+        updated_at: renamed.customer?.updatedAt,
+      });
+      // The monolith's copy taken back comes round as a change: an echo, left alone; a customer it
+      // registers since is still taken.
+      await publish(
+        captured('47', { name: 'An Echo Of An Older Write', updatedAt: '2025-07-01T00:00:00.000Z' }),
+        captured('49', { name: 'Registered There After', updatedAt: '2025-07-01T00:00:00.000Z' }),
+      );
+      await waitFor('the new customer', async () => (await profile('usr_legacy_49')) !== undefined);
+      expect(await profile('usr_legacy_47')).toMatchObject({
+        name: 'Written Here',
+        address: '47 Moved Road',
+      });
+      // An empty edit is refused as such.
+      expect((await grpcFailure(client().updateProfile({ id: 'usr_legacy_47', name: '' })))?.code).toBe(
+        Code.InvalidArgument,
+      );
     });
   },
 );

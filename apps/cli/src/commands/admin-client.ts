@@ -4,7 +4,11 @@ import { adminTokenPath, readAdminToken } from '../supervisor/admin-token.ts';
 import { type RunState, runStatePath } from '../supervisor/run-state.ts';
 import { SUPERVISOR_IDENTITY, workloadTlsFiles } from '../supervisor/workload-tls-files.ts';
 
-export type AdminCall = (method: string, path: string) => Promise<{ ok: boolean; body: unknown }>;
+export type AdminCall = (
+  method: string,
+  path: string,
+  body?: unknown,
+) => Promise<{ ok: boolean; body: unknown }>;
 
 /** What a command needs of the running platform: its state file and the run's admin token. */
 export interface RunAccess {
@@ -49,10 +53,14 @@ export async function adminClient(service: string, dataDir: string): Promise<Adm
       return `${service} takes only mutual TLS, and this run's certificates cannot be read: ${(error as Error).message}`;
     }
   }
-  return async (method, path) => {
+  return async (method, path, body) => {
     const response = await fetch(`${base}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}` },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     }).catch((error: Error) => error);
     if (response instanceof Error)
       throw new Error(`${service} did not answer at ${base}: ${response.message}`);

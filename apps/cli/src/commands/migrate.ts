@@ -1,7 +1,7 @@
 import type { DriftReport } from '../migration/drift-checker.ts';
-import { fail, runAccess } from './admin-client.ts';
+import { adminClient, fail, runAccess } from './admin-client.ts';
 
-const usage = 'usage: mercato migrate check [--settle-ms N]';
+const usage = 'usage: mercato migrate check [--settle-ms N] | mercato migrate move customers';
 
 /** The checker's report as a table: each table's rows on both sides and what differs. */
 export function formatDrift(report: DriftReport): string {
@@ -43,6 +43,8 @@ export function formatDrift(report: DriftReport): string {
  */
 export async function migrateCommand(args: string[], dataDir: string): Promise<number> {
   const [sub, flag, value] = args;
+  if (sub === 'move')
+    return flag === 'customers' && value === undefined ? moveCustomers(dataDir) : fail(usage);
   if (sub !== 'check') return fail(usage);
   if (flag !== undefined && (flag !== '--settle-ms' || !/^\d{1,6}$/.test(value ?? ''))) return fail(usage);
   const access = await runAccess(dataDir);
@@ -58,4 +60,20 @@ export async function migrateCommand(args: string[], dataDir: string): Promise<n
   if (!response.ok) return fail(body.detail ?? `the supervisor answered ${response.status}`);
   process.stdout.write(`${formatDrift(body)}\n`);
   return body.drift === 0 ? 0 : 1;
+}
+
+/**
+ * `mercato migrate move customers` (phase 3): the monolith gives customers up. Its move waits for
+ * its writes in flight, then it refuses customer writes; the services take them once they have
+ * applied everything it wrote before. The edge sends `PATCH /legacy/api/customers/:id` to whichever
+ * side writes when its routing table has the `legacy-customer-writes` route (docs/strangler-fig.md).
+ */
+async function moveCustomers(dataDir: string): Promise<number> {
+  const call = await adminClient('legacy', dataDir);
+  if (typeof call === 'string') return fail(`${call} (start with --legacy)`);
+  const { ok, body } = await call('PUT', '/api/capabilities/customers', { owner: 'services' });
+  const answer = body as { owner?: string; changedAt?: string; detail?: string };
+  if (!ok) return fail(answer.detail ?? 'the monolith refused the move');
+  process.stdout.write(`customers: written by the ${answer.owner} since ${answer.changedAt}\n`);
+  return 0;
 }

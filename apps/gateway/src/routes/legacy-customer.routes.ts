@@ -8,17 +8,7 @@ import { forbidden, type Identification } from '../auth/identification.ts';
 import { readJson } from '../upstreams/http-backend.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { problems } from './edge-schemas.ts';
-
-/** A customer as the monolith's API answers one (`GET /api/customers/:id`). */
-const legacyCustomer = z.object({
-  id: z.number(),
-  email: z.string(),
-  name: z.string(),
-  address: z.string(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
-type LegacyCustomer = z.output<typeof legacyCustomer>;
+import { type LegacyCustomer, legacyCustomer } from './legacy-customer-shape.ts';
 
 interface Read {
   id: number;

@@ -38,11 +38,14 @@ export async function getJson(
   path: string,
   signal: AbortSignal,
   addresses: BackendAddresses,
+  /** A write instead of a read: its method and JSON body (sent to the next instance only when none listened). */
+  write?: { method: 'PATCH' | 'POST' | 'PUT'; body: unknown },
 ): Promise<unknown> {
   const backend = pickBackend(cluster);
   const code = backend.name.toUpperCase();
-  // A GET that found nothing listening at an instance (it stopped) is sent to the next one: a
-  // read model instance that went away is not seen at the edge. Every other failure is answered.
+  // A request that found nothing listening at an instance (it stopped) is sent to the next one: a
+  // read model instance that went away is not seen at the edge. Every other failure is answered
+  // (a write that may have reached an instance is not sent twice).
   const tried = new Set<string>();
   let response: Awaited<ReturnType<typeof request>> | undefined;
   let lastError: unknown;
@@ -52,8 +55,14 @@ export async function getJson(
     tried.add(lease.address);
     try {
       response = await request(new URL(path, lease.address), {
-        method: 'GET',
-        headers: { accept: 'application/json', ...contextHeaders(), ...userToken() },
+        method: write?.method ?? 'GET',
+        headers: {
+          accept: 'application/json',
+          ...(write ? { 'content-type': 'application/json' } : {}),
+          ...contextHeaders(),
+          ...userToken(),
+        },
+        ...(write ? { body: JSON.stringify(write.body) } : {}),
         signal,
       });
       lease.end(httpOutcome({ status: response.statusCode }));
@@ -110,8 +119,9 @@ export async function readJson<Schema extends z.ZodType>(
   schema: Schema,
   addresses: BackendAddresses,
   badAnswer: { code: string; message: string },
+  write?: { method: 'PATCH' | 'POST' | 'PUT'; body: unknown },
 ): Promise<z.output<Schema>> {
-  const parsed = schema.safeParse(await getJson(cluster, path, withinDeadline(), addresses));
+  const parsed = schema.safeParse(await getJson(cluster, path, withinDeadline(), addresses, write));
   if (!parsed.success) throw new AppError({ ...badAnswer, kind: 'bad_gateway' });
   return parsed.data;
 }

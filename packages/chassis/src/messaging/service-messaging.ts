@@ -72,6 +72,11 @@ export interface ServiceMessaging {
   /** Stops them, in-flight deliveries handled first; the outbox still takes appends. */
   standby: () => Promise<void>;
   stop: () => Promise<void>;
+  /**
+   * Messages one of this service's consumer groups has not acknowledged yet (published, not yet
+   * handled). Throws for a group it does not run.
+   */
+  lag: (group: string) => Promise<number>;
 }
 
 async function connectBus(
@@ -168,6 +173,12 @@ export async function createServiceMessaging(options: {
       await standby();
       await bus.close();
       await pool?.end();
+    },
+    async lag(group) {
+      const consumer = consumers.find((candidate) => candidate.definition.group === group);
+      if (!consumer) throw new Error(`this service runs no consumer group ${group}`);
+      const { kind, destinations } = consumer.definition;
+      return bus.lag(group, kind, destinations);
     },
   };
 }

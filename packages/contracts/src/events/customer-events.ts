@@ -14,6 +14,12 @@ export const customerUpdated = defineEvent({
       language: z.string(),
       currency: z.string(),
     }),
+    /**
+     * Carried for a profile the services write in the monolith's place (`usr_legacy_<id>` once
+     * customers moved), which the monolith's copy follows: the address and when it changed.
+     */
+    address: z.string().optional(),
+    updated_at: z.iso.datetime({ offset: true }).optional(),
   }),
 });
 

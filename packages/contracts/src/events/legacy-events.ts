@@ -91,10 +91,24 @@ export const legacyOrderLineChanged = defineEvent({
   ),
 });
 
+/**
+ * Who writes one capability of the monolith (the strangler's phase 3): `monolith` until it moves,
+ * then `services`. The monolith refuses the capability's writes from the commit that moves it, so a
+ * consumer that sees this change has been given every write the monolith made before it.
+ */
+export const legacyCapabilityChanged = defineEvent({
+  type: 'legacy.capability.changed',
+  version: '1.0',
+  schema: change(
+    z.object({ name: z.string(), owner: z.enum(['monolith', 'services']), changed_at: timestamp }),
+  ),
+});
+
 export const legacyEvents = [
   legacyCustomerChanged,
   legacyProductChanged,
   legacyStockChanged,
   legacyOrderChanged,
   legacyOrderLineChanged,
+  legacyCapabilityChanged,
 ] as const;

@@ -1,4 +1,4 @@
-import { conflict, notFound } from '@mercato/chassis';
+import { AppError, conflict, notFound } from '@mercato/chassis';
 
 export const customerErrors = {
   notFound: (id: string) => notFound('CUSTOMER.NOT_FOUND', `Customer ${id} does not exist`),
@@ -8,4 +8,13 @@ export const customerErrors = {
       `Customer ${id} is still kept by the monolith: change the name there (PATCH /legacy/api/customers/${legacyKey}) until customers move to the services`,
       { customer_id: id },
     ),
+  moveInProgress: (id: string) =>
+    new AppError({
+      code: 'CUSTOMER.MOVE_IN_PROGRESS',
+      kind: 'conflict',
+      retryable: true,
+      retryAfterSeconds: 1,
+      message: `Customers are moving from the monolith to the services: ${id} takes writes again once the last changes the monolith made are applied (within a second or so)`,
+      details: { customer_id: id },
+    }),
 };

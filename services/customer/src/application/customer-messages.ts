@@ -20,6 +20,9 @@ export const customerUpdatedMessage = (event: CustomerUpdated, correlationId: st
         language: event.customer.preferences.language,
         currency: event.customer.preferences.currency,
       },
+      ...(event.written
+        ? { address: event.customer.address, updated_at: event.customer.updatedAt.toISOString() }
+        : {}),
     },
   }),
 });

@@ -1,5 +1,6 @@
 import type { OutboxEntry, Transaction } from '@mercato/chassis';
 import type { Customer } from '../domain/customer.ts';
+import type { LegacyOwner } from '../domain/legacy-customer.ts';
 
 /** A change to one customer and the messages announcing it, stored together. */
 export interface CustomerChange {
@@ -29,6 +30,16 @@ export interface CustomerStore {
     legacyLsn: string,
     messages: OutboxEntry[],
   ): Promise<void>;
+  /** Who writes the profiles taken over from the monolith, as last recorded. */
+  legacyOwner(transaction?: Transaction): Promise<LegacyOwner>;
+  /**
+   * Records the monolith's move of customers at its commit position `lsn`: to `services` (recorded
+   * as `moving` until `completeLegacyMove`) or back to `monolith`. A move at or before the last one
+   * recorded changes nothing.
+   */
+  recordLegacyMove(transaction: Transaction, owner: 'monolith' | 'services', lsn: string): Promise<void>;
+  /** Ends `moving` (every earlier change of the monolith applied): the owner after. */
+  completeLegacyMove(): Promise<LegacyOwner>;
 }
 
 export interface TakenOverProfile {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newCustomer, renamed, withPreferences } from './customer.ts';
+import { edited, newCustomer, withPreferences } from './customer.ts';
 
 const t0 = new Date('2026-11-24T10:00:00Z');
 const t1 = new Date('2026-11-24T11:00:00Z');
@@ -10,11 +10,15 @@ describe('customer', () => {
     expect(customer.preferences).toEqual({ marketingEmails: false, language: 'en-GB', currency: 'EUR' });
   });
 
-  it('announces a rename, and a no-op rename announces nothing', () => {
-    const { customer: next, events } = renamed(customer, 'Ada L.', t1);
-    expect(next).toMatchObject({ name: 'Ada L.', updatedAt: t1 });
-    expect(events).toHaveLength(1);
-    expect(renamed(customer, 'Ada', t1).events).toEqual([]);
+  it('announces a rename or a new address as written by the services, and a no-op edit nothing', () => {
+    const { customer: next, events } = edited(customer, { name: 'Ada L.' }, t1);
+    expect(next).toMatchObject({ name: 'Ada L.', address: '', updatedAt: t1 });
+    expect(events).toEqual([{ type: 'customer.updated', customer: next, written: true }]);
+    const moved = edited(customer, { address: '1 Analytical Row' }, t1);
+    expect(moved.customer).toMatchObject({ name: 'Ada', address: '1 Analytical Row' });
+    expect(moved.events).toHaveLength(1);
+    expect(edited(customer, { name: 'Ada', address: '' }, t1).events).toEqual([]);
+    expect(edited(customer, {}, t1).events).toEqual([]);
   });
 
   it('announces changed preferences only', () => {

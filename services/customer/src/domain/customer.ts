@@ -23,6 +23,11 @@ export interface Customer {
 export interface CustomerUpdated {
   type: 'customer.updated';
   customer: Customer;
+  /**
+   * Written by the services (an edit, preferences), not taken over from the monolith: announced with
+   * the address and update time, which the monolith's copy of a moved customer follows.
+   */
+  written?: true;
 }
 
 export const defaultPreferences: Preferences = { marketingEmails: false, language: 'en-GB', currency: 'EUR' };
@@ -36,14 +41,17 @@ export function newCustomer(
   return { ...user, segment, preferences: defaultPreferences, address: '', createdAt: now, updatedAt: now };
 }
 
-export function renamed(
+/** The profile with a new name or address (absent: unchanged); announced when either changed. */
+export function edited(
   customer: Customer,
-  name: string,
+  changes: { name?: string | undefined; address?: string | undefined },
   now: Date,
 ): { customer: Customer; events: CustomerUpdated[] } {
-  if (customer.name === name) return { customer, events: [] };
-  const next = { ...customer, name, updatedAt: now };
-  return { customer: next, events: [{ type: 'customer.updated', customer: next }] };
+  const name = changes.name ?? customer.name;
+  const address = changes.address ?? customer.address;
+  if (customer.name === name && customer.address === address) return { customer, events: [] };
+  const next = { ...customer, name, address, updatedAt: now };
+  return { customer: next, events: [{ type: 'customer.updated', customer: next, written: true }] };
 }
 
 export function withPreferences(
@@ -57,5 +65,5 @@ export function withPreferences(
     customer.preferences.currency === preferences.currency;
   if (same) return { customer, events: [] };
   const next = { ...customer, preferences, updatedAt: now };
-  return { customer: next, events: [{ type: 'customer.updated', customer: next }] };
+  return { customer: next, events: [{ type: 'customer.updated', customer: next, written: true }] };
 }

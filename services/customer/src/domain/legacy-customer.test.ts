@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Customer, defaultPreferences } from './customer.ts';
-import { ownerOfProfile, takenOverFromLegacy } from './legacy-customer.ts';
+import { appliesLegacyChange, ownerOfProfile, takenOverFromLegacy } from './legacy-customer.ts';
 
 const at = (iso: string) => new Date(iso);
 const row = {
@@ -57,11 +57,23 @@ describe('taking a customer over from the monolith', () => {
 });
 
 describe('whose writes a profile takes', () => {
-  it('is the monolith’s for a profile taken over from it, the services’ for their own', () => {
-    expect(ownerOfProfile('usr_legacy_7')).toEqual({ owner: 'monolith', legacyKey: '7' });
-    expect(ownerOfProfile('usr_ada')).toEqual({ owner: 'services' });
+  it('is the legacy owner’s for a profile taken over from the monolith, the services’ for their own', () => {
+    expect(ownerOfProfile('usr_legacy_7', 'monolith')).toEqual({ owner: 'monolith', legacyKey: '7' });
+    expect(ownerOfProfile('usr_legacy_7', 'moving')).toEqual({ owner: 'moving', legacyKey: '7' });
+    expect(ownerOfProfile('usr_legacy_7', 'services')).toEqual({ owner: 'services' });
+    expect(ownerOfProfile('usr_ada', 'monolith')).toEqual({ owner: 'services' });
     // Only the exact mapped shape is the monolith's: a look-alike id is an ordinary customer's.
-    expect(ownerOfProfile('usr_legacy_7x')).toEqual({ owner: 'services' });
-    expect(ownerOfProfile('usr_legacy_')).toEqual({ owner: 'services' });
+    expect(ownerOfProfile('usr_legacy_7x', 'monolith')).toEqual({ owner: 'services' });
+    expect(ownerOfProfile('usr_legacy_', 'monolith')).toEqual({ owner: 'services' });
+  });
+
+  it('takes the monolith’s changes until the services own customers, then only its new customers', () => {
+    const existing = takenOverFromLegacy(undefined, row).customer;
+    expect(appliesLegacyChange('monolith', existing)).toBe(true);
+    // Moving: what the monolith wrote before it gave customers up is still on its way.
+    expect(appliesLegacyChange('moving', existing)).toBe(true);
+    // Owned: a change of a profile is the echo of the services' own write, taken back by the monolith.
+    expect(appliesLegacyChange('services', existing)).toBe(false);
+    expect(appliesLegacyChange('services', undefined)).toBe(true);
   });
 });

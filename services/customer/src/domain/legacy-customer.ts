@@ -2,19 +2,37 @@ import { legacyKeyOf } from '@mercato/contracts';
 import { type Customer, type CustomerUpdated, defaultPreferences } from './customer.ts';
 
 /**
- * Whose writes a profile's monolith-held fields (email, name, address) take: a profile taken over
- * from the monolith (`usr_legacy_<id>`) is still the monolith's until customers move (the strangler's
- * phase 3), so its name changes there and reaches the service by change data capture. Accepting it
- * here too would make two writers: the next captured change of the row overwrites the service's
- * edit without a word, and until then the two disagree. Preferences and segment are the service's
- * alone and stay writable.
+ * Who writes the monolith-held fields (email, name, address) of the profiles taken over from it
+ * (`usr_legacy_<id>`), as this service knows it: the monolith until customers move (the strangler's
+ * phase 3; the service follows its changes), `moving` once the monolith gave them up until every
+ * change it made before has been applied here, then the services.
+ */
+export type LegacyOwner = 'monolith' | 'moving' | 'services';
+
+/**
+ * Whose writes a profile's monolith-held fields take: a service's own profile is always the
+ * services'; one taken over from the monolith is the `legacy` owner's. Accepting a write here while
+ * the monolith still owns it would make two writers: the next captured change of the row overwrites
+ * the service's edit without a word, and until then the two disagree. Preferences and segment are
+ * the service's alone and stay writable.
  */
 export function ownerOfProfile(
   customerId: string,
-): { owner: 'monolith'; legacyKey: string } | { owner: 'services' } {
+  legacy: LegacyOwner,
+): { owner: 'monolith' | 'moving'; legacyKey: string } | { owner: 'services' } {
   const legacyKey = legacyKeyOf(customerId);
-  return legacyKey === undefined ? { owner: 'services' } : { owner: 'monolith', legacyKey };
+  if (legacyKey === undefined || legacy === 'services') return { owner: 'services' };
+  return { owner: legacy, legacyKey };
 }
+
+/**
+ * Whether a captured change of a taken-over profile applies. Once the services own customers the
+ * monolith writes a profile only by taking the services' changes back (its order screens show
+ * them): such a change is an echo of what the profile already holds, or of an older state, and is
+ * left alone. A customer the monolith registered after the move has no profile yet: it is taken.
+ */
+export const appliesLegacyChange = (legacy: LegacyOwner, existing: Customer | undefined): boolean =>
+  legacy !== 'services' || existing === undefined;
 
 /** A customer row of the monolith, as change data capture carries it. */
 export interface LegacyCustomerRow {

@@ -13,7 +13,13 @@ import type { Customer } from '../../domain/customer.ts';
 
 const id = z.string().trim().min(1).max(64);
 const getRequest = z.object({ id });
-const profileRequest = z.object({ id, name: z.string().trim().min(1).max(200) });
+/** An empty name leaves it as it is (proto3 cannot tell it from an absent one); something must change. */
+const profileRequest = z
+  .object({ id, name: z.string().trim().max(200), address: z.string().max(500).optional() })
+  .refine((input) => input.name !== '' || input.address !== undefined, {
+    error: 'expected a name, an address or both',
+    path: ['name'],
+  });
 const preferencesRequest = z.object({
   id,
   preferences: z.object(
@@ -58,7 +64,8 @@ export const customerGrpc = (customers: Customers) => (router: ConnectRouter) =>
     async updateProfile(request) {
       const input = parseRequest(profileRequest, request);
       ownProfile(input.id);
-      return { customer: toMessage(await customers.rename(input.id, input.name)) };
+      const changes = { name: input.name === '' ? undefined : input.name, address: input.address };
+      return { customer: toMessage(await customers.editProfile(input.id, changes)) };
     },
     async updatePreferences(request) {
       const input = parseRequest(preferencesRequest, request);

@@ -2,12 +2,14 @@ import type { ConsumerDefinition, Logger } from '@mercato/chassis';
 import { compareLogPositions, legacyCustomerChanged, legacyUserId } from '@mercato/contracts';
 import { customerUpdatedMessage } from '../../application/customer-messages.ts';
 import type { CustomerStore } from '../../application/customer-store.port.ts';
-import { takenOverFromLegacy } from '../../domain/legacy-customer.ts';
+import { appliesLegacyChange, takenOverFromLegacy } from '../../domain/legacy-customer.ts';
 
 /**
  * The monolith's customers taken over while it still owns them (strangler fig): each captured row
  * becomes, or updates, the profile `usr_legacy_<id>` in the consumer's transaction, announced as
  * `customer.updated` like any profile change, unless a change committed later was applied already.
+ * Once the services own customers, the monolith's changes of a profile are echoes of theirs (taken
+ * back for its own screens) and change nothing; a customer it registers since is still taken.
  * The monolith never deletes a customer; a captured delete is logged and left alone (the checker
  * reports the profile as one the monolith lacks).
  */
@@ -26,6 +28,7 @@ export const legacyCustomerChangedConsumer = (
     }
     const id = legacyUserId(change.row.id);
     const held = await customers.takenOverForUpdate(transaction, id);
+    if (!appliesLegacyChange(await customers.legacyOwner(transaction), held.customer)) return;
     // A change from before the last one applied (replayed, or delivered late) changes nothing.
     if (held.legacyLsn !== undefined && compareLogPositions(change.source.lsn, held.legacyLsn) < 0) return;
     const taken = takenOverFromLegacy(held.customer, {

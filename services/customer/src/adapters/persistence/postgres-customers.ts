@@ -5,6 +5,7 @@ import type {
   TakenOverProfile,
 } from '../../application/customer-store.port.ts';
 import type { Customer, Segment } from '../../domain/customer.ts';
+import type { LegacyOwner } from '../../domain/legacy-customer.ts';
 
 interface CustomerRow {
   id: string;
@@ -73,7 +74,8 @@ export class PostgresCustomers implements CustomerStore {
       const { customer, messages } = change(fromRow(row));
       if (messages.length === 0) return customer;
       await client.query(
-        `UPDATE customers SET name = $2, marketing_emails = $3, language = $4, currency = $5, updated_at = $6
+        `UPDATE customers SET name = $2, marketing_emails = $3, language = $4, currency = $5, updated_at = $6,
+           address = $7
          WHERE id = $1`,
         [
           id,
@@ -82,6 +84,7 @@ export class PostgresCustomers implements CustomerStore {
           customer.preferences.language,
           customer.preferences.currency,
           customer.updatedAt,
+          customer.address,
         ],
       );
       await this.#outbox.append(client, messages);
@@ -127,5 +130,33 @@ export class PostgresCustomers implements CustomerStore {
       ],
     );
     await this.#outbox.append(transaction, messages);
+  }
+
+  async legacyOwner(transaction?: Transaction): Promise<LegacyOwner> {
+    const { rows } = await (transaction ?? this.#pool).query<{ owner: LegacyOwner }>(
+      "SELECT owner FROM legacy_capabilities WHERE name = 'customers'",
+    );
+    return rows[0]?.owner ?? 'monolith';
+  }
+
+  async recordLegacyMove(
+    transaction: Transaction,
+    owner: 'monolith' | 'services',
+    lsn: string,
+  ): Promise<void> {
+    await transaction.query(
+      `UPDATE legacy_capabilities
+       SET owner = CASE WHEN $1 = 'monolith' THEN 'monolith' WHEN owner = 'services' THEN 'services' ELSE 'moving' END,
+           lsn = $2
+       WHERE name = 'customers' AND (lsn IS NULL OR lsn < $2::pg_lsn)`,
+      [owner, lsn],
+    );
+  }
+
+  async completeLegacyMove(): Promise<LegacyOwner> {
+    await this.#pool.query(
+      "UPDATE legacy_capabilities SET owner = 'services' WHERE name = 'customers' AND owner = 'moving'",
+    );
+    return this.legacyOwner();
   }
 }
