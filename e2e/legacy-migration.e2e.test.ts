@@ -10,6 +10,7 @@ import { demoAdmin } from '@mercato/demo-shop';
 import { describe, expect, it } from 'vitest';
 import { formatDrift } from '../apps/cli/src/commands/migrate.ts';
 import type { DriftReport } from '../apps/cli/src/migration/drift-checker.ts';
+import { mercato } from './support/release-cli.ts';
 import { suitePlatform } from './support/suite-platform.ts';
 
 const ports = { postgres: 25436, gateway: 19980, base: 13601, grpcBase: 12601 };
@@ -326,27 +327,23 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
     });
   });
 
-  // Last: customers stay moved for the rest of the run.
-  it('phase 3: moves customer writes to the services while they are edited at the edge, none refused and none lost, the monolith following', async () => {
+  /**
+   * Four writers at the edge, each editing its own 25 customers in turn (a name, then two
+   * addresses), so every customer's acknowledged writes are ordered and the last one is known;
+   * `switchOwner` runs after 2 s, the edits go on 4 s more. Asserts none failed and prints how long
+   * writes were held; the acknowledged values by customer.
+   */
+  const editAcrossSwitch = async (label: string, switchOwner: () => Promise<void>) => {
     const admin = { authorization: `Bearer ${await tokenOf(demoAdmin.email, demoAdmin.password)}` };
-    const legacy = await legacyUrl();
-    const tablesApplied = () =>
-      suite.platform.jsonLines().filter((line) => /^routing table v\d+ applied$/.test(String(line.message)))
-        .length;
-    const applied = tablesApplied();
-    writeRoutes(undefined, true);
-    await waitFor('the write route in force', async () => tablesApplied() > applied);
-
-    // Four writers at the edge, each editing its own 25 customers in turn (a name, then two
-    // addresses), so every customer's acknowledged writes are ordered and the last one is known.
     const acknowledged = new Map<number, { name?: string; address?: string }>();
     const outcomes: Array<{ status: number; ms: number; code?: string }> = [];
+    const heldBefore = heldWrites().length;
     let editing = true;
     const writer = async (w: number) => {
       for (let n = 0; editing; n += 1) {
         const id = 100 + w * 25 + (n % 25);
         const changes =
-          n % 3 === 0 ? { name: `Phase Three ${w}-${n}` } : { address: `${n} Phase Three Road, ${w}` };
+          n % 3 === 0 ? { name: `${label} ${w}-${n}` } : { address: `${n} ${label} Road, ${w}` };
         const started = performance.now();
         const response = await fetch(`${gateway}/legacy/api/customers/${id}`, {
           method: 'PATCH',
@@ -360,36 +357,37 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
       }
     };
     const writers = [0, 1, 2, 3].map(writer);
-    await sleep(2_000);
-    // The move, as `mercato migrate move customers` makes it: the monolith gives customers up.
-    const moved = await fetch(`${legacy}/api/capabilities/customers`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ owner: 'services' }),
-    });
-    expect(moved.status).toBe(200);
-    await sleep(4_000);
-    editing = false;
-    await Promise.all(writers);
-
+    try {
+      await sleep(2_000);
+      await switchOwner();
+      await sleep(4_000);
+    } finally {
+      editing = false;
+      await Promise.all(writers);
+    }
     const failed = outcomes.filter((outcome) => outcome.status !== 200);
-    const held = suite.platform
-      .jsonLines()
-      .filter((line) => String(line.message).startsWith('a customer write held while customers moved'))
-      .map((line) => Number(line.held_ms));
+    const held = heldWrites().slice(heldBefore);
     const slowest = Math.max(...outcomes.map((outcome) => outcome.ms));
     console.log(
-      `phase 3: ${outcomes.length} customer writes at the edge across the move, ${failed.length} failed; ` +
+      `${label}: ${outcomes.length} customer writes at the edge across the switch, ${failed.length} failed; ` +
         `${held.length} held while customers moved (longest ${Math.max(0, ...held)} ms); slowest write ${Math.round(slowest)} ms`,
     );
     const errors = suite.platform
       .jsonLines()
-      .filter((line) => Number(line.level) >= 50 || line.level === 'error')
+      .filter((line) => Number(line.level) >= 50)
       .slice(-10);
     expect(failed, JSON.stringify(errors, null, 1)).toEqual([]);
+    return acknowledged;
+  };
+  const heldWrites = () =>
+    suite.platform
+      .jsonLines()
+      .filter((line) => String(line.message).startsWith('a customer write held while customers moved'))
+      .map((line) => Number(line.held_ms));
 
-    // Nothing lost: every customer's last acknowledged write is what the monolith holds (the services'
-    // writes taken back into it), and the checker finds the services equal to it, row by row.
+  /** Every customer's last acknowledged write is in the monolith, and the checker finds the services equal. */
+  const expectNothingLost = async (acknowledged: Map<number, { name?: string; address?: string }>) => {
+    const legacy = await legacyUrl();
     await waitFor('the monolith holding every acknowledged write', async () => {
       for (const [id, expected] of acknowledged) {
         const row = await (await fetch(`${legacy}/api/customers/${id}`)).json();
@@ -404,28 +402,71 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
     }
     console.log(formatDrift(report));
     expect(report.drift).toBe(0);
+  };
+  const renameDirectly = async (id: number, name: string) =>
+    fetch(`${await legacyUrl()}/api/customers/${id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name }),
+    });
+  const renameSelf = async (name: string) =>
+    fetch(`${gateway}/api/customers/me`, {
+      method: 'PATCH',
+      headers: {
+        authorization: `Bearer ${await tokenOf('customer17@legacy.example', 'legacy-17')}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ name }),
+    });
+
+  it('phase 3: moves customer writes to the services while they are edited at the edge, none refused and none lost, the monolith following', async () => {
+    const legacy = await legacyUrl();
+    const tablesApplied = () =>
+      suite.platform.jsonLines().filter((line) => /^routing table v\d+ applied$/.test(String(line.message)))
+        .length;
+    const applied = tablesApplied();
+    writeRoutes(undefined, true);
+    await waitFor('the write route in force', async () => tablesApplied() > applied);
+
+    const acknowledged = await editAcrossSwitch('Phase Three', async () => {
+      // The monolith gives customers up.
+      const moved = await mercato(suite.dataDir, ['migrate', 'move', 'customers']);
+      expect(moved, moved.output).toMatchObject({
+        code: 0,
+        output: expect.stringContaining('written by the services'),
+      });
+    });
+    // Nothing lost: the services' writes taken back into the monolith, and equal row by row.
+    await expectNothingLost(acknowledged);
 
     // One writer: the monolith's own API refuses a profile write now, and a customer of the monolith
     // renames themselves in the services, which the monolith follows.
-    const direct = await fetch(`${legacy}/api/customers/17`, {
-      method: 'PATCH',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Written In The Monolith' }),
-    });
+    const direct = await renameDirectly(17, 'Written In The Monolith');
     expect(direct.status).toBe(409);
     expect(await direct.json()).toMatchObject({ code: 'LEGACY.CAPABILITY_MOVED' });
-    const own = { authorization: `Bearer ${await tokenOf('customer17@legacy.example', 'legacy-17')}` };
-    const renamed = await fetch(`${gateway}/api/customers/me`, {
-      method: 'PATCH',
-      headers: { ...own, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Written In The Services' }),
-    });
-    expect(renamed.status).toBe(200);
+    expect((await renameSelf('Written In The Services')).status).toBe(200);
     await waitFor(
       'the monolith following the rename',
       async () =>
         ((await (await fetch(`${legacy}/api/customers/17`)).json()) as { name: string }).name ===
         'Written In The Services',
     );
+  });
+
+  it('phase 3 undone: the services hand customers back while they are edited at the edge, none refused and none lost, the services following again', async () => {
+    const acknowledged = await editAcrossSwitch('Handed Back', async () => {
+      const handedBack = await mercato(suite.dataDir, ['migrate', 'move', 'customers', '--back']);
+      expect(handedBack, handedBack.output).toMatchObject({
+        code: 0,
+        output: expect.stringContaining('handed back'),
+      });
+    });
+    await expectNothingLost(acknowledged);
+    // The monolith writes customers again, and the services follow; they refuse a write of their own.
+    expect((await renameDirectly(17, 'Written In The Monolith Again')).status).toBe(200);
+    await waitFor('the services following', async () => (await drift('settle_ms=0&rechecks=0')).drift === 0);
+    const refused = await renameSelf('Written In The Services Again');
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toMatchObject({ code: 'CUSTOMER.KEPT_BY_MONOLITH' });
   });
 });

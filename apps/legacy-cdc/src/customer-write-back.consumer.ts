@@ -12,8 +12,10 @@ import { customerUpdated, legacyKeyOf } from '@mercato/contracts';
  * Not in the inbox's transaction (that is this process's database, not the monolith's): the guard on
  * `updated_at` makes the write idempotent instead.
  */
+export type CustomerWriteBackGroup = 'legacy-customer-write-back';
+
 export const customerWriteBackConsumer = (monolith: Pool): ConsumerDefinition => ({
-  group: 'legacy-customer-write-back',
+  group: 'legacy-customer-write-back' satisfies CustomerWriteBackGroup,
   kind: 'topic',
   destinations: [customerUpdated.type],
   handler: async (message) => {

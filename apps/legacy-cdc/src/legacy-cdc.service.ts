@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { createPool, type ServiceDefinition } from '@mercato/chassis';
-import { customerUpdated, legacyEvents } from '@mercato/contracts';
+import { customersHandedBack, customerUpdated, legacyEvents } from '@mercato/contracts';
 import { createCdcMetrics } from './cdc-metrics.ts';
 import { CdcPositions } from './cdc-position.ts';
 import { ChangeStream } from './change-stream.ts';
 import { type LegacyCdcConfig, legacyCdcConfig } from './config.ts';
+import { customerHandBackConsumer } from './customer-hand-back.consumer.ts';
 import { customerWriteBackConsumer } from './customer-write-back.consumer.ts';
 
 /**
@@ -20,8 +21,8 @@ export const legacyCdcDefinition: ServiceDefinition<LegacyCdcConfig, { database:
   config: legacyCdcConfig,
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
   docs: { title: 'Legacy CDC', description: "The monolith's changes, from its log to the bus" },
-  messaging: { contracts: [...legacyEvents, customerUpdated] },
-  setup({ config, db, outbox, metrics, logger }) {
+  messaging: { contracts: [...legacyEvents, customerUpdated, customersHandedBack] },
+  setup({ config, db, outbox, metrics, logger, consumerLag }) {
     const stream = new ChangeStream(
       {
         source: { connectionString: config.LEGACY_DATABASE_URL, application_name: 'mercato-legacy-cdc' },
@@ -50,7 +51,7 @@ export const legacyCdcDefinition: ServiceDefinition<LegacyCdcConfig, { database:
     );
     return {
       duties: [{ name: 'change stream', start: () => stream.start(), stop: () => stream.stop() }],
-      consumers: [customerWriteBackConsumer(monolith)],
+      consumers: [customerWriteBackConsumer(monolith), customerHandBackConsumer(monolith, consumerLag)],
       onClose: () => monolith.end(),
     };
   },

@@ -43,15 +43,16 @@ export class LegacyCapabilities {
    * commits after the move, and the move's commit is after all of them in the log.
    */
   async move(name: CapabilityName, owner: CapabilityOwner): Promise<Capability> {
-    // Back from the services is refused: they may hold writes the monolith has not taken back yet
-    // (docs/strangler-fig.md says what going back needs). Moving to where it is changes nothing.
+    // Back from the services is theirs to do (they stop writing, and it is given back once their last
+    // changes are written here): taken here, their writes in flight would be lost. Moving to where it
+    // is changes nothing.
     const { rows } = await this.#pool.query<CapabilityRow>(
       `UPDATE capabilities SET owner = $2, changed_at = CASE WHEN owner = $2 THEN changed_at ELSE now() END
        WHERE name = $1 AND NOT (owner = 'services' AND $2 = 'monolith') RETURNING *`,
       [name, owner],
     );
     const row = rows[0];
-    if (!row) throw legacyErrors.moveIsOneWay(name);
+    if (!row) throw legacyErrors.backThroughServices(name);
     return capabilityJson(row);
   }
 }

@@ -51,10 +51,10 @@ export const legacyErrors = {
       `The services write ${name} now: send this change through the edge (PATCH /legacy/api/customers/:id goes to them)`,
       { capability: name },
     ),
-  moveIsOneWay: (name: string) =>
+  backThroughServices: (name: string) =>
     conflict(
-      'LEGACY.MOVE_IS_ONE_WAY',
-      `The services write ${name}; giving it back to the monolith is not supported (they may hold writes it has not taken back yet)`,
+      'LEGACY.BACK_THROUGH_SERVICES',
+      `The services write ${name}: they give it back (mercato migrate move ${name} --back), once the monolith has every change they made`,
       { capability: name },
     ),
   badTransition: (from: OrderStatus, to: OrderStatus) =>

@@ -224,7 +224,7 @@ describe.skipIf(!postgres.available)(suiteTitle('the legacy monolith', postgres)
   });
 
   // Last: it gives customers to the services for the rest of this process's life.
-  it('gives customers up once its writes in flight committed, then refuses their writes, one way only', async () => {
+  it('gives customers up once its writes in flight committed, then refuses their writes; taking them back is for the services to start', async () => {
     expect((await call('GET', '/api/capabilities')).body.items).toEqual([
       { name: 'customers', owner: 'monolith', changedAt: expect.any(String) },
     ]);
@@ -263,7 +263,7 @@ describe.skipIf(!postgres.available)(suiteTitle('the legacy monolith', postgres)
     expectProblem(
       await call('PUT', '/api/capabilities/customers', { owner: 'monolith' }),
       409,
-      'LEGACY.MOVE_IS_ONE_WAY',
+      'LEGACY.BACK_THROUGH_SERVICES',
     );
     expect((await call('PUT', '/api/capabilities/customers', { owner: 'services' })).status).toBe(200);
     expect((await call('PUT', '/api/capabilities/orders', { owner: 'services' })).status).toBe(400);

@@ -31,7 +31,7 @@ export {
 export { createEnvelope, type EnvelopeOptions } from './create-envelope.ts';
 export { type Envelope, type EnvelopeMetadata, envelopeSchema } from './envelope.ts';
 export { catalogEvents, productCreated, productUpdated } from './events/catalog-events.ts';
-export { customerEvents, customerUpdated } from './events/customer-events.ts';
+export { customerEvents, customersHandedBack, customerUpdated } from './events/customer-events.ts';
 export { identityEvents, userRegistered } from './events/identity-events.ts';
 export {
   inventoryEvents,

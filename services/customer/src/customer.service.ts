@@ -8,6 +8,7 @@ import {
 } from '@mercato/contracts';
 import { demoMemberEmails } from '@mercato/demo-shop';
 import { customerGrpc } from './adapters/grpc/customer.grpc.ts';
+import { legacyAdminRoutes } from './adapters/http/legacy-admin.routes.ts';
 import { legacyCapabilityChangedConsumer } from './adapters/messaging/legacy-capability-changed.consumer.ts';
 import { legacyCustomerChangedConsumer } from './adapters/messaging/legacy-customer-changed.consumer.ts';
 import { userRegisteredConsumer } from './adapters/messaging/user-registered.consumer.ts';
@@ -36,6 +37,7 @@ export const customerDefinition: ServiceDefinition<CustomerConfig, { database: t
     const members = new Set(config.CUSTOMER_SEED_DEMO ? demoMemberEmails : []);
     return {
       grpc: customerGrpc(customers),
+      routes: legacyAdminRoutes(customers),
       consumers: [
         userRegisteredConsumer(store, (email) => (members.has(email) ? 'member' : 'standard')),
         legacyCustomers,

@@ -16,6 +16,7 @@ import type { CustomerConfig } from '../src/config.ts';
 import { customerDefinition } from '../src/customer.service.ts';
 
 const postgres = await probePostgres();
+const ADMIN_TOKEN = 'a'.repeat(43);
 
 describe.skipIf(!postgres.available)(
   suiteTitle('customer takes over the monolith’s customers', postgres),
@@ -26,7 +27,7 @@ describe.skipIf(!postgres.available)(
     let sequence = 0;
 
     beforeAll(async () => {
-      running = await startTestService(customerDefinition);
+      running = await startTestService(customerDefinition, { MERCATO_ADMIN_TOKEN: ADMIN_TOKEN });
       messageStore = connectTestBus(running.messagesUrl);
     });
     afterAll(async () => {
@@ -81,6 +82,34 @@ describe.skipIf(!postgres.available)(
           envelope,
         })),
       );
+    /** The monolith's `capabilities` row for customers, captured at the next position. */
+    const publishMove = (owner: 'monolith' | 'services', committedAt = sequence + 1) => {
+      sequence += 1;
+      const lsn = `0/${(0x1000 + committedAt * 0x100).toString(16).toUpperCase()}`;
+      return messageStore.bus.publish([
+        {
+          kind: 'topic',
+          destination: legacyCapabilityChanged.type,
+          key: 'customers',
+          envelope: {
+            event_id: `cdc_t${lsn}:${sequence}`,
+            event_type: legacyCapabilityChanged.type,
+            event_version: legacyCapabilityChanged.version,
+            timestamp: new Date().toISOString(),
+            source: 'legacy-cdc',
+            correlation_id: `cdc_${sequence}`,
+            causation_id: null,
+            data: {
+              op: 'update',
+              key: { name: 'customers' },
+              row: { name: 'customers', owner, changed_at: '2025-06-01T00:00:00.000Z' },
+              source: { kind: 'stream', lsn, tx_id: sequence, committed_at: '2025-06-01T00:00:00.000Z' },
+            },
+            metadata: {},
+          },
+        },
+      ]);
+    };
     const profile = (id: string) =>
       client()
         .getCustomer({ id })
@@ -173,35 +202,28 @@ describe.skipIf(!postgres.available)(
       expect(await profile('usr_legacy_42')).toMatchObject({ name: 'Customer 42' });
     });
 
+    it('takes the snapshot’s row of who writes customers (the monolith) for what is already so', async () => {
+      // The capture's snapshot carries the capabilities row too, at the slot's consistent point: the
+      // rows snapshot with it (at that same position) and later changes still apply.
+      const snapshotAt = sequence + 1;
+      await publishMove('monolith', snapshotAt);
+      await waitFor('the row handled', async () => {
+        const handled = await running.service.db?.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM mercato_inbox WHERE group_name = 'customer-legacy-owner'",
+        );
+        return handled?.rows[0]?.n === 1;
+      });
+      await publish(
+        captured('50', { name: 'Snapshot Beside It', updatedAt: '2024-01-01T00:00:00.000Z' }, snapshotAt),
+      );
+      await waitFor('the profile', async () => (await profile('usr_legacy_50')) !== undefined);
+    });
+
     // Last: it moves customers to the services for the rest of this service's life.
     it('phase 3: takes profile writes once the monolith gave customers up, announces them for the monolith, ignores their echoes', async () => {
       await publish(captured('47', { name: 'Before The Move', updatedAt: '2024-01-01T00:00:00.000Z' }));
       await waitFor('the profile', async () => (await profile('usr_legacy_47')) !== undefined);
-      sequence += 1;
-      const lsn = `0/${(0x1000 + sequence * 0x100).toString(16).toUpperCase()}`;
-      await messageStore.bus.publish([
-        {
-          kind: 'topic',
-          destination: legacyCapabilityChanged.type,
-          key: 'customers',
-          envelope: {
-            event_id: `cdc_t${lsn}:${sequence}`,
-            event_type: legacyCapabilityChanged.type,
-            event_version: legacyCapabilityChanged.version,
-            timestamp: new Date().toISOString(),
-            source: 'legacy-cdc',
-            correlation_id: `cdc_${sequence}`,
-            causation_id: null,
-            data: {
-              op: 'update',
-              key: { name: 'customers' },
-              row: { name: 'customers', owner: 'services', changed_at: '2025-06-01T00:00:00.000Z' },
-              source: { kind: 'stream', lsn, tx_id: sequence, committed_at: '2025-06-01T00:00:00.000Z' },
-            },
-            metadata: {},
-          },
-        },
-      ]);
+      await publishMove('services');
       // Refused (kept by the monolith) until the move is seen; then held (moving) until every earlier
       // change is applied, which here is at once; then written.
       let written: Awaited<ReturnType<ReturnType<typeof client>['updateProfile']>> | undefined;
@@ -242,6 +264,49 @@ describe.skipIf(!postgres.available)(
       expect((await grpcFailure(client().updateProfile({ id: 'usr_legacy_47', name: '' })))?.code).toBe(
         Code.InvalidArgument,
       );
+
+      // Handed back: no profile write from here, announced after the last change written.
+      const handedBack = await fetch(`${running.url}/admin/legacy/customers/hand-back`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      expect(await handedBack.json()).toEqual({ owner: 'returning' });
+      const refused = await grpcFailure(client().updateProfile({ id: 'usr_legacy_47', name: 'Too Late' }));
+      expect(refused?.metadata.get('mercato-error-code')).toBe('CUSTOMER.MOVE_IN_PROGRESS');
+      await waitFor('the hand-back announced after the rename', async () => {
+        const { rows } = await messageStore.messages.query<{ destination: string }>(
+          `SELECT destination FROM bus_messages WHERE destination IN ('customer.updated', 'customer.legacy_handed_back')
+           ORDER BY position DESC LIMIT 1`,
+        );
+        return rows[0]?.destination === 'customer.legacy_handed_back';
+      });
+      // Changes that arrive before the monolith's taking back is seen wait for it: then one from
+      // before it (an echo of the services' write) is left alone, one from after it applied.
+      const echo = sequence + 1;
+      const takenBack = sequence + 2;
+      await publish(
+        captured('49', { name: 'An Echo Of 49', updatedAt: '2025-08-01T00:00:00.000Z' }, echo),
+        captured('47', { name: 'Renamed There Again', updatedAt: '2025-09-01T00:00:00.000Z' }, takenBack + 1),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await profile('usr_legacy_47')).toMatchObject({ name: 'Written Here' });
+      await publishMove('monolith', takenBack);
+      await waitFor(
+        'the monolith’s write after it took customers back',
+        async () => (await profile('usr_legacy_47'))?.name === 'Renamed There Again',
+      );
+      await waitFor('the echo handled', async () => {
+        const handled = await running.service.db?.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM mercato_inbox WHERE group_name = 'customer-legacy' AND message_id = $1",
+          [`cdc_t0/${(0x1000 + echo * 0x100).toString(16).toUpperCase()}:${echo}`],
+        );
+        return handled?.rows[0]?.n === 1;
+      });
+      expect(await profile('usr_legacy_49')).toMatchObject({ name: 'Registered There After' });
+      const kept = await grpcFailure(
+        client().updateProfile({ id: 'usr_legacy_47', name: 'Written Here Again' }),
+      );
+      expect(kept?.metadata.get('mercato-error-code')).toBe('CUSTOMER.KEPT_BY_MONOLITH');
     });
   },
 );

@@ -1,7 +1,7 @@
 import type { DriftReport } from '../migration/drift-checker.ts';
 import { adminClient, fail, runAccess } from './admin-client.ts';
 
-const usage = 'usage: mercato migrate check [--settle-ms N] | mercato migrate move customers';
+const usage = 'usage: mercato migrate check [--settle-ms N] | mercato migrate move customers [--back]';
 
 /** The checker's report as a table: each table's rows on both sides and what differs. */
 export function formatDrift(report: DriftReport): string {
@@ -40,11 +40,15 @@ export function formatDrift(report: DriftReport): string {
 /**
  * `mercato migrate check`: asks the running platform's supervisor to compare the monolith's
  * customers and orders with the services' copies; exits 0 with no drift, 1 with some.
+ * `mercato migrate move customers [--back]`: phase 3 for customers (docs/strangler-fig.md).
  */
 export async function migrateCommand(args: string[], dataDir: string): Promise<number> {
   const [sub, flag, value] = args;
-  if (sub === 'move')
-    return flag === 'customers' && value === undefined ? moveCustomers(dataDir) : fail(usage);
+  if (sub === 'move') {
+    if (flag !== 'customers' || args.length > 3 || (value !== undefined && value !== '--back'))
+      return fail(usage);
+    return value === '--back' ? handCustomersBack(dataDir) : moveCustomers(dataDir);
+  }
   if (sub !== 'check') return fail(usage);
   if (flag !== undefined && (flag !== '--settle-ms' || !/^\d{1,6}$/.test(value ?? ''))) return fail(usage);
   const access = await runAccess(dataDir);
@@ -75,5 +79,26 @@ async function moveCustomers(dataDir: string): Promise<number> {
   const answer = body as { owner?: string; changedAt?: string; detail?: string };
   if (!ok) return fail(answer.detail ?? 'the monolith refused the move');
   process.stdout.write(`customers: written by the ${answer.owner} since ${answer.changedAt}\n`);
+  return 0;
+}
+
+/**
+ * `mercato migrate move customers --back`: the services give customers back. customer stops taking
+ * profile writes once those in flight committed; the monolith takes customers back when the last of
+ * them is written into it (legacy-cdc), and the edge's held writes then go to it.
+ */
+async function handCustomersBack(dataDir: string): Promise<number> {
+  const call = await adminClient('customer', dataDir);
+  if (typeof call === 'string') return fail(call);
+  const { ok, body } = await call('POST', '/admin/legacy/customers/hand-back');
+  const answer = body as { owner?: string; detail?: string };
+  if (!ok) return fail(answer.detail ?? 'customer refused the hand-back');
+  if (answer.owner === 'moving')
+    return fail('customers are still moving to the services; hand them back once they own them');
+  process.stdout.write(
+    answer.owner === 'monolith'
+      ? 'customers: written by the monolith already\n'
+      : "customers: handed back; the monolith takes them once the services' last changes are written into it\n",
+  );
   return 0;
 }

@@ -36,8 +36,8 @@ const customerErrorsMoving = (id: number) =>
     message: `Customers are moving from the monolith to the services and customer ${id} could not be written within this request's time: nothing was written; send it again`,
   });
 
-const codeOf = (error: unknown): string | undefined =>
-  error instanceof AppError ? error.code : (error as { code?: unknown }).code?.toString();
+/** Both sides' refusals reach here as AppErrors (the monolith's problem code, customer's gRPC code). */
+const codeOf = (error: unknown): string | undefined => (error instanceof AppError ? error.code : undefined);
 
 /** The monolith's PATCH, through the `legacy` cluster; its refusals come back as its problems. */
 function toMonolith(upstreams: Upstreams, request: FastifyRequest, id: number, changes: Changes) {

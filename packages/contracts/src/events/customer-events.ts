@@ -23,4 +23,15 @@ export const customerUpdated = defineEvent({
   }),
 });
 
-export const customerEvents = [customerUpdated] as const;
+/**
+ * The services give the monolith's customers back (the strangler's phase 3, undone): customer takes
+ * no profile write from here on, and every `customer.updated` it made before is ahead of this on the
+ * bus. The monolith takes customers back once those are all written into it.
+ */
+export const customersHandedBack = defineEvent({
+  type: 'customer.legacy_handed_back',
+  version: '1.0',
+  schema: z.object({ capability: z.literal('customers'), handed_back_at: z.iso.datetime({ offset: true }) }),
+});
+
+export const customerEvents = [customerUpdated, customersHandedBack] as const;

@@ -1,4 +1,4 @@
-import { legacyKeyOf } from '@mercato/contracts';
+import { createEnvelope, customersHandedBack, legacyKeyOf } from '@mercato/contracts';
 import type { Customer, CustomerUpdated, Preferences } from '../domain/customer.ts';
 import { edited, withPreferences } from '../domain/customer.ts';
 import { type LegacyOwner, ownerOfProfile } from '../domain/legacy-customer.ts';
@@ -29,19 +29,33 @@ export function customerService({ store, now, correlationId, legacyCaughtUp }: C
    * finds the monolith's last changes applied: nothing polls for it.
    */
   const legacyOwner = async (): Promise<LegacyOwner> => {
-    const owner = await store.legacyOwner();
+    const { owner } = await store.legacyOwnership();
     if (owner !== 'moving' || !(await legacyCaughtUp())) return owner;
     return store.completeLegacyMove();
+  };
+  /** Refuses a write of a profile the services do not write now, naming why. */
+  const assertServicesWrite = (id: string, legacy: LegacyOwner) => {
+    const owner = ownerOfProfile(id, legacy);
+    if (owner.owner === 'monolith') throw customerErrors.keptByMonolith(id, owner.legacyKey);
+    if (owner.owner !== 'services') throw customerErrors.moveInProgress(id);
   };
   const change = async (
     id: string,
     apply: (customer: Customer, at: Date) => { customer: Customer; events: CustomerUpdated[] },
+    legacyGuard?: (owner: LegacyOwner) => void,
   ): Promise<Customer> => {
-    const updated = await store.update(id, (customer) => {
-      const { customer: next, events } = apply(customer, now());
-      const correlation = correlationId();
-      return { customer: next, messages: events.map((event) => customerUpdatedMessage(event, correlation)) };
-    });
+    const updated = await store.update(
+      id,
+      (customer) => {
+        const { customer: next, events } = apply(customer, now());
+        const correlation = correlationId();
+        return {
+          customer: next,
+          messages: events.map((event) => customerUpdatedMessage(event, correlation)),
+        };
+      },
+      legacyGuard,
+    );
     if (!updated) throw customerErrors.notFound(id);
     return updated;
   };
@@ -52,12 +66,31 @@ export function customerService({ store, now, correlationId, legacyCaughtUp }: C
       return customer;
     },
     editProfile: async (id: string, changes: ProfileChanges): Promise<Customer> => {
-      // Refused before the profile is read: a profile the monolith keeps takes no second writer.
-      const owner = ownerOfProfile(id, legacyKeyOf(id) === undefined ? 'services' : await legacyOwner());
-      if (owner.owner === 'monolith') throw customerErrors.keptByMonolith(id, owner.legacyKey);
-      if (owner.owner === 'moving') throw customerErrors.moveInProgress(id);
-      return change(id, (customer, at) => edited(customer, changes, at));
+      const edit = (customer: Customer, at: Date) => edited(customer, changes, at);
+      if (legacyKeyOf(id) === undefined) return change(id, edit);
+      // Refused before the profile is read: a profile the monolith keeps takes no second writer. The
+      // owner is checked again in the write's transaction, which a hand-back waits for.
+      assertServicesWrite(id, await legacyOwner());
+      return change(id, edit, (owner) => assertServicesWrite(id, owner));
     },
+    /**
+     * Gives the monolith's customers back (phase 3 undone): from here no profile of theirs takes a
+     * write, and the hand-back is announced after every change written before it, so the monolith
+     * takes them back once those are written into it. The owner after; only `services` changes.
+     */
+    handBackLegacyCustomers: (): Promise<LegacyOwner> =>
+      store.handBackLegacy({
+        kind: 'topic',
+        destination: customersHandedBack.type,
+        key: 'customers',
+        envelope: createEnvelope({
+          contract: customersHandedBack,
+          source: 'customer',
+          correlationId: correlationId(),
+          now: now(),
+          data: { capability: 'customers', handed_back_at: now().toISOString() },
+        }),
+      }),
     setPreferences: (id: string, preferences: Preferences) =>
       change(id, (customer, at) => withPreferences(customer, preferences, at)),
   };

@@ -1,6 +1,6 @@
 import type { OutboxEntry, Transaction } from '@mercato/chassis';
 import type { Customer } from '../domain/customer.ts';
-import type { LegacyOwner } from '../domain/legacy-customer.ts';
+import type { LegacyOwner, LegacyOwnership } from '../domain/legacy-customer.ts';
 
 /** A change to one customer and the messages announcing it, stored together. */
 export interface CustomerChange {
@@ -17,7 +17,15 @@ export interface CustomerStore {
    * Reads the customer under a lock, applies `change`, and stores the result with its messages in
    * one transaction; undefined when there is no such customer.
    */
-  update(id: string, change: (customer: Customer) => CustomerChange): Promise<Customer | undefined>;
+  update(
+    id: string,
+    change: (customer: Customer) => CustomerChange,
+    /**
+     * For a profile taken over from the monolith: called in the transaction with who writes such
+     * profiles, which stays so until it commits (a hand-back waits for it); it throws to refuse.
+     */
+    legacyGuard?: (owner: LegacyOwner) => void,
+  ): Promise<Customer | undefined>;
   /**
    * A profile taken over from the monolith, locked until the consumer's transaction ends, with the
    * commit position (LSN) of the monolith's last change applied to it.
@@ -30,16 +38,23 @@ export interface CustomerStore {
     legacyLsn: string,
     messages: OutboxEntry[],
   ): Promise<void>;
-  /** Who writes the profiles taken over from the monolith, as last recorded. */
-  legacyOwner(transaction?: Transaction): Promise<LegacyOwner>;
+  /** Who writes the profiles taken over from the monolith, as last recorded, and since which move. */
+  legacyOwnership(transaction?: Transaction): Promise<LegacyOwnership>;
   /**
-   * Records the monolith's move of customers at its commit position `lsn`: to `services` (recorded
-   * as `moving` until `completeLegacyMove`) or back to `monolith`. A move at or before the last one
-   * recorded changes nothing.
+   * Records the monolith's move of customers at its commit position `lsn`: to `services` (from
+   * `monolith`; recorded as `moving` until `completeLegacyMove`) or back to `monolith` (ending a
+   * hand-back: from `returning` only). Anything else, or a move at or before the last one recorded,
+   * changes nothing (the snapshot's row says what is already so).
    */
   recordLegacyMove(transaction: Transaction, owner: 'monolith' | 'services', lsn: string): Promise<void>;
   /** Ends `moving` (every earlier change of the monolith applied): the owner after. */
   completeLegacyMove(): Promise<LegacyOwner>;
+  /**
+   * `services` becomes `returning` once the profile writes in flight committed, and `handedBack` is
+   * appended to the outbox after every message they appended; the owner after (unchanged unless it
+   * was `services`).
+   */
+  handBackLegacy(handedBack: OutboxEntry): Promise<LegacyOwner>;
 }
 
 export interface TakenOverProfile {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { type Customer, defaultPreferences } from './customer.ts';
-import { appliesLegacyChange, ownerOfProfile, takenOverFromLegacy } from './legacy-customer.ts';
+import {
+  type LegacyOwnership,
+  legacyChangeDecision,
+  ownerOfProfile,
+  takenOverFromLegacy,
+} from './legacy-customer.ts';
 
 const at = (iso: string) => new Date(iso);
 const row = {
@@ -69,11 +74,19 @@ describe('whose writes a profile takes', () => {
 
   it('takes the monolith’s changes until the services own customers, then only its new customers', () => {
     const existing = takenOverFromLegacy(undefined, row).customer;
-    expect(appliesLegacyChange('monolith', existing)).toBe(true);
+    const decide = (owner: LegacyOwnership['owner'], movedAt: string | undefined, lsn: string, held = true) =>
+      legacyChangeDecision({ owner, movedAt }, lsn, held ? existing : undefined);
+    expect(decide('monolith', undefined, '0/100')).toBe('apply');
     // Moving: what the monolith wrote before it gave customers up is still on its way.
-    expect(appliesLegacyChange('moving', existing)).toBe(true);
+    expect(decide('moving', '0/200', '0/100')).toBe('apply');
     // Owned: a change of a profile is the echo of the services' own write, taken back by the monolith.
-    expect(appliesLegacyChange('services', existing)).toBe(false);
-    expect(appliesLegacyChange('services', undefined)).toBe(true);
+    expect(decide('services', '0/200', '0/300')).toBe('ignore');
+    expect(decide('services', '0/200', '0/300', false)).toBe('apply');
+    // Handed back: it tells only once the monolith's taking back is seen; then what it wrote before
+    // that is an echo, what it wrote after is its own.
+    expect(decide('returning', '0/200', '0/300')).toBe('wait');
+    expect(decide('monolith', '1/0', 'F/FFFFFFFF')).toBe('apply');
+    expect(decide('monolith', '1/0', '0/FFFFFFFF')).toBe('ignore');
+    expect(decide('monolith', '1/0', '1/0')).toBe('ignore');
   });
 });

@@ -1,13 +1,20 @@
-import { legacyKeyOf } from '@mercato/contracts';
+import { compareLogPositions, legacyKeyOf } from '@mercato/contracts';
 import { type Customer, type CustomerUpdated, defaultPreferences } from './customer.ts';
 
 /**
  * Who writes the monolith-held fields (email, name, address) of the profiles taken over from it
  * (`usr_legacy_<id>`), as this service knows it: the monolith until customers move (the strangler's
  * phase 3; the service follows its changes), `moving` once the monolith gave them up until every
- * change it made before has been applied here, then the services.
+ * change it made before has been applied here, then the services; `returning` once the services
+ * handed them back, until the monolith's taking them back is seen.
  */
-export type LegacyOwner = 'monolith' | 'moving' | 'services';
+export type LegacyOwner = 'monolith' | 'moving' | 'services' | 'returning';
+
+/** The owner and the commit position (LSN) of the monolith's last move seen, if any. */
+export interface LegacyOwnership {
+  owner: LegacyOwner;
+  movedAt: string | undefined;
+}
 
 /**
  * Whose writes a profile's monolith-held fields take: a service's own profile is always the
@@ -19,20 +26,40 @@ export type LegacyOwner = 'monolith' | 'moving' | 'services';
 export function ownerOfProfile(
   customerId: string,
   legacy: LegacyOwner,
-): { owner: 'monolith' | 'moving'; legacyKey: string } | { owner: 'services' } {
+): { owner: 'monolith' | 'moving' | 'returning'; legacyKey: string } | { owner: 'services' } {
   const legacyKey = legacyKeyOf(customerId);
   if (legacyKey === undefined || legacy === 'services') return { owner: 'services' };
   return { owner: legacy, legacyKey };
 }
 
 /**
- * Whether a captured change of a taken-over profile applies. Once the services own customers the
- * monolith writes a profile only by taking the services' changes back (its order screens show
- * them): such a change is an echo of what the profile already holds, or of an older state, and is
- * left alone. A customer the monolith registered after the move has no profile yet: it is taken.
+ * What to do with a captured change of a taken-over profile, committed at `changeLsn`:
+ * - the monolith writes customers: apply it, unless it was committed before the monolith took them
+ *   back from the services (then it is the echo of a services' write it took back);
+ * - moving: apply it (the monolith wrote it before it gave customers up);
+ * - the services write customers: the monolith writes a profile only by taking their changes back,
+ *   so it is an echo, left alone; a customer it registered since has no profile yet and is taken;
+ * - returning: wait (deliver it again later): an echo or a write of the monolith's after it took
+ *   customers back, which tells only once the taking back is seen.
  */
-export const appliesLegacyChange = (legacy: LegacyOwner, existing: Customer | undefined): boolean =>
-  legacy !== 'services' || existing === undefined;
+export function legacyChangeDecision(
+  ownership: LegacyOwnership,
+  changeLsn: string,
+  existing: Customer | undefined,
+): 'apply' | 'ignore' | 'wait' {
+  switch (ownership.owner) {
+    case 'monolith':
+      return ownership.movedAt === undefined || compareLogPositions(changeLsn, ownership.movedAt) > 0
+        ? 'apply'
+        : 'ignore';
+    case 'moving':
+      return 'apply';
+    case 'services':
+      return existing === undefined ? 'apply' : 'ignore';
+    case 'returning':
+      return 'wait';
+  }
+}
 
 /** A customer row of the monolith, as change data capture carries it. */
 export interface LegacyCustomerRow {

@@ -5,7 +5,7 @@ import type {
   TakenOverProfile,
 } from '../../application/customer-store.port.ts';
 import type { Customer, Segment } from '../../domain/customer.ts';
-import type { LegacyOwner } from '../../domain/legacy-customer.ts';
+import type { LegacyOwner, LegacyOwnership } from '../../domain/legacy-customer.ts';
 
 interface CustomerRow {
   id: string;
@@ -64,8 +64,19 @@ export class PostgresCustomers implements CustomerStore {
     );
   }
 
-  update(id: string, change: (customer: Customer) => CustomerChange): Promise<Customer | undefined> {
+  update(
+    id: string,
+    change: (customer: Customer) => CustomerChange,
+    legacyGuard?: (owner: LegacyOwner) => void,
+  ): Promise<Customer | undefined> {
     return inTransaction(this.#pool, async (client) => {
+      if (legacyGuard) {
+        // Held until this write commits: a hand-back to the monolith waits for it (FOR SHARE).
+        const { rows } = await client.query<{ owner: LegacyOwner }>(
+          "SELECT owner FROM legacy_capabilities WHERE name = 'customers' FOR SHARE",
+        );
+        legacyGuard(rows[0]?.owner ?? 'monolith');
+      }
       const { rows } = await client.query<CustomerRow>('SELECT * FROM customers WHERE id = $1 FOR UPDATE', [
         id,
       ]);
@@ -132,11 +143,11 @@ export class PostgresCustomers implements CustomerStore {
     await this.#outbox.append(transaction, messages);
   }
 
-  async legacyOwner(transaction?: Transaction): Promise<LegacyOwner> {
-    const { rows } = await (transaction ?? this.#pool).query<{ owner: LegacyOwner }>(
-      "SELECT owner FROM legacy_capabilities WHERE name = 'customers'",
+  async legacyOwnership(transaction?: Transaction): Promise<LegacyOwnership> {
+    const { rows } = await (transaction ?? this.#pool).query<{ owner: LegacyOwner; lsn: string | null }>(
+      "SELECT owner, lsn::text AS lsn FROM legacy_capabilities WHERE name = 'customers'",
     );
-    return rows[0]?.owner ?? 'monolith';
+    return { owner: rows[0]?.owner ?? 'monolith', movedAt: rows[0]?.lsn ?? undefined };
   }
 
   async recordLegacyMove(
@@ -144,11 +155,13 @@ export class PostgresCustomers implements CustomerStore {
     owner: 'monolith' | 'services',
     lsn: string,
   ): Promise<void> {
+    // `services` starts a move from the monolith; `monolith` ends a hand-back only (the snapshot's
+    // row, or a replay, says what is already so). A move at or before the last one recorded is old.
     await transaction.query(
       `UPDATE legacy_capabilities
-       SET owner = CASE WHEN $1 = 'monolith' THEN 'monolith' WHEN owner = 'services' THEN 'services' ELSE 'moving' END,
-           lsn = $2
-       WHERE name = 'customers' AND (lsn IS NULL OR lsn < $2::pg_lsn)`,
+       SET owner = CASE WHEN $1 = 'monolith' THEN 'monolith' ELSE 'moving' END, lsn = $2
+       WHERE name = 'customers' AND (lsn IS NULL OR lsn < $2::pg_lsn)
+         AND owner = CASE WHEN $1 = 'monolith' THEN 'returning' ELSE 'monolith' END`,
       [owner, lsn],
     );
   }
@@ -157,6 +170,18 @@ export class PostgresCustomers implements CustomerStore {
     await this.#pool.query(
       "UPDATE legacy_capabilities SET owner = 'services' WHERE name = 'customers' AND owner = 'moving'",
     );
-    return this.legacyOwner();
+    return (await this.legacyOwnership()).owner;
+  }
+
+  handBackLegacy(handedBack: OutboxEntry): Promise<LegacyOwner> {
+    return inTransaction(this.#pool, async (transaction) => {
+      // Waits for the profile writes in flight (each holds the row FOR SHARE): their messages are in
+      // the outbox before the hand-back's.
+      const { rowCount } = await transaction.query(
+        "UPDATE legacy_capabilities SET owner = 'returning' WHERE name = 'customers' AND owner = 'services'",
+      );
+      if (rowCount === 1) await this.#outbox.append(transaction, [handedBack]);
+      return (await this.legacyOwnership(transaction)).owner;
+    });
   }
 }
