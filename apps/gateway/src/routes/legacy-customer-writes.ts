@@ -115,8 +115,12 @@ export function legacyCustomerWrites(
     // Sent back by the side asked since the last answer: both sides in a row means the move is
     // under way (the monolith gave customers up, the services have not seen it yet).
     let bounced = 0;
+    // An email is changed by the monolith alone: asked there first whatever the last write found,
+    // so a monolith that took customers back writes it, and one that gave them up says so.
+    let first: Owner | undefined = changes.email === undefined ? undefined : 'monolith';
     for (;;) {
-      const asked = owner;
+      const asked = first ?? owner;
+      first = undefined;
       try {
         const answer =
           asked === 'monolith'
