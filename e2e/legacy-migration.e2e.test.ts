@@ -90,6 +90,17 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
     return url;
   };
   const drift = (query: string) => suite.platform.admin<DriftReport>(`migration/drift?${query}`);
+  /** The checker's report once it finds no drift (asked every second for 30 s), printed; asserts 0. */
+  const settledDrift = async () => {
+    let report = await drift('settle_ms=0&rechecks=0');
+    for (let attempt = 0; report.drift > 0 && attempt < 30; attempt += 1) {
+      await sleep(1_000);
+      report = await drift('settle_ms=0&rechecks=0');
+    }
+    console.log(formatDrift(report));
+    expect(report.drift).toBe(0);
+    return report;
+  };
 
   it('keeps every customer and order of the monolith in the services while it is written to', async () => {
     const legacy = await legacyUrl();
@@ -138,13 +149,7 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
     expect(failed).toEqual([]);
 
     // Everything written is captured, published and taken over within a few seconds.
-    let report = await drift('settle_ms=0&rechecks=0');
-    for (let attempt = 0; report.drift > 0 && attempt < 30; attempt += 1) {
-      await sleep(1_000);
-      report = await drift('settle_ms=0&rechecks=0');
-    }
-    console.log(formatDrift(report));
-    expect(report.drift).toBe(0);
+    const report = await settledDrift();
     expect(report.tables.customers.source).toBe(5_000 + n);
     expect(report.tables.orders.source).toBe(20_000 + n);
     expect(report.totals.orderView).toBe(report.totals.legacy);
@@ -395,13 +400,7 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
       }
       return true;
     });
-    let report = await drift('settle_ms=0&rechecks=0');
-    for (let attempt = 0; report.drift > 0 && attempt < 30; attempt += 1) {
-      await sleep(1_000);
-      report = await drift('settle_ms=0&rechecks=0');
-    }
-    console.log(formatDrift(report));
-    expect(report.drift).toBe(0);
+    await settledDrift();
   };
   const renameDirectly = async (id: number, name: string) =>
     fetch(`${await legacyUrl()}/api/customers/${id}`, {

@@ -1,3 +1,4 @@
+import { notFound } from '@mercato/chassis';
 import { z } from 'zod';
 
 /** A customer as the monolith's API answers one (`GET|PATCH /api/customers/:id`). */
@@ -10,3 +11,25 @@ export const legacyCustomer = z.object({
   updatedAt: z.string(),
 });
 export type LegacyCustomer = z.output<typeof legacyCustomer>;
+
+/**
+ * customer's answer about `usr_legacy_<id>` in the monolith's shape (a missing profile is the
+ * monolith's 404), for the edge's handlers that answer for the monolith.
+ */
+export async function inMonolithShape(
+  id: number,
+  asked: Promise<{
+    customer?:
+      | { email: string; name: string; address: string; createdAt: string; updatedAt: string }
+      | undefined;
+  }>,
+): Promise<LegacyCustomer> {
+  const missing = () => notFound('LEGACY.NOT_FOUND', `Customer ${id} does not exist`);
+  const { customer } = await asked.catch((error: unknown) => {
+    if ((error as { kind?: string }).kind === 'not_found') throw missing();
+    throw error;
+  });
+  if (!customer) throw missing();
+  const { email, name, address, createdAt, updatedAt } = customer;
+  return { id, email, name, address, createdAt, updatedAt };
+}

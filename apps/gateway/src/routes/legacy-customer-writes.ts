@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppError, type Logger, notFound, remainingDeadlineMs } from '@mercato/chassis';
+import { AppError, type Logger, remainingDeadlineMs } from '@mercato/chassis';
 import { legacyUserId } from '@mercato/contracts';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -8,7 +8,7 @@ import { forbidden, type Identification } from '../auth/identification.ts';
 import { readJson } from '../upstreams/http-backend.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { problems } from './edge-schemas.ts';
-import { type LegacyCustomer, legacyCustomer } from './legacy-customer-shape.ts';
+import { inMonolithShape, type LegacyCustomer, legacyCustomer } from './legacy-customer-shape.ts';
 
 const changesSchema = z
   .object({
@@ -70,28 +70,14 @@ async function toServices(
         'Customers moved to the services, which change a name or an address; an email is the sign-in of identity and cannot be changed here yet',
       details: { errors: [{ field: 'body.email', message: 'not changed here since customers moved' }] },
     });
-  const answer = await upstreams
-    .for(request)
-    .customer.client.updateProfile({
+  return inMonolithShape(
+    id,
+    upstreams.for(request).customer.client.updateProfile({
       id: legacyUserId(String(id)),
       name: changes.name ?? '',
       address: changes.address,
-    })
-    .catch((error: unknown) => {
-      if ((error as { kind?: string }).kind === 'not_found')
-        throw notFound('LEGACY.NOT_FOUND', `Customer ${id} does not exist`);
-      throw error;
-    });
-  const customer = answer.customer;
-  if (!customer) throw notFound('LEGACY.NOT_FOUND', `Customer ${id} does not exist`);
-  return {
-    id,
-    email: customer.email,
-    name: customer.name,
-    address: customer.address,
-    createdAt: customer.createdAt,
-    updatedAt: customer.updatedAt,
-  };
+    }),
+  );
 }
 
 /**

@@ -1,4 +1,4 @@
-import { AppError, AsyncExperiment, type Logger, notFound, type ReportingExperiment } from '@mercato/chassis';
+import { AppError, AsyncExperiment, type Logger, type ReportingExperiment } from '@mercato/chassis';
 import { legacyUserId } from '@mercato/contracts';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -8,7 +8,7 @@ import { forbidden, type Identification } from '../auth/identification.ts';
 import { readJson } from '../upstreams/http-backend.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { problems } from './edge-schemas.ts';
-import { type LegacyCustomer, legacyCustomer } from './legacy-customer-shape.ts';
+import { inMonolithShape, type LegacyCustomer, legacyCustomer } from './legacy-customer-shape.ts';
 
 interface Read {
   id: number;
@@ -21,8 +21,6 @@ interface Read {
  * settle window.
  */
 const IN_FLIGHT_MS = 5_000;
-
-const notFoundInMonolith = (id: number) => notFound('LEGACY.NOT_FOUND', `Customer ${id} does not exist`);
 
 /** The monolith's answer, read through the `legacy` cluster. */
 async function fromMonolith(upstreams: Upstreams, { id, request }: Read): Promise<LegacyCustomer> {
@@ -37,23 +35,10 @@ async function fromMonolith(upstreams: Upstreams, { id, request }: Read): Promis
 
 /** The services' answer in the monolith's shape: customer's profile `usr_legacy_<id>`, taken over. */
 async function fromServices(upstreams: Upstreams, { id, request }: Read): Promise<LegacyCustomer> {
-  const answer = await upstreams
-    .for(request)
-    .customer.client.getCustomer({ id: legacyUserId(String(id)) })
-    .catch((error: unknown) => {
-      if ((error as { kind?: string }).kind === 'not_found') throw notFoundInMonolith(id);
-      throw error;
-    });
-  const customer = answer.customer;
-  if (!customer) throw notFoundInMonolith(id);
-  return {
+  return inMonolithShape(
     id,
-    email: customer.email,
-    name: customer.name,
-    address: customer.address,
-    createdAt: customer.createdAt,
-    updatedAt: customer.updatedAt,
-  };
+    upstreams.for(request).customer.client.getCustomer({ id: legacyUserId(String(id)) }),
+  );
 }
 
 /**
