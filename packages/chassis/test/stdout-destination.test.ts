@@ -54,7 +54,9 @@ const behind = `
     clearInterval(timer);
     logger.info('after the reader caught up');
     process.stderr.write(JSON.stringify({ took, ticks, loopEndedAt }) + '\\n');
-    setTimeout(() => process.exit(0), 200);
+    // Exits once every queued line is written (writes complete in order): a fixed wait here once
+    // cut the last megabytes mid-line on a loaded CI machine.
+    process.stdout.write('', () => process.exit(0));
   }, 2500);
 `;
 
