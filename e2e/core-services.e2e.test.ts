@@ -157,7 +157,7 @@ describe.skipIf(!postgres.available)(suiteTitle('core services behind the gatewa
     );
   });
 
-  it('passes a shrinking deadline from the gateway through pricing to customer', async () => {
+  it('passes the gateway’s deadline through pricing to customer, never growing on the way', async () => {
     const token = await login();
     const deadlines = async (service: TestService<ChassisConfig>, method: string) => {
       const all = await samples(service.url);
@@ -180,7 +180,9 @@ describe.skipIf(!postgres.available)(suiteTitle('core services behind the gatewa
       return (total.sum - earlier.sum) / (total.count - earlier.count);
     });
     expect(atPricing).toBeLessThanOrEqual(0.8);
-    expect(atCustomer).toBeLessThan(atPricing as number);
+    // It travels in whole milliseconds: a pricing that calls customer within a millisecond of being
+    // called passes it on unchanged (CI once saw both means equal to the 16th digit).
+    expect(atCustomer).toBeLessThanOrEqual((atPricing as number) + 1e-9);
   });
 
   it('reads stock, once and live', async () => {
