@@ -4,11 +4,17 @@ import { legacyUserId } from '@mercato/contracts';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { forbidden, type Identification } from '../auth/identification.ts';
-import { readJson } from '../upstreams/http-backend.ts';
+import type { Identification } from '../auth/identification.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { problems } from './edge-schemas.ts';
-import { inMonolithShape, type LegacyCustomer, legacyCustomer } from './legacy-customer-shape.ts';
+import {
+  inMonolithShape,
+  type LegacyCustomer,
+  legacyCustomer,
+  legacyIdParams,
+  monolithCustomer,
+  requireOperator,
+} from './legacy-customer-edge.ts';
 
 const changesSchema = z
   .object({
@@ -40,19 +46,8 @@ const customerErrorsMoving = (id: number) =>
 const codeOf = (error: unknown): string | undefined => (error instanceof AppError ? error.code : undefined);
 
 /** The monolith's PATCH, through the `legacy` cluster; its refusals come back as its problems. */
-function toMonolith(upstreams: Upstreams, request: FastifyRequest, id: number, changes: Changes) {
-  const cluster = request.gatewayRoute.clusterFor('legacy');
-  if (!cluster)
-    throw new AppError({ code: 'LEGACY.UNAVAILABLE', kind: 'unavailable', message: 'no legacy cluster' });
-  return readJson(
-    cluster,
-    `/api/customers/${id}`,
-    legacyCustomer,
-    upstreams.httpBackends,
-    { code: 'LEGACY.BAD_ANSWER', message: "the monolith's customer was not what the gateway reads" },
-    { method: 'PATCH', body: changes },
-  );
-}
+const toMonolith = (upstreams: Upstreams, request: FastifyRequest, id: number, changes: Changes) =>
+  monolithCustomer(upstreams, request, id, { method: 'PATCH', body: changes });
 
 /** customer's `UpdateProfile` of `usr_legacy_<id>`, answered in the monolith's shape. */
 async function toServices(
@@ -145,16 +140,13 @@ export function legacyCustomerWrites(
           summary:
             'Change a customer of the monolith (name, address, email): written by whichever side owns customers',
           security: [{ bearer: [] }],
-          params: z.object({
-            id: z.string().regex(/^[1-9][0-9]{0,15}$/, { error: 'expected a positive integer id' }),
-          }),
+          params: legacyIdParams,
           body: changesSchema,
           response: { 200: legacyCustomer, ...problems },
         },
       },
       async (request) => {
-        const principal = await identification.requirePrincipal(request);
-        if (!principal.roles.includes('admin')) throw forbidden("The monolith's API needs the admin role");
+        await requireOperator(identification, request);
         return write(request, Number(request.params.id), request.body);
       },
     );

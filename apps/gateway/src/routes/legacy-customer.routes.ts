@@ -1,14 +1,19 @@
-import { AppError, AsyncExperiment, type Logger, type ReportingExperiment } from '@mercato/chassis';
+import { AsyncExperiment, type Logger, type ReportingExperiment } from '@mercato/chassis';
 import { legacyUserId } from '@mercato/contracts';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
-import { z } from 'zod';
-import { forbidden, type Identification } from '../auth/identification.ts';
-import { readJson } from '../upstreams/http-backend.ts';
+import type { Identification } from '../auth/identification.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { problems } from './edge-schemas.ts';
-import { inMonolithShape, type LegacyCustomer, legacyCustomer } from './legacy-customer-shape.ts';
+import {
+  inMonolithShape,
+  type LegacyCustomer,
+  legacyCustomer,
+  legacyIdParams,
+  monolithCustomer,
+  requireOperator,
+} from './legacy-customer-edge.ts';
 
 interface Read {
   id: number;
@@ -23,15 +28,8 @@ interface Read {
 const IN_FLIGHT_MS = 5_000;
 
 /** The monolith's answer, read through the `legacy` cluster. */
-async function fromMonolith(upstreams: Upstreams, { id, request }: Read): Promise<LegacyCustomer> {
-  const cluster = request.gatewayRoute.clusterFor('legacy');
-  if (!cluster)
-    throw new AppError({ code: 'LEGACY.UNAVAILABLE', kind: 'unavailable', message: 'no legacy cluster' });
-  return readJson(cluster, `/api/customers/${id}`, legacyCustomer, upstreams.httpBackends, {
-    code: 'LEGACY.BAD_ANSWER',
-    message: "the monolith's customer was not what the gateway reads",
-  });
-}
+const fromMonolith = (upstreams: Upstreams, { id, request }: Read): Promise<LegacyCustomer> =>
+  monolithCustomer(upstreams, request, id);
 
 /** The services' answer in the monolith's shape: customer's profile `usr_legacy_<id>`, taken over. */
 async function fromServices(upstreams: Upstreams, { id, request }: Read): Promise<LegacyCustomer> {
@@ -71,16 +69,12 @@ export function legacyCustomerReads(
           summary:
             "A customer of the monolith, answered by the monolith or the services (the route's experiment)",
           security: [{ bearer: [] }],
-          params: z.object({
-            id: z.string().regex(/^[1-9][0-9]{0,15}$/, { error: 'expected a positive integer id' }),
-          }),
+          params: legacyIdParams,
           response: { 200: legacyCustomer, ...problems },
         },
       },
       async (request) => {
-        // The monolith's API checks nobody: whatever the table says, only the shop's operators read it.
-        const principal = await identification.requirePrincipal(request);
-        if (!principal.roles.includes('admin')) throw forbidden("The monolith's API needs the admin role");
+        await requireOperator(identification, request);
         const id = Number(request.params.id);
         const run = request.gatewayRoute.experiment ?? { mode: 'control', candidatePercent: 0 };
         return experiment.run({ id, request }, { ...run, subject: String(id) });
