@@ -75,6 +75,7 @@ export {
   legacyKeyOf,
   legacyOrderId,
   legacyOrderStatus,
+  legacyProductId,
   legacyUserId,
   logPositionValue,
 } from './legacy-ids.ts';

@@ -16,8 +16,10 @@ const mapped =
 /** A legacy customer is a user of identity and a customer of customer under this id. */
 export const legacyUserId = mapped('usr');
 export const legacyOrderId = mapped('ord');
+/** A legacy product is a product of catalog under this id (pricing and inventory key it by its SKU). */
+export const legacyProductId = mapped('prd');
 
-/** The legacy key of an id made by `legacyUserId`/`legacyOrderId`, or undefined for a service's own. */
+/** The legacy key of an id made by `legacyUserId`/`legacyOrderId`/`legacyProductId`, or undefined for a service's own. */
 export function legacyKeyOf(id: string): string | undefined {
   const match = /^[a-z]+_legacy_(\d{1,19})$/.exec(id);
   return match?.[1];

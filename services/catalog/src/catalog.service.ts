@@ -1,8 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { currentRequestContext, newId, type ServiceDefinition } from '@mercato/chassis';
-import { catalogEvents } from '@mercato/contracts';
+import { catalogEvents, legacyProductChanged } from '@mercato/contracts';
 import { catalogGrpc } from './adapters/grpc/catalog.grpc.ts';
 import { catalogRoutes } from './adapters/http/catalog.routes.ts';
+import { legacyProductChangedConsumer } from './adapters/messaging/legacy-product-changed.consumer.ts';
+import { LegacyProductTakeover } from './adapters/persistence/legacy-product-takeover.ts';
 import { PostgresCatalogStore } from './adapters/persistence/postgres-catalog-store.ts';
 import { catalogService } from './application/catalog-service.ts';
 import { seedDemoCatalog } from './application/demo-catalog.ts';
@@ -17,7 +19,7 @@ export const catalogDefinition: ServiceDefinition<CatalogConfig, { database: tru
     title: 'Mercato catalog',
     description: 'Products and categories (gRPC: mercato.catalog.v1.CatalogService)',
   },
-  messaging: { contracts: catalogEvents },
+  messaging: { contracts: [...catalogEvents, legacyProductChanged] },
   async setup({ config, db, logger, outbox }) {
     const store = new PostgresCatalogStore(db, outbox);
     const correlationId = () => currentRequestContext()?.correlationId ?? newId('corr');
@@ -26,6 +28,10 @@ export const catalogDefinition: ServiceDefinition<CatalogConfig, { database: tru
       const seeded = await seedDemoCatalog(catalog, store);
       if (seeded > 0) logger.info({ products: seeded }, 'seeded the demo catalog');
     }
-    return { routes: catalogRoutes(catalog), grpc: catalogGrpc(catalog) };
+    return {
+      routes: catalogRoutes(catalog),
+      grpc: catalogGrpc(catalog),
+      consumers: [legacyProductChangedConsumer(new LegacyProductTakeover(outbox), logger)],
+    };
   },
 };

@@ -1,8 +1,16 @@
 import { fileURLToPath } from 'node:url';
 import { currentRequestContext, newId, type ServiceDefinition } from '@mercato/chassis';
-import { inventoryCommands, inventoryEvents, sagaReply, shipmentFailed } from '@mercato/contracts';
+import {
+  inventoryCommands,
+  inventoryEvents,
+  legacyProductChanged,
+  legacyStockChanged,
+  sagaReply,
+  shipmentFailed,
+} from '@mercato/contracts';
 import { inventoryGrpc } from './adapters/grpc/inventory.grpc.ts';
 import { inventoryCommandsConsumer } from './adapters/messaging/inventory-commands.consumer.ts';
+import { legacyStockChangedConsumer } from './adapters/messaging/legacy-stock-changed.consumer.ts';
 import { shipmentFailedConsumer } from './adapters/messaging/shipment-failed.consumer.ts';
 import { PostgresInventory } from './adapters/persistence/postgres-inventory.ts';
 import { StockLevelFeed } from './adapters/persistence/stock-level-feed.ts';
@@ -16,7 +24,16 @@ export const inventoryDefinition: ServiceDefinition<InventoryConfig, { database:
   config: inventoryConfig,
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
   docs: { title: 'Mercato inventory', description: 'gRPC: mercato.inventory.v1.InventoryService' },
-  messaging: { contracts: [...inventoryEvents, ...inventoryCommands, sagaReply, shipmentFailed] },
+  messaging: {
+    contracts: [
+      ...inventoryEvents,
+      ...inventoryCommands,
+      sagaReply,
+      shipmentFailed,
+      legacyProductChanged,
+      legacyStockChanged,
+    ],
+  },
   async setup({ config, db, outbox, logger, stopping }) {
     const inventory: PostgresInventory = new PostgresInventory({
       pool: db,
@@ -45,6 +62,7 @@ export const inventoryDefinition: ServiceDefinition<InventoryConfig, { database:
       consumers: [
         inventoryCommandsConsumer(inventory, outbox, config.INVENTORY_RESERVATION_TTL_SECONDS),
         shipmentFailedConsumer(inventory),
+        legacyStockChangedConsumer(),
       ],
       grpc: inventoryGrpc({
         inventory,

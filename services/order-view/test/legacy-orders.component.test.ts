@@ -11,9 +11,6 @@ import {
 } from '@mercato/chassis/testing';
 import { createEnvelope, type Envelope, legacyOrderStatus, orderCreated } from '@mercato/contracts';
 import { OrderViewService } from '@mercato/contracts/grpc/order-view';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OrderViewConfig } from '../src/config.ts';
-import { orderViewDefinition } from '../src/order-view.service.ts';
 import {
   type CaptureSource,
   type LegacyLineRow,
@@ -22,7 +19,10 @@ import {
   type RowChange,
   seededMonolith,
   snapshotOf,
-} from './support/legacy-changes.ts';
+} from '@mercato/contracts/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OrderViewConfig } from '../src/config.ts';
+import { orderViewDefinition } from '../src/order-view.service.ts';
 
 const postgres = await probePostgres();
 const ADMIN = 'order-view-legacy-admin-token-012';

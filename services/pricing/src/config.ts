@@ -29,6 +29,11 @@ export const pricingConfig = z.object({
     .enum(['v1', 'shadow', 'v2'], { error: 'expected v1, shadow or v2' })
     .default('shadow'),
   PRICING_DISCOUNT_ENGINE_V2_PERCENT: env.int({ min: 0, max: 100, default: 100 }),
+  /** The currency the legacy monolith's prices are in (it priced in one and kept no currency column). */
+  PRICING_LEGACY_CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/, { error: 'expected an ISO 4217 code such as EUR' })
+    .default('EUR'),
 });
 
 export type PricingConfig = z.output<typeof pricingConfig>;

@@ -1,9 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { experimentRoutes, type ServiceDefinition } from '@mercato/chassis';
-import { catalogEvents, customerEvents } from '@mercato/contracts';
+import { catalogEvents, customerEvents, legacyProductChanged } from '@mercato/contracts';
 import { CustomerService } from '@mercato/contracts/grpc/customer';
 import { pricingGrpc } from './adapters/grpc/pricing.grpc.ts';
 import { customerUpdatedConsumer } from './adapters/messaging/customer-updated.consumer.ts';
+import { legacyProductChangedConsumer } from './adapters/messaging/legacy-product-changed.consumer.ts';
 import { productCreatedConsumer } from './adapters/messaging/product-created.consumer.ts';
 import { PostgresPriceBook } from './adapters/persistence/postgres-price-book.ts';
 import { seedDemoPrices } from './application/demo-prices.ts';
@@ -18,7 +19,7 @@ export const pricingDefinition: ServiceDefinition<PricingConfig, { database: tru
   config: pricingConfig,
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
   docs: { title: 'Mercato pricing', description: 'gRPC: mercato.pricing.v1.PricingService' },
-  messaging: { contracts: [...catalogEvents, ...customerEvents] },
+  messaging: { contracts: [...catalogEvents, ...customerEvents, legacyProductChanged] },
   async setup({ config, db, logger, grpcClient, metrics }) {
     const book = new PostgresPriceBook(db);
     if (config.PRICING_SEED_DEMO) {
@@ -40,7 +41,11 @@ export const pricingDefinition: ServiceDefinition<PricingConfig, { database: tru
     return {
       grpc: pricingGrpc(pricingService(book, segments.segmentOf, logger, engine.quote)),
       routes: experimentRoutes([engine.experiment]),
-      consumers: [productCreatedConsumer(book), customerUpdatedConsumer(segments)],
+      consumers: [
+        productCreatedConsumer(book),
+        customerUpdatedConsumer(segments),
+        legacyProductChangedConsumer(config.PRICING_LEGACY_CURRENCY, logger),
+      ],
     };
   },
 };

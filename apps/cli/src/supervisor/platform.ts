@@ -529,7 +529,12 @@ function migrationDatabases(databases: DatabaseServer['databases']): MigrationDa
   const customer = url('customer');
   const identity = url('identity');
   const orderView = url('order-view');
-  return legacy && customer && identity && orderView ? { legacy, customer, identity, orderView } : undefined;
+  const catalog = url('catalog');
+  const pricing = url('pricing');
+  const inventory = url('inventory');
+  return legacy && customer && identity && orderView && catalog && pricing && inventory
+    ? { legacy, customer, identity, orderView, catalog, pricing, inventory }
+    : undefined;
 }
 
 /** A port the system picks (listened on once, then let go). */

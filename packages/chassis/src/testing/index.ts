@@ -16,4 +16,4 @@ export {
   type TestService,
 } from './test-service.ts';
 export { AUDIENCE, ISSUER, startTokenIssuer } from './token-issuer.ts';
-export { waitFor } from './wait-for.ts';
+export { waitFor, waitForHandled } from './wait-for.ts';

@@ -13,9 +13,8 @@ import { inventoryMessages } from '../../application/inventory-messages.ts';
 import { type Allocation, allocate, mergeLines, type Shortfall } from '../../domain/allocation.ts';
 import { type Reservation, type ReservationAction, transition } from '../../domain/reservation.ts';
 import { stockLowCrossings } from '../../domain/stock-low.ts';
-
-/** Every committed change to stock levels NOTIFYs this channel with the SKUs it touched. */
-export const STOCK_CHANNEL = 'inventory_stock_levels';
+import { LEGACY_WAREHOUSE } from './legacy-stock.ts';
+import { STOCK_CHANNEL } from './stock-channel.ts';
 
 export interface PostgresInventoryOptions {
   pool: Pool;
@@ -51,8 +50,12 @@ export class PostgresInventory implements Inventory {
       available: number;
       reserved: number;
     }>(
-      `SELECT sku, warehouse_id, available, reserved FROM stock_levels
-       WHERE sku = ANY($1::text[]) ORDER BY sku, warehouse_id`,
+      // The monolith's shelf (legacy-stock.ts) shows as one more warehouse, never reserved here.
+      `SELECT sku, warehouse_id, available, reserved FROM stock_levels WHERE sku = ANY($1::text[])
+       UNION ALL
+       SELECT sku, '${LEGACY_WAREHOUSE}', quantity, 0 FROM legacy_stock
+       WHERE sku = ANY($1::text[]) AND quantity IS NOT NULL
+       ORDER BY sku, warehouse_id`,
       [skus],
     );
     return skus.flatMap((sku) => {

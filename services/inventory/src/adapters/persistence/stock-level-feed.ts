@@ -1,5 +1,5 @@
 import { type Logger, listenToChannel } from '@mercato/chassis';
-import { STOCK_CHANNEL } from './postgres-inventory.ts';
+import { STOCK_CHANNEL } from './stock-channel.ts';
 
 type Listener = (skus: readonly string[] | 'all') => void;
 

@@ -1,13 +1,24 @@
-import type { OutgoingMessage } from '@mercato/chassis';
+import type { Envelope } from '../envelope.ts';
 import {
-  type Envelope,
+  legacyCapabilityChanged,
   legacyCustomerChanged,
   legacyOrderChanged,
   legacyOrderLineChanged,
   legacyProductChanged,
   legacyStockChanged,
-  type MessageContract,
-} from '@mercato/contracts';
+} from '../events/legacy-events.ts';
+import type { MessageContract } from '../message-contract.ts';
+
+/**
+ * Test data: the monolith's changes as apps/legacy-cdc publishes them, for the services' tests of
+ * taking its data over (strangler fig), as a bus publishes them (the chassis's `OutgoingMessage`).
+ */
+export interface CapturedMessage {
+  kind: 'topic';
+  destination: string;
+  key: string;
+  envelope: Envelope;
+}
 
 /** Where a change was read, as apps/legacy-cdc says it (`source` of every legacy event). */
 export interface CaptureSource {
@@ -25,6 +36,7 @@ const tables = {
   stock: { contract: legacyStockChanged, key: ['product_id'], partitionBy: 'product_id' },
   orders: { contract: legacyOrderChanged, key: ['id'], partitionBy: 'id' },
   order_lines: { contract: legacyOrderLineChanged, key: ['order_id', 'line_no'], partitionBy: 'order_id' },
+  capabilities: { contract: legacyCapabilityChanged, key: ['name'], partitionBy: 'name' },
 } satisfies Record<string, { contract: MessageContract; key: string[]; partitionBy: string }>;
 
 export type Table = keyof typeof tables;
@@ -40,7 +52,7 @@ export function legacyChange(
   row: Record<string, unknown>,
   source: CaptureSource,
   index: number,
-): OutgoingMessage {
+): CapturedMessage {
   const { contract, key, partitionBy } = tables[table];
   const envelope: Envelope = {
     event_id: `cdc_${source.kind === 'snapshot' ? 's' : 't'}${source.lsn}:${index}`,
@@ -69,7 +81,7 @@ export function legacyChange(
 export type RowChange = [Table, Op, Record<string, unknown>];
 
 /** One transaction of the monolith as the capture publishes it: its changes, numbered in order. */
-export const legacyTransaction = (source: CaptureSource, changes: RowChange[]): OutgoingMessage[] =>
+export const legacyTransaction = (source: CaptureSource, changes: RowChange[]): CapturedMessage[] =>
   changes.map(([table, op, row], index) => legacyChange(table, op, row, source, index));
 
 export interface LegacyOrderRow {
@@ -154,7 +166,7 @@ export function seededMonolith(orderCount = 20_000) {
 export function snapshotOf(
   monolith: ReturnType<typeof seededMonolith>,
   source: CaptureSource,
-): OutgoingMessage[] {
+): CapturedMessage[] {
   const rows: Array<[Table, Record<string, unknown>[]]> = [
     ['customers', monolith.customers],
     ['products', monolith.products],

@@ -1,0 +1,119 @@
+import { Code } from '@connectrpc/connect';
+import type { Pool } from '@mercato/chassis';
+import {
+  connectTestBus,
+  grpcFailure,
+  probePostgres,
+  startTestService,
+  suiteTitle,
+  type TestBus,
+  type TestService,
+  waitFor,
+  waitForHandled,
+} from '@mercato/chassis/testing';
+import { InventoryService } from '@mercato/contracts/grpc/inventory';
+import { type CaptureSource, legacyTransaction, seededMonolith } from '@mercato/contracts/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { InventoryConfig } from '../src/config.ts';
+import { inventoryDefinition } from '../src/inventory.service.ts';
+
+const postgres = await probePostgres();
+const monolith = seededMonolith(0);
+const at = (n: number): CaptureSource => ({
+  kind: 'stream',
+  lsn: `0/${(0x2000 + n * 0x100).toString(16).toUpperCase()}`,
+  txId: 100 + n,
+  committedAt: '2026-11-03T08:00:00.000Z',
+});
+const product = (id: number) => monolith.products[id - 1] as (typeof monolith.products)[number];
+const shelf = (id: number, quantity: number) => ({
+  product_id: String(id),
+  quantity,
+  updated_at: '2026-11-03T08:00:00.000Z',
+});
+
+/**
+ * inventory following the monolith's shelf (strangler fig): a product's SKU and its stock arrive on
+ * two topics in either order and meet; reads show the shelf as the warehouse `legacy`, open streams
+ * see it move, and nothing reserves from it while the monolith sells it.
+ */
+describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolith’s stock', postgres), () => {
+  let running: TestService<InventoryConfig>;
+  let store: TestBus;
+  const client = () => running.client(InventoryService);
+  const levelOf = async (sku: string) => (await client().getStock({ sku })).stock;
+
+  beforeAll(async () => {
+    running = await startTestService(inventoryDefinition, { INVENTORY_SEED_DEMO: 'false' });
+    store = connectTestBus(running.messagesUrl);
+  });
+  afterAll(async () => {
+    await store?.close();
+    await running?.stop();
+  });
+
+  it('shows a product’s stock under its SKU whichever of the two arrives first', async () => {
+    const stockFirst = legacyTransaction(at(1), [['stock', 'update', shelf(9, 40)]]);
+    await store.bus.publish(stockFirst);
+    await waitForHandled(running.service.db as Pool, 'inventory-legacy', [
+      stockFirst[0]?.envelope.event_id ?? '',
+    ]);
+    expect((await grpcFailure(levelOf('LEG-0009')))?.code).toBe(Code.NotFound);
+
+    await store.bus.publish(
+      legacyTransaction(at(2), [
+        ['products', 'update', product(9)],
+        ['products', 'update', product(10)],
+        ['stock', 'update', shelf(10, 12)],
+      ]),
+    );
+    await waitFor('both levels', async () => (await grpcFailure(levelOf('LEG-0010'))) === undefined);
+    await waitFor(
+      'the first product’s SKU',
+      async () => (await grpcFailure(levelOf('LEG-0009'))) === undefined,
+    );
+    expect(await levelOf('LEG-0009')).toMatchObject({
+      available: 40,
+      reserved: 0,
+      warehouses: [{ warehouseId: 'legacy', available: 40, reserved: 0 }],
+    });
+    expect((await levelOf('LEG-0010'))?.available).toBe(12);
+  });
+
+  it('reserves nothing from the monolith’s shelf', async () => {
+    const refused = await grpcFailure(
+      client().reserveStock({ reservationId: 'res-legacy', lines: [{ sku: 'LEG-0009', quantity: 1 }] }),
+    );
+    expect(refused?.metadata.get('mercato-error-code')).toBe('INVENTORY.INSUFFICIENT_STOCK');
+    expect((await levelOf('LEG-0009'))?.available).toBe(40);
+  });
+
+  it('streams the shelf’s changes and ignores an older one delivered after a newer', async () => {
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const reader = (async () => {
+      for await (const message of client().streamStockLevels(
+        { skus: ['LEG-0009'] },
+        { signal: controller.signal },
+      )) {
+        seen.push(message.stock?.available ?? -1);
+        if (seen.length === 1) {
+          const changes = [
+            ...legacyTransaction(at(4), [['stock', 'update', shelf(9, 37)]]),
+            // Committed before the change above, delivered after it.
+            ...legacyTransaction(at(3), [['stock', 'update', shelf(9, 39)]]),
+          ];
+          for (const change of changes) await store.bus.publish([change]);
+        }
+        if (seen.length === 2) break;
+      }
+    })();
+    await reader;
+    controller.abort();
+    expect(seen).toEqual([40, 37]);
+    await waitForHandled(running.service.db as Pool, 'inventory-legacy', [
+      legacyTransaction(at(3), [['stock', 'update', shelf(9, 39)]])[0]?.envelope.event_id ?? '',
+    ]);
+    expect((await levelOf('LEG-0009'))?.available).toBe(37);
+  });
+});
