@@ -22,12 +22,30 @@ const shippedRoutes = fileURLToPath(new URL('../apps/gateway/config/routes.json'
 const routesFile = path.join(mkdtempSync(path.join(tmpdir(), 'mercato-legacy-routes-')), 'routes.json');
 copyFileSync(shippedRoutes, routesFile);
 
+type Experiment = { mode: string; candidate_percent?: number };
+
 /**
  * The shipped table with customer reads of the monolith's API under `experiment` (none: as shipped),
- * and with its customer writes sent to whichever side owns customers (`writes`, phase 3).
+ * with its customer writes sent to whichever side owns customers (`writes`, phase 3), and its product
+ * reads under `products` (phase 3 for the catalog).
  */
-function writeRoutes(experiment?: { mode: string; candidate_percent?: number }, writes = false): void {
+function writeRoutes(experiment?: Experiment, writes = false, products?: Experiment): void {
   const table = JSON.parse(readFileSync(shippedRoutes, 'utf8')) as { routes: Array<{ name: string }> };
+  if (products)
+    table.routes.splice(
+      table.routes.findIndex((route) => route.name === 'legacy'),
+      0,
+      ...[
+        { name: 'legacy-product-list', path: '/legacy/api/products' },
+        { name: 'legacy-product-reads', path: '/legacy/api/products/:id' },
+      ].map(({ name, path }) => ({
+        name,
+        match: { methods: ['GET'], path },
+        auth: 'required',
+        roles: ['admin'],
+        experiment: products,
+      })),
+    );
   if (writes)
     table.routes.splice(
       table.routes.findIndex((route) => route.name === 'legacy'),
@@ -417,6 +435,100 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
       },
       body: JSON.stringify({ name }),
     });
+
+  it("phase 3 for the catalog: the monolith's product reads answered by the services, compared in shadow first, while it takes orders", async () => {
+    const admin = { authorization: `Bearer ${await tokenOf(demoAdmin.email, demoAdmin.password)}` };
+    const runToken = (await readFile(path.join(suite.dataDir, 'run', 'admin-token'), 'utf8')).trim();
+    const report = async (name: string) => {
+      const response = await fetch(`${gateway}/admin/experiments?limit=3`, {
+        headers: { authorization: `Bearer ${runToken}` },
+      });
+      const { experiments } = (await response.json()) as {
+        experiments: Array<ExperimentReport & { name: string }>;
+      };
+      const found = experiments.find((experiment) => experiment.name === name);
+      if (!found) throw new Error(`the gateway runs no ${name} experiment`);
+      return found;
+    };
+    interface Product {
+      id: number;
+      stockQuantity: number;
+      [field: string]: unknown;
+    }
+    const read = async (at: string) => {
+      const response = await fetch(`${gateway}/legacy/api/products${at}`, { headers: admin });
+      return { status: response.status, body: (await response.json()) as Product & { items: Product[] } };
+    };
+    const legacy = await legacyUrl();
+    // Orders placed in the monolith all along, about five a second: its shelf moves under the reads.
+    let ordering = true;
+    const placed: number[] = [];
+    const orders = (async () => {
+      for (let n = 0; ordering; n += 1) {
+        const response = await fetch(`${legacy}/api/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            customerId: 1 + (n % 5_000),
+            lines: [{ productId: 1 + (n % 200), quantity: 1 }],
+          }),
+        });
+        await response.arrayBuffer();
+        placed.push(response.status);
+        await sleep(200);
+      }
+    })();
+    const withoutStock = ({ stockQuantity: _stock, ...rest }: Product) => rest;
+    try {
+      writeRoutes(undefined, false, { mode: 'shadow' });
+      await waitFor('the shadow phase in force', async () => {
+        await read('/1');
+        return (await report('legacy-product-reads')).compared > 0;
+      });
+      const statuses: number[] = [];
+      for (let id = 1; id <= 200; id += 1) statuses.push((await read(`/${id}`)).status);
+      for (let n = 0; n < 3; n += 1) statuses.push((await read('')).status);
+      expect(statuses).toEqual(Array(203).fill(200));
+      await sleep(1_000); // the last comparisons recorded
+      const [one, list] = [await report('legacy-product-reads'), await report('legacy-product-list')];
+      console.log(
+        `catalog in shadow: ${one.compared} product reads compared (${one.ignored} differed in stock only), ` +
+          `${one.mismatches} differences; ${list.compared} lists compared, ${list.mismatches} differences`,
+        one.recent,
+        list.recent,
+      );
+      expect(one).toMatchObject({ mode: 'shadow', mismatches: 0, candidate_errors: 0 });
+      expect(list).toMatchObject({ mismatches: 0, candidate_errors: 0 });
+      expect(list.compared).toBeGreaterThanOrEqual(3);
+
+      // Every product read answered by the services alone: catalog, pricing and inventory composed.
+      writeRoutes(undefined, false, { mode: 'candidate', candidate_percent: 100 });
+      await waitFor('the services answering', async () => {
+        await read('/1');
+        return (await report('legacy-product-reads')).candidate_answers > 0;
+      });
+      const before = await report('legacy-product-reads');
+      const fromServices = await read('/7');
+      const fromMonolith = (await (await fetch(`${legacy}/api/products/7`)).json()) as Product;
+      expect(fromServices.status).toBe(200);
+      expect(withoutStock(fromServices.body)).toEqual(withoutStock(fromMonolith));
+      const listed = await read('');
+      const monolithList = (await (await fetch(`${legacy}/api/products`)).json()) as { items: Product[] };
+      expect(listed.body.items.map(withoutStock)).toEqual(monolithList.items.map(withoutStock));
+      expect((await report('legacy-product-reads')).candidate_answers).toBe(before.candidate_answers + 1);
+    } finally {
+      ordering = false;
+      await orders;
+    }
+    expect(placed.filter((status) => status !== 201)).toEqual([]);
+    // Back to the monolith by the table alone.
+    writeRoutes();
+    await waitFor('the monolith answering again', async () => {
+      const before = (await report('legacy-product-reads')).candidate_answers;
+      await read('/1');
+      return (await report('legacy-product-reads')).candidate_answers === before;
+    });
+  });
 
   it('phase 3: moves customer writes to the services while they are edited at the edge, none refused and none lost, the monolith following', async () => {
     const legacy = await legacyUrl();

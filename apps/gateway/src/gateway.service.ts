@@ -21,6 +21,7 @@ import { dashboardEdgeRoutes } from './routes/dashboard.routes.ts';
 import { inventoryEdgeRoutes } from './routes/inventory.routes.ts';
 import { legacyCustomerReads } from './routes/legacy-customer.routes.ts';
 import { legacyCustomerWrites } from './routes/legacy-customer-writes.ts';
+import { legacyProductReads } from './routes/legacy-product-reads.ts';
 import { orderEdgeRoutes } from './routes/order.routes.ts';
 import { orderLiveRoutes } from './routes/order-live.routes.ts';
 import { readModelEdgeRoutes } from './routes/read-model.routes.ts';
@@ -104,10 +105,9 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
       logger: context.logger,
       signal: context.stopping,
     });
-    const customerReads = legacyCustomerReads(upstreams, identification, {
-      registry: context.metrics.registry,
-      logger: context.logger,
-    });
+    const experimentSettings = { registry: context.metrics.registry, logger: context.logger };
+    const customerReads = legacyCustomerReads(upstreams, identification, experimentSettings);
+    const productReads = legacyProductReads(upstreams, identification, experimentSettings);
     return {
       onClose: async () => {
         table.close();
@@ -135,7 +135,8 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
         await app.register(orderLiveRoutes(upstreams, identification, streams));
         await app.register(customerReads.routes);
         await app.register(legacyCustomerWrites(upstreams, identification, context.logger));
-        await app.register(experimentRoutes([customerReads.experiment]));
+        await app.register(productReads.routes);
+        await app.register(experimentRoutes([customerReads.experiment, ...productReads.experiments]));
         await app.register(
           webAppRoutes({
             identification,
