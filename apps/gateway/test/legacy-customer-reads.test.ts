@@ -211,7 +211,7 @@ describe('a customer read of the monolith, moved by the routing table (strangler
     expect((await read(3, customer)).status).toBe(403);
     expect((await read(3, {})).status).toBe(401);
     const before = { ...calls };
-    for (const bad of ['0', 'abc', '1e3', '12345678901234567']) expect((await read(bad)).status).toBe(400);
+    for (const bad of ['0', 'abc', '1e3', '9007199254740993']) expect((await read(bad)).status).toBe(400);
     expect(calls).toEqual(before);
   });
 });

@@ -287,7 +287,7 @@ describe('the monolith’s catalog reads, moved by the routing table (strangler 
       return quiet;
     });
     const before = { ...calls };
-    for (const bad of ['0', 'abc', '1e3', '12345678901234567'])
+    for (const bad of ['0', 'abc', '1e3', '9007199254740993'])
       expect((await read(`/${bad}`)).status).toBe(400);
     expect(calls).toEqual(before);
   });

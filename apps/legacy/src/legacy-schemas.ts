@@ -10,7 +10,8 @@ export const legacyId = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 export const idParams = z.object({
   id: z
     .string()
-    .regex(/^[1-9][0-9]{0,15}$/, { error: 'expected a positive integer id' })
+    // At most 15 digits: every such id is a safe integer (16 may not be, and would read another row).
+    .regex(/^[1-9][0-9]{0,14}$/, { error: 'expected a positive integer id' })
     .transform(Number)
     .pipe(legacyId),
 });

@@ -11,10 +11,9 @@ import {
   inMonolithShape,
   type LegacyCustomer,
   legacyCustomer,
-  legacyIdParams,
   monolithCustomer,
-  requireOperator,
 } from './legacy-customer-edge.ts';
+import { legacyIdParams, requireOperator } from './legacy-edge.ts';
 
 const changesSchema = z
   .object({

@@ -10,10 +10,9 @@ import {
   inMonolithShape,
   type LegacyCustomer,
   legacyCustomer,
-  legacyIdParams,
   monolithCustomer,
-  requireOperator,
 } from './legacy-customer-edge.ts';
+import { legacyIdParams, requireOperator } from './legacy-edge.ts';
 
 interface Read {
   id: number;

@@ -5,10 +5,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { Identification } from '../auth/identification.ts';
-import { readJson } from '../upstreams/http-backend.ts';
 import type { UpstreamClients, Upstreams } from '../upstreams/upstreams.ts';
 import { problems } from './edge-schemas.ts';
-import { legacyIdParams, requireOperator } from './legacy-customer-edge.ts';
+import { legacyIdParams, readMonolith, requireOperator } from './legacy-edge.ts';
 import { inFlight, inMonolithShape, type LegacyProduct, legacyProduct } from './legacy-product-shape.ts';
 
 /** The drift checker's settle window: a product changed this recently may still be on its way. */
@@ -16,24 +15,9 @@ const IN_FLIGHT_MS = 5_000;
 /** The most catalog lists, pricing quotes and inventory reads at once. */
 const PAGE = 100;
 const LEGACY_CATEGORY = 'legacy';
+const legacyProductList = z.object({ items: z.array(legacyProduct) });
 
-const badAnswer = {
-  code: 'LEGACY.BAD_ANSWER',
-  message: "the monolith's products were not what the gateway reads",
-};
-
-/** The monolith's `path` through the route's `legacy` cluster. */
-function fromMonolith<Schema extends z.ZodType>(
-  upstreams: Upstreams,
-  request: FastifyRequest,
-  path: string,
-  schema: Schema,
-): Promise<z.output<Schema>> {
-  const cluster = request.gatewayRoute.clusterFor('legacy');
-  if (!cluster)
-    throw new AppError({ code: 'LEGACY.UNAVAILABLE', kind: 'unavailable', message: 'no legacy cluster' });
-  return readJson(cluster, path, schema, upstreams.httpBackends, badAnswer);
-}
+const BAD_ANSWER = "the monolith's products were not what the gateway reads";
 
 /**
  * The services' answer for products of the monolith (`prd_legacy_<id>` in catalog), composed in
@@ -125,7 +109,8 @@ export function legacyProductReads(
 ): { routes: FastifyPluginAsyncZod; experiments: ReportingExperiment[] } {
   const one = new AsyncExperiment<Read & { id: number }, LegacyProduct>({
     name: 'legacy-product-reads',
-    control: ({ request, id }) => fromMonolith(upstreams, request, `/api/products/${id}`, legacyProduct),
+    control: ({ request, id }) =>
+      readMonolith(upstreams, request, `/api/products/${id}`, legacyProduct, BAD_ANSWER),
     candidate: ({ request, id }) => oneFromServices(upstreams, request, id),
     registry: settings.registry,
     logger: settings.logger,
@@ -135,7 +120,7 @@ export function legacyProductReads(
   const list = new AsyncExperiment<Read, LegacyProduct[]>({
     name: 'legacy-product-list',
     control: ({ request }) =>
-      fromMonolith(upstreams, request, '/api/products', z.object({ items: z.array(legacyProduct) })).then(
+      readMonolith(upstreams, request, '/api/products', legacyProductList, BAD_ANSWER).then(
         (answer) => answer.items,
       ),
     candidate: ({ request }) => allFromServices(upstreams, request),
@@ -156,7 +141,7 @@ export function legacyProductReads(
           summary:
             "The monolith's products, answered by the monolith or the services (the route's experiment)",
           security: [{ bearer: [] }],
-          response: { 200: z.object({ items: z.array(legacyProduct) }), ...problems },
+          response: { 200: legacyProductList, ...problems },
         },
       },
       async (request) => {
