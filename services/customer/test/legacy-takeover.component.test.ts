@@ -181,6 +181,8 @@ describe.skipIf(!postgres.available)(
       const preferences = { marketingEmails: true, language: 'de', currency: 'EUR' };
       const withPreferences = await client().updatePreferences({ id: 'usr_legacy_46', preferences });
       expect(withPreferences.customer?.preferences).toMatchObject(preferences);
+      // The monolith's update time stays: the checker compares it with the monolith's row.
+      expect(withPreferences.customer?.updatedAt).toBe('2024-01-01T00:00:00.000Z');
       await publish(captured('46', { name: 'Renamed There', updatedAt: '2024-02-01T00:00:00.000Z' }));
       await waitFor(
         'the monolith’s rename',

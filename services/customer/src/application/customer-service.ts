@@ -91,8 +91,20 @@ export function customerService({ store, now, correlationId, legacyCaughtUp }: C
           data: { capability: 'customers', handed_back_at: now().toISOString() },
         }),
       }),
-    setPreferences: (id: string, preferences: Preferences) =>
-      change(id, (customer, at) => withPreferences(customer, preferences, at)),
+    setPreferences: (id: string, preferences: Preferences) => {
+      if (legacyKeyOf(id) === undefined)
+        return change(id, (customer, at) => withPreferences(customer, preferences, at));
+      // Preferences are the service's alone, but a profile the monolith writes keeps its update time
+      // (the owner as of the write's transaction decides).
+      let followed = true;
+      return change(
+        id,
+        (customer, at) => withPreferences(customer, preferences, at, { followed }),
+        (owner) => {
+          followed = ownerOfProfile(id, owner).owner !== 'services';
+        },
+      );
+    },
   };
 }
 

@@ -25,5 +25,17 @@ describe('customer', () => {
     expect(withPreferences(customer, customer.preferences, t1).events).toEqual([]);
     const changed = withPreferences(customer, { ...customer.preferences, marketingEmails: true }, t1);
     expect(changed.events[0]?.customer.preferences.marketingEmails).toBe(true);
+    expect(changed.customer.updatedAt).toEqual(t1);
+  });
+
+  it('keeps the update time of a profile another writer keeps, and does not announce it as written', () => {
+    const followed = withPreferences(customer, { ...customer.preferences, language: 'de' }, t1, {
+      followed: true,
+    });
+    expect(followed.customer).toMatchObject({
+      preferences: { language: 'de' },
+      updatedAt: customer.updatedAt,
+    });
+    expect(followed.events).toEqual([{ type: 'customer.updated', customer: followed.customer }]);
   });
 });

@@ -54,16 +54,26 @@ export function edited(
   return { customer: next, events: [{ type: 'customer.updated', customer: next, written: true }] };
 }
 
+/**
+ * The profile with new preferences; announced when they changed. A profile whose email, name and
+ * address another writer keeps (`followed`: the monolith's, taken over) keeps that writer's update
+ * time: it says when those fields last changed there, and the services' copy is compared with it.
+ */
 export function withPreferences(
   customer: Customer,
   preferences: Preferences,
   now: Date,
+  options: { followed?: boolean } = {},
 ): { customer: Customer; events: CustomerUpdated[] } {
   const same =
     customer.preferences.marketingEmails === preferences.marketingEmails &&
     customer.preferences.language === preferences.language &&
     customer.preferences.currency === preferences.currency;
   if (same) return { customer, events: [] };
+  if (options.followed) {
+    const next = { ...customer, preferences };
+    return { customer: next, events: [{ type: 'customer.updated', customer: next }] };
+  }
   const next = { ...customer, preferences, updatedAt: now };
   return { customer: next, events: [{ type: 'customer.updated', customer: next, written: true }] };
 }
