@@ -1,7 +1,9 @@
+import { driftOf } from '../migration/drift.ts';
 import type { DriftReport } from '../migration/drift-checker.ts';
 import { adminClient, fail, runAccess } from './admin-client.ts';
 
-const usage = 'usage: mercato migrate check [--settle-ms N] | mercato migrate move customers [--back]';
+const usage =
+  'usage: mercato migrate check [--settle-ms N] | mercato migrate move customers [--back | --force]';
 
 /** The checker's report as a table: each table's rows on both sides and what differs. */
 export function formatDrift(report: DriftReport): string {
@@ -45,36 +47,59 @@ export function formatDrift(report: DriftReport): string {
 export async function migrateCommand(args: string[], dataDir: string): Promise<number> {
   const [sub, flag, value] = args;
   if (sub === 'move') {
-    if (flag !== 'customers' || args.length > 3 || (value !== undefined && value !== '--back'))
+    if (
+      flag !== 'customers' ||
+      args.length > 3 ||
+      (value !== undefined && value !== '--back' && value !== '--force')
+    )
       return fail(usage);
-    return value === '--back' ? handCustomersBack(dataDir) : moveCustomers(dataDir);
+    return value === '--back' ? handCustomersBack(dataDir) : moveCustomers(dataDir, value === '--force');
   }
   if (sub !== 'check') return fail(usage);
   if (flag !== undefined && (flag !== '--settle-ms' || !/^\d{1,6}$/.test(value ?? ''))) return fail(usage);
+  const report = await askForDrift(dataDir, value === undefined ? '' : `?settle_ms=${value}`);
+  if (typeof report === 'string') return fail(report);
+  process.stdout.write(`${formatDrift(report)}\n`);
+  return report.drift === 0 ? 0 : 1;
+}
+
+/** The running platform's checker (the supervisor's), or why it could not be asked. */
+async function askForDrift(dataDir: string, query: string): Promise<DriftReport | string> {
   const access = await runAccess(dataDir);
-  if (typeof access === 'string') return fail(access);
+  if (typeof access === 'string') return access;
   const supervisor = access.state.supervisor.url;
-  const query = value === undefined ? '' : `?settle_ms=${value}`;
   const response = await fetch(`${supervisor}/admin/migration/drift${query}`, {
     headers: { authorization: `Bearer ${access.token}` },
   }).catch((error: Error) => error);
-  if (response instanceof Error)
-    return fail(`the supervisor did not answer at ${supervisor}: ${response.message}`);
+  if (response instanceof Error) return `the supervisor did not answer at ${supervisor}: ${response.message}`;
   const body = (await response.json().catch(() => ({}))) as DriftReport & { detail?: string };
-  if (!response.ok) return fail(body.detail ?? `the supervisor answered ${response.status}`);
-  process.stdout.write(`${formatDrift(body)}\n`);
-  return body.drift === 0 ? 0 : 1;
+  if (!response.ok) return body.detail ?? `the supervisor answered ${response.status}`;
+  return body;
 }
 
 /**
- * `mercato migrate move customers` (phase 3): the monolith gives customers up. Its move waits for
+ * `mercato migrate move customers [--force]` (phase 3): the monolith gives customers up, once the
+ * checker finds the services' customers and accounts equal to its own (`--force`: without asking). Its move waits for
  * its writes in flight, then it refuses customer writes; the services take them once they have
  * applied everything it wrote before. The edge sends `PATCH /legacy/api/customers/:id` to whichever
  * side writes when its routing table has the `legacy-customer-writes` route (docs/strangler-fig.md).
  */
-async function moveCustomers(dataDir: string): Promise<number> {
+async function moveCustomers(dataDir: string, force: boolean): Promise<number> {
   const call = await adminClient('legacy', dataDir);
   if (typeof call === 'string') return fail(`${call} (start with --legacy)`);
+  if (!force) {
+    // Once moved, the services write what they hold: a copy that differs would be written on.
+    const report = await askForDrift(dataDir, '');
+    if (typeof report === 'string') return fail(report);
+    const differing = driftOf(report.tables.customers) + driftOf(report.tables.accounts);
+    if (differing > 0) {
+      process.stdout.write(`${formatDrift(report)}\n`);
+      return fail(
+        `the services' customers differ from the monolith's in ${differing} rows (above): moved now, the ` +
+          'services would go on writing them as they are. Find why (mercato migrate check), or move anyway with --force',
+      );
+    }
+  }
   const { ok, body } = await call('PUT', '/api/capabilities/customers', { owner: 'services' });
   const answer = body as { owner?: string; changedAt?: string; detail?: string };
   if (!ok) return fail(answer.detail ?? 'the monolith refused the move');
