@@ -3,7 +3,7 @@ import { legacyErrors } from './legacy-errors.ts';
 
 export type CapabilityOwner = 'monolith' | 'services';
 /** What the strangler moves from the monolith, one writer at a time. */
-export const capabilityNames = ['customers'] as const;
+export const capabilityNames = ['customers', 'orders'] as const;
 export type CapabilityName = (typeof capabilityNames)[number];
 
 export interface Capability {

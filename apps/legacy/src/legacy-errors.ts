@@ -48,13 +48,17 @@ export const legacyErrors = {
   capabilityMoved: (name: string) =>
     conflict(
       'LEGACY.CAPABILITY_MOVED',
-      `The services write ${name} now: send this change through the edge (PATCH /legacy/api/customers/:id goes to them)`,
+      name === 'orders'
+        ? 'The services take new orders now: place this one with theirs (POST /api/orders); this shop finishes the orders it took'
+        : `The services write ${name} now: send this change through the edge (PATCH /legacy/api/customers/:id goes to them)`,
       { capability: name },
     ),
   backThroughServices: (name: string) =>
     conflict(
       'LEGACY.BACK_THROUGH_SERVICES',
-      `The services write ${name}: they give it back (mercato migrate move ${name} --back), once the monolith has every change they made`,
+      name === 'orders'
+        ? 'The services take new orders: taken back here, the stock they sell from would be sold twice (moving orders back is not built yet)'
+        : `The services write ${name}: they give it back (mercato migrate move ${name} --back), once the monolith has every change they made`,
       { capability: name },
     ),
   badTransition: (from: OrderStatus, to: OrderStatus) =>

@@ -1,4 +1,5 @@
 import { inTransaction, type Pool, type Transaction } from '@mercato/chassis';
+import { assertMonolithWrites } from './legacy-capabilities.ts';
 import { legacyErrors, type Shortage } from './legacy-errors.ts';
 import type { NewOrder, OrderJson } from './legacy-schemas.ts';
 import { customerExists, selectCustomerOrders, selectOrder } from './order-rows.ts';
@@ -15,7 +16,8 @@ interface ShelfRow {
 
 /**
  * Orders as the monolith takes them: stock checked, taken and the order written in one transaction;
- * each status move in one more, a cancellation putting the stock back in it.
+ * each status move in one more, a cancellation putting the stock back in it. Once orders moved to
+ * the services it takes no new one, and still moves those it took.
  */
 export class LegacyOrders {
   readonly #pool: Pool;
@@ -26,6 +28,8 @@ export class LegacyOrders {
 
   place(order: NewOrder): Promise<OrderJson> {
     return inTransaction(this.#pool, async (tx) => {
+      // Held until the order commits: moving orders to the services waits for it, and refuses later ones.
+      await assertMonolithWrites(tx, 'orders');
       if (!(await customerExists(tx, order.customerId, true)))
         throw legacyErrors.unknownCustomer(order.customerId);
       // A product on two lines is taken from the shelf once, for both.

@@ -229,6 +229,7 @@ describe.skipIf(!postgres.available)(suiteTitle('the legacy monolith', postgres)
   it('gives customers up once its writes in flight committed, then refuses their writes; taking them back is for the services to start', async () => {
     expect((await call('GET', '/api/capabilities')).body.items).toEqual([
       { name: 'customers', owner: 'monolith', changedAt: expect.any(String) },
+      { name: 'orders', owner: 'monolith', changedAt: expect.any(String) },
     ]);
     // A write in flight holds the capability: the move waits for it to commit.
     const inFlight = new pg.Client({ connectionString: legacy.databaseUrl });
@@ -268,6 +269,40 @@ describe.skipIf(!postgres.available)(suiteTitle('the legacy monolith', postgres)
       'LEGACY.BACK_THROUGH_SERVICES',
     );
     expect((await call('PUT', '/api/capabilities/customers', { owner: 'services' })).status).toBe(200);
-    expect((await call('PUT', '/api/capabilities/orders', { owner: 'services' })).status).toBe(400);
+    expect((await call('PUT', '/api/capabilities/stock', { owner: 'services' })).status).toBe(400);
+  });
+
+  it('gives new orders up once the one in flight committed, then refuses new ones and finishes those it took', async () => {
+    const taken = (await place([{ productId: 40, quantity: 2 }])).body as Order;
+    const shelf = await stockOf(40);
+    // An order in flight holds the capability: the move waits for it to commit.
+    const inFlight = new pg.Client({ connectionString: legacy.databaseUrl });
+    await inFlight.connect();
+    await inFlight.query('BEGIN');
+    await inFlight.query("SELECT owner FROM capabilities WHERE name = 'orders' FOR SHARE");
+    let moved = false;
+    const moving = call('PUT', '/api/capabilities/orders', { owner: 'services' }).then((answer) => {
+      moved = true;
+      return answer;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(moved).toBe(false);
+    await inFlight.query('COMMIT');
+    await inFlight.end();
+    expect(await moving).toMatchObject({ status: 200, body: { name: 'orders', owner: 'services' } });
+
+    const refused = await place([{ productId: 40, quantity: 1 }]);
+    expectProblem(refused, 409, 'LEGACY.CAPABILITY_MOVED');
+    expect(refused.body.detail).toContain('POST /api/orders');
+    expect(await stockOf(40)).toBe(shelf);
+    // The orders it took still move along; a cancellation puts their stock back on its shelf.
+    expect((await move(taken.id, 'paid')).body.status).toBe('paid');
+    expect((await move(taken.id, 'cancelled')).body.status).toBe('cancelled');
+    expect(await stockOf(40)).toBe(shelf + 2);
+    expectProblem(
+      await call('PUT', '/api/capabilities/orders', { owner: 'monolith' }),
+      409,
+      'LEGACY.BACK_THROUGH_SERVICES',
+    );
   });
 });

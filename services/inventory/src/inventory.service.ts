@@ -3,6 +3,7 @@ import { currentRequestContext, newId, type ServiceDefinition } from '@mercato/c
 import {
   inventoryCommands,
   inventoryEvents,
+  legacyCapabilityChanged,
   legacyProductChanged,
   legacyStockChanged,
   sagaReply,
@@ -10,6 +11,7 @@ import {
 } from '@mercato/contracts';
 import { inventoryGrpc } from './adapters/grpc/inventory.grpc.ts';
 import { inventoryCommandsConsumer } from './adapters/messaging/inventory-commands.consumer.ts';
+import { legacyOrdersMovedConsumer } from './adapters/messaging/legacy-orders-moved.consumer.ts';
 import { legacyStockChangedConsumer } from './adapters/messaging/legacy-stock-changed.consumer.ts';
 import { shipmentFailedConsumer } from './adapters/messaging/shipment-failed.consumer.ts';
 import { PostgresInventory } from './adapters/persistence/postgres-inventory.ts';
@@ -32,9 +34,10 @@ export const inventoryDefinition: ServiceDefinition<InventoryConfig, { database:
       shipmentFailed,
       legacyProductChanged,
       legacyStockChanged,
+      legacyCapabilityChanged,
     ],
   },
-  async setup({ config, db, outbox, logger, stopping }) {
+  async setup({ config, db, outbox, logger, stopping, consumerLag }) {
     const inventory: PostgresInventory = new PostgresInventory({
       pool: db,
       outbox,
@@ -58,11 +61,13 @@ export const inventoryDefinition: ServiceDefinition<InventoryConfig, { database:
       if (seeded > 0) logger.info({ stock_levels: seeded }, 'seeded the demo stock');
     }
     const feed = new StockLevelFeed(config.DATABASE_URL, logger);
+    const legacyShelf = legacyStockChangedConsumer();
     return {
       consumers: [
         inventoryCommandsConsumer(inventory, outbox, config.INVENTORY_RESERVATION_TTL_SECONDS),
         shipmentFailedConsumer(inventory),
-        legacyStockChangedConsumer(),
+        legacyShelf,
+        legacyOrdersMovedConsumer(legacyShelf.group, consumerLag, logger),
       ],
       grpc: inventoryGrpc({
         inventory,

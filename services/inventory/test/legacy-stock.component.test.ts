@@ -116,4 +116,58 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolithâ
     ]);
     expect((await levelOf('LEG-0009'))?.available).toBe(37);
   });
+
+  // Last: it gives inventory the monolith's shelf for the rest of this service's life.
+  it('takes the shelf once the monolith gives new orders up: reserves from it, adds what the monolith puts back', async () => {
+    const moved = legacyTransaction(at(10), [
+      [
+        'capabilities',
+        'update',
+        { name: 'orders', owner: 'services', changed_at: '2026-11-03T09:00:00.000Z' },
+      ],
+    ]);
+    await store.bus.publish(moved);
+    await waitForHandled(running.service.db as Pool, 'inventory-legacy-owner', [
+      moved[0]?.envelope.event_id ?? '',
+    ]);
+    // One warehouse, inventory's now: the copy of the shelf as it was at the move.
+    expect(await levelOf('LEG-0009')).toMatchObject({
+      available: 37,
+      warehouses: [{ warehouseId: 'legacy', available: 37, reserved: 0 }],
+    });
+    const { reservation } = await client().reserveStock({
+      reservationId: 'res-after-the-move',
+      lines: [{ sku: 'LEG-0009', quantity: 5 }],
+    });
+    expect(reservation?.allocations).toMatchObject([{ sku: 'LEG-0009', warehouseId: 'legacy', quantity: 5 }]);
+    expect(await levelOf('LEG-0009')).toMatchObject({ available: 32, reserved: 5 });
+
+    // The monolith cancels an order it took before: 3 back on its shelf (37 â†’ 40), added here. A
+    // change from before the move, delivered late, and the monolith's own row replayed change nothing.
+    const changes = [
+      ...legacyTransaction(at(11), [['stock', 'update', shelf(9, 40)]]),
+      ...legacyTransaction(at(5), [['stock', 'update', shelf(10, 99)]]),
+      ...legacyTransaction(at(0), [
+        [
+          'capabilities',
+          'snapshot',
+          { name: 'orders', owner: 'monolith', changed_at: '2026-11-01T00:00:00.000Z' },
+        ],
+      ]),
+    ];
+    for (const change of changes) await store.bus.publish([change]);
+    const db = running.service.db as Pool;
+    await waitForHandled(
+      db,
+      'inventory-legacy',
+      changes.slice(0, 2).map((change) => change.envelope.event_id),
+    );
+    await waitForHandled(db, 'inventory-legacy-owner', [changes[2]?.envelope.event_id ?? '']);
+    expect(await levelOf('LEG-0009')).toMatchObject({ available: 35, reserved: 5 });
+    expect((await levelOf('LEG-0010'))?.available).toBe(12);
+    expect(
+      (await db.query<{ owner: string }>("SELECT owner FROM legacy_capabilities WHERE name = 'orders'"))
+        .rows[0]?.owner,
+    ).toBe('services');
+  });
 });

@@ -3,7 +3,8 @@ import type { DriftReport } from '../migration/drift-checker.ts';
 import { adminClient, fail, runAccess } from './admin-client.ts';
 
 const usage =
-  'usage: mercato migrate check [--settle-ms N] | mercato migrate move customers [--back | --force]';
+  'usage: mercato migrate check [--settle-ms N] | mercato migrate move customers [--back | --force]' +
+  ' | mercato migrate move orders [--force]';
 
 /** The checker's report as a table: each table's rows on both sides and what differs. */
 export function formatDrift(report: DriftReport): string {
@@ -48,11 +49,18 @@ export async function migrateCommand(args: string[], dataDir: string): Promise<n
   const [sub, flag, value] = args;
   if (sub === 'move') {
     if (
-      flag !== 'customers' ||
+      (flag !== 'customers' && flag !== 'orders') ||
       args.length > 3 ||
       (value !== undefined && value !== '--back' && value !== '--force')
     )
       return fail(usage);
+    if (flag === 'orders')
+      return value === '--back'
+        ? fail(
+            'moving orders back is not built yet: the services keep the orders they took and the shelf they ' +
+              'took over (docs/strangler-fig.md, phase 3 for orders)',
+          )
+        : moveOrders(dataDir, value === '--force');
     return value === '--back' ? handCustomersBack(dataDir) : moveCustomers(dataDir, value === '--force');
   }
   if (sub !== 'check') return fail(usage);
@@ -89,21 +97,55 @@ async function moveCustomers(dataDir: string, force: boolean): Promise<number> {
   if (typeof call === 'string') return fail(`${call} (start with --legacy)`);
   if (!force) {
     // Once moved, the services write what they hold: a copy that differs would be written on.
-    const report = await askForDrift(dataDir, '');
-    if (typeof report === 'string') return fail(report);
-    const differing = driftOf(report.tables.customers) + driftOf(report.tables.accounts);
-    if (differing > 0) {
-      process.stdout.write(`${formatDrift(report)}\n`);
-      return fail(
-        `the services' customers differ from the monolith's in ${differing} rows (above): moved now, the ` +
-          'services would go on writing them as they are. Find why (mercato migrate check), or move anyway with --force',
-      );
-    }
+    const refused = await differing(dataDir, 'customers', ['customers', 'accounts']);
+    if (refused !== undefined) return refused;
   }
   const { ok, body } = await call('PUT', '/api/capabilities/customers', { owner: 'services' });
   const answer = body as { owner?: string; changedAt?: string; detail?: string };
   if (!ok) return fail(answer.detail ?? 'the monolith refused the move');
   process.stdout.write(`customers: written by the ${answer.owner} since ${answer.changedAt}\n`);
+  return 0;
+}
+
+/**
+ * Asks the checker, and answers the command's failure when the services' copies of `tables` differ
+ * from the monolith's (nothing when they are equal).
+ */
+async function differing(
+  dataDir: string,
+  capability: string,
+  tables: Array<keyof DriftReport['tables']>,
+): Promise<number | undefined> {
+  const report = await askForDrift(dataDir, '');
+  if (typeof report === 'string') return fail(report);
+  const rows = tables.reduce((sum, table) => sum + driftOf(report.tables[table]), 0);
+  if (rows === 0) return undefined;
+  process.stdout.write(`${formatDrift(report)}\n`);
+  return fail(
+    `the services' ${tables.join(', ')} differ from the monolith's in ${rows} rows (above): moved now, ` +
+      `they would go on with ${capability} as they hold them. Find why (mercato migrate check), or move anyway with --force`,
+  );
+}
+
+/**
+ * `mercato migrate move orders [--force]` (phase 3 for orders): the monolith takes no new order once
+ * those in flight committed, and finishes the orders it took; the services take new ones (`POST
+ * /api/orders`), and inventory takes its shelf over once it has every stock change made before.
+ * Checked first: the services' products, prices and copy of the shelf equal to the monolith's.
+ */
+async function moveOrders(dataDir: string, force: boolean): Promise<number> {
+  const call = await adminClient('legacy', dataDir);
+  if (typeof call === 'string') return fail(`${call} (start with --legacy)`);
+  if (!force) {
+    const refused = await differing(dataDir, 'orders', ['products', 'prices', 'stock']);
+    if (refused !== undefined) return refused;
+  }
+  const { ok, body } = await call('PUT', '/api/capabilities/orders', { owner: 'services' });
+  const answer = body as { owner?: string; changedAt?: string; detail?: string };
+  if (!ok) return fail(answer.detail ?? 'the monolith refused the move');
+  process.stdout.write(
+    `orders: new ones taken by the services since ${answer.changedAt}; the monolith finishes those it took\n`,
+  );
   return 0;
 }
 

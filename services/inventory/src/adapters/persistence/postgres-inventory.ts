@@ -50,11 +50,13 @@ export class PostgresInventory implements Inventory {
       available: number;
       reserved: number;
     }>(
-      // The monolith's shelf (legacy-stock.ts) shows as one more warehouse, never reserved here.
+      // The monolith's shelf (legacy-stock.ts) shows as one more warehouse, never reserved here; once
+      // orders moved it is inventory's, a warehouse like the others.
       `SELECT sku, warehouse_id, available, reserved FROM stock_levels WHERE sku = ANY($1::text[])
        UNION ALL
        SELECT sku, '${LEGACY_WAREHOUSE}', quantity, 0 FROM legacy_stock
        WHERE sku = ANY($1::text[]) AND quantity IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM legacy_capabilities WHERE name = 'orders' AND owner = 'services')
        ORDER BY sku, warehouse_id`,
       [skus],
     );

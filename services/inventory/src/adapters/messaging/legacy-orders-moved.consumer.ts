@@ -1,0 +1,47 @@
+import type { ConsumerDefinition, Logger } from '@mercato/chassis';
+import { legacyCapabilityChanged } from '@mercato/contracts';
+import { legacyStock } from '../persistence/legacy-stock.ts';
+
+/**
+ * The monolith gave new orders up (strangler fig, phase 3 for orders): inventory takes its shelf over
+ * as stock to reserve from, once every stock change the monolith committed before the move is
+ * applied here. The move's change comes after all of them in the monolith's log, and the capture
+ * publishes in log order, so that is once the stock consumer (`stockGroup`) has nothing
+ * unacknowledged; until then the change is delivered again (every 100 ms to 2 s).
+ */
+export const legacyOrdersMovedConsumer = (
+  stockGroup: string,
+  stockLag: (group: string) => Promise<number>,
+  logger: Logger,
+): ConsumerDefinition => ({
+  group: 'inventory-legacy-owner',
+  kind: 'topic',
+  destinations: [legacyCapabilityChanged.type],
+  maxAttempts: 300,
+  backoff: { baseMs: 100, maxMs: 2_000 },
+  handler: async (message, transaction) => {
+    const change = legacyCapabilityChanged.schema.parse(message.data);
+    if (change.row?.name !== 'orders') return;
+    const current = await legacyStock.ordersOwner(transaction);
+    if (change.row.owner === 'monolith') {
+      // The monolith refuses to take orders back from the services (its API): this is a row from
+      // before they moved, replayed or snapshotted again.
+      if (current.owner === 'services')
+        logger.info(
+          { lsn: change.source.lsn },
+          'the monolith’s orders row says monolith; the services took orders at a later position',
+        );
+      return;
+    }
+    if (current.owner === 'services') return;
+    const lag = await stockLag(stockGroup);
+    if (lag > 0)
+      throw new Error(`${lag} changes of the monolith's stock not applied yet; taking its shelf later`);
+    const taken = await legacyStock.takeShelf(transaction, change.source.lsn);
+    if (taken)
+      logger.info(
+        { skus: taken.skus, units: taken.units, lsn: change.source.lsn },
+        'the monolith gave new orders up: inventory took its shelf',
+      );
+  },
+});
