@@ -52,4 +52,14 @@ describe.skipIf(!postgres.available)(suiteTitle('migrations', postgres), () => {
     await expect(migrate(pool, folder, logger, 'check_migrations')).rejects.toThrow(/older/);
     await rm(path.join(folder, '1763000000000_older.sql'));
   });
+
+  it('starts an older release on a database a newer one migrated further (a rollback), migrating nothing', async () => {
+    const older = await mkdtemp(path.join(tmpdir(), 'mercato-migrations-older-'));
+    cleanups.push(() => rm(older, { recursive: true, force: true }));
+    await writeFile(path.join(older, '1764000000000_first.sql'), migration('first'));
+    expect(await migrate(pool, older, logger, 'check_migrations')).toEqual({ applied: [] });
+    // One of its own not applied yet is still applied, and refused when it is older than another.
+    await writeFile(path.join(older, '1764000000002_third.sql'), migration('third'));
+    await expect(migrate(pool, older, logger, 'check_migrations')).rejects.toThrow();
+  });
 });
