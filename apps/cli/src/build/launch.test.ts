@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { access, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,24 +69,6 @@ describe('a bundle run by the launcher', () => {
     expect(second.stdout, second.stderr).toContain('imported function');
     expect(second.stdout).toMatch(/main\.ts:6:\d+/);
     expect(second.stderr).toBe('');
-  });
-
-  it('built outside the repository (a release), imports what is left out of it through NODE_PATH', async () => {
-    const elsewhere = await mkdtemp(path.join(tmpdir(), 'mercato-launch-release-'));
-    try {
-      await cp(dist(), elsewhere, { recursive: true });
-      const run = spawnSync(process.execPath, [path.join(elsewhere, 'launch.cjs')], {
-        encoding: 'utf8',
-        env: {
-          PATH: process.env.PATH ?? '',
-          MERCATO_CODE_CACHE: 'off',
-          NODE_PATH: path.join(repositoryRoot, 'node_modules'),
-        },
-      });
-      expect(run.stdout, run.stderr).toContain('imported function');
-    } finally {
-      await rm(elsewhere, { recursive: true, force: true });
-    }
   });
 
   it('refuses a value it does not know in one line, as a configuration error', () => {

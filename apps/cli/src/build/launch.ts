@@ -14,7 +14,6 @@
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import { mapStackFrames } from './stack-mapping.ts';
 
@@ -94,18 +93,9 @@ function runCached(file: string): void {
 
 const nodeModule = Module as unknown as NodeModuleWithCache;
 // The bundles' import() of a package left out of them comes here (finish-bundle.ts): compiled by
-// Node's own loader, this one resolves from the bundles' folder on every Node. A version built
-// outside the repository (a release's) finds those packages through NODE_PATH, which `require`
-// reads and `import()` does not: resolved as `require` would, then imported.
-(globalThis as Record<symbol, unknown>)[Symbol.for('mercato.import')] = async (specifier: string) => {
-  try {
-    return await import(specifier);
-  } catch (error) {
-    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-    const resolved = Module.createRequire(path.join(here, 'launch.cjs')).resolve(specifier);
-    return import(pathToFileURL(resolved).href);
-  }
-};
+// Node's own loader, this one resolves from the bundles' folder on every Node.
+(globalThis as Record<symbol, unknown>)[Symbol.for('mercato.import')] = (specifier: string) =>
+  import(specifier);
 if (disabled) {
   process.setSourceMapsEnabled(true);
   for (const bundle of bundles) require(bundle);

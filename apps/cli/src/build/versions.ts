@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type BuildTarget, buildTarget } from './service-build.ts';
 
@@ -90,6 +90,11 @@ export async function buildVersion(
   await mkdir(directory, { recursive: true });
   await rm(temporary, { recursive: true, force: true });
   await buildTarget({ ...target, outdir: temporary }, repositoryRoot);
+  // The packages its bundles leave out (finish-bundle.ts), found as from the repository's own build:
+  // `require` would find them through NODE_PATH (the supervisor sets it), but `import()` reads only
+  // node_modules folders above the importing file (a version from an earlier commit, which loads
+  // node-pg-migrate by import(), could not start outside the repository).
+  await symlink(path.join(repositoryRoot, 'node_modules'), path.join(temporary, 'node_modules'));
   const version: ServiceVersion = {
     service: target.name,
     label,
