@@ -580,4 +580,138 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
     expect(refused.status).toBe(409);
     expect(await refused.json()).toMatchObject({ code: 'CUSTOMER.KEPT_BY_MONOLITH' });
   });
+
+  it('phase 3 for orders: new orders move to the services while they are placed, the monolith finishing those it took and its shelf becoming inventory’s', async () => {
+    const legacy = await legacyUrl();
+    const admin = { authorization: `Bearer ${await tokenOf(demoAdmin.email, demoAdmin.password)}` };
+    const customer = { authorization: `Bearer ${await tokenOf('customer17@legacy.example', 'legacy-17')}` };
+    const shelfOf = async (product: number) =>
+      ((await (await fetch(`${legacy}/api/products/${product}`)).json()) as { stockQuantity: number })
+        .stockQuantity;
+    const levelOf = async (sku: string) =>
+      (await (await fetch(`${gateway}/api/inventory/stock/${sku}`)).json()) as {
+        available: number;
+        reserved: number;
+        warehouses: Array<{ warehouse_id?: string; warehouseId?: string; available: number }>;
+      };
+    // An order the monolith took before the move, cancelled after it: its stock goes back on its
+    // shelf, and from there to inventory's.
+    const taken = await fetch(`${gateway}/legacy/api/orders`, {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ customerId: 18, lines: [{ productId: 61, quantity: 3 }] }),
+    });
+    expect(taken.status).toBe(201);
+    const { id: takenId } = (await taken.json()) as { id: number };
+
+    // Orders all along, as the shop's front end places them: through the monolith's API at the edge
+    // until the move is done (the command returns), then through the services' (customer 17,
+    // product 60). One the monolith refuses meanwhile (it moved) is held and placed with the services.
+    const monolithAnswers: Array<{ status: number; code?: string }> = [];
+    const servicesOrders: string[] = [];
+    const servicesAnswers: number[] = [];
+    let switched = false;
+    let placing = true;
+    const placeWithServices = async (n: number) => {
+      const response = await fetch(`${gateway}/api/orders`, {
+        method: 'POST',
+        headers: { ...customer, 'content-type': 'application/json', 'idempotency-key': `phase3-orders-${n}` },
+        body: JSON.stringify({
+          items: [{ sku: 'LEG-0060', quantity: 1 }],
+          shipping_address: '17 Old Street',
+        }),
+      });
+      servicesAnswers.push(response.status);
+      if (response.status === 202)
+        servicesOrders.push(((await response.json()) as { order_id: string }).order_id);
+      else await response.arrayBuffer();
+    };
+    const placer = (async () => {
+      for (let n = 0; placing; n += 1) {
+        if (switched) await placeWithServices(n);
+        else {
+          const response = await fetch(`${gateway}/legacy/api/orders`, {
+            method: 'POST',
+            headers: { ...admin, 'content-type': 'application/json' },
+            body: JSON.stringify({ customerId: 1 + (n % 5_000), lines: [{ productId: 60, quantity: 1 }] }),
+          });
+          const body = (await response.json()) as { code?: string };
+          monolithAnswers.push({ status: response.status, code: body.code });
+          if (body.code === 'LEGACY.CAPABILITY_MOVED') {
+            await waitFor('the switch to the services', () => switched, 60_000);
+            await placeWithServices(n);
+          }
+        }
+        await sleep(150);
+      }
+    })();
+    let shelfAtMove = 0;
+    try {
+      await sleep(2_000);
+      const move = await mercato(suite.dataDir, ['migrate', 'move', 'orders']);
+      expect(move, move.output).toMatchObject({
+        code: 0,
+        output: expect.stringContaining("inventory sells from the monolith's shelf"),
+      });
+      shelfAtMove = await shelfOf(60);
+      switched = true;
+      await waitFor('the services taking orders', async () => servicesAnswers.length >= 10, 30_000);
+    } finally {
+      placing = false;
+      switched = true;
+      await placer;
+    }
+    // The monolith took orders until the move and refused every one after it, naming the services'.
+    const refusedAt = monolithAnswers.findIndex((answer) => answer.status !== 201);
+    expect(refusedAt).toBeGreaterThan(0);
+    expect(monolithAnswers.slice(refusedAt)).toEqual([{ status: 409, code: 'LEGACY.CAPABILITY_MOVED' }]);
+    expect(servicesAnswers.filter((status) => status !== 202)).toEqual([]);
+    const outcomes = await Promise.all(
+      servicesOrders.map(async (orderId) => {
+        let status = '';
+        await waitFor(
+          `order ${orderId} settled`,
+          async () => {
+            const order = (await (
+              await fetch(`${gateway}/api/orders/${orderId}`, { headers: customer })
+            ).json()) as {
+              status: string;
+            };
+            status = order.status;
+            return status !== 'pending';
+          },
+          30_000,
+        );
+        return status;
+      }),
+    );
+    console.log(
+      `phase 3 for orders: ${refusedAt} orders taken by the monolith, then ${servicesOrders.length} by the services (${outcomes.join(', ')})`,
+    );
+    expect(outcomes.filter((status) => status === 'cancelled' || status === 'rejected')).toEqual([]);
+    // Inventory sells from what was the monolith's shelf: each unit the services sold is gone from it.
+    await waitFor(
+      'the services’ units taken from the shelf',
+      async () => (await levelOf('LEG-0060')).available === shelfAtMove - servicesOrders.length,
+    );
+    const level = await levelOf('LEG-0060');
+    expect(level.warehouses).toHaveLength(1);
+
+    // The monolith still moves the orders it took: one cancelled puts 3 back on its shelf, and inventory adds them.
+    const before = (await levelOf('LEG-0061')).available;
+    const shelfBefore = await shelfOf(61);
+    const cancelled = await fetch(`${gateway}/legacy/api/orders/${takenId}/status`, {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'cancelled' }),
+    });
+    expect(cancelled.status).toBe(200);
+    expect(await shelfOf(61)).toBe(shelfBefore + 3);
+    await waitFor(
+      'inventory adding what the monolith put back',
+      async () => (await levelOf('LEG-0061')).available === before + 3,
+    );
+    // The checker compares the shelf with inventory's copy of it, and the monolith's orders with order-view's.
+    await settledDrift();
+  });
 });

@@ -10,6 +10,7 @@ import {
   shipmentFailed,
 } from '@mercato/contracts';
 import { inventoryGrpc } from './adapters/grpc/inventory.grpc.ts';
+import { legacyAdminRoutes } from './adapters/http/legacy-admin.routes.ts';
 import { inventoryCommandsConsumer } from './adapters/messaging/inventory-commands.consumer.ts';
 import { legacyOrdersMovedConsumer } from './adapters/messaging/legacy-orders-moved.consumer.ts';
 import { legacyStockChangedConsumer } from './adapters/messaging/legacy-stock-changed.consumer.ts';
@@ -63,11 +64,21 @@ export const inventoryDefinition: ServiceDefinition<InventoryConfig, { database:
     const feed = new StockLevelFeed(config.DATABASE_URL, logger);
     const legacyShelf = legacyStockChangedConsumer();
     return {
+      routes: legacyAdminRoutes(db),
       consumers: [
         inventoryCommandsConsumer(inventory, outbox, config.INVENTORY_RESERVATION_TTL_SECONDS),
         shipmentFailedConsumer(inventory),
         legacyShelf,
-        legacyOrdersMovedConsumer(legacyShelf.group, consumerLag, logger),
+        legacyOrdersMovedConsumer(
+          legacyShelf.group,
+          consumerLag,
+          async () => {
+            await db.query(
+              "UPDATE legacy_capabilities SET owner = 'moving' WHERE name = 'orders' AND owner = 'monolith'",
+            );
+          },
+          logger,
+        ),
       ],
       grpc: inventoryGrpc({
         inventory,

@@ -86,6 +86,24 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolithâ
     );
     expect(refused?.metadata.get('mercato-error-code')).toBe('INVENTORY.INSUFFICIENT_STOCK');
     expect((await levelOf('LEG-0009'))?.available).toBe(40);
+    // While the monolith's shelf moves here (its last changes still on their way), a reservation short
+    // of it waits, retryable, rather than fail: in a moment it is inventory's.
+    const db = running.service.db as Pool;
+    await db.query("UPDATE legacy_capabilities SET owner = 'moving' WHERE name = 'orders'");
+    try {
+      const waits = await grpcFailure(
+        client().reserveStock({ reservationId: 'res-moving', lines: [{ sku: 'LEG-0009', quantity: 1 }] }),
+      );
+      expect(waits?.code).toBe(Code.Unavailable);
+      expect(waits?.metadata.get('mercato-error-code')).toBe('INVENTORY.STOCK_MOVING');
+    } finally {
+      await db.query("UPDATE legacy_capabilities SET owner = 'monolith' WHERE name = 'orders'");
+    }
+    // Nothing recorded: asked again once the shelf is here, the same reservation id is taken.
+    const again = await grpcFailure(
+      client().reserveStock({ reservationId: 'res-moving', lines: [{ sku: 'LEG-0009', quantity: 1 }] }),
+    );
+    expect(again?.metadata.get('mercato-error-code')).toBe('INVENTORY.INSUFFICIENT_STOCK');
   });
 
   it('streams the shelfâ€™s changes and ignores an older one delivered after a newer', async () => {

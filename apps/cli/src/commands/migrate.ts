@@ -2,6 +2,9 @@ import { driftOf } from '../migration/drift.ts';
 import type { DriftReport } from '../migration/drift-checker.ts';
 import { adminClient, fail, runAccess } from './admin-client.ts';
 
+/** How long `move orders` waits for inventory to take the monolith's shelf over. */
+const SHELF_TAKEN_WITHIN_MS = 60_000;
+
 const usage =
   'usage: mercato migrate check [--settle-ms N] | mercato migrate move customers [--back | --force]' +
   ' | mercato migrate move orders [--force]';
@@ -140,12 +143,28 @@ async function moveOrders(dataDir: string, force: boolean): Promise<number> {
     const refused = await differing(dataDir, 'orders', ['products', 'prices', 'stock']);
     if (refused !== undefined) return refused;
   }
+  const inventory = await adminClient('inventory', dataDir);
+  if (typeof inventory === 'string') return fail(inventory);
   const { ok, body } = await call('PUT', '/api/capabilities/orders', { owner: 'services' });
   const answer = body as { owner?: string; changedAt?: string; detail?: string };
   if (!ok) return fail(answer.detail ?? 'the monolith refused the move');
   process.stdout.write(
     `orders: new ones taken by the services since ${answer.changedAt}; the monolith finishes those it took\n`,
   );
+  // Switch the shop's front end to the services' orders once inventory sells from the shelf.
+  const deadline = Date.now() + SHELF_TAKEN_WITHIN_MS;
+  for (;;) {
+    const asked = await inventory('GET', '/admin/legacy/orders');
+    const owner = (asked.body as { owner?: string }).owner;
+    if (asked.ok && owner === 'services') break;
+    if (Date.now() > deadline)
+      return fail(
+        `inventory has not taken the monolith's shelf within ${SHELF_TAKEN_WITHIN_MS / 1_000} s (it says ${owner ?? 'nothing'}): ` +
+          "its copy of the monolith's stock is behind; new orders of its products wait meanwhile",
+      );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  process.stdout.write("orders: inventory sells from the monolith's shelf\n");
   return 0;
 }
 

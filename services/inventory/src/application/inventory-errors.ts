@@ -16,6 +16,14 @@ export const inventoryErrors = {
         .join('; ')}`,
       details: { shortfall },
     }),
+  /** Retryable: the monolith gave its shelf up and inventory takes it over in a moment. */
+  stockMoving: (id: string, skus: readonly string[]) =>
+    new AppError({
+      code: 'INVENTORY.STOCK_MOVING',
+      kind: 'unavailable',
+      retryable: true,
+      message: `Reservation ${id} waits: the legacy shop's stock of ${skus.join(', ')} is moving to inventory`,
+    }),
   reservationFailed: (id: string) =>
     new AppError({
       code: 'INVENTORY.RESERVATION_FAILED',

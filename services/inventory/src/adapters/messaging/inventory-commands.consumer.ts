@@ -23,6 +23,10 @@ export const inventoryCommandsConsumer = (
   group: 'inventory',
   kind: 'queue',
   destinations: [INVENTORY_COMMANDS],
+  // A reservation waiting for the monolith's shelf (INVENTORY.STOCK_MOVING) is asked again for up to
+  // about 25 s, inside the saga's reserve step (30 s).
+  maxAttempts: 30,
+  backoff: { baseMs: 100, maxMs: 1_000 },
   handler: answerSagaCommands({
     source: 'inventory',
     outbox,

@@ -7,11 +7,13 @@ import { legacyStock } from '../persistence/legacy-stock.ts';
  * as stock to reserve from, once every stock change the monolith committed before the move is
  * applied here. The move's change comes after all of them in the monolith's log, and the capture
  * publishes in log order, so that is once the stock consumer (`stockGroup`) has nothing
- * unacknowledged; until then the change is delivered again (every 100 ms to 2 s).
+ * unacknowledged; until then the change is delivered again (every 100 ms to 2 s), and orders are
+ * `moving`: a reservation that finds the shelf's stock short waits rather than fails.
  */
 export const legacyOrdersMovedConsumer = (
   stockGroup: string,
   stockLag: (group: string) => Promise<number>,
+  markMoving: () => Promise<void>,
   logger: Logger,
 ): ConsumerDefinition => ({
   group: 'inventory-legacy-owner',
@@ -35,8 +37,12 @@ export const legacyOrdersMovedConsumer = (
     }
     if (current.owner === 'services') return;
     const lag = await stockLag(stockGroup);
-    if (lag > 0)
+    if (lag > 0) {
+      // Said at once, outside this transaction (it rolls back to be delivered again): a reservation
+      // short of the shelf's stock meanwhile waits for it instead of failing (INVENTORY.STOCK_MOVING).
+      await markMoving();
       throw new Error(`${lag} changes of the monolith's stock not applied yet; taking its shelf later`);
+    }
     const taken = await legacyStock.takeShelf(transaction, change.source.lsn);
     if (taken)
       logger.info(

@@ -7,7 +7,8 @@ export const LEGACY_WAREHOUSE = 'legacy';
 
 /** Who takes orders of the monolith's products, and since which position of its log. */
 export interface LegacyOrdersOwner {
-  owner: 'monolith' | 'services';
+  /** `moving`: the monolith gave orders up; its shelf is taken once its last changes are applied. */
+  owner: 'monolith' | 'moving' | 'services';
   lsn: string | undefined;
 }
 

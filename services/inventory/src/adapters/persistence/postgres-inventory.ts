@@ -120,6 +120,18 @@ export class PostgresInventory implements Inventory {
       })),
     );
     if (!allocated.ok) {
+      // Short of a product of the monolith whose shelf is moving here: not short, only early.
+      const moving = await client.query<{ sku: string }>(
+        `SELECT sku FROM legacy_stock
+         WHERE sku = ANY($1::text[])
+           AND EXISTS (SELECT 1 FROM legacy_capabilities WHERE name = 'orders' AND owner = 'moving')`,
+        [allocated.error.map((line) => line.sku)],
+      );
+      if (moving.rows.length > 0)
+        throw inventoryErrors.stockMoving(
+          command.reservationId,
+          moving.rows.map((row) => row.sku),
+        );
       await client.query(
         `INSERT INTO reservations (id, status, expires_at, created_at, updated_at, shortfall)
          VALUES ($1, 'failed', $2, $3, $3, $4)`,
