@@ -11,10 +11,11 @@ import {
 } from '@mercato/chassis/testing';
 import { CatalogService } from '@mercato/contracts/grpc/catalog';
 import {
-  type CaptureSource,
   legacyTransaction,
+  SNAPSHOT_SOURCE,
   seededMonolith,
   snapshotOf,
+  streamSource,
 } from '@mercato/contracts/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogDefinition } from '../src/catalog.service.ts';
@@ -22,18 +23,8 @@ import type { CatalogConfig } from '../src/config.ts';
 
 const postgres = await probePostgres();
 const monolith = seededMonolith(0);
-const SNAPSHOT: CaptureSource = {
-  kind: 'snapshot',
-  lsn: '0/1000',
-  txId: 1,
-  committedAt: '2026-11-02T08:00:00.000Z',
-};
-const at = (n: number): CaptureSource => ({
-  kind: 'stream',
-  lsn: `0/${(0x2000 + n * 0x100).toString(16).toUpperCase()}`,
-  txId: 100 + n,
-  committedAt: '2026-11-03T08:00:00.000Z',
-});
+const SNAPSHOT = SNAPSHOT_SOURCE;
+const at = streamSource;
 const product = (id: number, changes: Partial<{ sku: string; name: string; updated_at: string }> = {}) => ({
   ...(monolith.products[id - 1] as (typeof monolith.products)[number]),
   ...changes,

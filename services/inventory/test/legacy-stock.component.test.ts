@@ -12,19 +12,14 @@ import {
   waitForHandled,
 } from '@mercato/chassis/testing';
 import { InventoryService } from '@mercato/contracts/grpc/inventory';
-import { type CaptureSource, legacyTransaction, seededMonolith } from '@mercato/contracts/testing';
+import { legacyTransaction, seededMonolith, streamSource } from '@mercato/contracts/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InventoryConfig } from '../src/config.ts';
 import { inventoryDefinition } from '../src/inventory.service.ts';
 
 const postgres = await probePostgres();
 const monolith = seededMonolith(0);
-const at = (n: number): CaptureSource => ({
-  kind: 'stream',
-  lsn: `0/${(0x2000 + n * 0x100).toString(16).toUpperCase()}`,
-  txId: 100 + n,
-  committedAt: '2026-11-03T08:00:00.000Z',
-});
+const at = streamSource;
 const product = (id: number) => monolith.products[id - 1] as (typeof monolith.products)[number];
 const shelf = (id: number, quantity: number) => ({
   product_id: String(id),

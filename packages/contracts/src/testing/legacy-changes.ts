@@ -30,6 +30,22 @@ export interface CaptureSource {
 
 export type Op = 'snapshot' | 'insert' | 'update' | 'delete';
 
+/** Where the initial snapshot was read (the slot's consistent point), for tests. */
+export const SNAPSHOT_SOURCE: CaptureSource = {
+  kind: 'snapshot',
+  lsn: '0/1000',
+  txId: 1,
+  committedAt: '2026-11-02T08:00:00.000Z',
+};
+
+/** The `n`th transaction read from the log after that snapshot: later `n`, later in the log. */
+export const streamSource = (n: number): CaptureSource => ({
+  kind: 'stream',
+  lsn: `0/${(0x2000 + n * 0x100).toString(16).toUpperCase()}`,
+  txId: 100 + n,
+  committedAt: '2026-11-03T08:00:00.000Z',
+});
+
 const tables = {
   customers: { contract: legacyCustomerChanged, key: ['id'], partitionBy: 'id' },
   products: { contract: legacyProductChanged, key: ['id'], partitionBy: 'id' },

@@ -1,17 +1,9 @@
 import type { Outbox, OutboxEntry, Transaction } from '@mercato/chassis';
 import { LEGACY_CATEGORY, LEGACY_CATEGORY_NAME } from '../../domain/legacy-product.ts';
 import type { Product } from '../../domain/product.ts';
+import { type ProductRow, toProduct } from './postgres-catalog-store.ts';
 
-interface HeldRow {
-  id: string;
-  sku: string;
-  name: string;
-  description: string;
-  category_slug: string;
-  created_at: Date;
-  updated_at: Date;
-  lsn: string | null;
-}
+type HeldRow = ProductRow & { lsn: string | null };
 
 /** A product taken over from the monolith as held here, and the log position of its last change applied. */
 export interface HeldLegacyProduct {
@@ -37,15 +29,7 @@ export class LegacyProductTakeover {
     const row = rows[0];
     if (!row) return { product: undefined, lsn: undefined };
     return {
-      product: {
-        id: row.id,
-        sku: row.sku,
-        name: row.name,
-        description: row.description,
-        categorySlug: row.category_slug,
-        createdAt: row.created_at,
-        updatedAt: row.updated_at,
-      },
+      product: toProduct(row),
       lsn: row.lsn ?? undefined,
     };
   }

@@ -4,7 +4,8 @@ import type { Category } from '../../domain/category.ts';
 import type { Product } from '../../domain/product.ts';
 import { offsetOf, type Page, searchTerms } from '../../domain/product-search.ts';
 
-interface ProductRow {
+/** A row of `products` as pg reads it. */
+export interface ProductRow {
   id: string;
   sku: string;
   name: string;
@@ -14,7 +15,7 @@ interface ProductRow {
   updated_at: Date;
 }
 
-const toProduct = (row: ProductRow): Product => ({
+export const toProduct = (row: ProductRow): Product => ({
   id: row.id,
   sku: row.sku,
   name: row.name,
