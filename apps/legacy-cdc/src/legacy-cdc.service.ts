@@ -1,12 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { createPool, type ServiceDefinition } from '@mercato/chassis';
-import { customersHandedBack, customerUpdated, legacyEvents } from '@mercato/contracts';
+import { customersHandedBack, customerUpdated, legacyEvents, legacyShelfReturned } from '@mercato/contracts';
 import { createCdcMetrics } from './cdc-metrics.ts';
 import { CdcPositions } from './cdc-position.ts';
 import { ChangeStream } from './change-stream.ts';
 import { type LegacyCdcConfig, legacyCdcConfig } from './config.ts';
 import { customerHandBackConsumer } from './customer-hand-back.consumer.ts';
 import { customerWriteBackConsumer } from './customer-write-back.consumer.ts';
+import { shelfReturnConsumer } from './shelf-return.consumer.ts';
 
 /**
  * Change data capture from the legacy monolith's database, as Debezium's PostgreSQL connector does it:
@@ -21,7 +22,7 @@ export const legacyCdcDefinition: ServiceDefinition<LegacyCdcConfig, { database:
   config: legacyCdcConfig,
   migrations: fileURLToPath(new URL('../migrations', import.meta.url)),
   docs: { title: 'Legacy CDC', description: "The monolith's changes, from its log to the bus" },
-  messaging: { contracts: [...legacyEvents, customerUpdated, customersHandedBack] },
+  messaging: { contracts: [...legacyEvents, customerUpdated, customersHandedBack, legacyShelfReturned] },
   setup({ config, db, outbox, metrics, logger, consumerLag }) {
     const stream = new ChangeStream(
       {
@@ -51,7 +52,11 @@ export const legacyCdcDefinition: ServiceDefinition<LegacyCdcConfig, { database:
     );
     return {
       duties: [{ name: 'change stream', start: () => stream.start(), stop: () => stream.stop() }],
-      consumers: [customerWriteBackConsumer(monolith), customerHandBackConsumer(monolith, consumerLag)],
+      consumers: [
+        customerWriteBackConsumer(monolith),
+        customerHandBackConsumer(monolith, consumerLag),
+        shelfReturnConsumer(monolith),
+      ],
       onClose: () => monolith.end(),
     };
   },

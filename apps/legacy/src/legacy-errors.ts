@@ -57,7 +57,7 @@ export const legacyErrors = {
     conflict(
       'LEGACY.BACK_THROUGH_SERVICES',
       name === 'orders'
-        ? 'The services take new orders: taken back here, the stock they sell from would be sold twice (moving orders back is not built yet)'
+        ? 'The services take new orders: they give them back (mercato migrate move orders --back) with the stock they hold of this shop; taken back here, it would be sold twice'
         : `The services write ${name}: they give it back (mercato migrate move ${name} --back), once the monolith has every change they made`,
       { capability: name },
     ),

@@ -38,6 +38,7 @@ export {
   inventoryReleased,
   inventoryReservationFailed,
   inventoryReserved,
+  legacyShelfReturned,
   stockLow,
 } from './events/inventory-events.ts';
 export {

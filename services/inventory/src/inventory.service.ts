@@ -19,6 +19,7 @@ import { PostgresInventory } from './adapters/persistence/postgres-inventory.ts'
 import { StockLevelFeed } from './adapters/persistence/stock-level-feed.ts';
 import { seedDemoStock } from './application/demo-stock.ts';
 import { ExpiryTimer } from './application/expiry-timer.ts';
+import { inventoryMessages } from './application/inventory-messages.ts';
 import { type InventoryConfig, inventoryConfig } from './config.ts';
 
 /** The inventory service as the chassis builds it; `main.ts` runs it, component tests create it. */
@@ -64,7 +65,13 @@ export const inventoryDefinition: ServiceDefinition<InventoryConfig, { database:
     const feed = new StockLevelFeed(config.DATABASE_URL, logger);
     const legacyShelf = legacyStockChangedConsumer();
     return {
-      routes: legacyAdminRoutes(db),
+      routes: legacyAdminRoutes(db, outbox, (lines) =>
+        inventoryMessages(currentRequestContext()?.correlationId ?? newId('corr'), new Date()).shelfReturned(
+          newId('xfr'),
+          true,
+          lines,
+        ),
+      ),
       consumers: [
         inventoryCommandsConsumer(inventory, outbox, config.INVENTORY_RESERVATION_TTL_SECONDS),
         shipmentFailedConsumer(inventory),

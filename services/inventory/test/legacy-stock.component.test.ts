@@ -18,6 +18,7 @@ import type { InventoryConfig } from '../src/config.ts';
 import { inventoryDefinition } from '../src/inventory.service.ts';
 
 const postgres = await probePostgres();
+const ADMIN_TOKEN = 'inventory-legacy-admin-token-0123456789';
 const monolith = seededMonolith(0);
 const at = streamSource;
 const product = (id: number) => monolith.products[id - 1] as (typeof monolith.products)[number];
@@ -39,7 +40,10 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolithâ
   const levelOf = async (sku: string) => (await client().getStock({ sku })).stock;
 
   beforeAll(async () => {
-    running = await startTestService(inventoryDefinition, { INVENTORY_SEED_DEMO: 'false' });
+    running = await startTestService(inventoryDefinition, {
+      INVENTORY_SEED_DEMO: 'false',
+      MERCATO_ADMIN_TOKEN: ADMIN_TOKEN,
+    });
     store = connectTestBus(running.messagesUrl);
   });
   afterAll(async () => {
@@ -130,7 +134,6 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolithâ
     expect((await levelOf('LEG-0009'))?.available).toBe(37);
   });
 
-  // Last: it gives inventory the monolith's shelf for the rest of this service's life.
   it('takes the shelf once the monolith gives new orders up: reserves from it, adds what the monolith puts back', async () => {
     const moved = legacyTransaction(at(10), [
       [
@@ -156,10 +159,10 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolithâ
     expect(await levelOf('LEG-0009')).toMatchObject({ available: 32, reserved: 5 });
 
     // The monolith cancels an order it took before: 3 back on its shelf (37 â†’ 40), added here. A
-    // change from before the move, delivered late, and the monolith's own row replayed change nothing.
+    // change replayed from before the one applied (a copy, under another id), and the monolith's own row replayed change nothing.
     const changes = [
       ...legacyTransaction(at(11), [['stock', 'update', shelf(9, 40)]]),
-      ...legacyTransaction(at(5), [['stock', 'update', shelf(10, 99)]]),
+      ...legacyTransaction({ ...at(2), lsn: '0/2180', txId: 999 }, [['stock', 'update', shelf(10, 99)]]),
       ...legacyTransaction(at(0), [
         [
           'capabilities',
@@ -182,5 +185,79 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolithâ
       (await db.query<{ owner: string }>("SELECT owner FROM legacy_capabilities WHERE name = 'orders'"))
         .rows[0]?.owner,
     ).toBe('services');
+  });
+
+  it('gives the shelf back: its levels emptied into the monolithâ€™s, stock released later sent after, then the monolithâ€™s shelf followed again', async () => {
+    const db = running.service.db as Pool;
+    const admin = (method: string, path: string) =>
+      fetch(`${running.url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const returned = async () =>
+      (
+        await store.messages.query<{ data: { hand_back: boolean; lines: unknown[] } }>(
+          "SELECT envelope->'data' AS data FROM bus_messages WHERE destination = 'inventory.legacy_shelf_returned' ORDER BY position",
+        )
+      ).rows.map((row) => row.data);
+
+    const handedBack = await admin('POST', '/admin/legacy/orders/hand-back');
+    expect(await handedBack.json()).toEqual({ owner: 'returning' });
+    // 35 free here, the copy says the monolith's shelf has 40: 5 sold by the services come off it.
+    // LEG-0010 is as the monolith has it: nothing to add.
+    await waitFor('the shelf returned', async () => (await returned()).length === 1);
+    expect(await returned()).toEqual([
+      {
+        transfer_id: expect.any(String),
+        hand_back: true,
+        lines: [{ product_id: '9', sku: 'LEG-0009', quantity: -5 }],
+      },
+    ]);
+    // Shown again as the monolith's shelf, one warehouse; nothing of it is inventory's to reserve.
+    expect(await levelOf('LEG-0009')).toMatchObject({
+      available: 40,
+      warehouses: [{ warehouseId: 'legacy' }],
+    });
+    expect(
+      (
+        await grpcFailure(
+          client().reserveStock({
+            reservationId: 'res-returning',
+            lines: [{ sku: 'LEG-0010', quantity: 1 }],
+          }),
+        )
+      )?.metadata.get('mercato-error-code'),
+    ).toBe('INVENTORY.INSUFFICIENT_STOCK');
+    // Asked again, nothing more is given.
+    expect(await (await admin('POST', '/admin/legacy/orders/hand-back')).json()).toEqual({
+      owner: 'returning',
+    });
+
+    // The services' reservation made before is released: its 5 are the monolith's, sent after.
+    await client().releaseStock({ reservationId: 'res-after-the-move' });
+    await waitFor('the released stock returned', async () => (await returned()).length === 2);
+    expect((await returned())[1]).toEqual({
+      transfer_id: expect.any(String),
+      hand_back: false,
+      lines: [{ product_id: '9', sku: 'LEG-0009', quantity: 5 }],
+    });
+    const { rows } = await db.query<{ available: number }>(
+      "SELECT available FROM stock_levels WHERE sku = 'LEG-0009' AND warehouse_id = 'legacy'",
+    );
+    expect(rows[0]?.available).toBe(0);
+
+    // The monolith takes orders back (legacy-cdc applied both): inventory follows its shelf again.
+    const taken = legacyTransaction(at(12), [
+      ['stock', 'update', shelf(9, 40)],
+      [
+        'capabilities',
+        'update',
+        { name: 'orders', owner: 'monolith', changed_at: '2026-11-03T10:00:00.000Z' },
+      ],
+    ]);
+    await store.bus.publish(taken);
+    await waitForHandled(db, 'inventory-legacy-owner', [taken[1]?.envelope.event_id ?? '']);
+    expect(await (await admin('GET', '/admin/legacy/orders')).json()).toMatchObject({ owner: 'monolith' });
+    const later = legacyTransaction(at(13), [['stock', 'update', shelf(9, 41)]]);
+    await store.bus.publish(later);
+    await waitFor('the shelf followed', async () => (await levelOf('LEG-0009'))?.available === 41);
+    expect(rows[0]?.available).toBe(0);
   });
 });

@@ -1,13 +1,12 @@
 import { driftOf } from '../migration/drift.ts';
 import type { DriftReport } from '../migration/drift-checker.ts';
-import { adminClient, fail, runAccess } from './admin-client.ts';
+import { type AdminCall, adminClient, fail, runAccess } from './admin-client.ts';
 
 /** How long `move orders` waits for inventory to take the monolith's shelf over. */
 const SHELF_TAKEN_WITHIN_MS = 60_000;
 
 const usage =
-  'usage: mercato migrate check [--settle-ms N] | mercato migrate move customers [--back | --force]' +
-  ' | mercato migrate move orders [--force]';
+  'usage: mercato migrate check [--settle-ms N] | mercato migrate move customers|orders [--back | --force]';
 
 /** The checker's report as a table: each table's rows on both sides and what differs. */
 export function formatDrift(report: DriftReport): string {
@@ -58,12 +57,7 @@ export async function migrateCommand(args: string[], dataDir: string): Promise<n
     )
       return fail(usage);
     if (flag === 'orders')
-      return value === '--back'
-        ? fail(
-            'moving orders back is not built yet: the services keep the orders they took and the shelf they ' +
-              'took over (docs/strangler-fig.md, phase 3 for orders)',
-          )
-        : moveOrders(dataDir, value === '--force');
+      return value === '--back' ? handOrdersBack(dataDir) : moveOrders(dataDir, value === '--force');
     return value === '--back' ? handCustomersBack(dataDir) : moveCustomers(dataDir, value === '--force');
   }
   if (sub !== 'check') return fail(usage);
@@ -152,19 +146,75 @@ async function moveOrders(dataDir: string, force: boolean): Promise<number> {
     `orders: new ones taken by the services since ${answer.changedAt}; the monolith finishes those it took\n`,
   );
   // Switch the shop's front end to the services' orders once inventory sells from the shelf.
+  const taken = await awaitOwner(inventory, '/admin/legacy/orders', 'services', (owner) =>
+    fail(
+      `inventory has not taken the monolith's shelf within ${SHELF_TAKEN_WITHIN_MS / 1_000} s (it says ${owner}): ` +
+        "its copy of the monolith's stock is behind; new orders of its products wait meanwhile",
+    ),
+  );
+  if (taken !== undefined) return taken;
+  process.stdout.write("orders: inventory sells from the monolith's shelf\n");
+  return 0;
+}
+
+/** Asks `path` every 100 ms until it says `wanted` (its `owner`, or that of its `orders` item). */
+async function awaitOwner(
+  call: AdminCall,
+  path: string,
+  wanted: string,
+  late: (owner: string) => number,
+): Promise<number | undefined> {
   const deadline = Date.now() + SHELF_TAKEN_WITHIN_MS;
   for (;;) {
-    const asked = await inventory('GET', '/admin/legacy/orders');
-    const owner = (asked.body as { owner?: string }).owner;
-    if (asked.ok && owner === 'services') break;
-    if (Date.now() > deadline)
-      return fail(
-        `inventory has not taken the monolith's shelf within ${SHELF_TAKEN_WITHIN_MS / 1_000} s (it says ${owner ?? 'nothing'}): ` +
-          "its copy of the monolith's stock is behind; new orders of its products wait meanwhile",
-      );
+    const { ok, body } = await call('GET', path);
+    const answer = body as { owner?: string; items?: Array<{ name: string; owner: string }> };
+    const owner = answer.owner ?? answer.items?.find((item) => item.name === 'orders')?.owner ?? 'nothing';
+    if (ok && owner === wanted) return undefined;
+    if (Date.now() > deadline) return late(owner);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  process.stdout.write("orders: inventory sells from the monolith's shelf\n");
+}
+
+/**
+ * `mercato migrate move orders --back` (phase 3 for orders undone): inventory stops reserving from
+ * the monolith's shelf and gives it what it holds there; the monolith takes new orders again once
+ * that is on its shelf (legacy-cdc, one transaction), and inventory follows its shelf again.
+ * Returns once both say so: switch the shop's front end back to the monolith's orders then.
+ */
+async function handOrdersBack(dataDir: string): Promise<number> {
+  const inventory = await adminClient('inventory', dataDir);
+  if (typeof inventory === 'string') return fail(inventory);
+  const monolith = await adminClient('legacy', dataDir);
+  if (typeof monolith === 'string') return fail(`${monolith} (start with --legacy)`);
+  const { ok, body } = await inventory('POST', '/admin/legacy/orders/hand-back');
+  const answer = body as { owner?: string; detail?: string };
+  if (!ok) return fail(answer.detail ?? 'inventory refused the hand-back');
+  if (answer.owner === 'monolith') {
+    process.stdout.write('orders: taken by the monolith already\n');
+    return 0;
+  }
+  if (answer.owner === 'moving')
+    return fail(
+      'orders are still moving to the services; hand them back once inventory sells from the shelf',
+    );
+  process.stdout.write("orders: inventory gave the monolith's shelf back\n");
+  const late = (what: string) => (owner: string) =>
+    fail(`${what} within ${SHELF_TAKEN_WITHIN_MS / 1_000} s (it says ${owner}): is legacy-cdc running?`);
+  const back =
+    (await awaitOwner(
+      monolith,
+      '/api/capabilities',
+      'monolith',
+      late('the monolith has not taken orders back'),
+    )) ??
+    (await awaitOwner(
+      inventory,
+      '/admin/legacy/orders',
+      'monolith',
+      late('inventory has not seen the monolith take orders back'),
+    ));
+  if (back !== undefined) return back;
+  process.stdout.write('orders: taken by the monolith again, its shelf whole\n');
   return 0;
 }
 

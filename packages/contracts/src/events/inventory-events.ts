@@ -53,9 +53,33 @@ export const stockLow = defineEvent({
   }),
 });
 
+/**
+ * inventory → legacy-cdc (the strangler's phase 3 for orders undone): stock inventory gives the
+ * monolith's shelf back, as differences to add to it (`product_id` the monolith's key), applied once
+ * under `transfer_id`. With `hand_back`, the monolith takes orders back once they are applied;
+ * without, it is stock that came back to inventory's warehouse `legacy` after that (a reservation of
+ * the services' released) and is the monolith's.
+ */
+export const legacyShelfReturned = defineEvent({
+  type: 'inventory.legacy_shelf_returned',
+  version: '1.0',
+  schema: z.object({
+    transfer_id: z.string().min(1).max(200),
+    hand_back: z.boolean(),
+    lines: z.array(
+      z.object({
+        product_id: z.string().regex(/^\d{1,19}$/),
+        sku: z.string().min(1),
+        quantity: z.number().int(),
+      }),
+    ),
+  }),
+});
+
 export const inventoryEvents = [
   inventoryReserved,
   inventoryReservationFailed,
   inventoryReleased,
   stockLow,
+  legacyShelfReturned,
 ] as const;

@@ -4,6 +4,7 @@ import {
   inventoryReleased,
   inventoryReservationFailed,
   inventoryReserved,
+  legacyShelfReturned,
   stockLow,
 } from '@mercato/contracts';
 import type { Allocation, Shortfall } from '../domain/allocation.ts';
@@ -68,6 +69,27 @@ export const inventoryMessages = (correlationId: string, now: Date) => ({
       correlationId,
       now,
       data: { sku, available, threshold },
+    }),
+  }),
+  /** Stock given back to the monolith's shelf (keyed by the capability: applied in order). */
+  shelfReturned: (
+    transferId: string,
+    handBack: boolean,
+    lines: Array<{ productId: string; sku: string; quantity: number }>,
+  ): OutboxEntry => ({
+    kind: 'topic',
+    destination: legacyShelfReturned.type,
+    key: 'orders',
+    envelope: createEnvelope({
+      contract: legacyShelfReturned,
+      source,
+      correlationId,
+      now,
+      data: {
+        transfer_id: transferId,
+        hand_back: handBack,
+        lines: lines.map((line) => ({ product_id: line.productId, sku: line.sku, quantity: line.quantity })),
+      },
     }),
   }),
 });

@@ -1,15 +1,37 @@
-import type { Pool } from '@mercato/chassis';
+import type { OutboxEntry } from '@mercato/chassis';
+import { inTransaction, type Outbox, type Pool } from '@mercato/chassis';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { ShelfLine } from '../persistence/legacy-stock.ts';
+import { legacyStock } from '../persistence/legacy-stock.ts';
+
+const owner = z.enum(['monolith', 'moving', 'services', 'returning']);
 
 /**
- * Operators (and `mercato migrate move orders`, which waits for it) see whether inventory took the
- * monolith's shelf over: `moving` until every stock change the monolith made before it gave orders
- * up is applied, then `services` (behind the admin guard, like every /admin route).
+ * Operators (and `mercato migrate move orders [--back]`, which waits for it) see whether inventory
+ * took the monolith's shelf over — `moving` until every stock change the monolith made before it
+ * gave orders up is applied, then `services`; `returning` once given back, until the monolith takes
+ * orders again — and give it back (behind the admin guard, like every /admin route).
  */
 export const legacyAdminRoutes =
-  (db: Pool): FastifyPluginAsyncZod =>
+  (db: Pool, outbox: Outbox, shelfReturned: (lines: ShelfLine[]) => OutboxEntry): FastifyPluginAsyncZod =>
   async (app) => {
+    app.post(
+      '/admin/legacy/orders/hand-back',
+      {
+        schema: {
+          tags: ['operations'],
+          summary:
+            "Give the monolith's shelf back: its stock here stops being reserved and goes to its shelf, then it takes orders",
+          response: { 200: z.object({ owner }) },
+        },
+      },
+      async () => ({
+        owner: await inTransaction(db, (transaction) =>
+          legacyStock.handBack(transaction, shelfReturned, (entries) => outbox.append(transaction, entries)),
+        ),
+      }),
+    );
     app.get(
       '/admin/legacy/orders',
       {
@@ -18,14 +40,14 @@ export const legacyAdminRoutes =
           summary: "Who takes orders of the monolith's products, as inventory knows it",
           response: {
             200: z.object({
-              owner: z.enum(['monolith', 'moving', 'services']),
+              owner,
               moved_at_lsn: z.string().nullable(),
             }),
           },
         },
       },
       async () => {
-        const { rows } = await db.query<{ owner: 'monolith' | 'moving' | 'services'; lsn: string | null }>(
+        const { rows } = await db.query<{ owner: z.output<typeof owner>; lsn: string | null }>(
           "SELECT owner, lsn::text AS lsn FROM legacy_capabilities WHERE name = 'orders'",
         );
         return { owner: rows[0]?.owner ?? 'monolith', moved_at_lsn: rows[0]?.lsn ?? null };

@@ -26,16 +26,17 @@ export const legacyOrdersMovedConsumer = (
     if (change.row?.name !== 'orders') return;
     const current = await legacyStock.ordersOwner(transaction);
     if (change.row.owner === 'monolith') {
-      // The monolith refuses to take orders back from the services (its API): this is a row from
-      // before they moved, replayed or snapshotted again.
-      if (current.owner === 'services')
-        logger.info(
-          { lsn: change.source.lsn },
-          'the monolith’s orders row says monolith; the services took orders at a later position',
-        );
+      // The monolith took orders back once it had the shelf inventory gave it (only inventory starts
+      // that: the monolith's own API refuses). Otherwise a row from before, replayed or snapshotted again.
+      if (
+        current.owner === 'returning' &&
+        (await legacyStock.recordTakenBack(transaction, change.source.lsn))
+      )
+        logger.info({ lsn: change.source.lsn }, 'the monolith took new orders back, with its shelf');
       return;
     }
-    if (current.owner === 'services') return;
+    // Moving already, or given back and not taken yet (it is taken again once the monolith has it).
+    if (current.owner === 'services' || current.owner === 'returning') return;
     const lag = await stockLag(stockGroup);
     if (lag > 0) {
       // Said at once, outside this transaction (it rolls back to be delivered again): a reservation

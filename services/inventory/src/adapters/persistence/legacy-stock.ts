@@ -1,5 +1,5 @@
-import type { Transaction } from '@mercato/chassis';
-import { compareLogPositions } from '@mercato/contracts';
+import type { OutboxEntry, Transaction } from '@mercato/chassis';
+import { compareLogPositions, legacyKeyOf } from '@mercato/contracts';
 import { STOCK_CHANNEL } from './stock-channel.ts';
 
 /** The warehouse the monolith's shelf is, in stock reads and, once orders moved, in reservations. */
@@ -7,8 +7,11 @@ export const LEGACY_WAREHOUSE = 'legacy';
 
 /** Who takes orders of the monolith's products, and since which position of its log. */
 export interface LegacyOrdersOwner {
-  /** `moving`: the monolith gave orders up; its shelf is taken once its last changes are applied. */
-  owner: 'monolith' | 'moving' | 'services';
+  /**
+   * `moving`: the monolith gave orders up; its shelf is taken once its last changes are applied.
+   * `returning`: inventory gave the shelf back; the monolith takes orders once it has it.
+   */
+  owner: 'monolith' | 'moving' | 'services' | 'returning';
   lsn: string | undefined;
 }
 
@@ -139,7 +142,104 @@ export const legacyStock = {
     );
     return { skus: rows.length, units: rows.reduce((sum, row) => sum + row.available, 0) };
   },
+
+  /**
+   * Gives the monolith's shelf back (phase 3 for orders undone): waits for the reservations in flight
+   * holding its stock levels, empties them, and says what to add to the monolith's shelf — what is
+   * there less what the copy says the monolith has (a change of its own not seen yet is on its shelf
+   * already) — in `message(lines)`, appended in the same transaction. Returns the owner after; only
+   * `services` changes.
+   */
+  async handBack(
+    transaction: Transaction,
+    message: (lines: ShelfLine[]) => OutboxEntry,
+    append: (entries: OutboxEntry[]) => Promise<void>,
+  ): Promise<LegacyOrdersOwner['owner']> {
+    const owner = await ordersOwner(transaction, 'FOR UPDATE');
+    if (owner.owner !== 'services') return owner.owner;
+    const { rows } = await transaction.query<{
+      sku: string;
+      available: number;
+      product_id: string;
+      quantity: number;
+    }>(
+      `SELECT s.sku, s.available, l.product_id, coalesce(l.quantity, 0) AS quantity
+       FROM stock_levels AS s JOIN legacy_stock AS l ON l.sku = s.sku
+       WHERE s.warehouse_id = $1 ORDER BY s.sku FOR UPDATE OF s`,
+      [LEGACY_WAREHOUSE],
+    );
+    await transaction.query('UPDATE stock_levels SET available = 0 WHERE warehouse_id = $1', [
+      LEGACY_WAREHOUSE,
+    ]);
+    await transaction.query("UPDATE legacy_capabilities SET owner = 'returning' WHERE name = 'orders'");
+    await append([
+      message(shelfLines(rows.map((row) => ({ ...row, quantity: row.available - row.quantity })))),
+    ]);
+    await notify(
+      transaction,
+      rows.map((row) => row.sku),
+    );
+    return 'returning';
+  },
+
+  /**
+   * Stock that came back to the warehouse `legacy` (a reservation released) while the shelf is not
+   * inventory's is the monolith's: taken off again and given to it, in the same transaction. Nothing
+   * when the shelf is inventory's or none came back there.
+   */
+  async returnStranded(
+    transaction: Transaction,
+    allocations: ReadonlyArray<{ sku: string; warehouseId: string; quantity: number }>,
+    message: (lines: ShelfLine[]) => OutboxEntry,
+    append: (entries: OutboxEntry[]) => Promise<void>,
+  ): Promise<void> {
+    const stranded = allocations.filter((allocation) => allocation.warehouseId === LEGACY_WAREHOUSE);
+    if (stranded.length === 0) return;
+    if ((await ordersOwner(transaction, 'FOR SHARE')).owner === 'services') return;
+    const { rows } = await transaction.query<{ sku: string; product_id: string }>(
+      'SELECT DISTINCT ON (sku) sku, product_id FROM legacy_stock WHERE sku = ANY($1::text[]) ORDER BY sku, product_id',
+      [stranded.map((allocation) => allocation.sku)],
+    );
+    const products = new Map(rows.map((row) => [row.sku, row.product_id]));
+    const lines = stranded.flatMap((allocation) => {
+      const productId = products.get(allocation.sku);
+      return productId ? [{ sku: allocation.sku, product_id: productId, quantity: allocation.quantity }] : [];
+    });
+    await transaction.query(
+      `UPDATE stock_levels AS s SET available = greatest(s.available - m.quantity, 0)
+       FROM unnest($1::text[], $2::int[]) AS m (sku, quantity)
+       WHERE s.sku = m.sku AND s.warehouse_id = $3`,
+      [lines.map((line) => line.sku), lines.map((line) => line.quantity), LEGACY_WAREHOUSE],
+    );
+    if (lines.length > 0) await append([message(shelfLines(lines))]);
+  },
+
+  /** The monolith took orders back at `lsn` (it applied every stock inventory gave it). */
+  async recordTakenBack(transaction: Transaction, lsn: string): Promise<boolean> {
+    const { rowCount } = await transaction.query(
+      "UPDATE legacy_capabilities SET owner = 'monolith', lsn = $1 WHERE name = 'orders' AND owner = 'returning'",
+      [lsn],
+    );
+    return (rowCount ?? 0) > 0;
+  },
 };
+
+/** What to add to the monolith's shelf for one of its products (its key, not the services' id). */
+export interface ShelfLine {
+  productId: string;
+  sku: string;
+  quantity: number;
+}
+
+const shelfLines = (
+  rows: ReadonlyArray<{ sku: string; product_id: string; quantity: number }>,
+): ShelfLine[] =>
+  rows.flatMap((row) => {
+    const key = legacyKeyOf(row.product_id);
+    return key !== undefined && row.quantity !== 0
+      ? [{ productId: key, sku: row.sku, quantity: row.quantity }]
+      : [];
+  });
 
 /** A notification's payload is at most 8,000 bytes: SKUs (at most 32 characters) go 200 at a time. */
 async function notify(transaction: Transaction, skus: readonly string[]): Promise<void> {

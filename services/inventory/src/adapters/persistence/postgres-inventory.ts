@@ -13,7 +13,7 @@ import { inventoryMessages } from '../../application/inventory-messages.ts';
 import { type Allocation, allocate, mergeLines, type Shortfall } from '../../domain/allocation.ts';
 import { type Reservation, type ReservationAction, transition } from '../../domain/reservation.ts';
 import { stockLowCrossings } from '../../domain/stock-low.ts';
-import { LEGACY_WAREHOUSE } from './legacy-stock.ts';
+import { LEGACY_WAREHOUSE, legacyStock } from './legacy-stock.ts';
 import { STOCK_CHANNEL } from './stock-channel.ts';
 
 export interface PostgresInventoryOptions {
@@ -53,6 +53,8 @@ export class PostgresInventory implements Inventory {
       // The monolith's shelf (legacy-stock.ts) shows as one more warehouse, never reserved here; once
       // orders moved it is inventory's, a warehouse like the others.
       `SELECT sku, warehouse_id, available, reserved FROM stock_levels WHERE sku = ANY($1::text[])
+         AND (warehouse_id <> '${LEGACY_WAREHOUSE}'
+              OR EXISTS (SELECT 1 FROM legacy_capabilities WHERE name = 'orders' AND owner = 'services'))
        UNION ALL
        SELECT sku, '${LEGACY_WAREHOUSE}', quantity, 0 FROM legacy_stock
        WHERE sku = ANY($1::text[]) AND quantity IS NOT NULL
@@ -271,6 +273,18 @@ export class PostgresInventory implements Inventory {
         messages.released(reservationId, reason, reservation.allocations),
       ]);
     }
+    if (next.value.effect === 'return_to_available' || next.value.effect === 'restock')
+      await legacyStock.returnStranded(
+        client,
+        reservation.allocations,
+        (lines) =>
+          inventoryMessages(this.#options.correlationId(), now).shelfReturned(
+            `${reservationId}:${next.value.status}`,
+            false,
+            lines,
+          ),
+        (entries) => this.#options.outbox.append(client, entries),
+      );
     await notifyStock(client, [...new Set(reservation.allocations.map((a) => a.sku))]);
     return { ...reservation, status: next.value.status };
   }

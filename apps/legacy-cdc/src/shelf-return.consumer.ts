@@ -1,0 +1,40 @@
+import { type ConsumerDefinition, inTransaction, type Pool } from '@mercato/chassis';
+import { legacyShelfReturned } from '@mercato/contracts';
+
+/**
+ * Stock inventory gives the monolith's shelf back (the strangler's phase 3 for orders undone): each
+ * line added to the monolith's `stock` (never below 0) once, under the transfer's id, in one
+ * transaction of the monolith's; with `hand_back`, its `orders` row is given back in that same
+ * transaction, so it takes new orders again exactly when the shelf it sells from is whole. The
+ * capture then brings both into the log: inventory, seeing the taking back, follows its shelf again.
+ */
+export const shelfReturnConsumer = (monolith: Pool): ConsumerDefinition => ({
+  group: 'legacy-shelf-return',
+  kind: 'topic',
+  destinations: [legacyShelfReturned.type],
+  maxAttempts: 100,
+  backoff: { baseMs: 100, maxMs: 5_000 },
+  handler: async (message) => {
+    const returned = legacyShelfReturned.schema.parse(message.data);
+    await inTransaction(monolith, async (transaction) => {
+      const first = await transaction.query(
+        'INSERT INTO stock_transfers (id) VALUES ($1) ON CONFLICT (id) DO NOTHING',
+        [returned.transfer_id],
+      );
+      if (first.rowCount === 0) return;
+      // Locked in product order, as every transaction of the monolith's takes stock rows.
+      const lines = [...returned.lines].sort((a, b) => Number(a.product_id) - Number(b.product_id));
+      if (lines.length > 0)
+        await transaction.query(
+          `UPDATE stock AS s SET quantity = greatest(s.quantity + l.quantity, 0), updated_at = now()
+           FROM unnest($1::bigint[], $2::integer[]) AS l (product_id, quantity)
+           WHERE s.product_id = l.product_id`,
+          [lines.map((line) => line.product_id), lines.map((line) => line.quantity)],
+        );
+      if (returned.hand_back)
+        await transaction.query(
+          "UPDATE capabilities SET owner = 'monolith', changed_at = now() WHERE name = 'orders' AND owner = 'services'",
+        );
+    });
+  },
+});
