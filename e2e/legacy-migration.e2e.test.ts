@@ -703,7 +703,7 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
     console.log(
       `phase 3 for orders: ${refusedAt} orders taken by the monolith, then ${servicesOrders.length} by the services (${outcomes.join(', ')})`,
     );
-    expect(outcomes.filter((status) => status === 'cancelled' || status === 'rejected')).toEqual([]);
+    expect(outcomes.filter((status) => status === 'cancelled' || status === 'failed')).toEqual([]);
     // Inventory sells from what was the monolith's shelf: each unit the services sold is gone from it.
     await waitFor(
       'the services’ units taken from the shelf',
@@ -809,7 +809,7 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
         ).json()) as {
           status: string;
         };
-        return order.status === 'rejected' || order.status === 'cancelled';
+        return order.status === 'cancelled' || order.status === 'failed';
       },
       30_000,
     );
