@@ -168,9 +168,11 @@ export const legacyStock = {
        WHERE s.warehouse_id = $1 ORDER BY s.sku FOR UPDATE OF s`,
       [LEGACY_WAREHOUSE],
     );
-    await transaction.query('UPDATE stock_levels SET available = 0 WHERE warehouse_id = $1', [
-      LEGACY_WAREHOUSE,
-    ]);
+    // Only the levels whose stock goes back: one with no product of the monolith keeps what it has.
+    await transaction.query(
+      'UPDATE stock_levels SET available = 0 WHERE warehouse_id = $1 AND sku = ANY($2::text[])',
+      [LEGACY_WAREHOUSE, rows.map((row) => row.sku)],
+    );
     await transaction.query("UPDATE legacy_capabilities SET owner = 'returning' WHERE name = 'orders'");
     await append([
       message(shelfLines(rows.map((row) => ({ ...row, quantity: row.available - row.quantity })))),
@@ -180,6 +182,19 @@ export const legacyStock = {
       rows.map((row) => row.sku),
     );
     return 'returning';
+  },
+
+  /**
+   * Before a reservation's stock moves: when any of it is in the warehouse `legacy`, who takes orders
+   * is held first (FOR SHARE), in the order `handBack` takes the two (owner, then levels), so the two
+   * wait for each other rather than deadlock.
+   */
+  async holdOwnerFor(
+    transaction: Transaction,
+    allocations: ReadonlyArray<{ warehouseId: string }>,
+  ): Promise<void> {
+    if (allocations.some((allocation) => allocation.warehouseId === LEGACY_WAREHOUSE))
+      await ordersOwner(transaction, 'FOR SHARE');
   },
 
   /**

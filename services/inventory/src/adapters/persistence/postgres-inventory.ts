@@ -260,6 +260,7 @@ export class PostgresInventory implements Inventory {
     if (next.value.effect === 'none') return reservation;
 
     const moves = { consume_reserved: 'consume', return_to_available: 'return', restock: 'restock' } as const;
+    await legacyStock.holdOwnerFor(client, reservation.allocations);
     await this.#moveStock(client, reservation.allocations, moves[next.value.effect]);
     await client.query('UPDATE reservations SET status = $2, updated_at = $3 WHERE id = $1', [
       reservationId,
