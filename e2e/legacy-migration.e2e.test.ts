@@ -100,6 +100,9 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
   const suite = suitePlatform('legacy-migration', ports, {
     MERCATO_LEGACY: '1',
     GATEWAY_ROUTES_FILE: routesFile,
+    // People sign up with the services from one address here, several a second (the edge's default
+    // lets an address ask /api/auth/* 10 times a minute).
+    GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',
   });
 
   const legacyUrl = async () => {
@@ -813,6 +816,101 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
       },
       30_000,
     );
+    await settledDrift();
+  });
+
+  it('phase 3 for registrations, there and back: the monolith signs nobody up while the services do, nobody lost', async () => {
+    const admin = { authorization: `Bearer ${await tokenOf(demoAdmin.email, demoAdmin.password)}` };
+    // People signing up all along, about six a second, as the shop's front end sends them: to the
+    // monolith's API at the edge, to the services' once registrations moved, and back. One the
+    // monolith refuses meanwhile is held until the command returns and sent to the services.
+    const front = { target: 'monolith' as 'monolith' | 'services' };
+    let signingUp = true;
+    const outcomes: Array<{ email: string; where: 'monolith' | 'services'; status: number; code?: string }> =
+      [];
+    const toServices = async (email: string, password: string) => {
+      const response = await fetch(`${gateway}/api/auth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password, name: 'Signed Up' }),
+      });
+      await response.arrayBuffer();
+      outcomes.push({ email, where: 'services', status: response.status });
+    };
+    const signUps = (async () => {
+      for (let n = 0; signingUp; n += 1) {
+        const email = `phase3-signup-${n}@legacy.example`;
+        const password = `password-${n}-long`;
+        if (front.target === 'services') await toServices(email, password);
+        else {
+          const response = await fetch(`${gateway}/legacy/api/customers`, {
+            method: 'POST',
+            headers: { ...admin, 'content-type': 'application/json' },
+            body: JSON.stringify({ email, name: 'Signed Up', password }),
+          });
+          const { code } = (await response.json()) as { code?: string };
+          outcomes.push({ email, where: 'monolith', status: response.status, code });
+          if (code === 'LEGACY.CAPABILITY_MOVED') {
+            await waitFor('the switch to the services', () => front.target === 'services', 60_000);
+            await toServices(email, password);
+          }
+        }
+        await sleep(150);
+      }
+    })();
+    try {
+      await sleep(1_500);
+      const moved = await mercato(suite.dataDir, ['migrate', 'move', 'registrations']);
+      expect(moved, moved.output).toMatchObject({
+        code: 0,
+        output: expect.stringContaining('taken by the services'),
+      });
+      front.target = 'services';
+      await sleep(1_500);
+      const back = await mercato(suite.dataDir, ['migrate', 'move', 'registrations', '--back']);
+      expect(back, back.output).toMatchObject({
+        code: 0,
+        output: expect.stringContaining('taken by the monolith'),
+      });
+      front.target = 'monolith';
+      await sleep(1_000);
+    } finally {
+      signingUp = false;
+      await signUps;
+    }
+    const refused = outcomes.filter((outcome) => outcome.status !== 201);
+    const byMonolith = outcomes.filter((outcome) => outcome.where === 'monolith' && outcome.status === 201);
+    const byServices = outcomes.filter((outcome) => outcome.where === 'services' && outcome.status === 201);
+    console.log(
+      `phase 3 for registrations: ${byMonolith.length} signed up by the monolith, ${byServices.length} by the services, ` +
+        `${refused.length} refused (${refused.map((outcome) => outcome.code).join(', ')}) and sent to the services`,
+    );
+    // At most one refused by the monolith (held, then sent to the services); everyone signed up once.
+    expect(refused.length).toBeLessThanOrEqual(1);
+    expect(refused.every((outcome) => outcome.code === 'LEGACY.CAPABILITY_MOVED')).toBe(true);
+    expect(new Set([...byMonolith, ...byServices].map((outcome) => outcome.email)).size).toBe(
+      byMonolith.length + byServices.length,
+    );
+    expect(byServices.length).toBeGreaterThan(0);
+    expect(byMonolith.length).toBeGreaterThan(1);
+    // Each signs in to the services with their password, wherever they signed up.
+    for (const who of [byMonolith[0], byServices[0], byMonolith.at(-1)]) {
+      if (!who) continue;
+      const n = who.email.replace(/^phase3-signup-(\d+)@.*$/, '$1');
+      await waitFor(
+        `${who.email} signing in`,
+        async () => {
+          const response = await fetch(`${gateway}/api/auth/login`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ email: who.email, password: `password-${n}-long` }),
+          });
+          await response.arrayBuffer();
+          return response.status === 200;
+        },
+        15_000,
+      );
+    }
     await settledDrift();
   });
 });

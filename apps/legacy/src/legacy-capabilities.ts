@@ -3,7 +3,7 @@ import { legacyErrors } from './legacy-errors.ts';
 
 export type CapabilityOwner = 'monolith' | 'services';
 /** What the strangler moves from the monolith, one writer at a time. */
-export const capabilityNames = ['customers', 'orders'] as const;
+export const capabilityNames = ['customers', 'orders', 'registrations'] as const;
 export type CapabilityName = (typeof capabilityNames)[number];
 
 export interface Capability {
@@ -43,12 +43,13 @@ export class LegacyCapabilities {
    * commits after the move, and the move's commit is after all of them in the log.
    */
   async move(name: CapabilityName, owner: CapabilityOwner): Promise<Capability> {
-    // Back from the services is theirs to do (they stop writing, and it is given back once their last
-    // changes are written here): taken here, their writes in flight would be lost. Moving to where it
-    // is changes nothing.
+    // Back from the services is theirs to do for what they write on (they stop, and it is given back
+    // once their last changes are here): taken here, their writes in flight would be lost. Not for
+    // registrations: the services keep the customers they signed up, nothing comes back. Moving to
+    // where it is changes nothing.
     const { rows } = await this.#pool.query<CapabilityRow>(
       `UPDATE capabilities SET owner = $2, changed_at = CASE WHEN owner = $2 THEN changed_at ELSE now() END
-       WHERE name = $1 AND NOT (owner = 'services' AND $2 = 'monolith') RETURNING *`,
+       WHERE name = $1 AND NOT (owner = 'services' AND $2 = 'monolith' AND name <> 'registrations') RETURNING *`,
       [name, owner],
     );
     const row = rows[0];

@@ -52,12 +52,16 @@ export class LegacyCustomers {
     address: string;
   }): Promise<CustomerJson> {
     try {
-      const { rows } = await this.#pool.query<CustomerRow>(
-        `INSERT INTO customers (email, name, password_hash, address) VALUES ($1, $2, $3, $4)
-         RETURNING ${COLUMNS}`,
-        [input.email, input.name, hashLegacyPassword(input.password), input.address],
-      );
-      return customerJson(rows[0] as CustomerRow);
+      return await inTransaction(this.#pool, async (transaction) => {
+        // Held until the customer commits: moving registrations waits for it, and refuses later ones.
+        await assertMonolithWrites(transaction, 'registrations');
+        const { rows } = await transaction.query<CustomerRow>(
+          `INSERT INTO customers (email, name, password_hash, address) VALUES ($1, $2, $3, $4)
+           RETURNING ${COLUMNS}`,
+          [input.email, input.name, hashLegacyPassword(input.password), input.address],
+        );
+        return customerJson(rows[0] as CustomerRow);
+      });
     } catch (error) {
       if (isEmailTaken(error)) throw legacyErrors.emailTaken(input.email);
       throw error;

@@ -50,7 +50,9 @@ export const legacyErrors = {
       'LEGACY.CAPABILITY_MOVED',
       name === 'orders'
         ? 'The services take new orders now: place this one with theirs (POST /api/orders); this shop finishes the orders it took'
-        : `The services write ${name} now: send this change through the edge (PATCH /legacy/api/customers/:id goes to them)`,
+        : name === 'registrations'
+          ? 'The services sign customers up now: register with theirs (POST /api/auth/register)'
+          : `The services write ${name} now: send this change through the edge (PATCH /legacy/api/customers/:id goes to them)`,
       { capability: name },
     ),
   backThroughServices: (name: string) =>

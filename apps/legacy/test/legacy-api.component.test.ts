@@ -230,6 +230,7 @@ describe.skipIf(!postgres.available)(suiteTitle('the legacy monolith', postgres)
     expect((await call('GET', '/api/capabilities')).body.items).toEqual([
       { name: 'customers', owner: 'monolith', changedAt: expect.any(String) },
       { name: 'orders', owner: 'monolith', changedAt: expect.any(String) },
+      { name: 'registrations', owner: 'monolith', changedAt: expect.any(String) },
     ]);
     // A write in flight holds the capability: the move waits for it to commit.
     const inFlight = new pg.Client({ connectionString: legacy.databaseUrl });
@@ -304,5 +305,28 @@ describe.skipIf(!postgres.available)(suiteTitle('the legacy monolith', postgres)
       409,
       'LEGACY.BACK_THROUGH_SERVICES',
     );
+  });
+
+  it('gives registrations up and takes them back itself: the services keep whom they signed up', async () => {
+    const signUp = (n: number) =>
+      call('POST', '/api/customers', {
+        email: `registration-${n}@legacy.example`,
+        name: `Registration ${n}`,
+        password: 'registration-password',
+      });
+    expect((await signUp(1)).status).toBe(201);
+    expect((await call('PUT', '/api/capabilities/registrations', { owner: 'services' })).status).toBe(200);
+    const refused = await signUp(2);
+    expectProblem(refused, 409, 'LEGACY.CAPABILITY_MOVED');
+    expect(refused.body.detail).toContain('POST /api/auth/register');
+    expect(
+      (await db.query("SELECT 1 FROM customers WHERE email = 'registration-2@legacy.example'")).rowCount,
+    ).toBe(0);
+    // Nothing of the services' comes back first: the monolith takes registrations back itself.
+    expect(await call('PUT', '/api/capabilities/registrations', { owner: 'monolith' })).toMatchObject({
+      status: 200,
+      body: { owner: 'monolith' },
+    });
+    expect((await signUp(2)).status).toBe(201);
   });
 });

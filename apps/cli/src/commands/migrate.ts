@@ -6,7 +6,7 @@ import { type AdminCall, adminClient, fail, runAccess } from './admin-client.ts'
 const SHELF_TAKEN_WITHIN_MS = 60_000;
 
 const usage =
-  'usage: mercato migrate check [--settle-ms N] | mercato migrate move customers|orders [--back | --force]';
+  'usage: mercato migrate check [--settle-ms N] | mercato migrate move customers|orders|registrations [--back | --force]';
 
 /** The checker's report as a table: each table's rows on both sides and what differs. */
 export function formatDrift(report: DriftReport): string {
@@ -51,13 +51,14 @@ export async function migrateCommand(args: string[], dataDir: string): Promise<n
   const [sub, flag, value] = args;
   if (sub === 'move') {
     if (
-      (flag !== 'customers' && flag !== 'orders') ||
+      (flag !== 'customers' && flag !== 'orders' && flag !== 'registrations') ||
       args.length > 3 ||
       (value !== undefined && value !== '--back' && value !== '--force')
     )
       return fail(usage);
     if (flag === 'orders')
       return value === '--back' ? handOrdersBack(dataDir) : moveOrders(dataDir, value === '--force');
+    if (flag === 'registrations') return moveRegistrations(dataDir, value);
     return value === '--back' ? handCustomersBack(dataDir) : moveCustomers(dataDir, value === '--force');
   }
   if (sub !== 'check') return fail(usage);
@@ -215,6 +216,27 @@ async function handOrdersBack(dataDir: string): Promise<number> {
     ));
   if (back !== undefined) return back;
   process.stdout.write('orders: taken by the monolith again, its shelf whole\n');
+  return 0;
+}
+
+/**
+ * `mercato migrate move registrations [--back | --force]` (phase 3): the monolith signs nobody up
+ * once the registrations in flight committed (identity does: `POST /api/auth/register`); the
+ * customers it signed up before are the services' already. Back is the monolith's to take: the
+ * services keep whom they signed up, and nothing has to come back first.
+ */
+async function moveRegistrations(dataDir: string, flag: string | undefined): Promise<number> {
+  const call = await adminClient('legacy', dataDir);
+  if (typeof call === 'string') return fail(`${call} (start with --legacy)`);
+  if (flag === undefined) {
+    const refused = await differing(dataDir, 'registrations', ['customers', 'accounts']);
+    if (refused !== undefined) return refused;
+  }
+  const owner = flag === '--back' ? 'monolith' : 'services';
+  const { ok, body } = await call('PUT', '/api/capabilities/registrations', { owner });
+  const answer = body as { owner?: string; changedAt?: string; detail?: string };
+  if (!ok) return fail(answer.detail ?? 'the monolith refused the move');
+  process.stdout.write(`registrations: taken by the ${answer.owner} since ${answer.changedAt}\n`);
   return 0;
 }
 
