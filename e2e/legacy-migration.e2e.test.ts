@@ -454,6 +454,48 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
       body: JSON.stringify({ name }),
     });
 
+  /** The monolith's shelf of one of its products, as its own API answers. */
+  const shelfOf = async (product: number) =>
+    (
+      (await (await fetch(`${await legacyUrl()}/api/products/${product}`)).json()) as {
+        stockQuantity: number;
+      }
+    ).stockQuantity;
+  /** Inventory's level of a SKU at the edge. */
+  const levelOf = async (sku: string) =>
+    (await (await fetch(`${gateway}/api/inventory/stock/${sku}`)).json()) as {
+      available: number;
+      reserved: number;
+      warehouses: Array<{ warehouse_id: string; available: number }>;
+    };
+  /** One unit of the monolith's product 60 ordered from the services by customer 17. */
+  const orderFromServices = async (key: string) =>
+    fetch(`${gateway}/api/orders`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await tokenOf('customer17@legacy.example', 'legacy-17')}`,
+        'content-type': 'application/json',
+        'idempotency-key': key,
+      },
+      body: JSON.stringify({ items: [{ sku: 'LEG-0060', quantity: 1 }], shipping_address: '17 Old Street' }),
+    });
+  /** The status of customer 17's order once it is no longer pending. */
+  const settledStatus = async (orderId: string) => {
+    const headers = { authorization: `Bearer ${await tokenOf('customer17@legacy.example', 'legacy-17')}` };
+    let status = 'pending';
+    await waitFor(
+      `order ${orderId} settled`,
+      async () => {
+        status = (
+          (await (await fetch(`${gateway}/api/orders/${orderId}`, { headers })).json()) as { status: string }
+        ).status;
+        return status !== 'pending';
+      },
+      30_000,
+    );
+    return status;
+  };
+
   it("phase 3 for the catalog: the monolith's product reads answered by the services, compared in shadow first, while it takes orders", async () => {
     const admin = { authorization: `Bearer ${await tokenOf(demoAdmin.email, demoAdmin.password)}` };
     const runToken = (await readFile(path.join(suite.dataDir, 'run', 'admin-token'), 'utf8')).trim();
@@ -600,18 +642,7 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
   });
 
   it('phase 3 for orders: new orders move to the services while they are placed, the monolith finishing those it took and its shelf becoming inventory’s', async () => {
-    const legacy = await legacyUrl();
     const admin = { authorization: `Bearer ${await tokenOf(demoAdmin.email, demoAdmin.password)}` };
-    const customer = { authorization: `Bearer ${await tokenOf('customer17@legacy.example', 'legacy-17')}` };
-    const shelfOf = async (product: number) =>
-      ((await (await fetch(`${legacy}/api/products/${product}`)).json()) as { stockQuantity: number })
-        .stockQuantity;
-    const levelOf = async (sku: string) =>
-      (await (await fetch(`${gateway}/api/inventory/stock/${sku}`)).json()) as {
-        available: number;
-        reserved: number;
-        warehouses: Array<{ warehouse_id?: string; warehouseId?: string; available: number }>;
-      };
     // An order the monolith took before the move, cancelled after it: its stock goes back on its
     // shelf, and from there to inventory's.
     const taken = await fetch(`${gateway}/legacy/api/orders`, {
@@ -631,14 +662,7 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
     let switched = false;
     let placing = true;
     const placeWithServices = async (n: number) => {
-      const response = await fetch(`${gateway}/api/orders`, {
-        method: 'POST',
-        headers: { ...customer, 'content-type': 'application/json', 'idempotency-key': `phase3-orders-${n}` },
-        body: JSON.stringify({
-          items: [{ sku: 'LEG-0060', quantity: 1 }],
-          shipping_address: '17 Old Street',
-        }),
-      });
+      const response = await orderFromServices(`phase3-orders-${n}`);
       servicesAnswers.push(response.status);
       if (response.status === 202)
         servicesOrders.push(((await response.json()) as { order_id: string }).order_id);
@@ -684,25 +708,7 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
     expect(refusedAt).toBeGreaterThan(0);
     expect(monolithAnswers.slice(refusedAt)).toEqual([{ status: 409, code: 'LEGACY.CAPABILITY_MOVED' }]);
     expect(servicesAnswers.filter((status) => status !== 202)).toEqual([]);
-    const outcomes = await Promise.all(
-      servicesOrders.map(async (orderId) => {
-        let status = '';
-        await waitFor(
-          `order ${orderId} settled`,
-          async () => {
-            const order = (await (
-              await fetch(`${gateway}/api/orders/${orderId}`, { headers: customer })
-            ).json()) as {
-              status: string;
-            };
-            status = order.status;
-            return status !== 'pending';
-          },
-          30_000,
-        );
-        return status;
-      }),
-    );
+    const outcomes = await Promise.all(servicesOrders.map(settledStatus));
     console.log(
       `phase 3 for orders: ${refusedAt} orders taken by the monolith, then ${servicesOrders.length} by the services (${outcomes.join(', ')})`,
     );
@@ -734,44 +740,18 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
   });
 
   it('phase 3 for orders undone: inventory gives the shelf back, the monolith takes orders again with it whole', async () => {
-    const legacy = await legacyUrl();
     const admin = { authorization: `Bearer ${await tokenOf(demoAdmin.email, demoAdmin.password)}` };
-    const customer = { authorization: `Bearer ${await tokenOf('customer17@legacy.example', 'legacy-17')}` };
-    const shelfOf = async (product: number) =>
-      ((await (await fetch(`${legacy}/api/products/${product}`)).json()) as { stockQuantity: number })
-        .stockQuantity;
-    const available = async () =>
-      ((await (await fetch(`${gateway}/api/inventory/stock/LEG-0060`)).json()) as { available: number })
-        .available;
+    const available = async () => (await levelOf('LEG-0060')).available;
     // Orders with the services first; the front end holds new ones while the services' settle and
     // the command runs (switching back is the operator's, at a quiet moment), then sends them to the
     // monolith.
     const placed: string[] = [];
     for (let n = 0; n < 5; n += 1) {
-      const response = await fetch(`${gateway}/api/orders`, {
-        method: 'POST',
-        headers: { ...customer, 'content-type': 'application/json', 'idempotency-key': `phase3-back-${n}` },
-        body: JSON.stringify({
-          items: [{ sku: 'LEG-0060', quantity: 1 }],
-          shipping_address: '17 Old Street',
-        }),
-      });
+      const response = await orderFromServices(`phase3-back-${n}`);
       expect(response.status).toBe(202);
       placed.push(((await response.json()) as { order_id: string }).order_id);
     }
-    for (const orderId of placed)
-      await waitFor(
-        `order ${orderId} settled`,
-        async () => {
-          const order = (await (
-            await fetch(`${gateway}/api/orders/${orderId}`, { headers: customer })
-          ).json()) as {
-            status: string;
-          };
-          return order.status !== 'pending';
-        },
-        30_000,
-      );
+    for (const orderId of placed) await settledStatus(orderId);
     const kept = await available();
     const began = performance.now();
     const back = await mercato(suite.dataDir, ['migrate', 'move', 'orders', '--back']);
@@ -798,24 +778,9 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
     expect(await shelfOf(60)).toBe(kept - 5);
     // inventory follows the shelf again (the checker compares it); the services take no order of it.
     await waitFor('inventory following the shelf', async () => (await available()) === kept - 5);
-    const refused = await fetch(`${gateway}/api/orders`, {
-      method: 'POST',
-      headers: { ...customer, 'content-type': 'application/json', 'idempotency-key': 'phase3-back-after' },
-      body: JSON.stringify({ items: [{ sku: 'LEG-0060', quantity: 1 }], shipping_address: '17 Old Street' }),
-    });
+    const refused = await orderFromServices('phase3-back-after');
     const { order_id: refusedId } = (await refused.json()) as { order_id: string };
-    await waitFor(
-      'the services’ order refused',
-      async () => {
-        const order = (await (
-          await fetch(`${gateway}/api/orders/${refusedId}`, { headers: customer })
-        ).json()) as {
-          status: string;
-        };
-        return order.status === 'cancelled' || order.status === 'failed';
-      },
-      30_000,
-    );
+    expect(['cancelled', 'failed']).toContain(await settledStatus(refusedId));
     await settledDrift();
   });
 
