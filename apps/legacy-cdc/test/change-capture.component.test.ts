@@ -29,7 +29,7 @@ const SEEDED = {
   stock: 200,
   orders: 2_000,
   order_lines: 4_001,
-  capabilities: 2,
+  capabilities: 3,
 };
 const SEEDED_ROWS = Object.values(SEEDED).reduce((sum, count) => sum + count, 0);
 
