@@ -15,6 +15,7 @@ import { inventoryCommandsConsumer } from './adapters/messaging/inventory-comman
 import { legacyOrdersMovedConsumer } from './adapters/messaging/legacy-orders-moved.consumer.ts';
 import { legacyStockChangedConsumer } from './adapters/messaging/legacy-stock-changed.consumer.ts';
 import { shipmentFailedConsumer } from './adapters/messaging/shipment-failed.consumer.ts';
+import { legacyStock } from './adapters/persistence/legacy-stock.ts';
 import { PostgresInventory } from './adapters/persistence/postgres-inventory.ts';
 import { StockLevelFeed } from './adapters/persistence/stock-level-feed.ts';
 import { seedDemoStock } from './application/demo-stock.ts';
@@ -76,16 +77,7 @@ export const inventoryDefinition: ServiceDefinition<InventoryConfig, { database:
         inventoryCommandsConsumer(inventory, outbox, config.INVENTORY_RESERVATION_TTL_SECONDS),
         shipmentFailedConsumer(inventory),
         legacyShelf,
-        legacyOrdersMovedConsumer(
-          legacyShelf.group,
-          consumerLag,
-          async () => {
-            await db.query(
-              "UPDATE legacy_capabilities SET owner = 'moving' WHERE name = 'orders' AND owner = 'monolith'",
-            );
-          },
-          logger,
-        ),
+        legacyOrdersMovedConsumer(legacyShelf.group, consumerLag, () => legacyStock.markMoving(db), logger),
       ],
       grpc: inventoryGrpc({
         inventory,

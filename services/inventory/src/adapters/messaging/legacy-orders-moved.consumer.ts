@@ -39,8 +39,6 @@ export const legacyOrdersMovedConsumer = (
     if (current.owner === 'services' || current.owner === 'returning') return;
     const lag = await stockLag(stockGroup);
     if (lag > 0) {
-      // Said at once, outside this transaction (it rolls back to be delivered again): a reservation
-      // short of the shelf's stock meanwhile waits for it instead of failing (INVENTORY.STOCK_MOVING).
       await markMoving();
       throw new Error(`${lag} changes of the monolith's stock not applied yet; taking its shelf later`);
     }

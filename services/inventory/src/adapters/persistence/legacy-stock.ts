@@ -1,6 +1,6 @@
-import type { OutboxEntry, Transaction } from '@mercato/chassis';
+import type { OutboxEntry, Pool, Transaction } from '@mercato/chassis';
 import { compareLogPositions, legacyKeyOf } from '@mercato/contracts';
-import { STOCK_CHANNEL } from './stock-channel.ts';
+import { notifyStock } from './stock-channel.ts';
 
 /** The warehouse the monolith's shelf is, in stock reads and, once orders moved, in reservations. */
 export const LEGACY_WAREHOUSE = 'legacy';
@@ -56,6 +56,17 @@ const afterTheMove = (owner: LegacyOrdersOwner, lsn: string) =>
 export const legacyStock = {
   ordersOwner: (transaction: Transaction) => ordersOwner(transaction, 'FOR SHARE'),
 
+  /**
+   * The monolith gave orders up and inventory waits for its last stock changes: said at once, on its
+   * own (the consumer's transaction rolls back to be delivered again), so a reservation short of the
+   * shelf meanwhile waits instead of failing (INVENTORY.STOCK_MOVING).
+   */
+  async markMoving(pool: Pool): Promise<void> {
+    await pool.query(
+      "UPDATE legacy_capabilities SET owner = 'moving' WHERE name = 'orders' AND owner = 'monolith'",
+    );
+  },
+
   /** A product's SKU as of the commit at `lsn`. */
   async recordSku(transaction: Transaction, productId: string, sku: string, lsn: string): Promise<void> {
     const owner = await ordersOwner(transaction, 'FOR SHARE');
@@ -76,7 +87,7 @@ export const legacyStock = {
          ON CONFLICT (sku, warehouse_id) DO NOTHING`,
         [row.sku, LEGACY_WAREHOUSE, Math.max(row.quantity, 0)],
       );
-    await notify(transaction, [
+    await notifyStock(transaction, [
       row.sku,
       ...(previous?.sku && previous.sku !== row.sku ? [previous.sku] : []),
     ]);
@@ -107,7 +118,7 @@ export const legacyStock = {
          ON CONFLICT (sku, warehouse_id) DO UPDATE SET available = greatest(stock_levels.available + $3, 0)`,
         [row.sku, LEGACY_WAREHOUSE, change],
       );
-    await notify(transaction, [row.sku]);
+    await notifyStock(transaction, [row.sku]);
   },
 
   /**
@@ -136,7 +147,7 @@ export const legacyStock = {
       "UPDATE legacy_capabilities SET owner = 'services', lsn = $1 WHERE name = 'orders'",
       [lsn],
     );
-    await notify(
+    await notifyStock(
       transaction,
       rows.map((row) => row.sku),
     );
@@ -177,7 +188,7 @@ export const legacyStock = {
     await append([
       message(shelfLines(rows.map((row) => ({ ...row, quantity: row.available - row.quantity })))),
     ]);
-    await notify(
+    await notifyStock(
       transaction,
       rows.map((row) => row.sku),
     );
@@ -255,12 +266,3 @@ const shelfLines = (
       ? [{ productId: key, sku: row.sku, quantity: row.quantity }]
       : [];
   });
-
-/** A notification's payload is at most 8,000 bytes: SKUs (at most 32 characters) go 200 at a time. */
-async function notify(transaction: Transaction, skus: readonly string[]): Promise<void> {
-  for (let start = 0; start < skus.length; start += 200)
-    await transaction.query('SELECT pg_notify($1, $2)', [
-      STOCK_CHANNEL,
-      JSON.stringify(skus.slice(start, start + 200)),
-    ]);
-}

@@ -14,7 +14,7 @@ import { type Allocation, allocate, mergeLines, type Shortfall } from '../../dom
 import { type Reservation, type ReservationAction, transition } from '../../domain/reservation.ts';
 import { stockLowCrossings } from '../../domain/stock-low.ts';
 import { LEGACY_WAREHOUSE, legacyStock } from './legacy-stock.ts';
-import { STOCK_CHANNEL } from './stock-channel.ts';
+import { notifyStock } from './stock-channel.ts';
 
 export interface PostgresInventoryOptions {
   pool: Pool;
@@ -365,8 +365,4 @@ export class PostgresInventory implements Inventory {
       ],
     );
   }
-}
-
-async function notifyStock(client: PoolClient, skus: readonly string[]): Promise<void> {
-  await client.query('SELECT pg_notify($1, $2)', [STOCK_CHANNEL, JSON.stringify(skus)]);
 }
