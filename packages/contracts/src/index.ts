@@ -77,6 +77,7 @@ export {
   legacyOrderId,
   legacyOrderStatus,
   legacyProductId,
+  legacySku,
   legacyUserId,
   logPositionValue,
 } from './legacy-ids.ts';

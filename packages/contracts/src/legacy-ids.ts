@@ -19,6 +19,12 @@ export const legacyOrderId = mapped('ord');
 /** A legacy product is a product of catalog under this id (pricing and inventory key it by its SKU). */
 export const legacyProductId = mapped('prd');
 
+/**
+ * A SKU of the monolith as the services spell it (the catalog trims and upper-cases every SKU it
+ * takes): pricing's prices and inventory's levels of it are found by what the catalog holds.
+ */
+export const legacySku = (sku: string): string => sku.trim().toUpperCase();
+
 /** The legacy key of an id made by `legacyUserId`/`legacyOrderId`/`legacyProductId`, or undefined for a service's own. */
 export function legacyKeyOf(id: string): string | undefined {
   const match = /^[a-z]+_legacy_(\d{1,19})$/.exec(id);

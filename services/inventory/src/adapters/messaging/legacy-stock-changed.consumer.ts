@@ -1,5 +1,5 @@
 import type { ConsumerDefinition } from '@mercato/chassis';
-import { legacyProductChanged, legacyProductId, legacyStockChanged } from '@mercato/contracts';
+import { legacyProductChanged, legacyProductId, legacySku, legacyStockChanged } from '@mercato/contracts';
 import { legacyStock } from '../persistence/legacy-stock.ts';
 
 /**
@@ -20,7 +20,7 @@ export const legacyStockChangedConsumer = (): ConsumerDefinition => ({
       await legacyStock.recordSku(
         transaction,
         legacyProductId(change.row.id),
-        change.row.sku.trim().toUpperCase(),
+        legacySku(change.row.sku),
         change.source.lsn,
       );
       return;

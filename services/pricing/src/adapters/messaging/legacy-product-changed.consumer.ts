@@ -1,5 +1,5 @@
 import type { ConsumerDefinition, Logger } from '@mercato/chassis';
-import { compareLogPositions, legacyProductChanged, legacyProductId } from '@mercato/contracts';
+import { compareLogPositions, legacyProductChanged, legacyProductId, legacySku } from '@mercato/contracts';
 import { legacyPriceTakeover } from '../persistence/legacy-price-takeover.ts';
 
 /**
@@ -34,7 +34,7 @@ export const legacyProductChangedConsumer = (currency: string, logger: Logger): 
       transaction,
       {
         productId,
-        sku: change.row.sku.trim().toUpperCase(),
+        sku: legacySku(change.row.sku),
         amountMinor: change.row.price_cents,
         currency,
         updatedAt: new Date(change.row.updated_at),
