@@ -83,6 +83,23 @@ async function askForDrift(dataDir: string, query: string): Promise<DriftReport 
   return body;
 }
 
+/** The monolith's API as the run's operator, or why it cannot be asked. */
+async function monolithAdmin(dataDir: string): Promise<AdminCall | string> {
+  const call = await adminClient('legacy', dataDir);
+  return typeof call === 'string' ? `${call} (start with --legacy)` : call;
+}
+
+/** Gives `capability` to `owner` in the monolith's table (its move waits for the writes in flight). */
+async function giveCapability(
+  monolith: AdminCall,
+  capability: 'customers' | 'orders' | 'registrations',
+  owner: 'monolith' | 'services',
+): Promise<{ owner?: string; changedAt?: string } | string> {
+  const { ok, body } = await monolith('PUT', `/api/capabilities/${capability}`, { owner });
+  const answer = body as { owner?: string; changedAt?: string; detail?: string };
+  return ok ? answer : (answer.detail ?? 'the monolith refused the move');
+}
+
 /**
  * `mercato migrate move customers [--force]` (phase 3): the monolith gives customers up, once the
  * checker finds the services' customers and accounts equal to its own (`--force`: without asking). Its move waits for
@@ -91,16 +108,15 @@ async function askForDrift(dataDir: string, query: string): Promise<DriftReport 
  * side writes when its routing table has the `legacy-customer-writes` route (docs/strangler-fig.md).
  */
 async function moveCustomers(dataDir: string, force: boolean): Promise<number> {
-  const call = await adminClient('legacy', dataDir);
-  if (typeof call === 'string') return fail(`${call} (start with --legacy)`);
+  const monolith = await monolithAdmin(dataDir);
+  if (typeof monolith === 'string') return fail(monolith);
   if (!force) {
     // Once moved, the services write what they hold: a copy that differs would be written on.
     const refused = await differing(dataDir, 'customers', ['customers', 'accounts']);
     if (refused !== undefined) return refused;
   }
-  const { ok, body } = await call('PUT', '/api/capabilities/customers', { owner: 'services' });
-  const answer = body as { owner?: string; changedAt?: string; detail?: string };
-  if (!ok) return fail(answer.detail ?? 'the monolith refused the move');
+  const answer = await giveCapability(monolith, 'customers', 'services');
+  if (typeof answer === 'string') return fail(answer);
   process.stdout.write(`customers: written by the ${answer.owner} since ${answer.changedAt}\n`);
   return 0;
 }
@@ -132,17 +148,16 @@ async function differing(
  * Checked first: the services' products, prices and copy of the shelf equal to the monolith's.
  */
 async function moveOrders(dataDir: string, force: boolean): Promise<number> {
-  const call = await adminClient('legacy', dataDir);
-  if (typeof call === 'string') return fail(`${call} (start with --legacy)`);
+  const monolith = await monolithAdmin(dataDir);
+  if (typeof monolith === 'string') return fail(monolith);
   if (!force) {
     const refused = await differing(dataDir, 'orders', ['products', 'prices', 'stock']);
     if (refused !== undefined) return refused;
   }
   const inventory = await adminClient('inventory', dataDir);
   if (typeof inventory === 'string') return fail(inventory);
-  const { ok, body } = await call('PUT', '/api/capabilities/orders', { owner: 'services' });
-  const answer = body as { owner?: string; changedAt?: string; detail?: string };
-  if (!ok) return fail(answer.detail ?? 'the monolith refused the move');
+  const answer = await giveCapability(monolith, 'orders', 'services');
+  if (typeof answer === 'string') return fail(answer);
   process.stdout.write(
     `orders: new ones taken by the services since ${answer.changedAt}; the monolith finishes those it took\n`,
   );
@@ -185,8 +200,8 @@ async function awaitOwner(
 async function handOrdersBack(dataDir: string): Promise<number> {
   const inventory = await adminClient('inventory', dataDir);
   if (typeof inventory === 'string') return fail(inventory);
-  const monolith = await adminClient('legacy', dataDir);
-  if (typeof monolith === 'string') return fail(`${monolith} (start with --legacy)`);
+  const monolith = await monolithAdmin(dataDir);
+  if (typeof monolith === 'string') return fail(monolith);
   const { ok, body } = await inventory('POST', '/admin/legacy/orders/hand-back');
   const answer = body as { owner?: string; detail?: string };
   if (!ok) return fail(answer.detail ?? 'inventory refused the hand-back');
@@ -226,16 +241,14 @@ async function handOrdersBack(dataDir: string): Promise<number> {
  * services keep whom they signed up, and nothing has to come back first.
  */
 async function moveRegistrations(dataDir: string, flag: string | undefined): Promise<number> {
-  const call = await adminClient('legacy', dataDir);
-  if (typeof call === 'string') return fail(`${call} (start with --legacy)`);
+  const monolith = await monolithAdmin(dataDir);
+  if (typeof monolith === 'string') return fail(monolith);
   if (flag === undefined) {
     const refused = await differing(dataDir, 'registrations', ['customers', 'accounts']);
     if (refused !== undefined) return refused;
   }
-  const owner = flag === '--back' ? 'monolith' : 'services';
-  const { ok, body } = await call('PUT', '/api/capabilities/registrations', { owner });
-  const answer = body as { owner?: string; changedAt?: string; detail?: string };
-  if (!ok) return fail(answer.detail ?? 'the monolith refused the move');
+  const answer = await giveCapability(monolith, 'registrations', flag === '--back' ? 'monolith' : 'services');
+  if (typeof answer === 'string') return fail(answer);
   process.stdout.write(`registrations: taken by the ${answer.owner} since ${answer.changedAt}\n`);
   return 0;
 }
