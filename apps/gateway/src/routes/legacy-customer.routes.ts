@@ -12,19 +12,12 @@ import {
   legacyCustomer,
   monolithCustomer,
 } from './legacy-customer-edge.ts';
-import { legacyIdParams, requireOperator } from './legacy-edge.ts';
+import { IN_FLIGHT_MS, legacyIdParams, requireOperator } from './legacy-edge.ts';
 
 interface Read {
   id: number;
   request: FastifyRequest;
 }
-
-/**
- * A change the monolith made this recently may still be on its way to the services (change data
- * capture, then the take-over): a difference then is no fault of theirs. The drift checker's
- * settle window.
- */
-const IN_FLIGHT_MS = 5_000;
 
 /** The monolith's answer, read through the `legacy` cluster. */
 const fromMonolith = (upstreams: Upstreams, { id, request }: Read): Promise<LegacyCustomer> =>

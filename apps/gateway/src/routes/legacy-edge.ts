@@ -6,6 +6,12 @@ import { readJson } from '../upstreams/http-backend.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 
 /**
+ * The drift checker's settle window: a row the monolith changed this recently may still be on its
+ * way to the services, and a difference then is no fault of theirs.
+ */
+export const IN_FLIGHT_MS = 5_000;
+
+/**
  * `:id` of the monolith's paths, refused before anyone is asked when it is not one. At most 15
  * digits: every such id is a safe integer (16 may not be, and would be read as another).
  */

@@ -1,5 +1,5 @@
 import { AppError, AsyncExperiment, type Logger, notFound, type ReportingExperiment } from '@mercato/chassis';
-import { legacyKeyOf, legacyProductId } from '@mercato/contracts';
+import { legacyProductId } from '@mercato/contracts';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
@@ -7,11 +7,15 @@ import { z } from 'zod';
 import type { Identification } from '../auth/identification.ts';
 import type { UpstreamClients, Upstreams } from '../upstreams/upstreams.ts';
 import { problems } from './edge-schemas.ts';
-import { legacyIdParams, readMonolith, requireOperator } from './legacy-edge.ts';
-import { inFlight, inMonolithShape, type LegacyProduct, legacyProduct } from './legacy-product-shape.ts';
+import { IN_FLIGHT_MS, legacyIdParams, readMonolith, requireOperator } from './legacy-edge.ts';
+import {
+  inFlight,
+  inMonolithShape,
+  type LegacyProduct,
+  legacyProduct,
+  monolithProductKey,
+} from './legacy-product-shape.ts';
 
-/** The drift checker's settle window: a product changed this recently may still be on its way. */
-const IN_FLIGHT_MS = 5_000;
 /** The most catalog lists, pricing quotes and inventory reads at once. */
 const PAGE = 100;
 const LEGACY_CATEGORY = 'legacy';
@@ -80,10 +84,7 @@ async function allFromServices(upstreams: Upstreams, request: FastifyRequest): P
       pageSize: PAGE,
     });
     // The category is the monolith's products'; anything else filed there is not one of them.
-    const ofMonolith = listed.products.filter((product) => {
-      const key = legacyKeyOf(product.id);
-      return key !== undefined && product.id === legacyProductId(key);
-    });
+    const ofMonolith = listed.products.filter((product) => monolithProductKey(product.id) !== undefined);
     pages.push(await composed(clients, ofMonolith));
     if (page * PAGE >= listed.total || listed.products.length === 0) break;
   }

@@ -23,11 +23,16 @@ export interface ProductParts {
   available: number;
 }
 
+/** The monolith's key of catalog's `prd_legacy_<key>`; undefined for any other product. */
+export function monolithProductKey(productId: string): string | undefined {
+  const key = legacyKeyOf(productId);
+  return key !== undefined && legacyProductId(key) === productId ? key : undefined;
+}
+
 /** The services' parts of a product in the monolith's shape. */
 export function inMonolithShape({ product, priceMinor, available }: ProductParts): LegacyProduct {
-  const key = legacyKeyOf(product.id);
-  if (key === undefined || legacyProductId(key) !== product.id)
-    throw new Error(`not a product of the monolith: ${product.id}`);
+  const key = monolithProductKey(product.id);
+  if (key === undefined) throw new Error(`not a product of the monolith: ${product.id}`);
   return {
     id: Number(key),
     sku: product.sku,
