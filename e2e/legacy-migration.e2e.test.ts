@@ -10,6 +10,7 @@ import { demoAdmin } from '@mercato/demo-shop';
 import { describe, expect, it } from 'vitest';
 import { formatDrift } from '../apps/cli/src/commands/migrate.ts';
 import type { DriftReport } from '../apps/cli/src/migration/drift-checker.ts';
+import { superuserClient } from './support/platform-process.ts';
 import { mercato } from './support/release-cli.ts';
 import { suitePlatform } from './support/suite-platform.ts';
 
@@ -26,10 +27,11 @@ type Experiment = { mode: string; candidate_percent?: number };
 
 /**
  * The shipped table with customer reads of the monolith's API under `experiment` (none: as shipped),
- * with its customer writes sent to whichever side owns customers (`writes`, phase 3), and its product
- * reads under `products` (phase 3 for the catalog).
+ * with its customer writes sent to whichever side owns customers (`writes`, phase 3), its product
+ * reads under `products` (phase 3 for the catalog), and without the proxy to the monolith once it
+ * retired (`monolith` false).
  */
-function writeRoutes(experiment?: Experiment, writes = false, products?: Experiment): void {
+function writeRoutes(experiment?: Experiment, writes = false, products?: Experiment, monolith = true): void {
   const table = JSON.parse(readFileSync(shippedRoutes, 'utf8')) as { routes: Array<{ name: string }> };
   if (products)
     table.routes.splice(
@@ -71,6 +73,8 @@ function writeRoutes(experiment?: Experiment, writes = false, products?: Experim
       reads,
     );
   }
+  // The monolith retired: nothing is proxied to it any more.
+  if (!monolith) table.routes = table.routes.filter((route) => route.name !== 'legacy');
   writeFileSync(routesFile, JSON.stringify(table));
 }
 
@@ -877,5 +881,234 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
       );
     }
     await settledDrift();
+  });
+
+  it('the whole way: under registrations, profile edits, orders and reads, every capability moves to the services and the monolith retires, no request failed and nothing lost', async () => {
+    const admin = { authorization: `Bearer ${await tokenOf(demoAdmin.email, demoAdmin.password)}` };
+    const legacy = await legacyUrl();
+    const tablesApplied = () =>
+      suite.platform.jsonLines().filter((line) => /^routing table v\d+ applied$/.test(String(line.message)))
+        .length;
+    const route = async (...table: Parameters<typeof writeRoutes>) => {
+      const applied = tablesApplied();
+      writeRoutes(...table);
+      await waitFor('the routing table in force', async () => tablesApplied() > applied);
+    };
+    // Phase 2 for reads (compared in shadow), customer writes sent to whichever side writes them.
+    await route({ mode: 'shadow' }, true, { mode: 'shadow' });
+
+    // The shop's front end, all along: where it sends each kind of request moves with the phases.
+    const front = { orders: 'monolith', registrations: 'monolith' } as Record<
+      string,
+      'monolith' | 'services'
+    >;
+    const failed: Array<{ what: string; status: number; code?: string }> = [];
+    const counts = new Map<string, number>();
+    const count = (what: string) => counts.set(what, (counts.get(what) ?? 0) + 1);
+    const edits = new Map<number, { name?: string; address?: string }>();
+    const signedUp: Array<{ email: string; password: string; where: string }> = [];
+    const servicesOrders: string[] = [];
+    let running = true;
+    const answer = async (what: string, response: Response | undefined) => {
+      const body = (await response?.json().catch(() => ({}))) as { code?: string };
+      if (!response?.ok && body.code !== 'LEGACY.CAPABILITY_MOVED')
+        failed.push({ what, status: response?.status ?? 0, code: body.code });
+      else count(what);
+      return body;
+    };
+    const post = (url: string, body: unknown, headers: Record<string, string> = admin) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).catch(() => undefined);
+    /** A request the monolith refused because its capability moved: held until the front end switched. */
+    const heldFor = (capability: string) =>
+      waitFor(
+        `the front end sending ${capability} to the services`,
+        () => front[capability] === 'services',
+        60_000,
+      );
+    const loop = async (pauseMs: number, step: (n: number) => Promise<void>) => {
+      for (let n = 0; running; n += 1) {
+        await step(n);
+        await sleep(pauseMs);
+      }
+    };
+    const customer17 = { authorization: `Bearer ${await tokenOf('customer17@legacy.example', 'legacy-17')}` };
+    const registerWithServices = async (email: string, password: string) => {
+      await answer(
+        'registration',
+        await post(`${gateway}/api/auth/register`, { email, password, name: 'Whole Way' }, {}),
+      );
+      signedUp.push({ email, password, where: 'services' });
+    };
+    const orderWithServices = async (n: number) => {
+      const response = await post(
+        `${gateway}/api/orders`,
+        { items: [{ sku: 'LEG-0062', quantity: 1 }], shipping_address: '17 Old Street' },
+        { ...customer17, 'idempotency-key': `whole-way-${n}` },
+      );
+      const body = (await answer('order', response)) as { order_id?: string };
+      if (response?.status === 202 && body.order_id) servicesOrders.push(body.order_id);
+    };
+    const traffic = [
+      // Registrations, about three a second.
+      loop(300, async (n) => {
+        const email = `whole-way-${n}@legacy.example`;
+        const password = `whole-way-${n}-password`;
+        if (front.registrations === 'services') return registerWithServices(email, password);
+        const body = await answer(
+          'registration',
+          await post(`${gateway}/legacy/api/customers`, { email, name: 'Whole Way', password }),
+        );
+        if (body.code !== 'LEGACY.CAPABILITY_MOVED')
+          return void signedUp.push({ email, password, where: 'monolith' });
+        await heldFor('registrations');
+        await registerWithServices(email, password);
+      }),
+      // Profile edits at the edge, about ten a second, 20 customers in turn (the last write of each known).
+      loop(100, async (n) => {
+        const id = 200 + (n % 20);
+        const changes = n % 2 === 0 ? { name: `Whole Way ${n}` } : { address: `${n} Whole Way` };
+        const response = await fetch(`${gateway}/legacy/api/customers/${id}`, {
+          method: 'PATCH',
+          headers: { ...admin, 'content-type': 'application/json' },
+          body: JSON.stringify(changes),
+        }).catch(() => undefined);
+        await answer('profile edit', response);
+        if (response?.ok) edits.set(id, { ...edits.get(id), ...changes });
+      }),
+      // Orders, about four a second.
+      loop(250, async (n) => {
+        if (front.orders === 'services') return orderWithServices(n);
+        const body = await answer(
+          'order',
+          await post(`${gateway}/legacy/api/orders`, {
+            customerId: 1 + (n % 5_000),
+            lines: [{ productId: 62, quantity: 1 }],
+          }),
+        );
+        if (body.code !== 'LEGACY.CAPABILITY_MOVED') return;
+        await heldFor('orders');
+        await orderWithServices(n);
+      }),
+      // Reads of customers and products at the edge, about ten a second.
+      loop(100, async (n) => {
+        const path =
+          n % 2 === 0 ? `/legacy/api/customers/${1 + (n % 5_000)}` : `/legacy/api/products/${1 + (n % 200)}`;
+        await answer('read', await fetch(`${gateway}${path}`, { headers: admin }).catch(() => undefined));
+      }),
+    ];
+    const run = async (args: string[], expected: string) => {
+      const began = performance.now();
+      const result = await mercato(suite.dataDir, args);
+      expect(result, result.output).toMatchObject({ code: 0, output: expect.stringContaining(expected) });
+      console.log(`mercato ${args.join(' ')}: ${Math.round(performance.now() - began)} ms`);
+      return result.output;
+    };
+    let retirement = '';
+    try {
+      await sleep(1_500);
+      await run(['migrate', 'move', 'customers'], 'written by the services');
+      // Reads answered by the services alone.
+      await route({ mode: 'candidate', candidate_percent: 100 }, true, {
+        mode: 'candidate',
+        candidate_percent: 100,
+      });
+      await run(['migrate', 'move', 'orders'], "inventory sells from the monolith's shelf");
+      front.orders = 'services';
+      await run(['migrate', 'move', 'registrations'], 'taken by the services');
+      front.registrations = 'services';
+      // The back office finishes every order the monolith took: shipped ones delivered, paid ones
+      // shipped then delivered, placed ones cancelled (their stock going to inventory's shelf).
+      const backOffice = async (from: string, to: string) => {
+        for (;;) {
+          const { ids } = (await (await fetch(`${legacy}/api/orders?status=${from}&limit=1000`)).json()) as {
+            ids: number[];
+          };
+          if (ids.length === 0) return;
+          const moved = await post(`${legacy}/api/orders/statuses`, { status: to, ids }, {});
+          expect(moved?.status).toBe(200);
+        }
+      };
+      // Refused while orders are unfinished, nothing changed.
+      const early = await mercato(suite.dataDir, ['migrate', 'retire']);
+      expect(early, early.output).toMatchObject({
+        code: 64,
+        output: expect.stringContaining('orders to finish'),
+      });
+      const finishing = performance.now();
+      await backOffice('shipped', 'delivered');
+      await backOffice('paid', 'shipped');
+      await backOffice('shipped', 'delivered');
+      await backOffice('placed', 'cancelled');
+      console.log(
+        `the back office finished the monolith's orders in ${Math.round(performance.now() - finishing)} ms`,
+      );
+      // Nothing is sent to the monolith any more; then it retires.
+      await route(
+        { mode: 'candidate', candidate_percent: 100 },
+        true,
+        { mode: 'candidate', candidate_percent: 100 },
+        false,
+      );
+      retirement = await run(['migrate', 'retire'], 'the monolith retired at');
+      await sleep(2_000);
+    } finally {
+      running = false;
+      await Promise.all(traffic);
+    }
+    console.log(retirement);
+    console.log(
+      `the whole way: ${[...counts].map(([what, n]) => `${n} ${what}s`).join(', ')}; ${failed.length} failed; ` +
+        `${signedUp.filter((who) => who.where === 'monolith').length} signed up by the monolith, ${servicesOrders.length} orders placed by the services`,
+    );
+    expect(failed).toEqual([]);
+    expect(retirement).toMatch(/^drift 0 /m);
+    expect(retirement).toContain('dropped slot mercato_legacy_cdc and publication mercato_legacy_cdc');
+
+    // Retired: the monolith and its capture stopped, no slot left on the server, the checker's last report kept.
+    const { processes } = await suite.platform.admin<{ processes: Array<{ name: string; state: string }> }>(
+      'processes',
+    );
+    expect(
+      processes.filter((process) => process.name.startsWith('legacy')).map((process) => process.state),
+    ).toEqual(['stopped', 'stopped']);
+    const server = await superuserClient(suite.dataDir, ports.postgres, 'postgres');
+    try {
+      const left = await server.query('SELECT slot_name FROM pg_replication_slots');
+      expect(left.rows).toEqual([]);
+    } finally {
+      await server.end();
+    }
+    const check = await mercato(suite.dataDir, ['migrate', 'check']);
+    expect(check, check.output).toMatchObject({
+      code: 0,
+      output: expect.stringContaining('the monolith retired at'),
+    });
+    const again = await mercato(suite.dataDir, ['migrate', 'retire']);
+    expect(again.output).toContain('the monolith retired at');
+
+    // Nothing lost: every acknowledged profile write in the services (read at the edge, the services
+    // answering), every order the services took confirmed, everyone signed up signing in to the services.
+    for (const [id, expected] of edits) {
+      const read = await fetch(`${gateway}/legacy/api/customers/${id}`, { headers: admin });
+      expect(await read.json()).toMatchObject(expected);
+    }
+    const outcomes = await Promise.all(servicesOrders.map(settledStatus));
+    expect(outcomes.filter((status) => status === 'cancelled' || status === 'failed')).toEqual([]);
+    for (const who of [signedUp[0], signedUp.find((one) => one.where === 'services'), signedUp.at(-1)]) {
+      if (!who) continue;
+      await waitFor(`${who.email} signing in`, async () => {
+        const response = await post(
+          `${gateway}/api/auth/login`,
+          { email: who.email, password: who.password },
+          {},
+        );
+        await response?.arrayBuffer();
+        return response?.status === 200;
+      });
+    }
   });
 });

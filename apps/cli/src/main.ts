@@ -8,6 +8,7 @@ import { migrateCommand } from './commands/migrate.ts';
 import { projectionsCommand } from './commands/projections.ts';
 import { releaseCommand, rollbackCommand } from './commands/release.ts';
 import { supervisorConfig } from './config.ts';
+import { readRetirement } from './migration/retirement.ts';
 import { parseReplicas } from './replicas.ts';
 import { everyService, legacyServices, serviceCatalog } from './services.ts';
 import { LogOutput } from './supervisor/log-output.ts';
@@ -81,7 +82,15 @@ for (let index = 0; index < startArgs.length; index += 1) {
     process.exit(64);
   }
 }
-const catalog = config.MERCATO_LEGACY ? [...serviceCatalog, ...legacyServices] : serviceCatalog;
+// A monolith retired in this data directory (mercato migrate retire) is not started again: its
+// database stays, as an archive, and its slot is gone.
+const retirement = config.MERCATO_LEGACY ? await readRetirement(config.MERCATO_DATA_DIR) : undefined;
+if (retirement)
+  process.stderr.write(
+    `mercato: the legacy monolith was retired at ${retirement.retiredAt}; starting without it and its capture (its database is kept)\n`,
+  );
+const catalog =
+  config.MERCATO_LEGACY && !retirement ? [...serviceCatalog, ...legacyServices] : serviceCatalog;
 let replicas: Map<string, number>;
 let autoscale: Map<string, AutoscaleRange>;
 try {

@@ -1,4 +1,4 @@
-import type { Pool, Transaction } from '@mercato/chassis';
+import { inTransaction, type Pool, type Transaction } from '@mercato/chassis';
 import { legacyErrors } from './legacy-errors.ts';
 
 export type CapabilityOwner = 'monolith' | 'services';
@@ -47,14 +47,19 @@ export class LegacyCapabilities {
     // once their last changes are here): taken here, their writes in flight would be lost. Not for
     // registrations: the services keep the customers they signed up, nothing comes back. Moving to
     // where it is changes nothing.
-    const { rows } = await this.#pool.query<CapabilityRow>(
-      `UPDATE capabilities SET owner = $2, changed_at = CASE WHEN owner = $2 THEN changed_at ELSE now() END
-       WHERE name = $1 AND NOT (owner = 'services' AND $2 = 'monolith' AND name <> 'registrations') RETURNING *`,
-      [name, owner],
-    );
-    const row = rows[0];
-    if (!row) throw legacyErrors.backThroughServices(name);
-    return capabilityJson(row);
+    return inTransaction(this.#pool, async (tx) => {
+      const { rows } = await tx.query<CapabilityRow>(
+        `UPDATE capabilities SET owner = $2, changed_at = CASE WHEN owner = $2 THEN changed_at ELSE now() END
+         WHERE name = $1 AND NOT (owner = 'services' AND $2 = 'monolith' AND name <> 'registrations') RETURNING *`,
+        [name, owner],
+      );
+      // Read after the row is held: a retirement committed before this waited for it, one after waits.
+      const retired = await tx.query('SELECT 1 FROM retirement');
+      if (retired.rows.length > 0) throw legacyErrors.retired();
+      const row = rows[0];
+      if (!row) throw legacyErrors.backThroughServices(name);
+      return capabilityJson(row);
+    });
   }
 }
 

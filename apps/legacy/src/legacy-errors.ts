@@ -63,6 +63,26 @@ export const legacyErrors = {
         : `The services write ${name}: they give it back (mercato migrate move ${name} --back), once the monolith has every change they made`,
       { capability: name },
     ),
-  badTransition: (from: OrderStatus, to: OrderStatus) =>
-    conflict('LEGACY.BAD_TRANSITION', `An order cannot move from ${from} to ${to}`, { from, to }),
+  stillWrites: (capabilities: string[]) =>
+    conflict(
+      'LEGACY.STILL_WRITES',
+      `The monolith still writes ${capabilities.join(', ')}: move ${capabilities.length === 1 ? 'it' : 'them'} to the services first (mercato migrate move ${capabilities[0]})`,
+      { capabilities },
+    ),
+  ordersUnfinished: (unfinished: Record<string, number>, examples: number[]) =>
+    conflict(
+      'LEGACY.ORDERS_UNFINISHED',
+      `The monolith has orders to finish before it retires (${Object.entries(unfinished)
+        .map(([status, count]) => `${count} ${status}`)
+        .join(', ')}; e.g. order ${examples.join(', ')}): deliver or cancel them (POST /api/orders/statuses)`,
+      { unfinished, examples },
+    ),
+  retired: () =>
+    conflict('LEGACY.RETIRED', 'The monolith is retired: the services write everything it wrote'),
+  badTransition: (from: OrderStatus, to: OrderStatus, orderId?: number) =>
+    conflict(
+      'LEGACY.BAD_TRANSITION',
+      `${orderId === undefined ? 'An order' : `Order ${orderId}`} cannot move from ${from} to ${to}`,
+      { from, to, ...(orderId === undefined ? {} : { orderId }) },
+    ),
 };

@@ -107,9 +107,44 @@ export class LegacyOrders {
         id,
         moved.value.status,
       ]);
-      if (moved.value.restock) await restock(tx, id);
+      if (moved.value.restock) await restock(tx, [id]);
       return this.#load(tx, id);
     });
+  }
+
+  /**
+   * The back office's batch: moves each order one step to `to`, in id order (as rows are locked
+   * everywhere here), all in one transaction; one that cannot move fails the whole batch.
+   */
+  moveMany(ids: readonly number[], to: OrderStatus): Promise<number> {
+    return inTransaction(this.#pool, async (tx) => {
+      const { rows } = await tx.query<{ id: string; status: OrderStatus }>(
+        'SELECT id::text AS id, status FROM orders WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE',
+        [ids],
+      );
+      const found = new Set(rows.map((row) => Number(row.id)));
+      const missing = ids.find((id) => !found.has(id));
+      if (missing !== undefined) throw legacyErrors.notFound('Order', missing);
+      for (const row of rows) {
+        const moved = moveOrder(row.status, to);
+        if (!moved.ok) throw legacyErrors.badTransition(moved.error.from, moved.error.to, Number(row.id));
+      }
+      await tx.query('UPDATE orders SET status = $2, updated_at = now() WHERE id = ANY($1::bigint[])', [
+        ids,
+        to,
+      ]);
+      if (to === 'cancelled') await restock(tx, ids);
+      return rows.length;
+    });
+  }
+
+  /** The ids of orders in `status`, after `after`, in id order: the back office's work list. */
+  async idsIn(status: OrderStatus, after: number, limit: number): Promise<number[]> {
+    const { rows } = await this.#pool.query<{ id: string }>(
+      'SELECT id::text AS id FROM orders WHERE status = $1 AND id > $2 ORDER BY id LIMIT $3',
+      [status, after, limit],
+    );
+    return rows.map((row) => Number(row.id));
   }
 
   async find(id: number): Promise<OrderJson> {
@@ -132,19 +167,19 @@ export class LegacyOrders {
   }
 }
 
-/** Puts a cancelled order's quantities back on the shelf, locking stock rows in product order first. */
-async function restock(tx: Transaction, orderId: number): Promise<void> {
+/** Puts cancelled orders' quantities back on the shelf, locking stock rows in product order first. */
+async function restock(tx: Transaction, orderIds: readonly number[]): Promise<void> {
   await tx.query(
     `SELECT 1 FROM stock
-     WHERE product_id IN (SELECT product_id FROM order_lines WHERE order_id = $1)
+     WHERE product_id IN (SELECT product_id FROM order_lines WHERE order_id = ANY($1::bigint[]))
      ORDER BY product_id FOR UPDATE`,
-    [orderId],
+    [orderIds],
   );
   await tx.query(
     `UPDATE stock AS s SET quantity = s.quantity + l.quantity, updated_at = now()
      FROM (SELECT product_id, sum(quantity)::integer AS quantity
-           FROM order_lines WHERE order_id = $1 GROUP BY product_id) AS l
+           FROM order_lines WHERE order_id = ANY($1::bigint[]) GROUP BY product_id) AS l
      WHERE s.product_id = l.product_id`,
-    [orderId],
+    [orderIds],
   );
 }

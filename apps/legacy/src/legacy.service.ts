@@ -6,6 +6,7 @@ import { LegacyCapabilities } from './legacy-capabilities.ts';
 import { LegacyCustomers } from './legacy-customers.ts';
 import { LegacyOrders } from './legacy-orders.ts';
 import { LegacyProducts } from './legacy-products.ts';
+import { LegacyRetirement } from './legacy-retirement.ts';
 
 /**
  * The pre-microservices shop: one process, one database, a synchronous JSON API and one transaction
@@ -24,6 +25,7 @@ export const legacyDefinition: ServiceDefinition<LegacyConfig, { database: true 
         products: new LegacyProducts(db),
         orders: new LegacyOrders(db),
         capabilities: new LegacyCapabilities(db),
+        retirement: new LegacyRetirement(db),
       }),
     };
   },

@@ -2,6 +2,8 @@ import { fail, ok, type Result } from '@mercato/chassis/result';
 
 export const orderStatuses = ['placed', 'paid', 'shipped', 'delivered', 'cancelled'] as const;
 export type OrderStatus = (typeof orderStatuses)[number];
+/** An order the monolith took is finished once delivered or cancelled; it retires only then. */
+export const unfinishedStatuses: readonly OrderStatus[] = ['placed', 'paid', 'shipped'];
 
 const next: Record<OrderStatus, readonly OrderStatus[]> = {
   placed: ['paid', 'cancelled'],

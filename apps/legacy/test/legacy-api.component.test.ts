@@ -329,4 +329,80 @@ describe.skipIf(!postgres.available)(suiteTitle('the legacy monolith', postgres)
     });
     expect((await signUp(2)).status).toBe(201);
   });
+
+  it('finishes orders in batches and retires only once the services write everything and its orders finished; then takes nothing back', async () => {
+    const statusOf = async (id: number) =>
+      (await db.query<{ status: string }>('SELECT status FROM orders WHERE id = $1', [id])).rows[0]?.status;
+    const idsIn = async (status: string) =>
+      (await call('GET', `/api/orders?status=${status}&limit=1000`)).body.ids as number[];
+    const batch = (status: string, ids: number[]) => call('POST', '/api/orders/statuses', { status, ids });
+    const finish = async (from: string, to: string) => {
+      for (let ids = await idsIn(from); ids.length > 0; ids = await idsIn(from))
+        expect(await batch(to, ids)).toMatchObject({ status: 200, body: { moved: ids.length } });
+    };
+
+    // Registrations are still the monolith's.
+    const writes = await call('POST', '/api/retirement');
+    expectProblem(writes, 409, 'LEGACY.STILL_WRITES');
+    expect(writes.body.detail).toContain('registrations');
+    expect((await call('PUT', '/api/capabilities/registrations', { owner: 'services' })).status).toBe(200);
+    const unfinished = await call('POST', '/api/retirement');
+    expectProblem(unfinished, 409, 'LEGACY.ORDERS_UNFINISHED');
+    expect(unfinished.body.unfinished).toMatchObject({
+      paid: expect.any(Number),
+      shipped: expect.any(Number),
+    });
+
+    // A batch moves all its orders or none: one that cannot move is named, nothing changes.
+    const [shipped, otherShipped] = await idsIn('shipped');
+    const [delivered] = (await call('GET', '/api/orders?status=delivered&limit=1')).body.ids as number[];
+    if (!shipped || !otherShipped || !delivered) throw new Error('the seed has shipped and delivered orders');
+    const mixed = await batch('delivered', [shipped, delivered]);
+    expectProblem(mixed, 409, 'LEGACY.BAD_TRANSITION');
+    expect(mixed.body).toMatchObject({ orderId: delivered, from: 'delivered', to: 'delivered' });
+    expect(await statusOf(shipped)).toBe('shipped');
+    expectProblem(await batch('delivered', [shipped, 99_999_999]), 404, 'LEGACY.NOT_FOUND');
+    expectProblem(await batch('delivered', [shipped, shipped]), 400, 'REQUEST.INVALID');
+    expectProblem(await batch('delivered', []), 400, 'REQUEST.INVALID');
+    expectProblem(await call('GET', '/api/orders?status=lost'), 400, 'REQUEST.INVALID');
+
+    // Cancelled in a batch, placed orders put their stock back.
+    const placed = await idsIn('placed');
+    const { rows: lines } = await db.query<{ product_id: string; quantity: number }>(
+      `SELECT product_id::text, sum(quantity)::int AS quantity FROM order_lines
+       WHERE order_id = ANY($1::bigint[]) GROUP BY product_id`,
+      [placed],
+    );
+    const stockBefore = await Promise.all(lines.map((line) => stockOf(Number(line.product_id))));
+    await finish('placed', 'cancelled');
+    expect(await Promise.all(lines.map((line) => stockOf(Number(line.product_id))))).toEqual(
+      stockBefore.map((before, index) => before + (lines[index]?.quantity ?? 0)),
+    );
+    await finish('shipped', 'delivered');
+    await finish('paid', 'shipped');
+    await finish('shipped', 'delivered');
+
+    const retired = await call('POST', '/api/retirement');
+    expect(retired).toMatchObject({
+      status: 200,
+      body: { retiredAt: expect.any(String), lsn: expect.any(String) },
+    });
+    // Asked again, the same retirement.
+    expect((await call('POST', '/api/retirement')).body.retiredAt).toBe(retired.body.retiredAt);
+    // Nothing goes back to it, and it takes nothing new.
+    expectProblem(
+      await call('PUT', '/api/capabilities/registrations', { owner: 'monolith' }),
+      409,
+      'LEGACY.RETIRED',
+    );
+    expectProblem(
+      await call('POST', '/api/customers', {
+        email: 'late@legacy.example',
+        name: 'Late',
+        password: 'late-password',
+      }),
+      409,
+      'LEGACY.CAPABILITY_MOVED',
+    );
+  });
 });

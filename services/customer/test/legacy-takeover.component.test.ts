@@ -267,6 +267,28 @@ describe.skipIf(!postgres.available)(
         Code.InvalidArgument,
       );
 
+      // While the monolith retires, nothing goes back to it: the services keep its customers.
+      const retirement = (retired: boolean) =>
+        fetch(`${running.url}/admin/legacy/retirement`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ retired }),
+        });
+      const marked = await retirement(true);
+      expect(marked.status).toBe(200);
+      expect(Date.parse(((await marked.json()) as { retired_at: string }).retired_at)).toBeGreaterThan(0);
+      const keptHere = await fetch(`${running.url}/admin/legacy/customers/hand-back`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      expect(keptHere.status).toBe(409);
+      expect(await keptHere.json()).toMatchObject({ code: 'CUSTOMER.MONOLITH_RETIRED' });
+      expect(
+        (await client().updateProfile({ id: 'usr_legacy_47', name: 'Written Here' })).customer?.name,
+      ).toBe('Written Here');
+      // The monolith refused to retire: unmarked, customers may go back.
+      expect(await (await retirement(false)).json()).toEqual({ retired_at: null });
+
       // Handed back: no profile write from here, announced after the last change written.
       const handedBack = await fetch(`${running.url}/admin/legacy/customers/hand-back`, {
         method: 'POST',
@@ -292,6 +314,10 @@ describe.skipIf(!postgres.available)(
       );
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(await profile('usr_legacy_47')).toMatchObject({ name: 'Written Here' });
+      // Not retiring while customers are not the services' for good.
+      const notMoved = await retirement(true);
+      expect(notMoved.status).toBe(409);
+      expect(await notMoved.json()).toMatchObject({ code: 'CUSTOMER.NOT_MOVED' });
       await publishMove('monolith', takenBack);
       await waitFor(
         'the monolith’s write after it took customers back',

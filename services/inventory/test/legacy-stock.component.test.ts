@@ -79,6 +79,16 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolithâ
     expect((await levelOf('LEG-0010'))?.available).toBe(12);
   });
 
+  it('is not marked retiring while the monolith takes orders', async () => {
+    const answer = await fetch(`${running.url}/admin/legacy/retirement`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ retired: true }),
+    });
+    expect(answer.status).toBe(409);
+    expect(await answer.json()).toMatchObject({ code: 'INVENTORY.ORDERS_NOT_MOVED' });
+  });
+
   it('reserves nothing from the monolithâ€™s shelf', async () => {
     const refused = await grpcFailure(
       client().reserveStock({ reservationId: 'res-legacy', lines: [{ sku: 'LEG-0009', quantity: 1 }] }),
@@ -185,6 +195,38 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolithâ
       (await db.query<{ owner: string }>("SELECT owner FROM legacy_capabilities WHERE name = 'orders'"))
         .rows[0]?.owner,
     ).toBe('services');
+  });
+
+  it('keeps the shelf while the monolith retires: a hand-back refused, until the monolith refused to retire', async () => {
+    const admin = (method: string, path: string, body?: unknown) =>
+      fetch(`${running.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${ADMIN_TOKEN}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const marked = await admin('PUT', '/admin/legacy/retirement', { retired: true });
+    expect(marked.status).toBe(200);
+    const { retired_at: retiredAt } = (await marked.json()) as { retired_at: string };
+    expect(Date.parse(retiredAt)).toBeGreaterThan(0);
+    // Marked again, the same mark.
+    expect(await (await admin('PUT', '/admin/legacy/retirement', { retired: true })).json()).toEqual({
+      retired_at: retiredAt,
+    });
+    const refused = await admin('POST', '/admin/legacy/orders/hand-back');
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toMatchObject({ code: 'INVENTORY.MONOLITH_RETIRED' });
+    expect(await (await admin('GET', '/admin/legacy/orders')).json()).toMatchObject({
+      owner: 'services',
+      retired_at: retiredAt,
+    });
+    expect((await admin('PUT', '/admin/legacy/retirement', { retired: 'yes' })).status).toBe(400);
+    // The monolith refused to retire (orders unfinished): unmarked, the shelf may go back (next test).
+    expect(await (await admin('PUT', '/admin/legacy/retirement', { retired: false })).json()).toEqual({
+      retired_at: null,
+    });
   });
 
   it('gives the shelf back: its levels emptied into the monolithâ€™s, stock released later sent after, then the monolithâ€™s shelf followed again', async () => {

@@ -1,15 +1,16 @@
 import { driftOf } from '../migration/drift.ts';
 import type { DriftReport } from '../migration/drift-checker.ts';
+import type { RetirementRecord } from '../migration/retirement.ts';
 import { type AdminCall, adminClient, fail, runAccess } from './admin-client.ts';
 
 /** How long `move orders` waits for inventory to take the monolith's shelf over. */
 const SHELF_TAKEN_WITHIN_MS = 60_000;
 
 const usage =
-  'usage: mercato migrate check [--settle-ms N] | mercato migrate move customers|orders|registrations [--back | --force]';
+  'usage: mercato migrate check [--settle-ms N] | mercato migrate move customers|orders|registrations [--back | --force] | mercato migrate retire';
 
 /** The checker's report as a table: each table's rows on both sides and what differs. */
-export function formatDrift(report: DriftReport): string {
+export function formatDrift(report: DriftReport & { retired?: { at: string; lsn: string } }): string {
   const rows = [
     ['table', 'monolith', 'service', 'missing', 'differing', 'extra'],
     ...Object.entries(report.tables).map(([name, table]) => [
@@ -35,6 +36,11 @@ export function formatDrift(report: DriftReport): string {
     ),
   );
   return [
+    ...(report.retired
+      ? [
+          `the monolith retired at ${report.retired.at} (its log ended at ${report.retired.lsn}); its last check:`,
+        ]
+      : []),
     `drift ${report.drift} at ${report.at} (${report.inFlight} rows in flight left out, ${report.rechecks} rechecks)`,
     ...lines,
     `order totals: monolith ${report.totals.legacy}, order-view ${report.totals.orderView} (cents)`,
@@ -61,6 +67,7 @@ export async function migrateCommand(args: string[], dataDir: string): Promise<n
     if (flag === 'registrations') return moveRegistrations(dataDir, value);
     return value === '--back' ? handCustomersBack(dataDir) : moveCustomers(dataDir, value === '--force');
   }
+  if (sub === 'retire') return args.length === 1 ? retire(dataDir) : fail(usage);
   if (sub !== 'check') return fail(usage);
   if (flag !== undefined && (flag !== '--settle-ms' || !/^\d{1,6}$/.test(value ?? ''))) return fail(usage);
   const report = await askForDrift(dataDir, value === undefined ? '' : `?settle_ms=${value}`);
@@ -70,17 +77,42 @@ export async function migrateCommand(args: string[], dataDir: string): Promise<n
 }
 
 /** The running platform's checker (the supervisor's), or why it could not be asked. */
-async function askForDrift(dataDir: string, query: string): Promise<DriftReport | string> {
+const askForDrift = (dataDir: string, query: string) =>
+  askSupervisor<DriftReport & { retired?: { at: string; lsn: string } }>(
+    dataDir,
+    'GET',
+    `/admin/migration/drift${query}`,
+  );
+
+/** One of the supervisor's migration endpoints, or why it could not be asked. */
+async function askSupervisor<T>(dataDir: string, method: 'GET' | 'POST', path: string): Promise<T | string> {
   const access = await runAccess(dataDir);
   if (typeof access === 'string') return access;
   const supervisor = access.state.supervisor.url;
-  const response = await fetch(`${supervisor}/admin/migration/drift${query}`, {
+  const response = await fetch(`${supervisor}${path}`, {
+    method,
     headers: { authorization: `Bearer ${access.token}` },
   }).catch((error: Error) => error);
   if (response instanceof Error) return `the supervisor did not answer at ${supervisor}: ${response.message}`;
-  const body = (await response.json().catch(() => ({}))) as DriftReport & { detail?: string };
+  const body = (await response.json().catch(() => ({}))) as T & { detail?: string };
   if (!response.ok) return body.detail ?? `the supervisor answered ${response.status}`;
   return body;
+}
+
+/**
+ * `mercato migrate retire` (phase N): the services keep what they took for good, the monolith
+ * retires once it writes nothing and its orders finished, its last changes reach the services, the
+ * checker finds no drift; then its capture stops, the slot and publication are dropped, and it stops.
+ */
+async function retire(dataDir: string): Promise<number> {
+  const record = await askSupervisor<RetirementRecord>(dataDir, 'POST', '/admin/migration/retire');
+  if (typeof record === 'string') return fail(record);
+  process.stdout.write(
+    `${formatDrift(record.report)}\nthe monolith retired at ${record.retiredAt} (its log ended at ${record.lsn}); ` +
+      `dropped slot ${record.dropped.slots.join(', ') || '(none)'} and publication ${record.dropped.publications.join(', ') || '(none)'}; ` +
+      'the monolith and its capture are stopped (its database is kept)\n',
+  );
+  return 0;
 }
 
 /** The monolith's API as the run's operator, or why it cannot be asked. */

@@ -5,7 +5,7 @@ import { AppError } from '@mercato/chassis/errors';
 import { createHttpServer, type HttpApp } from '@mercato/chassis/http-server';
 import type { Logger } from '@mercato/chassis/logging';
 import { createServiceMetrics } from '@mercato/chassis/metrics';
-import type { MigrationDatabases } from '../migration/drift-checker.ts';
+import type { MigrationControl } from '../migration/migration-control.ts';
 import type { LogStore } from '../observability/log-store.ts';
 import type { MetricsCollector } from '../observability/metrics-collector.ts';
 import { decodeOtlpProtobuf } from '../observability/otlp-decode.ts';
@@ -37,8 +37,8 @@ export interface SupervisorApiSettings {
   metrics: MetricsCollector;
   /** How long a stopped or restarted process gets to drain before it is killed. */
   graceMs: number;
-  /** The databases the migration's drift checker compares, when the monolith runs. */
-  migration?: () => MigrationDatabases | undefined;
+  /** The migration's drift checker and the monolith's retirement (`--legacy`). */
+  migration?: MigrationControl;
 }
 
 export interface SupervisorApi {
@@ -116,7 +116,7 @@ export async function startSupervisorApi(settings: SupervisorApiSettings): Promi
       );
       await scope.register(observabilityRoutes(settings.spans, settings.logs, settings.metrics));
       await scope.register(serviceAdminRoutes(settings.processes, settings.adminToken));
-      await scope.register(migrationRoutes(settings.migration ?? (() => undefined)));
+      await scope.register(migrationRoutes(settings.migration));
     },
     { logLevel: 'warn' },
   );

@@ -17,6 +17,7 @@ import {
 import { buildWebIfStale } from '../build/web-build.ts';
 import type { SupervisorConfig } from '../config.ts';
 import type { MigrationDatabases } from '../migration/drift-checker.ts';
+import { migrationControl } from '../migration/migration-control.ts';
 import {
   prometheusConfig,
   prometheusTargetsPath,
@@ -201,7 +202,14 @@ export async function startPlatform(
       processes: () => running,
       registry,
       releases,
-      migration: () => migrationDatabases(server.databases),
+      migration: migrationControl({
+        databases: () => migrationDatabases(server.databases),
+        processes: () => running,
+        adminToken,
+        dataDir: config.MERCATO_DATA_DIR,
+        graceMs: SERVICE_STOP_GRACE_MS,
+        log: (message) => logger.info(message),
+      }),
       graceMs: SERVICE_STOP_GRACE_MS,
     });
   } catch (error) {
@@ -523,7 +531,9 @@ function serviceEnvironment(
 }
 
 /** What the migration's drift checker reads, when the monolith runs beside the services. */
-function migrationDatabases(databases: DatabaseServer['databases']): MigrationDatabases | undefined {
+function migrationDatabases(
+  databases: DatabaseServer['databases'],
+): (MigrationDatabases & { capture: string | undefined }) | undefined {
   const url = (service: string) => databases.get(service)?.url;
   const legacy = url('legacy');
   const customer = url('customer');
@@ -533,7 +543,7 @@ function migrationDatabases(databases: DatabaseServer['databases']): MigrationDa
   const pricing = url('pricing');
   const inventory = url('inventory');
   return legacy && customer && identity && orderView && catalog && pricing && inventory
-    ? { legacy, customer, identity, orderView, catalog, pricing, inventory }
+    ? { legacy, customer, identity, orderView, catalog, pricing, inventory, capture: url('legacy-cdc') }
     : undefined;
 }
 

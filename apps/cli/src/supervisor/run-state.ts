@@ -25,12 +25,14 @@ export interface RunState {
 /** `<dataDir>/run/state.json`: what runs now, for tools and tests (pids, ports, URLs). */
 export const runStatePath = (dataDir: string): string => path.join(dataDir, 'run', 'state.json');
 
-export async function writeRunState(dataDir: string, state: RunState): Promise<void> {
-  const file = runStatePath(dataDir);
+export const writeRunState = (dataDir: string, state: RunState): Promise<void> =>
+  writeFileAtomically(runStatePath(dataDir), `${JSON.stringify(state, null, 2)}\n`);
+
+/** Writes then renames, so a reader never sees half a file; makes the folder when missing. */
+export async function writeFileAtomically(file: string, text: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  // Write then rename, so a reader never sees half a file.
   const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(state, null, 2)}\n`);
+  await writeFile(temporary, text);
   await rename(temporary, file);
 }
 

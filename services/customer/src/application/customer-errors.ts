@@ -17,4 +17,15 @@ export const customerErrors = {
       message: `Customers are moving from the monolith to the services: ${id} takes writes again once the last changes the monolith made are applied (within a second or so)`,
       details: { customer_id: id },
     }),
+  monolithRetired: () =>
+    conflict(
+      'CUSTOMER.MONOLITH_RETIRED',
+      'The monolith is retiring or retired: the services keep its customers for good',
+    ),
+  customersNotMoved: (owner: string) =>
+    conflict(
+      'CUSTOMER.NOT_MOVED',
+      `The services do not write the monolith's customers for good (customer says ${owner}): the monolith cannot retire yet`,
+      { owner },
+    ),
 };

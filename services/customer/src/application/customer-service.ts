@@ -78,8 +78,8 @@ export function customerService({ store, now, correlationId, legacyCaughtUp }: C
      * write, and the hand-back is announced after every change written before it, so the monolith
      * takes them back once those are written into it. The owner after; only `services` changes.
      */
-    handBackLegacyCustomers: (): Promise<LegacyOwner> =>
-      store.handBackLegacy({
+    handBackLegacyCustomers: async (): Promise<LegacyOwner> => {
+      const owner = await store.handBackLegacy({
         kind: 'topic',
         destination: customersHandedBack.type,
         key: 'customers',
@@ -90,7 +90,23 @@ export function customerService({ store, now, correlationId, legacyCaughtUp }: C
           now: now(),
           data: { capability: 'customers', handed_back_at: now().toISOString() },
         }),
-      }),
+      });
+      // Still the services' after a hand-back only while the monolith retires.
+      if (owner === 'services') throw customerErrors.monolithRetired();
+      return owner;
+    },
+    /**
+     * Marks the monolith retiring (hand-backs refused from then) once the services write its
+     * customers, or unmarks it when the monolith refused to retire. A move still finishing is
+     * finished first when the monolith's last changes are applied.
+     */
+    markLegacyRetired: async (retired: boolean): Promise<Date | undefined> => {
+      const owner = await legacyOwner();
+      if (owner !== 'services') throw customerErrors.customersNotMoved(owner);
+      const marked = await store.markLegacyRetired(retired);
+      if (marked.owner !== 'services') throw customerErrors.customersNotMoved(marked.owner);
+      return marked.retiredAt;
+    },
     setPreferences: (id: string, preferences: Preferences) => {
       if (legacyKeyOf(id) === undefined)
         return change(id, (customer, at) => withPreferences(customer, preferences, at));

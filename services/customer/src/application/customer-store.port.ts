@@ -52,9 +52,14 @@ export interface CustomerStore {
   /**
    * `services` becomes `returning` once the profile writes in flight committed, and `handedBack` is
    * appended to the outbox after every message they appended; the owner after (unchanged unless it
-   * was `services`).
+   * was `services` and the monolith is not retiring).
    */
   handBackLegacy(handedBack: OutboxEntry): Promise<LegacyOwner>;
+  /**
+   * Sets (or clears) the monolith's retirement while the owner is `services`, holding the owner's row
+   * as a hand-back does; a hand-back finds it set and changes nothing. The owner, and the mark after.
+   */
+  markLegacyRetired(retired: boolean): Promise<{ owner: LegacyOwner; retiredAt: Date | undefined }>;
 }
 
 export interface TakenOverProfile {

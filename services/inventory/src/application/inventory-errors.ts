@@ -1,4 +1,4 @@
-import { AppError, notFound } from '@mercato/chassis';
+import { AppError, conflict, notFound } from '@mercato/chassis';
 import type { Shortfall } from '../domain/allocation.ts';
 import type { TransitionRejection } from '../domain/reservation.ts';
 
@@ -24,6 +24,17 @@ export const inventoryErrors = {
       retryable: true,
       message: `Reservation ${id} waits: the legacy shop's stock of ${skus.join(', ')} is moving to inventory`,
     }),
+  monolithRetired: () =>
+    conflict(
+      'INVENTORY.MONOLITH_RETIRED',
+      'The monolith is retiring or retired: inventory keeps its shelf and takes its orders for good',
+    ),
+  ordersNotMoved: (owner: string) =>
+    conflict(
+      'INVENTORY.ORDERS_NOT_MOVED',
+      `inventory does not take the monolith's orders for good (it says ${owner}): the monolith cannot retire yet`,
+      { owner },
+    ),
   reservationFailed: (id: string) =>
     new AppError({
       code: 'INVENTORY.RESERVATION_FAILED',

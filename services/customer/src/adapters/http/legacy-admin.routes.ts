@@ -25,4 +25,19 @@ export const legacyAdminRoutes =
       },
       async () => ({ owner: await customers.handBackLegacyCustomers() }),
     );
+    app.put(
+      '/admin/legacy/retirement',
+      {
+        schema: {
+          tags: ['operations'],
+          summary:
+            'Mark the monolith retiring (hand-backs refused from then), or unmark it when it refused; 409 CUSTOMER.NOT_MOVED unless the services write its customers',
+          body: z.object({ retired: z.boolean() }),
+          response: { 200: z.object({ retired_at: z.string().nullable() }) },
+        },
+      },
+      async ({ body }) => ({
+        retired_at: (await customers.markLegacyRetired(body.retired))?.toISOString() ?? null,
+      }),
+    );
   };

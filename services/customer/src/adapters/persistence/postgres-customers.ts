@@ -173,12 +173,25 @@ export class PostgresCustomers implements CustomerStore {
     return (await this.legacyOwnership()).owner;
   }
 
+  markLegacyRetired(retired: boolean): Promise<{ owner: LegacyOwner; retiredAt: Date | undefined }> {
+    return inTransaction(this.#pool, async (transaction) => {
+      const { rows } = await transaction.query<{ owner: LegacyOwner; retired_at: Date | null }>(
+        `UPDATE legacy_capabilities SET retired_at = CASE WHEN $1 THEN coalesce(retired_at, now()) END
+         WHERE name = 'customers' AND owner = 'services' RETURNING owner, retired_at`,
+        [retired],
+      );
+      const marked = rows[0];
+      if (marked) return { owner: marked.owner, retiredAt: marked.retired_at ?? undefined };
+      return { owner: (await this.legacyOwnership(transaction)).owner, retiredAt: undefined };
+    });
+  }
+
   handBackLegacy(handedBack: OutboxEntry): Promise<LegacyOwner> {
     return inTransaction(this.#pool, async (transaction) => {
       // Waits for the profile writes in flight (each holds the row FOR SHARE): their messages are in
       // the outbox before the hand-back's.
       const { rowCount } = await transaction.query(
-        "UPDATE legacy_capabilities SET owner = 'returning' WHERE name = 'customers' AND owner = 'services'",
+        "UPDATE legacy_capabilities SET owner = 'returning' WHERE name = 'customers' AND owner = 'services' AND retired_at IS NULL",
       );
       if (rowCount === 1) await this.#outbox.append(transaction, [handedBack]);
       return (await this.legacyOwnership(transaction)).owner;

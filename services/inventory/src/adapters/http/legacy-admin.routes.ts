@@ -32,6 +32,24 @@ export const legacyAdminRoutes =
         ),
       }),
     );
+    app.put(
+      '/admin/legacy/retirement',
+      {
+        schema: {
+          tags: ['operations'],
+          summary:
+            'Mark the monolith retiring (hand-backs refused from then), or unmark it when it refused; 409 INVENTORY.ORDERS_NOT_MOVED unless inventory takes its orders',
+          body: z.object({ retired: z.boolean() }),
+          response: { 200: z.object({ retired_at: z.string().nullable() }) },
+        },
+      },
+      async ({ body }) => {
+        const at = await inTransaction(db, (transaction) =>
+          legacyStock.markRetired(transaction, body.retired),
+        );
+        return { retired_at: at?.toISOString() ?? null };
+      },
+    );
     app.get(
       '/admin/legacy/orders',
       {
@@ -42,15 +60,22 @@ export const legacyAdminRoutes =
             200: z.object({
               owner,
               moved_at_lsn: z.string().nullable(),
+              retired_at: z.string().nullable(),
             }),
           },
         },
       },
       async () => {
-        const { rows } = await db.query<{ owner: z.output<typeof owner>; lsn: string | null }>(
-          "SELECT owner, lsn::text AS lsn FROM legacy_capabilities WHERE name = 'orders'",
-        );
-        return { owner: rows[0]?.owner ?? 'monolith', moved_at_lsn: rows[0]?.lsn ?? null };
+        const { rows } = await db.query<{
+          owner: z.output<typeof owner>;
+          lsn: string | null;
+          retired_at: Date | null;
+        }>("SELECT owner, lsn::text AS lsn, retired_at FROM legacy_capabilities WHERE name = 'orders'");
+        return {
+          owner: rows[0]?.owner ?? 'monolith',
+          moved_at_lsn: rows[0]?.lsn ?? null,
+          retired_at: rows[0]?.retired_at?.toISOString() ?? null,
+        };
       },
     );
   };

@@ -1,5 +1,6 @@
 import type { OutboxEntry, Pool, Transaction } from '@mercato/chassis';
 import { compareLogPositions, legacyKeyOf } from '@mercato/contracts';
+import { inventoryErrors } from '../../application/inventory-errors.ts';
 import { notifyStock } from './stock-channel.ts';
 
 /** The warehouse the monolith's shelf is, in stock reads and, once orders moved, in reservations. */
@@ -13,6 +14,8 @@ export interface LegacyOrdersOwner {
    */
   owner: 'monolith' | 'moving' | 'services' | 'returning';
   lsn: string | undefined;
+  /** Set while the monolith retires or is retired: the shelf is never given back. */
+  retiredAt: Date | undefined;
 }
 
 /**
@@ -23,10 +26,16 @@ async function ordersOwner(
   transaction: Transaction,
   lock: 'FOR SHARE' | 'FOR UPDATE',
 ): Promise<LegacyOrdersOwner> {
-  const { rows } = await transaction.query<{ owner: LegacyOrdersOwner['owner']; lsn: string | null }>(
-    `SELECT owner, lsn::text AS lsn FROM legacy_capabilities WHERE name = 'orders' ${lock}`,
-  );
-  return { owner: rows[0]?.owner ?? 'monolith', lsn: rows[0]?.lsn ?? undefined };
+  const { rows } = await transaction.query<{
+    owner: LegacyOrdersOwner['owner'];
+    lsn: string | null;
+    retired_at: Date | null;
+  }>(`SELECT owner, lsn::text AS lsn, retired_at FROM legacy_capabilities WHERE name = 'orders' ${lock}`);
+  return {
+    owner: rows[0]?.owner ?? 'monolith',
+    lsn: rows[0]?.lsn ?? undefined,
+    retiredAt: rows[0]?.retired_at ?? undefined,
+  };
 }
 
 /** The copy's row of a product, locked until the transaction ends. */
@@ -168,6 +177,7 @@ export const legacyStock = {
   ): Promise<LegacyOrdersOwner['owner']> {
     const owner = await ordersOwner(transaction, 'FOR UPDATE');
     if (owner.owner !== 'services') return owner.owner;
+    if (owner.retiredAt !== undefined) throw inventoryErrors.monolithRetired();
     const { rows } = await transaction.query<{
       sku: string;
       available: number;
@@ -193,6 +203,22 @@ export const legacyStock = {
       rows.map((row) => row.sku),
     );
     return 'returning';
+  },
+
+  /**
+   * Marks (or, the monolith having refused, unmarks) the monolith's retirement, once inventory takes
+   * its orders: a hand-back is refused while marked. Held like a hand-back (the owner's row FOR
+   * UPDATE), so one of the two waits for the other. Throws while orders are not the services'.
+   */
+  async markRetired(transaction: Transaction, retired: boolean): Promise<Date | undefined> {
+    const owner = await ordersOwner(transaction, 'FOR UPDATE');
+    if (owner.owner !== 'services') throw inventoryErrors.ordersNotMoved(owner.owner);
+    const { rows } = await transaction.query<{ retired_at: Date | null }>(
+      `UPDATE legacy_capabilities SET retired_at = CASE WHEN $1 THEN coalesce(retired_at, now()) END
+       WHERE name = 'orders' RETURNING retired_at`,
+      [retired],
+    );
+    return rows[0]?.retired_at ?? undefined;
   },
 
   /**

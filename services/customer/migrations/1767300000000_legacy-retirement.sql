@@ -1,0 +1,6 @@
+-- Up Migration
+-- The monolith's retirement (docs/strangler-fig.md, phase N): set while the services own customers
+-- for good; a hand-back is refused from then (the monolith would never take the customers back). The
+-- operator's `mercato migrate retire` sets it before the monolith retires, and clears it when the
+-- monolith refuses to.
+ALTER TABLE legacy_capabilities ADD COLUMN retired_at timestamptz;
