@@ -658,12 +658,13 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
     const { id: takenId } = (await taken.json()) as { id: number };
 
     // Orders all along, as the shop's front end places them: through the monolith's API at the edge
-    // until the move is done (the command returns), then through the services' (customer 17,
-    // product 60). One the monolith refuses meanwhile (it moved) is held and placed with the services.
+    // until it refuses one (it moved), which is held until the move is done (the command returns) and
+    // placed with the services, as every later one is (customer 17, product 60).
     const monolithAnswers: Array<{ status: number; code?: string }> = [];
     const servicesOrders: string[] = [];
     const servicesAnswers: number[] = [];
     let switched = false;
+    let refused = false;
     let placing = true;
     const placeWithServices = async (n: number) => {
       const response = await orderFromServices(`phase3-orders-${n}`);
@@ -674,7 +675,7 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
     };
     const placer = (async () => {
       for (let n = 0; placing; n += 1) {
-        if (switched) await placeWithServices(n);
+        if (refused) await placeWithServices(n);
         else {
           const response = await fetch(`${gateway}/legacy/api/orders`, {
             method: 'POST',
@@ -684,6 +685,7 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
           const body = (await response.json()) as { code?: string };
           monolithAnswers.push({ status: response.status, code: body.code });
           if (body.code === 'LEGACY.CAPABILITY_MOVED') {
+            refused = true;
             await waitFor('the switch to the services', () => switched, 60_000);
             await placeWithServices(n);
           }
@@ -705,6 +707,7 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
     } finally {
       placing = false;
       switched = true;
+      refused = true;
       await placer;
     }
     // The monolith took orders until the move and refused every one after it, naming the services'.
