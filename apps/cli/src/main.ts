@@ -84,7 +84,12 @@ for (let index = 0; index < startArgs.length; index += 1) {
 }
 // A monolith retired in this data directory (mercato migrate retire) is not started again: its
 // database stays, as an archive, and its slot is gone.
-const retirement = config.MERCATO_LEGACY ? await readRetirement(config.MERCATO_DATA_DIR) : undefined;
+const retirement = config.MERCATO_LEGACY
+  ? await readRetirement(config.MERCATO_DATA_DIR).catch((error: Error) => {
+      process.stderr.write(`mercato: ${error.message}\n`);
+      process.exit(EXIT_CONFIG);
+    })
+  : undefined;
 if (retirement)
   process.stderr.write(
     `mercato: the legacy monolith was retired at ${retirement.retiredAt}; starting without it and its capture (its database is kept)\n`,

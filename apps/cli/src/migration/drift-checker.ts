@@ -82,8 +82,13 @@ const queries = {
   orderViewTotal: `SELECT coalesce(sum(total_minor), 0)::text AS total FROM order_summaries WHERE order_id LIKE 'ord\\_legacy\\_%'`,
 };
 
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, application_name: 'mercato-drift-checker' });
+/** One connection to `url` for `work`, closed after it (the migration's tools read several databases). */
+export async function withClient<T>(
+  url: string,
+  work: (client: pg.Client) => Promise<T>,
+  applicationName = 'mercato-drift-checker',
+): Promise<T> {
+  const client = new pg.Client({ connectionString: url, application_name: applicationName });
   await client.connect();
   try {
     return await work(client);

@@ -1,10 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '@mercato/chassis/errors';
-import pg from 'pg';
+import type pg from 'pg';
 import { writeFileAtomically } from '../supervisor/run-state.ts';
 import { driftOf } from './drift.ts';
-import { checkDrift, type DriftReport, type MigrationDatabases } from './drift-checker.ts';
+import {
+  checkDrift,
+  type DriftReport,
+  type MigrationDatabases,
+  withClient as withDatabase,
+} from './drift-checker.ts';
 
 /** What `mercato migrate retire` leaves behind: when, where the log ended, and the last comparison. */
 export interface RetirementRecord {
@@ -40,25 +45,26 @@ export const retirementRecordPath = (dataDir: string): string => path.join(dataD
 
 /** The record of the monolith's retirement, if it was retired in this data directory. */
 export async function readRetirement(dataDir: string): Promise<RetirementRecord | undefined> {
-  const text = await readFile(retirementRecordPath(dataDir), 'utf8').catch((error: NodeJS.ErrnoException) => {
+  const file = retirementRecordPath(dataDir);
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
-    throw error;
+    throw new Error(`${file} cannot be read: ${error.message}`);
   });
-  return text === undefined ? undefined : (JSON.parse(text) as RetirementRecord);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as RetirementRecord;
+  } catch (error) {
+    throw new Error(
+      `${file} is not the record of a retirement (${(error as Error).message}): restore it, or remove it to start the monolith again`,
+    );
+  }
 }
 
 const refused = (code: string, message: string, details?: Record<string, unknown>) =>
   new AppError({ code, kind: 'conflict', message, ...(details ? { details } : {}) });
 
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, application_name: 'mercato-retirement' });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
+const withClient = <T>(url: string, work: (client: pg.Client) => Promise<T>) =>
+  withDatabase(url, work, 'mercato-retirement');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
