@@ -32,7 +32,10 @@ type Experiment = { mode: string; candidate_percent?: number };
  * retired (`monolith` false).
  */
 function writeRoutes(experiment?: Experiment, writes = false, products?: Experiment, monolith = true): void {
-  const table = JSON.parse(readFileSync(shippedRoutes, 'utf8')) as { routes: Array<{ name: string }> };
+  const table = JSON.parse(readFileSync(shippedRoutes, 'utf8')) as {
+    clusters: Record<string, unknown>;
+    routes: Array<{ name: string }>;
+  };
   if (products)
     table.routes.splice(
       table.routes.findIndex((route) => route.name === 'legacy'),
@@ -73,8 +76,11 @@ function writeRoutes(experiment?: Experiment, writes = false, products?: Experim
       reads,
     );
   }
-  // The monolith retired: nothing is proxied to it any more.
-  if (!monolith) table.routes = table.routes.filter((route) => route.name !== 'legacy');
+  // The monolith retired: nothing is sent to it any more, and the table has no cluster for it.
+  if (!monolith) {
+    table.routes = table.routes.filter((route) => route.name !== 'legacy');
+    delete table.clusters.legacy;
+  }
   writeFileSync(routesFile, JSON.stringify(table));
 }
 
@@ -1035,7 +1041,22 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
           expect(moved?.status).toBe(200);
         }
       };
-      // Refused while orders are unfinished, nothing changed.
+      // Refused while the routing table still reaches the monolith, then while its orders are
+      // unfinished; nothing changed either time.
+      const routed = await mercato(suite.dataDir, ['migrate', 'retire']);
+      expect(routed, routed.output).toMatchObject({
+        code: 64,
+        output: expect.stringContaining(
+          'still sends requests to the monolith (cluster legacy (proxied by route legacy))',
+        ),
+      });
+      // Nothing is sent to the monolith any more: customer writes go to the services alone.
+      await route(
+        { mode: 'candidate', candidate_percent: 100 },
+        true,
+        { mode: 'candidate', candidate_percent: 100 },
+        false,
+      );
       const early = await mercato(suite.dataDir, ['migrate', 'retire']);
       expect(early, early.output).toMatchObject({
         code: 64,
@@ -1048,13 +1069,6 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
       await backOffice('placed', 'cancelled');
       console.log(
         `the back office finished the monolith's orders in ${Math.round(performance.now() - finishing)} ms`,
-      );
-      // Nothing is sent to the monolith any more; then it retires.
-      await route(
-        { mode: 'candidate', candidate_percent: 100 },
-        true,
-        { mode: 'candidate', candidate_percent: 100 },
-        false,
       );
       retirement = await run(['migrate', 'retire'], 'the monolith retired at');
       await sleep(2_000);

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppError, conflict, createService, type GrpcServer, type Service } from '@mercato/chassis';
-import { startGrpcStub, startTokenIssuer } from '@mercato/chassis/testing';
+import { startGrpcStub, startTokenIssuer, waitFor } from '@mercato/chassis/testing';
 import { CustomerService } from '@mercato/contracts/grpc/customer';
 import fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,6 +47,8 @@ describe('a customer write of the monolith, sent to whichever side owns customer
   let gateway: Service<GatewayConfig>;
   let url = '';
   let admin: Record<string, string> = {};
+  /** The table once the monolith retired: no cluster for it, no route to it. */
+  let servicesOnly = () => {};
 
   beforeAll(async () => {
     issuer = await startTokenIssuer();
@@ -113,6 +115,19 @@ describe('a customer write of the monolith, sent to whichever side owns customer
       ),
     );
     clusters.legacy = { protocol: 'http', backends: [{ url: monolithUrl }] };
+    servicesOnly = () =>
+      writeFileSync(
+        routesFile,
+        JSON.stringify({
+          clusters: { ...clusters, legacy: undefined },
+          routes: [
+            {
+              name: 'legacy-customer-writes',
+              match: { methods: ['PATCH'], path: '/legacy/api/customers/:id' },
+            },
+          ],
+        }),
+      );
     writeFileSync(
       routesFile,
       JSON.stringify({
@@ -249,5 +264,34 @@ describe('a customer write of the monolith, sent to whichever side owns customer
       body: { email: 'customer2@new.example' },
     });
     expect(asked).toEqual({ monolith: before.monolith + 2, services: before.services + 1 });
+  });
+
+  it('sends every write to the services once the table has no cluster for the monolith (retired), an email change refused without asking it', async () => {
+    Object.assign(sides, { monolithOwns: false, kept: 0, moving: 0 });
+    servicesOnly();
+    // Reloaded when the file changes: an email change refused without asking the monolith (which is
+    // asked first while the table has it) says the table is in force.
+    await waitFor('the table without the monolith', async () => {
+      const before = asked.monolith;
+      const refused = await patch(3, { email: 'probe@legacy.example' });
+      return refused.status === 422 && asked.monolith === before;
+    });
+    const before = { ...asked };
+    expect(await patch(1, { name: 'Written Here For Good' })).toMatchObject({
+      status: 200,
+      body: { name: 'Written Here For Good' },
+    });
+    expect(await patch(1, { email: 'changed@legacy.example' })).toMatchObject({
+      status: 422,
+      body: { code: 'LEGACY.EMAIL_NOT_MOVED' },
+    });
+    expect(asked).toEqual({ monolith: before.monolith, services: before.services + 1 });
+    // A customer the services say the monolith keeps cannot be written anywhere: 503, not a hold.
+    sides.kept = 1;
+    expect(await patch(2, { name: 'Nowhere' })).toMatchObject({
+      status: 503,
+      body: { code: 'LEGACY.UNAVAILABLE' },
+    });
+    expect(asked).toEqual({ monolith: before.monolith, services: before.services + 2 });
   });
 });

@@ -26,7 +26,9 @@ export const customerHandBackConsumer = (
         `${pending} changes of the services still to write back before the monolith takes customers`,
       );
     await monolith.query(
-      "UPDATE capabilities SET owner = 'monolith', changed_at = now() WHERE name = 'customers' AND owner = 'services'",
+      // A retired monolith takes nothing back (the services refuse to hand back once it retires).
+      `UPDATE capabilities SET owner = 'monolith', changed_at = now()
+       WHERE name = 'customers' AND owner = 'services' AND NOT EXISTS (SELECT 1 FROM retirement)`,
     );
   },
 });

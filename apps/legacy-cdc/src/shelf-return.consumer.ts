@@ -33,7 +33,9 @@ export const shelfReturnConsumer = (monolith: Pool): ConsumerDefinition => ({
         );
       if (returned.hand_back)
         await transaction.query(
-          "UPDATE capabilities SET owner = 'monolith', changed_at = now() WHERE name = 'orders' AND owner = 'services'",
+          // A retired monolith takes nothing back (the services refuse to hand back once it retires).
+          `UPDATE capabilities SET owner = 'monolith', changed_at = now()
+           WHERE name = 'orders' AND owner = 'services' AND NOT EXISTS (SELECT 1 FROM retirement)`,
         );
     });
   },

@@ -3,4 +3,7 @@
 -- for good; a hand-back is refused from then (the monolith would never take the customers back). The
 -- operator's `mercato migrate retire` sets it before the monolith retires, and clears it when the
 -- monolith refuses to.
-ALTER TABLE legacy_capabilities ADD COLUMN retired_at timestamptz;
+-- `retired_for_good` once the monolith did retire: the mark is never taken back from then.
+ALTER TABLE legacy_capabilities
+  ADD COLUMN retired_at timestamptz,
+  ADD COLUMN retired_for_good boolean NOT NULL DEFAULT false;

@@ -268,11 +268,11 @@ describe.skipIf(!postgres.available)(
       );
 
       // While the monolith retires, nothing goes back to it: the services keep its customers.
-      const retirement = (retired: boolean) =>
+      const retirement = (retired: boolean, forGood = false) =>
         fetch(`${running.url}/admin/legacy/retirement`, {
           method: 'PUT',
           headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ retired }),
+          body: JSON.stringify({ retired, for_good: forGood }),
         });
       const marked = await retirement(true);
       expect(marked.status).toBe(200);
@@ -287,7 +287,7 @@ describe.skipIf(!postgres.available)(
         (await client().updateProfile({ id: 'usr_legacy_47', name: 'Written Here' })).customer?.name,
       ).toBe('Written Here');
       // The monolith refused to retire: unmarked, customers may go back.
-      expect(await (await retirement(false)).json()).toEqual({ retired_at: null });
+      expect(await (await retirement(false)).json()).toEqual({ retired_at: null, for_good: false });
 
       // Handed back: no profile write from here, announced after the last change written.
       const handedBack = await fetch(`${running.url}/admin/legacy/customers/hand-back`, {
@@ -335,6 +335,24 @@ describe.skipIf(!postgres.available)(
         client().updateProfile({ id: 'usr_legacy_47', name: 'Written Here Again' }),
       );
       expect(kept?.metadata.get('mercato-error-code')).toBe('CUSTOMER.KEPT_BY_MONOLITH');
+
+      // Moved again, and the monolith did retire: the mark stays, nothing is handed back.
+      await publishMove('services');
+      await waitFor('the services writing customers again', async () =>
+        client()
+          .updateProfile({ id: 'usr_legacy_47', name: 'Written Here For Good' })
+          .then(() => true)
+          .catch(() => false),
+      );
+      expect(await (await retirement(true, true)).json()).toMatchObject({ for_good: true });
+      const unmark = await retirement(false);
+      expect(unmark.status).toBe(409);
+      expect(await unmark.json()).toMatchObject({ code: 'CUSTOMER.MONOLITH_RETIRED' });
+      const handBack = await fetch(`${running.url}/admin/legacy/customers/hand-back`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      expect(handBack.status).toBe(409);
     });
   },
 );

@@ -214,6 +214,7 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolithâ
     // Marked again, the same mark.
     expect(await (await admin('PUT', '/admin/legacy/retirement', { retired: true })).json()).toEqual({
       retired_at: retiredAt,
+      for_good: false,
     });
     const refused = await admin('POST', '/admin/legacy/orders/hand-back');
     expect(refused.status).toBe(409);
@@ -226,7 +227,11 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolithâ
     // The monolith refused to retire (orders unfinished): unmarked, the shelf may go back (next test).
     expect(await (await admin('PUT', '/admin/legacy/retirement', { retired: false })).json()).toEqual({
       retired_at: null,
+      for_good: false,
     });
+    expect((await admin('PUT', '/admin/legacy/retirement', { retired: false, for_good: true })).status).toBe(
+      400,
+    );
   });
 
   it('gives the shelf back: its levels emptied into the monolithâ€™s, stock released later sent after, then the monolithâ€™s shelf followed again', async () => {
@@ -301,5 +306,41 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolithâ
     await store.bus.publish(later);
     await waitFor('the shelf followed', async () => (await levelOf('LEG-0009'))?.available === 41);
     expect(rows[0]?.available).toBe(0);
+  });
+
+  it('keeps the mark of a monolith that did retire: never taken back, the shelf never given back', async () => {
+    const db = running.service.db as Pool;
+    const admin = (method: string, path: string, body?: unknown) =>
+      fetch(`${running.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${ADMIN_TOKEN}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const moved = legacyTransaction(at(14), [
+      [
+        'capabilities',
+        'update',
+        { name: 'orders', owner: 'services', changed_at: '2026-11-04T09:00:00.000Z' },
+      ],
+    ]);
+    await store.bus.publish(moved);
+    await waitForHandled(db, 'inventory-legacy-owner', [moved[0]?.envelope.event_id ?? '']);
+    expect(await (await admin('PUT', '/admin/legacy/retirement', { retired: true })).json()).toMatchObject({
+      for_good: false,
+    });
+    expect(
+      await (await admin('PUT', '/admin/legacy/retirement', { retired: true, for_good: true })).json(),
+    ).toMatchObject({ for_good: true });
+    const unmark = await admin('PUT', '/admin/legacy/retirement', { retired: false });
+    expect(unmark.status).toBe(409);
+    expect(await unmark.json()).toMatchObject({ code: 'INVENTORY.MONOLITH_RETIRED' });
+    expect((await admin('POST', '/admin/legacy/orders/hand-back')).status).toBe(409);
+    expect(await (await admin('GET', '/admin/legacy/orders')).json()).toMatchObject({
+      owner: 'services',
+      retired_at: expect.any(String),
+    });
   });
 });

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { AppError } from '@mercato/chassis/errors';
 import type { ServiceProcess } from '../supervisor/service-process.ts';
 import type { MigrationDatabases } from './drift-checker.ts';
 import { type RetirementRecord, readRetirement, retireMonolith } from './retirement.ts';
@@ -11,7 +13,35 @@ export interface MigrationControl {
   retire: () => Promise<RetirementRecord>;
 }
 
+/**
+ * The clusters of the gateway's routing table that still reach the monolith (a backend naming the
+ * service `legacy`), each with the routes that proxy to it; none once nothing does.
+ */
+export async function routedToMonolith(routesFile: string): Promise<string[]> {
+  let table: {
+    clusters?: Record<string, { backends?: Array<{ service?: string }> }>;
+    routes?: Array<{ name?: string; proxy?: string }>;
+  };
+  try {
+    table = JSON.parse(await readFile(routesFile, 'utf8'));
+  } catch (error) {
+    throw new AppError({
+      code: 'MIGRATION.NO_ROUTING_TABLE',
+      kind: 'conflict',
+      message: `the gateway's routing table ${routesFile} cannot be read (${(error as Error).message}): nothing can tell whether requests still reach the monolith`,
+    });
+  }
+  return Object.entries(table.clusters ?? {})
+    .filter(([, cluster]) => cluster.backends?.some((backend) => backend.service === 'legacy'))
+    .map(([name]) => {
+      const routes = (table.routes ?? []).filter((route) => route.proxy === name).map((route) => route.name);
+      return `cluster ${name}${routes.length > 0 ? ` (proxied by route ${routes.join(', ')})` : ''}`;
+    });
+}
+
 interface ControlSources {
+  /** The gateway's routing table (GATEWAY_ROUTES_FILE, or the shipped one). */
+  routesFile: string;
   databases: () => (MigrationDatabases & { capture: string | undefined }) | undefined;
   processes: () => readonly ServiceProcess[];
   adminToken: string;
@@ -30,8 +60,14 @@ export function migrationControl(sources: ControlSources): MigrationControl {
     const earlier = await readRetirement(sources.dataDir);
     if (earlier) return earlier;
     const databases = sources.databases();
-    if (!databases?.capture) throw new Error('the platform runs without the monolith and its capture');
+    if (!databases?.capture)
+      throw new AppError({
+        code: 'MIGRATION.NO_MONOLITH',
+        kind: 'not_found',
+        message: 'The platform runs without the monolith and its capture: start it with --legacy',
+      });
     return retireMonolith({
+      routedToMonolith: () => routedToMonolith(sources.routesFile),
       databases: { ...databases, capture: databases.capture },
       dataDir: sources.dataDir,
       log: sources.log,
@@ -68,9 +104,20 @@ export function migrationControl(sources: ControlSources): MigrationControl {
     databases: sources.databases,
     retired: () => readRetirement(sources.dataDir),
     retire() {
-      retiring ??= retire().finally(() => {
-        retiring = undefined;
-      });
+      retiring ??= retire()
+        .catch((error: unknown) => {
+          // A database or a process that failed mid-way: said as such, and safe to run again.
+          if (error instanceof AppError) throw error;
+          throw new AppError({
+            code: 'MIGRATION.RETIREMENT_INTERRUPTED',
+            kind: 'unavailable',
+            message: `the retirement stopped: ${(error as Error).message}; run mercato migrate retire again`,
+            cause: error,
+          });
+        })
+        .finally(() => {
+          retiring = undefined;
+        });
       return retiring;
     },
   };

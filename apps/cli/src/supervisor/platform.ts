@@ -203,6 +203,8 @@ export async function startPlatform(
       registry,
       releases,
       migration: migrationControl({
+        routesFile:
+          process.env.GATEWAY_ROUTES_FILE ?? path.join(repositoryRoot, 'apps/gateway/config/routes.json'),
         databases: () => migrationDatabases(server.databases),
         processes: () => running,
         adminToken,
@@ -570,7 +572,11 @@ async function watchServices(
       watchTarget(target, repositoryRoot, {
         onBuilt: () => {
           logger.info({ child: target.name }, `${target.name} changed; restarting it`);
-          for (const child of running.filter((candidate) => candidate.service === target.name))
+          // A process an operator stopped (or a retired monolith's) stays stopped: it runs the new
+          // build when it is started again.
+          for (const child of running.filter(
+            (candidate) => candidate.service === target.name && candidate.info().state !== 'stopped',
+          ))
             void child.restart(SERVICE_STOP_GRACE_MS);
         },
         onFailed: (error) =>

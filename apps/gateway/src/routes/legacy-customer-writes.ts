@@ -81,7 +81,8 @@ async function toServices(
  * applied everything it wrote before (`CUSTOMER.MOVE_IN_PROGRESS`): a write that meets the switch is
  * held here and asked again every 25 ms within its deadline, so it is neither refused nor lost, and
  * reaches the one owner. The owner last seen is asked first. A route that proxies the path (phase 1)
- * never reaches this handler.
+ * never reaches this handler; a table without the monolith's cluster (retired) sends every write to
+ * the services.
  */
 export function legacyCustomerWrites(
   upstreams: Upstreams,
@@ -98,8 +99,10 @@ export function legacyCustomerWrites(
     // An email is changed by the monolith alone: asked there first whatever the last write found,
     // so a monolith that took customers back writes it, and one that gave them up says so.
     let first: Owner | undefined = changes.email === undefined ? undefined : 'monolith';
+    // A table with no cluster for the monolith (it retired, phase N) sends everything to the services.
+    const monolithGone = request.gatewayRoute.clusterFor('legacy') === undefined;
     for (;;) {
-      const asked = first ?? owner;
+      const asked = monolithGone ? 'services' : (first ?? owner);
       first = undefined;
       try {
         const answer =
@@ -114,6 +117,12 @@ export function legacyCustomerWrites(
         return answer;
       } catch (error) {
         const code = codeOf(error);
+        if (monolithGone && code === 'CUSTOMER.KEPT_BY_MONOLITH')
+          throw new AppError({
+            code: 'LEGACY.UNAVAILABLE',
+            kind: 'unavailable',
+            message: `The monolith writes customer ${id}, and the routing table has no cluster for it`,
+          });
         const movedAway =
           (asked === 'monolith' && code === 'LEGACY.CAPABILITY_MOVED') ||
           (asked === 'services' && code === 'CUSTOMER.KEPT_BY_MONOLITH');

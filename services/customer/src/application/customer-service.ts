@@ -4,7 +4,7 @@ import { edited, withPreferences } from '../domain/customer.ts';
 import { type LegacyOwner, ownerOfProfile } from '../domain/legacy-customer.ts';
 import { customerErrors } from './customer-errors.ts';
 import { customerUpdatedMessage } from './customer-messages.ts';
-import type { CustomerStore } from './customer-store.port.ts';
+import type { CustomerStore, LegacyRetirementMark } from './customer-store.port.ts';
 
 export interface CustomerDependencies {
   store: CustomerStore;
@@ -97,15 +97,16 @@ export function customerService({ store, now, correlationId, legacyCaughtUp }: C
     },
     /**
      * Marks the monolith retiring (hand-backs refused from then) once the services write its
-     * customers, or unmarks it when the monolith refused to retire. A move still finishing is
-     * finished first when the monolith's last changes are applied.
+     * customers, for good once it did retire, or unmarks it when the monolith refused to. A move
+     * still finishing is finished first when the monolith's last changes are applied.
      */
-    markLegacyRetired: async (retired: boolean): Promise<Date | undefined> => {
+    markLegacyRetired: async (retired: boolean, forGood: boolean): Promise<LegacyRetirementMark> => {
       const owner = await legacyOwner();
       if (owner !== 'services') throw customerErrors.customersNotMoved(owner);
-      const marked = await store.markLegacyRetired(retired);
+      const marked = await store.markLegacyRetired(retired, forGood);
       if (marked.owner !== 'services') throw customerErrors.customersNotMoved(marked.owner);
-      return marked.retiredAt;
+      if (!marked.changed) throw customerErrors.monolithRetired();
+      return marked;
     },
     setPreferences: (id: string, preferences: Preferences) => {
       if (legacyKeyOf(id) === undefined)

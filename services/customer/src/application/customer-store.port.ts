@@ -57,12 +57,22 @@ export interface CustomerStore {
   handBackLegacy(handedBack: OutboxEntry): Promise<LegacyOwner>;
   /**
    * Sets (or clears) the monolith's retirement while the owner is `services`, holding the owner's row
-   * as a hand-back does; a hand-back finds it set and changes nothing. The owner, and the mark after.
+   * as a hand-back does; a hand-back finds it set and changes nothing. `forGood` once the monolith
+   * did retire: the mark is never cleared from then (`changed` false).
    */
-  markLegacyRetired(retired: boolean): Promise<{ owner: LegacyOwner; retiredAt: Date | undefined }>;
+  markLegacyRetired(retired: boolean, forGood: boolean): Promise<LegacyRetirementMark>;
 }
 
 export interface TakenOverProfile {
   customer: Customer | undefined;
   legacyLsn: string | undefined;
+}
+
+/** The monolith's retirement as customer marks it (the owner's row). */
+export interface LegacyRetirementMark {
+  owner: LegacyOwner;
+  retiredAt: Date | undefined;
+  forGood: boolean;
+  /** False when nothing was marked: the owner is not `services`, or the mark is for good. */
+  changed: boolean;
 }

@@ -2,6 +2,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { CustomerService } from '../../application/customer-service.ts';
 
+const retirementMark = z
+  .object({ retired: z.boolean(), for_good: z.boolean().default(false) })
+  .refine((mark) => mark.retired || !mark.for_good, { error: 'for_good needs retired: true' });
+
 /**
  * Operators give the monolith's customers back (the strangler's phase 3 undone; behind the admin
  * guard, like every /admin route). Answered once profile writes stopped; the monolith takes the
@@ -31,13 +35,14 @@ export const legacyAdminRoutes =
         schema: {
           tags: ['operations'],
           summary:
-            'Mark the monolith retiring (hand-backs refused from then), or unmark it when it refused; 409 CUSTOMER.NOT_MOVED unless the services write its customers',
-          body: z.object({ retired: z.boolean() }),
-          response: { 200: z.object({ retired_at: z.string().nullable() }) },
+            'Mark the monolith retiring (hand-backs refused from then), for good once it retired, or unmark it when it refused to; 409 CUSTOMER.NOT_MOVED unless the services write its customers, CUSTOMER.MONOLITH_RETIRED to unmark it for good',
+          body: retirementMark,
+          response: { 200: z.object({ retired_at: z.string().nullable(), for_good: z.boolean() }) },
         },
       },
-      async ({ body }) => ({
-        retired_at: (await customers.markLegacyRetired(body.retired))?.toISOString() ?? null,
-      }),
+      async ({ body }) => {
+        const marked = await customers.markLegacyRetired(body.retired, body.for_good);
+        return { retired_at: marked.retiredAt?.toISOString() ?? null, for_good: marked.forGood };
+      },
     );
   };

@@ -2,6 +2,7 @@ import { inTransaction, type Outbox, type OutboxEntry, type Pool, type Transacti
 import type {
   CustomerChange,
   CustomerStore,
+  LegacyRetirementMark,
   TakenOverProfile,
 } from '../../application/customer-store.port.ts';
 import type { Customer, Segment } from '../../domain/customer.ts';
@@ -173,16 +174,39 @@ export class PostgresCustomers implements CustomerStore {
     return (await this.legacyOwnership()).owner;
   }
 
-  markLegacyRetired(retired: boolean): Promise<{ owner: LegacyOwner; retiredAt: Date | undefined }> {
+  markLegacyRetired(retired: boolean, forGood: boolean): Promise<LegacyRetirementMark> {
     return inTransaction(this.#pool, async (transaction) => {
-      const { rows } = await transaction.query<{ owner: LegacyOwner; retired_at: Date | null }>(
-        `UPDATE legacy_capabilities SET retired_at = CASE WHEN $1 THEN coalesce(retired_at, now()) END
-         WHERE name = 'customers' AND owner = 'services' RETURNING owner, retired_at`,
-        [retired],
+      const { rows } = await transaction.query<{
+        owner: LegacyOwner;
+        retired_at: Date | null;
+        retired_for_good: boolean;
+      }>(
+        `SELECT owner, retired_at, retired_for_good FROM legacy_capabilities WHERE name = 'customers' FOR UPDATE`,
       );
-      const marked = rows[0];
-      if (marked) return { owner: marked.owner, retiredAt: marked.retired_at ?? undefined };
-      return { owner: (await this.legacyOwnership(transaction)).owner, retiredAt: undefined };
+      const row = rows[0];
+      const current = {
+        owner: row?.owner ?? 'monolith',
+        retiredAt: row?.retired_at ?? undefined,
+        forGood: row?.retired_for_good ?? false,
+      };
+      // Not the services' (nothing to mark), or the mark of a monolith that did retire (kept).
+      if (current.owner !== 'services' || (!retired && current.forGood))
+        return { ...current, changed: false };
+      const { rows: marked } = await transaction.query<{
+        retired_at: Date | null;
+        retired_for_good: boolean;
+      }>(
+        `UPDATE legacy_capabilities SET retired_at = CASE WHEN $1 THEN coalesce(retired_at, now()) END,
+           retired_for_good = retired_for_good OR $2
+         WHERE name = 'customers' RETURNING retired_at, retired_for_good`,
+        [retired, retired && forGood],
+      );
+      return {
+        owner: current.owner,
+        retiredAt: marked[0]?.retired_at ?? undefined,
+        forGood: marked[0]?.retired_for_good ?? false,
+        changed: true,
+      };
     });
   }
 

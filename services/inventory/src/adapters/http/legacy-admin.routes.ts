@@ -38,16 +38,18 @@ export const legacyAdminRoutes =
         schema: {
           tags: ['operations'],
           summary:
-            'Mark the monolith retiring (hand-backs refused from then), or unmark it when it refused; 409 INVENTORY.ORDERS_NOT_MOVED unless inventory takes its orders',
-          body: z.object({ retired: z.boolean() }),
-          response: { 200: z.object({ retired_at: z.string().nullable() }) },
+            'Mark the monolith retiring (hand-backs refused from then), for good once it retired, or unmark it when it refused to; 409 INVENTORY.ORDERS_NOT_MOVED unless inventory takes its orders, INVENTORY.MONOLITH_RETIRED to unmark it for good',
+          body: z
+            .object({ retired: z.boolean(), for_good: z.boolean().default(false) })
+            .refine((mark) => mark.retired || !mark.for_good, { error: 'for_good needs retired: true' }),
+          response: { 200: z.object({ retired_at: z.string().nullable(), for_good: z.boolean() }) },
         },
       },
       async ({ body }) => {
-        const at = await inTransaction(db, (transaction) =>
-          legacyStock.markRetired(transaction, body.retired),
+        const marked = await inTransaction(db, (transaction) =>
+          legacyStock.markRetired(transaction, body.retired, body.for_good),
         );
-        return { retired_at: at?.toISOString() ?? null };
+        return { retired_at: marked.retiredAt?.toISOString() ?? null, for_good: marked.forGood };
       },
     );
     app.get(

@@ -16,6 +16,8 @@ export interface LegacyOrdersOwner {
   lsn: string | undefined;
   /** Set while the monolith retires or is retired: the shelf is never given back. */
   retiredAt: Date | undefined;
+  /** The monolith did retire: the mark stays. */
+  retiredForGood: boolean;
 }
 
 /**
@@ -30,11 +32,15 @@ async function ordersOwner(
     owner: LegacyOrdersOwner['owner'];
     lsn: string | null;
     retired_at: Date | null;
-  }>(`SELECT owner, lsn::text AS lsn, retired_at FROM legacy_capabilities WHERE name = 'orders' ${lock}`);
+    retired_for_good: boolean;
+  }>(
+    `SELECT owner, lsn::text AS lsn, retired_at, retired_for_good FROM legacy_capabilities WHERE name = 'orders' ${lock}`,
+  );
   return {
     owner: rows[0]?.owner ?? 'monolith',
     lsn: rows[0]?.lsn ?? undefined,
     retiredAt: rows[0]?.retired_at ?? undefined,
+    retiredForGood: rows[0]?.retired_for_good ?? false,
   };
 }
 
@@ -210,15 +216,22 @@ export const legacyStock = {
    * its orders: a hand-back is refused while marked. Held like a hand-back (the owner's row FOR
    * UPDATE), so one of the two waits for the other. Throws while orders are not the services'.
    */
-  async markRetired(transaction: Transaction, retired: boolean): Promise<Date | undefined> {
+  async markRetired(
+    transaction: Transaction,
+    retired: boolean,
+    forGood: boolean,
+  ): Promise<{ retiredAt: Date | undefined; forGood: boolean }> {
     const owner = await ordersOwner(transaction, 'FOR UPDATE');
     if (owner.owner !== 'services') throw inventoryErrors.ordersNotMoved(owner.owner);
-    const { rows } = await transaction.query<{ retired_at: Date | null }>(
-      `UPDATE legacy_capabilities SET retired_at = CASE WHEN $1 THEN coalesce(retired_at, now()) END
-       WHERE name = 'orders' RETURNING retired_at`,
-      [retired],
+    // The mark of a monolith that did retire is never taken back.
+    if (!retired && owner.retiredForGood) throw inventoryErrors.monolithRetired();
+    const { rows } = await transaction.query<{ retired_at: Date | null; retired_for_good: boolean }>(
+      `UPDATE legacy_capabilities SET retired_at = CASE WHEN $1 THEN coalesce(retired_at, now()) END,
+         retired_for_good = retired_for_good OR $2
+       WHERE name = 'orders' RETURNING retired_at, retired_for_good`,
+      [retired, retired && forGood],
     );
-    return rows[0]?.retired_at ?? undefined;
+    return { retiredAt: rows[0]?.retired_at ?? undefined, forGood: rows[0]?.retired_for_good ?? false };
   },
 
   /**
