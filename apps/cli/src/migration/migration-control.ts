@@ -14,13 +14,15 @@ export interface MigrationControl {
 }
 
 /**
- * The clusters of the gateway's routing table that still reach the monolith (a backend naming the
- * service `legacy`), each with the routes that proxy to it; none once nothing does.
+ * What of the gateway's routing table could still reach the monolith: a cluster named `legacy` (the
+ * edge's own handlers ask that one) or one whose backend is the service `legacy`, a route mapping
+ * `legacy` to another cluster, a route proxying to one of those or to a cluster the table lacks (the
+ * gateway refuses such a table and keeps the one it had). None once nothing can.
  */
 export async function routedToMonolith(routesFile: string): Promise<string[]> {
   let table: {
     clusters?: Record<string, { backends?: Array<{ service?: string }> }>;
-    routes?: Array<{ name?: string; proxy?: string }>;
+    routes?: Array<{ name?: string; proxy?: string; clusters?: Record<string, string> }>;
   };
   try {
     table = JSON.parse(await readFile(routesFile, 'utf8'));
@@ -31,12 +33,23 @@ export async function routedToMonolith(routesFile: string): Promise<string[]> {
       message: `the gateway's routing table ${routesFile} cannot be read (${(error as Error).message}): nothing can tell whether requests still reach the monolith`,
     });
   }
-  return Object.entries(table.clusters ?? {})
-    .filter(([, cluster]) => cluster.backends?.some((backend) => backend.service === 'legacy'))
-    .map(([name]) => {
-      const routes = (table.routes ?? []).filter((route) => route.proxy === name).map((route) => route.name);
-      return `cluster ${name}${routes.length > 0 ? ` (proxied by route ${routes.join(', ')})` : ''}`;
-    });
+  const clusters = table.clusters ?? {};
+  const monolithClusters = new Set(
+    Object.entries(clusters)
+      .filter(
+        ([name, cluster]) =>
+          name === 'legacy' || cluster.backends?.some((backend) => backend.service === 'legacy'),
+      )
+      .map(([name]) => name),
+  );
+  const found = [...monolithClusters].map((name) => `cluster ${name}`);
+  for (const route of table.routes ?? []) {
+    if (route.proxy !== undefined && (monolithClusters.has(route.proxy) || !(route.proxy in clusters)))
+      found.push(`route ${route.name} proxies to ${route.proxy}`);
+    if (route.clusters?.legacy !== undefined)
+      found.push(`route ${route.name} sends legacy to ${route.clusters.legacy}`);
+  }
+  return found;
 }
 
 interface ControlSources {

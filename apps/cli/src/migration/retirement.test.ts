@@ -35,7 +35,7 @@ describe('the record of the monolith’s retirement', () => {
     const folder = await dataDir();
     await writeFileAtomically(retirementRecordPath(folder), '{"retiredAt": ');
     await expect(readRetirement(folder)).rejects.toThrow(
-      /legacy\/retired\.json is not the record of a retirement .*remove it to start the monolith again/,
+      /legacy\/retired\.json is not the record of a retirement .*restore it from a copy/,
     );
   });
 });

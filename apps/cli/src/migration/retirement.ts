@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '@mercato/chassis/errors';
 import type pg from 'pg';
@@ -54,17 +54,21 @@ const checkedRecordPath = (dataDir: string): string =>
   path.join(dataDir, 'legacy', 'retirement-checked.json');
 
 async function readRecord<T>(file: string): Promise<T | undefined> {
+  const unreadable = (why: string) =>
+    new AppError({
+      code: 'MIGRATION.RECORD_UNREADABLE',
+      kind: 'conflict',
+      message: `${file} ${why}: restore it from a copy (the monolith's retirement depends on it; its replication slot may be gone)`,
+    });
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
-    throw new Error(`${file} cannot be read: ${error.message}`);
+    throw unreadable(`cannot be read (${error.message})`);
   });
   if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as T;
   } catch (error) {
-    throw new Error(
-      `${file} is not the record of a retirement (${(error as Error).message}): restore it, or remove it to start the monolith again`,
-    );
+    throw unreadable(`is not the record of a retirement (${(error as Error).message})`);
   }
 }
 
@@ -105,6 +109,7 @@ export async function retireMonolith(steps: RetirementSteps): Promise<Retirement
   await steps.stop('legacy');
   const record: RetirementRecord = { retiredAt, lsn, dropped, report };
   await writeFileAtomically(retirementRecordPath(steps.dataDir), `${JSON.stringify(record, null, 2)}\n`);
+  await rm(checkedRecordPath(steps.dataDir), { force: true });
   steps.log(
     `retired: dropped slot ${dropped.slots.join(', ') || '(none)'} and publication ${dropped.publications.join(', ') || '(none)'}; the monolith and the capture are stopped`,
   );
@@ -132,14 +137,30 @@ async function retireAndCompare(
   const marked: Array<'customer' | 'inventory'> = [];
   const mark = (service: 'customer' | 'inventory', body: { retired: boolean; for_good?: boolean }) =>
     steps.call(service, 'PUT', '/admin/legacy/retirement', body);
-  const unmark = async () => {
-    for (const service of marked) await mark(service, { retired: false });
+  // Taken back only while the monolith has not retired (an earlier run may have retired it, its
+  // answer lost): the marks of a retired monolith stay. What could not be taken back is said.
+  const unmark = async (): Promise<string> => {
+    const { rows } = await withClient(steps.databases.legacy, (client) =>
+      client.query('SELECT 1 FROM retirement'),
+    );
+    if (rows.length > 0) return '; the monolith did retire before: the services keep their marks';
+    const failed: string[] = [];
+    for (const service of marked) {
+      const answer = await mark(service, { retired: false });
+      if (answer.status !== 200) failed.push(`${service} (${answer.body.detail ?? answer.status})`);
+    }
+    return failed.length > 0
+      ? `; still marked retiring, refusing hand-backs: ${failed.join(', ')} (run mercato migrate retire again, or PUT /admin/legacy/retirement {"retired": false} on it)`
+      : '';
   };
   for (const service of ['customer', 'inventory'] as const) {
     const answer = await mark(service, { retired: true });
     if (answer.status !== 200) {
-      await unmark();
-      throw refused('MIGRATION.NOT_READY', answer.body.detail ?? `${service} answered ${answer.status}`);
+      const left = await unmark();
+      throw refused(
+        'MIGRATION.NOT_READY',
+        `${answer.body.detail ?? `${service} answered ${answer.status}`}${left}`,
+      );
     }
     marked.push(service);
   }
@@ -148,10 +169,14 @@ async function retireAndCompare(
   //    services: an answer lost on the way may hide a retirement that committed.
   const retired = await steps.call('legacy', 'POST', '/api/retirement');
   if (retired.status === 409 && monolithRefusals.includes(String(retired.body.code))) {
-    await unmark();
-    throw refused('MIGRATION.NOT_READY', retired.body.detail ?? 'the monolith refused to retire', {
-      monolith: retired.body,
-    });
+    const left = await unmark();
+    throw refused(
+      'MIGRATION.NOT_READY',
+      `${retired.body.detail ?? 'the monolith refused to retire'}${left}`,
+      {
+        monolith: retired.body,
+      },
+    );
   }
   if (retired.status !== 200)
     throw new AppError({
@@ -235,7 +260,8 @@ async function retireAndCompare(
 const monolithRefusals = ['LEGACY.STILL_WRITES', 'LEGACY.ORDERS_UNFINISHED'];
 
 /**
- * Drops every replication slot of the monolith's database and every publication in it. A slot is
+ * Drops every replication slot of the monolith's database and every publication in it (whatever
+ * else replicated from the monolith stops with it: nothing is to read its log again). A slot is
  * dropped once its reader let go of it (the capture's process just stopped; its walsender may take a
  * moment), or its reader is ended after 10 s.
  */
@@ -246,11 +272,9 @@ async function dropCapture(client: pg.Client): Promise<RetirementRecord['dropped
        WHERE database = current_database() AND active_pid IS NOT NULL`,
     );
     if (rows.length === 0) break;
-    if (waited >= 10_000) {
+    // Ended after 10 s, and looked at again until it is gone (a dropped slot still in use fails).
+    if (waited >= 10_000 && waited % 1_000 === 0)
       for (const { pid } of rows) await client.query('SELECT pg_terminate_backend($1)', [pid]);
-      await sleep(500);
-      break;
-    }
     await sleep(100);
   }
   const slots = await client.query<{ slot: string }>(

@@ -203,8 +203,12 @@ export async function startPlatform(
       registry,
       releases,
       migration: migrationControl({
-        routesFile:
-          process.env.GATEWAY_ROUTES_FILE ?? path.join(repositoryRoot, 'apps/gateway/config/routes.json'),
+        // As the gateway reads it: a relative path from its own folder.
+        routesFile: path.resolve(
+          repositoryRoot,
+          'apps/gateway',
+          process.env.GATEWAY_ROUTES_FILE ?? 'config/routes.json',
+        ),
         databases: () => migrationDatabases(server.databases),
         processes: () => running,
         adminToken,
@@ -575,7 +579,8 @@ async function watchServices(
           // A process an operator stopped (or a retired monolith's) stays stopped: it runs the new
           // build when it is started again.
           for (const child of running.filter(
-            (candidate) => candidate.service === target.name && candidate.info().state !== 'stopped',
+            (candidate) =>
+              candidate.service === target.name && !['stopped', 'stopping'].includes(candidate.info().state),
           ))
             void child.restart(SERVICE_STOP_GRACE_MS);
         },
