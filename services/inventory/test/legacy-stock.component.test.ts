@@ -38,6 +38,16 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolithâ
   let store: TestBus;
   const client = () => running.client(InventoryService);
   const levelOf = async (sku: string) => (await client().getStock({ sku })).stock;
+  /** inventory's own admin API, as the platform's operator. */
+  const admin = (method: string, path: string, body?: unknown) =>
+    fetch(`${running.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
 
   beforeAll(async () => {
     running = await startTestService(inventoryDefinition, {
@@ -80,11 +90,7 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolithâ
   });
 
   it('is not marked retiring while the monolith takes orders', async () => {
-    const answer = await fetch(`${running.url}/admin/legacy/retirement`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ retired: true }),
-    });
+    const answer = await admin('PUT', '/admin/legacy/retirement', { retired: true });
     expect(answer.status).toBe(409);
     expect(await answer.json()).toMatchObject({ code: 'INVENTORY.ORDERS_NOT_MOVED' });
   });
@@ -198,15 +204,6 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolithâ
   });
 
   it('keeps the shelf while the monolith retires: a hand-back refused, until the monolith refused to retire', async () => {
-    const admin = (method: string, path: string, body?: unknown) =>
-      fetch(`${running.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${ADMIN_TOKEN}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
     const marked = await admin('PUT', '/admin/legacy/retirement', { retired: true });
     expect(marked.status).toBe(200);
     const { retired_at: retiredAt } = (await marked.json()) as { retired_at: string };
@@ -236,8 +233,6 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolithâ
 
   it('gives the shelf back: its levels emptied into the monolithâ€™s, stock released later sent after, then the monolithâ€™s shelf followed again', async () => {
     const db = running.service.db as Pool;
-    const admin = (method: string, path: string) =>
-      fetch(`${running.url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const returned = async () =>
       (
         await store.messages.query<{ data: { hand_back: boolean; lines: unknown[] } }>(
@@ -310,15 +305,6 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolithâ
 
   it('keeps the mark of a monolith that did retire: never taken back, the shelf never given back', async () => {
     const db = running.service.db as Pool;
-    const admin = (method: string, path: string, body?: unknown) =>
-      fetch(`${running.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${ADMIN_TOKEN}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
     const moved = legacyTransaction(at(14), [
       [
         'capabilities',
