@@ -1047,7 +1047,7 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
       expect(routed, routed.output).toMatchObject({
         code: 64,
         output: expect.stringContaining(
-          'still sends requests to the monolith (cluster legacy; route legacy proxies to legacy)',
+          'still sends requests to the monolith (gateway: cluster legacy; gateway: route legacy proxies to legacy)',
         ),
       });
       // Nothing is sent to the monolith any more: customer writes go to the services alone.

@@ -27,6 +27,7 @@ import { orderLiveRoutes } from './routes/order-live.routes.ts';
 import { readModelEdgeRoutes } from './routes/read-model.routes.ts';
 import { storefrontEdgeRoutes } from './routes/storefront.routes.ts';
 import { installProxying } from './routing/proxy.step.ts';
+import { routeTableRoutes } from './routing/route-table.routes.ts';
 import { watchRouteTable } from './routing/route-table-watcher.ts';
 import { createRoutingStep } from './routing/routing.step.ts';
 import { LiveStreams } from './streams/live-streams.ts';
@@ -137,6 +138,7 @@ export const gatewayDefinition: ServiceDefinition<GatewayConfig> = {
         await app.register(legacyCustomerWrites(upstreams, identification, context.logger));
         await app.register(productReads.routes);
         await app.register(experimentRoutes([customerReads.experiment, ...productReads.experiments]));
+        await app.register(routeTableRoutes(table));
         await app.register(
           webAppRoutes({
             identification,

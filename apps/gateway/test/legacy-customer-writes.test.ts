@@ -34,6 +34,7 @@ const row = (id: number): Row => ({
  * then write.
  */
 const sides = { monolithOwns: true, kept: 0, moving: 0 };
+const ADMIN_TOKEN = 'gateway-legacy-writes-admin-token-0123456789';
 const asked = { monolith: 0, services: 0 };
 const monolithRows = new Map([1, 2, 3].map((id) => [id, row(id)]));
 const servicesRows = new Map([1, 2, 3].map((id) => [id, row(id)]));
@@ -154,6 +155,7 @@ describe('a customer write of the monolith, sent to whichever side owns customer
       // A hold asks both sides in turn a dozen times here: the deadline leaves it room on a loaded
       // machine (each ask a round trip), and the write that outlasts it is answered within it.
       GATEWAY_DEADLINE_MS: '6000',
+      MERCATO_ADMIN_TOKEN: ADMIN_TOKEN,
     });
     url = await gateway.start();
   });
@@ -293,5 +295,17 @@ describe('a customer write of the monolith, sent to whichever side owns customer
       body: { code: 'LEGACY.UNAVAILABLE' },
     });
     expect(asked).toEqual({ monolith: before.monolith, services: before.services + 2 });
+    // The table in force, as the retirement asks every gateway: no cluster for the monolith left.
+    const table = await fetch(`${url}/admin/routing-table`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    const { version, document } = (await table.json()) as {
+      version: number;
+      document: { clusters: Record<string, unknown>; routes: Array<{ name: string }> };
+    };
+    expect(version).toBeGreaterThanOrEqual(2);
+    expect(Object.keys(document.clusters)).not.toContain('legacy');
+    expect(document.routes.map((route) => route.name)).toEqual(['legacy-customer-writes']);
+    expect((await fetch(`${url}/admin/routing-table`)).status).toBe(401);
   });
 });

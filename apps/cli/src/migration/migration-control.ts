@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { AppError } from '@mercato/chassis/errors';
 import type { ServiceProcess } from '../supervisor/service-process.ts';
 import type { MigrationDatabases } from './drift-checker.ts';
@@ -13,26 +12,18 @@ export interface MigrationControl {
   retire: () => Promise<RetirementRecord>;
 }
 
+/** A gateway's routing table as `GET /admin/routing-table` answers it (the parts read here). */
+export interface RoutingDocument {
+  clusters?: Record<string, { backends?: Array<{ service?: string }> }>;
+  routes?: Array<{ name?: string; proxy?: string; clusters?: Record<string, string> }>;
+}
+
 /**
- * What of the gateway's routing table could still reach the monolith: a cluster named `legacy` (the
- * edge's own handlers ask that one) or one whose backend is the service `legacy`, a route mapping
- * `legacy` to another cluster, a route proxying to one of those or to a cluster the table lacks (the
- * gateway refuses such a table and keeps the one it had). None once nothing can.
+ * What of a routing table could still reach the monolith: a cluster named `legacy` (the edge's own
+ * handlers ask that one) or one whose backend is the service `legacy`, a route mapping `legacy` to
+ * another cluster, a route proxying to one of those. None once nothing can.
  */
-export async function routedToMonolith(routesFile: string): Promise<string[]> {
-  let table: {
-    clusters?: Record<string, { backends?: Array<{ service?: string }> }>;
-    routes?: Array<{ name?: string; proxy?: string; clusters?: Record<string, string> }>;
-  };
-  try {
-    table = JSON.parse(await readFile(routesFile, 'utf8'));
-  } catch (error) {
-    throw new AppError({
-      code: 'MIGRATION.NO_ROUTING_TABLE',
-      kind: 'conflict',
-      message: `the gateway's routing table ${routesFile} cannot be read (${(error as Error).message}): nothing can tell whether requests still reach the monolith`,
-    });
-  }
+export function monolithRoutes(table: RoutingDocument): string[] {
   const clusters = table.clusters ?? {};
   const monolithClusters = new Set(
     Object.entries(clusters)
@@ -44,7 +35,7 @@ export async function routedToMonolith(routesFile: string): Promise<string[]> {
   );
   const found = [...monolithClusters].map((name) => `cluster ${name}`);
   for (const route of table.routes ?? []) {
-    if (route.proxy !== undefined && (monolithClusters.has(route.proxy) || !(route.proxy in clusters)))
+    if (route.proxy !== undefined && monolithClusters.has(route.proxy))
       found.push(`route ${route.name} proxies to ${route.proxy}`);
     if (route.clusters?.legacy !== undefined)
       found.push(`route ${route.name} sends legacy to ${route.clusters.legacy}`);
@@ -52,9 +43,28 @@ export async function routedToMonolith(routesFile: string): Promise<string[]> {
   return found;
 }
 
+/** One call to a process's HTTP API as the run's operator; a failure to answer as a 503. */
+async function fetchJson(
+  url: string,
+  method: 'GET' | 'POST' | 'PUT',
+  token: string,
+  body?: unknown,
+): Promise<{ status: number; body: { code?: string; detail?: string } & Record<string, unknown> }> {
+  const response = await fetch(url, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(30_000),
+  }).catch((error: Error) => error);
+  if (response instanceof Error)
+    return { status: 503, body: { detail: `${new URL(url).host} did not answer: ${response.message}` } };
+  return { status: response.status, body: (await response.json().catch(() => ({}))) as { detail?: string } };
+}
+
 interface ControlSources {
-  /** The gateway's routing table (GATEWAY_ROUTES_FILE, or the shipped one). */
-  routesFile: string;
   databases: () => (MigrationDatabases & { capture: string | undefined }) | undefined;
   processes: () => readonly ServiceProcess[];
   adminToken: string;
@@ -80,28 +90,29 @@ export function migrationControl(sources: ControlSources): MigrationControl {
         message: 'The platform runs without the monolith and its capture: start it with --legacy',
       });
     return retireMonolith({
-      routedToMonolith: () => routedToMonolith(sources.routesFile),
+      // Every gateway's table in force (one that refused a reload runs its last one).
+      async routedToMonolith() {
+        const gateways = sources
+          .processes()
+          .filter((process) => process.service === 'gateway' && !process.draining);
+        if (gateways.length === 0) return ['no gateway runs to say what it routes'];
+        const found: string[] = [];
+        for (const gateway of gateways) {
+          const answer = await fetchJson(`${gateway.url}/admin/routing-table`, 'GET', sources.adminToken);
+          const document = (answer.body as { document?: RoutingDocument }).document;
+          if (answer.status !== 200 || !document)
+            found.push(`${gateway.name} did not say what it routes (${answer.body.detail ?? answer.status})`);
+          else found.push(...monolithRoutes(document).map((what) => `${gateway.name}: ${what}`));
+        }
+        return found;
+      },
       databases: { ...databases, capture: databases.capture },
       dataDir: sources.dataDir,
       log: sources.log,
       async call(service, method, path, body) {
         const target = running(service);
         if (!target) return { status: 503, body: { detail: `${service} is not running` } };
-        const response = await fetch(`${target.url}${path}`, {
-          method,
-          headers: {
-            authorization: `Bearer ${sources.adminToken}`,
-            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-          signal: AbortSignal.timeout(30_000),
-        }).catch((error: Error) => error);
-        if (response instanceof Error)
-          return { status: 503, body: { detail: `${service} did not answer: ${response.message}` } };
-        return {
-          status: response.status,
-          body: (await response.json().catch(() => ({}))) as { detail?: string },
-        };
+        return fetchJson(`${target.url}${path}`, method, sources.adminToken, body);
       },
       async stop(name) {
         await Promise.all(

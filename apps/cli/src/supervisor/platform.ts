@@ -203,12 +203,6 @@ export async function startPlatform(
       registry,
       releases,
       migration: migrationControl({
-        // As the gateway reads it: a relative path from its own folder.
-        routesFile: path.resolve(
-          repositoryRoot,
-          'apps/gateway',
-          process.env.GATEWAY_ROUTES_FILE ?? 'config/routes.json',
-        ),
         databases: () => migrationDatabases(server.databases),
         processes: () => running,
         adminToken,

@@ -76,6 +76,8 @@ const matches = (spec: RouteSpec['match'], facts: RequestFacts): boolean => {
  */
 export class RouteTable {
   readonly version: number;
+  /** The table as read (variables put in), for operators: `GET /admin/routing-table`. */
+  readonly document: RouteTableDocument;
   readonly clusters: ReadonlyMap<string, Cluster>;
   readonly #routes: { spec: RouteSpec; route: Route }[];
   /** What a request no route names gets: default clusters, no limit, the gateway's deadline. */
@@ -83,6 +85,7 @@ export class RouteTable {
 
   constructor(document: RouteTableDocument, version: number) {
     this.version = version;
+    this.document = document;
     this.clusters = new Map(
       Object.entries(document.clusters).map(([name, spec]) => [
         name,
