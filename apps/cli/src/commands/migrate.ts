@@ -1,6 +1,6 @@
 import { driftOf } from '../migration/drift.ts';
 import type { DriftReport } from '../migration/drift-checker.ts';
-import type { DriftAnswer, RetirementRecord } from '../migration/retirement.ts';
+import type { RetirementRecord } from '../migration/retirement.ts';
 import { type AdminCall, adminClient, fail, runAccess } from './admin-client.ts';
 
 /** How long `move orders` waits for inventory to take the monolith's shelf over. */
@@ -10,7 +10,7 @@ const usage =
   'usage: mercato migrate check [--settle-ms N] | mercato migrate move customers|orders|registrations [--back | --force] | mercato migrate retire';
 
 /** The checker's report as a table: each table's rows on both sides and what differs. */
-export function formatDrift(report: DriftAnswer): string {
+export function formatDrift(report: DriftReport & { retired?: { at: string; lsn: string } }): string {
   const rows = [
     ['table', 'monolith', 'service', 'missing', 'differing', 'extra'],
     ...Object.entries(report.tables).map(([name, table]) => [
@@ -78,7 +78,11 @@ export async function migrateCommand(args: string[], dataDir: string): Promise<n
 
 /** The running platform's checker (the supervisor's), or why it could not be asked. */
 const askForDrift = (dataDir: string, query: string) =>
-  askSupervisor<DriftAnswer>(dataDir, 'GET', `/admin/migration/drift${query}`);
+  askSupervisor<DriftReport & { retired?: { at: string; lsn: string } }>(
+    dataDir,
+    'GET',
+    `/admin/migration/drift${query}`,
+  );
 
 /** One of the supervisor's migration endpoints, or why it could not be asked. */
 async function askSupervisor<T>(dataDir: string, method: 'GET' | 'POST', path: string): Promise<T | string> {

@@ -1,5 +1,4 @@
-import { AppError, notFound } from '@mercato/chassis/errors';
-import { operatorRequest } from '../supervisor/operator-request.ts';
+import { AppError } from '@mercato/chassis/errors';
 import type { ServiceProcess } from '../supervisor/service-process.ts';
 import type { MigrationDatabases } from './drift-checker.ts';
 import { type RetirementRecord, readRetirement, retireMonolith } from './retirement.ts';
@@ -12,13 +11,6 @@ export interface MigrationControl {
   retired: () => Promise<RetirementRecord | undefined>;
   retire: () => Promise<RetirementRecord>;
 }
-
-/** The platform runs without the monolith (and never retired one here). */
-export const noMonolith = (): AppError =>
-  notFound(
-    'MIGRATION.NO_MONOLITH',
-    'The platform runs without the monolith: start it with --legacy (MERCATO_LEGACY=1)',
-  );
 
 /** A gateway's routing table as `GET /admin/routing-table` answers it (the parts read here). */
 export interface RoutingDocument {
@@ -58,9 +50,15 @@ async function fetchJson(
   token: string,
   body?: unknown,
 ): Promise<{ status: number; body: { code?: string; detail?: string } & Record<string, unknown> }> {
-  const response = await operatorRequest(url, { method, token, body, timeoutMs: 30_000 }).catch(
-    (error: Error) => error,
-  );
+  const response = await fetch(url, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(30_000),
+  }).catch((error: Error) => error);
   if (response instanceof Error)
     return { status: 503, body: { detail: `${new URL(url).host} did not answer: ${response.message}` } };
   return { status: response.status, body: (await response.json().catch(() => ({}))) as { detail?: string } };
@@ -85,7 +83,12 @@ export function migrationControl(sources: ControlSources): MigrationControl {
     const earlier = await readRetirement(sources.dataDir);
     if (earlier) return earlier;
     const databases = sources.databases();
-    if (!databases?.capture) throw noMonolith();
+    if (!databases?.capture)
+      throw new AppError({
+        code: 'MIGRATION.NO_MONOLITH',
+        kind: 'not_found',
+        message: 'The platform runs without the monolith and its capture: start it with --legacy',
+      });
     return retireMonolith({
       // Every gateway's table in force (one that refused a reload runs its last one).
       async routedToMonolith() {

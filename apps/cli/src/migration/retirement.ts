@@ -1,9 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '@mercato/chassis/errors';
-import type { legacyRetirementMark } from '@mercato/contracts';
 import type pg from 'pg';
-import type { z } from 'zod';
 import { writeFileAtomically } from '../supervisor/run-state.ts';
 import { driftOf } from './drift.ts';
 import {
@@ -23,9 +21,6 @@ export interface RetirementRecord {
   /** The checker's last report, made after the capture had the whole log: drift 0. */
   report: DriftReport;
 }
-
-/** The checker's answer: a comparison now, or, once the monolith retired, the one made then. */
-export type DriftAnswer = DriftReport & { retired?: { at: string; lsn: string } };
 
 export interface RetirementSteps {
   databases: MigrationDatabases & { capture: string };
@@ -140,7 +135,7 @@ async function retireAndCompare(
   // 1. The services first: from here they refuse to hand anything back (the monolith would never
   //    take it). Each says no while it does not own its capability.
   const marked: Array<'customer' | 'inventory'> = [];
-  const mark = (service: 'customer' | 'inventory', body: z.input<typeof legacyRetirementMark>) =>
+  const mark = (service: 'customer' | 'inventory', body: { retired: boolean; for_good?: boolean }) =>
     steps.call(service, 'PUT', '/admin/legacy/retirement', body);
   // Taken back only while the monolith has not retired (an earlier run may have retired it, its
   // answer lost): the marks of a retired monolith stay. What could not be taken back is said.
@@ -209,32 +204,33 @@ async function retireAndCompare(
       'MIGRATION.CAPTURE_BEHIND',
       `the monolith is retired, but the capture has not published its log up to ${lsn} within ${waitMs / 1_000} s: is legacy-cdc running? Run mercato migrate retire again once it is`,
     );
-  // One connection for each wait, asked every 250 ms.
-  await withClient(steps.databases.legacy, async (client) => {
-    for (;;) {
-      const captured = await client.query<{ behind: boolean }>(
+  for (;;) {
+    const captured = await withClient(steps.databases.legacy, (client) =>
+      client.query<{ behind: boolean }>(
         `SELECT coalesce(bool_or(confirmed_flush_lsn IS NULL OR confirmed_flush_lsn < $1::pg_lsn), true) AS behind
          FROM pg_replication_slots WHERE database = current_database()`,
         [lsn],
-      );
-      if (captured.rows[0]?.behind === false) return;
-      if (Date.now() > deadline) throw behind();
-      await sleep(250);
-    }
-  });
-  await withClient(steps.databases.capture, async (client) => {
-    const last = await client.query<{ position: string }>(
-      'SELECT coalesce(max(position), 0)::text AS position FROM mercato_outbox',
+      ),
     );
-    for (;;) {
-      const unpublished = await client.query('SELECT 1 FROM mercato_outbox WHERE position <= $1 LIMIT 1', [
+    if (captured.rows[0]?.behind === false) break;
+    if (Date.now() > deadline) throw behind();
+    await sleep(250);
+  }
+  const last = await withClient(steps.databases.capture, (client) =>
+    client.query<{ position: string }>(
+      'SELECT coalesce(max(position), 0)::text AS position FROM mercato_outbox',
+    ),
+  );
+  for (;;) {
+    const unpublished = await withClient(steps.databases.capture, (client) =>
+      client.query('SELECT 1 FROM mercato_outbox WHERE position <= $1 LIMIT 1', [
         last.rows[0]?.position ?? '0',
-      ]);
-      if (unpublished.rows.length === 0) return;
-      if (Date.now() > deadline) throw behind();
-      await sleep(250);
-    }
-  });
+      ]),
+    );
+    if (unpublished.rows.length === 0) break;
+    if (Date.now() > deadline) throw behind();
+    await sleep(250);
+  }
   //    Then the services hold what the monolith holds: compared once its last changes are out of the
   //    settle window, until there is no drift. Customers changed within it are the services' own
   //    edits on their way into the monolith (write-back); everything else is compared whole.

@@ -1,14 +1,20 @@
+import { notFound } from '@mercato/chassis/errors';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { checkDrift } from '../migration/drift-checker.ts';
-import { type MigrationControl, noMonolith } from '../migration/migration-control.ts';
-import type { DriftAnswer } from '../migration/retirement.ts';
+import type { MigrationControl } from '../migration/migration-control.ts';
 
 const query = z.object({
   /** A row the monolith changed this recently is on its way and left out of the comparison. */
   settle_ms: z.coerce.number().int().min(0).max(600_000).default(5_000),
   rechecks: z.coerce.number().int().min(0).max(30).default(3),
 });
+
+const noMonolith = () =>
+  notFound(
+    'MIGRATION.NO_MONOLITH',
+    'The platform runs without the monolith: start it with --legacy (MERCATO_LEGACY=1)',
+  );
 
 /**
  * `GET /admin/migration/drift`: the monolith's customers and orders compared row by row with the
@@ -19,21 +25,16 @@ const query = z.object({
 export const migrationRoutes =
   (control: MigrationControl | undefined): FastifyPluginAsyncZod =>
   async (app) => {
-    app.get(
-      '/admin/migration/drift',
-      { schema: { querystring: query } },
-      async (request): Promise<DriftAnswer> => {
-        const retired = await control?.retired();
-        if (retired) return { ...retired.report, retired: { at: retired.retiredAt, lsn: retired.lsn } };
-        const where = control?.databases();
-        if (!where) throw noMonolith();
-        return checkDrift(where, { settleMs: request.query.settle_ms, rechecks: request.query.rechecks });
-      },
-    );
+    app.get('/admin/migration/drift', { schema: { querystring: query } }, async (request) => {
+      const retired = await control?.retired();
+      if (retired) return { ...retired.report, retired: { at: retired.retiredAt, lsn: retired.lsn } };
+      const where = control?.databases();
+      if (!where) throw noMonolith();
+      return checkDrift(where, { settleMs: request.query.settle_ms, rechecks: request.query.rechecks });
+    });
 
-    // retire() answers an earlier retirement, or says the monolith is not there.
     app.post('/admin/migration/retire', async () => {
-      if (!control) throw noMonolith();
+      if (!control || (!control.databases() && !(await control.retired()))) throw noMonolith();
       return control.retire();
     });
   };
