@@ -81,7 +81,6 @@ export {
   legacyUserId,
   logPositionValue,
 } from './legacy-ids.ts';
-export { legacyRetirementMark, legacyRetirementMarked } from './legacy-retirement.ts';
 export {
   type DataOf,
   defineCommand,

@@ -1,7 +1,10 @@
-import { legacyRetirementMark, legacyRetirementMarked } from '@mercato/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { CustomerService } from '../../application/customer-service.ts';
+
+const retirementMark = z
+  .object({ retired: z.boolean(), for_good: z.boolean().default(false) })
+  .refine((mark) => mark.retired || !mark.for_good, { error: 'for_good needs retired: true' });
 
 /**
  * Operators give the monolith's customers back (the strangler's phase 3 undone; behind the admin
@@ -33,8 +36,8 @@ export const legacyAdminRoutes =
           tags: ['operations'],
           summary:
             'Mark the monolith retiring (hand-backs refused from then), for good once it retired, or unmark it when it refused to; 409 CUSTOMER.NOT_MOVED unless the services write its customers, CUSTOMER.MONOLITH_RETIRED to unmark it for good',
-          body: legacyRetirementMark,
-          response: { 200: legacyRetirementMarked },
+          body: retirementMark,
+          response: { 200: z.object({ retired_at: z.string().nullable(), for_good: z.boolean() }) },
         },
       },
       async ({ body }) => {

@@ -1,6 +1,5 @@
 import type { OutboxEntry } from '@mercato/chassis';
 import { inTransaction, type Outbox, type Pool } from '@mercato/chassis';
-import { legacyRetirementMark, legacyRetirementMarked } from '@mercato/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ShelfLine } from '../persistence/legacy-stock.ts';
@@ -40,8 +39,10 @@ export const legacyAdminRoutes =
           tags: ['operations'],
           summary:
             'Mark the monolith retiring (hand-backs refused from then), for good once it retired, or unmark it when it refused to; 409 INVENTORY.ORDERS_NOT_MOVED unless inventory takes its orders, INVENTORY.MONOLITH_RETIRED to unmark it for good',
-          body: legacyRetirementMark,
-          response: { 200: legacyRetirementMarked },
+          body: z
+            .object({ retired: z.boolean(), for_good: z.boolean().default(false) })
+            .refine((mark) => mark.retired || !mark.for_good, { error: 'for_good needs retired: true' }),
+          response: { 200: z.object({ retired_at: z.string().nullable(), for_good: z.boolean() }) },
         },
       },
       async ({ body }) => {
