@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createLogger } from '@mercato/chassis/logging';
 import { adminTokenPath, readAdminToken } from '../supervisor/admin-token.ts';
-import { operatorRequest } from '../supervisor/operator-request.ts';
 import { type RunState, runStatePath } from '../supervisor/run-state.ts';
 import { SUPERVISOR_IDENTITY, workloadTlsFiles } from '../supervisor/workload-tls-files.ts';
 
@@ -55,9 +54,14 @@ export async function adminClient(service: string, dataDir: string): Promise<Adm
     }
   }
   return async (method, path, body) => {
-    const response = await operatorRequest(`${base}${path}`, { method, token, body }).catch(
-      (error: Error) => error,
-    );
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    }).catch((error: Error) => error);
     if (response instanceof Error)
       throw new Error(`${service} did not answer at ${base}: ${response.message}`);
     return { ok: response.ok, body: await response.json().catch(() => ({})) };

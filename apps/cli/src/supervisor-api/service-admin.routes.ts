@@ -1,7 +1,6 @@
 import { AppError, notFound } from '@mercato/chassis/errors';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { operatorRequest } from '../supervisor/operator-request.ts';
 import type { ServiceProcess } from '../supervisor/service-process.ts';
 
 /**
@@ -36,11 +35,14 @@ export const serviceAdminRoutes =
       const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
       let response: Response;
       try {
-        response = await operatorRequest(`${target.url}/admin/${request.params['*']}${query}`, {
+        response = await fetch(`${target.url}/admin/${request.params['*']}${query}`, {
           method: request.method,
-          token: adminToken,
-          body: request.body,
-          timeoutMs: 10_000,
+          headers: {
+            authorization: `Bearer ${adminToken}`,
+            ...(request.body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+          signal: AbortSignal.timeout(10_000),
         });
       } catch (error) {
         throw new AppError({
