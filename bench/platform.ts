@@ -51,6 +51,8 @@ export function platformEnvironment(
     MERCATO_PORT_BASE: String(ports.base),
     MERCATO_GRPC_PORT_BASE: String(ports.grpcBase),
     LOG_LEVEL: 'warn',
+    // Flags for every service process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/profiles` to profile a bench.
+    ...(process.env.MERCATO_NODE_FLAGS ? { MERCATO_NODE_FLAGS: process.env.MERCATO_NODE_FLAGS } : {}),
     ...env,
   };
 }

@@ -17,7 +17,7 @@
  * BENCH_SMOKE=1: short phases; exits non-zero if the bench broke (nothing accepted, a refusal without
  * Retry-After or problem+json, an answer other than 202/503/429, an accepted order lost).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parsePrometheusText } from '@mercato/chassis/testing';
@@ -62,6 +62,45 @@ const platform = await startPlatform('overload', ports, {
     ? { RPC_CONCURRENCY_LIMIT: 'fixed', ORDER_PLACEMENT_LIMIT: 'off', GATEWAY_PLACEMENT_LIMIT: 'off' }
     : {}),
 });
+/** A running process's pid, from the supervisor's run state. */
+const runningPid = (running: typeof platform, name: string): number | undefined => {
+  const state = JSON.parse(readFileSync(path.join(running.dataDir, 'run', 'state.json'), 'utf8')) as {
+    services: Record<string, { pid: number | null }>;
+  };
+  return state.services[name]?.pid ?? undefined;
+};
+/**
+ * The main thread's scheduler counters (/proc/<pid>/schedstat, Linux): nanoseconds on a core,
+ * nanoseconds runnable but waiting for one, and how many times it was run.
+ */
+const schedulerStats = (pid: number | undefined) => {
+  if (pid === undefined) return undefined;
+  try {
+    const [onCpu, waiting, runs] = readFileSync(`/proc/${pid}/schedstat`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    return { onCpu: onCpu ?? 0, waiting: waiting ?? 0, runs: runs ?? 0, at: performance.now() };
+  } catch {
+    return undefined;
+  }
+};
+const waitsBetween = (
+  before: ReturnType<typeof schedulerStats>,
+  after: ReturnType<typeof schedulerStats>,
+) => {
+  if (!before || !after || after.runs <= before.runs) return undefined;
+  const seconds = (after.at - before.at) / 1000;
+  const runs = after.runs - before.runs;
+  const waited = (after.waiting - before.waiting) / 1e6;
+  return {
+    runs_per_s: Math.round(runs / seconds),
+    waited_ms_per_s: Math.round(waited / seconds),
+    mean_wait_ms: Math.round((waited / runs) * 100) / 100,
+    on_cpu_ms_per_s: Math.round((after.onCpu - before.onCpu) / 1e6 / seconds),
+  };
+};
+
 let exitCode = 0;
 try {
   await seedStock(platform);
@@ -189,6 +228,43 @@ try {
     }
   })();
 
+  /**
+   * The gateway's own histogram of POST /api/orders by status: how long the edge took from the
+   * request's arrival to its answer, without the client's and the network's share.
+   */
+  const placementDurations = async () => {
+    const family = (await scrape('gateway')).find(
+      (found) => found.name === 'http_server_request_duration_seconds',
+    );
+    const buckets = new Map<string, Map<number, number>>();
+    for (const sample of family?.samples ?? []) {
+      const { method, route, status_code: status, le } = sample.labels;
+      if (!sample.name.endsWith('_bucket') || method !== 'POST' || route !== '/api/orders' || !status || !le)
+        continue;
+      const byBound = buckets.get(status) ?? new Map<number, number>();
+      byBound.set(le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le), sample.value);
+      buckets.set(status, byBound);
+    }
+    return buckets;
+  };
+  /** Per status, answers in the window and the bucket bound under which 50 % and 99 % fell. */
+  const serverSide = (before: Map<string, Map<number, number>>, after: Map<string, Map<number, number>>) =>
+    Object.fromEntries(
+      [...after].map(([status, byBound]) => {
+        const bounds = [...byBound.keys()].sort((a, b) => a - b);
+        const counts = bounds.map(
+          (bound) => (byBound.get(bound) ?? 0) - (before.get(status)?.get(bound) ?? 0),
+        );
+        const total = counts.at(-1) ?? 0;
+        const under = (share: number) => {
+          const index = counts.findIndex((count) => count >= total * share);
+          const bound = bounds[index] ?? Number.POSITIVE_INFINITY;
+          return Number.isFinite(bound) ? bound * 1000 : null;
+        };
+        return [status, { answers: total, p50_le_ms: under(0.5), p99_le_ms: under(0.99) }];
+      }),
+    );
+
   /** A closed loop: each client waits for its order's end before placing the next. */
   const closedLoop = async (phase: string, seconds: number) => {
     const start = now();
@@ -226,8 +302,13 @@ try {
   // 2. Burst at three times that.
   const burstRate = Math.max(1, Math.round(factor * confirmedPerSecond * 10) / 10);
   phaseName = 'burst';
+  const beforeBurst = await placementDurations();
+  const gatewayPid = runningPid(platform, 'gateway');
+  const scheduledBefore = schedulerStats(gatewayPid);
   const burstAnswers = await offer('burst', burstRate, burstSeconds);
   const burstEnd = now();
+  const atGateway = serverSide(beforeBurst, await placementDurations());
+  const gatewayWaits = waitsBetween(scheduledBefore, schedulerStats(gatewayPid));
 
   // 3. Back to normal: half the confirmed rate.
   const afterRate = Math.max(0.5, Math.round((confirmedPerSecond / 2) * 10) / 10);
@@ -337,6 +418,8 @@ try {
       : null,
     latency_back_to_calibration_after_s: lastBad + 1 >= afterSeconds ? null : recoveredAfter,
     recovery_threshold_p99_ms: Math.round(threshold),
+    burst_at_gateway: atGateway,
+    burst_gateway_run_queue: gatewayWaits,
     limits_over_time: series,
   };
 
@@ -382,6 +465,18 @@ try {
   console.log(
     `refusals: ${refusals.length}, p99 ${result.refusals.p99_ms} ms (${JSON.stringify(result.refusals.p99_ms_by_answer)}); without Retry-After ${result.refusals.without_retry_after}, without problem+json ${result.refusals.without_problem_json}`,
   );
+  console.log(
+    `burst at the gateway (its own histogram, bucket bounds): ${Object.entries(atGateway)
+      .map(
+        ([status, figures]) =>
+          `${status}: ${figures.answers} answers, p50 ≤ ${figures.p50_le_ms} ms, p99 ≤ ${figures.p99_le_ms} ms`,
+      )
+      .join('; ')}`,
+  );
+  if (gatewayWaits)
+    console.log(
+      `burst: the gateway's main thread waited for a core ${gatewayWaits.waited_ms_per_s} ms per second, ${gatewayWaits.mean_wait_ms} ms on average each of its ${gatewayWaits.runs_per_s} runs a second`,
+    );
   console.log(`accepted ${acceptedIds.length}: unfinished ${unfinished}, lost ${lost}`);
   console.log(
     `burst backlog drained ${result.burst_backlog_drained_after_s ?? 'never (within the wait)'} s after the burst; accept latency back under ${Math.round(threshold)} ms p99 after ${result.latency_back_to_calibration_after_s ?? `more than ${afterSeconds}`} s`,

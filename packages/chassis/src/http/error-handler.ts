@@ -1,4 +1,5 @@
-import type { FastifyError } from 'fastify';
+import type { Span } from '@opentelemetry/api';
+import type { FastifyError, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isAppError, OverloadedError, validationFailed } from '../errors/app-error.ts';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../errors/problem.ts';
@@ -23,6 +24,10 @@ function fromSchemaValidation(error: FastifyError): unknown {
   );
 }
 
+/** The request's server span, when @fastify/otel traces the app (telemetry/tracing-sdk.ts). */
+const requestSpan = (request: FastifyRequest): Span | null | undefined =>
+  (request as FastifyRequest & { opentelemetry?: () => { span?: Span | null } }).opentelemetry?.().span;
+
 /** The one place where thrown errors and unknown routes become problem+json responses. */
 export function installProblemHandlers(app: HttpApp): void {
   app.setErrorHandler((rawError: FastifyError, request, reply) => {
@@ -30,9 +35,10 @@ export function installProblemHandlers(app: HttpApp): void {
     const problem = toProblem(error, request.url);
     // A shed request is the limit doing its job, not a failure: under overload, an error line with a
     // stack for each would add to the load it sheds.
-    if (problem.status >= 500 && !(error instanceof OverloadedError))
+    if (problem.status >= 500 && !(error instanceof OverloadedError)) {
       request.log.error({ error: rawError }, 'request failed');
-    else request.log.info({ code: problem.code, detail: problem.detail }, 'request rejected');
+      requestSpan(request)?.recordException(rawError);
+    } else request.log.info({ code: problem.code, detail: problem.detail }, 'request rejected');
     if (isAppError(error) && error.retryAfterSeconds !== undefined)
       void reply.header('retry-after', String(Math.max(0, Math.ceil(error.retryAfterSeconds))));
     void reply.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);

@@ -18,6 +18,21 @@ const untraced = (route: { url?: string; config?: unknown }): boolean =>
   quietPaths.has(route.url ?? '') || (route.config as { tracing?: boolean } | undefined)?.tracing === false;
 
 /**
+ * Fastify's server spans: request and handler spans only (a span per lifecycle hook costs more than
+ * it tells). Exceptions are not recorded on every failed request: a 4xx or a shed request is
+ * expected, and recording one reads its stack, formatted and source-mapped each time (the first
+ * parses the bundle's map: ~50 ms of a blocked event loop, and under a burst of refusals the edge's
+ * p99). The error handler records the unexpected ones (http/error-handler.ts); every failed
+ * request's span still gets status ERROR.
+ */
+export const fastifyTracing = {
+  registerOnInitialization: true,
+  instrumentHooks: false,
+  recordExceptions: false,
+  ignorePaths: untraced,
+} as const;
+
+/**
  * The tracer provider is process-wide by design (instrumentations patch modules as they load), so
  * its handle is too: set once by the preload and flushed by the service on shutdown. A built
  * service has this module twice (in the preload's bundle and in its own), so the handle lives on
@@ -51,12 +66,7 @@ export function startTracing(serviceName: string, environment: NodeJS.ProcessEnv
       // Fastify's own instrumentation makes the server span (continuing an incoming traceparent),
       // named by route; instrumentation-http would add a second span per request for nothing
       // (nothing here makes outgoing http.request calls; fetch and undici are covered above).
-      // Request and handler spans only: a span per lifecycle hook costs more than it tells.
-      new FastifyOtelInstrumentation({
-        registerOnInitialization: true,
-        instrumentHooks: false,
-        ignorePaths: untraced,
-      }),
+      new FastifyOtelInstrumentation(fastifyTracing),
     ],
   });
 }
