@@ -145,6 +145,7 @@ export const orderEdgeRoutes =
     app.post(
       '/api/orders',
       {
+        onRequest: upstreams.placement.shedEarly,
         schema: {
           tags,
           operationId: 'placeOrder',

@@ -216,6 +216,7 @@ export const storefrontEdgeRoutes =
     app.post(
       '/api/storefront/checkout',
       {
+        onRequest: upstreams.placement.shedEarly,
         schema: {
           tags,
           operationId: 'checkOut',

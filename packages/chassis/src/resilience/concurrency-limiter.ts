@@ -97,6 +97,16 @@ export class ConcurrencyLimiter {
     return this.#inFlight;
   }
 
+  /**
+   * True when the limit is reached now (counted as a refusal): a check before the work that leads
+   * to `tryAcquire`, so a caller that will be refused is refused before doing it. It takes no permit.
+   */
+  refusesNow(): boolean {
+    if (this.#inFlight < this.#limit.limit) return false;
+    this.#metrics?.refusals.inc({ limiter: this.name });
+    return true;
+  }
+
   /** A permit, or undefined when the limit is reached (counted as a refusal). */
   tryAcquire(): LimitPermit | undefined {
     const labels = { limiter: this.name };
