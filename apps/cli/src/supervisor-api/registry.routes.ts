@@ -1,10 +1,7 @@
 import { AppError } from '@mercato/chassis/errors';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import type { Registry } from '../supervisor/registry.ts';
-
-/** How long a watch waits for a change before it answers with the registry as it is. */
-const WATCH_MS = 25_000;
+import { type Registry, WATCH_MS } from '../supervisor/registry.ts';
 
 const query = z.object({
   after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
@@ -16,7 +13,7 @@ const query = z.object({
 
 /**
  * `GET /admin/registry`: every service's instances with their addresses and readiness.
- * `?after=<revision>` waits (up to 25 s) until the registry has changed past that revision: the
+ * `?after=<revision>` waits (up to 4 minutes) until the registry has changed past that revision: the
  * services' clients watch it so, and follow a restart or a new instance within a round trip.
  * `&watcher=<id>` says who asks: a release stops a drained instance once every watcher has asked
  * past the revision that took it out (`Registry.propagated`).

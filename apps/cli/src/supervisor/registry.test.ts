@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { Registry } from './registry.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { Registry, WATCH_MS } from './registry.ts';
 
 /** A watch as a service's client makes it: parked until the registry moves past `after`. */
 const watch = (registry: Registry, watcher: string, after: number, signal?: AbortSignal) =>
@@ -56,5 +56,26 @@ describe('the registry: when has every watcher applied a change', () => {
     const started = performance.now();
     expect(await registry.propagated(registry.revision, 2_000)).toBe(true);
     expect(performance.now() - started).toBeLessThan(100);
+  });
+
+  it('counts a watcher that waited a whole watch (minutes) as alive until it asks again', async () => {
+    vi.useFakeTimers();
+    try {
+      const registry = new Registry(() => []);
+      const before = registry.revision;
+      const parked = registry.next(before, WATCH_MS, undefined, 'gateway');
+      // Nothing changed for most of a watch: the watcher is still there, waiting.
+      vi.advanceTimersByTime(WATCH_MS - 10_000);
+      registry.changed();
+      expect((await parked).revision).toBe(before + 1);
+      const propagated = registry.propagated(registry.revision, 1_000);
+      vi.advanceTimersByTime(1_000);
+      // It has not asked past the change yet: a drained instance must not be stopped.
+      expect(await propagated).toBe(false);
+      void registry.next(before + 1, WATCH_MS, undefined, 'gateway');
+      expect(await registry.propagated(registry.revision, 1_000)).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

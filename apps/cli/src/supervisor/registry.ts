@@ -1,7 +1,14 @@
 import type { ServiceProcess } from './service-process.ts';
 
-/** A named watcher not heard from for this long is gone (a watch is answered within 25 s). */
-const STALE_WATCHER_MS = 30_000;
+/**
+ * How long a watch (`GET /admin/registry?after=`) waits for a change before it answers with the
+ * registry as it is. Every service keeps one open, so this is how often an idle platform's fifteen
+ * processes wake to ask again: a change wakes every watch at once, whatever its length.
+ */
+export const WATCH_MS = 240_000;
+
+/** A named watcher not heard from for this long is gone (a watch is answered within WATCH_MS). */
+const STALE_WATCHER_MS = WATCH_MS + 30_000;
 
 /** One instance of a service as the registry lists it. */
 export interface RegisteredInstance {
