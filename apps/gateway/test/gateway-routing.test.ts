@@ -524,6 +524,10 @@ describe('the routing table at work', () => {
           },
           body: JSON.stringify({ items: [{ sku: 'kit-0001', quantity: 2 }], shipping_address: '1 Main St' }),
         });
+      // The limit is a fixed window, a calendar minute: a sequence that straddles its end starts
+      // counting again (CI, 5 December). Start where the whole sequence fits before the boundary.
+      const leftInWindow = 60_000 - (Date.now() % 60_000);
+      if (leftInWindow < 5_000) await new Promise((resolve) => setTimeout(resolve, leftInWindow + 50));
       const first = await checkout('basket-0001');
       expect(first.status).toBe(202);
       const body = await json<{
