@@ -33,6 +33,8 @@ export interface BenchPlatform {
   databaseUrl: (service: string) => string;
   /** A service's HTTP URL (its /metrics) from the run state. */
   serviceUrl: (service: string) => string;
+  /** A running process's pid now (it changes when one is restarted), from the run state. */
+  pidOf: (name: string) => number | undefined;
   stop: () => Promise<void>;
 }
 
@@ -81,9 +83,11 @@ export async function startPlatform(
   }
   const password = readFileSync(path.join(dataDir, 'postgres-superuser'), 'utf8').trim();
   const serverUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${ports.postgres}/postgres`;
-  const state = JSON.parse(readFileSync(path.join(dataDir, 'run', 'state.json'), 'utf8')) as {
-    services: Record<string, { url: string }>;
-  };
+  const readState = () =>
+    JSON.parse(readFileSync(path.join(dataDir, 'run', 'state.json'), 'utf8')) as {
+      services: Record<string, { url: string; pid: number | null }>;
+    };
+  const state = readState();
   return {
     process: child,
     dataDir,
@@ -99,6 +103,7 @@ export async function startPlatform(
       if (!url) throw new Error(`the run state has no service ${service}`);
       return url;
     },
+    pidOf: (name) => readState().services[name]?.pid ?? undefined,
     stop,
   };
 }

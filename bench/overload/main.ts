@@ -62,13 +62,6 @@ const platform = await startPlatform('overload', ports, {
     ? { RPC_CONCURRENCY_LIMIT: 'fixed', ORDER_PLACEMENT_LIMIT: 'off', GATEWAY_PLACEMENT_LIMIT: 'off' }
     : {}),
 });
-/** A running process's pid, from the supervisor's run state. */
-const runningPid = (running: typeof platform, name: string): number | undefined => {
-  const state = JSON.parse(readFileSync(path.join(running.dataDir, 'run', 'state.json'), 'utf8')) as {
-    services: Record<string, { pid: number | null }>;
-  };
-  return state.services[name]?.pid ?? undefined;
-};
 /**
  * The main thread's scheduler counters (/proc/<pid>/schedstat, Linux): nanoseconds on a core,
  * nanoseconds runnable but waiting for one, and how many times it was run.
@@ -303,7 +296,7 @@ try {
   const burstRate = Math.max(1, Math.round(factor * confirmedPerSecond * 10) / 10);
   phaseName = 'burst';
   const beforeBurst = await placementDurations();
-  const gatewayPid = runningPid(platform, 'gateway');
+  const gatewayPid = platform.pidOf('gateway');
   const scheduledBefore = schedulerStats(gatewayPid);
   const burstAnswers = await offer('burst', burstRate, burstSeconds);
   const burstEnd = now();

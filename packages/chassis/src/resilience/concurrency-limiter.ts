@@ -109,11 +109,8 @@ export class ConcurrencyLimiter {
 
   /** A permit, or undefined when the limit is reached (counted as a refusal). */
   tryAcquire(): LimitPermit | undefined {
+    if (this.refusesNow()) return undefined;
     const labels = { limiter: this.name };
-    if (this.#inFlight >= this.#limit.limit) {
-      this.#metrics?.refusals.inc(labels);
-      return undefined;
-    }
     this.#inFlight += 1;
     this.#metrics?.inFlight.set(labels, this.#inFlight);
     const startedAt = this.#now();
