@@ -56,7 +56,7 @@ export const rpcSnapshot = (metricsText: string): Snapshot =>
   );
 
 /** One instance's gRPC RED so far; empty when it does not answer (its window then counts no calls). */
-export async function scrape(instance: ServiceProcess): Promise<Snapshot> {
+export async function scrape(instance: Pick<ServiceProcess, 'url'>): Promise<Snapshot> {
   try {
     const response = await fetch(`${instance.url}/metrics`, { signal: AbortSignal.timeout(2_000) });
     return rpcSnapshot(await response.text());

@@ -1,0 +1,109 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SMOKE_CALLS, smokeCheck } from './smoke-check.ts';
+
+const servers: Server[] = [];
+
+async function serve(handle: (request: IncomingMessage, response: ServerResponse) => void): Promise<string> {
+  const server = createServer(handle);
+  servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+afterEach(async () => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+/**
+ * A green instance (`/readyz`, and `/metrics` counting the gRPC calls it served) and a gateway that
+ * passes each call to it, or answers as `gatewayAnswer` says: a status, or `undefined` to never answer.
+ */
+async function platform(gatewayAnswer: (call: number) => number | 'hang' | 'slow') {
+  let served = 0;
+  const green = await serve((request, response) => {
+    if (request.url === '/readyz') return void response.end('ok');
+    response.setHeader('content-type', 'text/plain');
+    response.end(
+      `# TYPE rpc_server_duration_seconds histogram\nrpc_server_duration_seconds_count{grpc_code="OK"} ${served}\n`,
+    );
+  });
+  let calls = 0;
+  const seen: Array<string | undefined> = [];
+  const gateway = await serve((request, response) => {
+    calls += 1;
+    seen.push(request.headers['x-mercato-canary'] as string | undefined);
+    const answer = gatewayAnswer(calls);
+    if (answer === 'hang') return;
+    const respond = (status: number) => {
+      if (status === 200) served += 1;
+      response.statusCode = status;
+      response.end('{}');
+    };
+    if (answer === 'slow') setTimeout(() => respond(200), 300);
+    else respond(answer);
+  });
+  return { green: [{ name: 'catalog-v2-1', url: green }], gateway, calls: () => calls, seen };
+}
+
+const limits = { readyTimeoutMs: 200, callTimeoutMs: 100, budgetMs: 1_500 };
+
+describe('smokeCheck: green checked alone through the gateway before the switch', () => {
+  it('passes when every call is answered 2xx and served by green, each sent as a tester', async () => {
+    const { green, gateway, seen } = await platform(() => 200);
+    const summary = await smokeCheck(green, gateway, '/api/catalog/products?page_size=1', limits);
+    expect(summary).toBe(
+      `${SMOKE_CALLS} calls to /api/catalog/products?page_size=1 through the gateway, all answered 2xx, served by green`,
+    );
+    expect(seen).toEqual(Array(SMOKE_CALLS).fill('always'));
+  });
+
+  it('asks a call with no answer in time again, within the budget, and says so', async () => {
+    // The first call outlasts its timeout (a fresh instance on a loaded machine); the next are quick.
+    const { green, gateway, calls } = await platform((call) => (call === 1 ? 'slow' : 200));
+    const summary = await smokeCheck(green, gateway, '/api/catalog/products', limits);
+    expect(summary).toMatch(/all answered 2xx, served by green \(1 asked again after no answer in time\)$/);
+    expect(calls()).toBe(SMOKE_CALLS + 1);
+  });
+
+  it('fails at once on an answer that is not 2xx, without asking again', async () => {
+    const { green, gateway, calls } = await platform((call) => (call === 3 ? 500 : 200));
+    const started = Date.now();
+    await expect(smokeCheck(green, gateway, '/api/catalog/products', limits)).rejects.toThrow(
+      'GET /api/catalog/products answered 500 (call 3 of 10)',
+    );
+    expect(calls()).toBe(3);
+    expect(Date.now() - started).toBeLessThan(limits.budgetMs);
+  });
+
+  it('fails once the budget is spent when green never answers, naming the call', async () => {
+    const { green, gateway, calls } = await platform(() => 'hang');
+    const started = Date.now();
+    await expect(smokeCheck(green, gateway, '/api/catalog/products', limits)).rejects.toThrow(
+      /^GET \/api\/catalog\/products \(call 1 of 10\) did not answer within 1500 ms for the whole check \(\d+ tries, each up to 100 ms\)$/,
+    );
+    expect(Date.now() - started).toBeGreaterThanOrEqual(limits.budgetMs - 50);
+    expect(calls()).toBeGreaterThanOrEqual(10);
+  });
+
+  it('fails when the calls answered 2xx but green did not serve them', async () => {
+    const { green, gateway } = await platform(() => 204);
+    await expect(smokeCheck(green, gateway, '/api/catalog/products', limits)).rejects.toThrow(
+      'green served 0 of the 10 calls to /api/catalog/products: they did not reach it',
+    );
+  });
+
+  it('fails at once when green refuses the connection', async () => {
+    const { gateway } = await platform(() => 200);
+    const gone = [{ name: 'catalog-v2-1', url: 'http://127.0.0.1:1' }];
+    await expect(smokeCheck(gone, gateway, undefined, limits)).rejects.toThrow(
+      /^catalog-v2-1's \/readyz failed: fetch failed$/,
+    );
+  });
+});
