@@ -64,7 +64,7 @@ describe.skipIf(!postgres.available)(suiteTitle('PostgreSQL message store', post
   );
 
   /** A member on a pool of its own whose every statement is counted ('claim' or the first word). */
-  const countedMember = async (topic: string) => {
+  const countedMember = async (topic: string, pollIntervalMs = 30_000) => {
     const memberPool = createPool({ url, max: 4, applicationName: 'bus-test-member' }, logger);
     const statements: string[] = [];
     const query = memberPool.query.bind(memberPool) as (...args: unknown[]) => Promise<unknown>;
@@ -77,7 +77,7 @@ describe.skipIf(!postgres.available)(suiteTitle('PostgreSQL message store', post
       pool: memberPool,
       listenUrl: url,
       logger,
-      pollIntervalMs: 30_000,
+      pollIntervalMs,
     });
     const publisher = new PostgresMessageBus({ pool, listenUrl: url, logger });
     const handled: number[] = [];
@@ -126,6 +126,28 @@ describe.skipIf(!postgres.available)(suiteTitle('PostgreSQL message store', post
       // nor a separate next-due query.
       expect(member.statements).toEqual(['claim', 'claim']);
       expect(await member.pending()).toBe(0);
+    } finally {
+      await member.stop();
+    }
+  });
+
+  it('an idle member asks less often while its safety-net polls find nothing, and at the base interval again after a delivery', async () => {
+    const topic = `quiet-${Date.now().toString(36)}`;
+    // Polls every 100 ms at base: 30 claims in 3 s without the backoff; with it, 100, 200, 400 and
+    // then every 800 ms.
+    const member = await countedMember(topic, 100);
+    try {
+      await sleep(3_000);
+      const idle = member.statements.filter((statement) => statement === 'claim').length;
+      expect(idle).toBeGreaterThanOrEqual(2);
+      expect(idle).toBeLessThanOrEqual(7);
+
+      member.statements.length = 0;
+      await member.publisher.publish([toTopic(topic, event('k1', 1))]);
+      await waitFor('the delivery handled', () => member.handled.length === 1, 5_000, 10);
+      // Back at the base: the claim that acknowledges it, then polls 100, 200 and 400 ms apart.
+      await sleep(1_000);
+      expect(member.statements.filter((statement) => statement === 'claim').length).toBeGreaterThanOrEqual(4);
     } finally {
       await member.stop();
     }

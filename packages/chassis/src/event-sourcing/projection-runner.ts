@@ -1,4 +1,5 @@
 import { inTransaction, type Pool, type Transaction } from '../db/database.ts';
+import { QuietBackoff } from '../quiet-backoff.ts';
 import { WakeSignal } from '../wake-signal.ts';
 import {
   LOG_START,
@@ -30,6 +31,8 @@ export class ProjectionRunner {
   #stopping = false;
   /** Catch-ups left, `intervalMs` apart, before sleeping until woken (or the safety net). */
   #pollsLeft = 0;
+  /** The safety net's interval while no wake comes (set by start). */
+  #quiet: QuietBackoff | undefined;
   /**
    * The checkpoint as this runner last saw it. Checkpoints only move forward (but for `reset`), so
    * when nothing is visible after it, nothing is after the real one either: a catch-up with nothing
@@ -83,8 +86,8 @@ export class ProjectionRunner {
    * more times `intervalMs` apart: an append becomes visible to the log's readers only once every
    * older transaction of the database has ended, which may be a little after its notification.
    * Wakes coming faster than `intervalMs` are taken together, one catch-up per interval (the first
-   * after a quiet spell at once). Without a wake it sleeps `idleMs` (a safety net; an idle
-   * projection runs no transaction). One catch-up at a time: a slow one is not joined by others
+   * after a quiet spell at once). Without a wake it sleeps `idleMs`, doubling while none comes, up
+   * to 8 times as long (a safety net, QuietBackoff; an idle projection runs no transaction). One catch-up at a time: a slow one is not joined by others
    * queueing on the checkpoint's lock.
    */
   start(intervalMs: number, onError: (error: unknown) => void, idleMs = 60_000): void {
@@ -93,6 +96,8 @@ export class ProjectionRunner {
     // A wake before the start needs no keeping: the loop's first catch-up runs at once.
     this.#wake = new WakeSignal({ coalesceMs: intervalMs });
     this.#pollsLeft = POLLS_AFTER_WAKE;
+    const quiet = new QuietBackoff(idleMs);
+    this.#quiet = quiet;
     this.#loop = (async () => {
       while (!this.#stopping) {
         await this.#serially(() => this.catchUp()).catch(onError);
@@ -100,7 +105,7 @@ export class ProjectionRunner {
         if (this.#pollsLeft > 0) {
           this.#pollsLeft -= 1;
           await this.#wake.sleep(intervalMs);
-        } else await this.#wake.sleep(idleMs);
+        } else await this.#wake.sleep(quiet.quiet());
       }
     })();
   }
@@ -108,6 +113,7 @@ export class ProjectionRunner {
   /** Something was appended to the log: catch up now. */
   wake(): void {
     this.#pollsLeft = POLLS_AFTER_WAKE;
+    this.#quiet?.busy();
     this.#wake.wake();
   }
 

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Pool } from '../db/database.ts';
 import type { Logger } from '../logging/create-logger.ts';
+import { QuietBackoff } from '../quiet-backoff.ts';
 import { WakeSignal } from '../wake-signal.ts';
 import type { DestinationKind, MessageBus, OutgoingMessage } from './message-bus.port.ts';
 import { OUTBOX_CHANNEL } from './outbox.ts';
@@ -17,7 +18,8 @@ export interface OutboxRelaySettings {
   /**
    * Safety-net poll (default 30 s). `Outbox.append` NOTIFYs on commit and the relay LISTENs on its
    * leader session; a lost session wakes the loop to reconnect and publish what came meanwhile, so
-   * the poll only covers a notification lost some other way.
+   * the poll only covers a notification lost some other way. It doubles while the relay finds
+   * nothing, up to 8 times as long (QuietBackoff).
    */
   pollIntervalMs?: number;
 }
@@ -48,9 +50,11 @@ export class OutboxRelay {
   #running = false;
   #loop: Promise<void> | undefined;
   #client: pg.Client | undefined;
+  readonly #quiet: QuietBackoff;
 
   constructor(settings: OutboxRelaySettings) {
     this.#settings = { batchSize: 500, pollIntervalMs: 30_000, ...settings };
+    this.#quiet = new QuietBackoff(this.#settings.pollIntervalMs);
     const { pool, registry } = this.#settings;
     this.#published = new Counter({
       name: 'outbox_published_total',
@@ -89,7 +93,8 @@ export class OutboxRelay {
           continue;
         }
         const published = await this.#publishBatch(client);
-        if (published < this.#settings.batchSize) await this.#signal.sleep(this.#settings.pollIntervalMs);
+        if (published > 0) this.#quiet.busy();
+        if (published < this.#settings.batchSize) await this.#signal.sleep(this.#quiet.quiet());
       } catch (error) {
         logger.warn({ error }, 'outbox relay failed; retrying');
         await this.#dropSession();

@@ -1,6 +1,7 @@
 import { MessageRegistry } from '@mercato/contracts';
 import { inTransaction, type Pool, type Transaction } from '../db/database.ts';
 import type { Logger } from '../logging/create-logger.ts';
+import { QuietBackoff } from '../quiet-backoff.ts';
 import { WakeSignal } from '../wake-signal.ts';
 import { createAppliedEvents, firstApplications } from './applied-events.ts';
 import type { EventLog, LoggedEvent, LogRead } from './event-log.port.ts';
@@ -20,7 +21,10 @@ export interface ReadModelRunnerSettings {
    * to readers a little after its NOTIFY, once older transactions of the store have ended).
    */
   pollMs?: number;
-  /** Safety-net read of a watched log while no notification comes. */
+  /**
+   * Safety-net read of a watched log while no notification comes (default 60 s), doubling while
+   * none comes up to 8 times as long (QuietBackoff).
+   */
   idlePollMs?: number;
 }
 
@@ -64,6 +68,7 @@ export class ReadModelRunner {
   #watch: { close: () => Promise<void> } | undefined;
   /** Polls left before sleeping until a notification (or the safety net). */
   #pollsLeft = POLLS_AFTER_NOTIFY;
+  readonly #quiet: QuietBackoff;
   /** After each batch: events applied, rejected (unreadable) and skipped (already applied). */
   onApplied: (count: number, rejected: number, duplicates: number) => void = () => undefined;
 
@@ -72,6 +77,7 @@ export class ReadModelRunner {
     // Notifications coming faster than pollMs (one per publish under load) are taken together:
     // one step per pollMs reads and applies all of them, as a poll did; a lone one is read at once.
     this.#wake = new WakeSignal({ coalesceMs: this.#settings.pollMs });
+    this.#quiet = new QuietBackoff(this.#settings.idlePollMs);
     this.#generations = new ReadModelGenerations(settings.model);
     this.#messages = new MessageRegistry(settings.model.contracts);
   }
@@ -99,6 +105,7 @@ export class ReadModelRunner {
     });
     this.#watch = this.log.watch?.(() => {
       this.#pollsLeft = POLLS_AFTER_NOTIFY;
+      this.#quiet.busy();
       this.#wake.wake();
     });
     this.#running = this.#loop();
@@ -223,12 +230,12 @@ export class ReadModelRunner {
         this.#pollsLeft = Math.max(this.#pollsLeft, 1);
       }
       if (more) continue;
-      const { pollMs, idlePollMs } = this.#settings;
+      const { pollMs } = this.#settings;
       if (!this.#watch) await this.#wake.sleep(pollMs);
       else if (this.#pollsLeft > 0) {
         this.#pollsLeft -= 1;
         await this.#wake.sleep(pollMs);
-      } else await this.#wake.sleep(idlePollMs);
+      } else await this.#wake.sleep(this.#quiet.quiet());
     }
   }
 

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from '../../logging/create-logger.ts';
+import { QuietBackoff } from '../../quiet-backoff.ts';
 import { WakeSignal } from '../../wake-signal.ts';
 import { KeyedDispatcher } from '../keyed-dispatcher.ts';
 import type { Delivery, Subscription, SubscriptionOptions } from '../message-bus.port.ts';
@@ -40,6 +41,7 @@ export interface PostgresSubscriptionSettings {
   memberId: string;
   /** Whether `memberId` outlives the process (an instance id), so its old claims are a dead predecessor's. */
   stableMemberId: boolean;
+  /** The safety-net poll, doubling while claims find nothing, up to 8 times as long (QuietBackoff). */
   pollIntervalMs: number;
   batchSize: number;
   onStop: (subscription: PostgresSubscription) => void;
@@ -142,6 +144,7 @@ export class PostgresSubscription implements Subscription {
   /** Claims in hand, id → attempts (the claim's fencing token), renewed together. */
   readonly #held = new Map<string, number>();
   #renewal: NodeJS.Timeout | undefined;
+  readonly #quiet: QuietBackoff;
   #running = false;
   #loop: Promise<void> | undefined;
 
@@ -149,6 +152,7 @@ export class PostgresSubscription implements Subscription {
     this.groups = settings.groups;
     this.#settings = settings;
     this.#dispatcher = new KeyedDispatcher(settings.options.concurrency ?? 16);
+    this.#quiet = new QuietBackoff(settings.pollIntervalMs);
   }
 
   async start(): Promise<void> {
@@ -187,7 +191,7 @@ export class PostgresSubscription implements Subscription {
    * nothing, i.e. after something changed, never on a timer of its own.
    */
   async #run(index: number): Promise<void> {
-    const { logger, pollIntervalMs, visibilityTimeoutMs } = this.#settings;
+    const { logger, visibilityTimeoutMs } = this.#settings;
     const timed = index === 0;
     let failures = 0;
     // Handled by the last batch; a failed claim did not acknowledge them, so the next one tries.
@@ -205,7 +209,10 @@ export class PostgresSubscription implements Subscription {
         continue;
       }
       // Something handled may have let the next message of its key through: look again at once.
-      if (look.handled > 0) continue;
+      if (look.handled > 0) {
+        this.#quiet.busy();
+        continue;
+      }
       // Otherwise wait for a notification, or until a claim lapses or a retry falls due, or the poll.
       if (!timed) {
         await this.#sleep(index, Number.POSITIVE_INFINITY);
@@ -216,7 +223,7 @@ export class PostgresSubscription implements Subscription {
       // so the claim finds it lapsed on the server's clock too.
       const due = look.dueInMs;
       const wait = due === null ? Number.POSITIVE_INFINITY : due <= 0 ? visibilityTimeoutMs : due + 20;
-      await this.#sleep(index, Math.min(pollIntervalMs, wait));
+      await this.#sleep(index, Math.min(this.#quiet.quiet(), wait));
     }
     // Stopping after a batch: its acknowledgement has no next claim to ride on. If it fails, the
     // deliveries come back once their claims lapse and the inbox recognises them.
