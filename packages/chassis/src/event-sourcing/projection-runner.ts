@@ -87,8 +87,8 @@ export class ProjectionRunner {
    * older transaction of the database has ended, which may be a little after its notification.
    * Wakes coming faster than `intervalMs` are taken together, one catch-up per interval (the first
    * after a quiet spell at once). Without a wake it sleeps `idleMs`, doubling while none comes, up
-   * to 8 times as long (a safety net, QuietBackoff; an idle projection runs no transaction). One catch-up at a time: a slow one is not joined by others
-   * queueing on the checkpoint's lock.
+   * to 8 times as long (a safety net, QuietBackoff; an idle projection runs no transaction). One
+   * catch-up at a time: a slow one is not joined by others queueing on the checkpoint's lock.
    */
   start(intervalMs: number, onError: (error: unknown) => void, idleMs = 60_000): void {
     if (this.#loop) return;
