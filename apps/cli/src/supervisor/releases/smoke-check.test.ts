@@ -101,9 +101,12 @@ describe('smokeCheck: green checked alone through the gateway before the switch'
 
   it('fails at once when green refuses the connection', async () => {
     const { gateway } = await platform(() => 200);
-    const gone = [{ name: 'catalog-v2-1', url: 'http://127.0.0.1:1' }];
+    // A port that was just free: nothing listens on it.
+    const closed = await serve(() => undefined);
+    await new Promise((resolve) => servers.pop()?.close(resolve));
+    const gone = [{ name: 'catalog-v2-1', url: closed }];
     await expect(smokeCheck(gone, gateway, undefined, limits)).rejects.toThrow(
-      /^catalog-v2-1's \/readyz failed: fetch failed$/,
+      /^catalog-v2-1's \/readyz failed: fetch failed \(ECONNREFUSED\)$/,
     );
   });
 });

@@ -60,7 +60,12 @@ export async function smokeCheck(
         await response.arrayBuffer();
         return response.status;
       } catch (error) {
-        if (!timedOut(error)) throw new Error(`${what} failed: ${(error as Error).message}`);
+        if (!timedOut(error)) {
+          const cause = (error as { cause?: { code?: unknown } }).cause?.code;
+          throw new Error(
+            `${what} failed: ${(error as Error).message}${typeof cause === 'string' ? ` (${cause})` : ''}`,
+          );
+        }
         if (Date.now() >= deadline)
           throw new Error(
             `${what} did not answer within ${limits.budgetMs} ms for the whole check (${tries} tries, each up to ${timeoutMs} ms)`,
