@@ -70,7 +70,8 @@ function labeller(state: RunState, baselineNodePid: number, barePostgresPid: num
 interface DatabaseCounts {
   transactions: Map<string, number>;
   statements: Map<string, number>;
-  topStatements: Array<{ role: string; database: string; calls: number; query: string }>;
+  /** Keyed by `pg_stat_statements.queryid`: many statements share their first 140 characters. */
+  topStatements: Array<{ id: string; role: string; database: string; calls: number; query: string }>;
 }
 
 async function databaseCounts(admin: pg.Client): Promise<DatabaseCounts> {
@@ -78,8 +79,14 @@ async function databaseCounts(admin: pg.Client): Promise<DatabaseCounts> {
     `SELECT datname, (xact_commit + xact_rollback)::text AS n FROM pg_stat_database
       WHERE datname IS NOT NULL AND datname NOT IN ('template0', 'template1')`,
   );
-  const statements = await admin.query<{ rolname: string; datname: string; calls: string; query: string }>(
-    `SELECT r.rolname, d.datname, s.calls::text AS calls, s.query
+  const statements = await admin.query<{
+    rolname: string;
+    datname: string;
+    id: string;
+    calls: string;
+    query: string;
+  }>(
+    `SELECT r.rolname, d.datname, s.queryid::text AS id, s.calls::text AS calls, s.query
        FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid JOIN pg_database d ON d.oid = s.dbid`,
   );
   const byRole = new Map<string, number>();
@@ -89,6 +96,7 @@ async function databaseCounts(admin: pg.Client): Promise<DatabaseCounts> {
     transactions: new Map(transactions.rows.map((row) => [row.datname, Number(row.n)])),
     statements: byRole,
     topStatements: statements.rows.map((row) => ({
+      id: `${row.rolname} ${row.datname} ${row.id}`,
       role: row.rolname,
       database: row.datname,
       calls: Number(row.calls),
@@ -159,13 +167,11 @@ try {
     );
   const transactions = delta(countsBefore.transactions, countsAfter.transactions);
   const statements = delta(countsBefore.statements, countsAfter.statements);
-  const callsBefore = new Map(
-    countsBefore.topStatements.map((s) => [`${s.role} ${s.database} ${s.query}`, s.calls]),
-  );
+  const callsBefore = new Map(countsBefore.topStatements.map((s) => [s.id, s.calls]));
   const topStatements = countsAfter.topStatements
     .map((s) => ({
       ...s,
-      per_minute: perMinute(s.calls - (callsBefore.get(`${s.role} ${s.database} ${s.query}`) ?? 0)),
+      per_minute: perMinute(s.calls - (callsBefore.get(s.id) ?? 0)),
     }))
     .filter((s) => s.per_minute > 0)
     .sort((a, b) => b.per_minute - a.per_minute)
