@@ -6,6 +6,7 @@ import { IdentityService } from '@mercato/contracts/grpc/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfig } from '../src/config.ts';
 import { gatewayDefinition } from '../src/gateway.service.ts';
+import { fitInFixedWindow } from './support/fixed-window.ts';
 import { gatewayPeers } from './support/peers.ts';
 
 const routes = (router: ConnectRouter) => {
@@ -50,8 +51,7 @@ describe('rate limits at the gateway', () => {
   const burst = async (base: string) => {
     // A fixed window is a calendar minute: a burst that straddles its end gets the next 10 too
     // (20 of 50 once in CI). Start where a whole burst fits before the boundary.
-    const leftInWindow = WINDOW_MS - (Date.now() % WINDOW_MS);
-    if (leftInWindow < 10_000) await new Promise((resolve) => setTimeout(resolve, leftInWindow + 50));
+    await fitInFixedWindow(WINDOW_MS, 10_000);
     const statuses: number[] = [];
     let refused: Response | undefined;
     for (let i = 0; i < 50; i += 1) {
