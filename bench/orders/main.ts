@@ -10,6 +10,8 @@
  *     delivery, beside the CPU one baseline `INSERT … COMMIT` transaction costs in the same run;
  *   - placement also offers half the confirmed rate as an open loop, for the latency figures.
  * Platforms (BENCH_MODES): embedded (`npm start`), embedded-untraced (MERCATO_TRACES=false),
+ * embedded-unprepared (DATABASE_PREPARED_STATEMENTS=false: every statement parsed and planned on
+ * each call, the baseline of prepared statements),
  * embedded-mtls (`--mtls`: every call between services over mutual TLS and authorized by the call
  * policy; run with embedded, it prints what mTLS costs per order) and infra (NATS bus, Redis rate
  * limits, the machine's PostgreSQL).
@@ -40,7 +42,7 @@ import { type ProfileSummary, summariseProfiles } from './cpu-profiles.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const smoke = process.env.BENCH_SMOKE === '1';
-const knownModes = ['embedded', 'embedded-untraced', 'embedded-mtls', 'infra'];
+const knownModes = ['embedded', 'embedded-untraced', 'embedded-unprepared', 'embedded-mtls', 'infra'];
 const knownScenarios = ['placement', 'lifecycle'] as const;
 type Scenario = (typeof knownScenarios)[number];
 const modes = (process.env.BENCH_MODES ?? 'embedded').split(',');
@@ -103,6 +105,7 @@ function startPlatform(
       // Every service process writes its profile on exit (the supervisor too, by its own flags).
       ...(profileDir ? { MERCATO_NODE_FLAGS: profileFlags.join(' ') } : {}),
       ...(mode === 'embedded-untraced' ? { MERCATO_TRACES: 'false' } : {}),
+      ...(mode === 'embedded-unprepared' ? { DATABASE_PREPARED_STATEMENTS: 'false' } : {}),
       ...(mode === 'embedded-mtls' ? { MERCATO_MTLS: 'true' } : {}),
       // Placement alone: confirmed orders are not shipped.
       ...(scenario === 'placement' ? { FULFILLMENT_WORKERS: '0' } : {}),
@@ -310,6 +313,11 @@ async function outcomes(orderDb: pg.Client, orderIds: string[], scenario: Scenar
 /** Where the platform keeps its databases and what a measured stretch of it cost. */
 interface Meter {
   labeller: ProcessLabeller;
+  /**
+   * Names the platform's PostgreSQL processes by what they serve (`db order`, `walwriter`,
+   * `autovacuum`, …, from the title each sets in its command line); undefined for any other process.
+   */
+  postgresLabeller: ProcessLabeller;
   /** Committed + rolled back transactions on the platform's databases so far. */
   transactions: () => Promise<number>;
   /** Inbox rows per consumer group (`service/group`) so far: one per delivery handled. */
@@ -322,6 +330,8 @@ interface Cost {
   cpu_ms_per_order: Record<string, number>;
   cpu_ms_per_order_total: number;
   pg_transactions_per_order: number;
+  /** PostgreSQL's share of `cpu_ms_per_order`, per database served or background process. */
+  postgres_ms_per_order: Record<string, number>;
   deliveries: number;
   deliveries_per_order: number;
   deliveries_by_group: Record<string, number>;
@@ -333,12 +343,14 @@ async function measured<T>(meter: Meter, work: () => Promise<T>) {
   const transactionsBefore = await meter.transactions();
   const deliveriesBefore = await meter.deliveries();
   const cpuBefore = sampleCpu(meter.labeller);
+  const postgresBefore = sampleCpu(meter.postgresLabeller);
   const fromUs = monotonicUs();
   const result = await work();
   const toUs = monotonicUs();
   // PostgreSQL publishes a backend's counters within a second of its transactions.
   await sleep(1_500);
   const cpuAfter = sampleCpu(meter.labeller);
+  const postgresAfter = sampleCpu(meter.postgresLabeller);
   const sampledS = (monotonicUs() - fromUs) / 1e6;
   const deliveriesAfter = await meter.deliveries();
   const deliveries = new Map(
@@ -351,6 +363,10 @@ async function measured<T>(meter: Meter, work: () => Promise<T>) {
     window: { fromUs, toUs },
     sampledS,
     cpu: cpuBefore && cpuAfter ? cpuBetween(cpuBefore, cpuAfter) : [],
+    postgresCpu:
+      postgresBefore && postgresAfter
+        ? cpuBetween(postgresBefore, postgresAfter).filter(([name]) => name !== 'other')
+        : [],
     transactions: (await meter.transactions()) - transactionsBefore,
     deliveries,
   };
@@ -359,11 +375,13 @@ async function measured<T>(meter: Meter, work: () => Promise<T>) {
 /** What the platform spends doing nothing, per second: subtracted to give an order's own cost. */
 interface Idle {
   cpu_ms_per_s: Record<string, number>;
+  postgres_ms_per_s: Record<string, number>;
   transactions_per_s: number;
 }
 
 function costOf(
   gross: Array<[string, number]>,
+  grossPostgres: Array<[string, number]>,
   grossTransactions: number,
   deliveries: Map<string, number>,
   orders: number,
@@ -373,6 +391,10 @@ function costOf(
   const cpu = gross.map(([name, ms]): [string, number] => [
     name,
     Math.max(0, ms - (idle ? (idle.rates.cpu_ms_per_s[name] ?? 0) * idle.seconds : 0)),
+  ]);
+  const postgres = grossPostgres.map(([name, ms]): [string, number] => [
+    name,
+    Math.max(0, ms - (idle ? (idle.rates.postgres_ms_per_s[name] ?? 0) * idle.seconds : 0)),
   ]);
   const transactions = Math.max(
     0,
@@ -384,6 +406,9 @@ function costOf(
     cpu_ms_per_order: Object.fromEntries(cpu.map(([name, ms]) => [name, perUnit(ms, orders)])),
     cpu_ms_per_order_total: perUnit(platformMs, orders),
     pg_transactions_per_order: perUnit(transactions, orders),
+    postgres_ms_per_order: Object.fromEntries(
+      postgres.sort((a, b) => b[1] - a[1]).map(([name, ms]) => [name, perUnit(ms, orders)]),
+    ),
     deliveries: delivered,
     deliveries_per_order: perUnit(delivered, orders),
     deliveries_by_group: Object.fromEntries(
@@ -472,6 +497,29 @@ function statementsPerOrder(
   };
 }
 
+/**
+ * What a PostgreSQL process serves, from the title it sets (`postgres: <user> <database> <client>
+ * <state>` for a session, `postgres: walwriter` and the like for the server's own): `db <database>`
+ * without the run's prefix, `autovacuum`, or the background process's name.
+ */
+function postgresRole(pid: number, databasePrefix: string): string {
+  let title: string;
+  try {
+    title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\u0000', ' ').trim();
+  } catch {
+    return 'ended';
+  }
+  if (!title.startsWith('postgres: ')) return 'postmaster';
+  const words = title.slice('postgres: '.length).split(' ');
+  const [first = '', database = '', client = ''] = words;
+  if (first.startsWith('autovacuum')) return 'autovacuum';
+  if (first === 'walsender') return 'walsender';
+  // A session's third word is its client: `127.0.0.1(41234)` or `[local]`.
+  if (/^(\[local\]|[0-9a-f.:]+\(\d+\))$/.test(client))
+    return `db ${database.startsWith(databasePrefix) ? database.slice(databasePrefix.length) : database}`;
+  return words.join(' ');
+}
+
 /** Names the platform's processes from its run state; counts its databases' transactions and deliveries. */
 async function platformMeter(
   dataDir: string,
@@ -503,6 +551,10 @@ async function platformMeter(
         : undefined;
     return commands[command] ?? (pid === process.pid ? 'bench client' : undefined);
   };
+  const postgresLabeller: ProcessLabeller = (pid, command) =>
+    command === 'postgres' && labeller(pid, command) === 'postgres'
+      ? postgresRole(pid, databasePrefix)
+      : undefined;
   const connect = async (database: string) => {
     const url = new URL(serverUrl);
     url.pathname = `/${database}`;
@@ -525,6 +577,7 @@ async function platformMeter(
   }
   return {
     labeller,
+    postgresLabeller,
     transactions: async () => {
       const { rows: counted } = await admin.query<{ n: string }>(
         `SELECT coalesce(sum(xact_commit + xact_rollback), 0)::text AS n FROM pg_stat_database
@@ -616,6 +669,9 @@ async function benchRun(mode: string, scenario: Scenario) {
       cpu_ms_per_s: Object.fromEntries(
         idleRun.cpu.map(([name, ms]) => [name, Math.round((ms / idleRun.sampledS) * 10) / 10]),
       ),
+      postgres_ms_per_s: Object.fromEntries(
+        idleRun.postgresCpu.map(([name, ms]) => [name, Math.round((ms / idleRun.sampledS) * 10) / 10]),
+      ),
       transactions_per_s: Math.round((idleRun.transactions / idleRun.sampledS) * 10) / 10,
     };
     if (profiling && embedded) await statementsReset(serverUrl);
@@ -641,8 +697,15 @@ async function benchRun(mode: string, scenario: Scenario) {
     const outcome = await outcomes(orderDb, placed.accepted, scenario);
     // The watches' own queries are transactions on the order database: not the platform's.
     const transactions = run.transactions - sagaWatch.queries - lifeWatch.queries;
-    const gross = costOf(run.cpu, transactions, run.deliveries, outcome.confirmed, undefined);
-    const cost = costOf(run.cpu, transactions, run.deliveries, outcome.confirmed, {
+    const gross = costOf(
+      run.cpu,
+      run.postgresCpu,
+      transactions,
+      run.deliveries,
+      outcome.confirmed,
+      undefined,
+    );
+    const cost = costOf(run.cpu, run.postgresCpu, transactions, run.deliveries, outcome.confirmed, {
       rates: idle,
       seconds: run.sampledS,
     });
@@ -736,8 +799,10 @@ const results: Awaited<ReturnType<typeof benchRun>>[] = [];
 for (const mode of modes) for (const scenario of scenarios) results.push(await benchRun(mode, scenario));
 type Result = (typeof results)[number];
 
+/** Wide enough for the longest column title (`embedded-unprepared/placement`) and a gap. */
+const columnWidth = Math.max(20, ...results.map((r) => `${r.mode}/${r.scenario}`.length + 2));
 const row = (label: string, values: (string | number)[]) =>
-  `${label.padEnd(34)}${values.map((v) => String(v).padStart(20)).join('')}`;
+  `${label.padEnd(34)}${values.map((v) => String(v).padStart(columnWidth)).join('')}`;
 const header = () =>
   console.log(
     row(
@@ -815,6 +880,22 @@ print([
   ['platform CPU ms / delivery', (r) => r.capacity.cost.cpu_ms_per_delivery],
   ['PG transactions / delivery', (r) => r.capacity.cost.pg_transactions_per_delivery],
 ]);
+const postgresRoles = [
+  ...new Set(results.flatMap((r) => Object.keys(r.capacity.cost.postgres_ms_per_order))),
+];
+if (postgresRoles.length > 0) {
+  console.log(
+    '\nPostgreSQL CPU ms per confirmed order, net of idle, by database served or background process\n',
+  );
+  header();
+  for (const name of postgresRoles)
+    console.log(
+      row(
+        `  ${name}`,
+        results.map((r) => r.capacity.cost.postgres_ms_per_order[name] ?? 0),
+      ),
+    );
+}
 for (const r of results) {
   console.log(`\ndeliveries per order by consumer group (${r.mode}/${r.scenario})`);
   for (const [group, n] of Object.entries(r.capacity.cost.deliveries_by_group))

@@ -13,6 +13,7 @@ import { type CustomerAccess, customerAccess } from './authorization/customer-ac
 import { ConfigError, loadConfig } from './config/load-config.ts';
 import { createPool, type Pool, pingDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
+import { prepareStatements } from './db/traced-client.ts';
 import type { Discovery } from './discovery/discovery.ts';
 import { DnsNames } from './discovery/dns-names.ts';
 import { RegistryWatch } from './discovery/registry-watch.ts';
@@ -45,6 +46,7 @@ export interface ChassisConfig {
   PORT: number;
   LOG_LEVEL: string;
   SHUTDOWN_TIMEOUT_MS: number;
+  DATABASE_PREPARED_STATEMENTS?: boolean;
   OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined;
   MERCATO_ADMIN_TOKEN?: string | undefined;
   ADMIN_JWKS_URL?: string | undefined;
@@ -213,6 +215,8 @@ export async function createService<Config extends ChassisConfig, Uses extends S
   };
   const config = loadConfig(definition.config, environment);
   const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
+  // Before any pool is made: the setting holds for every pool of the process.
+  prepareStatements(config.DATABASE_PREPARED_STATEMENTS ?? true);
   // Before any I/O: a discovery setting that cannot work is a configuration error, said first.
   const discovery = createDiscovery(config, logger);
   const tls = workloadTls(config, logger);

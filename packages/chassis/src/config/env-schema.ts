@@ -92,6 +92,12 @@ export const serviceConfigShape = {
   PORT: env.port(0),
   LOG_LEVEL: env.logLevel(),
   SHUTDOWN_TIMEOUT_MS: env.int({ min: 100, max: 120_000, default: 10_000 }),
+  /**
+   * PostgreSQL statements with parameters prepared once per connection (db/statement-names.ts);
+   * `false`: every one parsed and planned on each call, as behind a PgBouncer in transaction mode
+   * older than 1.21, which does not keep a session's prepared statements.
+   */
+  DATABASE_PREPARED_STATEMENTS: env.bool(true),
   OTEL_EXPORTER_OTLP_ENDPOINT: env.optionalUrl(['http', 'https']),
   /** Opens `/admin/*` to `Authorization: Bearer <this>`; the supervisor makes one per run. */
   MERCATO_ADMIN_TOKEN: z

@@ -1,5 +1,6 @@
 import { context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import pg from 'pg';
+import { isInvalidatedStatement, StatementNames } from './statement-names.ts';
 
 /**
  * A `pg` client whose queries are spans, made here because the chassis owns every pool: no
@@ -41,12 +42,73 @@ type QueryCallback = (error: unknown, result: unknown) => void;
 
 const untracedQuery = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
 
+const statementNames = new StatementNames();
+let preparing = true;
+
+/** Whether statements with parameters are prepared (named) from now on, in every pool of the process. */
+export function prepareStatements(enabled: boolean): void {
+  preparing = enabled;
+}
+
+/**
+ * The arguments of a query with parameters (`text, values[, callback]`, or a config with `text` and
+ * `values` and no `name`) as a named statement's, or undefined when it is to run unnamed.
+ */
+function named(args: unknown[]): { text: string; args: unknown[] } | undefined {
+  if (!preparing) return undefined;
+  const [first, second] = args;
+  if (typeof first === 'string') {
+    const name = Array.isArray(second) ? statementNames.nameOf(first) : undefined;
+    return name
+      ? { text: first, args: [{ name, text: first, values: second }, ...args.slice(2)] }
+      : undefined;
+  }
+  if (!first || typeof first !== 'object' || Object.getPrototypeOf(first) !== Object.prototype)
+    return undefined;
+  const config = first as { text?: unknown; values?: unknown; name?: unknown };
+  if (typeof config.text !== 'string' || config.name !== undefined) return undefined;
+  if (!Array.isArray(config.values) && !Array.isArray(second)) return undefined;
+  const name = statementNames.nameOf(config.text);
+  return name ? { text: config.text, args: [{ ...config, name }, ...args.slice(1)] } : undefined;
+}
+
+/**
+ * Runs a query as a named statement where `StatementNames` says so. When PostgreSQL refuses the
+ * prepared statement (`isInvalidatedStatement`: a migration changed its result type, or the session
+ * lost it), its text runs unnamed from then on; a statement outside a transaction is asked again
+ * at once, unnamed (it changed nothing), while one inside fails its transaction as any error does.
+ */
+function query(client: pg.Client, args: unknown[]): unknown {
+  const naming = named(args);
+  if (!naming) return untracedQuery.apply(client, args);
+  const askAgain = client.getTransactionStatus() === 'I';
+  const last = naming.args.length - 1;
+  const callback = naming.args[last];
+  if (typeof callback === 'function') {
+    naming.args[last] = (error: unknown, result: unknown) => {
+      if (isInvalidatedStatement(error)) {
+        statementNames.forget(naming.text);
+        if (askAgain) return untracedQuery.apply(client, args);
+      }
+      return (callback as QueryCallback)(error, result);
+    };
+    return untracedQuery.apply(client, naming.args);
+  }
+  return (untracedQuery.apply(client, naming.args) as Promise<unknown>).catch((error: unknown) => {
+    if (!isInvalidatedStatement(error)) throw error;
+    statementNames.forget(naming.text);
+    if (!askAgain) throw error;
+    return untracedQuery.apply(client, args);
+  });
+}
+
 function tracedQuery(this: pg.Client, ...args: unknown[]): unknown {
   const parent = trace.getSpan(context.active());
   const text = textOf(args[0]);
   // A submittable (a cursor, a stream) reports through its own events: passed on as it is.
   const submittable = typeof (args[0] as { submit?: unknown } | undefined)?.submit === 'function';
-  if (!parent?.isRecording() || text === undefined || submittable) return untracedQuery.apply(this, args);
+  if (submittable) return untracedQuery.apply(this, args);
+  if (!parent?.isRecording() || text === undefined) return query(this, args);
   const operation = operationOf(text);
   const span = tracer.startSpan(
     `pg.query:${operation} ${this.database ?? ''}`.trimEnd(),
@@ -71,11 +133,11 @@ function tracedQuery(this: pg.Client, ...args: unknown[]): unknown {
       ended(span, error);
       callback(error, result);
     });
-    return untracedQuery.apply(this, args);
+    return query(this, args);
   }
   let result: unknown;
   try {
-    result = untracedQuery.apply(this, args);
+    result = query(this, args);
   } catch (error) {
     ended(span, error);
     throw error;

@@ -43,7 +43,9 @@ export class Outbox {
     await client.query(
       `WITH inserted AS (
          INSERT INTO mercato_outbox (message_id, kind, destination, partition_key, envelope)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+         SELECT m.message_id, m.kind, m.destination, m.partition_key, m.envelope
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+             AS m(message_id, kind, destination, partition_key, envelope)
          RETURNING 1)
        SELECT pg_notify('${OUTBOX_CHANNEL}', ''), (SELECT count(*) FROM inserted) AS appended`,
       [

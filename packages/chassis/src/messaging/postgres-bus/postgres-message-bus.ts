@@ -21,7 +21,8 @@ export const LOG_CHANNEL = 'mercato_log';
 const TOPIC_LOCK_PREFIX = 'mercato-bus-topic:';
 
 const PUBLISH = `WITH input AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+  SELECT t.kind, t.destination, t.partition_key, t.message_id, t.envelope, t.ord
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
     WITH ORDINALITY AS t(kind, destination, partition_key, message_id, envelope, ord)
 ), inserted AS (
   INSERT INTO bus_messages (kind, destination, partition_key, message_id, envelope)

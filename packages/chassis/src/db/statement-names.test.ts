@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { isInvalidatedStatement, StatementNames } from './statement-names.ts';
+
+describe('StatementNames', () => {
+  it('names a text once, the same name every time, a different one for another text', () => {
+    const names = new StatementNames();
+    const first = names.nameOf('SELECT id FROM t WHERE id = $1');
+    expect(first).toMatch(/^mercato_[0-9a-f]{24}$/);
+    expect(names.nameOf('SELECT id FROM t WHERE id = $1')).toBe(first);
+    expect(names.nameOf('SELECT id FROM t WHERE id = $2')).not.toBe(first);
+  });
+
+  it('leaves unnamed a statement whose result columns follow a table (a migration may add one)', () => {
+    const names = new StatementNames();
+    for (const text of [
+      'SELECT * FROM payments WHERE order_id = $1 FOR UPDATE',
+      'SELECT p.* FROM payments p WHERE p.id = $1',
+      'SELECT *, legacy_lsn::text AS position FROM customers WHERE id = $1',
+      'UPDATE shipments SET status = $2 WHERE id = $1 RETURNING *',
+      'SELECT\n*\nFROM t WHERE id = $1',
+    ])
+      expect(names.nameOf(text), text).toBeUndefined();
+    for (const text of [
+      'SELECT count(*) FROM t WHERE id = $1',
+      'SELECT price * $1 AS total FROM t',
+      'INSERT INTO t (id) SELECT m.id FROM unnest($1::text[]) AS m(id) RETURNING 1',
+    ])
+      expect(names.nameOf(text), text).toBeDefined();
+  });
+
+  it('names no more than its limit of texts; the rest run unnamed', () => {
+    const names = new StatementNames(2);
+    expect(names.nameOf('SELECT $1::int')).toBeDefined();
+    expect(names.nameOf('SELECT $1::text')).toBeDefined();
+    expect(names.nameOf('SELECT $1::bigint')).toBeUndefined();
+    expect(names.nameOf('SELECT $1::int')).toBeDefined();
+  });
+
+  it('runs a forgotten text unnamed for good', () => {
+    const names = new StatementNames();
+    expect(names.nameOf('SELECT v FROM t WHERE id = $1')).toBeDefined();
+    names.forget('SELECT v FROM t WHERE id = $1');
+    expect(names.nameOf('SELECT v FROM t WHERE id = $1')).toBeUndefined();
+  });
+
+  it('tells an invalidated prepared statement from other errors', () => {
+    expect(isInvalidatedStatement({ code: '0A000', routine: 'RevalidateCachedQuery' })).toBe(true);
+    expect(isInvalidatedStatement({ code: '26000' })).toBe(true);
+    expect(isInvalidatedStatement({ code: '0A000', routine: 'transformLockingClause' })).toBe(false);
+    expect(isInvalidatedStatement({ code: '23505' })).toBe(false);
+    expect(isInvalidatedStatement(undefined)).toBe(false);
+  });
+});

@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Names for the statements a service runs with parameters, so that `pg` prepares each one once per
+ * connection (a named statement: Parse once, then only Bind and Execute) and PostgreSQL parses,
+ * analyses and plans it once per session instead of on every call. Measured on this machine's
+ * PostgreSQL (3,000 calls each, one connection): server CPU per call for the outbox append 237 →
+ * 123 µs, an event append 297 → 117 µs, a primary-key read 57 → 27 µs (bench/README.md, "Named
+ * statements"). Npgsql and pgjdbc prepare automatically for the same reason; `pg` leaves it to the
+ * caller, who must give each distinct text a name of its own.
+ *
+ * Left unnamed:
+ * - a statement whose result columns follow a table's definition (`SELECT *`, `t.*`, `RETURNING *`):
+ *   a column added by another release's migration would make PostgreSQL refuse the prepared one
+ *   ("cached plan must not change result type") until the session ends;
+ * - any text beyond the first `MAX_NAMED` of the process: texts built at run time must not fill
+ *   every session with prepared statements;
+ * - a text PostgreSQL refused to execute as prepared once (`isInvalidatedStatement`): it runs
+ *   unnamed from then on in this process.
+ */
+export const MAX_NAMED = 500;
+
+/** `*` as a result column: alone, after a comma or a qualifier, not `count(*)`. */
+const STAR_COLUMNS = /(^|[\s,.])\*\s*(,|FROM\b|$)|RETURNING\s+\*/i;
+
+export class StatementNames {
+  readonly #names = new Map<string, string>();
+  readonly #unnamed = new Set<string>();
+  readonly #max: number;
+
+  constructor(max = MAX_NAMED) {
+    this.#max = max;
+  }
+
+  /** The name `text` is prepared under, or undefined when it runs unnamed. */
+  nameOf(text: string): string | undefined {
+    const known = this.#names.get(text);
+    if (known !== undefined || this.#unnamed.has(text)) return known;
+    if (this.#names.size >= this.#max || STAR_COLUMNS.test(text)) {
+      if (this.#unnamed.size < this.#max) this.#unnamed.add(text);
+      return undefined;
+    }
+    // 96 bits of SHA-1: two texts of one process under one name would need a collision.
+    const name = `mercato_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+    this.#names.set(text, name);
+    return name;
+  }
+
+  /** PostgreSQL refused `text` as prepared: it runs unnamed from now on (its old name is never reused). */
+  forget(text: string): void {
+    if (!this.#names.delete(text)) return;
+    this.#unnamed.add(text);
+  }
+}
+
+/**
+ * An error PostgreSQL raises for a prepared statement that a fresh parse would run: its result type
+ * changed under it (pgjdbc's and postgres.js's test: SQLSTATE 0A000 from `RevalidateCachedQuery`),
+ * or the session no longer has it (26000).
+ */
+export const isInvalidatedStatement = (error: unknown): boolean => {
+  const { code, routine } = (error ?? {}) as { code?: unknown; routine?: unknown };
+  return code === '26000' || (code === '0A000' && routine === 'RevalidateCachedQuery');
+};
