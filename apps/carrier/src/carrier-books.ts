@@ -35,6 +35,10 @@ interface ShipmentRow {
   created_at: Date;
 }
 
+/** Named, not `*`: the statements stay prepared (a `*` read is never prepared; see the chassis pool). */
+const COLUMNS =
+  'id, request_hash, reference, address, parcels, accepted, rejection_code, lost, tracking_number, deliver_at, created_at';
+
 export const shipmentJson = (row: ShipmentRow, now: Date): CarrierShipment => {
   const arrived = row.deliver_at.getTime() <= now.getTime();
   const status = !row.accepted ? 'refused' : !arrived ? 'in_transit' : row.lost ? 'lost' : 'delivered';
@@ -80,7 +84,7 @@ export class CarrierBooks {
       `INSERT INTO shipments (id, idempotency_key, request_hash, reference, address, parcels, accepted,
                               rejection_code, lost, tracking_number, deliver_at, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-       ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
+       ON CONFLICT (idempotency_key) DO NOTHING RETURNING ${COLUMNS}`,
       [
         newId('cs'),
         key,
@@ -99,7 +103,7 @@ export class CarrierBooks {
     const created = inserted.rows[0];
     if (created) return { outcome: 'created', shipment: shipmentJson(created, now) };
     const { rows } = await this.#pool.query<ShipmentRow>(
-      'SELECT * FROM shipments WHERE idempotency_key = $1',
+      `SELECT ${COLUMNS} FROM shipments WHERE idempotency_key = $1`,
       [key],
     );
     const first = rows[0];
@@ -108,13 +112,15 @@ export class CarrierBooks {
   }
 
   async find(id: string, now: Date): Promise<CarrierShipment | undefined> {
-    const { rows } = await this.#pool.query<ShipmentRow>('SELECT * FROM shipments WHERE id = $1', [id]);
+    const { rows } = await this.#pool.query<ShipmentRow>(`SELECT ${COLUMNS} FROM shipments WHERE id = $1`, [
+      id,
+    ]);
     return rows[0] && shipmentJson(rows[0], now);
   }
 
   async byReference(reference: string, now: Date): Promise<CarrierShipment[]> {
     const { rows } = await this.#pool.query<ShipmentRow>(
-      'SELECT * FROM shipments WHERE reference = $1 ORDER BY created_at',
+      `SELECT ${COLUMNS} FROM shipments WHERE reference = $1 ORDER BY created_at`,
       [reference],
     );
     return rows.map((row) => shipmentJson(row, now));

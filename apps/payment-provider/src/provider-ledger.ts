@@ -31,6 +31,10 @@ interface IntentRow {
   created_at: Date;
 }
 
+/** Named, not `*`: the statements stay prepared (a `*` read is never prepared; see the chassis pool). */
+const INTENT_COLUMNS =
+  'id, order_id, amount, currency, status, amount_received, amount_refunded, decline_code, created_at';
+
 const intentJson = (row: IntentRow): PaymentIntent => ({
   id: row.id,
   object: 'payment_intent',
@@ -115,7 +119,7 @@ export class ProviderLedger {
   ): Promise<ApiAnswer> {
     const { rows } = await transaction.query<IntentRow>(
       `INSERT INTO payment_intents (id, order_id, amount, currency, status, decline_code)
-       VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
+       VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${INTENT_COLUMNS}`,
       [
         newId('pi'),
         input.orderId,
@@ -173,7 +177,7 @@ export class ProviderLedger {
         `PaymentIntent is ${intent.status}`,
       );
     const { rows } = await transaction.query<IntentRow>(
-      `UPDATE payment_intents SET status = $2${alsoSet}, updated_at = now() WHERE id = $1 RETURNING *`,
+      `UPDATE payment_intents SET status = $2${alsoSet}, updated_at = now() WHERE id = $1 RETURNING ${INTENT_COLUMNS}`,
       [intentId, status],
     );
     return { statusCode: 200, body: { ...intentJson(rows[0] as IntentRow) } };
@@ -222,7 +226,7 @@ export class ProviderLedger {
 
   async intentsOf(orderId: string): Promise<PaymentIntent[]> {
     const { rows } = await this.#pool.query<IntentRow>(
-      'SELECT * FROM payment_intents WHERE order_id = $1 ORDER BY created_at, id',
+      `SELECT ${INTENT_COLUMNS} FROM payment_intents WHERE order_id = $1 ORDER BY created_at, id`,
       [orderId],
     );
     return rows.map(intentJson);
@@ -248,7 +252,7 @@ export class ProviderLedger {
 
   async #lockIntent(transaction: Transaction, intentId: string): Promise<IntentRow | undefined> {
     const { rows } = await transaction.query<IntentRow>(
-      'SELECT * FROM payment_intents WHERE id = $1 FOR UPDATE',
+      `SELECT ${INTENT_COLUMNS} FROM payment_intents WHERE id = $1 FOR UPDATE`,
       [intentId],
     );
     return rows[0];

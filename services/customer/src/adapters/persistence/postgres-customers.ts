@@ -21,6 +21,10 @@ interface CustomerRow {
   updated_at: Date;
 }
 
+/** Named, not `*`: the statements stay prepared (a `*` read is never prepared; see the chassis pool). */
+const COLUMNS =
+  'id, email, name, segment, marketing_emails, language, currency, address, created_at, updated_at';
+
 const fromRow = (row: CustomerRow): Customer => ({
   id: row.id,
   email: row.email,
@@ -43,7 +47,9 @@ export class PostgresCustomers implements CustomerStore {
   }
 
   async get(id: string): Promise<Customer | undefined> {
-    const { rows } = await this.#pool.query<CustomerRow>('SELECT * FROM customers WHERE id = $1', [id]);
+    const { rows } = await this.#pool.query<CustomerRow>(`SELECT ${COLUMNS} FROM customers WHERE id = $1`, [
+      id,
+    ]);
     const row = rows[0];
     return row && fromRow(row);
   }
@@ -78,9 +84,10 @@ export class PostgresCustomers implements CustomerStore {
         );
         legacyGuard(rows[0]?.owner ?? 'monolith');
       }
-      const { rows } = await client.query<CustomerRow>('SELECT * FROM customers WHERE id = $1 FOR UPDATE', [
-        id,
-      ]);
+      const { rows } = await client.query<CustomerRow>(
+        `SELECT ${COLUMNS} FROM customers WHERE id = $1 FOR UPDATE`,
+        [id],
+      );
       const row = rows[0];
       if (!row) return undefined;
       const { customer, messages } = change(fromRow(row));
@@ -106,7 +113,7 @@ export class PostgresCustomers implements CustomerStore {
 
   async takenOverForUpdate(transaction: Transaction, id: string): Promise<TakenOverProfile> {
     const { rows } = await transaction.query<CustomerRow & { legacy_position: string | null }>(
-      'SELECT *, legacy_lsn::text AS legacy_position FROM customers WHERE id = $1 FOR UPDATE',
+      `SELECT ${COLUMNS}, legacy_lsn::text AS legacy_position FROM customers WHERE id = $1 FOR UPDATE`,
       [id],
     );
     const row = rows[0];

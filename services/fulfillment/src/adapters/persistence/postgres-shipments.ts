@@ -21,6 +21,10 @@ interface ShipmentRow {
   delivered_at: Date | null;
 }
 
+/** Named, not `*`: the statements stay prepared (a `*` read is never prepared; see the chassis pool). */
+const COLUMNS = `id, order_id, customer_id, status, held_from, lines, shipping_address, reservation_id,
+  carrier_shipment_id, tracking_number, reason, attempts, created_at, updated_at, dispatched_at, delivered_at`;
+
 const toShipment = (row: ShipmentRow): Shipment & { attempts: number } => ({
   id: row.id,
   orderId: row.order_id,
@@ -51,7 +55,7 @@ export class PostgresShipments implements ShipmentStore {
 
   async lockByOrder(transaction: Transaction, orderId: string): Promise<Shipment | undefined> {
     const { rows } = await transaction.query<ShipmentRow>(
-      'SELECT * FROM shipments WHERE order_id = $1 FOR UPDATE',
+      `SELECT ${COLUMNS} FROM shipments WHERE order_id = $1 FOR UPDATE`,
       [orderId],
     );
     return rows[0] && strip(toShipment(rows[0]));
@@ -128,9 +132,10 @@ export class PostgresShipments implements ShipmentStore {
   }
 
   async find(orderId: string): Promise<Shipment | undefined> {
-    const { rows } = await this.#pool.query<ShipmentRow>('SELECT * FROM shipments WHERE order_id = $1', [
-      orderId,
-    ]);
+    const { rows } = await this.#pool.query<ShipmentRow>(
+      `SELECT ${COLUMNS} FROM shipments WHERE order_id = $1`,
+      [orderId],
+    );
     return rows[0] && strip(toShipment(rows[0]));
   }
 }

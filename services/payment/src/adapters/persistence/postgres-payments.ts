@@ -19,6 +19,10 @@ interface PaymentRow {
   reason: string | null;
 }
 
+/** Named, not `*`: the statements stay prepared (a `*` read is never prepared; see the chassis pool). */
+const COLUMNS = `order_id, payment_id, customer_id, status, amount_minor, currency, provider_payment_id,
+  captured_minor, refunded_minor, reason`;
+
 const toPayment = (row: PaymentRow): Payment => ({
   orderId: row.order_id,
   paymentId: row.payment_id,
@@ -54,7 +58,7 @@ export class PostgresPayments implements PaymentStore {
       ],
     );
     const { rows } = await transaction.query<PaymentRow>(
-      'SELECT * FROM payments WHERE order_id = $1 FOR UPDATE',
+      `SELECT ${COLUMNS} FROM payments WHERE order_id = $1 FOR UPDATE`,
       [seed.orderId],
     );
     return toPayment(rows[0] as PaymentRow);
@@ -62,7 +66,7 @@ export class PostgresPayments implements PaymentStore {
 
   async lock(transaction: Transaction, orderId: string): Promise<Payment> {
     const { rows } = await transaction.query<PaymentRow>(
-      'SELECT * FROM payments WHERE order_id = $1 FOR UPDATE',
+      `SELECT ${COLUMNS} FROM payments WHERE order_id = $1 FOR UPDATE`,
       [orderId],
     );
     const row = rows[0];
@@ -107,9 +111,10 @@ export class PostgresPayments implements PaymentStore {
   }
 
   async get(orderId: string): Promise<{ payment: Payment; refunds: RefundRecord[] } | undefined> {
-    const { rows } = await this.#pool.query<PaymentRow>('SELECT * FROM payments WHERE order_id = $1', [
-      orderId,
-    ]);
+    const { rows } = await this.#pool.query<PaymentRow>(
+      `SELECT ${COLUMNS} FROM payments WHERE order_id = $1`,
+      [orderId],
+    );
     const row = rows[0];
     if (!row) return undefined;
     const { rows: refunds } = await this.#pool.query<{
