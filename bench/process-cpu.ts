@@ -87,3 +87,30 @@ export function cpuBetween(before: CpuSample, after: CpuSample): Array<[string, 
   }
   return [...spent].sort((a, b) => b[1] - a[1]);
 }
+
+/**
+ * Private resident memory (`RssAnon`, MB) of the processes a labeller names, summed per label: what
+ * each holds of its own, not the shared memory every PostgreSQL backend maps (its buffers).
+ */
+export function privateMemoryMb(label: ProcessLabeller): Map<string, number> {
+  const memory = new Map<string, number>();
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return memory;
+  }
+  for (const pid of pids) {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const command = /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '';
+      const name = label(Number(pid), command);
+      if (name === undefined) continue;
+      const kb = Number(/^RssAnon:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      memory.set(name, (memory.get(name) ?? 0) + kb / 1024);
+    } catch {
+      // The process ended between listing and reading.
+    }
+  }
+  return memory;
+}

@@ -37,7 +37,7 @@ import { ProcessUnderTest } from '@mercato/chassis/testing';
 import pg from 'pg';
 import { postgresInsertBaseline } from '../baselines.ts';
 import { customers, platformEnvironment } from '../platform.ts';
-import { cpuBetween, type ProcessLabeller, parentOf, sampleCpu } from '../process-cpu.ts';
+import { cpuBetween, type ProcessLabeller, parentOf, privateMemoryMb, sampleCpu } from '../process-cpu.ts';
 import { type ProfileSummary, summariseProfiles } from './cpu-profiles.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -347,6 +347,10 @@ async function measured<T>(meter: Meter, work: () => Promise<T>) {
   const fromUs = monotonicUs();
   const result = await work();
   const toUs = monotonicUs();
+  // Before the sessions go idle: what PostgreSQL's sessions hold of their own after the work.
+  const postgresMemory = privateMemoryMb((pid, command) =>
+    command === 'postgres' ? meter.postgresLabeller(pid, command) : undefined,
+  );
   // PostgreSQL publishes a backend's counters within a second of its transactions.
   await sleep(1_500);
   const cpuAfter = sampleCpu(meter.labeller);
@@ -362,6 +366,10 @@ async function measured<T>(meter: Meter, work: () => Promise<T>) {
     result,
     window: { fromUs, toUs },
     sampledS,
+    /** MB of private memory (RssAnon) of PostgreSQL's sessions of the platform's databases, at the end. */
+    postgresSessionsMb: Math.round(
+      [...postgresMemory].filter(([name]) => name.startsWith('db ')).reduce((sum, [, mb]) => sum + mb, 0),
+    ),
     cpu: cpuBefore && cpuAfter ? cpuBetween(cpuBefore, cpuAfter) : [],
     postgresCpu:
       postgresBefore && postgresAfter
@@ -741,6 +749,8 @@ async function benchRun(mode: string, scenario: Scenario) {
       /** Everything the platform spent while the orders ran, idle included. */
       gross_cost: gross,
       idle,
+      /** Private memory (RssAnon) of the PostgreSQL sessions of the platform's databases, MB, at the end. */
+      postgres_sessions_mb: run.postgresSessionsMb,
     };
 
     let atHalf: { offered_per_s: number; accept_p50_ms: number; accept_p99_ms: number } | undefined;
@@ -875,6 +885,7 @@ print([
       `${Math.round((r.capacity.cost.cpu_ms_per_order_total * 1_000) / Math.max(1, r.baseline_cpu_us_per_txn))}×`,
   ],
   ['PG transactions / order', (r) => r.capacity.cost.pg_transactions_per_order],
+  ['PG sessions private memory MB', (r) => r.capacity.postgres_sessions_mb],
   ['  (gross, idle included)', (r) => r.capacity.gross_cost.pg_transactions_per_order],
   ['deliveries / order', (r) => r.capacity.cost.deliveries_per_order],
   ['platform CPU ms / delivery', (r) => r.capacity.cost.cpu_ms_per_delivery],

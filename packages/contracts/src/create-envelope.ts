@@ -1,8 +1,6 @@
-import { monotonicFactory } from 'ulidx';
 import type { Envelope, EnvelopeMetadata } from './envelope.ts';
 import type { MessageContract } from './message-contract.ts';
-
-const ulid = monotonicFactory();
+import { ulid } from './ulid.ts';
 
 export interface EnvelopeOptions<Data extends Record<string, unknown>> {
   contract: MessageContract<Data>;

@@ -96,3 +96,4 @@ export {
   parseOrderLogPosition,
   parseOrderStreamVersion,
 } from './streams/order-stream-resume.ts';
+export { ulid } from './ulid.ts';
