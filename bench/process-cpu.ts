@@ -57,13 +57,18 @@ export function cpuOfPids(pids: number[]): Map<number, number> {
   return new Map(pids.map((pid) => [pid, processTimes(String(pid))?.ms ?? 0]));
 }
 
-export function sampleCpu(label: ProcessLabeller): CpuSample | undefined {
-  let pids: string[];
+/** Every process id of the machine now, or undefined without /proc (not Linux). */
+function processIds(): string[] | undefined {
   try {
-    pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+    return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
   } catch {
     return undefined;
   }
+}
+
+export function sampleCpu(label: ProcessLabeller): CpuSample | undefined {
+  const pids = processIds();
+  if (!pids) return undefined;
   const sample: CpuSample = new Map();
   for (const pid of pids) {
     const times = processTimes(pid);
@@ -94,13 +99,7 @@ export function cpuBetween(before: CpuSample, after: CpuSample): Array<[string, 
  */
 export function privateMemoryMb(label: ProcessLabeller): Map<string, number> {
   const memory = new Map<string, number>();
-  let pids: string[];
-  try {
-    pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
-  } catch {
-    return memory;
-  }
-  for (const pid of pids) {
+  for (const pid of processIds() ?? []) {
     try {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       const command = /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '';

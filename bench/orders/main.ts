@@ -348,9 +348,7 @@ async function measured<T>(meter: Meter, work: () => Promise<T>) {
   const result = await work();
   const toUs = monotonicUs();
   // Before the sessions go idle: what PostgreSQL's sessions hold of their own after the work.
-  const postgresMemory = privateMemoryMb((pid, command) =>
-    command === 'postgres' ? meter.postgresLabeller(pid, command) : undefined,
-  );
+  const postgresMemory = privateMemoryMb(meter.postgresLabeller);
   // PostgreSQL publishes a backend's counters within a second of its transactions.
   await sleep(1_500);
   const cpuAfter = sampleCpu(meter.labeller);
