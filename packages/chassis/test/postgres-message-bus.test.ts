@@ -153,6 +153,64 @@ describe.skipIf(!postgres.available)(suiteTitle('PostgreSQL message store', post
     }
   });
 
+  it("claims a key's next message published while its head's acknowledgement waited, without the safety net", async () => {
+    // The race, made certain: the loop that handled the head acknowledges it with its next claim,
+    // which waits (a row lock the test holds) with a snapshot taken before the next message commits.
+    // That message's notification wakes the other loop, asleep, whose claim still sees the head
+    // unacknowledged. Both find nothing; unless the loop that was awake looks again, the message
+    // waits for the safety-net poll (30 s here).
+    const topic = `ack-race-${Date.now().toString(36)}`;
+    const memberPool = createPool({ url, max: 4, applicationName: 'bus-test-member' }, logger);
+    const member = new PostgresMessageBus({
+      pool: memberPool,
+      listenUrl: url,
+      logger,
+      pollIntervalMs: 30_000,
+    });
+    const publisher = new PostgresMessageBus({ pool, listenUrl: url, logger });
+    const locker = await pool.connect();
+    const handled: number[] = [];
+    const group = `ack-race-${topic}`;
+    const subscription = await member.subscribe({
+      group,
+      kind: 'topic',
+      destinations: [topic],
+      onDelivery: async (delivery) => {
+        const { seq } = (delivery.envelope as { data: { seq: number } }).data;
+        if (seq === 1) {
+          await locker.query('BEGIN');
+          await locker.query(
+            `SELECT 1 FROM bus_deliveries d JOIN bus_messages m ON m.position = d.position
+              WHERE d.group_name = $1 AND m.message_id = $2 FOR UPDATE OF d`,
+            [group, delivery.messageId],
+          );
+        }
+        handled.push(seq);
+        await delivery.ack();
+      },
+    });
+    try {
+      await sleep(300);
+      await publisher.publish([toTopic(topic, event('k1', 1))]);
+      await waitFor('the head handled', () => handled.length === 1, 5_000, 10);
+      await sleep(200); // its acknowledging claim is waiting on the lock
+      await publisher.publish([toTopic(topic, event('k1', 2))]);
+      await sleep(300); // the other loop woke, claimed nothing, and sleeps
+      const released = performance.now();
+      await locker.query('COMMIT');
+      await waitFor('the next message handled', () => handled.length === 2, 10_000, 10);
+      expect(performance.now() - released).toBeLessThan(2_000);
+      expect(handled).toEqual([1, 2]);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      locker.release();
+      await subscription.stop();
+      await member.close();
+      await publisher.close();
+      await memberPool.end();
+    }
+  });
+
   it("claims a key's next message in the statement that acknowledges its head", async () => {
     const topic = `next-of-key-${Date.now().toString(36)}`;
     const member = await countedMember(topic);

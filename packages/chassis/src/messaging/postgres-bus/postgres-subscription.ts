@@ -166,14 +166,18 @@ export class PostgresSubscription implements Subscription {
 
   /**
    * New deliveries were published for these groups. One sleeping loop is enough to claim them (both
-   * woken, one found nothing: a wasted claim per publish); a loop still awake claims again before it
-   * sleeps. With none asleep, every loop's next sleep returns at once: a loop whose claim ran just
-   * before the publish committed would otherwise sleep through it.
+   * woken, one found nothing: a wasted claim per publish). Every loop awake now looks again before
+   * it sleeps (its next sleep returns at once): its claim may have taken its snapshot before the
+   * publish committed. Waking a sleeping loop is not enough for that: when the awake loop's claim
+   * carries the acknowledgement of a key's head, the sleeping loop's claim may still see the head
+   * and pass the new message over, while the awake one's, its snapshot older, does not see the
+   * message; both would then sleep until the safety net (30 s), as a legacy e2e run did under load.
    */
   wake(): void {
     const index = this.#asleep.indexOf(true);
-    if (index >= 0) this.#signals[index]?.wake();
-    else for (const signal of this.#signals) signal.wake();
+    this.#asleep.forEach((asleep, loop) => {
+      if (!asleep || loop === index) this.#signals[loop]?.wake();
+    });
   }
 
   async stop(): Promise<void> {
