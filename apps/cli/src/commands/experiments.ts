@@ -24,7 +24,7 @@ export async function experimentsCommand(args: string[], dataDir: string): Promi
       const share =
         experiment.mode === 'candidate' ? ` (candidate answers for ${experiment.candidate_percent} %)` : '';
       process.stdout.write(
-        `${experiment.name}: ${experiment.mode}${share}; ${experiment.compared} compared, ${experiment.mismatches} differed, ${experiment.candidate_errors} candidate errors${experiment.ignored ? `, ${experiment.ignored} ignored (known to be in flight)` : ''}; ${experiment.candidate_answers} answered by the candidate alone\n`,
+        `${experiment.name}: ${experiment.mode}${share}; ${experiment.compared} compared, ${experiment.mismatches} differed, ${experiment.candidate_errors} candidate errors${experiment.ignored ? `, ${experiment.ignored} ignored (known to be in flight)` : ''}${experiment.shed ? `, ${experiment.shed} not compared (shed under load)` : ''}; ${experiment.candidate_answers} answered by the candidate alone\n`,
       );
       for (const mismatch of experiment.recent)
         process.stdout.write(

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { notFound } from '../errors/app-error.ts';
+import { notFound, OverloadedError } from '../errors/app-error.ts';
 import { createLogger } from '../logging/create-logger.ts';
 import { AsyncExperiment } from './async-experiment.ts';
 import { bucketOf } from './experiment.ts';
@@ -83,6 +83,41 @@ describe('AsyncExperiment (branch by abstraction across processes)', () => {
     await Promise.all([failing.settled(), lagging.settled()]);
     expect(failing.report()).toMatchObject({ candidate_errors: 1, mismatches: 0 });
     expect(lagging.report()).toMatchObject({ compared: 1, ignored: 1, mismatches: 0, recent: [] });
+  });
+
+  it('does not compare a run whose candidate or control was shed under load, and counts it as shed', async () => {
+    const shedding = experiment(async () => {
+      throw new OverloadedError(
+        'GATEWAY.OVERLOADED',
+        'too many calls to pricing in flight; try again shortly',
+      );
+    });
+    for (const id of [1, 2, 3]) await shedding.run(id, { mode: 'shadow', candidatePercent: 0 });
+    await shedding.settled();
+    expect(shedding.report()).toMatchObject({
+      compared: 0,
+      shed: 3,
+      candidate_errors: 0,
+      mismatches: 0,
+      recent: [],
+    });
+    const controlShed = new AsyncExperiment<number, Profile>({
+      name: 'control-shed',
+      control: async () => {
+        throw new OverloadedError(
+          'GATEWAY.OVERLOADED',
+          'too many calls to legacy in flight; try again shortly',
+        );
+      },
+      candidate: monolith,
+      registry: new Registry(),
+      logger,
+    });
+    await expect(controlShed.run(1, { mode: 'shadow', candidatePercent: 0 })).rejects.toThrow(
+      OverloadedError,
+    );
+    await controlShed.settled();
+    expect(controlShed.report()).toMatchObject({ compared: 0, shed: 1, mismatches: 0 });
   });
 
   it('lets the candidate answer alone for its share of subjects, the same subjects every time', async () => {

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Counter, type Registry } from 'prom-client';
-import { isAppError } from '../errors/app-error.ts';
+import { isAppError, OverloadedError } from '../errors/app-error.ts';
 import type { Logger } from '../logging/create-logger.ts';
 
 /**
@@ -47,6 +47,12 @@ export interface ExperimentReport {
   candidate_errors: number;
   /** Differences the experiment's `ignore` let pass (e.g. a change still on its way). */
   ignored: number;
+  /**
+   * Runs not compared because one side was refused by load shedding (an `OverloadedError`: a
+   * concurrency limit or bulkhead turned the call away before it ran), which says nothing of the
+   * candidate's correctness.
+   */
+  shed: number;
   /** Answers the candidate gave alone (its share in `candidate` mode). */
   candidate_answers: number;
   recent: Mismatch[];
@@ -58,6 +64,10 @@ export function checkPercent(candidatePercent: number): void {
   if (!(candidatePercent >= 0 && candidatePercent <= 100))
     throw new RangeError(`candidatePercent must be 0–100, got ${candidatePercent}`);
 }
+
+/** A side turned away by load shedding before it ran: nothing to compare. */
+const wasShed = (attempt: Attempt<unknown>): boolean =>
+  !attempt.ok && attempt.error instanceof OverloadedError;
 
 /** An error as the diff log shows it: its class, its code if it has one, and message; never its stack. */
 const describeError = (error: unknown) =>
@@ -73,7 +83,7 @@ export class ExperimentRecord<Input, Output> {
   readonly #settings: RecordSettings<Input, Output>;
   readonly #runs: Counter<'experiment' | 'outcome'>;
   readonly #recent: Mismatch[] = [];
-  #counts = { compared: 0, mismatches: 0, candidateErrors: 0, ignored: 0, candidateAnswers: 0 };
+  #counts = { compared: 0, mismatches: 0, candidateErrors: 0, ignored: 0, shed: 0, candidateAnswers: 0 };
 
   constructor(settings: RecordSettings<Input, Output>) {
     this.#settings = settings;
@@ -92,6 +102,11 @@ export class ExperimentRecord<Input, Output> {
     received: Attempt<Output>,
   ): void {
     const { name, logger, ignore } = this.#settings;
+    if (wasShed(expected) || wasShed(received)) {
+      this.#counts.shed += 1;
+      this.#runs.inc({ experiment: name, outcome: 'shed' });
+      return;
+    }
     this.#counts.compared += 1;
     const same =
       expected.ok && received.ok
@@ -133,6 +148,7 @@ export class ExperimentRecord<Input, Output> {
       mismatches: this.#counts.mismatches,
       candidate_errors: this.#counts.candidateErrors,
       ignored: this.#counts.ignored,
+      shed: this.#counts.shed,
       candidate_answers: this.#counts.candidateAnswers,
       recent: [...this.#recent].reverse(),
     };
@@ -146,7 +162,7 @@ function runsCounter(registry: Registry): Counter<'experiment' | 'outcome'> {
   if (!counter) {
     counter = new Counter({
       name: 'experiment_runs_total',
-      help: 'Runs of a branch-by-abstraction experiment, by outcome: match, mismatch, candidate_error, ignored (compared in shadow) or candidate_answered',
+      help: 'Runs of a branch-by-abstraction experiment, by outcome: match, mismatch, candidate_error, ignored (compared in shadow), shed (not compared: a side refused by load shedding) or candidate_answered',
       labelNames: ['experiment', 'outcome'] as const,
       registers: [registry],
     });
