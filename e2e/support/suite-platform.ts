@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,7 +16,8 @@ export interface SuitePlatform {
 /**
  * Starts `npm start` in a data directory of its own before the suite's tests (ready within 90 s)
  * and stops it after them: Ctrl-C, then `kill -9` of any process the run ever had that is still
- * alive, then the data directory removed. Call in a `describe`.
+ * alive, then the data directory removed (kept, with the platform's output in `platform.log`, when
+ * `MERCATO_E2E_KEEP` is set). Call in a `describe`.
  */
 export function suitePlatform(
   name: string,
@@ -50,7 +51,12 @@ export function suitePlatform(
       await Promise.race([platform.exited(), sleep(15_000)]);
     }
     for (const pid of stragglers) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (!dataDir) return;
+    if (process.env.MERCATO_E2E_KEEP && platform) {
+      // For a post-mortem: the shop's data directory stays, with every line the platform printed.
+      await writeFile(path.join(dataDir, 'platform.log'), `${platform.lines.join('\n')}\n`);
+      process.stdout.write(`${name}: data and platform.log kept in ${dataDir}\n`);
+    } else await rm(dataDir, { recursive: true, force: true });
   });
   return suite;
 }
