@@ -69,10 +69,19 @@ export class ReadModelGenerations {
     return rows.map(toGeneration);
   }
 
-  /** Locks the generation while a batch is applied to it; undefined when another holds it or it is gone. */
-  async lock(transaction: Transaction, generation: number, wait = false): Promise<Generation | undefined> {
+  /**
+   * Locks the generation while a batch is applied to it; undefined when another holds it or it is
+   * gone. `asyncCommit`: the transaction also commits without waiting for the WAL flush
+   * (`synchronous_commit = off` for it alone), set by the same statement rather than one more.
+   */
+  async lock(
+    transaction: Transaction,
+    generation: number,
+    { wait = false, asyncCommit = false } = {},
+  ): Promise<Generation | undefined> {
     const { rows } = await transaction.query<GenerationRow>(
-      `SELECT ${COLUMNS} FROM read_model_generations
+      `SELECT ${COLUMNS}${asyncCommit ? ", set_config('synchronous_commit', 'off', true) AS commit_mode" : ''}
+         FROM read_model_generations
         WHERE generation = $1 AND status IN ('live', 'building') FOR UPDATE ${wait ? '' : 'SKIP LOCKED'}`,
       [generation],
     );
@@ -108,7 +117,7 @@ export class ReadModelGenerations {
       [generation, schema, status],
     );
     if (status === 'live') await this.pointViewsAt(transaction, schema);
-    const created = await this.lock(transaction, generation, true);
+    const created = await this.lock(transaction, generation, { wait: true });
     if (!created) throw new Error(`generation ${generation} vanished while being created`);
     return created;
   }

@@ -181,8 +181,9 @@ export class ReadModelRunner {
         (await inTransaction(this.#settings.pool, async (transaction) => {
           // A crash may lose the last batches a server acknowledged, their checkpoint with them
           // (same transaction): they are read and applied again. No need to wait for the WAL flush.
-          await transaction.query('SET LOCAL synchronous_commit = off');
-          const locked = await this.#generations.lock(transaction, generation.generation);
+          const locked = await this.#generations.lock(transaction, generation.generation, {
+            asyncCommit: true,
+          });
           return locked ? this.#applyNext(transaction, locked) : false;
         }));
       more ||= full;
@@ -307,8 +308,8 @@ export class ReadModelRunner {
       const liveRow = listed.find((g) => g.status === 'live');
       const nextRow = listed.find((g) => g.status === 'building');
       if (!liveRow || !nextRow) return;
-      const live = await this.#generations.lock(transaction, liveRow.generation, true);
-      const next = await this.#generations.lock(transaction, nextRow.generation, true);
+      const live = await this.#generations.lock(transaction, liveRow.generation, { wait: true });
+      const next = await this.#generations.lock(transaction, nextRow.generation, { wait: true });
       if (!live || !next) return;
       const target = await this.log.head(this.model.topics);
       // Still far behind (another instance's batch moved it less than we thought): not yet.
