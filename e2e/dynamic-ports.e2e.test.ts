@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { mercato } from './support/release-cli.ts';
-import { ShopClient } from './support/shop-client.ts';
+import { kept, ShopClient } from './support/shop-client.ts';
 import { suitePlatform } from './support/suite-platform.ts';
 
 // Only PostgreSQL's port is given (the database server is not a service); every other port is the
@@ -81,8 +81,9 @@ describe('the platform with every port dynamic (MERCATO_PORTS=dynamic)', () => {
     expect(placed.status, await placed.clone().text()).toBe(202);
     const { order_id: orderId } = (await placed.json()) as { order_id: string };
     // pricing → customer, order → pricing, inventory, payment → the provider: all by name.
+    // Confirmed, or already on its way: fulfillment may ship it before the first look.
     const settled = await shop.settled(token, orderId, 60_000);
-    expect(settled.status).toBe('confirmed');
+    expect(kept.has(settled.status), settled.status).toBe(true);
     // The gateway reads order-view and analytics by name over HTTP.
     const authorized = { headers: { authorization: `Bearer ${token}` } };
     const me = (await (await fetch(`${gateway}/api/customers/me`, authorized)).json()) as { id: string };
