@@ -108,7 +108,7 @@ const request = fc.record({
   ),
 }) as fc.Arbitrary<Request>;
 
-/** The same spans with the decoder's shortened names put back to compare everything else. */
+/** The spans without their names: the decoder shortens a long one, the reference keeps it whole. */
 const withoutNames = (spans: StoredSpan[]) => spans.map(({ name: _name, ...rest }) => rest);
 
 describe('decodeOtlpProtobuf against the reflection decoder', () => {

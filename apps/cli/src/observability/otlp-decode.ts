@@ -64,19 +64,10 @@ function anyValue(reader: ProtobufReader): AttributeValue {
         value = JSON.stringify(values);
         continue;
       }
-      case 6: {
-        // KeyValueList { repeated KeyValue values = 1 }
+      case 6:
         if (wireType !== LENGTH) break;
-        const list = reader.message();
-        const attributes: Record<string, AttributeValue> = {};
-        while (list.more()) {
-          const inner = list.tag();
-          if (inner === ((1 << 3) | LENGTH)) keyValue(list.message(), attributes);
-          else list.skip(inner & 7);
-        }
-        value = JSON.stringify(attributes);
+        value = JSON.stringify(keyValues(reader.message()));
         continue;
-      }
       case 7:
         if (wireType !== LENGTH) break;
         value = reader.hex();
@@ -100,8 +91,11 @@ function keyValue(reader: ProtobufReader, into: Record<string, AttributeValue>):
   into[key] = value;
 }
 
-/** `Resource { repeated KeyValue attributes = 1 }`: its attributes. */
-function resourceAttributes(reader: ProtobufReader): Record<string, AttributeValue> {
+/**
+ * A message whose field 1 is `repeated KeyValue`, as a record: `KeyValueList { values = 1 }` (an
+ * attribute's map) and `Resource { attributes = 1 }` alike.
+ */
+function keyValues(reader: ProtobufReader): Record<string, AttributeValue> {
   const attributes: Record<string, AttributeValue> = {};
   while (reader.more()) {
     const tag = reader.tag();
@@ -226,7 +220,7 @@ function resourceSpans(reader: ProtobufReader, into: StoredSpan[]): void {
   const scopes: ProtobufReader[] = [];
   while (reader.more()) {
     const tag = reader.tag();
-    if (tag === ((1 << 3) | LENGTH)) resource = resourceAttributes(reader.message());
+    if (tag === ((1 << 3) | LENGTH)) resource = keyValues(reader.message());
     else if (tag === ((2 << 3) | LENGTH)) scopes.push(reader.message());
     else reader.skip(tag & 7);
   }
