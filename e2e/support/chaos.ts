@@ -1,9 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Availability, probeNats, waitFor } from '@mercato/chassis/testing';
 import { isAlive, type PlatformPorts, PlatformProcess, superuserClient } from './platform-process.ts';
+import { removeOrKeep } from './post-mortem.ts';
 import { type OrderJson, ShopClient } from './shop-client.ts';
 import { purgeShopStreams } from './shop-streams.ts';
 
@@ -238,11 +239,7 @@ export async function startChaosPlatform(options: {
     platform.child.kill('SIGINT');
     await Promise.race([platform.exited(), sleep(20_000)]);
     for (const pid of options.pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    if (process.env.MERCATO_CHAOS_KEEP) {
-      // For a post-mortem: the shop's data directory stays, with every line the platform printed.
-      await writeFile(path.join(dataDir, 'platform.log'), `${platform.lines.join('\n')}\n`);
-      process.stdout.write(`${options.name}: data and platform.log kept in ${dataDir}\n`);
-    } else await rm(dataDir, { recursive: true, force: true });
+    await removeOrKeep(options.name, dataDir, platform.lines, Boolean(process.env.MERCATO_CHAOS_KEEP));
   };
   return { platform, shop, stop };
 }

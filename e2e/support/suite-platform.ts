@@ -1,9 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll } from 'vitest';
 import { isAlive, type PlatformPorts, PlatformProcess } from './platform-process.ts';
+import { removeOrKeep } from './post-mortem.ts';
 
 /** One platform for a suite whose processes come and go (releases, autoscaling). */
 export interface SuitePlatform {
@@ -51,12 +52,8 @@ export function suitePlatform(
       await Promise.race([platform.exited(), sleep(15_000)]);
     }
     for (const pid of stragglers) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    if (!dataDir) return;
-    if (process.env.MERCATO_E2E_KEEP && platform) {
-      // For a post-mortem: the shop's data directory stays, with every line the platform printed.
-      await writeFile(path.join(dataDir, 'platform.log'), `${platform.lines.join('\n')}\n`);
-      process.stdout.write(`${name}: data and platform.log kept in ${dataDir}\n`);
-    } else await rm(dataDir, { recursive: true, force: true });
+    if (dataDir)
+      await removeOrKeep(name, dataDir, platform?.lines ?? [], Boolean(process.env.MERCATO_E2E_KEEP));
   });
   return suite;
 }
