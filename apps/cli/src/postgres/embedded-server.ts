@@ -78,6 +78,19 @@ async function superuserPassword(stateDir: string): Promise<string> {
 }
 
 /**
+ * How the cluster's files are made durable. Crash recovery first syncs every file of the cluster:
+ * one by one that took 4–9 s with a database per service (measured), one syncfs() of the file
+ * system well under 1 s; initdb ends with the same sync (the whole initdb 1.0–1.1 s with syncfs,
+ * 1.2–1.5 s without, here). syncfs() is Linux's: PostgreSQL built elsewhere has no such setting,
+ * refuses it and would not start, so there the default (fsync per file) stays.
+ */
+export function syncFlags(platform: NodeJS.Platform): { initdb: string[]; server: string[] } {
+  return platform === 'linux'
+    ? { initdb: ['--sync-method=syncfs'], server: ['-c', 'recovery_init_sync_method=syncfs'] }
+    : { initdb: [], server: [] };
+}
+
+/**
  * Starts the embedded PostgreSQL under `<dataDir>/postgres`, creating the cluster on first run and
  * reusing it afterwards, including after a crash.
  */
@@ -94,6 +107,7 @@ export async function startEmbeddedPostgres(
   if (runAsPostgresUser) await chmod(stateDir, (await stat(stateDir)).mode | 0o111);
   const databaseDir = path.join(stateDir, 'postgres');
   const password = await superuserPassword(stateDir);
+  const durability = syncFlags(process.platform);
   const recent: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir,
@@ -103,15 +117,13 @@ export async function startEmbeddedPostgres(
     authMethod: 'scram-sha-256',
     persistent: true,
     createPostgresUser: runAsPostgresUser,
+    initdbFlags: durability.initdb,
     postgresFlags: [
       '-c',
       'listen_addresses=127.0.0.1',
       '-c',
       'max_connections=200',
-      // Crash recovery first makes every file of the cluster durable; fsync-ing them one by one took
-      // 4–9 s with a database per service (measured), one syncfs() of the file system well under 1 s.
-      '-c',
-      'recovery_init_sync_method=syncfs',
+      ...durability.server,
       // Change data capture from the legacy monolith (apps/legacy-cdc) reads the log by logical
       // replication. A slot whose reader is gone keeps the log at most this long (then it is lost and
       // the reader says so) rather than until the disk is full.
