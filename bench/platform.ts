@@ -53,10 +53,21 @@ export function platformEnvironment(
     MERCATO_PORT_BASE: String(ports.base),
     MERCATO_GRPC_PORT_BASE: String(ports.grpcBase),
     LOG_LEVEL: 'warn',
-    // Flags for every service process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/profiles` to profile a bench.
-    ...(process.env.MERCATO_NODE_FLAGS ? { MERCATO_NODE_FLAGS: process.env.MERCATO_NODE_FLAGS } : {}),
+    ...runtimeSettings(),
     ...env,
   };
+}
+
+/**
+ * How every service process runs, when the bench itself was started with it: Node flags (e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/profiles` to profile a bench), V8's semispace and pool size, the
+ * code cache. A bench run with one of them beside a run without is a same-machine comparison.
+ */
+export function runtimeSettings(): Record<string, string> {
+  const names = ['MERCATO_NODE_FLAGS', 'MERCATO_SEMI_SPACE_MB', 'MERCATO_V8_POOL_SIZE', 'MERCATO_CODE_CACHE'];
+  return Object.fromEntries(
+    names.flatMap((name) => (process.env[name] ? [[name, process.env[name] ?? '']] : [])),
+  );
 }
 
 /** Starts `npm start` on `ports` with `env` on top and waits until every service is ready. */

@@ -28,6 +28,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ProcessUnderTest, waitFor } from '@mercato/chassis/testing';
 import autocannon from 'autocannon';
+import { runtimeSettings } from '../platform.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const smoke = process.env.BENCH_SMOKE === '1';
@@ -87,6 +88,7 @@ function startPlatform(runtime: string, dataDir: string): { platform: ProcessUnd
       MERCATO_GRPC_PORT_BASE: String(ports.grpcBase),
       GATEWAY_RATE_LIMIT_DEFAULT: 'off',
       LOG_LEVEL: 'warn',
+      ...runtimeSettings(),
     },
   });
   return { platform, began };

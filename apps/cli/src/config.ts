@@ -34,6 +34,13 @@ export const supervisorConfig = z.object({
    */
   MERCATO_SEMI_SPACE_MB: env.int({ min: 0, max: 256, default: 2 }),
   /**
+   * V8's background threads per built service (`--v8-pool-size`: concurrent GC and compilation; 0:
+   * Node's default, 4). Fifteen processes share a laptop's few cores, so four helpers each buy no
+   * parallelism; each helper that compiles keeps a malloc arena of its own (measured: 3–4 MB less
+   * RSS a service and 6–13 % less CPU to start with one; bench/README.md).
+   */
+  MERCATO_V8_POOL_SIZE: env.int({ min: 0, max: 64, default: 1 }),
+  /**
    * Extra Node flags for every service process, space-separated (e.g. `--cpu-prof
    * --cpu-prof-dir=/tmp/profiles` to profile them: Node refuses `--cpu-prof` in NODE_OPTIONS).
    */

@@ -25,10 +25,15 @@ export interface BuildResult {
 /**
  * What a built service is started with, relative to its package folder: the launcher runs the
  * preload (tracing) and the service's bundle from V8's code cache (launch.ts). A version built
- * with a label (versions.ts) has its launcher elsewhere.
+ * with a label (versions.ts) has its launcher elsewhere. `semiSpaceMb` and `v8PoolSize` of 0 leave
+ * V8's and Node's defaults.
  */
-export const builtCommand = (semiSpaceMb = 0, launcher = 'dist/launch.cjs'): string[] => [
+export const builtCommand = (
+  { semiSpaceMb = 0, v8PoolSize = 0 }: { semiSpaceMb?: number; v8PoolSize?: number } = {},
+  launcher = 'dist/launch.cjs',
+): string[] => [
   ...(semiSpaceMb > 0 ? [`--max-semi-space-size=${semiSpaceMb}`] : []),
+  ...(v8PoolSize > 0 ? [`--v8-pool-size=${v8PoolSize}`] : []),
   launcher,
 ];
 

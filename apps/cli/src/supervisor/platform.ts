@@ -311,7 +311,10 @@ export async function startPlatform(
       args: [
         ...config.MERCATO_NODE_FLAGS,
         ...(config.MERCATO_RUNTIME === 'built'
-          ? builtCommand(config.MERCATO_SEMI_SPACE_MB, launcher)
+          ? builtCommand(
+              { semiSpaceMb: config.MERCATO_SEMI_SPACE_MB, v8PoolSize: config.MERCATO_V8_POOL_SIZE },
+              launcher,
+            )
           : sourceCommand()),
       ],
       url: url ?? '',
