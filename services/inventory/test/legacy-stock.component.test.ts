@@ -11,6 +11,7 @@ import {
   waitFor,
   waitForHandled,
 } from '@mercato/chassis/testing';
+import { legacyStockChanged } from '@mercato/contracts';
 import { InventoryService } from '@mercato/contracts/grpc/inventory';
 import { legacyTransaction, seededMonolith, streamSource } from '@mercato/contracts/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,10 +159,35 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolithâ
         { name: 'orders', owner: 'services', changed_at: '2026-11-03T09:00:00.000Z' },
       ],
     ]);
+    // A change of the monolith's stock not applied yet when the move arrives: a delivery of one
+    // published before, claimable only in 1.5 s. The move waits for it; meanwhile orders are marked
+    // moving, on another connection than the move's transaction (that mark once waited forever for
+    // the move's own lock on the owner's row, and the move was never applied).
+    const db = running.service.db as Pool;
+    const owner = async () =>
+      (await db.query<{ owner: string }>("SELECT owner FROM legacy_capabilities WHERE name = 'orders'"))
+        .rows[0]?.owner;
+    const { rows: earlier } = await store.messages.query<{ position: string; partition_key: string }>(
+      'SELECT position::text AS position, partition_key FROM bus_messages WHERE destination = $1 ORDER BY position DESC LIMIT 1',
+      [legacyStockChanged.type],
+    );
+    expect(earlier).toHaveLength(1);
+    await store.messages.query(
+      `INSERT INTO bus_deliveries (group_name, position, partition_key, destination, visible_at)
+       VALUES ('inventory-legacy', $1, $2, $3, now() + interval '1500 milliseconds')`,
+      [earlier[0]?.position, earlier[0]?.partition_key, legacyStockChanged.type],
+    );
+    // As a publish does (the PostgreSQL bus's channel): the group's members look, and learn when
+    // that delivery falls due.
+    await store.messages.query("SELECT pg_notify('mercato_bus', 'inventory-legacy')");
     await store.bus.publish(moved);
-    await waitForHandled(running.service.db as Pool, 'inventory-legacy-owner', [
-      moved[0]?.envelope.event_id ?? '',
-    ]);
+    await waitFor(
+      'orders marked moving while the stock lags',
+      async () => (await owner()) === 'moving',
+      5_000,
+    );
+    await waitForHandled(db, 'inventory-legacy-owner', [moved[0]?.envelope.event_id ?? '']);
+    expect(await owner()).toBe('services');
     // One warehouse, inventory's now: the copy of the shelf as it was at the move.
     expect(await levelOf('LEG-0009')).toMatchObject({
       available: 37,
@@ -188,7 +214,6 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolithâ
       ]),
     ];
     for (const change of changes) await store.bus.publish([change]);
-    const db = running.service.db as Pool;
     await waitForHandled(
       db,
       'inventory-legacy',

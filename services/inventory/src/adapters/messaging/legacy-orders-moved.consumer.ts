@@ -1,6 +1,6 @@
 import type { ConsumerDefinition, Logger } from '@mercato/chassis';
 import { legacyCapabilityChanged } from '@mercato/contracts';
-import { legacyStock } from '../persistence/legacy-stock.ts';
+import { type LegacyOrdersOwner, legacyStock } from '../persistence/legacy-stock.ts';
 
 /**
  * The monolith gave new orders up (strangler fig, phase 3 for orders): inventory takes its shelf over
@@ -24,8 +24,8 @@ export const legacyOrdersMovedConsumer = (
   handler: async (message, transaction) => {
     const change = legacyCapabilityChanged.schema.parse(message.data);
     if (change.row?.name !== 'orders') return;
-    const current = await legacyStock.ordersOwner(transaction);
     if (change.row.owner === 'monolith') {
+      const current = await legacyStock.ordersOwner(transaction);
       // The monolith took orders back once it had the shelf inventory gave it (only inventory starts
       // that: the monolith's own API refuses). Otherwise a row from before, replayed or snapshotted again.
       if (
@@ -35,13 +35,18 @@ export const legacyOrdersMovedConsumer = (
         logger.info({ lsn: change.source.lsn }, 'the monolith took new orders back, with its shelf');
       return;
     }
-    // Moving already, or given back and not taken yet (it is taken again once the monolith has it).
-    if (current.owner === 'services' || current.owner === 'returning') return;
+    // Read without a lock while the stock may lag: marking orders moving is an UPDATE of the owner's
+    // row on another connection (it must stay when this transaction rolls back to be delivered
+    // again), and it would wait forever behind a lock this transaction held on that row: the move's
+    // delivery hung, claimed and renewed, and inventory could not stop (a legacy e2e run, 5 Dec).
+    if (takenOrGivenBack(await legacyStock.ordersOwnerUnlocked(transaction))) return;
     const lag = await stockLag(stockGroup);
     if (lag > 0) {
       await markMoving();
       throw new Error(`${lag} changes of the monolith's stock not applied yet; taking its shelf later`);
     }
+    // Locked now (FOR SHARE, as the stock changes being applied lock it), and looked at again.
+    if (takenOrGivenBack(await legacyStock.ordersOwner(transaction))) return;
     const taken = await legacyStock.takeShelf(transaction, change.source.lsn);
     if (taken)
       logger.info(
@@ -50,3 +55,6 @@ export const legacyOrdersMovedConsumer = (
       );
   },
 });
+
+/** Moved already, or given back and not taken yet (it is taken again once the monolith has it). */
+const takenOrGivenBack = ({ owner }: LegacyOrdersOwner) => owner === 'services' || owner === 'returning';

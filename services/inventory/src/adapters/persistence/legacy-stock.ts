@@ -26,7 +26,7 @@ export interface LegacyOrdersOwner {
  */
 async function ordersOwner(
   transaction: Transaction,
-  lock: 'FOR SHARE' | 'FOR UPDATE',
+  lock: 'FOR SHARE' | 'FOR UPDATE' | '',
 ): Promise<LegacyOrdersOwner> {
   const { rows } = await transaction.query<{
     owner: LegacyOrdersOwner['owner'];
@@ -70,6 +70,8 @@ const afterTheMove = (owner: LegacyOrdersOwner, lsn: string) =>
  */
 export const legacyStock = {
   ordersOwner: (transaction: Transaction) => ordersOwner(transaction, 'FOR SHARE'),
+  /** The owner as committed now, without holding its row: `markMoving` may then update it. */
+  ordersOwnerUnlocked: (transaction: Transaction) => ordersOwner(transaction, ''),
 
   /**
    * The monolith gave orders up and inventory waits for its last stock changes: said at once, on its
