@@ -222,10 +222,7 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolithâ
     await waitForHandled(db, 'inventory-legacy-owner', [changes[2]?.envelope.event_id ?? '']);
     expect(await levelOf('LEG-0009')).toMatchObject({ available: 35, reserved: 5 });
     expect((await levelOf('LEG-0010'))?.available).toBe(12);
-    expect(
-      (await db.query<{ owner: string }>("SELECT owner FROM legacy_capabilities WHERE name = 'orders'"))
-        .rows[0]?.owner,
-    ).toBe('services');
+    expect(await owner()).toBe('services');
   });
 
   it('keeps the shelf while the monolith retires: a hand-back refused, until the monolith refused to retire', async () => {
