@@ -3,6 +3,7 @@ import { waitFor } from '@mercato/chassis/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { asksAgainWhenShed, type Outcome, shedCount, steadyLoad } from './support/edge-load.ts';
 import { linesForRequests } from './support/edge-trace.ts';
+import { limiterTimeline } from './support/limiter-timeline.ts';
 import type { RegisteredInstance } from './support/platform-process.ts';
 import { mercato, served } from './support/release-cli.ts';
 import { kept, ShopClient, settledStatuses, steadyOrders } from './support/shop-client.ts';
@@ -90,6 +91,7 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
     );
     const orders = steadyOrders(shop, token, 'release', ORDERS_PER_SECOND);
     const { orderIds } = orders;
+    const limits = limiterTimeline(gateway, 'catalog');
     const loadStart = Date.now();
     await sleep(2_000);
     const marks: string[] = [];
@@ -116,7 +118,7 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
     mark('all released');
     const afterBack = await slugs();
     await sleep(2_000);
-    await Promise.all([reads.stop(), orders.stop()]);
+    await Promise.all([reads.stop(), orders.stop(), limits.stop()]);
     console.log(
       `reads the gateway shed and that were asked again: ${JSON.stringify(shedCount(reads.outcomes))}`,
     );
@@ -168,7 +170,7 @@ describe('a rolling release under load (mercato release --strategy rolling)', ()
         .map(
           (line) => `${String(line.timestamp).slice(11, 23)} ${String(line.service)} ${String(line.message)}`,
         );
-      return `${marks.join(', ')} (load began ${new Date(loadStart).toISOString()}); failures by second sent: ${JSON.stringify(Object.fromEntries(bySecond))}; first failed: ${JSON.stringify(failed.slice(0, 3))}; the gateway's lines for them:\n${linesForRequests(suite.platform.jsonLines(), failed)}\nwarnings around them:\n${warnings.slice(0, 40).join('\n')}`;
+      return `${marks.join(', ')} (load began ${new Date(loadStart).toISOString()}); failures by second sent: ${JSON.stringify(Object.fromEntries(bySecond))}; first failed: ${JSON.stringify(failed.slice(0, 3))}; the gateway's lines for them:\n${linesForRequests(suite.platform.jsonLines(), failed)}\nwarnings around them:\n${warnings.slice(0, 40).join('\n')}\nthe gateway's limit for catalog, from the load's start:\n${limits.describe()}`;
     };
     expect(reads.outcomes.length).toBeGreaterThan(READS_PER_SECOND * 5);
     expect(failedReads.length, failedReads.length > 0 ? explain() : '').toBe(0);
