@@ -64,7 +64,13 @@ export function platformEnvironment(
  * code cache. A bench run with one of them beside a run without is a same-machine comparison.
  */
 export function runtimeSettings(): Record<string, string> {
-  const names = ['MERCATO_NODE_FLAGS', 'MERCATO_SEMI_SPACE_MB', 'MERCATO_V8_POOL_SIZE', 'MERCATO_CODE_CACHE'];
+  const names = [
+    'MERCATO_NODE_FLAGS',
+    'MERCATO_SEMI_SPACE_MB',
+    'MERCATO_V8_POOL_SIZE',
+    'MERCATO_MALLOC_MMAP_THRESHOLD',
+    'MERCATO_CODE_CACHE',
+  ];
   return Object.fromEntries(
     names.flatMap((name) => (process.env[name] ? [[name, process.env[name] ?? '']] : [])),
   );

@@ -41,6 +41,14 @@ export const supervisorConfig = z.object({
    */
   MERCATO_V8_POOL_SIZE: env.int({ min: 0, max: 64, default: 1 }),
   /**
+   * glibc's mmap threshold for every service process, in bytes (`MALLOC_MMAP_THRESHOLD_`; 0: glibc's
+   * own, which starts at 128 KiB and rises to the largest block freed, up to 32 MiB, taking the
+   * trim threshold to twice that). Fixed, free memory past 128 KiB at the top of each arena goes
+   * back to the system; risen, V8's helper thread kept 12–14 MB free in its arena in the gateway,
+   * notification and smtp-sink. A `MALLOC_MMAP_THRESHOLD_` of your own wins. Only glibc reads it.
+   */
+  MERCATO_MALLOC_MMAP_THRESHOLD: env.int({ min: 0, max: 32 * 1024 * 1024, default: 128 * 1024 }),
+  /**
    * Extra Node flags for every service process, space-separated (e.g. `--cpu-prof
    * --cpu-prof-dir=/tmp/profiles` to profile them: Node refuses `--cpu-prof` in NODE_OPTIONS).
    */

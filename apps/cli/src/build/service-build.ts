@@ -37,6 +37,19 @@ export const builtCommand = (
   launcher,
 ];
 
+/**
+ * The environment that fixes glibc's mmap threshold in a service process (`MALLOC_MMAP_THRESHOLD_`,
+ * mallopt(3)), unless `threshold` is 0 or the supervisor's own environment already sets it. With
+ * the threshold glibc adjusts by itself, freeing one large block raises it to that block's size and
+ * the trim threshold to twice that, and an arena's free memory below that is never given back: V8's
+ * helper thread kept 12–14 MB so in a few services; fixed, idle RSS fell from a mean of 84–89 MB to
+ * 80 (bench/README.md), CPU per order unchanged.
+ */
+export const mallocEnvironment = (threshold: number, inherited: NodeJS.ProcessEnv): Record<string, string> =>
+  threshold > 0 && inherited.MALLOC_MMAP_THRESHOLD_ === undefined
+    ? { MALLOC_MMAP_THRESHOLD_: String(threshold) }
+    : {};
+
 /** What a service is started with from its TypeScript (tsx compiles it in the process). */
 export const sourceCommand = (): string[] => [
   '--import',

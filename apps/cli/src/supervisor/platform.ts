@@ -10,6 +10,7 @@ import {
   type BuildTarget,
   buildStale,
   builtCommand,
+  mallocEnvironment,
   sourceCommand,
   type Watcher,
   watchTarget,
@@ -323,6 +324,7 @@ export async function startPlatform(
       onSpawn: saveState,
       onChange: () => registry.changed(),
       env: childEnvironment({
+        ...mallocEnvironment(config.MERCATO_MALLOC_MMAP_THRESHOLD, process.env),
         ...observability.serviceEnvironment,
         // A version built outside the repository (a data directory elsewhere) finds the packages
         // its bundle leaves out (pg, pino's transports…) where its package folder would.
