@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import { request } from 'undici';
 import { z } from 'zod';
 import type { Endpoints } from '../grpc/grpc-client.ts';
 import type { Logger } from '../logging/create-logger.ts';
 import type { Discovery, Protocol } from './discovery.ts';
+import { getJson } from './long-poll.ts';
 
 /** A watch not answered within this long is asked again: the registry answers one within 4 minutes (the supervisor's WATCH_MS). */
 const WATCH_LIMIT_MS = 270_000;
@@ -105,23 +105,16 @@ export class RegistryWatch implements Discovery {
       try {
         // Untraced: a watch is asked again every few minutes while nothing changes (the registry
         // answers within 4), and a span for each (exported, then decoded and kept by the
-        // supervisor) was most of what an idle service did. undici's request rather than fetch,
-        // with its own header and body timers off: the watch is open all the time, and those
-        // timers kept undici's timer wheel ticking twice a second in every idle process. The
-        // signal bounds it instead (one timer, set once per watch).
-        const response = await context.with(suppressTracing(context.active()), () =>
-          request(`${url}/admin/registry?after=${this.#revision}&watcher=${this.#watcher}`, {
-            headers: { authorization: `Bearer ${token}` },
-            signal: AbortSignal.any([this.#stopped.signal, AbortSignal.timeout(WATCH_LIMIT_MS)]),
-            headersTimeout: 0,
-            bodyTimeout: 0,
-          }),
+        // supervisor) was most of what an idle service did. No timers but the signal's (one, set
+        // once per watch): the watch is open all the time (getJson says why not fetch).
+        const snapshot = await context.with(suppressTracing(context.active()), () =>
+          getJson(
+            `${url}/admin/registry?after=${this.#revision}&watcher=${this.#watcher}`,
+            { authorization: `Bearer ${token}` },
+            AbortSignal.any([this.#stopped.signal, AbortSignal.timeout(WATCH_LIMIT_MS)]),
+          ),
         );
-        if (response.statusCode !== 200) {
-          await response.body.dump();
-          throw new Error(`the registry answered ${response.statusCode}`);
-        }
-        this.#apply(snapshotSchema.parse(await response.body.json()));
+        this.#apply(snapshotSchema.parse(snapshot));
         if (failures > 0) logger.info('following the service registry again');
         failures = 0;
       } catch (error) {

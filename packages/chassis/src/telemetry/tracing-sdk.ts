@@ -65,7 +65,8 @@ export function startTracing(serviceName: string, environment: NodeJS.ProcessEnv
       new UndiciInstrumentation(),
       // Fastify's own instrumentation makes the server span (continuing an incoming traceparent),
       // named by route; instrumentation-http would add a second span per request for nothing
-      // (nothing here makes outgoing http.request calls; fetch and undici are covered above).
+      // (fetch and undici are covered above; the one outgoing http.request, the registry's long
+      // poll, is untraced on purpose).
       new FastifyOtelInstrumentation(fastifyTracing),
     ],
   });

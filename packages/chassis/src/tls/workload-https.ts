@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { ServerOptions } from 'node:https';
+import { createRequire } from 'node:module';
 import {
   checkServerIdentity,
   createSecureContext,
@@ -7,7 +8,7 @@ import {
   rootCertificates,
   type Server as TlsServer,
 } from 'node:tls';
-import { Agent, buildConnector, setGlobalDispatcher } from 'undici';
+import type { buildConnector } from 'undici';
 import type { Followed } from './followed-files.ts';
 import { spiffeIdOfCertificate } from './spiffe-id.ts';
 import type { TlsMaterial, WorkloadTls } from './workload-tls.ts';
@@ -58,6 +59,7 @@ export interface HttpsClientSettings {
  */
 export function configureHttpsClient(settings: HttpsClientSettings): void {
   const { workload, pinned } = settings;
+  const { Agent, buildConnector, setGlobalDispatcher } = undici();
   // One secure context per certificate in use (and per pinned one), made once: Node would otherwise
   // build one for every connection, and loading the public roots into it costs tens of milliseconds
   // of CPU each time (a profile of the supervisor's probes showed most of its time there). Each
@@ -110,6 +112,15 @@ export function configureHttpsClient(settings: HttpsClientSettings): void {
     }),
   );
 }
+
+/**
+ * npm's undici, loaded only here, when a process has a certificate to present: a service's bundle
+ * leaves it out (a `require` esbuild does not follow), since nothing else in most services uses it
+ * and its 750 KB of source stayed in every process's heap (bench/README.md). Node's own `fetch`
+ * takes the dispatcher set here: both find it under the same global symbol.
+ */
+const undici = (): typeof import('undici') =>
+  createRequire(import.meta.url)('undici') as typeof import('undici');
 
 /** `configureHttpsClient` for a workload: its certificate presented, its trust domain's peers taken. */
 export const presentWorkloadCertificate = (tls: WorkloadTls): void => configureHttpsClient({ workload: tls });
