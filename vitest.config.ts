@@ -39,7 +39,9 @@ export default defineConfig({
           include: ['e2e/**/*.e2e.test.ts'],
           globalSetup: ['e2e/support/build-services.ts'],
           testTimeout: 90_000,
-          hookTimeout: 90_000,
+          // Above the 90 s most suites give a platform to be ready, so that wait's own error (the
+          // supervisor's last lines: why it is not ready) is the one reported, not the hook's.
+          hookTimeout: 120_000,
           // One platform at a time: each test file runs a whole shop with its own ports. Vitest runs
           // such a project after all others, so `npm test` runs it in a process of its own beside
           // the unit and integration suites (e2e/support/side-by-side.ts).
