@@ -20,7 +20,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parsePrometheusText } from '@mercato/chassis/testing';
+import { parsePrometheusText, sampleValue } from '@mercato/chassis/testing';
 import pg from 'pg';
 import { customers, demoSkus, percentile, root, seedStock, startPlatform } from '../platform.ts';
 
@@ -209,12 +209,8 @@ try {
       const families = await Promise.all([scrape('gateway'), scrape('order')]).catch(() => undefined);
       for (const [key, service, limiter] of scraped) {
         const from = families?.[service === 'gateway' ? 0 : 1] ?? [];
-        const value = (name: string) =>
-          from
-            .find((family) => family.name === name)
-            ?.samples.find((sample) => sample.labels.limiter === limiter)?.value;
-        point[`${key}_limit`] = value('concurrency_limit');
-        point[`${key}_in_flight`] = value('concurrency_limit_in_flight');
+        point[`${key}_limit`] = sampleValue(from, 'concurrency_limit', { limiter });
+        point[`${key}_in_flight`] = sampleValue(from, 'concurrency_limit_in_flight', { limiter });
       }
       series.push(point);
       await sleep(500);

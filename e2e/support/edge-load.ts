@@ -21,8 +21,8 @@ export interface SteadyLoadOptions {
   /**
    * Ask again, as a well-behaved client does, when the edge sheds a request: a 503 whose problem
    * code ends in `.OVERLOADED` (an adaptive limit refused it before any service saw it) with a
-   * Retry-After, sent again after that many seconds and a jittered backoff (`backoffMs`) while the first send is less than this many ms
-   * ago. Nothing else is asked again: a 503 `*.CIRCUIT_OPEN`, `*.UNAVAILABLE` or a lost connection
+   * Retry-After, sent again after that many seconds and a jittered backoff (`backoffMs`) while
+   * the first send is less than this many ms ago. Nothing else is asked again: a 503 `*.CIRCUIT_OPEN`, `*.UNAVAILABLE` or a lost connection
    * is what a release that drops requests answers, and stays a failure.
    *
    * The suites that put a whole platform under load on a 2-core machine use it: a second's CPU

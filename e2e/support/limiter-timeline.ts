@@ -1,4 +1,4 @@
-import { parsePrometheusText } from '@mercato/chassis/testing';
+import { parsePrometheusText, sampleValue } from '@mercato/chassis/testing';
 
 /** The gateway's adaptive limit for one dependency at one moment (from its /metrics). */
 export interface LimiterPoint {
@@ -32,13 +32,7 @@ export function limiterTimeline(gateway: string, limiter: string, everyMs = 1_00
   const scrape = async () => {
     const families = parsePrometheusText(await (await fetch(`${gateway}/metrics`)).text());
     const value = (name: string, labels: Record<string, string> = {}) =>
-      families
-        .find((family) => family.name === name)
-        ?.samples.find(
-          (sample) =>
-            sample.labels.limiter === limiter &&
-            Object.entries(labels).every(([key, expected]) => sample.labels[key] === expected),
-        )?.value;
+      sampleValue(families, name, { ...labels, limiter });
     const seconds = (name: string, measure: string) => {
       const found = value(name, { measure });
       return found === undefined ? undefined : Math.round(found * 1_000);

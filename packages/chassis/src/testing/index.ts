@@ -1,10 +1,12 @@
+/** The PostgreSQL bus's LISTEN/NOTIFY channel: a test that writes a delivery by hand wakes its consumers on it. */
+export { BUS_CHANNEL } from '../messaging/postgres-bus/postgres-message-bus.ts';
 export { startGrpcStub } from './grpc-stub.ts';
 export * from './infra.ts';
 export { isAlive } from './is-alive.ts';
 export { type OpenTransaction, openTransactionsIn } from './open-transactions.ts';
 export { freePort, portOf } from './ports.ts';
 export { ProcessUnderTest } from './process-under-test.ts';
-export { parsePrometheusText } from './prometheus-text.ts';
+export { parsePrometheusText, sampleValue } from './prometheus-text.ts';
 export { type RawAnswer, rawRequest } from './raw-request.ts';
 export { selfSignedCertificate } from './self-signed-certificate.ts';
 export {

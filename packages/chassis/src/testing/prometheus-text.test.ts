@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePrometheusText } from './prometheus-text.ts';
+import { parsePrometheusText, sampleValue } from './prometheus-text.ts';
 
 describe('parsePrometheusText', () => {
   it('parses typed families with labels and histograms', () => {
@@ -29,5 +29,32 @@ describe('parsePrometheusText', () => {
 
   it('rejects untyped families', () => {
     expect(() => parsePrometheusText('lonely 1\n')).toThrow(/no # TYPE/);
+  });
+});
+
+describe('sampleValue', () => {
+  const families = parsePrometheusText(
+    [
+      '# HELP concurrency_limit Limit',
+      '# TYPE concurrency_limit gauge',
+      'concurrency_limit{limiter="catalog"} 20',
+      'concurrency_limit{limiter="order"} 7',
+      '# HELP rtt RTT',
+      '# TYPE rtt gauge',
+      'rtt{limiter="order",measure="long"} 0.012',
+      'rtt{limiter="order",measure="short"} 0.05',
+      '',
+    ].join('\n'),
+  );
+
+  it('finds the sample of a family whose labels include the ones asked for', () => {
+    expect(sampleValue(families, 'concurrency_limit', { limiter: 'order' })).toBe(7);
+    expect(sampleValue(families, 'rtt', { limiter: 'order', measure: 'short' })).toBe(0.05);
+    expect(sampleValue(families, 'concurrency_limit')).toBe(20);
+  });
+
+  it('is undefined for a family or labels not there', () => {
+    expect(sampleValue(families, 'concurrency_limit', { limiter: 'pricing' })).toBeUndefined();
+    expect(sampleValue(families, 'absent')).toBeUndefined();
   });
 });

@@ -74,3 +74,18 @@ export function parsePrometheusText(text: string): MetricFamily[] {
   });
   return [...families.values()];
 }
+
+/**
+ * The value of the first sample of family `name` whose labels include `labels` (a family's
+ * `_total`, `_sum`… samples are under the family's name), or undefined when there is none.
+ */
+export function sampleValue(
+  families: readonly MetricFamily[],
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
+  return families
+    .find((family) => family.name === name)
+    ?.samples.find((sample) => Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
+    ?.value;
+}

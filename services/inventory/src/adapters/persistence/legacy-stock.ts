@@ -22,11 +22,11 @@ export interface LegacyOrdersOwner {
 
 /**
  * Held until the transaction ends (FOR SHARE): taking the shelf over (`takeShelf`) waits for the
- * changes being applied, and they for it.
+ * changes being applied, and they for it. `unlocked` reads the row as committed and holds nothing.
  */
 async function ordersOwner(
   transaction: Transaction,
-  lock: 'FOR SHARE' | 'FOR UPDATE' | '',
+  lock: 'FOR SHARE' | 'FOR UPDATE' | 'unlocked',
 ): Promise<LegacyOrdersOwner> {
   const { rows } = await transaction.query<{
     owner: LegacyOrdersOwner['owner'];
@@ -34,7 +34,7 @@ async function ordersOwner(
     retired_at: Date | null;
     retired_for_good: boolean;
   }>(
-    `SELECT owner, lsn::text AS lsn, retired_at, retired_for_good FROM legacy_capabilities WHERE name = 'orders' ${lock}`,
+    `SELECT owner, lsn::text AS lsn, retired_at, retired_for_good FROM legacy_capabilities WHERE name = 'orders' ${lock === 'unlocked' ? '' : lock}`,
   );
   return {
     owner: rows[0]?.owner ?? 'monolith',
@@ -71,7 +71,7 @@ const afterTheMove = (owner: LegacyOrdersOwner, lsn: string) =>
 export const legacyStock = {
   ordersOwner: (transaction: Transaction) => ordersOwner(transaction, 'FOR SHARE'),
   /** The owner as committed now, without holding its row: `markMoving` may then update it. */
-  ordersOwnerUnlocked: (transaction: Transaction) => ordersOwner(transaction, ''),
+  ordersOwnerUnlocked: (transaction: Transaction) => ordersOwner(transaction, 'unlocked'),
 
   /**
    * The monolith gave orders up and inventory waits for its last stock changes: said at once, on its
