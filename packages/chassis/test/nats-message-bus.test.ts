@@ -35,6 +35,9 @@ describe.skipIf(!nats.available)(suiteTitle('NATS JetStream message bus', nats),
           databases: () => crashDatabases(),
           spawn: fixture,
           publisher: () => NatsMessageBus.connect({ url: testNatsUrl(), logger, partitions: 8 }),
+          // A restarted member's predecessor holds its deliveries one visibility timeout (1.5 s by
+          // the bus's defaults) and a third more from the restart (`#predecessorHoldsUntil`).
+          restartHoldMs: 2_000,
         }
       : undefined,
   );
