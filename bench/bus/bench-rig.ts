@@ -1,7 +1,7 @@
 import { createLogger, type MessageBus, type Pool, PostgresMessageBus } from '@mercato/chassis';
 import { NatsMessageBus } from '@mercato/chassis/nats';
 import { defineEvent, MessageRegistry } from '@mercato/contracts';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** What the producing side and the consuming process of bench/bus share. */
 export const benchEvent = defineEvent({

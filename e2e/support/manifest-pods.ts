@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { kustomize } from '../../deploy/k8s/validation/kubectl.ts';
 import { parseRendered, type RenderedObject } from '../../deploy/k8s/validation/rendered-object.ts';
 import { resolveEnvironment } from '../../deploy/k8s/validation/service-environments.ts';

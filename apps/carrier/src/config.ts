@@ -1,5 +1,5 @@
 import { databaseConfigShape, env, serviceConfigShape } from '@mercato/chassis';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const rate = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** What can be dialled while the carrier runs (`PUT /admin/knobs`); env sets the start values. */
 export const knobsSchema = z.object({

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { env } from '@mercato/chassis/config';
-import { z } from 'zod';
+import * as z from 'zod';
 import { repositoryRoot } from './services.ts';
 
 export const supervisorConfig = z.object({

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { env, rpcClientConfigShape, serviceConfigShape } from '@mercato/chassis';
-import { z } from 'zod';
+import * as z from 'zod';
 import { policySetting } from './rate-limit/policy-setting.ts';
 
 /** A rate-limit policy kept as written, for `${...}` in the routing table; checked at start-up. */

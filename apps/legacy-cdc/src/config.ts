@@ -1,5 +1,5 @@
 import { databaseConfigShape, env, messagingConfigShape, serviceConfigShape } from '@mercato/chassis';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const identifier = z
   .string()

@@ -1,5 +1,5 @@
 import { databaseConfigShape, serviceConfigShape } from '@mercato/chassis';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The monolith needs nothing beyond a port and its one database. */
 export const legacyConfig = z.object({

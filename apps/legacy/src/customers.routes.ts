@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { LegacyCustomers } from './legacy-customers.ts';
 import type { LegacyOrders } from './legacy-orders.ts';
 import {

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { LegacyOrders } from './legacy-orders.ts';
 import { idParams, legacyId, newOrderBody, orderSchema } from './legacy-schemas.ts';
 import { orderStatuses } from './order-status.ts';

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { LegacyRetirement } from './legacy-retirement.ts';
 
 /** The monolith's retirement (phase N): `mercato migrate retire` asks for it, after the services. */

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type KnobPanel, knobsSchema } from './knobs.ts';
 import { type ApiAnswer, apiError, type ProviderLedger } from './provider-ledger.ts';
 

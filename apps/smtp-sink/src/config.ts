@@ -1,5 +1,5 @@
 import { databaseConfigShape, env, serviceConfigShape } from '@mercato/chassis';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const sinkConfig = z.object({
   ...serviceConfigShape,

@@ -1,6 +1,6 @@
 import { notFound } from '@mercato/chassis';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Mailbox } from './mailbox.ts';
 
 const tags = ['mailbox'];

@@ -1,6 +1,6 @@
 import { createServiceMetrics } from '@mercato/chassis/metrics';
 import { parsePrometheusText } from '@mercato/chassis/prometheus-text';
-import { z } from 'zod';
+import * as z from 'zod';
 import { defaultThresholds } from '../../../apps/cli/src/supervisor/releases/canary-analysis.ts';
 import { idOf, type RenderedObject } from './rendered-object.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { NAME_LABEL } from '../platform-ports.ts';
 import type { CallPolicy } from '../policy/policy-schema.ts';
 import { idOf, type RenderedObject } from './rendered-object.ts';

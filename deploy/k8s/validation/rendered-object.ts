@@ -1,5 +1,5 @@
 import { parseAllDocuments } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** What every rendered object has; the rest is checked against its kind's schema. */
 const renderedObjectSchema = z.looseObject({

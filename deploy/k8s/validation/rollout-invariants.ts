@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defaultSteps } from '../../../apps/cli/src/supervisor/releases/canary-release.ts';
 import { destinationRuleShape, virtualServiceShape } from './mesh-invariants.ts';
 import { releasedServices } from './platform-catalog.ts';

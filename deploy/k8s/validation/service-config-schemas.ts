@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { gatewayConfig } from '../../../apps/gateway/src/config.ts';
 import { analyticsConfig } from '../../../services/analytics/src/config.ts';
 import { catalogConfig } from '../../../services/catalog/src/config.ts';

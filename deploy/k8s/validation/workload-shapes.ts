@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RenderedObject } from './rendered-object.ts';
 
 /** The parts of pod templates, Services and friends the invariants read (the schemas checked the rest). */

@@ -2,7 +2,7 @@ import type { DescService } from '@bufbuild/protobuf';
 import type { MessageContract } from '@mercato/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Gauge } from 'prom-client';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { createAuthenticator } from './auth/token-verifier.ts';
 import {
   authorizationInterceptor,

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { databaseConfigShape, env, serviceConfigShape } from '../src/config/env-schema.ts';
 import { createService, type Service, type ServiceDefinition } from '../src/create-service.ts';
 import { createTestDatabase, probePostgres, suiteTitle } from '../src/testing/infra.ts';

@@ -1,7 +1,7 @@
 import { defineCommand, MessageRegistry } from '@mercato/contracts';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createPool, inTransaction, type Pool, type Transaction } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createLogger } from '../src/logging/create-logger.ts';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { databaseConfigShape, serviceConfigShape } from '../src/config/env-schema.ts';
 import type { Duty, ServiceDefinition } from '../src/create-service.ts';
 import { createLogger } from '../src/logging/create-logger.ts';

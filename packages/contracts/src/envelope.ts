@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The canonical message envelope (ARCHITECTURE §3), the same JSON on every bus. Events and commands

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** How an older version of a message's data becomes the next one. */
 export interface Upcaster {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createEnvelope } from './create-envelope.ts';
 import { productCreated } from './events/catalog-events.ts';
 import { defineCommand, defineEvent } from './message-contract.ts';

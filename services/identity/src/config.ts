@@ -5,7 +5,7 @@ import {
   messagingConfigShape,
   serviceConfigShape,
 } from '@mercato/chassis';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const identityConfig = z.object({
   ...serviceConfigShape,

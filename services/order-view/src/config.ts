@@ -4,7 +4,7 @@ import {
   readModelConfigShape,
   serviceConfigShape,
 } from '@mercato/chassis';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const orderViewConfig = z.object({
   ...serviceConfigShape,

@@ -6,7 +6,7 @@ import {
   rpcClientConfigShape,
   serviceConfigShape,
 } from '@mercato/chassis';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const stepTimeout = (fallback: number) => env.int({ min: 100, max: 600_000, default: fallback });
 

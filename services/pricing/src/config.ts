@@ -6,7 +6,7 @@ import {
   rpcClientConfigShape,
   serviceConfigShape,
 } from '@mercato/chassis';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const pricingConfig = z.object({
   ...serviceConfigShape,

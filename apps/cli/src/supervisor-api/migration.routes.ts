@@ -1,6 +1,6 @@
 import { notFound } from '@mercato/chassis/errors';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import { checkDrift } from '../migration/drift-checker.ts';
 import type { MigrationControl } from '../migration/migration-control.ts';
 

@@ -1,6 +1,6 @@
 import { notFound } from '@mercato/chassis/errors';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { LogStore } from '../observability/log-store.ts';
 import type { MetricsCollector } from '../observability/metrics-collector.ts';
 import type { SpanStore } from '../observability/span-store.ts';

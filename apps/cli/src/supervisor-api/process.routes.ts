@@ -1,6 +1,6 @@
 import { AppError, notFound } from '@mercato/chassis/errors';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ServiceProcess } from '../supervisor/service-process.ts';
 
 const actions = ['kill', 'stop', 'start', 'restart'] as const;

@@ -1,6 +1,6 @@
 import { AppError } from '@mercato/chassis/errors';
 import type { FastifyPluginAsync } from 'fastify';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Registry, WATCH_MS } from '../supervisor/registry.ts';
 
 const query = z.object({

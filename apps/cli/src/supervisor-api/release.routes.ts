@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ReleaseController, strategies } from '../supervisor/releases/release-controller.ts';
 import type { ReleaseEvent } from '../supervisor/releases/release-steps.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { algorithms, type RateLimitPolicy } from './rate-limit-policy.ts';
 
 /** Parses `algorithm:limit/windowMs`, e.g. `token_bucket:100/10000`, or `off` (undefined). */

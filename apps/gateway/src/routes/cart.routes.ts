@@ -1,6 +1,6 @@
 import type { CalculateQuoteResponse } from '@mercato/contracts/grpc/pricing';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Identification } from '../auth/identification.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { minor, problems } from './edge-schemas.ts';

@@ -1,6 +1,6 @@
 import type { Product } from '@mercato/contracts/grpc/catalog';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { idParam, problems } from './edge-schemas.ts';
 

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Identification } from '../auth/identification.ts';
 import { composeParts, NotDeployed } from '../composition/compose-parts.ts';
 import { getJson } from '../upstreams/http-backend.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The problem+json shape every error at the edge has (RFC 9457 plus our stable code). */
 export const problem = z.object({

@@ -1,6 +1,6 @@
 import type { StockLevel } from '@mercato/contracts/grpc/inventory';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Identification } from '../auth/identification.ts';
 import type { LiveStreams } from '../streams/live-streams.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';

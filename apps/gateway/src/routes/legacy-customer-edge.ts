@@ -1,6 +1,6 @@
 import { notFound } from '@mercato/chassis';
 import type { FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { readMonolith } from './legacy-edge.ts';
 

@@ -3,7 +3,7 @@ import { AppError, type Logger, remainingDeadlineMs } from '@mercato/chassis';
 import { legacyUserId } from '@mercato/contracts';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Identification } from '../auth/identification.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { problems } from './edge-schemas.ts';

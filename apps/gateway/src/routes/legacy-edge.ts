@@ -1,6 +1,6 @@
 import { AppError } from '@mercato/chassis';
 import type { FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import * as z from 'zod';
 import { forbidden, type Identification } from '../auth/identification.ts';
 import { readJson } from '../upstreams/http-backend.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';

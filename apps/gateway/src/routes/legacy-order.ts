@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { legacyKeyOf } from '@mercato/contracts';
 import { type Order, OrderLineSchema, OrderSchema } from '@mercato/contracts/grpc/order';
 import type { FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readJson } from '../upstreams/http-backend.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 

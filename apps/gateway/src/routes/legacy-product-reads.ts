@@ -3,7 +3,7 @@ import { legacyProductId } from '@mercato/contracts';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Identification } from '../auth/identification.ts';
 import type { UpstreamClients, Upstreams } from '../upstreams/upstreams.ts';
 import { problems } from './edge-schemas.ts';

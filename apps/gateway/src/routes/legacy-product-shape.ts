@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { legacyKeyOf, legacyProductId } from '@mercato/contracts';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A product as the monolith's API answers one (`GET /api/products[/:id]`): with its stock. */
 export const legacyProduct = z.object({

@@ -3,7 +3,7 @@ import { parseOrderLogPosition, parseOrderStreamVersion } from '@mercato/contrac
 import type { OrderChange } from '@mercato/contracts/grpc/order';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Identification } from '../auth/identification.ts';
 import type { LiveStream, LiveStreams } from '../streams/live-streams.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';

@@ -3,7 +3,7 @@ import type { Shipment } from '@mercato/contracts/grpc/fulfillment';
 import type { Order } from '@mercato/contracts/grpc/order';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Identification } from '../auth/identification.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { basket } from './cart.routes.ts';

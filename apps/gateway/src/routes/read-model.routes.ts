@@ -1,7 +1,7 @@
 import { AppError } from '@mercato/chassis';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Identification } from '../auth/identification.ts';
 import { getJson, withinDeadline } from '../upstreams/http-backend.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';

@@ -1,7 +1,7 @@
 import type { Product } from '@mercato/contracts/grpc/catalog';
 import type { CalculateQuoteResponse } from '@mercato/contracts/grpc/pricing';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Identification } from '../auth/identification.ts';
 import { composeParts } from '../composition/compose-parts.ts';
 import type { UpstreamClients, Upstreams } from '../upstreams/upstreams.ts';

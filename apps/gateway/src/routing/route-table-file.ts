@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { routeTableDocument } from './route-table.schema.ts';
 import { RouteTable } from './route-table.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { policySetting } from '../rate-limit/policy-setting.ts';
 
 const name = z

@@ -7,7 +7,7 @@ import {
   remainingDeadlineMs,
 } from '@mercato/chassis';
 import { request } from 'undici';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type Cluster, pickBackend } from '../routing/route-table.ts';
 import type { BackendAddresses } from './backend-address.ts';
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A workload identity: a service's name, also its ServiceAccount's (`spiffe://…/sa/<name>`). */
 const identityName = z

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { peerTable } from '../discovery/static-peers.ts';
 import { defaultPolicySettings } from '../resilience/dependency-policy.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { databaseConfigShape, env, serviceConfigShape } from './env-schema.ts';
 import { ConfigError, loadConfig } from './load-config.ts';
 

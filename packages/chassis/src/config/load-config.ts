@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** A configuration that cannot be used. Its message is one line naming every bad variable. */
 export class ConfigError extends Error {

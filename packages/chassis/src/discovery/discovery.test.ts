@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createLogger } from '../logging/create-logger.ts';
 import { httpInstances, httpOutcome } from './discovery.ts';
 import { DnsNames } from './dns-names.ts';

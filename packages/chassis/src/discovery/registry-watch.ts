@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Endpoints } from '../grpc/grpc-client.ts';
 import type { Logger } from '../logging/create-logger.ts';
 import type { Discovery, Protocol } from './discovery.ts';

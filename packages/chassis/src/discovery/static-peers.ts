@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Endpoints } from '../grpc/grpc-client.ts';
 import type { Discovery, Protocol } from './discovery.ts';
 

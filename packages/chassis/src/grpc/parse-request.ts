@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { validationFailed } from '../errors/app-error.ts';
 
 /**

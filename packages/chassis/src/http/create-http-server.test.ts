@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AppError } from '../errors/app-error.ts';
 import { createLogger } from '../logging/create-logger.ts';
 import { currentRequestContext } from '../logging/request-context.ts';

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import { notFound } from '../errors/app-error.ts';
 import type { DeadLetter, DeadLetterStore } from './dead-letter-store.ts';
 import type { MessageConsumer } from './message-consumer.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createEnvelope, defineCommand, defineEvent, type Envelope } from '@mercato/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Pool } from '../db/database.ts';
 import type { ProcessUnderTest } from '../testing/process-under-test.ts';
 import { waitFor } from '../testing/wait-for.ts';

@@ -1,7 +1,7 @@
 import { type MessageContract, MessageRegistry } from '@mercato/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
-import { z } from 'zod';
+import * as z from 'zod';
 import { env } from '../config/env-schema.ts';
 import { ConfigError } from '../config/load-config.ts';
 import { createPool, type Pool } from '../db/database.ts';

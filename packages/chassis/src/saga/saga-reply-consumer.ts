@@ -1,5 +1,5 @@
 import type { sagaReply } from '@mercato/contracts';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { ConsumerDefinition } from '../messaging/message-consumer.ts';
 import type { SagaRunner } from './saga-runner.ts';
 

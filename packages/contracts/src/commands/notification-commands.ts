@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineCommand } from '../message-contract.ts';
 
 /** The work queue notification sends requested mails from. */

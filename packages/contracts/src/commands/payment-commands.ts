@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineCommand } from '../message-contract.ts';
 import { sagaRequest } from './saga-messages.ts';
 

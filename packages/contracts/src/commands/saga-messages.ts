@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineCommand } from '../message-contract.ts';
 
 /** The queue participants answer order's sagas on (each request names it in `reply_to`). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { orderCreated } from '../events/order-events.ts';
 import { defineEvent, type MessageContract } from '../message-contract.ts';
 import { compareMessages, snapshotMessages } from './message-compat.ts';

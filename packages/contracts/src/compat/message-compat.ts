@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { MessageContract } from '../message-contract.ts';
 import { type JsonSchema, readerAccepts } from './schema-compat.ts';
 

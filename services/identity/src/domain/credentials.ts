@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Emails compare case-insensitively; we store them lower-cased. */
 export const emailSchema = z

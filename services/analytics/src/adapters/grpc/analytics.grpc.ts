@@ -1,7 +1,7 @@
 import type { ConnectRouter } from '@connectrpc/connect';
 import { parseRequest } from '@mercato/chassis';
 import { AnalyticsService } from '@mercato/contracts/grpc/analytics';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AnalyticsQueries } from '../../application/analytics-queries.ts';
 
 const day = z.union([z.literal(''), z.string().regex(/^\d{4}-\d{2}-\d{2}$/)]);

@@ -1,6 +1,6 @@
 import { type CustomerAccess, notFound, validationFailed } from '@mercato/chassis';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AnalyticsQueries } from '../../application/analytics-queries.ts';
 import { recommendationJson, sagaOutcomesJson, salesJson } from '../report-json.ts';
 

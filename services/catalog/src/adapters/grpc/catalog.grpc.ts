@@ -6,7 +6,7 @@ import {
   type Product as ProductMessage,
   ProductSchema,
 } from '@mercato/contracts/grpc/catalog';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CatalogService as Catalog } from '../../application/catalog-service.ts';
 import { type Product, productSlug } from '../../domain/product.ts';
 import type { Page } from '../../domain/product-search.ts';

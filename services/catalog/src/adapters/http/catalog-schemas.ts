@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SLUG_PATTERN } from '../../domain/category.ts';
 import { type Product, productSlug } from '../../domain/product.ts';
 import { MAX_PAGE_SIZE } from '../../domain/product-search.ts';

@@ -6,7 +6,7 @@ import {
   CustomerSchema,
   CustomerService,
 } from '@mercato/contracts/grpc/customer';
-import { z } from 'zod';
+import * as z from 'zod';
 import { customerErrors } from '../../application/customer-errors.ts';
 import type { CustomerService as Customers } from '../../application/customer-service.ts';
 import type { Customer } from '../../domain/customer.ts';

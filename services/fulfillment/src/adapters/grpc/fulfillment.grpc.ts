@@ -1,7 +1,7 @@
 import type { ConnectRouter } from '@connectrpc/connect';
 import { notFound, parseRequest } from '@mercato/chassis';
 import { FulfillmentService } from '@mercato/contracts/grpc/fulfillment';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Fulfillment } from '../../application/fulfillment.ts';
 import type { Shipment } from '../../domain/shipment.ts';
 

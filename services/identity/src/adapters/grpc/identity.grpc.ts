@@ -1,7 +1,7 @@
 import type { ConnectRouter } from '@connectrpc/connect';
 import { BoundedQueue, parseRequest } from '@mercato/chassis';
 import { IdentityService } from '@mercato/contracts/grpc/identity';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { BlockedUser } from '../../application/accounts.port.ts';
 import type { IdentityService as Identity, TokenPair } from '../../application/identity-service.ts';
 import { emailSchema, nameSchema, passwordSchema } from '../../domain/credentials.ts';

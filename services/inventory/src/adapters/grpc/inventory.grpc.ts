@@ -8,7 +8,7 @@ import {
   type StockLevel as StockLevelMessage,
   StockLevelSchema,
 } from '@mercato/contracts/grpc/inventory';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Inventory, StockLevel } from '../../application/inventory.port.ts';
 import { inventoryErrors } from '../../application/inventory-errors.ts';
 import type { Reservation } from '../../domain/reservation.ts';

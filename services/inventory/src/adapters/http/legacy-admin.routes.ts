@@ -1,7 +1,7 @@
 import type { OutboxEntry } from '@mercato/chassis';
 import { inTransaction, type Outbox, type Pool } from '@mercato/chassis';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ShelfLine } from '../persistence/legacy-stock.ts';
 import { legacyStock } from '../persistence/legacy-stock.ts';
 

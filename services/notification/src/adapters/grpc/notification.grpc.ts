@@ -1,7 +1,7 @@
 import type { ConnectRouter } from '@connectrpc/connect';
 import { mayActFor, parseRequest } from '@mercato/chassis';
 import { NotificationService } from '@mercato/contracts/grpc/notification';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { NotificationStore, SentNotification } from '../../application/notification-ports.ts';
 
 const listRequest = z.object({

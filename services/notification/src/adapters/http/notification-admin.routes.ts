@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { NotificationStore } from '../../application/notification-ports.ts';
 
 /** Operators: every mail sent, newest first (admin token, as every /admin route). */

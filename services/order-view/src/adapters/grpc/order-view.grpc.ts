@@ -1,7 +1,7 @@
 import type { ConnectRouter, HandlerContext } from '@connectrpc/connect';
 import { parseRequest, validationFailed } from '@mercato/chassis';
 import { OrderViewService } from '@mercato/contracts/grpc/order-view';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { OrderViewQueries } from '../../application/order-view-queries.ts';
 import type { OrderSummary } from '../../domain/order-summary.ts';
 import { listConsistentWithOwnOrder } from '../http/own-order-consistency.ts';

@@ -1,6 +1,6 @@
 import { type CustomerAccess, notFound, validationFailed } from '@mercato/chassis';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { OrderViewQueries } from '../../application/order-view-queries.ts';
 import { decodePageToken } from '../persistence/postgres-order-summaries.ts';
 import { summaryJson } from '../summary-json.ts';

@@ -11,7 +11,7 @@ import {
 } from '@mercato/chassis';
 import { parseOrderLogPosition, parseOrderStreamVersion } from '@mercato/contracts';
 import { type OrderSchema, OrderService } from '@mercato/contracts/grpc/order';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Orders, OrderView } from '../../application/orders.ts';
 import type { OrderChangeFeed } from './order-change-feed.ts';
 import type { PlacementLimit } from './placement-limit.ts';

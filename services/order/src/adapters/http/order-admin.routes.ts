@@ -1,7 +1,7 @@
 import type { Pool, ProjectionRunner, SagaRunner } from '@mercato/chassis';
 import { conflict, listSagas, notFound } from '@mercato/chassis';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { OrderSagaData } from '../../application/order-sagas.ts';
 
 const tags = ['operations'];

@@ -1,7 +1,7 @@
 import type { ConnectRouter } from '@connectrpc/connect';
 import { notFound, parseRequest } from '@mercato/chassis';
 import { PaymentService } from '@mercato/contracts/grpc/payment';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PaymentStore } from '../../application/payment-store.port.ts';
 
 const byOrder = z.object({ orderId: z.string().trim().min(1).max(128) });

@@ -1,7 +1,7 @@
 import type { ConnectRouter } from '@connectrpc/connect';
 import { parseRequest } from '@mercato/chassis';
 import { PricingService } from '@mercato/contracts/grpc/pricing';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PricingService as Pricing } from '../../application/pricing-service.ts';
 
 const quoteRequest = z.object({
