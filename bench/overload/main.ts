@@ -370,6 +370,12 @@ try {
       refusal_p99_ms: percentile(refused, 99),
     };
   };
+  // Which answers each second of the burst brought (by when they were sent): where order's own
+  // refusals fall, against the edge's.
+  const burstBegan = Math.min(...burstAnswers.map((answer) => answer.sentAt));
+  const burstBySecond = Array.from({ length: Math.ceil(burstSeconds) }, (_, second) =>
+    byLabel(burstAnswers.filter((answer) => Math.floor(answer.sentAt - burstBegan) === second)),
+  );
   const result = {
     limits,
     smoke,
@@ -408,6 +414,7 @@ try {
     latency_back_to_calibration_after_s: lastBad + 1 >= afterSeconds ? null : recoveredAfter,
     recovery_threshold_p99_ms: Math.round(threshold),
     burst_at_gateway: atGateway,
+    burst_answers_by_second: burstBySecond,
     burst_gateway_run_queue: gatewayWaits,
     limits_over_time: series,
   };

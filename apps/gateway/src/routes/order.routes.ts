@@ -120,13 +120,15 @@ export async function placeOrderAtEdge(
   reply: FastifyReply,
 ) {
   const { userId } = await identification.requirePrincipal(request);
-  const { order, created } = await upstreams.placement.run(() =>
-    upstreams.for(request).order.client.createOrder({
-      customerId: userId,
-      idempotencyKey: request.headers['idempotency-key'],
-      items: body.items,
-      shippingAddress: body.shipping_address,
-    }),
+  const { order, created } = await upstreams.placement.run(
+    () =>
+      upstreams.for(request).order.client.createOrder({
+        customerId: userId,
+        idempotencyKey: request.headers['idempotency-key'],
+        items: body.items,
+        shippingAddress: body.shipping_address,
+      }),
+    (answer) => answer.headroom,
   );
   if (!created) void reply.header('idempotent-replayed', 'true');
   return reply.code(202).send(toOrderJson(order));

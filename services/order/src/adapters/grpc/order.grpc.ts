@@ -117,7 +117,11 @@ export const orderGrpc =
               created.created && created.order.status === 'pending' ? created.order.id : undefined,
             )
           : await create();
-        return { order: toOrderMessage(view), created: view.created };
+        return {
+          order: toOrderMessage(view),
+          created: view.created,
+          ...(placement ? { headroom: placement.headroom() } : {}),
+        };
       },
       async getOrder(request) {
         const query = parseRequest(getRequest, request);

@@ -78,3 +78,35 @@ describe('PlacementLimit', () => {
     expect(limit.inFlight).toBe(1);
   });
 });
+
+describe('PlacementLimit headroom', () => {
+  it('reports its free places and the rate orders finish, for the edge to pace by', async () => {
+    let now = 0;
+    const limit = new PlacementLimit({ initial: 4, min: 4, max: 4, holdMs: 60_000 }, undefined, () => now);
+    expect(limit.headroom()).toMatchObject({ free: 4, limit: 4, finishesPerSecond: 0 });
+    for (const id of ['a', 'b', 'c'])
+      await limit.admit(
+        async () => id,
+        (created) => created,
+      );
+    expect(limit.headroom()).toMatchObject({ free: 1, limit: 4 });
+    // Three finished 100 ms apart: about 1.5 a second on a 2 s time constant, and it fades after.
+    for (const id of ['a', 'b', 'c']) {
+      now += 100;
+      limit.finished(id);
+    }
+    const { free, finishesPerSecond } = limit.headroom();
+    expect(free).toBe(4);
+    expect(finishesPerSecond).toBeGreaterThan(1.3);
+    expect(finishesPerSecond).toBeLessThan(1.5);
+    now += 10_000;
+    expect(limit.headroom().finishesPerSecond).toBeLessThan(0.02);
+    // A finish it does not hold (another instance's order) frees nothing here and is not counted.
+    const before = limit.headroom().finishesPerSecond;
+    limit.finished('unknown');
+    expect(limit.headroom().finishesPerSecond).toBe(before);
+    // Each process answers with an instance id of its own.
+    expect(limit.headroom().instance).toMatch(/^[0-9a-f-]{36}$/);
+    expect(new PlacementLimit(settings).headroom().instance).not.toBe(limit.headroom().instance);
+  });
+});

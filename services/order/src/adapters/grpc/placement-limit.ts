@@ -1,4 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import { ConcurrencyLimiter, type LimiterMetrics, type LimitPermit, OverloadedError } from '@mercato/chassis';
+
+/** What CreateOrder tells its caller of this instance's room (PlacementHeadroom in order.proto). */
+export interface Headroom {
+  instance: string;
+  free: number;
+  limit: number;
+  finishesPerSecond: number;
+}
+
+/** The finish rate's time constant: an exponentially weighted rate over the last few seconds. */
+const RATE_TAU_MS = 2_000;
 
 export interface PlacementLimitSettings {
   initial: number;
@@ -26,6 +38,10 @@ export class PlacementLimit {
   readonly #held = new Map<string, LimitPermit>();
   readonly #holdMs: number;
   readonly #now: () => number;
+  readonly #instance = randomUUID();
+  /** Finished orders per second, decayed to `#rateAt`. */
+  #rate = 0;
+  #rateAt = 0;
 
   constructor(settings: PlacementLimitSettings, metrics?: LimiterMetrics, now = () => performance.now()) {
     this.#now = now;
@@ -67,6 +83,27 @@ export class PlacementLimit {
     if (!permit) return;
     this.#held.delete(orderId);
     permit.success();
+    const now = this.#now();
+    this.#rate = this.#decayedRate(now) + 1_000 / RATE_TAU_MS;
+    this.#rateAt = now;
+  }
+
+  /**
+   * Room for new orders now, for CreateOrder's answer: the edge paces what it lets through by it
+   * (free places now, refilled at the finish rate) and refuses the rest itself, at once.
+   */
+  headroom(): Headroom {
+    return {
+      instance: this.#instance,
+      free: Math.max(0, this.#limiter.limit - this.#limiter.inFlight),
+      limit: this.#limiter.limit,
+      finishesPerSecond: this.#decayedRate(this.#now()),
+    };
+  }
+
+  /** The finish rate decayed to `now`. */
+  #decayedRate(now: number): number {
+    return this.#rate * Math.exp(-(now - this.#rateAt) / RATE_TAU_MS);
   }
 
   get inFlight(): number {

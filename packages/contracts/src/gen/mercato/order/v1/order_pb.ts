@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mercato/order/v1/order.proto.
  */
 export const file_mercato_order_v1_order: GenFile = /*@__PURE__*/
-  fileDesc("ChxtZXJjYXRvL29yZGVyL3YxL29yZGVyLnByb3RvEhBtZXJjYXRvLm9yZGVyLnYxIioKCU9yZGVySXRlbRILCgNza3UYASABKAkSEAoIcXVhbnRpdHkYAiABKAUiiAEKEkNyZWF0ZU9yZGVyUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAiABKAkSKgoFaXRlbXMYAyADKAsyGy5tZXJjYXRvLm9yZGVyLnYxLk9yZGVySXRlbRIYChBzaGlwcGluZ19hZGRyZXNzGAQgASgJIk4KE0NyZWF0ZU9yZGVyUmVzcG9uc2USJgoFb3JkZXIYASABKAsyFy5tZXJjYXRvLm9yZGVyLnYxLk9yZGVyEg8KB2NyZWF0ZWQYAiABKAgiRAoJT3JkZXJMaW5lEgsKA3NrdRgBIAEoCRIQCghxdWFudGl0eRgCIAEoBRIYChB1bml0X3ByaWNlX21pbm9yGAMgASgDIk0KDFNhZ2FQcm9ncmVzcxIPCgdzYWdhX2lkGAEgASgJEg4KBnN0YXR1cxgCIAEoCRIMCgRzdGVwGAMgASgJEg4KBnJlYXNvbhgEIAEoCSLkAgoFT3JkZXISEAoIb3JkZXJfaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSDgoGc3RhdHVzGAMgASgJEioKBWxpbmVzGAQgAygLMhsubWVyY2F0by5vcmRlci52MS5PcmRlckxpbmUSEwoLdG90YWxfbWlub3IYBSABKAMSEAoIY3VycmVuY3kYBiABKAkSGAoQc2hpcHBpbmdfYWRkcmVzcxgHIAEoCRIWCg5yZXNlcnZhdGlvbl9pZBgIIAEoCRISCgpwYXltZW50X2lkGAkgASgJEg4KBnJlYXNvbhgKIAEoCRIRCglwbGFjZWRfYXQYCyABKAkSEgoKdXBkYXRlZF9hdBgMIAEoCRIPCgd2ZXJzaW9uGA0gASgFEiwKBHNhZ2EYDiABKAsyHi5tZXJjYXRvLm9yZGVyLnYxLlNhZ2FQcm9ncmVzcxIVCg1yZWFzb25fZGV0YWlsGA8gASgJIjIKD0dldE9yZGVyUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRINCgVhc19vZhgCIAEoCSI6ChBHZXRPcmRlclJlc3BvbnNlEiYKBW9yZGVyGAEgASgLMhcubWVyY2F0by5vcmRlci52MS5PcmRlciIqChZMaXN0T3JkZXJFdmVudHNSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJImwKCk9yZGVyRXZlbnQSDwoHdmVyc2lvbhgBIAEoBRIMCgR0eXBlGAIgASgJEhMKC3JlY29yZGVkX2F0GAMgASgJEhEKCWRhdGFfanNvbhgEIAEoCRIXCg9nbG9iYWxfcG9zaXRpb24YBSABKAkibgoXTGlzdE9yZGVyRXZlbnRzUmVzcG9uc2USEAoIb3JkZXJfaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSLAoGZXZlbnRzGAMgAygLMhwubWVyY2F0by5vcmRlci52MS5PcmRlckV2ZW50IiYKEkNhbmNlbE9yZGVyUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCSI9ChNDYW5jZWxPcmRlclJlc3BvbnNlEiYKBW9yZGVyGAEgASgLMhcubWVyY2F0by5vcmRlci52MS5PcmRlciJLChNTdHJlYW1PcmRlcnNSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEg0KBWFmdGVyGAMgASgJIlwKFFN0cmVhbU9yZGVyc1Jlc3BvbnNlEi0KBmNoYW5nZRgBIAEoCzIdLm1lcmNhdG8ub3JkZXIudjEuT3JkZXJDaGFuZ2USFQoNc3RhcnRlZF9hZnRlchgCIAEoCSK1AQoLT3JkZXJDaGFuZ2USEAoIb3JkZXJfaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSDgoGc3RhdHVzGAMgASgJEgwKBHR5cGUYBCABKAkSDwoHdmVyc2lvbhgFIAEoBRITCgtvY2N1cnJlZF9hdBgGIAEoCRIOCgZyZWFzb24YByABKAkSFQoNcmVhc29uX2RldGFpbBgIIAEoCRIUCgxyZXN1bWVfYWZ0ZXIYCSABKAky+wMKDE9yZGVyU2VydmljZRJfCgtDcmVhdGVPcmRlchIkLm1lcmNhdG8ub3JkZXIudjEuQ3JlYXRlT3JkZXJSZXF1ZXN0GiUubWVyY2F0by5vcmRlci52MS5DcmVhdGVPcmRlclJlc3BvbnNlIgOQAgISVgoIR2V0T3JkZXISIS5tZXJjYXRvLm9yZGVyLnYxLkdldE9yZGVyUmVxdWVzdBoiLm1lcmNhdG8ub3JkZXIudjEuR2V0T3JkZXJSZXNwb25zZSIDkAIBEmsKD0xpc3RPcmRlckV2ZW50cxIoLm1lcmNhdG8ub3JkZXIudjEuTGlzdE9yZGVyRXZlbnRzUmVxdWVzdBopLm1lcmNhdG8ub3JkZXIudjEuTGlzdE9yZGVyRXZlbnRzUmVzcG9uc2UiA5ACARJfCgtDYW5jZWxPcmRlchIkLm1lcmNhdG8ub3JkZXIudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0GiUubWVyY2F0by5vcmRlci52MS5DYW5jZWxPcmRlclJlc3BvbnNlIgOQAgISZAoMU3RyZWFtT3JkZXJzEiUubWVyY2F0by5vcmRlci52MS5TdHJlYW1PcmRlcnNSZXF1ZXN0GiYubWVyY2F0by5vcmRlci52MS5TdHJlYW1PcmRlcnNSZXNwb25zZSIDkAIBMAFiBnByb3RvMw");
+  fileDesc("ChxtZXJjYXRvL29yZGVyL3YxL29yZGVyLnByb3RvEhBtZXJjYXRvLm9yZGVyLnYxIioKCU9yZGVySXRlbRILCgNza3UYASABKAkSEAoIcXVhbnRpdHkYAiABKAUiiAEKEkNyZWF0ZU9yZGVyUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAiABKAkSKgoFaXRlbXMYAyADKAsyGy5tZXJjYXRvLm9yZGVyLnYxLk9yZGVySXRlbRIYChBzaGlwcGluZ19hZGRyZXNzGAQgASgJIoUBChNDcmVhdGVPcmRlclJlc3BvbnNlEiYKBW9yZGVyGAEgASgLMhcubWVyY2F0by5vcmRlci52MS5PcmRlchIPCgdjcmVhdGVkGAIgASgIEjUKCGhlYWRyb29tGAMgASgLMiMubWVyY2F0by5vcmRlci52MS5QbGFjZW1lbnRIZWFkcm9vbSJfChFQbGFjZW1lbnRIZWFkcm9vbRIQCghpbnN0YW5jZRgBIAEoCRIMCgRmcmVlGAIgASgNEg0KBWxpbWl0GAMgASgNEhsKE2ZpbmlzaGVzX3Blcl9zZWNvbmQYBCABKAEiRAoJT3JkZXJMaW5lEgsKA3NrdRgBIAEoCRIQCghxdWFudGl0eRgCIAEoBRIYChB1bml0X3ByaWNlX21pbm9yGAMgASgDIk0KDFNhZ2FQcm9ncmVzcxIPCgdzYWdhX2lkGAEgASgJEg4KBnN0YXR1cxgCIAEoCRIMCgRzdGVwGAMgASgJEg4KBnJlYXNvbhgEIAEoCSLkAgoFT3JkZXISEAoIb3JkZXJfaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSDgoGc3RhdHVzGAMgASgJEioKBWxpbmVzGAQgAygLMhsubWVyY2F0by5vcmRlci52MS5PcmRlckxpbmUSEwoLdG90YWxfbWlub3IYBSABKAMSEAoIY3VycmVuY3kYBiABKAkSGAoQc2hpcHBpbmdfYWRkcmVzcxgHIAEoCRIWCg5yZXNlcnZhdGlvbl9pZBgIIAEoCRISCgpwYXltZW50X2lkGAkgASgJEg4KBnJlYXNvbhgKIAEoCRIRCglwbGFjZWRfYXQYCyABKAkSEgoKdXBkYXRlZF9hdBgMIAEoCRIPCgd2ZXJzaW9uGA0gASgFEiwKBHNhZ2EYDiABKAsyHi5tZXJjYXRvLm9yZGVyLnYxLlNhZ2FQcm9ncmVzcxIVCg1yZWFzb25fZGV0YWlsGA8gASgJIjIKD0dldE9yZGVyUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRINCgVhc19vZhgCIAEoCSI6ChBHZXRPcmRlclJlc3BvbnNlEiYKBW9yZGVyGAEgASgLMhcubWVyY2F0by5vcmRlci52MS5PcmRlciIqChZMaXN0T3JkZXJFdmVudHNSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJImwKCk9yZGVyRXZlbnQSDwoHdmVyc2lvbhgBIAEoBRIMCgR0eXBlGAIgASgJEhMKC3JlY29yZGVkX2F0GAMgASgJEhEKCWRhdGFfanNvbhgEIAEoCRIXCg9nbG9iYWxfcG9zaXRpb24YBSABKAkibgoXTGlzdE9yZGVyRXZlbnRzUmVzcG9uc2USEAoIb3JkZXJfaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSLAoGZXZlbnRzGAMgAygLMhwubWVyY2F0by5vcmRlci52MS5PcmRlckV2ZW50IiYKEkNhbmNlbE9yZGVyUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCSI9ChNDYW5jZWxPcmRlclJlc3BvbnNlEiYKBW9yZGVyGAEgASgLMhcubWVyY2F0by5vcmRlci52MS5PcmRlciJLChNTdHJlYW1PcmRlcnNSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEg0KBWFmdGVyGAMgASgJIlwKFFN0cmVhbU9yZGVyc1Jlc3BvbnNlEi0KBmNoYW5nZRgBIAEoCzIdLm1lcmNhdG8ub3JkZXIudjEuT3JkZXJDaGFuZ2USFQoNc3RhcnRlZF9hZnRlchgCIAEoCSK1AQoLT3JkZXJDaGFuZ2USEAoIb3JkZXJfaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSDgoGc3RhdHVzGAMgASgJEgwKBHR5cGUYBCABKAkSDwoHdmVyc2lvbhgFIAEoBRITCgtvY2N1cnJlZF9hdBgGIAEoCRIOCgZyZWFzb24YByABKAkSFQoNcmVhc29uX2RldGFpbBgIIAEoCRIUCgxyZXN1bWVfYWZ0ZXIYCSABKAky+wMKDE9yZGVyU2VydmljZRJfCgtDcmVhdGVPcmRlchIkLm1lcmNhdG8ub3JkZXIudjEuQ3JlYXRlT3JkZXJSZXF1ZXN0GiUubWVyY2F0by5vcmRlci52MS5DcmVhdGVPcmRlclJlc3BvbnNlIgOQAgISVgoIR2V0T3JkZXISIS5tZXJjYXRvLm9yZGVyLnYxLkdldE9yZGVyUmVxdWVzdBoiLm1lcmNhdG8ub3JkZXIudjEuR2V0T3JkZXJSZXNwb25zZSIDkAIBEmsKD0xpc3RPcmRlckV2ZW50cxIoLm1lcmNhdG8ub3JkZXIudjEuTGlzdE9yZGVyRXZlbnRzUmVxdWVzdBopLm1lcmNhdG8ub3JkZXIudjEuTGlzdE9yZGVyRXZlbnRzUmVzcG9uc2UiA5ACARJfCgtDYW5jZWxPcmRlchIkLm1lcmNhdG8ub3JkZXIudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0GiUubWVyY2F0by5vcmRlci52MS5DYW5jZWxPcmRlclJlc3BvbnNlIgOQAgISZAoMU3RyZWFtT3JkZXJzEiUubWVyY2F0by5vcmRlci52MS5TdHJlYW1PcmRlcnNSZXF1ZXN0GiYubWVyY2F0by5vcmRlci52MS5TdHJlYW1PcmRlcnNSZXNwb25zZSIDkAIBMAFiBnByb3RvMw");
 
 /**
  * @generated from message mercato.order.v1.OrderItem
@@ -83,6 +83,14 @@ export type CreateOrderResponse = Message<"mercato.order.v1.CreateOrderResponse"
    * @generated from field: bool created = 2;
    */
   created: boolean;
+
+  /**
+   * The answering instance's room for new orders (unset when it runs no placement limit), so
+   * that the edge can refuse at once what order would refuse.
+   *
+   * @generated from field: mercato.order.v1.PlacementHeadroom headroom = 3;
+   */
+  headroom?: PlacementHeadroom | undefined;
 };
 
 /**
@@ -91,6 +99,48 @@ export type CreateOrderResponse = Message<"mercato.order.v1.CreateOrderResponse"
  */
 export const CreateOrderResponseSchema: GenMessage<CreateOrderResponse> = /*@__PURE__*/
   messageDesc(file_mercato_order_v1_order, 2);
+
+/**
+ * How many more orders an order instance would accept now, and how fast places free up.
+ *
+ * @generated from message mercato.order.v1.PlacementHeadroom
+ */
+export type PlacementHeadroom = Message<"mercato.order.v1.PlacementHeadroom"> & {
+  /**
+   * The answering process (random for each process): the edge keeps an estimate per instance.
+   *
+   * @generated from field: string instance = 1;
+   */
+  instance: string;
+
+  /**
+   * Orders it would accept now: its placement limit less the orders in flight, this one included.
+   *
+   * @generated from field: uint32 free = 2;
+   */
+  free: number;
+
+  /**
+   * Its placement limit now.
+   *
+   * @generated from field: uint32 limit = 3;
+   */
+  limit: number;
+
+  /**
+   * Orders it has seen finished per second lately; each frees a place.
+   *
+   * @generated from field: double finishes_per_second = 4;
+   */
+  finishesPerSecond: number;
+};
+
+/**
+ * Describes the message mercato.order.v1.PlacementHeadroom.
+ * Use `create(PlacementHeadroomSchema)` to create a new message.
+ */
+export const PlacementHeadroomSchema: GenMessage<PlacementHeadroom> = /*@__PURE__*/
+  messageDesc(file_mercato_order_v1_order, 3);
 
 /**
  * @generated from message mercato.order.v1.OrderLine
@@ -117,7 +167,7 @@ export type OrderLine = Message<"mercato.order.v1.OrderLine"> & {
  * Use `create(OrderLineSchema)` to create a new message.
  */
 export const OrderLineSchema: GenMessage<OrderLine> = /*@__PURE__*/
-  messageDesc(file_mercato_order_v1_order, 3);
+  messageDesc(file_mercato_order_v1_order, 4);
 
 /**
  * What the order's saga is doing: "running", "stuck" (retrying a step past its pivot; `reason` says
@@ -156,7 +206,7 @@ export type SagaProgress = Message<"mercato.order.v1.SagaProgress"> & {
  * Use `create(SagaProgressSchema)` to create a new message.
  */
 export const SagaProgressSchema: GenMessage<SagaProgress> = /*@__PURE__*/
-  messageDesc(file_mercato_order_v1_order, 4);
+  messageDesc(file_mercato_order_v1_order, 5);
 
 /**
  * @generated from message mercato.order.v1.Order
@@ -253,7 +303,7 @@ export type Order = Message<"mercato.order.v1.Order"> & {
  * Use `create(OrderSchema)` to create a new message.
  */
 export const OrderSchema: GenMessage<Order> = /*@__PURE__*/
-  messageDesc(file_mercato_order_v1_order, 5);
+  messageDesc(file_mercato_order_v1_order, 6);
 
 /**
  * @generated from message mercato.order.v1.GetOrderRequest
@@ -277,7 +327,7 @@ export type GetOrderRequest = Message<"mercato.order.v1.GetOrderRequest"> & {
  * Use `create(GetOrderRequestSchema)` to create a new message.
  */
 export const GetOrderRequestSchema: GenMessage<GetOrderRequest> = /*@__PURE__*/
-  messageDesc(file_mercato_order_v1_order, 6);
+  messageDesc(file_mercato_order_v1_order, 7);
 
 /**
  * @generated from message mercato.order.v1.GetOrderResponse
@@ -294,7 +344,7 @@ export type GetOrderResponse = Message<"mercato.order.v1.GetOrderResponse"> & {
  * Use `create(GetOrderResponseSchema)` to create a new message.
  */
 export const GetOrderResponseSchema: GenMessage<GetOrderResponse> = /*@__PURE__*/
-  messageDesc(file_mercato_order_v1_order, 7);
+  messageDesc(file_mercato_order_v1_order, 8);
 
 /**
  * @generated from message mercato.order.v1.ListOrderEventsRequest
@@ -311,7 +361,7 @@ export type ListOrderEventsRequest = Message<"mercato.order.v1.ListOrderEventsRe
  * Use `create(ListOrderEventsRequestSchema)` to create a new message.
  */
 export const ListOrderEventsRequestSchema: GenMessage<ListOrderEventsRequest> = /*@__PURE__*/
-  messageDesc(file_mercato_order_v1_order, 8);
+  messageDesc(file_mercato_order_v1_order, 9);
 
 /**
  * @generated from message mercato.order.v1.OrderEvent
@@ -352,7 +402,7 @@ export type OrderEvent = Message<"mercato.order.v1.OrderEvent"> & {
  * Use `create(OrderEventSchema)` to create a new message.
  */
 export const OrderEventSchema: GenMessage<OrderEvent> = /*@__PURE__*/
-  messageDesc(file_mercato_order_v1_order, 9);
+  messageDesc(file_mercato_order_v1_order, 10);
 
 /**
  * @generated from message mercato.order.v1.ListOrderEventsResponse
@@ -379,7 +429,7 @@ export type ListOrderEventsResponse = Message<"mercato.order.v1.ListOrderEventsR
  * Use `create(ListOrderEventsResponseSchema)` to create a new message.
  */
 export const ListOrderEventsResponseSchema: GenMessage<ListOrderEventsResponse> = /*@__PURE__*/
-  messageDesc(file_mercato_order_v1_order, 10);
+  messageDesc(file_mercato_order_v1_order, 11);
 
 /**
  * @generated from message mercato.order.v1.CancelOrderRequest
@@ -396,7 +446,7 @@ export type CancelOrderRequest = Message<"mercato.order.v1.CancelOrderRequest"> 
  * Use `create(CancelOrderRequestSchema)` to create a new message.
  */
 export const CancelOrderRequestSchema: GenMessage<CancelOrderRequest> = /*@__PURE__*/
-  messageDesc(file_mercato_order_v1_order, 11);
+  messageDesc(file_mercato_order_v1_order, 12);
 
 /**
  * @generated from message mercato.order.v1.CancelOrderResponse
@@ -413,7 +463,7 @@ export type CancelOrderResponse = Message<"mercato.order.v1.CancelOrderResponse"
  * Use `create(CancelOrderResponseSchema)` to create a new message.
  */
 export const CancelOrderResponseSchema: GenMessage<CancelOrderResponse> = /*@__PURE__*/
-  messageDesc(file_mercato_order_v1_order, 12);
+  messageDesc(file_mercato_order_v1_order, 13);
 
 /**
  * Exactly one of order_id and customer_id.
@@ -445,7 +495,7 @@ export type StreamOrdersRequest = Message<"mercato.order.v1.StreamOrdersRequest"
  * Use `create(StreamOrdersRequestSchema)` to create a new message.
  */
 export const StreamOrdersRequestSchema: GenMessage<StreamOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_mercato_order_v1_order, 13);
+  messageDesc(file_mercato_order_v1_order, 14);
 
 /**
  * @generated from message mercato.order.v1.StreamOrdersResponse
@@ -470,7 +520,7 @@ export type StreamOrdersResponse = Message<"mercato.order.v1.StreamOrdersRespons
  * Use `create(StreamOrdersResponseSchema)` to create a new message.
  */
 export const StreamOrdersResponseSchema: GenMessage<StreamOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_mercato_order_v1_order, 14);
+  messageDesc(file_mercato_order_v1_order, 15);
 
 /**
  * @generated from message mercato.order.v1.OrderChange
@@ -533,7 +583,7 @@ export type OrderChange = Message<"mercato.order.v1.OrderChange"> & {
  * Use `create(OrderChangeSchema)` to create a new message.
  */
 export const OrderChangeSchema: GenMessage<OrderChange> = /*@__PURE__*/
-  messageDesc(file_mercato_order_v1_order, 15);
+  messageDesc(file_mercato_order_v1_order, 16);
 
 /**
  * Orders: an event-sourced aggregate per order, placed by the PlaceOrder saga (reserve stock →
