@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parsePrometheusText, waitFor } from '@mercato/chassis/testing';
+import { parsePrometheusText, sampleValue, waitFor } from '@mercato/chassis/testing';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, PlatformProcess, superuserClient } from './support/platform-process.ts';
@@ -128,9 +128,6 @@ describe('a burst of orders above capacity', () => {
 
     // Shedding did not open the gateway's circuit to order.
     const families = parsePrometheusText(await (await fetch(`${gateway}/metrics`)).text());
-    const breaker = families
-      .find((family) => family.name === 'rpc_client_breaker_state')
-      ?.samples.find((sample) => sample.labels.dependency === 'order');
-    expect(breaker?.value).toBe(0);
+    expect(sampleValue(families, 'rpc_client_breaker_state', { dependency: 'order' })).toBe(0);
   }, 120_000);
 });

@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { createService, type GrpcServer, type Service } from '@mercato/chassis';
-import { parsePrometheusText, startGrpcStub, startTokenIssuer } from '@mercato/chassis/testing';
+import { parsePrometheusText, sampleValue, startGrpcStub, startTokenIssuer } from '@mercato/chassis/testing';
 import { IdentityService } from '@mercato/contracts/grpc/identity';
 import { OrderSchema, OrderService } from '@mercato/contracts/grpc/order';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,10 +87,7 @@ describe('placement shed at the edge', () => {
     expect(createCalls).toBe(1);
 
     const metrics = parsePrometheusText(await (await fetch(`${url}/metrics`)).text());
-    const refusals = metrics
-      .find((family) => family.name === 'concurrency_limit_refusals_total')
-      ?.samples.find((sample) => sample.labels.limiter === 'edge-placement')?.value;
-    expect(refusals).toBe(1);
+    expect(sampleValue(metrics, 'concurrency_limit_refusals_total', { limiter: 'edge-placement' })).toBe(1);
 
     releaseHeld();
     expect((await first).status).toBe(202);

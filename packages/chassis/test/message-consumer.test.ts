@@ -19,7 +19,7 @@ import { OutboxRelay } from '../src/messaging/outbox-relay.ts';
 import { PostgresMessageBus } from '../src/messaging/postgres-bus/postgres-message-bus.ts';
 import { createServiceMetrics } from '../src/metrics/service-metrics.ts';
 import { createTestDatabase, suiteTitle, testNatsUrl } from '../src/testing/infra.ts';
-import { parsePrometheusText } from '../src/testing/prometheus-text.ts';
+import { parsePrometheusText, sampleValue } from '../src/testing/prometheus-text.ts';
 import { waitFor } from '../src/testing/wait-for.ts';
 import { busAdapters } from './fixtures/bus-adapters.ts';
 
@@ -157,7 +157,7 @@ describe.each(adapters)('outbox → $name → consumer with inbox', ({ name, rea
       );
       // The relay deletes a batch after the bus has it, and acks follow commits: both settle just after.
       let metrics = parsePrometheusText(await registry.metrics());
-      const value = (name: string) => metrics.find((family) => family.name === name)?.samples[0]?.value;
+      const value = (name: string) => sampleValue(metrics, name);
       await waitFor('backlog and lag at zero', async () => {
         metrics = parsePrometheusText(await registry.metrics());
         return value('outbox_backlog') === 0 && value('consumer_lag_messages') === 0;

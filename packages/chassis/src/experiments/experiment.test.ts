@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../logging/create-logger.ts';
-import { parsePrometheusText } from '../testing/prometheus-text.ts';
+import { parsePrometheusText, sampleValue } from '../testing/prometheus-text.ts';
 import { bucketOf, Experiment, type ExperimentMode } from './experiment.ts';
 
 const logger = createLogger({ service: 'experiment-test', level: 'silent' });
@@ -30,9 +30,7 @@ function experiment(
     ...(options.keep === undefined ? {} : { keep: options.keep }),
   });
   const runs = async (outcome: string) =>
-    parsePrometheusText(await registry.metrics())
-      .find((family) => family.name === 'experiment_runs_total')
-      ?.samples.find((sample) => sample.labels.outcome === outcome)?.value ?? 0;
+    sampleValue(parsePrometheusText(await registry.metrics()), 'experiment_runs_total', { outcome }) ?? 0;
   return { subject, calls, runs };
 }
 
