@@ -101,6 +101,7 @@ export {
   remainingDeadlineMs,
   runWithRequestContext,
 } from './logging/request-context.ts';
+export { LookupCache } from './lookup-cache.ts';
 export * from './messaging/index.ts';
 export { createServiceMetrics, type ServiceMetrics } from './metrics/service-metrics.ts';
 export * from './projections/index.ts';

@@ -24,6 +24,11 @@ export const notificationConfig = z.object({
    * transaction open); a redelivery waits for it, and takes over after it if the sender died.
    */
   NOTIFICATION_CALL_LEASE_MS: env.int({ min: 1_000, max: 600_000, default: 60_000 }),
+  /**
+   * How long a customer's contact (email, name) is reused without asking customer again (0: ask for
+   * every mail); `customer.updated` forgets it at once on the instance that consumes the event.
+   */
+  NOTIFICATION_CONTACT_CACHE_MS: env.int({ min: 0, max: 3_600_000, default: 30_000 }),
 });
 
 export type NotificationConfig = z.output<typeof notificationConfig>;

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import type { ServiceDefinition } from '@mercato/chassis';
+import { LookupCache, type ServiceDefinition } from '@mercato/chassis';
 import {
+  customerUpdated,
   notificationCommands,
   notificationEvents,
   orderCancelled,
@@ -15,6 +16,7 @@ import { GrpcCustomers, GrpcOrderFacts } from './adapters/clients/grpc-lookups.t
 import { notificationGrpc } from './adapters/grpc/notification.grpc.ts';
 import { notificationAdminRoutes } from './adapters/http/notification-admin.routes.ts';
 import { SmtpMailer } from './adapters/mail/smtp-mailer.ts';
+import { customerUpdatedConsumer } from './adapters/messaging/customer-updated.consumer.ts';
 import {
   customerEventsConsumer,
   notificationRequestsConsumer,
@@ -39,6 +41,7 @@ export const notificationDefinition: ServiceDefinition<
       shipmentDispatched,
       shipmentDelivered,
       paymentRefunded,
+      customerUpdated,
       ...notificationCommands,
     ],
   },
@@ -49,8 +52,15 @@ export const notificationDefinition: ServiceDefinition<
       from: config.NOTIFICATION_FROM,
       timeoutMs: config.NOTIFICATION_SMTP_TIMEOUT_MS,
     });
+    // Contacts, so a mail does not ask the customer service each time (all of customer's CPU in an
+    // order); customer.updated forgets one, and a customer not found is asked about again.
+    const customers = new GrpcCustomers(grpcClient(CustomerService, { dependency: 'customer' }));
+    const contacts = new LookupCache((customerId: string) => customers.contactOf(customerId), {
+      ttlMs: config.NOTIFICATION_CONTACT_CACHE_MS,
+      keep: (contact) => contact !== undefined,
+    });
     const deps = {
-      customers: new GrpcCustomers(grpcClient(CustomerService, { dependency: 'customer' })),
+      customers: { contactOf: contacts.get },
       orders: new GrpcOrderFacts(grpcClient(OrderService, { dependency: 'order' })),
       mailer,
       store,
@@ -63,6 +73,7 @@ export const notificationDefinition: ServiceDefinition<
       consumers: [
         customerEventsConsumer(deps, config.NOTIFICATION_CALL_LEASE_MS),
         notificationRequestsConsumer(deps, config.NOTIFICATION_CALL_LEASE_MS),
+        customerUpdatedConsumer(contacts),
       ],
       onClose: async () => mailer.close(),
     };

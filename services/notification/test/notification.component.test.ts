@@ -13,6 +13,7 @@ import {
 } from '@mercato/chassis/testing';
 import {
   createEnvelope,
+  customerUpdated,
   type Envelope,
   NOTIFICATION_REQUESTS,
   notificationRequest,
@@ -81,6 +82,9 @@ describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', 
   let smtp: Awaited<ReturnType<typeof startSmtp>>;
   let stubs: Awaited<ReturnType<typeof startGrpcStub>>;
   let messageStore: TestBus;
+  /** Who the customer service says each customer is, and how often it was asked. */
+  const contacts: Record<string, string> = { cus_ada: 'ada@example.com' };
+  const lookups: string[] = [];
 
   const confirmed = (orderId: string) =>
     createEnvelope({
@@ -113,15 +117,22 @@ describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', 
     smtp = await startSmtp();
     stubs = await startGrpcStub((router) => {
       router.service(CustomerService, {
-        getCustomer: (request) => ({
-          customer: create(CustomerSchema, { id: request.id, email: 'ada@example.com', name: 'Ada' }),
-        }),
+        getCustomer: (request) => {
+          lookups.push(request.id);
+          return {
+            customer: create(CustomerSchema, {
+              id: request.id,
+              email: contacts[request.id] ?? '',
+              name: 'Ada',
+            }),
+          };
+        },
       });
       router.service(OrderService, {
         getOrder: (request) => ({
           order: create(OrderSchema, {
             orderId: request.orderId,
-            customerId: 'cus_ada',
+            customerId: request.orderId.startsWith('ord_moved') ? 'cus_moved' : 'cus_ada',
             status: 'confirmed',
             lines: [{ sku: 'BOK-0001', quantity: 2, unitPriceMinor: 2150n }],
             totalMinor: 4300n,
@@ -253,5 +264,38 @@ describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', 
       30_000,
     );
     expect(before.some((mail) => mail.headers.get('x-mercato-order-id') === 'ord_mail_down')).toBe(false);
+  });
+
+  it('asks customer for a contact once, and again once customer.updated says it changed', async () => {
+    contacts.cus_moved = 'old@example.com';
+    for (const id of ['ord_moved_1', 'ord_moved_2']) {
+      await publish(confirmed(id));
+      await waitFor(`${id}'s mail`, async () => mailsFor(id)[0]?.to?.[0] === 'old@example.com');
+    }
+    expect(lookups.filter((id) => id === 'cus_moved')).toHaveLength(1);
+
+    contacts.cus_moved = 'new@example.com';
+    await publish(
+      createEnvelope({
+        contract: customerUpdated,
+        source: 'customer',
+        correlationId: 'corr_test',
+        data: {
+          customer_id: 'cus_moved',
+          name: 'Ada',
+          segment: 'standard',
+          preferences: { marketing_emails: false, language: 'en', currency: 'EUR' },
+        },
+      }),
+    );
+    // The change and the next order are separate deliveries: the mail may go out before the change
+    // is consumed, to the address it had then; once consumed, the next goes to the new one.
+    await waitFor('the change consumed', async () => {
+      const id = `ord_moved_${lookups.length}_${Date.now()}`;
+      await publish(confirmed(id));
+      await waitFor('its mail', async () => mailsFor(id).length === 1);
+      return mailsFor(id)[0]?.to?.[0] === 'new@example.com';
+    });
+    expect(lookups.filter((id) => id === 'cus_moved')).toHaveLength(2);
   });
 });

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { experimentRoutes, type ServiceDefinition } from '@mercato/chassis';
+import { experimentRoutes, LookupCache, type ServiceDefinition } from '@mercato/chassis';
 import { catalogEvents, customerEvents, legacyProductChanged } from '@mercato/contracts';
 import { CustomerService } from '@mercato/contracts/grpc/customer';
 import { pricingGrpc } from './adapters/grpc/pricing.grpc.ts';
@@ -10,7 +10,6 @@ import { PostgresPriceBook } from './adapters/persistence/postgres-price-book.ts
 import { seedDemoPrices } from './application/demo-prices.ts';
 import { discountEngine } from './application/discount-engine.ts';
 import { pricingService } from './application/pricing-service.ts';
-import { SegmentCache } from './application/segment-cache.ts';
 import { type PricingConfig, pricingConfig } from './config.ts';
 
 /** The pricing service as the chassis builds it; `main.ts` runs it, component tests create it. */
@@ -27,7 +26,8 @@ export const pricingDefinition: ServiceDefinition<PricingConfig, { database: tru
       if (seeded > 0) logger.info({ prices: seeded }, 'seeded the demo price list');
     }
     const customers = grpcClient(CustomerService, { dependency: 'customer' });
-    const segments = new SegmentCache(
+    // Customers' segments, so a quote does not ask the customer service each time; customer.updated forgets one.
+    const segments = new LookupCache<string>(
       async (customerId: string) =>
         (await customers.client.getCustomer({ id: customerId })).customer?.segment ?? 'standard',
       { ttlMs: config.PRICING_SEGMENT_CACHE_MS },
@@ -39,7 +39,7 @@ export const pricingDefinition: ServiceDefinition<PricingConfig, { database: tru
       logger,
     });
     return {
-      grpc: pricingGrpc(pricingService(book, segments.segmentOf, logger, engine.quote)),
+      grpc: pricingGrpc(pricingService(book, segments.get, logger, engine.quote)),
       routes: experimentRoutes([engine.experiment]),
       consumers: [
         productCreatedConsumer(book),

@@ -1,9 +1,10 @@
-import type { ConsumerDefinition } from '@mercato/chassis';
+import type { ConsumerDefinition, LookupCache } from '@mercato/chassis';
 import { customerUpdated } from '@mercato/contracts';
-import type { SegmentCache } from '../../application/segment-cache.ts';
 
 /** Forgets a changed customer's cached segment, so its next quote uses the new one. */
-export const customerUpdatedConsumer = (segments: SegmentCache): ConsumerDefinition => ({
+export const customerUpdatedConsumer = (
+  segments: Pick<LookupCache<string>, 'forget'>,
+): ConsumerDefinition => ({
   group: 'pricing',
   kind: 'topic',
   destinations: [customerUpdated.type],
