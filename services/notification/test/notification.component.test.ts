@@ -18,6 +18,7 @@ import {
   NOTIFICATION_REQUESTS,
   notificationRequest,
   orderConfirmed,
+  shipmentDispatched,
 } from '@mercato/contracts';
 import { CustomerSchema, CustomerService } from '@mercato/contracts/grpc/customer';
 import { NotificationService } from '@mercato/contracts/grpc/notification';
@@ -85,15 +86,16 @@ describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', 
   /** Who the customer service says each customer is, and how often it was asked. */
   const contacts: Record<string, string> = { cus_ada: 'ada@example.com' };
   const lookups: string[] = [];
+  const orderLookups: string[] = [];
 
-  const confirmed = (orderId: string) =>
+  const confirmed = (orderId: string, customerId = 'cus_ada') =>
     createEnvelope({
       contract: orderConfirmed,
       source: 'test',
       correlationId: 'corr_test',
       data: {
         order_id: orderId,
-        customer_id: 'cus_ada',
+        customer_id: customerId,
         total_minor: 4300,
         currency: 'EUR',
         lines: [{ sku: 'BOK-0001', quantity: 2, unit_price_minor: 2150 }],
@@ -129,16 +131,19 @@ describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', 
         },
       });
       router.service(OrderService, {
-        getOrder: (request) => ({
-          order: create(OrderSchema, {
-            orderId: request.orderId,
-            customerId: request.orderId.startsWith('ord_moved') ? 'cus_moved' : 'cus_ada',
-            status: 'confirmed',
-            lines: [{ sku: 'BOK-0001', quantity: 2, unitPriceMinor: 2150n }],
-            totalMinor: 4300n,
-            currency: 'EUR',
-          }),
-        }),
+        getOrder: (request) => {
+          orderLookups.push(request.orderId);
+          return {
+            order: create(OrderSchema, {
+              orderId: request.orderId,
+              customerId: 'cus_ada',
+              status: 'confirmed',
+              lines: [{ sku: 'BOK-0001', quantity: 2, unitPriceMinor: 2150n }],
+              totalMinor: 4300n,
+              currency: 'EUR',
+            }),
+          };
+        },
       });
     });
     running = await startTestService(notificationDefinition, {
@@ -165,6 +170,8 @@ describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', 
     expect(mail?.text).toContain('2 × BOK-0001  EUR 43.00');
     expect(mail?.messageId).toMatch(/^<[0-9a-f]{32}@notification\.mercato>$/);
     expect(mail?.headers.get('x-mercato-event-id')).toBe(event.event_id);
+    // order.confirmed carries the lines and total: order was not asked.
+    expect(orderLookups).not.toContain('ord_mail_1');
 
     // The same event published again: the bus' dedup and the inbox keep it from a second mail.
     await messageStore.bus.publish([
@@ -196,6 +203,27 @@ describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', 
         order_id: 'ord_mail_1',
       },
     ]);
+  });
+
+  it('asks order for the lines and total of an event that does not carry them (a dispatched parcel)', async () => {
+    await publish(
+      createEnvelope({
+        contract: shipmentDispatched,
+        source: 'test',
+        correlationId: 'corr_test',
+        data: {
+          shipment_id: 'shp_1',
+          order_id: 'ord_ship_1',
+          customer_id: 'cus_ada',
+          carrier_shipment_id: 'car_1',
+          tracking_number: 'TRK-0001',
+        },
+      }),
+    );
+    await waitFor('the dispatch mail', async () => mailsFor('ord_ship_1').length === 1);
+    expect(mailsFor('ord_ship_1')[0]?.text).toContain('TRK-0001');
+    expect(mailsFor('ord_ship_1')[0]?.text).toContain('2 × BOK-0001');
+    expect(orderLookups).toContain('ord_ship_1');
   });
 
   it('mails a request from the work queue once per reference', async () => {
@@ -269,7 +297,7 @@ describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', 
   it('asks customer for a contact once, and again once customer.updated says it changed', async () => {
     contacts.cus_moved = 'old@example.com';
     for (const id of ['ord_moved_1', 'ord_moved_2']) {
-      await publish(confirmed(id));
+      await publish(confirmed(id, 'cus_moved'));
       await waitFor(`${id}'s mail`, async () => mailsFor(id)[0]?.to?.[0] === 'old@example.com');
     }
     expect(lookups.filter((id) => id === 'cus_moved')).toHaveLength(1);
@@ -292,7 +320,7 @@ describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', 
     // is consumed, to the address it had then; once consumed, the next goes to the new one.
     await waitFor('the change consumed', async () => {
       const id = `ord_moved_${lookups.length}_${Date.now()}`;
-      await publish(confirmed(id));
+      await publish(confirmed(id, 'cus_moved'));
       await waitFor('its mail', async () => mailsFor(id).length === 1);
       return mailsFor(id)[0]?.to?.[0] === 'new@example.com';
     });

@@ -12,9 +12,18 @@ export interface NotifyDeps {
   logger: Logger;
 }
 
-/** What an event asks to tell: about an order (looked up), or a ready-made request. */
+/**
+ * What an event asks to tell: about an order (looked up, unless the event carries its facts), or a
+ * ready-made request.
+ */
 export type Tell =
-  | { eventId: string; about: 'order'; orderId: string; news: (order: OrderFacts) => News }
+  | {
+      eventId: string;
+      about: 'order';
+      orderId: string;
+      facts?: OrderFacts & { customerId: string };
+      news: (order: OrderFacts) => News;
+    }
   | { eventId: string; about: 'customer'; customerId: string; orderId?: string; news: News };
 
 /** A dependency that cannot answer now: the event is retried later, nothing is lost. */
@@ -27,7 +36,8 @@ export const notifySubject = (tell: Tell): string => `notify:${tell.eventId}`;
 
 /**
  * Mails a customer about an event, once per (event, recipient): the recipient comes from the
- * customer service, the order's lines and total from the order service; the mail's Message-ID is
+ * customer service, the order's lines and total from the event when it carries them
+ * (`order.confirmed`), else from the order service; the mail's Message-ID is
  * derived from the event and the recipient. Claim, call, record: the lookups (gRPC) and the send
  * (SMTP) run with no transaction open, and the mail is recorded in a transaction of its own after
  * the server accepted it. SMTP has no idempotency, so a crash in between sends it again (same
@@ -43,7 +53,7 @@ async function send(deps: NotifyDeps, tell: Tell, correlationId: string): Promis
   let orderId: string | null = null;
   let news: News;
   if (tell.about === 'order') {
-    const order = await deps.orders.factsOf(tell.orderId);
+    const order = tell.facts ?? (await deps.orders.factsOf(tell.orderId));
     if (!order) throw new NotYetKnown(`order ${tell.orderId} is not known to the order service`);
     customerId = order.customerId;
     orderId = order.orderId;

@@ -12,7 +12,8 @@ import { type NotifyDeps, notify, notifySubject, type Tell } from '../../applica
 
 /** Which event tells the customer what. */
 function tellOf(type: string, eventId: string, data: Record<string, unknown>): Tell {
-  const aboutOrder = (orderId: string, news: Extract<Tell, { about: 'order' }>['news']): Tell => ({
+  type AboutOrder = Extract<Tell, { about: 'order' }>;
+  const aboutOrder = (orderId: string, news: AboutOrder['news']): AboutOrder => ({
     eventId,
     about: 'order',
     orderId,
@@ -20,8 +21,22 @@ function tellOf(type: string, eventId: string, data: Record<string, unknown>): T
   });
   switch (type) {
     case orderConfirmed.type: {
+      // It carries the order's customer, lines and total: no call to order for them.
       const event = orderConfirmed.schema.parse(data);
-      return aboutOrder(event.order_id, (order) => ({ kind: 'order.confirmed', order }));
+      return {
+        ...aboutOrder(event.order_id, (order) => ({ kind: 'order.confirmed', order })),
+        facts: {
+          orderId: event.order_id,
+          customerId: event.customer_id,
+          lines: event.lines.map((line) => ({
+            sku: line.sku,
+            quantity: line.quantity,
+            unitPriceMinor: line.unit_price_minor,
+          })),
+          totalMinor: event.total_minor,
+          currency: event.currency,
+        },
+      };
     }
     case shipmentDispatched.type: {
       const event = shipmentDispatched.schema.parse(data);
