@@ -85,4 +85,15 @@ describe('LookupCache', () => {
     expect(await cache.get('usr_9')).toBe('ada@example.com');
     expect(asked).toEqual(['usr_9', 'usr_9']);
   });
+
+  it('keeps a value learnt from elsewhere, and asks for it only once it is older than the TTL', async () => {
+    let now = 0;
+    const customers = counting({ usr_1: 'member' });
+    const cache = new LookupCache(customers.lookup, { ttlMs: 1_000, now: () => now });
+    cache.remember('usr_1', 'gold');
+    expect(await cache.get('usr_1')).toBe('gold');
+    now = 1_000;
+    expect(await cache.get('usr_1')).toBe('member');
+    expect(customers.asked).toEqual(['usr_1']);
+  });
 });

@@ -35,15 +35,20 @@ export class LookupCache<Value> {
     this.#entries.delete(key);
     const changes = this.#changes;
     const value = await this.#lookup(key);
-    if (this.#ttlMs > 0 && changes === this.#changes && this.#keep(value)) {
-      this.#entries.set(key, { value, learnedAt: this.#now() });
-      if (this.#entries.size > this.#maxEntries) {
-        const oldest = this.#entries.keys().next();
-        if (!oldest.done) this.#entries.delete(oldest.value);
-      }
-    }
+    if (changes === this.#changes) this.remember(key, value);
     return value;
   };
+
+  /** Keeps a value learnt otherwise (from an event that carries it), as if looked up now. */
+  remember(key: string, value: Value): void {
+    if (this.#ttlMs <= 0 || !this.#keep(value)) return;
+    this.#entries.delete(key);
+    this.#entries.set(key, { value, learnedAt: this.#now() });
+    if (this.#entries.size > this.#maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
+    }
+  }
 
   /** The key's owner changed it: its next `get` asks again. */
   forget(key: string): void {

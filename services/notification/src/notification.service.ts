@@ -23,6 +23,10 @@ import {
 } from './adapters/messaging/notification.consumers.ts';
 import { PostgresNotifications } from './adapters/persistence/postgres-notifications.ts';
 import { type NotificationConfig, notificationConfig } from './config.ts';
+import type { OrderFacts } from './domain/mail.ts';
+
+/** How long an order's facts are kept for its later mails (they never change; this only bounds memory). */
+const ORDER_FACTS_KEPT_MS = 15 * 60_000;
 
 /** The notification service as the chassis builds it; `main.ts` runs it, component tests create it. */
 export const notificationDefinition: ServiceDefinition<
@@ -59,9 +63,19 @@ export const notificationDefinition: ServiceDefinition<
       ttlMs: config.NOTIFICATION_CONTACT_CACHE_MS,
       keep: (contact) => contact !== undefined,
     });
+    // An order's lines and total never change once placed: what order.confirmed carried, or one
+    // GetOrder, serves its later mails (dispatched, delivered) too.
+    const orders = new GrpcOrderFacts(grpcClient(OrderService, { dependency: 'order' }));
+    const facts = new LookupCache((orderId: string) => orders.factsOf(orderId), {
+      ttlMs: ORDER_FACTS_KEPT_MS,
+      keep: (order) => order !== undefined,
+    });
     const deps = {
       customers: { contactOf: contacts.get },
-      orders: new GrpcOrderFacts(grpcClient(OrderService, { dependency: 'order' })),
+      orders: {
+        factsOf: facts.get,
+        learned: (order: OrderFacts & { customerId: string }) => facts.remember(order.orderId, order),
+      },
       mailer,
       store,
       outbox,

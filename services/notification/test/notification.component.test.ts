@@ -224,6 +224,27 @@ describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', 
     expect(mailsFor('ord_ship_1')[0]?.text).toContain('TRK-0001');
     expect(mailsFor('ord_ship_1')[0]?.text).toContain('2 × BOK-0001');
     expect(orderLookups).toContain('ord_ship_1');
+
+    // An order whose confirmation carried its facts: its later mails use them, order is not asked.
+    await publish(confirmed('ord_ship_2'));
+    await waitFor('the confirmation', async () => mailsFor('ord_ship_2').length === 1);
+    await publish(
+      createEnvelope({
+        contract: shipmentDispatched,
+        source: 'test',
+        correlationId: 'corr_test',
+        data: {
+          shipment_id: 'shp_2',
+          order_id: 'ord_ship_2',
+          customer_id: 'cus_ada',
+          carrier_shipment_id: 'car_2',
+          tracking_number: 'TRK-0002',
+        },
+      }),
+    );
+    await waitFor('the dispatch mail', async () => mailsFor('ord_ship_2').length === 2);
+    expect(mailsFor('ord_ship_2')[1]?.text).toContain('2 × BOK-0001');
+    expect(orderLookups).not.toContain('ord_ship_2');
   });
 
   it('mails a request from the work queue once per reference', async () => {

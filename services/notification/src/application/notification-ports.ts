@@ -9,6 +9,8 @@ export interface Customers {
 /** The order service, asked by API for what the mail says about an order. */
 export interface OrderFactsSource {
   factsOf(orderId: string): Promise<(OrderFacts & { customerId: string }) | undefined>;
+  /** An event carried an order's facts (they never change once placed): later mails may use them. */
+  learned?(facts: OrderFacts & { customerId: string }): void;
 }
 
 export interface OutgoingMail {

@@ -53,6 +53,7 @@ async function send(deps: NotifyDeps, tell: Tell, correlationId: string): Promis
   let orderId: string | null = null;
   let news: News;
   if (tell.about === 'order') {
+    if (tell.facts) deps.orders.learned?.(tell.facts);
     const order = tell.facts ?? (await deps.orders.factsOf(tell.orderId));
     if (!order) throw new NotYetKnown(`order ${tell.orderId} is not known to the order service`);
     customerId = order.customerId;
