@@ -22,8 +22,8 @@ import {
   notificationRequestsConsumer,
 } from './adapters/messaging/notification.consumers.ts';
 import { PostgresNotifications } from './adapters/persistence/postgres-notifications.ts';
+import type { CustomerOrderFacts } from './application/notification-ports.ts';
 import { type NotificationConfig, notificationConfig } from './config.ts';
-import type { OrderFacts } from './domain/mail.ts';
 
 /** How long an order's facts are kept for its later mails (they never change; this only bounds memory). */
 const ORDER_FACTS_KEPT_MS = 15 * 60_000;
@@ -74,7 +74,7 @@ export const notificationDefinition: ServiceDefinition<
       customers: { contactOf: contacts.get },
       orders: {
         factsOf: facts.get,
-        learned: (order: OrderFacts & { customerId: string }) => facts.remember(order.orderId, order),
+        learned: (order: CustomerOrderFacts) => facts.remember(order.orderId, order),
       },
       mailer,
       store,

@@ -103,6 +103,19 @@ describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', 
         reservation_id: `res_${orderId}`,
       },
     });
+  const dispatched = (orderId: string, trackingNumber: string) =>
+    createEnvelope({
+      contract: shipmentDispatched,
+      source: 'test',
+      correlationId: 'corr_test',
+      data: {
+        shipment_id: `shp_${orderId}`,
+        order_id: orderId,
+        customer_id: 'cus_ada',
+        carrier_shipment_id: `car_${orderId}`,
+        tracking_number: trackingNumber,
+      },
+    });
   const publish = (envelope: Envelope, kind: 'topic' | 'queue' = 'topic') =>
     messageStore.bus.publish([
       {
@@ -205,21 +218,8 @@ describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', 
     ]);
   });
 
-  it('asks order for the lines and total of an event that does not carry them (a dispatched parcel)', async () => {
-    await publish(
-      createEnvelope({
-        contract: shipmentDispatched,
-        source: 'test',
-        correlationId: 'corr_test',
-        data: {
-          shipment_id: 'shp_1',
-          order_id: 'ord_ship_1',
-          customer_id: 'cus_ada',
-          carrier_shipment_id: 'car_1',
-          tracking_number: 'TRK-0001',
-        },
-      }),
-    );
+  it('asks order for the lines and total of an event that does not carry them, unless its confirmation did', async () => {
+    await publish(dispatched('ord_ship_1', 'TRK-0001'));
     await waitFor('the dispatch mail', async () => mailsFor('ord_ship_1').length === 1);
     expect(mailsFor('ord_ship_1')[0]?.text).toContain('TRK-0001');
     expect(mailsFor('ord_ship_1')[0]?.text).toContain('2 × BOK-0001');
@@ -228,20 +228,7 @@ describe.skipIf(!postgres.available)(suiteTitle('notification mails over SMTP', 
     // An order whose confirmation carried its facts: its later mails use them, order is not asked.
     await publish(confirmed('ord_ship_2'));
     await waitFor('the confirmation', async () => mailsFor('ord_ship_2').length === 1);
-    await publish(
-      createEnvelope({
-        contract: shipmentDispatched,
-        source: 'test',
-        correlationId: 'corr_test',
-        data: {
-          shipment_id: 'shp_2',
-          order_id: 'ord_ship_2',
-          customer_id: 'cus_ada',
-          carrier_shipment_id: 'car_2',
-          tracking_number: 'TRK-0002',
-        },
-      }),
-    );
+    await publish(dispatched('ord_ship_2', 'TRK-0002'));
     await waitFor('the dispatch mail', async () => mailsFor('ord_ship_2').length === 2);
     expect(mailsFor('ord_ship_2')[1]?.text).toContain('2 × BOK-0001');
     expect(orderLookups).not.toContain('ord_ship_2');

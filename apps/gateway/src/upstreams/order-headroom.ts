@@ -34,8 +34,8 @@ const TRUST_STEP = 0.02;
  * How many more orders the order service would accept now, estimated at the edge from what its
  * CreateOrder answers report: each instance's free places when it answered, refilled at its finish
  * rate since (each finished order frees one, as a token bucket refills; less while order keeps
- * refusing what this let through), less the calls sent since
- * (and those still out when it answered, which it may not have counted yet). The edge refuses
+ * refusing what this let through), less the calls sent since (and those still out when it
+ * answered, which it may not have counted yet). The edge refuses
  * itself what this says order would refuse, without the round trip through a busy order process;
  * order still enforces its own limit, so an estimate too high costs only a refusal from order, and
  * when nothing fresh is known (no report for a second, or an order that reports none) everything
@@ -48,7 +48,7 @@ export class OrderHeadroom {
   #inFlight = 0;
   /** Calls that the newest report may not count: sent since it, or out when it came. */
   #unaccounted = 0;
-  /** The share of the finish rate the refill counts (TRUST_FLOOR to 1). */
+  /** The share of the finish rate the refill counts (TRUST_FLOOR to TRUST_CEILING). */
   #trust = TRUST_CEILING;
 
   constructor(now: () => number = () => performance.now()) {

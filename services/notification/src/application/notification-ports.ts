@@ -6,11 +6,14 @@ export interface Customers {
   contactOf(customerId: string): Promise<{ email: string; name: string } | undefined>;
 }
 
+/** What a mail says about an order, and whose order it is. */
+export type CustomerOrderFacts = OrderFacts & { customerId: string };
+
 /** The order service, asked by API for what the mail says about an order. */
 export interface OrderFactsSource {
-  factsOf(orderId: string): Promise<(OrderFacts & { customerId: string }) | undefined>;
+  factsOf(orderId: string): Promise<CustomerOrderFacts | undefined>;
   /** An event carried an order's facts (they never change once placed): later mails may use them. */
-  learned?(facts: OrderFacts & { customerId: string }): void;
+  learned?(facts: CustomerOrderFacts): void;
 }
 
 export interface OutgoingMail {

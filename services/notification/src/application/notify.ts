@@ -1,7 +1,13 @@
 import type { Intent, Logger, Outbox, OutcomeStep } from '@mercato/chassis';
 import { createEnvelope, notificationSent } from '@mercato/contracts';
 import { messageIdFor, type News, type OrderFacts, renderMail } from '../domain/mail.ts';
-import type { Customers, Mailer, NotificationStore, OrderFactsSource } from './notification-ports.ts';
+import type {
+  CustomerOrderFacts,
+  Customers,
+  Mailer,
+  NotificationStore,
+  OrderFactsSource,
+} from './notification-ports.ts';
 
 export interface NotifyDeps {
   customers: Customers;
@@ -21,7 +27,7 @@ export type Tell =
       eventId: string;
       about: 'order';
       orderId: string;
-      facts?: OrderFacts & { customerId: string };
+      facts?: CustomerOrderFacts;
       news: (order: OrderFacts) => News;
     }
   | { eventId: string; about: 'customer'; customerId: string; orderId?: string; news: News };

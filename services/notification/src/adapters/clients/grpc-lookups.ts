@@ -1,8 +1,11 @@
 import { type GrpcClient, isAppError } from '@mercato/chassis';
 import type { CustomerService } from '@mercato/contracts/grpc/customer';
 import type { OrderService } from '@mercato/contracts/grpc/order';
-import type { Customers, OrderFactsSource } from '../../application/notification-ports.ts';
-import type { OrderFacts } from '../../domain/mail.ts';
+import type {
+  CustomerOrderFacts,
+  Customers,
+  OrderFactsSource,
+} from '../../application/notification-ports.ts';
 
 const unlessNotFound = async <T>(call: () => Promise<T>): Promise<T | undefined> => {
   try {
@@ -36,7 +39,7 @@ export class GrpcOrderFacts implements OrderFactsSource {
     this.#order = order;
   }
 
-  async factsOf(orderId: string): Promise<(OrderFacts & { customerId: string }) | undefined> {
+  async factsOf(orderId: string): Promise<CustomerOrderFacts | undefined> {
     const answer = await unlessNotFound(() => this.#order.client.getOrder({ orderId, asOf: '' }));
     const order = answer?.order;
     if (!order) return undefined;
