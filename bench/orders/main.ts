@@ -38,7 +38,8 @@ import pg from 'pg';
 import { postgresInsertBaseline } from '../baselines.ts';
 import { customers, platformEnvironment } from '../platform.ts';
 import { cpuBetween, type ProcessLabeller, parentOf, privateMemoryMb, sampleCpu } from '../process-cpu.ts';
-import { type ProfileSummary, summariseProfiles } from './cpu-profiles.ts';
+import { bundleUrls, type ProfileSummary, summariseProfiles } from './cpu-profiles.ts';
+import { libraryMaps } from './library-maps.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const smoke = process.env.BENCH_SMOKE === '1';
@@ -608,6 +609,24 @@ async function platformMeter(
   };
 }
 
+/**
+ * Self time by package summed over every profiled Node process, with its share of their busy
+ * time: where the platform's JavaScript processes spend their CPU, whichever process runs the code.
+ */
+function printPackagesAcross(profiles: readonly ProfileSummary[], label: string): void {
+  const busy = profiles.reduce((sum, profile) => sum + profile.busy_ms, 0);
+  const totals = new Map<string, number>();
+  for (const profile of profiles)
+    for (const { name, ms } of profile.top_packages) totals.set(name, (totals.get(name) ?? 0) + ms);
+  console.log(
+    `\nself time by package over the ${profiles.length} Node processes (${label}): ${busy} ms busy`,
+  );
+  for (const [name, ms] of [...totals].sort((a, b) => b[1] - a[1]).slice(0, 20))
+    console.log(
+      `  ${ms.toFixed(0).padStart(7)} ms ${((100 * ms) / Math.max(busy, 1)).toFixed(1).padStart(5)} %  ${name}`,
+    );
+}
+
 async function benchRun(mode: string, scenario: Scenario) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'mercato-bench-orders-'));
   const prefix = `bench${Date.now().toString(36)}_`;
@@ -764,8 +783,12 @@ async function benchRun(mode: string, scenario: Scenario) {
     await orderDb.end();
     await meter.close();
     await stopPlatform(platform);
+    // Library code in the bundles told by package: whole maps built beside the profiles.
+    const locate = profileDir
+      ? await libraryMaps(bundleUrls(profileDir), path.join(profileDir, 'library-maps'))
+      : undefined;
     const profiles: Array<ProfileSummary & { process: string }> = profileDir
-      ? summariseProfiles(profileDir, run.window.fromUs, run.window.toUs)
+      ? summariseProfiles(profileDir, run.window.fromUs, run.window.toUs, locate)
           .map((summary) => ({ ...summary, process: meter.labeller(summary.pid, 'node') ?? 'other' }))
           .sort((a, b) => b.busy_ms - a.busy_ms)
       : [];
@@ -918,11 +941,17 @@ for (const r of results) {
         `  ${String(statement.calls_per_order).padStart(6)} ${String(statement.exec_ms_per_order).padStart(7)} ms  ${statement.database.padEnd(14)} ${statement.query.slice(0, 110)}`,
       );
   }
+  if (r.profiles && r.profiles.length > 0) printPackagesAcross(r.profiles, `${r.mode}/${r.scenario}`);
   for (const profile of (r.profiles ?? []).slice(0, 6)) {
     console.log(
-      `\nprofile of ${profile.process} (${r.mode}/${r.scenario}): ${profile.busy_ms} ms busy in the phase`,
+      `\nprofile of ${profile.process} (${r.mode}/${r.scenario}): ${profile.busy_ms} ms busy in the phase (${profile.busy_wall_ms} ms counting the waits for a core)`,
     );
-    console.log(`  packages: ${profile.top_packages.map((p) => `${p.name} ${p.ms}`).join(', ')}`);
+    console.log(
+      `  packages: ${profile.top_packages
+        .slice(0, 12)
+        .map((p) => `${p.name} ${p.ms}`)
+        .join(', ')}`,
+    );
     for (const fn of profile.top_functions.slice(0, 12))
       console.log(`  ${String(fn.ms).padStart(8)} ms  ${fn.name}`);
   }
