@@ -69,13 +69,48 @@ describe.skipIf(!postgres.available)(suiteTitle('query spans made by the chassis
     expect(span?.status.code).toBe(SpanStatusCode.ERROR);
   });
 
-  it('traces the statements of a transaction, each under its caller', async () => {
-    await traced('work', () => inTransaction(pool, (transaction) => transaction.query('SELECT 2')));
-    expect(queries().map((span) => span.attributes['db.operation.name'])).toEqual([
-      'BEGIN',
-      'SELECT',
-      'COMMIT',
-    ]);
+  it('traces a transaction as one span under its caller, its statements under it, and no span for BEGIN or COMMIT', async () => {
+    await traced('work', () =>
+      inTransaction(pool, async (transaction) => {
+        await transaction.query('SELECT 2');
+        await transaction.query('SELECT 3');
+      }),
+    );
+    const spans = exporter.getFinishedSpans();
+    const work = spans.find((span) => span.name === 'work');
+    const transactions = spans.filter((span) => span.name.startsWith('pg.transaction'));
+    expect(transactions).toHaveLength(1);
+    const [transaction] = transactions;
+    expect(transaction?.name).toMatch(/^pg\.transaction \S+$/);
+    expect(transaction?.parentSpanContext?.spanId).toBe(work?.spanContext().spanId);
+    expect(transaction?.attributes).toMatchObject({
+      'db.system.name': 'postgresql',
+      'db.operation.name': 'TRANSACTION',
+      'db.transaction.outcome': 'commit',
+    });
+    expect(queries().map((span) => span.attributes['db.query.text'])).toEqual(['SELECT 2', 'SELECT 3']);
+    for (const query of queries())
+      expect(query.parentSpanContext?.spanId).toBe(transaction?.spanContext().spanId);
+  });
+
+  it('marks a transaction that rolled back, with the error that ended it', async () => {
+    await expect(
+      traced('failing', () =>
+        inTransaction(pool, async (transaction) => {
+          await transaction.query('SELECT 4');
+          throw new Error('the handler gave up');
+        }),
+      ),
+    ).rejects.toThrow('the handler gave up');
+    const transaction = exporter.getFinishedSpans().find((span) => span.name.startsWith('pg.transaction'));
+    expect(transaction?.attributes['db.transaction.outcome']).toBe('rollback');
+    expect(transaction?.status).toMatchObject({ code: SpanStatusCode.ERROR, message: 'the handler gave up' });
+    expect(queries().map((span) => span.attributes['db.operation.name'])).toEqual(['SELECT']);
+  });
+
+  it('makes no transaction span outside a traced operation', async () => {
+    await inTransaction(pool, (transaction) => transaction.query('SELECT 5'));
+    expect(exporter.getFinishedSpans()).toEqual([]);
   });
 
   it("puts a query that waited for the pool's only connection in its own caller's trace", async () => {

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Logger } from '../logging/create-logger.ts';
 import { TracedPool } from './traced-client.ts';
 import { runInTransactionScope } from './transaction-scope.ts';
+import { TransactionSpan } from './transaction-span.ts';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -55,7 +56,15 @@ export async function inTransaction<T>(
   pool: Pool,
   work: (transaction: Transaction) => Promise<T>,
 ): Promise<T> {
-  const client = await pool.connect();
+  const span = new TransactionSpan();
+  let client: PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    span.end('rollback', error);
+    throw error;
+  }
+  span.connected((client as PoolClient & { database?: string }).database);
   // A checked-out client has no error listener of the pool's: without this one, a server that goes
   // away mid-transaction would crash the process instead of failing the transaction. A connection
   // that failed, or cannot even roll back, is destroyed rather than pooled again.
@@ -65,14 +74,18 @@ export async function inTransaction<T>(
   };
   client.on('error', onError);
   try {
-    await client.query('BEGIN');
-    const result = await runInTransactionScope(() => work(client as Transaction));
-    await client.query('COMMIT');
+    await span.edge(() => client.query('BEGIN'));
+    const result = await span.within(() => runInTransactionScope(() => work(client as Transaction)));
+    await span.edge(() => client.query('COMMIT'));
+    span.end('commit');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch((rollbackError: Error) => {
-      broken = rollbackError;
-    });
+    await span
+      .edge(() => client.query('ROLLBACK'))
+      .catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+    span.end('rollback', error);
     throw error;
   } finally {
     client.removeListener('error', onError);
