@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createEnvelope, type Envelope, MessageRegistry } from '@mercato/contracts';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -199,6 +200,48 @@ describe.each(adapters)('outbox → $name → consumer with inbox', ({ name, rea
       const evens = Array.from({ length: 12 }, (_, index) => index * 2);
       expect(handled.filter((seq) => seq % 2 === 0)).toEqual(evens);
       expect(handled.filter((seq) => seq % 2 === 1)).toEqual(evens.map((seq) => seq + 1));
+    });
+
+    it('deletes a published batch with the read of the next one, and the last one on stop', async () => {
+      const bus = await newBus();
+      const outbox = new Outbox(messages);
+      const append = (seqs: number[]) =>
+        inTransaction(servicePool, (client) =>
+          outbox.append(
+            client,
+            seqs.map((seq) => toTopic(topic('batched'), event(`k${seq}`, seq))),
+          ),
+        );
+      const outboxRows = async () =>
+        (await servicePool.query<{ n: number }>('SELECT count(*)::int AS n FROM mercato_outbox')).rows[0]?.n;
+      // What the outbox held while each batch was being handed to the bus.
+      const heldAtPublish: Array<number | undefined> = [];
+      const publish = bus.publish.bind(bus);
+      bus.publish = async (batch) => {
+        heldAtPublish.push(await outboxRows());
+        await publish(batch);
+      };
+      await append([1, 2]);
+      // A minute: only the next read, or the stop, deletes a published batch in this test.
+      const relay = new OutboxRelay({
+        pool: servicePool,
+        databaseUrl: serviceUrl,
+        bus,
+        logger,
+        registry: new Registry(),
+        deleteWithinMs: 60_000,
+      });
+      relay.start();
+      running.push(relay);
+      await waitFor('the first batch published', async () => heldAtPublish.length === 1);
+      await sleep(200);
+      expect(await outboxRows()).toBe(2);
+      await append([3]);
+      await waitFor('the second batch published', async () => heldAtPublish.length === 2);
+      // Gone while the second was handed over: the statement that read the second deleted the first.
+      expect(heldAtPublish).toEqual([2, 1]);
+      await relay.stop();
+      expect(await outboxRows()).toBe(0);
     });
 
     it('writes nothing to the outbox when the transaction rolls back', async () => {

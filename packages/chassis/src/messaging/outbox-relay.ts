@@ -22,6 +22,12 @@ export interface OutboxRelaySettings {
    * nothing, up to 8 times as long (QuietBackoff).
    */
   pollIntervalMs?: number;
+  /**
+   * How long a published batch may wait to be deleted by the read of the next one (default 50 ms):
+   * under load the next append's notification comes sooner and the delete rides on that read;
+   * otherwise the relay wakes after this long to delete it (with a read that finds nothing).
+   */
+  deleteWithinMs?: number;
 }
 
 interface OutboxRow {
@@ -34,6 +40,17 @@ interface OutboxRow {
 
 // Any constant works; it only has to be the same for every replica of a service (one database each).
 const LEADER_LOCK = 7_340_210_551;
+
+// The next batch, in position order. Ordered by the column, not by the text alias: as text,
+// position 10 would sort before 2.
+const READ = `SELECT o.position::text AS position, o.kind, o.destination, o.partition_key, o.envelope
+   FROM mercato_outbox o ORDER BY o.position LIMIT $1`;
+
+// The same, deleting the batch published before ($2) in the same statement. The statement's
+// snapshot still shows the rows it deletes, so they are left out of the read by hand.
+const DELETE_AND_READ = `WITH deleted AS (DELETE FROM mercato_outbox WHERE position = ANY($2::bigint[]))
+  SELECT o.position::text AS position, o.kind, o.destination, o.partition_key, o.envelope
+    FROM mercato_outbox o WHERE o.position <> ALL($2::bigint[]) ORDER BY o.position LIMIT $1`;
 
 /**
  * Publishes the outbox. One replica at a time holds a session advisory lock and publishes batches
@@ -51,9 +68,11 @@ export class OutboxRelay {
   #loop: Promise<void> | undefined;
   #client: pg.Client | undefined;
   readonly #quiet: QuietBackoff;
+  /** Published, not deleted yet: the next read deletes them (see DELETE_AND_READ). */
+  #unDeleted: string[] = [];
 
   constructor(settings: OutboxRelaySettings) {
-    this.#settings = { batchSize: 500, pollIntervalMs: 30_000, ...settings };
+    this.#settings = { batchSize: 500, pollIntervalMs: 30_000, deleteWithinMs: 50, ...settings };
     this.#quiet = new QuietBackoff(this.#settings.pollIntervalMs);
     const { pool, registry } = this.#settings;
     this.#published = new Counter({
@@ -94,23 +113,37 @@ export class OutboxRelay {
         }
         const published = await this.#publishBatch(client);
         if (published > 0) this.#quiet.busy();
-        if (published < this.#settings.batchSize) await this.#signal.sleep(this.#quiet.quiet());
+        if (published === this.#settings.batchSize) continue;
+        // A quiet pass decides the safety net's interval; a batch waiting to be deleted caps it.
+        const quiet = published === 0 ? this.#quiet.quiet() : this.#settings.pollIntervalMs;
+        await this.#signal.sleep(
+          this.#unDeleted.length > 0 ? Math.min(this.#settings.deleteWithinMs, quiet) : quiet,
+        );
       } catch (error) {
         logger.warn({ error }, 'outbox relay failed; retrying');
         await this.#dropSession();
         await this.#signal.sleep(1_000);
       }
     }
+    await this.#deletePublished().catch((error: unknown) =>
+      logger.warn({ error }, 'deleting the last published batch failed; it is published again on start'),
+    );
     await this.#dropSession();
   }
 
+  /**
+   * Reads a batch (deleting the one published before in the same statement), hands it to the bus,
+   * and leaves it to the next read to delete: one statement a batch instead of two. A crash before
+   * that read publishes the batch again, as a crash between publish and delete always did; broker
+   * dedup and consumers' inboxes absorb it.
+   */
   async #publishBatch(client: pg.Client | Pool): Promise<number> {
+    const deleting = this.#unDeleted;
     const { rows } = await client.query<OutboxRow>(
-      // Ordered by the column, not by the text alias: as text, position 10 would sort before 2.
-      `SELECT o.position::text AS position, o.kind, o.destination, o.partition_key, o.envelope
-         FROM mercato_outbox o ORDER BY o.position LIMIT $1`,
-      [this.#settings.batchSize],
+      deleting.length > 0 ? DELETE_AND_READ : READ,
+      deleting.length > 0 ? [this.#settings.batchSize, deleting] : [this.#settings.batchSize],
     );
+    this.#unDeleted = [];
     if (rows.length === 0) return 0;
     await this.#settings.bus.publish(
       rows.map((row) => ({
@@ -120,11 +153,18 @@ export class OutboxRelay {
         envelope: row.envelope,
       })),
     );
-    await client.query('DELETE FROM mercato_outbox WHERE position = ANY($1::bigint[])', [
-      rows.map((row) => row.position),
-    ]);
+    this.#unDeleted = rows.map((row) => row.position);
     this.#published.inc(rows.length);
     return rows.length;
+  }
+
+  /** Deletes the batch published last (on stop: there is no next read to do it). */
+  async #deletePublished(): Promise<void> {
+    if (this.#unDeleted.length === 0 || !this.#client) return;
+    await this.#client.query('DELETE FROM mercato_outbox WHERE position = ANY($1::bigint[])', [
+      this.#unDeleted,
+    ]);
+    this.#unDeleted = [];
   }
 
   /** The relay's session if it holds (or just took) the leader lock; undefined if another replica does. */
