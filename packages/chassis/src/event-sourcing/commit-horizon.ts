@@ -31,3 +31,16 @@ export const COMMIT_HORIZON = `coalesce(
        WHERE activity.backend_xid IS NOT NULL
          AND activity.datid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database()))),
   pg_snapshot_xmax(pg_current_snapshot()))`;
+
+/**
+ * SQL: `column` (an xid8 written by `DEFAULT pg_current_xact_id()`) is below the commit horizon.
+ * Tested first against the oldest transaction running anywhere on the server (one function call:
+ * every older transaction has ended), and only for a row above that against `COMMIT_HORIZON`,
+ * whose read of `pg_stat_get_activity` walks every session of the server (about 100 µs a
+ * statement with 40 sessions, and it ran whenever the snapshot listed a transaction in progress,
+ * i.e. whenever two or more were open at once, which under load is nearly always). Either test alone is sound; the first is the cheaper and the narrower. PostgreSQL runs
+ * an uncorrelated subquery when its value is first needed and stops an OR at its first true arm,
+ * so a read whose rows all passed the first test never reads the activity view.
+ */
+export const belowCommitHorizon = (column: string): string =>
+  `(${column} < (SELECT pg_snapshot_xmin(pg_current_snapshot())) OR ${column} < ${COMMIT_HORIZON})`;

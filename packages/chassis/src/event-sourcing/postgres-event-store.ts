@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Pool, Transaction } from '../db/database.ts';
 import { AppError } from '../errors/app-error.ts';
-import { COMMIT_HORIZON } from './commit-horizon.ts';
+import { belowCommitHorizon } from './commit-horizon.ts';
 import { readableVersions, type SchemaVersions, upcastTo } from './schema-versions.ts';
 
 /** The event store's tables in a service's own database (`migrate(db, eventStoreMigrations, …)`). */
@@ -198,7 +198,7 @@ export class PostgresEventStore {
     const { rows } = await this.#pool.query<EventRow>(
       `SELECT ${COLUMNS} FROM es_events
         WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
-          AND transaction_id < ${COMMIT_HORIZON}
+          AND ${belowCommitHorizon('transaction_id')}
         -- Qualified: the bare names would sort by the text columns of the same names selected above.
         ORDER BY es_events.transaction_id, es_events.global_position
         LIMIT $3`,
@@ -211,7 +211,7 @@ export class PostgresEventStore {
   async head(): Promise<LogPosition> {
     const { rows } = await this.#pool.query<{ transaction_id: string; global_position: string }>(
       `SELECT transaction_id::text AS transaction_id, global_position::text AS global_position FROM es_events
-        WHERE transaction_id < ${COMMIT_HORIZON}
+        WHERE ${belowCommitHorizon('transaction_id')}
         ORDER BY es_events.transaction_id DESC, es_events.global_position DESC LIMIT 1`,
     );
     const last = rows[0];

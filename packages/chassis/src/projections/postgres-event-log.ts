@@ -1,6 +1,6 @@
 import type { Pool } from '../db/database.ts';
 import { listenToChannel } from '../db/pg-channel-listener.ts';
-import { COMMIT_HORIZON } from '../event-sourcing/commit-horizon.ts';
+import { belowCommitHorizon } from '../event-sourcing/commit-horizon.ts';
 import type { Logger } from '../logging/create-logger.ts';
 import { LOG_CHANNEL } from '../messaging/postgres-bus/postgres-message-bus.ts';
 import type { EventLog, LogRead } from './event-log.port.ts';
@@ -33,7 +33,7 @@ const compare = (a: Cursor, b: Cursor): number => {
  * Only transactions older than every one of the store's database still running are read: none of
  * them can commit later. Transactions in services' own databases hold nothing back.
  */
-const VISIBLE = `b.tx < ${COMMIT_HORIZON}`;
+const VISIBLE = belowCommitHorizon('b.tx');
 
 /**
  * The PostgreSQL message store's topic messages as a log, in (transaction, position) order and
