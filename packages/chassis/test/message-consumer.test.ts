@@ -16,7 +16,7 @@ import { MessageConsumer } from '../src/messaging/message-consumer.ts';
 import { messageStoreMigrations } from '../src/messaging/migrations-path.ts';
 import { NatsMessageBus } from '../src/messaging/nats-bus/nats-message-bus.ts';
 import { Outbox } from '../src/messaging/outbox.ts';
-import { OutboxRelay } from '../src/messaging/outbox-relay.ts';
+import { OutboxRelay, type OutboxRelaySettings } from '../src/messaging/outbox-relay.ts';
 import { PostgresMessageBus } from '../src/messaging/postgres-bus/postgres-message-bus.ts';
 import { createServiceMetrics } from '../src/metrics/service-metrics.ts';
 import { createTestDatabase, suiteTitle, testNatsUrl } from '../src/testing/infra.ts';
@@ -83,6 +83,20 @@ describe.each(adapters)('outbox → $name → consumer with inbox', ({ name, rea
       running.push({ stop: () => bus.close() });
       return bus;
     };
+    /** The service database's outbox relay onto `bus`, started, stopped after the test. */
+    const startRelay = (bus: MessageBus, settings: Partial<OutboxRelaySettings> = {}) => {
+      const relay = new OutboxRelay({
+        pool: servicePool,
+        databaseUrl: serviceUrl,
+        bus,
+        logger,
+        registry: new Registry(),
+        ...settings,
+      });
+      relay.start();
+      running.push(relay);
+      return relay;
+    };
     const recordEffect: MessageHandler = async (message, transaction) => {
       await transaction.query('INSERT INTO effects (message_id, seq) VALUES ($1, $2)', [
         message.event_id,
@@ -141,16 +155,7 @@ describe.each(adapters)('outbox → $name → consumer with inbox', ({ name, rea
           sent.map((envelope) => toTopic(topic('happened'), envelope)),
         ),
       );
-      const relay = new OutboxRelay({
-        pool: servicePool,
-        databaseUrl: serviceUrl,
-        bus,
-        logger,
-        registry,
-        pollIntervalMs: 100,
-      });
-      relay.start();
-      running.push(relay);
+      startRelay(bus, { registry, pollIntervalMs: 100 });
 
       await waitFor('twenty effects', async () => (await effects()).length === 20);
       expect((await effects()).map((row) => row.message_id).sort()).toEqual(
@@ -186,15 +191,7 @@ describe.each(adapters)('outbox → $name → consumer with inbox', ({ name, rea
         await recordEffect(message, transaction);
         handled.push(Number(message.data.seq));
       });
-      const relay = new OutboxRelay({
-        pool: servicePool,
-        databaseUrl: serviceUrl,
-        bus,
-        logger,
-        registry: new Registry(),
-      });
-      relay.start();
-      running.push(relay);
+      startRelay(bus);
 
       await waitFor('24 effects', async () => (await effects()).length === 24);
       const evens = Array.from({ length: 12 }, (_, index) => index * 2);
@@ -223,16 +220,7 @@ describe.each(adapters)('outbox → $name → consumer with inbox', ({ name, rea
       };
       await append([1, 2]);
       // A minute: only the next read, or the stop, deletes a published batch in this test.
-      const relay = new OutboxRelay({
-        pool: servicePool,
-        databaseUrl: serviceUrl,
-        bus,
-        logger,
-        registry: new Registry(),
-        deleteWithinMs: 60_000,
-      });
-      relay.start();
-      running.push(relay);
+      const relay = startRelay(bus, { deleteWithinMs: 60_000 });
       await waitFor('the first batch published', async () => heldAtPublish.length === 1);
       await sleep(200);
       expect(await outboxRows()).toBe(2);
