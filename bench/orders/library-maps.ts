@@ -31,7 +31,7 @@ const builtDirOf = (file: string): string | undefined => {
 };
 
 /** The source of one position of a decoded map (the last segment at or before the column). */
-export function sourceAt(map: DecodedMap, line: number, column: number): string | undefined {
+function sourceAt(map: DecodedMap, line: number, column: number): string | undefined {
   const segments = map.lines[line];
   if (!segments || segments.length === 0) return undefined;
   let low = 0;

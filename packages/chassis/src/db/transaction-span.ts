@@ -34,7 +34,7 @@ export class TransactionSpan {
 
   /** Runs the transaction's work with its statements under the span. */
   within<T>(work: () => Promise<T>): Promise<T> {
-    return context.with(this.#scope, work);
+    return this.#span ? context.with(this.#scope, work) : work();
   }
 
   /** Runs BEGIN, COMMIT or ROLLBACK with no span of its own. */
