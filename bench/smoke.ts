@@ -32,6 +32,7 @@ const BENCHES = [
   'idle',
   'overload',
   'cdc',
+  'http-client',
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -93,6 +93,13 @@ export { createHttpServer, type HttpApp, requestPath } from './http/create-http-
 export type { ReadinessCheck } from './http/health-routes.ts';
 export { CORRELATION_HEADER, contextHeaders, REQUEST_ID_HEADER } from './http/request-ids.ts';
 export { type CanonicalTarget, canonicalTarget } from './http/request-path.ts';
+export {
+  HttpCallFailed,
+  type JsonAnswer,
+  JsonHttpClient,
+  type JsonHttpClientOptions,
+  type JsonRequest,
+} from './http-client/json-http-client.ts';
 export { type IdGenerator, newId } from './ids.ts';
 export { createLogger, type Logger, loggerOptions } from './logging/create-logger.ts';
 export {

@@ -17,6 +17,7 @@ import {
 import { createGrpcClient } from '../src/grpc/grpc-client.ts';
 import { createGrpcServer, type GrpcServer } from '../src/grpc/grpc-server.ts';
 import { createHttpServer } from '../src/http/create-http-server.ts';
+import { JsonHttpClient } from '../src/http-client/json-http-client.ts';
 import { createLogger } from '../src/logging/create-logger.ts';
 import { createServiceMetrics } from '../src/metrics/service-metrics.ts';
 import { defaultPolicySettings } from '../src/resilience/dependency-policy.ts';
@@ -284,6 +285,18 @@ describe('HTTP over mutual TLS (a port inside the mesh)', () => {
       const answer = await fetch(url);
       expect(answer.status).toBe(200);
       expect(await answer.json()).toEqual({ hello: 'mesh' });
+      // So do the connections the chassis's JSON client opens itself over node:https.
+      const client = new JsonHttpClient(address.replace(/^http:/, 'https:'), { timeoutMs: 5_000 });
+      expect(await client.request({ method: 'GET', path: '/hello' })).toEqual({
+        status: 200,
+        body: { hello: 'mesh' },
+      });
+      client.close();
+      // And one told nothing (a process with no workload certificate) has no handshake.
+      configureHttpsClient({});
+      const bare = new JsonHttpClient(address.replace(/^http:/, 'https:'), { timeoutMs: 5_000 });
+      await expect(bare.request({ method: 'GET', path: '/hello' })).rejects.toThrow();
+      bare.close();
     } finally {
       await app.close();
     }

@@ -6,6 +6,7 @@ import {
   createSecureContext,
   type PeerCertificate,
   rootCertificates,
+  type SecureContext,
   type Server as TlsServer,
 } from 'node:tls';
 import type { buildConnector } from 'undici';
@@ -48,7 +49,7 @@ export interface HttpsClientSettings {
 
 /**
  * Every HTTPS connection this process opens from now on (fetch, undici's `request`, jose's key
- * fetches) presents the workload's certificate, the current one, and trusts the workload CA beside
+ * fetches, the chassis's `JsonHttpClient`) presents the workload's certificate, the current one, and trusts the workload CA beside
  * the public roots. A peer whose certificate carries a SPIFFE id of the workload's own trust domain
  * is a workload of the platform (its certificate names no host: instances are found by address); a
  * pinned address must present exactly its certificate; any other server is checked by host name
@@ -70,48 +71,74 @@ export function configureHttpsClient(settings: HttpsClientSettings): void {
       ...(material ? { cert: material.cert, key: material.key } : {}),
       ca: [...rootCertificates, ...trusted],
     });
-  const platform = (material: TlsMaterial | undefined): buildConnector.connector => {
+  const platform = (material: TlsMaterial | undefined): ConnectionTls => {
     const trustDomain = material?.identity.trustDomain;
-    return buildConnector({
+    return {
       secureContext: secureContext(material, material ? [material.ca] : []),
       checkServerIdentity: (host: string, certificate: PeerCertificate) => {
         const peer = spiffeIdOfCertificate(certificate.subjectaltname);
         if (trustDomain !== undefined && peer?.trustDomain === trustDomain) return undefined;
         return checkServerIdentity(host, certificate);
       },
-    });
+    };
   };
-  const pinnedTo = (material: TlsMaterial | undefined, pem: string): buildConnector.connector => {
+  const pinnedTo = (material: TlsMaterial | undefined, pem: string): ConnectionTls => {
     const expected = new X509Certificate(pem).fingerprint256;
-    return buildConnector({
+    return {
       secureContext: secureContext(material, [pem]),
       checkServerIdentity: (_host: string, certificate: PeerCertificate) =>
         certificate.fingerprint256 === expected
           ? undefined
           : new Error(`the server did not present the certificate pinned for it (${expected})`),
-    });
+    };
   };
-  const connectors = new Map<
+  const made = new Map<
     string,
-    { material: TlsMaterial | undefined; connect: buildConnector.connector }
+    { material: TlsMaterial | undefined; tls: ConnectionTls; connect?: buildConnector.connector }
   >();
-  const connectorFor = (pem: string | undefined): buildConnector.connector => {
+  const madeFor = (host: string, port: string) => {
+    const pem = pinned?.(host, port);
     const material = workload?.current();
     const key = pem ?? '';
-    const known = connectors.get(key);
-    if (known && known.material === material) return known.connect;
-    const connect = pem === undefined ? platform(material) : pinnedTo(material, pem);
-    if (connectors.size > 16) connectors.clear();
-    connectors.set(key, { material, connect });
-    return connect;
+    const known = made.get(key);
+    if (known && known.material === material) return known;
+    const tls = pem === undefined ? platform(material) : pinnedTo(material, pem);
+    if (made.size > 16) made.clear();
+    const entry: {
+      material: TlsMaterial | undefined;
+      tls: ConnectionTls;
+      connect?: buildConnector.connector;
+    } = { material, tls };
+    made.set(key, entry);
+    return entry;
   };
+  connectionTls = (host, port) => madeFor(host, port).tls;
   setGlobalDispatcher(
     new Agent({
-      connect: (options, callback) =>
-        connectorFor(pinned?.(options.hostname, String(options.port)))(options, callback),
+      connect: (options, callback) => {
+        const entry = madeFor(options.hostname, String(options.port));
+        entry.connect ??= buildConnector(entry.tls);
+        entry.connect(options, callback);
+      },
     }),
   );
 }
+
+/** What a new HTTPS connection to a server presents and checks: a secure context and the peer check. */
+export interface ConnectionTls {
+  secureContext: SecureContext;
+  checkServerIdentity: (host: string, certificate: PeerCertificate) => Error | undefined;
+}
+
+let connectionTls: ((host: string, port: string) => ConnectionTls) | undefined;
+
+/**
+ * The TLS options `configureHttpsClient` chose for a new connection to `host:port`, for a client
+ * that opens its own (the chassis's `JsonHttpClient` over `node:https`), or undefined when nothing
+ * was configured and Node's defaults apply. The same context and check undici's connections get.
+ */
+export const httpsConnectionTls = (host: string, port: string): ConnectionTls | undefined =>
+  connectionTls?.(host, port);
 
 /**
  * npm's undici, loaded only here, when a process has a certificate to present: a service's bundle

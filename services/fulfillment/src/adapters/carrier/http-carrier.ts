@@ -1,4 +1,4 @@
-import { assertOutsideTransaction } from '@mercato/chassis';
+import { assertOutsideTransaction, JsonHttpClient, type JsonRequest } from '@mercato/chassis';
 import type { Carrier } from '../../application/shipments.port.ts';
 
 interface CarrierShipmentJson {
@@ -20,19 +20,18 @@ export class CarrierUnavailable extends Error {
  * crash finds the first parcel instead of sending a second.
  */
 export class HttpCarrier implements Carrier {
-  readonly #baseUrl: string;
-  readonly #timeoutMs: number;
+  readonly #client: JsonHttpClient;
 
   constructor(baseUrl: string, timeoutMs: number) {
-    this.#baseUrl = baseUrl.replace(/\/$/, '');
-    this.#timeoutMs = timeoutMs;
+    this.#client = new JsonHttpClient(baseUrl, { timeoutMs });
   }
 
   async handOver(input: Parameters<Carrier['handOver']>[0]): ReturnType<Carrier['handOver']> {
-    const { status, body } = await this.#call('/v1/shipments', {
+    const { status, body } = await this.#call({
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': input.idempotencyKey },
-      body: JSON.stringify({ reference: input.reference, address: input.address, parcels: input.parcels }),
+      path: '/v1/shipments',
+      headers: { 'idempotency-key': input.idempotencyKey },
+      body: { reference: input.reference, address: input.address, parcels: input.parcels },
       signal: input.signal,
     });
     if (status === 201)
@@ -42,8 +41,10 @@ export class HttpCarrier implements Carrier {
   }
 
   async track(carrierShipmentId: string, signal?: AbortSignal): ReturnType<Carrier['track']> {
-    const { status, body } = await this.#call(`/v1/shipments/${encodeURIComponent(carrierShipmentId)}`, {
+    const { status, body } = await this.#call({
       method: 'GET',
+      path: `/v1/shipments/${encodeURIComponent(carrierShipmentId)}`,
+      route: '/v1/shipments/{id}',
       signal,
     });
     if (status !== 200) throw new CarrierUnavailable(`the carrier answered ${status} to tracking`);
@@ -51,22 +52,13 @@ export class HttpCarrier implements Carrier {
     return { status: tracked, deliveredAt: body.delivered_at ? new Date(body.delivered_at) : null };
   }
 
-  async #call(
-    route: string,
-    init: Omit<RequestInit, 'signal'> & { signal?: AbortSignal | undefined },
-  ): Promise<{ status: number; body: CarrierShipmentJson }> {
-    assertOutsideTransaction(`carrier ${init.method} ${route}`);
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
-    let response: Response;
+  async #call(request: JsonRequest): Promise<{ status: number; body: CarrierShipmentJson }> {
+    assertOutsideTransaction(`carrier ${request.method} ${request.path}`);
     try {
-      response = await fetch(`${this.#baseUrl}${route}`, {
-        ...init,
-        signal: init.signal ? AbortSignal.any([timeout, init.signal]) : timeout,
-      });
+      const answer = await this.#client.request(request);
+      return { status: answer.status, body: (answer.body ?? {}) as CarrierShipmentJson };
     } catch (error) {
       throw new CarrierUnavailable(`the carrier did not answer: ${(error as Error).message}`);
     }
-    const body = (await response.json().catch(() => ({}))) as CarrierShipmentJson;
-    return { status: response.status, body };
   }
 }

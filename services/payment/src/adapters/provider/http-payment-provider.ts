@@ -1,4 +1,4 @@
-import { AppError, assertOutsideTransaction } from '@mercato/chassis';
+import { AppError, assertOutsideTransaction, JsonHttpClient, type JsonRequest } from '@mercato/chassis';
 import type {
   Authorization,
   PaymentProvider,
@@ -36,14 +36,15 @@ const toIntent = (json: IntentJson): ProviderIntent => ({
   amountRefunded: json.amount_refunded,
 });
 
-/** The provider's HTTP API (Stripe-like), with a timeout on every call and idempotency keys on writes. */
+/**
+ * The provider's HTTP API (Stripe-like), with a timeout on every call and idempotency keys on
+ * writes, on kept-alive connections (the chassis's `JsonHttpClient`).
+ */
 export class HttpPaymentProvider implements PaymentProvider {
-  readonly #baseUrl: string;
-  readonly #timeoutMs: number;
+  readonly #client: JsonHttpClient;
 
   constructor(baseUrl: string, timeoutMs: number) {
-    this.#baseUrl = baseUrl;
-    this.#timeoutMs = timeoutMs;
+    this.#client = new JsonHttpClient(baseUrl, { timeoutMs });
   }
 
   async authorize(
@@ -65,7 +66,7 @@ export class HttpPaymentProvider implements PaymentProvider {
     const { status, json } = await this.#call(
       'POST',
       `/v1/payment_intents/${encodeURIComponent(intentId)}/capture`,
-      { key, signal },
+      { key, signal, route: '/v1/payment_intents/{id}/capture' },
     );
     return toIntent(this.#expectOk(status, json) as IntentJson);
   }
@@ -74,7 +75,7 @@ export class HttpPaymentProvider implements PaymentProvider {
     const { status, json } = await this.#call(
       'POST',
       `/v1/payment_intents/${encodeURIComponent(intentId)}/cancel`,
-      { key, signal },
+      { key, signal, route: '/v1/payment_intents/{id}/cancel' },
     );
     return toIntent(this.#expectOk(status, json) as IntentJson);
   }
@@ -96,37 +97,34 @@ export class HttpPaymentProvider implements PaymentProvider {
     const { status, json } = await this.#call(
       'GET',
       `/v1/payment_intents?order_id=${encodeURIComponent(orderId)}`,
-      { signal },
+      { signal, route: '/v1/payment_intents' },
     );
     return ((this.#expectOk(status, json) as { data: IntentJson[] }).data ?? []).map(toIntent);
   }
 
   async #call(
-    method: string,
+    method: JsonRequest['method'],
     path: string,
-    options: { key?: string; body?: unknown; signal?: AbortSignal | undefined } = {},
+    options: { key?: string; body?: unknown; signal?: AbortSignal | undefined; route?: string } = {},
   ): Promise<{ status: number; json: unknown }> {
     assertOutsideTransaction(`payment provider ${method} ${path}`);
-    const { key, body, signal } = options;
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
-    let response: Response;
+    const { key, body, signal, route } = options;
+    let answer: { status: number; body: unknown };
     try {
-      response = await fetch(new URL(path, this.#baseUrl), {
+      answer = await this.#client.request({
         method,
-        headers: {
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...(key ? { 'idempotency-key': key } : {}),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
+        path,
+        route: route ?? path,
+        ...(key ? { headers: { 'idempotency-key': key } } : {}),
+        body,
+        signal,
       });
     } catch (error) {
       throw unavailable(error instanceof Error ? error.message : String(error), error);
     }
-    const json: unknown = await response.json().catch(() => ({}));
-    if (response.status >= 500 || response.status === 429)
-      throw unavailable(`${method} ${path} answered ${response.status}`);
-    return { status: response.status, json };
+    if (answer.status >= 500 || answer.status === 429)
+      throw unavailable(`${method} ${path} answered ${answer.status}`);
+    return { status: answer.status, json: answer.body ?? {} };
   }
 
   #expectOk(status: number, json: unknown): unknown {
