@@ -458,8 +458,12 @@ async function statementCounts(serverUrl: string): Promise<Map<string, Statement
     calls: string;
     ms: number;
   }>(
-    `SELECT s.dbid || '/' || s.queryid AS key, d.datname, s.query, s.calls::text, s.total_exec_time AS ms
-       FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid`,
+    // Summed over roles: pg_stat_statements keeps a row per role, and several services' roles run
+    // the same statement in one database (every subscriber's claim in the message store's).
+    `SELECT s.dbid || '/' || s.queryid AS key, min(d.datname) AS datname, min(s.query) AS query,
+            sum(s.calls)::text AS calls, sum(s.total_exec_time) AS ms
+       FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+      GROUP BY s.dbid, s.queryid`,
   );
   await admin.end();
   return new Map(

@@ -168,8 +168,10 @@ export class JsonHttpClient {
         failure ??= new HttpCallFailed(`${call.method} ${call.path} ${reason}`);
         request.destroy(failure);
       };
-      const ms = Math.max(0, Math.round(deadline - performance.now()));
-      const timer = setTimeout(() => fail(`had no answer within ${ms} ms`), ms);
+      const timer = setTimeout(
+        () => fail(`had no answer within ${this.#timeoutMs} ms`),
+        Math.max(0, deadline - performance.now()),
+      );
       const onAbort = () => fail('was aborted by the caller');
       signal?.addEventListener('abort', onAbort, { once: true });
       let settled = false;
