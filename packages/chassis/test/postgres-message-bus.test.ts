@@ -1,11 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Pool } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createLogger } from '../src/logging/create-logger.ts';
 import { event, messageBusContract, toTopic } from '../src/messaging/message-bus.contract.ts';
 import { messageStoreMigrations } from '../src/messaging/migrations-path.ts';
-import { PostgresMessageBus } from '../src/messaging/postgres-bus/postgres-message-bus.ts';
+import {
+  BUS_CHANNEL,
+  busChannel,
+  PostgresMessageBus,
+} from '../src/messaging/postgres-bus/postgres-message-bus.ts';
 import { waitFor } from '../src/testing/index.ts';
 import { createTestDatabase, probePostgres, suiteTitle } from '../src/testing/infra.ts';
 import { crashDatabases, fixture } from './fixtures/crash-harness.ts';
@@ -113,6 +118,69 @@ describe.skipIf(!postgres.available)(suiteTitle('PostgreSQL message store', post
       },
     };
   };
+
+  it('notifies each group on a channel of its own: a process hears only what it may claim', async () => {
+    const stamp = Date.now().toString(36);
+    const [mine, other] = [`own-channel-${stamp}`, `other-channel-${stamp}`];
+    const bus = new PostgresMessageBus({ pool, listenUrl: url, logger });
+    const subscriptions = await Promise.all(
+      [mine, other].map((topic) =>
+        bus.subscribe({
+          group: `group-${topic}`,
+          kind: 'topic',
+          destinations: [topic],
+          onDelivery: (delivery) => delivery.ack(),
+        }),
+      ),
+    );
+    const listener = new pg.Client({ connectionString: url });
+    await listener.connect();
+    const heard: string[] = [];
+    listener.on('notification', (notification) =>
+      heard.push(`${notification.channel} ${notification.payload ?? ''}`),
+    );
+    try {
+      // What a member of `group-<mine>` listens on, and the channel of the release before.
+      await listener.query(`LISTEN ${busChannel(`group-${mine}`)}; LISTEN ${BUS_CHANNEL}`);
+      await bus.publish([toTopic(other, event('k1', 1))]);
+      await sleep(300);
+      expect(heard).toEqual([]);
+      await bus.publish([toTopic(mine, event('k1', 2))]);
+      await waitFor('the group notified', () => heard.length > 0, 5_000, 10);
+      expect(heard).toEqual([`${busChannel(`group-${mine}`)} group-${mine}`]);
+      expect(busChannel(`group-${mine}`)).toMatch(/^mercato_bus_[0-9a-f]{20}$/);
+    } finally {
+      await listener.end();
+      for (const subscription of subscriptions) await subscription.stop();
+      await bus.close();
+    }
+  });
+
+  it('listens on its groups’ channels again when its listening connection was cut', async () => {
+    const topic = `relisten-${Date.now().toString(36)}`;
+    // Polls every 30 s: a delivery handled within seconds was announced on the group's channel.
+    const member = await countedMember(topic);
+    const listening = async () =>
+      (
+        await pool.query<{ query: string }>(
+          `SELECT query FROM pg_stat_activity
+            WHERE application_name = 'bus-listener' AND datname = current_database() AND query LIKE 'LISTEN%'`,
+        )
+      ).rows.map((row) => row.query);
+    try {
+      expect(await listening()).toHaveLength(1);
+      await pool.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE application_name = 'bus-listener' AND datname = current_database()`,
+      );
+      await waitFor('the listener reconnected', async () => (await listening()).length === 1, 10_000, 50);
+      expect((await listening())[0]).toContain(busChannel(`counted-${topic}`));
+      await member.publisher.publish([toTopic(topic, event('k1', 1))]);
+      await waitFor('the delivery handled', () => member.handled.length === 1, 5_000, 10);
+    } finally {
+      await member.stop();
+    }
+  });
 
   it('an idle member handles one publish with two claims, the second acknowledging it, and nothing else', async () => {
     const topic = `idle-cost-${Date.now().toString(36)}`;

@@ -1,7 +1,7 @@
 import { Code } from '@connectrpc/connect';
 import type { Pool } from '@mercato/chassis';
 import {
-  BUS_CHANNEL,
+  busChannel,
   connectTestBus,
   grpcFailure,
   probePostgres,
@@ -180,7 +180,7 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolithâ
     );
     // As a publish does (the PostgreSQL bus's channel): the group's members look, and learn when
     // that delivery falls due.
-    await store.messages.query("SELECT pg_notify($1, 'inventory-legacy')", [BUS_CHANNEL]);
+    await store.messages.query("SELECT pg_notify($1, 'inventory-legacy')", [busChannel('inventory-legacy')]);
     await store.bus.publish(moved);
     await waitFor(
       'orders marked moving while the stock lags',

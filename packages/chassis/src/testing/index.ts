@@ -1,5 +1,5 @@
-/** The PostgreSQL bus's LISTEN/NOTIFY channel: a test that writes a delivery by hand wakes its consumers on it. */
-export { BUS_CHANNEL } from '../messaging/postgres-bus/postgres-message-bus.ts';
+/** A delivery group's LISTEN/NOTIFY channel on the PostgreSQL bus: a test that writes a delivery by hand wakes the group's members on it. */
+export { busChannel } from '../messaging/postgres-bus/postgres-message-bus.ts';
 export { startGrpcStub } from './grpc-stub.ts';
 export * from './infra.ts';
 export { isAlive } from './is-alive.ts';

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inTransaction } from '../../db/database.ts';
 import type { Logger } from '../../logging/create-logger.ts';
@@ -12,7 +12,24 @@ import type {
 import { MESSAGE_RETENTION, RetentionSweeper } from '../retention-sweeper.ts';
 import { PostgresSubscription } from './postgres-subscription.ts';
 
-/** Channel on which a publish names the groups that have new deliveries. */
+const BUS_CHANNEL_PREFIX = 'mercato_bus_';
+
+/**
+ * The channel a publish notifies for each delivery group it gave new deliveries (the group's name
+ * as payload): `mercato_bus_` and 20 hex digits of the name's MD5, an identifier of bounded length
+ * whatever the group is called. A member LISTENs only on its own groups' channels, so a publish
+ * wakes the processes that have something to claim and no other; on one channel for all groups,
+ * every service's listener connection received (and its process parsed and dropped) every
+ * publish's notifications.
+ */
+export const busChannel = (group: string): string =>
+  `${BUS_CHANNEL_PREFIX}${createHash('md5').update(group).digest('hex').slice(0, 20)}`;
+
+/**
+ * The one channel earlier releases notified for every group (payload: the group): still listened
+ * on, so a member is woken by a publisher of the release before during a rolling release. Nothing
+ * of this release notifies it, so it costs nothing once every process runs this one.
+ */
 export const BUS_CHANNEL = 'mercato_bus';
 
 /** Channel notified (empty payload) by every publish that adds topic messages: the event log grew. */
@@ -39,7 +56,7 @@ const PUBLISH = `WITH input AS (
   ) f ORDER BY position
   RETURNING group_name
 )
-SELECT pg_notify($6, group_name) FROM (SELECT DISTINCT group_name FROM fanned) g
+SELECT pg_notify($6 || left(md5(group_name), 20), group_name) FROM (SELECT DISTINCT group_name FROM fanned) g
 UNION ALL SELECT pg_notify($7, '') WHERE EXISTS (SELECT 1 FROM inserted WHERE kind = 'topic')`;
 
 /**
@@ -104,6 +121,8 @@ export class PostgresMessageBus implements MessageBus {
   /** Subscriptions made per set of delivery groups, so a second one here gets its own member id. */
   readonly #members = new Map<string, number>();
   readonly #randomMember = randomBytes(6).toString('hex');
+  /** The channels of every group a subscription of this bus has had: LISTENed on its connection. */
+  readonly #channels = new Set<string>();
   #listener: pg.Client | undefined;
   #listening: Promise<pg.Client> | undefined;
   #closed = false;
@@ -156,7 +175,7 @@ export class PostgresMessageBus implements MessageBus {
         messages.map((message) => message.key),
         messages.map((message) => message.envelope.event_id),
         messages.map((message) => JSON.stringify(message.envelope)),
-        BUS_CHANNEL,
+        BUS_CHANNEL_PREFIX,
         LOG_CHANNEL,
       ]);
     });
@@ -183,8 +202,8 @@ export class PostgresMessageBus implements MessageBus {
         });
       }
     }
-    await this.#listen();
     const groups = deliveryGroups(options.kind, options.group, options.destinations);
+    await this.#listenTo(groups);
     const seen = (this.#members.get(groups.join('\n')) ?? 0) + 1;
     this.#members.set(groups.join('\n'), seen);
     const stable = this.#settings.memberId !== '';
@@ -222,6 +241,16 @@ export class PostgresMessageBus implements MessageBus {
     this.#listener = undefined;
   }
 
+  /** LISTENs on the groups' channels from now on (again after a reconnection). */
+  async #listenTo(groups: readonly string[]): Promise<void> {
+    const client = await this.#listen();
+    for (const channel of groups.map(busChannel)) {
+      if (this.#channels.has(channel)) continue;
+      this.#channels.add(channel);
+      await client.query(`LISTEN ${channel}`);
+    }
+  }
+
   /** One LISTEN connection per bus, re-established if it drops; polling covers the gap. */
   #listen(): Promise<pg.Client> {
     this.#listening ??= (async () => {
@@ -242,7 +271,8 @@ export class PostgresMessageBus implements MessageBus {
         }
       });
       await client.connect();
-      await client.query(`LISTEN ${BUS_CHANNEL}`);
+      // Its groups' channels (all of them after a reconnection) and the one of the release before.
+      await client.query([BUS_CHANNEL, ...this.#channels].map((channel) => `LISTEN ${channel};`).join(' '));
       this.#listener = client;
       return client;
     })();
