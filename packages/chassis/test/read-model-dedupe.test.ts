@@ -150,6 +150,60 @@ describe.each([
   });
 });
 
+describe.skipIf(!postgres.available)(suiteTitle('a busy read model', postgres), () => {
+  it('lists its generations once a second, not once a batch', async () => {
+    const database = await createTestDatabase('busy_model');
+    const pool = createPool({ url: database.url, max: 4, applicationName: 'busy-model-test' }, logger);
+    const bus = await postgresBus();
+    // Every statement the runner's pool runs, by what it is.
+    const statements: string[] = [];
+    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+    (pool as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = (...args) => {
+      const text = typeof args[0] === 'string' ? args[0] : '';
+      if (text.includes("status <> 'dropped'")) statements.push('list');
+      return query(...args);
+    };
+    pool.on('connect', (client) => {
+      const clientQuery = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
+        const text = typeof args[0] === 'string' ? args[0] : '';
+        if (text.includes('FOR UPDATE')) statements.push('lock');
+        return clientQuery(...args);
+      };
+    });
+    await migrate(pool, readModelMigrations, logger, 'read_model_migrations');
+    const runner = new ReadModelRunner({ pool, log: bus.log, model: tallies, logger, pollMs: 20 });
+    await runner.start();
+    try {
+      statements.length = 0;
+      // About a second and a half of sales, one every 50 ms: a batch each.
+      for (let sold = 0; sold < 30; sold += 1) {
+        await bus.publish(sale(`SKU-${sold}`, 1));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const head = await bus.log.head(tallies.topics);
+      await waitFor(
+        'caught up',
+        async () => bus.log.reached((await runner.live()).position, head),
+        10_000,
+        20,
+      );
+      const count = (what: string) => statements.filter((statement) => statement === what).length;
+      expect(count('lock')).toBeGreaterThanOrEqual(10);
+      expect(count('list')).toBeLessThanOrEqual(4);
+      const rows = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${(await runner.live()).schema}.sold`,
+      );
+      expect(rows.rows[0]?.n).toBe(30);
+    } finally {
+      await runner.stop();
+      await bus.close();
+      await pool.end();
+      await database.drop();
+    }
+  });
+});
+
 describe.skipIf(!postgres.available)(suiteTitle('the ids a generation applied', postgres), () => {
   it('passes each event id once: copies of earlier batches and copies within a batch are skipped', async () => {
     const database = await createTestDatabase('dedupe_ids');

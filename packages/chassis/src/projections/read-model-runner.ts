@@ -31,6 +31,16 @@ export interface ReadModelRunnerSettings {
 /** After a notification, the log is polled (every pollMs) this many times before the runner sleeps. */
 const POLLS_AFTER_NOTIFY = 5;
 
+/**
+ * How long a step trusts the generations it listed last. Under load a step runs for every batch
+ * (one every pollMs at most), and each listed the generations first: a statement per batch for a
+ * change (a rebuild started, a switch) that comes a few times a year. This process's own changes
+ * drop the list at once; another instance's are seen within this. A stale list is safe: a batch is
+ * applied only under the lock of its generation's row, still live or building, from the
+ * checkpoint that row holds.
+ */
+const LIST_FOR_MS = 1_000;
+
 export interface Lag {
   events: number;
   seconds: number;
@@ -66,6 +76,8 @@ export class ReadModelRunner {
   readonly #prefetched = new Map<number, { after: string | null; read: Promise<LogRead> }>();
   #stopping = false;
   #watch: { close: () => Promise<void> } | undefined;
+  /** The generations a step listed last, and when (see LIST_FOR_MS). */
+  #listed: { at: number; generations: Generation[] } | undefined;
   /** Polls left before sleeping until a notification (or the safety net). */
   #pollsLeft = POLLS_AFTER_NOTIFY;
   readonly #quiet: QuietBackoff;
@@ -134,6 +146,7 @@ export class ReadModelRunner {
       const building = (await this.#generations.list(transaction)).find((g) => g.status === 'building');
       return building ?? this.#generations.create(transaction, 'building');
     });
+    this.#listed = undefined;
     this.#settings.logger.info(
       { generation: generation.generation },
       `rebuilding read model ${this.model.name}`,
@@ -172,24 +185,46 @@ export class ReadModelRunner {
   /** One pass over the active generations; resolves true when one of them has more to read at once. */
   async step(): Promise<boolean> {
     let more = false;
-    for (const generation of await this.generations()) {
-      if (generation.status !== 'live' && generation.status !== 'building') continue;
-      // Nothing new after its checkpoint: no transaction, no lock. An idle read model costs two
-      // reads per poll (this and the list above) instead of six statements.
-      const full =
-        (await this.#hasNext(generation)) &&
-        (await inTransaction(this.#settings.pool, async (transaction) => {
-          // A crash may lose the last batches a server acknowledged, their checkpoint with them
-          // (same transaction): they are read and applied again. No need to wait for the WAL flush.
-          const locked = await this.#generations.lock(transaction, generation.generation, {
-            asyncCommit: true,
-          });
-          return locked ? this.#applyNext(transaction, locked) : false;
-        }));
-      more ||= full;
-      if (generation.status === 'building' && !full) await this.#trySwitch();
+    try {
+      for (const generation of await this.#activeGenerations()) {
+        if (generation.status !== 'live' && generation.status !== 'building') continue;
+        // Nothing new after its checkpoint: no transaction, no lock. An idle read model costs two
+        // reads per poll (this and the list, when it is older than LIST_FOR_MS) instead of six
+        // statements.
+        let applied: Generation | undefined;
+        const full =
+          (await this.#hasNext(generation)) &&
+          (await inTransaction(this.#settings.pool, async (transaction) => {
+            // A crash may lose the last batches a server acknowledged, their checkpoint with them
+            // (same transaction): they are read and applied again. No need to wait for the WAL flush.
+            const locked = await this.#generations.lock(transaction, generation.generation, {
+              asyncCommit: true,
+            });
+            applied = locked;
+            return locked ? this.#applyNext(transaction, locked) : false;
+          }));
+        // Committed: the listed generation is where its row now is.
+        if (applied) Object.assign(generation, applied);
+        more ||= full;
+        if (generation.status === 'building' && !full) {
+          this.#listed = undefined;
+          await this.#trySwitch();
+        }
+      }
+    } catch (error) {
+      this.#listed = undefined;
+      throw error;
     }
     return more;
+  }
+
+  /** The generations as listed within LIST_FOR_MS, or listed now. */
+  async #activeGenerations(): Promise<Generation[]> {
+    const now = performance.now();
+    if (this.#listed && now - this.#listed.at < LIST_FOR_MS) return this.#listed.generations;
+    const generations = await this.#generations.list(this.#settings.pool);
+    this.#listed = { at: now, generations };
+    return generations;
   }
 
   /**
