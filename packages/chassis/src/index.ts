@@ -39,6 +39,7 @@ export {
 } from './db/database.ts';
 export { migrate } from './db/migrate.ts';
 export { listenToChannel, type PgChannelListener } from './db/pg-channel-listener.ts';
+export type { StatementPart } from './db/statement-part.ts';
 export {
   assertOutsideTransaction,
   CALL_IN_TRANSACTION,

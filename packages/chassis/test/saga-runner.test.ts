@@ -135,6 +135,82 @@ describe.skipIf(!postgres.available)(suiteTitle('the saga runner on PostgreSQL',
     expect(await sent('saga-1')).toHaveLength(1);
   });
 
+  it('writes a reply’s new saga state in the statement that appends its commands: the lock and one more', async () => {
+    const runner = newRunner();
+    await inTransaction(pool, (transaction) =>
+      runner.begin(transaction, 'saga-lean', { orderId: 'o-lean' }, 'corr'),
+    );
+    const statements: string[] = [];
+    await inTransaction(pool, (transaction) => {
+      const query = transaction.query.bind(transaction) as (...args: unknown[]) => unknown;
+      (transaction as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
+        const text = typeof args[0] === 'string' ? args[0] : '';
+        statements.push(
+          text.includes('FOR UPDATE')
+            ? 'lock'
+            : text.includes('saga_stored') && text.includes('mercato_outbox')
+              ? 'saga state, its log row and its commands'
+              : text.trim().slice(0, 40),
+        );
+        return query(...args);
+      };
+      return runner.handleReply(transaction, {
+        sagaId: 'saga-lean',
+        requestId: 'saga-lean:0:invoke:1',
+        success: true,
+      });
+    });
+    expect(statements.filter((statement) => statement !== 'COMMIT')).toEqual([
+      'lock',
+      'saga state, its log row and its commands',
+    ]);
+    expect((await runner.get('saga-lean'))?.waitingOn).toBe('charge');
+    expect(await sent('saga-lean')).toEqual([
+      { type: 'test.reserve', requestId: 'saga-lean:0:invoke:1' },
+      { type: 'test.charge', requestId: 'saga-lean:1:invoke:1' },
+    ]);
+    expect((await runner.history('saga-lean')).map((entry) => [entry.input, entry.status])).toEqual([
+      ['start', 'running'],
+      ['reply', 'running'],
+    ]);
+    // Done, so that no deadline of it is left for the timer tests below.
+    await inTransaction(pool, (transaction) =>
+      runner.handleReply(transaction, {
+        sagaId: 'saga-lean',
+        requestId: 'saga-lean:1:invoke:1',
+        success: true,
+      }),
+    );
+  });
+
+  it('lets afterTransition take the saga’s write with the commands, or leave it to the runner', async () => {
+    const outbox = new Outbox(new MessageRegistry(commands));
+    const both = newRunner(definition, async (transaction, change) => {
+      await outbox.append(transaction as Transaction, change.takeCommands(), change.takeSagaWrite());
+    });
+    const commandsOnly = newRunner(definition, async (transaction, change) => {
+      await outbox.append(transaction as Transaction, change.takeCommands());
+    });
+    for (const [runner, sagaId] of [
+      [both, 'saga-both'],
+      [commandsOnly, 'saga-commands-only'],
+    ] as const) {
+      await inTransaction(pool, (transaction) =>
+        runner.begin(transaction, sagaId, { orderId: sagaId }, 'corr'),
+      );
+      await inTransaction(pool, (transaction) =>
+        runner.handleReply(transaction, { sagaId, requestId: `${sagaId}:0:invoke:1`, success: true }),
+      );
+      expect((await runner.get(sagaId))?.waitingOn).toBe('charge');
+      expect((await sent(sagaId)).map((command) => command.type)).toEqual(['test.reserve', 'test.charge']);
+      expect(await runner.history(sagaId)).toHaveLength(2);
+      await inTransaction(pool, (transaction) =>
+        runner.handleReply(transaction, { sagaId, requestId: `${sagaId}:1:invoke:1`, success: true }),
+      );
+      expect((await runner.get(sagaId))?.state.status).toBe('completed');
+    }
+  });
+
   it('lets afterTransition take the commands to send with its own messages: the runner then sends none', async () => {
     const outbox = new Outbox(new MessageRegistry(commands));
     const taking = newRunner(definition, async (transaction, change) => {

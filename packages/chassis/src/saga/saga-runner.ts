@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { createEnvelope, type MessageContract } from '@mercato/contracts';
 import type { Registry } from 'prom-client';
 import { inTransaction, type Pool, type Transaction } from '../db/database.ts';
+import { type StatementPart, writeParts } from '../db/statement-part.ts';
 import type { Logger } from '../logging/create-logger.ts';
 import type { ConsumerDefinition } from '../messaging/message-consumer.ts';
 import type { Outbox, OutboxEntry } from '../messaging/outbox.ts';
@@ -56,6 +57,12 @@ export interface SagaChange<Data> {
    * transaction with its own messages (one round trip, not two); the runner then does not.
    */
   takeCommands: () => readonly OutboxEntry[];
+  /**
+   * Hands over the saga's own write (its new state and log row; none for a start, written already)
+   * for the caller to carry in a statement of this transaction, such as its outbox append with the
+   * commands (`Outbox.append`'s parts); the runner then does not write it. Taken, it must be written.
+   */
+  takeSagaWrite: () => readonly StatementPart[];
 }
 
 export interface SagaRecord<Data> {
@@ -377,8 +384,9 @@ export class SagaRunner<Data> {
       const step = this.#options.definition.steps[row.state.pending?.step ?? -1]?.name ?? 'unknown';
       this.#metrics.timeouts.inc({ saga, step });
     }
-    await this.#store.update(transaction, transition, input);
-    await this.#record(transaction, row.state, transition, input, row.correlation_id);
+    // Written with the commands' outbox append (or the service's, which takes both): one round trip.
+    const write = this.#store.updatePart(transition, input);
+    await this.#record(transaction, row.state, transition, input, row.correlation_id, write);
     return 'applied';
   }
 
@@ -392,6 +400,7 @@ export class SagaRunner<Data> {
     transition: Transition<Data>,
     input: SagaInput | { type: 'start' },
     correlationId: string,
+    write?: StatementPart,
   ): Promise<void> {
     const { state } = transition;
     // The step it now waits on times out at this deadline: the timer fires then, if not sooner.
@@ -402,14 +411,22 @@ export class SagaRunner<Data> {
       taken = true;
       return commands;
     };
+    let writes: readonly StatementPart[] = write ? [write] : [];
+    const takeSagaWrite = () => {
+      const taking = writes;
+      writes = [];
+      return taking;
+    };
     await this.#options.afterTransition?.(transaction, {
       before,
       after: state,
       input,
       correlationId,
       takeCommands,
+      takeSagaWrite,
     });
-    if (!taken) await this.#options.outbox.append(transaction, commands);
+    if (!taken) await this.#options.outbox.append(transaction, commands, writes);
+    else await writeParts(transaction, writes);
     this.#observe(before, transition, correlationId);
   }
 

@@ -1,4 +1,5 @@
 import type { Pool, Transaction } from '../db/database.ts';
+import type { StatementPart } from '../db/statement-part.ts';
 import type { SagaInput, SagaState, Transition } from './saga-state.ts';
 
 /** A saga's row as the runner reads it. */
@@ -82,30 +83,24 @@ export class SagaStore {
     return rows[0];
   }
 
-  /** Stores an applied transition with its log row; a saga that moves has no failing timer. */
-  async update<Data>(
-    transaction: Transaction,
-    transition: Transition<Data>,
-    input: SagaInput,
-  ): Promise<void> {
+  /**
+   * An applied transition with its log row, as CTEs for a statement of the caller's (the runner's or
+   * its service's outbox append); a saga that moves has no failing timer.
+   */
+  updatePart<Data>(transition: Transition<Data>, input: SagaInput): StatementPart {
     const { state } = transition;
-    await transaction.query(
-      `WITH stored AS (
-         UPDATE saga_instances SET status = $2, state = $3, pending_request_id = $4, deadline = $5,
+    return {
+      sql: (param) => `saga_stored AS (
+         UPDATE saga_instances SET status = ${param(state.status)}, state = ${param(JSON.stringify(state))},
+                pending_request_id = ${param(state.pending?.requestId ?? null)}, deadline = ${param(deadlineOf(state))},
                 updated_at = now(), timer_failures = 0, timer_error = NULL
-          WHERE saga_id = $1 RETURNING saga_id)
-       ${logFromStored('$2', '$6', '$7', '$8')}`,
-      [
-        state.sagaId,
-        state.status,
-        JSON.stringify(state),
-        state.pending?.requestId ?? null,
-        deadlineOf(state),
-        input.type,
-        'requestId' in input ? input.requestId : null,
-        JSON.stringify(logDetail(transition)),
-      ],
-    );
+          WHERE saga_id = ${param(state.sagaId)} RETURNING saga_id, status),
+       saga_logged AS (
+         INSERT INTO saga_log (saga_id, input, request_id, outcome, status, detail)
+         SELECT saga_id, ${param(input.type)}, ${param('requestId' in input ? input.requestId : null)}, 'applied', status,
+                ${param(JSON.stringify(logDetail(transition)))}
+           FROM saga_stored)`,
+    };
   }
 
   /** Logs an input that changed nothing (stale, duplicate, …), with what it carried. */

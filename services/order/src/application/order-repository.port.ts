@@ -1,4 +1,4 @@
-import type { OutboxEntry, Transaction } from '@mercato/chassis';
+import type { OutboxEntry, StatementPart, Transaction } from '@mercato/chassis';
 import type { Order } from '../domain/order.ts';
 import type { OrderEvent } from '../domain/order-events.ts';
 
@@ -16,13 +16,18 @@ export interface OrderRepository {
     orderId: string,
     options?: { asOf?: Date; transaction?: Transaction },
   ): Promise<{ order: Order | undefined; version: number }>;
-  /** Appends after `expectedVersion`; a writer that got there first is EVENTS.CONCURRENCY_CONFLICT (retryable). */
+  /**
+   * Appends after `expectedVersion`; a writer that got there first is EVENTS.CONCURRENCY_CONFLICT
+   * (retryable). `also`: other writes of the transaction (a saga's new state), in the outbox
+   * append's statement.
+   */
   append(
     transaction: Transaction,
     orderId: string,
     expectedVersion: number,
     events: readonly OrderEvent[],
     outbox: readonly OutboxEntry[],
+    also?: readonly StatementPart[],
   ): Promise<number>;
   events(orderId: string): Promise<RecordedOrderEvent[]>;
 }

@@ -33,8 +33,8 @@ export function cancellationReason(sagaReason: string | null): CancellationReaso
  * a compensated one cancels it with the reason, a FAILED one marks it failed. A completed
  * cancellation cancels the order; a compensated one (the parcel could not be held, or the refund
  * was refused) lifts the order's `cancel_pending` lock with why, and it goes on as confirmed.
- * When the order changes, the saga's commands go out in the same outbox append as the order's
- * events (one round trip, not two).
+ * When the order changes, the saga's commands and its new state go in the same statement as the
+ * order's outbox append (one round trip, not three).
  */
 export function orderSagaEffects(orders: OrderRepository, logger: Logger) {
   return async (
@@ -84,9 +84,13 @@ export function orderSagaEffects(orders: OrderRepository, logger: Logger) {
         order = evolve(order, event) as Order;
       }
     }
-    await orders.append(transaction, order.id, loaded.version, events, [
-      ...orderMessages(order, events, change.correlationId),
-      ...change.takeCommands(),
-    ]);
+    await orders.append(
+      transaction,
+      order.id,
+      loaded.version,
+      events,
+      [...orderMessages(order, events, change.correlationId), ...change.takeCommands()],
+      change.takeSagaWrite(),
+    );
   };
 }

@@ -3,6 +3,7 @@ import {
   type Outbox,
   type OutboxEntry,
   type PostgresEventStore,
+  type StatementPart,
   type Transaction,
 } from '@mercato/chassis';
 import type { OrderRepository, RecordedOrderEvent } from '../../application/order-repository.port.ts';
@@ -38,6 +39,7 @@ export class EventSourcedOrders implements OrderRepository {
     expectedVersion: number,
     events: readonly OrderEvent[],
     outbox: readonly OutboxEntry[],
+    also: readonly StatementPart[] = [],
   ): Promise<number> {
     const stream = streamOf(orderId);
     const messages = stampVersions(outbox, expectedVersion, events.length);
@@ -47,7 +49,7 @@ export class EventSourcedOrders implements OrderRepository {
       expectedVersion,
       events.map((event) => encodeOrderEvent(event, newId('oev'))),
     );
-    await this.#outbox.append(transaction, messages);
+    await this.#outbox.append(transaction, messages, also);
     // A snapshot when the stream crossed a multiple of N: loading then reads at most N-1 events.
     if (Math.floor(version / this.#snapshotEvery) > Math.floor(expectedVersion / this.#snapshotEvery)) {
       const { state } = await this.#load(stream, { transaction });
