@@ -183,6 +183,24 @@ describe('JsonHttpClient', () => {
     expect(server.connections()).toBe(3);
   });
 
+  it('reaches a server at an IPv6 address', async (test) => {
+    const server = createServer((_request, response) => json(response, 200, { over: 'ipv6' }));
+    const listening = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(0, '::1', () => resolve(true));
+    });
+    if (!listening) test.skip('no IPv6 loopback on this machine');
+    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const client = new JsonHttpClient(`http://[::1]:${(server.address() as AddressInfo).port}`, {
+      timeoutMs: 2_000,
+    });
+    expect(await client.request({ method: 'GET', path: '/' })).toEqual({
+      status: 200,
+      body: { over: 'ipv6' },
+    });
+    client.close();
+  });
+
   it('names a base URL it cannot use', () => {
     expect(() => new JsonHttpClient('ftp://example.com', { timeoutMs: 1 })).toThrow(
       'ftp://example.com is not an http:// or https:// URL',

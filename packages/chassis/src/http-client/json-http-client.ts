@@ -59,6 +59,8 @@ export class JsonHttpClient {
   readonly #agent: http.Agent;
   readonly #timeoutMs: number;
   readonly #port: number;
+  /** The host as a socket takes it: an IPv6 address without the URL's brackets. */
+  readonly #host: string;
 
   constructor(baseUrl: string, options: JsonHttpClientOptions) {
     this.#url = new URL(baseUrl);
@@ -71,6 +73,7 @@ export class JsonHttpClient {
     this.#agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     this.#timeoutMs = options.timeoutMs;
     this.#port = Number(this.#url.port || (secure ? 443 : 80));
+    this.#host = this.#url.hostname.replace(/^\[(.*)\]$/, '$1');
   }
 
   async request(call: JsonRequest): Promise<JsonAnswer> {
@@ -153,13 +156,13 @@ export class JsonHttpClient {
       }
       const request = this.#transport.request({
         protocol: this.#url.protocol,
-        hostname: this.#url.hostname,
+        hostname: this.#host,
         port: this.#port,
         path: `${this.#basePath}${call.path}`,
         method: call.method,
         headers,
         agent: this.#agent,
-        ...(this.#transport === https ? httpsConnectionTls(this.#url.hostname, String(this.#port)) : {}),
+        ...(this.#transport === https ? httpsConnectionTls(this.#host, String(this.#port)) : {}),
       });
       // Why this call was ended here, if it was: what the caller is told, whichever of the
       // request's or the answer's error events reports it.
