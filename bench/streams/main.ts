@@ -76,10 +76,25 @@ async function customer(index: number): Promise<{ token: string; orderId: string
   return { token, orderId: ((await placed.json()) as { order_id: string }).order_id };
 }
 
-/** Opens an SSE stream and resolves once its first event (or keep-alive) has arrived. */
+/** Stream openings refused with a retryable 503 and asked again (printed: a sign of a starved machine). */
+let askedAgain = 0;
+
+/**
+ * Opens an SSE stream and resolves once its first event (or keep-alive) has arrived. A 503 that says
+ * it is retryable (the edge shedding, or its circuit to order open while a starved machine let the
+ * first streams' starts time out) is asked again after its Retry-After, up to four times, as an
+ * EventSource reconnects; anything else fails the bench.
+ */
 async function openStream(url: string, token: string | undefined, signal: AbortSignal): Promise<void> {
   // fetch's pool opens as many connections to an origin as there are requests in flight.
-  const response = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal });
+  let response = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal });
+  for (let again = 0; again < 4 && response.status === 503; again += 1) {
+    const problem = (await response.json().catch(() => ({}))) as { retryable?: boolean };
+    if (problem.retryable !== true) break;
+    askedAgain += 1;
+    await sleep(Math.min(5, Number(response.headers.get('retry-after') ?? 1) || 1) * 1_000);
+    response = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal });
+  }
   if (response.status !== 200) throw new Error(`${url}: ${response.status} ${await response.text()}`);
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
@@ -197,6 +212,8 @@ try {
     if (opening.length % 100 === 0) await Promise.all(opening.slice(-100));
   }
   await Promise.all(opening);
+  if (askedAgain > 0)
+    process.stdout.write(`${askedAgain} stream opening(s) refused as retryable and asked again\n`);
   // Opening read each stream's start and allocated its state: measured once that has settled (and its
   // statistics have reached pg_stat_database), as streams are long-lived.
   await sleep(SETTLE_SECONDS * 1_000);
