@@ -76,6 +76,15 @@ async function customer(index: number): Promise<{ token: string; orderId: string
   return { token, orderId: ((await placed.json()) as { order_id: string }).order_id };
 }
 
+/** A problem+json body's fields, or none when the text is not JSON. */
+const problemOf = (text: string): { retryable?: unknown } => {
+  try {
+    return (JSON.parse(text) as { retryable?: unknown } | null) ?? {};
+  } catch {
+    return {};
+  }
+};
+
 /** Stream openings refused with a retryable 503 and asked again (printed: a sign of a starved machine). */
 let askedAgain = 0;
 
@@ -87,15 +96,17 @@ let askedAgain = 0;
  */
 async function openStream(url: string, token: string | undefined, signal: AbortSignal): Promise<void> {
   // fetch's pool opens as many connections to an origin as there are requests in flight.
-  let response = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal });
-  for (let again = 0; again < 4 && response.status === 503; again += 1) {
-    const problem = (await response.json().catch(() => ({}))) as { retryable?: boolean };
-    if (problem.retryable !== true) break;
+  const ask = () => fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal });
+  let response = await ask();
+  for (let again = 0; response.status !== 200; again += 1) {
+    // Read once: the refusal's text is what the bench reports if it is not asked again.
+    const text = await response.text();
+    const retryable = response.status === 503 && problemOf(text).retryable === true;
+    if (!retryable || again === 4) throw new Error(`${url}: ${response.status} ${text}`);
     askedAgain += 1;
     await sleep(Math.min(5, Number(response.headers.get('retry-after') ?? 1) || 1) * 1_000);
-    response = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal });
+    response = await ask();
   }
-  if (response.status !== 200) throw new Error(`${url}: ${response.status} ${await response.text()}`);
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
   let text = '';

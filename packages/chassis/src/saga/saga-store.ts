@@ -50,7 +50,7 @@ export class SagaStore {
       `WITH stored AS (
          INSERT INTO saga_instances (saga_id, saga_type, status, state, pending_request_id, deadline, correlation_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (saga_id) DO NOTHING RETURNING saga_id)
-       ${logFromStored('$3', '$8', '$9', '$10')}`,
+       ${logFrom('stored', '$3', '$8', '$9', '$10')}`,
       [
         state.sagaId,
         saga.type,
@@ -95,11 +95,13 @@ export class SagaStore {
                 pending_request_id = ${param(state.pending?.requestId ?? null)}, deadline = ${param(deadlineOf(state))},
                 updated_at = now(), timer_failures = 0, timer_error = NULL
           WHERE saga_id = ${param(state.sagaId)} RETURNING saga_id, status),
-       saga_logged AS (
-         INSERT INTO saga_log (saga_id, input, request_id, outcome, status, detail)
-         SELECT saga_id, ${param(input.type)}, ${param('requestId' in input ? input.requestId : null)}, 'applied', status,
-                ${param(JSON.stringify(logDetail(transition)))}
-           FROM saga_stored)`,
+       saga_logged AS (${logFrom(
+         'saga_stored',
+         'status',
+         param(input.type),
+         param('requestId' in input ? input.requestId : null),
+         param(JSON.stringify(logDetail(transition))),
+       )})`,
     };
   }
 
@@ -211,9 +213,10 @@ export class SagaStore {
  * The log row of an applied transition, written by the statement that stores the state; the
  * arguments name the statement's parameters for status, input, request id and detail.
  */
-const logFromStored = (status: string, input: string, requestId: string, detail: string) =>
+/** The log row of a stored saga: `INSERT … SELECT` from the CTE (`source`) that returned its `saga_id`. */
+const logFrom = (source: string, status: string, input: string, requestId: string, detail: string) =>
   `INSERT INTO saga_log (saga_id, input, request_id, outcome, status, detail)
-   SELECT saga_id, ${input}, ${requestId}, 'applied', ${status}, ${detail} FROM stored`;
+   SELECT saga_id, ${input}, ${requestId}, 'applied', ${status}, ${detail} FROM ${source}`;
 
 const logDetail = <Data>(transition: Transition<Data>) => ({
   sent: transition.send.map((outgoing) => ({ request_id: outgoing.requestId, type: outgoing.command.type })),

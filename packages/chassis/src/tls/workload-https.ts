@@ -49,8 +49,8 @@ export interface HttpsClientSettings {
 
 /**
  * Every HTTPS connection this process opens from now on (fetch, undici's `request`, jose's key
- * fetches, the chassis's `JsonHttpClient`) presents the workload's certificate, the current one, and trusts the workload CA beside
- * the public roots. A peer whose certificate carries a SPIFFE id of the workload's own trust domain
+ * fetches, the chassis's `JsonHttpClient`) presents the workload's certificate, the current one,
+ * and trusts the workload CA beside the public roots. A peer whose certificate carries a SPIFFE id of the workload's own trust domain
  * is a workload of the platform (its certificate names no host: instances are found by address); a
  * pinned address must present exactly its certificate; any other server is checked by host name
  * as usual, so an HTTPS call to the outside world still works. Plain HTTP is untouched.
@@ -92,11 +92,10 @@ export function configureHttpsClient(settings: HttpsClientSettings): void {
           : new Error(`the server did not present the certificate pinned for it (${expected})`),
     };
   };
-  const made = new Map<
-    string,
-    { material: TlsMaterial | undefined; tls: ConnectionTls; connect?: buildConnector.connector }
-  >();
-  const madeFor = (host: string, port: string) => {
+  /** Per certificate in use: the TLS a new connection gets, and undici's connector for it once asked. */
+  type Made = { material: TlsMaterial | undefined; tls: ConnectionTls; connect?: buildConnector.connector };
+  const made = new Map<string, Made>();
+  const madeFor = (host: string, port: string): Made => {
     const pem = pinned?.(host, port);
     const material = workload?.current();
     const key = pem ?? '';
@@ -104,11 +103,7 @@ export function configureHttpsClient(settings: HttpsClientSettings): void {
     if (known && known.material === material) return known;
     const tls = pem === undefined ? platform(material) : pinnedTo(material, pem);
     if (made.size > 16) made.clear();
-    const entry: {
-      material: TlsMaterial | undefined;
-      tls: ConnectionTls;
-      connect?: buildConnector.connector;
-    } = { material, tls };
+    const entry: Made = { material, tls };
     made.set(key, entry);
     return entry;
   };

@@ -13,6 +13,8 @@ import { MESSAGE_RETENTION, RetentionSweeper } from '../retention-sweeper.ts';
 import { PostgresSubscription } from './postgres-subscription.ts';
 
 const BUS_CHANNEL_PREFIX = 'mercato_bus_';
+/** Hex digits of the group name's MD5 in its channel: here and in the publish statement alike. */
+const BUS_CHANNEL_DIGITS = 20;
 
 /**
  * The channel a publish notifies for each delivery group it gave new deliveries (the group's name
@@ -23,7 +25,7 @@ const BUS_CHANNEL_PREFIX = 'mercato_bus_';
  * publish's notifications.
  */
 export const busChannel = (group: string): string =>
-  `${BUS_CHANNEL_PREFIX}${createHash('md5').update(group).digest('hex').slice(0, 20)}`;
+  `${BUS_CHANNEL_PREFIX}${createHash('md5').update(group).digest('hex').slice(0, BUS_CHANNEL_DIGITS)}`;
 
 /**
  * The one channel earlier releases notified for every group (payload: the group): still listened
@@ -56,7 +58,7 @@ const PUBLISH = `WITH input AS (
   ) f ORDER BY position
   RETURNING group_name
 )
-SELECT pg_notify($6 || left(md5(group_name), 20), group_name) FROM (SELECT DISTINCT group_name FROM fanned) g
+SELECT pg_notify($6 || left(md5(group_name), ${BUS_CHANNEL_DIGITS}), group_name) FROM (SELECT DISTINCT group_name FROM fanned) g
 UNION ALL SELECT pg_notify($7, '') WHERE EXISTS (SELECT 1 FROM inserted WHERE kind = 'topic')`;
 
 /**
