@@ -156,6 +156,49 @@ describe.skipIf(!postgres.available)(suiteTitle('PostgreSQL message store', post
     }
   });
 
+  it('gives a group that joins a topic while it is published to every message once, by its copy of the history or by the fan-out', async () => {
+    const topic = `join-race-${Date.now().toString(36)}`;
+    const publisher = new PostgresMessageBus({ pool, listenUrl: url, logger });
+    const joiner = new PostgresMessageBus({ pool, listenUrl: url, logger, visibilityTimeoutMs: 60_000 });
+    const groups = Array.from({ length: 12 }, (_, index) => `joiner-${index}-${topic}`);
+    let published = 0;
+    let publishing = true;
+    // Four publishers, one message a call, while the groups join one after another.
+    const publishers = Array.from({ length: 4 }, async (_, writer) => {
+      for (let seq = 0; publishing || seq < 20; seq += 1) {
+        await publisher.publish([toTopic(topic, event(`w${writer}-${seq}`, seq))]);
+        published += 1;
+      }
+    });
+    const subscriptions = [];
+    try {
+      for (const group of groups) {
+        await sleep(15);
+        // Never acknowledged: every delivery the group got stays in its rows to be counted.
+        subscriptions.push(
+          await joiner.subscribe({ group, kind: 'topic', destinations: [topic], onDelivery: async () => {} }),
+        );
+      }
+      publishing = false;
+      await Promise.all(publishers);
+      const { rows } = await pool.query<{ group_name: string; n: number; distinct_n: number }>(
+        `SELECT group_name, count(*)::int AS n, count(DISTINCT position)::int AS distinct_n
+           FROM bus_deliveries WHERE destination = $1 GROUP BY group_name ORDER BY group_name`,
+        [topic],
+      );
+      expect(published).toBeGreaterThanOrEqual(80);
+      expect(rows).toEqual(
+        [...groups].sort().map((group) => ({ group_name: group, n: published, distinct_n: published })),
+      );
+    } finally {
+      publishing = false;
+      await Promise.allSettled(publishers);
+      for (const subscription of subscriptions) await subscription.stop();
+      await joiner.close();
+      await publisher.close();
+    }
+  });
+
   it('listens on its groups’ channels again when its listening connection was cut', async () => {
     const topic = `relisten-${Date.now().toString(36)}`;
     // Polls every 30 s: a delivery handled within seconds was announced on the group's channel.

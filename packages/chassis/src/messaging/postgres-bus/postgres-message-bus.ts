@@ -13,7 +13,7 @@ import { MESSAGE_RETENTION, RetentionSweeper } from '../retention-sweeper.ts';
 import { PostgresSubscription } from './postgres-subscription.ts';
 
 const BUS_CHANNEL_PREFIX = 'mercato_bus_';
-/** Hex digits of the group name's MD5 in its channel: here and in the publish statement alike. */
+/** Hex digits of the group name's MD5 in its channel: here and, as an argument, in the publish function alike. */
 const BUS_CHANNEL_DIGITS = 20;
 
 /**
@@ -39,27 +39,13 @@ export const LOG_CHANNEL = 'mercato_log';
 
 const TOPIC_LOCK_PREFIX = 'mercato-bus-topic:';
 
-const PUBLISH = `WITH input AS (
-  SELECT t.kind, t.destination, t.partition_key, t.message_id, t.envelope, t.ord
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
-    WITH ORDINALITY AS t(kind, destination, partition_key, message_id, envelope, ord)
-), inserted AS (
-  INSERT INTO bus_messages (kind, destination, partition_key, message_id, envelope)
-  SELECT kind, destination, partition_key, message_id, envelope FROM input ORDER BY ord
-  ON CONFLICT (kind, destination, message_id) DO NOTHING
-  RETURNING position, kind, destination, partition_key
-), fanned AS (
-  INSERT INTO bus_deliveries (group_name, position, partition_key, destination)
-  SELECT group_name, position, partition_key, destination FROM (
-    SELECT s.group_name, i.position, i.partition_key, i.destination
-      FROM inserted i JOIN bus_subscriptions s ON i.kind = 'topic' AND s.topic = i.destination
-    UNION ALL
-    SELECT 'queue:' || i.destination, i.position, i.partition_key, i.destination FROM inserted i WHERE i.kind = 'queue'
-  ) f ORDER BY position
-  RETURNING group_name
-)
-SELECT pg_notify($6 || left(md5(group_name), ${BUS_CHANNEL_DIGITS}), group_name) FROM (SELECT DISTINCT group_name FROM fanned) g
-UNION ALL SELECT pg_notify($7, '') WHERE EXISTS (SELECT 1 FROM inserted WHERE kind = 'topic')`;
+/**
+ * Stores the messages in order, fans them out to every subscribed group (or the queue's group),
+ * notifies those groups and readers of the log, under the shared per-topic locks: one round trip,
+ * one transaction (the migration `publish-function` says why it is a function).
+ */
+const PUBLISH =
+  'SELECT bus_publish($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6, $7, $8, $9)';
 
 /**
  * The delivery groups a subscription reads: a topic's consumer group gets its own copy of every
@@ -156,31 +142,20 @@ export class PostgresMessageBus implements MessageBus {
 
   async publish(messages: readonly OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    const topics = [
-      ...new Set(messages.filter((message) => message.kind === 'topic').map((m) => m.destination)),
-    ].sort();
-    await inTransaction(this.#settings.pool, async (client) => {
-      // Shared per-topic locks against subscribe()'s exclusive ones: a group that joins a topic
-      // either sees this batch in its backfill or is seen by this batch's fan-out, never neither.
-      // Taken in their own statement so the insert below runs on a snapshot from after the wait.
-      if (topics.length > 0) {
-        await client.query(
-          'SELECT pg_advisory_xact_lock_shared(hashtext($2 || t)) FROM unnest($1::text[]) t',
-          [topics, TOPIC_LOCK_PREFIX],
-        );
-      }
-      // Store the messages in order, fan them out to every subscribed group (or the queue's group)
-      // and notify those groups, and readers of the log. Duplicate ids insert nothing and notify nobody.
-      await client.query(PUBLISH, [
-        messages.map((message) => message.kind),
-        messages.map((message) => message.destination),
-        messages.map((message) => message.key),
-        messages.map((message) => message.envelope.event_id),
-        messages.map((message) => JSON.stringify(message.envelope)),
-        BUS_CHANNEL_PREFIX,
-        LOG_CHANNEL,
-      ]);
-    });
+    // Duplicate ids insert nothing and notify nobody. A group that joins a topic either sees this
+    // batch in its copy of the history or is seen by this batch's fan-out, never neither (the
+    // function's shared locks against subscribe()'s exclusive ones).
+    await this.#settings.pool.query(PUBLISH, [
+      messages.map((message) => message.kind),
+      messages.map((message) => message.destination),
+      messages.map((message) => message.key),
+      messages.map((message) => message.envelope.event_id),
+      messages.map((message) => JSON.stringify(message.envelope)),
+      BUS_CHANNEL_PREFIX,
+      BUS_CHANNEL_DIGITS,
+      LOG_CHANNEL,
+      TOPIC_LOCK_PREFIX,
+    ]);
   }
 
   async subscribe(options: SubscriptionOptions): Promise<Subscription> {
