@@ -272,6 +272,42 @@ describe.skipIf(!postgres.available)(suiteTitle('the PostgreSQL event store', po
     }
   });
 
+  it('creates its checkpoint on the first batch and then locks it with one statement a batch', async () => {
+    const counted = createPool({ url, max: 2, applicationName: 'test' }, logger);
+    const statements: string[] = [];
+    const connect = counted.connect.bind(counted) as () => Promise<Transaction>;
+    const wrapped = new WeakSet<object>();
+    (counted as unknown as { connect: () => Promise<Transaction> }).connect = async () => {
+      const client = await connect();
+      if (wrapped.has(client)) return client;
+      wrapped.add(client);
+      const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+      (client as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = (...args) => {
+        const text = typeof args[0] === 'string' ? args[0] : '';
+        if (text.includes('es_checkpoints')) statements.push(text.trim().split(/\s+/)[0] ?? '?');
+        return query(...args);
+      };
+      return client;
+    };
+    const runner = new ProjectionRunner(counted, store, {
+      name: `counted-${Date.now()}`,
+      apply: async () => undefined,
+      reset: async () => undefined,
+    });
+    try {
+      await inTransaction(pool, (tx) => store.append(tx, `checkpointed-a-${Date.now()}`, 0, [added(1)]));
+      await runner.catchUp(1_000);
+      // The first batch: the lock finds no row, creates it, locks it; then moves it.
+      expect(statements).toEqual(['SELECT', 'INSERT', 'SELECT', 'UPDATE']);
+      statements.length = 0;
+      await inTransaction(pool, (tx) => store.append(tx, `checkpointed-b-${Date.now()}`, 0, [added(2)]));
+      expect(await runner.catchUp(1_000)).toBe(1);
+      expect(statements).toEqual(['SELECT', 'UPDATE']);
+    } finally {
+      await counted.end();
+    }
+  });
+
   it('loads a snapshot of its own schema or of an older one it upcasts, and replays past any other', async () => {
     // A tally's snapshot was a bare total at version 1, { total } at 2, { total, currency } at 3.
     type Tally = { total: number; currency: string };

@@ -157,15 +157,23 @@ export class ProjectionRunner {
     });
   }
 
+  /**
+   * Locks the checkpoint row and reads it: one statement once the row exists (it is never deleted);
+   * the first step creates it, then asks for the lock again.
+   */
   async #lockCheckpoint(transaction: Transaction): Promise<LogPosition> {
-    await transaction.query('INSERT INTO es_checkpoints (projection) VALUES ($1) ON CONFLICT DO NOTHING', [
-      this.#projection.name,
-    ]);
-    const { rows } = await transaction.query<{ transaction_id: string; global_position: string }>(
-      `SELECT transaction_id::text, global_position::text FROM es_checkpoints WHERE projection = $1 FOR UPDATE`,
-      [this.#projection.name],
-    );
-    const row = rows[0];
+    const lock = () =>
+      transaction.query<{ transaction_id: string; global_position: string }>(
+        `SELECT transaction_id::text, global_position::text FROM es_checkpoints WHERE projection = $1 FOR UPDATE`,
+        [this.#projection.name],
+      );
+    let row = (await lock()).rows[0];
+    if (!row) {
+      await transaction.query('INSERT INTO es_checkpoints (projection) VALUES ($1) ON CONFLICT DO NOTHING', [
+        this.#projection.name,
+      ]);
+      row = (await lock()).rows[0];
+    }
     return row ? { transactionId: row.transaction_id, globalPosition: row.global_position } : LOG_START;
   }
 }
