@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Pool, Transaction } from '../db/database.ts';
+import type { StatementPart } from '../db/statement-part.ts';
 import { AppError } from '../errors/app-error.ts';
 import { belowCommitHorizon } from './commit-horizon.ts';
 import { readableVersions, type SchemaVersions, upcastTo } from './schema-versions.ts';
@@ -79,6 +80,15 @@ export const unreadableEvent = (event: { eventId: string; streamId: string }, re
     retryable: false,
   });
 
+/** The rows of an append, given where its statement places the stream, the version it follows and the events' JSON. */
+const eventRows = (stream: string, after: string, events: string) =>
+  `SELECT ${stream}, ${after} + e.ordinality, e.item->>'event_id', e.item->>'event_type',
+              (e.item->>'event_version')::int, e.item->'data', e.item->'metadata'
+         FROM jsonb_array_elements(${events}::jsonb) WITH ORDINALITY AS e(item, ordinality)`;
+const UNIQUE_VIOLATION = '23505';
+/** PostgreSQL's name for `UNIQUE (stream_id, stream_version)` of es_events. */
+const STREAM_VERSION_UNIQUE = 'es_events_stream_id_stream_version_key';
+
 export const concurrencyConflict = (streamId: string, expectedVersion: number) =>
   new AppError({
     code: 'EVENTS.CONCURRENCY_CONFLICT',
@@ -118,40 +128,16 @@ export class PostgresEventStore {
     events: readonly NewEvent[],
   ): Promise<number> {
     if (events.length === 0) return expectedVersion;
-    const versions = events.map((event) => {
-      const current = this.#schemaOf(event.type).version;
-      const version = event.version ?? current;
-      if (version > current)
-        throw unreadableEvent(
-          { eventId: event.eventId, streamId },
-          `${event.type} version ${version} is newer than ${current}, the latest this release reads`,
-        );
-      return version;
-    });
     // One round trip, and no error to abort the caller's transaction on a conflict: nothing is
     // inserted when the stream has moved past `expectedVersion`, and a writer committing the same
     // versions meanwhile makes ON CONFLICT skip ours. Fewer rows than events means we lost the race.
     const { rowCount } = await transaction.query(
       `INSERT INTO es_events (stream_id, stream_version, event_id, event_type, event_version, data, metadata)
-       SELECT $1, $2 + e.ordinality, e.item->>'event_id', e.item->>'event_type',
-              (e.item->>'event_version')::int, e.item->'data', e.item->'metadata'
-         FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(item, ordinality)
+       ${eventRows('$1', '$2', '$3')}
         WHERE NOT EXISTS (SELECT 1 FROM es_events WHERE stream_id = $1 AND stream_version > $2)
         ORDER BY e.ordinality
        ON CONFLICT (stream_id, stream_version) DO NOTHING`,
-      [
-        streamId,
-        expectedVersion,
-        JSON.stringify(
-          events.map((event, index) => ({
-            event_id: event.eventId,
-            event_type: event.type,
-            event_version: versions[index],
-            data: event.data,
-            metadata: event.metadata ?? {},
-          })),
-        ),
-      ],
+      [streamId, expectedVersion, this.#encode(streamId, events)],
     );
     if (rowCount !== events.length) {
       // A concurrent writer of fewer events can leave some of ours in: take them out again, so the
@@ -163,6 +149,60 @@ export class PostgresEventStore {
       throw concurrencyConflict(streamId, expectedVersion);
     }
     return expectedVersion + events.length;
+  }
+
+  /**
+   * The same append as a part of another statement of the caller's transaction (its outbox append:
+   * one round trip for both), and the stream's version after it. A writer that got there first
+   * makes that statement fail on the stream's unique versions, which `asConflict` turns into the
+   * retryable EVENTS.CONCURRENCY_CONFLICT (any other error it returns as it is); the caller's
+   * transaction is then aborted, so it must end (as it does when the error propagates).
+   */
+  appendPart(
+    streamId: string,
+    expectedVersion: number,
+    events: readonly NewEvent[],
+  ): { parts: StatementPart[]; version: number; asConflict: (error: unknown) => unknown } {
+    const asConflict = (error: unknown) =>
+      (error as { code?: unknown; constraint?: unknown }).code === UNIQUE_VIOLATION &&
+      (error as { constraint?: unknown }).constraint === STREAM_VERSION_UNIQUE
+        ? concurrencyConflict(streamId, expectedVersion)
+        : error;
+    if (events.length === 0) return { parts: [], version: expectedVersion, asConflict };
+    const encoded = this.#encode(streamId, events);
+    const part: StatementPart = {
+      sql: (param) => {
+        const [stream, version, rows] = [param(streamId), param(expectedVersion), param(encoded)];
+        return `es_appended AS (
+          INSERT INTO es_events (stream_id, stream_version, event_id, event_type, event_version, data, metadata)
+          ${eventRows(`${stream}::text`, `${version}::int`, rows)}
+          ORDER BY e.ordinality
+        )`;
+      },
+    };
+    return { parts: [part], version: expectedVersion + events.length, asConflict };
+  }
+
+  /** The events as the JSON array the insert reads; a version newer than this release reads is refused. */
+  #encode(streamId: string, events: readonly NewEvent[]): string {
+    return JSON.stringify(
+      events.map((event) => {
+        const current = this.#schemaOf(event.type).version;
+        const version = event.version ?? current;
+        if (version > current)
+          throw unreadableEvent(
+            { eventId: event.eventId, streamId },
+            `${event.type} version ${version} is newer than ${current}, the latest this release reads`,
+          );
+        return {
+          event_id: event.eventId,
+          event_type: event.type,
+          event_version: version,
+          data: event.data,
+          metadata: event.metadata ?? {},
+        };
+      }),
+    );
   }
 
   /**

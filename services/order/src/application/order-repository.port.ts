@@ -18,8 +18,8 @@ export interface OrderRepository {
   ): Promise<{ order: Order | undefined; version: number }>;
   /**
    * Appends after `expectedVersion`; a writer that got there first is EVENTS.CONCURRENCY_CONFLICT
-   * (retryable). `also`: other writes of the transaction (a saga's new state), in the outbox
-   * append's statement.
+   * (retryable), after which the transaction can only be rolled back. The events, their messages
+   * and `also` (other writes of the transaction: a saga's new state) go in one statement.
    */
   append(
     transaction: Transaction,

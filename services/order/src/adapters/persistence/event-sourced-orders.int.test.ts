@@ -114,6 +114,37 @@ describe.skipIf(!postgres.available)(suiteTitle('orders on the event store', pos
     expect((await orders.load('ord_v1')).version).toBe(6);
   });
 
+  it('refuses an append after a version another writer moved past as a retryable conflict, writing none of it', async () => {
+    await place('ord_c1');
+    const stale = await orders.load('ord_c1');
+    await record('ord_c1', (order) => recordReservation(order, 'res_c1', at));
+    const outboxRows = async () =>
+      (
+        await pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM mercato_outbox WHERE partition_key = 'ord_c1'`,
+        )
+      ).rows[0]?.n;
+    const before = await outboxRows();
+    const attempt = inTransaction(pool, async (transaction) => {
+      const order = stale.order as Order;
+      const decided = recordReservation(order, 'res_other', at);
+      if (!decided.ok) throw new Error('not decided');
+      const after = evolve(order, decided.value[0] as OrderEvent) as Order;
+      await orders.append(
+        transaction,
+        'ord_c1',
+        stale.version,
+        decided.value,
+        orderMessages(after, decided.value, 'corr'),
+      );
+    });
+    await expect(attempt).rejects.toMatchObject({ code: 'EVENTS.CONCURRENCY_CONFLICT', retryable: true });
+    expect(await outboxRows()).toBe(before);
+    const now = await orders.load('ord_c1');
+    expect(now.version).toBe(2);
+    expect(now.order).toMatchObject({ reservationId: 'res_c1' });
+  });
+
   it('does not load a snapshot of an unknown schema: the order is replayed from its events', async () => {
     await place('ord_s1', 500);
     await record('ord_s1', (order) => recordReservation(order, 'res_s1', at));

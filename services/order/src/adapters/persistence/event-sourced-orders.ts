@@ -43,13 +43,17 @@ export class EventSourcedOrders implements OrderRepository {
   ): Promise<number> {
     const stream = streamOf(orderId);
     const messages = stampVersions(outbox, expectedVersion, events.length);
-    const version = await this.#store.append(
-      transaction,
+    // The events, their messages and `also` (a saga's write) in one statement.
+    const { parts, version, asConflict } = this.#store.appendPart(
       stream,
       expectedVersion,
       events.map((event) => encodeOrderEvent(event, newId('oev'))),
     );
-    await this.#outbox.append(transaction, messages, also);
+    try {
+      await this.#outbox.append(transaction, messages, [...parts, ...also]);
+    } catch (error) {
+      throw asConflict(error);
+    }
     // A snapshot when the stream crossed a multiple of N: loading then reads at most N-1 events.
     if (Math.floor(version / this.#snapshotEvery) > Math.floor(expectedVersion / this.#snapshotEvery)) {
       const { state } = await this.#load(stream, { transaction });
