@@ -392,10 +392,12 @@ export function messageBusContract(
         const wake = path.join(tmpdir(), `mercato-stall-${unique()}`);
         const stalled = start({ ...fast, STALL_IN_HANDLER: '0', STALL_UNTIL: wake });
         try {
-          await stalled.waitForLine(/^consuming$/, 30_000);
+          await stalled.waitForLine(/^consuming$/, 60_000);
           await publish(0);
           await stalled.waitForLine(/^stalling 0$/, 15_000);
           const successor = start({ ...fast, HOLD_BEFORE_ACK: '0' });
+          // Its start alone took over 30 s once, in CI beside the e2e suites (not a line printed).
+          await successor.waitForLine(/^consuming$/, 60_000);
           await successor.waitForLine(/^committed-holding 0$/, 30_000);
           // The stalled member wakes, finds the effect done (inbox), and acknowledges its own stale claim.
           await writeFile(wake, '');
@@ -409,7 +411,7 @@ export function messageBusContract(
           await rm(wake, { force: true });
         }
         expect(await effects()).toEqual([{ seq: 0, n: 1 }]);
-      }, 90_000);
+      }, 150_000);
     });
   });
 }
