@@ -9,7 +9,9 @@ import {
   waitFor,
 } from '@mercato/chassis/testing';
 import { InventoryService } from '@mercato/contracts/grpc/inventory';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STOCK_CHANNEL } from '../src/adapters/persistence/stock-channel.ts';
 import type { InventoryConfig } from '../src/config.ts';
 import { inventoryDefinition } from '../src/inventory.service.ts';
 
@@ -151,6 +153,50 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory service over gRPC', p
     await reader;
     controller.abort();
     expect(seen[1]).toBe((seen[0] ?? 0) - 3);
+  });
+
+  it('announces every committed change to stock levels from the table itself, 200 SKUs a notification', async () => {
+    const listener = new pg.Client({ connectionString: running.databaseUrl });
+    await listener.connect();
+    const heard: string[][] = [];
+    listener.on('notification', (notification) => heard.push(JSON.parse(notification.payload ?? '[]')));
+    try {
+      await listener.query(`LISTEN ${STOCK_CHANNEL}`);
+      // A statement no code of the service wrote, and a reservation and its release.
+      await db.query("UPDATE stock_levels SET low_threshold = low_threshold WHERE sku = 'ELE-0001'");
+      await waitFor('the update announced', () => heard.length === 1, 5_000, 10);
+      expect(heard).toEqual([['ELE-0001']]);
+      await client().reserveStock({
+        reservationId: 'res-announced',
+        lines: [{ sku: 'APP-0001', quantity: 1 }],
+      });
+      await client().releaseStock({ reservationId: 'res-announced' });
+      await waitFor('the reservation and release announced', () => heard.length === 3, 5_000, 10);
+      expect(heard.slice(1)).toEqual([['APP-0001'], ['APP-0001']]);
+      // 205 SKUs in one statement: two notifications, in order; a rollback: none.
+      await db.query(
+        `INSERT INTO stock_levels (sku, warehouse_id, available)
+         SELECT 'BULK-' || lpad(i::text, 4, '0'), 'wh-berlin', 1 FROM generate_series(1, 205) i`,
+      );
+      await waitFor('the insert announced', () => heard.length === 5, 5_000, 10);
+      expect(heard.slice(3).map((skus) => [skus.length, skus[0], skus.at(-1)])).toEqual([
+        [200, 'BULK-0001', 'BULK-0200'],
+        [5, 'BULK-0201', 'BULK-0205'],
+      ]);
+      const rolledBack = await db.connect();
+      try {
+        await rolledBack.query('BEGIN');
+        await rolledBack.query("UPDATE stock_levels SET available = available + 1 WHERE sku = 'ELE-0001'");
+        await rolledBack.query('ROLLBACK');
+      } finally {
+        rolledBack.release();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(heard).toHaveLength(5);
+    } finally {
+      await listener.end();
+      await db.query("DELETE FROM stock_levels WHERE sku LIKE 'BULK-%'");
+    }
   });
 
   it('rejects bad requests with INVALID_ARGUMENT and unknown SKUs with NOT_FOUND', async () => {

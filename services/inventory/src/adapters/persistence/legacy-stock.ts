@@ -164,10 +164,7 @@ export const legacyStock = {
       "UPDATE legacy_capabilities SET owner = 'services', lsn = $1 WHERE name = 'orders'",
       [lsn],
     );
-    await notifyStock(
-      transaction,
-      rows.map((row) => row.sku),
-    );
+    // Announced by stock_levels' own trigger.
     return { skus: rows.length, units: rows.reduce((sum, row) => sum + row.available, 0) };
   },
 
@@ -206,10 +203,7 @@ export const legacyStock = {
     await append([
       message(shelfLines(rows.map((row) => ({ ...row, quantity: row.available - row.quantity })))),
     ]);
-    await notifyStock(
-      transaction,
-      rows.map((row) => row.sku),
-    );
+    // Announced by stock_levels' own trigger.
     return 'returning';
   },
 

@@ -14,7 +14,6 @@ import { type Allocation, allocate, mergeLines, type Shortfall } from '../../dom
 import { type Reservation, type ReservationAction, transition } from '../../domain/reservation.ts';
 import { stockLowCrossings } from '../../domain/stock-low.ts';
 import { LEGACY_WAREHOUSE, legacyStock } from './legacy-stock.ts';
-import { notifyStock } from './stock-channel.ts';
 
 export interface PostgresInventoryOptions {
   pool: Pool;
@@ -161,7 +160,6 @@ export class PostgresInventory implements Inventory {
       ...lowNow.map((low) => messages.stockLow(low.sku, low.available, low.threshold)),
     ];
     await this.#options.outbox.append(client, entries);
-    await notifyStock(client, skus);
     this.#options.onReserved?.(expiresAt);
     return { id: command.reservationId, status: 'active', expiresAt, allocations: allocated.value };
   }
@@ -236,7 +234,6 @@ export class PostgresInventory implements Inventory {
          ON CONFLICT (sku, warehouse_id) DO UPDATE SET available = EXCLUDED.available`,
         [sku, warehouseId, available],
       );
-      await notifyStock(client, [sku]);
     });
   }
 
@@ -286,7 +283,6 @@ export class PostgresInventory implements Inventory {
           ),
         (entries) => this.#options.outbox.append(client, entries),
       );
-    await notifyStock(client, [...new Set(reservation.allocations.map((a) => a.sku))]);
     return { ...reservation, status: next.value.status };
   }
 
