@@ -5,6 +5,7 @@ import {
   type OutboxEntry,
   type Pool,
   type PoolClient,
+  type StatementPart,
   type Transaction,
 } from '@mercato/chassis';
 import type { Inventory, ReserveCommand, StockLevel } from '../../application/inventory.port.ts';
@@ -29,7 +30,28 @@ interface ReservationRow {
   status: Reservation['status'] | 'failed';
   expires_at: Date;
   shortfall: Shortfall[] | null;
+  allocations: Allocation[];
 }
+
+/** A new active reservation and its allocations, written in the statement that takes the part. */
+const newReservation = (
+  id: string,
+  expiresAt: Date,
+  now: Date,
+  allocations: Allocation[],
+): StatementPart => ({
+  sql: (param) => {
+    const reservation = param(id);
+    return `new_reservation AS (
+      INSERT INTO reservations (id, status, expires_at, created_at, updated_at)
+      VALUES (${reservation}, 'active', ${param(expiresAt)}, ${param(now)}, ${param(now)})
+    ), new_allocations AS (
+      INSERT INTO reservation_allocations (reservation_id, sku, warehouse_id, quantity)
+      SELECT ${reservation}::text, * FROM unnest(${param(allocations.map((a) => a.sku))}::text[],
+        ${param(allocations.map((a) => a.warehouseId))}::text[], ${param(allocations.map((a) => a.quantity))}::int[])
+    )`;
+  },
+});
 
 /**
  * Inventory on PostgreSQL. Stock rows are locked in (sku, warehouse) order so concurrent
@@ -142,11 +164,6 @@ export class PostgresInventory implements Inventory {
       return { failed: allocated.error };
     }
     await this.#moveStock(client, allocated.value, 'reserve');
-    await client.query(
-      `INSERT INTO reservations (id, status, expires_at, created_at, updated_at) VALUES ($1, 'active', $2, $3, $3)`,
-      [command.reservationId, expiresAt, now],
-    );
-    await this.#insertAllocations(client, command.reservationId, allocated.value);
     const lowNow = stockLowCrossings(
       levels.map((level) => ({
         sku: level.sku,
@@ -159,7 +176,10 @@ export class PostgresInventory implements Inventory {
       messages.reserved(command.reservationId, allocated.value, expiresAt),
       ...lowNow.map((low) => messages.stockLow(low.sku, low.available, low.threshold)),
     ];
-    await this.#options.outbox.append(client, entries);
+    // The reservation and its allocations in the outbox append's statement: one round trip for three.
+    await this.#options.outbox.append(client, entries, [
+      newReservation(command.reservationId, expiresAt, now, allocated.value),
+    ]);
     this.#options.onReserved?.(expiresAt);
     return { id: command.reservationId, status: 'active', expiresAt, allocations: allocated.value };
   }
@@ -290,50 +310,21 @@ export class PostgresInventory implements Inventory {
     client: PoolClient,
     id: string,
   ): Promise<Reservation | { failed: Shortfall[] } | undefined> {
+    // The reservation with its allocations in one statement.
     const { rows } = await client.query<ReservationRow>(
-      'SELECT id, status, expires_at, shortfall FROM reservations WHERE id = $1',
+      `SELECT r.id, r.status, r.expires_at, r.shortfall,
+              coalesce((SELECT json_agg(json_build_object('sku', a.sku, 'warehouseId', a.warehouse_id, 'quantity', a.quantity)
+                                        ORDER BY a.sku, a.warehouse_id)
+                          FROM reservation_allocations a WHERE a.reservation_id = r.id), '[]') AS allocations
+         FROM reservations r WHERE r.id = $1`,
       [id],
     );
     const row = rows[0];
     if (!row) return undefined;
     if (row.status === 'failed') return { failed: row.shortfall ?? [] };
-    const { rows: allocations } = await client.query<{ sku: string; warehouse_id: string; quantity: number }>(
-      'SELECT sku, warehouse_id, quantity FROM reservation_allocations WHERE reservation_id = $1 ORDER BY sku, warehouse_id',
-      [id],
-    );
-    return {
-      id: row.id,
-      status: row.status,
-      expiresAt: row.expires_at,
-      allocations: allocations.map((a) => ({
-        sku: a.sku,
-        warehouseId: a.warehouse_id,
-        quantity: a.quantity,
-      })),
-    };
+    return { id: row.id, status: row.status, expiresAt: row.expires_at, allocations: row.allocations };
   }
 
-  async #insertAllocations(
-    client: PoolClient,
-    reservationId: string,
-    allocations: Allocation[],
-  ): Promise<void> {
-    await client.query(
-      `INSERT INTO reservation_allocations (reservation_id, sku, warehouse_id, quantity)
-       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[])`,
-      [
-        reservationId,
-        allocations.map((a) => a.sku),
-        allocations.map((a) => a.warehouseId),
-        allocations.map((a) => a.quantity),
-      ],
-    );
-  }
-
-  /**
-   * reserve: available → reserved; return: reserved → available; consume: reserved leaves;
-   * restock: what left comes back to available.
-   */
   async #moveStock(
     client: PoolClient,
     allocations: Allocation[],
