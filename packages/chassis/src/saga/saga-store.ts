@@ -210,10 +210,10 @@ export class SagaStore {
 }
 
 /**
- * The log row of an applied transition, written by the statement that stores the state; the
- * arguments name the statement's parameters for status, input, request id and detail.
+ * The log row of an applied transition, written by the statement that stores the state: `INSERT …
+ * SELECT` from the CTE (`source`) that returned its `saga_id`; the other arguments place status,
+ * input, request id and detail in the statement.
  */
-/** The log row of a stored saga: `INSERT … SELECT` from the CTE (`source`) that returned its `saga_id`. */
 const logFrom = (source: string, status: string, input: string, requestId: string, detail: string) =>
   `INSERT INTO saga_log (saga_id, input, request_id, outcome, status, detail)
    SELECT saga_id, ${input}, ${requestId}, 'applied', ${status}, ${detail} FROM ${source}`;

@@ -50,10 +50,11 @@ export interface HttpsClientSettings {
 /**
  * Every HTTPS connection this process opens from now on (fetch, undici's `request`, jose's key
  * fetches, the chassis's `JsonHttpClient`) presents the workload's certificate, the current one,
- * and trusts the workload CA beside the public roots. A peer whose certificate carries a SPIFFE id of the workload's own trust domain
- * is a workload of the platform (its certificate names no host: instances are found by address); a
- * pinned address must present exactly its certificate; any other server is checked by host name
- * as usual, so an HTTPS call to the outside world still works. Plain HTTP is untouched.
+ * and trusts the workload CA beside the public roots. A peer whose certificate carries a SPIFFE id
+ * of the workload's own trust domain is a workload of the platform (its certificate names no host:
+ * instances are found by address); a pinned address must present exactly its certificate; any
+ * other server is checked by host name as usual, so an HTTPS call to the outside world still works.
+ * Plain HTTP is untouched.
  *
  * Process-wide on purpose: a workload has one identity, and each call site (the gateway's reads,
  * its proxy, token verification, the supervisor's probes and scrapes) then needs no TLS of its own.

@@ -325,6 +325,10 @@ export class PostgresInventory implements Inventory {
     return { id: row.id, status: row.status, expiresAt: row.expires_at, allocations: row.allocations };
   }
 
+  /**
+   * reserve: available → reserved; return: reserved → available; consume: reserved leaves;
+   * restock: what left comes back to available.
+   */
   async #moveStock(
     client: PoolClient,
     allocations: Allocation[],
