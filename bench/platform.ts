@@ -83,7 +83,7 @@ export async function startPlatform(
   env: Record<string, string> = {},
 ): Promise<BenchPlatform> {
   const dataDir = mkdtempSync(path.join(tmpdir(), `mercato-bench-${name}-`));
-  const child = new ProcessUnderTest(['--import', 'tsx', 'apps/cli/src/main.ts', 'start'], {
+  const child = new ProcessUnderTest(['apps/cli/bin/mercato.mjs', 'start'], {
     cwd: root,
     env: platformEnvironment(dataDir, ports, env),
   });

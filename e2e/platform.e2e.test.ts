@@ -167,16 +167,16 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
       expect((await ask(`Bearer ${customer}`)).status, name).toBe(403);
       expect((await ask(`Bearer ${token}`)).status, name).toBe(200);
     }
-    const cli = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', 'apps/cli/src/main.ts', 'dead-letters', 'catalog', 'list'],
-      { cwd: repositoryRoot, env: { ...process.env, MERCATO_DATA_DIR: dataDir }, encoding: 'utf8' },
-    );
+    const cli = spawnSync(process.execPath, ['apps/cli/bin/mercato.mjs', 'dead-letters', 'catalog', 'list'], {
+      cwd: repositoryRoot,
+      env: { ...process.env, MERCATO_DATA_DIR: dataDir },
+      encoding: 'utf8',
+    });
     expect(cli.status, cli.stderr).toBe(0);
     expect(JSON.parse(cli.stdout)).toEqual({ items: [] });
     const projections = spawnSync(
       process.execPath,
-      ['--import', 'tsx', 'apps/cli/src/main.ts', 'projections', 'status', 'order-view'],
+      ['apps/cli/bin/mercato.mjs', 'projections', 'status', 'order-view'],
       { cwd: repositoryRoot, env: { ...process.env, MERCATO_DATA_DIR: dataDir }, encoding: 'utf8' },
     );
     expect(projections.status, projections.stderr).toBe(0);

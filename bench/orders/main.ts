@@ -98,7 +98,7 @@ function startPlatform(
   profileDir?: string,
 ): ProcessUnderTest {
   const profileFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  return new ProcessUnderTest([...profileFlags, '--import', 'tsx', 'apps/cli/src/main.ts', 'start'], {
+  return new ProcessUnderTest([...profileFlags, 'apps/cli/bin/mercato.mjs', 'start'], {
     cwd: root,
     env: platformEnvironment(dataDir, ports, {
       GATEWAY_RATE_LIMIT_DEFAULT: 'off',

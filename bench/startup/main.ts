@@ -75,7 +75,7 @@ const rssMb = (pid: number | null | undefined): number => {
 
 function startPlatform(runtime: string, dataDir: string): { platform: ProcessUnderTest; began: number } {
   const began = Date.now();
-  const platform = new ProcessUnderTest(['--import', 'tsx', 'apps/cli/src/main.ts', 'start'], {
+  const platform = new ProcessUnderTest(['apps/cli/bin/mercato.mjs', 'start'], {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',
@@ -225,7 +225,7 @@ async function measureRuntime(runtime: string): Promise<RuntimeResult> {
 // The full build is timed separately; a smoke run leaves it to the start, which builds what is stale.
 const buildBegan = Date.now();
 if (!smoke)
-  execFileSync(process.execPath, ['--import', 'tsx', 'apps/cli/src/main.ts', 'build'], {
+  execFileSync(process.execPath, ['apps/cli/bin/mercato.mjs', 'build'], {
     cwd: root,
     stdio: 'inherit',
   });

@@ -8,7 +8,7 @@ import { repositoryRoot } from './platform-process.ts';
  * does): the first suite of a CI run builds everything, the next ones find every bundle fresh.
  */
 export default function buildServices(): void {
-  const built = spawnSync(process.execPath, ['--import', 'tsx', 'apps/cli/src/main.ts', 'build', '--stale'], {
+  const built = spawnSync(process.execPath, ['apps/cli/bin/mercato.mjs', 'build', '--stale'], {
     cwd: repositoryRoot,
     encoding: 'utf8',
     env: process.env,

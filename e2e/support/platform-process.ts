@@ -47,7 +47,7 @@ export class PlatformProcess extends ProcessUnderTest {
   readonly dataDir: string;
 
   constructor(dataDir: string, ports: PlatformPorts, extraEnv: Record<string, string> = {}) {
-    super(['--import', 'tsx', 'apps/cli/src/main.ts', 'start'], {
+    super(['apps/cli/bin/mercato.mjs', 'start'], {
       cwd: repositoryRoot,
       env: {
         PATH: process.env.PATH ?? '',

@@ -4,7 +4,7 @@ import { repositoryRoot } from './platform-process.ts';
 /** Runs the CLI (`mercato …`) against the platform whose data directory is `dataDir`; its output and exit code. */
 export function mercato(dataDir: string, args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'apps/cli/src/main.ts', ...args], {
+    const child = spawn(process.execPath, ['apps/cli/bin/mercato.mjs', ...args], {
       cwd: repositoryRoot,
       env: { ...process.env, MERCATO_DATA_DIR: dataDir },
       stdio: ['ignore', 'pipe', 'pipe'],

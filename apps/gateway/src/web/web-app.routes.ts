@@ -72,8 +72,7 @@ export const webAppRoutes =
         throw new AppError({
           code: 'WEB.NOT_BUILT',
           kind: 'unavailable',
-          message:
-            'The web app is not built: npm start builds it (or node --import tsx apps/cli/src/main.ts build)',
+          message: 'The web app is not built: npm start builds it (or npm run build)',
         });
       return reply
         .header('cache-control', 'no-cache')

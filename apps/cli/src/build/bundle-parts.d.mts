@@ -1,0 +1,4 @@
+import type { Plugin } from 'esbuild';
+
+export declare const externalPackages: string[];
+export declare const ownLocations: Plugin;
