@@ -80,6 +80,42 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory service over gRPC', p
     expect(after?.reserved).toBe(quantity);
   });
 
+  it('makes a reserve that waited for another writer of the same id answer with what that writer committed', async () => {
+    const before = (await client().getStock({ sku: 'APP-0003' })).stock;
+    // Another writer of res-raced (a redelivered command on another instance) holds its lock…
+    const writer = await db.connect();
+    try {
+      await writer.query('BEGIN');
+      await writer.query("SELECT pg_advisory_xact_lock(hashtext('res-raced'))");
+      const reserving = client().reserveStock({
+        reservationId: 'res-raced',
+        lines: [{ sku: 'APP-0003', quantity: 2 }],
+      });
+      await waitFor('the reserve waiting for the lock', async () => {
+        const { rows } = await db.query(
+          "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = hashtext('res-raced')::oid",
+        );
+        return rows.length > 0;
+      });
+      // …and commits its reservation while this reserve waits: the reserve, once it has the lock,
+      // reads a snapshot taken after the wait and answers with it, moving no stock of its own.
+      await writer.query(
+        "INSERT INTO reservations (id, status, expires_at, created_at, updated_at) VALUES ('res-raced', 'active', now() + interval '1 hour', now(), now())",
+      );
+      await writer.query(
+        "INSERT INTO reservation_allocations (reservation_id, sku, warehouse_id, quantity) VALUES ('res-raced', 'APP-0003', 'wh-lyon', 2)",
+      );
+      await writer.query('COMMIT');
+      const { reservation } = await reserving;
+      expect(
+        reservation?.allocations.map(({ sku, warehouseId, quantity }) => ({ sku, warehouseId, quantity })),
+      ).toEqual([{ sku: 'APP-0003', warehouseId: 'wh-lyon', quantity: 2 }]);
+      expect((await client().getStock({ sku: 'APP-0003' })).stock?.available).toBe(before?.available);
+    } finally {
+      writer.release();
+    }
+  });
+
   it('reserves nothing when one line is short, and says which', async () => {
     const before = (await client().getStock({ sku: 'APP-0001' })).stock;
     const error = await grpcFailure(

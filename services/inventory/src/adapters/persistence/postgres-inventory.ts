@@ -117,8 +117,7 @@ export class PostgresInventory implements Inventory {
   ): Promise<Reservation | { failed: Shortfall[] }> {
     const now = this.#options.now();
     const messages = inventoryMessages(this.#options.correlationId(), now);
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [command.reservationId]);
-    const existing = await this.#loadReservation(client, command.reservationId);
+    const existing = await this.#lockReservation(client, command.reservationId);
     if (existing) return existing;
 
     const lines = mergeLines(command.lines);
@@ -190,8 +189,7 @@ export class PostgresInventory implements Inventory {
    * reserve that arrives after it does nothing.
    */
   async releaseIn(client: Transaction, reservationId: string): Promise<Reservation> {
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [reservationId]);
-    const existing = await this.#loadReservation(client, reservationId);
+    const existing = await this.#lockReservation(client, reservationId);
     if (!existing) {
       const now = this.#options.now();
       await client.query(
@@ -267,8 +265,7 @@ export class PostgresInventory implements Inventory {
     action: ReservationAction,
   ): Promise<Reservation> {
     const now = this.#options.now();
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [reservationId]);
-    const reservation = await this.#loadReservation(client, reservationId);
+    const reservation = await this.#lockReservation(client, reservationId);
     if (!reservation) throw inventoryErrors.reservationNotFound(reservationId);
     if ('failed' in reservation)
       throw inventoryErrors.rejectedTransition(reservationId, { reason: 'not_active', status: 'released' });
@@ -306,17 +303,17 @@ export class PostgresInventory implements Inventory {
     return { ...reservation, status: next.value.status };
   }
 
-  async #loadReservation(
+  /**
+   * Takes the reservation's advisory lock for the rest of the transaction (two writers of one id
+   * never interleave, even before its row exists), then reads it with its allocations as the writer
+   * it may have waited for left it: one round trip (inventory_lock_reservation, a migration).
+   */
+  async #lockReservation(
     client: PoolClient,
     id: string,
   ): Promise<Reservation | { failed: Shortfall[] } | undefined> {
-    // The reservation with its allocations in one statement.
     const { rows } = await client.query<ReservationRow>(
-      `SELECT r.id, r.status, r.expires_at, r.shortfall,
-              coalesce((SELECT json_agg(json_build_object('sku', a.sku, 'warehouseId', a.warehouse_id, 'quantity', a.quantity)
-                                        ORDER BY a.sku, a.warehouse_id)
-                          FROM reservation_allocations a WHERE a.reservation_id = r.id), '[]') AS allocations
-         FROM reservations r WHERE r.id = $1`,
+      'SELECT id, status, expires_at, shortfall, allocations FROM inventory_lock_reservation($1)',
       [id],
     );
     const row = rows[0];
