@@ -1118,6 +1118,16 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
         `${signedUp.filter((who) => who.where === 'monolith').length} signed up by the monolith, ${servicesOrders.length} orders placed by the services; ` +
         `${askedAgain.length} registrations timed out at the edge and asked again`,
     );
+    if (failed.length > 0) {
+      const tally = new Map<string, number>();
+      for (const { what, status, code } of failed) {
+        const key = `${what} ${status} ${code ?? '-'}`;
+        tally.set(key, (tally.get(key) ?? 0) + 1);
+      }
+      console.log(
+        `failed, by request, status and code: ${[...tally].map(([key, n]) => `${key} ×${n}`).join('; ')}`,
+      );
+    }
     expect(failed).toEqual([]);
     expect(retirement).toMatch(/^drift 0 /m);
     expect(retirement).toContain('dropped slot mercato_legacy_cdc and publication mercato_legacy_cdc');
@@ -1169,8 +1179,11 @@ describe('legacy migration, phase 1: the services follow the monolith', () => {
         return response?.status === 200;
       });
     }
-    // Every capability moved and the monolith retired, each step under traffic: about 70 s alone, and
-    // 90 s on 5 December in CI beside the other suites (a move's drift check waits for the services
-    // to have applied what the monolith wrote, which takes longer on a loaded machine).
-  }, 240_000);
+    // Every capability moved and the monolith retired, each step under traffic: about 70–95 s alone,
+    // 90 s on 5 December in CI beside the other suites, 182 s beside two busy loops and over 240 s
+    // in a CI run of 6 December on a machine at a load of 8 (a move's drift check waits for the
+    // services to have applied what the monolith wrote, which takes longer on a loaded machine). A
+    // test that times out is not stopped: its traffic ran on against the platform the suite's
+    // teardown stopped, and counted 238 requests failed after the fact. Hence the room.
+  }, 480_000);
 });

@@ -18,6 +18,12 @@ import {
 const ports = { postgres: 25391, gateway: 18080, base: 14001, grpcBase: 15001 };
 const gateway = `http://127.0.0.1:${ports.gateway}`;
 const READY = /all services ready in/;
+/**
+ * How long a start may take here before the test gives up: a bound against a hang, not a figure
+ * (bench/startup measures the start: about 5 s warm). Beside the integration suites on a loaded
+ * 2-core machine a first start with initdb took over 30 s (CI, 6 December).
+ */
+const READY_WITHIN_MS = 60_000;
 const logFields = ['timestamp', 'level', 'service', 'trace_id', 'span_id', 'correlation_id', 'message'];
 
 const allPids = (state: RunState): number[] =>
@@ -43,9 +49,9 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
 
   const superuser = (database?: string) => superuserClient(dataDir, ports.postgres, database);
 
-  it('reaches "all services ready" within 30 s and serves the catalog through the gateway', async () => {
+  it('reaches "all services ready" and serves the catalog through the gateway', async () => {
     platform = new PlatformProcess(dataDir, ports);
-    await platform.waitForLine(READY, 30_000);
+    await platform.waitForLine(READY, READY_WITHIN_MS);
     stragglers.push(...allPids(await platform.state()));
 
     expect((await fetch(`${gateway}/readyz`)).status).toBe(200);
@@ -265,7 +271,7 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
 
   it('reuses the data on the next start without seeding again', async () => {
     platform = new PlatformProcess(dataDir, ports);
-    await platform.waitForLine(READY, 30_000);
+    await platform.waitForLine(READY, READY_WITHIN_MS);
     stragglers.push(...allPids(await platform.state()));
     const page = (await (await fetch(`${gateway}/api/catalog/products`)).json()) as { total: number };
     expect(page.total).toBe(63);
@@ -295,7 +301,7 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
     );
 
     platform = new PlatformProcess(dataDir, ports);
-    await platform.waitForLine(READY, 30_000);
+    await platform.waitForLine(READY, READY_WITHIN_MS);
     stragglers.push(...allPids(await platform.state()));
     expect(isAlive(state.postgres.pid)).toBe(false);
     expect((await fetch(`${gateway}/readyz`)).status).toBe(200);
