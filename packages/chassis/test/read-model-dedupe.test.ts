@@ -6,7 +6,11 @@ import { migrate } from '../src/db/migrate.ts';
 import { createLogger } from '../src/logging/create-logger.ts';
 import { messageStoreMigrations } from '../src/messaging/migrations-path.ts';
 import { PostgresMessageBus } from '../src/messaging/postgres-bus/postgres-message-bus.ts';
-import { createAppliedEvents, firstApplications } from '../src/projections/applied-events.ts';
+import {
+  createAppliedEvents,
+  firstApplications,
+  PLAIN_INSERT_FROM,
+} from '../src/projections/applied-events.ts';
 import type { EventLog } from '../src/projections/event-log.port.ts';
 import { PostgresEventLog } from '../src/projections/postgres-event-log.ts';
 import type { ReadModel, ReadModelEvent } from '../src/projections/read-model.ts';
@@ -205,6 +209,39 @@ describe.skipIf(!postgres.available)(suiteTitle('a busy read model', postgres), 
 });
 
 describe.skipIf(!postgres.available)(suiteTitle('the ids a generation applied', postgres), () => {
+  it('records a small batch in one statement, a large one under a savepoint', async () => {
+    const database = await createTestDatabase('dedupe_statements');
+    const pool = createPool({ url: database.url, max: 1, applicationName: 'dedupe-test' }, logger);
+    try {
+      await pool.query('CREATE SCHEMA applied');
+      await inTransaction(pool, (transaction) => createAppliedEvents(transaction, 'applied'));
+      const statements = (count: number, from: number) =>
+        inTransaction(pool, async (transaction) => {
+          const sent: string[] = [];
+          const counted = new Proxy(transaction, {
+            get: (target, property, receiver) =>
+              property === 'query'
+                ? (text: string, values?: unknown[]) => {
+                    sent.push(text.trim().split(/\s+/)[0] ?? '');
+                    return target.query(text, values);
+                  }
+                : Reflect.get(target, property, receiver),
+          });
+          const events: ReadModelEvent[] = Array.from({ length: count }, (_, index) => ({
+            position: String(index),
+            envelope: { ...sale('s', 1), event_id: `evt_${from + index}` },
+          }));
+          expect(await firstApplications(counted, 'applied', events)).toHaveLength(count);
+          return sent;
+        });
+      expect(await statements(3, 0)).toEqual(['WITH']);
+      expect(await statements(PLAIN_INSERT_FROM, 100)).toEqual(['SAVEPOINT', 'INSERT', 'RELEASE']);
+    } finally {
+      await pool.end();
+      await database.drop();
+    }
+  });
+
   it('passes each event id once: copies of earlier batches and copies within a batch are skipped', async () => {
     const database = await createTestDatabase('dedupe_ids');
     const pool = createPool({ url: database.url, max: 1, applicationName: 'dedupe-test' }, logger);
@@ -225,6 +262,12 @@ describe.skipIf(!postgres.available)(suiteTitle('the ids a generation applied', 
       // Twice within the batch, and once more with one seen before: the first copy only.
       expect(await batch('c', 'b', 'c', 'f')).toEqual(['0', '3']);
       expect(await batch('g')).toEqual(['0']);
+      // A large batch: the plain insert first, and with a copy of an earlier batch in it, again
+      // carefully; a batch of every id new is recorded whole.
+      const many = (from: number) => Array.from({ length: PLAIN_INSERT_FROM }, (_, i) => `m${from + i}`);
+      expect(await batch(...many(0))).toHaveLength(PLAIN_INSERT_FROM);
+      const withCopy = [...many(PLAIN_INSERT_FROM).slice(1), 'a'];
+      expect(await batch(...withCopy)).toEqual(withCopy.slice(0, -1).map((_, index) => String(index)));
     } finally {
       await pool.end();
       await database.drop();

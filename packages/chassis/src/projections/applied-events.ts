@@ -18,15 +18,19 @@ export async function createAppliedEvents(transaction: Transaction, schema: stri
 }
 
 const UNIQUE_VIOLATION = '23505';
+/** The batch size from which the plain insert under a savepoint is tried first (see below). */
+export const PLAIN_INSERT_FROM = 64;
 
 /**
  * Records the batch's event ids and returns the events seen for the first time, in order: not an
  * event the generation applied before, nor the second copy of one within the batch.
  *
- * Copies are rare, so a batch is first recorded with a plain INSERT under a savepoint: a third of
- * what `ON CONFLICT` costs per row (speculative insertion), measured at 0.2 against 0.55 s per
- * 100k ids. A copy makes it fail on the key; the savepoint is rolled back and the batch recorded
- * again with `ON CONFLICT DO NOTHING`, answering only the copies to skip.
+ * Copies are rare, so a large batch is first recorded with a plain INSERT under a savepoint: a
+ * third of what `ON CONFLICT` costs per row (speculative insertion), measured at 0.2 against 0.55 s
+ * per 100k ids. A copy makes it fail on the key; the savepoint is rolled back and the batch recorded
+ * again with `ON CONFLICT DO NOTHING`, answering only the copies to skip. A small batch (a live
+ * read model's usual one: a few events) goes to `ON CONFLICT` at once: its 3.5 µs a row more cost
+ * less than the savepoint's two round trips, which were 2 of a live batch's 8 statements.
  */
 export async function firstApplications(
   transaction: Transaction,
@@ -36,7 +40,7 @@ export async function firstApplications(
   if (events.length === 0) return [];
   const ids = events.map((event) => event.envelope.event_id);
   const table = `${schema}.${APPLIED_EVENTS_TABLE}`;
-  if (new Set(ids).size === ids.length) {
+  if (ids.length >= PLAIN_INSERT_FROM && new Set(ids).size === ids.length) {
     await transaction.query('SAVEPOINT applied_events');
     try {
       await transaction.query(`INSERT INTO ${table} (event_id) SELECT unnest($1::text[])`, [ids]);
