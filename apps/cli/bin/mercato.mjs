@@ -47,10 +47,16 @@ function isStale() {
 }
 
 async function build() {
-  const [{ build: esbuild }, { externalPackages, ownLocations }] = await Promise.all([
-    import('esbuild'),
-    import('../src/build/bundle-parts.mjs'),
-  ]);
+  const esbuildModule = await import('esbuild').catch((error) => {
+    process.stderr.write(
+      error.code === 'ERR_MODULE_NOT_FOUND'
+        ? 'mercato: esbuild is not installed here: run `npm ci` in the repository first\n'
+        : `mercato: esbuild could not be loaded to build the CLI: ${error.message}\n`,
+    );
+    process.exit(1);
+  });
+  const { build: esbuild } = esbuildModule;
+  const { externalPackages, ownLocations } = await import('../src/build/bundle-parts.mjs');
   mkdirSync(outdir, { recursive: true });
   const building = path.join(outdir, `mercato.${process.pid}.${randomUUID()}`);
   const startedAt = new Date();
