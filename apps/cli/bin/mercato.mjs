@@ -47,7 +47,7 @@ function isStale() {
 }
 
 async function build() {
-  const esbuildModule = await import('esbuild').catch((error) => {
+  const { build: esbuild } = await import('esbuild').catch((error) => {
     process.stderr.write(
       error.code === 'ERR_MODULE_NOT_FOUND'
         ? 'mercato: esbuild is not installed here: run `npm ci` in the repository first\n'
@@ -55,16 +55,16 @@ async function build() {
     );
     process.exit(1);
   });
-  const { build: esbuild } = esbuildModule;
   const { externalPackages, ownLocations } = await import('../src/build/bundle-parts.mjs');
-  mkdirSync(outdir, { recursive: true });
-  const building = path.join(outdir, `mercato.${process.pid}.${randomUUID()}`);
   const startedAt = new Date();
   let result;
   try {
     result = await esbuild({
       entryPoints: [path.join(cliDirectory, 'src', 'main.ts')],
-      outfile: `${building}.mjs`,
+      // Kept in memory and written below under names of its own: the bundle's last line names its
+      // map as it will be called once renamed into place.
+      outfile: bundle,
+      write: false,
       bundle: true,
       platform: 'node',
       format: 'esm',
@@ -95,19 +95,14 @@ async function build() {
   const inputs = Object.keys(result.metafile.inputs)
     .map((input) => path.relative(repositoryRoot, path.resolve(input)))
     .filter((input) => !input.split(path.sep).includes('node_modules'));
-  // The bundle's last line names the map it was written beside; it is renamed.
-  const code = readFileSync(`${building}.mjs`, 'utf8').replace(
-    /\/\/# sourceMappingURL=[^\n]*\n?$/,
-    '//# sourceMappingURL=mercato.mjs.map\n',
-  );
-  writeFileSync(`${building}.mjs`, code);
-  writeFileSync(`${building}.json`, `${JSON.stringify({ inputs })}\n`);
+  mkdirSync(outdir, { recursive: true });
+  const building = `${process.pid}.${randomUUID()}`;
+  for (const output of result.outputFiles) writeFileSync(`${output.path}.${building}`, output.contents);
+  writeFileSync(`${record}.${building}`, `${JSON.stringify({ inputs })}\n`);
   // Dated when esbuild began to read: a source saved during the build makes the next start build.
-  utimesSync(`${building}.json`, startedAt, startedAt);
-  renameSync(`${building}.mjs.map`, `${bundle}.map`);
-  renameSync(`${building}.mjs`, bundle);
-  // The record last: its time is what the inputs are compared with.
-  renameSync(`${building}.json`, record);
+  utimesSync(`${record}.${building}`, startedAt, startedAt);
+  // The map before the bundle that names it; the record last: its time is what inputs are compared with.
+  for (const file of [`${bundle}.map`, bundle, record]) renameSync(`${file}.${building}`, file);
 }
 
 if (isStale()) await build();
