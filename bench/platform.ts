@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ProcessUnderTest, waitFor } from '@mercato/chassis/testing';
 import { demoOrderSkus } from '@mercato/demo-shop';
 import pg from 'pg';
+import { MERCATO_CLI } from '../e2e/support/platform-process.ts';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 export const demoSkus = demoOrderSkus;
@@ -83,7 +84,7 @@ export async function startPlatform(
   env: Record<string, string> = {},
 ): Promise<BenchPlatform> {
   const dataDir = mkdtempSync(path.join(tmpdir(), `mercato-bench-${name}-`));
-  const child = new ProcessUnderTest(['apps/cli/bin/mercato.mjs', 'start'], {
+  const child = new ProcessUnderTest([MERCATO_CLI, 'start'], {
     cwd: root,
     env: platformEnvironment(dataDir, ports, env),
   });

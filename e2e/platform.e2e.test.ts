@@ -8,6 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   isAlive,
+  MERCATO_CLI,
   PlatformProcess,
   type RunState,
   repositoryRoot,
@@ -173,18 +174,18 @@ describe('the platform started by npm start (embedded PostgreSQL)', () => {
       expect((await ask(`Bearer ${customer}`)).status, name).toBe(403);
       expect((await ask(`Bearer ${token}`)).status, name).toBe(200);
     }
-    const cli = spawnSync(process.execPath, ['apps/cli/bin/mercato.mjs', 'dead-letters', 'catalog', 'list'], {
+    const cli = spawnSync(process.execPath, [MERCATO_CLI, 'dead-letters', 'catalog', 'list'], {
       cwd: repositoryRoot,
       env: { ...process.env, MERCATO_DATA_DIR: dataDir },
       encoding: 'utf8',
     });
     expect(cli.status, cli.stderr).toBe(0);
     expect(JSON.parse(cli.stdout)).toEqual({ items: [] });
-    const projections = spawnSync(
-      process.execPath,
-      ['apps/cli/bin/mercato.mjs', 'projections', 'status', 'order-view'],
-      { cwd: repositoryRoot, env: { ...process.env, MERCATO_DATA_DIR: dataDir }, encoding: 'utf8' },
-    );
+    const projections = spawnSync(process.execPath, [MERCATO_CLI, 'projections', 'status', 'order-view'], {
+      cwd: repositoryRoot,
+      env: { ...process.env, MERCATO_DATA_DIR: dataDir },
+      encoding: 'utf8',
+    });
     expect(projections.status, projections.stderr).toBe(0);
     expect(JSON.parse(projections.stdout)).toMatchObject({
       read_model: 'order_view',

@@ -35,6 +35,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ProcessUnderTest } from '@mercato/chassis/testing';
 import pg from 'pg';
+import { MERCATO_CLI } from '../../e2e/support/platform-process.ts';
 import { postgresInsertBaseline } from '../baselines.ts';
 import { customers, platformEnvironment } from '../platform.ts';
 import { cpuBetween, type ProcessLabeller, parentOf, privateMemoryMb, sampleCpu } from '../process-cpu.ts';
@@ -98,7 +99,7 @@ function startPlatform(
   profileDir?: string,
 ): ProcessUnderTest {
   const profileFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  return new ProcessUnderTest([...profileFlags, 'apps/cli/bin/mercato.mjs', 'start'], {
+  return new ProcessUnderTest([...profileFlags, MERCATO_CLI, 'start'], {
     cwd: root,
     env: platformEnvironment(dataDir, ports, {
       GATEWAY_RATE_LIMIT_DEFAULT: 'off',

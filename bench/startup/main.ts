@@ -28,6 +28,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ProcessUnderTest, waitFor } from '@mercato/chassis/testing';
 import autocannon from 'autocannon';
+import { MERCATO_CLI } from '../../e2e/support/platform-process.ts';
 import { runtimeSettings } from '../platform.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -75,7 +76,7 @@ const rssMb = (pid: number | null | undefined): number => {
 
 function startPlatform(runtime: string, dataDir: string): { platform: ProcessUnderTest; began: number } {
   const began = Date.now();
-  const platform = new ProcessUnderTest(['apps/cli/bin/mercato.mjs', 'start'], {
+  const platform = new ProcessUnderTest([MERCATO_CLI, 'start'], {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',
@@ -225,7 +226,7 @@ async function measureRuntime(runtime: string): Promise<RuntimeResult> {
 // The full build is timed separately; a smoke run leaves it to the start, which builds what is stale.
 const buildBegan = Date.now();
 if (!smoke)
-  execFileSync(process.execPath, ['apps/cli/bin/mercato.mjs', 'build'], {
+  execFileSync(process.execPath, [MERCATO_CLI, 'build'], {
     cwd: root,
     stdio: 'inherit',
   });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { repositoryRoot } from './platform-process.ts';
+import { MERCATO_CLI, repositoryRoot } from './platform-process.ts';
 
 /**
  * vitest globalSetup of the e2e and chaos suites: every service's bundle is built before any
@@ -8,7 +8,7 @@ import { repositoryRoot } from './platform-process.ts';
  * does): the first suite of a CI run builds everything, the next ones find every bundle fresh.
  */
 export default function buildServices(): void {
-  const built = spawnSync(process.execPath, ['apps/cli/bin/mercato.mjs', 'build', '--stale'], {
+  const built = spawnSync(process.execPath, [MERCATO_CLI, 'build', '--stale'], {
     cwd: repositoryRoot,
     encoding: 'utf8',
     env: process.env,

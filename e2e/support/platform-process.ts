@@ -8,6 +8,8 @@ export { isAlive } from '@mercato/chassis/testing';
 import pg from 'pg';
 
 export const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
+/** The `mercato` command, relative to the repository root (its launcher runs the CLI's bundle). */
+export const MERCATO_CLI = 'apps/cli/bin/mercato.mjs';
 
 export interface PlatformPorts {
   postgres: number;
@@ -47,7 +49,7 @@ export class PlatformProcess extends ProcessUnderTest {
   readonly dataDir: string;
 
   constructor(dataDir: string, ports: PlatformPorts, extraEnv: Record<string, string> = {}) {
-    super(['apps/cli/bin/mercato.mjs', 'start'], {
+    super([MERCATO_CLI, 'start'], {
       cwd: repositoryRoot,
       env: {
         PATH: process.env.PATH ?? '',

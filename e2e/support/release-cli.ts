@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { repositoryRoot } from './platform-process.ts';
+import { MERCATO_CLI, repositoryRoot } from './platform-process.ts';
 
 /** Runs the CLI (`mercato …`) against the platform whose data directory is `dataDir`; its output and exit code. */
 export function mercato(dataDir: string, args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['apps/cli/bin/mercato.mjs', ...args], {
+    const child = spawn(process.execPath, [MERCATO_CLI, ...args], {
       cwd: repositoryRoot,
       env: { ...process.env, MERCATO_DATA_DIR: dataDir },
       stdio: ['ignore', 'pipe', 'pipe'],
