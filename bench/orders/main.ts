@@ -9,7 +9,10 @@
  *     delivery (rows the consumers' inboxes gained), PostgreSQL transactions per order and per
  *     delivery, beside the CPU one baseline `INSERT … COMMIT` transaction costs in the same run;
  *   - placement also offers half the confirmed rate as an open loop, for the latency figures.
- * Platforms (BENCH_MODES): embedded (`npm start`), embedded-untraced (MERCATO_TRACES=false),
+ * Platforms (BENCH_MODES): embedded (`npm start`: each service records new traces within its
+ * budget, MERCATO_TRACE_ROOTS_PER_SECOND, then a share), embedded-all-traced (every trace recorded,
+ * OTEL_TRACES_SAMPLER=parentbased_always_on: the cost before that budget), embedded-untraced
+ * (MERCATO_TRACES=false: spans made but not exported),
  * embedded-unprepared (DATABASE_PREPARED_STATEMENTS=false: every statement parsed and planned on
  * each call, the baseline of prepared statements),
  * embedded-mtls (`--mtls`: every call between services over mutual TLS and authorized by the call
@@ -44,7 +47,14 @@ import { libraryMaps } from './library-maps.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const smoke = process.env.BENCH_SMOKE === '1';
-const knownModes = ['embedded', 'embedded-untraced', 'embedded-unprepared', 'embedded-mtls', 'infra'];
+const knownModes = [
+  'embedded',
+  'embedded-all-traced',
+  'embedded-untraced',
+  'embedded-unprepared',
+  'embedded-mtls',
+  'infra',
+];
 const knownScenarios = ['placement', 'lifecycle'] as const;
 type Scenario = (typeof knownScenarios)[number];
 const modes = (process.env.BENCH_MODES ?? 'embedded').split(',');
@@ -107,6 +117,7 @@ function startPlatform(
       // Every service process writes its profile on exit (the supervisor too, by its own flags).
       ...(profileDir ? { MERCATO_NODE_FLAGS: profileFlags.join(' ') } : {}),
       ...(mode === 'embedded-untraced' ? { MERCATO_TRACES: 'false' } : {}),
+      ...(mode === 'embedded-all-traced' ? { OTEL_TRACES_SAMPLER: 'parentbased_always_on' } : {}),
       ...(mode === 'embedded-unprepared' ? { DATABASE_PREPARED_STATEMENTS: 'false' } : {}),
       ...(mode === 'embedded-mtls' ? { MERCATO_MTLS: 'true' } : {}),
       // Placement alone: confirmed orders are not shipped.
@@ -324,6 +335,8 @@ interface Meter {
   transactions: () => Promise<number>;
   /** Inbox rows per consumer group (`service/group`) so far: one per delivery handled. */
   deliveries: () => Promise<Map<string, number>>;
+  /** Spans the supervisor's span store has received so far (undefined when it keeps none). */
+  spans: () => Promise<number | undefined>;
   close: () => Promise<void>;
 }
 
@@ -339,11 +352,14 @@ interface Cost {
   deliveries_by_group: Record<string, number>;
   cpu_ms_per_delivery: number;
   pg_transactions_per_delivery: number;
+  /** Spans the services recorded and exported, per order (what tracing's sampling left). */
+  spans_per_order: number | null;
 }
 
 async function measured<T>(meter: Meter, work: () => Promise<T>) {
   const transactionsBefore = await meter.transactions();
   const deliveriesBefore = await meter.deliveries();
+  const spansBefore = await meter.spans();
   const cpuBefore = sampleCpu(meter.labeller);
   const postgresBefore = sampleCpu(meter.postgresLabeller);
   const fromUs = monotonicUs();
@@ -357,6 +373,7 @@ async function measured<T>(meter: Meter, work: () => Promise<T>) {
   const postgresAfter = sampleCpu(meter.postgresLabeller);
   const sampledS = (monotonicUs() - fromUs) / 1e6;
   const deliveriesAfter = await meter.deliveries();
+  const spansAfter = await meter.spans();
   const deliveries = new Map(
     [...deliveriesAfter]
       .map(([group, n]): [string, number] => [group, n - (deliveriesBefore.get(group) ?? 0)])
@@ -377,6 +394,7 @@ async function measured<T>(meter: Meter, work: () => Promise<T>) {
         : [],
     transactions: (await meter.transactions()) - transactionsBefore,
     deliveries,
+    spans: spansBefore === undefined || spansAfter === undefined ? undefined : spansAfter - spansBefore,
   };
 }
 
@@ -392,6 +410,7 @@ function costOf(
   grossPostgres: Array<[string, number]>,
   grossTransactions: number,
   deliveries: Map<string, number>,
+  spans: number | undefined,
   orders: number,
   idle: { rates: Idle; seconds: number } | undefined,
 ): Cost {
@@ -424,6 +443,7 @@ function costOf(
     ),
     cpu_ms_per_delivery: perUnit(platformMs, delivered),
     pg_transactions_per_delivery: perUnit(transactions, delivered),
+    spans_per_order: spans === undefined ? null : perUnit(spans, orders),
   };
 }
 
@@ -541,8 +561,10 @@ async function platformMeter(
 ): Promise<Meter> {
   const state = JSON.parse(readFileSync(path.join(dataDir, 'run', 'state.json'), 'utf8')) as {
     supervisor_pid?: number;
+    supervisor?: { url?: string };
     services: Record<string, { pid?: number }>;
   };
+  const adminToken = readFileSync(path.join(dataDir, 'run', 'admin-token'), 'utf8').trim();
   const services = new Map(
     Object.entries(state.services).flatMap(([name, service]) => (service.pid ? [[service.pid, name]] : [])),
   );
@@ -607,6 +629,18 @@ async function platformMeter(
         for (const group of groups) counts.set(`${service}/${group.group_name}`, group.n);
       }
       return counts;
+    },
+    spans: async () => {
+      if (!state.supervisor?.url) return undefined;
+      try {
+        const response = await fetch(`${state.supervisor.url}/admin/traces?limit=1`, {
+          headers: { authorization: `Bearer ${adminToken}` },
+        });
+        const body = (await response.json()) as { store?: { spans_received?: number } };
+        return response.ok ? body.store?.spans_received : undefined;
+      } catch {
+        return undefined;
+      }
     },
     close: async () => {
       await Promise.all([admin, ...inboxes.map(([, client]) => client)].map((client) => client.end()));
@@ -732,13 +766,19 @@ async function benchRun(mode: string, scenario: Scenario) {
       run.postgresCpu,
       transactions,
       run.deliveries,
+      run.spans,
       outcome.confirmed,
       undefined,
     );
-    const cost = costOf(run.cpu, run.postgresCpu, transactions, run.deliveries, outcome.confirmed, {
-      rates: idle,
-      seconds: run.sampledS,
-    });
+    const cost = costOf(
+      run.cpu,
+      run.postgresCpu,
+      transactions,
+      run.deliveries,
+      run.spans,
+      outcome.confirmed,
+      { rates: idle, seconds: run.sampledS },
+    );
     const statements =
       profiling && embedded && idleStatements
         ? statementsPerOrder(
@@ -916,6 +956,7 @@ print([
   ['deliveries / order', (r) => r.capacity.cost.deliveries_per_order],
   ['platform CPU ms / delivery', (r) => r.capacity.cost.cpu_ms_per_delivery],
   ['PG transactions / delivery', (r) => r.capacity.cost.pg_transactions_per_delivery],
+  ['spans exported / order', (r) => r.capacity.cost.spans_per_order ?? '-'],
 ]);
 const postgresRoles = [
   ...new Set(results.flatMap((r) => Object.keys(r.capacity.cost.postgres_ms_per_order))),

@@ -70,6 +70,11 @@ export const supervisorConfig = z.object({
   MERCATO_TRACE_STORE_MB: env.int({ min: 1, max: 4096, default: 64 }),
   MERCATO_TRACE_SLOW_MS: env.int({ min: 1, max: 600_000, default: 500 }),
   MERCATO_TRACE_SAMPLE_PERCENT: env.int({ min: 0, max: 100, default: 10 }),
+  /**
+   * Each service records every new trace up to this many a second, then only the share above (the
+   * services read it from the environment they inherit; checked here so a bad value stops `start`).
+   */
+  MERCATO_TRACE_ROOTS_PER_SECOND: env.int({ min: 0, max: 100_000, default: 1 }),
   /** The supervisor's searchable store of the merged logs, in MB. */
   MERCATO_LOG_STORE_MB: env.int({ min: 1, max: 4096, default: 32 }),
   /**

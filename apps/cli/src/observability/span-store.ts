@@ -1,3 +1,4 @@
+import { traceIdDraw } from '@mercato/chassis/trace-id-draw';
 import { type CriticalSection, criticalPath } from './critical-path.ts';
 import { approximateBytes, CORRELATION_ATTRIBUTE, type StoredSpan } from './span.ts';
 
@@ -215,9 +216,8 @@ export class SpanStore {
     if (spans.some((span) => span.status === 'error')) return 'error';
     const { startMs, endMs } = extent(spans);
     if (endMs - startMs >= this.#settings.slowMs) return 'slow';
-    // The trace id's first 32 bits are random (W3C), so they give a uniform draw every process shares.
-    const draw = Number.parseInt(traceId.slice(0, 8), 16) / 0x1_0000_0000;
-    return draw < this.#settings.sampleRate ? 'sampled' : undefined;
+    // The draw the services' head sampler uses beyond its budget: what it records by share, this keeps.
+    return traceIdDraw(traceId) < this.#settings.sampleRate ? 'sampled' : undefined;
   }
 
   #summaryOf(record: TraceRecord): TraceSummary {

@@ -99,6 +99,13 @@ export const serviceConfigShape = {
    */
   DATABASE_PREPARED_STATEMENTS: env.bool(true),
   OTEL_EXPORTER_OTLP_ENDPOINT: env.optionalUrl(['http', 'https']),
+  /**
+   * New traces a second this process records in full (bursts of ten); beyond them, the
+   * MERCATO_TRACE_SAMPLE_PERCENT of trace ids the span store keeps by share
+   * (telemetry/trace-budget-sampler.ts, which reads both before this schema runs).
+   */
+  MERCATO_TRACE_ROOTS_PER_SECOND: env.int({ min: 0, max: 100_000, default: 1 }),
+  MERCATO_TRACE_SAMPLE_PERCENT: env.int({ min: 0, max: 100, default: 10 }),
   /** Opens `/admin/*` to `Authorization: Bearer <this>`; the supervisor makes one per run. */
   MERCATO_ADMIN_TOKEN: z
     .string()

@@ -2,10 +2,11 @@ import { FastifyOtelInstrumentation } from '@fastify/otel';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, ParentBasedSampler, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { CorrelationSpanProcessor } from './correlation-span-processor.ts';
 import { LazyOtlpExporter } from './lazy-otlp-exporter.ts';
+import { TraceBudgetSampler, traceBudgetFrom } from './trace-budget-sampler.ts';
 
 /** Endpoints that are polled constantly and would drown real traces. */
 const quietPaths = new Set(['/healthz', '/readyz', '/metrics']);
@@ -55,6 +56,11 @@ export function startTracing(serviceName: string, environment: NodeJS.ProcessEnv
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': environment.OTEL_SERVICE_NAME ?? serviceName }),
     spanProcessors,
+    // A trace follows its parent's decision; a new one is recorded within this process's budget
+    // (trace-budget-sampler.ts). The standard OTEL_TRACES_SAMPLER, when set, is the SDK's to read.
+    ...(environment.OTEL_TRACES_SAMPLER
+      ? {}
+      : { sampler: new ParentBasedSampler({ root: new TraceBudgetSampler(traceBudgetFrom(environment)) }) }),
   });
   holder[PROVIDER] = provider;
   // W3C trace context and baggage, AsyncLocalStorage context.
