@@ -761,24 +761,10 @@ async function benchRun(mode: string, scenario: Scenario) {
     const outcome = await outcomes(orderDb, placed.accepted, scenario);
     // The watches' own queries are transactions on the order database: not the platform's.
     const transactions = run.transactions - sagaWatch.queries - lifeWatch.queries;
-    const gross = costOf(
-      run.cpu,
-      run.postgresCpu,
-      transactions,
-      run.deliveries,
-      run.spans,
-      outcome.confirmed,
-      undefined,
-    );
-    const cost = costOf(
-      run.cpu,
-      run.postgresCpu,
-      transactions,
-      run.deliveries,
-      run.spans,
-      outcome.confirmed,
-      { rates: idle, seconds: run.sampledS },
-    );
+    const costWith = (idleShare: { rates: Idle; seconds: number } | undefined) =>
+      costOf(run.cpu, run.postgresCpu, transactions, run.deliveries, run.spans, outcome.confirmed, idleShare);
+    const gross = costWith(undefined);
+    const cost = costWith({ rates: idle, seconds: run.sampledS });
     const statements =
       profiling && embedded && idleStatements
         ? statementsPerOrder(
