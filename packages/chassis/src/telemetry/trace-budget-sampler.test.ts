@@ -25,8 +25,9 @@ describe('TraceBudgetSampler', () => {
     // Bursts of ten, or of two seconds' budget when that is more: sixteen here.
     const burst = Array.from({ length: 16 }, () => decide(sampler, highId));
     expect(burst.every((decision) => decision === SamplingDecision.RECORD_AND_SAMPLED)).toBe(true);
-    // Over the budget: outside the share not recorded, inside it recorded.
+    // Over the budget: outside the share not recorded, inside it recorded, spending none of it.
     expect(decide(sampler, highId)).toBe(SamplingDecision.NOT_RECORD);
+    expect(decide(sampler, lowId)).toBe(SamplingDecision.RECORD_AND_SAMPLED);
     expect(decide(sampler, lowId)).toBe(SamplingDecision.RECORD_AND_SAMPLED);
     // An eighth of a second buys one more; a full second eight (never more than the burst).
     now += 130;
@@ -43,13 +44,21 @@ describe('TraceBudgetSampler', () => {
   it('keeps a burst of ten for a small rate, and none for a rate of 0', () => {
     let now = 0;
     const slow = new TraceBudgetSampler({ perSecond: 1, share: 0 }, () => now);
-    const decisions = Array.from({ length: 12 }, () => decide(slow, lowId));
+    const decisions = Array.from({ length: 12 }, () => decide(slow, highId));
     expect(decisions.filter((decision) => decision === SamplingDecision.RECORD_AND_SAMPLED)).toHaveLength(10);
     now += 1_000;
     expect(decide(slow, highId)).toBe(SamplingDecision.RECORD_AND_SAMPLED);
     expect(decide(slow, highId)).toBe(SamplingDecision.NOT_RECORD);
     const none = new TraceBudgetSampler({ perSecond: 0, share: 0 }, () => now);
     expect(decide(none, lowId)).toBe(SamplingDecision.NOT_RECORD);
+  });
+
+  it('spends its budget only on traces outside the share', () => {
+    const sampler = new TraceBudgetSampler({ perSecond: 1, share: 0.5 }, () => 0);
+    for (let index = 0; index < 30; index += 1)
+      expect(decide(sampler, lowId)).toBe(SamplingDecision.RECORD_AND_SAMPLED);
+    const outside = Array.from({ length: 12 }, () => decide(sampler, highId));
+    expect(outside.filter((decision) => decision === SamplingDecision.RECORD_AND_SAMPLED)).toHaveLength(10);
   });
 
   it('with no budget records exactly the share the span store keeps by trace id', () => {

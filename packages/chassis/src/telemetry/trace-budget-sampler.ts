@@ -27,9 +27,10 @@ export const burstOf = (perSecond: number): number => (perSecond > 0 ? Math.max(
  * a message that carries no trace). Spans with a parent follow its decision (ParentBasedSampler), so
  * a trace is recorded in every process or in none.
  *
- * Every new trace is recorded while the process starts at most `perSecond` of them a second (a
- * token bucket holding `burstOf(perSecond)`, refilled continuously, as Jaeger's rate-limiting
- * sampler does). Beyond that budget a trace is recorded only if its id falls in `share`, the draw the
+ * A new trace whose id falls in `share` is recorded (the draw the supervisor's span store keeps by);
+ * of the others, every one while the process records at most `perSecond` of them a second (a token
+ * bucket holding `burstOf(perSecond)`, refilled continuously, as Jaeger's rate-limiting sampler
+ * does). So beyond the budget a trace is recorded only if its id falls in `share`, the draw the
  * supervisor's span store uses to keep traces that are neither failed nor slow: under load the
  * services stop making, encoding and sending the spans of traces the store would drop anyway, and
  * what the store keeps by share is unchanged. What is lost is a failed or slow trace beyond the
@@ -63,7 +64,8 @@ export class TraceBudgetSampler implements Sampler {
     _attributes: Attributes,
     _links: Link[],
   ): SamplingResult {
-    if (this.#take() || traceIdDraw(traceId) < this.#share)
+    // The share first: a trace the store keeps by its id anyway spends none of the budget.
+    if (traceIdDraw(traceId) < this.#share || this.#take())
       return { decision: SamplingDecision.RECORD_AND_SAMPLED };
     return { decision: SamplingDecision.NOT_RECORD };
   }
