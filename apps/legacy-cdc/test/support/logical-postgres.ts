@@ -26,6 +26,7 @@ export async function startLogicalPostgres(): Promise<LogicalPostgres> {
   const dir = await mkdtemp(path.join(tmpdir(), 'mercato-cdc-'));
   const port = await freePort();
   const server = await startEmbeddedPostgres(dir, port, {
+    logicalDecoding: true,
     log: () => undefined,
     onDied: () => undefined,
     onRestarted: () => undefined,
