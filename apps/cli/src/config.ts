@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { env } from '@mercato/chassis/config';
+import { env, traceSamplingShape } from '@mercato/chassis/config';
 import * as z from 'zod';
 import { repositoryRoot } from './services.ts';
 
@@ -66,15 +66,15 @@ export const supervisorConfig = z.object({
   MERCATO_SUPERVISOR_PORT: env.int({ min: 1, max: 32767, default: 0 }),
   /** Services export their spans to the supervisor (OTLP/HTTP), which keeps recent traces for the console. */
   MERCATO_TRACES: env.bool(true),
-  /** The supervisor's span store: its bound in MB, the latency over which a trace is always kept, the share of the rest kept. */
+  /** The supervisor's span store: its bound in MB and the latency over which a trace is always kept. */
   MERCATO_TRACE_STORE_MB: env.int({ min: 1, max: 4096, default: 64 }),
   MERCATO_TRACE_SLOW_MS: env.int({ min: 1, max: 600_000, default: 500 }),
-  MERCATO_TRACE_SAMPLE_PERCENT: env.int({ min: 0, max: 100, default: 10 }),
   /**
-   * Each service records every new trace up to this many a second, then only the share above (the
-   * services read it from the environment they inherit; checked here so a bad value stops `start`).
+   * The share of the rest kept (MERCATO_TRACE_SAMPLE_PERCENT) and each service's budget of new
+   * traces: the services read them from the environment they inherit, and they are checked here as
+   * there, so a bad value stops `start`.
    */
-  MERCATO_TRACE_ROOTS_PER_SECOND: env.int({ min: 0, max: 100_000, default: 1 }),
+  ...traceSamplingShape,
   /** The supervisor's searchable store of the merged logs, in MB. */
   MERCATO_LOG_STORE_MB: env.int({ min: 1, max: 4096, default: 32 }),
   /**

@@ -85,6 +85,17 @@ export const env = {
       .default('info'),
 };
 
+/**
+ * How traces are sampled, read by every service and checked by the supervisor too (whose span store
+ * keeps the same share): new traces a second a process records in full (bursts of ten), and the
+ * share of trace ids recorded beyond them and kept by the span store
+ * (telemetry/trace-budget-sampler.ts, which reads both before a service's schema runs).
+ */
+export const traceSamplingShape = {
+  MERCATO_TRACE_ROOTS_PER_SECOND: env.int({ min: 0, max: 100_000, default: 1 }),
+  MERCATO_TRACE_SAMPLE_PERCENT: env.int({ min: 0, max: 100, default: 10 }),
+};
+
 /** What every service reads, whatever it does. Services extend it with their own variables. */
 export const serviceConfigShape = {
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -99,13 +110,7 @@ export const serviceConfigShape = {
    */
   DATABASE_PREPARED_STATEMENTS: env.bool(true),
   OTEL_EXPORTER_OTLP_ENDPOINT: env.optionalUrl(['http', 'https']),
-  /**
-   * New traces a second this process records in full (bursts of ten); beyond them, the
-   * MERCATO_TRACE_SAMPLE_PERCENT of trace ids the span store keeps by share
-   * (telemetry/trace-budget-sampler.ts, which reads both before this schema runs).
-   */
-  MERCATO_TRACE_ROOTS_PER_SECOND: env.int({ min: 0, max: 100_000, default: 1 }),
-  MERCATO_TRACE_SAMPLE_PERCENT: env.int({ min: 0, max: 100, default: 10 }),
+  ...traceSamplingShape,
   /** Opens `/admin/*` to `Authorization: Bearer <this>`; the supervisor makes one per run. */
   MERCATO_ADMIN_TOKEN: z
     .string()
