@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { peerTable } from '../discovery/static-peers.ts';
 import { defaultPolicySettings } from '../resilience/dependency-policy.ts';
+import { traceRootsPerSecond, traceSamplePercent } from '../telemetry/trace-sampling-limits.ts';
 
 /**
  * Builders for environment variables. Each one says in its message what it expected, so that a bad
@@ -92,8 +93,8 @@ export const env = {
  * (telemetry/trace-budget-sampler.ts, which reads both before a service's schema runs).
  */
 export const traceSamplingShape = {
-  MERCATO_TRACE_ROOTS_PER_SECOND: env.int({ min: 0, max: 100_000, default: 1 }),
-  MERCATO_TRACE_SAMPLE_PERCENT: env.int({ min: 0, max: 100, default: 10 }),
+  MERCATO_TRACE_ROOTS_PER_SECOND: env.int({ min: 0, ...traceRootsPerSecond }),
+  MERCATO_TRACE_SAMPLE_PERCENT: env.int({ min: 0, ...traceSamplePercent }),
 };
 
 /** What every service reads, whatever it does. Services extend it with their own variables. */

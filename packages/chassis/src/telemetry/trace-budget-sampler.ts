@@ -1,6 +1,7 @@
 import type { Attributes, Context, Link, SpanKind } from '@opentelemetry/api';
 import { type Sampler, SamplingDecision, type SamplingResult } from '@opentelemetry/sdk-trace-base';
 import { traceIdDraw } from './trace-id-draw.ts';
+import { traceRootsPerSecond, traceSamplePercent } from './trace-sampling-limits.ts';
 
 export interface TraceBudget {
   /**
@@ -13,11 +14,14 @@ export interface TraceBudget {
 }
 
 /**
- * Defaults: one new trace a second and a tenth of the rest, as AWS X-Ray's default rule records the
- * first request of each second and a share of the others; with bursts of ten, a person clicking
- * through the shop or the console (a page is a few calls) has every trace recorded.
+ * Defaults (trace-sampling-limits.ts): one new trace a second and a tenth of the rest; with bursts of
+ * ten, a person clicking through the shop or the console (a page is a few calls) has every trace
+ * recorded.
  */
-export const defaultTraceBudget: TraceBudget = { perSecond: 1, share: 0.1 };
+export const defaultTraceBudget: TraceBudget = {
+  perSecond: traceRootsPerSecond.default,
+  share: traceSamplePercent.default / 100,
+};
 
 /** How many new traces may be recorded at once: ten, or two seconds' budget when that is more. */
 export const burstOf = (perSecond: number): number => (perSecond > 0 ? Math.max(10, 2 * perSecond) : 0);
@@ -100,7 +104,7 @@ export function traceBudgetFrom(environment: NodeJS.ProcessEnv): TraceBudget {
     return value <= max ? value : fallback;
   };
   return {
-    perSecond: read('MERCATO_TRACE_ROOTS_PER_SECOND', 100_000, defaultTraceBudget.perSecond),
-    share: read('MERCATO_TRACE_SAMPLE_PERCENT', 100, defaultTraceBudget.share * 100) / 100,
+    perSecond: read('MERCATO_TRACE_ROOTS_PER_SECOND', traceRootsPerSecond.max, traceRootsPerSecond.default),
+    share: read('MERCATO_TRACE_SAMPLE_PERCENT', traceSamplePercent.max, traceSamplePercent.default) / 100,
   };
 }
