@@ -876,7 +876,7 @@ const print = (lines: [string, (r: Result) => string | number][]) => {
   for (const [label, pick] of lines) console.log(row(label, results.map(pick)));
 };
 console.log(
-  `\nbench/orders — ${inFlight} orders in their saga at once for ${seconds} s (closed loop)${smoke ? ' [smoke]' : ''}\n`,
+  `\nbench/orders — ${inFlight} orders in their saga at once for ${seconds} s (closed loop), the platform on Node ${process.version}${smoke ? ' [smoke]' : ''}\n`,
 );
 header();
 print([
@@ -1017,7 +1017,7 @@ const resultsFile = modes.includes('embedded-mtls') ? 'orders-mtls.json' : 'orde
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
 writeFileSync(
   path.join(root, 'bench/results', resultsFile),
-  `${JSON.stringify({ in_flight: inFlight, seconds, smoke, results, mtls_cost: mtlsCost }, null, 2)}\n`,
+  `${JSON.stringify({ node: process.version, in_flight: inFlight, seconds, smoke, results, mtls_cost: mtlsCost }, null, 2)}\n`,
 );
 console.log(`\nwritten to bench/results/${resultsFile}`);
 
