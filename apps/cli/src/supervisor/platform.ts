@@ -41,6 +41,7 @@ import { Registry } from './registry.ts';
 import { currentVersion, type Launch, platformReleases } from './releases/platform-releases.ts';
 import { ReleaseController } from './releases/release-controller.ts';
 import { clearRunState, type RunState, writeRunState } from './run-state.ts';
+import { runtimeAdvice } from './runtime-advice.ts';
 import { ServiceProcess } from './service-process.ts';
 import { formatStatusTable } from './status-table.ts';
 import type { WorkloadCertificates } from './workload-certificates.ts';
@@ -451,6 +452,8 @@ export async function startPlatform(
     `all services ready in ${seconds} s — shop ${gatewayUrl()}/, console ${gatewayUrl()}/ops, API ${gatewayUrl()}/api/catalog/products, docs ${gatewayUrl()}/docs\n`,
   );
   logger.info({ seconds: Number(seconds) }, 'all services ready');
+  const advice = runtimeAdvice(process.version);
+  if (advice) output.text(`${advice}\n`);
   return { stop };
 }
 
