@@ -26,9 +26,17 @@ import { fulfillmentDefinition } from '../src/fulfillment.service.ts';
 
 const postgres = await probePostgres();
 
-/** A carrier that takes every parcel and delivers it at once, remembering what it was handed. */
+/** Parcels whose reference starts so are delivered this long after the hand-over, as estimated. */
+const ESTIMATED = { prefix: 'ord_eta', afterMs: 800 };
+
+/**
+ * A carrier that takes every parcel and delivers it at once, remembering what it was handed and how
+ * often each parcel was tracked; parcels of ESTIMATED are delivered later, at the time it estimated.
+ */
 async function startCarrier() {
   const handed: { reference: string; key: string }[] = [];
+  const tracked = new Map<string, number>();
+  const estimates = new Map<string, Date>();
   const gate = { arrived: 0, open: Promise.resolve() };
   const server: Server = createServer((request, response) => {
     let body = '';
@@ -42,10 +50,25 @@ async function startCarrier() {
       if (request.method === 'POST') {
         const { reference } = JSON.parse(body) as { reference: string };
         handed.push({ reference, key: String(request.headers['idempotency-key']) });
+        const id = `cs_${reference}`;
+        if (reference.startsWith(ESTIMATED.prefix))
+          estimates.set(id, new Date(Date.now() + ESTIMATED.afterMs));
         response.statusCode = 201;
         response.end(
-          JSON.stringify({ id: `cs_${reference}`, status: 'in_transit', tracking_number: 'TRK1' }),
+          JSON.stringify({
+            id,
+            status: 'in_transit',
+            tracking_number: 'TRK1',
+            estimated_delivery: estimates.get(id)?.toISOString() ?? null,
+          }),
         );
+        return;
+      }
+      const id = decodeURIComponent(request.url?.split('/').at(-1) ?? '');
+      tracked.set(id, (tracked.get(id) ?? 0) + 1);
+      const estimate = estimates.get(id);
+      if (estimate && estimate.getTime() > Date.now()) {
+        response.end(JSON.stringify({ status: 'in_transit', estimated_delivery: estimate.toISOString() }));
         return;
       }
       response.end(JSON.stringify({ status: 'delivered', delivered_at: new Date().toISOString() }));
@@ -55,6 +78,8 @@ async function startCarrier() {
   const { port } = server.address() as AddressInfo;
   return {
     handed,
+    /** Tracking calls by the carrier's shipment id. */
+    tracked,
     gate,
     /** Hand-overs wait until the returned function is called, as a slow carrier's. */
     hold(): () => void {
@@ -166,6 +191,18 @@ describe.skipIf(!postgres.available)(
       expect(carrier.handed.find((parcel) => parcel.reference === 'ord_ship')?.key).toBe(
         shipment?.shipmentId,
       );
+    });
+
+    it('tracks a parcel from its estimated delivery on, not every interval before it', async () => {
+      const orderId = `${ESTIMATED.prefix}_1`;
+      const confirmed = Date.now();
+      await confirm(orderId);
+      await waitFor('delivered', async () => (await status(orderId).catch(() => undefined)) === 'delivered');
+      expect(Date.now() - confirmed).toBeGreaterThanOrEqual(ESTIMATED.afterMs);
+      // Tracked every 50 ms (FULFILLMENT_TRACK_EVERY_MS), the 800 ms in transit would take about 16
+      // calls; from the estimate on, one (two if the first came a moment before the carrier's clock).
+      expect(carrier.tracked.get(`cs_${orderId}`)).toBeGreaterThanOrEqual(1);
+      expect(carrier.tracked.get(`cs_${orderId}`)).toBeLessThanOrEqual(2);
     });
 
     it('holds an order it has not heard of: the late confirmation ships nothing until the hold is released', async () => {

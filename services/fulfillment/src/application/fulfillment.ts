@@ -24,6 +24,7 @@ import {
 } from '../domain/shipment.ts';
 import { shipmentMessage } from './shipment-messages.ts';
 import type { Carrier, ShipmentStore } from './shipments.port.ts';
+import { nextTrackingAt } from './tracking-schedule.ts';
 
 export interface ConfirmedOrder {
   orderId: string;
@@ -39,7 +40,7 @@ export interface FulfillmentDeps {
   carrier: Carrier;
   outbox: Outbox;
   logger: Logger;
-  /** How often a parcel with the carrier is tracked. */
+  /** How often a parcel with the carrier is tracked (from its estimated delivery on, if it has one). */
   trackEveryMs: number;
   /** How long a worker's claim on a shipment holds while it calls the carrier (longer than a call). */
   callLeaseMs: number;
@@ -229,7 +230,7 @@ export class Fulfillment {
     signal: AbortSignal,
   ): Promise<{ shipment: Shipment; at: Date | null }> {
     const { carrier, now, trackEveryMs } = this.#deps;
-    const tracked = () => new Date(now().getTime() + trackEveryMs);
+    const tracked = (estimate: Date | null) => nextTrackingAt(now(), trackEveryMs, estimate);
     if (shipment.status === 'packed') {
       const handed = await carrier.handOver({
         idempotencyKey: shipment.id,
@@ -247,7 +248,7 @@ export class Fulfillment {
                 now(),
               ),
             ),
-            at: tracked(),
+            at: tracked(handed.estimatedDelivery),
           }
         : { shipment: decided(failShipment(shipment, handed.reason, now())), at: null };
     }
@@ -256,7 +257,7 @@ export class Fulfillment {
       return { shipment: decided(deliver(shipment, tracking.deliveredAt ?? now(), now())), at: null };
     if (tracking.status === 'lost')
       return { shipment: decided(failShipment(shipment, 'parcel_lost', now())), at: null };
-    return { shipment, at: tracked() };
+    return { shipment, at: tracked(tracking.estimatedDelivery) };
   }
 
   /** Step 3: the carrier's answer, unless the shipment moved meanwhile (then it is not overwritten). */

@@ -34,11 +34,16 @@ export interface Carrier {
     parcels: { sku: string; quantity: number }[];
     signal?: AbortSignal;
   }): Promise<
-    | { outcome: 'accepted'; shipmentId: string; trackingNumber: string }
+    | { outcome: 'accepted'; shipmentId: string; trackingNumber: string; estimatedDelivery: Date | null }
     | { outcome: 'refused'; reason: string }
   >;
+  /** Where the parcel is; `estimatedDelivery`, when the carrier gives one, says when to ask again. */
   track(
     carrierShipmentId: string,
     signal?: AbortSignal,
-  ): Promise<{ status: 'in_transit' | 'delivered' | 'lost'; deliveredAt: Date | null }>;
+  ): Promise<{
+    status: 'in_transit' | 'delivered' | 'lost';
+    deliveredAt: Date | null;
+    estimatedDelivery: Date | null;
+  }>;
 }

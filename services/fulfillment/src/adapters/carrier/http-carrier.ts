@@ -6,8 +6,15 @@ interface CarrierShipmentJson {
   status: 'refused' | 'in_transit' | 'delivered' | 'lost';
   rejection_code: string | null;
   tracking_number: string;
+  estimated_delivery?: string | null;
   delivered_at: string | null;
 }
+
+/** The carrier's estimate, if it gave one that reads as a time. */
+const estimateOf = (body: CarrierShipmentJson): Date | null => {
+  const estimate = body.estimated_delivery ? new Date(body.estimated_delivery) : null;
+  return estimate && !Number.isNaN(estimate.getTime()) ? estimate : null;
+};
 
 /** A carrier answer fulfillment cannot act on (5xx, a network failure, a timeout): asked again later. */
 export class CarrierUnavailable extends Error {
@@ -35,7 +42,12 @@ export class HttpCarrier implements Carrier {
       signal: input.signal,
     });
     if (status === 201)
-      return { outcome: 'accepted', shipmentId: body.id, trackingNumber: body.tracking_number };
+      return {
+        outcome: 'accepted',
+        shipmentId: body.id,
+        trackingNumber: body.tracking_number,
+        estimatedDelivery: estimateOf(body),
+      };
     if (status === 422) return { outcome: 'refused', reason: body.rejection_code ?? 'refused_by_carrier' };
     throw new CarrierUnavailable(`the carrier answered ${status} to a hand-over`);
   }
@@ -49,7 +61,11 @@ export class HttpCarrier implements Carrier {
     });
     if (status !== 200) throw new CarrierUnavailable(`the carrier answered ${status} to tracking`);
     const tracked = body.status === 'refused' ? 'lost' : body.status;
-    return { status: tracked, deliveredAt: body.delivered_at ? new Date(body.delivered_at) : null };
+    return {
+      status: tracked,
+      deliveredAt: body.delivered_at ? new Date(body.delivered_at) : null,
+      estimatedDelivery: estimateOf(body),
+    };
   }
 
   async #call(request: JsonRequest): Promise<{ status: number; body: CarrierShipmentJson }> {
