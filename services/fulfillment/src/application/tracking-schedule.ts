@@ -11,9 +11,8 @@ export const TRACK_AT_MOST_EVERY_MS = 60 * 60 * 1000;
  * When to ask the carrier about a parcel in transit again: `everyMs` from now, or, when the carrier
  * estimates its delivery later than that, just after the estimate (asking sooner would only hear
  * "in transit"), but never more than TRACK_AT_MOST_EVERY_MS ahead. A parcel late against its
- * estimate, or with none, is asked about every `everyMs`. Carriers' tracking APIs are rate-limited
- * and their guidance is the same: poll from the estimate on, not on a fixed clock; with the
- * simulator's 3 s deliveries and the default 1 s this took three tracking calls a parcel to one.
+ * estimate, or with none (or one that is not a time), is asked about every `everyMs`. With the
+ * simulator's 3 s deliveries and the default 1 s this took three or four tracking calls a parcel to one.
  */
 export function nextTrackingAt(now: Date, everyMs: number, estimatedDelivery: Date | null): Date {
   const soonest = now.getTime() + everyMs;

@@ -10,11 +10,9 @@ interface CarrierShipmentJson {
   delivered_at: string | null;
 }
 
-/** The carrier's estimate, if it gave one that reads as a time. */
-const estimateOf = (body: CarrierShipmentJson): Date | null => {
-  const estimate = body.estimated_delivery ? new Date(body.estimated_delivery) : null;
-  return estimate && !Number.isNaN(estimate.getTime()) ? estimate : null;
-};
+/** The carrier's estimate, if it gave one; one that does not read as a time is ignored by nextTrackingAt. */
+const estimateOf = (body: CarrierShipmentJson): Date | null =>
+  body.estimated_delivery ? new Date(body.estimated_delivery) : null;
 
 /** A carrier answer fulfillment cannot act on (5xx, a network failure, a timeout): asked again later. */
 export class CarrierUnavailable extends Error {
