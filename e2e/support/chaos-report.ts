@@ -57,6 +57,8 @@ export interface GoodputInput {
 export interface GoodputReport {
   test: string;
   bus: 'postgres' | 'nats';
+  /** The Node version the platform ran on (every service runs on the Node that runs the test). */
+  node: string;
   goal: string;
   calibration: Calibration;
   offered_per_s: number;
@@ -151,6 +153,7 @@ export function goodputReport(input: GoodputInput): GoodputReport {
   return {
     test: input.test,
     bus: busName(),
+    node: process.version,
     goal: input.goal,
     calibration: input.calibration,
     offered_per_s: Number(input.offeredPerSecond.toFixed(2)),
@@ -188,7 +191,7 @@ export function formatReport(report: GoodputReport): string {
   const timing = (label: string, t: GoodputReport['placed_to_terminal_ms']) =>
     `  ${label.padEnd(26)}p50 ${seconds(t.p50)}, p99 ${seconds(t.p99)}, max ${seconds(t.max)}`;
   return [
-    `${report.test} crash test on the ${report.bus === 'nats' ? 'NATS JetStream' : 'PostgreSQL message store'} bus`,
+    `${report.test} crash test on the ${report.bus === 'nats' ? 'NATS JetStream' : 'PostgreSQL message store'} bus, on Node ${report.node}`,
     `  calibration (no faults)   ${c.orders} orders by ${c.clients} closed-loop clients in ${c.seconds.toFixed(1)} s: ${c.confirmed} confirmed = ${c.confirmed_per_s.toFixed(2)} confirmed/s`,
     `  load average              ${c.load_average} after the calibration, ${report.load_average} after the faults`,
     `  offered                   ${report.offered} at ${report.offered_per_s}/s (half of that) over ${report.fault_seconds} s of faults`,
