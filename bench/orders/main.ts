@@ -23,6 +23,9 @@
  * process runs with `--cpu-prof` and PostgreSQL with pg_stat_statements, and the bench prints the
  * top self-time functions of the busiest processes and the statements per order of the measured
  * phase (profiles under bench/results/orders-profiles/). BENCH_SMOKE=1: one short placement run.
+ * BENCH_WINDOW_SECONDS=60 with a long BENCH_SECONDS (a soak, e.g. 600): the closed loop's cost window
+ * by window beside the message store's queue table (rows live and dead, size, autovacuum's visits),
+ * the first window the baseline: whether an order costs more after minutes than in the first.
  *
  *   npm run bench:orders
  *   BENCH_SCENARIOS=placement BENCH_PROFILE=1 npm run bench:orders
@@ -42,6 +45,7 @@ import { MERCATO_CLI } from '../../e2e/support/platform-process.ts';
 import { postgresInsertBaseline } from '../baselines.ts';
 import { customers, platformEnvironment } from '../platform.ts';
 import { cpuBetween, type ProcessLabeller, parentOf, privateMemoryMb, sampleCpu } from '../process-cpu.ts';
+import { type CostWindow, formatCostWindows, startCostWindows } from './cost-windows.ts';
 import { bundleUrls, type ProfileSummary, summariseProfiles } from './cpu-profiles.ts';
 import { libraryMaps } from './library-maps.ts';
 
@@ -66,6 +70,7 @@ const inFlight = Number(process.env.BENCH_IN_FLIGHT ?? (smoke ? 2 : 8));
 const customerCount = smoke ? 2 : 20;
 const halfPhase = !smoke && process.env.BENCH_HALF !== '0';
 const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? (smoke ? 2 : 10));
+const windowSeconds = Number(process.env.BENCH_WINDOW_SECONDS ?? (smoke ? 2 : 0));
 const profiling = process.env.BENCH_PROFILE === '1';
 const infraPostgres = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ports = { postgres: 25396, gateway: 18680, base: 14701, grpcBase: 15701 };
@@ -187,6 +192,8 @@ class OrderWatch {
   readonly #outstanding = new Map<string, () => void>();
   readonly #ends: string[];
   queries = 0;
+  /** Orders seen reaching one of the ends. */
+  ended = 0;
   #timer: NodeJS.Timeout | undefined;
   #busy = false;
 
@@ -218,7 +225,7 @@ class OrderWatch {
       );
       for (const { stream_id } of rows) {
         this.#outstanding.get(stream_id)?.();
-        this.#outstanding.delete(stream_id);
+        if (this.#outstanding.delete(stream_id)) this.ended += 1;
       }
     } catch {
       // The next tick asks again.
@@ -709,16 +716,20 @@ async function benchRun(mode: string, scenario: Scenario) {
 
     const meter = await platformMeter(dataDir, serverUrl, embedded ? '' : prefix, embedded);
     const baselineSeconds = smoke ? 1 : 5;
-    const { result: baseline, cpu: baselineCpu } = await measured(meter, () =>
-      postgresInsertBaseline({ url: serverUrl, clients: 16, seconds: baselineSeconds }),
-    );
-    const baselineCpuUs = perUnit(
-      // What the baseline itself spends: the server and the client inserting, not the idle platform.
-      baselineCpu
-        .filter(([name]) => name === 'postgres' || name === 'bench client')
-        .reduce((sum, [, ms]) => sum + ms, 0) * 1_000,
-      baseline * baselineSeconds,
-    );
+    const insertBaseline = async () => {
+      const { result: rate, cpu } = await measured(meter, () =>
+        postgresInsertBaseline({ url: serverUrl, clients: 16, seconds: baselineSeconds }),
+      );
+      const cpuUs = perUnit(
+        // What the baseline itself spends: the server and the client inserting, not the idle platform.
+        cpu
+          .filter(([name]) => name === 'postgres' || name === 'bench client')
+          .reduce((sum, [, ms]) => sum + ms, 0) * 1_000,
+        rate * baselineSeconds,
+      );
+      return { rate, cpuUs };
+    };
+    const { rate: baseline, cpuUs: baselineCpuUs } = await insertBaseline();
     const tokens = await customers(gateway, customerCount);
     const warmWatch = new OrderWatch(orderDb, sagaEnds);
     await warmUp(tokens[0] as string, warmWatch);
@@ -744,10 +755,35 @@ async function benchRun(mode: string, scenario: Scenario) {
     const tag = `cap-${Date.now()}`;
     const sagaWatch = new OrderWatch(orderDb, sagaEnds);
     const lifeWatch = new OrderWatch(orderDb, lifeEnds[scenario]);
+    const messages = windowSeconds > 0 ? new pg.Client({ connectionString: dbUrl('messages') }) : undefined;
+    messages?.on('error', () => undefined);
+    await messages?.connect();
+    const idleOf = (pick: (name: string) => boolean) =>
+      Object.entries(idle.cpu_ms_per_s)
+        .filter(([name]) => pick(name))
+        .reduce((sum, [, ms]) => sum + ms, 0);
+    let windows: CostWindow[] = [];
     const run = await measured(meter, async () => {
       const began = performance.now();
+      const costWindows =
+        windowSeconds > 0
+          ? startCostWindows({
+              seconds: windowSeconds,
+              labeller: meter.labeller,
+              counted: (name) => !notPlatform.has(name),
+              orders: () => sagaWatch.ended,
+              messages,
+              idleMsPerS: {
+                platform: idleOf((name) => !notPlatform.has(name)),
+                postgres: idleOf((name) => name === 'postgres'),
+              },
+            })
+          : undefined;
       const placed = await closedLoop(tokens, sagaWatch, inFlight, seconds, tag);
       const placing = (performance.now() - began) / 1_000;
+      // Windows while the closed loop ran (orders counted as their sagas end: in steady state what a
+      // window spends is what that many orders cost, whichever step each was at).
+      windows = (await costWindows?.stop()) ?? [];
       await Promise.race([
         Promise.all(placed.accepted.map((id) => lifeWatch.until(id))),
         // Unreferenced: a timer left running would keep the bench from exiting for up to that long.
@@ -757,6 +793,10 @@ async function benchRun(mode: string, scenario: Scenario) {
     });
     sagaWatch.stop();
     lifeWatch.stop();
+    await messages?.end();
+    // A soak's windows span minutes, in which the machine itself can get faster or slower: the
+    // baseline again at the end says which.
+    const baselineAtEnd = windows.length > 0 ? await insertBaseline() : undefined;
     const { placed, placing } = run.result;
     const outcome = await outcomes(orderDb, placed.accepted, scenario);
     // The watches' own queries are transactions on the order database: not the platform's.
@@ -834,6 +874,7 @@ async function benchRun(mode: string, scenario: Scenario) {
       at_half: atHalf,
       ...(statements ? { statements } : {}),
       ...(profiles.length > 0 ? { profiles } : {}),
+      ...(windows.length > 0 ? { windows, baseline_at_end: baselineAtEnd } : {}),
     };
   } finally {
     if (platform.child.exitCode === null) await stopPlatform(platform);
@@ -973,6 +1014,10 @@ for (const r of results) {
         `  ${String(statement.calls_per_order).padStart(6)} ${String(statement.exec_ms_per_order).padStart(7)} ms  ${statement.database.padEnd(14)} ${statement.query.slice(0, 110)}`,
       );
   }
+  if (r.windows)
+    console.log(
+      `\n${formatCostWindows(`${r.mode}/${r.scenario}`, r.windows)}\n  PG INSERT…COMMIT before and after the windows: ${r.baseline_insert_tps} and ${r.baseline_at_end?.rate ?? '-'} txn/s, ${r.baseline_cpu_us_per_txn} and ${r.baseline_at_end?.cpuUs ?? '-'} µs of CPU each`,
+    );
   if (r.profiles && r.profiles.length > 0) printPackagesAcross(r.profiles, `${r.mode}/${r.scenario}`);
   for (const profile of (r.profiles ?? []).slice(0, 6)) {
     console.log(
