@@ -85,14 +85,15 @@ const problemOf = (text: string): { retryable?: unknown } => {
   }
 };
 
-/** Stream openings refused with a retryable 503 and asked again (printed: a sign of a starved machine). */
+/** Stream openings refused as retryable and asked again (printed: a sign of a starved machine). */
 let askedAgain = 0;
 
 /**
- * Opens an SSE stream and resolves once its first event (or keep-alive) has arrived. A 503 that says
- * it is retryable (the edge shedding, or its circuit to order open while a starved machine let the
- * first streams' starts time out) is asked again after its Retry-After, up to four times, as an
- * EventSource reconnects; anything else fails the bench.
+ * Opens an SSE stream and resolves once its first event (or keep-alive) has arrived. A 503 or 504
+ * that says it is retryable (the edge shedding, its circuit to order open, or the request's deadline
+ * spent before order could be called, while a starved machine let the first streams' starts time
+ * out) is asked again after its Retry-After, up to four times, as an EventSource reconnects;
+ * anything else fails the bench.
  */
 async function openStream(url: string, token: string | undefined, signal: AbortSignal): Promise<void> {
   // fetch's pool opens as many connections to an origin as there are requests in flight.
@@ -101,7 +102,8 @@ async function openStream(url: string, token: string | undefined, signal: AbortS
   for (let again = 0; response.status !== 200; again += 1) {
     // Read once: the refusal's text is what the bench reports if it is not asked again.
     const text = await response.text();
-    const retryable = response.status === 503 && problemOf(text).retryable === true;
+    const retryable =
+      (response.status === 503 || response.status === 504) && problemOf(text).retryable === true;
     if (!retryable || again === 4) throw new Error(`${url}: ${response.status} ${text}`);
     askedAgain += 1;
     await sleep(Math.min(5, Number(response.headers.get('retry-after') ?? 1) || 1) * 1_000);

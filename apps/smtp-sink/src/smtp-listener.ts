@@ -56,7 +56,8 @@ export async function listenForMail(options: {
           size,
         };
         const id = await mailbox.store(mail);
-        logger.info(
+        // One a mail: debug, not info, as notification's "mail sent" (the mailbox records every mail).
+        logger.debug(
           { mail_id: id, message_id: mail.messageId, to: mail.to, subject: mail.subject },
           'mail received',
         );

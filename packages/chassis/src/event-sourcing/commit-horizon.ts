@@ -43,10 +43,10 @@ export const COMMIT_HORIZON = `coalesce(
  * A CASE, not an OR: PostgreSQL 18 rewrites `tx < a OR tx < b` into `tx < ANY (ARRAY[a, b])` and
  * makes it part of the index condition of the readers' (tx, position) scans, which computes both
  * values before the first row is read: every read made while any transaction ran on the server paid
- * for the activity view, even one that found nothing after its position. PostgreSQL does not rewrite a CASE, and runs an uncorrelated subquery
- * when its value is first needed: a read whose rows all pass the first test, or that finds no row,
- * never reads the activity view (test/commit-horizon.test.ts, on the machine's server and on the
- * embedded PostgreSQL 18).
+ * for the activity view, even one that found nothing after its position. PostgreSQL does not
+ * rewrite a CASE, and runs an uncorrelated subquery when its value is first needed: a read whose
+ * rows all pass the first test, or that finds no row, never reads the activity view
+ * (test/commit-horizon.test.ts, on the machine's server and on the embedded PostgreSQL 18).
  */
 export const belowCommitHorizon = (column: string): string =>
   `CASE WHEN ${column} < (SELECT pg_snapshot_xmin(pg_current_snapshot())) THEN true
