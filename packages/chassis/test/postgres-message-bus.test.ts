@@ -330,27 +330,6 @@ describe.skipIf(!postgres.available)(suiteTitle('PostgreSQL message store', post
     }
   });
 
-  it('acknowledges a delivery with the claim the next publish wakes, when nothing of its key waits', async () => {
-    const topic = `ride-${Date.now().toString(36)}`;
-    const member = await countedMember(topic);
-    try {
-      // Ten keys, one message each, 10 ms apart: a member that acknowledged each with a claim of its
-      // own right after it (one that finds nothing) ran about twenty claims.
-      for (let seq = 1; seq <= 10; seq += 1) {
-        await member.publisher.publish([toTopic(topic, event(`k${seq}`, seq))]);
-        await sleep(10);
-      }
-      await waitFor('all handled', () => member.handled.length === 10, 5_000, 10);
-      await sleep(300);
-      const claims = member.statements.filter((statement) => statement === 'claim').length;
-      expect(claims).toBeGreaterThanOrEqual(10);
-      expect(claims).toBeLessThanOrEqual(14);
-      expect(await member.pending()).toBe(0);
-    } finally {
-      await member.stop();
-    }
-  });
-
   it("claims a key's next message in the statement that acknowledges its head", async () => {
     const topic = `next-of-key-${Date.now().toString(36)}`;
     const member = await countedMember(topic);

@@ -13,8 +13,6 @@ interface ClaimedRow {
   destination: string;
   partition_key: string;
   envelope: unknown;
-  /** A later delivery of its key was pending when it was claimed (claimable once this one is acknowledged). */
-  has_successor: boolean;
 }
 
 /** The claim's extra row when it found nothing: when the next head falls due (ms; NULL: none pending). */
@@ -26,8 +24,6 @@ interface DueRow {
 /** What one look at the groups gave: deliveries handled, or when to look again. */
 interface Look {
   handled: number;
-  /** Whether what was handled may have let something through at once: a key's next delivery, or a full batch's rest. */
-  more: boolean;
   dueInMs: number | null;
   /** Handled deliveries to acknowledge: the loop's next claim does (or, when it stops, one statement). */
   acknowledged: ClaimedRow[];
@@ -67,8 +63,7 @@ export interface PostgresSubscriptionSettings {
 // still shows the acknowledged rows, so they are left out by hand, as claims and as earlier
 // messages of their keys (the next message of a key is claimable in the statement that
 // acknowledges its head). An acknowledgement fenced out (the claim lapsed and was taken) deletes
-// nothing and so still holds its key back. Each claimed row says whether a later delivery of its key
-// was pending: only then does its acknowledgement let something through at once.
+// nothing and so still holds its key back.
 const CLAIM = `
   WITH acknowledged AS (
     DELETE FROM bus_deliveries d USING unnest($7::bigint[], $8::int[]) AS c(id, attempts)
@@ -94,15 +89,11 @@ const CLAIM = `
            claimed_by = $4
       FROM claimable c, bus_messages m
      WHERE d.id = c.id AND m.position = d.position
-    RETURNING d.id::text AS id, d.attempts, m.message_id, m.destination, m.partition_key, m.envelope,
-      EXISTS (SELECT 1 FROM bus_deliveries later
-               WHERE later.group_name = d.group_name AND later.partition_key = d.partition_key
-                 AND later.id > d.id AND later.destination = ANY($6::text[])) AS has_successor
+    RETURNING d.id::text AS id, d.attempts, m.message_id, m.destination, m.partition_key, m.envelope
   )
-  SELECT id, attempts, message_id, destination, partition_key, envelope, has_successor, NULL::float8 AS due_in_ms
-    FROM claimed
+  SELECT id, attempts, message_id, destination, partition_key, envelope, NULL::float8 AS due_in_ms FROM claimed
   UNION ALL
-  SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  SELECT NULL, NULL, NULL, NULL, NULL, NULL,
          (extract(epoch FROM min(greatest(d.visible_at, coalesce(d.locked_until, d.visible_at))) - now()) * 1000)::float8
     FROM bus_deliveries d
    WHERE $5::boolean AND NOT EXISTS (SELECT 1 FROM claimed)
@@ -140,16 +131,6 @@ const CLAIM_LOOPS = 2;
 /** The shortest time between two claims woken by notifications (see WakeSignal's coalesceMs). */
 const COALESCE_MS = 10;
 
-/**
- * How long a loop keeps a handled batch's acknowledgement when nothing of it can let anything
- * through at once (no key had a later delivery pending, the batch was not full): the next
- * notification's claim carries it, instead of a claim right after the batch that finds nothing. A
- * loop holding acknowledgements is the one a notification wakes. Under load a group hears a publish
- * every few tens of ms, so most acknowledgements ride on a claim that was coming anyway; idle, the
- * acknowledgement goes this long after the batch, in the same one claim as before.
- */
-const ACKNOWLEDGE_WITHIN_MS = 50;
-
 /** One member of a consumer group on the PostgreSQL store: claims, hands out, acknowledges. */
 export class PostgresSubscription implements Subscription {
   readonly groups: readonly string[];
@@ -159,8 +140,6 @@ export class PostgresSubscription implements Subscription {
   readonly #signals = Array.from({ length: CLAIM_LOOPS }, () => new WakeSignal({ coalesceMs: COALESCE_MS }));
   /** Which loops are asleep: a notification wakes one of them, not all (see `wake`). */
   readonly #asleep = Array.from({ length: CLAIM_LOOPS }, () => false);
-  /** Which sleeping loops hold a batch's acknowledgement (see ACKNOWLEDGE_WITHIN_MS): woken first. */
-  readonly #holding = Array.from({ length: CLAIM_LOOPS }, () => false);
   readonly #dispatcher: KeyedDispatcher;
   /** Claims in hand, id → attempts (the claim's fencing token), renewed together. */
   readonly #held = new Map<string, number>();
@@ -195,8 +174,7 @@ export class PostgresSubscription implements Subscription {
    * message; both would then sleep until the safety net (30 s), as a legacy e2e run did under load.
    */
   wake(): void {
-    const holding = this.#asleep.findIndex((asleep, loop) => asleep && this.#holding[loop]);
-    const index = holding >= 0 ? holding : this.#asleep.indexOf(true);
+    const index = this.#asleep.indexOf(true);
     this.#asleep.forEach((asleep, loop) => {
       if (!asleep || loop === index) this.#signals[loop]?.wake();
     });
@@ -234,17 +212,9 @@ export class PostgresSubscription implements Subscription {
         await this.#sleep(index, Math.min(5_000, 200 * 2 ** failures));
         continue;
       }
+      // Something handled may have let the next message of its key through: look again at once.
       if (look.handled > 0) {
         this.#quiet.busy();
-        // Something handled may have let the next message of its key through: look again at once.
-        if (look.more) continue;
-        // Nothing can be through yet: acknowledge with the claim the next notification wakes.
-        this.#holding[index] = true;
-        try {
-          await this.#sleep(index, ACKNOWLEDGE_WITHIN_MS);
-        } finally {
-          this.#holding[index] = false;
-        }
         continue;
       }
       // Otherwise wait for a notification, or until a claim lapses or a retry falls due, or the poll.
@@ -301,8 +271,7 @@ export class PostgresSubscription implements Subscription {
       handled.map((row) => row.attempts),
     ]);
     const rows = found.filter((row): row is ClaimedRow => row.id !== null);
-    if (rows.length === 0)
-      return { handled: 0, more: false, dueInMs: found[0]?.due_in_ms ?? null, acknowledged: [] };
+    if (rows.length === 0) return { handled: 0, dueInMs: found[0]?.due_in_ms ?? null, acknowledged: [] };
     const acknowledged: ClaimedRow[] = [];
     const settling: Array<Promise<void>> = [];
     for (const row of rows) this.#held.set(row.id, row.attempts);
@@ -314,11 +283,9 @@ export class PostgresSubscription implements Subscription {
       settling.push(settled);
     }
     await Promise.all(settling);
-    // Acknowledged together by the next claim: right after the batch when it may have let something
-    // through, else the next notification's (within ACKNOWLEDGE_WITHIN_MS). A crash before it only
-    // means a redelivery the inbox absorbs.
-    const more = rows.length >= this.#limit() || rows.some((row) => row.has_successor);
-    return { handled: rows.length, more, dueInMs: null, acknowledged };
+    // Acknowledged together by the next claim, right after; a crash before it only means a
+    // redelivery the inbox absorbs.
+    return { handled: rows.length, dueInMs: null, acknowledged };
   }
 
   /**
