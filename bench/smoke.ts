@@ -33,6 +33,7 @@ const BENCHES = [
   'overload',
   'cdc',
   'http-client',
+  'pg-transport',
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));

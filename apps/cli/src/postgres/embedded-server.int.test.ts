@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres, syncFlags, walLevelFor } from './embedded-server.ts';
+import { socketDirectoryFor, startEmbeddedPostgres, syncFlags, walLevelFor } from './embedded-server.ts';
+import { provisionDatabases } from './provision-databases.ts';
 
 describe('how the embedded cluster is made durable', () => {
   it('syncs the file system at once on Linux and keeps PostgreSQL’s default elsewhere', () => {
@@ -103,5 +104,79 @@ describe('the log level the embedded server runs with', () => {
       expect(await started(false)).toBe('replica');
     },
     90_000,
+  );
+});
+
+describe('the services’ connections to the embedded server', () => {
+  it('go through a Unix-domain socket in the data folder when its path fits, else over TCP', () => {
+    expect(socketDirectoryFor('/home/me/mercato/.mercato/postgres', 25_432, 'linux')).toBe(
+      '/home/me/mercato/.mercato/postgres',
+    );
+    expect(socketDirectoryFor('/home/me/mercato/.mercato/postgres', 25_432, 'win32')).toBeUndefined();
+    // `<folder>/.s.PGSQL.25432` must fit in a socket address: 107 bytes on Linux, 103 on macOS.
+    const deep = `/${'d'.repeat(107 - '/.s.PGSQL.25432'.length - 1)}`;
+    expect(socketDirectoryFor(deep, 25_432, 'linux')).toBe(deep);
+    expect(socketDirectoryFor(`${deep}x`, 25_432, 'linux')).toBeUndefined();
+    expect(socketDirectoryFor(deep, 25_432, 'darwin')).toBeUndefined();
+    expect(socketDirectoryFor('/tmp/é'.padEnd(85, 'é'), 25_432, 'linux')).toBeUndefined(); // bytes, not characters
+    // PostgreSQL reads unix_socket_directories as a list: a comma, a quote or a space would split it.
+    for (const folder of ['/tmp/a,b', '/tmp/a b', '/tmp/a"b', "/tmp/a'b", '/tmp/a\\b'])
+      expect(socketDirectoryFor(folder, 25_432, 'linux')).toBeUndefined();
+  });
+
+  const folders: string[] = [];
+  afterAll(async () => {
+    for (const folder of folders) await rm(folder, { recursive: true, force: true });
+  });
+
+  it.runIf(process.platform !== 'win32')(
+    'reach their own database through the socket, with their password, and no other',
+    async () => {
+      const folder = await mkdtemp(path.join(tmpdir(), 'mercato-embedded-'));
+      folders.push(folder);
+      const server = await startEmbeddedPostgres(folder, 25_943, {
+        log: () => undefined,
+        onDied: () => undefined,
+        onRestarted: () => undefined,
+      });
+      try {
+        expect(server.socketDirectory).toBe(path.join(folder, 'postgres'));
+        const [alpha, beta] = await provisionDatabases({
+          admin: { ...server.admin, database: 'postgres' },
+          host: server.admin.host,
+          port: server.admin.port,
+          socketDirectory: server.socketDirectory,
+          prefix: 'socket_',
+          services: ['alpha', 'beta'],
+          exclusive: true,
+        });
+        if (!alpha || !beta) throw new Error('expected two databases');
+        expect(new URL(alpha.url).searchParams.get('host')).toBe(server.socketDirectory);
+        const client = new pg.Client({ connectionString: alpha.url });
+        await client.connect();
+        try {
+          // No server address: the connection is not over TCP.
+          const { rows } = await client.query<{ address: string | null; user: string }>(
+            'SELECT inet_server_addr() AS address, current_user AS user',
+          );
+          expect(rows[0]).toEqual({ address: null, user: 'socket_alpha' });
+        } finally {
+          await client.end();
+        }
+        const wrongPassword = new URL(alpha.url);
+        wrongPassword.password = 'not-it';
+        await expect(
+          new pg.Client({ connectionString: wrongPassword.toString() }).connect(),
+        ).rejects.toMatchObject({ code: '28P01' });
+        const otherDatabase = new URL(alpha.url);
+        otherDatabase.pathname = `/${beta.database}`;
+        await expect(
+          new pg.Client({ connectionString: otherDatabase.toString() }).connect(),
+        ).rejects.toMatchObject({ code: '42501' });
+      } finally {
+        await server.stop();
+      }
+    },
+    60_000,
   );
 });

@@ -14,6 +14,8 @@ export interface ProvisionOptions {
   /** Where services reach the server; may differ from the admin's view of it. */
   host: string;
   port: number;
+  /** The server's Unix-domain socket folder, on this machine: the services connect through it. */
+  socketDirectory?: string | undefined;
   prefix: string;
   services: readonly string[];
   /** The server is ours alone (embedded): also close the `postgres` database to service roles. */
@@ -52,6 +54,8 @@ export async function provisionDatabases(options: ProvisionOptions): Promise<Pro
       const url = new URL(`postgres://${options.host}:${options.port}/${name}`);
       url.username = name;
       url.password = password;
+      // node-postgres and libpq read `host` in the query as the socket's folder (with the URL's port).
+      if (options.socketDirectory) url.searchParams.set('host', options.socketDirectory);
       provisioned.push({ service, database: name, role: name, url: url.toString() });
     }
     if (options.exclusive) await admin.query('REVOKE CONNECT ON DATABASE postgres FROM PUBLIC');

@@ -109,6 +109,7 @@ export async function prepareDatabases(
       admin: { ...embedded.admin, database: 'postgres' },
       host: embedded.admin.host,
       port: embedded.admin.port,
+      socketDirectory: embedded.socketDirectory,
       prefix: config.MERCATO_DB_PREFIX,
       services,
       exclusive: true,

@@ -11,7 +11,7 @@ import { isInvalidatedStatement, StatementNames } from './statement-names.ts';
  *
  * Named and described as OpenTelemetry's database conventions say: `pg.query:<OPERATION> <db>`,
  * `db.system.name`, `db.namespace`, `db.operation.name`, `db.query.text` (the parameterised text,
- * never the values), `server.address` and `server.port`.
+ * never the values), `server.address`, `server.port` and `network.transport` (`unix` through a socket).
  */
 const tracer = trace.getTracer('@mercato/chassis/db');
 
@@ -121,6 +121,8 @@ function tracedQuery(this: pg.Client, ...args: unknown[]): unknown {
         'db.query.text': text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text,
         'server.address': this.host,
         'server.port': this.port,
+        // A host that is a folder is the server's Unix-domain socket (the embedded server's).
+        'network.transport': this.host.startsWith('/') ? 'unix' : 'tcp',
       },
     },
     context.active(),
