@@ -113,6 +113,9 @@ describe('the services’ connections to the embedded server', () => {
       '/home/me/mercato/.mercato/postgres',
     );
     expect(socketDirectoryFor('/home/me/mercato/.mercato/postgres', 25_432, 'win32')).toBeUndefined();
+    // A relative data folder (MERCATO_DATA_DIR=data) gives an absolute one: a client reads a relative
+    // `host` as a host name.
+    expect(socketDirectoryFor('data/postgres', 25_432, 'linux')).toBe(path.resolve('data/postgres'));
     // `<folder>/.s.PGSQL.25432` must fit in a socket address: 107 bytes on Linux, 103 on macOS.
     const deep = `/${'d'.repeat(107 - '/.s.PGSQL.25432'.length - 1)}`;
     expect(socketDirectoryFor(deep, 25_432, 'linux')).toBe(deep);

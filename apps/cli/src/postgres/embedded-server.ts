@@ -127,10 +127,12 @@ export function socketDirectoryFor(
   platform: NodeJS.Platform,
 ): string | undefined {
   if (platform === 'win32') return undefined;
+  // Absolute: a client reads a `host` that does not start with a slash as a host name.
+  const folder = path.resolve(databaseDir);
   const limit = platform === 'linux' ? 107 : 103;
-  const socketPath = path.join(databaseDir, `.s.PGSQL.${port}`);
-  if (Buffer.byteLength(socketPath) > limit || !/^[^,"'\\\s]+$/.test(databaseDir)) return undefined;
-  return databaseDir;
+  const socketPath = path.join(folder, `.s.PGSQL.${port}`);
+  if (Buffer.byteLength(socketPath) > limit || !/^[^,"'\\\s]+$/.test(folder)) return undefined;
+  return folder;
 }
 
 /**
