@@ -12,23 +12,32 @@
  *   BENCH_STATEMENTS=50000 npm run bench:pg-transport
  *   BENCH_SMOKE=1 npm run bench:pg-transport   # 500 statements each (checks it runs, not a figure)
  *
- * Each transport runs BENCH_ROUNDS times (default 3), alternating, after a warm-up; the table gives
- * each one's best round. Linux only for the server's CPU (/proc). Writes
- * bench/results/pg-transport.json.
+ * Then what a NOTIFY costs the server with sessions listening on other channels: PostgreSQL wakes
+ * every session of the database that listens, whatever its channels, to read the notification and
+ * drop it. The platform's message store has BENCH_LISTENERS (11: nine services' bus listeners, two
+ * readers of the log) and each publish notifies; the same `pg_notify` to a channel nobody listens on
+ * with none listening is the baseline. Server CPU is every process of the server (the sessions woken
+ * included), from /proc.
+ *
+ * Each transport, and each count of listeners, runs BENCH_ROUNDS times (default 3), alternating,
+ * after a warm-up; the tables give each one's best round. Linux only for the server's CPU (/proc).
+ * Writes bench/results/pg-transport.json.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../../apps/cli/src/postgres/embedded-server.ts';
-import { cpuOfPids } from '../process-cpu.ts';
+import { cpuOfPids, parentOf } from '../process-cpu.ts';
 import { Breakage, setting } from '../smoke-mode.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const statements = setting('BENCH_STATEMENTS', 20_000, 500);
 const rounds = setting('BENCH_ROUNDS', 3, 1);
 const port = setting('BENCH_PG_PORT', 25_951, 25_951);
+const notifies = setting('BENCH_NOTIFIES', 5_000, 200);
+const listenerCount = setting('BENCH_LISTENERS', 11, 11);
 const broken = new Breakage();
 
 interface Result {
@@ -45,6 +54,40 @@ const server = await startEmbeddedPostgres(dataDir, port, {
 });
 
 const best = new Map<string, Result>();
+const notifyBest = new Map<number, number>();
+
+/** CPU ms of the postmaster and every process it started (its sessions, its helpers) now. */
+const serverCpuMs = (): number => {
+  const postmaster = server.pid;
+  if (!postmaster) return 0;
+  const pids = readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => pid === postmaster || parentOf(pid) === postmaster);
+  return [...cpuOfPids(pids).values()].reduce((sum, ms) => sum + ms, 0);
+};
+
+/** Server µs a NOTIFY with `listening` sessions LISTENing on channels the NOTIFY does not use. */
+const notifyCost = async (config: pg.ClientConfig, listening: number, count: number): Promise<number> => {
+  const listeners: pg.Client[] = [];
+  const publisher = new pg.Client(config);
+  await publisher.connect();
+  try {
+    for (let n = 0; n < listening; n++) {
+      const listener = new pg.Client(config);
+      await listener.connect();
+      listeners.push(listener);
+      await listener.query(`LISTEN other_channel_${n}`);
+    }
+    const before = serverCpuMs();
+    for (let n = 0; n < count; n++)
+      await publisher.query({ name: 'notify', text: "SELECT pg_notify($1, '')", values: ['nobody_listens'] });
+    return ((serverCpuMs() - before) * 1_000) / count;
+  } finally {
+    for (const client of [publisher, ...listeners]) await client.end();
+  }
+};
+
 try {
   if (!server.socketDirectory) throw new Error(`no Unix-domain socket for ${dataDir} on ${process.platform}`);
   const transports: Array<[string, pg.ClientConfig]> = [
@@ -86,6 +129,14 @@ try {
         best.set(name, result);
     }
   for (const { client } of clients.values()) await client.end();
+
+  const socket = transports[1]?.[1] ?? {};
+  for (const listening of [0, listenerCount]) await notifyCost(socket, listening, Math.min(notifies, 500));
+  for (let round = 0; round < rounds; round++)
+    for (const listening of [0, listenerCount]) {
+      const us = await notifyCost(socket, listening, notifies);
+      notifyBest.set(listening, Math.min(notifyBest.get(listening) ?? Number.POSITIVE_INFINITY, us));
+    }
 } finally {
   await server.stop();
   rmSync(dataDir, { recursive: true, force: true });
@@ -107,10 +158,31 @@ for (const [name, result] of best) {
 }
 broken.expect(best.size === 2, `expected a result for both transports, got ${best.size}`);
 
+console.log(
+  `\nA NOTIFY to a channel nobody listens on, ${notifies} one at a time per round, best of ${rounds}: the server's CPU (every session)\n`,
+);
+console.log(`${'sessions listening elsewhere'.padEnd(30)}${'server µs'.padStart(11)}${'÷ none'.padStart(9)}`);
+const alone = notifyBest.get(0) ?? Number.NaN;
+for (const [listening, us] of notifyBest)
+  console.log(
+    `${String(listening).padEnd(30)}${us.toFixed(1).padStart(11)}${(us / alone).toFixed(2).padStart(9)}`,
+  );
+broken.expect(notifyBest.size === 2, `expected a NOTIFY result with 0 and ${listenerCount} listening`);
+
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
 writeFileSync(
   path.join(root, 'bench/results/pg-transport.json'),
-  `${JSON.stringify({ statements, rounds, node: process.version, results: Object.fromEntries(best) }, null, 2)}\n`,
+  `${JSON.stringify(
+    {
+      statements,
+      rounds,
+      node: process.version,
+      results: Object.fromEntries(best),
+      notify: { notifies, server_us_by_listeners: Object.fromEntries(notifyBest) },
+    },
+    null,
+    2,
+  )}\n`,
 );
 console.log('\nwritten to bench/results/pg-transport.json');
 broken.exitIfBroken('pg-transport');
