@@ -115,9 +115,10 @@ export async function walLevelFor(
 
 /**
  * Where the embedded server puts its Unix-domain socket: its own data folder, which only the
- * server's user may enter, so no other local user can connect through it. A statement's round trip
- * through the socket cost the client 50 µs of CPU and the server 27 µs, against 65 and 33 over TCP
- * on loopback (bench/pg-transport); an order makes about 110 (bench/README.md, 7 Dec). None on Windows, and none when the socket's path would not fit in a
+ * server's user may enter, so no other local user can connect through it (and a login still needs
+ * its password). A statement's round trip through the socket cost the client 50 µs of CPU and the
+ * server 27 µs, against 65 and 33 over TCP on loopback (bench/pg-transport); an order makes about
+ * 110 (bench/README.md, 7 Dec). None on Windows, and none when the socket's path would not fit in a
  * socket address (107 bytes on Linux, 103 on macOS) or holds a character PostgreSQL's list of
  * folders would read as a separator or a quote: the services then use TCP, as before.
  */
