@@ -23,13 +23,13 @@
  * after a warm-up; the tables give each one's best round. Linux only for the server's CPU (/proc).
  * Writes bench/results/pg-transport.json.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../../apps/cli/src/postgres/embedded-server.ts';
-import { cpuOfPids, parentOf } from '../process-cpu.ts';
+import { cpuBetween, cpuOfPids, type ProcessLabeller, parentOf, sampleCpu } from '../process-cpu.ts';
 import { Breakage, setting } from '../smoke-mode.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -56,16 +56,9 @@ const server = await startEmbeddedPostgres(dataDir, port, {
 const best = new Map<string, Result>();
 const notifyBest = new Map<number, number>();
 
-/** CPU ms of the postmaster and every process it started (its sessions, its helpers) now. */
-const serverCpuMs = (): number => {
-  const postmaster = server.pid;
-  if (!postmaster) return 0;
-  const pids = readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .map(Number)
-    .filter((pid) => pid === postmaster || parentOf(pid) === postmaster);
-  return [...cpuOfPids(pids).values()].reduce((sum, ms) => sum + ms, 0);
-};
+/** The postmaster and every process it started (its sessions, its helpers): the server's CPU. */
+const serverProcesses: ProcessLabeller = (pid) =>
+  pid === server.pid || parentOf(pid) === server.pid ? 'postgres' : undefined;
 
 /** Server µs a NOTIFY with `listening` sessions LISTENing on channels the NOTIFY does not use. */
 const notifyCost = async (config: pg.ClientConfig, listening: number, count: number): Promise<number> => {
@@ -79,10 +72,13 @@ const notifyCost = async (config: pg.ClientConfig, listening: number, count: num
       listeners.push(listener);
       await listener.query(`LISTEN other_channel_${n}`);
     }
-    const before = serverCpuMs();
+    const before = sampleCpu(serverProcesses);
     for (let n = 0; n < count; n++)
       await publisher.query({ name: 'notify', text: "SELECT pg_notify($1, '')", values: ['nobody_listens'] });
-    return ((serverCpuMs() - before) * 1_000) / count;
+    const after = sampleCpu(serverProcesses);
+    if (!before || !after) throw new Error('no /proc: the server’s CPU cannot be read here');
+    const spent = cpuBetween(before, after).find(([name]) => name === 'postgres')?.[1] ?? 0;
+    return (spent * 1_000) / count;
   } finally {
     for (const client of [publisher, ...listeners]) await client.end();
   }
