@@ -48,6 +48,11 @@ const intentJson = (row: IntentRow): PaymentIntent => ({
   created: row.created_at.toISOString(),
 });
 
+/** The key was written by another request first: this one's work is rolled back and the stored answer replayed. */
+class KeyTaken extends Error {
+  override name = 'KeyTaken';
+}
+
 export const apiError = (statusCode: number, type: string, code: string, message: string): ApiAnswer => ({
   statusCode,
   body: { error: { type, code, message } },
@@ -66,8 +71,11 @@ export class ProviderLedger {
 
   /**
    * Runs `work` once per idempotency key. A retry with the same request gets the stored answer
-   * (`replayed`); the same key with another request is refused. Concurrent retries wait on the key's
-   * row and then replay.
+   * (`replayed`); the same key with another request is refused. The key is written once, with its
+   * answer, after the work and in its transaction: a request whose key another request took meanwhile
+   * (a concurrent retry waits on the key's row until that one commits) rolls its own work back and
+   * replays the stored answer, so a key still charges once. One write of the key a request, not a
+   * placeholder first and the answer after (a statement and a row version fewer).
    */
   async once(
     key: string,
@@ -78,39 +86,37 @@ export class ProviderLedger {
     const hash = createHash('sha256')
       .update(`${requestText}\n${JSON.stringify(request.body ?? null)}`)
       .digest('hex');
-    return inTransaction(this.#pool, async (transaction) => {
+    const first = await inTransaction(this.#pool, async (transaction) => {
+      const answer = await work(transaction);
       const { rowCount } = await transaction.query(
         `INSERT INTO idempotency_keys (key, request, request_hash, status_code, response)
-         VALUES ($1, $2, $3, 0, '{}') ON CONFLICT DO NOTHING`,
-        [key, requestText, hash],
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+        [key, requestText, hash, answer.statusCode, JSON.stringify(answer.body)],
       );
-      if (rowCount === 0) {
-        const { rows } = await transaction.query<{
-          request_hash: string;
-          status_code: number;
-          response: Record<string, unknown>;
-        }>('SELECT request_hash, status_code, response FROM idempotency_keys WHERE key = $1', [key]);
-        const stored = rows[0];
-        if (!stored || stored.request_hash !== hash)
-          return {
-            ...apiError(
-              400,
-              'idempotency_error',
-              'idempotency_key_in_use',
-              'Keys for idempotent requests can only be used with the same parameters they were first used with',
-            ),
-            replayed: false,
-          };
-        return { statusCode: stored.status_code, body: stored.response, replayed: true };
-      }
-      const answer = await work(transaction);
-      await transaction.query('UPDATE idempotency_keys SET status_code = $2, response = $3 WHERE key = $1', [
-        key,
-        answer.statusCode,
-        JSON.stringify(answer.body),
-      ]);
-      return { ...answer, replayed: false };
+      if (rowCount === 0) throw new KeyTaken();
+      return answer;
+    }).catch((error: unknown) => {
+      if (error instanceof KeyTaken) return undefined;
+      throw error;
     });
+    if (first) return { ...first, replayed: false };
+    const { rows } = await this.#pool.query<{
+      request_hash: string;
+      status_code: number;
+      response: Record<string, unknown>;
+    }>('SELECT request_hash, status_code, response FROM idempotency_keys WHERE key = $1', [key]);
+    const stored = rows[0];
+    if (!stored || stored.request_hash !== hash)
+      return {
+        ...apiError(
+          400,
+          'idempotency_error',
+          'idempotency_key_in_use',
+          'Keys for idempotent requests can only be used with the same parameters they were first used with',
+        ),
+        replayed: false,
+      };
+    return { statusCode: stored.status_code, body: stored.response, replayed: true };
   }
 
   async authorize(

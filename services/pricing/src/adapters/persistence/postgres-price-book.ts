@@ -64,7 +64,14 @@ export class PostgresPriceBook implements PriceBook {
   }
 
   async activeDiscounts(): Promise<Discount[]> {
-    const { rows } = await this.#pool.query<DiscountRow>('SELECT * FROM discounts WHERE active ORDER BY id');
+    // Run for every quote, so prepared: named columns (a `*` read never is) and a parameter list,
+    // empty (the chassis names only statements that have one; a bare text goes as a simple query,
+    // parsed and planned each time).
+    const { rows } = await this.#pool.query<DiscountRow>(
+      `SELECT id, description, kind, basis_points, amount_minor, buy, free, sku, category, segment
+         FROM discounts WHERE active ORDER BY id`,
+      [],
+    );
     return rows.map(toDiscount);
   }
 
