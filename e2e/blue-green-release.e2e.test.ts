@@ -2,19 +2,20 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { restock } from './support/chaos.ts';
 import { asksAgainWhenShed, type Outcome, shedCount, steadyLoad } from './support/edge-load.ts';
 import { linesForRequests } from './support/edge-trace.ts';
 import type { RegisteredInstance } from './support/platform-process.ts';
 import { mercato, metricSum, served } from './support/release-cli.ts';
+import { releaseLoad } from './support/release-load.ts';
 import { kept, ShopClient, settledStatuses, steadyOrders } from './support/shop-client.ts';
 import { suitePlatform } from './support/suite-platform.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
 const ports = { postgres: 25427, gateway: 18980, base: 14401, grpcBase: 15401 };
 const gateway = `http://127.0.0.1:${ports.gateway}`;
-// As the rolling release's suite: what a 2-core machine serves beside the suite without shedding.
-const READS_PER_SECOND = 50;
-const ORDERS_PER_SECOND = 2;
+// As the rolling release's suite: 50 reads and 2 orders a second, or MERCATO_E2E_RELEASE_LOAD.
+const { readsPerSecond: READS_PER_SECOND, ordersPerSecond: ORDERS_PER_SECOND } = releaseLoad();
 const failed = (outcomes: readonly Outcome[], ok: number) =>
   outcomes.filter((outcome) => outcome.status !== ok);
 
@@ -40,6 +41,9 @@ describe('a blue-green release under load (mercato release --strategy blue-green
   let shop: ShopClient;
   beforeAll(async () => {
     shop = await ShopClient.connect(gateway, suite.dataDir, () => suite.platform.state());
+    // The demo's stock (30–80 units a SKU) lasts the suite's orders at 2 a second, not at 5: goods
+    // delivered first, so that every order can be kept whatever the rate.
+    await restock(suite.platform, ports.postgres, ORDERS_PER_SECOND * 30);
   });
   const { remember } = suite;
   const registry = (service: string) => suite.platform.registry(service);
@@ -156,7 +160,7 @@ describe('a blue-green release under load (mercato release --strategy blue-green
     const failedReads = failed(reads.outcomes, 200);
     const failedOrders = failed(orders.outcomes, 202);
     console.log(
-      `under blue-green and rollback: ${reads.outcomes.length} reads (${failedReads.length} failed), ${orders.outcomes.length} orders (${failedOrders.length} failed) ${JSON.stringify([...failedReads, ...failedOrders].slice(0, 5))}`,
+      `under blue-green and rollback: ${reads.outcomes.length} reads (${failedReads.length} failed), ${orders.outcomes.length} orders (${failedOrders.length} failed), offered ${reads.offeredPerSecond().toFixed(1)} reads and ${orders.offeredPerSecond().toFixed(1)} orders a second (asked: ${READS_PER_SECOND}, ${ORDERS_PER_SECOND}) ${JSON.stringify([...failedReads, ...failedOrders].slice(0, 5))}`,
     );
     expect(reads.outcomes.length).toBeGreaterThan(READS_PER_SECOND * 10);
     expect(failedReads, linesForRequests(suite.platform.jsonLines(), failedReads)).toEqual([]);

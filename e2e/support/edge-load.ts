@@ -15,6 +15,8 @@ export interface Outcome {
 export interface EdgeLoad {
   outcomes: Outcome[];
   stop: () => Promise<void>;
+  /** Requests sent a second from the start until `stop` (or now): what was really offered. */
+  offeredPerSecond: () => number;
 }
 
 export interface SteadyLoadOptions {
@@ -36,6 +38,15 @@ export interface SteadyLoadOptions {
 }
 
 /**
+ * How many requests are due and not yet sent, `elapsedMs` into a load of `perSecond`: a tick that
+ * comes late (the client's own process waited for a core) sends what the missed ticks would have,
+ * so the load offered is the rate asked for, not what the client's timer managed.
+ */
+export function dueSends(elapsedMs: number, perSecond: number, sent: number): number {
+  return Math.max(0, Math.floor((elapsedMs * perSecond) / 1_000) - sent);
+}
+
+/**
  * Sends `request` at a steady rate (without waiting for answers, as independent clients would)
  * until stopped. A request that cannot connect or times out counts as status 0.
  */
@@ -46,20 +57,28 @@ export function steadyLoad(
 ): EdgeLoad {
   const outcomes: Outcome[] = [];
   const inFlight = new Set<Promise<void>>();
+  const startedAt = Date.now();
+  let stoppedAt: number | undefined;
+  let sent = 0;
   const timer = setInterval(() => {
     const sentAt = Date.now();
-    const done = send(request, sentAt, options.shedPatienceMs ?? 0).then((outcome) => {
-      outcomes.push(outcome);
-    });
-    inFlight.add(done);
-    void done.finally(() => inFlight.delete(done));
+    for (let due = dueSends(sentAt - startedAt, perSecond, sent); due > 0; due -= 1) {
+      sent += 1;
+      const done = send(request, sentAt, options.shedPatienceMs ?? 0).then((outcome) => {
+        outcomes.push(outcome);
+      });
+      inFlight.add(done);
+      void done.finally(() => inFlight.delete(done));
+    }
   }, 1_000 / perSecond);
   return {
     outcomes,
     stop: async () => {
       clearInterval(timer);
+      stoppedAt ??= Date.now();
       await Promise.all(inFlight);
     },
+    offeredPerSecond: () => (sent * 1_000) / Math.max(1, (stoppedAt ?? Date.now()) - startedAt),
   };
 }
 
