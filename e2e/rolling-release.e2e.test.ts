@@ -14,8 +14,8 @@ import { suitePlatform } from './support/suite-platform.ts';
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
 const ports = { postgres: 25425, gateway: 19680, base: 16601, grpcBase: 17601 };
 const gateway = `http://127.0.0.1:${ports.gateway}`;
-// 50 reads and 2 orders a second unless MERCATO_E2E_RELEASE_LOAD says otherwise (release-load.ts:
-// the issue's 100 and 5 shed reads on this 2-core machine with no release running).
+// 50 reads and 2 orders a second unless MERCATO_E2E_RELEASE_LOAD says otherwise (release-load.ts;
+// the issue's 100 and 5 are beyond this 2-core machine: docs/releases.md, "The rate").
 const { readsPerSecond: READS_PER_SECOND, ordersPerSecond: ORDERS_PER_SECOND } = releaseLoad();
 
 /**
