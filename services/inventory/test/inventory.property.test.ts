@@ -9,7 +9,7 @@ import {
   Outbox,
   type Pool,
 } from '@mercato/chassis';
-import { createTestDatabase, probePostgres, suiteTitle } from '@mercato/chassis/testing';
+import { createTestDatabase, probePostgres, suiteTitle, waitFor } from '@mercato/chassis/testing';
 import { inventoryEvents, MessageRegistry } from '@mercato/contracts';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -161,5 +161,56 @@ describe.skipIf(!postgres.available)(
         { numRuns: 40 },
       );
     }, 120_000);
+
+    it('locks stock rows in (sku, warehouse) order when it releases, as a reserve does: the two never deadlock', async () => {
+      await reset();
+      const inventory = new PostgresInventory({
+        pool,
+        outbox: new Outbox(new MessageRegistry(inventoryEvents)),
+        now: () => clock.now,
+        correlationId: () => 'corr_lock_order',
+      });
+      await inventory.reserve({
+        reservationId: 'lock-order',
+        lines: [
+          { sku: 'SKU-A', quantity: 1 },
+          { sku: 'SKU-B', quantity: 1 },
+        ],
+        ttlSeconds: 600,
+      });
+      // SKU-A's rows written again: a scan of this four-row table now meets SKU-B's first, the
+      // reverse of the order a reserve locks them in.
+      await pool.query("UPDATE stock_levels SET low_threshold = low_threshold WHERE sku = 'SKU-A'");
+      // With the table's statistics known (as autovacuum would have them), the planner joins a
+      // release's allocations to it by scanning it: the lock order is the table's unless the
+      // statement imposes one.
+      await pool.query('ANALYZE stock_levels');
+      const reserver = await pool.connect();
+      try {
+        // A reserve of both SKUs, half-way: it holds SKU-A's rows and is about to lock SKU-B's.
+        await reserver.query('BEGIN');
+        await reserver.query(
+          "SELECT 1 FROM stock_levels WHERE sku = 'SKU-A' ORDER BY warehouse_id FOR UPDATE",
+        );
+        const releasing = inventory.release('lock-order');
+        releasing.catch(() => undefined); // awaited below; a deadlock fails it while the reserve waits
+        await waitFor('the release waiting for a row lock', async () => {
+          const { rows } = await pool.query(
+            `SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+              WHERE l.locktype = 'transactionid' AND NOT l.granted AND a.datname = current_database()`,
+          );
+          return rows.length > 0;
+        });
+        // Waiting for SKU-A, the release must hold nothing of SKU-B's yet: the reserve takes them at
+        // once (with SKU-B locked first, the two deadlock and one fails with 40P01).
+        await reserver.query(
+          "SELECT 1 FROM stock_levels WHERE sku = 'SKU-B' ORDER BY warehouse_id FOR UPDATE",
+        );
+        await reserver.query('COMMIT');
+        expect((await releasing).status).toBe('released');
+      } finally {
+        reserver.release();
+      }
+    });
   },
 );

@@ -340,10 +340,23 @@ export class PostgresInventory implements Inventory {
     const sorted = [...allocations].sort(
       (a, b) => a.sku.localeCompare(b.sku) || a.warehouseId.localeCompare(b.warehouseId),
     );
+    // Rows are locked in (sku, warehouse) order, as a reserve's SELECT … ORDER BY … FOR UPDATE locks
+    // them, whatever join the planner picks for the update: a join scanning stock_levels in its
+    // physical order locked a release's rows in another order than a concurrent reserve's, and the
+    // two deadlocked (40P01; the property test found it). Every row the update changes comes through
+    // `moved`, which has locked it, and all rows before it in that order, by then.
     await client.query(
-      `UPDATE stock_levels s SET available = s.available + $4 * m.quantity, reserved = s.reserved + $5 * m.quantity
-       FROM unnest($1::text[], $2::text[], $3::int[]) AS m(sku, warehouse_id, quantity)
-       WHERE s.sku = m.sku AND s.warehouse_id = m.warehouse_id`,
+      `WITH moved AS MATERIALIZED (
+         SELECT s.sku, s.warehouse_id, m.quantity
+           FROM stock_levels s
+           JOIN unnest($1::text[], $2::text[], $3::int[]) AS m(sku, warehouse_id, quantity)
+             ON s.sku = m.sku AND s.warehouse_id = m.warehouse_id
+          ORDER BY s.sku, s.warehouse_id
+            FOR UPDATE OF s
+       )
+       UPDATE stock_levels s SET available = s.available + $4 * moved.quantity, reserved = s.reserved + $5 * moved.quantity
+         FROM moved
+        WHERE s.sku = moved.sku AND s.warehouse_id = moved.warehouse_id`,
       [
         sorted.map((a) => a.sku),
         sorted.map((a) => a.warehouseId),
