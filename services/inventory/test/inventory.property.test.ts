@@ -72,6 +72,15 @@ describe.skipIf(!postgres.available)(
       await drop?.();
     });
 
+    /** The adapter on the suite's database and clock. */
+    const inventoryOn = (correlationId: string) =>
+      new PostgresInventory({
+        pool,
+        outbox: new Outbox(new MessageRegistry(inventoryEvents)),
+        now: () => clock.now,
+        correlationId: () => correlationId,
+      });
+
     const reset = async () => {
       await pool.query('TRUNCATE reservation_allocations, reservations, stock_levels, mercato_outbox');
       await pool.query(
@@ -110,12 +119,7 @@ describe.skipIf(!postgres.available)(
     };
 
     it('never oversells, never loses stock, and never lets a reservation outlive its TTL', async () => {
-      const inventory = new PostgresInventory({
-        pool,
-        outbox: new Outbox(new MessageRegistry(inventoryEvents)),
-        now: () => clock.now,
-        correlationId: () => 'corr_property',
-      });
+      const inventory = inventoryOn('corr_property');
       await fc.assert(
         fc.asyncProperty(fc.array(round, { minLength: 1, maxLength: 6 }), async (rounds) => {
           await reset();
@@ -164,12 +168,7 @@ describe.skipIf(!postgres.available)(
 
     it('locks stock rows in (sku, warehouse) order when it releases, as a reserve does: the two never deadlock', async () => {
       await reset();
-      const inventory = new PostgresInventory({
-        pool,
-        outbox: new Outbox(new MessageRegistry(inventoryEvents)),
-        now: () => clock.now,
-        correlationId: () => 'corr_lock_order',
-      });
+      const inventory = inventoryOn('corr_lock_order');
       await inventory.reserve({
         reservationId: 'lock-order',
         lines: [

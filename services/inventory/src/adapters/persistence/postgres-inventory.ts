@@ -337,14 +337,12 @@ export class PostgresInventory implements Inventory {
       consume: [0, -1],
       restock: [1, 0],
     }[move];
-    const sorted = [...allocations].sort(
-      (a, b) => a.sku.localeCompare(b.sku) || a.warehouseId.localeCompare(b.warehouseId),
-    );
     // Rows are locked in (sku, warehouse) order, as a reserve's SELECT … ORDER BY … FOR UPDATE locks
     // them, whatever join the planner picks for the update: a join scanning stock_levels in its
     // physical order locked a release's rows in another order than a concurrent reserve's, and the
-    // two deadlocked (40P01; the property test found it). Every row the update changes comes through
-    // `moved`, which has locked it, and all rows before it in that order, by then.
+    // two deadlocked (40P01; the property test found it; sorting the arrays passed in did not reach
+    // the plan). Every row the update changes comes through `moved`, which has locked it, and all
+    // rows before it in that order, by then.
     await client.query(
       `WITH moved AS MATERIALIZED (
          SELECT s.sku, s.warehouse_id, m.quantity
@@ -358,9 +356,9 @@ export class PostgresInventory implements Inventory {
          FROM moved
         WHERE s.sku = moved.sku AND s.warehouse_id = moved.warehouse_id`,
       [
-        sorted.map((a) => a.sku),
-        sorted.map((a) => a.warehouseId),
-        sorted.map((a) => a.quantity),
+        allocations.map((a) => a.sku),
+        allocations.map((a) => a.warehouseId),
+        allocations.map((a) => a.quantity),
         availableDelta,
         reservedDelta,
       ],
