@@ -22,14 +22,18 @@ export const shelfReturnConsumer = (monolith: Pool): ConsumerDefinition => ({
         [returned.transfer_id],
       );
       if (first.rowCount === 0) return;
-      // Locked in product order, as every transaction of the monolith's takes stock rows.
-      const lines = [...returned.lines].sort((a, b) => Number(a.product_id) - Number(b.product_id));
-      if (lines.length > 0)
+      // Every transaction of the monolith's takes stock rows in product order (an order placed,
+      // a cancel's restock): the rows are locked in that order first, whatever plan joins the lines
+      // to the table (a scan of a small table meets them in its physical order, which is not).
+      if (returned.lines.length > 0)
         await transaction.query(
-          `UPDATE stock AS s SET quantity = greatest(s.quantity + l.quantity, 0), updated_at = now()
-           FROM unnest($1::bigint[], $2::integer[]) AS l (product_id, quantity)
-           WHERE s.product_id = l.product_id`,
-          [lines.map((line) => line.product_id), lines.map((line) => line.quantity)],
+          `WITH locked AS MATERIALIZED (
+             SELECT s.product_id, l.quantity FROM stock AS s
+             JOIN unnest($1::bigint[], $2::integer[]) AS l (product_id, quantity) ON l.product_id = s.product_id
+             ORDER BY s.product_id FOR UPDATE OF s)
+           UPDATE stock AS s SET quantity = greatest(s.quantity + locked.quantity, 0), updated_at = now()
+           FROM locked WHERE s.product_id = locked.product_id`,
+          [returned.lines.map((line) => line.product_id), returned.lines.map((line) => line.quantity)],
         );
       if (returned.hand_back)
         await transaction.query(
