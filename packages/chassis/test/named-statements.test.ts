@@ -51,12 +51,28 @@ describe.skipIf(!postgres.available)(suiteTitle('named statements of the chassis
     expect((await prepared()).filter((statement) => statement === text)).toHaveLength(1);
   });
 
-  it('does not prepare a statement without parameters, or one that selects *', async () => {
-    await often(() => pool.query('SELECT count(*) FROM items'));
+  it('prepares a read without parameters too, but not several statements in one text, nor a `*` read', async () => {
+    expect(await often(() => pool.query('SELECT count(*)::int AS n FROM items'))).toEqual([{ n: 2 }]);
+    expect(
+      await often(() => pool.query({ text: 'WITH i AS (SELECT id FROM items) SELECT min(id) AS id FROM i' })),
+    ).toEqual([{ id: 'a' }]);
+    // Several statements in one text: the simple protocol's, which takes no name.
+    await often(() => pool.query('SELECT 1 AS one; SELECT 2 AS two'));
     await often(() => pool.query('SELECT * FROM items WHERE id = $1', ['a']));
+    await often(() => pool.query('SELECT * FROM items'));
     const statements = await prepared();
-    expect(statements).not.toContain('SELECT count(*) FROM items');
+    expect(statements).toContain('SELECT count(*)::int AS n FROM items');
+    expect(statements).toContain('WITH i AS (SELECT id FROM items) SELECT min(id) AS id FROM i');
+    expect(statements).not.toContain('SELECT 1 AS one; SELECT 2 AS two');
     expect(statements).not.toContain('SELECT * FROM items WHERE id = $1');
+    expect(statements).not.toContain('SELECT * FROM items');
+    // Named or not, a read answers the same through the callback form as well.
+    const viaCallback = await new Promise<unknown[]>((resolve, reject) =>
+      pool.query('SELECT count(*)::int AS n FROM items', (error, result) =>
+        error ? reject(error) : resolve(result.rows),
+      ),
+    );
+    expect(viaCallback).toEqual([{ n: 2 }]);
   });
 
   it('a `*` read keeps working in a transaction when a migration adds a column', async () => {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { isInvalidatedStatement, PREPARE_AFTER, StatementNames } from './statement-names.ts';
+import {
+  isInvalidatedStatement,
+  PREPARE_AFTER,
+  preparableWithoutParameters,
+  StatementNames,
+} from './statement-names.ts';
 
 /** Calls `nameOf` as often as a text must run before it is named; the last call's answer. */
 const called = (names: StatementNames, text: string): string | undefined => {
@@ -49,6 +54,27 @@ describe('StatementNames', () => {
     expect(called(names, 'SELECT v FROM t WHERE id = $1')).toBeDefined();
     names.forget('SELECT v FROM t WHERE id = $1');
     expect(called(names, 'SELECT v FROM t WHERE id = $1')).toBeUndefined();
+  });
+
+  it('takes a single SELECT or WITH without parameters as preparable, nothing else without them', () => {
+    for (const text of [
+      'SELECT slug, name FROM categories ORDER BY name',
+      '  with a AS (SELECT 1) SELECT * FROM a',
+      '\nSELECT pg_advisory_xact_lock(hashtext($$identity.signing_keys$$))',
+    ])
+      expect(preparableWithoutParameters(text), text).toBe(true);
+    for (const text of [
+      'SELECT 1; SELECT 2',
+      'BEGIN',
+      'SAVEPOINT applied_events',
+      'SET statement_timeout = 0',
+      'LISTEN mercato_bus',
+      'DELETE FROM order_summaries',
+      'CREATE TABLE t (id text)',
+      '-- a comment\nSELECT 1',
+      'SELECTED',
+    ])
+      expect(preparableWithoutParameters(text), text).toBe(false);
   });
 
   it('tells an invalidated prepared statement from other errors', () => {

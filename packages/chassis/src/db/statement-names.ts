@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 
 /**
- * Names for the statements a service runs with parameters, so that `pg` prepares each one once per
+ * Names for the statements a service runs with parameters (and for its reads without any,
+ * `preparableWithoutParameters`), so that `pg` prepares each one once per
  * connection (a named statement: Parse once, then only Bind and Execute) and PostgreSQL parses,
  * analyses and plans it once per session instead of on every call. Measured on this machine's
  * PostgreSQL (3,000 calls each, one connection): server CPU per call for the outbox append 237 →
@@ -28,6 +29,15 @@ export const MAX_NAMED = 500;
 
 /** The call of a text from which on it is prepared. */
 export const PREPARE_AFTER = 5;
+
+/**
+ * A text without parameters that can run as a named statement: one `SELECT` or `WITH` (no `;`, so
+ * never several statements, which only the simple protocol takes). Transaction control, `SET`,
+ * `LISTEN`, DDL and the rest keep the simple protocol: they are not planned, and a session must see
+ * them as they are written.
+ */
+export const preparableWithoutParameters = (text: string): boolean =>
+  /^\s*(SELECT|WITH)\b/i.test(text) && !text.includes(';');
 
 /** `*` as a result column: alone, after a comma or a qualifier, not `count(*)`. */
 const STAR_COLUMNS = /(^|[\s,.])\*\s*(,|FROM\b|$)|RETURNING\s+\*/i;

@@ -1,6 +1,6 @@
 import { context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import pg from 'pg';
-import { isInvalidatedStatement, StatementNames } from './statement-names.ts';
+import { isInvalidatedStatement, preparableWithoutParameters, StatementNames } from './statement-names.ts';
 
 /**
  * A `pg` client whose queries are spans, made here because the chassis owns every pool: no
@@ -52,24 +52,37 @@ export function prepareStatements(enabled: boolean): void {
 
 /**
  * The arguments of a query with parameters (`text, values[, callback]`, or a config with `text` and
- * `values` and no `name`) as a named statement's, or undefined when it is to run unnamed.
+ * `values` and no `name`), or of a single read without any (`text[, callback]`: it is given an
+ * empty parameter list, which the extended protocol needs to name it), as a named statement's; or
+ * undefined when it is to run unnamed.
  */
 function named(args: unknown[]): { text: string; args: unknown[] } | undefined {
   if (!preparing) return undefined;
   const [first, second] = args;
   if (typeof first === 'string') {
-    const name = Array.isArray(second) ? statementNames.nameOf(first) : undefined;
-    return name
-      ? { text: first, args: [{ name, text: first, values: second }, ...args.slice(2)] }
-      : undefined;
+    if (Array.isArray(second)) {
+      const name = statementNames.nameOf(first);
+      return name
+        ? { text: first, args: [{ name, text: first, values: second }, ...args.slice(2)] }
+        : undefined;
+    }
+    if (second !== undefined && typeof second !== 'function') return undefined;
+    const name = preparableWithoutParameters(first) ? statementNames.nameOf(first) : undefined;
+    return name ? { text: first, args: [{ name, text: first, values: [] }, ...args.slice(1)] } : undefined;
   }
   if (!first || typeof first !== 'object' || Object.getPrototypeOf(first) !== Object.prototype)
     return undefined;
   const config = first as { text?: unknown; values?: unknown; name?: unknown };
   if (typeof config.text !== 'string' || config.name !== undefined) return undefined;
-  if (!Array.isArray(config.values) && !Array.isArray(second)) return undefined;
+  const withValues = Array.isArray(config.values) || Array.isArray(second);
+  if (!withValues && (config.values !== undefined || !preparableWithoutParameters(config.text)))
+    return undefined;
   const name = statementNames.nameOf(config.text);
-  return name ? { text: config.text, args: [{ ...config, name }, ...args.slice(1)] } : undefined;
+  if (!name) return undefined;
+  return {
+    text: config.text,
+    args: [withValues ? { ...config, name } : { ...config, name, values: [] }, ...args.slice(1)],
+  };
 }
 
 /**

@@ -64,13 +64,10 @@ export class PostgresPriceBook implements PriceBook {
   }
 
   async activeDiscounts(): Promise<Discount[]> {
-    // Run for every quote, so prepared: named columns (a `*` read never is) and a parameter list,
-    // empty (the chassis names only statements that have one; a bare text goes as a simple query,
-    // parsed and planned each time).
+    // Run for every quote: named columns, so that the chassis prepares it (a `*` read never is).
     const { rows } = await this.#pool.query<DiscountRow>(
       `SELECT id, description, kind, basis_points, amount_minor, buy, free, sku, category, segment
          FROM discounts WHERE active ORDER BY id`,
-      [],
     );
     return rows.map(toDiscount);
   }
