@@ -1,6 +1,8 @@
 /**
  * `npm test`'s runner: the unit and integration suites in one vitest process beside the e2e suite
- * in another, so that both cores work the whole time.
+ * in another, so that both cores work the whole time; and beside both, the static checks (`npm run
+ * checks`: the type-check, lint and the contracts' compatibility), which ran alone before them on
+ * one core for a minute and more. A failed check stops the suites.
  *
  * Vitest puts a project that runs one file at a time (e2e: one platform at a time) in a group of
  * its own, after every other project: in one process the e2e files, which mostly wait on a
@@ -12,11 +14,11 @@
  * runs have ended: beside them, the integration suites' timings (a saga step's 600 ms, a process's
  * start) were at the mercy of that load, not of their code.
  *
- * The e2e output goes straight through (it is the longer run); the unit and integration output is
- * printed whole when that run ends, so the two never interleave. Exits non-zero when either fails,
+ * The e2e output goes straight through (it is the longer run); the others' output is printed whole
+ * when each run ends, so they never interleave. Exits non-zero when any fails,
  * and then prints each failed run's report of its failures again, last: a CI log that keeps only
  * its tail still says which test failed.
- * Arguments are passed to both runs (e.g. `npm test -- --reporter=verbose`).
+ * Arguments are passed to the vitest runs (e.g. `npm test -- --reporter=verbose`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -25,12 +27,18 @@ import { failureReport } from './failure-report.js';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const vitest = fileURLToPath(new URL('../../node_modules/vitest/vitest.mjs', import.meta.url));
 const extra = process.argv.slice(2);
+/** npm as `npm test` ran it (its CLI script, by this Node), or the one on the PATH. */
+const npm: [string, string[]] = process.env.npm_execpath
+  ? [process.execPath, [process.env.npm_execpath]]
+  : ['npm', []];
 
 interface Run {
   name: string;
   child: ChildProcess;
   output: Buffer[];
   ended: Promise<number>;
+  /** Stopped by this runner, a check having failed: not a failure of its own. */
+  stopped?: boolean;
 }
 
 /**
@@ -49,15 +57,14 @@ const underLoad = [
   'e2e/autoscale.e2e.test.ts',
 ];
 
-function start(name: string, projects: string[], buffered: boolean, filters: string[] = []): Run {
-  const args = [
-    vitest,
-    'run',
-    ...projects.flatMap((project) => ['--project', project]),
-    ...filters,
-    ...extra,
-  ];
-  const child = spawn(process.execPath, args, {
+/** Vitest's command for some projects (and file filters), with the ones `npm test` was given. */
+const vitestRun = (projects: string[], filters: string[] = []): [string, string[]] => [
+  process.execPath,
+  [vitest, 'run', ...projects.flatMap((project) => ['--project', project]), ...filters, ...extra],
+];
+
+function start(name: string, [command, args]: [string, string[]], buffered: boolean): Run {
+  const child = spawn(command, args, {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : process.env.FORCE_COLOR },
@@ -85,12 +92,21 @@ function start(name: string, projects: string[], buffered: boolean, filters: str
 }
 
 const runs = [
-  start('unit and integration suites', ['unit', 'manifests', 'integration'], true),
+  // The static checks take one core for about a minute (`tsc -b` is single-threaded): beside the
+  // suites rather than before them. A failure stops the suites (below).
+  start('static checks', [npm[0], [...npm[1], 'run', '--silent', 'checks']], true),
+  start(
+    'unit and integration suites',
+    vitestRun(['unit', 'unit-isolated', 'manifests', 'integration', 'integration-isolated']),
+    true,
+  ),
   start(
     'e2e suite',
-    ['e2e'],
+    vitestRun(
+      ['e2e'],
+      underLoad.flatMap((file) => ['--exclude', file]),
+    ),
     false,
-    underLoad.flatMap((file) => ['--exclude', file]),
   ),
 ];
 
@@ -101,20 +117,35 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
     for (const run of runs) if (run.child.exitCode === null) run.child.kill(signal);
   });
 
+// A type error or a lint finding fails `npm test` at once: the suites are not worth their minutes.
+void runs[0]?.ended.then((code) => {
+  if (code === 0 || stopping) return;
+  stopping = true;
+  process.stderr.write('\nthe static checks failed: stopping the suites\n');
+  for (const run of runs.slice(1))
+    if (run.child.exitCode === null) {
+      run.stopped = true;
+      run.child.kill('SIGTERM');
+    }
+});
+
 const codes = await Promise.all(runs.map((run) => run.ended));
 if (!stopping) {
   process.stdout.write(`\n== e2e suites under load (${underLoad.join(', ')}), after the others\n`);
-  const last = start('e2e suites under load', ['e2e'], false, underLoad);
+  const last = start('e2e suites under load', vitestRun(['e2e'], underLoad), false);
   runs.push(last);
   codes.push(await last.ended);
 }
-const failed = runs.filter((_, index) => codes[index] !== 0);
+const failed = runs.filter((run, index) => codes[index] !== 0 && !run.stopped);
 if (failed.length > 0) {
   for (const run of failed)
     process.stderr.write(
       `\n== what failed in the ${run.name}\n${failureReport(Buffer.concat(run.output).toString('utf8'))}\n`,
     );
-  process.stderr.write(`\nfailed: ${failed.map((run) => run.name).join(' and ')}\n`);
+  const stopped = runs.filter((run) => run.stopped);
+  process.stderr.write(
+    `\nfailed: ${failed.map((run) => run.name).join(' and ')}${stopped.length > 0 ? ` (stopped: ${stopped.map((run) => run.name).join(' and ')})` : ''}\n`,
+  );
   process.exit(1);
 }
 process.stdout.write(`\n${runs.map((run) => run.name).join(' and ')} passed\n`);
