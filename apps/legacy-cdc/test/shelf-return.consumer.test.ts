@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { createLogger, createPool, inTransaction, migrate, type Pool } from '@mercato/chassis';
-import { createTestDatabase, probePostgres, suiteTitle, waitFor } from '@mercato/chassis/testing';
+import { createTestDatabase, probePostgres, suiteTitle, waitForRowLockWait } from '@mercato/chassis/testing';
 import { createEnvelope, legacyShelfReturned } from '@mercato/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shelfReturnConsumer } from '../src/shelf-return.consumer.ts';
@@ -80,13 +80,7 @@ describe.skipIf(!postgres.available)(suiteTitle('stock given back to the monolit
         { product_id: '2', quantity: 4 },
       ]);
       returning.catch(() => undefined); // awaited below; a deadlock fails it while the order waits
-      await waitFor('the transfer waiting for a row lock', async () => {
-        const { rows } = await monolith.query(
-          `SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-            WHERE l.locktype = 'transactionid' AND NOT l.granted AND a.datname = current_database()`,
-        );
-        return rows.length > 0;
-      });
+      await waitForRowLockWait(monolith, 'the transfer waiting for a row lock');
       // Waiting for product 1, the transfer must hold nothing of product 2's yet: the order takes it
       // at once (with product 2 locked first, the two deadlock and one fails with 40P01).
       await placing.query('SELECT 1 FROM stock WHERE product_id = 2 FOR UPDATE');

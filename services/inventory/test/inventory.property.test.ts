@@ -9,7 +9,7 @@ import {
   Outbox,
   type Pool,
 } from '@mercato/chassis';
-import { createTestDatabase, probePostgres, suiteTitle, waitFor } from '@mercato/chassis/testing';
+import { createTestDatabase, probePostgres, suiteTitle, waitForRowLockWait } from '@mercato/chassis/testing';
 import { inventoryEvents, MessageRegistry } from '@mercato/contracts';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -193,13 +193,7 @@ describe.skipIf(!postgres.available)(
         );
         const releasing = inventory.release('lock-order');
         releasing.catch(() => undefined); // awaited below; a deadlock fails it while the reserve waits
-        await waitFor('the release waiting for a row lock', async () => {
-          const { rows } = await pool.query(
-            `SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-              WHERE l.locktype = 'transactionid' AND NOT l.granted AND a.datname = current_database()`,
-          );
-          return rows.length > 0;
-        });
+        await waitForRowLockWait(pool, 'the release waiting for a row lock');
         // Waiting for SKU-A, the release must hold nothing of SKU-B's yet: the reserve takes them at
         // once (with SKU-B locked first, the two deadlock and one fails with 40P01).
         await reserver.query(

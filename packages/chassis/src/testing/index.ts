@@ -3,7 +3,7 @@ export { busChannel } from '../messaging/postgres-bus/postgres-message-bus.ts';
 export { startGrpcStub } from './grpc-stub.ts';
 export * from './infra.ts';
 export { isAlive } from './is-alive.ts';
-export { type OpenTransaction, openTransactionsIn } from './open-transactions.ts';
+export { type OpenTransaction, openTransactionsIn, waitForRowLockWait } from './open-transactions.ts';
 export { freePort, portOf } from './ports.ts';
 export { ProcessUnderTest } from './process-under-test.ts';
 export { parsePrometheusText, sampleValue } from './prometheus-text.ts';

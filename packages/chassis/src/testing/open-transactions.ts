@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { waitFor } from './wait-for.ts';
 
 export interface OpenTransaction {
   pid: number;
@@ -35,4 +36,18 @@ export async function openTransactionsIn(databaseUrl: string, olderThanMs = 250)
   } finally {
     await client.end();
   }
+}
+
+/**
+ * Waits until a session of the database `pool` reaches is waiting for a row another transaction
+ * holds (a lock on that transaction's id not granted): the moment a lock-order test makes its move.
+ */
+export async function waitForRowLockWait(pool: Pick<pg.Pool, 'query'>, what: string): Promise<void> {
+  await waitFor(what, async () => {
+    const { rows } = await pool.query(
+      `SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'transactionid' AND NOT l.granted AND a.datname = current_database()`,
+    );
+    return rows.length > 0;
+  });
 }
