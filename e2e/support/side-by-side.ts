@@ -66,6 +66,9 @@ const vitestRun = (projects: string[], filters: string[] = []): [string, string[
 function start(name: string, [command, args]: [string, string[]], buffered: boolean): Run {
   const child = spawn(command, args, {
     cwd: root,
+    // A process group of its own, so that stopping a run stops what its tests started (a platform
+    // a test file runs is a child of vitest's worker, not of vitest: it outlived a signal to vitest).
+    detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : process.env.FORCE_COLOR },
   });
@@ -110,11 +113,21 @@ const runs = [
   ),
 ];
 
+/** Signals a run's whole process group (see `start`). */
+const signalRun = (run: Run, signal: NodeJS.Signals): void => {
+  if (run.child.pid === undefined || run.child.exitCode !== null) return;
+  try {
+    process.kill(-run.child.pid, signal);
+  } catch {
+    // The group is gone already.
+  }
+};
+
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.on(signal, () => {
     stopping = true;
-    for (const run of runs) if (run.child.exitCode === null) run.child.kill(signal);
+    for (const run of runs) signalRun(run, signal);
   });
 
 // A type error or a lint finding fails `npm test` at once: the suites are not worth their minutes.
@@ -125,7 +138,7 @@ void runs[0]?.ended.then((code) => {
   for (const run of runs.slice(1))
     if (run.child.exitCode === null) {
       run.stopped = true;
-      run.child.kill('SIGTERM');
+      signalRun(run, 'SIGTERM');
     }
 });
 
