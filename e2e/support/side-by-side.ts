@@ -2,7 +2,7 @@
  * `npm test`'s runner: the unit and integration suites in one vitest process beside the e2e suite
  * in another, so that both cores work the whole time; and beside both, the static checks (`npm run
  * checks`: the type-check, lint and the contracts' compatibility), which ran alone before them on
- * one core for a minute and more. A failed check stops the suites.
+ * one core (29 s of a CI run). A failed check stops the suites.
  *
  * Vitest puts a project that runs one file at a time (e2e: one platform at a time) in a group of
  * its own, after every other project: in one process the e2e files, which mostly wait on a
@@ -95,7 +95,7 @@ function start(name: string, [command, args]: [string, string[]], buffered: bool
 }
 
 const runs = [
-  // The static checks take one core for about a minute (`tsc -b` is single-threaded): beside the
+  // The static checks take one core for half a minute (`tsc -b` is single-threaded): beside the
   // suites rather than before them. A failure stops the suites (below).
   start('static checks', [npm[0], [...npm[1], 'run', '--silent', 'checks']], true),
   start(
