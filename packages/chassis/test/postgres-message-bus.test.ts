@@ -72,11 +72,15 @@ describe.skipIf(!postgres.available)(suiteTitle('PostgreSQL message store', post
   const countedMember = async (topic: string, pollIntervalMs = 30_000) => {
     const memberPool = createPool({ url, max: 4, applicationName: 'bus-test-member' }, logger);
     const statements: string[] = [];
+    let inFlight = 0;
     const query = memberPool.query.bind(memberPool) as (...args: unknown[]) => Promise<unknown>;
     (memberPool as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = (...args) => {
       const text = typeof args[0] === 'string' ? args[0] : '';
       statements.push(text.includes('claimable') ? 'claim' : (text.trim().split(/\s+/)[0] ?? '?'));
-      return query(...args);
+      inFlight += 1;
+      return query(...args).finally(() => {
+        inFlight -= 1;
+      });
     };
     const member = new PostgresMessageBus({
       pool: memberPool,
@@ -96,7 +100,11 @@ describe.skipIf(!postgres.available)(suiteTitle('PostgreSQL message store', post
         await delivery.ack();
       },
     });
+    // Counting starts once the member is idle: both claim loops' first claims answered (on a loaded
+    // machine they may take longer than the pause; one still in flight when the publish is notified
+    // looks again, an extra claim the test would count).
     await sleep(300);
+    await waitFor('the member idle', () => inFlight === 0 && statements.length >= 2, 10_000, 10);
     statements.length = 0;
     const pending = async () =>
       (
