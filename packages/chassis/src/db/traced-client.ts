@@ -59,30 +59,26 @@ export function prepareStatements(enabled: boolean): void {
 function named(args: unknown[]): { text: string; args: unknown[] } | undefined {
   if (!preparing) return undefined;
   const [first, second] = args;
+  // Both forms as a config and what follows it: `text, values, …` or `text[, callback]`, and
+  // `config[, values][, callback]` with a plain object (not a submittable, not a Query).
+  let config: { text?: unknown; values?: unknown; name?: unknown };
+  let rest: unknown[];
   if (typeof first === 'string') {
-    if (Array.isArray(second)) {
-      const name = statementNames.nameOf(first);
-      return name
-        ? { text: first, args: [{ name, text: first, values: second }, ...args.slice(2)] }
-        : undefined;
-    }
-    if (second !== undefined && typeof second !== 'function') return undefined;
-    const name = preparableWithoutParameters(first) ? statementNames.nameOf(first) : undefined;
-    return name ? { text: first, args: [{ name, text: first, values: [] }, ...args.slice(1)] } : undefined;
-  }
-  if (!first || typeof first !== 'object' || Object.getPrototypeOf(first) !== Object.prototype)
-    return undefined;
-  const config = first as { text?: unknown; values?: unknown; name?: unknown };
-  if (typeof config.text !== 'string' || config.name !== undefined) return undefined;
-  const withValues = Array.isArray(config.values) || Array.isArray(second);
-  if (!withValues && (config.values !== undefined || !preparableWithoutParameters(config.text)))
-    return undefined;
-  const name = statementNames.nameOf(config.text);
+    const withValues = Array.isArray(second);
+    if (!withValues && second !== undefined && typeof second !== 'function') return undefined;
+    config = withValues ? { text: first, values: second } : { text: first };
+    rest = args.slice(withValues ? 2 : 1);
+  } else if (first && typeof first === 'object' && Object.getPrototypeOf(first) === Object.prototype) {
+    config = first;
+    rest = args.slice(1);
+  } else return undefined;
+  const { text } = config;
+  if (typeof text !== 'string' || config.name !== undefined) return undefined;
+  const withValues = Array.isArray(config.values) || Array.isArray(rest[0]);
+  if (!withValues && (config.values !== undefined || !preparableWithoutParameters(text))) return undefined;
+  const name = statementNames.nameOf(text);
   if (!name) return undefined;
-  return {
-    text: config.text,
-    args: [withValues ? { ...config, name } : { ...config, name, values: [] }, ...args.slice(1)],
-  };
+  return { text, args: [withValues ? { ...config, name } : { ...config, name, values: [] }, ...rest] };
 }
 
 /**
