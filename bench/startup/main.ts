@@ -6,7 +6,9 @@
  *   - restart: each service `kill -9`ed, until a new process answers its /readyz;
  *   - memory: RSS of every process at ready, idle (BENCH_IDLE_SECONDS after ready, once V8's memory
  *     reducer has given back what start-up used), and after BENCH_LOAD_SECONDS of load through the
- *     gateway (autocannon on a mix of catalog, pricing, inventory and identity calls).
+ *     gateway (autocannon on a mix of catalog, pricing, inventory and identity calls); idle, also
+ *     each process's PSS and private memory, and the whole platform's PSS with PostgreSQL's
+ *     backends (bench/process-memory.ts says why RSS summed over processes overstates it).
  * Services are built before the runs (the build itself is timed separately).
  *
  *   npm run bench:startup
@@ -30,6 +32,7 @@ import { ProcessUnderTest, waitFor } from '@mercato/chassis/testing';
 import autocannon from 'autocannon';
 import { MERCATO_CLI } from '../../e2e/support/platform-process.ts';
 import { runtimeSettings } from '../platform.ts';
+import { type ProcessMemory, processMemory, treeMemory } from '../process-memory.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const smoke = process.env.BENCH_SMOKE === '1';
@@ -63,16 +66,6 @@ interface RunState {
   postgres: { pid: number | null };
   services: Record<string, { pid: number | null; url: string }>;
 }
-
-const rssMb = (pid: number | null | undefined): number => {
-  if (!pid) return 0;
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
-  } catch {
-    return 0;
-  }
-};
 
 function startPlatform(runtime: string, dataDir: string): { platform: ProcessUnderTest; began: number } {
   const began = Date.now();
@@ -108,13 +101,21 @@ async function stop(platform: ProcessUnderTest): Promise<void> {
 const state = (dataDir: string): RunState =>
   JSON.parse(readFileSync(path.join(dataDir, 'run', 'state.json'), 'utf8')) as RunState;
 
-const memory = (dataDir: string) => {
+/** Each service's memory, and PostgreSQL's: its postmaster with every backend and worker. */
+const memory = (dataDir: string): Record<string, ProcessMemory> => {
   const current = state(dataDir);
   return {
-    ...Object.fromEntries(Object.entries(current.services).map(([name, s]) => [name, rssMb(s.pid)])),
-    postgres: rssMb(current.postgres.pid),
+    ...Object.fromEntries(Object.entries(current.services).map(([name, s]) => [name, processMemory(s.pid)])),
+    postgres: current.postgres.pid ? treeMemory(current.postgres.pid) : processMemory(undefined),
   };
 };
+
+/** One figure of each process, in whole MB. */
+const megabytes = (
+  measured: Record<string, ProcessMemory>,
+  figure: keyof ProcessMemory,
+): Record<string, number> =>
+  Object.fromEntries(Object.entries(measured).map(([name, memory]) => [name, Math.round(memory[figure])]));
 
 /** CPU each service process has spent so far (at "all services ready": its start's cost). */
 const cpu = (dataDir: string): Record<string, number> =>
@@ -178,6 +179,10 @@ interface RuntimeResult {
   restart_cpu_ms: Record<string, number>;
   rss_ready_mb: Record<string, number>;
   rss_idle_mb: Record<string, number>;
+  /** Idle, each shared page charged to its sharers in proportion: these sum to what the platform takes. */
+  pss_idle_mb: Record<string, number>;
+  /** Idle, the pages no other process maps: what ending the process would give back. */
+  private_idle_mb: Record<string, number>;
   rss_loaded_mb: Record<string, number>;
   load_requests_per_second: number;
 }
@@ -213,9 +218,11 @@ async function measureRuntime(runtime: string): Promise<RuntimeResult> {
       restart_ms: restarts.times,
       cpu_to_ready_ms: cpuToReady,
       restart_cpu_ms: restarts.cpu,
-      rss_ready_mb: ready,
-      rss_idle_mb: idle,
-      rss_loaded_mb: loaded,
+      rss_ready_mb: megabytes(ready, 'rssMb'),
+      rss_idle_mb: megabytes(idle, 'rssMb'),
+      pss_idle_mb: megabytes(idle, 'pssMb'),
+      private_idle_mb: megabytes(idle, 'privateMb'),
+      rss_loaded_mb: megabytes(loaded, 'rssMb'),
       load_requests_per_second: rate,
     };
   } finally {
@@ -250,6 +257,8 @@ const figure = (result: RuntimeResult) => ({
   'RSS at ready, largest (MB)': max(result.rss_ready_mb),
   'RSS idle, largest (MB)': max(result.rss_idle_mb),
   'RSS idle, mean (MB)': mean(result.rss_idle_mb),
+  'private idle, largest (MB)': max(result.private_idle_mb),
+  'whole platform idle, PSS (MB)': sum(result.pss_idle_mb) + (result.pss_idle_mb.postgres ?? 0),
   'RSS after load, largest (MB)': max(result.rss_loaded_mb),
   'load through the gateway (req/s)': result.load_requests_per_second,
 });
@@ -261,6 +270,7 @@ const targets: Record<string, number> = {
   'warm start (ms)': 6_000,
   'restart to ready, slowest (ms)': 1_000,
   'RSS idle, largest (MB)': 80,
+  'whole platform idle, PSS (MB)': 1_536,
 };
 const verdict = (measure: string, value: number | undefined): string => {
   const target = targets[measure];
@@ -295,14 +305,19 @@ for (const result of results) {
       'restart CPU ms': result.restart_cpu_ms[name] ?? '-',
       'RSS ready MB': result.rss_ready_mb[name],
       'RSS idle MB': result.rss_idle_mb[name],
+      'PSS idle MB': result.pss_idle_mb[name],
+      'private idle MB': result.private_idle_mb[name],
       'RSS loaded MB': result.rss_loaded_mb[name],
     })),
   );
 }
 if (built) {
-  const whole = sum(built.rss_idle_mb) + (built.rss_idle_mb.postgres ?? 0);
+  const whole = (figure: Record<string, number>) => sum(figure) + (figure.postgres ?? 0);
+  const gb = (mb: number) => Math.round((mb / 1024) * 100) / 100;
   console.log(
-    `\n${services.length} services idle: ~${mean(built.rss_idle_mb)} MB each, ${whole} MB with PostgreSQL (${Math.round((whole / 1024) * 100) / 100} GB; target ≤ 1.5 GB)`,
+    `\n${services.length} services idle: RSS ~${mean(built.rss_idle_mb)} MB each, private ~${mean(built.private_idle_mb)} MB. ` +
+      `With PostgreSQL (postmaster and backends): ${gb(whole(built.pss_idle_mb))} GB by PSS, what the machine spends ` +
+      `(target ≤ 1.5 GB); ${gb(whole(built.rss_idle_mb))} GB by summed RSS, which counts the pages the processes share once each`,
   );
 }
 
