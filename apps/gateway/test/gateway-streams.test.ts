@@ -1,5 +1,12 @@
 import type { ConnectRouter } from '@connectrpc/connect';
-import { BoundedQueue, createService, type GrpcServer, type Service } from '@mercato/chassis';
+import {
+  AppError,
+  BoundedQueue,
+  createService,
+  type GrpcServer,
+  notFound,
+  type Service,
+} from '@mercato/chassis';
 import { startGrpcStub, startTokenIssuer, waitFor } from '@mercato/chassis/testing';
 import { CatalogService } from '@mercato/contracts/grpc/catalog';
 import { type BlockedUser, IdentityService } from '@mercato/contracts/grpc/identity';
@@ -40,6 +47,8 @@ const upstreamRoutes = (router: ConnectRouter) => {
   });
   router.service(InventoryService, {
     async *streamStockLevels(request, context) {
+      if (request.skus[0] === 'NONE-0001')
+        throw notFound('INVENTORY.UNKNOWN_SKU', 'No stock is kept for SKU NONE-0001');
       yield { stock: { sku: request.skus[0], available: 3, reserved: 0 } };
       await untilAborted(context.signal);
     },
@@ -59,6 +68,9 @@ const upstreamRoutes = (router: ConnectRouter) => {
         orderId: request.orderId,
         after: request.after,
       });
+      // A stream order will never serve, however often it is asked.
+      if (request.customerId === 'usr_refused')
+        throw new AppError({ code: 'ORDER.NOT_SERVED', kind: 'forbidden', message: 'not for this customer' });
       order.open += 1;
       try {
         if (request.customerId) yield { startedAfter: request.after || '100.7' };
@@ -207,6 +219,28 @@ describe('live order streams at the edge', () => {
     const fresh = await open('/api/orders/live', {}, await issuer.tokenFor('usr_blocked'));
     expect(fresh.response.status).toBe(200);
     fresh.close();
+  });
+
+  it('answers a live stock stream of an unknown SKU with a 404 problem, as the one-off read does', async () => {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      // Three times, beyond the per-address cap of two: a refused stream holds no place.
+      const response = await fetch(`${url}/api/inventory/stock/NONE-0001/live`);
+      expect(response.status).toBe(404);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+      expect(await response.json()).toMatchObject({ code: 'INVENTORY.UNKNOWN_SKU', status: 404 });
+    }
+  });
+
+  it('ends an order stream the order service refuses, saying so, instead of asking again', async () => {
+    const { response, close } = await open('/api/orders/live', {}, await issuer.tokenFor('usr_refused'));
+    expect(response.status).toBe(200);
+    const seen = watch(response);
+    await waitFor('the stream ended', async () => seen.closed, 3_000);
+    close();
+    expect(seen.text).toContain('event: end\ndata: {"reason":"refused","code":"ORDER.NOT_SERVED"');
+    // Past the first reconnection delay (200 ms): asked once, not again.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(order.streamCalls.filter((call) => call.customerId === 'usr_refused')).toHaveLength(1);
   });
 
   it('caps live streams per user and per anonymous address: 429 with Retry-After beyond', async () => {

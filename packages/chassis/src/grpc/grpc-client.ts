@@ -216,10 +216,11 @@ export function createGrpcClient<S extends DescService>(
         const lease = balancer.pick();
         if (!lease) throw toAppError(noInstance(dependency), dependency, options.caller);
         lease.end('cancelled');
-        return clientAt(lease.address)[name]?.(input, {
+        const stream = clientAt(lease.address)[name]?.(input, {
           ...callOptions,
           timeoutMs: callOptions?.timeoutMs ?? positive(remainingDeadlineMs()),
-        });
+        }) as AsyncIterable<unknown>;
+        return answeredAs(stream, (error) => toAppError(error, dependency, options.caller));
       };
       continue;
     }
@@ -328,6 +329,22 @@ const deadlinePassed = (dependency: string) =>
     kind: 'timeout',
     message: `no time left in the request's deadline to call ${dependency}`,
   });
+
+/**
+ * A stream whose failure is an AppError, as a unary call's is: the caller tells a refusal (an
+ * unknown key: NOT_FOUND) from a failure by its kind, and the edge answers it with its status
+ * instead of a 500. Ending the iteration early still cancels the call (`yield*` passes `return` on).
+ */
+async function* answeredAs<T>(
+  stream: AsyncIterable<T>,
+  map: (error: unknown) => AppError,
+): AsyncGenerator<T> {
+  try {
+    yield* stream;
+  } catch (error) {
+    throw map(error);
+  }
+}
 
 function toAppError(error: unknown, dependency: string, caller = 'client'): AppError {
   const prefix = dependency.toUpperCase();
