@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
@@ -29,6 +29,36 @@ describe('finishBundle', () => {
       ...bundleOptions({ main: path.join(folder, 'main.ts') }, path.join(folder, 'dist')),
     });
     await finishBundle(path.join(folder, 'dist', 'main.cjs'), path.join(folder, 'dist', 'main.cjs.map'));
+
+    // A library's function that lands on the same minified line after code of ours.
+    const library = path.join(folder, 'node_modules', 'fakelib');
+    await mkdir(library, { recursive: true });
+    await writeFile(
+      path.join(library, 'package.json'),
+      '{"name":"fakelib","version":"1.0.0","main":"index.js","type":"module"}',
+    );
+    await writeFile(
+      path.join(library, 'index.js'),
+      "export function libFail(what) {\n  if (what) throw new Error('from the library');\n  return 1;\n}\n",
+    );
+    await writeFile(path.join(folder, 'first.ts'), 'export const first = (n: number) => n + 1;\n');
+    await writeFile(
+      path.join(folder, 'mixed.ts'),
+      [
+        "import { libFail } from 'fakelib';",
+        "import { first } from './first.ts';",
+        'export function run(): number {',
+        '  return first(libFail(true));',
+        '}',
+        'run();',
+        '',
+      ].join('\n'),
+    );
+    await esbuild.build({
+      ...bundleOptions({ mixed: path.join(folder, 'mixed.ts') }, path.join(folder, 'dist')),
+      external: [],
+    });
+    await finishBundle(path.join(folder, 'dist', 'mixed.cjs'), path.join(folder, 'dist', 'mixed.cjs.map'));
   });
   afterAll(() => rm(folder, { recursive: true, force: true }));
 
@@ -44,5 +74,13 @@ describe('finishBundle', () => {
       encoding: 'utf8',
     });
     expect(run.stderr).toMatch(/main\.ts:4:\d+/);
+  });
+
+  it("leaves a library's frame at its bundle line, not at the nearest earlier line of ours", () => {
+    const bundle = path.join(folder, 'dist', 'mixed.cjs');
+    const run = spawnSync(process.execPath, ['--enable-source-maps', bundle], { encoding: 'utf8' });
+    const frames = run.stderr.split('\n').filter((line) => line.trim().startsWith('at '));
+    expect(frames[0]).toContain(`libFail (${bundle}:`);
+    expect(frames[1]).toMatch(/at run \(.*mixed\.ts:4:\d+\)/);
   });
 });

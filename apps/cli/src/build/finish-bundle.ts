@@ -82,16 +82,26 @@ export async function finishBundle(
     const replaced = replaceImports(line, dynamicExternals);
     return { ...asciiLine(replaced.text), added: replaced.added };
   });
-  const segments = decode(map.mappings).map((line, index) =>
-    line
-      .filter((segment) => segment.length > 1 && own[segment[1] ?? -1] === true)
-      .map((segment): SourceMapSegment => {
-        const line = lines[index];
-        if (!line) return segment;
-        const column = afterEscapes(afterReplacements(segment[0], line.added), line.escapedAt);
-        return column === segment[0] ? segment : ([column, ...segment.slice(1)] as SourceMapSegment);
-      }),
-  );
+  const segments = decode(map.mappings).map((segments, index) => {
+    const line = lines[index];
+    const moved = (segment: SourceMapSegment): SourceMapSegment => {
+      if (!line) return segment;
+      const column = afterEscapes(afterReplacements(segment[0], line.added), line.escapedAt);
+      return column === segment[0] ? segment : ([column, ...segment.slice(1)] as SourceMapSegment);
+    };
+    // A minified line holds several modules: where a library's code follows ours on it, a segment
+    // with a column alone says "unmapped from here", or a frame in the library would be named by
+    // the nearest earlier mapping, a line of ours that has nothing to do with it.
+    const kept: SourceMapSegment[] = [];
+    let inOwn = false;
+    for (const segment of segments) {
+      const isOwn = segment.length > 1 && own[segment[1] ?? -1] === true;
+      if (isOwn) kept.push(moved(segment));
+      else if (inOwn) kept.push(moved([segment[0]]));
+      inOwn = isOwn;
+    }
+    return kept;
+  });
   map.mappings = encode(segments);
   await Promise.all([
     writeFile(codeFile, lines.map((line) => line.text).join('\n')),
