@@ -159,6 +159,14 @@ describe('createHttpServer', () => {
     ).toBe(true);
   });
 
+  it('answers a path parameter longer than the router keeps with a 414 problem', async () => {
+    const { app } = build();
+    const response = await app.inject({ url: `/items/i${'1'.repeat(500)}` });
+    expect(response.statusCode).toBe(414);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    expect(response.json()).toMatchObject({ code: 'HTTP.FST_ERR_MAX_PARAM_LENGTH', status: 414 });
+  });
+
   it('answers unknown routes with a 404 problem', async () => {
     const { app } = build();
     const response = await app.inject({ url: '/nowhere' });

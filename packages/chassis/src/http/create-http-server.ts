@@ -3,12 +3,14 @@ import { createServer as createSecureServer } from 'node:https';
 import fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
   LogController,
 } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Counter } from 'prom-client';
 import { validationFailed } from '../errors/app-error.ts';
+import { PROBLEM_CONTENT_TYPE, toProblem } from '../errors/problem.ts';
 import type { Logger } from '../logging/create-logger.ts';
 import { runWithRequestContext } from '../logging/request-context.ts';
 import type { ServiceMetrics } from '../metrics/service-metrics.ts';
@@ -92,6 +94,12 @@ export function createHttpServer(settings: HttpServerSettings): HttpApp {
         targets.set(request, error as Error);
         return '/';
       }
+    },
+    // What fastify refuses before any route or hook (a path parameter longer than the router keeps,
+    // 414): a problem document, as every other refusal, not fastify's own JSON.
+    frameworkErrors: (error, request, reply: FastifyReply) => {
+      const problem = toProblem(error, request.url);
+      void reply.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);
     },
     ...(settings.trustProxy && settings.trustProxy.length > 0 ? { trustProxy: settings.trustProxy } : {}),
     // Node's own server enforces the timeouts, checking them every second rather than every 30 s.
