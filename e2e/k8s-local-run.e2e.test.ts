@@ -245,6 +245,12 @@ describe.skipIf(missing.length > 0)(
             seconds,
             budget,
             stopped: child.lines.some((line) => /"message":"stopped"/.test(line)),
+            // What it said last (request lines left out), for a failure's message.
+            last: child.lines
+              .filter((line) => !line.includes('rpc completed'))
+              .slice(-6)
+              .map((line) => line.slice(0, 600))
+              .join('\n'),
           };
         }),
       );
@@ -254,7 +260,7 @@ describe.skipIf(missing.length > 0)(
         `SIGTERM to exit: ${stops.map((stop) => `${stop.name} ${stop.seconds.toFixed(2)} s (of ${stop.budget} s)`).join(', ')}`,
       );
       for (const stop of stops) {
-        expect(stop.code, `${stop.name}'s exit code`).toBe(0);
+        expect(stop.code, `${stop.name}'s exit code; its last lines:\n${stop.last}`).toBe(0);
         expect(stop.stopped, `${stop.name} logged that it stopped`).toBe(true);
         expect(stop.seconds, `${stop.name}'s SIGTERM to exit`).toBeLessThan(stop.budget);
       }

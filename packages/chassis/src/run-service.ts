@@ -33,7 +33,15 @@ export async function runService<Config extends ChassisConfig, Uses extends Serv
   const grace = closeWithGrace(
     {
       delay: running.config.SHUTDOWN_TIMEOUT_MS + 2_000,
-      logger: { error: (message: unknown) => running.logger.error({ detail: message }, 'shutdown problem') },
+      // close-with-grace reports an error thrown while closing, or a second one, with the error
+      // itself: logged as an error, stack and all, to be found.
+      logger: {
+        error: (problem: unknown) =>
+          running.logger.error(
+            problem instanceof Error ? { error: problem } : { detail: problem },
+            'shutdown problem',
+          ),
+      },
     },
     async ({ signal, err }) => {
       if (err) running.logger.fatal({ error: err }, 'crashed');

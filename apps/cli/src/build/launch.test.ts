@@ -85,3 +85,67 @@ describe('a bundle run by the launcher', () => {
     expect(run.stdout).toMatch(/main\.ts:6:\d+/);
   });
 });
+
+describe("the launcher's stack frames", () => {
+  let folder = '';
+  beforeAll(async () => {
+    const cache = path.join(repositoryRoot, 'node_modules', '.cache');
+    await mkdir(cache, { recursive: true });
+    folder = await mkdtemp(path.join(cache, 'mercato-frames-'));
+    // A library's function that lands on the same minified line after code of ours, and throws.
+    const library = path.join(folder, 'node_modules', 'fakelib');
+    await mkdir(library, { recursive: true });
+    await writeFile(
+      path.join(library, 'package.json'),
+      '{"name":"fakelib","version":"1.0.0","main":"index.js","type":"module"}',
+    );
+    await writeFile(
+      path.join(library, 'index.js'),
+      "export function libFail() {\n  throw new Error('from the library');\n}\n",
+    );
+    await writeFile(path.join(folder, 'first.ts'), 'export const first = (n: number) => n + 1;\n');
+    await writeFile(
+      path.join(folder, 'main.ts'),
+      [
+        "import { first } from './first.ts';",
+        "import { libFail } from 'fakelib';",
+        'function run(): number {',
+        '  return first(libFail());',
+        '}',
+        'try {',
+        '  run();',
+        '} catch (error) {',
+        '  console.log((error as Error).stack);',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    await writeFile(path.join(folder, 'preload.ts'), 'export {};\n');
+    const dist = path.join(folder, 'dist');
+    await esbuild.build({
+      ...bundleOptions(
+        {
+          main: path.join(folder, 'main.ts'),
+          preload: path.join(folder, 'preload.ts'),
+          launch: path.join(import.meta.dirname, 'launch.ts'),
+        },
+        dist,
+      ),
+      external: [],
+    });
+    await finishBundle(path.join(dist, 'main.cjs'), path.join(dist, 'main.cjs.map'));
+  });
+  afterAll(() => rm(folder, { recursive: true, force: true }));
+
+  it("keeps a library's frame at its bundle line and maps ours, without failing to format the stack", () => {
+    const bundle = path.join(folder, 'dist', 'main.cjs');
+    const run = spawnSync(process.execPath, [path.join(folder, 'dist', 'launch.cjs')], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const frames = run.stdout.split('\n').filter((line) => line.trim().startsWith('at '));
+    expect(frames[0]).toContain(`libFail (${bundle}:`);
+    expect(frames[1]).toMatch(/at run \(.*main\.ts:4:\d+\)/);
+  });
+});

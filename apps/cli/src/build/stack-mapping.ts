@@ -34,10 +34,22 @@ export function mapStackFrames(bundles: readonly string[]): void {
     const column = site.getColumnNumber();
     if (!file || !bundled.has(file) || line === null || column === null) return text;
     const entry = mapOf(file)?.findEntry(line - 1, column - 1);
-    if (!entry || !('originalSource' in entry) || entry.generatedLine !== line - 1) return text;
+    // A segment with a column alone (where a library's code follows ours on a line) is an entry
+    // whose `originalSource` is there but undefined.
+    if (!entry || !('originalSource' in entry) || typeof entry.originalSource !== 'string') return text;
+    if (entry.generatedLine !== line - 1) return text;
     const original = `${path.resolve(path.dirname(file), entry.originalSource)}:${entry.originalLine + 1}:${entry.originalColumn + 1}`;
     return text.replace(`${file}:${line}:${column}`, original);
   };
+  // Formatting a stack must never throw: an error there replaces the error being reported (and,
+  // while a process stops, made close-with-grace exit 1). A frame that cannot be mapped is kept.
+  const safeFrame = (site: NodeJS.CallSite): string => {
+    try {
+      return frame(site);
+    } catch {
+      return site.toString();
+    }
+  };
   Error.prepareStackTrace = (error: Error, sites: NodeJS.CallSite[]): string =>
-    [Error.prototype.toString.call(error), ...sites.map((site) => `    at ${frame(site)}`)].join('\n');
+    [Error.prototype.toString.call(error), ...sites.map((site) => `    at ${safeFrame(site)}`)].join('\n');
 }
