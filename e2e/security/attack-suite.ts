@@ -701,5 +701,63 @@ export function describeAttacks(variant: AttackVariant): void {
         controller.abort();
       });
     });
+
+    describe('every edge route under odd input', () => {
+      it('answers unknown keys, long ids, controls and malformed bodies with a 4xx problem, never a 5xx', async () => {
+        const kim = await customer('sweep-kim@mercato.test');
+        const document = (await api('/docs/json')).json() as {
+          paths: Record<string, Record<string, unknown>>;
+        };
+        // Unknown but well-formed, past the router's 100-character parameters, a NUL, and values a
+        // careless parser turns into numbers.
+        const keys = ['NONE-0001', 'x'.repeat(300), 'a%00b', '-1', '9'.repeat(40), 'null'];
+        const bodies = [
+          '{',
+          '[]',
+          'null',
+          '{"items":"none"}',
+          '{"items":[{"sku":"NONE-0001","quantity":1e309}]}',
+        ];
+        const kimToken = await token(kim.email);
+        const cases: Array<{ method: string; target: string; body?: string; bearer?: string }> = [];
+        for (const [route, operations] of Object.entries(document.paths)) {
+          // A customer's own live stream opens for any caller with a token: nothing odd to give it.
+          if (route === '/api/orders/live') continue;
+          const targets = route.includes('{') ? keys.map((key) => route.replace(/\{[^}]+\}/g, key)) : [route];
+          for (const method of Object.keys(operations).map((name) => name.toUpperCase()))
+            for (const target of targets)
+              for (const bearer of [undefined, kimToken])
+                for (const body of method === 'GET' ? [undefined] : bodies)
+                  cases.push({
+                    method,
+                    target,
+                    ...(body === undefined ? {} : { body }),
+                    ...(bearer ? { bearer } : {}),
+                  });
+        }
+        const wrong: string[] = [];
+        for (let next = 0; next < cases.length; next += 8) {
+          await Promise.all(
+            cases.slice(next, next + 8).map(async ({ method, target, body, bearer }) => {
+              const answer = await api(target, {
+                method,
+                ...(body === undefined ? {} : { body }),
+                ...(bearer ? { token: bearer } : {}),
+                // A client of its own, so no other case's per-address limit or throttle is touched.
+                ip: '203.0.113.77',
+              });
+              const problem = String(answer.headers['content-type']).includes('application/problem+json');
+              const refusal = answer.status === 503 && answer.headers['retry-after'] !== undefined;
+              if ((answer.status >= 500 && !refusal) || (answer.status >= 400 && !problem))
+                wrong.push(
+                  `${method} ${target.slice(0, 60)} ${bearer ? 'token' : 'anonymous'} ${body ?? ''}: ${answer.status} ${answer.body.slice(0, 120)}`,
+                );
+            }),
+          );
+        }
+        expect(cases.length).toBeGreaterThan(200);
+        expect(wrong).toEqual([]);
+      });
+    });
   });
 }
