@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleOptions } from './bundle-options.ts';
 import { finishBundle } from './finish-bundle.ts';
+import { writeLibraryBesideOurs } from './library-beside-ours.fixture.ts';
 
 describe('finishBundle', () => {
   let folder = '';
@@ -31,29 +32,7 @@ describe('finishBundle', () => {
     await finishBundle(path.join(folder, 'dist', 'main.cjs'), path.join(folder, 'dist', 'main.cjs.map'));
 
     // A library's function that lands on the same minified line after code of ours.
-    const library = path.join(folder, 'node_modules', 'fakelib');
-    await mkdir(library, { recursive: true });
-    await writeFile(
-      path.join(library, 'package.json'),
-      '{"name":"fakelib","version":"1.0.0","main":"index.js","type":"module"}',
-    );
-    await writeFile(
-      path.join(library, 'index.js'),
-      "export function libFail(what) {\n  if (what) throw new Error('from the library');\n  return 1;\n}\n",
-    );
-    await writeFile(path.join(folder, 'first.ts'), 'export const first = (n: number) => n + 1;\n');
-    await writeFile(
-      path.join(folder, 'mixed.ts'),
-      [
-        "import { libFail } from 'fakelib';",
-        "import { first } from './first.ts';",
-        'export function run(): number {',
-        '  return first(libFail(true));',
-        '}',
-        'run();',
-        '',
-      ].join('\n'),
-    );
+    await writeLibraryBesideOurs(folder, 'mixed', ['run();']);
     await esbuild.build({
       ...bundleOptions({ mixed: path.join(folder, 'mixed.ts') }, path.join(folder, 'dist')),
       external: [],

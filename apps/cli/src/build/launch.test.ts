@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repositoryRoot } from '../services.ts';
 import { bundleOptions } from './bundle-options.ts';
 import { finishBundle } from './finish-bundle.ts';
+import { writeLibraryBesideOurs } from './library-beside-ours.fixture.ts';
 
 // Node 22+ keeps its own compile cache (module.enableCompileCache); Node 20 gets our file beside the bundle.
 const nodeKeepsTheCache =
@@ -92,34 +93,13 @@ describe("the launcher's stack frames", () => {
     const cache = path.join(repositoryRoot, 'node_modules', '.cache');
     await mkdir(cache, { recursive: true });
     folder = await mkdtemp(path.join(cache, 'mercato-frames-'));
-    // A library's function that lands on the same minified line after code of ours, and throws.
-    const library = path.join(folder, 'node_modules', 'fakelib');
-    await mkdir(library, { recursive: true });
-    await writeFile(
-      path.join(library, 'package.json'),
-      '{"name":"fakelib","version":"1.0.0","main":"index.js","type":"module"}',
-    );
-    await writeFile(
-      path.join(library, 'index.js'),
-      "export function libFail() {\n  throw new Error('from the library');\n}\n",
-    );
-    await writeFile(path.join(folder, 'first.ts'), 'export const first = (n: number) => n + 1;\n');
-    await writeFile(
-      path.join(folder, 'main.ts'),
-      [
-        "import { first } from './first.ts';",
-        "import { libFail } from 'fakelib';",
-        'function run(): number {',
-        '  return first(libFail());',
-        '}',
-        'try {',
-        '  run();',
-        '} catch (error) {',
-        '  console.log((error as Error).stack);',
-        '}',
-        '',
-      ].join('\n'),
-    );
+    await writeLibraryBesideOurs(folder, 'main', [
+      'try {',
+      '  run();',
+      '} catch (error) {',
+      '  console.log((error as Error).stack);',
+      '}',
+    ]);
     await writeFile(path.join(folder, 'preload.ts'), 'export {};\n');
     const dist = path.join(folder, 'dist');
     await esbuild.build({
