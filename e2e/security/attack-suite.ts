@@ -758,6 +758,42 @@ export function describeAttacks(variant: AttackVariant): void {
         expect(cases.length).toBeGreaterThan(200);
         expect(wrong).toEqual([]);
       });
+
+      it("answers the same odd keys on every service's own GET routes, admin ones with the run's token, as 4xx problems", async () => {
+        const keys = ['NONE-0001', 'x'.repeat(300), 'a%00b', '-1', '9'.repeat(40), 'null'];
+        const outsideWorld = new Set(['carrier', 'payment-provider', 'smtp-sink']);
+        const wrong: string[] = [];
+        let asked = 0;
+        for (const [name, service] of Object.entries(state.services)) {
+          if (name === 'gateway') continue;
+          const docs = (await serviceRequest(service.url, '/docs/json')).json() as {
+            paths: Record<string, Record<string, unknown>>;
+          };
+          // The simulators' own APIs speak as the outside systems they stand in for; their admin
+          // routes are ours.
+          const ours = (template: string) => !outsideWorld.has(name) || template.startsWith('/admin');
+          const routes = Object.entries(docs.paths).filter(
+            ([template, operations]) => template.includes('{') && 'get' in operations && ours(template),
+          );
+          for (const [template] of routes)
+            await Promise.all(
+              keys.map(async (key) => {
+                const target = template.replace(/\{[^}]+\}/g, key);
+                const answer = await serviceRequest(service.url, target, {
+                  headers: { authorization: `Bearer ${adminToken}` },
+                });
+                asked += 1;
+                const problem = String(answer.headers['content-type']).includes('application/problem+json');
+                if (answer.status >= 500 || (answer.status >= 400 && !problem))
+                  wrong.push(
+                    `${name} GET ${target.slice(0, 60)}: ${answer.status} ${answer.body.slice(0, 120)}`,
+                  );
+              }),
+            );
+        }
+        expect(asked).toBeGreaterThan(20);
+        expect(wrong).toEqual([]);
+      });
     });
   });
 }
