@@ -38,7 +38,7 @@ export function processMemory(pid: number | null | undefined): ProcessMemory {
 }
 
 /** A process and all its descendants now (a postmaster and its backends and workers). */
-export function processTree(pid: number): number[] {
+function processTree(pid: number): number[] {
   const tree = [pid];
   for (let index = 0; index < tree.length; index += 1) {
     const parent = tree[index] as number;
@@ -53,16 +53,10 @@ export function processTree(pid: number): number[] {
 }
 
 /** The memory of a process and its descendants together: RSS summed as a reader would, PSS summed as it is. */
-export function treeMemory(pid: number | null | undefined): ProcessMemory & { processes: number } {
-  if (!pid) return { ...none, processes: 0 };
-  const pids = processTree(pid);
-  const all = pids.map(processMemory);
+export function treeMemory(pid: number | null | undefined): ProcessMemory {
+  if (!pid) return none;
+  const all = processTree(pid).map(processMemory);
   const total = (field: keyof ProcessMemory) =>
     Math.round(all.reduce((sum, memory) => sum + memory[field], 0) * 10) / 10;
-  return {
-    rssMb: total('rssMb'),
-    pssMb: total('pssMb'),
-    privateMb: total('privateMb'),
-    processes: pids.length,
-  };
+  return { rssMb: total('rssMb'), pssMb: total('pssMb'), privateMb: total('privateMb') };
 }

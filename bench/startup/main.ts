@@ -106,7 +106,7 @@ const memory = (dataDir: string): Record<string, ProcessMemory> => {
   const current = state(dataDir);
   return {
     ...Object.fromEntries(Object.entries(current.services).map(([name, s]) => [name, processMemory(s.pid)])),
-    postgres: current.postgres.pid ? treeMemory(current.postgres.pid) : processMemory(undefined),
+    postgres: treeMemory(current.postgres.pid),
   };
 };
 

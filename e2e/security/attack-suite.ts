@@ -703,14 +703,17 @@ export function describeAttacks(variant: AttackVariant): void {
     });
 
     describe('every edge route under odd input', () => {
+      // Unknown but well-formed, past the router's 100-character parameters, a NUL, and values a
+      // careless parser turns into numbers.
+      const oddKeys = ['NONE-0001', 'x'.repeat(300), 'a%00b', '-1', '9'.repeat(40), 'null'];
+      const isProblem = (answer: RawAnswer) =>
+        String(answer.headers['content-type']).includes('application/problem+json');
+
       it('answers unknown keys, long ids, controls and malformed bodies with a 4xx problem, never a 5xx', async () => {
         const kim = await customer('sweep-kim@mercato.test');
         const document = (await api('/docs/json')).json() as {
           paths: Record<string, Record<string, unknown>>;
         };
-        // Unknown but well-formed, past the router's 100-character parameters, a NUL, and values a
-        // careless parser turns into numbers.
-        const keys = ['NONE-0001', 'x'.repeat(300), 'a%00b', '-1', '9'.repeat(40), 'null'];
         const bodies = [
           '{',
           '[]',
@@ -723,7 +726,7 @@ export function describeAttacks(variant: AttackVariant): void {
         for (const [route, operations] of Object.entries(document.paths)) {
           // A customer's own live stream opens for any caller with a token: nothing odd to give it.
           if (route === '/api/orders/live') continue;
-          const targets = route.includes('{') ? keys.map((key) => route.replace(/\{[^}]+\}/g, key)) : [route];
+          const targets = route.includes('{') ? oddKeys.map((key) => fill(route, key)) : [route];
           for (const method of Object.keys(operations).map((name) => name.toUpperCase()))
             for (const target of targets)
               for (const bearer of [undefined, kimToken])
@@ -746,9 +749,8 @@ export function describeAttacks(variant: AttackVariant): void {
                 // A client of its own, so no other case's per-address limit or throttle is touched.
                 ip: '203.0.113.77',
               });
-              const problem = String(answer.headers['content-type']).includes('application/problem+json');
               const refusal = answer.status === 503 && answer.headers['retry-after'] !== undefined;
-              if ((answer.status >= 500 && !refusal) || (answer.status >= 400 && !problem))
+              if ((answer.status >= 500 && !refusal) || (answer.status >= 400 && !isProblem(answer)))
                 wrong.push(
                   `${method} ${target.slice(0, 60)} ${bearer ? 'token' : 'anonymous'} ${body ?? ''}: ${answer.status} ${answer.body.slice(0, 120)}`,
                 );
@@ -760,7 +762,6 @@ export function describeAttacks(variant: AttackVariant): void {
       });
 
       it("answers the same odd keys on every service's own GET routes, admin ones with the run's token, as 4xx problems", async () => {
-        const keys = ['NONE-0001', 'x'.repeat(300), 'a%00b', '-1', '9'.repeat(40), 'null'];
         const outsideWorld = new Set(['carrier', 'payment-provider', 'smtp-sink']);
         const wrong: string[] = [];
         let asked = 0;
@@ -777,14 +778,13 @@ export function describeAttacks(variant: AttackVariant): void {
           );
           for (const [template] of routes)
             await Promise.all(
-              keys.map(async (key) => {
-                const target = template.replace(/\{[^}]+\}/g, key);
+              oddKeys.map(async (key) => {
+                const target = fill(template, key);
                 const answer = await serviceRequest(service.url, target, {
                   headers: { authorization: `Bearer ${adminToken}` },
                 });
                 asked += 1;
-                const problem = String(answer.headers['content-type']).includes('application/problem+json');
-                if (answer.status >= 500 || (answer.status >= 400 && !problem))
+                if (answer.status >= 500 || (answer.status >= 400 && !isProblem(answer)))
                   wrong.push(
                     `${name} GET ${target.slice(0, 60)}: ${answer.status} ${answer.body.slice(0, 120)}`,
                   );
