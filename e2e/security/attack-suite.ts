@@ -708,6 +708,54 @@ export function describeAttacks(variant: AttackVariant): void {
       const oddKeys = ['NONE-0001', 'x'.repeat(300), 'a%00b', '-1', '9'.repeat(40), 'null'];
       const isProblem = (answer: RawAnswer) =>
         String(answer.headers['content-type']).includes('application/problem+json');
+      /** A 5xx other than a refusal (503 with Retry-After), or a 4xx that is no problem document. */
+      const isWrong = (answer: RawAnswer) =>
+        (answer.status >= 500 && !(answer.status === 503 && answer.headers['retry-after'] !== undefined)) ||
+        (answer.status >= 400 && !isProblem(answer));
+      /**
+       * Bodies a write can never take: not JSON, a prototype key, bytes that are not UTF-8 ("Café" in
+       * Latin-1), and, for an operation that documents a body, JSON of the wrong shape. An operation
+       * with no body of its own gets only the unparsable one, which is refused before any handler.
+       */
+      const unreadableBodies = (operation: unknown): unknown[] =>
+        (operation as { requestBody?: unknown }).requestBody === undefined
+          ? ['{']
+          : ['{', '[]', 'null', '{"__proto__":{"admin":true}}', Buffer.from('{"name":"Caf\xe9"}', 'latin1')];
+      /** Each service's documented operations (the simulators' own APIs left out: they speak as the outside systems they stand in for; their admin routes are ours). */
+      const serviceOperations = async () => {
+        const outsideWorld = new Set(['carrier', 'payment-provider', 'smtp-sink']);
+        const found: Array<
+          [
+            string,
+            RunState['services'][string],
+            Array<{ template: string; method: string; operation: unknown }>,
+          ]
+        > = [];
+        for (const [name, service] of Object.entries(state.services)) {
+          if (name === 'gateway') continue;
+          const docs = (await serviceRequest(service.url, '/docs/json')).json() as {
+            paths: Record<string, Record<string, unknown>>;
+          };
+          const ours = (template: string) => !outsideWorld.has(name) || template.startsWith('/admin');
+          found.push([
+            name,
+            service,
+            Object.entries(docs.paths)
+              .filter(([template]) => ours(template))
+              .flatMap(([template, operations]) =>
+                Object.entries(operations).map(([method, operation]) => ({ template, method, operation })),
+              ),
+          ]);
+        }
+        return found;
+      };
+      /** Each query parameter an operation documents, given each odd key in turn (its path filled). */
+      const oddQueries = (route: string, operation: unknown) =>
+        ((operation as { parameters?: Array<{ name: string; in: string }> }).parameters ?? [])
+          .filter((parameter) => parameter.in === 'query')
+          .flatMap((parameter) =>
+            oddKeys.map((key) => `${fill(route, 'NONE-0001')}?${parameter.name}=${key}`),
+          );
 
       it('answers unknown keys, long ids, controls and malformed bodies with a 4xx problem, never a 5xx', async () => {
         const kim = await customer('sweep-kim@mercato.test');
@@ -727,12 +775,12 @@ export function describeAttacks(variant: AttackVariant): void {
           // A customer's own live stream opens for any caller with a token: nothing odd to give it.
           if (route === '/api/orders/live') continue;
           const targets = route.includes('{') ? oddKeys.map((key) => fill(route, key)) : [route];
-          for (const method of Object.keys(operations).map((name) => name.toUpperCase()))
-            for (const target of targets)
+          for (const [method, operation] of Object.entries(operations))
+            for (const target of [...targets, ...oddQueries(route, operation)])
               for (const bearer of [undefined, kimToken])
-                for (const body of method === 'GET' ? [undefined] : bodies)
+                for (const body of method === 'get' ? [undefined] : bodies)
                   cases.push({
-                    method,
+                    method: method.toUpperCase(),
                     target,
                     ...(body === undefined ? {} : { body }),
                     ...(bearer ? { bearer } : {}),
@@ -762,37 +810,111 @@ export function describeAttacks(variant: AttackVariant): void {
       });
 
       it("answers the same odd keys on every service's own GET routes, admin ones with the run's token, as 4xx problems", async () => {
-        const outsideWorld = new Set(['carrier', 'payment-provider', 'smtp-sink']);
         const wrong: string[] = [];
         let asked = 0;
-        for (const [name, service] of Object.entries(state.services)) {
-          if (name === 'gateway') continue;
-          const docs = (await serviceRequest(service.url, '/docs/json')).json() as {
-            paths: Record<string, Record<string, unknown>>;
-          };
-          // The simulators' own APIs speak as the outside systems they stand in for; their admin
-          // routes are ours.
-          const ours = (template: string) => !outsideWorld.has(name) || template.startsWith('/admin');
-          const routes = Object.entries(docs.paths).filter(
-            ([template, operations]) => template.includes('{') && 'get' in operations && ours(template),
-          );
-          for (const [template] of routes)
+        for (const [name, service, operations] of await serviceOperations()) {
+          for (const { template, method, operation } of operations) {
+            if (method !== 'get') continue;
+            const targets = [
+              ...(template.includes('{') ? oddKeys.map((key) => fill(template, key)) : []),
+              ...oddQueries(template, operation),
+            ];
             await Promise.all(
-              oddKeys.map(async (key) => {
-                const target = fill(template, key);
+              targets.map(async (target) => {
                 const answer = await serviceRequest(service.url, target, {
                   headers: { authorization: `Bearer ${adminToken}` },
                 });
                 asked += 1;
-                if (answer.status >= 500 || (answer.status >= 400 && !isProblem(answer)))
+                if (isWrong(answer))
                   wrong.push(
                     `${name} GET ${target.slice(0, 60)}: ${answer.status} ${answer.body.slice(0, 120)}`,
                   );
               }),
             );
+          }
         }
-        expect(asked).toBeGreaterThan(20);
+        expect(asked).toBeGreaterThan(100);
         expect(wrong).toEqual([]);
+      });
+
+      it("refuses bodies no route can take on every service's own write routes, admin ones with the run's token, and writes nothing", async () => {
+        const before = await rows();
+        const wrong: string[] = [];
+        let asked = 0;
+        for (const [name, service, operations] of await serviceOperations()) {
+          for (const { template, method, operation } of operations) {
+            if (method === 'get') continue;
+            await Promise.all(
+              unreadableBodies(operation).map(async (body) => {
+                const target = fill(template, 'NONE-0001');
+                const answer = await serviceRequest(service.url, target, {
+                  method: method.toUpperCase(),
+                  headers: { authorization: `Bearer ${adminToken}` },
+                  body,
+                });
+                asked += 1;
+                // Strict: none of these bodies may be taken, so a 2xx is as wrong as a 5xx.
+                if (answer.status < 400 || isWrong(answer))
+                  wrong.push(
+                    `${name} ${method.toUpperCase()} ${target.slice(0, 60)} ${String(body).slice(0, 20)}: ${answer.status} ${answer.body.slice(0, 120)}`,
+                  );
+              }),
+            );
+          }
+        }
+        expect(asked).toBeGreaterThan(40);
+        expect(wrong).toEqual([]);
+        expect(await rows()).toEqual(before);
+      });
+
+      it("answers odd keys, odd queries and unreadable bodies on every route of the supervisor's API, through the console's /ops/api, as 4xx problems", async () => {
+        const before = await rows();
+        const document = (await rawRequest(state.supervisor.url, '/docs/json')).json() as {
+          paths: Record<string, Record<string, unknown>>;
+        };
+        const cases: Array<{ method: string; target: string; body?: unknown }> = [];
+        for (const [template, operations] of Object.entries(document.paths)) {
+          // The OTLP intake is the services' (the run token alone, not through the console).
+          if (!template.startsWith('/admin/')) continue;
+          const console = (target: string) => `/ops/api/${target.slice('/admin/'.length)}`;
+          for (const [method, operation] of Object.entries(operations)) {
+            if (method === 'get') {
+              for (const target of [
+                ...(template.includes('{') ? oddKeys.map((key) => fill(template, key)) : []),
+                ...oddQueries(template, operation),
+              ])
+                cases.push({ method: 'GET', target: console(target) });
+              continue;
+            }
+            for (const key of oddKeys)
+              for (const body of unreadableBodies(operation))
+                cases.push({ method: method.toUpperCase(), target: console(fill(template, key)), body });
+          }
+        }
+        const wrong: string[] = [];
+        const seen = new Set<number>();
+        for (let next = 0; next < cases.length; next += 8)
+          await Promise.all(
+            cases.slice(next, next + 8).map(async ({ method, target, body }) => {
+              const answer = await api(target, {
+                method,
+                token: adminToken,
+                ...(body === undefined ? {} : { body }),
+                ip: '203.0.113.78',
+              });
+              seen.add(answer.status);
+              if ((method !== 'GET' && answer.status < 400) || isWrong(answer))
+                wrong.push(
+                  `${method} ${target.slice(0, 60)} ${String(body ?? '').slice(0, 20)}: ${answer.status} ${answer.body.slice(0, 120)}`,
+                );
+            }),
+          );
+        expect(cases.length).toBeGreaterThan(100);
+        expect(wrong).toEqual([]);
+        // The supervisor answered (a search for an odd text finds nothing: 200), refused (400) and
+        // looked up (404): the cases got past the gateway's own check.
+        expect([...seen]).toEqual(expect.arrayContaining([200, 400, 404]));
+        expect(await rows()).toEqual(before);
       });
     });
   });

@@ -195,5 +195,10 @@ describe('the hardened edge', () => {
       'http://shop.example',
     );
     expect((await preflight('http://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
+    // An OPTIONS that is no preflight is refused as every bad request is: a problem, not plain text.
+    const bare = await fetch(`${url}/api/cart/quote`, { method: 'OPTIONS' });
+    expect(bare.status).toBe(400);
+    expect(bare.headers.get('content-type')).toContain('application/problem+json');
+    expect(((await bare.json()) as { code: string }).code).toBe('HTTP.NOT_A_PREFLIGHT');
   });
 });

@@ -1,5 +1,4 @@
-import { AppError } from '@mercato/chassis/errors';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import * as z from 'zod';
 import { type Registry, WATCH_MS } from '../supervisor/registry.ts';
 
@@ -7,7 +6,7 @@ const query = z.object({
   after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
   watcher: z
     .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1–64 letters, digits, - or _' })
     .optional(),
 });
 
@@ -19,18 +18,10 @@ const query = z.object({
  * past the revision that took it out (`Registry.propagated`).
  */
 export const registryRoutes =
-  (registry: Registry): FastifyPluginAsync =>
+  (registry: Registry): FastifyPluginAsyncZod =>
   async (app) => {
-    app.get('/admin/registry', async (request) => {
-      const parsed = query.safeParse(request.query);
-      if (!parsed.success)
-        throw new AppError({
-          code: 'REGISTRY.INVALID_REVISION',
-          kind: 'validation',
-          message:
-            'after must be a revision number (a non-negative integer), watcher 1–64 letters, digits, - or _',
-        });
-      const { after, watcher } = parsed.data;
+    app.get('/admin/registry', { schema: { querystring: query } }, async (request) => {
+      const { after, watcher } = request.query;
       const closed = new AbortController();
       request.raw.once('close', () => closed.abort());
       return registry.next(after, WATCH_MS, closed.signal, watcher);

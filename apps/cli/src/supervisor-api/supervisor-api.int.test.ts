@@ -74,6 +74,45 @@ describe('the supervisor API', () => {
     expect(kill.status).toBe(403);
   });
 
+  it('documents its API at /docs/json, and every route the document lists is shut to anonymous callers and customers', async () => {
+    const document = (await (await fetch(`${api.url}/docs/json`)).json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+    };
+    expect(document.openapi).toBe('3.1.0');
+    const operations = Object.entries(document.paths).flatMap(([template, item]) =>
+      Object.keys(item).map((method) => ({ method: method.toUpperCase(), template })),
+    );
+    expect(operations.map(({ method, template }) => `${method} ${template}`)).toEqual(
+      expect.arrayContaining([
+        'GET /admin/processes',
+        'POST /admin/processes/{name}/{action}',
+        'GET /admin/registry',
+        'POST /admin/releases',
+        'GET /admin/traces/{traceId}',
+        'PUT /admin/services/{name}/admin/{*}',
+        'POST /admin/migration/retire',
+      ]),
+    );
+    const customer = await issuer.tokenFor('usr_customer', ['customer']);
+    const wrong: string[] = [];
+    for (const { method, template } of operations) {
+      const target = template.replace(/\{[^}]+\}/g, 'catalog');
+      for (const token of [undefined, customer]) {
+        const response = await fetch(`${api.url}${target}`, {
+          method,
+          headers: token ? { authorization: `Bearer ${token}` } : {},
+        });
+        // The OTLP intake takes the run token alone; every /admin route an admin.
+        const expected = token && template.startsWith('/admin/') ? 403 : 401;
+        if (response.status !== expected)
+          wrong.push(`${method} ${target} ${token ? 'customer' : 'anonymous'}: ${response.status}`);
+      }
+    }
+    expect(operations.length).toBeGreaterThan(12);
+    expect(wrong).toEqual([]);
+  });
+
   it('checks a release before it starts: 401 without a token, 400 for a bad body, 503 while the platform starts', async () => {
     const post = (body: unknown, token?: string) =>
       fetch(`${api.url}/admin/releases`, {

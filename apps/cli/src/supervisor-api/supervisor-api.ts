@@ -5,6 +5,7 @@ import { AppError } from '@mercato/chassis/errors';
 import { createHttpServer, type HttpApp } from '@mercato/chassis/http-server';
 import type { Logger } from '@mercato/chassis/logging';
 import { createServiceMetrics } from '@mercato/chassis/metrics';
+import { registerOpenApiDocs } from '@mercato/chassis/openapi-docs';
 import type { MigrationControl } from '../migration/migration-control.ts';
 import type { LogStore } from '../observability/log-store.ts';
 import type { MetricsCollector } from '../observability/metrics-collector.ts';
@@ -78,6 +79,15 @@ export async function startSupervisorApi(settings: SupervisorApiSettings): Promi
   app.addContentTypeParser('application/x-protobuf', { parseAs: 'buffer' }, (_request, body, done) =>
     done(null, body),
   );
+  // Its own document at /docs/json (open, as every service's is on its port), before the routes it
+  // lists; every /admin route needs the admin token or role.
+  await registerOpenApiDocs(app, {
+    title: 'Mercato supervisor',
+    description:
+      'The supervisor of `npm start`: process state and control, the registry, releases, traces, logs, metrics, ' +
+      "each service's own admin endpoints and the migration. The ops console reaches it at /ops/api/* through " +
+      'the gateway. Every /admin route needs `Authorization: Bearer <admin token>` or an access token with the admin role.',
+  });
   // The console polls: its requests are logged only when they fail.
   await app.register(
     async (scope) => {

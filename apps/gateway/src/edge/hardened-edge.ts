@@ -58,6 +58,23 @@ export async function hardenEdge(app: FastifyInstance, settings: EdgeSettings): 
     void reply.headers(headers);
     done();
   });
+  // An OPTIONS request here is a CORS preflight; one without its two headers gets a problem, as every
+  // other refusal does (@fastify/cors would answer it in plain text).
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (
+      request.method === 'OPTIONS' &&
+      (!request.headers.origin || !request.headers['access-control-request-method'])
+    )
+      return done(
+        new AppError({
+          code: 'HTTP.NOT_A_PREFLIGHT',
+          kind: 'validation',
+          message:
+            'OPTIONS is answered only as a CORS preflight: send Origin and Access-Control-Request-Method',
+        }),
+      );
+    done();
+  });
   await app.register(cors, {
     origin: [...settings.corsOrigins],
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],

@@ -113,6 +113,34 @@ describe('createHttpServer', () => {
     expect(empty.json().errors[0].field).toBe('body.name');
   });
 
+  it('says why a JSON body cannot be read: not UTF-8, not JSON (and where), a prototype key', async () => {
+    const { app } = build();
+    const post = (payload: string | Buffer) =>
+      app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload });
+    const cases: Array<[string | Buffer, RegExp]> = [
+      // "Café" as Latin-1: fastify's own parser would have read U+FFFD and let it through.
+      [Buffer.from('{"name":"Caf\xe9"}', 'latin1'), /^body: is not valid UTF-8$/],
+      ['{"name":', /^body: is not valid JSON \(/],
+      [
+        '{"name":"Ada","__proto__":{"admin":true}}',
+        /^body: holds a __proto__ or constructor\.prototype key$/,
+      ],
+      ['{"name":"Ada","constructor":{"prototype":{"admin":true}}}', /prototype key$/],
+    ];
+    for (const [payload, detail] of cases) {
+      const response = await post(payload);
+      expect(response.statusCode, String(payload)).toBe(400);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+      expect(response.json()).toMatchObject({ code: 'REQUEST.INVALID', errors: [{ field: 'body' }] });
+      expect(response.json().detail).toMatch(detail);
+    }
+    expect((await post('')).json().code).toBe('HTTP.FST_ERR_CTP_EMPTY_JSON_BODY');
+    // UTF-8, a BOM and a pair of surrogates (an emoji) are read as ever.
+    const fine = await post(Buffer.from('\ufeff{"name":"Café 😀"}', 'utf8'));
+    expect(fine.statusCode).toBe(200);
+    expect(fine.json()).toEqual({ name: 'Café 😀' });
+  });
+
   it('refuses NUL and other control characters in any text field, naming the field', async () => {
     const { app } = build();
     const cases: Array<[string, unknown, string]> = [
@@ -124,6 +152,10 @@ describe('createHttpServer', () => {
       ['/basket', { items: [], note: 'c1 \u0085' }, 'body.note'],
       ['/basket', { items: [], 'key\u0000': 'x' }, 'body.key\u0000'],
       ['/basket?q=a%00b', { items: [] }, 'query.q'],
+      // Unpaired surrogates (JSON's "\ud800"): UTF-8 has no bytes for them.
+      ['/basket', { items: [], note: 'lone \ud800 high' }, 'body.note'],
+      ['/basket', { items: [], note: 'lone \udc00 low' }, 'body.note'],
+      ['/basket', { items: [], note: 'at the end \ud83d' }, 'body.note'],
     ];
     for (const [url, payload, field] of cases) {
       const response = await app.inject({ method: 'POST', url, payload: payload as object });
@@ -133,7 +165,7 @@ describe('createHttpServer', () => {
     const fine = await app.inject({
       method: 'POST',
       url: '/basket',
-      payload: { items: [], note: 'Café, n° 3' },
+      payload: { items: [], note: 'Café, n° 3, 😀' },
     });
     expect(fine.statusCode).toBe(200);
   });

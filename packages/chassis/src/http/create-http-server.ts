@@ -21,6 +21,7 @@ import type { WorkloadTls } from '../tls/workload-tls.ts';
 import { CONTROL_CHARACTER_MESSAGE, findControlCharacter } from '../validation/control-characters.ts';
 import { answerClientErrors } from './client-errors.ts';
 import { installProblemHandlers } from './error-handler.ts';
+import { installJsonBodyParser } from './json-body.ts';
 import {
   CANARY_HEADER,
   CORRELATION_HEADER,
@@ -150,6 +151,7 @@ export function createHttpServer(settings: HttpServerSettings): HttpApp {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installProblemHandlers(app);
+  installJsonBodyParser(app);
 
   // Callback style on purpose: `done` runs inside the context, so every later hook, the handler
   // and anything they await see the request's correlation id (and so do its log lines).

@@ -20,6 +20,7 @@ export function rawRequest(
   options: {
     method?: string;
     headers?: Record<string, string>;
+    /** A string or bytes as they are, anything else as JSON (sent as `application/json` either way). */
     body?: unknown;
     /**
      * For an `https:` base: the client certificate, its key and the CA that signed the server's (a
@@ -32,7 +33,7 @@ export function rawRequest(
   const payload =
     options.body === undefined
       ? undefined
-      : typeof options.body === 'string'
+      : typeof options.body === 'string' || Buffer.isBuffer(options.body)
         ? options.body
         : JSON.stringify(options.body);
   const secure = url.protocol === 'https:';

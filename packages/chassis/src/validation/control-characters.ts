@@ -1,12 +1,19 @@
 /**
  * Control characters in text: NUL (which PostgreSQL refuses in text), the other C0 controls
- * (line breaks, ESC: log and header injection), DEL and the C1 controls. Text from outside is
- * refused when it holds one, in whatever field it comes.
+ * (line breaks, ESC: log and header injection), DEL and the C1 controls; and unpaired surrogates
+ * (a JSON `"\ud800"`), which are no Unicode text at all: UTF-8 has no bytes for them, so PostgreSQL
+ * and protobuf would store U+FFFD in their place. Text from outside is refused when it holds one,
+ * in whatever field it comes.
  */
 export function hasControlCharacter(text: string): boolean {
   for (let i = 0; i < text.length; i += 1) {
     const code = text.charCodeAt(i);
     if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
+    if (code >= 0xd800 && code <= 0xdfff) {
+      const next = text.charCodeAt(i + 1);
+      if (code > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) return true;
+      i += 1;
+    }
   }
   return false;
 }
@@ -41,4 +48,5 @@ export function findControlCharacter(
   return undefined;
 }
 
-export const CONTROL_CHARACTER_MESSAGE = 'must not hold control characters (NUL, line breaks, escapes)';
+export const CONTROL_CHARACTER_MESSAGE =
+  'must not hold control characters (NUL, line breaks, escapes) or unpaired surrogates';
