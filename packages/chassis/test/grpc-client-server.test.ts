@@ -1,7 +1,8 @@
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import { create } from '@bufbuild/protobuf';
-import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
+import { Code, ConnectError, type ConnectRouter, createClient } from '@connectrpc/connect';
+import { compressionGzip, createGrpcTransport } from '@connectrpc/connect-node';
 import { CatalogService, ProductSchema } from '@mercato/contracts/grpc/catalog';
 import { IdentityService } from '@mercato/contracts/grpc/identity';
 import { InventoryService } from '@mercato/contracts/grpc/inventory';
@@ -9,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CALL_IN_TRANSACTION, runInTransactionScope } from '../src/db/transaction-scope.ts';
 import { AppError, OverloadedError } from '../src/errors/app-error.ts';
 import { createGrpcClient, staticEndpoints } from '../src/grpc/grpc-client.ts';
+import { GRPC_MAX_MESSAGE_BYTES } from '../src/grpc/grpc-limits.ts';
 import { createGrpcServer, type GrpcServer } from '../src/grpc/grpc-server.ts';
 import { createLogger } from '../src/logging/create-logger.ts';
 import { runWithRequestContext } from '../src/logging/request-context.ts';
@@ -37,6 +39,8 @@ function scriptedCatalog() {
     notFound: false,
     throttled: false,
     shed: false,
+    /** Answer with a product named this many bytes. */
+    nameBytes: 0,
   };
   const calls = { getProduct: 0, listProducts: 0 };
   const routes = (router: ConnectRouter) =>
@@ -65,7 +69,8 @@ function scriptedCatalog() {
             message: 'slow down',
             retryAfterSeconds: 7,
           });
-        return { product: create(ProductSchema, { id: request.id, name: 'Tent' }) };
+        const name = behaviour.nameBytes ? 'n'.repeat(behaviour.nameBytes) : 'Tent';
+        return { product: create(ProductSchema, { id: request.id, name }) };
       },
       listProducts: () => {
         calls.listProducts += 1;
@@ -97,7 +102,7 @@ describe('chassis gRPC client and server', () => {
       logger,
       metrics: metrics.rpc,
     });
-    return { ...catalog, client, policy, metrics };
+    return { ...catalog, client, policy, metrics, url };
   };
 
   it('round-trips a call and carries the correlation id', async () => {
@@ -142,6 +147,35 @@ describe('chassis gRPC client and server', () => {
       .catch((error) => error)) as AppError;
     expect(nested.details).toEqual({ errors: [{ field: 'categorySlug', message: expect.any(String) }] });
     expect(calls).toEqual({ getProduct: 0, listProducts: 0 });
+  });
+
+  it('reads no message over 4 MiB, gzipped or not, before any handler runs; and takes no answer over 4 MiB', async () => {
+    const { client, calls, behaviour, url } = await start();
+    // Any gRPC client, compressing what it sends: 40 MB of one byte is ~40 KB gzipped.
+    const raw = (gzip: boolean) =>
+      createClient(
+        CatalogService,
+        createGrpcTransport({
+          baseUrl: url,
+          ...(gzip ? { sendCompression: compressionGzip, compressMinBytes: 1 } : {}),
+        }),
+      );
+    const refusal = async (id: string, gzip: boolean) =>
+      (await raw(gzip)
+        .getProduct({ id })
+        .catch((error: unknown) => error)) as ConnectError;
+    const inflated = await refusal('a'.repeat(40 * 1024 * 1024), true);
+    expect(inflated.code).toBe(Code.ResourceExhausted);
+    expect(inflated.rawMessage).toMatch(/readMaxBytes 4194304/);
+    expect((await refusal('a'.repeat(GRPC_MAX_MESSAGE_BYTES + 1), false)).code).toBe(Code.ResourceExhausted);
+    expect(calls.getProduct).toBe(0);
+    // Under the limit, gzipped or not, a request is read as ever.
+    expect((await raw(true).getProduct({ id: 'a'.repeat(1024 * 1024) })).product?.name).toBe('Tent');
+    expect(calls.getProduct).toBe(1);
+    // An answer over the limit is a failure of the call for our caller, not a rate limit to wait out.
+    behaviour.nameBytes = GRPC_MAX_MESSAGE_BYTES + 1;
+    const answer = (await client.getProduct({ id: 'prod_1' }).catch((error: unknown) => error)) as AppError;
+    expect(answer).toMatchObject({ kind: 'bad_gateway', code: 'CATALOG.RESOURCEEXHAUSTED' });
   });
 
   it('checks the request of a server stream the same way, before the handler reads it', async () => {

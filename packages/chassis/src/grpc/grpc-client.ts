@@ -26,6 +26,7 @@ import { spiffeIdOfCertificate } from '../tls/spiffe-id.ts';
 import type { WorkloadTls } from '../tls/workload-tls.ts';
 import { clientInterceptor } from './client-interceptor.ts';
 import { fromConnectError, wasShed } from './grpc-errors.ts';
+import { GRPC_MAX_MESSAGE_BYTES } from './grpc-limits.ts';
 import type { RpcMetrics } from './rpc-metrics.ts';
 
 export interface GrpcClientOptions {
@@ -128,6 +129,7 @@ export function createGrpcClient<S extends DescService>(
         // 1 KB: a page of products or orders was gzipped by the service and gunzipped by the caller
         // on every call (7 % of catalog's CPU under the edge's search), to save bytes on a local link.
         acceptCompression: [],
+        readMaxBytes: GRPC_MAX_MESSAGE_BYTES,
       });
       client = createClient(service, transport) as unknown as Record<
         string,

@@ -69,10 +69,16 @@ export function toConnectError(error: unknown): ConnectError {
  */
 export function fromConnectError(error: ConnectError, dependency: string): AppError {
   const sent = error.metadata.get(KIND_HEADER);
+  // RESOURCE_EXHAUSTED that is no refusal of ours (which names its kind, or says it shed the call)
+  // is a message over a size limit (GRPC_MAX_MESSAGE_BYTES), ours or the server's: not a rate
+  // limit to wait out, a failure of the call.
+  const oversized = error.code === Code.ResourceExhausted && sent === null && !wasShed(error);
   const kind: ErrorKind =
     sent === 'unprocessable' && error.code === Code.FailedPrecondition
       ? 'unprocessable'
-      : (kindOfCode[error.code] ?? 'bad_gateway');
+      : oversized
+        ? 'bad_gateway'
+        : (kindOfCode[error.code] ?? 'bad_gateway');
   const code =
     error.metadata.get(CODE_HEADER) ?? `${dependency.toUpperCase()}.${Code[error.code].toUpperCase()}`;
   const retryAfter = Number(error.metadata.get(RETRY_AFTER_HEADER) ?? Number.NaN);

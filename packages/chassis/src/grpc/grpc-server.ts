@@ -16,6 +16,7 @@ import { type SpiffeId, spiffeIdOfCertificate } from '../tls/spiffe-id.ts';
 import { followRenewals, mutualTlsServerOptions } from '../tls/workload-https.ts';
 import type { WorkloadTls } from '../tls/workload-tls.ts';
 import { faultInterceptor, type InjectedFaults } from './fault-interceptor.ts';
+import { GRPC_MAX_MESSAGE_BYTES } from './grpc-limits.ts';
 import type { RpcMetrics } from './rpc-metrics.ts';
 import { serverInterceptor } from './server-interceptor.ts';
 
@@ -69,6 +70,7 @@ export function createGrpcServer(
   };
   const handler = connectNodeAdapter({
     routes,
+    readMaxBytes: GRPC_MAX_MESSAGE_BYTES,
     interceptors: [
       serverInterceptor(logger, metrics),
       ...(security?.authorize ? [security.authorize] : []),
