@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import type { ConnectRouter } from '@connectrpc/connect';
 import {
   AppError,
@@ -26,6 +28,9 @@ const announceBlock = (userId: string, at: Date) => {
     watcher.push([{ userId, blockedAt: at.toISOString() } as BlockedUser]);
 };
 
+/** The busy stock stream: how many levels it sent, and whether the gateway still holds it. */
+const busy = { sent: 0, open: 0 };
+
 const untilAborted = (signal: AbortSignal) =>
   new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
 
@@ -49,6 +54,23 @@ const upstreamRoutes = (router: ConnectRouter) => {
     async *streamStockLevels(request, context) {
       if (request.skus[0] === 'NONE-0001')
         throw notFound('INVENTORY.UNKNOWN_SKU', 'No stock is kept for SKU NONE-0001');
+      if (request.skus[0] === 'BUSY-0001') {
+        // A level of ~5 KB as fast as the gateway takes them, until the gateway lets go.
+        const warehouses = Array.from({ length: 100 }, (_, index) => ({
+          warehouseId: `wh_${String(index).padStart(40, '0')}`,
+          available: index,
+          reserved: 0,
+        }));
+        busy.open += 1;
+        try {
+          for (busy.sent = 0; busy.sent < 20_000 && !context.signal.aborted; busy.sent += 1)
+            yield { stock: { sku: 'BUSY-0001', available: busy.sent, reserved: 0, warehouses } };
+          await untilAborted(context.signal);
+        } finally {
+          busy.open -= 1;
+        }
+        return;
+      }
       yield { stock: { sku: request.skus[0], available: 3, reserved: 0 } };
       await untilAborted(context.signal);
     },
@@ -229,6 +251,25 @@ describe('live order streams at the edge', () => {
       expect(response.headers.get('content-type')).toContain('application/problem+json');
       expect(await response.json()).toMatchObject({ code: 'INVENTORY.UNKNOWN_SKU', status: 404 });
     }
+  });
+
+  it('cuts off a client that stops reading a busy stream, instead of holding every event for it', async () => {
+    // A client that sends its request, reads the head and then nothing more.
+    const client = connect(Number(new URL(url).port), '127.0.0.1');
+    await once(client, 'connect');
+    client.write('GET /api/inventory/stock/BUSY-0001/live HTTP/1.1\r\nhost: x\r\n\r\n');
+    await once(client, 'data');
+    client.pause();
+    await waitFor('the upstream stream opened', async () => busy.open === 1);
+    // Once the kernel's socket buffers and the gateway's 256 KB are full, the gateway lets go: its
+    // upstream call is cancelled long before the 20,000 levels (~100 MB) the upstream would send.
+    await waitFor('the gateway let the busy stream go', async () => busy.open === 0, 15_000);
+    expect(busy.sent).toBeLessThan(20_000);
+    const gauge = await (await fetch(`${url}/metrics`)).text();
+    expect(gauge).toMatch(/^gateway_live_streams\{[^}]*\} 0$/m);
+    client.resume();
+    await waitFor('the connection closed', async () => client.closed || client.destroyed, 5_000);
+    client.destroy();
   });
 
   it('ends an order stream the order service refuses, saying so, instead of asking again', async () => {

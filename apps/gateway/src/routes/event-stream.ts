@@ -19,6 +19,32 @@ const endDetail = {
 } as const;
 
 /**
+ * What a stream may hold waiting for a client that has stopped reading (beyond what the kernel's
+ * socket buffers already took): about a thousand order or stock events. The gateway reads its
+ * upstream as fast as it comes, so without a bound a client that opens a busy stream and never
+ * reads would make the gateway keep every event in memory for as long as it stays connected.
+ */
+export const MAX_BUFFERED_BYTES = 256 * 1024;
+
+/**
+ * Writes to an event stream; a client with more than `MAX_BUFFERED_BYTES` waiting is cut off (its
+ * connection destroyed, which ends the stream: its upstream call is cancelled and its place freed).
+ * Returns whether the stream is still open.
+ */
+export function writeEvent(reply: FastifyReply, text: string): boolean {
+  const response = reply.raw;
+  if (response.destroyed) return false;
+  response.write(text);
+  if (response.writableLength <= MAX_BUFFERED_BYTES) return true;
+  reply.log.warn(
+    { buffered_bytes: response.writableLength },
+    'a live stream client stopped reading; cutting it off',
+  );
+  response.destroy();
+  return false;
+}
+
+/**
  * Ends a hijacked event stream. When the gateway ended it (not the client), the last event says
  * why, so the client knows to re-authenticate (and resume with Last-Event-ID) rather than retry.
  */
@@ -26,6 +52,6 @@ export function finishEventStream(reply: FastifyReply, stream: LiveStream): void
   const reason = stream.ended;
   if (reason && reply.raw.writable)
     reply.raw.write(`event: end\ndata: ${JSON.stringify({ reason, detail: endDetail[reason] })}\n\n`);
-  reply.raw.end();
+  if (!reply.raw.destroyed) reply.raw.end();
   stream.close();
 }

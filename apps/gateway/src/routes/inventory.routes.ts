@@ -5,7 +5,7 @@ import type { Identification } from '../auth/identification.ts';
 import type { LiveStreams } from '../streams/live-streams.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { problems, skuParam } from './edge-schemas.ts';
-import { beginEventStream, finishEventStream } from './event-stream.ts';
+import { beginEventStream, finishEventStream, writeEvent } from './event-stream.ts';
 
 const stock = z.object({
   sku: z.string(),
@@ -72,7 +72,7 @@ export const inventoryEdgeRoutes =
         }
         beginEventStream(reply);
         const send = (level: StockLevel | undefined) =>
-          reply.raw.write(`event: stock\ndata: ${JSON.stringify(toStockJson(level))}\n\n`);
+          writeEvent(reply, `event: stock\ndata: ${JSON.stringify(toStockJson(level))}\n\n`);
         try {
           if (!first.done) send(first.value.stock);
           for (let next = await iterator.next(); !next.done; next = await iterator.next())

@@ -8,7 +8,7 @@ import type { Identification } from '../auth/identification.ts';
 import type { LiveStream, LiveStreams } from '../streams/live-streams.ts';
 import type { Upstreams } from '../upstreams/upstreams.ts';
 import { problems } from './edge-schemas.ts';
-import { beginEventStream, finishEventStream } from './event-stream.ts';
+import { beginEventStream, finishEventStream, writeEvent } from './event-stream.ts';
 import { requireOwnOrder } from './own-order.ts';
 
 const HEARTBEAT_MS = 15_000;
@@ -66,18 +66,19 @@ async function pipeChanges(
   let delay = RECONNECT_MS.first;
   try {
     beginEventStream(reply);
-    reply.raw.write(`retry: 1000\n\n`);
-    heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    writeEvent(reply, `retry: 1000\n\n`);
+    heartbeat = setInterval(() => writeEvent(reply, ': keep-alive\n\n'), HEARTBEAT_MS);
     while (!signal.aborted) {
       try {
         for await (const { change, startedAfter } of open(last, signal)) {
           // A customer's stream says where it starts: the client can resume from there at once.
           if (startedAfter) {
-            reply.raw.write(`id: ${startedAfter}\nevent: ready\ndata: {}\n\n`);
+            writeEvent(reply, `id: ${startedAfter}\nevent: ready\ndata: {}\n\n`);
             last = startedAfter;
           }
           if (!change) continue;
-          reply.raw.write(
+          writeEvent(
+            reply,
             `id: ${change.resumeAfter}\nevent: order\ndata: ${JSON.stringify(changeJson(change))}\n\n`,
           );
           last = change.resumeAfter;
@@ -87,7 +88,8 @@ async function pipeChanges(
         if (signal.aborted) break;
         // Refused (not failed): asking again would be refused again, every few seconds, for ever.
         if (isAppError(error) && refusals.has(error.kind)) {
-          reply.raw.write(
+          writeEvent(
+            reply,
             `event: end\ndata: ${JSON.stringify({ reason: 'refused', code: error.code, detail: error.message })}\n\n`,
           );
           break;
