@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { restock } from './support/chaos.ts';
-import { asksAgainWhenShed, type Outcome, shedCount, steadyLoad } from './support/edge-load.ts';
+import { askPatiently, asksAgainWhenShed, type Outcome, shedCount, steadyLoad } from './support/edge-load.ts';
 import { linesForRequests } from './support/edge-trace.ts';
 import { limiterTimeline } from './support/limiter-timeline.ts';
 import type { RegisteredInstance } from './support/platform-process.ts';
@@ -27,9 +27,11 @@ const CATALOG_V1_COMMIT = 'dc9b4a7c19b3ec8748d8fa716cdd98f6a2d509cc';
 
 /** Whether the products the edge lists now carry a slug: all of them, none, or some (a mix of versions). */
 async function slugs(): Promise<'all' | 'none' | 'some'> {
-  const page = (await (await fetch(`${gateway}/api/catalog/products?page_size=20`)).json()) as {
-    items: { slug?: string }[];
-  };
+  // Asked as the load's own reads are: the edge may shed a read for a moment on a busy machine.
+  const { answer } = await askPatiently(() => fetch(`${gateway}/api/catalog/products?page_size=20`));
+  if (answer.status !== 200)
+    throw new Error(`the product list answered ${answer.status}: ${answer.body.slice(0, 300)}`);
+  const page = JSON.parse(answer.body) as { items: { slug?: string }[] };
   const withSlug = page.items.filter((item) => typeof item.slug === 'string' && item.slug.length > 0).length;
   return withSlug === page.items.length ? 'all' : withSlug === 0 ? 'none' : 'some';
 }

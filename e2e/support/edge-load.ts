@@ -82,38 +82,67 @@ export function steadyLoad(
   };
 }
 
+/** One answer of the edge, as much of it as the loads look at. */
+export interface EdgeAnswer {
+  /** 0 when the request could not connect or timed out. */
+  status: number;
+  body: string;
+  code?: string;
+  retryAfter: number;
+  requestId?: string;
+}
+
+/**
+ * One request as a well-behaved client sends it: asked again while the edge sheds it (a 503
+ * `*.OVERLOADED` with Retry-After, after `backoffMs`) and less than `shedPatienceMs` have passed
+ * since `sentAt`. The last answer, and how often it was shed.
+ */
+export async function askPatiently(
+  request: () => Promise<Response>,
+  shedPatienceMs = 30_000,
+  sentAt = Date.now(),
+): Promise<{ answer: EdgeAnswer; shed: number }> {
+  let shed = 0;
+  for (;;) {
+    const answer: EdgeAnswer = await request()
+      .then(async (response) => {
+        const body = await response.text();
+        const code = problemCode(response, body);
+        const requestId = response.headers.get('x-request-id') ?? undefined;
+        return {
+          status: response.status,
+          body,
+          ...(code ? { code } : {}),
+          retryAfter: Number(response.headers.get('retry-after') ?? Number.NaN),
+          ...(requestId ? { requestId } : {}),
+        };
+      })
+      .catch(() => ({ status: 0, body: '', retryAfter: Number.NaN }));
+    const wasShed =
+      answer.status === 503 &&
+      answer.code?.endsWith('.OVERLOADED') === true &&
+      Number.isFinite(answer.retryAfter);
+    const pause = wasShed ? backoffMs(answer.retryAfter, shed) : 0;
+    if (!wasShed || Date.now() + pause >= sentAt + shedPatienceMs) return { answer, shed };
+    shed += 1;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+}
+
 async function send(
   request: () => Promise<Response>,
   sentAt: number,
   shedPatienceMs: number,
 ): Promise<Outcome> {
-  let shed = 0;
-  for (;;) {
-    const answer = await request()
-      .then(async (response) => {
-        const body = await response.text();
-        const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN);
-        const requestId = response.headers.get('x-request-id') ?? undefined;
-        return { status: response.status, code: problemCode(response, body), retryAfter, requestId };
-      })
-      .catch(() => ({ status: 0, code: undefined, retryAfter: Number.NaN, requestId: undefined }));
-    const { status, code, retryAfter, requestId } = answer;
-    const wasShed = status === 503 && code?.endsWith('.OVERLOADED') === true && Number.isFinite(retryAfter);
-    const pause = wasShed ? backoffMs(retryAfter, shed) : 0;
-    if (wasShed && Date.now() + pause < sentAt + shedPatienceMs) {
-      shed += 1;
-      await new Promise((resolve) => setTimeout(resolve, pause));
-      continue;
-    }
-    return {
-      sentAt,
-      endedAt: Date.now(),
-      status,
-      ...(code ? { code } : {}),
-      ...(shed > 0 ? { shed } : {}),
-      ...(requestId ? { requestId } : {}),
-    };
-  }
+  const { answer, shed } = await askPatiently(request, shedPatienceMs, sentAt);
+  return {
+    sentAt,
+    endedAt: Date.now(),
+    status: answer.status,
+    ...(answer.code ? { code: answer.code } : {}),
+    ...(shed > 0 ? { shed } : {}),
+    ...(answer.requestId ? { requestId: answer.requestId } : {}),
+  };
 }
 
 /**
