@@ -721,7 +721,10 @@ export function describeAttacks(variant: AttackVariant): void {
         (operation as { requestBody?: unknown }).requestBody === undefined
           ? ['{']
           : ['{', '[]', 'null', '{"__proto__":{"admin":true}}', Buffer.from('{"name":"Caf\xe9"}', 'latin1')];
-      /** Each service's documented operations (the simulators' own APIs left out: they speak as the outside systems they stand in for; their admin routes are ours). */
+      /**
+       * Each service's documented operations (the simulators' own APIs left out: they speak as the
+       * outside systems they stand in for; their admin routes are ours).
+       */
       const serviceOperations = async () => {
         const outsideWorld = new Set(['carrier', 'payment-provider', 'smtp-sink']);
         const found: Array<
@@ -749,13 +752,18 @@ export function describeAttacks(variant: AttackVariant): void {
         }
         return found;
       };
-      /** Each query parameter an operation documents, given each odd key in turn (its path filled). */
-      const oddQueries = (route: string, operation: unknown) =>
-        ((operation as { parameters?: Array<{ name: string; in: string }> }).parameters ?? [])
+      /**
+       * An operation's path with each odd key in its parameters, then each query parameter it
+       * documents given each odd key in turn (its path filled with an unknown key).
+       */
+      const oddTargets = (route: string, operation: unknown) => [
+        ...(route.includes('{') ? oddKeys.map((key) => fill(route, key)) : []),
+        ...((operation as { parameters?: Array<{ name: string; in: string }> }).parameters ?? [])
           .filter((parameter) => parameter.in === 'query')
           .flatMap((parameter) =>
             oddKeys.map((key) => `${fill(route, 'NONE-0001')}?${parameter.name}=${key}`),
-          );
+          ),
+      ];
 
       it('answers unknown keys, long ids, controls and malformed bodies with a 4xx problem, never a 5xx', async () => {
         const kim = await customer('sweep-kim@mercato.test');
@@ -774,9 +782,8 @@ export function describeAttacks(variant: AttackVariant): void {
         for (const [route, operations] of Object.entries(document.paths)) {
           // A customer's own live stream opens for any caller with a token: nothing odd to give it.
           if (route === '/api/orders/live') continue;
-          const targets = route.includes('{') ? oddKeys.map((key) => fill(route, key)) : [route];
           for (const [method, operation] of Object.entries(operations))
-            for (const target of [...targets, ...oddQueries(route, operation)])
+            for (const target of [...(route.includes('{') ? [] : [route]), ...oddTargets(route, operation)])
               for (const bearer of [undefined, kimToken])
                 for (const body of method === 'get' ? [undefined] : bodies)
                   cases.push({
@@ -797,8 +804,7 @@ export function describeAttacks(variant: AttackVariant): void {
                 // A client of its own, so no other case's per-address limit or throttle is touched.
                 ip: '203.0.113.77',
               });
-              const refusal = answer.status === 503 && answer.headers['retry-after'] !== undefined;
-              if ((answer.status >= 500 && !refusal) || (answer.status >= 400 && !isProblem(answer)))
+              if (isWrong(answer))
                 wrong.push(
                   `${method} ${target.slice(0, 60)} ${bearer ? 'token' : 'anonymous'} ${body ?? ''}: ${answer.status} ${answer.body.slice(0, 120)}`,
                 );
@@ -815,12 +821,8 @@ export function describeAttacks(variant: AttackVariant): void {
         for (const [name, service, operations] of await serviceOperations()) {
           for (const { template, method, operation } of operations) {
             if (method !== 'get') continue;
-            const targets = [
-              ...(template.includes('{') ? oddKeys.map((key) => fill(template, key)) : []),
-              ...oddQueries(template, operation),
-            ];
             await Promise.all(
-              targets.map(async (target) => {
+              oddTargets(template, operation).map(async (target) => {
                 const answer = await serviceRequest(service.url, target, {
                   headers: { authorization: `Bearer ${adminToken}` },
                 });
@@ -879,10 +881,7 @@ export function describeAttacks(variant: AttackVariant): void {
           const console = (target: string) => `/ops/api/${target.slice('/admin/'.length)}`;
           for (const [method, operation] of Object.entries(operations)) {
             if (method === 'get') {
-              for (const target of [
-                ...(template.includes('{') ? oddKeys.map((key) => fill(template, key)) : []),
-                ...oddQueries(template, operation),
-              ])
+              for (const target of oddTargets(template, operation))
                 cases.push({ method: 'GET', target: console(target) });
               continue;
             }

@@ -82,6 +82,9 @@ export function steadyLoad(
   };
 }
 
+/** How long the suites under load keep asking a read the edge sheds. */
+const SHED_PATIENCE_MS = 30_000;
+
 /** One answer of the edge, as much of it as the loads look at. */
 export interface EdgeAnswer {
   /** 0 when the request could not connect or timed out. */
@@ -99,7 +102,7 @@ export interface EdgeAnswer {
  */
 export async function askPatiently(
   request: () => Promise<Response>,
-  shedPatienceMs = 30_000,
+  shedPatienceMs = SHED_PATIENCE_MS,
   sentAt = Date.now(),
 ): Promise<{ answer: EdgeAnswer; shed: number }> {
   let shed = 0;
@@ -224,4 +227,4 @@ export function errorWindow(outcomes: readonly Outcome[], reference: number): Er
 }
 
 /** The load of the suites that run a platform under load: shed reads are asked again for up to 30 s. */
-export const asksAgainWhenShed: SteadyLoadOptions = { shedPatienceMs: 30_000 };
+export const asksAgainWhenShed: SteadyLoadOptions = { shedPatienceMs: SHED_PATIENCE_MS };
