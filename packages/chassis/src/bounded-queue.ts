@@ -1,14 +1,28 @@
-/** The queue was given more than it holds: its reader fell too far behind and must start again. */
-export class QueueOverflow extends Error {
+import { AppError } from './errors/app-error.ts';
+
+/**
+ * The queue was given more than it holds: its reader fell too far behind and must start again
+ * (from the last item it read). Unavailable, not internal: the reader's caller asks again, and the
+ * server that ended the stream did nothing wrong.
+ */
+export class QueueOverflow extends AppError {
   constructor(capacity: number) {
-    super(`more than ${capacity} items waiting for a slow reader`);
+    super({
+      code: 'STREAM.READER_BEHIND',
+      kind: 'unavailable',
+      message: `more than ${capacity} items waited for this reader; resume after the last one it read`,
+      retryAfterSeconds: 1,
+    });
+    this.name = 'QueueOverflow';
   }
 }
 
 /**
  * Items pushed by one writer (a feed) to one reader (a server stream), in order. Bounded: a reader
  * that falls more than `capacity` behind is ended with QueueOverflow (its client resumes from the
- * last id it saw) rather than holding memory without limit. Hand-written because it is this small,
+ * last id it saw) rather than holding memory without limit; what waited for it is dropped at once,
+ * since the resumed stream reads it again (a reader that stopped reading for good, e.g. a client
+ * that no longer drains its connection, would otherwise keep `capacity` items until it left). Hand-written because it is this small,
  * and Node's `events.on` queue has no bound.
  */
 export class BoundedQueue<T> implements AsyncIterable<T> {
@@ -24,6 +38,7 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
   push(item: T): void {
     if (this.#ended) return;
     if (this.#items.length >= this.#capacity) {
+      this.#items.length = 0;
       this.end(new QueueOverflow(this.#capacity));
       return;
     }

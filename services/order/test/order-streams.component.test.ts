@@ -198,6 +198,63 @@ describe.skipIf(!postgres.available)(suiteTitle('order streams', postgres), () =
     controller.abort();
   });
 
+  it("ends a customer's stream whose reader stopped reading, holding nothing for it, and the reader resumes with nothing lost", async () => {
+    const controller = new AbortController();
+    const customerId = 'usr_stalled';
+    // One reader reads its first message and then nothing: its transport fills, the server's writes
+    // wait, and changes pile up for it. Another reads everything.
+    const stalled = client()
+      .streamOrders({ customerId }, { signal: controller.signal })
+      [Symbol.asyncIterator]();
+    const started = await stalled.next();
+    const reading = follow(client().streamOrders({ customerId }, { signal: controller.signal }));
+    await waitFor('the reading stream to start', async () => reading.seen.startedAfter !== '');
+    // More placed orders than a stream's queue holds (10,000), appended in one transaction by
+    // another writer of the log, as a burst of orders would be.
+    const orders = 12_000;
+    await admin.query(
+      `INSERT INTO es_events (stream_id, stream_version, event_id, event_type, event_version, data, metadata)
+       SELECT 'order-ord_stalled_' || i, 1, 'evt_stalled_' || i, 'OrderPlaced', 2,
+              jsonb_build_object('orderId', 'ord_stalled_' || i, 'customerId', $1::text, 'lines', '[]'::jsonb,
+                'discountMinor', 0, 'totalMinor', 0, 'currency', 'EUR', 'shippingAddress', 'x', 'at', now()),
+              '{}'
+       FROM generate_series(1, $2::int) AS i`,
+      [customerId, orders],
+    );
+    await waitFor(
+      'every order on the reading stream',
+      async () => reading.seen.changes.length === orders,
+      30_000,
+    );
+
+    // The stalled reader reads again: what its transport held, then the end of its stream, for it
+    // fell behind; the server dropped what waited for it instead of keeping it.
+    const received: OrderChange[] = [];
+    let ended: unknown;
+    try {
+      for (let next = await stalled.next(); !next.done; next = await stalled.next())
+        if (next.value.change) received.push(next.value.change);
+    } catch (error) {
+      ended = error;
+    }
+    expect(started.value?.startedAfter).toBeTruthy();
+    const refusal = ConnectError.from(ended);
+    expect(refusal.code).toBe(Code.Unavailable);
+    expect(refusal.metadata.get('mercato-error-code')).toBe('STREAM.READER_BEHIND');
+    console.log(`a stalled reader got ${received.length} of ${orders} changes before its stream ended`);
+    expect(received.length).toBeLessThan(orders / 2);
+
+    // Resumed after the last change it read, it gets the rest, each once, in order.
+    const resumeAfter = received.at(-1)?.resumeAfter ?? started.value?.startedAfter ?? '';
+    const resumed = follow(
+      client().streamOrders({ customerId, after: resumeAfter }, { signal: controller.signal }),
+    );
+    await waitFor('the rest', async () => received.length + resumed.seen.changes.length >= orders, 30_000);
+    const all = [...received, ...resumed.seen.changes].map((change) => change.orderId);
+    expect(all).toEqual(reading.seen.changes.map((change) => change.orderId));
+    controller.abort();
+  });
+
   it('costs the database nothing while its streams are idle (no poll per stream)', async () => {
     const controller = new AbortController();
     for (let i = 0; i < 100; i += 1) {
