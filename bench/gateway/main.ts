@@ -43,7 +43,7 @@ const connections = setting('BENCH_CONNECTIONS', 50, 10);
 /** Closed-loop warm-up before each measured target (none in smoke mode). */
 const warmUpSeconds = smoke ? 0 : 2;
 const searchSeconds = setting('BENCH_SEARCH_SECONDS', 10, 2);
-const base = setting('BENCH_PORT_BASE', 18080, 18080);
+const base = setting('BENCH_PORT_BASE', 13080, 13080);
 const upstreams = (process.env.BENCH_UPSTREAMS ?? 'static,catalog').split(',');
 const ports = {
   gateway: base,

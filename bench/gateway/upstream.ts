@@ -5,7 +5,7 @@
  */
 import fastify from 'fastify';
 
-const port = Number(process.env.PORT ?? 18081);
+const port = Number(process.env.PORT ?? 13081);
 const jwks = { keys: [JSON.parse(process.env.BENCH_JWK ?? '{}')] };
 const item = { id: 'p1', sku: 'KIT-0001', name: 'Pan', price_minor: 2499, currency: 'EUR' };
 let spanBytes = 0;

@@ -38,7 +38,7 @@ if (limits !== 'adaptive' && limits !== 'fixed') {
   console.error(`bench/overload: BENCH_LIMITS must be adaptive or fixed, not "${limits}"`);
   process.exit(2);
 }
-const ports = { postgres: 25422, gateway: 19480, base: 16401, grpcBase: 17401 };
+const ports = { postgres: 25422, gateway: 19480, base: 11001, grpcBase: 11101 };
 
 interface Answer {
   label: string;

@@ -13,7 +13,7 @@
  * 4. Receiving spans: the SDK's own protobuf batches decoded by the supervisor, against the SDK
  *    serializing them (what each service pays to send them).
  *
- * Ports: gateway 19980, services 16901…, gRPC 17901…, PostgreSQL 25409, supervisor 16999.
+ * Ports: gateway 19990, services 16901…, gRPC 17901…, PostgreSQL 25409, supervisor 16999.
  * `BENCH_SKIP_LCP=1` measures 1 and 3 only (no platform). `BENCH_SMOKE=1`: one LCP run, 10 s of
  * spans, 100 traces decoded (does it still run?). Writes bench/results/web.json.
  */
@@ -33,7 +33,7 @@ import { measureSpanStore } from './span-store-load.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const broken = new Breakage();
-const ports = { postgres: 25409, gateway: 19980, base: 16901, grpcBase: 17901 };
+const ports = { postgres: 25409, gateway: 19990, base: 16901, grpcBase: 17901 };
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 

@@ -14,6 +14,12 @@
  * runs have ended: beside them, the integration suites' timings (a saga step's 600 ms, a process's
  * start) were at the mercy of that load, not of their code.
  *
+ * Each lane may go on with a command of the caller's once its suites have ended (a shell command
+ * line, run from the repository's root): `MERCATO_TEST_AFTER_UNIT` after the unit and integration
+ * suites, `MERCATO_TEST_AFTER_E2E` after the e2e suite, both before the suites under load. CI puts
+ * the benchmarks' smoke mode and the browser suite there, where a core was idle while the other lane
+ * finished (e2e/support/port-plans.test.ts keeps the benchmarks' ports apart from the suites').
+ *
  * The e2e output goes straight through (it is the longer run); the others' output is printed whole
  * when each run ends, so they never interleave. Exits non-zero when any fails,
  * and then prints each failed run's report of its failures again, last: a CI log that keeps only
@@ -113,6 +119,18 @@ const runs = [
   ),
 ];
 
+/** Starts `MERCATO_TEST_<variable>` (a shell command line) when `lane` has ended, unless stopping. */
+function after(lane: Run | undefined, variable: string, buffered: boolean): Promise<Run | undefined> {
+  const command = process.env[variable]?.trim();
+  if (!lane || !command) return Promise.resolve(undefined);
+  return lane.ended.then(() => {
+    if (stopping) return undefined;
+    const run = start(`${variable} (${command})`, ['/bin/sh', ['-c', command]], buffered);
+    runs.push(run);
+    return run;
+  });
+}
+
 /** Signals a run's whole process group (see `start`). */
 const signalRun = (run: Run, signal: NodeJS.Signals): void => {
   if (run.child.pid === undefined || run.child.exitCode !== null) return;
@@ -142,6 +160,11 @@ void runs[0]?.ended.then((code) => {
     }
 });
 
+const lanes = await Promise.all([
+  after(runs[1], 'MERCATO_TEST_AFTER_UNIT', true),
+  after(runs[2], 'MERCATO_TEST_AFTER_E2E', false),
+]);
+await Promise.all(lanes.map((run) => run?.ended));
 const codes = await Promise.all(runs.map((run) => run.ended));
 if (!stopping) {
   process.stdout.write(`\n== e2e suites under load (${underLoad.join(', ')}), after the others\n`);
