@@ -14,11 +14,10 @@
  * runs have ended: beside them, the integration suites' timings (a saga step's 600 ms, a process's
  * start) were at the mercy of that load, not of their code.
  *
- * Each lane may go on with a command of the caller's once its suites have ended (a shell command
- * line, run from the repository's root): `MERCATO_TEST_AFTER_UNIT` after the unit and integration
- * suites, `MERCATO_TEST_AFTER_E2E` after the e2e suite, both before the suites under load. CI puts
- * the benchmarks' smoke mode and the browser suite there, where a core was idle while the other lane
- * finished (e2e/support/port-plans.test.ts keeps the benchmarks' ports apart from the suites').
+ * The unit lane may go on with a command once its suites have ended, before the suites under load:
+ * `MERCATO_TEST_AFTER_UNIT` (a shell command line, run from the repository's root). It ends minutes
+ * before the e2e lane; CI runs its own steps there (.ci/after-unit: the benchmarks that start no
+ * platform, the unit suite on Node 24, the browser suite) instead of after `npm test`.
  *
  * The e2e output goes straight through (it is the longer run); the others' output is printed whole
  * when each run ends, so they never interleave. Exits non-zero when any fails,
@@ -119,13 +118,13 @@ const runs = [
   ),
 ];
 
-/** Starts `MERCATO_TEST_<variable>` (a shell command line) when `lane` has ended, unless stopping. */
-function after(lane: Run | undefined, variable: string, buffered: boolean): Promise<Run | undefined> {
-  const command = process.env[variable]?.trim();
+/** Starts the command line in `MERCATO_TEST_AFTER_UNIT` once the unit lane has ended, unless stopping. */
+function afterUnit(lane: Run | undefined): Promise<Run | undefined> {
+  const command = process.env.MERCATO_TEST_AFTER_UNIT?.trim();
   if (!lane || !command) return Promise.resolve(undefined);
   return lane.ended.then(() => {
     if (stopping) return undefined;
-    const run = start(`${variable} (${command})`, ['/bin/sh', ['-c', command]], buffered);
+    const run = start(`MERCATO_TEST_AFTER_UNIT (${command})`, ['/bin/sh', ['-c', command]], true);
     runs.push(run);
     return run;
   });
@@ -160,11 +159,7 @@ void runs[0]?.ended.then((code) => {
     }
 });
 
-const lanes = await Promise.all([
-  after(runs[1], 'MERCATO_TEST_AFTER_UNIT', true),
-  after(runs[2], 'MERCATO_TEST_AFTER_E2E', false),
-]);
-await Promise.all(lanes.map((run) => run?.ended));
+await (await afterUnit(runs[1]))?.ended;
 const codes = await Promise.all(runs.map((run) => run.ended));
 if (!stopping) {
   process.stdout.write(`\n== e2e suites under load (${underLoad.join(', ')}), after the others\n`);

@@ -120,7 +120,9 @@ describe('decodeOtlpProtobuf against the reflection decoder', () => {
       }),
       { numRuns: 300 },
     );
-  });
+    // 0.45 s alone; CPU-bound, so a starved worker stretches it: over 5 s once in CI (7 Dec), while
+    // the suites beside it built every service and type-checked the repository.
+  }, 30_000);
 
   it('reads a resource written after its spans', () => {
     // ResourceSpans with its scope_spans (field 2) first, then its resource (field 1).
