@@ -1,8 +1,7 @@
 /**
  * Runs every benchmark in its smoke mode (BENCH_SMOKE=1: tiny counts, a few seconds each), one after
  * another, and prints how long each took and whether it still works; exits 1 when any failed. CI
- * runs it beside and after the tests (.ci/run), so a benchmark that stops running fails the build
- * instead of rotting.
+ * runs it after the tests, so a benchmark that stops running fails the build instead of rotting.
  *
  *   npm run bench:smoke                         # all of them
  *   npm run bench:smoke -- gateway bus          # some of them

@@ -4,14 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 /**
- * CI runs some of the benchmarks' smoke mode and the browser suite beside the e2e suite
- * (`MERCATO_TEST_AFTER_UNIT` in .ci/run, .ci/after-unit), and the benchmarks two at a time: a
- * platform one of them starts must not want a port an e2e suite's platform or another benchmark
+ * CI runs the browser suite beside the e2e suite (`MERCATO_TEST_AFTER_UNIT` in .ci/run) and the
+ * benchmarks' smoke mode two at a time: a platform one of them starts must not want a port another
  * holds. Each declares its ports in one literal (`{ postgres, gateway, base, grpcBase, … }`); a
  * platform takes its supervisor's port just below `base` and one port a process from `base` and
  * `grpcBase` up (PORT_SPAN covers fifteen services, several instances and the releases' extra ones).
- * bench/gateway takes eleven ports from its BENCH_PORT_BASE. Every benchmark is checked, not only
- * those CI runs beside the suites today, so that moving one there needs no port change.
+ * bench/gateway takes eleven ports from its BENCH_PORT_BASE. The benchmarks are checked against the
+ * e2e suites too, so that one can run while the suites do (bench/gateway and bench/web could not).
  */
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const PORT_SPAN = 60;
@@ -49,7 +48,7 @@ const overlap = (a: Range[], b: Range[]) =>
     b.filter((y) => x[0] <= y[1] && y[0] <= x[1]).map((y) => `${x.join('–')} and ${y.join('–')}`),
   );
 
-describe('port plans of the suites and benchmarks that CI runs at the same time', () => {
+describe('port plans of the suites and benchmarks', () => {
   const benches = filesUnder('bench', /^[\w-]+\/main\.ts$/).map((file) => ({
     file,
     ranges: portRanges(file),

@@ -15,9 +15,8 @@
  * start) were at the mercy of that load, not of their code.
  *
  * The unit lane may go on with a command once its suites have ended, before the suites under load:
- * `MERCATO_TEST_AFTER_UNIT` (a shell command line, run from the repository's root). It ends minutes
- * before the e2e lane; CI runs its own steps there (.ci/after-unit: the benchmarks that start no
- * platform, the unit suite on Node 24, the browser suite) instead of after `npm test`.
+ * `MERCATO_TEST_AFTER_UNIT` (a shell command line, run from the repository's root). That lane ends
+ * minutes before the e2e lane; CI runs the browser suite there instead of after `npm test`.
  *
  * The e2e output goes straight through (it is the longer run); the others' output is printed whole
  * when each run ends, so they never interleave. Exits non-zero when any fails,
