@@ -3,9 +3,8 @@
  * another, and prints how long each took and whether it still works; exits 1 when any failed. CI
  * runs it after the tests, so a benchmark that stops running fails the build instead of rotting.
  *
- *   npm run bench:smoke                         # all of them
- *   npm run bench:smoke -- gateway bus          # some of them
- *   npm run bench:smoke -- --except gateway bus # all but these
+ *   npm run bench:smoke                # all of them
+ *   npm run bench:smoke -- gateway bus # some of them
  *
  * A benchmark whose `bench/<name>/main.ts` does not exist is skipped with the reason printed. Each
  * runs with its own npm script when package.json has one (`bench:<name>`, so its Node flags apply),
@@ -48,20 +47,14 @@ if (!Number.isInteger(jobs) || jobs < 1) {
   process.stderr.write('BENCH_SMOKE_JOBS: expected a whole number of benches at once, ≥ 1\n');
   process.exit(2);
 }
-const except = process.argv[2] === '--except';
-const named = process.argv.slice(except ? 3 : 2);
-const unknown = named.filter((name) => !BENCHES.includes(name));
+const asked = process.argv.slice(2);
+const unknown = asked.filter((name) => !BENCHES.includes(name));
 if (unknown.length > 0) {
   process.stderr.write(
     `bench:smoke: unknown ${unknown.join(', ')} (expected some of ${BENCHES.join(', ')})\n`,
   );
   process.exit(2);
 }
-const selected = except
-  ? BENCHES.filter((name) => !named.includes(name))
-  : named.length > 0
-    ? named
-    : BENCHES;
 const scripts = (
   JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
 ).scripts;
@@ -140,7 +133,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
   });
 
 const outcomes: Outcome[] = [];
-const queue = [...selected];
+const queue = asked.length > 0 ? [...asked] : [...BENCHES];
 const began = performance.now();
 
 async function smokeOne(name: string): Promise<void> {
@@ -176,7 +169,7 @@ await Promise.all(
   }),
 );
 const wallSeconds = (performance.now() - began) / 1_000;
-const listed = selected;
+const listed = asked.length > 0 ? asked : BENCHES;
 outcomes.sort((a, b) => listed.indexOf(a.bench) - listed.indexOf(b.bench));
 
 const rows = [

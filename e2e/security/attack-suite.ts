@@ -215,8 +215,9 @@ export function describeAttacks(variant: AttackVariant): void {
         expect(await adminGet('carrier', '/admin/knobs')).toEqual(knobs.carrier);
         expect(await rows()).toEqual(before);
         // Every admin route under every spelling, each request on a connection of its own (a raw
-        // request target): with mutual TLS a handshake each. 8 s in CI beside the integration suites, 42 s beside the benchmarks'
-        // smoke mode (7 Dec); the e2e default of 90 s left too little room on a slower machine.
+        // request target): with mutual TLS a handshake each. 8 s in CI beside the integration
+        // suites, 42 s beside the benchmarks' smoke mode (7 Dec); the e2e default of 90 s left too
+        // little room on a slower machine.
       }, 240_000);
 
       it("applies the gateway's route policies (token, role, rate limit) under every spelling", async () => {

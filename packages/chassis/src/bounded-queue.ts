@@ -22,8 +22,8 @@ export class QueueOverflow extends AppError {
  * that falls more than `capacity` behind is ended with QueueOverflow (its client resumes from the
  * last id it saw) rather than holding memory without limit; what waited for it is dropped at once,
  * since the resumed stream reads it again (a reader that stopped reading for good, e.g. a client
- * that no longer drains its connection, would otherwise keep `capacity` items until it left). Hand-written because it is this small,
- * and Node's `events.on` queue has no bound.
+ * that no longer drains its connection, would otherwise keep `capacity` items until it left).
+ * Hand-written because it is this small, and Node's `events.on` queue has no bound.
  */
 export class BoundedQueue<T> implements AsyncIterable<T> {
   readonly #items: T[] = [];
