@@ -1,10 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, PlatformProcess } from './support/platform-process.ts';
+import { platformDataDir } from './support/platform-template.ts';
 import { type OrderJson, ShopClient, type SinkMail } from './support/shop-client.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
@@ -67,7 +66,7 @@ describe('fulfilling orders (choreographed) with a carrier', () => {
   };
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'mercato-fulfillment-'));
+    dataDir = await platformDataDir('fulfillment');
     platform = new PlatformProcess(dataDir, ports, {
       GATEWAY_RATE_LIMIT_DEFAULT: 'off',
       CARRIER_DELIVERY_MS: '1500',

@@ -22,6 +22,7 @@ import {
 import { embeddedSpiffeId } from '../apps/cli/src/supervisor/workload-certificates.ts';
 import { errorWindow, steadyLoad } from './support/edge-load.ts';
 import { isAlive, PlatformProcess, repositoryRoot } from './support/platform-process.ts';
+import { platformDataDir } from './support/platform-template.ts';
 import { findPrometheus, PrometheusServer } from './support/prometheus-server.ts';
 import { mercato } from './support/release-cli.ts';
 import { kept, ShopClient } from './support/shop-client.ts';
@@ -124,7 +125,7 @@ describe('mutual TLS between the services (npm start -- --mtls)', () => {
     fetchWith(url, { headers, dispatcher: mesh });
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'mercato-mtls-'));
+    dataDir = await platformDataDir('mtls');
     // The edge's certificate, and the one that replaces it in the renewal test: the test's own
     // HTTPS client trusts both, as a browser trusts the CA behind them.
     edge = selfSignedCertificate(dataDir, 'edge');

@@ -1,11 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parsePrometheusText, sampleValue, waitFor } from '@mercato/chassis/testing';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, PlatformProcess, superuserClient } from './support/platform-process.ts';
+import { platformDataDir } from './support/platform-template.ts';
 import { ShopClient } from './support/shop-client.ts';
 
 // Ports of their own (the overload bench uses 25422 and 19480 on the same range).
@@ -34,7 +33,7 @@ describe('a burst of orders above capacity', () => {
   const stragglers: number[] = [];
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'mercato-overload-'));
+    dataDir = await platformDataDir('overload');
     platform = new PlatformProcess(dataDir, ports, {
       // A small placement limit so that the burst is well above it whatever the machine's speed.
       ORDER_PLACEMENT_LIMIT_INITIAL: '3',

@@ -1,12 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
 import { demoProducts } from '@mercato/demo-shop';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chaosBusEnvironment, seededRandom } from './support/chaos.ts';
 import { isAlive, PlatformProcess } from './support/platform-process.ts';
+import { platformDataDir } from './support/platform-template.ts';
 import { type OrderJson, ShopClient } from './support/shop-client.ts';
 import { purgeShopStreams } from './support/shop-streams.ts';
 import { SseClient } from './support/sse-client.ts';
@@ -88,7 +87,7 @@ describe('read models and live order streams', () => {
     (await shop.admin(service, '/admin/read-model')) as { generations: Generation[] };
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'mercato-read-models-'));
+    dataDir = await platformDataDir('read-models');
     // Events are kept on JetStream: start from empty streams, or the read models count an earlier run.
     if (process.env.MERCATO_BUS === 'nats')
       await purgeShopStreams(process.env.NATS_URL ?? 'nats://127.0.0.1:4222');

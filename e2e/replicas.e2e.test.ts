@@ -1,11 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asksAgainWhenShed, errorWindow, shedCount, steadyLoad } from './support/edge-load.ts';
 import { isAlive, PlatformProcess } from './support/platform-process.ts';
+import { platformDataDir } from './support/platform-template.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
 const ports = { postgres: 25424, gateway: 19580, base: 16501, grpcBase: 17501 };
@@ -32,7 +31,7 @@ describe('a service at three instances (MERCATO_REPLICAS=catalog=3)', () => {
   const stragglers: number[] = [];
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'mercato-replicas-'));
+    dataDir = await platformDataDir('replicas');
     platform = new PlatformProcess(dataDir, ports, {
       MERCATO_REPLICAS: 'catalog=3',
       GATEWAY_RATE_LIMIT_DEFAULT: 'off',

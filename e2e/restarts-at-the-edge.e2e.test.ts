@@ -1,11 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorWindow, steadyLoad } from './support/edge-load.ts';
 import { isAlive, PlatformProcess, superuserClient } from './support/platform-process.ts';
+import { platformDataDir } from './support/platform-template.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
 const ports = { postgres: 25392, gateway: 18180, base: 14101, grpcBase: 15101 };
@@ -31,7 +30,7 @@ describe('restarts as a client of the gateway sees them (kill -9 under load)', (
   const stragglers: number[] = [];
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'mercato-restarts-'));
+    dataDir = await platformDataDir('restarts');
     // Limits off: this suite measures availability, not the rate limiter.
     platform = new PlatformProcess(dataDir, ports, {
       GATEWAY_RATE_LIMIT_DEFAULT: 'off',

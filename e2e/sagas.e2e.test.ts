@@ -1,10 +1,10 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@mercato/chassis/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, PlatformProcess } from './support/platform-process.ts';
+import { platformDataDir } from './support/platform-template.ts';
 import { type OrderJson, ShopClient } from './support/shop-client.ts';
 
 // Ports of their own, so the suite runs beside a developer's `npm start` and the other e2e suites.
@@ -50,7 +50,7 @@ describe('cancelling orders under faults (CancelOrder saga)', () => {
     });
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'mercato-sagas-'));
+    dataDir = await platformDataDir('sagas');
     platform = new PlatformProcess(dataDir, ports, {
       GATEWAY_RATE_LIMIT_DEFAULT: 'off',
       ORDER_PAYMENT_TIMEOUT_MS: String(PAYMENT_STEP_MS),

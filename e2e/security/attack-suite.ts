@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DescService } from '@bufbuild/protobuf';
@@ -19,6 +18,7 @@ import { PaymentService } from '@mercato/contracts/grpc/payment';
 import { PricingService } from '@mercato/contracts/grpc/pricing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, PlatformProcess, type RunState } from '../support/platform-process.ts';
+import { platformDataDir } from '../support/platform-template.ts';
 import {
   attempt,
   type ClientCredentials,
@@ -144,7 +144,7 @@ export function describeAttacks(variant: AttackVariant): void {
       );
 
     beforeAll(async () => {
-      dataDir = await mkdtemp(path.join(tmpdir(), 'mercato-security-'));
+      dataDir = await platformDataDir('security');
       platform = new PlatformProcess(dataDir, ports, {
         // Short-lived tokens, so a stream outliving its token is seen within seconds.
         IDENTITY_ACCESS_TOKEN_TTL_SECONDS: String(TOKEN_TTL_SECONDS),

@@ -1,9 +1,7 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Availability, probeNats, waitFor } from '@mercato/chassis/testing';
 import { isAlive, type PlatformPorts, PlatformProcess, superuserClient } from './platform-process.ts';
+import { platformDataDir } from './platform-template.ts';
 import { removeOrKeep } from './post-mortem.ts';
 import { type OrderJson, ShopClient } from './shop-client.ts';
 import { purgeShopStreams } from './shop-streams.ts';
@@ -221,7 +219,7 @@ export async function startChaosPlatform(options: {
 }) {
   if (process.env.MERCATO_BUS === 'nats')
     await purgeShopStreams(process.env.NATS_URL ?? 'nats://127.0.0.1:4222');
-  const dataDir = await mkdtemp(path.join(tmpdir(), `mercato-${options.name}-`));
+  const dataDir = await platformDataDir(options.name);
   const platform = new PlatformProcess(dataDir, options.ports, {
     GATEWAY_RATE_LIMIT_DEFAULT: 'off',
     GATEWAY_RATE_LIMIT_CREDENTIALS: 'off',

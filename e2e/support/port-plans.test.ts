@@ -61,6 +61,12 @@ describe('port plans of the suites and benchmarks', () => {
     file: 'e2e/browser/support/browser-platform.ts',
     ranges: portRanges('e2e/browser/support/browser-platform.ts'),
   };
+  // The data template's platform starts in the e2e and chaos suites' global setup, which may run
+  // while the browser suite or another run's suites hold their platforms.
+  const template = {
+    file: 'e2e/support/platform-template.ts',
+    ranges: portRanges('e2e/support/platform-template.ts'),
+  };
 
   it('finds the port literals it checks (a bench or suite whose ports it cannot read fails here)', () => {
     expect(benches.filter((bench) => bench.ranges.length > 0).length).toBeGreaterThanOrEqual(8);
@@ -85,6 +91,14 @@ describe('port plans of the suites and benchmarks', () => {
     expect(browser.ranges.length).toBeGreaterThan(0);
     const clashes = [...suites, ...benches].flatMap((other) =>
       overlap(browser.ranges, other.ranges).map((clash) => `${other.file}: ${clash}`),
+    );
+    expect(clashes).toEqual([]);
+  });
+
+  it("gives the data template's platform no port of an e2e suite, the browser suite or a benchmark", () => {
+    expect(template.ranges.length).toBeGreaterThan(0);
+    const clashes = [...suites, ...benches, browser].flatMap((other) =>
+      overlap(template.ranges, other.ranges).map((clash) => `${other.file}: ${clash}`),
     );
     expect(clashes).toEqual([]);
   });

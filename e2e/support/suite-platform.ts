@@ -1,9 +1,7 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll } from 'vitest';
 import { isAlive, type PlatformPorts, PlatformProcess } from './platform-process.ts';
+import { platformDataDir } from './platform-template.ts';
 import { removeOrKeep } from './post-mortem.ts';
 
 /** One platform for a suite whose processes come and go (releases, autoscaling). */
@@ -41,7 +39,7 @@ export function suitePlatform(
     },
   };
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), `mercato-${name}-`));
+    dataDir = await platformDataDir(name, env);
     platform = new PlatformProcess(dataDir, ports, env);
     await platform.waitForLine(/all services ready in/, 90_000);
     await suite.remember();

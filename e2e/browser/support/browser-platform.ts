@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { infraRequired } from '@mercato/chassis/testing';
 import type { TestProject } from 'vitest/node';
-import buildServices from '../../support/build-services.ts';
+import { buildServices } from '../../support/build-services.ts';
 import { isAlive, PlatformProcess } from '../../support/platform-process.ts';
+import { platformDataDir } from '../../support/platform-template.ts';
 
 export const CHROMIUM = process.env.MERCATO_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -52,7 +52,7 @@ export default async function startBrowserPlatform(project: TestProject): Promis
     return async () => undefined;
   }
   buildServices();
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'mercato-browser-'));
+  const dataDir = await platformDataDir('browser');
   const platform = new PlatformProcess(dataDir, browserPorts, {
     MERCATO_SUPERVISOR_PORT: String(browserPorts.supervisor),
     GATEWAY_RATE_LIMIT_DEFAULT: 'off',
