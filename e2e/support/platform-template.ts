@@ -71,7 +71,8 @@ function templateKey(): string {
   return key;
 }
 
-const templateFolder = () => path.join(tmpdir(), `${PREFIX}${templateKey()}`);
+/** Where this build's template is (or will be), in the system's temporary folder. */
+export const templateFolder = (): string => path.join(tmpdir(), `${PREFIX}${templateKey()}`);
 
 /**
  * Makes this build's template unless it exists: a platform started from an empty folder on ports of
