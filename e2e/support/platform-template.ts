@@ -17,8 +17,9 @@ import { PlatformProcess, repositoryRoot } from './platform-process.ts';
  * What a start does is the same either way: provisioning, migrations and seeds run on every start
  * and do only what is missing, so a template made by an older build is still brought up to date by
  * the start that uses it. The template is keyed by what decides its contents anyway (the bundles,
- * the migrations, the PostgreSQL binaries' version), so a changed build makes a new one. The first start from an empty folder stays tested: platform.e2e.test.ts starts
- * its platform there, and `MERCATO_E2E_TEMPLATE=off` makes every suite start from an empty folder.
+ * the migrations, the PostgreSQL binaries' version), so a changed build makes a new one. The first
+ * start from an empty folder stays tested: platform.e2e.test.ts starts its platform there, and
+ * `MERCATO_E2E_TEMPLATE=off` makes every suite start from an empty folder.
  *
  * Not used on the NATS bus (`MERCATO_BUS=nats`): the demo shop's seed publishes its events when
  * it writes the rows, and a folder seeded on the PostgreSQL bus has those events in its own
