@@ -25,7 +25,7 @@ afterEach(async () => {
  * A green instance (`/readyz`, and `/metrics` counting the gRPC calls it served) and a gateway that
  * passes each call to it, or answers as `gatewayAnswer` says: a status, or `undefined` to never answer.
  */
-async function platform(gatewayAnswer: (call: number) => number | 'hang' | 'slow') {
+async function platform(gatewayAnswer: (call: number) => number | Problem | 'hang' | 'slow') {
   let served = 0;
   const green = await serve((request, response) => {
     if (request.url === '/readyz') return void response.end('ok');
@@ -47,9 +47,21 @@ async function platform(gatewayAnswer: (call: number) => number | 'hang' | 'slow
       response.end('{}');
     };
     if (answer === 'slow') setTimeout(() => respond(200), SLOW_MS);
-    else respond(answer);
+    else if (typeof answer === 'number') respond(answer);
+    else {
+      response.statusCode = answer.status;
+      response.setHeader('content-type', 'application/problem+json');
+      response.setHeader('retry-after', '1');
+      response.end(JSON.stringify({ status: answer.status, code: answer.code }));
+    }
   });
   return { green: [{ name: 'catalog-v2-1', url: green }], gateway, calls: () => calls, seen };
+}
+
+/** A problem the gateway answers with, Retry-After 1 s. */
+interface Problem {
+  status: number;
+  code: string;
 }
 
 /**
@@ -103,6 +115,38 @@ describe('smokeCheck: green checked alone through the gateway before the switch'
     );
     expect(Date.now() - started).toBeGreaterThanOrEqual(tight.budgetMs - 50);
     expect(calls()).toBeGreaterThanOrEqual(3);
+  });
+
+  it('asks a call the gateway shed (503 GATEWAY.OVERLOADED) again after its Retry-After, and says so', async () => {
+    // The edge's adaptive limit refuses the third call before any instance sees it: nothing about green.
+    const shed = { status: 503, code: 'GATEWAY.OVERLOADED' };
+    const { green, gateway, calls } = await platform((call) => (call === 3 ? shed : 200));
+    const started = Date.now();
+    const summary = await smokeCheck(green, gateway, '/api/catalog/products', limits);
+    expect(summary).toMatch(
+      /all answered 2xx, served by green \(1 shed by the gateway and asked again after its Retry-After\)$/,
+    );
+    expect(calls()).toBe(SMOKE_CALLS + 1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it('fails at once on any other 503, naming its code', async () => {
+    const { green, gateway, calls } = await platform((call) =>
+      call === 3 ? { status: 503, code: 'CATALOG.UNAVAILABLE' } : 200,
+    );
+    await expect(smokeCheck(green, gateway, '/api/catalog/products', limits)).rejects.toThrow(
+      'GET /api/catalog/products answered 503 CATALOG.UNAVAILABLE (call 3 of 10)',
+    );
+    expect(calls()).toBe(3);
+  });
+
+  it('fails once the budget is spent while the gateway keeps shedding', async () => {
+    const { green, gateway } = await platform(() => ({ status: 503, code: 'GATEWAY.OVERLOADED' }));
+    await expect(
+      smokeCheck(green, gateway, '/api/catalog/products', { ...limits, budgetMs: 2_500 }),
+    ).rejects.toThrow(
+      /^GET \/api\/catalog\/products \(call 1 of 10\) was shed by the gateway \(503 GATEWAY.OVERLOADED\) until the check's 2500 ms were spent \(\d asked again\)$/,
+    );
   });
 
   it('fails when the calls answered 2xx but green did not serve them', async () => {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceProcess } from '../service-process.ts';
 import { scrape } from './canary-analysis.ts';
 
@@ -24,6 +25,34 @@ type Instance = Pick<ServiceProcess, 'name' | 'url'>;
 
 const timedOut = (error: unknown): boolean => error instanceof DOMException && error.name === 'TimeoutError';
 
+/** An answer: its status and, for a problem, its code and Retry-After. */
+interface Answer {
+  status: number;
+  code?: string;
+  retryAfterSeconds?: number;
+}
+
+/** The problem code of a call the gateway's adaptive limit refused before any instance saw it. */
+const EDGE_SHED = 'GATEWAY.OVERLOADED';
+
+async function answerOf(response: Response): Promise<Answer> {
+  const body = await response.text();
+  if (response.ok) return { status: response.status };
+  let code: string | undefined;
+  try {
+    const parsed = JSON.parse(body) as { code?: unknown };
+    if (typeof parsed.code === 'string') code = parsed.code;
+  } catch {
+    // Not a problem document: the status says it all.
+  }
+  const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN);
+  return {
+    status: response.status,
+    code,
+    retryAfterSeconds: Number.isFinite(retryAfter) ? retryAfter : undefined,
+  };
+}
+
 /**
  * A blue-green release's check of the green set alone, before any customer call reaches it: each
  * green instance answers `/readyz`; with `path` (e.g. `/api/catalog/products?page_size=1`), that
@@ -31,7 +60,11 @@ const timedOut = (error: unknown): boolean => error instanceof DOMException && e
  * which routes to the green instances), every answer must be 2xx, and green must have served them.
  *
  * An answer that is not 2xx, or a connection refused, fails the check at once: green (or the way
- * to it) is broken. A call with no answer yet is asked again, within `budgetMs` for the whole check:
+ * to it) is broken. One exception: a call the gateway shed (503 `GATEWAY.OVERLOADED`: its adaptive
+ * limit refused it before any instance saw it) says nothing about green, and is asked again after
+ * its Retry-After, as a well-behaved client does, within the same budget (CI, 7 Dec: a starved
+ * machine's gateway shed the third call and the release was abandoned). A call with no answer yet
+ * is asked again, within `budgetMs` for the whole check:
  * on a loaded machine a fresh instance's first calls (its first connections, code not yet
  * compiled) can outlast one call's timeout, and that says nothing against the version (CI, 5 Dec:
  * a green instance started in 4.7 s instead of 1.3 s and the release was abandoned on one slow
@@ -45,6 +78,7 @@ export async function smokeCheck(
 ): Promise<string> {
   const deadline = Date.now() + limits.budgetMs;
   let retried = 0;
+  let shed = 0;
   const ask = async (
     what: string,
     timeoutMs: number,
@@ -57,8 +91,7 @@ export async function smokeCheck(
           headers,
           signal: AbortSignal.timeout(Math.max(1, Math.min(timeoutMs, deadline - Date.now()))),
         });
-        await response.arrayBuffer();
-        return response.status;
+        return await answerOf(response);
       } catch (error) {
         if (!timedOut(error)) {
           const cause = (error as { cause?: { code?: unknown } }).cause?.code;
@@ -75,23 +108,39 @@ export async function smokeCheck(
     }
   };
   for (const instance of green) {
-    const status = await ask(`${instance.name}'s /readyz`, limits.readyTimeoutMs, `${instance.url}/readyz`);
+    const { status } = await ask(
+      `${instance.name}'s /readyz`,
+      limits.readyTimeoutMs,
+      `${instance.url}/readyz`,
+    );
     if (status !== 200) throw new Error(`${instance.name} answered /readyz with ${status}`);
   }
-  const slow = () => (retried > 0 ? ` (${retried} asked again after no answer in time)` : '');
+  const slow = () =>
+    [
+      retried > 0 ? ` (${retried} asked again after no answer in time)` : '',
+      shed > 0 ? ` (${shed} shed by the gateway and asked again after its Retry-After)` : '',
+    ].join('');
   if (!path) return `${green.length} instance(s) ready (no --smoke-path: no calls sent)${slow()}`;
   const before = await Promise.all(green.map(scrape));
   for (let call = 1; call <= SMOKE_CALLS; call += 1) {
-    const status = await ask(
-      `GET ${path} (call ${call} of ${SMOKE_CALLS})`,
-      limits.callTimeoutMs,
-      new URL(path, gatewayUrl),
-      {
-        'x-mercato-canary': 'always',
-      },
-    );
-    if (status < 200 || status > 299)
-      throw new Error(`GET ${path} answered ${status} (call ${call} of ${SMOKE_CALLS})`);
+    const what = `GET ${path} (call ${call} of ${SMOKE_CALLS})`;
+    const send = () =>
+      ask(what, limits.callTimeoutMs, new URL(path, gatewayUrl), { 'x-mercato-canary': 'always' });
+    let answer = await send();
+    while (answer.status === 503 && answer.code === EDGE_SHED) {
+      const pauseMs = (answer.retryAfterSeconds ?? 1) * 1000;
+      if (Date.now() + pauseMs >= deadline)
+        throw new Error(
+          `${what} was shed by the gateway (503 ${EDGE_SHED}) until the check's ${limits.budgetMs} ms were spent (${shed} asked again)`,
+        );
+      shed += 1;
+      await sleep(pauseMs);
+      answer = await send();
+    }
+    if (answer.status < 200 || answer.status > 299)
+      throw new Error(
+        `GET ${path} answered ${answer.status}${answer.code ? ` ${answer.code}` : ''} (call ${call} of ${SMOKE_CALLS})`,
+      );
   }
   const after = await Promise.all(green.map(scrape));
   const byGreen = after.reduce(
