@@ -62,16 +62,26 @@ describe.skipIf(!postgres.available)(
 
     it('files the snapshot’s 200 products under `legacy`, each announced once, and ignores a replay', async () => {
       await store.bus.publish(snapshotOf(monolith, SNAPSHOT));
-      await waitFor('200 legacy products', async () => {
-        const page = await client().listProducts({ categorySlug: 'legacy', page: 1, pageSize: 100 });
-        return page.total === 200;
-      });
+      // 200 products and their announcements: seconds on a quiet machine, more than 10 s once in CI
+      // (7 Dec) with the e2e suites' platforms beside it on two cores.
+      await waitFor(
+        '200 legacy products',
+        async () => {
+          const page = await client().listProducts({ categorySlug: 'legacy', page: 1, pageSize: 100 });
+          return page.total === 200;
+        },
+        40_000,
+      );
       const seventh = (await client().getProduct({ id: 'prd_legacy_7' })).product;
       expect(seventh).toMatchObject({ sku: 'LEG-0007', name: 'Legacy product 7', categorySlug: 'legacy' });
       expect((await client().listCategories({})).categories.map((category) => category.slug)).toContain(
         'legacy',
       );
-      await waitFor('product.created for every one', async () => (await announced('prd_legacy_200')) === 1);
+      await waitFor(
+        'product.created for every one',
+        async () => (await announced('prd_legacy_200')) === 1,
+        20_000,
+      );
 
       await store.bus.publish(snapshotOf(monolith, { ...SNAPSHOT, txId: 2 }));
       await store.bus.publish(
@@ -80,7 +90,7 @@ describe.skipIf(!postgres.available)(
       await waitFor('the marker after the replay', async () => (await nameOf('prd_legacy_1')) === 'Marker');
       expect(await announced('prd_legacy_7')).toBe(1);
       expect((await client().listProducts({ categorySlug: 'legacy', page: 1, pageSize: 1 })).total).toBe(200);
-    });
+    }, 90_000);
 
     it('applies later changes and ignores an older one delivered after them', async () => {
       const changes = [
