@@ -79,19 +79,24 @@ export async function smokeCheck(
   const deadline = Date.now() + limits.budgetMs;
   let retried = 0;
   let shed = 0;
+  /**
+   * One ask, and the asks again it is owed within the budget: after no answer in time, and after
+   * the gateway's shed (its Retry-After). Any other answer, or a failed connection, is final.
+   */
   const ask = async (
     what: string,
     timeoutMs: number,
     url: URL | string,
     headers?: Record<string, string>,
-  ) => {
+  ): Promise<Answer> => {
     for (let tries = 1; ; tries += 1) {
+      let answer: Answer;
       try {
         const response = await fetch(url, {
           headers,
           signal: AbortSignal.timeout(Math.max(1, Math.min(timeoutMs, deadline - Date.now()))),
         });
-        return await answerOf(response);
+        answer = await answerOf(response);
       } catch (error) {
         if (!timedOut(error)) {
           const cause = (error as { cause?: { code?: unknown } }).cause?.code;
@@ -104,7 +109,16 @@ export async function smokeCheck(
             `${what} did not answer within ${limits.budgetMs} ms for the whole check (${tries} tries, each up to ${timeoutMs} ms)`,
           );
         retried += 1;
+        continue;
       }
+      if (answer.status !== 503 || answer.code !== EDGE_SHED) return answer;
+      const pauseMs = (answer.retryAfterSeconds ?? 1) * 1000;
+      if (Date.now() + pauseMs >= deadline)
+        throw new Error(
+          `${what} was shed by the gateway (503 ${EDGE_SHED}) until the check's ${limits.budgetMs} ms were spent (${shed} asked again)`,
+        );
+      shed += 1;
+      await sleep(pauseMs);
     }
   };
   for (const instance of green) {
@@ -123,20 +137,12 @@ export async function smokeCheck(
   if (!path) return `${green.length} instance(s) ready (no --smoke-path: no calls sent)${slow()}`;
   const before = await Promise.all(green.map(scrape));
   for (let call = 1; call <= SMOKE_CALLS; call += 1) {
-    const what = `GET ${path} (call ${call} of ${SMOKE_CALLS})`;
-    const send = () =>
-      ask(what, limits.callTimeoutMs, new URL(path, gatewayUrl), { 'x-mercato-canary': 'always' });
-    let answer = await send();
-    while (answer.status === 503 && answer.code === EDGE_SHED) {
-      const pauseMs = (answer.retryAfterSeconds ?? 1) * 1000;
-      if (Date.now() + pauseMs >= deadline)
-        throw new Error(
-          `${what} was shed by the gateway (503 ${EDGE_SHED}) until the check's ${limits.budgetMs} ms were spent (${shed} asked again)`,
-        );
-      shed += 1;
-      await sleep(pauseMs);
-      answer = await send();
-    }
+    const answer = await ask(
+      `GET ${path} (call ${call} of ${SMOKE_CALLS})`,
+      limits.callTimeoutMs,
+      new URL(path, gatewayUrl),
+      { 'x-mercato-canary': 'always' },
+    );
     if (answer.status < 200 || answer.status > 299)
       throw new Error(
         `GET ${path} answered ${answer.status}${answer.code ? ` ${answer.code}` : ''} (call ${call} of ${SMOKE_CALLS})`,
