@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { waitFor } from '@mercato/chassis/testing';
 import { legacyOrderStatus } from '@mercato/contracts';
 import { demoAdmin } from '@mercato/demo-shop';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { formatDrift } from '../apps/cli/src/commands/migrate.ts';
 import type { DriftReport } from '../apps/cli/src/migration/drift-checker.ts';
 import { superuserClient } from './support/platform-process.ts';
@@ -20,8 +20,12 @@ const gateway = `http://127.0.0.1:${ports.gateway}`;
 // The gateway reads a copy of the shipped routing table, which the phase-2 test edits (the gateway
 // reloads it on change) to move customer reads, and puts back.
 const shippedRoutes = fileURLToPath(new URL('../apps/gateway/config/routes.json', import.meta.url));
-const routesFile = path.join(mkdtempSync(path.join(tmpdir(), 'mercato-legacy-routes-')), 'routes.json');
+const routesFolder = mkdtempSync(path.join(tmpdir(), 'mercato-legacy-routes-'));
+const routesFile = path.join(routesFolder, 'routes.json');
 copyFileSync(shippedRoutes, routesFile);
+// Removed once the file's tests ended: a hook at the file's level runs after the describe's own
+// (the platform, which reads the table, stopped by then).
+afterAll(() => rmSync(routesFolder, { recursive: true, force: true }));
 
 type Experiment = { mode: string; candidate_percent?: number };
 

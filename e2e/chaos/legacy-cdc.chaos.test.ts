@@ -252,8 +252,10 @@ describe.skipIf(!runs.available)(
         partition_key: string;
         envelope: CapturedEvent['envelope'];
       }>(
+        // Ordered by the column: a bare `position` names the text output column, and as text 10000
+        // sorts before 9999 (a slow run's writer passed 10,000 positions and failed on that alone).
         `SELECT position::text, destination, partition_key, envelope FROM bus_messages
-         WHERE position > $1 ORDER BY position`,
+         WHERE position > $1 ORDER BY bus_messages.position`,
         [snapshotEnd],
       );
       const events: CapturedEvent[] = onBus.map((row) => ({

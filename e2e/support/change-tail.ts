@@ -21,9 +21,10 @@ export function tailChanges(messages: pg.Pool, position: number) {
   const loop = (async () => {
     while (running) {
       const rows = await messages
+        // By the column, not the text output column of the same name (as text, 10000 < 9999).
         .query<{ position: string; committed_at: string }>(
           `SELECT position::text, envelope->'data'->'source'->>'committed_at' AS committed_at
-           FROM bus_messages WHERE position > $1 ORDER BY position LIMIT 5000`,
+           FROM bus_messages WHERE position > $1 ORDER BY bus_messages.position LIMIT 5000`,
           [from],
         )
         .then(

@@ -65,7 +65,7 @@ export async function startMonolithWriter(options: {
   const setup = new pg.Client({ connectionString: options.url });
   await setup.connect();
   const { rows: products } = await setup.query<{ id: string; price_cents: number }>(
-    'SELECT id::text, price_cents FROM products ORDER BY id',
+    'SELECT id::text, price_cents FROM products ORDER BY products.id',
   );
   await setup.end();
   let running = true;

@@ -119,7 +119,7 @@ export class LegacyOrders {
   moveMany(ids: readonly number[], to: OrderStatus): Promise<number> {
     return inTransaction(this.#pool, async (tx) => {
       const { rows } = await tx.query<{ id: string; status: OrderStatus }>(
-        'SELECT id::text AS id, status FROM orders WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE',
+        'SELECT id::text AS id, status FROM orders WHERE id = ANY($1::bigint[]) ORDER BY orders.id FOR UPDATE',
         [ids],
       );
       const found = new Set(rows.map((row) => Number(row.id)));
@@ -138,10 +138,14 @@ export class LegacyOrders {
     });
   }
 
-  /** The ids of orders in `status`, after `after`, in id order: the back office's work list. */
+  /**
+   * The ids of orders in `status`, after `after`, in id order: the back office's work list, paged by
+   * the last id. Ordered by the column: a bare `id` would name the text output column, and as text
+   * 10 sorts before 9, so a page after 10 would skip 9.
+   */
   async idsIn(status: OrderStatus, after: number, limit: number): Promise<number[]> {
     const { rows } = await this.#pool.query<{ id: string }>(
-      'SELECT id::text AS id FROM orders WHERE status = $1 AND id > $2 ORDER BY id LIMIT $3',
+      'SELECT id::text AS id FROM orders WHERE status = $1 AND id > $2 ORDER BY orders.id LIMIT $3',
       [status, after, limit],
     );
     return rows.map((row) => Number(row.id));

@@ -171,6 +171,24 @@ describe.skipIf(!postgres.available)(suiteTitle('the legacy monolith', postgres)
     expectProblem(await move(999_999, 'paid'), 404, 'LEGACY.NOT_FOUND');
   });
 
+  it("lists a status's orders page after page in id order, none skipped where ids grow a digit", async () => {
+    const listed: number[] = [];
+    for (let after = 0; ; ) {
+      const { ids } = (await call('GET', `/api/orders?status=shipped&after=${after}&limit=700`)).body as {
+        ids: number[];
+      };
+      if (ids.length === 0) break;
+      listed.push(...ids);
+      after = ids.at(-1) as number;
+    }
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT id::int AS n FROM orders WHERE status = 'shipped' ORDER BY orders.id`,
+    );
+    // The seed ships every sixth order from the third: 3, 9, 15, … across 1- to 5-digit ids.
+    expect(listed.slice(0, 3)).toEqual([3, 9, 15]);
+    expect(listed).toEqual(rows.map((row) => row.n));
+  });
+
   it('answers bad input with a clear 4xx problem, never a 500', async () => {
     const line = { productId: 1, quantity: 1 };
     const cases: [string, string, unknown, number, string?][] = [

@@ -169,7 +169,7 @@ describe.skipIf(!postgres.available)(suiteTitle('inventory follows the monolithâ
       (await db.query<{ owner: string }>("SELECT owner FROM legacy_capabilities WHERE name = 'orders'"))
         .rows[0]?.owner;
     const { rows: earlier } = await store.messages.query<{ position: string; partition_key: string }>(
-      'SELECT position::text AS position, partition_key FROM bus_messages WHERE destination = $1 ORDER BY position DESC LIMIT 1',
+      'SELECT position::text AS position, partition_key FROM bus_messages WHERE destination = $1 ORDER BY bus_messages.position DESC LIMIT 1',
       [legacyStockChanged.type],
     );
     expect(earlier).toHaveLength(1);
