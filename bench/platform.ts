@@ -4,8 +4,7 @@
  * state says (service URLs, the server's superuser URL). Shared by benches that place orders.
  */
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +12,7 @@ import { ProcessUnderTest, waitFor } from '@mercato/chassis/testing';
 import { demoOrderSkus } from '@mercato/demo-shop';
 import pg from 'pg';
 import { MERCATO_CLI } from '../e2e/support/platform-process.ts';
+import { platformDataDir } from '../e2e/support/platform-template.ts';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 export const demoSkus = demoOrderSkus;
@@ -77,13 +77,18 @@ export function runtimeSettings(): Record<string, string> {
   );
 }
 
-/** Starts `npm start` on `ports` with `env` on top and waits until every service is ready. */
+/**
+ * Starts `npm start` on `ports` with `env` on top and waits until every service is ready. The data
+ * folder is a copy of the e2e suites' first start of this build when there is one (their template,
+ * e2e/support/platform-template.ts; `MERCATO_E2E_TEMPLATE=off` for an empty folder): a warm start,
+ * as a developer's second `npm start`, which changes nothing a bench measures after it.
+ */
 export async function startPlatform(
   name: string,
   ports: PlatformPorts,
   env: Record<string, string> = {},
 ): Promise<BenchPlatform> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), `mercato-bench-${name}-`));
+  const dataDir = await platformDataDir(`bench-${name}`, env);
   const child = new ProcessUnderTest([MERCATO_CLI, 'start'], {
     cwd: root,
     env: platformEnvironment(dataDir, ports, env),

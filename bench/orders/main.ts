@@ -33,15 +33,15 @@
  * Writes bench/results/orders.json (orders-mtls.json when embedded-mtls is among the modes:
  *   BENCH_MODES=embedded,embedded-mtls BENCH_SCENARIOS=placement npm run bench:orders).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ProcessUnderTest } from '@mercato/chassis/testing';
 import pg from 'pg';
 import { MERCATO_CLI } from '../../e2e/support/platform-process.ts';
+import { platformDataDir } from '../../e2e/support/platform-template.ts';
 import { postgresInsertBaseline } from '../baselines.ts';
 import { customers, platformEnvironment } from '../platform.ts';
 import { cpuBetween, type ProcessLabeller, parentOf, privateMemoryMb, sampleCpu } from '../process-cpu.ts';
@@ -674,7 +674,8 @@ function printPackagesAcross(profiles: readonly ProfileSummary[], label: string)
 }
 
 async function benchRun(mode: string, scenario: Scenario) {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'mercato-bench-orders-'));
+  // From the e2e suites' template of this build when there is one (bench/platform.ts says why).
+  const dataDir = await platformDataDir('bench-orders', mode === 'infra' ? { MERCATO_BUS: 'nats' } : {});
   const prefix = `bench${Date.now().toString(36)}_`;
   const embedded = mode !== 'infra';
   const profileDir = profiling

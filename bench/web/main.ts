@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { buildWebIfStale } from '../../apps/cli/src/build/web-build.ts';
 import { PlatformProcess } from '../../e2e/support/platform-process.ts';
+import { platformDataDir } from '../../e2e/support/platform-template.ts';
 import { Breakage, setting, smoke } from '../smoke-mode.ts';
 import { entryJavaScript, reactRuntimeGzipBytes } from './bundle-size.ts';
 import { measureOtlpIngest } from './otlp-ingest.ts';
@@ -53,7 +54,8 @@ const ingest = await measureOtlpIngest(setting('BENCH_OTLP_TRACES', 3_000, 100))
 
 let lcp: { runs: number[]; median_ms: number; api_median_ms: number } | undefined;
 if (process.env.BENCH_SKIP_LCP !== '1') {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'mercato-bench-web-'));
+  // From the e2e suites' template of this build when there is one (bench/platform.ts says why).
+  const dataDir = await platformDataDir('bench-web');
   const platform = new PlatformProcess(dataDir, ports, { MERCATO_SUPERVISOR_PORT: '16999' });
   const gateway = `http://127.0.0.1:${ports.gateway}`;
   try {
