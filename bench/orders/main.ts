@@ -674,10 +674,11 @@ function printPackagesAcross(profiles: readonly ProfileSummary[], label: string)
 }
 
 async function benchRun(mode: string, scenario: Scenario) {
-  // From the e2e suites' template of this build when there is one (bench/platform.ts says why).
-  const dataDir = await platformDataDir('bench-orders', mode === 'infra' ? { MERCATO_BUS: 'nats' } : {});
-  const prefix = `bench${Date.now().toString(36)}_`;
   const embedded = mode !== 'infra';
+  // From the e2e suites' template of this build when there is one (bench/platform.ts says why); the
+  // infra mode runs on NATS with no embedded server, which platformDataDir starts from an empty folder.
+  const dataDir = await platformDataDir('bench-orders', embedded ? {} : { MERCATO_BUS: 'nats' });
+  const prefix = `bench${Date.now().toString(36)}_`;
   const profileDir = profiling
     ? path.join(root, 'bench/results/orders-profiles', `${mode}-${scenario}`)
     : undefined;
